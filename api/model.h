@@ -1,0 +1,340 @@
+/* model.h: the marketplace as plain C data, and the store that holds it.
+ *
+ * The types mirror the objects of docs/api.md. Every string that came from the network
+ * is sanitised (api/text.h) once, when it is decoded, and is owned by its object; its
+ * TEXT_F_* flags are kept beside it so that a row can carry a "hidden" marker. Money is
+ * int64_t minor units with the object's currency; times are milliseconds since the Unix
+ * epoch (UTC).
+ *
+ * The store is pure: it includes only libc and these types. Its one mutator,
+ * store_apply(), applies one decoded event; every collection has a change counter that
+ * the panes compare to know when to recompute. Accessors return borrowed pointers that
+ * stay valid until the next store_apply()/store_reset().
+ */
+#ifndef DEALDESK_API_MODEL_H
+#define DEALDESK_API_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MODEL_ID_MAX 64 /* ids are 1..64 of [A-Za-z0-9_-] */
+
+typedef char model_id[MODEL_ID_MAX + 1];
+
+/* A sanitised string from the network (owned) and what the sanitiser found in it. */
+typedef struct model_text {
+    char *s;        /* sanitised, NUL-terminated, may hold TEXT_MARK_ON/OFF */
+    int width;      /* display columns */
+    unsigned flags; /* TEXT_F_* */
+    unsigned hidden;
+} model_text;
+
+typedef enum model_kind {
+    MODEL_AGENT,
+    MODEL_LISTING,
+    MODEL_NEGOTIATION,
+    MODEL_MESSAGE,
+    MODEL_PURCHASE,
+    MODEL_ALERT,
+    MODEL_LEDGER,
+    MODEL_DECISION,
+    MODEL_FLEET,
+    MODEL_KIND_COUNT
+} model_kind;
+
+typedef struct model_limits {
+    int64_t spend_cap_minor;
+    int64_t per_deal_max_minor;
+    int64_t approval_threshold_minor;
+    int64_t max_quantity;
+} model_limits;
+
+typedef struct model_agent {
+    model_id id;
+    int64_t version;
+    model_text name;
+    model_text principal;
+    bool seller; /* role: "seller" (true) or "buyer" */
+    bool paused; /* status: "paused" (true) or "active" */
+    char currency[4];
+    model_limits limits;
+    int64_t spent_minor;
+    model_text *categories; /* mandate.categories */
+    size_t ncategories;
+    model_text *addresses; /* verified ship-to addresses */
+    size_t naddresses;
+    int64_t updated_at;
+} model_agent;
+
+typedef enum model_listing_status {
+    LISTING_OPEN,
+    LISTING_SOLD,
+    LISTING_WITHDRAWN
+} model_listing_status;
+
+typedef struct model_listing {
+    model_id id;
+    int64_t version;
+    model_id seller_id;
+    model_text title;
+    model_text description;
+    model_text category;
+    int64_t unit_price_minor;
+    char currency[4];
+    int64_t quantity;
+    int64_t reference_price_minor;
+    int64_t floor_minor; /* -1 when null */
+    model_listing_status status;
+    int64_t created_at;
+    int64_t updated_at;
+} model_listing;
+
+typedef enum model_neg_status {
+    NEG_OPEN,
+    NEG_AGREED,
+    NEG_FAILED,
+    NEG_HELD,
+    NEG_VETOED,
+    NEG_EXPIRED
+} model_neg_status;
+
+typedef enum model_msg_kind {
+    MSG_OFFER,
+    MSG_COUNTER,
+    MSG_ACCEPT,
+    MSG_REJECT,
+    MSG_NOTE,
+    MSG_SYSTEM
+} model_msg_kind;
+
+typedef struct model_terms {
+    bool present; /* false when null */
+    int64_t unit_price_minor;
+    int64_t quantity;
+} model_terms;
+
+typedef struct model_cap {
+    bool present;
+    int64_t max_unit_price_minor; /* -1 when null */
+    int64_t max_quantity;         /* -1 when null */
+} model_cap;
+
+/* A message of a thread (immutable). unit_price_minor and quantity are -1 when null. */
+typedef struct model_message {
+    model_id negotiation_id;
+    int64_t seq;
+    model_id from;
+    model_msg_kind kind;
+    int64_t unit_price_minor;
+    int64_t quantity;
+    model_text text;
+    int64_t at;
+} model_message;
+
+typedef struct model_negotiation {
+    model_id id;
+    int64_t version;
+    model_id listing_id;
+    model_id buyer_id;
+    model_id seller_id;
+    model_neg_status status;
+    model_terms terms;
+    model_terms agreed_terms;
+    model_cap cap;
+    char currency[4];
+    int64_t message_count;
+    int64_t opened_at;
+    int64_t updated_at;
+    /* Messages received so far, in seq order (owned by the store). */
+    model_message *messages;
+    size_t nmessages;
+    size_t messages_cap;
+} model_negotiation;
+
+typedef enum model_severity { SEV_INFO, SEV_WARNING, SEV_CRITICAL } model_severity;
+
+typedef struct model_flag {
+    char rule[32];
+    model_severity severity;
+    model_text detail;
+} model_flag;
+
+typedef enum model_purchase_status {
+    PUR_PENDING, /* pending_approval */
+    PUR_APPROVED,
+    PUR_SETTLED,
+    PUR_VETOED,
+    PUR_CAPPED,
+    PUR_EXPIRED,
+    PUR_REFUNDED,
+    PUR_FAILED
+} model_purchase_status;
+
+typedef struct model_decision_summary {
+    bool present;
+    char action[16];
+    model_text by;
+    int64_t at;
+    model_text reason; /* s == NULL when null */
+    model_cap cap;
+} model_decision_summary;
+
+typedef struct model_purchase {
+    model_id id;
+    int64_t version;
+    model_id negotiation_id;
+    model_id listing_id;
+    model_id buyer_id;
+    model_id seller_id;
+    int64_t unit_price_minor;
+    int64_t quantity;
+    int64_t total_minor;
+    char currency[4];
+    model_text ship_to;
+    model_purchase_status status;
+    model_flag *flags;
+    size_t nflags;
+    int risk_score;
+    int64_t decide_by; /* 0 when null */
+    bool default_veto; /* default_on_timeout == "veto" */
+    model_decision_summary decision;
+    int64_t created_at;
+    int64_t updated_at;
+} model_purchase;
+
+typedef enum model_alert_status { ALERT_OPEN, ALERT_ACKED } model_alert_status;
+
+typedef struct model_alert {
+    model_id id;
+    int64_t version;
+    model_severity severity;
+    char rule[32];
+    char subject_kind[16];
+    model_id subject_id;
+    model_text message;
+    model_alert_status status;
+    model_text acked_by; /* s == NULL when null */
+    int64_t at;
+    int64_t updated_at;
+} model_alert;
+
+typedef struct model_posting {
+    char account[MODEL_ID_MAX + 8]; /* "agent:<id>" */
+    int64_t amount_minor;
+} model_posting;
+
+typedef struct model_ledger_entry {
+    model_id id;
+    int64_t seq;
+    bool refund; /* kind: "refund" (true) or "settlement" */
+    model_id purchase_id;
+    char currency[4];
+    model_posting postings[4];
+    size_t npostings;
+    int64_t at;
+} model_ledger_entry;
+
+typedef struct model_decision {
+    model_id id;
+    char action[24];
+    char subject_kind[16];
+    model_id subject_id;
+    model_text by;
+    int64_t at;
+    model_text reason; /* s == NULL when null */
+} model_decision;
+
+typedef struct model_fleet {
+    bool halted;
+    model_text reason; /* s == NULL when null */
+    model_text by;     /* s == NULL when null */
+    int64_t updated_at;
+} model_fleet;
+
+/* One event of the stream, decoded. Exactly the member named by kind is set; the
+ * event owns its strings until store_apply() takes them (see store_apply). */
+typedef struct model_event {
+    int64_t seq;
+    int64_t at;
+    model_kind kind;
+    union {
+        model_agent agent;
+        model_listing listing;
+        model_negotiation negotiation;
+        model_message message;
+        model_purchase purchase;
+        model_alert alert;
+        model_ledger_entry ledger;
+        model_decision decision;
+        model_fleet fleet;
+    } u;
+} model_event;
+
+/* Frees the strings an event still owns and zeroes it. */
+void model_event_free(model_event *ev);
+
+/* Names for display and JSON: "pending_approval", "open", "critical", ... (static). */
+const char *model_purchase_status_name(model_purchase_status s);
+const char *model_neg_status_name(model_neg_status s);
+const char *model_listing_status_name(model_listing_status s);
+const char *model_msg_kind_name(model_msg_kind k);
+const char *model_severity_name(model_severity s);
+
+/* ---- the store --------------------------------------------------------------------- */
+
+typedef struct store store;
+
+typedef enum store_result {
+    STORE_APPLIED,   /* the event changed the store */
+    STORE_DUPLICATE, /* seq <= last applied: dropped */
+    STORE_STALE,     /* an object at this or a newer version is already held: dropped */
+    STORE_GAP,       /* seq > last + 1: the caller must take a fresh snapshot */
+    STORE_NOMEM
+} store_result;
+
+/* Returns a new, empty store (owned; NULL on out of memory). */
+store *store_new(void);
+void store_free(store *s);
+
+/* Empties the store and sets its position to (epoch, seq), ready for a snapshot's
+ * objects to be loaded with store_load() and then for events after seq. */
+void store_reset(store *s, const char *epoch, int64_t seq);
+
+/* Loads one object of a snapshot (ev->seq is ignored). Takes ownership of the event's
+ * strings and zeroes *ev. */
+store_result store_load(store *s, model_event *ev);
+
+/* Applies one stream event. Takes ownership of the event's strings (and zeroes *ev)
+ * when it returns STORE_APPLIED; otherwise the caller still owns them. */
+store_result store_apply(store *s, model_event *ev);
+
+/* Position: the epoch string (borrowed) and the last applied seq. */
+const char *store_epoch(const store *s);
+int64_t store_seq(const store *s);
+
+/* Change counter of a collection: increases whenever anything in it changes. */
+uint64_t store_changes(const store *s, model_kind kind);
+
+/* Lookup by id (borrowed; NULL when absent). */
+const model_agent *store_agent(const store *s, const char *id);
+const model_listing *store_listing(const store *s, const char *id);
+const model_negotiation *store_negotiation(const store *s, const char *id);
+const model_purchase *store_purchase(const store *s, const char *id);
+const model_alert *store_alert(const store *s, const char *id);
+const model_fleet *store_fleet(const store *s);
+
+/* Ordered views (borrowed arrays of borrowed pointers, in arrival order of first
+ * sight; the panes sort and filter their own copies). */
+const model_agent *const *store_agents(const store *s, size_t *n);
+const model_listing *const *store_listings(const store *s, size_t *n);
+const model_negotiation *const *store_negotiations(const store *s, size_t *n);
+const model_purchase *const *store_purchases(const store *s, size_t *n);
+const model_alert *const *store_alerts(const store *s, size_t *n);
+const model_ledger_entry *store_ledger(const store *s, size_t *n); /* by seq */
+const model_decision *store_decisions(const store *s, size_t *n);  /* by arrival */
+
+/* Ledger balance of an account ("agent:<id>"), in minor units; 0 when unknown. */
+int64_t store_balance(const store *s, const char *account);
+
+#endif

@@ -1,0 +1,33 @@
+/* fleet.h: the simulated fleet of buyer and seller agents.
+ *
+ * The fleet trades only through market_handle() (the agent endpoints' code paths), in
+ * its own thread, so that nothing it does bypasses a rule a real agent meets.
+ */
+#ifndef DEALDESK_MARKETD_FLEET_H
+#define DEALDESK_MARKETD_FLEET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "marketd/market.h"
+
+typedef struct fleet fleet;
+
+typedef struct fleet_options {
+    int size;      /* number of agents (--fleet N), buyers and sellers together */
+    double rate;   /* scales the pace: agent actions per second at 1.0 is a watchable demo */
+    uint64_t seed; /* --seed: same seed, same catalogue, agents and strategies */
+    double faults; /* --faults P: probability in [0,1] that a deal carries an injected fault */
+} fleet_options;
+
+/* Registers the fleet's agents and listings and starts its thread. Returns the fleet
+ * (owned) or NULL with a message in err. */
+fleet *fleet_start(market *m, const fleet_options *opt, char *err, size_t errsz);
+
+/* Stops the thread and frees the fleet. NULL is accepted. */
+void fleet_stop(fleet *f);
+
+/* Agent actions performed so far (for --verbose and benchmarks). */
+uint64_t fleet_actions(const fleet *f);
+
+#endif

@@ -1,0 +1,80 @@
+/* market.h: the marketplace itself, independent of HTTP.
+ *
+ * Every API request, whether it came over HTTP (marketd/http.c) or from the simulated
+ * fleet (marketd/fleet.c), goes through market_handle(): one entry point, one set of
+ * rules, so nothing the fleet does can bypass a check a real agent would meet.
+ * The market is thread-safe: market_handle() and market_tick() take its lock.
+ */
+#ifndef DEALDESK_MARKETD_MARKET_H
+#define DEALDESK_MARKETD_MARKET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct market market;
+
+typedef enum market_role { ROLE_NONE, ROLE_VIEWER, ROLE_SUPERVISOR, ROLE_AGENT } market_role;
+
+/* Who is calling: an operator (name from the tokens file) or an agent (its id). */
+typedef struct market_actor {
+    market_role role;
+    char name[65];     /* operator name, or the agent id for ROLE_AGENT */
+    char agent_id[65]; /* set for ROLE_AGENT */
+} market_actor;
+
+/* One request, already taken apart by the caller. Strings are borrowed. */
+typedef struct market_request {
+    const char *method; /* "GET" or "POST" */
+    const char *path;   /* "/v1/purchases/pur_1/approve" (no query) */
+    const char *query;  /* "status=open&limit=10" or NULL */
+    const char *body;   /* request body or NULL */
+    size_t body_len;
+    const char *idempotency_key; /* header value or NULL */
+    const char *if_match;        /* header value or NULL */
+} market_request;
+
+/* The answer. body is owned (malloc'd JSON text, NUL-terminated). */
+typedef struct market_response {
+    int status;
+    char *body;
+    bool replayed; /* Idempotent-Replayed: true */
+} market_response;
+
+typedef struct market_options {
+    const char *db_path;     /* file path or ":memory:" */
+    int decide_timeout_s;    /* default 120 */
+    const char *tokens_path; /* operator tokens file, or NULL */
+} market_options;
+
+/* Opens (or creates and migrates) the database and returns the market (owned), or NULL
+ * with a message in err (size errsz). */
+market *market_open(const market_options *opt, char *err, size_t errsz);
+void market_close(market *m);
+
+/* Resolves a bearer token (the part after "Bearer ") to an actor. Returns false for no
+ * or an unknown token. */
+bool market_authenticate(market *m, const char *token, market_actor *out);
+
+/* Handles one API request as actor a. Fills *rs (the caller frees rs->body with free()).
+ * Always answers: errors are the contract's error bodies. */
+void market_handle(market *m, const market_actor *a, const market_request *rq, market_response *rs);
+
+/* Runs time-driven rules (expiry of purchases past decide_by). Call about every 100 ms. */
+void market_tick(market *m);
+
+/* Called after every committed event, outside the market's lock, in commit order:
+ * seq, type ("purchase.updated", ...) and the one-line JSON {seq,type,at,data}. */
+typedef void (*market_event_fn)(void *ud, int64_t seq, const char *type, const char *json);
+void market_subscribe(market *m, market_event_fn fn, void *ud);
+
+/* Records one fault the simulated fleet injected on purpose (ground truth served by
+ * GET /v1/sim/faults). kind is one of the contract's fault kinds; ids may be NULL. */
+void market_record_fault(market *m, const char *kind, const char *purchase_id,
+                         const char *negotiation_id, const char *listing_id, const char *agent_id);
+
+/* The current epoch (borrowed) and last seq. */
+const char *market_epoch(market *m);
+int64_t market_seq(market *m);
+
+#endif

@@ -1,0 +1,64 @@
+#!/bin/sh
+# make check-layers: fails when a file includes across the layers of architecture.md.
+#
+#   themes/   libc, curses
+#   widgets/  themes/, curses, and the curses-free primitives api/text.h, api/money.h
+#   api/      libc; libcurl only in api/http.c; jansson only in api/json.c; never curses;
+#             the store (api/store.c) only libc and api/model.h, api/text.h
+#   tui/      everything above (no server libraries)
+#   marketd/  libc, libmicrohttpd, sqlite3, jansson, api/money.h, api/text.h, marketd/
+set -u
+cd "$(dirname "$0")/.." || exit 2
+bad=0
+fail() { echo "check-layers: $1: $2" >&2; bad=1; }
+
+for f in $(find api tui widgets themes marketd -name '*.[ch]' 2>/dev/null | sort); do
+  dir=${f%%/*}
+  grep -n '^[[:space:]]*#[[:space:]]*include' "$f" | while IFS= read -r line; do
+    inc=$(printf '%s' "$line" | sed -n 's/.*#[[:space:]]*include[[:space:]]*[<"]\([^>"]*\)[>"].*/\1/p')
+    n=${line%%:*}
+    where="$f:$n"
+    case "$inc" in
+      curses.h|ncurses.h|ncursesw/*|term.h) kind=curses ;;
+      curl/*) kind=curl ;;
+      jansson.h) kind=jansson ;;
+      microhttpd.h) kind=mhd ;;
+      sqlite3.h) kind=sqlite ;;
+      readline/*) kind=readline ;;
+      cmocka.h|vterm.h) kind=test ;;
+      api/*|tui/*|widgets/*|themes/*|marketd/*) kind=${inc%%/*} ;;
+      *.h) if [ -f "$(dirname "$f")/$inc" ]; then kind=$dir; else kind=libc; fi ;;
+      *) kind=libc ;;
+    esac
+    case "$dir:$kind" in
+      *:libc|*:"$dir") ;;
+      themes:curses) ;;
+      widgets:curses|widgets:themes) ;;
+      widgets:api) case "$inc" in api/text.h|api/money.h) ;; *) echo "$where: widgets/ may include only api/text.h and api/money.h from api/, not $inc" ;; esac ;;
+      api:curl) [ "$f" = api/http.c ] || echo "$where: libcurl belongs in api/http.c only" ;;
+      api:jansson) [ "$f" = api/json.c ] || echo "$where: jansson belongs in api/json.c only" ;;
+      tui:curses|tui:curl|tui:readline|tui:api|tui:widgets|tui:themes) ;;
+      tui:jansson) echo "$where: tui/ reaches JSON through api/, not jansson" ;;
+      marketd:mhd|marketd:sqlite|marketd:jansson) ;;
+      marketd:api) case "$inc" in api/text.h|api/money.h) ;; *) echo "$where: marketd/ may include only api/money.h and api/text.h from api/, not $inc" ;; esac ;;
+      *) echo "$where: $dir/ may not include $inc ($kind)" ;;
+    esac
+  done
+done > /tmp/check-layers.$$ 2>&1
+if [ -s /tmp/check-layers.$$ ]; then
+  sed 's/^/check-layers: /' /tmp/check-layers.$$ >&2
+  bad=1
+fi
+rm -f /tmp/check-layers.$$
+
+# The store is pure: libc and the domain types only.
+if [ -f api/store.c ]; then
+  impure=$(grep -n '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' api/store.c |
+    grep -v -e 'api/model.h' -e 'api/text.h' -e 'api/store')
+  if [ -n "$impure" ]; then
+    echo "check-layers: api/store.c includes more than libc and api/model.h: $impure" >&2
+    bad=1
+  fi
+fi
+[ "$bad" -eq 0 ] && echo "check-layers: ok"
+exit $bad
