@@ -1,0 +1,120 @@
+/* client.h: the connection to a marketplace, as a state machine driven by one wait.
+ *
+ * A client owns one libcurl multi handle with the event stream, the snapshot request and
+ * any decision requests on it. The application's loop is:
+ *
+ *     for (;;) {
+ *         int t = client_next_timeout_ms(c);          // and the loop's own timers
+ *         client_wait(c, fds, nfds, t, &ready);       // THE one wait of the program
+ *         client_run(c);                              // transfers, events -> store
+ *         ... handle ready fds (keys, signals), repaint what changed ...
+ *     }
+ *
+ * client_run() applies events to the store in seq order: a snapshot first, then the
+ * stream from the snapshot's seq; duplicates are dropped; a gap, an epoch change or a
+ * `reset` event trigger a fresh snapshot. A broken stream is reopened with Last-Event-ID
+ * after an exponential backoff with jitter that honours the server's `retry:` within
+ * [0.5 s, 60 s]; no bytes for three heartbeat periods counts as a dead connection.
+ * libcurl's callbacks only hand bytes to the SSE parser and to buffers.
+ *
+ * Decisions are asynchronous: client_decide() journals the request (fsync) with a fresh
+ * Idempotency-Key and returns at once; the outcome arrives through its callback, called
+ * from client_run(). Transport errors are retried with the same key. Journal entries left
+ * unsettled by an earlier run are sent again when the client starts (same key: the server
+ * answers with its first answer).
+ *
+ * With cfg->replay_file set, the client needs no server: it feeds a recorded stream (what
+ * --record wrote) through the same parser, decoder and store at cfg->replay_speed, and
+ * refuses decisions.
+ */
+#ifndef DEALDESK_API_CLIENT_H
+#define DEALDESK_API_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "api/config.h"
+#include "api/decision.h"
+#include "api/model.h"
+
+typedef struct client client;
+
+typedef enum conn_state {
+    CONN_CONNECTING,   /* first snapshot/stream not yet up */
+    CONN_LIVE,         /* snapshot applied and the stream open */
+    CONN_RECONNECTING, /* the stream broke; waiting for next_retry_ms, then reconnecting */
+    CONN_OFFLINE       /* nothing more will come (replay finished, fatal auth error) */
+} conn_state;
+
+typedef struct client_status {
+    conn_state state;
+    int64_t next_retry_ms; /* ms until the next reconnection attempt (0 when none) */
+    int64_t lag_ms;        /* now minus the `at` of the last applied event (0 none) */
+    char server[128];      /* host:port of the server (or "replay FILE") */
+    char operator_name[65]; /* from GET /v1/whoami (sanitised), "" until known */
+    char role[16];          /* "supervisor", "viewer", ... or "unknown" */
+    int64_t seq;            /* the last applied seq */
+    uint64_t events;        /* events applied */
+    uint64_t errors_decode; /* events rejected by the decoder (outside the contract) */
+    uint64_t errors_sse;    /* SSE events/fields dropped for size */
+    uint64_t events_dropped; /* duplicates and stale versions */
+    uint64_t snapshots;      /* snapshots applied (0 until the first) */
+    uint64_t reconnects;     /* stream (re)connections after the first */
+    uint32_t events_per_s;   /* events applied during the last whole second */
+    int http_status;         /* of the last failed request, 0 none */
+    bool auth_failed;        /* 401/403 on the stream: the client stops retrying */
+    char last_error[256];    /* sanitised; never holds the token */
+} client_status;
+
+/* Called from client_run() after each event is applied to the store: seq and type, and
+ * the raw JSON of the event ({seq, type, at, data}, borrowed, as the server sent it —
+ * untrusted: print it through json_print_event()). */
+typedef void (*client_event_cb)(void *ud, int64_t seq, const char *type, const char *raw,
+                                size_t rawlen);
+
+/* Returns a new client on the config (borrowed; must outlive it) and the store
+ * (borrowed; the client is its only writer), or NULL with a message in err. Starts the
+ * first snapshot and stream (or the replay), and re-sends unsettled journal entries. */
+client *client_new(const config *cfg, store *st, char *err, size_t errsz);
+
+/* Closes every transfer and frees the client (the store is left as it is). */
+void client_free(client *c);
+
+/* Sets the hook called for each applied event (NULL to remove). */
+void client_set_event_hook(client *c, client_event_cb cb, void *ud);
+
+/* Waits until libcurl has work, one of extra_fds is readable, or timeout_ms passes
+ * (-1: the client's own next timer only). Sets bit i of *ready (may be NULL) when
+ * extra_fds[i] is readable (at most 32 fds). Returns 0, or -1 on a poll error.
+ * Signal-safe to interrupt (EINTR returns 0). */
+int client_wait(client *c, const int *extra_fds, size_t nfds, int timeout_ms,
+                unsigned *ready);
+
+/* Performs pending transfers and timers, applies every event that arrived to the store,
+ * and calls decision callbacks. Never blocks. */
+void client_run(client *c);
+
+/* Milliseconds until the client's next timer (retry, heartbeat deadline, replay pacing),
+ * or -1 when it has none. */
+int client_next_timeout_ms(const client *c);
+
+/* Copies the current status into *st. */
+void client_status_get(const client *c, client_status *st);
+
+/* Sends a decision: validates it, journals it (fsync) with a fresh Idempotency-Key,
+ * then sends it. Returns the decision's id (> 0), or 0 when it was refused before
+ * anything was sent (read-only, replay, invalid: cb is then called at once with
+ * http_status 0 and a message, from inside this call). */
+uint64_t client_decide(client *c, const decision_req *req, decision_cb cb, void *ud);
+
+/* Number of decisions sent and not yet answered (journal replays included). */
+size_t client_pending_decisions(const client *c);
+
+/* Asks for a fresh snapshot now (as a `reset` would). */
+void client_resync(client *c);
+
+/* The name of a state ("live", "reconnecting", ...); static. */
+const char *client_state_name(conn_state s);
+
+#endif

@@ -1,0 +1,92 @@
+/* config.h: dealdesk's settings, from flags, then the environment, then the config file.
+ *
+ * main() fills a config from the command line (marking what it set in cfg->set), then
+ * config_resolve() fills every field still unset from the environment (DEALDESK_URL,
+ * DEALDESK_TOKEN, NO_COLOR) and then from $XDG_CONFIG_HOME/dealdesk/config (fallback
+ * ~/.config/dealdesk/config), whose lines are `key = value` (url, token_file, theme,
+ * no_color, read_only, bell, heartbeat), `bind KEY ACTION` (kept raw for the console),
+ * blank or `#` comments. The token is a secret: it is never printed, logged or drawn,
+ * and a token file readable by group or others is refused.
+ */
+#ifndef DEALDESK_API_CONFIG_H
+#define DEALDESK_API_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "api/text.h"
+
+#define CONFIG_PATH_MAX  4096
+#define CONFIG_TOKEN_MAX 512
+
+/* Bits of config.set: which fields were given on the command line. */
+enum config_set_bits {
+    CONFIG_SET_URL = 1u << 0,
+    CONFIG_SET_TOKEN = 1u << 1, /* --token-file read into token */
+    CONFIG_SET_THEME = 1u << 2,
+    CONFIG_SET_NO_COLOR = 1u << 3,
+    CONFIG_SET_READ_ONLY = 1u << 4,
+    CONFIG_SET_BELL = 1u << 5,
+    CONFIG_SET_HEARTBEAT = 1u << 6,
+};
+
+/* One `bind KEY ACTION` line of the config file, raw (the console interprets it). */
+typedef struct config_bind {
+    char *key;    /* owned */
+    char *action; /* owned: the rest of the line */
+    char *file;   /* owned: where it came from, for messages */
+    int line;
+} config_bind;
+
+typedef struct config {
+    unsigned set; /* CONFIG_SET_* given by flags */
+    char url[1024];         /* base URL, e.g. http://127.0.0.1:8642 (no trailing /v1) */
+    char token[CONFIG_TOKEN_MAX]; /* SECRET: never print; "" when none */
+    char token_file[CONFIG_PATH_MAX];
+    char theme[64];
+    bool no_color;
+    bool read_only;
+    bool bell;
+    int heartbeat_s; /* the server's heartbeat period; 3 silent periods = dead (default 15) */
+    text_mode mode;  /* chosen once at start-up (text_mode_from_locale) */
+
+    /* Set by main for the session, never read from the file. */
+    char record_file[CONFIG_PATH_MAX]; /* --record: raw events appended here ("" none) */
+    char replay_file[CONFIG_PATH_MAX]; /* replay: a recorded stream instead of a server */
+    double replay_speed;               /* replay time factor (1 = real time, 0 = at once) */
+    int64_t stream_after;  /* -1: snapshot, then stream; >= 0: stream after this seq only */
+    bool no_stream;        /* one-shot decisions: no snapshot, no stream */
+    char journal_path[CONFIG_PATH_MAX]; /* "" = $XDG_STATE_HOME/dealdesk/journal */
+
+    /* --demo (the console's) */
+    bool demo;
+    uint64_t seed;
+    int rate;
+
+    config_bind *binds; /* owned */
+    size_t nbinds;
+} config;
+
+/* Sets the defaults (heartbeat 15 s, replay speed 1, stream_after -1, mode from the
+ * locale) and clears everything else. */
+void config_init(config *cfg);
+
+/* Frees what the config owns (binds) and wipes the token from memory. */
+void config_free(config *cfg);
+
+/* Reads the token file path into cfg->token. Refuses a file that group or others can
+ * read, an empty first line, or a token with spaces/controls. Returns 0, or -1 with a
+ * message in err (which never holds the token). */
+int config_read_token_file(config *cfg, const char *path, char *err, size_t errsz);
+
+/* Fills the unset fields from the environment, then the config file (path NULL = the
+ * XDG default; a missing default file is fine, a missing explicit one is an error).
+ * Returns 0, or -1 with "file:line: message" (or another clear message) in err. */
+int config_resolve(config *cfg, const char *path, char *err, size_t errsz);
+
+/* The journal path: cfg->journal_path when set, else $XDG_STATE_HOME/dealdesk/journal,
+ * else ~/.local/state/dealdesk/journal. Writes into out; returns 0 or -1 (no HOME). */
+int config_journal_path(const config *cfg, char *out, size_t size);
+
+#endif
