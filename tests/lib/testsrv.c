@@ -1,0 +1,428 @@
+/* testsrv.c: runs a real marketd for tests, and a small libcurl HTTP helper. */
+#include "tests/lib/testsrv.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define TESTSRV_MAX_ARGS 48
+
+/* Milliseconds on the monotonic clock. */
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Sleeps ms milliseconds (used only between polls of a condition with a deadline). */
+static void nap_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/* Writes text into a new file at path with mode 0600. Returns 0 or -1. */
+static int write_private_file(const char *path, const char *text)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -1;
+    size_t len = strlen(text), off = 0;
+    while (off < len) {
+        ssize_t n = write(fd, text + off, len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            close(fd);
+            return -1;
+        }
+        off += (size_t)n;
+    }
+    fchmod(fd, 0600);
+    return close(fd);
+}
+
+/* Reaps s->pid, waiting up to ms milliseconds; returns its wait status, or -1 if it is
+ * still running. */
+static int reap_within(testsrv *s, int ms)
+{
+    int64_t deadline = now_ms() + ms;
+    for (;;) {
+        int st = 0;
+        pid_t r = waitpid(s->pid, &st, WNOHANG);
+        if (r == s->pid || (r < 0 && errno == ECHILD)) {
+            s->pid = 0;
+            return st;
+        }
+        if (now_ms() >= deadline)
+            return -1;
+        nap_ms(10);
+    }
+}
+
+/* Kills and reaps whatever is running, without a grace period. */
+static void kill_now(testsrv *s)
+{
+    if (s->pid > 0) {
+        kill(s->pid, SIGKILL);
+        while (waitpid(s->pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+        s->pid = 0;
+    }
+}
+
+/* Spawns marketd listening on listen_addr with s's files and args, reads the
+ * listening line from its stdout and sets s->port and s->url. Returns 0 or -1. */
+static int spawn_marketd(testsrv *s, const char *listen_addr)
+{
+    const char *bin = getenv("MARKETD_BIN");
+    if (!bin || !*bin) {
+        fprintf(stderr, "testsrv: MARKETD_BIN is not set\n");
+        return -1;
+    }
+    char argbuf[sizeof s->args];
+    snprintf(argbuf, sizeof argbuf, "%s", s->args);
+    char *argv[TESTSRV_MAX_ARGS + 8];
+    int argc = 0;
+    char binbuf[1024], listen[64], o_listen[] = "--listen", o_db[] = "--db",
+                                   o_tokens[] = "--tokens";
+    snprintf(binbuf, sizeof binbuf, "%s", bin);
+    snprintf(listen, sizeof listen, "%s", listen_addr);
+    argv[argc++] = binbuf;
+    argv[argc++] = o_listen;
+    argv[argc++] = listen;
+    argv[argc++] = o_db;
+    argv[argc++] = s->db;
+    argv[argc++] = o_tokens;
+    argv[argc++] = s->tokens;
+    char *save = NULL;
+    for (char *t = strtok_r(argbuf, " \t", &save); t && argc < TESTSRV_MAX_ARGS + 7;
+         t = strtok_r(NULL, " \t", &save))
+        argv[argc++] = t;
+    argv[argc] = NULL;
+
+    int pfd[2];
+    if (pipe(pfd) != 0)
+        return -1;
+    fcntl(pfd[0], F_SETFD, FD_CLOEXEC);
+    fcntl(pfd[1], F_SETFD, FD_CLOEXEC);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, pfd[1], STDOUT_FILENO);
+    pid_t pid;
+    int rc = posix_spawn(&pid, bin, &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(pfd[1]);
+    if (rc != 0) {
+        fprintf(stderr, "testsrv: cannot start %s: %s\n", bin, strerror(rc));
+        close(pfd[0]);
+        return -1;
+    }
+    s->pid = pid;
+
+    /* Read until the listening line (or EOF, or the deadline). */
+    char line[512];
+    size_t len = 0;
+    int64_t deadline = now_ms() + 20000;
+    bool got = false;
+    while (!got && now_ms() < deadline) {
+        struct pollfd p = {.fd = pfd[0], .events = POLLIN};
+        int n = poll(&p, 1, (int)(deadline - now_ms()));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        ssize_t r = read(pfd[0], line + len, sizeof line - 1 - len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        len += (size_t)r;
+        line[len] = '\0';
+        char *nl;
+        while ((nl = strchr(line, '\n')) != NULL) {
+            *nl = '\0';
+            const char *tag = "listening on http://127.0.0.1:";
+            char *at = strstr(line, tag);
+            if (at) {
+                s->port = atoi(at + strlen(tag));
+                got = s->port > 0;
+                break;
+            }
+            size_t rest = len - (size_t)(nl + 1 - line);
+            memmove(line, nl + 1, rest);
+            len = rest;
+            line[len] = '\0';
+        }
+        if (len >= sizeof line - 1)
+            len = 0;
+    }
+    close(pfd[0]); /* marketd ignores SIGPIPE; it prints nothing else to stdout */
+    if (!got) {
+        fprintf(stderr, "testsrv: marketd did not report a listening port\n");
+        kill_now(s);
+        return -1;
+    }
+    snprintf(s->url, sizeof s->url, "http://127.0.0.1:%d", s->port);
+
+    char health[128];
+    snprintf(health, sizeof health, "%s/v1/health", s->url);
+    while (now_ms() < deadline) {
+        testhttp_resp r;
+        if (testhttp("GET", health, NULL, NULL, NULL, &r) == 0 && r.status == 200) {
+            testhttp_resp_free(&r);
+            return 0;
+        }
+        testhttp_resp_free(&r);
+        if (reap_within(s, 0) >= 0)
+            break; /* it exited */
+        nap_ms(20);
+    }
+    fprintf(stderr, "testsrv: marketd did not become healthy\n");
+    kill_now(s);
+    return -1;
+}
+
+int testsrv_start(testsrv *s, const char *extra_args)
+{
+    memset(s, 0, sizeof *s);
+    const char *tmp = getenv("TEST_TMP");
+    if (!tmp || !*tmp)
+        tmp = "/tmp";
+    snprintf(s->dir, sizeof s->dir, "%s/marketd.XXXXXX", tmp);
+    if (!mkdtemp(s->dir)) {
+        fprintf(stderr, "testsrv: mkdtemp %s: %s\n", s->dir, strerror(errno));
+        return -1;
+    }
+    snprintf(s->db, sizeof s->db, "%s/market.db", s->dir);
+    snprintf(s->tokens, sizeof s->tokens, "%s/tokens", s->dir);
+    snprintf(s->args, sizeof s->args, "%s", extra_args ? extra_args : "");
+    if (write_private_file(s->tokens, "# operators for tests\n"
+                                      "sup1 supervisor " TESTSRV_TOKEN_SUP1 "\n"
+                                      "sup2 supervisor " TESTSRV_TOKEN_SUP2 "\n"
+                                      "view1 viewer " TESTSRV_TOKEN_VIEW1 "\n") != 0) {
+        fprintf(stderr, "testsrv: cannot write %s\n", s->tokens);
+        return -1;
+    }
+    return spawn_marketd(s, "127.0.0.1:0");
+}
+
+void testsrv_kill9(testsrv *s)
+{
+    kill_now(s);
+}
+
+int testsrv_restart(testsrv *s)
+{
+    kill_now(s);
+    char addr[64];
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", s->port);
+    int64_t deadline = now_ms() + 10000;
+    while (now_ms() < deadline) {
+        if (spawn_marketd(s, addr) == 0)
+            return 0;
+        nap_ms(100); /* the port may still be in use for a moment */
+    }
+    return -1;
+}
+
+int testsrv_terminate(testsrv *s)
+{
+    if (s->pid <= 0)
+        return -1;
+    pid_t pid = s->pid;
+    kill(pid, SIGTERM);
+    int st = 0;
+    int64_t deadline = now_ms() + 10000;
+    for (;;) {
+        pid_t r = waitpid(pid, &st, WNOHANG);
+        if (r == pid)
+            break;
+        if (r < 0 && errno != EINTR) {
+            s->pid = 0;
+            return -1;
+        }
+        if (now_ms() >= deadline) {
+            fprintf(stderr, "testsrv: marketd ignored SIGTERM for 10 s; killing it\n");
+            kill(pid, SIGKILL);
+            waitpid(pid, &st, 0);
+            break;
+        }
+        nap_ms(10);
+    }
+    s->pid = 0;
+    if (WIFEXITED(st))
+        return WEXITSTATUS(st);
+    if (WIFSIGNALED(st))
+        return 128 + WTERMSIG(st);
+    return -1;
+}
+
+/* nftw callback: removes one entry. */
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+void testsrv_stop(testsrv *s)
+{
+    if (s->pid > 0)
+        testsrv_terminate(s);
+    if (s->dir[0])
+        nftw(s->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    s->dir[0] = '\0';
+}
+
+char *testsrv_token_file(testsrv *s, const char *token)
+{
+    static int counter;
+    char path[700];
+    snprintf(path, sizeof path, "%s/token-%d", s->dir, __atomic_add_fetch(&counter, 1, 0));
+    size_t n = strlen(token);
+    char *text = malloc(n + 2);
+    if (!text)
+        return NULL;
+    memcpy(text, token, n);
+    memcpy(text + n, "\n", 2);
+    int rc = write_private_file(path, text);
+    free(text);
+    return rc == 0 ? strdup(path) : NULL;
+}
+
+/* ---- HTTP ---------------------------------------------------------------- */
+
+typedef struct membuf {
+    char *p;
+    size_t len;
+} membuf;
+
+/* libcurl write/header callback: appends to a membuf. */
+static size_t collect(char *data, size_t size, size_t nmemb, void *ud)
+{
+    membuf *b = ud;
+    size_t n = size * nmemb;
+    char *q = realloc(b->p, b->len + n + 1);
+    if (!q)
+        return 0;
+    memcpy(q + b->len, data, n);
+    b->len += n;
+    q[b->len] = '\0';
+    b->p = q;
+    return n;
+}
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+
+/* Initialises libcurl once per process. */
+static void curl_init_once(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+int testhttp(const char *method, const char *url, const char *token, const char *const *headers,
+             const char *body, testhttp_resp *out)
+{
+    memset(out, 0, sizeof *out);
+    pthread_once(&curl_once, curl_init_once);
+    CURL *c = curl_easy_init();
+    if (!c)
+        return -1;
+    membuf b = {0}, h = {0};
+    struct curl_slist *hl = NULL;
+    char auth[600];
+    if (token) {
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
+        hl = curl_slist_append(hl, auth);
+    }
+    if (body)
+        hl = curl_slist_append(hl, "Content-Type: application/json");
+    hl = curl_slist_append(hl, "Expect:");
+    for (size_t i = 0; headers && headers[i]; i++)
+        hl = curl_slist_append(hl, headers[i]);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &h);
+    if (strcmp(method, "HEAD") == 0)
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    if (body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    } else if (strcmp(method, "POST") == 0) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, 0L);
+    }
+    CURLcode rc = curl_easy_perform(c);
+    if (rc == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
+    curl_easy_cleanup(c);
+    curl_slist_free_all(hl);
+    out->body = b.p ? b.p : strdup("");
+    out->headers = h.p ? h.p : strdup("");
+    if (rc != CURLE_OK) {
+        out->status = 0;
+        return -1;
+    }
+    return 0;
+}
+
+void testhttp_resp_free(testhttp_resp *r)
+{
+    free(r->body);
+    free(r->headers);
+    memset(r, 0, sizeof *r);
+}
+
+char *testhttp_header(const testhttp_resp *r, const char *name, char *out, size_t size)
+{
+    size_t nl = strlen(name);
+    for (const char *p = r->headers; p && *p;) {
+        const char *eol = strstr(p, "\n");
+        size_t linelen = eol ? (size_t)(eol - p) : strlen(p);
+        if (linelen > nl && strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+            const char *v = p + nl + 1;
+            while (*v == ' ' || *v == '\t')
+                v++;
+            size_t vl = linelen - (size_t)(v - p);
+            while (vl > 0 && (v[vl - 1] == '\r' || v[vl - 1] == ' '))
+                vl--;
+            if (size > 0) {
+                size_t c = vl < size - 1 ? vl : size - 1;
+                memcpy(out, v, c);
+                out[c] = '\0';
+            }
+            return out;
+        }
+        if (!eol)
+            break;
+        p = eol + 1;
+    }
+    return NULL;
+}

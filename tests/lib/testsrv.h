@@ -1,0 +1,76 @@
+/* testsrv.h: a real marketd for tests, and a small libcurl HTTP helper.
+ *
+ * testsrv_start() runs $MARKETD_BIN on a free loopback port with its own database and
+ * tokens file in a fresh folder under $TEST_TMP, reads its "listening on" line to learn
+ * the port and waits until /v1/health answers. Every test that needs a server uses it;
+ * nothing here is a stand-in for marketd.
+ *
+ * The tokens file holds three operators: sup1 and sup2 (supervisors) and view1 (viewer),
+ * with the secrets below.
+ */
+#ifndef DEALDESK_TESTS_TESTSRV_H
+#define DEALDESK_TESTS_TESTSRV_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#define TESTSRV_TOKEN_SUP1  "s3cr3t-sup1-7f3a9c0e51d24b86"
+#define TESTSRV_TOKEN_SUP2  "s3cr3t-sup2-2b6e81d4a0c95f37"
+#define TESTSRV_TOKEN_VIEW1 "s3cr3t-view1-93c1e5a7d2f04b68"
+
+typedef struct testsrv {
+    pid_t pid;        /* marketd's pid, 0 when not running */
+    int port;         /* its loopback port */
+    char url[64];     /* "http://127.0.0.1:PORT" (no trailing slash) */
+    char dir[512];    /* scratch folder (removed by testsrv_stop) */
+    char db[600];     /* dir/market.db */
+    char tokens[600]; /* dir/tokens (mode 0600) */
+    char args[512];   /* the extra arguments, kept for testsrv_restart */
+} testsrv;
+
+/* Starts marketd with --listen 127.0.0.1:0 --db <dir>/market.db --tokens <file> plus
+ * extra_args (space separated, e.g. "--fleet 8 --seed 1"; NULL for none). Waits up to
+ * 20 s for the listening line and /v1/health. Returns 0, or -1 (with a message on
+ * stderr and nothing left running). */
+int testsrv_start(testsrv *s, const char *extra_args);
+
+/* Kills marketd with SIGKILL and reaps it (a crash: nothing is flushed or closed). */
+void testsrv_kill9(testsrv *s);
+
+/* Starts marketd again on the same port, database and tokens (after testsrv_kill9 or
+ * a stop without removal). Retries the bind for a few seconds. Returns 0 or -1. */
+int testsrv_restart(testsrv *s);
+
+/* Sends SIGTERM, waits up to 10 s (then SIGKILL), reaps it and removes the folder. */
+void testsrv_stop(testsrv *s);
+
+/* Like testsrv_stop but leaves the folder (and so the database) in place; returns
+ * marketd's exit status (its wait status decoded: exit code, or 128+signal). */
+int testsrv_terminate(testsrv *s);
+
+/* Writes token alone on the first line of a fresh 0600 file in the server's folder
+ * (for dealdesk --token-file) and returns its path (owned; free()), or NULL. */
+char *testsrv_token_file(testsrv *s, const char *token);
+
+/* One HTTP answer: body and headers are owned, NUL-terminated (possibly empty). */
+typedef struct testhttp_resp {
+    long status;
+    char *body;
+    char *headers; /* the raw response header block, "Name: value\r\n" lines */
+} testhttp_resp;
+
+/* Performs one request with libcurl (10 s timeout). token may be NULL (no
+ * Authorization); headers is a NULL-terminated list of "Name: value" strings or NULL;
+ * body may be NULL. Returns 0 when an HTTP answer arrived (whatever its status), -1 on
+ * a transport failure (then out->status is 0). Safe to call from several threads. */
+int testhttp(const char *method, const char *url, const char *token, const char *const *headers,
+             const char *body, testhttp_resp *out);
+
+/* Frees the body and headers and zeroes *r. */
+void testhttp_resp_free(testhttp_resp *r);
+
+/* Returns the value of response header name (case-insensitive) copied into out
+ * (size bytes), or NULL when absent. */
+char *testhttp_header(const testhttp_resp *r, const char *name, char *out, size_t size);
+
+#endif
