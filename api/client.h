@@ -49,15 +49,15 @@ typedef enum conn_state {
 
 typedef struct client_status {
     conn_state state;
-    int64_t next_retry_ms; /* ms until the next reconnection attempt (0 when none) */
-    int64_t lag_ms;        /* now minus the `at` of the last applied event (0 none) */
-    char server[128];      /* host:port of the server (or "replay FILE") */
-    char operator_name[65]; /* from GET /v1/whoami (sanitised), "" until known */
-    char role[16];          /* "supervisor", "viewer", ... or "unknown" */
-    int64_t seq;            /* the last applied seq */
-    uint64_t events;        /* events applied */
-    uint64_t errors_decode; /* events rejected by the decoder (outside the contract) */
-    uint64_t errors_sse;    /* SSE events/fields dropped for size */
+    int64_t next_retry_ms;   /* ms until the next reconnection attempt (0 when none) */
+    int64_t lag_ms;          /* now minus the `at` of the last applied event (0 none) */
+    char server[128];        /* host:port of the server (or "replay FILE") */
+    char operator_name[65];  /* from GET /v1/whoami (sanitised), "" until known */
+    char role[16];           /* "supervisor", "viewer", ... or "unknown" */
+    int64_t seq;             /* the last applied seq */
+    uint64_t events;         /* events applied */
+    uint64_t errors_decode;  /* events rejected by the decoder (outside the contract) */
+    uint64_t errors_sse;     /* SSE events/fields dropped for size */
     uint64_t events_dropped; /* duplicates and stale versions */
     uint64_t snapshots;      /* snapshots applied (0 until the first) */
     uint64_t reconnects;     /* stream (re)connections after the first */
@@ -88,8 +88,7 @@ void client_set_event_hook(client *c, client_event_cb cb, void *ud);
  * (-1: the client's own next timer only). Sets bit i of *ready (may be NULL) when
  * extra_fds[i] is readable (at most 32 fds). Returns 0, or -1 on a poll error.
  * Signal-safe to interrupt (EINTR returns 0). */
-int client_wait(client *c, const int *extra_fds, size_t nfds, int timeout_ms,
-                unsigned *ready);
+int client_wait(client *c, const int *extra_fds, size_t nfds, int timeout_ms, unsigned *ready);
 
 /* Performs pending transfers and timers, applies every event that arrived to the store,
  * and calls decision callbacks. Never blocks. */

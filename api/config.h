@@ -40,8 +40,8 @@ typedef struct config_bind {
 } config_bind;
 
 typedef struct config {
-    unsigned set; /* CONFIG_SET_* given by flags */
-    char url[1024];         /* base URL, e.g. http://127.0.0.1:8642 (no trailing /v1) */
+    unsigned set;                 /* CONFIG_SET_* given by flags */
+    char url[1024];               /* base URL, e.g. http://127.0.0.1:8642 (no trailing /v1) */
     char token[CONFIG_TOKEN_MAX]; /* SECRET: never print; "" when none */
     char token_file[CONFIG_PATH_MAX];
     char theme[64];
@@ -55,8 +55,8 @@ typedef struct config {
     char record_file[CONFIG_PATH_MAX]; /* --record: raw events appended here ("" none) */
     char replay_file[CONFIG_PATH_MAX]; /* replay: a recorded stream instead of a server */
     double replay_speed;               /* replay time factor (1 = real time, 0 = at once) */
-    int64_t stream_after;  /* -1: snapshot, then stream; >= 0: stream after this seq only */
-    bool no_stream;        /* one-shot decisions: no snapshot, no stream */
+    int64_t stream_after; /* -1: snapshot, then stream; >= 0: stream after this seq only */
+    bool no_stream;       /* one-shot decisions: no snapshot, no stream */
     char journal_path[CONFIG_PATH_MAX]; /* "" = $XDG_STATE_HOME/dealdesk/journal */
 
     /* --demo (the console's) */

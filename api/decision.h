@@ -34,8 +34,8 @@ typedef enum decision_action {
 
 typedef struct decision_req {
     decision_action action;
-    char subject_id[65];        /* "" for HALT / FLEET_RESUME */
-    int64_t if_match_version;   /* the version the operator saw; 0 = send no If-Match */
+    char subject_id[65];          /* "" for HALT / FLEET_RESUME */
+    int64_t if_match_version;     /* the version the operator saw; 0 = send no If-Match */
     int64_t expected_total_minor; /* APPROVE: the total the operator saw */
     int64_t max_unit_price_minor; /* CAP / NEG_CAP: -1 none */
     int64_t max_quantity;         /* CAP / NEG_CAP: -1 none */
@@ -44,13 +44,13 @@ typedef struct decision_req {
 } decision_req;
 
 typedef struct decision_outcome {
-    uint64_t id;     /* what client_decide() returned */
-    int http_status; /* 0 when no answer could be had (see message) */
-    bool ok;         /* 2xx */
-    bool replayed;   /* Idempotent-Replayed: true (the first answer, given again) */
-    char error_code[32];  /* the server's "error" ("" on success) */
-    char message[512];    /* the server's message, sanitised, marks stripped */
-    model_event current;  /* the server's current object (409/412, or the 2xx body) */
+    uint64_t id;         /* what client_decide() returned */
+    int http_status;     /* 0 when no answer could be had (see message) */
+    bool ok;             /* 2xx */
+    bool replayed;       /* Idempotent-Replayed: true (the first answer, given again) */
+    char error_code[32]; /* the server's "error" ("" on success) */
+    char message[512];   /* the server's message, sanitised, marks stripped */
+    model_event current; /* the server's current object (409/412, or the 2xx body) */
     bool has_current;
 } decision_outcome;
 
