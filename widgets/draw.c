@@ -1,0 +1,205 @@
+/* draw.c: safe text drawing, fills, rules, glyphs, bars, sparklines, the status line. */
+#include "widgets/widgets.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static text_mode mode = TEXT_UTF8;
+
+static const char *const glyphs_utf8[GLYPH_COUNT] = {
+    [GLYPH_HLINE] = "─",     [GLYPH_VLINE] = "│",     [GLYPH_POINTER] = "▶",
+    [GLYPH_DOT] = "●",       [GLYPH_MIDDOT] = "·",    [GLYPH_CHECK] = "✓",
+    [GLYPH_CROSS] = "✗",     [GLYPH_WARN] = "⚠",      [GLYPH_ARROW] = "→",
+    [GLYPH_LARROW] = "←",    [GLYPH_TIMES] = "×",     [GLYPH_ELLIPSIS] = "…",
+    [GLYPH_BAR_FULL] = "█",  [GLYPH_BAR_EMPTY] = "░", [GLYPH_CORNER_TL] = "┌",
+    [GLYPH_CORNER_TR] = "┐", [GLYPH_CORNER_BL] = "└", [GLYPH_CORNER_BR] = "┘",
+};
+static const char *const glyphs_ascii[GLYPH_COUNT] = {
+    [GLYPH_HLINE] = "-",     [GLYPH_VLINE] = "|",     [GLYPH_POINTER] = ">",
+    [GLYPH_DOT] = "*",       [GLYPH_MIDDOT] = ".",    [GLYPH_CHECK] = "ok",
+    [GLYPH_CROSS] = "x",     [GLYPH_WARN] = "!",      [GLYPH_ARROW] = "->",
+    [GLYPH_LARROW] = "<-",   [GLYPH_TIMES] = "x",     [GLYPH_ELLIPSIS] = "~",
+    [GLYPH_BAR_FULL] = "#",  [GLYPH_BAR_EMPTY] = ".", [GLYPH_CORNER_TL] = "+",
+    [GLYPH_CORNER_TR] = "+", [GLYPH_CORNER_BL] = "+", [GLYPH_CORNER_BR] = "+",
+};
+
+/* Sets the drawing mode. */
+void widget_set_mode(text_mode m)
+{
+    mode = m;
+}
+
+/* Returns the drawing mode. */
+text_mode widget_mode(void)
+{
+    return mode;
+}
+
+/* Returns a glyph's text in the current mode (static). */
+const char *widget_glyph_str(widget_glyph g)
+{
+    if (g < 0 || g >= GLYPH_COUNT)
+        return "?";
+    return mode == TEXT_UTF8 ? glyphs_utf8[g] : glyphs_ascii[g];
+}
+
+/* Draws bytes [s, s+n) that hold no control byte. */
+static void put_run(WINDOW *w, const char *s, size_t n, unsigned long attr)
+{
+    if (n == 0)
+        return;
+    wattrset(w, (int)attr);
+    waddnstr(w, s, (int)n);
+}
+
+/* Draws sanitised text; see widgets.h. */
+int widget_text(WINDOW *w, int y, int x, int cols, const char *safe, unsigned long attr)
+{
+    if (cols <= 0 || !safe)
+        return 0;
+    char buf[2048];
+    int width = text_truncate(safe, cols, mode, buf, sizeof buf);
+    if (wmove(w, y, x) == ERR)
+        return 0;
+    unsigned long cur = attr, mark = theme_attr(THEME_MARK);
+    const char *run = buf;
+    const char *p = buf;
+    for (; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c >= 0x20 && c != 0x7f)
+            continue;
+        put_run(w, run, (size_t)(p - run), cur);
+        if (c == (unsigned char)TEXT_MARK_ON)
+            cur = mark;
+        else if (c == (unsigned char)TEXT_MARK_OFF)
+            cur = attr;
+        else
+            put_run(w, "?", 1, mark); /* cannot happen with sanitised text; never emit it */
+        run = p + 1;
+    }
+    put_run(w, run, (size_t)(p - run), cur);
+    wattrset(w, (int)attr);
+    return width;
+}
+
+/* Draws sanitised text right-aligned in cols columns. */
+int widget_text_right(WINDOW *w, int y, int x, int cols, const char *safe, unsigned long attr)
+{
+    if (cols <= 0 || !safe)
+        return 0;
+    int tw = text_width(safe);
+    if (tw >= cols)
+        return widget_text(w, y, x, cols, safe, attr);
+    widget_fill(w, y, x, cols - tw, attr);
+    return (cols - tw) + widget_text(w, y, x + cols - tw, tw, safe, attr);
+}
+
+/* Formats and draws the program's own text. */
+int widget_printf(WINDOW *w, int y, int x, int cols, unsigned long attr, const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    return widget_text(w, y, x, cols, buf, attr);
+}
+
+/* Fills cols columns with spaces. */
+void widget_fill(WINDOW *w, int y, int x, int cols, unsigned long attr)
+{
+    if (cols <= 0 || wmove(w, y, x) == ERR)
+        return;
+    wattrset(w, (int)attr);
+    static const char spaces[] = "                                                                ";
+    while (cols > 0) {
+        int n = cols < 64 ? cols : 64;
+        waddnstr(w, spaces, n);
+        cols -= n;
+    }
+}
+
+/* Repeats one glyph cols times from (y, x). */
+static void repeat_glyph(WINDOW *w, int y, int x, int cols, widget_glyph g, unsigned long attr)
+{
+    if (cols <= 0 || wmove(w, y, x) == ERR)
+        return;
+    wattrset(w, (int)attr);
+    const char *s = widget_glyph_str(g);
+    for (int i = 0; i < cols; i++)
+        waddstr(w, s);
+}
+
+/* A horizontal rule. */
+void widget_hline(WINDOW *w, int y, int x, int cols, unsigned long attr)
+{
+    repeat_glyph(w, y, x, cols, GLYPH_HLINE, attr);
+}
+
+/* A bar showing part of whole. */
+void widget_bar(WINDOW *w, int y, int x, int cols, int64_t part, int64_t whole)
+{
+    if (cols <= 0)
+        return;
+    int fill = 0;
+    if (whole > 0 && part > 0)
+        fill = part >= whole ? cols : (int)((part * (int64_t)cols + whole / 2) / whole);
+    if (part > 0 && fill == 0)
+        fill = 1; /* something spent always shows */
+    repeat_glyph(w, y, x, fill, GLYPH_BAR_FULL, theme_attr(THEME_BAR_FILL));
+    repeat_glyph(w, y, x + fill, cols - fill, GLYPH_BAR_EMPTY, theme_attr(THEME_BAR_EMPTY));
+}
+
+/* Renders a sparkline; see widgets.h. */
+int widget_sparkline(const int64_t *values, size_t n, int cols, char *out, size_t size)
+{
+    static const char *const blocks[8] = {"▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};
+    static const char ascii[8] = {'_', '.', ',', '-', '~', '=', '*', '^'};
+    if (size == 0)
+        return 0;
+    out[0] = '\0';
+    if (n == 0 || cols <= 0)
+        return 0;
+    int pts = (size_t)cols < n ? cols : (int)n;
+    int64_t lo = values[0], hi = values[0];
+    for (size_t i = 1; i < n; i++) {
+        if (values[i] < lo)
+            lo = values[i];
+        if (values[i] > hi)
+            hi = values[i];
+    }
+    size_t used = 0;
+    int drawn = 0;
+    for (int i = 0; i < pts; i++) {
+        size_t idx = pts == 1 ? n - 1 : (size_t)((double)i * (double)(n - 1) / (pts - 1) + 0.5);
+        int level = hi == lo ? 3 : (int)((values[idx] - lo) * 7 / (hi - lo));
+        const char *s;
+        char one[2] = {ascii[level], '\0'};
+        s = mode == TEXT_UTF8 ? blocks[level] : one;
+        size_t l = strlen(s);
+        if (used + l + 1 > size)
+            break;
+        memcpy(out + used, s, l);
+        used += l;
+        drawn++;
+    }
+    out[used] = '\0';
+    return drawn;
+}
+
+/* The status line: left text and a right-hand note. */
+void widget_status(WINDOW *w, int y, const char *text, unsigned long attr, const char *right)
+{
+    int cols = getmaxx(w);
+    unsigned long base = theme_attr(THEME_STATUS);
+    widget_fill(w, y, 0, cols, base);
+    int rw = right ? text_width(right) : 0;
+    if (rw > cols / 2)
+        rw = cols / 2;
+    int left = cols - 1 - (rw ? rw + 1 : 0);
+    if (text)
+        widget_text(w, y, 1, left, text, attr);
+    if (rw)
+        widget_text_right(w, y, cols - rw - 1, rw, right, base);
+}
