@@ -69,15 +69,19 @@ BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 ALL_OBJ := $(call obj,$(API_SRC) $(THEMES_SRC) $(WIDGETS_SRC) $(TUI_SRC) tui/main.c \
              $(MARKETD_SRC) marketd/main.c $(TESTLIB_SRC) $(UNIT_SRC) $(INTEG_SRC) $(E2E_SRC) $(BENCH_SRC))
 
-.PHONY: all deps test test-build asan demo fuzz bench soak check-layers format format-check \
+.PHONY: all deps test test-build asan demo fuzz fuzz-deps fuzz-run bench soak check-layers format format-check \
         install uninstall clean
 .DEFAULT_GOAL := all
 
 all: $(DEALDESK) $(MARKETD)
 
+# V=1 shows the commands.
+Q := $(if $(filter 1,$(V)),,@)
+
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+	$(if $(Q),@echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 $(LIBAPI): $(call obj,$(API_SRC))
 $(LIBUI): $(call obj,$(THEMES_SRC) $(WIDGETS_SRC) $(TUI_SRC))
@@ -85,20 +89,23 @@ $(LIBMARKETD): $(call obj,$(MARKETD_SRC))
 $(LIBTEST): $(call obj,$(TESTLIB_SRC))
 $(LIBAPI) $(LIBUI) $(LIBMARKETD) $(LIBTEST):
 	@mkdir -p $(dir $@)
-	rm -f $@
-	$(if $^,ar rcs $@ $^,ar rcs $@)
+	$(Q)rm -f $@
+	$(Q)$(if $^,ar rcs $@ $^,ar rcs $@)
 
 $(DEALDESK): $(call obj,tui/main.c) $(LIBUI) $(LIBAPI)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(MARKETD): $(call obj,marketd/main.c) $(LIBMARKETD) $(LIBAPI)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Every test binary links the whole code base (archives: only what it uses is pulled in).
 TEST_LIBS = $(LIBTEST) $(LIBUI) $(LIBMARKETD) $(LIBAPI)
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka -lvterm -lutil
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka -lvterm -lutil
 
 $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(TEST_LIBS)
 	@mkdir -p $(dir $@)
@@ -140,10 +147,26 @@ $(FUZZ_BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -c $< -o $@
 
-$(FUZZ_BUILD)/%: $(FUZZ_BUILD)/obj/tests/fuzz/%.o $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(FUZZ_LIB_SRC))
+FUZZ_LIBAPI := $(FUZZ_BUILD)/libapi.a
+FUZZ_LIBMARKETD := $(FUZZ_BUILD)/libmarketd.a
+$(FUZZ_LIBAPI): $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(API_SRC))
+$(FUZZ_LIBMARKETD): $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(MARKETD_SRC))
+$(FUZZ_LIBAPI) $(FUZZ_LIBMARKETD):
+	@rm -f $@
+	$(if $^,ar rcs $@ $^,ar rcs $@)
+
+$(FUZZ_BUILD)/%: $(FUZZ_BUILD)/obj/tests/fuzz/%.o $(FUZZ_LIBMARKETD) $(FUZZ_LIBAPI)
 	clang -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKG_LIBS) -lpthread -lm
 
-fuzz: deps $(FUZZ_BINS)
+.SECONDARY:
+
+fuzz: fuzz-deps
+	@$(MAKE) --no-print-directory fuzz-run
+
+fuzz-deps:
+	@tools/deps.sh fuzz
+
+fuzz-run: $(FUZZ_BINS)
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) tools/fuzz.sh $(FUZZ_BINS)
 
 # ---- checks ---------------------------------------------------------------

@@ -65,6 +65,11 @@ char *hostile_unescape(const char *text, size_t *len)
             }
             o += put_utf8(cp, out + o);
             i = (size_t)(end - text) + 1;
+        } else if (text[i + 1] == 'r' || text[i + 1] == 'n' || text[i + 1] == 't') {
+            /* Not in the file's stated escapes, but its cases (cr_overwrite,
+             * tab_newline_title) clearly mean the C escapes. */
+            out[o++] = text[i + 1] == 'r' ? '\r' : text[i + 1] == 'n' ? '\n' : '\t';
+            i += 2;
         } else {
             out[o++] = text[i++];
         }
@@ -105,7 +110,7 @@ int hostile_load(const char *path, hostile_case **out)
             cases = grown;
         }
         hostile_case *c = &cases[n];
-        snprintf(c->name, sizeof c->name, "%s", line);
+        snprintf(c->name, sizeof c->name, "%.63s", line);
         c->bytes = hostile_unescape(tab + 1, &c->len);
         if (c->bytes)
             n++;

@@ -1,7 +1,8 @@
 /* hostile.h: the hostile-text corpus ($TESTDATA/hostile-text.txt) as raw byte strings.
  *
  * Each line of the file is NAME, a tab, then text with escapes: \xNN one raw byte,
- * \u{H} one code point (UTF-8 encoded), \\ a backslash. Lines starting with '#' and
+ * \u{H} one code point (UTF-8 encoded), \\ a backslash; \r \n \t as in C (the corpus
+ * uses them in cr_overwrite and tab_newline_title). Lines starting with '#' and
  * blank lines are skipped.
  */
 #ifndef DEALDESK_TESTS_HOSTILE_H
