@@ -274,6 +274,19 @@ typedef struct model_event {
 /* Frees the strings an event still owns and zeroes it. */
 void model_event_free(model_event *ev);
 
+/* Free what one object owns and zero it (the object itself is not freed). */
+void model_agent_clear(model_agent *a);
+void model_listing_clear(model_listing *l);
+void model_message_clear(model_message *m);
+void model_negotiation_clear(model_negotiation *n); /* and its messages */
+void model_purchase_clear(model_purchase *p);
+void model_alert_clear(model_alert *a);
+void model_decision_clear(model_decision *d);
+void model_fleet_clear(model_fleet *f);
+
+/* The stream's event type for a kind ("purchase.updated", ...; static). */
+const char *model_kind_event_type(model_kind k);
+
 /* Names for display and JSON: "pending_approval", "open", "critical", ... (static). */
 const char *model_purchase_status_name(model_purchase_status s);
 const char *model_neg_status_name(model_neg_status s);
@@ -336,5 +349,11 @@ const model_decision *store_decisions(const store *s, size_t *n);  /* by arrival
 
 /* Ledger balance of an account ("agent:<id>"), in minor units; 0 when unknown. */
 int64_t store_balance(const store *s, const char *account);
+
+/* Sets a balance (from a snapshot's ledger.balances). Returns 0 or -1 (memory). */
+int store_set_balance(store *s, const char *account, int64_t amount_minor);
+
+/* Fills up to max accounts (borrowed) and amounts; returns how many balances there are. */
+size_t store_balances(const store *s, const char **accounts, int64_t *amounts, size_t max);
 
 #endif

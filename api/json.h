@@ -1,0 +1,79 @@
+/* json.h: every JSON of the contract, decoded into the model or encoded from requests.
+ *
+ * The only file of api/ that includes jansson. Every string from the network is
+ * sanitised here, once (api/text.h, in the mode chosen at start-up), and every value is
+ * checked against the contract: ids (text_valid_id with their prefix), amounts
+ * (integers within money_in_range; postings may be negative), currencies
+ * (money_currency_valid), enumerations and times. A value outside the contract rejects
+ * the whole object with a message naming the field; nothing is "repaired".
+ */
+#ifndef DEALDESK_API_JSON_H
+#define DEALDESK_API_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "api/decision.h"
+#include "api/model.h"
+#include "api/text.h"
+
+/* Results of the decoders. */
+typedef enum json_result {
+    JSON_OK = 0,
+    JSON_BAD = -1,     /* not JSON, or outside the contract (err says which field) */
+    JSON_UNKNOWN = -2, /* a well-formed event of a type this client does not know */
+    JSON_NOMEM = -3
+} json_result;
+
+/* Decodes the data of one stream event ({seq, type, at, data}) into *out (which then
+ * owns its strings: model_event_free). type is the SSE event type, which must agree with
+ * the JSON's. */
+json_result json_decode_event(const char *type, const char *data, size_t len, text_mode mode,
+                              model_event *out, char *err, size_t errsz);
+
+/* Decodes a `reset` event's data ({epoch, seq}). epoch gets the epoch as text. */
+json_result json_decode_reset(const char *data, size_t len, char *epoch, size_t epochsz,
+                              int64_t *seq, char *err, size_t errsz);
+
+/* Decodes a whole snapshot into st: store_reset() to its epoch and seq, then every
+ * object with store_load() and the balances. Objects outside the contract are skipped
+ * and counted in *rejected; a snapshot that is not JSON or lacks epoch/seq is JSON_BAD
+ * (and st is left untouched). */
+json_result json_decode_snapshot(const char *body, size_t len, text_mode mode, store *st,
+                                 uint64_t *rejected, char *err, size_t errsz);
+
+/* Decodes one object of a kind (a GET /v1/{kind}/{id} answer, an error's `current`). */
+json_result json_decode_object(model_kind kind, const char *body, size_t len, text_mode mode,
+                               model_event *out, char *err, size_t errsz);
+
+/* Decodes GET /v1/whoami ({name, role}): name sanitised, marks stripped. */
+json_result json_decode_whoami(const char *body, size_t len, text_mode mode, char *name,
+                               size_t namesz, char *role, size_t rolesz);
+
+/* Fills an outcome from a decision's answer: error code, sanitised message, and the
+ * `current` object (or, on 2xx, the body itself) decoded as kind. */
+void json_decode_outcome(const char *body, size_t len, model_kind kind, text_mode mode,
+                         decision_outcome *o);
+
+/* Encodes a decision's body. Returns an owned string, or NULL (memory). */
+char *json_decision_body(const decision_req *r);
+
+/* Prints one event as one line of ASCII JSON {seq, type, at, data} (every control and
+ * non-ASCII character escaped, so nothing can act on a terminal). Returns 0, or -1 when
+ * raw is not a JSON object. */
+int json_print_event(FILE *f, const char *raw, size_t len);
+
+/* Prints a JSON document as one line of ASCII JSON (keys in their order). Returns 0 or
+ * -1 when it is not JSON. */
+int json_print_ascii(FILE *f, const char *raw, size_t len);
+
+/* Parses an RFC 3339 time ("2026-11-26T10:02:11.345Z", offsets allowed) into ms since
+ * the Unix epoch. Returns 0 or -1. */
+int json_parse_time(const char *s, int64_t *ms);
+
+/* Reads the integer "seq" of a document, or -1 (for the record file and replay). */
+int64_t json_peek_seq(const char *raw, size_t len);
+
+#endif

@@ -1,0 +1,552 @@
+/* store.c: the marketplace state, indexed by id, changed only by store_apply().
+ *
+ * Each collection is an array in arrival order plus an open-addressing hash index from
+ * id to array position. Objects of the versioned kinds live in their own allocation
+ * (so that borrowed pointers survive the array growing); ledger entries and decision
+ * records, which never change, are held by value. The store is pure: libc and the
+ * domain types only.
+ */
+#include "api/model.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One collection: elements of elem bytes whose first member is the NUL-terminated key
+ * (model_id or the account name), either by value or (byptr) as pointers to them. */
+typedef struct coll {
+    char *base;
+    size_t n, cap;
+    size_t elem;
+    bool byptr;
+    uint32_t *slots; /* index + 1, 0 = empty */
+    size_t nslots;   /* a power of two, at least twice n */
+} coll;
+
+typedef struct balance {
+    char account[MODEL_ID_MAX + 8];
+    int64_t amount_minor;
+} balance;
+
+struct store {
+    char epoch[64];
+    int64_t seq;
+    uint64_t changes[MODEL_KIND_COUNT];
+    coll agents, listings, negotiations, purchases, alerts; /* by pointer */
+    coll ledger, decisions, balances;                       /* by value */
+    model_fleet fleet;
+};
+
+/* ---- collections ----------------------------------------------------------------- */
+
+/* FNV-1a of a NUL-terminated string. */
+static uint32_t hash(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 16777619u;
+    }
+    return h;
+}
+
+/* The element at i (the object itself, also for byptr collections). */
+static void *coll_at(const coll *c, size_t i)
+{
+    char *p = c->base + i * c->elem;
+    return c->byptr ? *(void **)p : p;
+}
+
+/* Index of the element with key, or -1. */
+static long coll_find(const coll *c, const char *key)
+{
+    if (!c->nslots)
+        return -1;
+    size_t mask = c->nslots - 1;
+    for (size_t h = hash(key) & mask;; h = (h + 1) & mask) {
+        uint32_t v = c->slots[h];
+        if (!v)
+            return -1;
+        if (strcmp((const char *)coll_at(c, v - 1), key) == 0)
+            return (long)(v - 1);
+    }
+}
+
+/* Puts index i into the hash index (which has room). */
+static void slot_put(coll *c, size_t i)
+{
+    size_t mask = c->nslots - 1;
+    size_t h = hash((const char *)coll_at(c, i)) & mask;
+    while (c->slots[h])
+        h = (h + 1) & mask;
+    c->slots[h] = (uint32_t)(i + 1);
+}
+
+/* Rebuilds the hash index for at least want elements. Returns 0 or -1. */
+static int coll_rehash(coll *c, size_t want)
+{
+    size_t ns = 16;
+    while (ns < want * 2)
+        ns *= 2;
+    uint32_t *slots = calloc(ns, sizeof *slots);
+    if (!slots)
+        return -1;
+    free(c->slots);
+    c->slots = slots;
+    c->nslots = ns;
+    for (size_t i = 0; i < c->n; i++)
+        slot_put(c, i);
+    return 0;
+}
+
+/* Makes room for one more element. Returns 0 or -1. */
+static int coll_reserve(coll *c)
+{
+    if (c->n == c->cap) {
+        size_t nc = c->cap ? c->cap * 2 : 16;
+        char *b = realloc(c->base, nc * c->elem);
+        if (!b)
+            return -1;
+        c->base = b;
+        c->cap = nc;
+    }
+    if ((c->n + 1) * 2 > c->nslots && coll_rehash(c, c->n + 1) < 0)
+        return -1;
+    return 0;
+}
+
+/* Appends an element (bytes of c->elem: the value, or the pointer) whose key is not
+ * present; coll_reserve() must have succeeded. */
+static void coll_append(coll *c, const void *elem)
+{
+    memcpy(c->base + c->n * c->elem, elem, c->elem);
+    c->n++;
+    slot_put(c, c->n - 1);
+}
+
+/* Frees the arrays (not the objects). */
+static void coll_free(coll *c)
+{
+    free(c->base);
+    free(c->slots);
+    size_t elem = c->elem;
+    bool byptr = c->byptr;
+    memset(c, 0, sizeof *c);
+    c->elem = elem;
+    c->byptr = byptr;
+}
+
+/* ---- the store ------------------------------------------------------------------- */
+
+store *store_new(void)
+{
+    store *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    coll *ptrs[] = {&s->agents, &s->listings, &s->negotiations, &s->purchases, &s->alerts};
+    for (size_t i = 0; i < sizeof ptrs / sizeof ptrs[0]; i++) {
+        ptrs[i]->elem = sizeof(void *);
+        ptrs[i]->byptr = true;
+    }
+    s->ledger.elem = sizeof(model_ledger_entry);
+    s->decisions.elem = sizeof(model_decision);
+    s->balances.elem = sizeof(balance);
+    return s;
+}
+
+/* Frees every object and empties every collection. */
+static void store_clear(store *s)
+{
+    for (size_t i = 0; i < s->agents.n; i++) {
+        model_agent_clear(coll_at(&s->agents, i));
+        free(coll_at(&s->agents, i));
+    }
+    for (size_t i = 0; i < s->listings.n; i++) {
+        model_listing_clear(coll_at(&s->listings, i));
+        free(coll_at(&s->listings, i));
+    }
+    for (size_t i = 0; i < s->negotiations.n; i++) {
+        model_negotiation_clear(coll_at(&s->negotiations, i));
+        free(coll_at(&s->negotiations, i));
+    }
+    for (size_t i = 0; i < s->purchases.n; i++) {
+        model_purchase_clear(coll_at(&s->purchases, i));
+        free(coll_at(&s->purchases, i));
+    }
+    for (size_t i = 0; i < s->alerts.n; i++) {
+        model_alert_clear(coll_at(&s->alerts, i));
+        free(coll_at(&s->alerts, i));
+    }
+    for (size_t i = 0; i < s->decisions.n; i++)
+        model_decision_clear(coll_at(&s->decisions, i));
+    coll *all[] = {&s->agents, &s->listings, &s->negotiations, &s->purchases,
+                   &s->alerts, &s->ledger,   &s->decisions,    &s->balances};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        coll_free(all[i]);
+    model_fleet_clear(&s->fleet);
+}
+
+void store_free(store *s)
+{
+    if (!s)
+        return;
+    store_clear(s);
+    free(s);
+}
+
+void store_reset(store *s, const char *epoch, int64_t seq)
+{
+    store_clear(s);
+    size_t n = epoch ? strlen(epoch) : 0;
+    if (n >= sizeof s->epoch)
+        n = sizeof s->epoch - 1;
+    memcpy(s->epoch, epoch ? epoch : "", n);
+    s->epoch[n] = '\0';
+    s->seq = seq;
+    for (int k = 0; k < MODEL_KIND_COUNT; k++)
+        s->changes[k]++;
+}
+
+/* Puts a versioned object (id first, then version) into a byptr collection: inserts it,
+ * or replaces the held one when the new version is newer. keep, when not NULL, moves
+ * state from the old object into the new one before the old is cleared. */
+static store_result put_versioned(coll *c, void *obj, size_t size, size_t voff,
+                                  void (*clear)(void *), void (*keep)(void *nw, void *old))
+{
+    long i = coll_find(c, (const char *)obj);
+    if (i >= 0) {
+        void *old = coll_at(c, (size_t)i);
+        int64_t held, version;
+        memcpy(&held, (const char *)old + voff, sizeof held);
+        memcpy(&version, (const char *)obj + voff, sizeof version);
+        if (version <= held)
+            return STORE_STALE;
+        if (keep)
+            keep(obj, old);
+        clear(old);
+        memcpy(old, obj, size);
+        memset(obj, 0, size);
+        return STORE_APPLIED;
+    }
+    if (coll_reserve(c) < 0)
+        return STORE_NOMEM;
+    void *copy = malloc(size);
+    if (!copy)
+        return STORE_NOMEM;
+    memcpy(copy, obj, size);
+    memset(obj, 0, size);
+    coll_append(c, &copy);
+    return STORE_APPLIED;
+}
+
+/* Adapters with the signature put_versioned wants. */
+static void clear_agent(void *p)
+{
+    model_agent_clear(p);
+}
+static void clear_listing(void *p)
+{
+    model_listing_clear(p);
+}
+static void clear_negotiation(void *p)
+{
+    model_negotiation_clear(p);
+}
+static void clear_purchase(void *p)
+{
+    model_purchase_clear(p);
+}
+static void clear_alert(void *p)
+{
+    model_alert_clear(p);
+}
+
+/* A newer version of a negotiation keeps the messages received so far. */
+static void keep_messages(void *nw, void *old)
+{
+    model_negotiation *n = nw, *o = old;
+    for (size_t i = 0; i < n->nmessages; i++) /* an event never brings messages itself */
+        model_message_clear(&n->messages[i]);
+    free(n->messages);
+    n->messages = o->messages;
+    n->nmessages = o->nmessages;
+    n->messages_cap = o->messages_cap;
+    o->messages = NULL;
+    o->nmessages = o->messages_cap = 0;
+}
+
+/* Appends a message to its thread. Messages are immutable and arrive in order: one at
+ * or below the thread's last seq, or for a thread not held, is stale. */
+static store_result put_message(store *s, model_message *m)
+{
+    long i = coll_find(&s->negotiations, m->negotiation_id);
+    if (i < 0)
+        return STORE_STALE;
+    model_negotiation *n = coll_at(&s->negotiations, (size_t)i);
+    if (n->nmessages && m->seq <= n->messages[n->nmessages - 1].seq)
+        return STORE_STALE;
+    if (n->nmessages == n->messages_cap) {
+        size_t nc = n->messages_cap ? n->messages_cap * 2 : 4;
+        model_message *b = realloc(n->messages, nc * sizeof *b);
+        if (!b)
+            return STORE_NOMEM;
+        n->messages = b;
+        n->messages_cap = nc;
+    }
+    n->messages[n->nmessages++] = *m;
+    memset(m, 0, sizeof *m);
+    return STORE_APPLIED;
+}
+
+/* Inserts a ledger entry in seq order (entries usually arrive in order: an append). */
+static store_result put_ledger(store *s, model_ledger_entry *e, bool post)
+{
+    if (coll_find(&s->ledger, e->id) >= 0)
+        return STORE_STALE;
+    if (post) {
+        /* Reserve every balance first so that a failure leaves nothing half-posted. */
+        for (size_t i = 0; i < e->npostings; i++) {
+            if (coll_find(&s->balances, e->postings[i].account) >= 0)
+                continue;
+            if (coll_reserve(&s->balances) < 0)
+                return STORE_NOMEM;
+            balance b = {.amount_minor = 0};
+            memcpy(b.account, e->postings[i].account, sizeof b.account);
+            b.account[sizeof b.account - 1] = '\0';
+            coll_append(&s->balances, &b);
+        }
+    }
+    if (coll_reserve(&s->ledger) < 0)
+        return STORE_NOMEM;
+    size_t pos = s->ledger.n;
+    model_ledger_entry *arr = (model_ledger_entry *)(void *)s->ledger.base;
+    while (pos > 0 && arr[pos - 1].seq > e->seq)
+        pos--;
+    if (pos == s->ledger.n) {
+        coll_append(&s->ledger, e);
+    } else {
+        memmove(&arr[pos + 1], &arr[pos], (s->ledger.n - pos) * sizeof *arr);
+        arr[pos] = *e;
+        s->ledger.n++;
+        /* Positions moved: rebuild the index in place (it has room). */
+        memset(s->ledger.slots, 0, s->ledger.nslots * sizeof *s->ledger.slots);
+        for (size_t i = 0; i < s->ledger.n; i++)
+            slot_put(&s->ledger, i);
+    }
+    if (post) {
+        for (size_t i = 0; i < e->npostings; i++) {
+            balance *b =
+                coll_at(&s->balances, (size_t)coll_find(&s->balances, e->postings[i].account));
+            b->amount_minor += e->postings[i].amount_minor;
+        }
+        s->changes[MODEL_LEDGER]++;
+    }
+    memset(e, 0, sizeof *e);
+    return STORE_APPLIED;
+}
+
+/* Appends a decision record (immutable; one seen before is stale). */
+static store_result put_decision(store *s, model_decision *d)
+{
+    if (coll_find(&s->decisions, d->id) >= 0)
+        return STORE_STALE;
+    if (coll_reserve(&s->decisions) < 0)
+        return STORE_NOMEM;
+    coll_append(&s->decisions, d);
+    memset(d, 0, sizeof *d);
+    return STORE_APPLIED;
+}
+
+/* Puts one object into the store, whatever its kind; post says whether a ledger entry
+ * changes the balances (stream events do; snapshot entries come with their balances). */
+static store_result put(store *s, model_event *ev, bool post)
+{
+    store_result r = STORE_STALE;
+    switch (ev->kind) {
+        case MODEL_AGENT:
+            r = put_versioned(&s->agents, &ev->u.agent, sizeof ev->u.agent,
+                              offsetof(model_agent, version), clear_agent, NULL);
+            break;
+        case MODEL_LISTING:
+            r = put_versioned(&s->listings, &ev->u.listing, sizeof ev->u.listing,
+                              offsetof(model_listing, version), clear_listing, NULL);
+            break;
+        case MODEL_NEGOTIATION:
+            r = put_versioned(&s->negotiations, &ev->u.negotiation, sizeof ev->u.negotiation,
+                              offsetof(model_negotiation, version), clear_negotiation,
+                              keep_messages);
+            break;
+        case MODEL_MESSAGE: r = put_message(s, &ev->u.message); break;
+        case MODEL_PURCHASE:
+            r = put_versioned(&s->purchases, &ev->u.purchase, sizeof ev->u.purchase,
+                              offsetof(model_purchase, version), clear_purchase, NULL);
+            break;
+        case MODEL_ALERT:
+            r = put_versioned(&s->alerts, &ev->u.alert, sizeof ev->u.alert,
+                              offsetof(model_alert, version), clear_alert, NULL);
+            break;
+        case MODEL_LEDGER: r = put_ledger(s, &ev->u.ledger, post); break;
+        case MODEL_DECISION: r = put_decision(s, &ev->u.decision); break;
+        case MODEL_FLEET:
+            /* The fleet has no version: the stream's order decides. */
+            model_fleet_clear(&s->fleet);
+            s->fleet = ev->u.fleet;
+            memset(&ev->u.fleet, 0, sizeof ev->u.fleet);
+            r = STORE_APPLIED;
+            break;
+        case MODEL_KIND_COUNT: break;
+    }
+    if (r == STORE_APPLIED) {
+        s->changes[ev->kind]++;
+        memset(&ev->u, 0, sizeof ev->u); /* its strings are the store's now */
+    }
+    return r;
+}
+
+store_result store_load(store *s, model_event *ev)
+{
+    return put(s, ev, false);
+}
+
+store_result store_apply(store *s, model_event *ev)
+{
+    if (ev->seq <= s->seq)
+        return STORE_DUPLICATE;
+    if (ev->seq > s->seq + 1)
+        return STORE_GAP;
+    int64_t seq = ev->seq;
+    store_result r = put(s, ev, true);
+    if (r != STORE_NOMEM)
+        s->seq = seq; /* a stale object still moves the position */
+    return r;
+}
+
+int store_set_balance(store *s, const char *account, int64_t amount_minor)
+{
+    long i = coll_find(&s->balances, account);
+    if (i < 0) {
+        if (coll_reserve(&s->balances) < 0)
+            return -1;
+        balance b = {.amount_minor = 0};
+        size_t n = strlen(account);
+        if (n >= sizeof b.account)
+            return -1;
+        memcpy(b.account, account, n + 1);
+        coll_append(&s->balances, &b);
+        i = (long)s->balances.n - 1;
+    }
+    ((balance *)coll_at(&s->balances, (size_t)i))->amount_minor = amount_minor;
+    s->changes[MODEL_LEDGER]++;
+    return 0;
+}
+
+const char *store_epoch(const store *s)
+{
+    return s->epoch;
+}
+
+int64_t store_seq(const store *s)
+{
+    return s->seq;
+}
+
+uint64_t store_changes(const store *s, model_kind kind)
+{
+    return (unsigned)kind < MODEL_KIND_COUNT ? s->changes[kind] : 0;
+}
+
+/* Lookup in a byptr collection. */
+static const void *find_ptr(const coll *c, const char *id)
+{
+    long i = coll_find(c, id);
+    return i < 0 ? NULL : coll_at(c, (size_t)i);
+}
+
+const model_agent *store_agent(const store *s, const char *id)
+{
+    return find_ptr(&s->agents, id);
+}
+
+const model_listing *store_listing(const store *s, const char *id)
+{
+    return find_ptr(&s->listings, id);
+}
+
+const model_negotiation *store_negotiation(const store *s, const char *id)
+{
+    return find_ptr(&s->negotiations, id);
+}
+
+const model_purchase *store_purchase(const store *s, const char *id)
+{
+    return find_ptr(&s->purchases, id);
+}
+
+const model_alert *store_alert(const store *s, const char *id)
+{
+    return find_ptr(&s->alerts, id);
+}
+
+const model_fleet *store_fleet(const store *s)
+{
+    return &s->fleet;
+}
+
+const model_agent *const *store_agents(const store *s, size_t *n)
+{
+    *n = s->agents.n;
+    return (const model_agent *const *)(const void *)s->agents.base;
+}
+
+const model_listing *const *store_listings(const store *s, size_t *n)
+{
+    *n = s->listings.n;
+    return (const model_listing *const *)(const void *)s->listings.base;
+}
+
+const model_negotiation *const *store_negotiations(const store *s, size_t *n)
+{
+    *n = s->negotiations.n;
+    return (const model_negotiation *const *)(const void *)s->negotiations.base;
+}
+
+const model_purchase *const *store_purchases(const store *s, size_t *n)
+{
+    *n = s->purchases.n;
+    return (const model_purchase *const *)(const void *)s->purchases.base;
+}
+
+const model_alert *const *store_alerts(const store *s, size_t *n)
+{
+    *n = s->alerts.n;
+    return (const model_alert *const *)(const void *)s->alerts.base;
+}
+
+const model_ledger_entry *store_ledger(const store *s, size_t *n)
+{
+    *n = s->ledger.n;
+    return (const model_ledger_entry *)(const void *)s->ledger.base;
+}
+
+const model_decision *store_decisions(const store *s, size_t *n)
+{
+    *n = s->decisions.n;
+    return (const model_decision *)(const void *)s->decisions.base;
+}
+
+int64_t store_balance(const store *s, const char *account)
+{
+    long i = coll_find(&s->balances, account);
+    return i < 0 ? 0 : ((const balance *)coll_at(&s->balances, (size_t)i))->amount_minor;
+}
+
+size_t store_balances(const store *s, const char **accounts, int64_t *amounts, size_t max)
+{
+    size_t n = s->balances.n < max ? s->balances.n : max;
+    for (size_t i = 0; i < n; i++) {
+        const balance *b = coll_at(&s->balances, i);
+        accounts[i] = b->account;
+        amounts[i] = b->amount_minor;
+    }
+    return s->balances.n;
+}
