@@ -53,6 +53,37 @@ static void put_run(WINDOW *w, const char *s, size_t n, unsigned long attr)
     waddnstr(w, s, (int)n);
 }
 
+/* Length of the valid UTF-8 sequence at p (2..4) that is not a C1 control, or 0 when
+ * the bytes there are not one (or the mode is ASCII, where only ASCII is drawn). */
+static int utf8_valid_len(const char *p)
+{
+    const unsigned char *u = (const unsigned char *)p;
+    if (mode != TEXT_UTF8)
+        return 0;
+    int len;
+    unsigned cp;
+    if (u[0] >= 0xC2 && u[0] <= 0xDF) {
+        len = 2;
+        cp = u[0] & 0x1Fu;
+    } else if (u[0] >= 0xE0 && u[0] <= 0xEF) {
+        len = 3;
+        cp = u[0] & 0x0Fu;
+    } else if (u[0] >= 0xF0 && u[0] <= 0xF4) {
+        len = 4;
+        cp = u[0] & 0x07u;
+    } else
+        return 0;
+    for (int i = 1; i < len; i++) {
+        if ((u[i] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (u[i] & 0x3Fu);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+        (cp >= 0xD800 && cp <= 0xDFFF) || (cp >= 0x80 && cp <= 0x9F))
+        return 0;
+    return len;
+}
+
 /* Draws sanitised text; see widgets.h. */
 int widget_text(WINDOW *w, int y, int x, int cols, const char *safe, unsigned long attr)
 {
@@ -67,8 +98,20 @@ int widget_text(WINDOW *w, int y, int x, int cols, const char *safe, unsigned lo
     const char *p = buf;
     for (; *p; p++) {
         unsigned char c = (unsigned char)*p;
-        if (c >= 0x20 && c != 0x7f)
+        if (c >= 0x20 && c < 0x7f)
             continue;
+        if (c >= 0x80) {
+            int len = utf8_valid_len(p);
+            if (len > 0) {
+                p += len - 1;
+                continue;
+            }
+            /* a cut or broken sequence (text cut by a caller's buffer): never emit it */
+            put_run(w, run, (size_t)(p - run), cur);
+            put_run(w, "?", 1, mark);
+            run = p + 1;
+            continue;
+        }
         put_run(w, run, (size_t)(p - run), cur);
         if (c == (unsigned char)TEXT_MARK_ON)
             cur = mark;
