@@ -1,0 +1,87 @@
+/* sim_fault.c: the faults the fleet injects on purpose, and the hidden text it plants.
+ *
+ * Each kind is named as GET /v1/sim/faults reports it and paired with the risk rule of
+ * docs/api.md that must catch it, so tests and benchmarks can measure recall.
+ */
+#include "marketd/sim.h"
+
+#include <string.h>
+
+static const struct {
+    const char *name;
+    const char *rule;
+} fault_names[FAULT_COUNT] = {
+    [FAULT_QUANTITY_TYPO] = {"quantity_typo", "quantity_vs_intent"},
+    [FAULT_OVERPAY] = {"overpay", "overpay"},
+    [FAULT_OFF_MANDATE] = {"off_mandate", "off_mandate"},
+    [FAULT_BELOW_FLOOR] = {"below_floor", "below_floor"},
+    [FAULT_BAD_SHIP_TO] = {"bad_ship_to", "ship_to_unverified"},
+    [FAULT_TERMS_DRIFT] = {"terms_drift", "terms_drift"},
+    [FAULT_DUPLICATE] = {"duplicate", "duplicate"},
+    [FAULT_HIDDEN_TEXT] = {"hidden_text", "hidden_text"},
+    [FAULT_VELOCITY] = {"velocity", "velocity"},
+};
+
+/* Returns the fault's contract name, or "none". */
+const char *sim_fault_name(sim_fault f)
+{
+    return f >= 0 && f < FAULT_COUNT ? fault_names[f].name : "none";
+}
+
+/* Returns the rule that must flag the fault, or "none". */
+const char *sim_fault_rule(sim_fault f)
+{
+    return f >= 0 && f < FAULT_COUNT ? fault_names[f].rule : "none";
+}
+
+/* Returns the fault named name, or FAULT_NONE. */
+sim_fault sim_fault_parse(const char *name)
+{
+    for (int i = 0; name && i < FAULT_COUNT; i++)
+        if (strcmp(name, fault_names[i].name) == 0)
+            return (sim_fault)i;
+    return FAULT_NONE;
+}
+
+/* What an agent's text can carry without anyone seeing it: each is one of the classes
+ * text_scan() reports under TEXT_F_HIDDEN_MASK. */
+static const char *const hidden_seqs[] = {
+    "\xe2\x80\x8b",                /* U+200B zero-width space */
+    "\xe2\x80\x8d",                /* U+200D zero-width joiner */
+    "\xe2\x80\xae",                /* U+202E right-to-left override */
+    "\xe2\x81\xa6",                /* U+2066 left-to-right isolate */
+    "\xef\xbb\xbf",                /* U+FEFF byte-order mark mid-text */
+    "\x1b[8m",                     /* ESC: conceal attribute */
+    "\x07",                        /* BEL */
+    "\xf3\xa0\x80\x81",            /* U+E0001 language tag */
+    "\xe2\x80\xaeten\xe2\x80\xac", /* an override that flips a word */
+};
+
+/* Inserts one hidden sequence at a word boundary of text (in place). Returns text. */
+char *sim_fault_hide(sim_rng *r, char *text, size_t size)
+{
+    const char *h = hidden_seqs[sim_rng_pick(r, sizeof hidden_seqs / sizeof hidden_seqs[0])];
+    size_t len = strlen(text), hl = strlen(h);
+    if (len + hl + 1 > size) {
+        if (size < hl + 1)
+            return text;
+        len = size - hl - 1;
+        text[len] = '\0';
+    }
+    /* Count the spaces and pick one to insert after (or the end when there is none). */
+    size_t spaces = 0;
+    for (size_t i = 0; i < len; i++)
+        spaces += text[i] == ' ';
+    size_t at = len;
+    if (spaces) {
+        size_t want = sim_rng_pick(r, spaces), seen = 0;
+        for (size_t i = 0; i < len; i++)
+            if (text[i] == ' ' && seen++ == want) {
+                at = i + 1;
+                break;
+            }
+    }
+    memmove(text + at + hl, text + at, len - at + 1);
+    memcpy(text + at, h, hl);
+    return text;
+}
