@@ -75,6 +75,12 @@ int decision_validate(const decision_req *r, char *err, size_t errsz);
 /* Writes the request path ("/v1/purchases/pur_1/approve") into out. Returns 0 or -1. */
 int decision_path(const decision_req *r, char *out, size_t size);
 
+/* The same for an action and subject id. */
+int decision_path_of(decision_action action, const char *subject, char *out, size_t size);
+
+/* The kind of object an action decides on (MODEL_FLEET for halt/resume). */
+model_kind decision_subject_kind(decision_action a);
+
 /* Frees what an outcome owns (its current object). */
 void decision_outcome_free(decision_outcome *o);
 
