@@ -968,3 +968,14 @@ int64_t json_peek_seq(const char *raw, size_t len)
     json_decref(root);
     return seq;
 }
+
+int64_t json_peek_at(const char *raw, size_t len)
+{
+    json_t *root = json_loadb(raw, len, 0, NULL);
+    json_t *v = json_object_get(root, "at");
+    int64_t at = -1;
+    if (!json_is_string(v) || json_parse_time(json_string_value(v), &at) < 0)
+        at = -1;
+    json_decref(root);
+    return at;
+}

@@ -73,6 +73,9 @@ int json_print_ascii(FILE *f, const char *raw, size_t len);
  * the Unix epoch. Returns 0 or -1. */
 int json_parse_time(const char *s, int64_t *ms);
 
+/* Reads the time "at" of a document in ms since the epoch, or -1. */
+int64_t json_peek_at(const char *raw, size_t len);
+
 /* Reads the integer "seq" of a document, or -1 (for the record file and replay). */
 int64_t json_peek_seq(const char *raw, size_t len);
 

@@ -322,6 +322,13 @@ store_result store_load(store *s, model_event *ev);
  * when it returns STORE_APPLIED; otherwise the caller still owns them. */
 store_result store_apply(store *s, model_event *ev);
 
+/* Moves the position to seq without applying anything (an event rejected by the
+ * decoder, or a replay starting mid-stream). Does nothing when seq <= the position. */
+void store_skip(store *s, int64_t seq);
+
+/* Sets the epoch when it was unknown (a stream started with ?after= and no snapshot). */
+void store_set_epoch(store *s, const char *epoch);
+
 /* Position: the epoch string (borrowed) and the last applied seq. */
 const char *store_epoch(const store *s);
 int64_t store_seq(const store *s);

@@ -440,6 +440,21 @@ int store_set_balance(store *s, const char *account, int64_t amount_minor)
     return 0;
 }
 
+void store_skip(store *s, int64_t seq)
+{
+    if (seq > s->seq)
+        s->seq = seq;
+}
+
+void store_set_epoch(store *s, const char *epoch)
+{
+    size_t n = strlen(epoch);
+    if (n >= sizeof s->epoch)
+        n = sizeof s->epoch - 1;
+    memcpy(s->epoch, epoch, n);
+    s->epoch[n] = '\0';
+}
+
 const char *store_epoch(const store *s)
 {
     return s->epoch;

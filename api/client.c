@@ -1,0 +1,1090 @@
+/* client.c: the connection state machine (see client.h).
+ *
+ * Everything arrives as an "item" on one queue: the event stream's events (queued by the
+ * SSE parser from inside libcurl's write callback, which does nothing else), snapshot
+ * answers, and a replay file's events. client_run() drains the queue in order, so a
+ * snapshot and the events after it are applied by the same code whether they came from
+ * a server or a file.
+ */
+#include "api/client.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "api/http.h"
+#include "api/journal.h"
+#include "api/json.h"
+#include "api/sse.h"
+
+#define RETRY_MIN_MS      500
+#define RETRY_MAX_MS      60000
+#define RETRY_DEFAULT_MS  1000
+#define DECISION_TIMEOUT  30000L
+#define DECISION_ATTEMPTS 8
+#define QUEUE_MAX         100000 /* items waiting: beyond this the stream is re-synced */
+
+typedef struct item {
+    struct item *next;
+    char *type; /* owned: "snapshot" or the SSE event type */
+    char *data; /* owned, NUL-terminated */
+    size_t len;
+    char id[SSE_MAX_ID + 1];
+    int64_t due_ms; /* replay: monotonic time at which it is released */
+} item;
+
+typedef struct pending {
+    struct pending *next;
+    uint64_t id;
+    char key[JOURNAL_KEY_MAX + 1];
+    char action[24];
+    model_kind kind;
+    char path[256];
+    char *body;
+    int64_t version;
+    decision_cb cb;
+    void *ud;
+    http_req *req;
+    int attempts;
+    int64_t next_try; /* monotonic ms; 0 = now */
+} pending;
+
+typedef enum phase {
+    PH_IDLE,     /* nothing to do (no stream wanted, or offline) */
+    PH_SNAPSHOT, /* GET /v1/snapshot in flight */
+    PH_STREAM,   /* GET /v1/events open */
+    PH_WAIT      /* waiting until retry_at to snapshot or stream */
+} phase;
+
+struct client {
+    const config *cfg;
+    store *st;
+    http *h;
+    sse_parser *sse;
+    journal *j;
+    FILE *rec;
+
+    phase ph;
+    bool need_snapshot;
+    http_req *snap, *stream, *whoami;
+    int attempt;      /* consecutive failed connections */
+    int64_t retry_at; /* monotonic ms */
+    int64_t last_snapshot_ms;
+    uint64_t seen_bytes;
+    int64_t last_bytes_ms;
+    bool stream_got_event;
+
+    item *qhead, *qtail; /* to be applied */
+    size_t qlen;
+    bool overflow;
+
+    bool replay;
+    item *rp_head, *rp_tail; /* replay items not yet due */
+    int64_t rp_start;
+
+    pending *decs;
+    uint64_t next_dec_id;
+
+    client_event_cb hook;
+    void *hook_ud;
+
+    int64_t rate_sec;
+    uint32_t rate_count;
+    int64_t last_at; /* `at` of the last applied event */
+
+    client_status s;
+};
+
+/* ---- small helpers ---------------------------------------------------------------- */
+
+/* Monotonic milliseconds. */
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wall-clock milliseconds since the Unix epoch. */
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A uniformly random number in [0, n) (n > 0), for jitter. */
+static uint32_t rnd(uint32_t n)
+{
+    uint32_t v = 0;
+    if (getrandom(&v, sizeof v, GRND_NONBLOCK) != sizeof v)
+        v = (uint32_t)mono_ms() * 2654435761u;
+    return v % n;
+}
+
+/* Records the last error (already safe text: our own words or sanitised). */
+static void set_error(client *c, const char *msg)
+{
+    /* Cut on a character boundary: never leave half a UTF-8 sequence. */
+    size_t n = strlen(msg), max = sizeof c->s.last_error - 1;
+    if (n > max) {
+        n = max;
+        while (n > 0 && ((unsigned char)msg[n] & 0xC0) == 0x80)
+            n--;
+    }
+    memcpy(c->s.last_error, msg, n);
+    c->s.last_error[n] = '\0';
+}
+
+/* Sanitises untrusted bytes into a short, mark-free message. */
+static void safe_msg(client *c, const char *prefix, const char *body, size_t len)
+{
+    text_safe t;
+    char clean[200] = "";
+    if (len > 300)
+        len = 300;
+    if (text_sanitize(body, len, c->cfg->mode, &t) == 0) {
+        text_strip_marks(t.s, clean, sizeof clean);
+        text_safe_free(&t);
+    }
+    snprintf(c->s.last_error, sizeof c->s.last_error, "%s%s", prefix, clean);
+}
+
+/* Frees one item. */
+static void item_free(item *it)
+{
+    free(it->type);
+    free(it->data);
+    free(it);
+}
+
+/* Makes an item from copies of its parts; NULL on out of memory. */
+static item *item_new(const char *type, const char *data, size_t len, const char *id)
+{
+    item *it = calloc(1, sizeof *it);
+    if (!it)
+        return NULL;
+    it->type = strdup(type);
+    it->data = malloc(len + 1);
+    if (!it->type || !it->data) {
+        item_free(it);
+        return NULL;
+    }
+    memcpy(it->data, data, len);
+    it->data[len] = '\0';
+    it->len = len;
+    snprintf(it->id, sizeof it->id, "%s", id ? id : "");
+    return it;
+}
+
+/* Appends to the apply queue. */
+static void enqueue(client *c, item *it)
+{
+    if (c->qtail)
+        c->qtail->next = it;
+    else
+        c->qhead = it;
+    c->qtail = it;
+    c->qlen++;
+}
+
+/* Empties the apply queue. */
+static void queue_clear(client *c)
+{
+    while (c->qhead) {
+        item *it = c->qhead;
+        c->qhead = it->next;
+        item_free(it);
+    }
+    c->qtail = NULL;
+    c->qlen = 0;
+}
+
+/* The SSE parser's callback (inside libcurl's write callback): only queues. */
+static void on_sse_event(void *ud, const sse_event *ev)
+{
+    client *c = ud;
+    if (c->qlen >= QUEUE_MAX) {
+        c->overflow = true;
+        return;
+    }
+    item *it = item_new(ev->type, ev->data, ev->datalen, ev->id);
+    if (!it) {
+        c->overflow = true;
+        return;
+    }
+    enqueue(c, it);
+}
+
+/* The stream transfer's data callback: bytes to the parser, nothing else. */
+static void on_stream_data(void *ud, const char *buf, size_t n)
+{
+    client *c = ud;
+    if (sse_feed(c->sse, buf, n) < 0)
+        c->overflow = true;
+}
+
+/* ---- recording ---------------------------------------------------------------------- */
+
+/* Writes an item to the record file as an SSE event (each line of data a data line). */
+static void record_item(client *c, const item *it)
+{
+    if (!c->rec)
+        return;
+    if (it->id[0])
+        fprintf(c->rec, "id: %s\n", it->id);
+    fprintf(c->rec, "event: %s\n", it->type);
+    const char *p = it->data, *end = it->data + it->len;
+    for (;;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        fputs("data: ", c->rec);
+        fwrite(p, 1, n, c->rec);
+        fputc('\n', c->rec);
+        if (!nl)
+            break;
+        p = nl + 1;
+    }
+    fputc('\n', c->rec);
+    fflush(c->rec);
+}
+
+/* ---- the stream state machine -------------------------------------------------------- */
+
+/* Schedules the next connection attempt after a backoff with jitter: the server's retry
+ * (or 1 s) doubled per consecutive failure, within [0.5 s, 60 s], then a random point in
+ * its upper half so that many clients do not reconnect in step. */
+static void schedule_retry(client *c, int64_t now)
+{
+    int64_t base = sse_retry_ms(c->sse);
+    if (base < 0)
+        base = RETRY_DEFAULT_MS;
+    if (base < RETRY_MIN_MS)
+        base = RETRY_MIN_MS;
+    if (base > RETRY_MAX_MS)
+        base = RETRY_MAX_MS;
+    int64_t d = base;
+    for (int i = 0; i < c->attempt && d < RETRY_MAX_MS; i++)
+        d *= 2;
+    if (d > RETRY_MAX_MS)
+        d = RETRY_MAX_MS;
+    d = d / 2 + rnd((uint32_t)(d / 2) + 1);
+    if (d < RETRY_MIN_MS)
+        d = RETRY_MIN_MS;
+    c->attempt++;
+    c->retry_at = now + d;
+    c->ph = PH_WAIT;
+    c->s.state =
+        (c->s.snapshots || c->cfg->stream_after >= 0) ? CONN_RECONNECTING : CONN_CONNECTING;
+}
+
+/* Closes the stream and the snapshot request, if open. */
+static void close_transfers(client *c)
+{
+    if (c->stream)
+        http_cancel(c->h, c->stream);
+    if (c->snap)
+        http_cancel(c->h, c->snap);
+    c->stream = c->snap = NULL;
+}
+
+/* Builds base + path into out. */
+static void url_of(const client *c, const char *path, char *out, size_t size)
+{
+    snprintf(out, size, "%s%s", c->cfg->url, path);
+}
+
+/* Starts the snapshot request. */
+static void start_snapshot(client *c, int64_t now)
+{
+    char url[1200];
+    url_of(c, "/v1/snapshot", url, sizeof url);
+    const char *hdrs[] = {"Accept: application/json", NULL};
+    c->snap = http_start(c->h, "GET", url, c->cfg->token, hdrs, NULL, NULL, NULL, 60000L, 0);
+    if (!c->snap) {
+        set_error(c, "cannot start the snapshot request");
+        schedule_retry(c, now);
+        return;
+    }
+    c->ph = PH_SNAPSHOT;
+}
+
+/* Opens the event stream after the store's position, with Last-Event-ID. */
+static void start_stream(client *c, int64_t now)
+{
+    char url[1200], path[96], lei[128];
+    snprintf(path, sizeof path, "/v1/events?after=%lld", (long long)store_seq(c->st));
+    url_of(c, path, url, sizeof url);
+    const char *hdrs[4] = {"Accept: text/event-stream", "Cache-Control: no-cache", NULL, NULL};
+    if (store_epoch(c->st)[0]) {
+        snprintf(lei, sizeof lei, "Last-Event-ID: %s:%lld", store_epoch(c->st),
+                 (long long)store_seq(c->st));
+        hdrs[2] = lei;
+    }
+    sse_reset(c->sse);
+    c->stream = http_start(c->h, "GET", url, c->cfg->token, hdrs, NULL, on_stream_data, c, 0L, 0);
+    if (!c->stream) {
+        set_error(c, "cannot start the event stream");
+        schedule_retry(c, now);
+        return;
+    }
+    c->ph = PH_STREAM;
+    c->seen_bytes = 0;
+    c->last_bytes_ms = now;
+    c->stream_got_event = false;
+}
+
+/* Drops the stream and takes a fresh snapshot (a gap, a reset, an epoch change). The
+ * first re-sync is immediate; one within 2 s of the last snapshot backs off, so that a
+ * confused server cannot make the client loop. */
+static void resync(client *c, int64_t now, const char *why)
+{
+    close_transfers(c);
+    queue_clear(c);
+    c->need_snapshot = true;
+    set_error(c, why);
+    if (c->replay)
+        return;
+    if (now - c->last_snapshot_ms < 2000) {
+        schedule_retry(c, now);
+    } else {
+        c->ph = PH_WAIT;
+        c->retry_at = now;
+    }
+}
+
+/* Handles the end of the stream transfer. */
+static void stream_done(client *c, http_req *r, int64_t now)
+{
+    long status = http_req_status(r);
+    size_t len;
+    const char *body = http_req_body(r, &len);
+    if (status == 401 || status == 403) {
+        c->s.auth_failed = true;
+        c->s.http_status = (int)status;
+        safe_msg(c, status == 401 ? "401 unauthorized: " : "403 forbidden: ", body, len);
+        c->ph = PH_IDLE;
+        c->s.state = CONN_OFFLINE;
+        return;
+    }
+    if (status >= 200 && status < 300) {
+        set_error(c, "the stream closed");
+    } else if (status == 0) {
+        char m[256];
+        snprintf(m, sizeof m, "stream: %s", http_req_error(r));
+        set_error(c, m);
+    } else {
+        char p[64];
+        c->s.http_status = (int)status;
+        snprintf(p, sizeof p, "stream: HTTP %ld: ", status);
+        safe_msg(c, p, body, len);
+    }
+    if (c->stream_got_event)
+        c->attempt = 0;
+    schedule_retry(c, now);
+}
+
+/* Handles the snapshot answer: queues it (applied in order with the stream's items). */
+static void snapshot_done(client *c, http_req *r, int64_t now)
+{
+    long status = http_req_status(r);
+    size_t len;
+    const char *body = http_req_body(r, &len);
+    if (status == 200) {
+        item *it = item_new("snapshot", body, len, "");
+        if (it) {
+            enqueue(c, it);
+            return;
+        }
+        set_error(c, "out of memory for the snapshot");
+    } else if (status == 401 || status == 403) {
+        c->s.auth_failed = true;
+        c->s.http_status = (int)status;
+        safe_msg(c, status == 401 ? "401 unauthorized: " : "403 forbidden: ", body, len);
+        c->ph = PH_IDLE;
+        c->s.state = CONN_OFFLINE;
+        return;
+    } else if (status == 0) {
+        char m[256];
+        snprintf(m, sizeof m, "snapshot: %s", http_req_error(r));
+        set_error(c, m);
+    } else {
+        char p[64];
+        c->s.http_status = (int)status;
+        snprintf(p, sizeof p, "snapshot: HTTP %ld: ", status);
+        safe_msg(c, p, body, len);
+    }
+    schedule_retry(c, now);
+}
+
+/* Handles GET /v1/whoami: a server without it (404) leaves the role "unknown". */
+static void whoami_done(client *c, http_req *r)
+{
+    long status = http_req_status(r);
+    size_t len;
+    const char *body = http_req_body(r, &len);
+    if (status == 200)
+        json_decode_whoami(body, len, c->cfg->mode, c->s.operator_name, sizeof c->s.operator_name,
+                           c->s.role, sizeof c->s.role);
+    else
+        snprintf(c->s.role, sizeof c->s.role, "unknown");
+}
+
+/* ---- applying items ---------------------------------------------------------------- */
+
+/* Counts an applied (or position-advancing) event and calls the hook. */
+static void count_event(client *c, const item *it, int64_t seq, int64_t at, int64_t now)
+{
+    c->s.events++;
+    if (now / 1000 != c->rate_sec) {
+        c->s.events_per_s = now / 1000 == c->rate_sec + 1 ? c->rate_count : 0;
+        c->rate_sec = now / 1000;
+        c->rate_count = 0;
+    }
+    c->rate_count++;
+    c->last_at = at;
+    if (c->hook)
+        c->hook(c->hook_ud, seq, it->type, it->data, it->len);
+}
+
+/* The epoch part of an SSE id "epoch:seq" into out ("" when the id has none). */
+static void id_epoch(const char *id, char *out, size_t size)
+{
+    const char *colon = strrchr(id, ':');
+    size_t n = colon ? (size_t)(colon - id) : 0;
+    if (n >= size)
+        n = size - 1;
+    memcpy(out, id, n);
+    out[n] = '\0';
+}
+
+/* Applies one item. Returns false when the rest of the queue must be dropped (a
+ * re-sync was started). */
+static bool apply_item(client *c, item *it, int64_t now)
+{
+    char err[256];
+    if (strcmp(it->type, "snapshot") == 0) {
+        record_item(c, it);
+        uint64_t rejected = 0;
+        json_result r = json_decode_snapshot(it->data, it->len, c->cfg->mode, c->st, &rejected, err,
+                                             sizeof err);
+        c->s.errors_decode += rejected;
+        if (r != JSON_OK) {
+            char m[300];
+            snprintf(m, sizeof m, "snapshot rejected: %s", err);
+            set_error(c, m);
+            if (!c->replay)
+                schedule_retry(c, now);
+            return false;
+        }
+        c->s.snapshots++;
+        c->need_snapshot = false;
+        c->last_snapshot_ms = now;
+        if (!c->replay) {
+            c->attempt = 0;
+            start_stream(c, now);
+        }
+        return true;
+    }
+    if (strcmp(it->type, "reset") == 0) {
+        record_item(c, it);
+        resync(c, now, "the server reset the stream: taking a fresh snapshot");
+        return false;
+    }
+    char ep[64];
+    id_epoch(it->id, ep, sizeof ep);
+    if (ep[0]) {
+        if (!store_epoch(c->st)[0])
+            store_set_epoch(c->st, ep);
+        else if (strcmp(ep, store_epoch(c->st)) != 0) {
+            if (c->replay) {
+                store_set_epoch(c->st, ep);
+            } else {
+                resync(c, now, "the server's epoch changed: taking a fresh snapshot");
+                return false;
+            }
+        }
+    }
+    model_event ev;
+    json_result jr =
+        json_decode_event(it->type, it->data, it->len, c->cfg->mode, &ev, err, sizeof err);
+    c->stream_got_event = true;
+    if (jr != JSON_OK) {
+        /* Outside the contract (or a type this client does not know): counted, and the
+         * position moves past it so that one bad event does not force a snapshot. */
+        if (jr == JSON_BAD || jr == JSON_NOMEM) {
+            c->s.errors_decode++;
+            char m[300];
+            snprintf(m, sizeof m, "event rejected: %s", err);
+            set_error(c, m);
+        }
+        if (ev.seq == store_seq(c->st) + 1) {
+            record_item(c, it);
+            store_skip(c->st, ev.seq);
+        }
+        return true;
+    }
+    int64_t seq = ev.seq, at = ev.at;
+    if (c->replay && seq > store_seq(c->st) + 1)
+        store_skip(c->st, seq - 1); /* a recording that starts mid-stream */
+    store_result r = store_apply(c->st, &ev);
+    switch (r) {
+        case STORE_APPLIED:
+        case STORE_STALE:
+            if (r == STORE_STALE)
+                c->s.events_dropped++;
+            record_item(c, it);
+            count_event(c, it, seq, at, now);
+            break;
+        case STORE_DUPLICATE: c->s.events_dropped++; break;
+        case STORE_GAP:
+            model_event_free(&ev);
+            resync(c, now, "a gap in the stream: taking a fresh snapshot");
+            return false;
+        case STORE_NOMEM: set_error(c, "out of memory"); break;
+    }
+    model_event_free(&ev);
+    return true;
+}
+
+/* Applies every queued item. */
+static void drain(client *c, int64_t now)
+{
+    while (c->qhead) {
+        item *it = c->qhead;
+        c->qhead = it->next;
+        if (!c->qhead)
+            c->qtail = NULL;
+        c->qlen--;
+        bool go_on = apply_item(c, it, now);
+        item_free(it);
+        if (!go_on) {
+            queue_clear(c);
+            break;
+        }
+    }
+}
+
+/* ---- decisions --------------------------------------------------------------------- */
+
+/* Sends (or re-sends) a decision with its key and If-Match. */
+static void send_decision(client *c, pending *p)
+{
+    char url[1400], key[128], ifm[64];
+    url_of(c, p->path, url, sizeof url);
+    snprintf(key, sizeof key, "Idempotency-Key: %s", p->key);
+    const char *hdrs[4] = {key, "Accept: application/json", NULL, NULL};
+    if (p->version > 0) {
+        snprintf(ifm, sizeof ifm, "If-Match: \"%lld\"", (long long)p->version);
+        hdrs[2] = ifm;
+    }
+    p->attempts++;
+    p->req = http_start(c->h, "POST", url, c->cfg->token, hdrs, p->body, NULL, NULL,
+                        DECISION_TIMEOUT, (uintptr_t)p->id);
+    p->next_try = 0;
+}
+
+/* Unlinks and frees a pending decision. */
+static void pending_remove(client *c, pending *p)
+{
+    for (pending **pp = &c->decs; *pp; pp = &(*pp)->next)
+        if (*pp == p) {
+            *pp = p->next;
+            break;
+        }
+    if (p->req)
+        http_cancel(c->h, p->req);
+    free(p->body);
+    free(p);
+}
+
+/* Delivers an outcome to the decision's callback (or, for a journal replay, into the
+ * status line) and forgets the decision. */
+static void deliver(client *c, pending *p, decision_outcome *o)
+{
+    o->id = p->id;
+    if (p->cb)
+        p->cb(p->ud, o);
+    else if (!o->ok) {
+        char m[256];
+        snprintf(m, sizeof m, "journaled %s %s: %d %.100s", p->action, p->key, o->http_status,
+                 o->message);
+        set_error(c, m);
+    }
+    decision_outcome_free(o);
+    pending_remove(c, p);
+}
+
+/* Handles the end of a decision request. */
+static void decision_done(client *c, pending *p, http_req *r, int64_t now)
+{
+    long status = http_req_status(r);
+    p->req = NULL;
+    bool transient = status == 0 || status == 502 || status == 503 || status == 504;
+    if (transient && p->attempts < DECISION_ATTEMPTS) {
+        /* The same key again: if the first attempt did commit, the server replays it. */
+        int64_t d = 250LL << (p->attempts < 8 ? p->attempts : 8);
+        if (d > 10000)
+            d = 10000;
+        p->next_try = now + d / 2 + rnd((uint32_t)(d / 2) + 1);
+        http_req_free(r);
+        return;
+    }
+    decision_outcome o = {0};
+    o.http_status = (int)status;
+    o.ok = status >= 200 && status < 300;
+    o.replayed = http_req_replayed(r);
+    if (transient) {
+        snprintf(o.message, sizeof o.message,
+                 "no answer after %d attempts (%s); it stays in the journal and is sent "
+                 "again at the next start",
+                 p->attempts, status ? "server unavailable" : http_req_error(r));
+    } else {
+        journal_settle(c->j, p->key, (int)status);
+        size_t len;
+        const char *body = http_req_body(r, &len);
+        json_decode_outcome(body, len, p->kind, c->cfg->mode, &o);
+        if (!o.ok && !o.message[0])
+            snprintf(o.message, sizeof o.message, "HTTP %ld", status);
+    }
+    http_req_free(r);
+    deliver(c, p, &o);
+}
+
+/* Queues a decision for sending; takes ownership of body. Returns its pending entry. */
+static pending *pending_add(client *c, const char *key, const char *action, model_kind kind,
+                            const char *path, char *body, int64_t version, decision_cb cb, void *ud)
+{
+    pending *p = calloc(1, sizeof *p);
+    if (!p) {
+        free(body);
+        return NULL;
+    }
+    p->id = ++c->next_dec_id;
+    snprintf(p->key, sizeof p->key, "%s", key);
+    snprintf(p->action, sizeof p->action, "%s", action);
+    snprintf(p->path, sizeof p->path, "%s", path);
+    p->kind = kind;
+    p->body = body;
+    p->version = version;
+    p->cb = cb;
+    p->ud = ud;
+    p->next = c->decs;
+    c->decs = p;
+    send_decision(c, p);
+    return p;
+}
+
+/* Re-sends the journal's unsettled entries (same keys). */
+static void replay_journal(client *c)
+{
+    journal_entry *e;
+    size_t n, bad = 0;
+    if (journal_unsettled(c->j, wall_ms(), &e, &n, &bad) < 0)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        int a = decision_action_from_name(e[i].action);
+        char path[256];
+        if (a < 0 || decision_path_of((decision_action)a, e[i].subject, path, sizeof path) < 0)
+            continue;
+        pending_add(c, e[i].key, e[i].action, decision_subject_kind((decision_action)a), path,
+                    e[i].body, e[i].version, NULL, NULL);
+        e[i].body = NULL;
+    }
+    journal_entries_free(e, n);
+}
+
+/* Calls cb at once with a refusal. */
+static void refuse(decision_cb cb, void *ud, const char *msg)
+{
+    decision_outcome o = {0};
+    snprintf(o.message, sizeof o.message, "%s", msg);
+    if (cb)
+        cb(ud, &o);
+}
+
+uint64_t client_decide(client *c, const decision_req *req, decision_cb cb, void *ud)
+{
+    char err[256], path[256], key[64];
+    if (c->replay) {
+        refuse(cb, ud, "a replay is read-only: decisions are not sent");
+        return 0;
+    }
+    if (c->cfg->read_only) {
+        refuse(cb, ud, "read-only mode: decisions are not sent");
+        return 0;
+    }
+    if (!c->j) {
+        refuse(cb, ud, "no decision journal: decisions are not sent (see the start-up error)");
+        return 0;
+    }
+    if (decision_validate(req, err, sizeof err) < 0) {
+        refuse(cb, ud, err);
+        return 0;
+    }
+    if (decision_path(req, path, sizeof path) < 0 || journal_new_key(key, sizeof key) < 0) {
+        refuse(cb, ud, "cannot make the request (no secure random source?)");
+        return 0;
+    }
+    char *body = json_decision_body(req);
+    if (!body) {
+        refuse(cb, ud, "out of memory");
+        return 0;
+    }
+    journal_entry e = {.at_ms = wall_ms(), .version = req->if_match_version, .body = body};
+    snprintf(e.key, sizeof e.key, "%s", key);
+    snprintf(e.action, sizeof e.action, "%s", decision_action_name(req->action));
+    snprintf(e.subject, sizeof e.subject, "%s", req->subject_id);
+    if (journal_append(c->j, &e) < 0) {
+        snprintf(err, sizeof err, "cannot write the decision journal: %s", strerror(errno));
+        free(body);
+        refuse(cb, ud, err);
+        return 0;
+    }
+    pending *p = pending_add(c, key, e.action, decision_subject_kind(req->action), path, body,
+                             req->if_match_version, cb, ud);
+    return p ? p->id : 0;
+}
+
+size_t client_pending_decisions(const client *c)
+{
+    size_t n = 0;
+    for (const pending *p = c->decs; p; p = p->next)
+        n++;
+    return n;
+}
+
+/* ---- replay ------------------------------------------------------------------------ */
+
+/* The replay loader's SSE callback: items go on the replay list. */
+static void on_replay_event(void *ud, const sse_event *ev)
+{
+    client *c = ud;
+    item *it = item_new(ev->type, ev->data, ev->datalen, ev->id);
+    if (!it) {
+        c->overflow = true;
+        return;
+    }
+    if (c->rp_tail)
+        c->rp_tail->next = it;
+    else
+        c->rp_head = it;
+    c->rp_tail = it;
+}
+
+/* Reads a recording through the SSE parser and sets each item's release time from the
+ * events' `at` and the speed. Returns 0 or -1. */
+static int load_replay(client *c, char *err, size_t errsz)
+{
+    FILE *f = fopen(c->cfg->replay_file, "rb");
+    if (!f) {
+        snprintf(err, errsz, "cannot open %s: %s", c->cfg->replay_file, strerror(errno));
+        return -1;
+    }
+    sse_parser *p = sse_new(0, on_replay_event, c);
+    if (!p) {
+        fclose(f);
+        snprintf(err, errsz, "out of memory");
+        return -1;
+    }
+    char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        sse_feed(p, buf, n);
+    sse_feed(p, "\n\n", 2); /* a recording cut mid-event still gives what it holds */
+    c->s.errors_sse += sse_dropped_events(p);
+    sse_free(p);
+    fclose(f);
+    if (c->overflow) {
+        snprintf(err, errsz, "out of memory reading %s", c->cfg->replay_file);
+        return -1;
+    }
+    double speed = c->cfg->replay_speed;
+    int64_t first = -1, prev = 0;
+    for (item *it = c->rp_head; it; it = it->next) {
+        int64_t at = strcmp(it->type, "snapshot") ? json_peek_at(it->data, it->len) : -1;
+        if (at < 0 || speed <= 0) {
+            it->due_ms = prev;
+            continue;
+        }
+        if (first < 0)
+            first = at;
+        int64_t d = (int64_t)((double)(at - first) / speed);
+        it->due_ms = d > prev ? d : prev; /* never out of order */
+        prev = it->due_ms;
+    }
+    return 0;
+}
+
+/* Moves due replay items to the apply queue. */
+static void replay_release(client *c, int64_t now)
+{
+    while (c->rp_head && c->rp_start + c->rp_head->due_ms <= now) {
+        item *it = c->rp_head;
+        c->rp_head = it->next;
+        if (!c->rp_head)
+            c->rp_tail = NULL;
+        it->next = NULL;
+        enqueue(c, it);
+    }
+}
+
+/* ---- the public API ---------------------------------------------------------------- */
+
+client *client_new(const config *cfg, store *st, char *err, size_t errsz)
+{
+    client *c = calloc(1, sizeof *c);
+    if (!c) {
+        snprintf(err, errsz, "out of memory");
+        return NULL;
+    }
+    c->cfg = cfg;
+    c->st = st;
+    c->rate_sec = mono_ms() / 1000;
+    c->h = http_new();
+    c->sse = sse_new(0, on_sse_event, c);
+    if (!c->h || !c->sse) {
+        snprintf(err, errsz, "out of memory");
+        client_free(c);
+        return NULL;
+    }
+    snprintf(c->s.role, sizeof c->s.role, "unknown");
+    if (cfg->record_file[0]) {
+        c->rec = fopen(cfg->record_file, "a");
+        if (!c->rec) {
+            snprintf(err, errsz, "cannot open %s for recording: %s", cfg->record_file,
+                     strerror(errno));
+            client_free(c);
+            return NULL;
+        }
+    }
+    int64_t now = mono_ms();
+    if (cfg->replay_file[0]) {
+        c->replay = true;
+        snprintf(c->s.server, sizeof c->s.server, "replay %.100s", cfg->replay_file);
+        snprintf(c->s.role, sizeof c->s.role, "replay");
+        if (load_replay(c, err, errsz) < 0) {
+            client_free(c);
+            return NULL;
+        }
+        c->rp_start = now;
+        c->s.state = CONN_LIVE;
+        c->ph = PH_IDLE;
+        return c;
+    }
+    http_url_hostport(cfg->url, c->s.server, sizeof c->s.server);
+    char jpath[CONFIG_PATH_MAX], jerr[512];
+    if (config_journal_path(cfg, jpath, sizeof jpath) == 0)
+        c->j = journal_open(jpath, jerr, sizeof jerr);
+    else
+        snprintf(jerr, sizeof jerr, "no journal path (set XDG_STATE_HOME or HOME)");
+    if (!c->j)
+        set_error(c, jerr);
+    else if (!cfg->read_only)
+        replay_journal(c);
+    if (cfg->no_stream) {
+        c->ph = PH_IDLE;
+        return c;
+    }
+    char url[1200];
+    url_of(c, "/v1/whoami", url, sizeof url);
+    c->whoami = http_start(c->h, "GET", url, cfg->token, NULL, NULL, NULL, NULL, 10000L, 0);
+    c->s.state = CONN_CONNECTING;
+    if (cfg->stream_after >= 0) {
+        store_reset(st, "", cfg->stream_after);
+        start_stream(c, now);
+    } else {
+        c->need_snapshot = true;
+        start_snapshot(c, now);
+    }
+    return c;
+}
+
+void client_free(client *c)
+{
+    if (!c)
+        return;
+    close_transfers(c);
+    if (c->whoami)
+        http_cancel(c->h, c->whoami);
+    while (c->decs)
+        pending_remove(c, c->decs);
+    queue_clear(c);
+    while (c->rp_head) {
+        item *it = c->rp_head;
+        c->rp_head = it->next;
+        item_free(it);
+    }
+    http_free(c->h);
+    sse_free(c->sse);
+    journal_close(c->j);
+    if (c->rec)
+        fclose(c->rec);
+    free(c);
+}
+
+void client_set_event_hook(client *c, client_event_cb cb, void *ud)
+{
+    c->hook = cb;
+    c->hook_ud = ud;
+}
+
+int client_wait(client *c, const int *extra_fds, size_t nfds, int timeout_ms, unsigned *ready)
+{
+    int own = client_next_timeout_ms(c);
+    if (timeout_ms < 0 || (own >= 0 && own < timeout_ms))
+        timeout_ms = own;
+    if (ready)
+        *ready = 0;
+    if (timeout_ms == 0 && nfds == 0)
+        return 0;
+    return http_wait(c->h, extra_fds, nfds, timeout_ms, ready);
+}
+
+/* Finds a pending decision by its request. */
+static pending *pending_of(client *c, const http_req *r)
+{
+    for (pending *p = c->decs; p; p = p->next)
+        if (p->req == r)
+            return p;
+    return NULL;
+}
+
+void client_run(client *c)
+{
+    int64_t now = mono_ms();
+    if (c->replay) {
+        replay_release(c, now);
+        drain(c, now);
+        if (!c->rp_head && !c->qhead)
+            c->s.state = CONN_OFFLINE;
+        return;
+    }
+    http_perform(c->h);
+    now = mono_ms();
+    http_req *r;
+    while ((r = http_next_done(c->h))) {
+        if (r == c->stream) {
+            c->stream = NULL;
+            drain(c, now); /* what arrived before it closed */
+            if (!c->stream && c->ph == PH_STREAM)
+                stream_done(c, r, now);
+            http_req_free(r);
+        } else if (r == c->snap) {
+            c->snap = NULL;
+            snapshot_done(c, r, now);
+            http_req_free(r);
+        } else if (r == c->whoami) {
+            c->whoami = NULL;
+            whoami_done(c, r);
+            http_req_free(r);
+        } else {
+            pending *p = pending_of(c, r);
+            if (p)
+                decision_done(c, p, r, now);
+            else
+                http_req_free(r);
+        }
+    }
+    if (c->overflow) {
+        c->overflow = false;
+        c->s.errors_sse++;
+        resync(c, now, "too many events queued or out of memory: taking a fresh snapshot");
+    }
+    drain(c, now);
+    c->s.errors_sse = sse_dropped_events(c->sse);
+    if (c->stream) {
+        uint64_t b = http_req_bytes(c->stream);
+        if (b != c->seen_bytes) {
+            c->seen_bytes = b;
+            c->last_bytes_ms = now;
+            if (http_req_status_now(c->stream) == 200) {
+                c->s.state = CONN_LIVE;
+                c->s.http_status = 0;
+            }
+        } else if (now - c->last_bytes_ms > 3000LL * c->cfg->heartbeat_s) {
+            char m[96];
+            snprintf(m, sizeof m, "no data for %d s: reconnecting", 3 * c->cfg->heartbeat_s);
+            http_cancel(c->h, c->stream);
+            c->stream = NULL;
+            schedule_retry(c, now);
+            set_error(c, m);
+        }
+    }
+    if (c->ph == PH_WAIT && now >= c->retry_at) {
+        if (c->s.snapshots || c->cfg->stream_after >= 0)
+            c->s.reconnects++;
+        if (c->need_snapshot)
+            start_snapshot(c, now);
+        else
+            start_stream(c, now);
+    }
+    for (pending *p = c->decs, *nx; p; p = nx) {
+        nx = p->next;
+        if (!p->req && p->next_try <= now)
+            send_decision(c, p);
+    }
+}
+
+int client_next_timeout_ms(const client *c)
+{
+    int64_t now = mono_ms(), best = -1;
+#define CONSIDER(t)                                                                                \
+    do {                                                                                           \
+        int64_t d_ = (t)-now;                                                                      \
+        if (d_ < 0)                                                                                \
+            d_ = 0;                                                                                \
+        if (best < 0 || d_ < best)                                                                 \
+            best = d_;                                                                             \
+    } while (0)
+    if (c->qhead)
+        return 0;
+    if (c->replay) {
+        if (c->rp_head)
+            CONSIDER(c->rp_start + c->rp_head->due_ms);
+        return (int)best;
+    }
+    if (c->ph == PH_WAIT)
+        CONSIDER(c->retry_at);
+    if (c->stream)
+        CONSIDER(c->last_bytes_ms + 3000LL * c->cfg->heartbeat_s + 1);
+    for (const pending *p = c->decs; p; p = p->next)
+        if (!p->req)
+            CONSIDER(p->next_try);
+#undef CONSIDER
+    if (best > 60000)
+        best = 60000;
+    return (int)best;
+}
+
+void client_status_get(const client *c, client_status *st)
+{
+    *st = c->s;
+    int64_t now = mono_ms();
+    st->seq = store_seq(c->st);
+    st->next_retry_ms = c->ph == PH_WAIT && c->retry_at > now ? c->retry_at - now : 0;
+    st->lag_ms = c->last_at && !c->replay ? wall_ms() - c->last_at : 0;
+    if (st->lag_ms < 0)
+        st->lag_ms = 0;
+    if (now / 1000 > c->rate_sec + 1)
+        st->events_per_s = 0;
+}
+
+void client_resync(client *c)
+{
+    resync(c, mono_ms() - 5000, "re-sync asked for");
+}
+
+const char *client_state_name(conn_state s)
+{
+    switch (s) {
+        case CONN_CONNECTING: return "connecting";
+        case CONN_LIVE: return "live";
+        case CONN_RECONNECTING: return "reconnecting";
+        case CONN_OFFLINE: return "offline";
+    }
+    return "?";
+}
