@@ -1,12 +1,676 @@
-/* app.c: the console's event loop (being written; see app.h). */
+/* app.c: the console's one event loop. One wait (client_wait: libcurl's sockets, the
+ * terminal and the signal self-pipe) with the timeout of the next timer; events are
+ * applied by client_run(); a change marks the screen dirty; a frame is drawn at most
+ * every 33 ms and only when something changed, or once a second while a countdown is
+ * on screen. Signal handlers only write a byte to the self-pipe. */
 #include "tui/app.h"
+#include "tui/ui.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
 
-/* Runs the console; until the loop lands this reports that it is not available. */
+
+#define FRAME_MS 33 /* at most ~30 frames a second */
+
+static int sigpipe_fds[2] = {-1, -1};
+static struct termios saved_tio;
+static bool saved_tio_ok;
+static char crash_restore[128]; /* rmcup, cnorm, sgr0 from terminfo, for a crash */
+static size_t crash_restore_len;
+
+/* Current time in ms since the epoch. */
+int64_t ui_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Sets the status line. */
+void ui_status(ui *u, bool error, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(u->status, sizeof u->status, fmt, ap);
+    va_end(ap);
+    u->status_error = error;
+    u->status_at_ms = ui_now_ms();
+    u->dirty = true;
+}
+
+/* Signal handler: only records, through the self-pipe. */
+static void on_signal(int sig)
+{
+    int saved = errno;
+    unsigned char b = (unsigned char)sig;
+    if (sigpipe_fds[1] >= 0) {
+        ssize_t r = write(sigpipe_fds[1], &b, 1);
+        (void)r;
+    }
+    errno = saved;
+}
+
+/* Crash handler: puts the terminal back (async-signal-safe calls only), then dies of
+ * the same signal. */
+static void on_crash(int sig)
+{
+    if (saved_tio_ok)
+        tcsetattr(STDIN_FILENO, TCSANOW, &saved_tio);
+    if (crash_restore_len) {
+        ssize_t r = write(STDOUT_FILENO, crash_restore, crash_restore_len);
+        (void)r;
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+/* Appends a terminfo string to the crash-restore bytes. */
+static void add_restore(const char *cap)
+{
+    char *s = tigetstr(cap);
+    if (!s || s == (char *)-1)
+        return;
+    size_t n = strlen(s);
+    if (crash_restore_len + n < sizeof crash_restore) {
+        memcpy(crash_restore + crash_restore_len, s, n);
+        crash_restore_len += n;
+    }
+}
+
+/* Installs the handlers: signals that end the session or resize go to the pipe. */
+static int install_signals(void)
+{
+    if (pipe(sigpipe_fds) < 0)
+        return -1;
+    for (int i = 0; i < 2; i++) {
+        fcntl(sigpipe_fds[i], F_SETFL, fcntl(sigpipe_fds[i], F_GETFL) | O_NONBLOCK);
+        fcntl(sigpipe_fds[i], F_SETFD, FD_CLOEXEC);
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESTART;
+    int sigs[] = {SIGWINCH, SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGCONT};
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+        sigaction(sigs[i], &sa, NULL);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+    sa.sa_handler = on_crash;
+    sa.sa_flags = SA_RESETHAND;
+    int crash[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+    for (size_t i = 0; i < sizeof crash / sizeof crash[0]; i++)
+        sigaction(crash[i], &sa, NULL);
+    return 0;
+}
+
+/* Restores default dispositions and closes the pipe. */
+static void remove_signals(void)
+{
+    int sigs[] = {SIGWINCH, SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGCONT,
+                  SIGSEGV,  SIGBUS, SIGFPE,  SIGILL, SIGABRT};
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+        signal(sigs[i], SIG_DFL);
+    for (int i = 0; i < 2; i++)
+        if (sigpipe_fds[i] >= 0)
+            close(sigpipe_fds[i]);
+    sigpipe_fds[0] = sigpipe_fds[1] = -1;
+}
+
+/* Sum of the store's change counters and its position: changes when anything does. */
+static uint64_t store_fingerprint(const store *st)
+{
+    uint64_t s = (uint64_t)store_seq(st) * 1000003u;
+    for (int k = 0; k < MODEL_KIND_COUNT; k++)
+        s += store_changes(st, (model_kind)k);
+    return s;
+}
+
+/* Counts pending purchases (and the nearest deadline) and open alerts by severity. */
+static void count_things(const ui *u, size_t *pending, int64_t *nearest, size_t sev[3])
+{
+    size_t n;
+    *pending = 0;
+    *nearest = 0;
+    const model_purchase *const *p = store_purchases(u->st, &n);
+    for (size_t i = 0; i < n; i++)
+        if (p[i]->status == PUR_PENDING) {
+            (*pending)++;
+            if (p[i]->decide_by && (!*nearest || p[i]->decide_by < *nearest))
+                *nearest = p[i]->decide_by;
+        }
+    sev[0] = sev[1] = sev[2] = 0;
+    const model_alert *const *a = store_alerts(u->st, &n);
+    for (size_t i = 0; i < n; i++)
+        if (a[i]->status == ALERT_OPEN && a[i]->severity <= SEV_CRITICAL)
+            sev[a[i]->severity]++;
+}
+
+/* Rings the bell (if on) when a new pending purchase or critical alert arrived. */
+static void maybe_bell(ui *u)
+{
+    size_t pending, sev[3];
+    int64_t nearest;
+    count_things(u, &pending, &nearest, sev);
+    if (u->bell_primed && u->bell &&
+        (pending > u->seen_pending || sev[SEV_CRITICAL] > u->seen_critical))
+        beep();
+    if (u->cs.snapshots > 0)
+        u->bell_primed = true;
+    u->seen_pending = pending;
+    u->seen_critical = sev[SEV_CRITICAL];
+}
+
+/* Draws the header: server, connection, operator, fleet; counts; tabs. */
+static void draw_header(ui *u, WINDOW *w)
+{
+    int cols = getmaxx(w);
+    unsigned long h = theme_attr(THEME_HEADER);
+    widget_fill(w, 0, 0, cols, h);
+    widget_fill(w, 1, 0, cols, h);
+    const model_fleet *f = store_fleet(u->st);
+    bool halted = f && f->halted;
+    const char *fleet = halted ? " FLEET HALTED " : " FLEET RUNNING ";
+    int fw = (int)strlen(fleet);
+    widget_text(w, 0, cols - fw - 1, fw, fleet, theme_attr(halted ? THEME_HALTED : THEME_RUNNING));
+    char conn[96];
+    theme_role cr = THEME_OK;
+    switch (u->cs.state) {
+        case CONN_LIVE:
+            if (u->cs.lag_ms >= 1000)
+                snprintf(conn, sizeof conn, "%s live %.1fs", widget_glyph_str(GLYPH_DOT),
+                         (double)u->cs.lag_ms / 1000.0);
+            else
+                snprintf(conn, sizeof conn, "%s live %lldms", widget_glyph_str(GLYPH_DOT),
+                         (long long)u->cs.lag_ms);
+            break;
+        case CONN_CONNECTING:
+            snprintf(conn, sizeof conn, "%s connecting", widget_glyph_str(GLYPH_DOT));
+            cr = THEME_WARN;
+            break;
+        case CONN_RECONNECTING:
+            snprintf(conn, sizeof conn, "%s reconnecting in %llds", widget_glyph_str(GLYPH_DOT),
+                     (long long)((u->cs.next_retry_ms + 999) / 1000));
+            cr = THEME_WARN;
+            break;
+        default:
+            snprintf(conn, sizeof conn, "%s OFFLINE%s", widget_glyph_str(GLYPH_DOT),
+                     u->cs.auth_failed ? " (token refused)" : "");
+            cr = THEME_CRIT;
+            break;
+    }
+    int x = 1;
+    x += widget_text(w, 0, x, 9, "dealdesk", h | A_BOLD) + 2;
+    int room = cols - fw - 2 - x;
+    char server[80];
+    text_truncate(u->cs.server[0] ? u->cs.server : "-", cols >= 100 ? 28 : 18, u->mode_text, server,
+                  sizeof server);
+    x += widget_text(w, 0, x, room, server, h) + 2;
+    room = cols - fw - 2 - x;
+    x += widget_text(w, 0, x, room, conn, theme_attr(cr)) + 2;
+    room = cols - fw - 2 - x;
+    char op[120];
+    snprintf(op, sizeof op, "%s %s %s%s", u->cs.operator_name[0] ? u->cs.operator_name : "?",
+             widget_glyph_str(GLYPH_MIDDOT), u->cs.role[0] ? u->cs.role : "unknown",
+             u->read_only ? " READ-ONLY" : "");
+    widget_text(w, 0, x, room, op, u->read_only ? theme_attr(THEME_WARN) : h);
+
+    size_t pending, sev[3];
+    int64_t nearest;
+    count_things(u, &pending, &nearest, sev);
+    char next[24] = "", line[256];
+    if (pending && nearest) {
+        char cd[16];
+        panes_countdown(nearest - ui_now_ms(), cd, sizeof cd);
+        snprintf(next, sizeof next, " (next %s)", cd);
+    }
+    int px = 1;
+    snprintf(line, sizeof line, "%zu pending%s", pending, next);
+    px += widget_text(w, 1, px, cols - px, line, pending ? theme_attr(THEME_WARN) | A_BOLD : h);
+    snprintf(line, sizeof line, " %s alerts ", widget_glyph_str(GLYPH_MIDDOT));
+    px += widget_text(w, 1, px, cols - px, line, h);
+    snprintf(line, sizeof line, "%zu critical", sev[SEV_CRITICAL]);
+    px += widget_text(w, 1, px, cols - px, line, sev[SEV_CRITICAL] ? theme_attr(THEME_CRIT) : h);
+    snprintf(line, sizeof line, " %zu warning %zu info", sev[SEV_WARNING], sev[SEV_INFO]);
+    px += widget_text(w, 1, px, cols - px, line, sev[SEV_WARNING] ? theme_attr(THEME_WARN) : h);
+    if (halted && f->reason.s && px + 10 < cols) {
+        px += widget_text(w, 1, px, cols - px, "  halted: ", theme_attr(THEME_CRIT));
+        widget_text(w, 1, px, cols - px - 1, f->reason.s, theme_attr(THEME_CRIT));
+    }
+
+    /* tabs */
+    widget_fill(w, 2, 0, cols, theme_attr(THEME_NORMAL));
+    int tx = 1;
+    for (int p = 0; p < PANE_COUNT && tx < cols; p++) {
+        char tab[40];
+        snprintf(tab, sizeof tab, " %d %s ", p + 1, panes_name(p));
+        tx += widget_text(w, 2, tx, cols - tx, tab,
+                          theme_attr(p == u->pane ? THEME_TAB_ACTIVE : THEME_TAB)) +
+              1;
+    }
+    ui_pane *pn = &u->panes[u->pane];
+    char info[200];
+    snprintf(info, sizeof info, "%zu rows %s %s%s%s", pn->table.nrows,
+             widget_glyph_str(GLYPH_MIDDOT), panes_sort_name(u->pane, pn->sort),
+             pn->filter[0] ? " /" : "", pn->filter);
+    char safe_info[240];
+    text_truncate(info, cols - tx - 2 > 0 ? cols - tx - 2 : 0, u->mode_text, safe_info,
+                  sizeof safe_info);
+    if (cols - tx - 2 > 4)
+        widget_text_right(w, 2, tx, cols - tx - 1, safe_info, theme_attr(THEME_DIM));
+}
+
+/* The key hints of the current pane, generated from the keymap. */
+static void draw_hints(ui *u, WINDOW *w, int y)
+{
+    static const ui_action common[] = {ACT_OPEN,    ACT_FILTER, ACT_SORT,
+                                       ACT_COMMAND, ACT_HELP,   ACT_QUIT};
+    static const ui_action by_pane[PANE_COUNT][4] = {
+        [PANE_PENDING] = {ACT_APPROVE, ACT_VETO, ACT_CAP, ACT_NONE},
+        [PANE_THREADS] = {ACT_PAUSE, ACT_NONE},
+        [PANE_LISTINGS] = {ACT_NONE},
+        [PANE_LEDGER] = {ACT_REFUND, ACT_NONE},
+        [PANE_ALERTS] = {ACT_ACK, ACT_NONE},
+        [PANE_AGENTS] = {ACT_PAUSE, ACT_HALT, ACT_NONE},
+    };
+    int cols = getmaxx(w);
+    unsigned long a = theme_attr(THEME_KEYS);
+    widget_fill(w, y, 0, cols, a);
+    char right[48];
+    snprintf(right, sizeof right, "%u ev/s", (unsigned)u->cs.events_per_s);
+    int rw = (int)strlen(right);
+    int x = 1, limit = cols - rw - 2;
+    if (u->read_only)
+        x += widget_text(w, y, x, limit - x, "READ-ONLY ", theme_attr(THEME_WARN)) + 1;
+    for (int pass = 0; pass < 2; pass++) {
+        const ui_action *list = pass == 0 ? by_pane[u->pane] : common;
+        size_t n = pass == 0 ? 4 : sizeof common / sizeof common[0];
+        for (size_t i = 0; i < n && list[i] != ACT_NONE; i++) {
+            if (u->read_only && keymap_is_decision(list[i]))
+                continue;
+            char keys[40], item[80];
+            keymap_keys_of(list[i], keys, sizeof keys);
+            char *sp = strchr(keys, ' ');
+            if (sp)
+                *sp = '\0';
+            if (!keys[0])
+                continue;
+            snprintf(item, sizeof item, "%s %s", keys, keymap_action_name(list[i]));
+            int iw = (int)strlen(item);
+            if (x + iw + 2 > limit)
+                break;
+            widget_text(w, y, x, iw, keys, a | A_BOLD);
+            widget_text(w, y, x + (int)strlen(keys) + 1, iw, keymap_action_name(list[i]), a);
+            x += iw + 2;
+        }
+    }
+    widget_text_right(w, y, cols - rw - 1, rw, right, a);
+}
+
+/* The help screen, generated from the live keymap and the command table. */
+static void draw_help(ui *u, WINDOW *w, int top, int height)
+{
+    int cols = getmaxx(w);
+    char lines[ACT_COUNT + 40][160];
+    int n = 0;
+    snprintf(lines[n++], 160, "Keys (from the keymap; remap with `bind KEY ACTION` in the config)");
+    for (int a = 1; a < ACT_COUNT && n < ACT_COUNT + 20; a++) {
+        char keys[64];
+        keymap_keys_of((ui_action)a, keys, sizeof keys);
+        snprintf(lines[n++], 160, "  %-16s %-14s %s%s", keys[0] ? keys : "(unbound)",
+                 keymap_action_name((ui_action)a), keymap_action_help((ui_action)a),
+                 u->read_only && keymap_is_decision((ui_action)a) ? "  [unavailable: read-only]"
+                                                                  : "");
+    }
+    snprintf(lines[n++], 160, "%s", "");
+    snprintf(lines[n++], 160, "Commands (after ':')");
+    for (int i = 0; actions_command_help[i] && n < ACT_COUNT + 40; i++)
+        snprintf(lines[n++], 160, "  %s", actions_command_help[i]);
+    if (u->binding_warnings[0] && n < ACT_COUNT + 40)
+        snprintf(lines[n++], 160, "Config: %.140s", u->binding_warnings);
+    if (u->help_scroll > n - height)
+        u->help_scroll = n - height;
+    if (u->help_scroll < 0)
+        u->help_scroll = 0;
+    for (int i = 0; i < height; i++) {
+        widget_fill(w, top + i, 0, cols, theme_attr(THEME_NORMAL));
+        int k = u->help_scroll + i;
+        if (k < n)
+            widget_text(w, top + i, 1, cols - 2, lines[k],
+                        lines[k][0] != ' ' ? theme_attr(THEME_COLUMN) : theme_attr(THEME_NORMAL));
+    }
+}
+
+/* Draws a whole frame into stdscr (curses sends only what changed). */
+static void draw(ui *u)
+{
+    WINDOW *w = stdscr;
+    int rows = getmaxy(w), cols = getmaxx(w);
+    client_status_get(u->cl, &u->cs);
+    if (!u->read_only && strcmp(u->cs.role, "viewer") == 0)
+        u->read_only = true;
+    werase(w);
+    if (rows < 10 || cols < 40) {
+        widget_text(w, 0, 0, cols, "dealdesk: terminal too small (80x24 or more)",
+                    theme_attr(THEME_ERROR));
+        wnoutrefresh(w);
+        return;
+    }
+    draw_header(u, w);
+    int top = 3, height = rows - 5;
+    if (u->mode == MODE_HELP)
+        draw_help(u, w, top, height);
+    else
+        panes_draw(u, w, top, height);
+    widget_hline(w, rows - 2, 0, 0, theme_attr(THEME_RULE));
+    bool cursor = false;
+    if (u->mode == MODE_LINE) {
+        cmdline_draw(u, w, rows - 2);
+        cursor = true;
+    } else if (u->mode == MODE_FILTER) {
+        char line[300];
+        snprintf(line, sizeof line, "/%s", u->panes[u->pane].filter);
+        char right[64];
+        snprintf(right, sizeof right, "%zu rows · Enter keep · Esc clear",
+                 u->panes[u->pane].table.nrows);
+        widget_prompt(w, rows - 2, "/", u->panes[u->pane].filter,
+                      (int)strlen(u->panes[u->pane].filter), right);
+        cursor = true;
+    } else {
+        widget_status(w, rows - 2, u->status,
+                      theme_attr(u->status_error ? THEME_ERROR : THEME_STATUS), NULL);
+    }
+    int cy = getcury(w), cx = getcurx(w);
+    draw_hints(u, w, rows - 1);
+    if (u->mode == MODE_CONFIRM) {
+        const char *lines[8];
+        char changed[160];
+        int n = 0;
+        for (int i = 0; i < u->confirm_n && n < 7; i++)
+            lines[n++] = u->confirm_lines[i];
+        const model_purchase *p = store_purchase(u->st, u->confirm_req.subject_id);
+        if (u->confirm_version && p && p->version != u->confirm_version) {
+            snprintf(changed, sizeof changed,
+                     "CHANGED since shown: now v%lld %s; y will be refused", (long long)p->version,
+                     model_purchase_status_name(p->status));
+            lines[n++] = changed;
+        }
+        widget_dialog(w, u->confirm_title, lines, n, cols - 4);
+    }
+    if (cursor) {
+        wmove(w, cy, cx);
+        curs_set(1);
+    } else {
+        curs_set(0);
+    }
+    wnoutrefresh(w);
+}
+
+/* Handles a key in filter mode: the filter is applied as it is typed. */
+static void filter_key(ui *u, wint_t ch, bool is_key)
+{
+    ui_pane *pn = &u->panes[u->pane];
+    size_t len = strlen(pn->filter);
+    if ((!is_key && ch == 27)) {
+        pn->filter[0] = '\0';
+        u->mode = MODE_BROWSE;
+    } else if ((!is_key && (ch == '\n' || ch == '\r')) || (is_key && ch == KEY_ENTER)) {
+        u->mode = MODE_BROWSE;
+    } else if ((is_key && ch == KEY_BACKSPACE) || (!is_key && (ch == 127 || ch == 8))) {
+        while (len > 0 && (pn->filter[len - 1] & 0xC0) == 0x80)
+            len--;
+        if (len > 0)
+            len--;
+        pn->filter[len] = '\0';
+    } else if (!is_key && ch >= 0x20 && ch != 0x7f) {
+        char mb[8];
+        mbstate_t st;
+        memset(&st, 0, sizeof st);
+        size_t n = wcrtomb(mb, (wchar_t)ch, &st);
+        if (n != (size_t)-1 && len + n + 1 < sizeof pn->filter) {
+            memcpy(pn->filter + len, mb, n);
+            pn->filter[len + n] = '\0';
+        }
+    } else {
+        return;
+    }
+    pn->table.sel = 0;
+    pn->sel_id[0] = '\0';
+    panes_refresh(u, u->pane, true);
+    u->dirty = true;
+}
+
+/* Dispatches one key by mode. */
+static void handle_key(ui *u, wint_t ch, bool is_key)
+{
+    u->dirty = true;
+    switch (u->mode) {
+        case MODE_LINE: cmdline_key(u, ch, is_key); return;
+        case MODE_FILTER: filter_key(u, ch, is_key); return;
+        case MODE_CONFIRM: actions_confirm_key(u, ch, is_key); return;
+        case MODE_HELP: {
+            ui_action a = keymap_lookup(ch, is_key);
+            if (a == ACT_UP)
+                u->help_scroll--;
+            else if (a == ACT_DOWN)
+                u->help_scroll++;
+            else if (a == ACT_PGUP)
+                u->help_scroll -= 10;
+            else if (a == ACT_PGDN)
+                u->help_scroll += 10;
+            else
+                u->mode = MODE_BROWSE;
+            return;
+        }
+        case MODE_BROWSE: break;
+    }
+    ui_action a = keymap_lookup(ch, is_key);
+    if (a != ACT_NONE)
+        actions_do(u, a);
+}
+
+/* Adopts the terminal's new size. */
+static void handle_resize(ui *u)
+{
+    struct winsize ws;
+    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0)
+        resizeterm(ws.ws_row, ws.ws_col);
+    for (int p = 0; p < PANE_COUNT; p++)
+        widget_table_clamp(&u->panes[p].table);
+    clearok(curscr, TRUE);
+    u->dirty = true;
+}
+
+/* True when something on screen counts down by the second. */
+static bool countdown_visible(const ui *u)
+{
+    if (u->cs.state == CONN_RECONNECTING || u->ninflight)
+        return true;
+    size_t n;
+    const model_purchase *const *p = store_purchases(u->st, &n);
+    for (size_t i = 0; i < n; i++)
+        if (p[i]->status == PUR_PENDING && p[i]->decide_by)
+            return true;
+    return false;
+}
+
+/* Reads every key curses has; returns false when the terminal is gone (end of input). */
+static bool read_keys(ui *u)
+{
+    int avail = 0;
+    if (ioctl(STDIN_FILENO, FIONREAD, &avail) == 0 && avail == 0) {
+        /* readable with nothing to read: end of input (the link dropped) */
+        char c;
+        ssize_t r = read(STDIN_FILENO, &c, 1);
+        if (r <= 0)
+            return false;
+        ungetch((unsigned char)c);
+    }
+    wint_t ch;
+    int rc;
+    int budget = 256;
+    while (budget-- > 0 && (rc = wget_wch(stdscr, &ch)) != ERR) {
+        if (rc == KEY_CODE_YES && ch == KEY_RESIZE) {
+            handle_resize(u);
+            continue;
+        }
+        handle_key(u, ch, rc == KEY_CODE_YES);
+        if (u->quit)
+            break;
+    }
+    return true;
+}
+
+/* Drains the self-pipe and acts on the signals. */
+static void handle_signals(ui *u)
+{
+    unsigned char b[32];
+    ssize_t n;
+    while ((n = read(sigpipe_fds[0], b, sizeof b)) > 0)
+        for (ssize_t i = 0; i < n; i++) {
+            if (b[i] == SIGWINCH || b[i] == SIGCONT)
+                handle_resize(u);
+            else {
+                u->quit = true;
+                u->exit_code = b[i] == SIGHUP ? 1 : 0;
+            }
+        }
+}
+
+/* Runs the console; see app.h. */
 int app_run(const config *cfg)
 {
-    (void)cfg;
-    fprintf(stderr, "dealdesk: the console is not built yet\n");
-    return 1;
+    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+        fprintf(stderr, "dealdesk: the console needs a terminal (try `dealdesk tail`)\n");
+        return 1;
+    }
+    setlocale(LC_ALL, "");
+    static ui u; /* large; one per process */
+    memset(&u, 0, sizeof u);
+    u.cfg = cfg;
+    u.mode_text = text_mode_from_locale();
+    u.read_only = cfg->read_only || cfg->replay_file[0];
+    u.bell = cfg->bell;
+    snprintf(u.theme_name, sizeof u.theme_name, "%s", cfg->theme[0] ? cfg->theme : "default");
+    u.st = store_new();
+    if (!u.st) {
+        fprintf(stderr, "dealdesk: out of memory\n");
+        return 1;
+    }
+    char err[512];
+    u.cl = client_new(cfg, u.st, err, sizeof err);
+    if (!u.cl) {
+        fprintf(stderr, "dealdesk: %s\n", err);
+        store_free(u.st);
+        return 1;
+    }
+    theme t;
+    char theme_err[256] = "";
+    if (theme_load(u.theme_name, &t, theme_err, sizeof theme_err) < 0)
+        theme_load("default", &t, err, sizeof err);
+    keymap_init(cfg, u.binding_warnings, sizeof u.binding_warnings);
+
+    saved_tio_ok = tcgetattr(STDIN_FILENO, &saved_tio) == 0;
+    if (!getenv("ESCDELAY"))
+        setenv("ESCDELAY", "25", 1);
+    if (!initscr()) {
+        fprintf(stderr, "dealdesk: cannot initialise the terminal\n");
+        client_free(u.cl);
+        store_free(u.st);
+        return 1;
+    }
+    set_escdelay(25);
+    cbreak();
+    noecho();
+    nonl();
+    keypad(stdscr, TRUE);
+    nodelay(stdscr, TRUE);
+    intrflush(stdscr, FALSE);
+    curs_set(0);
+    add_restore("rmcup");
+    add_restore("cnorm");
+    add_restore("sgr0");
+    u.colour = !cfg->no_color && has_colors();
+    if (u.colour)
+        start_color();
+    theme_apply(&t, u.colour);
+    widget_set_mode(u.mode_text);
+    cmdline_init(&u);
+    install_signals();
+    if (theme_err[0])
+        ui_status(&u, true, "%s; using default", theme_err);
+    else if (u.binding_warnings[0])
+        ui_status(&u, true, "config: %s", u.binding_warnings);
+    else
+        ui_status(&u, false, "? help  : command  Tab next pane");
+    for (int p = 0; p < PANE_COUNT; p++)
+        u.panes[p].table.page = 10;
+    u.dirty = true;
+
+    int64_t last_frame = 0, next_tick = 0;
+    while (!u.quit) {
+        int64_t now = ui_now_ms();
+        int timeout = client_next_timeout_ms(u.cl);
+        if (u.dirty) {
+            int64_t wait = last_frame + FRAME_MS - now;
+            int t2 = wait > 0 ? (int)wait : 0;
+            if (timeout < 0 || t2 < timeout)
+                timeout = t2;
+        }
+        if (countdown_visible(&u)) {
+            if (next_tick <= now)
+                next_tick = (now / 1000 + 1) * 1000;
+            int t3 = (int)(next_tick - now);
+            if (timeout < 0 || t3 < timeout)
+                timeout = t3;
+        }
+        int fds[2] = {STDIN_FILENO, sigpipe_fds[0]};
+        unsigned ready = 0;
+        client_wait(u.cl, fds, 2, timeout, &ready);
+        client_run(u.cl);
+
+        uint64_t fp = store_fingerprint(u.st);
+        if (fp != u.seen_changes) {
+            u.seen_changes = fp;
+            u.gen++;
+            u.dirty = true;
+            client_status_get(u.cl, &u.cs);
+            maybe_bell(&u);
+        }
+        if (ready & 2u)
+            handle_signals(&u);
+        if ((ready & 1u) && !u.quit && !read_keys(&u)) {
+            u.quit = true;
+            u.exit_code = 1;
+        }
+        now = ui_now_ms();
+        if (next_tick && now >= next_tick && countdown_visible(&u)) {
+            u.dirty = true;
+            next_tick = (now / 1000 + 1) * 1000;
+        }
+        if (u.dirty && !u.quit && now - last_frame >= FRAME_MS) {
+            draw(&u);
+            doupdate();
+            last_frame = now;
+            u.dirty = false;
+        }
+    }
+    cmdline_done();
+    endwin();
+    remove_signals();
+    client_free(u.cl);
+    store_free(u.st);
+    for (int p = 0; p < PANE_COUNT; p++)
+        free(u.panes[p].rows);
+    return u.exit_code;
 }

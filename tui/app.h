@@ -2,17 +2,23 @@
  *
  * | file          | holds                                                         |
  * |---------------|---------------------------------------------------------------|
- * | app.c         | app_run: terminal setup/teardown, the one event loop, frames  |
+ * | app.c         | app_run: terminal setup/teardown, the one event loop, frames, |
+ * |               | header, key hints, help screen, confirmation box              |
+ * | ui.h          | what the files below share (the `ui` state, internal)         |
+ * | panes.c       | the six panes as data: columns, sorts, cells, filter          |
+ * | detail.c      | the detail views (purchase: everything to decide on one screen)|
+ * | keymap.c      | keys as data with help text; `bind KEY ACTION` from config    |
+ * | actions.c     | keys and commands -> decision requests, confirmations, outcomes|
+ * | cmdline.c     | readline (callback interface): commands, prompts, completion  |
+ * | export.c      | :export ledger FILE.csv, :export threads FILE.json            |
  * | demo.c        | demo_run: starts marketd with a simulated fleet and attaches  |
+ * | main.c        | dealdesk's main (the client engineer's)                       |
+ * | headless.c    | tail, snapshot, one-shot decisions (the client engineer's)    |
  */
 #ifndef DEALDESK_TUI_APP_H
 #define DEALDESK_TUI_APP_H
 
-#if __has_include("api/config.h")
 #include "api/config.h"
-#else
-typedef struct config config;
-#endif
 
 /* Runs the console against cfg's server until the operator quits, the terminal goes
  * away (SIGHUP, end of input) or a fatal error. Returns the process exit code

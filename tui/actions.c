@@ -1,0 +1,822 @@
+/* actions.c: keys and commands turned into decision requests. Money actions are bound
+ * to what the operator saw (version via If-Match, total via expected_total_minor) and
+ * confirmed with a default of no; nothing is shown as done until the server says so. */
+#include "tui/ui.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api/money.h"
+
+const char *const actions_commands[] = {
+    "approve", "veto",  "cap",    "refund", "pause", "resume", "halt", "resume-fleet", "ack",
+    "export",  "theme", "filter", "sort",   "pane",  "bell",   "help", "quit",         NULL};
+const char *const actions_command_help[] = {
+    "approve PUR               approve (asks to confirm)",
+    "veto PUR REASON           veto with a reason",
+    "cap PUR PRICE [QTY]       cap unit price (money) and quantity",
+    "refund PUR REASON         refund a settled purchase (confirm)",
+    "pause AGT REASON          pause an agent",
+    "resume AGT                resume an agent",
+    "halt REASON               halt the whole fleet",
+    "resume-fleet              resume the fleet (confirm)",
+    "ack ALR [NOTE]            acknowledge an alert",
+    "export ledger|threads F   ledger as CSV, threads as JSON",
+    "theme NAME                default dark light monochrome high-contrast",
+    "filter TEXT               filter the pane (empty clears)",
+    "sort [ORDER]              next or named sort order",
+    "pane N|NAME               switch pane",
+    "bell on|off               bell on critical alerts / new pending",
+    "help                      this help",
+    "quit                      leave dealdesk",
+    NULL};
+
+/* Remembers a purchase decided here so that the Pending pane keeps showing it. */
+static void remember(ui *u, const char *id)
+{
+    for (size_t i = 0; i < u->nrecent; i++)
+        if (strcmp(u->recent[i], id) == 0)
+            return;
+    if (u->nrecent == sizeof u->recent / sizeof u->recent[0]) {
+        memmove(u->recent[0], u->recent[1], sizeof u->recent - sizeof u->recent[0]);
+        u->nrecent--;
+    }
+    snprintf(u->recent[u->nrecent++], sizeof u->recent[0], "%s", id);
+}
+
+/* Explains an outcome that changed nothing: what the server holds now. */
+static void explain_current(const decision_outcome *o, char *out, size_t size)
+{
+    out[0] = '\0';
+    if (!o->has_current)
+        return;
+    const model_event *ev = &o->current;
+    if (ev->kind == MODEL_PURCHASE) {
+        const model_purchase *p = &ev->u.purchase;
+        char when[16] = "", total[48];
+        panes_money(p->total_minor, p->currency, total, sizeof total);
+        if (p->decision.present) {
+            panes_clock(p->decision.at, when, sizeof when);
+            char by[80];
+            text_strip_marks(p->decision.by.s ? p->decision.by.s : "?", by, sizeof by);
+            snprintf(out, size, "now %s (v%lld, %s by %s at %s), total %s",
+                     model_purchase_status_name(p->status), (long long)p->version,
+                     p->decision.action, by, when, total);
+        } else {
+            snprintf(out, size, "now %s (v%lld), total %s", model_purchase_status_name(p->status),
+                     (long long)p->version, total);
+        }
+    } else if (ev->kind == MODEL_AGENT) {
+        snprintf(out, size, "agent now %s (v%lld)", ev->u.agent.paused ? "paused" : "active",
+                 (long long)ev->u.agent.version);
+    } else if (ev->kind == MODEL_ALERT) {
+        snprintf(out, size, "alert now %s (v%lld)",
+                 ev->u.alert.status == ALERT_ACKED ? "acked" : "open",
+                 (long long)ev->u.alert.version);
+    } else if (ev->kind == MODEL_FLEET) {
+        snprintf(out, size, "fleet now %s", ev->u.fleet.halted ? "halted" : "running");
+    }
+}
+
+/* The decision callback: the server's outcome, shown as it is. */
+static void on_outcome(void *ud, const decision_outcome *o)
+{
+    ui *u = ud;
+    char subject[65] = "", label[32] = "decision";
+    for (size_t i = 0; i < u->ninflight; i++)
+        if (u->inflight[i].id == o->id) {
+            snprintf(subject, sizeof subject, "%s", u->inflight[i].subject);
+            snprintf(label, sizeof label, "%s", u->inflight[i].label);
+            u->inflight[i] = u->inflight[--u->ninflight];
+            break;
+        }
+    /* "approving…" -> "approve" */
+    char *dots = strstr(label, "ing");
+    if (dots)
+        *dots = '\0';
+    char now[200];
+    explain_current(o, now, sizeof now);
+    if (o->ok) {
+        ui_status(u, false, "%s %s: done (%d%s)%s%s", label, subject, o->http_status,
+                  o->replayed ? ", replayed" : "", now[0] ? ", " : "", now);
+    } else if (o->http_status == 409) {
+        ui_status(u, true, "409 %s %s refused: %s%s%s", label, subject,
+                  o->message[0] ? o->message : "no longer allowed", now[0] ? "; " : "", now);
+    } else if (o->http_status == 412) {
+        ui_status(u, true, "412 %s %s: it changed since you saw it; %s. Look again.", label,
+                  subject, now[0] ? now : o->message);
+    } else if (o->http_status == 0) {
+        ui_status(u, true, "%s %s not sent: %s", label, subject, o->message);
+    } else {
+        ui_status(u, true, "%d %s %s: %s %s", o->http_status, label, subject, o->error_code,
+                  o->message);
+    }
+    u->gen++;
+    u->dirty = true;
+}
+
+/* Sends a request and marks its subject in flight with label. */
+static void send(ui *u, const decision_req *req, const char *label)
+{
+    if (u->read_only) {
+        ui_status(u, true, "read-only: %s is unavailable", decision_action_name(req->action));
+        return;
+    }
+    char err[200];
+    if (decision_validate(req, err, sizeof err) < 0) {
+        ui_status(u, true, "not sent: %s", err);
+        return;
+    }
+    if (req->action <= DEC_REFUND)
+        remember(u, req->subject_id);
+    if (u->ninflight < UI_MAX_INFLIGHT) {
+        ui_inflight *f = &u->inflight[u->ninflight];
+        f->id = 0;
+        snprintf(f->subject, sizeof f->subject, "%s",
+                 req->subject_id[0] ? req->subject_id : "fleet");
+        snprintf(f->label, sizeof f->label, "%s", label);
+        u->ninflight++;
+    }
+    size_t slot = u->ninflight - 1;
+    uint64_t id = client_decide(u->cl, req, on_outcome, u);
+    /* a refusal before sending has already called on_outcome (and removed nothing: id 0) */
+    if (id == 0) {
+        for (size_t i = 0; i < u->ninflight; i++)
+            if (u->inflight[i].id == 0) {
+                u->inflight[i] = u->inflight[--u->ninflight];
+                break;
+            }
+    } else if (slot < u->ninflight && u->inflight[slot].id == 0) {
+        u->inflight[slot].id = id;
+        ui_status(u, false, "%s %s: sent, waiting for the server", label,
+                  req->subject_id[0] ? req->subject_id : "fleet");
+    }
+    u->gen++;
+    u->dirty = true;
+}
+
+/* Opens a y/N confirmation for req (title and lines already set). */
+static void confirm(ui *u, const decision_req *req, int64_t version)
+{
+    u->confirm_req = *req;
+    u->confirm_version = version;
+    u->mode = MODE_CONFIRM;
+    u->dirty = true;
+}
+
+/* Fills the confirmation text for a purchase action. */
+static void confirm_purchase_text(ui *u, const model_purchase *p, const char *verb,
+                                  const char *extra)
+{
+    const model_listing *l = store_listing(u->st, p->listing_id);
+    char total[48], unit[40], title[200];
+    panes_money(p->total_minor, p->currency, total, sizeof total);
+    panes_money(p->unit_price_minor, p->currency, unit, sizeof unit);
+    text_truncate(l && l->title.s ? l->title.s : p->listing_id, 40, u->mode_text, title,
+                  sizeof title);
+    int crit = 0;
+    for (size_t i = 0; i < p->nflags; i++)
+        crit += p->flags[i].severity == SEV_CRITICAL;
+    snprintf(u->confirm_title, sizeof u->confirm_title, "%s %s (version %lld)", verb, p->id,
+             (long long)p->version);
+    u->confirm_n = 0;
+    snprintf(u->confirm_lines[u->confirm_n++], 256, "%s buys %lld %s %s from %s",
+             panes_agent_name(u, p->buyer_id), (long long)p->quantity,
+             widget_glyph_str(GLYPH_TIMES), title, panes_agent_name(u, p->seller_id));
+    snprintf(u->confirm_lines[u->confirm_n++], 256,
+             "%lld %s %s = total %s %s %s %d critical flag%s", (long long)p->quantity,
+             widget_glyph_str(GLYPH_TIMES), unit, total, p->currency,
+             widget_glyph_str(GLYPH_MIDDOT), crit, crit == 1 ? "" : "s");
+    if (extra && extra[0])
+        snprintf(u->confirm_lines[u->confirm_n++], 256, "%s", extra);
+    snprintf(u->confirm_lines[u->confirm_n++], 256, "%s", "");
+    snprintf(u->confirm_lines[u->confirm_n++], 256, "%s this?   y yes    N no (default)", verb);
+}
+
+/* Looks up a purchase to decide on, by id or the selection; NULL with a status. */
+static const model_purchase *target_purchase(ui *u, const char *id, bool want_pending)
+{
+    const model_purchase *p = NULL;
+    if (id && id[0]) {
+        p = store_purchase(u->st, id);
+    } else {
+        model_kind kind;
+        const void *row = panes_selected(u, &kind);
+        if (kind == MODEL_PURCHASE)
+            p = row;
+        else if (kind == MODEL_LEDGER && row)
+            p = store_purchase(u->st, ((const model_ledger_entry *)row)->purchase_id);
+        else if (kind == MODEL_ALERT && row &&
+                 strcmp(((const model_alert *)row)->subject_kind, "purchase") == 0)
+            p = store_purchase(u->st, ((const model_alert *)row)->subject_id);
+    }
+    if (!p) {
+        ui_status(u, true, "%s", id && id[0] ? "no such purchase" : "select a purchase first");
+        return NULL;
+    }
+    if (want_pending && p->status != PUR_PENDING) {
+        ui_status(u, true, "%s is %s, not waiting for approval", p->id,
+                  model_purchase_status_name(p->status));
+        return NULL;
+    }
+    if (panes_inflight_label(u, p->id)) {
+        ui_status(u, true, "%s: a decision is already on its way", p->id);
+        return NULL;
+    }
+    return p;
+}
+
+/* approve: a confirmation bound to version and total. */
+static void begin_approve(ui *u, const char *id)
+{
+    const model_purchase *p = target_purchase(u, id, true);
+    if (!p)
+        return;
+    decision_req r;
+    decision_req_init(&r, DEC_APPROVE, p->id);
+    r.if_match_version = p->version;
+    r.expected_total_minor = p->total_minor;
+    confirm_purchase_text(u, p, "Approve", NULL);
+    confirm(u, &r, p->version);
+}
+
+/* veto: asks the reason unless given. */
+static void begin_veto(ui *u, const char *id, const char *reason)
+{
+    const model_purchase *p = target_purchase(u, id, true);
+    if (!p)
+        return;
+    decision_req_init(&u->line_req, DEC_VETO, p->id);
+    u->line_req.if_match_version = p->version;
+    if (reason && reason[0]) {
+        snprintf(u->line_req.reason, sizeof u->line_req.reason, "%s", reason);
+        send(u, &u->line_req, "vetoing…");
+        return;
+    }
+    char prompt[200];
+    snprintf(prompt, sizeof prompt, "veto %s  reason: ", p->id);
+    cmdline_start(u, LINE_VETO_REASON, prompt);
+}
+
+/* The confirmation for a cap, from u->line_req. */
+static void confirm_cap(ui *u)
+{
+    const model_purchase *p = store_purchase(u->st, u->line_req.subject_id);
+    if (!p) {
+        ui_status(u, true, "the purchase is gone");
+        return;
+    }
+    if (u->line_req.max_unit_price_minor < 0 && u->line_req.max_quantity < 0) {
+        ui_status(u, true, "cap needs a unit price or a quantity; not sent");
+        return;
+    }
+    char price[48] = "no limit", qty[32] = "no limit", extra[160];
+    if (u->line_req.max_unit_price_minor >= 0)
+        panes_money(u->line_req.max_unit_price_minor, p->currency, price, sizeof price);
+    if (u->line_req.max_quantity >= 0)
+        snprintf(qty, sizeof qty, "%lld", (long long)u->line_req.max_quantity);
+    snprintf(extra, sizeof extra, "cap: unit price at most %s, quantity at most %s", price, qty);
+    confirm_purchase_text(u, p, "Cap", extra);
+    u->line_req.if_match_version = p->version;
+    confirm(u, &u->line_req, p->version);
+}
+
+/* cap: asks price and quantity unless given. */
+static void begin_cap(ui *u, const char *id, const char *price, const char *qty)
+{
+    const model_purchase *p = target_purchase(u, id, true);
+    if (!p)
+        return;
+    decision_req_init(&u->line_req, DEC_CAP, p->id);
+    u->line_req.if_match_version = p->version;
+    if (price) {
+        if (strcmp(price, "-") != 0) {
+            money_err e = money_parse(price, p->currency, &u->line_req.max_unit_price_minor);
+            if (e != MONEY_OK) {
+                ui_status(u, true, "cap price '%s': %s", price, money_strerror(e));
+                return;
+            }
+        }
+        if (qty) {
+            char *end;
+            long long q = strtoll(qty, &end, 10);
+            if (*end || q <= 0) {
+                ui_status(u, true, "cap quantity must be a whole number above 0");
+                return;
+            }
+            u->line_req.max_quantity = q;
+        }
+        confirm_cap(u);
+        return;
+    }
+    char prompt[200], unit[40];
+    panes_money(p->unit_price_minor, p->currency, unit, sizeof unit);
+    snprintf(prompt, sizeof prompt, "cap %s  max unit price (now %s, empty: none): ", p->id, unit);
+    cmdline_start(u, LINE_CAP_PRICE, prompt);
+}
+
+/* refund: reason, then a confirmation. */
+static void begin_refund(ui *u, const char *id, const char *reason)
+{
+    const model_purchase *p = target_purchase(u, id, false);
+    if (!p)
+        return;
+    if (p->status != PUR_SETTLED) {
+        ui_status(u, true, "%s is %s: only a settled purchase can be refunded", p->id,
+                  model_purchase_status_name(p->status));
+        return;
+    }
+    decision_req_init(&u->line_req, DEC_REFUND, p->id);
+    u->line_req.if_match_version = p->version;
+    if (reason && reason[0]) {
+        snprintf(u->line_req.reason, sizeof u->line_req.reason, "%s", reason);
+        char extra[300];
+        snprintf(extra, sizeof extra, "reason: %s", reason);
+        confirm_purchase_text(u, p, "Refund", extra);
+        confirm(u, &u->line_req, p->version);
+        return;
+    }
+    char prompt[200];
+    snprintf(prompt, sizeof prompt, "refund %s  reason: ", p->id);
+    cmdline_start(u, LINE_REFUND_REASON, prompt);
+}
+
+/* pause or resume an agent. */
+static void begin_pause(ui *u, const char *id, const char *reason, int force_resume)
+{
+    const model_agent *a = NULL;
+    if (id && id[0])
+        a = store_agent(u->st, id);
+    else {
+        model_kind kind;
+        const void *row = panes_selected(u, &kind);
+        if (kind == MODEL_AGENT)
+            a = row;
+        else if (kind == MODEL_PURCHASE && row)
+            a = store_agent(u->st, ((const model_purchase *)row)->buyer_id);
+        else if (kind == MODEL_NEGOTIATION && row)
+            a = store_agent(u->st, ((const model_negotiation *)row)->buyer_id);
+    }
+    if (!a) {
+        ui_status(u, true, "select an agent first (pane 6)");
+        return;
+    }
+    if (a->paused || force_resume > 0) {
+        decision_req r;
+        decision_req_init(&r, DEC_RESUME, a->id);
+        r.if_match_version = a->version;
+        send(u, &r, "resuming…");
+        return;
+    }
+    decision_req_init(&u->line_req, DEC_PAUSE, a->id);
+    u->line_req.if_match_version = a->version;
+    if (reason && reason[0]) {
+        snprintf(u->line_req.reason, sizeof u->line_req.reason, "%s", reason);
+        send(u, &u->line_req, "pausing…");
+        return;
+    }
+    char prompt[200];
+    snprintf(prompt, sizeof prompt, "pause %s  reason: ", a->id);
+    cmdline_start(u, LINE_PAUSE_REASON, prompt);
+}
+
+/* halt the fleet (or resume it). */
+static void begin_halt(ui *u, const char *reason)
+{
+    const model_fleet *f = store_fleet(u->st);
+    if (f && f->halted) {
+        decision_req r;
+        decision_req_init(&r, DEC_FLEET_RESUME, "");
+        snprintf(u->confirm_title, sizeof u->confirm_title, "Resume the fleet");
+        u->confirm_n = 0;
+        snprintf(u->confirm_lines[u->confirm_n++], 256, "every agent may trade again");
+        snprintf(u->confirm_lines[u->confirm_n++], 256, "%s", "");
+        snprintf(u->confirm_lines[u->confirm_n++], 256, "Resume?   y yes    N no (default)");
+        confirm(u, &r, 0);
+        return;
+    }
+    decision_req_init(&u->line_req, DEC_HALT, "");
+    if (reason && reason[0]) { /* typed ":halt REASON": the word itself is the confirmation */
+        snprintf(u->line_req.reason, sizeof u->line_req.reason, "%s", reason);
+        send(u, &u->line_req, "halting…");
+        return;
+    }
+    cmdline_start(u, LINE_HALT_REASON, "HALT THE FLEET  reason: ");
+}
+
+/* acknowledge an alert. */
+static void begin_ack(ui *u, const char *id, const char *note)
+{
+    const model_alert *a = NULL;
+    if (id && id[0])
+        a = store_alert(u->st, id);
+    else {
+        model_kind kind;
+        const void *row = panes_selected(u, &kind);
+        if (kind == MODEL_ALERT)
+            a = row;
+    }
+    if (!a) {
+        ui_status(u, true, "select an alert first (pane 5)");
+        return;
+    }
+    if (a->status == ALERT_ACKED) {
+        ui_status(u, true, "%s is already acknowledged", a->id);
+        return;
+    }
+    decision_req r;
+    decision_req_init(&r, DEC_ACK, a->id);
+    r.if_match_version = a->version;
+    if (note)
+        snprintf(r.reason, sizeof r.reason, "%s", note);
+    send(u, &r, "acking…");
+}
+
+/* Moves within the table, or scrolls the detail when it fills the screen. */
+static void move_sel(ui *u, long delta, bool absolute)
+{
+    ui_pane *pn = &u->panes[u->pane];
+    if (pn->detail && getmaxy(stdscr) < 26) {
+        if (absolute)
+            pn->detail_scroll = delta < 0 ? 0 : 100000;
+        else
+            pn->detail_scroll += (int)delta;
+        if (pn->detail_scroll < 0)
+            pn->detail_scroll = 0;
+    } else {
+        if (absolute)
+            widget_table_move(&pn->table,
+                              delta < 0 ? -(long)pn->table.nrows : (long)pn->table.nrows);
+        else
+            widget_table_move(&pn->table, delta);
+        pn->detail_scroll = 0;
+        if (pn->table.nrows)
+            pn->sel_id[0] = '\0';
+    }
+    u->dirty = true;
+}
+
+/* Switches the pane. */
+static void switch_pane(ui *u, int p)
+{
+    u->pane = (p + PANE_COUNT) % PANE_COUNT;
+    panes_refresh(u, u->pane, false);
+    u->dirty = true;
+}
+
+/* Performs an action; see ui.h. */
+void actions_do(ui *u, ui_action a)
+{
+    ui_pane *pn = &u->panes[u->pane];
+    if (keymap_is_decision(a) && u->read_only) {
+        ui_status(u, true, "read-only (%s): '%s' is unavailable",
+                  u->cfg && u->cfg->read_only ? "--read-only" : u->cs.role, keymap_action_name(a));
+        return;
+    }
+    long page = pn->table.page > 1 ? pn->table.page - 1 : 1;
+    switch (a) {
+        case ACT_UP: move_sel(u, -1, false); break;
+        case ACT_DOWN: move_sel(u, 1, false); break;
+        case ACT_PGUP: move_sel(u, -page, false); break;
+        case ACT_PGDN: move_sel(u, page, false); break;
+        case ACT_HOME: move_sel(u, -1, true); break;
+        case ACT_END: move_sel(u, 1, true); break;
+        case ACT_NEXT_PANE: switch_pane(u, u->pane + 1); break;
+        case ACT_PREV_PANE: switch_pane(u, u->pane - 1); break;
+        case ACT_PANE1:
+        case ACT_PANE2:
+        case ACT_PANE3:
+        case ACT_PANE4:
+        case ACT_PANE5:
+        case ACT_PANE6: switch_pane(u, (int)(a - ACT_PANE1)); break;
+        case ACT_OPEN:
+            pn->detail = true;
+            pn->detail_scroll = 0;
+            u->dirty = true;
+            break;
+        case ACT_BACK:
+            if (pn->detail)
+                pn->detail = false;
+            else if (pn->filter[0]) {
+                pn->filter[0] = '\0';
+                panes_refresh(u, u->pane, true);
+                ui_status(u, false, "filter cleared");
+            }
+            u->dirty = true;
+            break;
+        case ACT_FILTER:
+            u->mode = MODE_FILTER;
+            u->dirty = true;
+            break;
+        case ACT_SORT:
+            pn->sort = (pn->sort + 1) % panes_sort_count(u->pane);
+            panes_refresh(u, u->pane, true);
+            ui_status(u, false, "%s sorted by %s", panes_name(u->pane),
+                      panes_sort_name(u->pane, pn->sort));
+            break;
+        case ACT_HELP:
+            u->mode = MODE_HELP;
+            u->help_scroll = 0;
+            u->dirty = true;
+            break;
+        case ACT_COMMAND: cmdline_start(u, LINE_COMMAND, ":"); break;
+        case ACT_APPROVE: begin_approve(u, NULL); break;
+        case ACT_VETO: begin_veto(u, NULL, NULL); break;
+        case ACT_CAP: begin_cap(u, NULL, NULL, NULL); break;
+        case ACT_REFUND: begin_refund(u, NULL, NULL); break;
+        case ACT_PAUSE: begin_pause(u, NULL, NULL, 0); break;
+        case ACT_HALT: begin_halt(u, NULL); break;
+        case ACT_ACK: begin_ack(u, NULL, NULL); break;
+        case ACT_REDRAW:
+            clearok(curscr, TRUE);
+            u->dirty = true;
+            break;
+        case ACT_QUIT: u->quit = true; break;
+        default: break;
+    }
+}
+
+/* Splits the next word off *s (in place); returns it or NULL. */
+static char *word(char **s)
+{
+    char *p = *s;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (!*p)
+        return NULL;
+    char *start = p;
+    while (*p && *p != ' ' && *p != '\t')
+        p++;
+    if (*p)
+        *p++ = '\0';
+    *s = p;
+    return start;
+}
+
+/* The rest of the line, trimmed (may be ""). */
+static char *rest(char **s)
+{
+    char *p = *s;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    size_t n = strlen(p);
+    while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+        p[--n] = '\0';
+    return p;
+}
+
+/* Runs one command line; see ui.h. */
+void actions_command(ui *u, const char *line)
+{
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", line);
+    char *s = buf;
+    char *cmd = word(&s);
+    if (!cmd)
+        return;
+    bool decision = !strcmp(cmd, "approve") || !strcmp(cmd, "veto") || !strcmp(cmd, "cap") ||
+                    !strcmp(cmd, "refund") || !strcmp(cmd, "pause") || !strcmp(cmd, "resume") ||
+                    !strcmp(cmd, "halt") || !strcmp(cmd, "resume-fleet") || !strcmp(cmd, "ack");
+    if (decision && u->read_only) {
+        ui_status(u, true, "read-only: '%s' is unavailable", cmd);
+        return;
+    }
+    if (!strcmp(cmd, "approve")) {
+        begin_approve(u, word(&s));
+    } else if (!strcmp(cmd, "veto")) {
+        char *id = word(&s);
+        begin_veto(u, id, rest(&s));
+    } else if (!strcmp(cmd, "cap")) {
+        char *id = word(&s), *price = word(&s), *qty = word(&s);
+        if (!price) {
+            ui_status(u, true, "usage: cap PUR PRICE [QTY]  (PRICE '-' for none)");
+            return;
+        }
+        begin_cap(u, id, price, qty);
+    } else if (!strcmp(cmd, "refund")) {
+        char *id = word(&s);
+        begin_refund(u, id, rest(&s));
+    } else if (!strcmp(cmd, "pause")) {
+        char *id = word(&s);
+        begin_pause(u, id, rest(&s), 0);
+    } else if (!strcmp(cmd, "resume")) {
+        begin_pause(u, word(&s), NULL, 1);
+    } else if (!strcmp(cmd, "halt")) {
+        char *r = rest(&s);
+        if (!r[0]) {
+            ui_status(u, true, "usage: halt REASON");
+            return;
+        }
+        begin_halt(u, r);
+    } else if (!strcmp(cmd, "resume-fleet")) {
+        const model_fleet *f = store_fleet(u->st);
+        if (!f || !f->halted)
+            ui_status(u, true, "the fleet is running");
+        else
+            begin_halt(u, NULL);
+    } else if (!strcmp(cmd, "ack")) {
+        char *id = word(&s);
+        begin_ack(u, id, rest(&s));
+    } else if (!strcmp(cmd, "export")) {
+        char *what = word(&s), *file = rest(&s);
+        if (!what || !file[0]) {
+            ui_status(u, true, "usage: export ledger FILE.csv | export threads FILE.json");
+            return;
+        }
+        long n;
+        if (!strcmp(what, "ledger"))
+            n = export_ledger_csv(u->st, file);
+        else if (!strcmp(what, "threads"))
+            n = export_threads_json(u->st, file);
+        else {
+            ui_status(u, true, "export ledger|threads FILE");
+            return;
+        }
+        if (n < 0)
+            ui_status(u, true, "export %s: %s", what, strerror(errno));
+        else
+            ui_status(u, false, "exported %ld %s to %s", n,
+                      !strcmp(what, "ledger") ? "ledger entries" : "threads", file);
+    } else if (!strcmp(cmd, "theme")) {
+        char *name = word(&s);
+        theme t;
+        char err[200];
+        if (!name) {
+            ui_status(u, false, "theme %s (default dark light monochrome high-contrast)",
+                      theme_current_name());
+        } else if (theme_load(name, &t, err, sizeof err) < 0) {
+            ui_status(u, true, "%s", err);
+        } else {
+            theme_apply(&t, u->colour);
+            snprintf(u->theme_name, sizeof u->theme_name, "%s", name);
+            clearok(curscr, TRUE);
+            ui_status(u, false, "theme %s%s", name,
+                      u->colour ? "" : " (no colour: attributes only)");
+        }
+    } else if (!strcmp(cmd, "filter")) {
+        snprintf(u->panes[u->pane].filter, sizeof u->panes[0].filter, "%s", rest(&s));
+        panes_refresh(u, u->pane, true);
+        ui_status(u, false, "%zu rows", u->panes[u->pane].table.nrows);
+    } else if (!strcmp(cmd, "sort")) {
+        char *name = word(&s);
+        ui_pane *pn = &u->panes[u->pane];
+        if (!name)
+            pn->sort = (pn->sort + 1) % panes_sort_count(u->pane);
+        else {
+            int found = -1;
+            for (int i = 0; i < panes_sort_count(u->pane); i++)
+                if (!strcmp(panes_sort_name(u->pane, i), name))
+                    found = i;
+            if (found < 0) {
+                ui_status(u, true, "no sort order '%s' here", name);
+                return;
+            }
+            pn->sort = found;
+        }
+        panes_refresh(u, u->pane, true);
+        ui_status(u, false, "%s sorted by %s", panes_name(u->pane),
+                  panes_sort_name(u->pane, pn->sort));
+    } else if (!strcmp(cmd, "pane")) {
+        char *p = word(&s);
+        if (p && isdigit((unsigned char)p[0]) && p[0] >= '1' && p[0] <= '6' && !p[1])
+            switch_pane(u, p[0] - '1');
+        else if (p)
+            for (int i = 0; i < PANE_COUNT; i++)
+                if (!strcasecmp(panes_name(i), p))
+                    switch_pane(u, i);
+    } else if (!strcmp(cmd, "bell")) {
+        char *v = word(&s);
+        u->bell = v ? !strcmp(v, "on") : !u->bell;
+        ui_status(u, false, "bell %s", u->bell ? "on" : "off");
+    } else if (!strcmp(cmd, "help")) {
+        actions_do(u, ACT_HELP);
+    } else if (!strcmp(cmd, "quit") || !strcmp(cmd, "q")) {
+        u->quit = true;
+    } else {
+        char shown[80];
+        text_truncate(cmd, 30, u->mode_text, shown, sizeof shown);
+        ui_status(u, true, "unknown command (Tab completes, :help lists them)");
+    }
+}
+
+/* Parses an optional whole quantity; returns false on garbage. */
+static bool parse_qty(const char *s, int64_t *out)
+{
+    while (*s == ' ')
+        s++;
+    if (!*s) {
+        *out = -1;
+        return true;
+    }
+    char *end;
+    errno = 0;
+    long long q = strtoll(s, &end, 10);
+    while (*end == ' ')
+        end++;
+    if (*end || errno || q <= 0)
+        return false;
+    *out = q;
+    return true;
+}
+
+/* Handles the answer to a prompt; see ui.h. */
+void actions_line_done(ui *u, const char *line)
+{
+    if (!line) {
+        if (u->line_purpose != LINE_COMMAND)
+            ui_status(u, false, "cancelled: nothing was sent");
+        return;
+    }
+    switch (u->line_purpose) {
+        case LINE_COMMAND: actions_command(u, line); break;
+        case LINE_VETO_REASON:
+            if (!line[0]) {
+                ui_status(u, true, "a veto needs a reason; nothing was sent");
+                return;
+            }
+            snprintf(u->line_req.reason, sizeof u->line_req.reason, "%s", line);
+            send(u, &u->line_req, "vetoing…");
+            break;
+        case LINE_CAP_PRICE: {
+            const model_purchase *p = store_purchase(u->st, u->line_req.subject_id);
+            if (!p)
+                return;
+            if (line[0]) {
+                money_err e = money_parse(line, p->currency, &u->line_req.max_unit_price_minor);
+                if (e != MONEY_OK) {
+                    ui_status(u, true, "unit price: %s; nothing was sent", money_strerror(e));
+                    return;
+                }
+            }
+            char prompt[200];
+            snprintf(prompt, sizeof prompt, "cap %s  max quantity (now %lld, empty: none): ", p->id,
+                     (long long)p->quantity);
+            cmdline_start(u, LINE_CAP_QTY, prompt);
+            break;
+        }
+        case LINE_CAP_QTY:
+            if (!parse_qty(line, &u->line_req.max_quantity)) {
+                ui_status(u, true, "quantity must be a whole number above 0; nothing was sent");
+                return;
+            }
+            confirm_cap(u);
+            break;
+        case LINE_REFUND_REASON:
+            if (!line[0]) {
+                ui_status(u, true, "a refund needs a reason; nothing was sent");
+                return;
+            }
+            begin_refund(u, u->line_req.subject_id, line);
+            break;
+        case LINE_PAUSE_REASON:
+            if (!line[0]) {
+                ui_status(u, true, "a pause needs a reason; nothing was sent");
+                return;
+            }
+            snprintf(u->line_req.reason, sizeof u->line_req.reason, "%s", line);
+            send(u, &u->line_req, "pausing…");
+            break;
+        case LINE_HALT_REASON:
+            if (!line[0]) {
+                ui_status(u, true, "a halt needs a reason; the fleet keeps running");
+                return;
+            }
+            snprintf(u->line_req.reason, sizeof u->line_req.reason, "%s", line);
+            cmdline_start(u, LINE_HALT_CONFIRM, "type halt to stop every agent: ");
+            break;
+        case LINE_HALT_CONFIRM:
+            if (strcmp(line, "halt") != 0) {
+                ui_status(u, true, "not halted: you typed something other than 'halt'");
+                return;
+            }
+            send(u, &u->line_req, "halting…");
+            break;
+    }
+}
+
+/* Handles a key in a confirmation: y sends, anything else cancels (default no). */
+void actions_confirm_key(ui *u, wint_t ch, bool is_key)
+{
+    u->mode = MODE_BROWSE;
+    u->dirty = true;
+    if (!is_key && (ch == 'y' || ch == 'Y')) {
+        const char *label = "deciding…";
+        switch (u->confirm_req.action) {
+            case DEC_APPROVE: label = "approving…"; break;
+            case DEC_CAP: label = "capping…"; break;
+            case DEC_REFUND: label = "refunding…"; break;
+            case DEC_FLEET_RESUME: label = "resuming…"; break;
+            default: break;
+        }
+        send(u, &u->confirm_req, label);
+    } else {
+        ui_status(u, false, "not %s: nothing was sent",
+                  u->confirm_req.action == DEC_APPROVE ? "approved"
+                  : u->confirm_req.action == DEC_CAP   ? "capped"
+                                                       : "done");
+    }
+}

@@ -1,0 +1,352 @@
+/* detail.c: the detail view of the selected row. The purchase detail holds everything
+ * needed to decide on one screen (screens.md): parties, terms, ship-to, flags, risk, the
+ * countdown and what happens then, the buyer's budget, and the thread with its price
+ * path as a sparkline. Lines are built first, then the visible ones are drawn. */
+#include "tui/ui.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/money.h"
+
+#define DETAIL_MAX_LINES 400
+
+/* One line: sanitised text in a role, or a bar followed by text. */
+typedef struct dline {
+    char text[480];
+    theme_role role;
+    bool bar;
+    int64_t part, whole;
+} dline;
+
+typedef struct dbuf {
+    dline *l;
+    int n;
+} dbuf;
+
+/* Appends a line (printf-style; strings from the network go in as %s of sanitised text). */
+static dline *add(dbuf *b, theme_role role, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static dline *add(dbuf *b, theme_role role, const char *fmt, ...)
+{
+    if (b->n >= DETAIL_MAX_LINES)
+        return NULL;
+    dline *d = &b->l[b->n++];
+    memset(d, 0, sizeof *d);
+    d->role = role;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(d->text, sizeof d->text, fmt, ap);
+    va_end(ap);
+    return d;
+}
+
+/* A text field or "" (sanitised strings only). */
+static const char *txt(const model_text *t)
+{
+    return t->s ? t->s : "";
+}
+
+/* Cuts sanitised text to exactly cols columns (padded with spaces) without ever
+ * splitting a character or a placeholder; returns out. */
+static const char *fit(const char *safe, int cols, char *out, size_t size)
+{
+    int w = text_truncate(safe ? safe : "", cols, widget_mode(), out, size);
+    size_t len = strlen(out);
+    while (w < cols && len + 1 < size) {
+        out[len++] = ' ';
+        w++;
+    }
+    out[len] = '\0';
+    return out;
+}
+
+/* The thread's price path and message lines. */
+static void thread_lines(ui *u, dbuf *b, const model_negotiation *n, size_t max_msgs)
+{
+    if (!n)
+        return;
+    int64_t prices[512] = {0};
+    size_t np = 0;
+    for (size_t i = 0; i < n->nmessages && np < 512; i++)
+        if (n->messages[i].unit_price_minor >= 0)
+            prices[np++] = n->messages[i].unit_price_minor;
+    char spark[256] = "", first[40] = "-", last[40] = "-";
+    widget_sparkline(prices, np, 24, spark, sizeof spark);
+    if (np) {
+        panes_money(prices[0], n->currency, first, sizeof first);
+        panes_money(prices[np - 1], n->currency, last, sizeof last);
+    }
+    add(b, THEME_HEADER, "thread %s  %s  %s %s %s in %lld messages (%s)", n->id, spark, first,
+        widget_glyph_str(GLYPH_ARROW), last, (long long)n->message_count,
+        model_neg_status_name(n->status));
+    if (n->cap.present) {
+        char cp[40] = "none";
+        if (n->cap.max_unit_price_minor >= 0)
+            panes_money(n->cap.max_unit_price_minor, n->currency, cp, sizeof cp);
+        add(b, THEME_WARN, "  capped: unit price at most %s, quantity at most %lld", cp,
+            (long long)n->cap.max_quantity);
+    }
+    size_t start = n->nmessages > max_msgs ? n->nmessages - max_msgs : 0;
+    if (start)
+        add(b, THEME_DIM, "  … %zu earlier messages", start);
+    for (size_t i = start; i < n->nmessages; i++) {
+        const model_message *m = &n->messages[i];
+        char terms[80] = "";
+        if (m->unit_price_minor >= 0 && m->quantity >= 0) {
+            char price[40];
+            panes_money(m->unit_price_minor, n->currency, price, sizeof price);
+            snprintf(terms, sizeof terms, "%lld %s %s", (long long)m->quantity,
+                     widget_glyph_str(GLYPH_TIMES), price);
+        }
+        char who[80];
+        add(b, m->kind == MSG_SYSTEM ? THEME_WARN : THEME_NORMAL, "  %s %-7s %16s  %s",
+            fit(panes_agent_name(u, m->from), 12, who, sizeof who), model_msg_kind_name(m->kind),
+            terms, txt(&m->text));
+    }
+    (void)u;
+}
+
+/* The purchase detail. */
+static void purchase_lines(ui *u, dbuf *b, const model_purchase *p)
+{
+    char total[48], unit[40], left[24];
+    panes_money(p->total_minor, p->currency, total, sizeof total);
+    panes_money(p->unit_price_minor, p->currency, unit, sizeof unit);
+    const char *fl = panes_inflight_label(u, p->id);
+    if (p->status == PUR_PENDING) {
+        panes_countdown(p->decide_by ? p->decide_by - ui_now_ms() : 0, left, sizeof left);
+        add(b, THEME_HEADER, "%s v%lld %s waiting for approval %s %s left, then %s%s%s", p->id,
+            (long long)p->version, widget_glyph_str(GLYPH_MIDDOT), widget_glyph_str(GLYPH_MIDDOT),
+            p->decide_by ? left : "no deadline",
+            p->default_veto ? "EXPIRES (vetoed, fail closed)" : "expires", fl ? "  " : "",
+            fl ? fl : "");
+    } else {
+        add(b, THEME_HEADER, "%s v%lld %s %s%s%s", p->id, (long long)p->version,
+            widget_glyph_str(GLYPH_MIDDOT), model_purchase_status_name(p->status), fl ? "  " : "",
+            fl ? fl : "");
+    }
+    const model_agent *buyer = store_agent(u->st, p->buyer_id);
+    const model_agent *seller = store_agent(u->st, p->seller_id);
+    add(b, THEME_NORMAL, "%s for %s  %s  %s for %s", panes_agent_name(u, p->buyer_id),
+        buyer ? txt(&buyer->principal) : "?", widget_glyph_str(GLYPH_LARROW),
+        panes_agent_name(u, p->seller_id), seller ? txt(&seller->principal) : "?");
+    const model_listing *l = store_listing(u->st, p->listing_id);
+    bool verified = false;
+    if (buyer && p->ship_to.s)
+        for (size_t i = 0; i < buyer->naddresses; i++)
+            if (buyer->addresses[i].s && strcmp(buyer->addresses[i].s, p->ship_to.s) == 0)
+                verified = true;
+    add(b, THEME_MONEY, "%s   %lld %s %s = %s %s", l ? txt(&l->title) : p->listing_id,
+        (long long)p->quantity, widget_glyph_str(GLYPH_TIMES), unit, total, p->currency);
+    add(b, verified ? THEME_NORMAL : THEME_CRIT, "ship to %s %s", txt(&p->ship_to),
+        widget_glyph_str(verified ? GLYPH_CHECK : GLYPH_CROSS));
+    if (buyer) {
+        int64_t cap = buyer->limits.spend_cap_minor;
+        int64_t after = cap - buyer->spent_minor - (p->status == PUR_PENDING ? p->total_minor : 0);
+        char a[48], c[48], dm[48];
+        panes_money(after, buyer->currency, a, sizeof a);
+        panes_money(cap, buyer->currency, c, sizeof c);
+        panes_money(buyer->limits.per_deal_max_minor, buyer->currency, dm, sizeof dm);
+        dline *d = add(
+            b, after < 0 ? THEME_CRIT : THEME_NORMAL, "%s of %s left after this %s deal max %s %s",
+            a, c, widget_glyph_str(GLYPH_MIDDOT), dm,
+            widget_glyph_str(p->total_minor > buyer->limits.per_deal_max_minor ? GLYPH_CROSS
+                                                                               : GLYPH_CHECK));
+        if (d) {
+            d->bar = true;
+            d->part = after > 0 ? after : 0;
+            d->whole = cap;
+        }
+    }
+    add(b,
+        p->risk_score >= 70   ? THEME_CRIT
+        : p->risk_score >= 30 ? THEME_WARN
+                              : THEME_NORMAL,
+        "risk %d/100 %s %zu flag%s", p->risk_score, widget_glyph_str(GLYPH_MIDDOT), p->nflags,
+        p->nflags == 1 ? "" : "s");
+    for (size_t i = 0; i < p->nflags; i++) {
+        const model_flag *f = &p->flags[i];
+        add(b,
+            f->severity == SEV_CRITICAL  ? THEME_CRIT
+            : f->severity == SEV_WARNING ? THEME_WARN
+                                         : THEME_NORMAL,
+            "  %s %-18s %s  (%s)", widget_glyph_str(GLYPH_CROSS), f->rule, txt(&f->detail),
+            model_severity_name(f->severity));
+    }
+    if (p->decision.present) {
+        char when[16];
+        panes_clock(p->decision.at, when, sizeof when);
+        add(b, THEME_WARN, "decision: %s by %s at %s%s%s", p->decision.action, txt(&p->decision.by),
+            when, p->decision.reason.s ? " · " : "",
+            p->decision.reason.s ? p->decision.reason.s : "");
+    }
+    thread_lines(u, b, store_negotiation(u->st, p->negotiation_id), 12);
+}
+
+/* The listing detail, with what its text hides. */
+static void listing_lines(ui *u, dbuf *b, const model_listing *l)
+{
+    char price[40], ref[40], floor[40] = "none";
+    panes_money(l->unit_price_minor, l->currency, price, sizeof price);
+    panes_money(l->reference_price_minor, l->currency, ref, sizeof ref);
+    if (l->floor_minor >= 0)
+        panes_money(l->floor_minor, l->currency, floor, sizeof floor);
+    add(b, THEME_HEADER, "%s v%lld %s %s", l->id, (long long)l->version,
+        widget_glyph_str(GLYPH_MIDDOT), model_listing_status_name(l->status));
+    add(b, THEME_NORMAL, "title    %s", txt(&l->title));
+    add(b, THEME_NORMAL, "seller   %s (%s)", panes_agent_name(u, l->seller_id), l->seller_id);
+    add(b, THEME_NORMAL, "category %s", txt(&l->category));
+    add(b, THEME_MONEY, "price    %s %s × %lld · reference %s · floor %s", price, l->currency,
+        (long long)l->quantity, ref, floor);
+    unsigned flags = l->title.flags | l->description.flags | l->category.flags;
+    if (flags & TEXT_F_HIDDEN_MASK) {
+        char why[160];
+        text_flags_describe(flags, why, sizeof why);
+        add(b, THEME_WARN, "%s hidden or control characters, shown marked: %s",
+            widget_glyph_str(GLYPH_WARN), why);
+    }
+    add(b, THEME_NORMAL, "%s", "");
+    add(b, THEME_NORMAL, "%s", txt(&l->description));
+}
+
+/* The thread detail. */
+static void thread_detail(ui *u, dbuf *b, const model_negotiation *n)
+{
+    const model_listing *l = store_listing(u->st, n->listing_id);
+    add(b, THEME_HEADER, "%s v%lld %s %s %s %s", n->id, (long long)n->version,
+        widget_glyph_str(GLYPH_MIDDOT), model_neg_status_name(n->status),
+        widget_glyph_str(GLYPH_MIDDOT), l ? txt(&l->title) : n->listing_id);
+    add(b, THEME_NORMAL, "buyer %s  %s  seller %s", panes_agent_name(u, n->buyer_id),
+        widget_glyph_str(GLYPH_LARROW), panes_agent_name(u, n->seller_id));
+    thread_lines(u, b, n, 200);
+}
+
+/* The agent detail. */
+static void agent_lines(ui *u, dbuf *b, const model_agent *a)
+{
+    char spent[40], cap[40], dm[40], thr[40];
+    panes_money(a->spent_minor, a->currency, spent, sizeof spent);
+    panes_money(a->limits.spend_cap_minor, a->currency, cap, sizeof cap);
+    panes_money(a->limits.per_deal_max_minor, a->currency, dm, sizeof dm);
+    panes_money(a->limits.approval_threshold_minor, a->currency, thr, sizeof thr);
+    add(b, THEME_HEADER, "%s v%lld %s %s %s %s", a->id, (long long)a->version,
+        widget_glyph_str(GLYPH_MIDDOT), a->seller ? "seller" : "buyer",
+        widget_glyph_str(GLYPH_MIDDOT), a->paused ? "PAUSED" : "active");
+    add(b, THEME_NORMAL, "%s for %s", txt(&a->name), txt(&a->principal));
+    dline *d = add(b, THEME_NORMAL, "spent %s of %s", spent, cap);
+    if (d) {
+        d->bar = true;
+        d->part = a->spent_minor;
+        d->whole = a->limits.spend_cap_minor;
+    }
+    add(b, THEME_NORMAL, "deal max %s · approval above %s · max quantity %lld", dm, thr,
+        (long long)a->limits.max_quantity);
+    char cats[400] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < a->ncategories && used + 2 < sizeof cats; i++)
+        used += (size_t)snprintf(cats + used, sizeof cats - used, "%s%s", i ? ", " : "",
+                                 txt(&a->categories[i]));
+    add(b, THEME_NORMAL, "mandate  %s", cats);
+    for (size_t i = 0; i < a->naddresses; i++)
+        add(b, THEME_NORMAL, "ship-to  %s", txt(&a->addresses[i]));
+    char acct[80];
+    snprintf(acct, sizeof acct, "agent:%s", a->id);
+    char bal[40];
+    panes_money(store_balance(u->st, acct), a->currency, bal, sizeof bal);
+    add(b, THEME_MONEY, "ledger balance %s", bal);
+}
+
+/* The ledger entry detail, and the balances of every agent. */
+static void ledger_lines(ui *u, dbuf *b, const model_ledger_entry *e)
+{
+    char when[16];
+    panes_clock(e->at, when, sizeof when);
+    add(b, THEME_HEADER, "%s seq %lld %s %s for %s at %s", e->id, (long long)e->seq,
+        widget_glyph_str(GLYPH_MIDDOT), e->refund ? "refund" : "settlement", e->purchase_id, when);
+    for (size_t i = 0; i < e->npostings; i++) {
+        char amt[40];
+        panes_money(e->postings[i].amount_minor, e->currency, amt, sizeof amt);
+        add(b, THEME_MONEY, "  %-30s %16s", e->postings[i].account, amt);
+    }
+    add(b, THEME_COLUMN, "%s", "balances");
+    size_t n;
+    const model_agent *const *ag = store_agents(u->st, &n);
+    for (size_t i = 0; i < n; i++) {
+        char acct[80], bal[40];
+        snprintf(acct, sizeof acct, "agent:%s", ag[i]->id);
+        int64_t v = store_balance(u->st, acct);
+        if (!v)
+            continue;
+        panes_money(v, ag[i]->currency, bal, sizeof bal);
+        char name[80];
+        add(b, THEME_MONEY, "  %-14.14s %s %16s", ag[i]->id,
+            fit(txt(&ag[i]->name), 16, name, sizeof name), bal);
+    }
+}
+
+/* The alert detail. */
+static void alert_lines(ui *u, dbuf *b, const model_alert *a)
+{
+    (void)u;
+    char when[16];
+    panes_clock(a->at, when, sizeof when);
+    add(b, a->severity == SEV_CRITICAL ? THEME_CRIT : THEME_WARN, "%s %s %s at %s %s %s", a->id,
+        model_severity_name(a->severity), a->rule, when, widget_glyph_str(GLYPH_MIDDOT),
+        a->status == ALERT_OPEN ? "open" : "acked");
+    add(b, THEME_NORMAL, "subject  %s %s", a->subject_kind, a->subject_id);
+    add(b, THEME_NORMAL, "%s", txt(&a->message));
+    if (a->acked_by.s)
+        add(b, THEME_DIM, "acknowledged by %s", a->acked_by.s);
+    if (strcmp(a->subject_kind, "purchase") == 0) {
+        const model_purchase *p = store_purchase(u->st, a->subject_id);
+        if (p) {
+            add(b, THEME_NORMAL, "%s", "");
+            purchase_lines(u, b, p);
+        }
+    }
+}
+
+/* Draws the detail; see ui.h. */
+int detail_draw(ui *u, WINDOW *w, int top, int height)
+{
+    model_kind kind;
+    const void *row = panes_selected(u, &kind);
+    int width = getmaxx(w);
+    for (int i = 0; i < height; i++)
+        widget_fill(w, top + i, 0, width, theme_attr(THEME_NORMAL));
+    if (!row)
+        return 0;
+    dbuf b = {calloc(DETAIL_MAX_LINES, sizeof(dline)), 0};
+    if (!b.l)
+        return 0;
+    switch (kind) {
+        case MODEL_PURCHASE: purchase_lines(u, &b, row); break;
+        case MODEL_NEGOTIATION: thread_detail(u, &b, row); break;
+        case MODEL_LISTING: listing_lines(u, &b, row); break;
+        case MODEL_LEDGER: ledger_lines(u, &b, row); break;
+        case MODEL_ALERT: alert_lines(u, &b, row); break;
+        case MODEL_AGENT: agent_lines(u, &b, row); break;
+        default: break;
+    }
+    ui_pane *pn = &u->panes[u->pane];
+    if (pn->detail_scroll > b.n - height)
+        pn->detail_scroll = b.n - height;
+    if (pn->detail_scroll < 0)
+        pn->detail_scroll = 0;
+    for (int i = 0; i < height && pn->detail_scroll + i < b.n; i++) {
+        const dline *d = &b.l[pn->detail_scroll + i];
+        int x = 1;
+        if (d->bar) {
+            int bw = width >= 100 ? 16 : 10;
+            widget_bar(w, top + i, x, bw, d->part, d->whole);
+            x += bw + 1;
+        }
+        widget_text(w, top + i, x, width - x - 1, d->text, theme_attr(d->role));
+    }
+    int n = b.n;
+    free(b.l);
+    return n;
+}

@@ -1,0 +1,361 @@
+/* headless.c: tail, snapshot, replay and the one-shot decisions (see headless.h). */
+#include "tui/headless.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api/client.h"
+#include "api/http.h"
+#include "api/json.h"
+#include "api/money.h"
+
+static int sig_pipe[2] = {-1, -1};
+static volatile sig_atomic_t got_signal;
+
+/* Signal handler: only records (and wakes the wait through the self-pipe). */
+static void on_signal(int sig)
+{
+    int saved = errno;
+    got_signal = sig;
+    if (sig_pipe[1] >= 0) {
+        ssize_t w = write(sig_pipe[1], "s", 1);
+        (void)w;
+    }
+    errno = saved;
+}
+
+/* Installs the self-pipe and the handlers for SIGINT, SIGTERM and SIGHUP; ignores
+ * SIGPIPE (a closed stdout is seen as a write error). Returns 0 or -1. */
+static int signals_setup(void)
+{
+    if (sig_pipe[0] < 0) {
+        if (pipe(sig_pipe) < 0)
+            return -1;
+        for (int i = 0; i < 2; i++) {
+            fcntl(sig_pipe[i], F_SETFL, fcntl(sig_pipe[i], F_GETFL) | O_NONBLOCK);
+            fcntl(sig_pipe[i], F_SETFD, FD_CLOEXEC);
+        }
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    return 0;
+}
+
+/* Prints "dealdesk: " and a message to stderr. */
+static void errmsg(const char *what, const char *msg)
+{
+    fprintf(stderr, "dealdesk: %s%s%s\n", what, *what ? ": " : "", msg);
+}
+
+typedef struct printer {
+    bool failed; /* stdout closed or full */
+} printer;
+
+/* The client's event hook: one line of ASCII JSON per event. */
+static void print_event(void *ud, int64_t seq, const char *type, const char *raw, size_t len)
+{
+    printer *p = ud;
+    (void)seq;
+    (void)type;
+    if (p->failed)
+        return;
+    if (json_print_event(stdout, raw, len) < 0)
+        return;
+    if (fflush(stdout) != 0 || ferror(stdout))
+        p->failed = true;
+}
+
+/* Runs a client until a signal, a closed stdout, authentication failure or (replay) the
+ * end of the recording. Returns the exit code. */
+static int run_printing(config *cfg)
+{
+    char err[512];
+    if (signals_setup() < 0) {
+        errmsg("", "cannot set up signal handling");
+        return 1;
+    }
+    store *st = store_new();
+    client *c = st ? client_new(cfg, st, err, sizeof err) : NULL;
+    if (!c) {
+        errmsg("", st ? err : "out of memory");
+        store_free(st);
+        return 1;
+    }
+    printer pr = {0};
+    client_set_event_hook(c, print_event, &pr);
+    conn_state last = CONN_CONNECTING;
+    char last_err[256] = "";
+    int rc = 0;
+    while (!got_signal && !pr.failed) {
+        unsigned ready = 0;
+        client_wait(c, &sig_pipe[0], 1, 1000, &ready);
+        if (ready & 1) {
+            char b[16];
+            while (read(sig_pipe[0], b, sizeof b) > 0)
+                ;
+        }
+        client_run(c);
+        client_status s;
+        client_status_get(c, &s);
+        /* Connection changes to stderr (stdout holds only events). */
+        if ((s.state != last || strcmp(s.last_error, last_err) != 0) && s.last_error[0] &&
+            s.state != CONN_LIVE)
+            fprintf(stderr, "dealdesk: %s: %s\n", client_state_name(s.state), s.last_error);
+        last = s.state;
+        snprintf(last_err, sizeof last_err, "%s", s.last_error);
+        if (s.auth_failed) {
+            rc = 1;
+            break;
+        }
+        if (s.state == CONN_OFFLINE && cfg->replay_file[0])
+            break;
+    }
+    client_status s;
+    client_status_get(c, &s);
+    if (s.errors_decode)
+        fprintf(stderr, "dealdesk: %llu events rejected as outside the contract\n",
+                (unsigned long long)s.errors_decode);
+    client_free(c);
+    store_free(st);
+    return rc;
+}
+
+int headless_tail(config *cfg)
+{
+    return run_printing(cfg);
+}
+
+int headless_replay(config *cfg)
+{
+    return run_printing(cfg);
+}
+
+int headless_snapshot(const config *cfg)
+{
+    char url[1200], err[512];
+    snprintf(url, sizeof url, "%s/v1/snapshot", cfg->url);
+    long status;
+    char *body;
+    size_t len;
+    if (http_request_sync("GET", url, cfg->token, NULL, 60000L, &status, &body, &len, err,
+                          sizeof err) < 0) {
+        errmsg("snapshot", err);
+        return 1;
+    }
+    int rc = 1;
+    if (status != 200) {
+        decision_outcome o = {.http_status = (int)status};
+        json_decode_outcome(body, len, MODEL_KIND_COUNT, cfg->mode, &o);
+        fprintf(stderr, "dealdesk: snapshot: HTTP %ld %s: %s\n", status, o.error_code,
+                o.message);
+        goto out;
+    }
+    store *st = store_new();
+    uint64_t rejected = 0;
+    if (!st || json_decode_snapshot(body, len, cfg->mode, st, &rejected, err, sizeof err) !=
+                   JSON_OK) {
+        errmsg("snapshot rejected", st ? err : "out of memory");
+        store_free(st);
+        goto out;
+    }
+    store_free(st);
+    if (rejected)
+        fprintf(stderr, "dealdesk: snapshot: %llu objects outside the contract\n",
+                (unsigned long long)rejected);
+    signal(SIGPIPE, SIG_IGN);
+    if (json_print_ascii(stdout, body, len) == 0 && fflush(stdout) == 0)
+        rc = 0;
+out:
+    free(body);
+    return rc;
+}
+
+/* Where a decision's answer is kept until the loop sees it. */
+typedef struct answer {
+    bool done;
+    decision_outcome o;
+    char summary[256];
+} answer;
+
+/* A one-line description of the server's current object (409/412). */
+static void describe_current(const decision_outcome *o, char *out, size_t size)
+{
+    const model_event *e = &o->current;
+    switch (e->kind) {
+        case MODEL_PURCHASE:
+            snprintf(out, size, "purchase %s is now version %lld, %s", e->u.purchase.id,
+                     (long long)e->u.purchase.version,
+                     model_purchase_status_name(e->u.purchase.status));
+            break;
+        case MODEL_NEGOTIATION:
+            snprintf(out, size, "negotiation %s is now version %lld, %s", e->u.negotiation.id,
+                     (long long)e->u.negotiation.version,
+                     model_neg_status_name(e->u.negotiation.status));
+            break;
+        case MODEL_AGENT:
+            snprintf(out, size, "agent %s is now version %lld, %s", e->u.agent.id,
+                     (long long)e->u.agent.version, e->u.agent.paused ? "paused" : "active");
+            break;
+        case MODEL_ALERT:
+            snprintf(out, size, "alert %s is now version %lld, %s", e->u.alert.id,
+                     (long long)e->u.alert.version,
+                     e->u.alert.status == ALERT_ACKED ? "acked" : "open");
+            break;
+        default: out[0] = '\0'; break;
+    }
+}
+
+/* The decision callback: keeps the outcome for the loop. */
+static void on_answer(void *ud, const decision_outcome *o)
+{
+    answer *a = ud;
+    a->done = true;
+    a->o = *o;
+    a->o.has_current = false; /* the object itself stays with the client */
+    if (o->has_current)
+        describe_current(o, a->summary, sizeof a->summary);
+}
+
+/* Fetches the subject of a decision for its version (and, for approve, total and
+ * currency). Returns 0, or the exit code. */
+static int fetch_subject(const config *cfg, decision_req *req, int64_t *total, char currency[4])
+{
+    static const char *const coll[] = {[MODEL_AGENT] = "agents",
+                                       [MODEL_PURCHASE] = "purchases",
+                                       [MODEL_NEGOTIATION] = "negotiations",
+                                       [MODEL_ALERT] = "alerts"};
+    model_kind kind = decision_subject_kind(req->action);
+    if (kind == MODEL_FLEET)
+        return 0;
+    char url[1400], err[512];
+    snprintf(url, sizeof url, "%s/v1/%s/%s", cfg->url, coll[kind], req->subject_id);
+    long status;
+    char *body;
+    size_t len;
+    if (http_request_sync("GET", url, cfg->token, NULL, 30000L, &status, &body, &len, err,
+                          sizeof err) < 0) {
+        errmsg(req->subject_id, err);
+        return 1;
+    }
+    if (status != 200) {
+        decision_outcome o = {0};
+        json_decode_outcome(body, len, MODEL_KIND_COUNT, cfg->mode, &o);
+        fprintf(stderr, "dealdesk: %s: HTTP %ld %s: %s\n", req->subject_id, status, o.error_code,
+                o.message);
+        free(body);
+        return 1;
+    }
+    model_event ev;
+    json_result r = json_decode_object(kind, body, len, cfg->mode, &ev, err, sizeof err);
+    free(body);
+    if (r != JSON_OK) {
+        errmsg(req->subject_id, err);
+        return 1;
+    }
+    switch (kind) {
+        case MODEL_PURCHASE:
+            req->if_match_version = ev.u.purchase.version;
+            *total = ev.u.purchase.total_minor;
+            memcpy(currency, ev.u.purchase.currency, 4);
+            break;
+        case MODEL_NEGOTIATION: req->if_match_version = ev.u.negotiation.version; break;
+        case MODEL_AGENT: req->if_match_version = ev.u.agent.version; break;
+        case MODEL_ALERT: req->if_match_version = ev.u.alert.version; break;
+        default: break;
+    }
+    model_event_free(&ev);
+    return 0;
+}
+
+int headless_decide(config *cfg, decision_req *req, const char *total_text)
+{
+    int64_t total = -1;
+    char currency[4] = "";
+    bool need_fetch = req->if_match_version == 0 ||
+                      (req->action == DEC_APPROVE && req->expected_total_minor < 0) ||
+                      (req->action == DEC_APPROVE && total_text);
+    if (decision_subject_kind(req->action) != MODEL_FLEET && need_fetch) {
+        int64_t v = req->if_match_version;
+        int rc = fetch_subject(cfg, req, &total, currency);
+        if (rc)
+            return rc;
+        if (v)
+            req->if_match_version = v; /* an explicit --if-match wins */
+    }
+    if (req->action == DEC_APPROVE) {
+        if (total_text) {
+            money_err me = money_parse(total_text, currency, &req->expected_total_minor);
+            if (me != MONEY_OK) {
+                fprintf(stderr, "dealdesk: --total %s: %s\n", currency, money_strerror(me));
+                return 2;
+            }
+        } else if (req->expected_total_minor < 0) {
+            req->expected_total_minor = total;
+            char buf[64];
+            money_format(buf, sizeof buf, total, currency, MONEY_FMT_CODE);
+            fprintf(stderr, "dealdesk: approving %s at its current total %s (version %lld)\n",
+                    req->subject_id, buf, (long long)req->if_match_version);
+        }
+    }
+    char err[512];
+    if (decision_validate(req, err, sizeof err) < 0) {
+        errmsg(decision_action_name(req->action), err);
+        return 2;
+    }
+    if (signals_setup() < 0)
+        return 1;
+    cfg->no_stream = true;
+    store *st = store_new();
+    client *c = st ? client_new(cfg, st, err, sizeof err) : NULL;
+    if (!c) {
+        errmsg("", st ? err : "out of memory");
+        store_free(st);
+        return 1;
+    }
+    answer a = {0};
+    uint64_t id = client_decide(c, req, on_answer, &a);
+    /* Journal replays from an earlier run may be in flight too: wait for ours. */
+    while (id && !a.done && !got_signal) {
+        unsigned ready = 0;
+        client_wait(c, &sig_pipe[0], 1, 1000, &ready);
+        client_run(c);
+    }
+    /* Give earlier journal entries a moment to settle, without blocking forever. */
+    for (int i = 0; i < 50 && client_pending_decisions(c) > 0 && !got_signal; i++) {
+        client_wait(c, &sig_pipe[0], 1, 100, NULL);
+        client_run(c);
+    }
+    client_free(c);
+    store_free(st);
+    if (!a.done) {
+        errmsg(decision_action_name(req->action), "interrupted before the answer came");
+        return 1;
+    }
+    if (a.o.ok) {
+        printf("ok %s %s %d%s\n", decision_action_name(req->action),
+               req->subject_id[0] ? req->subject_id : "fleet", a.o.http_status,
+               a.o.replayed ? " replayed" : "");
+        return 0;
+    }
+    if (a.o.http_status == 0) {
+        fprintf(stderr, "dealdesk: %s %s: %s\n", decision_action_name(req->action),
+                req->subject_id, a.o.message);
+        return id ? 1 : 2;
+    }
+    fprintf(stderr, "dealdesk: %s %s: %d %s: %s\n", decision_action_name(req->action),
+            req->subject_id, a.o.http_status, a.o.error_code, a.o.message);
+    if (a.summary[0])
+        fprintf(stderr, "dealdesk: %s\n", a.summary);
+    return 1;
+}

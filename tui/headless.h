@@ -1,0 +1,35 @@
+/* headless.h: the commands that run without a console (architecture.md's command lines).
+ *
+ * Each returns the process exit code: 0 ok, 1 runtime failure (or a decision the server
+ * refused: 409, 412, any 4xx), 2 usage error. Errors go to stderr, sanitised; the token
+ * is never printed.
+ */
+#ifndef DEALDESK_TUI_HEADLESS_H
+#define DEALDESK_TUI_HEADLESS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "api/config.h"
+#include "api/decision.h"
+
+/* dealdesk tail [--after SEQ]: prints each applied event as one line of ASCII JSON
+ * {seq, type, at, data}, in seq order, until SIGINT/SIGTERM, a closed stdout, or an
+ * authentication failure. cfg->stream_after selects --after. */
+int headless_tail(config *cfg);
+
+/* dealdesk snapshot: prints the server's current state as one line of ASCII JSON, after
+ * checking that it decodes. */
+int headless_snapshot(const config *cfg);
+
+/* dealdesk replay FILE --headless (or stdout not a terminal): prints the recording's
+ * events like tail, paced by cfg->replay_speed. */
+int headless_replay(config *cfg);
+
+/* One decision. When req->if_match_version is 0 (and the action has a subject), the
+ * subject is fetched first for its version; an approve without an expected total uses
+ * the fetched total unless total_text (typed money, parsed in the purchase's currency)
+ * is given. Prints "ok ACTION ID HTTP-STATUS" on success. */
+int headless_decide(config *cfg, decision_req *req, const char *total_text);
+
+#endif

@@ -1,0 +1,266 @@
+/* keymap.c: keys as data: each action with its name and help text, the default
+ * bindings, and `bind KEY ACTION` lines from the config file. The help screen is
+ * generated from this table. */
+#include "tui/ui.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+static const struct {
+    const char *name;
+    const char *help;
+    bool decision;
+} actions[ACT_COUNT] = {
+    [ACT_NONE] = {"none", "unbound", false},
+    [ACT_UP] = {"up", "previous row", false},
+    [ACT_DOWN] = {"down", "next row", false},
+    [ACT_PGUP] = {"page-up", "previous page", false},
+    [ACT_PGDN] = {"page-down", "next page", false},
+    [ACT_HOME] = {"home", "first row", false},
+    [ACT_END] = {"end", "last row", false},
+    [ACT_NEXT_PANE] = {"next-pane", "next pane", false},
+    [ACT_PREV_PANE] = {"prev-pane", "previous pane", false},
+    [ACT_PANE1] = {"pane-pending", "Pending: purchases waiting for approval", false},
+    [ACT_PANE2] = {"pane-threads", "Threads: negotiations", false},
+    [ACT_PANE3] = {"pane-listings", "Listings", false},
+    [ACT_PANE4] = {"pane-ledger", "Ledger: entries and balances", false},
+    [ACT_PANE5] = {"pane-alerts", "Alerts", false},
+    [ACT_PANE6] = {"pane-agents", "Agents: limits and spend", false},
+    [ACT_OPEN] = {"open", "open the detail", false},
+    [ACT_BACK] = {"back", "close the detail, clear the filter", false},
+    [ACT_FILTER] = {"filter", "filter rows as you type", false},
+    [ACT_SORT] = {"sort", "next sort order", false},
+    [ACT_HELP] = {"help", "this help", false},
+    [ACT_COMMAND] = {"command", "command line (Tab completes)", false},
+    [ACT_APPROVE] = {"approve", "approve the purchase (confirm)", true},
+    [ACT_VETO] = {"veto", "veto the purchase (asks the reason)", true},
+    [ACT_CAP] = {"cap", "cap the purchase (asks the limits)", true},
+    [ACT_REFUND] = {"refund", "refund a settled purchase", true},
+    [ACT_PAUSE] = {"pause", "pause or resume the agent", true},
+    [ACT_HALT] = {"halt", "halt (or resume) the whole fleet", true},
+    [ACT_ACK] = {"ack", "acknowledge the alert", true},
+    [ACT_REDRAW] = {"redraw", "redraw the screen", false},
+    [ACT_QUIT] = {"quit", "quit dealdesk", false},
+};
+
+#define MAX_BINDINGS 96
+
+typedef struct binding {
+    wint_t ch;
+    bool is_key;
+    ui_action action;
+} binding;
+
+static binding bindings[MAX_BINDINGS];
+static size_t nbindings;
+
+static const struct {
+    const char *name;
+    wint_t ch;
+    bool is_key;
+} key_names[] = {
+    {"Up", KEY_UP, true},
+    {"Down", KEY_DOWN, true},
+    {"Left", KEY_LEFT, true},
+    {"Right", KEY_RIGHT, true},
+    {"PgUp", KEY_PPAGE, true},
+    {"PgDn", KEY_NPAGE, true},
+    {"Home", KEY_HOME, true},
+    {"End", KEY_END, true},
+    {"BTab", KEY_BTAB, true},
+    {"Enter", '\n', false},
+    {"Esc", 27, false},
+    {"Tab", '\t', false},
+    {"Space", ' ', false},
+    {"F1", KEY_F(1), true},
+    {"F2", KEY_F(2), true},
+    {"F3", KEY_F(3), true},
+    {"F4", KEY_F(4), true},
+    {"F5", KEY_F(5), true},
+    {"Backspace", KEY_BACKSPACE, true},
+};
+
+/* Adds (or replaces) a binding of one key. */
+static void bind_key(wint_t ch, bool is_key, ui_action a)
+{
+    for (size_t i = 0; i < nbindings; i++)
+        if (bindings[i].ch == ch && bindings[i].is_key == is_key) {
+            bindings[i].action = a;
+            return;
+        }
+    if (nbindings < MAX_BINDINGS)
+        bindings[nbindings++] = (binding){ch, is_key, a};
+}
+
+/* Parses a key name ("a", "C-l", "Enter", "PgUp"); returns false when unknown. */
+static bool parse_key(const char *s, wint_t *ch, bool *is_key)
+{
+    for (size_t i = 0; i < sizeof key_names / sizeof key_names[0]; i++)
+        if (strcasecmp(s, key_names[i].name) == 0) {
+            *ch = key_names[i].ch;
+            *is_key = key_names[i].is_key;
+            return true;
+        }
+    if ((s[0] == 'C' || s[0] == 'c') && s[1] == '-' && s[2] && !s[3]) {
+        char c = s[2];
+        if (c >= 'a' && c <= 'z')
+            c = (char)(c - 'a' + 'A');
+        if (c < '@' || c > '_')
+            return false;
+        *ch = (wint_t)(c - '@');
+        *is_key = false;
+        return true;
+    }
+    if (s[0] && !s[1] && s[0] > 0x20 && s[0] < 0x7f) {
+        *ch = (wint_t)(unsigned char)s[0];
+        *is_key = false;
+        return true;
+    }
+    return false;
+}
+
+/* Writes a key's name. */
+static void keyname_of(wint_t ch, bool is_key, char *out, size_t size)
+{
+    for (size_t i = 0; i < sizeof key_names / sizeof key_names[0]; i++)
+        if (key_names[i].ch == ch && key_names[i].is_key == is_key) {
+            snprintf(out, size, "%s", key_names[i].name);
+            return;
+        }
+    if (!is_key && ch < 0x20)
+        snprintf(out, size, "C-%c", (char)(ch + '@' + 32));
+    else if (!is_key && ch < 0x7f)
+        snprintf(out, size, "%c", (char)ch);
+    else
+        snprintf(out, size, "#%u", (unsigned)ch);
+}
+
+/* Default bindings, then the config's; see ui.h. */
+void keymap_init(const config *cfg, char *warn, size_t warnsz)
+{
+    nbindings = 0;
+    warn[0] = '\0';
+    static const struct {
+        const char *key;
+        ui_action a;
+    } defaults[] = {
+        {"Up", ACT_UP},         {"k", ACT_UP},           {"Down", ACT_DOWN},  {"j", ACT_DOWN},
+        {"PgUp", ACT_PGUP},     {"C-b", ACT_PGUP},       {"PgDn", ACT_PGDN},  {"C-f", ACT_PGDN},
+        {"Home", ACT_HOME},     {"g", ACT_HOME},         {"End", ACT_END},    {"G", ACT_END},
+        {"Tab", ACT_NEXT_PANE}, {"BTab", ACT_PREV_PANE}, {"1", ACT_PANE1},    {"2", ACT_PANE2},
+        {"3", ACT_PANE3},       {"4", ACT_PANE4},        {"5", ACT_PANE5},    {"6", ACT_PANE6},
+        {"Enter", ACT_OPEN},    {"Right", ACT_OPEN},     {"l", ACT_OPEN},     {"Esc", ACT_BACK},
+        {"Left", ACT_BACK},     {"h", ACT_BACK},         {"/", ACT_FILTER},   {"s", ACT_SORT},
+        {"?", ACT_HELP},        {"F1", ACT_HELP},        {":", ACT_COMMAND},  {"a", ACT_APPROVE},
+        {"v", ACT_VETO},        {"c", ACT_CAP},          {"R", ACT_REFUND},   {"p", ACT_PAUSE},
+        {"H", ACT_HALT},        {"A", ACT_ACK},          {"C-l", ACT_REDRAW}, {"q", ACT_QUIT},
+    };
+    for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++) {
+        wint_t ch;
+        bool is_key;
+        if (parse_key(defaults[i].key, &ch, &is_key))
+            bind_key(ch, is_key, defaults[i].a);
+    }
+    if (!cfg)
+        return;
+    /* Keys bound by the config file so far, to report two lines claiming one key. */
+    wint_t claimed[MAX_BINDINGS];
+    bool claimed_key[MAX_BINDINGS];
+    size_t nclaimed = 0;
+    size_t used = 0;
+    for (size_t i = 0; i < cfg->nbinds; i++) {
+        const config_bind *b = &cfg->binds[i];
+        char msg[200] = "";
+        wint_t ch;
+        bool is_key;
+        int act = -1;
+        for (int a = 0; a < ACT_COUNT; a++)
+            if (b->action && strcmp(b->action, actions[a].name) == 0)
+                act = a;
+        if (!b->key || !parse_key(b->key, &ch, &is_key)) {
+            snprintf(msg, sizeof msg, "%s:%d: unknown key '%.20s'", b->file ? b->file : "config",
+                     b->line, b->key ? b->key : "");
+        } else if (act < 0) {
+            snprintf(msg, sizeof msg, "%s:%d: unknown action '%.30s'", b->file ? b->file : "config",
+                     b->line, b->action ? b->action : "");
+        } else {
+            ui_action before = keymap_lookup(ch, is_key);
+            bool twice = false;
+            for (size_t k = 0; k < nclaimed; k++)
+                if (claimed[k] == ch && claimed_key[k] == is_key)
+                    twice = true;
+            if (twice)
+                snprintf(msg, sizeof msg, "%s:%d: key %s bound twice; '%s' wins",
+                         b->file ? b->file : "config", b->line, b->key, actions[act].name);
+            else if (before != ACT_NONE && before != (ui_action)act)
+                snprintf(msg, sizeof msg, "%s:%d: key %s was '%s', now '%s'",
+                         b->file ? b->file : "config", b->line, b->key, actions[before].name,
+                         actions[act].name);
+            bind_key(ch, is_key, (ui_action)act);
+            if (nclaimed < MAX_BINDINGS) {
+                claimed[nclaimed] = ch;
+                claimed_key[nclaimed++] = is_key;
+            }
+        }
+        if (msg[0] && used + strlen(msg) + 3 < warnsz)
+            used += (size_t)snprintf(warn + used, warnsz - used, "%s%s", used ? "; " : "", msg);
+    }
+    /* An action left with no key at all is worth saying too. */
+    static const ui_action essential[] = {ACT_QUIT, ACT_HELP, ACT_COMMAND, ACT_BACK};
+    for (size_t e = 0; e < sizeof essential / sizeof essential[0]; e++) {
+        char keys[64];
+        keymap_keys_of(essential[e], keys, sizeof keys);
+        if (!keys[0] && used + 40 < warnsz)
+            used += (size_t)snprintf(warn + used, warnsz - used, "%s'%s' has no key",
+                                     used ? "; " : "", actions[essential[e]].name);
+    }
+}
+
+/* The action bound to a key. */
+ui_action keymap_lookup(wint_t ch, bool is_key)
+{
+    if (!is_key && ch == '\r')
+        ch = '\n';
+    for (size_t i = 0; i < nbindings; i++)
+        if (bindings[i].ch == ch && bindings[i].is_key == is_key)
+            return bindings[i].action;
+    if (is_key && ch == KEY_ENTER)
+        return keymap_lookup('\n', false);
+    return ACT_NONE;
+}
+
+/* The action's name (static). */
+const char *keymap_action_name(ui_action a)
+{
+    return (a >= 0 && a < ACT_COUNT) ? actions[a].name : "?";
+}
+
+/* The action's help text (static). */
+const char *keymap_action_help(ui_action a)
+{
+    return (a >= 0 && a < ACT_COUNT) ? actions[a].help : "";
+}
+
+/* True for decisions. */
+bool keymap_is_decision(ui_action a)
+{
+    return a >= 0 && a < ACT_COUNT && actions[a].decision;
+}
+
+/* The keys bound to an action, space separated. */
+void keymap_keys_of(ui_action a, char *out, size_t size)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < nbindings; i++) {
+        if (bindings[i].action != a)
+            continue;
+        char name[16];
+        keyname_of(bindings[i].ch, bindings[i].is_key, name, sizeof name);
+        int n = snprintf(out + used, size - used, "%s%s", used ? " " : "", name);
+        if (n < 0 || (size_t)n >= size - used)
+            break;
+        used += (size_t)n;
+    }
+}

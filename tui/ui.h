@@ -1,0 +1,245 @@
+/* ui.h: what the console's files share (internal to tui/; see app.h for the table).
+ *
+ * One `ui` value holds the whole console: the store and client it reads from, the
+ * panes' positions, the mode (browsing, filter, command line, prompt, confirmation,
+ * help), the status line and the decisions in flight. Keys become actions (keymap.c),
+ * actions become decision requests (actions.c), and every outcome comes back through
+ * the client; nothing here writes the store.
+ */
+#ifndef DEALDESK_TUI_UI_H
+#define DEALDESK_TUI_UI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <wchar.h>
+
+#include "api/client.h"
+#include "api/config.h"
+#include "api/decision.h"
+#include "api/model.h"
+#include "widgets/widgets.h"
+
+typedef enum ui_pane_id {
+    PANE_PENDING,
+    PANE_THREADS,
+    PANE_LISTINGS,
+    PANE_LEDGER,
+    PANE_ALERTS,
+    PANE_AGENTS,
+    PANE_COUNT
+} ui_pane_id;
+
+typedef enum ui_mode {
+    MODE_BROWSE,  /* tables and details */
+    MODE_FILTER,  /* typing a filter after '/' */
+    MODE_LINE,    /* readline: ':' command, or a prompt (reason, cap, halt) */
+    MODE_CONFIRM, /* a y/N confirmation of a decision */
+    MODE_HELP,    /* the help screen */
+} ui_mode;
+
+/* A pane's rows: borrowed pointers into the store, filtered and sorted. */
+typedef struct ui_pane {
+    widget_table table;
+    const void **rows;
+    size_t cap;
+    uint64_t computed_gen; /* ui.gen when rows were last computed */
+    char filter[128];
+    int sort;          /* index into the pane's sort orders */
+    bool detail;       /* the detail view is open (full screen at small sizes) */
+    int detail_scroll; /* first line of the detail shown */
+    char sel_id[80];   /* id of the selected row, kept across recomputes */
+} ui_pane;
+
+/* A decision sent and not yet answered. */
+typedef struct ui_inflight {
+    uint64_t id;
+    char subject[65];
+    char label[32]; /* "approving…" */
+} ui_inflight;
+
+/* What a readline prompt is collecting for. */
+typedef enum ui_line_purpose {
+    LINE_COMMAND,
+    LINE_VETO_REASON,
+    LINE_CAP_PRICE,
+    LINE_CAP_QTY,
+    LINE_REFUND_REASON,
+    LINE_PAUSE_REASON,
+    LINE_HALT_REASON,
+    LINE_HALT_CONFIRM,
+} ui_line_purpose;
+
+#define UI_MAX_INFLIGHT 64
+
+typedef struct ui {
+    const config *cfg;
+    store *st;
+    client *cl;
+    text_mode mode_text;
+    bool read_only; /* --read-only, a viewer token or replay */
+    bool colour;
+    bool bell;            /* ring on a critical alert or a new pending purchase */
+    char theme_name[64];  /* the theme asked for (":theme" changes it) */
+
+    ui_pane panes[PANE_COUNT];
+    int pane;
+    ui_mode mode;
+    uint64_t gen;          /* bumps whenever the store changed */
+    uint64_t seen_changes; /* sum of the store's change counters at the last look */
+    int64_t seen_seq;
+    uint64_t seen_snapshots;
+    bool dirty; /* something on screen must be redrawn */
+    bool quit;
+    int exit_code;
+
+    /* status line */
+    char status[512];
+    bool status_error;
+    int64_t status_at_ms;
+
+    /* readline prompt */
+    ui_line_purpose line_purpose;
+    decision_req line_req; /* the request being built by prompts */
+
+    /* confirmation */
+    decision_req confirm_req;
+    char confirm_title[128];
+    char confirm_lines[6][256];
+    int confirm_n;
+    int64_t confirm_version; /* the version the confirmation is bound to (0: none) */
+
+    ui_inflight inflight[UI_MAX_INFLIGHT];
+    size_t ninflight;
+
+    /* bell bookkeeping */
+    size_t seen_pending;
+    size_t seen_critical;
+    bool bell_primed;
+
+    /* purchases decided from this console: kept on the Pending pane with their outcome */
+    char recent[16][MODEL_ID_MAX + 1];
+    size_t nrecent;
+
+    int help_scroll;
+    char binding_warnings[512];
+    client_status cs; /* refreshed each frame */
+} ui;
+
+/* ---- app.c ---- */
+/* Sets the status line (printf-style; the text is the program's own). */
+void ui_status(ui *u, bool error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Current wall-clock time in ms since the epoch. */
+int64_t ui_now_ms(void);
+
+/* ---- panes.c ---- */
+/* Recomputes the rows of pane p if the store changed since (filter, sort). */
+void panes_refresh(ui *u, int p, bool force);
+/* Draws pane p's table (and its detail when open or when there is room). */
+void panes_draw(ui *u, WINDOW *w, int top, int height);
+/* The name of a pane ("Pending"); static. */
+const char *panes_name(int p);
+/* The selected object of the current pane (borrowed, may be NULL) and its kind. */
+const void *panes_selected(ui *u, model_kind *kind);
+/* The name of the current sort order of pane p (static). */
+const char *panes_sort_name(int p, int sort);
+/* Number of sort orders of pane p. */
+int panes_sort_count(int p);
+/* The in-flight label for subject id, or NULL. */
+const char *panes_inflight_label(const ui *u, const char *id);
+/* Formats a countdown of ms as "m:ss" (or "h:mm:ss"); negative as "0:00". */
+void panes_countdown(int64_t ms, char *out, size_t size);
+/* Formats money with symbol. */
+void panes_money(int64_t minor, const char *currency, char *out, size_t size);
+/* Formats a time (ms since the epoch) as HH:MM:SS UTC. */
+void panes_clock(int64_t ms, char *out, size_t size);
+/* The display name of an agent id: its sanitised name, else the id (borrowed). */
+const char *panes_agent_name(const ui *u, const char *id);
+
+/* ---- detail.c ---- */
+/* Draws the detail of the selected row of the current pane in (top, height), from
+ * line u->panes[].detail_scroll; returns the number of lines the detail has. */
+int detail_draw(ui *u, WINDOW *w, int top, int height);
+
+/* ---- keymap.c ---- */
+typedef enum ui_action {
+    ACT_NONE,
+    ACT_UP,
+    ACT_DOWN,
+    ACT_PGUP,
+    ACT_PGDN,
+    ACT_HOME,
+    ACT_END,
+    ACT_NEXT_PANE,
+    ACT_PREV_PANE,
+    ACT_PANE1,
+    ACT_PANE2,
+    ACT_PANE3,
+    ACT_PANE4,
+    ACT_PANE5,
+    ACT_PANE6,
+    ACT_OPEN,
+    ACT_BACK,
+    ACT_FILTER,
+    ACT_SORT,
+    ACT_HELP,
+    ACT_COMMAND,
+    ACT_APPROVE,
+    ACT_VETO,
+    ACT_CAP,
+    ACT_REFUND,
+    ACT_PAUSE,
+    ACT_HALT,
+    ACT_ACK,
+    ACT_REDRAW,
+    ACT_QUIT,
+    ACT_COUNT
+} ui_action;
+
+/* Sets the default bindings, then applies cfg's `bind KEY ACTION` lines; conflicts and
+ * errors are written into warn (empty when none). */
+void keymap_init(const config *cfg, char *warn, size_t warnsz);
+/* The action bound to a key (wget_wch's result: is_key for KEY_* codes). */
+ui_action keymap_lookup(wint_t ch, bool is_key);
+/* Action name as used in `bind` lines and help ("approve"); static. */
+const char *keymap_action_name(ui_action a);
+/* The help text of an action (static). */
+const char *keymap_action_help(ui_action a);
+/* Writes the keys bound to action a ("a", "Up k") into out. */
+void keymap_keys_of(ui_action a, char *out, size_t size);
+/* True when the action is a decision (unavailable read-only). */
+bool keymap_is_decision(ui_action a);
+
+/* ---- actions.c ---- */
+/* Performs an action from a key in browse mode. */
+void actions_do(ui *u, ui_action a);
+/* Runs one command line (":approve pur_1"); returns false when unknown. */
+void actions_command(ui *u, const char *line);
+/* Handles the answer to a readline prompt (line NULL: cancelled). */
+void actions_line_done(ui *u, const char *line);
+/* Handles a key in confirm mode. */
+void actions_confirm_key(ui *u, wint_t ch, bool is_key);
+/* Names of the commands, NULL-terminated (static), for completion and help. */
+extern const char *const actions_commands[];
+/* Help line of command i (static). */
+extern const char *const actions_command_help[];
+
+/* ---- cmdline.c ---- */
+/* Sets up readline (callback interface, history file, completion); call once. */
+void cmdline_init(ui *u);
+/* Saves history and removes readline's handler. */
+void cmdline_done(void);
+/* Starts reading a line with prompt (purpose is kept in u). */
+void cmdline_start(ui *u, ui_line_purpose purpose, const char *prompt);
+/* Feeds one key from curses; returns when handled. */
+void cmdline_key(ui *u, wint_t ch, bool is_key);
+/* Draws the line at row y. */
+void cmdline_draw(ui *u, WINDOW *w, int y);
+
+/* ---- export.c ---- */
+/* Writes the ledger as CSV to path; returns entries written or -1 (errno set). */
+long export_ledger_csv(const store *st, const char *path);
+/* Writes every thread with its messages as JSON to path; returns threads or -1. */
+long export_threads_json(const store *st, const char *path);
+
+#endif
