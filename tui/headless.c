@@ -157,14 +157,13 @@ int headless_snapshot(const config *cfg)
     if (status != 200) {
         decision_outcome o = {.http_status = (int)status};
         json_decode_outcome(body, len, MODEL_KIND_COUNT, cfg->mode, &o);
-        fprintf(stderr, "dealdesk: snapshot: HTTP %ld %s: %s\n", status, o.error_code,
-                o.message);
+        fprintf(stderr, "dealdesk: snapshot: HTTP %ld %s: %s\n", status, o.error_code, o.message);
         goto out;
     }
     store *st = store_new();
     uint64_t rejected = 0;
-    if (!st || json_decode_snapshot(body, len, cfg->mode, st, &rejected, err, sizeof err) !=
-                   JSON_OK) {
+    if (!st ||
+        json_decode_snapshot(body, len, cfg->mode, st, &rejected, err, sizeof err) != JSON_OK) {
         errmsg("snapshot rejected", st ? err : "out of memory");
         store_free(st);
         goto out;
@@ -223,6 +222,7 @@ static void on_answer(void *ud, const decision_outcome *o)
     a->done = true;
     a->o = *o;
     a->o.has_current = false; /* the object itself stays with the client */
+    memset(&a->o.current, 0, sizeof a->o.current);
     if (o->has_current)
         describe_current(o, a->summary, sizeof a->summary);
 }
@@ -269,7 +269,10 @@ static int fetch_subject(const config *cfg, decision_req *req, int64_t *total, c
             *total = ev.u.purchase.total_minor;
             memcpy(currency, ev.u.purchase.currency, 4);
             break;
-        case MODEL_NEGOTIATION: req->if_match_version = ev.u.negotiation.version; break;
+        case MODEL_NEGOTIATION:
+            req->if_match_version = ev.u.negotiation.version;
+            memcpy(currency, ev.u.negotiation.currency, 4);
+            break;
         case MODEL_AGENT: req->if_match_version = ev.u.agent.version; break;
         case MODEL_ALERT: req->if_match_version = ev.u.alert.version; break;
         default: break;
@@ -278,13 +281,14 @@ static int fetch_subject(const config *cfg, decision_req *req, int64_t *total, c
     return 0;
 }
 
-int headless_decide(config *cfg, decision_req *req, const char *total_text)
+int headless_decide(config *cfg, decision_req *req, const char *total_text,
+                    const char *max_price_text)
 {
     int64_t total = -1;
     char currency[4] = "";
     bool need_fetch = req->if_match_version == 0 ||
                       (req->action == DEC_APPROVE && req->expected_total_minor < 0) ||
-                      (req->action == DEC_APPROVE && total_text);
+                      (req->action == DEC_APPROVE && total_text) || max_price_text;
     if (decision_subject_kind(req->action) != MODEL_FLEET && need_fetch) {
         int64_t v = req->if_match_version;
         int rc = fetch_subject(cfg, req, &total, currency);
@@ -306,6 +310,13 @@ int headless_decide(config *cfg, decision_req *req, const char *total_text)
             money_format(buf, sizeof buf, total, currency, MONEY_FMT_CODE);
             fprintf(stderr, "dealdesk: approving %s at its current total %s (version %lld)\n",
                     req->subject_id, buf, (long long)req->if_match_version);
+        }
+    }
+    if (max_price_text) {
+        money_err me = money_parse(max_price_text, currency, &req->max_unit_price_minor);
+        if (me != MONEY_OK) {
+            fprintf(stderr, "dealdesk: --max-price %s: %s\n", currency, money_strerror(me));
+            return 2;
         }
     }
     char err[512];
@@ -349,8 +360,8 @@ int headless_decide(config *cfg, decision_req *req, const char *total_text)
         return 0;
     }
     if (a.o.http_status == 0) {
-        fprintf(stderr, "dealdesk: %s %s: %s\n", decision_action_name(req->action),
-                req->subject_id, a.o.message);
+        fprintf(stderr, "dealdesk: %s %s: %s\n", decision_action_name(req->action), req->subject_id,
+                a.o.message);
         return id ? 1 : 2;
     }
     fprintf(stderr, "dealdesk: %s %s: %d %s: %s\n", decision_action_name(req->action),
