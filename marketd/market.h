@@ -77,4 +77,22 @@ void market_record_fault(market *m, const char *kind, const char *purchase_id,
 const char *market_epoch(market *m);
 int64_t market_seq(market *m);
 
+/* ---- additions for the HTTP layer (marketd/http.c) ---- */
+
+/* Calls fn for each stored event with seq > after, in order, at most max of them, with
+ * the market's lock held (fn must not call into the market). Returns how many, or -1. */
+int market_events_after(market *m, int64_t after, int max, market_event_fn fn, void *ud);
+
+/* Removes a subscriber; when it returns, fn is not running and will not be called. */
+void market_unsubscribe(market *m, market_event_fn fn, void *ud);
+
+/* Counters for /metrics. */
+typedef struct market_metrics {
+    int64_t seq;
+    uint64_t events, requests, errors, decisions, replays, conflicts, expired, purchases, flags,
+        commit_failures;
+    double decision_seconds; /* total time spent in decision transactions */
+} market_metrics;
+void market_stats(market *m, market_metrics *out);
+
 #endif

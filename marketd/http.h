@@ -1,0 +1,33 @@
+/* http.h: marketd's HTTP server (libmicrohttpd): the API routes, the event stream and
+ * /metrics, in front of market_handle(). */
+#ifndef DEALDESK_MARKETD_HTTP_H
+#define DEALDESK_MARKETD_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "marketd/market.h"
+
+typedef struct http_server http_server;
+
+typedef struct http_options {
+    const char *listen; /* "ADDR:PORT" (IPv4, or [IPv6]); port 0 picks a free one */
+    int heartbeat_s;    /* seconds between ": hb" comments on idle streams */
+    bool verbose;       /* one line per request on stderr */
+} http_options;
+
+/* Binds, listens and starts serving m. Returns the server (owned) or NULL with a
+ * message in err. */
+http_server *http_start(market *m, const http_options *opt, char *err, size_t errsz);
+
+/* The port actually bound. */
+int http_port(const http_server *h);
+
+/* Time-driven work: heartbeats on idle streams. Call about every 100 ms. */
+void http_tick(http_server *h);
+
+/* Stops accepting, ends the streams, finishes in-flight requests and frees the server.
+ * NULL is accepted. */
+void http_stop(http_server *h);
+
+#endif

@@ -1,0 +1,230 @@
+/* main.c: marketd, the reference marketplace server.
+ *
+ * Parses the command line, opens the market (SQLite), starts the HTTP server, prints
+ * the one "listening on" line that tests and `dealdesk --demo` read, starts the
+ * simulated fleet if asked, and runs a timer (expiry, heartbeats) until SIGTERM or
+ * SIGINT. Signal handlers only record; the main thread acts.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "marketd/fleet.h"
+#include "marketd/http.h"
+#include "marketd/market.h"
+
+static volatile sig_atomic_t stop_signal;
+
+/* Records the signal; the main loop does the rest. */
+static void on_signal(int sig)
+{
+    stop_signal = sig;
+}
+
+/* Prints the usage text to f. */
+static void usage(FILE *f)
+{
+    fputs("usage: marketd [--listen ADDR:PORT] [--db PATH|:memory:] [--tokens FILE]\n"
+          "               [--fleet N] [--rate R] [--seed N] [--faults P]\n"
+          "               [--decide-timeout S] [--heartbeat S] [--verbose] [--help]\n"
+          "\n"
+          "The reference marketplace for dealdesk: the HTTP API of docs/api.md, its event\n"
+          "stream, SQLite persistence, risk rules and an optional simulated fleet.\n"
+          "\n"
+          "  --listen ADDR:PORT    address to serve on (default 127.0.0.1:8080; port 0 picks\n"
+          "                        a free port; the chosen one is printed on stdout)\n"
+          "  --db PATH             SQLite database (default marketd.db; :memory: for none)\n"
+          "  --tokens FILE         operator tokens, lines NAME ROLE SECRET (ROLE supervisor\n"
+          "                        or viewer); refused if group or others can read it\n"
+          "  --fleet N             run a simulated fleet of N agents (default 0: none)\n"
+          "  --rate R              pace of the fleet (default 1.0)\n"
+          "  --seed N              seed of the fleet (default 1)\n"
+          "  --faults P            probability in [0,1] that a simulated deal carries an\n"
+          "                        injected fault (default 0.1)\n"
+          "  --decide-timeout S    seconds a purchase waits for a decision (default 120)\n"
+          "  --heartbeat S         seconds between stream heartbeats (default 15)\n"
+          "  --verbose             one line per request on stderr (never a token)\n"
+          "  --help                this text\n"
+          "\n"
+          "Exit status: 0 after SIGTERM/SIGINT, 1 on a runtime failure, 2 on a usage error.\n",
+          f);
+}
+
+/* Parses a number in [lo, hi] for option name. Exits 2 when it is not one. */
+static double num_arg(const char *name, const char *v, double lo, double hi)
+{
+    char *end;
+    errno = 0;
+    double x = strtod(v, &end);
+    if (!*v || *end || errno || x < lo || x > hi) {
+        fprintf(stderr, "marketd: --%s wants a number from %g to %g, not '%s'\n", name, lo, hi, v);
+        exit(2);
+    }
+    return x;
+}
+
+typedef struct ticker {
+    market *m;
+    http_server *h;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stop;
+    pthread_t thread;
+} ticker;
+
+/* The timer thread: expiry and heartbeats about every 100 ms. */
+static void *tick_main(void *arg)
+{
+    ticker *t = arg;
+    pthread_mutex_lock(&t->mu);
+    while (!t->stop) {
+        pthread_mutex_unlock(&t->mu);
+        market_tick(t->m);
+        http_tick(t->h);
+        pthread_mutex_lock(&t->mu);
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_nsec += 100 * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        if (!t->stop)
+            pthread_cond_timedwait(&t->cv, &t->mu, &ts);
+    }
+    pthread_mutex_unlock(&t->mu);
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    const char *listen = "127.0.0.1:8080", *db = "marketd.db", *tokens = NULL;
+    int fleet_n = 0, decide_timeout = 120, heartbeat = 15;
+    double rate = 1.0, faults = 0.1;
+    unsigned long long seed = 1;
+    bool verbose = false;
+    static const struct option opts[] = {
+        {"listen", required_argument, NULL, 'l'},
+        {"db", required_argument, NULL, 'd'},
+        {"tokens", required_argument, NULL, 't'},
+        {"fleet", required_argument, NULL, 'f'},
+        {"rate", required_argument, NULL, 'r'},
+        {"seed", required_argument, NULL, 's'},
+        {"faults", required_argument, NULL, 'F'},
+        {"decide-timeout", required_argument, NULL, 'D'},
+        {"heartbeat", required_argument, NULL, 'H'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+            case 'l': listen = optarg; break;
+            case 'd': db = optarg; break;
+            case 't': tokens = optarg; break;
+            case 'f': fleet_n = (int)num_arg("fleet", optarg, 0, 10000); break;
+            case 'r': rate = num_arg("rate", optarg, 0.001, 1000); break;
+            case 's':
+                seed = (unsigned long long)num_arg("seed", optarg, 0, 9007199254740992.0);
+                break;
+            case 'F': faults = num_arg("faults", optarg, 0, 1); break;
+            case 'D': decide_timeout = (int)num_arg("decide-timeout", optarg, 1, 86400 * 30); break;
+            case 'H': heartbeat = (int)num_arg("heartbeat", optarg, 1, 3600); break;
+            case 'v': verbose = true; break;
+            case 'h': usage(stdout); return 0;
+            default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "marketd: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+
+    /* Many stream clients: raise the open-files limit as far as allowed. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    signal(SIGPIPE, SIG_IGN);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &block, &old); /* threads started below inherit this */
+
+    char err[512];
+    market_options mo = {.db_path = db, .decide_timeout_s = decide_timeout, .tokens_path = tokens};
+    market *m = market_open(&mo, err, sizeof err);
+    if (!m) {
+        fprintf(stderr, "marketd: %s\n", err);
+        return 1;
+    }
+    if (!tokens)
+        fprintf(stderr, "marketd: no --tokens file: only agents can authenticate\n");
+    http_options ho = {.listen = listen, .heartbeat_s = heartbeat, .verbose = verbose};
+    http_server *h = http_start(m, &ho, err, sizeof err);
+    if (!h) {
+        fprintf(stderr, "marketd: %s\n", err);
+        market_close(m);
+        return 1;
+    }
+    ticker t = {.m = m, .h = h};
+    pthread_mutex_init(&t.mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&t.cv, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_create(&t.thread, NULL, tick_main, &t);
+
+    fleet *fl = NULL;
+    if (fleet_n > 0) {
+        fleet_options fo = {.size = fleet_n, .rate = rate, .seed = seed, .faults = faults};
+        fl = fleet_start(m, &fo, err, sizeof err);
+        if (!fl)
+            fprintf(stderr, "marketd: the fleet did not start: %s\n", err);
+    }
+    printf("marketd: listening on http://127.0.0.1:%d\n", http_port(h));
+    fflush(stdout);
+    if (verbose)
+        fprintf(stderr, "marketd: epoch %s, seq %lld, database %s\n", market_epoch(m),
+                (long long)market_seq(m), db);
+
+    /* Wait for SIGTERM/SIGINT: only this thread takes them, and only inside sigsuspend,
+     * so a signal cannot slip in between the check and the wait. */
+    sigset_t waitmask = old;
+    sigdelset(&waitmask, SIGTERM);
+    sigdelset(&waitmask, SIGINT);
+    while (!stop_signal)
+        sigsuspend(&waitmask);
+    fprintf(stderr, "marketd: %s, shutting down\n", stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
+
+    fleet_stop(fl);
+    pthread_mutex_lock(&t.mu);
+    t.stop = true;
+    pthread_cond_signal(&t.cv);
+    pthread_mutex_unlock(&t.mu);
+    pthread_join(t.thread, NULL);
+    pthread_cond_destroy(&t.cv);
+    pthread_mutex_destroy(&t.mu);
+    http_stop(h);
+    market_close(m);
+    return 0;
+}

@@ -1,0 +1,846 @@
+/* market.c: the market's database, transactions, events and their delivery, tokens.
+ *
+ * One SQLite connection, guarded by the market's mutex. Each change runs in one
+ * transaction that also appends its events (gapless seq) so that the stream and the
+ * state never disagree, even after kill -9. Committed events are handed to a delivery
+ * thread that calls the subscribers in commit order without the market's lock, so a
+ * subscriber may call market_handle() itself.
+ */
+#include "marketd/mkt.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "marketd/sha256.h"
+
+#define SCHEMA_VERSION 1
+
+/* The migrations, in order: migrations[i] takes user_version i to i+1. */
+static const char *const migrations[] = {
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE objects(ord INTEGER PRIMARY KEY, kind TEXT NOT NULL, id TEXT NOT NULL,"
+    " status TEXT, p1 TEXT, p2 TEXT, due INTEGER, created INTEGER NOT NULL, json TEXT NOT NULL,"
+    " UNIQUE(kind, id));"
+    "CREATE INDEX objects_kind_status ON objects(kind, status, ord);"
+    "CREATE INDEX objects_p1 ON objects(kind, p1, ord);"
+    "CREATE INDEX objects_p2 ON objects(kind, p2, ord);"
+    "CREATE INDEX objects_due ON objects(due) WHERE due IS NOT NULL;"
+    "CREATE TABLE messages(negotiation_id TEXT NOT NULL, seq INTEGER NOT NULL,"
+    " from_id TEXT NOT NULL, kind TEXT NOT NULL, at INTEGER NOT NULL, json TEXT NOT NULL,"
+    " PRIMARY KEY(negotiation_id, seq));"
+    "CREATE INDEX messages_from ON messages(from_id, at);"
+    "CREATE TABLE events(seq INTEGER PRIMARY KEY, type TEXT NOT NULL, at INTEGER NOT NULL,"
+    " json TEXT NOT NULL);"
+    "CREATE TABLE idem(actor TEXT NOT NULL, key TEXT NOT NULL, fingerprint TEXT NOT NULL,"
+    " status INTEGER NOT NULL, body TEXT NOT NULL, at INTEGER NOT NULL,"
+    " PRIMARY KEY(actor, key));"
+    "CREATE INDEX idem_at ON idem(at);"
+    "CREATE TABLE agent_tokens(hash TEXT PRIMARY KEY, agent_id TEXT NOT NULL);"
+    "CREATE TABLE balances(account TEXT PRIMARY KEY, amount INTEGER NOT NULL);"
+    "CREATE TABLE faults(n INTEGER PRIMARY KEY, kind TEXT NOT NULL, purchase_id TEXT,"
+    " negotiation_id TEXT, listing_id TEXT, agent_id TEXT, at INTEGER NOT NULL);"
+    "CREATE TABLE halted(kind TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY(kind, id));",
+};
+
+int64_t mkt_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void mkt_time_str(int64_t ms, char out[32])
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, 32 - n, ".%03dZ", (int)(ms % 1000));
+}
+
+json_t *mkt_time_json(int64_t ms)
+{
+    char b[32];
+    mkt_time_str(ms, b);
+    return json_string(b);
+}
+
+/* Parses our own RFC 3339 form back to ms; returns -1 when it is not one. */
+static int64_t parse_time(const char *s)
+{
+    struct tm tm = {0};
+    int ms = 0;
+    if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                     &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) != 7)
+        return -1;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    return (int64_t)timegm(&tm) * 1000 + ms;
+}
+
+int mkt_exec(market *m, const char *sql)
+{
+    char *err = NULL;
+    if (sqlite3_exec(m->db, sql, NULL, NULL, &err) != SQLITE_OK) {
+        fprintf(stderr, "marketd: sqlite: %s (%.60s)\n", err ? err : "?", sql);
+        sqlite3_free(err);
+        return -1;
+    }
+    return 0;
+}
+
+/* Reads meta[key] into out (size bytes). Returns true when present. */
+static bool meta_get(market *m, const char *key, char *out, size_t size)
+{
+    sqlite3_stmt *st;
+    bool found = false;
+    if (sqlite3_prepare_v2(m->db, "SELECT value FROM meta WHERE key=?", -1, &st, NULL) != SQLITE_OK)
+        return false;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        snprintf(out, size, "%s", (const char *)sqlite3_column_text(st, 0));
+        found = true;
+    }
+    sqlite3_finalize(st);
+    return found;
+}
+
+/* Writes meta[key] = value. Returns 0 or -1. */
+static int meta_set(market *m, const char *key, const char *value)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(m->db,
+                           "INSERT INTO meta(key,value) VALUES(?,?) ON CONFLICT(key) DO "
+                           "UPDATE SET value=excluded.value",
+                           -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int mkt_new_id(market *m, const char *prefix, char out[72])
+{
+    char key[32], val[32];
+    snprintf(key, sizeof key, "next:%s", prefix);
+    long long n = 1;
+    if (meta_get(m, key, val, sizeof val))
+        n = atoll(val);
+    snprintf(val, sizeof val, "%lld", n + 1);
+    if (meta_set(m, key, val) != 0)
+        return -1;
+    snprintf(out, 72, "%s%lld", prefix, n);
+    return 0;
+}
+
+/* Fills buf with n random bytes from the kernel. Returns 0 or -1. */
+static int random_bytes(unsigned char *buf, size_t n)
+{
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    size_t off = 0;
+    while (off < n) {
+        ssize_t r = read(fd, buf + off, n - off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            close(fd);
+            return -1;
+        }
+        off += (size_t)r;
+    }
+    close(fd);
+    return 0;
+}
+
+/* Writes n random bytes as 2n hex digits and a NUL into out. Returns 0 or -1. */
+static int random_hex(char *out, size_t n)
+{
+    unsigned char b[64];
+    if (n > sizeof b || random_bytes(b, n) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        snprintf(out + 2 * i, 3, "%02x", b[i]);
+    return 0;
+}
+
+/* Brings the schema to SCHEMA_VERSION and creates the epoch of a new database.
+ * Returns 0 or -1 with err set. */
+static int migrate(market *m, char *err, size_t errsz)
+{
+    sqlite3_stmt *st;
+    int version = 0;
+    if (sqlite3_prepare_v2(m->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW)
+            version = sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+    }
+    if (version > SCHEMA_VERSION) {
+        snprintf(err, errsz, "database schema %d is newer than this marketd (%d)", version,
+                 SCHEMA_VERSION);
+        return -1;
+    }
+    for (; version < SCHEMA_VERSION; version++) {
+        char sql[64];
+        if (mkt_exec(m, "BEGIN IMMEDIATE") != 0)
+            goto fail;
+        snprintf(sql, sizeof sql, "PRAGMA user_version=%d", version + 1);
+        if (mkt_exec(m, migrations[version]) != 0 || mkt_exec(m, sql) != 0) {
+            mkt_exec(m, "ROLLBACK");
+            goto fail;
+        }
+        if (version == 0) {
+            char epoch[33], now[32];
+            if (random_hex(epoch, 8) != 0) {
+                mkt_exec(m, "ROLLBACK");
+                goto fail;
+            }
+            mkt_time_str(mkt_now_ms(), now);
+            char fleet[160];
+            snprintf(fleet, sizeof fleet,
+                     "{\"status\":\"running\",\"reason\":null,\"by\":null,\"updated_at\":\"%s\"}",
+                     now);
+            if (meta_set(m, "epoch", epoch) != 0 || meta_set(m, "fleet", fleet) != 0) {
+                mkt_exec(m, "ROLLBACK");
+                goto fail;
+            }
+        }
+        if (mkt_exec(m, "COMMIT") != 0)
+            goto fail;
+    }
+    return 0;
+fail:
+    snprintf(err, errsz, "cannot migrate the database: %s", sqlite3_errmsg(m->db));
+    return -1;
+}
+
+/* Reads the operator tokens file (NAME ROLE SECRET lines). Returns 0 or -1 with err. */
+static int load_tokens(market *m, const char *path, char *err, size_t errsz)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errsz, "cannot open tokens file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        snprintf(err, errsz, "tokens file %s is not a regular file", path);
+        return -1;
+    }
+    if (sb.st_mode & 077) {
+        close(fd);
+        snprintf(err, errsz,
+                 "tokens file %s is readable by group or others (mode %03o); run chmod 600 %s",
+                 path, (unsigned)(sb.st_mode & 0777), path);
+        return -1;
+    }
+    FILE *f = fdopen(fd, "r");
+    if (!f) {
+        close(fd);
+        snprintf(err, errsz, "cannot read tokens file %s", path);
+        return -1;
+    }
+    char line[1024];
+    int lineno = 0;
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        char *p = line;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p == '#' || *p == '\n' || *p == '\r' || *p == '\0')
+            continue;
+        char name[128], role[32], secret[512];
+        if (sscanf(p, "%127s %31s %511s", name, role, secret) != 3 || strlen(name) > 64 ||
+            strlen(secret) < 8) {
+            fclose(f);
+            snprintf(err, errsz,
+                     "tokens file %s line %d: expected NAME ROLE SECRET (secret of 8 or more "
+                     "characters)",
+                     path, lineno);
+            return -1;
+        }
+        market_role r = strcmp(role, "supervisor") == 0 ? ROLE_SUPERVISOR
+                        : strcmp(role, "viewer") == 0   ? ROLE_VIEWER
+                                                        : ROLE_NONE;
+        if (r == ROLE_NONE) {
+            fclose(f);
+            snprintf(err, errsz, "tokens file %s line %d: role must be supervisor or viewer", path,
+                     lineno);
+            return -1;
+        }
+        if (m->nops == MKT_MAX_OPERATORS) {
+            fclose(f);
+            snprintf(err, errsz, "tokens file %s: more than %d operators", path, MKT_MAX_OPERATORS);
+            return -1;
+        }
+        mkt_operator *op = &m->ops[m->nops++];
+        snprintf(op->name, sizeof op->name, "%s", name);
+        op->role = r;
+        sha256_hex(secret, strlen(secret), op->secret_hash);
+        memset(secret, 0, sizeof secret);
+    }
+    memset(line, 0, sizeof line);
+    fclose(f);
+    return 0;
+}
+
+/* The delivery thread: calls the subscribers for each committed event, in order. */
+static void *deliver_main(void *arg)
+{
+    market *m = arg;
+    pthread_mutex_lock(&m->qmu);
+    for (;;) {
+        while (!m->q_head && !m->q_stop)
+            pthread_cond_wait(&m->qcv, &m->qmu);
+        if (!m->q_head)
+            break;
+        mkt_evnode *n = m->q_head;
+        m->q_head = n->next;
+        if (!m->q_head)
+            m->q_tail = NULL;
+        int nsubs = m->nsubs;
+        market_event_fn fns[MKT_MAX_SUBSCRIBERS];
+        void *uds[MKT_MAX_SUBSCRIBERS];
+        for (int i = 0; i < nsubs; i++) {
+            fns[i] = m->subs[i].fn;
+            uds[i] = m->subs[i].ud;
+        }
+        m->delivering = true;
+        pthread_mutex_unlock(&m->qmu);
+        for (int i = 0; i < nsubs; i++)
+            fns[i](uds[i], n->seq, n->type, n->json);
+        free(n->json);
+        free(n);
+        pthread_mutex_lock(&m->qmu);
+        m->delivering = false;
+        pthread_cond_broadcast(&m->qcv);
+    }
+    pthread_mutex_unlock(&m->qmu);
+    return NULL;
+}
+
+market *market_open(const market_options *opt, char *err, size_t errsz)
+{
+    market *m = calloc(1, sizeof *m);
+    if (!m) {
+        snprintf(err, errsz, "out of memory");
+        return NULL;
+    }
+    pthread_mutex_init(&m->mu, NULL);
+    pthread_mutex_init(&m->qmu, NULL);
+    pthread_cond_init(&m->qcv, NULL);
+    m->decide_timeout_s = opt->decide_timeout_s > 0 ? opt->decide_timeout_s : 120;
+    const char *path = opt->db_path ? opt->db_path : ":memory:";
+    m->memory = strcmp(path, ":memory:") == 0;
+    if (opt->tokens_path && load_tokens(m, opt->tokens_path, err, errsz) != 0)
+        goto fail;
+    if (sqlite3_open_v2(path, &m->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
+        snprintf(err, errsz, "cannot open database %s: %s", path,
+                 m->db ? sqlite3_errmsg(m->db) : "out of memory");
+        goto fail;
+    }
+    sqlite3_busy_timeout(m->db, 5000);
+    if ((!m->memory && mkt_exec(m, "PRAGMA journal_mode=WAL") != 0) ||
+        mkt_exec(m, "PRAGMA synchronous=FULL") != 0 || mkt_exec(m, "PRAGMA foreign_keys=ON") != 0) {
+        snprintf(err, errsz, "cannot configure database %s: %s", path, sqlite3_errmsg(m->db));
+        goto fail;
+    }
+    if (migrate(m, err, errsz) != 0)
+        goto fail;
+    if (!meta_get(m, "epoch", m->epoch, sizeof m->epoch)) {
+        snprintf(err, errsz, "database %s has no epoch", path);
+        goto fail;
+    }
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(m->db, "SELECT COALESCE(MAX(seq),0) FROM events", -1, &st, NULL) ==
+        SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW)
+            m->seq = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+    }
+    if (pthread_create(&m->q_thread, NULL, deliver_main, m) != 0) {
+        snprintf(err, errsz, "cannot start the delivery thread");
+        goto fail;
+    }
+    return m;
+fail:
+    if (m->db)
+        sqlite3_close(m->db);
+    pthread_cond_destroy(&m->qcv);
+    pthread_mutex_destroy(&m->qmu);
+    pthread_mutex_destroy(&m->mu);
+    memset(m->ops, 0, sizeof m->ops);
+    free(m);
+    return NULL;
+}
+
+void market_close(market *m)
+{
+    if (!m)
+        return;
+    pthread_mutex_lock(&m->qmu);
+    m->q_stop = true;
+    pthread_cond_broadcast(&m->qcv);
+    pthread_mutex_unlock(&m->qmu);
+    pthread_join(m->q_thread, NULL);
+    pthread_mutex_lock(&m->mu);
+    if (!m->memory)
+        sqlite3_exec(m->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+    sqlite3_close(m->db);
+    pthread_mutex_unlock(&m->mu);
+    pthread_cond_destroy(&m->qcv);
+    pthread_mutex_destroy(&m->qmu);
+    pthread_mutex_destroy(&m->mu);
+    memset(m->ops, 0, sizeof m->ops);
+    free(m);
+}
+
+/* Compares two hex digests without an early exit. */
+static bool digest_eq(const char *a, const char *b)
+{
+    unsigned char d = 0;
+    for (int i = 0; i < 64; i++)
+        d |= (unsigned char)(a[i] ^ b[i]);
+    return d == 0;
+}
+
+bool market_authenticate(market *m, const char *token, market_actor *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!token || !*token || strlen(token) > 512)
+        return false;
+    char h[65];
+    sha256_hex(token, strlen(token), h);
+    for (int i = 0; i < m->nops; i++) {
+        if (digest_eq(h, m->ops[i].secret_hash)) {
+            out->role = m->ops[i].role;
+            snprintf(out->name, sizeof out->name, "%s", m->ops[i].name);
+            return true;
+        }
+    }
+    bool found = false;
+    pthread_mutex_lock(&m->mu);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(m->db, "SELECT agent_id FROM agent_tokens WHERE hash=?", -1, &st,
+                           NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, h, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            out->role = ROLE_AGENT;
+            snprintf(out->agent_id, sizeof out->agent_id, "%s",
+                     (const char *)sqlite3_column_text(st, 0));
+            snprintf(out->name, sizeof out->name, "%s", out->agent_id);
+            found = true;
+        }
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(&m->mu);
+    return found;
+}
+
+/* Issues a token: random, prefixed, stored only as its SHA-256. */
+int mkt_issue_token(market *m, const char *agent_id, char **out)
+{
+    char hex[65], token[80], h[65];
+    if (random_hex(hex, 24) != 0)
+        return -1;
+    snprintf(token, sizeof token, "agt-tok-%s", hex);
+    sha256_hex(token, strlen(token), h);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(m->db, "INSERT INTO agent_tokens(hash,agent_id) VALUES(?,?)", -1, &st,
+                           NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_text(st, 1, h, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, agent_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    sqlite3_finalize(st);
+    if (rc == 0 && !(*out = strdup(token)))
+        rc = -1;
+    return rc;
+}
+
+/* ---- transactions and events ---------------------------------------------- */
+
+int mkt_begin(market *m, bool durable)
+{
+    if (!m->memory)
+        mkt_exec(m, durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+    if (mkt_exec(m, "BEGIN IMMEDIATE") != 0)
+        return -1;
+    m->in_tx = true;
+    m->tx_seq0 = m->seq;
+    return 0;
+}
+
+/* Frees a list of event nodes. */
+static void free_nodes(mkt_evnode *n)
+{
+    while (n) {
+        mkt_evnode *next = n->next;
+        free(n->json);
+        free(n);
+        n = next;
+    }
+}
+
+int mkt_commit(market *m)
+{
+    if (mkt_exec(m, "COMMIT") != 0) {
+        m->st.commit_failures++;
+        mkt_rollback(m);
+        return -1;
+    }
+    m->in_tx = false;
+    m->st.events += (uint64_t)(m->seq - m->tx_seq0);
+    if (m->tx_head) {
+        pthread_mutex_lock(&m->qmu);
+        if (m->q_tail)
+            m->q_tail->next = m->tx_head;
+        else
+            m->q_head = m->tx_head;
+        m->q_tail = m->tx_tail;
+        pthread_cond_broadcast(&m->qcv);
+        pthread_mutex_unlock(&m->qmu);
+    }
+    m->tx_head = m->tx_tail = NULL;
+    return 0;
+}
+
+void mkt_rollback(market *m)
+{
+    if (sqlite3_get_autocommit(m->db) == 0)
+        mkt_exec(m, "ROLLBACK");
+    m->in_tx = false;
+    m->seq = m->tx_seq0;
+    free_nodes(m->tx_head);
+    m->tx_head = m->tx_tail = NULL;
+}
+
+int mkt_emit(market *m, const char *type, json_t *data)
+{
+    int64_t seq = m->seq + 1;
+    json_t *ev = json_pack("{sI ss so sO}", "seq", (json_int_t)seq, "type", type, "at",
+                           mkt_time_json(m->now), "data", data);
+    char *line = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
+    json_decref(ev);
+    mkt_evnode *n = calloc(1, sizeof *n);
+    if (!line || !n) {
+        free(line);
+        free(n);
+        return -1;
+    }
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(m->db, "INSERT INTO events(seq,type,at,json) VALUES(?,?,?,?)", -1, &st,
+                           NULL) != SQLITE_OK) {
+        free(line);
+        free(n);
+        return -1;
+    }
+    sqlite3_bind_int64(st, 1, seq);
+    sqlite3_bind_text(st, 2, type, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, m->now);
+    sqlite3_bind_text(st, 4, line, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    sqlite3_finalize(st);
+    if (rc != 0) {
+        free(line);
+        free(n);
+        return -1;
+    }
+    m->seq = seq;
+    n->seq = seq;
+    snprintf(n->type, sizeof n->type, "%s", type);
+    n->json = line;
+    if (m->tx_tail)
+        m->tx_tail->next = n;
+    else
+        m->tx_head = n;
+    m->tx_tail = n;
+    return 0;
+}
+
+json_t *mkt_get(market *m, const char *kind, const char *id)
+{
+    sqlite3_stmt *st;
+    json_t *o = NULL;
+    if (sqlite3_prepare_v2(m->db, "SELECT json FROM objects WHERE kind=? AND id=?", -1, &st,
+                           NULL) != SQLITE_OK)
+        return NULL;
+    sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        o = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+    sqlite3_finalize(st);
+    return o;
+}
+
+int mkt_put(market *m, const char *kind, json_t *obj)
+{
+    const char *id = mkt_str(obj, "id");
+    const char *status = mkt_str(obj, "status");
+    const char *p1 = NULL, *p2 = NULL;
+    int64_t due = -1;
+    if (strcmp(kind, "listing") == 0) {
+        p1 = mkt_str(obj, "seller_id");
+    } else if (strcmp(kind, "negotiation") == 0 || strcmp(kind, "purchase") == 0) {
+        p1 = mkt_str(obj, "buyer_id");
+        p2 = mkt_str(obj, "seller_id");
+        if (status && strcmp(status, "pending_approval") == 0)
+            due = parse_time(mkt_str(obj, "decide_by"));
+    } else if (strcmp(kind, "alert") == 0) {
+        json_t *subj = json_object_get(obj, "subject");
+        p1 = mkt_str(subj, "id");
+    }
+    char *text = json_dumps(obj, JSON_COMPACT);
+    if (!text || !id)
+        return free(text), -1;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(m->db,
+                           "INSERT INTO objects(kind,id,status,p1,p2,due,created,json) "
+                           "VALUES(?,?,?,?,?,?,?,?) ON CONFLICT(kind,id) DO UPDATE SET "
+                           "status=excluded.status, due=excluded.due, json=excluded.json",
+                           -1, &st, NULL) != SQLITE_OK) {
+        free(text);
+        return -1;
+    }
+    sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    if (status)
+        sqlite3_bind_text(st, 3, status, -1, SQLITE_STATIC);
+    if (p1)
+        sqlite3_bind_text(st, 4, p1, -1, SQLITE_STATIC);
+    if (p2)
+        sqlite3_bind_text(st, 5, p2, -1, SQLITE_STATIC);
+    if (due >= 0)
+        sqlite3_bind_int64(st, 6, due);
+    sqlite3_bind_int64(st, 7, m->now);
+    sqlite3_bind_text(st, 8, text, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    sqlite3_finalize(st);
+    free(text);
+    return rc;
+}
+
+/* The event type for objects of kind ("purchase" -> "purchase.updated"). */
+static void event_type(const char *kind, char out[40])
+{
+    snprintf(out, 40, "%s.%s", kind, strcmp(kind, "ledger") == 0 ? "posted" : "updated");
+}
+
+int mkt_create(market *m, const char *kind, json_t *obj, const char *created_key)
+{
+    if (strcmp(kind, "ledger") != 0 && strcmp(kind, "decision") != 0) {
+        json_object_set_new(obj, "version", json_integer(1));
+        json_object_set_new(obj, "updated_at", mkt_time_json(m->now));
+    }
+    if (created_key)
+        json_object_set_new(obj, created_key, mkt_time_json(m->now));
+    char type[40];
+    if (strcmp(kind, "decision") == 0)
+        snprintf(type, sizeof type, "decision.recorded");
+    else
+        event_type(kind, type);
+    if (mkt_put(m, kind, obj) != 0)
+        return -1;
+    return mkt_emit(m, type, obj);
+}
+
+int mkt_update(market *m, const char *kind, json_t *obj)
+{
+    json_object_set_new(obj, "version", json_integer(mkt_int(obj, "version") + 1));
+    json_object_set_new(obj, "updated_at", mkt_time_json(m->now));
+    char type[40];
+    event_type(kind, type);
+    if (mkt_put(m, kind, obj) != 0)
+        return -1;
+    return mkt_emit(m, type, obj);
+}
+
+int mkt_put_message(market *m, json_t *msg)
+{
+    char *text = json_dumps(msg, JSON_COMPACT);
+    if (!text)
+        return -1;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(
+            m->db,
+            "INSERT INTO messages(negotiation_id,seq,from_id,kind,at,json) VALUES(?,?,?,?,?,?)", -1,
+            &st, NULL) != SQLITE_OK) {
+        free(text);
+        return -1;
+    }
+    sqlite3_bind_text(st, 1, mkt_str(msg, "negotiation_id"), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, mkt_int(msg, "seq"));
+    sqlite3_bind_text(st, 3, mkt_str(msg, "from"), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, mkt_str(msg, "kind"), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, m->now);
+    sqlite3_bind_text(st, 6, text, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    sqlite3_finalize(st);
+    free(text);
+    return rc == 0 ? mkt_emit(m, "negotiation.message", msg) : -1;
+}
+
+int mkt_query_json(market *m, const char *sql, mkt_binder bind, const void *ud, json_t *arr)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(m->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        fprintf(stderr, "marketd: sqlite: %s\n", sqlite3_errmsg(m->db));
+        return -1;
+    }
+    if (bind)
+        bind(st, ud);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *o = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+        if (o)
+            json_array_append_new(arr, o);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+json_t *mkt_fleet(market *m)
+{
+    char buf[4096];
+    if (!meta_get(m, "fleet", buf, sizeof buf))
+        return json_pack("{ss sn sn sn}", "status", "running", "reason", "by", "updated_at");
+    return json_loads(buf, 0, NULL);
+}
+
+bool mkt_fleet_halted(market *m)
+{
+    json_t *f = mkt_fleet(m);
+    bool h = f && mkt_str(f, "status") && strcmp(mkt_str(f, "status"), "halted") == 0;
+    json_decref(f);
+    return h;
+}
+
+/* Stores the fleet singleton in meta and emits fleet.updated. */
+int mkt_set_fleet(market *m, json_t *fleet)
+{
+    json_object_set_new(fleet, "updated_at", mkt_time_json(m->now));
+    char *text = json_dumps(fleet, JSON_COMPACT);
+    if (!text)
+        return -1;
+    int rc = meta_set(m, "fleet", text);
+    free(text);
+    return rc == 0 ? mkt_emit(m, "fleet.updated", fleet) : -1;
+}
+
+/* ---- public odds and ends ------------------------------------------------- */
+
+void market_subscribe(market *m, market_event_fn fn, void *ud)
+{
+    pthread_mutex_lock(&m->qmu);
+    if (m->nsubs < MKT_MAX_SUBSCRIBERS) {
+        m->subs[m->nsubs].fn = fn;
+        m->subs[m->nsubs].ud = ud;
+        m->nsubs++;
+    }
+    pthread_mutex_unlock(&m->qmu);
+}
+
+void market_unsubscribe(market *m, market_event_fn fn, void *ud)
+{
+    pthread_mutex_lock(&m->qmu);
+    for (int i = 0; i < m->nsubs; i++) {
+        if (m->subs[i].fn == fn && m->subs[i].ud == ud) {
+            memmove(&m->subs[i], &m->subs[i + 1], sizeof m->subs[0] * (size_t)(m->nsubs - i - 1));
+            m->nsubs--;
+            break;
+        }
+    }
+    while (m->delivering)
+        pthread_cond_wait(&m->qcv, &m->qmu);
+    pthread_mutex_unlock(&m->qmu);
+}
+
+void market_record_fault(market *m, const char *kind, const char *purchase_id,
+                         const char *negotiation_id, const char *listing_id, const char *agent_id)
+{
+    pthread_mutex_lock(&m->mu);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(m->db,
+                           "INSERT INTO faults(kind,purchase_id,negotiation_id,listing_id,agent_id,"
+                           "at) VALUES(?,?,?,?,?,?)",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, kind ? kind : "unknown", -1, SQLITE_TRANSIENT);
+        const char *ids[4] = {purchase_id, negotiation_id, listing_id, agent_id};
+        for (int i = 0; i < 4; i++)
+            if (ids[i])
+                sqlite3_bind_text(st, 2 + i, ids[i], -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 6, mkt_now_ms());
+        if (sqlite3_step(st) != SQLITE_DONE)
+            fprintf(stderr, "marketd: cannot record fault: %s\n", sqlite3_errmsg(m->db));
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(&m->mu);
+}
+
+const char *market_epoch(market *m)
+{
+    return m->epoch;
+}
+
+int64_t market_seq(market *m)
+{
+    pthread_mutex_lock(&m->mu);
+    int64_t s = m->seq;
+    pthread_mutex_unlock(&m->mu);
+    return s;
+}
+
+int market_events_after(market *m, int64_t after, int max, market_event_fn fn, void *ud)
+{
+    pthread_mutex_lock(&m->mu);
+    sqlite3_stmt *st;
+    int n = 0;
+    if (sqlite3_prepare_v2(m->db,
+                           "SELECT seq,type,json FROM events WHERE seq>? ORDER BY seq LIMIT ?", -1,
+                           &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, after);
+        sqlite3_bind_int(st, 2, max);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            fn(ud, sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
+               (const char *)sqlite3_column_text(st, 2));
+            n++;
+        }
+        sqlite3_finalize(st);
+    } else {
+        n = -1;
+    }
+    pthread_mutex_unlock(&m->mu);
+    return n;
+}
+
+void market_stats(market *m, market_metrics *out)
+{
+    pthread_mutex_lock(&m->mu);
+    memset(out, 0, sizeof *out);
+    out->seq = m->seq;
+    out->events = m->st.events;
+    out->requests = m->st.requests;
+    out->errors = m->st.errors;
+    out->decisions = m->st.decisions;
+    out->replays = m->st.replays;
+    out->conflicts = m->st.conflicts;
+    out->expired = m->st.expired;
+    out->purchases = m->st.purchases;
+    out->flags = m->st.flags;
+    out->commit_failures = m->st.commit_failures;
+    out->decision_seconds = m->st.decision_seconds;
+    pthread_mutex_unlock(&m->mu);
+}

@@ -1,0 +1,203 @@
+/* mkt.h: the market's insides, shared by its files (not used outside marketd/).
+ *
+ *   market.c   open/close, tokens, the database, transactions, events, delivery
+ *   route.c    market_handle(): routing, auth per route, idempotency, the read API
+ *   trade.c    agent endpoints: listings, negotiations, messages, accept -> purchase
+ *   risk.c     the risk rules run on every new purchase
+ *   decide.c   operator decisions, settlement, refunds, expiry (market_tick)
+ *   http.c     libmicrohttpd server, the event stream, /metrics
+ *   sha256.c   SHA-256 for agent tokens and request fingerprints
+ *
+ * Every function here runs with the market's lock held unless it says otherwise.
+ * Objects are jansson values; the database stores each object's JSON with a few
+ * indexed columns. A handler reports an error with mkt_fail() and changes nothing
+ * durable: the caller rolls the transaction back.
+ */
+#ifndef DEALDESK_MARKETD_MKT_H
+#define DEALDESK_MARKETD_MKT_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "marketd/market.h"
+
+#define MKT_MAX_SUBSCRIBERS 8
+#define MKT_MAX_OPERATORS   64
+
+typedef struct mkt_operator {
+    char name[65];
+    market_role role;
+    char secret_hash[65]; /* SHA-256 of the secret, hex */
+} mkt_operator;
+
+/* One committed event waiting for delivery to subscribers. */
+typedef struct mkt_evnode {
+    struct mkt_evnode *next;
+    int64_t seq;
+    char type[32];
+    char *json; /* owned */
+} mkt_evnode;
+
+/* Counters for /metrics (read with the lock held, or racily for display). */
+typedef struct mkt_stats {
+    uint64_t events;          /* events committed since start */
+    uint64_t requests;        /* market_handle calls */
+    uint64_t errors;          /* answers >= 400 */
+    uint64_t decisions;       /* operator decisions committed */
+    uint64_t replays;         /* idempotent replays */
+    uint64_t conflicts;       /* 409/412 answers */
+    uint64_t expired;         /* purchases expired by the clock */
+    uint64_t purchases;       /* purchases created */
+    uint64_t flags;           /* risk flags raised */
+    uint64_t commit_failures; /* transactions that failed to commit */
+    double decision_seconds;  /* total time inside decision transactions */
+} mkt_stats;
+
+struct market {
+    pthread_mutex_t mu;
+    sqlite3 *db;
+    char epoch[33];
+    int64_t seq;
+    int decide_timeout_s;
+    bool memory;
+
+    mkt_operator ops[MKT_MAX_OPERATORS];
+    int nops;
+
+    /* The current transaction. */
+    int64_t now; /* ms since the Unix epoch, fixed for one request */
+    bool in_tx;
+    int64_t tx_seq0;
+    mkt_evnode *tx_head, *tx_tail;
+
+    /* Delivery of committed events, in commit order, by a thread of its own. */
+    pthread_mutex_t qmu;
+    pthread_cond_t qcv;
+    mkt_evnode *q_head, *q_tail;
+    bool q_stop;
+    pthread_t q_thread;
+    struct {
+        market_event_fn fn;
+        void *ud;
+    } subs[MKT_MAX_SUBSCRIBERS];
+    int nsubs;
+    bool delivering; /* the delivery thread is calling subscribers */
+
+    int64_t last_prune;
+    mkt_stats st;
+};
+
+/* A request being handled: the parsed pieces and the answer being built. */
+typedef struct mkt_ctx {
+    market *m;
+    const market_actor *a;
+    const market_request *rq;
+    char seg[6][72]; /* path segments after /v1 */
+    int nseg;
+    json_t *body;   /* parsed POST body (an object), borrowed */
+    int status;     /* answer status */
+    json_t *answer; /* answer body (owned) */
+} mkt_ctx;
+
+/* ---- errors and answers (route.c) ---- */
+
+/* Sets an error answer: status, contract code, message, optional field and the
+ * current object (borrowed; copied). Returns false so handlers can `return mkt_fail()`. */
+bool mkt_fail(mkt_ctx *c, int status, const char *code, const char *field, json_t *current,
+              const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* Sets a success answer; steals body. Returns true. */
+bool mkt_ok(mkt_ctx *c, int status, json_t *body);
+
+/* ---- time, ids (market.c) ---- */
+int64_t mkt_now_ms(void);
+/* Formats ms since the Unix epoch as RFC 3339 UTC with milliseconds into out[32]. */
+void mkt_time_str(int64_t ms, char out[32]);
+/* A new json string of that time. */
+json_t *mkt_time_json(int64_t ms);
+/* Returns the next id with the prefix ("pur_") into out[72]; 0 or -1. */
+int mkt_new_id(market *m, const char *prefix, char out[72]);
+
+/* ---- objects and events (market.c) ---- */
+
+/* Loads one object (kind "agent", "listing", ...) by id: owned, or NULL if absent. */
+json_t *mkt_get(market *m, const char *kind, const char *id);
+/* Stores obj (insert or replace) with its indexed columns. Returns 0 or -1. */
+int mkt_put(market *m, const char *kind, json_t *obj);
+/* Creates obj: version 1, updated_at (and created_key, if given, e.g. "created_at"),
+ * stores it and emits "<kind>.updated". Returns 0 or -1. */
+int mkt_create(market *m, const char *kind, json_t *obj, const char *created_key);
+/* Bumps version and updated_at, stores obj and emits "<kind>.updated". 0 or -1. */
+int mkt_update(market *m, const char *kind, json_t *obj);
+/* Appends one event (data borrowed) with the next seq in the current transaction. */
+int mkt_emit(market *m, const char *type, json_t *data);
+/* Stores a message of a negotiation (already complete) and emits negotiation.message. */
+int mkt_put_message(market *m, json_t *msg);
+/* Runs a query returning JSON texts in column 0; appends each parsed to arr.
+ * The statement's parameters are bound by the caller-provided binder. */
+typedef void (*mkt_binder)(sqlite3_stmt *st, const void *ud);
+int mkt_query_json(market *m, const char *sql, mkt_binder bind, const void *ud, json_t *arr);
+
+/* Transactions: begin (durable = synchronous=FULL), commit (0 or -1), rollback. */
+int mkt_begin(market *m, bool durable);
+int mkt_commit(market *m);
+void mkt_rollback(market *m);
+/* Executes SQL without results. Returns 0 or -1. */
+int mkt_exec(market *m, const char *sql);
+
+/* ---- JSON helpers (route.c) ---- */
+/* Gets an integer field: 1 present and valid, 0 absent/null, -1 wrong type or range
+ * (mkt_fail already called). min/max inclusive. */
+int mkt_body_int(mkt_ctx *c, const char *key, int64_t min, int64_t max, int64_t *out);
+/* Gets a string field of at most maxchars characters (and 4 KiB): 1, 0 absent/null,
+ * -1 bad (mkt_fail called). required: absent is an error too. */
+int mkt_body_str(mkt_ctx *c, const char *key, size_t minchars, size_t maxchars, bool required,
+                 const char **out);
+int64_t mkt_int(json_t *obj, const char *key);
+const char *mkt_str(json_t *obj, const char *key);
+/* Issues a new agent token for agent_id: stores only its hash and returns the token
+ * (owned) in *out. 0 or -1. */
+int mkt_issue_token(market *m, const char *agent_id, char **out);
+/* Stores the fleet object (borrowed) and emits fleet.updated. 0 or -1. */
+int mkt_set_fleet(market *m, json_t *fleet);
+/* Fleet state (the singleton), owned. */
+json_t *mkt_fleet(market *m);
+bool mkt_fleet_halted(market *m);
+
+/* Listing JSON for actor a (floor_minor hidden from agents other than the seller). */
+json_t *mkt_listing_view(const market_actor *a, json_t *listing);
+
+/* ---- trade.c ---- */
+bool trade_post_listing(mkt_ctx *c);
+bool trade_withdraw_listing(mkt_ctx *c, const char *id);
+bool trade_open_negotiation(mkt_ctx *c);
+bool trade_post_message(mkt_ctx *c, const char *id);
+/* Adds a system message to a negotiation (its message_count is bumped by the caller's
+ * update of neg). */
+int trade_system_message(market *m, json_t *neg, const char *text);
+
+/* ---- risk.c ---- */
+/* Runs every rule on the new purchase p (borrowed; its flags and risk_score are set).
+ * Returns 0 or -1. */
+int risk_check(market *m, json_t *p, json_t *buyer, json_t *listing, json_t *neg);
+/* Raises one alert per flag of the stored purchase p. Returns 0 or -1. */
+int risk_raise(market *m, json_t *p);
+/* Counts the agent's offers in the last minute and raises a velocity alert when it
+ * passes the limit (once a minute). Returns 0 or -1. */
+int risk_velocity(market *m, const char *agent_id);
+/* Creates an alert. Returns 0 or -1. */
+int risk_alert(market *m, const char *severity, const char *rule, const char *kind, const char *id,
+               const char *message);
+
+/* ---- decide.c ---- */
+bool decide_route(mkt_ctx *c);
+/* Settles purchase p (approved): ledger entry, spent, listing quantity. 0 or -1. */
+int decide_settle(market *m, json_t *p);
+/* Expires every pending purchase past decide_by (own transactions). */
+void decide_expire_due(market *m);
+/* Expires purchase p inside the current transaction. 0 or -1. */
+int decide_expire(market *m, json_t *p);
+
+#endif

@@ -1,0 +1,304 @@
+/* risk.c: the risk rules, run on every purchase when it is made.
+ *
+ * Each rule that fires adds a flag {rule, severity, detail} and raises an alert; the
+ * purchase's risk_score is the sum of the fired rules' weights, capped at 100. The
+ * weights (stated in docs/api.md) put every critical rule at or above 40, so that any
+ * critical flag alone lands in the top band of the score.
+ */
+#include "marketd/mkt.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/money.h"
+#include "api/text.h"
+
+#define VELOCITY_LIMIT    30     /* offers a minute */
+#define DUPLICATE_WINDOW  600000 /* ms */
+#define QTY_INTENT_FACTOR 10
+
+typedef struct rule {
+    const char *name;
+    int weight;
+} rule;
+
+/* Weights, by rule (budget has two: critical and warning). */
+static const rule rules[] = {
+    {"quantity_vs_intent", 40},
+    {"over_deal_max", 40},
+    {"budget", 40},
+    {"budget_warning", 15},
+    {"off_mandate", 40},
+    {"below_floor", 15},
+    {"overpay", 20},
+    {"ship_to_unverified", 40},
+    {"terms_drift", 50},
+    {"duplicate", 20},
+    {"hidden_text", 25},
+};
+
+/* The weight of a rule name. */
+static int weight_of(const char *name)
+{
+    for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
+        if (strcmp(rules[i].name, name) == 0)
+            return rules[i].weight;
+    return 0;
+}
+
+/* Appends a flag to p and adds weight to *score. */
+static void flag(json_t *p, int *score, const char *rulename, const char *weight_name,
+                 const char *severity, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static void flag(json_t *p, int *score, const char *rulename, const char *weight_name,
+                 const char *severity, const char *fmt, ...)
+{
+    char detail[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
+    json_array_append_new(
+        json_object_get(p, "flags"),
+        json_pack("{ss ss ss}", "rule", rulename, "severity", severity, "detail", detail));
+    *score += weight_of(weight_name);
+}
+
+/* Median quantity of the buyer's earlier purchases, or -1 when there are none. */
+static int64_t median_quantity(market *m, const char *buyer)
+{
+    sqlite3_stmt *st;
+    int64_t vals[512];
+    int n = 0;
+    if (sqlite3_prepare_v2(m->db,
+                           "SELECT json_extract(json,'$.quantity') FROM objects WHERE "
+                           "kind='purchase' AND p1=? ORDER BY ord DESC LIMIT 512",
+                           -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_text(st, 1, buyer, -1, SQLITE_STATIC);
+    while (n < 512 && sqlite3_step(st) == SQLITE_ROW)
+        vals[n++] = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    if (n == 0)
+        return -1;
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && vals[j - 1] > vals[j]; j--) {
+            int64_t t = vals[j];
+            vals[j] = vals[j - 1];
+            vals[j - 1] = t;
+        }
+    return vals[n / 2];
+}
+
+/* True when a purchase with the same buyer, listing and terms is settled, approved or
+ * pending and was made in the last 10 minutes. */
+static bool duplicate_exists(market *m, json_t *p)
+{
+    sqlite3_stmt *st;
+    bool found = false;
+    if (sqlite3_prepare_v2(
+            m->db,
+            "SELECT 1 FROM objects WHERE kind='purchase' AND p1=? AND created>=? AND status IN "
+            "('pending_approval','approved','settled') AND json_extract(json,'$.listing_id')=? "
+            "AND json_extract(json,'$.unit_price_minor')=? AND json_extract(json,'$.quantity')=? "
+            "LIMIT 1",
+            -1, &st, NULL) != SQLITE_OK)
+        return false;
+    sqlite3_bind_text(st, 1, mkt_str(p, "buyer_id"), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, m->now - DUPLICATE_WINDOW);
+    sqlite3_bind_text(st, 3, mkt_str(p, "listing_id"), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, mkt_int(p, "unit_price_minor"));
+    sqlite3_bind_int64(st, 5, mkt_int(p, "quantity"));
+    found = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return found;
+}
+
+/* TEXT_F_HIDDEN_MASK flags of s; line feeds and tabs are ordinary layout in
+ * descriptions and messages, so they do not count. */
+static unsigned hidden_flags(const char *s)
+{
+    if (!s)
+        return 0;
+    size_t n = strlen(s);
+    char *copy = malloc(n + 1);
+    if (!copy)
+        return 0;
+    for (size_t i = 0; i <= n; i++)
+        copy[i] = (s[i] == '\n' || s[i] == '\t') ? ' ' : s[i];
+    unsigned f = text_scan(copy, n) & TEXT_F_HIDDEN_MASK;
+    free(copy);
+    return f;
+}
+
+/* Flags of every text in the listing and the negotiation's thread. */
+static unsigned thread_hidden(market *m, json_t *listing, json_t *neg, char *where, size_t wsz)
+{
+    unsigned f = hidden_flags(mkt_str(listing, "title"));
+    if (f) {
+        snprintf(where, wsz, "listing title");
+        return f;
+    }
+    if ((f = hidden_flags(mkt_str(listing, "description")))) {
+        snprintf(where, wsz, "listing description");
+        return f;
+    }
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(m->db,
+                           "SELECT seq, json_extract(json,'$.text') FROM messages WHERE "
+                           "negotiation_id=? ORDER BY seq",
+                           -1, &st, NULL) != SQLITE_OK)
+        return 0;
+    sqlite3_bind_text(st, 1, mkt_str(neg, "id"), -1, SQLITE_STATIC);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const unsigned char *t = sqlite3_column_text(st, 1);
+        if ((f = hidden_flags((const char *)t))) {
+            snprintf(where, wsz, "message %d", sqlite3_column_int(st, 0));
+            break;
+        }
+    }
+    sqlite3_finalize(st);
+    return f;
+}
+
+/* True when the string array arr holds s. */
+static bool array_has(json_t *arr, const char *s)
+{
+    size_t i;
+    json_t *v;
+    if (!s)
+        return false;
+    json_array_foreach(arr, i, v) if (json_is_string(v) &&
+                                      strcmp(json_string_value(v), s) == 0) return true;
+    return false;
+}
+
+int risk_check(market *m, json_t *p, json_t *buyer, json_t *listing, json_t *neg)
+{
+    int score = 0;
+    json_t *lim = json_object_get(buyer, "limits");
+    int64_t qty = mkt_int(p, "quantity"), price = mkt_int(p, "unit_price_minor");
+    int64_t total = mkt_int(p, "total_minor");
+    int64_t maxq = mkt_int(lim, "max_quantity");
+    int64_t med = median_quantity(m, mkt_str(p, "buyer_id"));
+    if (qty > maxq)
+        flag(p, &score, "quantity_vs_intent", "quantity_vs_intent", "critical",
+             "quantity %lld exceeds the buyer's max_quantity %lld", (long long)qty,
+             (long long)maxq);
+    else if (med > 0 && qty >= QTY_INTENT_FACTOR * med)
+        flag(p, &score, "quantity_vs_intent", "quantity_vs_intent", "critical",
+             "quantity %lld is %lldx the buyer's median purchase quantity %lld", (long long)qty,
+             (long long)(qty / med), (long long)med);
+
+    int64_t per_deal = mkt_int(lim, "per_deal_max_minor");
+    if (total > per_deal)
+        flag(p, &score, "over_deal_max", "over_deal_max", "critical",
+             "total %lld exceeds per_deal_max_minor %lld", (long long)total, (long long)per_deal);
+
+    int64_t cap = mkt_int(lim, "spend_cap_minor"), spent = mkt_int(buyer, "spent_minor"), after;
+    if (!money_add(spent, total, &after) || after > cap)
+        flag(p, &score, "budget", "budget", "critical",
+             "spent %lld + total %lld exceeds spend_cap_minor %lld", (long long)spent,
+             (long long)total, (long long)cap);
+    else if (after * 5 >= cap * 4)
+        flag(p, &score, "budget", "budget_warning", "warning",
+             "spent %lld + total %lld reaches %lld%% of spend_cap_minor %lld", (long long)spent,
+             (long long)total, cap > 0 ? (long long)(after * 100 / cap) : 100LL, (long long)cap);
+
+    const char *category = mkt_str(listing, "category");
+    json_t *mandate = json_object_get(json_object_get(buyer, "mandate"), "categories");
+    if (!array_has(mandate, category))
+        flag(p, &score, "off_mandate", "off_mandate", "critical",
+             "category %s is not in the buyer's mandate", category ? category : "?");
+
+    json_t *floor = json_object_get(listing, "floor_minor");
+    if (json_is_integer(floor) && price < json_integer_value(floor))
+        flag(p, &score, "below_floor", "below_floor", "warning",
+             "unit price %lld is below the seller's floor %lld", (long long)price,
+             (long long)json_integer_value(floor));
+
+    int64_t ref = mkt_int(listing, "reference_price_minor");
+    if (ref > 0 && price * 2 > ref * 3)
+        flag(p, &score, "overpay", "overpay", "warning",
+             "unit price %lld is more than 1.5x the reference price %lld", (long long)price,
+             (long long)ref);
+
+    const char *ship = mkt_str(p, "ship_to");
+    if (!array_has(json_object_get(buyer, "addresses"), ship))
+        flag(p, &score, "ship_to_unverified", "ship_to_unverified", "critical", "%s",
+             ship ? "ship_to is not one of the buyer's verified addresses"
+                  : "no ship_to and no verified address");
+
+    json_t *agreed = json_object_get(neg, "agreed_terms");
+    if (json_is_object(agreed) &&
+        (mkt_int(agreed, "unit_price_minor") != price || mkt_int(agreed, "quantity") != qty))
+        flag(p, &score, "terms_drift", "terms_drift", "critical",
+             "purchase %lld x %lld differs from the agreed %lld x %lld", (long long)qty,
+             (long long)price, (long long)mkt_int(agreed, "quantity"),
+             (long long)mkt_int(agreed, "unit_price_minor"));
+
+    if (duplicate_exists(m, p))
+        flag(p, &score, "duplicate", "duplicate", "warning",
+             "the same buyer bought the same listing at the same terms in the last 10 minutes");
+
+    char where[64] = "";
+    unsigned hf = thread_hidden(m, listing, neg, where, sizeof where);
+    if (hf) {
+        char desc[160];
+        text_flags_describe(hf, desc, sizeof desc);
+        flag(p, &score, "hidden_text", "hidden_text", "warning", "%s holds %s", where, desc);
+    }
+    json_object_set_new(p, "risk_score", json_integer(score > 100 ? 100 : score));
+    m->st.flags += json_array_size(json_object_get(p, "flags"));
+    return 0;
+}
+
+int risk_alert(market *m, const char *severity, const char *rulename, const char *kind,
+               const char *id, const char *message)
+{
+    char aid[72];
+    if (mkt_new_id(m, "alr_", aid) != 0)
+        return -1;
+    json_t *a = json_pack("{ss sI ss ss s{ss ss} ss ss sn so}", "id", aid, "version", 1, "severity",
+                          severity, "rule", rulename, "subject", "kind", kind, "id", id, "message",
+                          message, "status", "open", "acked_by", "at", mkt_time_json(m->now));
+    int rc = a ? mkt_create(m, "alert", a, NULL) : -1;
+    json_decref(a);
+    return rc;
+}
+
+int risk_raise(market *m, json_t *p)
+{
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(p, "flags"), i, f)
+    {
+        if (risk_alert(m, mkt_str(f, "severity"), mkt_str(f, "rule"), "purchase", mkt_str(p, "id"),
+                       mkt_str(f, "detail")) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+int risk_velocity(market *m, const char *agent_id)
+{
+    sqlite3_stmt *st;
+    int n = 0;
+    if (sqlite3_prepare_v2(m->db,
+                           "SELECT COUNT(*) FROM messages WHERE from_id=? AND at>? AND kind IN "
+                           "('offer','counter')",
+                           -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_text(st, 1, agent_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, m->now - 60000);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (n != VELOCITY_LIMIT + 1)
+        return 0; /* alert once, when the limit is first passed in this minute */
+    char msg[160];
+    snprintf(msg, sizeof msg, "agent %s sent more than %d offers in a minute", agent_id,
+             VELOCITY_LIMIT);
+    return risk_alert(m, "warning", "velocity", "agent", agent_id, msg);
+}

@@ -1,0 +1,392 @@
+/* trade.c: the agent endpoints, where agents (simulated or real) trade.
+ *
+ * Listings (sellers), negotiations opened by buyers, offers, counters, notes, rejects,
+ * and accept, which makes the buyer's purchase at once and runs the risk rules on it.
+ * Every check a real agent meets is here; the fleet goes through the same code.
+ */
+#include "marketd/mkt.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/money.h"
+#include "api/text.h"
+
+#define QTY_MAX 1000000000LL
+
+/* Loads the calling agent (owned) or fails with 401. */
+static json_t *self_agent(mkt_ctx *c)
+{
+    json_t *ag = mkt_get(c->m, "agent", c->a->agent_id);
+    if (!ag)
+        mkt_fail(c, 401, "unauthorized", NULL, NULL, "unknown agent");
+    return ag;
+}
+
+/* Median unit price of the category's listings in currency (the market's reference). */
+static int64_t reference_price(market *m, const char *category, const char *currency, int64_t own)
+{
+    sqlite3_stmt *st;
+    int64_t vals[1025];
+    int n = 0;
+    vals[n++] = own;
+    if (sqlite3_prepare_v2(m->db,
+                           "SELECT json_extract(json,'$.unit_price_minor') FROM objects WHERE "
+                           "kind='listing' AND json_extract(json,'$.category')=? AND "
+                           "json_extract(json,'$.currency')=? ORDER BY ord DESC LIMIT 1024",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, category, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, currency, -1, SQLITE_STATIC);
+        while (n < 1025 && sqlite3_step(st) == SQLITE_ROW)
+            vals[n++] = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+    }
+    /* insertion sort: n is small */
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && vals[j - 1] > vals[j]; j--) {
+            int64_t t = vals[j];
+            vals[j] = vals[j - 1];
+            vals[j - 1] = t;
+        }
+    return n % 2 ? vals[n / 2] : vals[n / 2 - 1] + (vals[n / 2] - vals[n / 2 - 1]) / 2;
+}
+
+/* Reads and checks a currency field. Returns 1 ok, -1 failed. */
+static int body_currency(mkt_ctx *c, const char **out)
+{
+    if (mkt_body_str(c, "currency", 3, 3, true, out) < 0)
+        return -1;
+    if (!money_currency_valid(*out)) {
+        mkt_fail(c, 400, "bad_request", "currency", NULL, "unknown currency");
+        return -1;
+    }
+    return 1;
+}
+
+bool trade_post_listing(mkt_ctx *c)
+{
+    json_t *ag = self_agent(c);
+    if (!ag)
+        return false;
+    const char *role = mkt_str(ag, "role"), *agcur = mkt_str(ag, "currency");
+    bool seller = role && strcmp(role, "seller") == 0;
+    char agcurrency[8];
+    snprintf(agcurrency, sizeof agcurrency, "%s", agcur ? agcur : "");
+    json_decref(ag);
+    if (!seller)
+        return mkt_fail(c, 403, "forbidden", NULL, NULL, "only seller agents post listings");
+    const char *title, *desc = "", *category, *currency;
+    int64_t price, qty, floor = -1;
+    if (mkt_body_str(c, "title", 1, 200, true, &title) < 0 ||
+        mkt_body_str(c, "description", 0, 4096, false, &desc) < 0 ||
+        mkt_body_str(c, "category", 1, 64, true, &category) < 0 || body_currency(c, &currency) < 0)
+        return false;
+    int r1 = mkt_body_int(c, "unit_price_minor", 0, MONEY_MAX_MINOR, &price);
+    if (r1 < 0)
+        return false;
+    int r2 = mkt_body_int(c, "quantity", 1, QTY_MAX, &qty);
+    if (r2 < 0)
+        return false;
+    if (mkt_body_int(c, "floor_minor", 0, MONEY_MAX_MINOR, &floor) < 0)
+        return false;
+    if (r1 == 0)
+        return mkt_fail(c, 400, "bad_request", "unit_price_minor", NULL,
+                        "unit_price_minor is required");
+    if (r2 == 0)
+        return mkt_fail(c, 400, "bad_request", "quantity", NULL, "quantity is required");
+    if (strcmp(currency, agcurrency) != 0)
+        return mkt_fail(c, 400, "bad_request", "currency", NULL,
+                        "the listing's currency must be the agent's (%s)", agcurrency);
+    char id[72];
+    if (mkt_new_id(c->m, "lst_", id) != 0)
+        return mkt_fail(c, 503, "unavailable", NULL, NULL, "database unavailable");
+    json_t *l = json_pack(
+        "{ss sI ss ss ss ss sI ss sI sI so ss}", "id", id, "version", 1, "seller_id",
+        c->a->agent_id, "title", title, "description", desc, "category", category,
+        "unit_price_minor", (json_int_t)price, "currency", currency, "quantity", (json_int_t)qty,
+        "reference_price_minor", (json_int_t)reference_price(c->m, category, currency, price),
+        "floor_minor", floor >= 0 ? json_integer(floor) : json_null(), "status", "open");
+    if (!l || mkt_create(c->m, "listing", l, "created_at") != 0) {
+        json_decref(l);
+        return mkt_fail(c, 503, "unavailable", NULL, NULL, "could not store the listing");
+    }
+    /* keep created_at before updated_at in the object's field order */
+    json_t *u = json_object_get(l, "updated_at");
+    json_incref(u);
+    json_object_del(l, "updated_at");
+    json_object_set_new(l, "updated_at", u);
+    return mkt_ok(c, 201, l);
+}
+
+bool trade_withdraw_listing(mkt_ctx *c, const char *id)
+{
+    if (!text_valid_id(id, "lst_"))
+        return mkt_fail(c, 400, "bad_request", "id", NULL, "not a valid listing id");
+    json_t *l = mkt_get(c->m, "listing", id);
+    if (!l)
+        return mkt_fail(c, 404, "not_found", NULL, NULL, "no such listing");
+    bool ok = false;
+    if (strcmp(mkt_str(l, "seller_id"), c->a->agent_id) != 0)
+        mkt_fail(c, 403, "forbidden", NULL, NULL, "only the seller may withdraw a listing");
+    else if (strcmp(mkt_str(l, "status"), "open") != 0)
+        mkt_fail(c, 409, "conflict", NULL, l, "the listing is %s", mkt_str(l, "status"));
+    else {
+        json_object_set_new(l, "status", json_string("withdrawn"));
+        if (mkt_update(c->m, "listing", l) != 0)
+            mkt_fail(c, 503, "unavailable", NULL, NULL, "could not store the listing");
+        else
+            ok = mkt_ok(c, 200, json_incref(l));
+    }
+    json_decref(l);
+    return ok;
+}
+
+/* Builds and stores the next message of neg (borrowed; its message_count is bumped
+ * but not stored). price/qty < 0 mean null. Returns the message (owned) or NULL. */
+static json_t *add_message(market *m, json_t *neg, const char *from, const char *kind,
+                           int64_t price, int64_t qty, const char *text)
+{
+    int64_t seq = mkt_int(neg, "message_count") + 1;
+    json_t *msg = json_pack("{ss sI ss ss so so ss so}", "negotiation_id", mkt_str(neg, "id"),
+                            "seq", (json_int_t)seq, "from", from, "kind", kind, "unit_price_minor",
+                            price >= 0 ? json_integer(price) : json_null(), "quantity",
+                            qty >= 0 ? json_integer(qty) : json_null(), "text", text, "at",
+                            mkt_time_json(m->now));
+    if (!msg || mkt_put_message(m, msg) != 0) {
+        json_decref(msg);
+        return NULL;
+    }
+    json_object_set_new(neg, "message_count", json_integer(seq));
+    return msg;
+}
+
+int trade_system_message(market *m, json_t *neg, const char *text)
+{
+    json_t *msg = add_message(m, neg, "market", "system", -1, -1, text);
+    json_decref(msg);
+    return msg ? 0 : -1;
+}
+
+/* True when (price, qty) is inside the negotiation's cap. */
+static bool inside_cap(json_t *neg, int64_t price, int64_t qty)
+{
+    json_t *cap = json_object_get(neg, "cap");
+    if (!json_is_object(cap))
+        return true;
+    json_t *mp = json_object_get(cap, "max_unit_price_minor");
+    json_t *mq = json_object_get(cap, "max_quantity");
+    if (json_is_integer(mp) && price > json_integer_value(mp))
+        return false;
+    if (json_is_integer(mq) && qty > json_integer_value(mq))
+        return false;
+    return true;
+}
+
+bool trade_open_negotiation(mkt_ctx *c)
+{
+    market *m = c->m;
+    json_t *ag = self_agent(c);
+    if (!ag)
+        return false;
+    bool buyer = strcmp(mkt_str(ag, "role"), "buyer") == 0;
+    char agcur[8];
+    snprintf(agcur, sizeof agcur, "%s", mkt_str(ag, "currency"));
+    json_decref(ag);
+    if (!buyer)
+        return mkt_fail(c, 403, "forbidden", NULL, NULL, "only buyer agents open negotiations");
+    const char *lid, *text = "";
+    int64_t price, qty;
+    if (mkt_body_str(c, "listing_id", 1, 64, true, &lid) < 0)
+        return false;
+    if (!text_valid_id(lid, "lst_"))
+        return mkt_fail(c, 400, "bad_request", "listing_id", NULL, "not a valid listing id");
+    int r1 = mkt_body_int(c, "unit_price_minor", 0, MONEY_MAX_MINOR, &price);
+    if (r1 < 0)
+        return false;
+    int r2 = mkt_body_int(c, "quantity", 1, QTY_MAX, &qty);
+    if (r2 < 0 || mkt_body_str(c, "text", 0, 4096, false, &text) < 0)
+        return false;
+    if (r1 == 0 || r2 == 0)
+        return mkt_fail(c, 400, "bad_request", r1 == 0 ? "unit_price_minor" : "quantity", NULL,
+                        "an opening offer needs unit_price_minor and quantity");
+    int64_t total;
+    if (!money_mul(price, qty, &total))
+        return mkt_fail(c, 400, "bad_request", "quantity", NULL, "the total is out of range");
+    json_t *l = mkt_get(m, "listing", lid);
+    if (!l)
+        return mkt_fail(c, 404, "not_found", "listing_id", NULL, "no such listing");
+    bool ok = false;
+    if (strcmp(mkt_str(l, "status"), "open") != 0) {
+        mkt_fail(c, 409, "conflict", "listing_id", NULL, "the listing is %s", mkt_str(l, "status"));
+    } else if (strcmp(mkt_str(l, "currency"), agcur) != 0) {
+        mkt_fail(c, 409, "conflict", "listing_id", NULL, "the listing is in %s, the agent in %s",
+                 mkt_str(l, "currency"), agcur);
+    } else if (strcmp(mkt_str(l, "seller_id"), c->a->agent_id) == 0) {
+        mkt_fail(c, 409, "conflict", "listing_id", NULL, "an agent cannot buy from itself");
+    } else {
+        char id[72];
+        json_t *neg = NULL, *msg = NULL;
+        if (mkt_new_id(m, "neg_", id) == 0)
+            neg = json_pack("{ss sI ss ss ss ss s{sI sI} sn sn ss sI so}", "id", id, "version", 1,
+                            "listing_id", lid, "buyer_id", c->a->agent_id, "seller_id",
+                            mkt_str(l, "seller_id"), "status", "open", "terms", "unit_price_minor",
+                            (json_int_t)price, "quantity", (json_int_t)qty, "agreed_terms", "cap",
+                            "currency", agcur, "message_count", (json_int_t)0, "opened_at",
+                            mkt_time_json(m->now));
+        /* the negotiation first, so that its first message follows it on the stream */
+        if (neg && mkt_create(m, "negotiation", neg, NULL) == 0 &&
+            (msg = add_message(m, neg, c->a->agent_id, "offer", price, qty, text)) &&
+            mkt_update(m, "negotiation", neg) == 0 && risk_velocity(m, c->a->agent_id) == 0)
+            ok = mkt_ok(c, 201, json_pack("{sO sO}", "negotiation", neg, "message", msg));
+        else
+            mkt_fail(c, 503, "unavailable", NULL, NULL, "could not store the negotiation");
+        json_decref(neg);
+        json_decref(msg);
+    }
+    json_decref(l);
+    return ok;
+}
+
+/* Makes the purchase for an accepted negotiation; returns it (owned) or NULL. */
+static json_t *make_purchase(mkt_ctx *c, json_t *neg, int64_t price, int64_t qty,
+                             const char *ship_to)
+{
+    market *m = c->m;
+    json_t *buyer = mkt_get(m, "agent", mkt_str(neg, "buyer_id"));
+    json_t *l = mkt_get(m, "listing", mkt_str(neg, "listing_id"));
+    json_t *p = NULL;
+    int64_t total;
+    char id[72];
+    if (!buyer || !l || !money_mul(price, qty, &total) || mkt_new_id(m, "pur_", id) != 0)
+        goto out;
+    if (!ship_to) {
+        json_t *addrs = json_object_get(buyer, "addresses");
+        ship_to = json_string_value(json_array_get(addrs, 0));
+    }
+    p = json_pack("{ss sI ss ss ss ss sI sI sI ss so ss s[] sI sn ss sn}", "id", id, "version", 1,
+                  "negotiation_id", mkt_str(neg, "id"), "listing_id", mkt_str(neg, "listing_id"),
+                  "buyer_id", mkt_str(neg, "buyer_id"), "seller_id", mkt_str(neg, "seller_id"),
+                  "unit_price_minor", (json_int_t)price, "quantity", (json_int_t)qty, "total_minor",
+                  (json_int_t)total, "currency", mkt_str(neg, "currency"), "ship_to",
+                  ship_to ? json_string(ship_to) : json_null(), "status", "pending_approval",
+                  "flags", "risk_score", (json_int_t)0, "decide_by", "default_on_timeout", "veto",
+                  "decision");
+    if (!p || risk_check(m, p, buyer, l, neg) != 0)
+        goto fail;
+    int64_t threshold = mkt_int(json_object_get(buyer, "limits"), "approval_threshold_minor");
+    bool clean = json_array_size(json_object_get(p, "flags")) == 0 && total <= threshold;
+    if (clean) {
+        json_object_set_new(p, "status", json_string("approved"));
+    } else {
+        json_object_set_new(p, "decide_by",
+                            mkt_time_json(m->now + (int64_t)m->decide_timeout_s * 1000));
+    }
+    if (mkt_create(m, "purchase", p, "created_at") != 0 || risk_raise(m, p) != 0)
+        goto fail;
+    m->st.purchases++;
+    if (clean && decide_settle(m, p) != 0)
+        goto fail;
+    goto out;
+fail:
+    json_decref(p);
+    p = NULL;
+out:
+    json_decref(buyer);
+    json_decref(l);
+    return p;
+}
+
+bool trade_post_message(mkt_ctx *c, const char *id)
+{
+    market *m = c->m;
+    if (!text_valid_id(id, "neg_"))
+        return mkt_fail(c, 400, "bad_request", "id", NULL, "not a valid negotiation id");
+    const char *kind, *text = "", *ship_to = NULL;
+    if (mkt_body_str(c, "kind", 1, 16, true, &kind) < 0 ||
+        mkt_body_str(c, "text", 0, 4096, false, &text) < 0 ||
+        mkt_body_str(c, "ship_to", 1, 500, false, &ship_to) < 0)
+        return false;
+    bool offer = !strcmp(kind, "offer") || !strcmp(kind, "counter");
+    bool accept = !strcmp(kind, "accept");
+    if (!offer && !accept && strcmp(kind, "reject") != 0 && strcmp(kind, "note") != 0)
+        return mkt_fail(c, 400, "bad_request", "kind", NULL,
+                        "kind must be offer, counter, accept, reject or note");
+    int64_t price = -1, qty = -1;
+    int r1 = mkt_body_int(c, "unit_price_minor", 0, MONEY_MAX_MINOR, &price);
+    if (r1 < 0)
+        return false;
+    int r2 = mkt_body_int(c, "quantity", 1, QTY_MAX, &qty);
+    if (r2 < 0)
+        return false;
+    if (offer && (r1 == 0 || r2 == 0))
+        return mkt_fail(c, 400, "bad_request", r1 == 0 ? "unit_price_minor" : "quantity", NULL,
+                        "an %s needs unit_price_minor and quantity", kind);
+    int64_t total;
+    if (price >= 0 && qty >= 0 && !money_mul(price, qty, &total))
+        return mkt_fail(c, 400, "bad_request", "quantity", NULL, "the total is out of range");
+    json_t *neg = mkt_get(m, "negotiation", id);
+    if (!neg)
+        return mkt_fail(c, 404, "not_found", NULL, NULL, "no such negotiation");
+    bool ok = false;
+    const char *me = c->a->agent_id, *status = mkt_str(neg, "status");
+    json_t *terms = json_object_get(neg, "terms");
+    json_t *msg = NULL, *p = NULL;
+    if (strcmp(mkt_str(neg, "buyer_id"), me) != 0 && strcmp(mkt_str(neg, "seller_id"), me) != 0) {
+        mkt_fail(c, 403, "forbidden", NULL, NULL, "not a party to this negotiation");
+        goto out;
+    }
+    if (strcmp(status, "open") != 0) {
+        mkt_fail(c, 409, "conflict", NULL, neg, "the negotiation is %s", status);
+        goto out;
+    }
+    if (offer && !inside_cap(neg, price, qty)) {
+        mkt_fail(c, 409, "cap_exceeded", NULL, neg, "the offer is outside the negotiation's cap");
+        goto out;
+    }
+    if (accept) {
+        if (!json_is_object(terms)) {
+            mkt_fail(c, 409, "conflict", NULL, neg, "there are no terms on the table to accept");
+            goto out;
+        }
+        if (price < 0)
+            price = mkt_int(terms, "unit_price_minor");
+        if (qty < 0)
+            qty = mkt_int(terms, "quantity");
+        if (!inside_cap(neg, price, qty)) {
+            mkt_fail(c, 409, "cap_exceeded", NULL, neg, "the terms are outside the cap");
+            goto out;
+        }
+    }
+    msg = add_message(m, neg, me, kind, price, qty, text);
+    if (!msg)
+        goto fail;
+    if (offer) {
+        json_object_set_new(neg, "terms",
+                            json_pack("{sI sI}", "unit_price_minor", (json_int_t)price, "quantity",
+                                      (json_int_t)qty));
+    } else if (accept) {
+        json_object_set_new(neg, "status", json_string("agreed"));
+        json_object_set(neg, "agreed_terms", terms);
+    } else if (!strcmp(kind, "reject")) {
+        json_object_set_new(neg, "status", json_string("failed"));
+    }
+    if (mkt_update(m, "negotiation", neg) != 0)
+        goto fail;
+    if (offer && risk_velocity(m, me) != 0)
+        goto fail;
+    if (accept && !(p = make_purchase(c, neg, price, qty, ship_to)))
+        goto fail;
+    json_t *ans = json_pack("{sO sO}", "message", msg, "negotiation", neg);
+    if (p)
+        json_object_set(ans, "purchase", p);
+    ok = mkt_ok(c, 201, ans);
+    goto out;
+fail:
+    mkt_fail(c, 503, "unavailable", NULL, NULL, "could not store the message");
+out:
+    json_decref(msg);
+    json_decref(p);
+    json_decref(neg);
+    return ok;
+}
