@@ -2,6 +2,7 @@
 #include "tests/lib/testsrv.h"
 
 #include <curl/curl.h>
+#include <jansson.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -425,4 +426,191 @@ char *testhttp_header(const testhttp_resp *r, const char *name, char *out, size_
         p = eol + 1;
     }
     return NULL;
+}
+
+/* ---- conveniences ---------------------------------------------------------- */
+
+void testsrv_key(char out[48])
+{
+    static unsigned long counter;
+    unsigned long n = __atomic_add_fetch(&counter, 1, __ATOMIC_SEQ_CST);
+    snprintf(out, 48, "test-%ld-%lu-%lld", (long)getpid(), n, (long long)now_ms());
+}
+
+int testsrv_get(testsrv *s, const char *token, const char *path, testhttp_resp *out)
+{
+    char url[1024];
+    snprintf(url, sizeof url, "%s%s", s->url, path);
+    return testhttp("GET", url, token, NULL, NULL, out);
+}
+
+int testsrv_post(testsrv *s, const char *token, const char *path, long long version,
+                 const char *body, testhttp_resp *out)
+{
+    char url[1024], key[48], kh[80], ifm[64];
+    snprintf(url, sizeof url, "%s%s", s->url, path);
+    testsrv_key(key);
+    snprintf(kh, sizeof kh, "Idempotency-Key: %s", key);
+    snprintf(ifm, sizeof ifm, "If-Match: \"%lld\"", version);
+    const char *hdrs[3] = {kh, version > 0 ? ifm : NULL, NULL};
+    return testhttp("POST", url, token, hdrs, body ? body : "{}", out);
+}
+
+/* Registers an agent from body; copies its id and token. Returns 0 or -1. */
+static int register_agent(testsrv *s, const char *body, char id[72], char token[128])
+{
+    testhttp_resp r;
+    int rc = -1;
+    if (testsrv_post(s, TESTSRV_TOKEN_SUP1, "/v1/agents", 0, body, &r) == 0 && r.status == 201) {
+        json_t *j = json_loads(r.body, 0, NULL);
+        const char *i = json_string_value(json_object_get(json_object_get(j, "agent"), "id"));
+        const char *t = json_string_value(json_object_get(j, "token"));
+        if (i && t) {
+            snprintf(id, 72, "%s", i);
+            snprintf(token, 128, "%s", t);
+            rc = 0;
+        }
+        json_decref(j);
+    } else {
+        fprintf(stderr, "testsrv: register agent: %ld %s\n", r.status, r.body);
+    }
+    testhttp_resp_free(&r);
+    return rc;
+}
+
+/* Reads a string field of a JSON body (path of up to two keys) into out. */
+static int body_field(const char *body, const char *k1, const char *k2, char *out, size_t size)
+{
+    json_t *j = json_loads(body, 0, NULL);
+    json_t *v = json_object_get(j, k1);
+    if (k2)
+        v = json_object_get(v, k2);
+    int rc = json_is_string(v) ? 0 : -1;
+    if (rc == 0)
+        snprintf(out, size, "%s", json_string_value(v));
+    json_decref(j);
+    return rc;
+}
+
+int testsrv_market_setup(testsrv *s, testsrv_market *t, long long approval_threshold_minor)
+{
+    memset(t, 0, sizeof *t);
+    char body[1024];
+    if (register_agent(
+            s,
+            "{\"name\":\"Seller\",\"principal\":\"Shop Ltd\",\"role\":\"seller\","
+            "\"currency\":\"USD\",\"limits\":{\"spend_cap_minor\":0,"
+            "\"per_deal_max_minor\":0,\"approval_threshold_minor\":0,\"max_quantity\":0},"
+            "\"mandate\":{\"categories\":[]},\"addresses\":[]}",
+            t->seller_id, t->seller_token) != 0)
+        return -1;
+    snprintf(body, sizeof body,
+             "{\"name\":\"Buyer\",\"principal\":\"Ann\",\"role\":\"buyer\",\"currency\":\"USD\","
+             "\"limits\":{\"spend_cap_minor\":100000000,\"per_deal_max_minor\":10000000,"
+             "\"approval_threshold_minor\":%lld,\"max_quantity\":100},"
+             "\"mandate\":{\"categories\":[\"bikes\"]},\"addresses\":[\"" TESTSRV_ADDRESS "\"]}",
+             approval_threshold_minor);
+    if (register_agent(s, body, t->buyer_id, t->buyer_token) != 0)
+        return -1;
+    testhttp_resp r;
+    int rc = -1;
+    if (testsrv_post(s, t->seller_token, "/v1/listings", 0,
+                     "{\"title\":\"Trek FX 3 hybrid bike\",\"description\":\"Good condition\","
+                     "\"category\":\"bikes\",\"unit_price_minor\":50000,\"currency\":\"USD\","
+                     "\"quantity\":1000,\"floor_minor\":30000}",
+                     &r) == 0 &&
+        r.status == 201)
+        rc = body_field(r.body, "id", NULL, t->listing_id, sizeof t->listing_id);
+    else
+        fprintf(stderr, "testsrv: listing: %ld %s\n", r.status, r.body);
+    testhttp_resp_free(&r);
+    return rc;
+}
+
+int testsrv_market_purchase(testsrv *s, testsrv_market *t, long long price, long long qty,
+                            char pur_id[72])
+{
+    char body[512], neg[72], path[128];
+    snprintf(
+        body, sizeof body,
+        "{\"listing_id\":\"%s\",\"unit_price_minor\":%lld,\"quantity\":%lld,\"text\":\"offer\"}",
+        t->listing_id, price, qty);
+    testhttp_resp r;
+    if (testsrv_post(s, t->buyer_token, "/v1/negotiations", 0, body, &r) != 0 || r.status != 201 ||
+        body_field(r.body, "negotiation", "id", neg, sizeof neg) != 0) {
+        fprintf(stderr, "testsrv: negotiation: %ld %s\n", r.status, r.body);
+        testhttp_resp_free(&r);
+        return -1;
+    }
+    testhttp_resp_free(&r);
+    snprintf(path, sizeof path, "/v1/negotiations/%s/messages", neg);
+    int rc = -1;
+    if (testsrv_post(s, t->seller_token, path, 0, "{\"kind\":\"accept\",\"text\":\"deal\"}", &r) ==
+            0 &&
+        r.status == 201)
+        rc = body_field(r.body, "purchase", "id", pur_id, 72);
+    else
+        fprintf(stderr, "testsrv: accept: %ld %s\n", r.status, r.body);
+    testhttp_resp_free(&r);
+    return rc;
+}
+
+/* ---- JSON paths -------------------------------------------------------------- */
+
+/* Walks a dotted path in root (borrowed result, or NULL). */
+static json_t *walk(json_t *root, const char *path)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", path);
+    json_t *v = root;
+    char *save = NULL;
+    for (char *k = strtok_r(buf, ".", &save); k && v; k = strtok_r(NULL, ".", &save)) {
+        if (json_is_array(v)) {
+            char *end;
+            long i = strtol(k, &end, 10);
+            v = *end ? NULL : json_array_get(v, (size_t)i);
+        } else {
+            v = json_object_get(v, k);
+        }
+    }
+    return v;
+}
+
+long long testjson_int(const char *json, const char *path)
+{
+    json_t *root = json_loads(json ? json : "", 0, NULL);
+    json_t *v = walk(root, path);
+    long long r = json_is_integer(v) ? (long long)json_integer_value(v) : TESTJSON_NONE;
+    json_decref(root);
+    return r;
+}
+
+int testjson_str(const char *json, const char *path, char *out, size_t size)
+{
+    json_t *root = json_loads(json ? json : "", 0, NULL);
+    json_t *v = walk(root, path);
+    int ok = json_is_string(v);
+    if (ok && size)
+        snprintf(out, size, "%s", json_string_value(v));
+    json_decref(root);
+    return ok;
+}
+
+long long testjson_len(const char *json, const char *path)
+{
+    json_t *root = json_loads(json ? json : "", 0, NULL);
+    json_t *v = walk(root, path);
+    long long n = json_is_array(v)    ? (long long)json_array_size(v)
+                  : json_is_object(v) ? (long long)json_object_size(v)
+                                      : -1;
+    json_decref(root);
+    return n;
+}
+
+int testjson_null(const char *json, const char *path)
+{
+    json_t *root = json_loads(json ? json : "", 0, NULL);
+    int r = json_is_null(walk(root, path));
+    json_decref(root);
+    return r;
 }

@@ -73,4 +73,49 @@ void testhttp_resp_free(testhttp_resp *r);
  * (size bytes), or NULL when absent. */
 char *testhttp_header(const testhttp_resp *r, const char *name, char *out, size_t size);
 
+/* ---- conveniences on top of testhttp ---------------------------------------- */
+
+/* Writes a fresh Idempotency-Key (unique in this process) into out[48]. */
+void testsrv_key(char out[48]);
+
+/* GET s->url + path with token (may be NULL). Returns like testhttp. */
+int testsrv_get(testsrv *s, const char *token, const char *path, testhttp_resp *out);
+
+/* POST body (NULL: empty) to s->url + path with token, a fresh Idempotency-Key and,
+ * when version > 0, If-Match: "version". Returns like testhttp. */
+int testsrv_post(testsrv *s, const char *token, const char *path, long long version,
+                 const char *body, testhttp_resp *out);
+
+/* A small market for tests: one seller with one listing, one buyer. */
+typedef struct testsrv_market {
+    char seller_id[72], buyer_id[72], listing_id[72];
+    char seller_token[128], buyer_token[128];
+} testsrv_market;
+
+/* Registers (as sup1) a seller and a buyer in USD and lists "Trek FX 3 hybrid bike"
+ * (category "bikes", 50000 minor units, quantity 1000, floor 30000). The buyer has
+ * spend_cap_minor 100000000, per_deal_max_minor 10000000, max_quantity 100, the given
+ * approval_threshold_minor, mandate ["bikes"] and the verified address
+ * TESTSRV_ADDRESS. Returns 0 or -1. */
+#define TESTSRV_ADDRESS "1 Main St, Springfield"
+int testsrv_market_setup(testsrv *s, testsrv_market *t, long long approval_threshold_minor);
+
+/* The buyer opens a negotiation on the listing at (price, qty) and the seller accepts
+ * it: writes the purchase id into pur_id (72 bytes). Returns 0 or -1. */
+int testsrv_market_purchase(testsrv *s, testsrv_market *t, long long price, long long qty,
+                            char pur_id[72]);
+
+/* ---- reading JSON answers ----------------------------------------------------- */
+
+/* The value at a dotted path ("purchase.flags.0.rule": object keys and array
+ * indexes) of a JSON text. testjson_int returns TESTJSON_NONE when it is absent or not
+ * an integer; testjson_str copies a string (false when absent or not a string);
+ * testjson_len gives an array's or object's size (-1 when absent); testjson_null is
+ * true when the value is present and null. */
+#define TESTJSON_NONE (-0x7fffffffffffffffLL - 1)
+long long testjson_int(const char *json, const char *path);
+int testjson_str(const char *json, const char *path, char *out, size_t size);
+long long testjson_len(const char *json, const char *path);
+int testjson_null(const char *json, const char *path);
+
 #endif
