@@ -86,18 +86,15 @@ static void explain_current(const decision_outcome *o, char *out, size_t size)
 static void on_outcome(void *ud, const decision_outcome *o)
 {
     ui *u = ud;
-    char subject[65] = "", label[32] = "decision";
+    char subject[65] = "";
+    const char *label = "decision";
     for (size_t i = 0; i < u->ninflight; i++)
         if (u->inflight[i].id == o->id) {
             snprintf(subject, sizeof subject, "%s", u->inflight[i].subject);
-            snprintf(label, sizeof label, "%s", u->inflight[i].label);
+            label = decision_action_name(u->inflight[i].action);
             u->inflight[i] = u->inflight[--u->ninflight];
             break;
         }
-    /* "approving…" -> "approve" */
-    char *dots = strstr(label, "ing");
-    if (dots)
-        *dots = '\0';
     char now[200];
     explain_current(o, now, sizeof now);
     if (o->ok) {
@@ -136,6 +133,7 @@ static void send(ui *u, const decision_req *req, const char *label)
     if (u->ninflight < UI_MAX_INFLIGHT) {
         ui_inflight *f = &u->inflight[u->ninflight];
         f->id = 0;
+        f->action = req->action;
         snprintf(f->subject, sizeof f->subject, "%s",
                  req->subject_id[0] ? req->subject_id : "fleet");
         snprintf(f->label, sizeof f->label, "%s", label);

@@ -19,7 +19,6 @@
 #include <time.h>
 #include <unistd.h>
 
-
 #define FRAME_MS 33 /* at most ~30 frames a second */
 
 static int sigpipe_fds[2] = {-1, -1};
@@ -260,9 +259,9 @@ static void draw_header(ui *u, WINDOW *w)
     }
     ui_pane *pn = &u->panes[u->pane];
     char info[200];
-    snprintf(info, sizeof info, "%zu rows %s %s%s%s", pn->table.nrows,
-             widget_glyph_str(GLYPH_MIDDOT), panes_sort_name(u->pane, pn->sort),
-             pn->filter[0] ? " /" : "", pn->filter);
+    snprintf(info, sizeof info, "%zu row%s %s %s%s%s", pn->table.nrows,
+             pn->table.nrows == 1 ? "" : "s", widget_glyph_str(GLYPH_MIDDOT),
+             panes_sort_name(u->pane, pn->sort), pn->filter[0] ? " /" : "", pn->filter);
     char safe_info[240];
     text_truncate(info, cols - tx - 2 > 0 ? cols - tx - 2 : 0, u->mode_text, safe_info,
                   sizeof safe_info);

@@ -18,6 +18,7 @@ typedef struct dline {
     char text[480];
     theme_role role;
     bool bar;
+    const char *label; /* before a bar ("budget"), static */
     int64_t part, whole;
 } dline;
 
@@ -73,6 +74,11 @@ static void thread_lines(ui *u, dbuf *b, const model_negotiation *n, size_t max_
     for (size_t i = 0; i < n->nmessages && np < 512; i++)
         if (n->messages[i].unit_price_minor >= 0)
             prices[np++] = n->messages[i].unit_price_minor;
+    /* before this session's messages arrive, the terms on the table are the path */
+    if (np == 0 && n->terms.present)
+        prices[np++] = n->terms.unit_price_minor;
+    if (n->agreed_terms.present && (np == 0 || prices[np - 1] != n->agreed_terms.unit_price_minor))
+        prices[np++] = n->agreed_terms.unit_price_minor;
     char spark[256] = "", first[40] = "-", last[40] = "-";
     widget_sparkline(prices, np, 24, spark, sizeof spark);
     if (np) {
@@ -91,7 +97,10 @@ static void thread_lines(ui *u, dbuf *b, const model_negotiation *n, size_t max_
     }
     size_t start = n->nmessages > max_msgs ? n->nmessages - max_msgs : 0;
     if (start)
-        add(b, THEME_DIM, "  … %zu earlier messages", start);
+        add(b, THEME_DIM, "  %s %zu earlier messages", widget_glyph_str(GLYPH_ELLIPSIS), start);
+    if (n->nmessages < (size_t)n->message_count && n->nmessages == 0)
+        add(b, THEME_DIM, "  (%lld messages before this session; new ones appear as they arrive)",
+            (long long)n->message_count);
     for (size_t i = start; i < n->nmessages; i++) {
         const model_message *m = &n->messages[i];
         char terms[80] = "";
@@ -157,6 +166,7 @@ static void purchase_lines(ui *u, dbuf *b, const model_purchase *p)
                                                                                : GLYPH_CHECK));
         if (d) {
             d->bar = true;
+            d->label = "budget";
             d->part = after > 0 ? after : 0;
             d->whole = cap;
         }
@@ -236,9 +246,10 @@ static void agent_lines(ui *u, dbuf *b, const model_agent *a)
         widget_glyph_str(GLYPH_MIDDOT), a->seller ? "seller" : "buyer",
         widget_glyph_str(GLYPH_MIDDOT), a->paused ? "PAUSED" : "active");
     add(b, THEME_NORMAL, "%s for %s", txt(&a->name), txt(&a->principal));
-    dline *d = add(b, THEME_NORMAL, "spent %s of %s", spent, cap);
+    dline *d = add(b, THEME_NORMAL, "%s spent of %s", spent, cap);
     if (d) {
         d->bar = true;
+        d->label = "spend";
         d->part = a->spent_minor;
         d->whole = a->limits.spend_cap_minor;
     }
@@ -340,6 +351,7 @@ int detail_draw(ui *u, WINDOW *w, int top, int height)
         const dline *d = &b.l[pn->detail_scroll + i];
         int x = 1;
         if (d->bar) {
+            x += widget_text(w, top + i, x, 8, d->label ? d->label : "", theme_attr(d->role)) + 2;
             int bw = width >= 100 ? 16 : 10;
             widget_bar(w, top + i, x, bw, d->part, d->whole);
             x += bw + 1;

@@ -110,10 +110,11 @@ static size_t copy_rows(const void *const *src, size_t n, const void ***rows, si
 
 /* ---- Pending ------------------------------------------------------------------------ */
 
+/* At 80 columns FLAGS, then RISK, then BUYER drop (screens.md); ITEM shortens. */
 static const widget_column pending_cols[] = {
-    {"DUE", 7, 0, true, false},   {"PURCHASE", 12, 0, false, false}, {"BUYER", 12, 3, false, false},
-    {"ITEM", 12, 0, false, true}, {"QTY", 6, 0, true, false},        {"TOTAL", 13, 0, true, false},
-    {"RISK", 4, 2, true, false},  {"STATE", 11, 0, false, false},    {"FLAGS", 18, 1, false, false},
+    {"DUE", 5, 0, true, false},   {"PURCHASE", 10, 0, false, false}, {"BUYER", 10, 1, false, false},
+    {"ITEM", 12, 0, false, true}, {"QTY", 5, 0, true, false},        {"TOTAL", 12, 0, true, false},
+    {"RISK", 4, 2, true, false},  {"STATE", 10, 0, false, false},    {"FLAGS", 16, 3, false, false},
 };
 static const char *const pending_sorts[] = {"deadline", "total", "risk", "buyer", NULL};
 

@@ -54,6 +54,7 @@ typedef struct ui_pane {
 /* A decision sent and not yet answered. */
 typedef struct ui_inflight {
     uint64_t id;
+    decision_action action;
     char subject[65];
     char label[32]; /* "approving…" */
 } ui_inflight;
@@ -79,8 +80,8 @@ typedef struct ui {
     text_mode mode_text;
     bool read_only; /* --read-only, a viewer token or replay */
     bool colour;
-    bool bell;            /* ring on a critical alert or a new pending purchase */
-    char theme_name[64];  /* the theme asked for (":theme" changes it) */
+    bool bell;           /* ring on a critical alert or a new pending purchase */
+    char theme_name[64]; /* the theme asked for (":theme" changes it) */
 
     ui_pane panes[PANE_COUNT];
     int pane;
