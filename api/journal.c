@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,15 @@ journal *journal_open(const char *path, char *err, size_t errsz)
         snprintf(err, errsz, "cannot open the journal %s: %s", path, strerror(errno));
         return NULL;
     }
+    /* A crash mid-write leaves a torn last line: end it, so that the next line is whole
+     * (the torn one is then skipped as malformed). */
+    off_t end = lseek(fd, 0, SEEK_END);
+    char last = '\n';
+    if (end > 0 && pread(fd, &last, 1, end - 1) == 1 && last != '\n' && write(fd, "\n", 1) != 1) {
+        close(fd);
+        snprintf(err, errsz, "cannot repair the journal %s: %s", path, strerror(errno));
+        return NULL;
+    }
     journal *j = calloc(1, sizeof *j);
     if (!j) {
         close(fd);
@@ -84,6 +94,25 @@ static int write_line(journal *j, const char *line, size_t len)
     return fsync(j->fd);
 }
 
+/* FNV-1a of n bytes: the checksum that ends every line, so that a line torn by a crash
+ * (and then ended by journal_open) is recognised and skipped. */
+static uint32_t checksum(const char *s, size_t n)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 16777619u;
+    }
+    return h;
+}
+
+/* Appends "\t<checksum>\n" to the n bytes of line (which has room for 11 more). */
+static size_t seal(char *line, size_t n)
+{
+    uint32_t h = checksum(line, n);
+    return n + (size_t)snprintf(line + n, 12, "\t%08x\n", h);
+}
+
 /* True when s holds no tab, CR or LF (fields must not break the line format). */
 static bool field_ok(const char *s)
 {
@@ -100,9 +129,9 @@ int journal_append(journal *j, const journal_entry *e)
     char *line = malloc(need);
     if (!line)
         return -1;
-    int n = snprintf(line, need, "D\t%s\t%lld\t%s\t%s\t%lld\t%s\n", e->key, (long long)e->at_ms,
+    int n = snprintf(line, need - 12, "D\t%s\t%lld\t%s\t%s\t%lld\t%s", e->key, (long long)e->at_ms,
                      e->action, e->subject[0] ? e->subject : "-", (long long)e->version, e->body);
-    int rc = n > 0 && (size_t)n < need ? write_line(j, line, (size_t)n) : -1;
+    int rc = n > 0 && (size_t)n < need - 12 ? write_line(j, line, seal(line, (size_t)n)) : -1;
     free(line);
     return rc;
 }
@@ -120,11 +149,11 @@ int journal_settle(journal *j, const char *key, int http_status)
     if (!field_ok(key))
         return -1;
     char line[256];
-    int n = snprintf(line, sizeof line, "R\t%s\t%d\t%lld\n", key, http_status,
+    int n = snprintf(line, sizeof line - 12, "R\t%s\t%d\t%lld", key, http_status,
                      (long long)now_wall_ms());
-    if (n < 0 || (size_t)n >= sizeof line)
+    if (n < 0 || (size_t)n >= sizeof line - 12)
         return -1;
-    return write_line(j, line, (size_t)n);
+    return write_line(j, line, seal(line, (size_t)n));
 }
 
 void journal_entries_free(journal_entry *e, size_t n)
@@ -190,6 +219,16 @@ int journal_unsettled(journal *j, int64_t now_ms, journal_entry **out, size_t *n
             break;
         }
         line[r - 1] = '\0';
+        if (r == 1)
+            continue;
+        char *tab = strrchr(line, '\t');
+        char want[16];
+        if (!tab || (snprintf(want, sizeof want, "%08x", checksum(line, (size_t)(tab - line))),
+                     strcmp(tab + 1, want) != 0)) {
+            nbad++; /* torn or edited */
+            continue;
+        }
+        *tab = '\0';
         char *fld[7];
         size_t nf = split(line, fld, 7);
         if (nf == 7 && strcmp(fld[0], "D") == 0) {

@@ -4,10 +4,11 @@
  * version and body is appended and fsynced; when the server answers (any HTTP status),
  * a settling line follows. At start, entries without a settling line are sent again with
  * the same key: the server answers a repeat with its first answer. Lines are
- * tab-separated and never hold the token:
+ * tab-separated, end with a checksum (a line torn by a crash is skipped) and never hold
+ * the token:
  *
- *     D <key> <ms> <action> <subject|-> <version> <body>
- *     R <key> <http status> <ms>
+ *     D <key> <ms> <action> <subject|-> <version> <body> <fnv1a>
+ *     R <key> <http status> <ms> <fnv1a>
  */
 #ifndef DEALDESK_API_JOURNAL_H
 #define DEALDESK_API_JOURNAL_H

@@ -561,7 +561,7 @@ static int kind_of_type(const char *type)
 static json_t *parse(const char *s, size_t len, ctx *c)
 {
     json_error_t je;
-    json_t *root = json_loadb(s, len, JSON_REJECT_DUPLICATES, &je);
+    json_t *root = json_loadb(s, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
     if (!root)
         fail(c, "not JSON: %s (line %d)", je.text, je.line);
     return root;

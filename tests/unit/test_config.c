@@ -1,0 +1,167 @@
+/* test_config.c: precedence (flags, environment, file), the token file's checks, the
+ * file's syntax with file:line messages, bind lines, NO_COLOR, the journal path. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+
+#include "api/config.h"
+
+static char dir[512];
+
+/* Writes text to dir/name with mode; returns the path (static buffer per call site). */
+static const char *write_file(const char *name, const char *text, mode_t mode, char *out,
+                              size_t size)
+{
+    snprintf(out, size, "%s/%s", dir, name);
+    FILE *f = fopen(out, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    chmod(out, mode);
+    return out;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    const char *t = getenv("TEST_TMP");
+    snprintf(dir, sizeof dir, "%s/config-test", t ? t : "/tmp");
+    mkdir(dir, 0700);
+    unsetenv("DEALDESK_URL");
+    unsetenv("DEALDESK_TOKEN");
+    unsetenv("NO_COLOR");
+    return 0;
+}
+
+static void test_token_file(void **state)
+{
+    (void)state;
+    config cfg;
+    char p[600], err[512];
+    config_init(&cfg);
+    write_file("tok", "s3cret-abc\nsecond line ignored\n", 0600, p, sizeof p);
+    assert_int_equal(config_read_token_file(&cfg, p, err, sizeof err), 0);
+    assert_string_equal(cfg.token, "s3cret-abc");
+    write_file("tok-open", "s3cret-open\n", 0640, p, sizeof p);
+    config_init(&cfg);
+    assert_int_equal(config_read_token_file(&cfg, p, err, sizeof err), -1);
+    assert_non_null(strstr(err, "group or others"));
+    assert_null(strstr(err, "s3cret-open"));
+    assert_string_equal(cfg.token, "");
+    write_file("tok-space", "s3cret with space\n", 0600, p, sizeof p);
+    assert_int_equal(config_read_token_file(&cfg, p, err, sizeof err), -1);
+    assert_null(strstr(err, "s3cret"));
+    write_file("tok-empty", "\n", 0600, p, sizeof p);
+    assert_int_equal(config_read_token_file(&cfg, p, err, sizeof err), -1);
+    config_free(&cfg);
+}
+
+static void test_precedence_and_file(void **state)
+{
+    (void)state;
+    config cfg;
+    char p[600], tp[600], err[512];
+    write_file("tok2", "file-token\n", 0600, tp, sizeof tp);
+    char text[2048];
+    snprintf(text, sizeof text,
+             "# comment\n\nurl = http://file:1\ntoken_file = %s\ntheme = \"amber\"\n"
+             "no_color = false\nread_only = yes\nheartbeat = 5\nbind x approve\n"
+             "bind ^G  goto pending  \n",
+             tp);
+    write_file("cfg", text, 0600, p, sizeof p);
+    config_init(&cfg);
+    assert_int_equal(config_resolve(&cfg, p, err, sizeof err), 0);
+    assert_string_equal(cfg.url, "http://file:1");
+    assert_string_equal(cfg.token, "file-token");
+    assert_string_equal(cfg.theme, "amber");
+    assert_true(cfg.read_only);
+    assert_int_equal(cfg.heartbeat_s, 5);
+    assert_int_equal(cfg.nbinds, 2);
+    assert_string_equal(cfg.binds[1].key, "^G");
+    assert_string_equal(cfg.binds[1].action, "goto pending");
+    assert_int_equal(cfg.binds[1].line, 10);
+    config_free(&cfg);
+
+    /* The environment beats the file; flags beat both. */
+    setenv("DEALDESK_URL", "http://env:2/", 1);
+    setenv("DEALDESK_TOKEN", "env-token", 1);
+    setenv("NO_COLOR", "1", 1);
+    config_init(&cfg);
+    snprintf(cfg.theme, sizeof cfg.theme, "flag");
+    cfg.set |= CONFIG_SET_THEME;
+    assert_int_equal(config_resolve(&cfg, p, err, sizeof err), 0);
+    assert_string_equal(cfg.url, "http://env:2");
+    assert_string_equal(cfg.token, "env-token");
+    assert_string_equal(cfg.theme, "flag");
+    assert_true(cfg.no_color);
+    config_free(&cfg);
+    unsetenv("DEALDESK_URL");
+    unsetenv("DEALDESK_TOKEN");
+    unsetenv("NO_COLOR");
+}
+
+static void test_errors(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text, *want;
+    } cases[] = {
+        {"url = x\ncolour = red\n", "cfg-bad:2: unknown setting \"colour\""},
+        {"read_only = maybe\n", "cfg-bad:1: read_only must be true or false"},
+        {"heartbeat = 0\n", "cfg-bad:1: heartbeat"},
+        {"just words\n", "cfg-bad:1: expected"},
+        {"bind x\n", "cfg-bad:1: bind needs"},
+        {"token = abc\n", "cfg-bad:1: put the token in a file"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        config cfg;
+        char p[600], err[512];
+        config_init(&cfg);
+        write_file("cfg-bad", cases[i].text, 0600, p, sizeof p);
+        assert_int_equal(config_resolve(&cfg, p, err, sizeof err), -1);
+        if (!strstr(err, cases[i].want))
+            fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err, cases[i].want);
+        assert_null(strstr(err, "abc"));
+        config_free(&cfg);
+    }
+    config cfg;
+    char err[512], p[600];
+    config_init(&cfg);
+    snprintf(p, sizeof p, "%s/missing", dir);
+    assert_int_equal(config_resolve(&cfg, p, err, sizeof err), -1);
+    config_free(&cfg);
+}
+
+static void test_journal_path(void **state)
+{
+    (void)state;
+    config cfg;
+    char out[600];
+    config_init(&cfg);
+    setenv("XDG_STATE_HOME", "/x/state", 1);
+    assert_int_equal(config_journal_path(&cfg, out, sizeof out), 0);
+    assert_string_equal(out, "/x/state/dealdesk/journal");
+    unsetenv("XDG_STATE_HOME");
+    setenv("HOME", "/home/op", 1);
+    assert_int_equal(config_journal_path(&cfg, out, sizeof out), 0);
+    assert_string_equal(out, "/home/op/.local/state/dealdesk/journal");
+    config_free(&cfg);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_token_file, setup),
+        cmocka_unit_test_setup(test_precedence_and_file, setup),
+        cmocka_unit_test_setup(test_errors, setup),
+        cmocka_unit_test_setup(test_journal_path, setup),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,295 @@
+/* test_json.c: decoding against the contract: good objects decode exactly, every value
+ * outside the contract rejects the event with a message, hostile text is sanitised once,
+ * snapshots skip bad objects, outcomes and request bodies round-trip. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "api/json.h"
+#include "api/money.h"
+
+#define AT "2026-11-26T10:02:11.345Z"
+
+static const char purchase_ok[] =
+    "{\"id\":\"pur_1\",\"version\":3,\"negotiation_id\":\"neg_1\",\"listing_id\":\"lst_1\","
+    "\"buyer_id\":\"agt_b\",\"seller_id\":\"agt_s\",\"unit_price_minor\":1250,\"quantity\":1000,"
+    "\"total_minor\":1250000,\"currency\":\"USD\",\"ship_to\":\"1 Main St\","
+    "\"status\":\"pending_approval\",\"flags\":[{\"rule\":\"quantity_vs_intent\","
+    "\"severity\":\"critical\",\"detail\":\"1,000 against a usual 10\"}],\"risk_score\":88,"
+    "\"decide_by\":\"2026-11-26T10:03:11.345Z\",\"default_on_timeout\":\"veto\","
+    "\"decision\":null,\"created_at\":\"" AT "\",\"updated_at\":\"" AT "\"}";
+
+/* Wraps an object as an event of type with seq. Returns a static buffer. */
+static const char *event(const char *type, int seq, const char *data)
+{
+    static char buf[8192];
+    snprintf(buf, sizeof buf, "{\"seq\":%d,\"type\":\"%.40s\",\"at\":\"" AT "\",\"data\":%.7000s}",
+             seq, type, data);
+    return buf;
+}
+
+/* Replaces the first occurrence of from by to in src (static result). */
+static const char *subst(const char *src, const char *from, const char *to)
+{
+    static char buf[8192];
+    const char *p = strstr(src, from);
+    assert_non_null(p);
+    snprintf(buf, sizeof buf, "%.*s%s%s", (int)(p - src), src, to, p + strlen(from));
+    return buf;
+}
+
+static void test_purchase_decodes(void **state)
+{
+    (void)state;
+    model_event ev;
+    char err[256] = "";
+    const char *e = event("purchase.updated", 7, purchase_ok);
+    assert_int_equal(
+        json_decode_event("purchase.updated", e, strlen(e), TEXT_UTF8, &ev, err, sizeof err),
+        JSON_OK);
+    assert_int_equal(ev.seq, 7);
+    assert_int_equal(ev.kind, MODEL_PURCHASE);
+    const model_purchase *p = &ev.u.purchase;
+    assert_string_equal(p->id, "pur_1");
+    assert_int_equal(p->version, 3);
+    assert_int_equal(p->total_minor, 1250000);
+    assert_int_equal(p->quantity, 1000);
+    assert_string_equal(p->currency, "USD");
+    assert_int_equal(p->status, PUR_PENDING);
+    assert_int_equal(p->nflags, 1);
+    assert_string_equal(p->flags[0].rule, "quantity_vs_intent");
+    assert_int_equal(p->flags[0].severity, SEV_CRITICAL);
+    assert_string_equal(p->ship_to.s, "1 Main St");
+    assert_int_equal(p->risk_score, 88);
+    assert_true(p->default_veto);
+    assert_false(p->decision.present);
+    int64_t at;
+    assert_int_equal(json_parse_time(AT, &at), 0);
+    assert_int_equal(p->updated_at, at);
+    assert_int_equal(p->decide_by - at, 60000);
+    model_event_free(&ev);
+}
+
+/* Each mutation of a good purchase must be rejected, with a message naming the field. */
+static void test_contract_rejections(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *from, *to, *field;
+    } bad[] = {
+        {"\"pur_1\"", "\"lst_1\"", "id"},
+        {"\"pur_1\"", "\"pur_1;rm\"", "id"},
+        {"\"pur_1\"", "\"\"", "id"},
+        {"\"agt_b\"", "\"agt_\\u0000b\"", "buyer_id"},
+        {"\"unit_price_minor\":1250", "\"unit_price_minor\":12.5", "unit_price_minor"},
+        {"\"unit_price_minor\":1250", "\"unit_price_minor\":-1", "unit_price_minor"},
+        {"\"unit_price_minor\":1250", "\"unit_price_minor\":\"1250\"", "unit_price_minor"},
+        {"\"total_minor\":1250000", "\"total_minor\":1000000000000001", "total_minor"},
+        {"\"total_minor\":1250000", "\"total_minor\":1e3", "total_minor"},
+        {"\"USD\"", "\"usd\"", "currency"},
+        {"\"USD\"", "\"XXQ\"", "currency"},
+        {"\"pending_approval\"", "\"pending\"", "status"},
+        {"\"version\":3", "\"version\":0", "version"},
+        {"\"critical\"", "\"fatal\"", "severity"},
+        {"\"risk_score\":88", "\"risk_score\":101", "risk_score"},
+        {"\"updated_at\":\"" AT "\"", "\"updated_at\":\"yesterday\"", "updated_at"},
+        {"\"updated_at\":\"" AT "\"", "\"updated_at\":\"2026-13-26T10:02:11Z\"", "updated_at"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char obj[8192];
+        snprintf(obj, sizeof obj, "%s", subst(purchase_ok, bad[i].from, bad[i].to));
+        const char *e = event("purchase.updated", 1, obj);
+        model_event ev;
+        char err[256] = "";
+        json_result r =
+            json_decode_event("purchase.updated", e, strlen(e), TEXT_UTF8, &ev, err, sizeof err);
+        if (r != JSON_BAD)
+            fail_msg("mutation %zu (%s -> %s) was accepted", i, bad[i].from, bad[i].to);
+        if (!strstr(err, bad[i].field) && !strstr(err, "not JSON"))
+            fail_msg("mutation %zu: message \"%s\" does not name %s", i, err, bad[i].field);
+    }
+    /* An integer too big for int64 is not JSON jansson accepts: still a counted reject. */
+    const char *e =
+        event("purchase.updated", 1,
+              subst(purchase_ok, "\"quantity\":1000", "\"quantity\":99999999999999999999"));
+    model_event ev;
+    char err[256];
+    assert_int_equal(json_decode_event(NULL, e, strlen(e), TEXT_UTF8, &ev, err, sizeof err),
+                     JSON_BAD);
+    /* The SSE type and the JSON type must agree. */
+    e = event("purchase.updated", 1, purchase_ok);
+    assert_int_equal(
+        json_decode_event("alert.updated", e, strlen(e), TEXT_UTF8, &ev, err, sizeof err),
+        JSON_BAD);
+    /* An unknown type is not an error of the contract. */
+    e = event("auction.updated", 1, "{}");
+    assert_int_equal(
+        json_decode_event("auction.updated", e, strlen(e), TEXT_UTF8, &ev, err, sizeof err),
+        JSON_UNKNOWN);
+    assert_int_equal(ev.seq, 1);
+}
+
+static void test_hostile_text_sanitised(void **state)
+{
+    (void)state;
+    const char *listing =
+        "{\"id\":\"lst_9\",\"version\":1,\"seller_id\":\"agt_s\","
+        "\"title\":\"Lamp\\u001b]52;c;cm0gLXJmIH4K\\u0007 mint\\u202e\\u0000x\\u009b\","
+        "\"description\":null,\"category\":\"home\",\"unit_price_minor\":1200,"
+        "\"currency\":\"JPY\",\"quantity\":1,\"reference_price_minor\":1000,\"floor_minor\":null,"
+        "\"status\":\"open\",\"created_at\":\"" AT "\",\"updated_at\":\"" AT "\"}";
+    const char *e = event("listing.updated", 2, listing);
+    model_event ev;
+    char err[256];
+    assert_int_equal(
+        json_decode_event("listing.updated", e, strlen(e), TEXT_UTF8, &ev, err, sizeof err),
+        JSON_OK);
+    const model_listing *l = &ev.u.listing;
+    for (const unsigned char *p = (const unsigned char *)l->title.s; *p; p++) {
+        assert_true(*p != 0x1b && *p != 0x07);
+        assert_false(*p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F); /* no C1 code point */
+        if (*p < 0x20)
+            assert_true(*p == TEXT_MARK_ON || *p == TEXT_MARK_OFF);
+    }
+    assert_true(l->title.flags & TEXT_F_ESCAPE);
+    assert_true(l->title.flags & TEXT_F_BIDI);
+    assert_true(l->title.hidden >= 3);
+    assert_null(l->description.s);
+    assert_int_equal(l->floor_minor, -1);
+    model_event_free(&ev);
+}
+
+static void test_snapshot_skips_bad_objects(void **state)
+{
+    (void)state;
+    char snap[16384];
+    snprintf(snap, sizeof snap,
+             "{\"epoch\":\"e1\",\"seq\":41,\"fleet\":{\"status\":\"halted\",\"reason\":\"x\","
+             "\"by\":\"sup1\",\"updated_at\":\"" AT "\"},\"agents\":[],\"listings\":[],"
+             "\"negotiations\":[],\"purchases\":[%s,%s],\"alerts\":[],"
+             "\"ledger\":{\"entries\":[{\"id\":\"led_1\",\"seq\":1,\"kind\":\"settlement\","
+             "\"purchase_id\":\"pur_1\",\"currency\":\"USD\",\"postings\":[{\"account\":"
+             "\"agent:agt_b\",\"amount_minor\":-500},{\"account\":\"agent:agt_s\","
+             "\"amount_minor\":500}],\"at\":\"" AT "\"},{\"id\":\"led_2\",\"seq\":2,\"kind\":"
+             "\"settlement\",\"purchase_id\":\"pur_1\",\"currency\":\"USD\",\"postings\":[{"
+             "\"account\":\"agent:agt_b\",\"amount_minor\":-5},{\"account\":\"agent:agt_s\","
+             "\"amount_minor\":6}],\"at\":\"" AT "\"}],\"balances\":{\"agent:agt_b\":-500,"
+             "\"agent:agt_s\":500}},\"decisions\":[]}",
+             purchase_ok, subst(purchase_ok, "\"pur_1\"", "\"pur_2<script>\""));
+    store *st = store_new();
+    uint64_t rejected = 0;
+    char err[256];
+    assert_int_equal(
+        json_decode_snapshot(snap, strlen(snap), TEXT_UTF8, st, &rejected, err, sizeof err),
+        JSON_OK);
+    assert_int_equal(rejected, 2); /* the bad id, and led_2 whose postings do not sum to 0 */
+    assert_string_equal(store_epoch(st), "e1");
+    assert_int_equal(store_seq(st), 41);
+    assert_non_null(store_purchase(st, "pur_1"));
+    size_t n;
+    store_purchases(st, &n);
+    assert_int_equal(n, 1);
+    store_ledger(st, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(store_balance(st, "agent:agt_b"), -500);
+    assert_true(store_fleet(st)->halted);
+    /* Not JSON: the store is left alone. */
+    assert_int_equal(
+        json_decode_snapshot("{\"epoch\":", 10, TEXT_UTF8, st, &rejected, err, sizeof err),
+        JSON_BAD);
+    assert_int_equal(store_seq(st), 41);
+    store_free(st);
+}
+
+static void test_outcome_and_bodies(void **state)
+{
+    (void)state;
+    char body[8192];
+    snprintf(body, sizeof body,
+             "{\"error\":\"conflict\",\"message\":\"vetoed by sup2\\u001b[2J\",\"current\":%s}",
+             subst(purchase_ok, "pending_approval", "vetoed"));
+    decision_outcome o = {.http_status = 409};
+    json_decode_outcome(body, strlen(body), MODEL_PURCHASE, TEXT_UTF8, &o);
+    assert_string_equal(o.error_code, "conflict");
+    assert_null(strchr(o.message, 0x1b));
+    assert_non_null(strstr(o.message, "vetoed by sup2"));
+    assert_true(o.has_current);
+    assert_int_equal(o.current.u.purchase.status, PUR_VETOED);
+    decision_outcome_free(&o);
+
+    decision_req r;
+    decision_req_init(&r, DEC_APPROVE, "pur_1");
+    r.expected_total_minor = 1250000;
+    char *b = json_decision_body(&r);
+    assert_string_equal(b, "{\"expected_total_minor\":1250000}");
+    free(b);
+    decision_req_init(&r, DEC_CAP, "pur_1");
+    r.max_quantity = 10;
+    snprintf(r.reason, sizeof r.reason, "qty \"typo\"\n");
+    b = json_decision_body(&r);
+    assert_string_equal(b, "{\"max_quantity\":10,\"reason\":\"qty \\\"typo\\\"\\n\"}");
+    free(b);
+    char path[128];
+    assert_int_equal(decision_path(&r, path, sizeof path), 0);
+    assert_string_equal(path, "/v1/purchases/pur_1/cap");
+    decision_req_init(&r, DEC_HALT, NULL);
+    assert_int_equal(decision_path(&r, path, sizeof path), 0);
+    assert_string_equal(path, "/v1/fleet/halt");
+    char err[128];
+    assert_int_equal(decision_validate(&r, err, sizeof err), -1); /* halt needs a reason */
+    decision_req_init(&r, DEC_VETO, "neg_1");
+    snprintf(r.reason, sizeof r.reason, "x");
+    assert_int_equal(decision_validate(&r, err, sizeof err), -1); /* wrong prefix */
+}
+
+static void test_times(void **state)
+{
+    (void)state;
+    int64_t ms;
+    assert_int_equal(json_parse_time("1970-01-01T00:00:00Z", &ms), 0);
+    assert_int_equal(ms, 0);
+    assert_int_equal(json_parse_time("2026-11-26T10:02:11.345Z", &ms), 0);
+    assert_int_equal(ms, 1795687331345LL);
+    assert_int_equal(json_parse_time("2026-11-26T12:02:11.345+02:00", &ms), 0);
+    assert_int_equal(ms, 1795687331345LL);
+    assert_int_equal(json_parse_time("2000-02-29T00:00:00.5Z", &ms), 0);
+    assert_int_equal(ms, 951782400500LL);
+    assert_int_equal(json_parse_time("2026-11-26T10:02:11", &ms), -1);
+    assert_int_equal(json_parse_time("2026-11-26T10:02:11.Z", &ms), -1);
+    assert_int_equal(json_parse_time("2026-11-26T10:02:11Zjunk", &ms), -1);
+}
+
+static void test_print_event_is_ascii(void **state)
+{
+    (void)state;
+    const char raw[] = "{\"data\":{\"t\":\"\\u001b[31m\xc3\xa9\xe2\x80\xae\"},\"at\":\"x\","
+                       "\"type\":\"listing.updated\",\"seq\":5,\"extra\":1}";
+    FILE *f = tmpfile();
+    assert_int_equal(json_print_event(f, raw, strlen(raw)), 0);
+    rewind(f);
+    char line[512];
+    assert_non_null(fgets(line, sizeof line, f));
+    fclose(f);
+    assert_string_equal(line, "{\"seq\":5,\"type\":\"listing.updated\",\"at\":\"x\",\"data\":"
+                              "{\"t\":\"\\u001B[31m\\u00E9\\u202E\"}}\n");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_purchase_decodes),
+        cmocka_unit_test(test_contract_rejections),
+        cmocka_unit_test(test_hostile_text_sanitised),
+        cmocka_unit_test(test_snapshot_skips_bad_objects),
+        cmocka_unit_test(test_outcome_and_bodies),
+        cmocka_unit_test(test_times),
+        cmocka_unit_test(test_print_event_is_ascii),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
