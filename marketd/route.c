@@ -519,12 +519,12 @@ static void route_post(mkt_ctx *c)
                      "agents may use only the agent endpoints");
             return;
         }
-        if (paused) {
-            mkt_fail(c, 403, "agent_paused", NULL, NULL, "agent %s is paused", a->agent_id);
-            return;
-        }
         if (mkt_fleet_halted(c->m)) {
             mkt_fail(c, 409, "fleet_halted", NULL, NULL, "the fleet is halted");
+            return;
+        }
+        if (paused) {
+            mkt_fail(c, 403, "agent_paused", NULL, NULL, "agent %s is paused", a->agent_id);
             return;
         }
         if (listing && c->nseg == 1)

@@ -1,0 +1,678 @@
+/* test_marketd_decide.c: operator decisions against a real marketd.
+ *
+ * approve/veto/cap/refund on purchases, cap/hold/release/veto on negotiations,
+ * pause/resume/limits on agents, fleet halt/resume, alert ack; If-Match (428/412),
+ * expected_total_minor (412), state conflicts (409), Idempotency-Key replay and 422,
+ * roles, and expiry at decide_by.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "tests/lib/testsrv.h"
+
+static testsrv srv;
+
+/* Starts the server for the group. */
+static int group_setup(void **state)
+{
+    (void)state;
+    return testsrv_start(&srv, "--decide-timeout 600");
+}
+
+/* Stops it. */
+static int group_teardown(void **state)
+{
+    (void)state;
+    testsrv_stop(&srv);
+    return 0;
+}
+
+/* GETs path as sup1 and returns the body (owned). */
+static char *get_body(const char *path)
+{
+    testhttp_resp r;
+    assert_int_equal(testsrv_get(&srv, TESTSRV_TOKEN_SUP1, path, &r), 0);
+    assert_int_equal(r.status, 200);
+    char *b = r.body;
+    r.body = NULL;
+    testhttp_resp_free(&r);
+    return b;
+}
+
+/* The version of the object at path. */
+static long long version_of(const char *path)
+{
+    char *b = get_body(path);
+    long long v = testjson_int(b, "version");
+    free(b);
+    return v;
+}
+
+/* A fresh market with a pending purchase (threshold 0: nothing settles by itself). */
+static void pending(testsrv_market *t, char pur[72], char path[128])
+{
+    assert_int_equal(testsrv_market_setup(&srv, t, 0), 0);
+    assert_int_equal(testsrv_market_purchase(&srv, t, 45000, 2, pur), 0);
+    snprintf(path, 128, "/v1/purchases/%s", pur);
+    char *b = get_body(path);
+    char st[32];
+    assert_true(testjson_str(b, "status", st, sizeof st));
+    assert_string_equal(st, "pending_approval");
+    free(b);
+}
+
+/* POSTs with explicit key and If-Match header text (either may be NULL). */
+static void post_raw(const char *token, const char *path, const char *key, const char *ifmatch,
+                     const char *body, testhttp_resp *r)
+{
+    char url[512], kh[200], ih[100];
+    snprintf(url, sizeof url, "%s%s", srv.url, path);
+    const char *h[3] = {NULL, NULL, NULL};
+    int n = 0;
+    if (key) {
+        snprintf(kh, sizeof kh, "Idempotency-Key: %s", key);
+        h[n++] = kh;
+    }
+    if (ifmatch) {
+        snprintf(ih, sizeof ih, "If-Match: %s", ifmatch);
+        h[n++] = ih;
+    }
+    assert_int_equal(testhttp("POST", url, token, h, body, r), 0);
+}
+
+static void test_approve_settles_with_preconditions(void **state)
+{
+    (void)state;
+    testsrv_market t;
+    char pur[72], path[128], act[160];
+    pending(&t, pur, path);
+    long long v = version_of(path);
+    snprintf(act, sizeof act, "%s/approve", path);
+    testhttp_resp r;
+    char key[48];
+
+    testsrv_key(key);
+    post_raw(TESTSRV_TOKEN_SUP1, act, key, NULL, "{\"expected_total_minor\":90000}", &r);
+    assert_int_equal(r.status, 428);
+    char code[64];
+    assert_true(testjson_str(r.body, "error", code, sizeof code));
+    assert_string_equal(code, "precondition_required");
+    testhttp_resp_free(&r);
+
+    assert_int_equal(
+        testsrv_post(&srv, TESTSRV_TOKEN_SUP1, act, v + 5, "{\"expected_total_minor\":90000}", &r),
+        0);
+    assert_int_equal(r.status, 412);
+    assert_int_equal(testjson_int(r.body, "current.version"), v);
+    testhttp_resp_free(&r);
+
+    assert_int_equal(
+        testsrv_post(&srv, TESTSRV_TOKEN_SUP1, act, v, "{\"expected_total_minor\":9000}", &r), 0);
+    assert_int_equal(r.status, 412);
+    assert_true(testjson_str(r.body, "error", code, sizeof code));
+    assert_string_equal(code, "precondition_failed");
+    assert_int_equal(testjson_int(r.body, "current.total_minor"), 90000);
+    testhttp_resp_free(&r);
+
+    assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP1, act, v,
+                                  "{\"expected_total_minor\":90000,\"comment\":\"ok\"}", &r),
+                     0);
+    assert_int_equal(r.status, 200);
+    char st[32];
+    assert_true(testjson_str(r.body, "status", st, sizeof st));
+    assert_string_equal(st, "settled");
+    assert_true(testjson_str(r.body, "decision.by", st, sizeof st));
+    assert_string_equal(st, "sup1");
+    long long v2 = testjson_int(r.body, "version");
+    testhttp_resp_free(&r);
+
+    /* the buyer's spend moved and a balanced ledger entry exists */
+    char apath[128];
+    snprintf(apath, sizeof apath, "/v1/agents/%s", t.buyer_id);
+    char *b = get_body(apath);
+    assert_int_equal(testjson_int(b, "spent_minor"), 90000);
+    free(b);
+    b = get_body("/v1/snapshot");
+    char acct[100];
+    snprintf(acct, sizeof acct, "ledger.balances.agent:%s", t.seller_id);
+    assert_int_equal(testjson_int(b, acct), 90000);
+    free(b);
+
+    /* deciding again: 409 with the current object */
+    assert_int_equal(
+        testsrv_post(&srv, TESTSRV_TOKEN_SUP2, act, v2, "{\"expected_total_minor\":90000}", &r), 0);
+    assert_int_equal(r.status, 409);
+    assert_true(testjson_str(r.body, "current.status", st, sizeof st));
+    assert_string_equal(st, "settled");
+    testhttp_resp_free(&r);
+}
+
+static void test_idempotency_replay_and_mismatch(void **state)
+{
+    (void)state;
+    testsrv_market t;
+    char pur[72], path[128], act[160], ifm[32], key[48];
+    pending(&t, pur, path);
+    snprintf(act, sizeof act, "%s/veto", path);
+    snprintf(ifm, sizeof ifm, "\"%lld\"", version_of(path));
+    testsrv_key(key);
+    testhttp_resp r1, r2, r3, r4;
+    post_raw(TESTSRV_TOKEN_SUP1, act, NULL, ifm, "{\"reason\":\"too much\"}", &r4);
+    assert_int_equal(r4.status, 400); /* no key */
+    testhttp_resp_free(&r4);
+    post_raw(TESTSRV_TOKEN_SUP1, act, "bad key!", ifm, "{\"reason\":\"too much\"}", &r4);
+    assert_int_equal(r4.status, 400);
+    testhttp_resp_free(&r4);
+
+    post_raw(TESTSRV_TOKEN_SUP1, act, key, ifm, "{\"reason\":\"too much\"}", &r1);
+    assert_int_equal(r1.status, 200);
+    char h[32];
+    assert_null(testhttp_header(&r1, "Idempotent-Replayed", h, sizeof h));
+    post_raw(TESTSRV_TOKEN_SUP1, act, key, ifm, "{\"reason\":\"too much\"}", &r2);
+    assert_int_equal(r2.status, 200);
+    assert_non_null(testhttp_header(&r2, "Idempotent-Replayed", h, sizeof h));
+    assert_string_equal(h, "true");
+    assert_string_equal(r1.body, r2.body);
+    post_raw(TESTSRV_TOKEN_SUP1, act, key, ifm, "{\"reason\":\"other\"}", &r3);
+    assert_int_equal(r3.status, 422);
+    char code[64];
+    assert_true(testjson_str(r3.body, "error", code, sizeof code));
+    assert_string_equal(code, "idempotency_mismatch");
+
+    /* one decision recorded, one version step */
+    char *b = get_body("/v1/decisions?limit=1000");
+    int n = 0;
+    for (long long i = 0; i < testjson_len(b, "items"); i++) {
+        char p[64], id[72];
+        snprintf(p, sizeof p, "items.%lld.subject.id", i);
+        if (testjson_str(b, p, id, sizeof id) && strcmp(id, pur) == 0)
+            n++;
+    }
+    assert_int_equal(n, 1);
+    free(b);
+    /* the veto reached the buyer as a system message */
+    char neg[72], mpath[160];
+    assert_true(testjson_str(r1.body, "negotiation_id", neg, sizeof neg));
+    snprintf(mpath, sizeof mpath, "/v1/negotiations/%s/messages", neg);
+    b = get_body(mpath);
+    long long nm = testjson_len(b, "items");
+    char kp[64], kind[32], text[200];
+    snprintf(kp, sizeof kp, "items.%lld.kind", nm - 1);
+    assert_true(testjson_str(b, kp, kind, sizeof kind));
+    assert_string_equal(kind, "system");
+    snprintf(kp, sizeof kp, "items.%lld.text", nm - 1);
+    assert_true(testjson_str(b, kp, text, sizeof text));
+    assert_non_null(strstr(text, "too much"));
+    free(b);
+    testhttp_resp_free(&r1);
+    testhttp_resp_free(&r2);
+    testhttp_resp_free(&r3);
+}
+
+static void test_veto_needs_reason_and_roles(void **state)
+{
+    (void)state;
+    testsrv_market t;
+    char pur[72], path[128], act[160];
+    pending(&t, pur, path);
+    long long v = version_of(path);
+    snprintf(act, sizeof act, "%s/veto", path);
+    testhttp_resp r;
+    assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP1, act, v, "{}", &r), 0);
+    assert_int_equal(r.status, 400);
+    char f[32];
+    assert_true(testjson_str(r.body, "field", f, sizeof f));
+    assert_string_equal(f, "reason");
+    testhttp_resp_free(&r);
+    assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_VIEW1, act, v, "{\"reason\":\"x\"}", &r), 0);
+    assert_int_equal(r.status, 403);
+    testhttp_resp_free(&r);
+    assert_int_equal(testsrv_post(&srv, t.buyer_token, act, v, "{\"reason\":\"x\"}", &r), 0);
+    assert_int_equal(r.status, 403);
+    testhttp_resp_free(&r);
+    assert_int_equal(testsrv_post(&srv, NULL, act, v, "{\"reason\":\"x\"}", &r), 0);
+    assert_int_equal(r.status, 401);
+    testhttp_resp_free(&r);
+    assert_int_equal(testsrv_post(&srv, "not-a-token", act, v, "{\"reason\":\"x\"}", &r), 0);
+    assert_int_equal(r.status, 401);
+    testhttp_resp_free(&r);
+    /* a reason over 500 characters */
+    char big[700];
+    memcpy(big, "{\"reason\":\"", 11);
+    memset(big + 11, 'x', 501);
+    memcpy(big + 512, "\"}", 3);
+    assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP1, act, v, big, &r), 0);
+    assert_int_equal(r.status, 400);
+    testhttp_resp_free(&r);
+    /* unknown decision and bad id */
+    char bad[160];
+    snprintf(bad, sizeof bad, "%s/frobnicate", path);
+    assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP1, bad, v, "{}", &r), 0);
+    assert_int_equal(r.status, 404);
+    testhttp_resp_free(&r);
+    assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP1, "/v1/purchases/pur_%21x/veto", v,
+                                  "{\"reason\":\"x\"}", &r),
+                     0);
+    assert_int_equal(r.status, 400);
+    testhttp_resp_free(&r);
+    assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP1, "/v1/purchases/pur_999999/veto", v,
+                                  "{\"reason\":\"x\"}", &r),
+                     0);
+    assert_int_equal(r.status, 404);
+    testhttp_resp_free(&r);
+    /* the purchase is still pending after all of that */
+    char *b = get_body(path);
+    char st[32];
+    assert_true(testjson_str(b, "status", st, sizeof st));
+    assert_string_equal(st, "pending_approval");
+    assert_int_equal(testjson_int(b, "version"), v);
+    free(b);
+}
+
+static void test_cap_reopens_with_enforced_limits(void **state)
+{
+    (void)state;
+    testsrv_market t;
+    char pur[72], path[128], act[160];
+    pending(&t, pur, path);
+    long long v = version_of(path);
+    snprintf(act, sizeof act, "%s/cap", path);
+    testhttp_resp r;
+    assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP1, act, v, "{\"reason\":\"x\"}", &r), 0);
+    assert_int_equal(r.status, 400);
+    testhttp_resp_free(&r);
+    assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP1, act, v,
+                                  "{\"max_unit_price_minor\":40000,\"reason\":\"cheaper\"}", &r),
+                     0);
+    assert_int_equal(r.status, 200);
+    char st[32], neg[72], mpath[160];
+    assert_true(testjson_str(r.body, "status", st, sizeof st));
+    assert_string_equal(st, "capped");
+    assert_int_equal(testjson_int(r.body, "decision.cap.max_unit_price_minor"), 40000);
+    assert_true(testjson_str(r.body, "negotiation_id", neg, sizeof neg));
+    testhttp_resp_free(&r);
+    snprintf(mpath, sizeof mpath, "/v1/negotiations/%s", neg);
+    char *b = get_body(mpath);
+    assert_true(testjson_str(b, "status", st, sizeof st));
+    assert_string_equal(st, "open");
+    assert_int_equal(testjson_int(b, "cap.max_unit_price_minor"), 40000);
+    free(b);
+    snprintf(mpath, sizeof mpath, "/v1/negotiations/%s/messages", neg);
+    assert_int_equal(testsrv_post(&srv, t.buyer_token, mpath, 0,
+                                  "{\"kind\":\"offer\",\"unit_price_minor\":41000,\"quantity\":2,"
+                                  "\"text\":\"x\"}",
+                                  &r),
+                     0);
+    assert_int_equal(r.status, 409);
+    char code[32];
+    assert_true(testjson_str(r.body, "error", code, sizeof code));
+    assert_string_equal(code, "cap_exceeded");
+    testhttp_resp_free(&r);
+    assert_int_equal(testsrv_post(&srv, t.buyer_token, mpath, 0,
+                                  "{\"kind\":\"offer\",\"unit_price_minor\":40000,\"quantity\":2,"
+                                  "\"text\":\"x\"}",
+                                  &r),
+                     0);
+    assert_int_equal(r.status, 201);
+    testhttp_resp_free(&r);
+    /* accepting at terms above the cap is refused too */
+    assert_int_equal(testsrv_post(&srv, t.seller_token, mpath, 0,
+                                  "{\"kind\":\"accept\",\"unit_price_minor\":45000,\"text\":\"x\"}",
+                                  &r),
+                     0);
+    assert_int_equal(r.status, 409);
+    testhttp_resp_free(&r);
+    assert_int_equal(
+        testsrv_post(&srv, t.seller_token, mpath, 0, "{\"kind\":\"accept\",\"text\":\"fine\"}", &r),
+        0);
+    assert_int_equal(r.status, 201);
+    char pur2[72];
+    assert_true(testjson_str(r.body, "purchase.id", pur2, sizeof pur2));
+    assert_string_not_equal(pur2, pur);
+    assert_int_equal(testjson_int(r.body, "purchase.total_minor"), 80000);
+    testhttp_resp_free(&r);
+}
+
+static void test_refund_only_settled(void **state)
+{
+    (void)state;
+    testsrv_market t;
+    char pur[72], path[128], act[160];
+    pending(&t, pur, path);
+    long long v = version_of(path);
+    snprintf(act, sizeof act, "%s/refund", path);
+    testhttp_resp r;
+    assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP1, act, v, "{\"reason\":\"x\"}", &r), 0);
+    assert_int_equal(r.status, 409);
+    testhttp_resp_free(&r);
+    char ap[160];
+    snprintf(ap, sizeof ap, "%s/approve", path);
+    assert_int_equal(
+        testsrv_post(&srv, TESTSRV_TOKEN_SUP1, ap, v, "{\"expected_total_minor\":90000}", &r), 0);
+    assert_int_equal(r.status, 200);
+    v = testjson_int(r.body, "version");
+    testhttp_resp_free(&r);
+    assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP2, act, v, "{\"reason\":\"damaged\"}", &r),
+                     0);
+    assert_int_equal(r.status, 200);
+    char st[32];
+    assert_true(testjson_str(r.body, "status", st, sizeof st));
+    assert_string_equal(st, "refunded");
+    testhttp_resp_free(&r);
+    char apath[128];
+    snprintf(apath, sizeof apath, "/v1/agents/%s", t.buyer_id);
+    char *b = get_body(apath);
+    assert_int_equal(testjson_int(b, "spent_minor"), 0);
+    free(b);
+    b = get_body("/v1/snapshot");
+    char acct[100];
+    snprintf(acct, sizeof acct, "ledger.balances.agent:%s", t.buyer_id);
+    assert_int_equal(testjson_int(b, acct), 0);
+    free(b);
+    /* every ledger entry balances */
+    b = get_body("/v1/ledger?limit=1000");
+    for (long long i = 0; i < testjson_len(b, "items"); i++) {
+        char p[64];
+        long long sum = 0;
+        for (int k = 0; k < 2; k++) {
+            snprintf(p, sizeof p, "items.%lld.postings.%d.amount_minor", i, k);
+            sum += testjson_int(b, p);
+        }
+        assert_int_equal(sum, 0);
+    }
+    free(b);
+}
+
+static void test_negotiation_hold_release_veto_cap(void **state)
+{
+    (void)state;
+    testsrv_market t;
+    assert_int_equal(testsrv_market_setup(&srv, &t, 0), 0);
+    char body[256], neg[72], npath[128], act[160], mpath[160];
+    snprintf(body, sizeof body,
+             "{\"listing_id\":\"%s\",\"unit_price_minor\":40000,\"quantity\":1,\"text\":\"hi\"}",
+             t.listing_id);
+    testhttp_resp r;
+    assert_int_equal(testsrv_post(&srv, t.buyer_token, "/v1/negotiations", 0, body, &r), 0);
+    assert_int_equal(r.status, 201);
+    assert_true(testjson_str(r.body, "negotiation.id", neg, sizeof neg));
+    testhttp_resp_free(&r);
+    snprintf(npath, sizeof npath, "/v1/negotiations/%s", neg);
+    snprintf(mpath, sizeof mpath, "%s/messages", npath);
+
+    snprintf(act, sizeof act, "%s/release", npath);
+    assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP1, act, version_of(npath), "{}", &r), 0);
+    assert_int_equal(r.status, 409); /* not held */
+    testhttp_resp_free(&r);
+    snprintf(act, sizeof act, "%s/hold", npath);
+    assert_int_equal(
+        testsrv_post(&srv, TESTSRV_TOKEN_SUP1, act, version_of(npath), "{\"reason\":\"look\"}", &r),
+        0);
+    assert_int_equal(r.status, 200);
+    testhttp_resp_free(&r);
+    assert_int_equal(testsrv_post(&srv, t.seller_token, mpath, 0,
+                                  "{\"kind\":\"counter\",\"unit_price_minor\":48000,\"quantity\":1,"
+                                  "\"text\":\"x\"}",
+                                  &r),
+                     0);
+    assert_int_equal(r.status, 409);
+    testhttp_resp_free(&r);
+    snprintf(act, sizeof act, "%s/cap", npath);
+    assert_int_equal(
+        testsrv_post(&srv, TESTSRV_TOKEN_SUP1, act, version_of(npath), "{\"max_quantity\":1}", &r),
+        0);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(testjson_int(r.body, "cap.max_quantity"), 1);
+    assert_true(testjson_null(r.body, "cap.max_unit_price_minor"));
+    testhttp_resp_free(&r);
+    snprintf(act, sizeof act, "%s/release", npath);
+    assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP1, act, version_of(npath), "{}", &r), 0);
+    assert_int_equal(r.status, 200);
+    testhttp_resp_free(&r);
+    assert_int_equal(testsrv_post(&srv, t.seller_token, mpath, 0,
+                                  "{\"kind\":\"counter\",\"unit_price_minor\":48000,\"quantity\":2,"
+                                  "\"text\":\"x\"}",
+                                  &r),
+                     0);
+    assert_int_equal(r.status, 409); /* over the quantity cap */
+    testhttp_resp_free(&r);
+    snprintf(act, sizeof act, "%s/veto", npath);
+    assert_int_equal(
+        testsrv_post(&srv, TESTSRV_TOKEN_SUP1, act, version_of(npath), "{\"reason\":\"no\"}", &r),
+        0);
+    assert_int_equal(r.status, 200);
+    char st[32];
+    assert_true(testjson_str(r.body, "status", st, sizeof st));
+    assert_string_equal(st, "vetoed");
+    testhttp_resp_free(&r);
+    assert_int_equal(
+        testsrv_post(&srv, t.buyer_token, mpath, 0, "{\"kind\":\"note\",\"text\":\"?\"}", &r), 0);
+    assert_int_equal(r.status, 409);
+    testhttp_resp_free(&r);
+}
+
+static void test_agent_pause_resume_limits(void **state)
+{
+    (void)state;
+    testsrv_market t;
+    assert_int_equal(testsrv_market_setup(&srv, &t, 0), 0);
+    char apath[128], act[160], body[256];
+    snprintf(apath, sizeof apath, "/v1/agents/%s", t.buyer_id);
+    testhttp_resp r;
+    snprintf(act, sizeof act, "%s/pause", apath);
+    assert_int_equal(
+        testsrv_post(&srv, TESTSRV_TOKEN_SUP1, act, version_of(apath), "{\"reason\":\"odd\"}", &r),
+        0);
+    assert_int_equal(r.status, 200);
+    testhttp_resp_free(&r);
+    snprintf(body, sizeof body,
+             "{\"listing_id\":\"%s\",\"unit_price_minor\":40000,\"quantity\":1,\"text\":\"hi\"}",
+             t.listing_id);
+    assert_int_equal(testsrv_post(&srv, t.buyer_token, "/v1/negotiations", 0, body, &r), 0);
+    assert_int_equal(r.status, 403);
+    char code[32];
+    assert_true(testjson_str(r.body, "error", code, sizeof code));
+    assert_string_equal(code, "agent_paused");
+    testhttp_resp_free(&r);
+    assert_int_equal(
+        testsrv_post(&srv, TESTSRV_TOKEN_SUP1, act, version_of(apath), "{\"reason\":\"odd\"}", &r),
+        0);
+    assert_int_equal(r.status, 409);
+    testhttp_resp_free(&r);
+    snprintf(act, sizeof act, "%s/resume", apath);
+    assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP1, act, version_of(apath), "{}", &r), 0);
+    assert_int_equal(r.status, 200);
+    testhttp_resp_free(&r);
+    assert_int_equal(testsrv_post(&srv, t.buyer_token, "/v1/negotiations", 0, body, &r), 0);
+    assert_int_equal(r.status, 201);
+    testhttp_resp_free(&r);
+    snprintf(act, sizeof act, "%s/limits", apath);
+    assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP1, act, version_of(apath), "{}", &r), 0);
+    assert_int_equal(r.status, 400);
+    testhttp_resp_free(&r);
+    assert_int_equal(
+        testsrv_post(&srv, TESTSRV_TOKEN_SUP1, act, version_of(apath), "{\"max_quantity\":-1}", &r),
+        0);
+    assert_int_equal(r.status, 400);
+    testhttp_resp_free(&r);
+    assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP1, act, version_of(apath),
+                                  "{\"max_quantity\":5,\"per_deal_max_minor\":123}", &r),
+                     0);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(testjson_int(r.body, "limits.max_quantity"), 5);
+    assert_int_equal(testjson_int(r.body, "limits.per_deal_max_minor"), 123);
+    assert_int_equal(testjson_int(r.body, "limits.spend_cap_minor"), 100000000);
+    testhttp_resp_free(&r);
+}
+
+static void test_fleet_halt_and_resume(void **state)
+{
+    (void)state;
+    testsrv_market t;
+    assert_int_equal(testsrv_market_setup(&srv, &t, 0), 0);
+    char body[256], neg[72], npath[128];
+    snprintf(body, sizeof body,
+             "{\"listing_id\":\"%s\",\"unit_price_minor\":40000,\"quantity\":1,\"text\":\"hi\"}",
+             t.listing_id);
+    testhttp_resp r;
+    assert_int_equal(testsrv_post(&srv, t.buyer_token, "/v1/negotiations", 0, body, &r), 0);
+    assert_true(testjson_str(r.body, "negotiation.id", neg, sizeof neg));
+    testhttp_resp_free(&r);
+    snprintf(npath, sizeof npath, "/v1/negotiations/%s", neg);
+    assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP1, "/v1/fleet/halt", 0, "{}", &r), 0);
+    assert_int_equal(r.status, 400); /* reason required */
+    testhttp_resp_free(&r);
+    assert_int_equal(
+        testsrv_post(&srv, TESTSRV_TOKEN_SUP1, "/v1/fleet/halt", 0, "{\"reason\":\"stop\"}", &r),
+        0);
+    assert_int_equal(r.status, 200);
+    char st[32];
+    assert_true(testjson_str(r.body, "status", st, sizeof st));
+    assert_string_equal(st, "halted");
+    testhttp_resp_free(&r);
+    char *b = get_body(npath);
+    assert_true(testjson_str(b, "status", st, sizeof st));
+    assert_string_equal(st, "held");
+    free(b);
+    assert_int_equal(testsrv_post(&srv, t.buyer_token, "/v1/negotiations", 0, body, &r), 0);
+    assert_int_equal(r.status, 409);
+    char code[32];
+    assert_true(testjson_str(r.body, "error", code, sizeof code));
+    assert_string_equal(code, "fleet_halted");
+    testhttp_resp_free(&r);
+    assert_int_equal(
+        testsrv_post(&srv, TESTSRV_TOKEN_SUP1, "/v1/fleet/halt", 0, "{\"reason\":\"stop\"}", &r),
+        0);
+    assert_int_equal(r.status, 409);
+    testhttp_resp_free(&r);
+    assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP2, "/v1/fleet/resume", 0, "{}", &r), 0);
+    assert_int_equal(r.status, 200);
+    testhttp_resp_free(&r);
+    b = get_body(npath);
+    assert_true(testjson_str(b, "status", st, sizeof st));
+    assert_string_equal(st, "open");
+    free(b);
+    char apath[128];
+    snprintf(apath, sizeof apath, "/v1/agents/%s", t.buyer_id);
+    b = get_body(apath);
+    assert_true(testjson_str(b, "status", st, sizeof st));
+    assert_string_equal(st, "active");
+    free(b);
+    assert_int_equal(testsrv_post(&srv, t.buyer_token, "/v1/negotiations", 0, body, &r), 0);
+    assert_int_equal(r.status, 201);
+    testhttp_resp_free(&r);
+}
+
+static void test_alert_ack(void **state)
+{
+    (void)state;
+    testsrv_market t;
+    assert_int_equal(testsrv_market_setup(&srv, &t, 0), 0);
+    char pur[72];
+    /* quantity 200 > max_quantity 100: a critical flag and its alert */
+    assert_int_equal(testsrv_market_purchase(&srv, &t, 45000, 200, pur), 0);
+    char *b = get_body("/v1/alerts?status=open&limit=1000");
+    char id[72] = "";
+    for (long long i = 0; i < testjson_len(b, "items"); i++) {
+        char p[64], sid[72];
+        snprintf(p, sizeof p, "items.%lld.subject.id", i);
+        if (testjson_str(b, p, sid, sizeof sid) && strcmp(sid, pur) == 0) {
+            snprintf(p, sizeof p, "items.%lld.id", i);
+            assert_true(testjson_str(b, p, id, sizeof id));
+        }
+    }
+    free(b);
+    assert_true(id[0]);
+    char apath[128], act[160];
+    snprintf(apath, sizeof apath, "/v1/alerts/%s", id);
+    snprintf(act, sizeof act, "%s/ack", apath);
+    testhttp_resp r;
+    assert_int_equal(
+        testsrv_post(&srv, TESTSRV_TOKEN_SUP1, act, version_of(apath), "{\"note\":\"seen\"}", &r),
+        0);
+    assert_int_equal(r.status, 200);
+    char who[32];
+    assert_true(testjson_str(r.body, "acked_by", who, sizeof who));
+    assert_string_equal(who, "sup1");
+    testhttp_resp_free(&r);
+    assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP1, act, version_of(apath), "{}", &r), 0);
+    assert_int_equal(r.status, 409);
+    testhttp_resp_free(&r);
+}
+
+/* Polls path until its status is want or 10 s pass; returns true when it got there. */
+static bool wait_status(testsrv *s, const char *path, const char *want)
+{
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        testhttp_resp r;
+        char st[32] = "";
+        if (testsrv_get(s, TESTSRV_TOKEN_SUP1, path, &r) == 0)
+            testjson_str(r.body, "status", st, sizeof st);
+        testhttp_resp_free(&r);
+        if (strcmp(st, want) == 0)
+            return true;
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        if (t1.tv_sec - t0.tv_sec > 10)
+            return false;
+        struct timespec nap = {0, 20 * 1000000L};
+        nanosleep(&nap, NULL);
+    }
+}
+
+static void test_expiry_at_decide_by(void **state)
+{
+    (void)state;
+    testsrv fast;
+    assert_int_equal(testsrv_start(&fast, "--decide-timeout 1"), 0);
+    testsrv_market t;
+    char pur[72], path[128], act[160];
+    assert_int_equal(testsrv_market_setup(&fast, &t, 0), 0);
+    assert_int_equal(testsrv_market_purchase(&fast, &t, 45000, 2, pur), 0);
+    snprintf(path, sizeof path, "/v1/purchases/%s", pur);
+    assert_true(wait_status(&fast, path, "expired"));
+    testhttp_resp r;
+    assert_int_equal(testsrv_get(&fast, TESTSRV_TOKEN_SUP1, path, &r), 0);
+    char a[32], neg[72];
+    assert_true(testjson_str(r.body, "decision.action", a, sizeof a));
+    assert_string_equal(a, "expire");
+    assert_true(testjson_str(r.body, "negotiation_id", neg, sizeof neg));
+    long long v = testjson_int(r.body, "version");
+    testhttp_resp_free(&r);
+    snprintf(act, sizeof act, "%s/approve", path);
+    assert_int_equal(
+        testsrv_post(&fast, TESTSRV_TOKEN_SUP1, act, v, "{\"expected_total_minor\":90000}", &r), 0);
+    assert_int_equal(r.status, 409);
+    testhttp_resp_free(&r);
+    char npath[128];
+    snprintf(npath, sizeof npath, "/v1/negotiations/%s", neg);
+    assert_true(wait_status(&fast, npath, "expired"));
+    testsrv_stop(&fast);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_approve_settles_with_preconditions),
+        cmocka_unit_test(test_idempotency_replay_and_mismatch),
+        cmocka_unit_test(test_veto_needs_reason_and_roles),
+        cmocka_unit_test(test_cap_reopens_with_enforced_limits),
+        cmocka_unit_test(test_refund_only_settled),
+        cmocka_unit_test(test_negotiation_hold_release_veto_cap),
+        cmocka_unit_test(test_agent_pause_resume_limits),
+        cmocka_unit_test(test_fleet_halt_and_resume),
+        cmocka_unit_test(test_alert_ack),
+        cmocka_unit_test(test_expiry_at_decide_by),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
