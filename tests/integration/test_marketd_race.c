@@ -183,7 +183,9 @@ static void test_decision_against_expiry(void **state)
             assert_string_equal(st, "settled");
             won++;
         } else {
-            assert_int_equal(shots[i].r.status, 409);
+            /* 409 when the approval itself found it past due, 412 when the clock had
+             * already expired it (its version moved on) */
+            assert_true(shots[i].r.status == 409 || shots[i].r.status == 412);
             assert_string_equal(st, "expired");
             char cur[32];
             assert_true(testjson_str(shots[i].r.body, "current.status", cur, sizeof cur));
