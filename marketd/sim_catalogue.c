@@ -52,73 +52,73 @@ typedef struct tmpl {
     int64_t stock_lo, stock_hi;
 } tmpl;
 
+/* Within a category the reference prices stay within about 1.6x of each other: the
+ * market's reference for a listing is the median asking price of its category, and a
+ * clean deal must stay under 1.5x of it. */
 static const tmpl t_bikes[] = {
-    {"Trek FX 3 Disc hybrid bike", "the Trek FX 3", 52000, 68000, 1, 1},
+    {"Trek FX 3 Disc hybrid bike", "the Trek FX 3", 52000, 66000, 1, 1},
     {"Specialized Allez road bike, Shimano Claris", "the Allez", 45000, 61000, 1, 1},
-    {"Brompton M6L folding bike", "the Brompton", 98000, 132000, 1, 1},
-    {"Giant Talon 29 hardtail MTB", "the Talon", 38000, 52000, 1, 1},
-    {"Cannondale Quick 4 commuter", "the Cannondale", 36000, 47000, 1, 1},
-    {"Surly Long Haul Trucker touring frame", "the LHT", 72000, 91000, 1, 1},
-    {"Kids' 20-inch Woom 4", "the Woom 4", 26000, 34000, 1, 1},
-    {"Rad Power RadCity e-bike", "the RadCity", 89000, 121000, 1, 1},
+    {"Brompton C Line folding bike", "the Brompton", 60000, 74000, 1, 1},
+    {"Giant Talon 29 hardtail MTB", "the Talon", 40000, 52000, 1, 1},
+    {"Cannondale Quick 4 commuter", "the Cannondale", 38000, 48000, 1, 1},
+    {"Surly Long Haul Trucker touring bike", "the LHT", 58000, 72000, 1, 1},
+    {"Rad Power RadCity e-bike, 2021", "the RadCity", 60000, 72000, 1, 1},
 };
 static const tmpl t_furniture[] = {
-    {"Mid-century walnut sideboard", "the sideboard", 42000, 65000, 1, 1},
-    {"IKEA Ektorp three-seat sofa, grey cover", "the Ektorp sofa", 18000, 26000, 1, 1},
-    {"Herman Miller Aeron chair, size B", "the Aeron", 47000, 69000, 1, 3},
-    {"Solid oak dining table, seats six", "the oak table", 38000, 56000, 1, 1},
-    {"Standing desk frame, dual motor", "the standing desk", 21000, 32000, 1, 2},
-    {"Set of four bentwood dining chairs", "the chairs", 14000, 22000, 1, 1},
-    {"Billy bookcase, white, 80x202", "the bookcase", 4500, 7000, 1, 2},
+    {"Mid-century walnut sideboard", "the sideboard", 30000, 42000, 1, 1},
+    {"IKEA Ektorp three-seat sofa, grey cover", "the Ektorp sofa", 20000, 28000, 1, 1},
+    {"Herman Miller Aeron chair, size B", "the Aeron", 32000, 45000, 1, 3},
+    {"Solid oak dining table, seats six", "the oak table", 28000, 40000, 1, 1},
+    {"Standing desk, dual motor, 160x80 top", "the standing desk", 22000, 32000, 1, 2},
+    {"Set of four bentwood dining chairs", "the chairs", 18000, 26000, 1, 1},
 };
 static const tmpl t_electronics[] = {
     {"iPhone 13 128GB, unlocked", "the iPhone", 34000, 42000, 1, 1},
-    {"Sony WH-1000XM4 headphones", "the Sonys", 15000, 21000, 1, 2},
+    {"Sony WH-1000XM5 headphones", "the Sonys", 20000, 26000, 1, 2},
     {"Nintendo Switch OLED with two games", "the Switch", 24000, 30000, 1, 1},
-    {"Dell UltraSharp U2720Q 27\" 4K monitor", "the Dell monitor", 26000, 34000, 1, 3},
-    {"MacBook Air M1 8GB/256GB", "the MacBook Air", 52000, 64000, 1, 1},
-    {"Kindle Paperwhite 11th gen", "the Kindle", 7500, 10500, 1, 2},
-    {"Raspberry Pi 5 8GB kit", "the Pi kit", 9000, 12000, 1, 4},
-    {"Canon EOS RP body, low shutter count", "the EOS RP", 68000, 84000, 1, 1},
+    {"Dell UltraSharp U2720Q 27-inch 4K monitor", "the Dell monitor", 26000, 34000, 1, 3},
+    {"MacBook Air M1 8GB/256GB", "the MacBook Air", 40000, 48000, 1, 1},
+    {"iPad Air 5th gen 64GB", "the iPad Air", 32000, 40000, 1, 1},
+    {"Steam Deck 256GB with case", "the Steam Deck", 28000, 36000, 1, 1},
+    {"GoPro Hero 11 creator bundle", "the GoPro", 22000, 28000, 1, 2},
 };
 static const tmpl t_books[] = {
-    {"The C Programming Language, 2nd ed.", "K&R", 3000, 4800, 1, 3},
+    {"The C Programming Language, 2nd ed.", "K&R", 3000, 4500, 1, 3},
     {"Designing Data-Intensive Applications", "DDIA", 3200, 4500, 1, 3},
-    {"Complete Calvin and Hobbes box set", "the Calvin and Hobbes set", 9000, 13000, 1, 1},
-    {"Dune, first Ace paperback printing", "the Dune paperback", 4000, 9000, 1, 1},
+    {"Calvin and Hobbes, Essential collection", "the Calvin and Hobbes", 2800, 4000, 1, 1},
+    {"Dune, first Ace paperback printing", "the Dune paperback", 3500, 5000, 1, 1},
     {"Structure and Interpretation of Computer Programs", "SICP", 2800, 4200, 1, 3},
-    {"Ottolenghi Simple (hardcover)", "the Ottolenghi", 1800, 2800, 1, 2},
-    {"Le Guin, The Dispossessed, signed", "the signed Le Guin", 12000, 19000, 1, 1},
+    {"Ottolenghi Simple (hardcover)", "the Ottolenghi", 2500, 3500, 1, 2},
+    {"Le Guin, The Dispossessed, 1974 paperback", "the Le Guin", 3000, 4500, 1, 1},
 };
 static const tmpl t_tickets[] = {
-    {"Two tickets, Warriors vs Lakers, lower bowl", "the Warriors tickets", 18000, 26000, 2, 2},
-    {"Glastonbury resale ticket", "the Glastonbury ticket", 33000, 41000, 1, 2},
-    {"Hamilton orchestra seats, Saturday matinee", "the Hamilton seats", 21000, 29000, 2, 4},
-    {"Tame Impala GA floor", "the Tame Impala tickets", 11000, 16000, 1, 4},
-    {"US Open day session, Arthur Ashe", "the US Open tickets", 9000, 15000, 2, 4},
-    {"PyCon US full conference pass", "the PyCon pass", 45000, 60000, 1, 1},
+    {"Two tickets, Warriors vs Lakers, lower bowl", "the Warriors tickets", 18000, 24000, 2, 2},
+    {"Glastonbury resale ticket", "the Glastonbury ticket", 22000, 28000, 1, 2},
+    {"Hamilton orchestra seats, Saturday matinee", "the Hamilton seats", 19000, 26000, 2, 4},
+    {"Tame Impala GA floor", "the Tame Impala tickets", 14000, 19000, 1, 4},
+    {"US Open day session, Arthur Ashe", "the US Open tickets", 15000, 21000, 2, 4},
+    {"PyCon US individual pass", "the PyCon pass", 20000, 28000, 1, 1},
 };
 static const tmpl t_gpu[] = {
-    {"NVIDIA H100 SXM 80GB, on-demand hours, us-east", "H100 hours", 220, 340, 20000, 200000},
-    {"NVIDIA A100 80GB hours, eu-west, 99.5% SLA", "A100 hours", 110, 190, 20000, 200000},
-    {"8x A100 node hours, InfiniBand, interruptible", "A100 node hours", 700, 1100, 20000, 80000},
-    {"NVIDIA L40S hours, inference tier, us-west", "L40S hours", 80, 130, 30000, 200000},
-    {"RTX 4090 community hours, spot", "4090 hours", 30, 55, 30000, 200000},
+    {"NVIDIA H100 SXM 80GB, spot hours, us-east", "H100 hours", 190, 240, 20000, 200000},
+    {"NVIDIA A100 80GB hours, eu-west, 99.5% SLA", "A100 hours", 140, 190, 20000, 200000},
+    {"NVIDIA L40S hours, inference tier, us-west", "L40S hours", 110, 150, 30000, 200000},
+    {"RTX A6000 hours, reserved, Frankfurt", "A6000 hours", 100, 130, 30000, 200000},
 };
 static const tmpl t_compute[] = {
-    {"Spare c6i vCPU-months, Frankfurt, 30-day term", "vCPU-months", 1800, 2600, 20000, 100000},
-    {"Reserved ARM vCPU-months, Oregon, monthly billing", "ARM vCPU-months", 1100, 1700, 20000,
+    {"Spare c6i vCPU-months, Frankfurt, 30-day term", "vCPU-months", 1800, 2400, 20000, 100000},
+    {"Reserved ARM vCPU-months, Oregon, monthly billing", "ARM vCPU-months", 1400, 1800, 20000,
      100000},
-    {"Bare-metal core-months, Ashburn, 25 Gbit", "bare-metal cores", 2400, 3600, 20000, 60000},
-    {"Preemptible batch vCPU-months, any region", "batch vCPU-months", 600, 1000, 30000, 150000},
+    {"Bare-metal core-months, Ashburn, 25 Gbit", "bare-metal cores", 2000, 2600, 20000, 60000},
+    {"Spot vCPU-months, any region, preemptible", "spot vCPU-months", 1300, 1700, 30000, 150000},
 };
 static const tmpl t_api[] = {
-    {"LLM inference credits per 1M tokens, batch tier", "batch inference credits", 90, 160, 50000,
+    {"LLM inference credits per 1M tokens, batch tier", "batch inference credits", 90, 140, 50000,
      500000},
-    {"Embedding API credits per 1M tokens", "embedding credits", 8, 15, 50000, 500000},
-    {"Speech-to-text API minutes bundle, per 1M tokens eq.", "speech credits", 250, 400, 30000,
-     300000},
-    {"Image generation credits per 1M tokens eq.", "image credits", 400, 650, 30000, 300000},
+    {"LLM inference credits per 1M tokens, realtime tier", "realtime credits", 140, 200, 50000,
+     500000},
+    {"Embedding and rerank credits per 1M tokens", "embedding credits", 100, 150, 50000, 500000},
+    {"Vision model credits per 1M tokens", "vision credits", 120, 180, 30000, 300000},
 };
 
 static const struct {
