@@ -607,12 +607,14 @@ http_server *http_start(market *m, const http_options *opt, char *err, size_t er
     if (timeout < 60)
         timeout = 60;
     market_subscribe(m, on_event, h);
-    h->d = MHD_start_daemon(
-        MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
-        0, NULL, NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET, h->fd, MHD_OPTION_THREAD_POOL_SIZE,
-        4u, MHD_OPTION_CONNECTION_LIMIT, 10000u, MHD_OPTION_CONNECTION_TIMEOUT, timeout,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)128 * 1024, MHD_OPTION_END);
+    /* libmicrohttpd's own messages (a stream client that went away, ...) only at --verbose */
+    h->d = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME |
+                                (opt->verbose ? MHD_USE_ERROR_LOG : 0),
+                            0, NULL, NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET, h->fd,
+                            MHD_OPTION_THREAD_POOL_SIZE, 4u, MHD_OPTION_CONNECTION_LIMIT, 10000u,
+                            MHD_OPTION_CONNECTION_TIMEOUT, timeout, MHD_OPTION_NOTIFY_COMPLETED,
+                            on_completed, h, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)128 * 1024,
+                            MHD_OPTION_END);
     if (!h->d) {
         snprintf(err, errsz, "cannot start the HTTP server on port %d", h->port);
         close(h->fd);
