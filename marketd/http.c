@@ -616,6 +616,7 @@ http_server *http_start(market *m, const http_options *opt, char *err, size_t er
                             on_completed, h, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)128 * 1024,
                             MHD_OPTION_END);
     if (!h->d) {
+        market_unsubscribe(m, on_event, h);
         snprintf(err, errsz, "cannot start the HTTP server on port %d", h->port);
         close(h->fd);
         goto fail;
