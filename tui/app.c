@@ -482,8 +482,9 @@ static void handle_key(ui *u, wint_t ch, bool is_key)
 static void handle_resize(ui *u)
 {
     struct winsize ws;
-    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0)
-        resizeterm(ws.ws_row, ws.ws_col);
+    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0 &&
+        is_term_resized(ws.ws_row, ws.ws_col))
+        resizeterm(ws.ws_row, ws.ws_col); /* queues one KEY_RESIZE, handled below */
     for (int p = 0; p < PANE_COUNT; p++)
         widget_table_clamp(&u->panes[p].table);
     clearok(curscr, TRUE);
@@ -519,8 +520,10 @@ static bool read_keys(ui *u)
     int rc;
     int budget = 256;
     while (budget-- > 0 && (rc = wget_wch(stdscr, &ch)) != ERR) {
-        if (rc == KEY_CODE_YES && ch == KEY_RESIZE) {
-            handle_resize(u);
+        if (rc == KEY_CODE_YES && ch == KEY_RESIZE) { /* curses has resized already */
+            for (int p = 0; p < PANE_COUNT; p++)
+                widget_table_clamp(&u->panes[p].table);
+            u->dirty = true;
             continue;
         }
         handle_key(u, ch, rc == KEY_CODE_YES);

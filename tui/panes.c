@@ -537,7 +537,7 @@ static void alert_cell(const ui *u, const void *row, int col, char *buf, size_t 
 static const widget_column agent_cols[] = {
     {"AGENT", 12, 0, false, false},       {"NAME", 12, 0, false, true},
     {"ROLE", 6, 3, false, false},         {"STATUS", 9, 0, false, false},
-    {"SPEND / CAP", 12, 1, false, false}, {"SPENT", 13, 0, true, false},
+    {"SPEND / CAP", 15, 1, false, false}, {"SPENT", 13, 0, true, false},
     {"CAP", 13, 2, true, false},          {"DEAL MAX", 12, 4, true, false},
 };
 static const char *const agent_sorts[] = {"name", "spend share", "status", NULL};

@@ -214,6 +214,7 @@ void vt_row(vt *t, int r, char *out, size_t size)
         return;
     for (int c = 0; c < t->cols; c++) {
         VTermScreenCell cell;
+        memset(&cell, 0, sizeof cell);
         VTermPos pos = {.row = r, .col = c};
         if (!vterm_screen_get_cell(t->screen, pos, &cell))
             break;
@@ -238,13 +239,13 @@ done:
 /* The whole screen as text. */
 char *vt_screen(vt *t)
 {
-    size_t size = (size_t)t->rows * ((size_t)t->cols * 8 + 1) + 1;
+    size_t size = (size_t)t->rows * ((size_t)t->cols * 4 * VTERM_MAX_CHARS_PER_CELL + 2) + 1;
     char *s = malloc(size);
     if (!s)
         return NULL;
     size_t used = 0;
-    for (int r = 0; r < t->rows; r++) {
-        vt_row(t, r, s + used, size - used);
+    for (int r = 0; r < t->rows && used + 2 < size; r++) {
+        vt_row(t, r, s + used, size - used - 1);
         used += strlen(s + used);
         s[used++] = '\n';
     }

@@ -1,0 +1,227 @@
+/* test_console_panes.c: the console against a real marketd, in a pty: every pane shows
+ * live data, filter, sort, help, the command line (with completion), resize, and the
+ * 80x24 layout without overlap. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "tests/lib/e2e.h"
+
+#define WAIT_MS 15000
+
+/* A market with one pending purchase (bikes, clean) and one flagged one (compute). */
+static int setup(void **state)
+{
+    static e2e_market m;
+    if (e2e_market_start(&m, NULL) < 0)
+        return -1;
+    *state = &m;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    e2e_market_stop(*state);
+    return 0;
+}
+
+/* Each pane shows what the server holds, and new objects appear without a key. */
+static void test_each_pane_shows_live_data(void **state)
+{
+    e2e_market *m = *state;
+    char pur[65], neg[65], pur2[65], neg2[65];
+    assert_int_equal(e2e_purchase(m, "Road bike 54cm", "bikes", 45000, 1, pur, neg), 0);
+    vt *t = e2e_dealdesk(m, 30, 100, m->sup1_file, NULL, NULL);
+    assert_non_null(t);
+    assert_true(e2e_wait(t, pur, WAIT_MS));
+    assert_true(e2e_wait(t, "Road bike 54cm", WAIT_MS));
+    assert_true(e2e_wait(t, "1 pending", WAIT_MS));
+    assert_true(e2e_wait(t, "FLEET RUNNING", WAIT_MS));
+    /* detail: everything to decide */
+    assert_true(e2e_wait(t, "waiting for approval", WAIT_MS));
+    assert_true(e2e_wait(t, "ship to 1 Main St", WAIT_MS));
+    assert_true(e2e_wait(t, "$450.00", WAIT_MS));
+
+    /* a flagged purchase arrives live: off-mandate compute, quantity over the max */
+    assert_int_equal(e2e_purchase(m, "H100 GPU hours", "compute", 1250, 1000, pur2, neg2), 0);
+    assert_true(e2e_wait(t, pur2, WAIT_MS));
+    assert_true(e2e_wait(t, "2 pending", WAIT_MS));
+
+    vt_send(t, "2");
+    assert_true(e2e_wait(t, "THREAD", WAIT_MS));
+    assert_true(e2e_wait(t, neg, WAIT_MS));
+    vt_send(t, "3");
+    assert_true(e2e_wait(t, "LISTING", WAIT_MS));
+    assert_true(e2e_wait(t, "H100 GPU hours", WAIT_MS));
+    vt_send(t, "5");
+    assert_true(e2e_wait(t, "critical", WAIT_MS));
+    assert_true(e2e_wait(t, "off_mandate", WAIT_MS));
+    vt_send(t, "6");
+    assert_true(e2e_wait(t, "buyer-e2e", WAIT_MS));
+    assert_true(e2e_wait(t, "seller-e2e", WAIT_MS));
+
+    /* the ledger fills when a purchase settles (approved by another operator) */
+    vt_send(t, "4");
+    assert_true(e2e_wait(t, "ENTRY", WAIT_MS));
+    char path[128];
+    snprintf(path, sizeof path, "/v1/purchases/%s/approve", pur);
+    assert_int_equal(e2e_decide(m, TESTSRV_TOKEN_SUP2, path, 1, "{\"expected_total_minor\":45000}"),
+                     200);
+    assert_true(e2e_wait(t, "settlement", WAIT_MS));
+    assert_true(e2e_wait(t, "$450.00", WAIT_MS));
+    assert_true(e2e_wait(t, "balances", WAIT_MS));
+    vt_send(t, "q");
+    assert_int_equal(vt_wait_exit(t, 5000), 0);
+    vt_free(t);
+}
+
+/* '/' filters as it is typed; Esc clears; 's' sorts; '?' shows the live keymap. */
+static void test_filter_sort_help(void **state)
+{
+    e2e_market *m = *state;
+    char p1[65], p2[65], n1[65], n2[65];
+    assert_int_equal(e2e_purchase(m, "Gravel bike", "bikes", 90000, 1, p1, n1), 0);
+    assert_int_equal(e2e_purchase(m, "Atlas of maps", "books", 3000, 2, p2, n2), 0);
+    vt *t = e2e_dealdesk(m, 30, 100, m->sup1_file, NULL, NULL);
+    assert_non_null(t);
+    assert_true(e2e_wait(t, p1, WAIT_MS));
+    assert_true(e2e_wait(t, p2, WAIT_MS));
+    vt_send(t, "/Atlas");
+    assert_true(e2e_wait(t, "/Atlas", WAIT_MS));
+    vt_wait_quiet(t, 200, 3000);
+    assert_true(vt_contains(t, p2));
+    assert_false(vt_contains(t, p1));
+    vt_send(t, "\r");
+    vt_send(t, "\033");
+    assert_true(e2e_wait(t, "filter cleared", WAIT_MS));
+    assert_true(e2e_wait(t, p1, WAIT_MS));
+    vt_send(t, "s");
+    assert_true(e2e_wait(t, "sorted by total", WAIT_MS));
+    /* by total: the 900.00 gravel bike above the 60.00 atlas */
+    int r1 = vt_find_row(t, p1), r2 = vt_find_row(t, p2);
+    assert_true(r1 >= 0 && r2 >= 0 && r1 < r2);
+    vt_send(t, "?");
+    assert_true(e2e_wait(t, "Keys (from the keymap", WAIT_MS));
+    assert_true(e2e_wait(t, "approve the purchase", WAIT_MS));
+    vt_send(t, "\033");
+    assert_true(e2e_wait(t, "DUE", WAIT_MS));
+    vt_send(t, "q");
+    assert_int_equal(vt_wait_exit(t, 5000), 0);
+    vt_free(t);
+}
+
+/* ':' opens readline: Tab completes a command, Enter runs it, history persists. */
+static void test_command_line(void **state)
+{
+    e2e_market *m = *state;
+    vt *t = e2e_dealdesk(m, 30, 100, m->sup1_file, NULL, NULL);
+    assert_non_null(t);
+    assert_true(e2e_wait(t, "FLEET RUNNING", WAIT_MS));
+    vt_send(t, ":pan");
+    assert_true(e2e_wait(t, ":pan", WAIT_MS));
+    vt_send(t, "\t");
+    assert_true(e2e_wait(t, ":pane", WAIT_MS));
+    vt_send(t, "6\r");
+    assert_true(e2e_wait(t, "SPEND / CAP", WAIT_MS));
+    vt_send(t, ":frobnicate\r");
+    assert_true(e2e_wait(t, "unknown command", WAIT_MS));
+    /* history: Up brings back the last command */
+    vt_send(t, ":");
+    vt_send(t, "\033OA"); /* Up, as a terminal in keypad mode sends it */
+    assert_true(e2e_wait(t, ":frobnicate", WAIT_MS));
+    vt_send(t, "\033");
+    vt_wait_quiet(t, 100, 2000);
+    vt_send(t, ":quit\r");
+    assert_int_equal(vt_wait_exit(t, 5000), 0);
+    vt_free(t);
+    /* the history file was written under $XDG_STATE_HOME */
+    char path[1024];
+    snprintf(path, sizeof path, "%s/dealdesk/history", getenv("XDG_STATE_HOME"));
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char buf[4096] = "";
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    assert_non_null(strstr(buf, "pane 6"));
+}
+
+/* At 80x24 nothing overlaps: the header keeps connection, role, fleet and pending; the
+ * money column ends where its heading ends; the key hints are on the last line. */
+static void test_80x24_layout_and_resize(void **state)
+{
+    e2e_market *m = *state;
+    char pur[65], neg[65];
+    assert_int_equal(e2e_purchase(m, "A bicycle with a very long descriptive title that cannot fit",
+                                  "bikes", 123456, 1, pur, neg),
+                     0);
+    vt *t = e2e_dealdesk(m, 24, 80, m->sup1_file, NULL, NULL);
+    assert_non_null(t);
+    assert_true(e2e_wait(t, pur, WAIT_MS));
+    assert_true(e2e_wait(t, "$1,234.56", WAIT_MS));
+    char row[2048];
+    vt_row(t, 0, row, sizeof row);
+    assert_non_null(strstr(row, "dealdesk"));
+    assert_non_null(strstr(row, "live"));
+    assert_non_null(strstr(row, "FLEET RUNNING"));
+    vt_row(t, 1, row, sizeof row);
+    assert_non_null(strstr(row, "pending"));
+    vt_row(t, 23, row, sizeof row);
+    assert_non_null(strstr(row, "approve"));
+    /* TOTAL heading and the amount end in the same column */
+    int hr = vt_find_row(t, "TOTAL"), dr = vt_find_row(t, "$1,234.56");
+    assert_true(hr >= 0 && dr > hr);
+    char head[2048], data[2048];
+    vt_row(t, hr, head, sizeof head);
+    vt_row(t, dr, data, sizeof data);
+    /* both rows are drawn in cells: compare end offsets in bytes of ASCII prefixes */
+    const char *th = strstr(head, "TOTAL"), *td = strstr(data, "$1,234.56");
+    long end_h = (long)(th - head) + 5;
+    /* the data row starts with a multi-byte pointer glyph when selected: count cells */
+    long cells = 0;
+    for (const char *p = data; p < td; p++)
+        if (((unsigned char)*p & 0xC0) != 0x80)
+            cells++;
+    assert_int_equal(cells + 9, end_h);
+    /* the long title was cut with an ellipsis, not wrapped into the next column */
+    assert_non_null(strstr(data, "…"));
+
+    /* resize: the header follows the new width */
+    vt_resize(t, 40, 130);
+    int64_t ok = 0;
+    for (int i = 0; i < 100 && !ok; i++) {
+        vt_pump(t, 50);
+        vt_row(t, 0, row, sizeof row);
+        char *f = strstr(row, "FLEET RUNNING");
+        long c = 0;
+        for (const char *p = row; f && p < f; p++)
+            if (((unsigned char)*p & 0xC0) != 0x80)
+                c++;
+        ok = f && c > 100;
+    }
+    assert_true(ok);
+    assert_true(e2e_wait(t, "BUYER", WAIT_MS)); /* room for more columns now */
+    vt_resize(t, 24, 80);
+    vt_wait_quiet(t, 200, 3000);
+    assert_true(e2e_wait(t, "FLEET RUNNING", WAIT_MS));
+    vt_send(t, "q");
+    assert_int_equal(vt_wait_exit(t, 5000), 0);
+    vt_free(t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_each_pane_shows_live_data),
+        cmocka_unit_test(test_filter_sort_help),
+        cmocka_unit_test(test_command_line),
+        cmocka_unit_test(test_80x24_layout_and_resize),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
