@@ -1,0 +1,211 @@
+/* test_console_decide.c: decisions from the console reach the real server and the screen
+ * shows the server's outcome: approve (after a default-no confirmation), veto with a
+ * reason, cap with limits typed as money, a decision racing another operator, and
+ * read-only / viewer consoles that refuse. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "tests/lib/e2e.h"
+
+#define WAIT_MS 15000
+
+static int setup(void **state)
+{
+    static e2e_market m;
+    if (e2e_market_start(&m, NULL) < 0)
+        return -1;
+    *state = &m;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    e2e_market_stop(*state);
+    return 0;
+}
+
+/* Starts a console with only pur pending on screen (filtered to it). */
+static vt *console_on(e2e_market *m, const char *pur, const char *token_file,
+                      const char *const *args)
+{
+    vt *t = e2e_dealdesk(m, 30, 100, token_file, args, NULL);
+    assert_non_null(t);
+    assert_true(e2e_wait(t, pur, WAIT_MS));
+    /* select it: filter on its id */
+    vt_send(t, "/");
+    vt_send(t, pur);
+    vt_send(t, "\r");
+    char want[80];
+    snprintf(want, sizeof want, "%s v", pur);
+    assert_true(e2e_wait(t, want, WAIT_MS));
+    return t;
+}
+
+/* Approve: the confirmation is bound to version, amount, quantity and counterparty;
+ * anything but y sends nothing; y sends and the server's result is shown. */
+static void test_approve_confirms_and_shows_outcome(void **state)
+{
+    e2e_market *m = *state;
+    char pur[65], neg[65], status[32];
+    assert_int_equal(e2e_purchase(m, "Touring bike", "bikes", 78900, 1, pur, neg), 0);
+    vt *t = console_on(m, pur, m->sup1_file, NULL);
+    vt_send(t, "a");
+    char title[96];
+    snprintf(title, sizeof title, "Approve %s (version 1)", pur);
+    assert_true(e2e_wait(t, title, WAIT_MS));
+    assert_true(e2e_wait(t, "total $789.00 USD", WAIT_MS));
+    assert_true(e2e_wait(t, "from seller-e2e", WAIT_MS));
+    assert_true(e2e_wait(t, "N no (default)", WAIT_MS));
+    vt_send(t, "\r"); /* Enter is not yes */
+    assert_true(e2e_wait(t, "not approved: nothing was sent", WAIT_MS));
+    assert_int_equal(e2e_purchase_status(m, pur, status, sizeof status, NULL), 0);
+    assert_string_equal(status, "pending_approval");
+
+    vt_send(t, "a");
+    assert_true(e2e_wait(t, title, WAIT_MS));
+    vt_send(t, "y");
+    char done[96];
+    snprintf(done, sizeof done, "approve %s: done", pur);
+    assert_true(e2e_wait(t, done, WAIT_MS));
+    assert_true(e2e_wait(t, "settled", WAIT_MS));
+    assert_int_equal(e2e_purchase_status(m, pur, status, sizeof status, NULL), 0);
+    assert_string_equal(status, "settled");
+    vt_send(t, "q");
+    assert_int_equal(vt_wait_exit(t, 5000), 0);
+    vt_free(t);
+}
+
+/* Veto asks the reason on the readline prompt; the server records it. */
+static void test_veto_with_reason(void **state)
+{
+    e2e_market *m = *state;
+    char pur[65], neg[65], status[32];
+    assert_int_equal(e2e_purchase(m, "Folding bike", "bikes", 30000, 1, pur, neg), 0);
+    vt *t = console_on(m, pur, m->sup1_file, NULL);
+    vt_send(t, "v");
+    assert_true(e2e_wait(t, "reason:", WAIT_MS));
+    vt_send(t, "not in this quarter's plan\r");
+    char done[96];
+    snprintf(done, sizeof done, "veto %s: done", pur);
+    assert_true(e2e_wait(t, done, WAIT_MS));
+    assert_true(e2e_wait(t, "vetoed", WAIT_MS));
+    assert_int_equal(e2e_purchase_status(m, pur, status, sizeof status, NULL), 0);
+    assert_string_equal(status, "vetoed");
+    /* the reason reached the server: the decision shows it in the detail */
+    assert_true(e2e_wait(t, "not in this quarter's plan", WAIT_MS));
+    vt_send(t, "q");
+    assert_int_equal(vt_wait_exit(t, 5000), 0);
+    vt_free(t);
+}
+
+/* Cap asks for the limits as money, confirms them, and the server caps. */
+static void test_cap_with_money_limits(void **state)
+{
+    e2e_market *m = *state;
+    char pur[65], neg[65], status[32];
+    assert_int_equal(e2e_purchase(m, "Cargo bike", "bikes", 250000, 1, pur, neg), 0);
+    vt *t = console_on(m, pur, m->sup1_file, NULL);
+    vt_send(t, "c");
+    assert_true(e2e_wait(t, "max unit price", WAIT_MS));
+    vt_send(t, "12.345\r"); /* too many decimals for USD: refused, nothing sent */
+    assert_true(e2e_wait(t, "nothing was sent", WAIT_MS));
+    vt_send(t, "c");
+    assert_true(e2e_wait(t, "max unit price", WAIT_MS));
+    vt_send(t, "2,100.50\r");
+    assert_true(e2e_wait(t, "max quantity", WAIT_MS));
+    vt_send(t, "\r");
+    assert_true(e2e_wait(t, "unit price at most $2,100.50", WAIT_MS));
+    vt_send(t, "y");
+    char done[96];
+    snprintf(done, sizeof done, "cap %s: done", pur);
+    assert_true(e2e_wait(t, done, WAIT_MS));
+    assert_int_equal(e2e_purchase_status(m, pur, status, sizeof status, NULL), 0);
+    assert_string_equal(status, "capped");
+    vt_send(t, "q");
+    assert_int_equal(vt_wait_exit(t, 5000), 0);
+    vt_free(t);
+}
+
+/* Another operator vetoes while the confirmation is open: the box says it changed and
+ * the console shows the server's refusal and what the purchase is now. */
+static void test_race_with_another_operator(void **state)
+{
+    e2e_market *m = *state;
+    char pur[65], neg[65], status[32];
+    assert_int_equal(e2e_purchase(m, "Tandem bike", "bikes", 99000, 1, pur, neg), 0);
+    vt *t = console_on(m, pur, m->sup1_file, NULL);
+    vt_send(t, "a");
+    assert_true(e2e_wait(t, "N no (default)", WAIT_MS));
+    char path[128];
+    snprintf(path, sizeof path, "/v1/purchases/%s/veto", pur);
+    assert_int_equal(e2e_decide(m, TESTSRV_TOKEN_SUP2, path, 1, "{\"reason\":\"sup2 was faster\"}"),
+                     200);
+    assert_true(e2e_wait(t, "CHANGED since shown", WAIT_MS));
+    vt_send(t, "y");
+    assert_true(vt_wait_text(t, "412 approve", WAIT_MS) || vt_wait_text(t, "409 approve", 100));
+    assert_true(e2e_wait(t, "vetoed", WAIT_MS));
+    assert_true(e2e_wait(t, "sup2", WAIT_MS));
+    assert_int_equal(e2e_purchase_status(m, pur, status, sizeof status, NULL), 0);
+    assert_string_equal(status, "vetoed");
+    vt_send(t, "q");
+    assert_int_equal(vt_wait_exit(t, 5000), 0);
+    vt_free(t);
+}
+
+/* --read-only: decisions are visibly unavailable and nothing is sent; a viewer token
+ * gets the server's refusal at most, never a change. */
+static void test_read_only_and_viewer_refuse(void **state)
+{
+    e2e_market *m = *state;
+    char pur[65], neg[65], status[32];
+    assert_int_equal(e2e_purchase(m, "Kids bike", "bikes", 15000, 1, pur, neg), 0);
+    const char *ro[] = {"--read-only", NULL};
+    vt *t = console_on(m, pur, m->sup1_file, ro);
+    assert_true(e2e_wait(t, "READ-ONLY", WAIT_MS));
+    vt_send(t, "a");
+    assert_true(e2e_wait(t, "read-only", WAIT_MS));
+    assert_false(vt_contains(t, "N no (default)"));
+    vt_send(t, ":approve ");
+    vt_send(t, pur);
+    vt_send(t, "\r");
+    assert_true(e2e_wait(t, "read-only: 'approve' is unavailable", WAIT_MS));
+    vt_send(t, "?");
+    assert_true(e2e_wait(t, "[unavailable: read-only]", WAIT_MS));
+    vt_send(t, "q");
+    vt_send(t, "q");
+    assert_int_equal(vt_wait_exit(t, 5000), 0);
+    vt_free(t);
+
+    t = console_on(m, pur, m->view_file, NULL);
+    vt_send(t, "a");
+    /* either the console knows the role (read-only) or the server refuses (403) */
+    if (!vt_wait_text(t, "read-only", 1000)) {
+        assert_true(e2e_wait(t, "N no (default)", WAIT_MS));
+        vt_send(t, "y");
+        assert_true(e2e_wait(t, "403", WAIT_MS));
+    }
+    assert_int_equal(e2e_purchase_status(m, pur, status, sizeof status, NULL), 0);
+    assert_string_equal(status, "pending_approval");
+    vt_send(t, "q");
+    assert_int_equal(vt_wait_exit(t, 5000), 0);
+    vt_free(t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_approve_confirms_and_shows_outcome),
+        cmocka_unit_test(test_veto_with_reason),
+        cmocka_unit_test(test_cap_with_money_limits),
+        cmocka_unit_test(test_race_with_another_operator),
+        cmocka_unit_test(test_read_only_and_viewer_refuse),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
