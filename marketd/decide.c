@@ -496,7 +496,7 @@ static bool register_agent(mkt_ctx *c)
     json_t *cats = json_object_get(mandate, "categories");
     json_t *addrs = json_object_get(c->body, "addresses");
     if (!json_is_object(mandate) || !string_array(c, cats, "mandate", 256, 64) ||
-        !string_array(c, addrs ? addrs : json_array(), "addresses", 64, 500)) {
+        (addrs && !json_is_null(addrs) && !string_array(c, addrs, "addresses", 64, 500))) {
         if (!json_is_object(mandate))
             mkt_fail(c, 400, "bad_request", "mandate", NULL, "mandate must be {categories: [..]}");
         json_decref(lim);
@@ -507,11 +507,11 @@ static bool register_agent(mkt_ctx *c)
         json_decref(lim);
         return mkt_fail(c, 503, "unavailable", NULL, NULL, "database unavailable");
     }
-    json_t *ag =
-        json_pack("{ss sI ss ss ss ss ss so sI s{sO} sO}", "id", id, "version", 1, "name", name,
-                  "principal", principal, "role", role, "status", "active", "currency", currency,
-                  "limits", lim, "spent_minor", (json_int_t)0, "mandate", "categories", cats,
-                  "addresses", addrs ? addrs : json_array());
+    json_t *addresses = json_is_array(addrs) ? json_incref(addrs) : json_array();
+    json_t *ag = json_pack("{ss sI ss ss ss ss ss so sI s{sO} so}", "id", id, "version", 1, "name",
+                           name, "principal", principal, "role", role, "status", "active",
+                           "currency", currency, "limits", lim, "spent_minor", (json_int_t)0,
+                           "mandate", "categories", cats, "addresses", addresses);
     char *token = NULL;
     bool ok = false;
     if (ag && mkt_create(c->m, "agent", ag, NULL) == 0 && mkt_issue_token(c->m, id, &token) == 0 &&
