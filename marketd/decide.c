@@ -290,23 +290,16 @@ static bool purchase_decision(mkt_ctx *c, const char *action)
     if (!p || !check_if_match(c, p))
         goto out;
     const char *want = !strcmp(action, "refund") ? "settled" : "pending_approval";
-    if (expire_if_due(c, p) || strcmp(mkt_str(p, "status"), want) != 0) {
-        /* An expiry just committed in this transaction is kept: the clock won. */
-        if (!strcmp(mkt_str(p, "status"), "expired") && !strcmp(want, "pending_approval")) {
-            mkt_fail(c, 409, "conflict", NULL, p, "the purchase expired at its decide_by");
-            json_t *keep = c->answer;
-            c->answer = NULL;
-            c->status = 0;
-            /* commit the expiry itself, then answer 409 */
-            if (mkt_commit(m) == 0 && mkt_begin(m, true) == 0) {
-                c->answer = keep;
-                c->status = 409;
-            } else {
-                c->answer = keep;
-                c->status = 409;
-            }
-            goto out;
-        }
+    if (strcmp(want, "pending_approval") == 0 && expire_if_due(c, p)) {
+        /* The clock won: the expiry is committed on its own (this answer is an error,
+         * whose transaction is rolled back); if that commit fails, the next tick
+         * expires it. */
+        if (mkt_commit(m) == 0)
+            mkt_begin(m, true);
+        mkt_fail(c, 409, "conflict", NULL, p, "the purchase expired at its decide_by");
+        goto out;
+    }
+    if (strcmp(mkt_str(p, "status"), want) != 0) {
         mkt_fail(c, 409, "conflict", NULL, p, "the purchase is %s", mkt_str(p, "status"));
         goto out;
     }
