@@ -1,6 +1,7 @@
 /* mkt.h: the market's insides, shared by its files (not used outside marketd/).
  *
- *   market.c   open/close, tokens, the database, transactions, events, delivery
+ *   market.c   open/close, schema migrations, tokens, event delivery, public odds and ends
+ *   db.c       transactions, events, objects, ids, time
  *   route.c    market_handle(): routing, auth per route, idempotency, the read API
  *   trade.c    agent endpoints: listings, negotiations, messages, accept -> purchase
  *   risk.c     the risk rules run on every new purchase
@@ -111,7 +112,11 @@ bool mkt_fail(mkt_ctx *c, int status, const char *code, const char *field, json_
 /* Sets a success answer; steals body. Returns true. */
 bool mkt_ok(mkt_ctx *c, int status, json_t *body);
 
-/* ---- time, ids (market.c) ---- */
+/* ---- time, ids, meta (db.c) ---- */
+/* Reads meta[key] into out (size bytes); true when present. */
+bool mkt_meta_get(market *m, const char *key, char *out, size_t size);
+/* Writes meta[key] = value. 0 or -1. */
+int mkt_meta_set(market *m, const char *key, const char *value);
 int64_t mkt_now_ms(void);
 /* Formats ms since the Unix epoch as RFC 3339 UTC with milliseconds into out[32]. */
 void mkt_time_str(int64_t ms, char out[32]);
@@ -120,7 +125,7 @@ json_t *mkt_time_json(int64_t ms);
 /* Returns the next id with the prefix ("pur_") into out[72]; 0 or -1. */
 int mkt_new_id(market *m, const char *prefix, char out[72]);
 
-/* ---- objects and events (market.c) ---- */
+/* ---- objects and events (db.c) ---- */
 
 /* Loads one object (kind "agent", "listing", ...) by id: owned, or NULL if absent. */
 json_t *mkt_get(market *m, const char *kind, const char *id);

@@ -1,0 +1,376 @@
+/* db.c: the market's data in SQLite: transactions, events, objects, ids and time.
+ *
+ * Every change runs in one transaction (mkt_begin .. mkt_commit) that also appends its
+ * events with the next seq, so that the stream and the state never disagree, even after
+ * kill -9. Objects are stored as their JSON with a few indexed columns (status, the
+ * parties, the decide_by deadline, creation time). Committed events go to the delivery
+ * queue of market.c.
+ */
+#include "marketd/mkt.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int64_t mkt_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void mkt_time_str(int64_t ms, char out[32])
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, 32 - n, ".%03dZ", (int)(ms % 1000));
+}
+
+json_t *mkt_time_json(int64_t ms)
+{
+    char b[32];
+    mkt_time_str(ms, b);
+    return json_string(b);
+}
+
+/* Parses our own RFC 3339 form back to ms; returns -1 when it is not one. */
+static int64_t parse_time(const char *s)
+{
+    struct tm tm = {0};
+    int ms = 0;
+    if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                     &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) != 7)
+        return -1;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    return (int64_t)timegm(&tm) * 1000 + ms;
+}
+
+int mkt_exec(market *m, const char *sql)
+{
+    char *err = NULL;
+    if (sqlite3_exec(m->db, sql, NULL, NULL, &err) != SQLITE_OK) {
+        fprintf(stderr, "marketd: sqlite: %s (%.60s)\n", err ? err : "?", sql);
+        sqlite3_free(err);
+        return -1;
+    }
+    return 0;
+}
+
+/* Reads meta[key] into out (size bytes). Returns true when present. */
+bool mkt_meta_get(market *m, const char *key, char *out, size_t size)
+{
+    sqlite3_stmt *st;
+    bool found = false;
+    if (sqlite3_prepare_v2(m->db, "SELECT value FROM meta WHERE key=?", -1, &st, NULL) != SQLITE_OK)
+        return false;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        snprintf(out, size, "%s", (const char *)sqlite3_column_text(st, 0));
+        found = true;
+    }
+    sqlite3_finalize(st);
+    return found;
+}
+
+/* Writes meta[key] = value. Returns 0 or -1. */
+int mkt_meta_set(market *m, const char *key, const char *value)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(m->db,
+                           "INSERT INTO meta(key,value) VALUES(?,?) ON CONFLICT(key) DO "
+                           "UPDATE SET value=excluded.value",
+                           -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int mkt_new_id(market *m, const char *prefix, char out[72])
+{
+    char key[32], val[32];
+    snprintf(key, sizeof key, "next:%s", prefix);
+    long long n = 1;
+    if (mkt_meta_get(m, key, val, sizeof val))
+        n = atoll(val);
+    snprintf(val, sizeof val, "%lld", n + 1);
+    if (mkt_meta_set(m, key, val) != 0)
+        return -1;
+    snprintf(out, 72, "%s%lld", prefix, n);
+    return 0;
+}
+
+/* ---- transactions and events ---------------------------------------------- */
+
+int mkt_begin(market *m, bool durable)
+{
+    if (!m->memory)
+        mkt_exec(m, durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+    if (mkt_exec(m, "BEGIN IMMEDIATE") != 0)
+        return -1;
+    m->in_tx = true;
+    m->tx_seq0 = m->seq;
+    return 0;
+}
+
+/* Frees a list of event nodes. */
+static void free_nodes(mkt_evnode *n)
+{
+    while (n) {
+        mkt_evnode *next = n->next;
+        free(n->json);
+        free(n);
+        n = next;
+    }
+}
+
+int mkt_commit(market *m)
+{
+    if (mkt_exec(m, "COMMIT") != 0) {
+        m->st.commit_failures++;
+        mkt_rollback(m);
+        return -1;
+    }
+    m->in_tx = false;
+    m->st.events += (uint64_t)(m->seq - m->tx_seq0);
+    if (m->tx_head) {
+        pthread_mutex_lock(&m->qmu);
+        if (m->q_tail)
+            m->q_tail->next = m->tx_head;
+        else
+            m->q_head = m->tx_head;
+        m->q_tail = m->tx_tail;
+        pthread_cond_broadcast(&m->qcv);
+        pthread_mutex_unlock(&m->qmu);
+    }
+    m->tx_head = m->tx_tail = NULL;
+    return 0;
+}
+
+void mkt_rollback(market *m)
+{
+    if (sqlite3_get_autocommit(m->db) == 0)
+        mkt_exec(m, "ROLLBACK");
+    m->in_tx = false;
+    m->seq = m->tx_seq0;
+    free_nodes(m->tx_head);
+    m->tx_head = m->tx_tail = NULL;
+}
+
+int mkt_emit(market *m, const char *type, json_t *data)
+{
+    int64_t seq = m->seq + 1;
+    json_t *ev = json_pack("{sI ss so sO}", "seq", (json_int_t)seq, "type", type, "at",
+                           mkt_time_json(m->now), "data", data);
+    char *line = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
+    json_decref(ev);
+    mkt_evnode *n = calloc(1, sizeof *n);
+    if (!line || !n) {
+        free(line);
+        free(n);
+        return -1;
+    }
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(m->db, "INSERT INTO events(seq,type,at,json) VALUES(?,?,?,?)", -1, &st,
+                           NULL) != SQLITE_OK) {
+        free(line);
+        free(n);
+        return -1;
+    }
+    sqlite3_bind_int64(st, 1, seq);
+    sqlite3_bind_text(st, 2, type, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, m->now);
+    sqlite3_bind_text(st, 4, line, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    sqlite3_finalize(st);
+    if (rc != 0) {
+        free(line);
+        free(n);
+        return -1;
+    }
+    m->seq = seq;
+    n->seq = seq;
+    snprintf(n->type, sizeof n->type, "%s", type);
+    n->json = line;
+    if (m->tx_tail)
+        m->tx_tail->next = n;
+    else
+        m->tx_head = n;
+    m->tx_tail = n;
+    return 0;
+}
+
+json_t *mkt_get(market *m, const char *kind, const char *id)
+{
+    sqlite3_stmt *st;
+    json_t *o = NULL;
+    if (sqlite3_prepare_v2(m->db, "SELECT json FROM objects WHERE kind=? AND id=?", -1, &st,
+                           NULL) != SQLITE_OK)
+        return NULL;
+    sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        o = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+    sqlite3_finalize(st);
+    return o;
+}
+
+int mkt_put(market *m, const char *kind, json_t *obj)
+{
+    const char *id = mkt_str(obj, "id");
+    const char *status = mkt_str(obj, "status");
+    const char *p1 = NULL, *p2 = NULL;
+    int64_t due = -1;
+    if (strcmp(kind, "listing") == 0) {
+        p1 = mkt_str(obj, "seller_id");
+    } else if (strcmp(kind, "negotiation") == 0 || strcmp(kind, "purchase") == 0) {
+        p1 = mkt_str(obj, "buyer_id");
+        p2 = mkt_str(obj, "seller_id");
+        if (status && strcmp(status, "pending_approval") == 0)
+            due = parse_time(mkt_str(obj, "decide_by"));
+    } else if (strcmp(kind, "alert") == 0) {
+        json_t *subj = json_object_get(obj, "subject");
+        p1 = mkt_str(subj, "id");
+    }
+    char *text = json_dumps(obj, JSON_COMPACT);
+    if (!text || !id)
+        return free(text), -1;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(m->db,
+                           "INSERT INTO objects(kind,id,status,p1,p2,due,created,json) "
+                           "VALUES(?,?,?,?,?,?,?,?) ON CONFLICT(kind,id) DO UPDATE SET "
+                           "status=excluded.status, due=excluded.due, json=excluded.json",
+                           -1, &st, NULL) != SQLITE_OK) {
+        free(text);
+        return -1;
+    }
+    sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    if (status)
+        sqlite3_bind_text(st, 3, status, -1, SQLITE_STATIC);
+    if (p1)
+        sqlite3_bind_text(st, 4, p1, -1, SQLITE_STATIC);
+    if (p2)
+        sqlite3_bind_text(st, 5, p2, -1, SQLITE_STATIC);
+    if (due >= 0)
+        sqlite3_bind_int64(st, 6, due);
+    sqlite3_bind_int64(st, 7, m->now);
+    sqlite3_bind_text(st, 8, text, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    sqlite3_finalize(st);
+    free(text);
+    return rc;
+}
+
+/* The event type for objects of kind ("purchase" -> "purchase.updated"). */
+static void event_type(const char *kind, char out[40])
+{
+    snprintf(out, 40, "%s.%s", kind, strcmp(kind, "ledger") == 0 ? "posted" : "updated");
+}
+
+int mkt_create(market *m, const char *kind, json_t *obj, const char *created_key)
+{
+    if (strcmp(kind, "ledger") != 0 && strcmp(kind, "decision") != 0) {
+        json_object_set_new(obj, "version", json_integer(1));
+        json_object_set_new(obj, "updated_at", mkt_time_json(m->now));
+    }
+    if (created_key)
+        json_object_set_new(obj, created_key, mkt_time_json(m->now));
+    char type[40];
+    if (strcmp(kind, "decision") == 0)
+        snprintf(type, sizeof type, "decision.recorded");
+    else
+        event_type(kind, type);
+    if (mkt_put(m, kind, obj) != 0)
+        return -1;
+    return mkt_emit(m, type, obj);
+}
+
+int mkt_update(market *m, const char *kind, json_t *obj)
+{
+    json_object_set_new(obj, "version", json_integer(mkt_int(obj, "version") + 1));
+    json_object_set_new(obj, "updated_at", mkt_time_json(m->now));
+    char type[40];
+    event_type(kind, type);
+    if (mkt_put(m, kind, obj) != 0)
+        return -1;
+    return mkt_emit(m, type, obj);
+}
+
+int mkt_put_message(market *m, json_t *msg)
+{
+    char *text = json_dumps(msg, JSON_COMPACT);
+    if (!text)
+        return -1;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(
+            m->db,
+            "INSERT INTO messages(negotiation_id,seq,from_id,kind,at,json) VALUES(?,?,?,?,?,?)", -1,
+            &st, NULL) != SQLITE_OK) {
+        free(text);
+        return -1;
+    }
+    sqlite3_bind_text(st, 1, mkt_str(msg, "negotiation_id"), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, mkt_int(msg, "seq"));
+    sqlite3_bind_text(st, 3, mkt_str(msg, "from"), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, mkt_str(msg, "kind"), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, m->now);
+    sqlite3_bind_text(st, 6, text, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    sqlite3_finalize(st);
+    free(text);
+    return rc == 0 ? mkt_emit(m, "negotiation.message", msg) : -1;
+}
+
+int mkt_query_json(market *m, const char *sql, mkt_binder bind, const void *ud, json_t *arr)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(m->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        fprintf(stderr, "marketd: sqlite: %s\n", sqlite3_errmsg(m->db));
+        return -1;
+    }
+    if (bind)
+        bind(st, ud);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *o = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+        if (o)
+            json_array_append_new(arr, o);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+json_t *mkt_fleet(market *m)
+{
+    char buf[4096];
+    if (!mkt_meta_get(m, "fleet", buf, sizeof buf))
+        return json_pack("{ss sn sn sn}", "status", "running", "reason", "by", "updated_at");
+    return json_loads(buf, 0, NULL);
+}
+
+bool mkt_fleet_halted(market *m)
+{
+    json_t *f = mkt_fleet(m);
+    bool h = f && mkt_str(f, "status") && strcmp(mkt_str(f, "status"), "halted") == 0;
+    json_decref(f);
+    return h;
+}
+
+/* Stores the fleet singleton in meta and emits fleet.updated. */
+int mkt_set_fleet(market *m, json_t *fleet)
+{
+    json_object_set_new(fleet, "updated_at", mkt_time_json(m->now));
+    char *text = json_dumps(fleet, JSON_COMPACT);
+    if (!text)
+        return -1;
+    int rc = mkt_meta_set(m, "fleet", text);
+    free(text);
+    return rc == 0 ? mkt_emit(m, "fleet.updated", fleet) : -1;
+}
