@@ -171,6 +171,9 @@ void keymap_init(const config *cfg, char *warn, size_t warnsz)
     size_t used = 0;
     for (size_t i = 0; i < cfg->nbinds; i++) {
         const config_bind *b = &cfg->binds[i];
+        /* "config:3" reads better on one status line than a full path */
+        const char *slash = b->file ? strrchr(b->file, '/') : NULL;
+        const char *fname = slash ? slash + 1 : b->file ? b->file : "config";
         char msg[200] = "";
         wint_t ch;
         bool is_key;
@@ -179,11 +182,11 @@ void keymap_init(const config *cfg, char *warn, size_t warnsz)
             if (b->action && strcmp(b->action, actions[a].name) == 0)
                 act = a;
         if (!b->key || !parse_key(b->key, &ch, &is_key)) {
-            snprintf(msg, sizeof msg, "%s:%d: unknown key '%.20s'", b->file ? b->file : "config",
-                     b->line, b->key ? b->key : "");
+            snprintf(msg, sizeof msg, "%s:%d: unknown key '%.20s'", fname, b->line,
+                     b->key ? b->key : "");
         } else if (act < 0) {
-            snprintf(msg, sizeof msg, "%s:%d: unknown action '%.30s'", b->file ? b->file : "config",
-                     b->line, b->action ? b->action : "");
+            snprintf(msg, sizeof msg, "%s:%d: unknown action '%.30s'", fname, b->line,
+                     b->action ? b->action : "");
         } else {
             ui_action before = keymap_lookup(ch, is_key);
             bool twice = false;
@@ -191,12 +194,11 @@ void keymap_init(const config *cfg, char *warn, size_t warnsz)
                 if (claimed[k] == ch && claimed_key[k] == is_key)
                     twice = true;
             if (twice)
-                snprintf(msg, sizeof msg, "%s:%d: key %s bound twice; '%s' wins",
-                         b->file ? b->file : "config", b->line, b->key, actions[act].name);
+                snprintf(msg, sizeof msg, "%s:%d: key %s bound twice; '%s' wins", fname, b->line,
+                         b->key, actions[act].name);
             else if (before != ACT_NONE && before != (ui_action)act)
-                snprintf(msg, sizeof msg, "%s:%d: key %s was '%s', now '%s'",
-                         b->file ? b->file : "config", b->line, b->key, actions[before].name,
-                         actions[act].name);
+                snprintf(msg, sizeof msg, "%s:%d: key %s was '%s', now '%s'", fname, b->line,
+                         b->key, actions[before].name, actions[act].name);
             bind_key(ch, is_key, (ui_action)act);
             if (nclaimed < MAX_BINDINGS) {
                 claimed[nclaimed] = ch;

@@ -88,7 +88,7 @@ static void assert_clean(vt *t, bool ascii)
     size_t len;
     const unsigned char *out = vt_output(t, &len);
     assert_true(len > 1000);
-    const char *why = vt_check_stream(out, len);
+    const char *why = vt_check_stream(out, len, false);
     if (why) {
         fprintf(stderr, "stream problem: %s\n", why);
         vt_dump(t, "screen");

@@ -344,7 +344,7 @@ void vt_clear_output(vt *t)
 }
 
 /* Checks a stream; see vt.h. */
-const char *vt_check_stream(const unsigned char *b, size_t len)
+const char *vt_check_stream(const unsigned char *b, size_t len, bool allow_shift)
 {
     static char why[160];
     for (size_t i = 0; i < len;) {
@@ -383,6 +383,10 @@ const char *vt_check_stream(const unsigned char *b, size_t len)
             snprintf(why, sizeof why, "ESC %c (0x%02x) at offset %zu is not one curses uses",
                      k >= 0x20 && k < 0x7f ? k : '?', k, i);
             return why;
+        }
+        if (allow_shift && (c == 0x0e || c == 0x0f)) {
+            i++;
+            continue;
         }
         if (c < 0x20 && c != '\r' && c != '\n' && c != '\b' && c != '\t') {
             snprintf(why, sizeof why, "control byte 0x%02x at offset %zu", c, i);

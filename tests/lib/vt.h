@@ -63,10 +63,11 @@ void vt_clear_output(vt *t);
 
 /* Checks a terminal output stream: every ESC starts a well-formed CSI (ESC [ params
  * intermediates final), a charset designation (ESC ( X / ESC ) X), or one of ESC 7 8 = >
- * M; no other byte below 0x20 but \r \n \b \t ESC; no DEL; valid UTF-8 with no C1 code
- * point (U+0080..U+009F). Returns NULL when clean, else a static description of the
- * first problem with its offset. */
-const char *vt_check_stream(const unsigned char *buf, size_t len);
+ * M; no other byte below 0x20 but \r \n \b \t ESC (and SO/SI when allow_shift: the
+ * charset shifts that curses itself sends on TERM=screen and linux); no DEL; valid UTF-8
+ * with no C1 code point (U+0080..U+009F). Returns NULL when clean, else a static
+ * description of the first problem with its offset. */
+const char *vt_check_stream(const unsigned char *buf, size_t len, bool allow_shift);
 
 /* Sends a signal to the program. */
 void vt_kill(vt *t, int sig);
