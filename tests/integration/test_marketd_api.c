@@ -103,6 +103,10 @@ static void test_health_metrics_and_auth(void **state)
     b = get_expect(TESTSRV_TOKEN_SUP1, "/v1/sim/faults", 200);
     assert_int_equal(testjson_len(b, "items"), 0);
     free(b);
+    b = get_expect(TESTSRV_TOKEN_VIEW1, "/v1/fleet", 200);
+    assert_true(testjson_str(b, "status", s, sizeof s));
+    assert_string_equal(s, "running");
+    free(b);
     /* other methods */
     char url[256];
     snprintf(url, sizeof url, "%s/v1/agents", srv.url);
@@ -469,6 +473,15 @@ static void test_command_line(void **state)
     chmod(tok, 0644);
     snprintf(args, sizeof args, "--listen 127.0.0.1:0 --db :memory: --tokens \"%s\"", tok);
     assert_int_equal(run_marketd(args, err), 1);
+    /* the same file private, but with a role that is not an operator's: refused too */
+    f = fopen(tok, "w");
+    assert_non_null(f);
+    fputs("op agent abcdefgh12345\n", f);
+    fclose(f);
+    chmod(tok, 0600);
+    char err2[800];
+    snprintf(err2, sizeof err2, "%s.2", err);
+    assert_int_equal(run_marketd(args, err2), 1);
     char buf[512] = "";
     f = fopen(err, "r");
     assert_non_null(f);

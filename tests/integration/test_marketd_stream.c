@@ -317,6 +317,18 @@ static void test_kill9_restart_continues(void **state)
         assert_int_equal(r.status, 200);
         testhttp_resp_free(&r);
     }
+    /* one more decision with a key of our own, to replay after the crash */
+    char extra[72], url0[256], first_body[4096];
+    assert_int_equal(testsrv_market_purchase(&srv, &t, 47000, 1, extra), 0);
+    snprintf(url0, sizeof url0, "%s/v1/purchases/%s/veto", srv.url, extra);
+    const char *hdrs[] = {"Idempotency-Key: crash-replay-1", "If-Match: \"1\"", NULL};
+    testhttp_resp r0;
+    assert_int_equal(testhttp("POST", url0, TESTSRV_TOKEN_SUP2, hdrs, "{\"reason\":\"r\"}", &r0),
+                     0);
+    assert_int_equal(r0.status, 200);
+    snprintf(first_body, sizeof first_body, "%s", r0.body);
+    testhttp_resp_free(&r0);
+
     char epoch[40], epoch2[40];
     long long last = health_seq(&srv, epoch);
     int port = srv.port;
@@ -334,6 +346,16 @@ static void test_kill9_restart_continues(void **state)
         assert_string_equal(st, i % 2 ? "vetoed" : "settled");
         testhttp_resp_free(&r);
     }
+    /* the stored answer survived too: the same key replays it, changing nothing */
+    assert_int_equal(testhttp("POST", url0, TESTSRV_TOKEN_SUP2, hdrs, "{\"reason\":\"r\"}", &r0),
+                     0);
+    assert_int_equal(r0.status, 200);
+    char replayed[16];
+    assert_non_null(testhttp_header(&r0, "Idempotent-Replayed", replayed, sizeof replayed));
+    assert_string_equal(r0.body, first_body);
+    testhttp_resp_free(&r0);
+    assert_int_equal(health_seq(&srv, NULL), last);
+
     /* resume across the crash: the old events, then a new one with the next seq */
     char lei[80], url[256];
     snprintf(lei, sizeof lei, "%s:%lld", epoch, last - 5);
