@@ -492,6 +492,87 @@ static void test_command_line(void **state)
     assert_null(strstr(buf, "abcdefgh12345")); /* never the secret */
 }
 
+/* Every POST endpoint gets every hostile body: each answer is a contract error (or,
+ * for the few bodies that happen to be valid, a success), and the server stays up. */
+static void test_garbage_never_crashes(void **state)
+{
+    (void)state;
+    testsrv_market t;
+    assert_int_equal(testsrv_market_setup(&srv, &t, 0), 0);
+    char pur[72];
+    assert_int_equal(testsrv_market_purchase(&srv, &t, 45000, 1, pur), 0);
+    char paths[24][160];
+    int np = 0;
+    static const char *const pdec[] = {"approve", "veto", "cap", "refund"};
+    for (int i = 0; i < 4; i++)
+        snprintf(paths[np++], sizeof paths[0], "/v1/purchases/%s/%s", pur, pdec[i]);
+    snprintf(paths[np++], sizeof paths[0], "/v1/agents/%s/limits", t.buyer_id);
+    snprintf(paths[np++], sizeof paths[0], "/v1/agents/%s/pause", t.buyer_id);
+    snprintf(paths[np++], sizeof paths[0], "/v1/agents");
+    snprintf(paths[np++], sizeof paths[0], "/v1/listings");
+    snprintf(paths[np++], sizeof paths[0], "/v1/negotiations");
+    snprintf(paths[np++], sizeof paths[0], "/v1/negotiations/neg_1/messages");
+    snprintf(paths[np++], sizeof paths[0], "/v1/negotiations/neg_1/cap");
+    snprintf(paths[np++], sizeof paths[0], "/v1/alerts/alr_1/ack");
+    snprintf(paths[np++], sizeof paths[0], "/v1/listings/%s/withdraw", t.listing_id);
+    static const char *const bodies[] = {
+        "",
+        "null",
+        "0",
+        "\"str\"",
+        "{",
+        "}",
+        "{\"reason\":null,\"expected_total_minor\":null}",
+        "{\"reason\":[],\"expected_total_minor\":{}}",
+        "{\"reason\":\"\",\"expected_total_minor\":-1}",
+        "{\"expected_total_minor\":1e3}",
+        "{\"expected_total_minor\":9223372036854775807}",
+        "{\"expected_total_minor\":-9223372036854775808}",
+        "{\"expected_total_minor\":123456789012345678901234567890}",
+        "{\"max_unit_price_minor\":true,\"max_quantity\":false}",
+        "{\"max_quantity\":0}",
+        "{\"kind\":\"accept\",\"unit_price_minor\":1000000000000000,\"quantity\":1000000000}",
+        "{\"kind\":\"offer\",\"unit_price_minor\":-1,\"quantity\":1}",
+        "{\"kind\":\"\\u0000\"}",
+        "{\"kind\":\"\\ud800\"}",
+        "{\"listing_id\":\"lst_\\u202e1\",\"unit_price_minor\":1,\"quantity\":1}",
+        "{\"listing_id\":\"lst_"
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}",
+        "{\"limits\":[],\"mandate\":\"x\",\"addresses\":{}}",
+        "{\"name\":\"a\",\"principal\":\"b\",\"role\":\"buyer\",\"currency\":\"USD\","
+        "\"limits\":{\"spend_cap_minor\":1,\"per_deal_max_minor\":1,\"approval_threshold_minor\""
+        ":1,\"max_quantity\":1},\"mandate\":{\"categories\":\"x\"}}",
+        "\xff\xfe{}",
+        "{\"title\":\"\xc3\x28\"}",
+    };
+    /* deep nesting */
+    static char deep[20000];
+    size_t k = 0;
+    for (int i = 0; i < 5000; i++)
+        deep[k++] = '[';
+    for (int i = 0; i < 5000; i++)
+        deep[k++] = ']';
+    deep[k] = '\0';
+    const char *tokens[] = {TESTSRV_TOKEN_SUP1, t.buyer_token, t.seller_token};
+    for (int p = 0; p < np; p++)
+        for (size_t b = 0; b < sizeof bodies / sizeof bodies[0] + 1; b++)
+            for (int tk = 0; tk < 3; tk++) {
+                const char *body = b < sizeof bodies / sizeof bodies[0] ? bodies[b] : deep;
+                testhttp_resp r;
+                assert_int_equal(testsrv_post(&srv, tokens[tk], paths[p], 1, body, &r), 0);
+                if (r.status >= 500 || r.status < 200)
+                    fail_msg("POST %s %s: %ld %s", paths[p], body, r.status, r.body);
+                if (r.status >= 400) {
+                    char code[40];
+                    if (!testjson_str(r.body, "error", code, sizeof code))
+                        fail_msg("POST %s: %ld without an error body: %s", paths[p], r.status,
+                                 r.body);
+                }
+                testhttp_resp_free(&r);
+            }
+    free(get_expect(NULL, "/v1/health", 200));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -501,6 +582,7 @@ int main(void)
         cmocka_unit_test(test_negotiation_paths),
         cmocka_unit_test(test_lists_and_cursors),
         cmocka_unit_test(test_command_line),
+        cmocka_unit_test(test_garbage_never_crashes),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
