@@ -1,0 +1,39 @@
+/* api.h: the marketplace as data and I/O — the one public header of api/.
+ *
+ * | file        | holds                                                                  |
+ * |-------------|------------------------------------------------------------------------|
+ * | model.h/.c  | the domain types (agents, listings, threads, purchases, ...) and the   |
+ * |             | store's interface; freeing objects, enumeration names                 |
+ * | store.c     | the store: collections indexed by id, ordered views, change counters; |
+ * |             | its one mutator applies one event (pure: libc and model.h only)       |
+ * | money.h/.c  | amounts as int64 minor units + ISO 4217 currency: parse, format, check |
+ * | text.h/.c   | untrusted text made safe for a terminal (sanitise once, on the way in) |
+ * | sse.h/.c    | the WHATWG Server-Sent Events parser (bounded memory)                  |
+ * | json.h/.c   | every JSON of the contract decoded and checked; request bodies; the   |
+ * |             | ASCII printing of events (the only file with jansson)                 |
+ * | http.h/.c   | libcurl multi transfers and the program's one wait (the only file     |
+ * |             | with libcurl)                                                          |
+ * | client.h/.c | the connection state machine: snapshot, stream, re-sync, backoff,     |
+ * |             | decisions, replay and recording                                        |
+ * | decision.h/.c | decision requests as data: names, checks, paths                     |
+ * | journal.h/.c  | the append-only, fsynced decision journal (idempotency keys)         |
+ * | config.h/.c   | settings from flags, environment and the config file; the token file |
+ *
+ * Reading order: model.h, store.c, sse.c, json.c, client.c (and http.c), decision.c,
+ * journal.c, config.c. Nothing here includes curses.
+ */
+#ifndef DEALDESK_API_API_H
+#define DEALDESK_API_API_H
+
+#include "api/client.h"
+#include "api/config.h"
+#include "api/decision.h"
+#include "api/http.h"
+#include "api/journal.h"
+#include "api/json.h"
+#include "api/model.h"
+#include "api/money.h"
+#include "api/sse.h"
+#include "api/text.h"
+
+#endif
