@@ -26,15 +26,15 @@
  * counters) in any FL_PACE_WINDOW seconds, under the velocity rule's "more than
  * 30 offers a minute", and spaces its offers at least FL_PACE_GAP seconds apart
  * so that a busy agent slows down evenly instead of stopping for a minute. */
-#define FL_PACE_MSGS 27
+#define FL_PACE_MSGS   27
 #define FL_PACE_WINDOW 61.0
-#define FL_PACE_GAP (FL_PACE_WINDOW / FL_PACE_MSGS)
+#define FL_PACE_GAP    (FL_PACE_WINDOW / FL_PACE_MSGS)
 
 /* A string-to-int hash map (open addressing, tombstones); keys are copied. */
 typedef struct fl_map {
-  char **keys;
-  int *vals;
-  size_t cap, used, live;
+    char **keys;
+    int *vals;
+    size_t cap, used, live;
 } fl_map;
 
 /* Returns the value of key, or -1. */
@@ -49,139 +49,139 @@ void fl_map_free(fl_map *m);
  * within the duplicate rule's 10 minutes) or of one veto (to stay away from
  * what was refused). */
 typedef struct fl_recent {
-  int listing;
-  int seller;
-  int64_t price, qty;
-  double at;
+    int listing;
+    int seller;
+    int64_t price, qty;
+    double at;
 } fl_recent;
 
 #define FL_RECENT 16
 
 typedef struct fl_agent {
-  sim_agent p;
-  int index;
-  char id[FL_ID];
-  sim_rng rng; /* this agent's own stream: its items and its words */
-  bool paused;
-  int64_t version;
-  int64_t spent;
-  int64_t spend_cap, per_deal_max, approval_threshold,
-      max_quantity; /* current limits */
-  int64_t
-      cap_we_set; /* the spend cap the fleet last gave it (refills only then) */
-  bool refill_pending;
-  double sent[FL_PACE_MSGS]; /* ring of recent message times */
-  int sent_head, sent_n;
-  double quiet_until;
-  int live_deals;
-  int open_listings;
-  double next_list_at;
-  double price_shade; /* a buyer that was told "too expensive" offers less */
-  fl_recent bought[FL_RECENT];
-  int nbought;
-  fl_recent avoid[FL_RECENT]; /* vetoed: listing or seller to avoid until at */
-  int navoid;
+    sim_agent p;
+    int index;
+    char id[FL_ID];
+    sim_rng rng; /* this agent's own stream: its items and its words */
+    bool paused;
+    int64_t version;
+    int64_t spent;
+    int64_t spend_cap, per_deal_max, approval_threshold, max_quantity; /* current limits */
+    int64_t cap_we_set; /* the spend cap the fleet last gave it (refills only then) */
+    bool refill_pending;
+    double sent[FL_PACE_MSGS]; /* ring of recent message times */
+    int sent_head, sent_n;
+    double quiet_until;
+    int live_deals;    /* threads being negotiated */
+    int waiting_deals; /* purchases waiting for a decision */
+    int open_listings;
+    double next_list_at;
+    double price_shade; /* a buyer that was told "too expensive" offers less */
+    fl_recent bought[FL_RECENT];
+    int nbought;
+    fl_recent avoid[FL_RECENT]; /* vetoed: listing or seller to avoid until at */
+    int navoid;
 } fl_agent;
 
 typedef struct fl_listing {
-  char id[FL_ID];
-  int seller;
-  sim_item item;
-  int64_t market_ref; /* reference_price_minor as the market computed it */
-  int64_t stock;
-  bool open;
-  bool hidden; /* planted hidden text (a hidden_text fault) */
-  int live_deals;
-  int open_pos; /* position in fleet.open_list, -1 when closed */
+    char id[FL_ID];
+    int seller;
+    sim_item item;
+    int64_t market_ref; /* reference_price_minor as the market computed it */
+    int64_t stock;
+    bool open;
+    bool hidden; /* planted hidden text (a hidden_text fault) */
+    int live_deals;
+    int open_pos; /* position in fleet.open_list, -1 when closed */
 } fl_listing;
 
 typedef enum fl_state {
-  DS_FREE,
-  DS_OPEN,      /* buyer about to send the opening offer */
-  DS_SELLER,    /* seller's turn */
-  DS_BUYER,     /* buyer's turn */
-  DS_BURST,     /* buyer in a runaway offer loop (velocity fault) */
-  DS_DUPLICATE, /* buyer about to place the same order again (duplicate fault)
-                 */
-  DS_WAIT,      /* purchase pending approval */
-  DS_DONE
+    DS_FREE,
+    DS_OPEN,      /* buyer about to send the opening offer */
+    DS_SELLER,    /* seller's turn */
+    DS_BUYER,     /* buyer's turn */
+    DS_BURST,     /* buyer in a runaway offer loop (velocity fault) */
+    DS_DUPLICATE, /* buyer about to place the same order again (duplicate fault)
+                   */
+    DS_WAIT,      /* purchase pending approval */
+    DS_DONE
 } fl_state;
 
 #define FL_HIST 24
 
 typedef struct fl_deal {
-  fl_state state;
-  bool parked; /* actor paused, negotiation held or fleet halted: not in the
-                  heap */
-  bool held;
-  int heap_pos; /* -1 when not scheduled */
-  double due;
-  int buyer, seller, listing;
-  char neg[FL_ID], pur[FL_ID];
-  int64_t neg_version, pur_version;
-  sim_fault fault; /* the one-shot fault this deal carries, or FAULT_NONE */
-  bool fault_done; /* the fault has produced its purchase (or ended) */
-  bool hidden;     /* the thread holds hidden text */
-  int64_t qty;
-  int64_t b_lo, b_hi, s_lo, s_hi;
-  int64_t bo[FL_HIST], so[FL_HIST]; /* offers so far */
-  int nb, ns;
-  int64_t table_price, table_qty;
-  int64_t cap_price, cap_qty; /* -1 when none */
-  int64_t last_price;         /* terms of the last purchase (duplicate fault) */
-  int burst_left;
-  bool stalled;    /* the actor just took a long pause */
-  bool cap_ack;    /* the buyer's next offer answers an operator's cap */
-  bool dup_placed; /* the duplicate order has been placed */
+    fl_state state;
+    bool parked; /* actor paused, negotiation held or fleet halted: not in the
+                    heap */
+    bool held;
+    int heap_pos; /* -1 when not scheduled */
+    double due;
+    int buyer, seller, listing;
+    char neg[FL_ID], pur[FL_ID];
+    int64_t neg_version, pur_version;
+    sim_fault fault; /* the one-shot fault this deal carries, or FAULT_NONE */
+    bool fault_done; /* the fault has produced its purchase (or ended) */
+    bool hidden;     /* the thread holds hidden text */
+    int64_t qty;
+    int64_t b_lo, b_hi, s_lo, s_hi;
+    int64_t bo[FL_HIST], so[FL_HIST]; /* offers so far */
+    int nb, ns;
+    int64_t table_price, table_qty;
+    int64_t cap_price, cap_qty; /* -1 when none */
+    int64_t last_price;         /* terms of the last purchase (duplicate fault) */
+    int burst_left;
+    bool stalled;    /* the actor just took a long pause */
+    bool cap_ack;    /* the buyer's next offer answers an operator's cap */
+    bool dup_placed; /* the duplicate order has been placed */
 } fl_deal;
 
 /* One queued event from the market. */
 typedef struct fl_event {
-  struct fl_event *next;
-  char type[32];
-  char *json;
+    struct fl_event *next;
+    char type[32];
+    char *json;
 } fl_event;
 
 struct fleet {
-  market *m;
-  fleet_options opt;
-  char nonce[24]; /* per-run prefix of Idempotency-Keys */
-  uint64_t keyno;
+    market *m;
+    fleet_options opt;
+    char nonce[24]; /* per-run prefix of Idempotency-Keys */
+    uint64_t keyno;
 
-  pthread_t thread;
-  bool started;
-  pthread_mutex_t mu; /* guards stop, the event queue */
-  pthread_cond_t cv;  /* CLOCK_MONOTONIC */
-  bool stop;
-  fl_event *q_head, *q_tail;
-  void *slot; /* the subscription slot */
+    pthread_t thread;
+    bool started;
+    pthread_mutex_t mu; /* guards stop, the event queue */
+    pthread_cond_t cv;  /* CLOCK_MONOTONIC */
+    bool stop;
+    fl_event *q_head, *q_tail;
+    void *slot; /* the subscription slot */
 
-  uint64_t actions; /* atomically updated */
-  uint64_t purchases, failures, errors;
+    uint64_t actions; /* atomically updated */
+    uint64_t purchases, failures, errors;
 
-  sim_rng rng; /* master: catalogue and agents */
-  sim_rng dyn; /* dynamics: deal choices (depends on timing) */
-  bool halted;
+    sim_rng rng; /* master: catalogue and agents */
+    sim_rng dyn; /* dynamics: deal choices (depends on timing) */
+    bool halted;
 
-  fl_agent *agents;
-  int nagents;
-  int *buyers, nbuyers;
+    fl_agent *agents;
+    int nagents;
+    int *buyers, nbuyers;
 
-  fl_listing *listings;
-  int nlistings, listings_cap;
+    fl_listing *listings;
+    int nlistings, listings_cap;
 
-  fl_deal *deals;
-  int ndeals, deals_cap;
-  int *heap, heap_n;
-  int *free_ids, nfree;
-  int live;
-  int *open_list, nopen, open_cap; /* indices of open listings */
+    fl_deal *deals;
+    int ndeals, deals_cap;
+    int *heap, heap_n;
+    int *free_ids, nfree;
+    int live;                        /* deals being negotiated */
+    int waiting;                     /* deals whose purchase waits for a decision */
+    int *open_list, nopen, open_cap; /* indices of open listings */
 
-  fl_map agent_ids, listing_ids, neg_ids, pur_ids;
+    fl_map agent_ids, listing_ids, neg_ids, pur_ids;
 
-  int fault_counts[FAULT_COUNT];
-  int fault_cursor;
-  double next_spawn, next_maint;
+    int fault_counts[FAULT_COUNT];
+    int fault_cursor;
+    double next_spawn, next_maint;
 };
 
 /* ---- fleet.c ---- */
@@ -198,9 +198,8 @@ void fl_unschedule(fleet *f, int d);
 /* Performs one request as an agent (agent_id) or, with agent_id NULL, as the
  * fleet's supervisor identity. body is stolen (may be NULL). Returns the HTTP
  * status and sets *answer to the parsed answer (owned; NULL if none). */
-int fl_call(fleet *f, const char *agent_id, const char *method,
-            const char *path, json_t *body, const char *if_match,
-            json_t **answer);
+int fl_call(fleet *f, const char *agent_id, const char *method, const char *path, json_t *body,
+            const char *if_match, json_t **answer);
 /* Registers every agent (same seed, same agents). Returns 0 or -1 with err. */
 int fl_register_agents(fleet *f, char *err, size_t errsz);
 /* Posts one new listing for seller s (hidden: plant hidden text). Returns its
@@ -215,8 +214,8 @@ void fl_pace_note(fl_agent *a, double now);
 void fl_listing_opened(fleet *f, int i);
 void fl_listing_closed(fleet *f, int i);
 /* Records a fault with the market (ids may be NULL). */
-void fl_fault(fleet *f, sim_fault k, const char *purchase, const char *neg,
-              const char *listing, const char *agent);
+void fl_fault(fleet *f, sim_fault k, const char *purchase, const char *neg, const char *listing,
+              const char *agent);
 /* Copies a string member of obj into out (size bytes); "" when absent. */
 void fl_str(json_t *obj, const char *key, char *out, size_t size);
 /* True when string member key of obj equals value. */
