@@ -182,12 +182,13 @@ static void confirm_purchase_text(ui *u, const model_purchase *p, const char *ve
     snprintf(u->confirm_title, sizeof u->confirm_title, "%s %s (version %lld)", verb, p->id,
              (long long)p->version);
     u->confirm_n = 0;
-    snprintf(u->confirm_lines[u->confirm_n++], 256, "%s buys %lld %s %s from %s",
-             panes_agent_name(u, p->buyer_id), (long long)p->quantity,
-             widget_glyph_str(GLYPH_TIMES), title, panes_agent_name(u, p->seller_id));
-    snprintf(u->confirm_lines[u->confirm_n++], 256,
-             "%lld %s %s = total %s %s %s %d critical flag%s", (long long)p->quantity,
-             widget_glyph_str(GLYPH_TIMES), unit, total, p->currency,
+    char qty[32];
+    panes_qty(p->quantity, qty, sizeof qty);
+    snprintf(u->confirm_lines[u->confirm_n++], 256, "%s buys %s %s %s from %s",
+             panes_agent_name(u, p->buyer_id), qty, widget_glyph_str(GLYPH_TIMES), title,
+             panes_agent_name(u, p->seller_id));
+    snprintf(u->confirm_lines[u->confirm_n++], 256, "%s %s %s = total %s %s %s %d critical flag%s",
+             qty, widget_glyph_str(GLYPH_TIMES), unit, total, p->currency,
              widget_glyph_str(GLYPH_MIDDOT), crit, crit == 1 ? "" : "s");
     if (extra && extra[0])
         snprintf(u->confirm_lines[u->confirm_n++], 256, "%s", extra);

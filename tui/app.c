@@ -186,12 +186,12 @@ static void draw_header(ui *u, WINDOW *w)
     theme_role cr = THEME_OK;
     switch (u->cs.state) {
         case CONN_LIVE:
-            if (u->cs.lag_ms >= 1000)
+            if (u->shown_lag_ms >= 1000)
                 snprintf(conn, sizeof conn, "%s live %.1fs", widget_glyph_str(GLYPH_DOT),
-                         (double)u->cs.lag_ms / 1000.0);
+                         (double)u->shown_lag_ms / 1000.0);
             else
                 snprintf(conn, sizeof conn, "%s live %lldms", widget_glyph_str(GLYPH_DOT),
-                         (long long)u->cs.lag_ms);
+                         (long long)u->shown_lag_ms);
             break;
         case CONN_CONNECTING:
             snprintf(conn, sizeof conn, "%s connecting", widget_glyph_str(GLYPH_DOT));
@@ -647,6 +647,7 @@ int app_run(const config *cfg)
             u.gen++;
             u.dirty = true;
             client_status_get(u.cl, &u.cs);
+            u.shown_lag_ms = u.cs.lag_ms; /* measured as the events land, not while idle */
             maybe_bell(&u);
         }
         if (ready & 2u)

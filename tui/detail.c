@@ -107,7 +107,8 @@ static void thread_lines(ui *u, dbuf *b, const model_negotiation *n, size_t max_
         if (m->unit_price_minor >= 0 && m->quantity >= 0) {
             char price[40];
             panes_money(m->unit_price_minor, n->currency, price, sizeof price);
-            snprintf(terms, sizeof terms, "%lld %s %s", (long long)m->quantity,
+            char q[32];
+            snprintf(terms, sizeof terms, "%s %s %s", panes_qty(m->quantity, q, sizeof q),
                      widget_glyph_str(GLYPH_TIMES), price);
         }
         char who[80];
@@ -148,8 +149,10 @@ static void purchase_lines(ui *u, dbuf *b, const model_purchase *p)
         for (size_t i = 0; i < buyer->naddresses; i++)
             if (buyer->addresses[i].s && strcmp(buyer->addresses[i].s, p->ship_to.s) == 0)
                 verified = true;
-    add(b, THEME_MONEY, "%s   %lld %s %s = %s %s", l ? txt(&l->title) : p->listing_id,
-        (long long)p->quantity, widget_glyph_str(GLYPH_TIMES), unit, total, p->currency);
+    char qty[32];
+    add(b, THEME_MONEY, "%s   %s %s %s = %s %s", l ? txt(&l->title) : p->listing_id,
+        panes_qty(p->quantity, qty, sizeof qty), widget_glyph_str(GLYPH_TIMES), unit, total,
+        p->currency);
     add(b, verified ? THEME_NORMAL : THEME_CRIT, "ship to %s %s", txt(&p->ship_to),
         widget_glyph_str(verified ? GLYPH_CHECK : GLYPH_CROSS));
     if (buyer) {
@@ -183,8 +186,8 @@ static void purchase_lines(ui *u, dbuf *b, const model_purchase *p)
             f->severity == SEV_CRITICAL  ? THEME_CRIT
             : f->severity == SEV_WARNING ? THEME_WARN
                                          : THEME_NORMAL,
-            "  %s %-18s %s  (%s)", widget_glyph_str(GLYPH_CROSS), f->rule, txt(&f->detail),
-            model_severity_name(f->severity));
+            "  %s %-8s %-18s %s", widget_glyph_str(GLYPH_CROSS), model_severity_name(f->severity),
+            f->rule, txt(&f->detail));
     }
     if (p->decision.present) {
         char when[16];

@@ -37,6 +37,23 @@ void panes_money(int64_t minor, const char *currency, char *out, size_t size)
     money_format(out, size, minor, currency, MONEY_FMT_SYMBOL);
 }
 
+/* Formats a quantity with grouping; returns out. */
+const char *panes_qty(int64_t q, char *out, size_t size)
+{
+    char digits[32];
+    int n = snprintf(digits, sizeof digits, "%lld", (long long)(q < 0 ? -q : q));
+    size_t used = 0;
+    if (q < 0 && used + 1 < size)
+        out[used++] = '-';
+    for (int i = 0; i < n && used + 2 < size; i++) {
+        if (i > 0 && (n - i) % 3 == 0)
+            out[used++] = ',';
+        out[used++] = digits[i];
+    }
+    out[used] = '\0';
+    return out;
+}
+
 /* Formats a countdown. */
 void panes_countdown(int64_t ms, char *out, size_t size)
 {
@@ -162,13 +179,31 @@ static int pending_compare(const ui *u, int sort, const void *a, const void *b)
     return r ? r : strcmp(x->id, y->id);
 }
 
+/* Short names of the risk rules for the FLAGS column (screens.md: "qty mandate max"). */
+static const char *flag_short_name(const char *rule)
+{
+    static const struct {
+        const char *rule, *shortname;
+    } names[] = {
+        {"quantity_vs_intent", "qty"},     {"over_deal_max", "max"}, {"budget", "budget"},
+        {"off_mandate", "mandate"},        {"below_floor", "floor"}, {"overpay", "overpay"},
+        {"ship_to_unverified", "ship_to"}, {"terms_drift", "drift"}, {"duplicate", "dup"},
+        {"hidden_text", "hidden"},         {"velocity", "velocity"},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(names[i].rule, rule) == 0)
+            return names[i].shortname;
+    return rule;
+}
+
 /* The flags of a purchase, compact ("qty mandate max"). */
 static void flags_short(const model_purchase *p, char *buf, size_t size)
 {
     size_t used = 0;
     buf[0] = '\0';
     for (size_t i = 0; i < p->nflags; i++) {
-        int n = snprintf(buf + used, size - used, "%s%s", used ? " " : "", p->flags[i].rule);
+        int n = snprintf(buf + used, size - used, "%s%s", used ? " " : "",
+                         flag_short_name(p->flags[i].rule));
         if (n < 0 || (size_t)n >= size - used)
             break;
         used += (size_t)n;
@@ -205,7 +240,7 @@ static void pending_cell(const ui *u, const void *row, int col, char *buf, size_
         case 1: snprintf(buf, size, "%s", p->id); break;
         case 2: snprintf(buf, size, "%s", panes_agent_name(u, p->buyer_id)); break;
         case 3: snprintf(buf, size, "%s", l && l->title.s ? l->title.s : p->listing_id); break;
-        case 4: snprintf(buf, size, "%lld", (long long)p->quantity); break;
+        case 4: panes_qty(p->quantity, buf, size); break;
         case 5:
             panes_money(p->total_minor, p->currency, buf, size);
             *attr = theme_attr(THEME_MONEY);
@@ -286,7 +321,9 @@ static void terms_text(const model_terms *t, const char *currency, char *buf, si
     }
     char price[40];
     panes_money(t->unit_price_minor, currency, price, sizeof price);
-    snprintf(buf, size, "%lld %s %s", (long long)t->quantity, widget_glyph_str(GLYPH_TIMES), price);
+    char q[32];
+    snprintf(buf, size, "%s %s %s", panes_qty(t->quantity, q, sizeof q),
+             widget_glyph_str(GLYPH_TIMES), price);
 }
 
 /* Fills a Threads cell. */
@@ -367,7 +404,7 @@ static void listing_cell(const ui *u, const void *row, int col, char *buf, size_
         case 1: snprintf(buf, size, "%s", panes_agent_name(u, l->seller_id)); break;
         case 2: snprintf(buf, size, "%s", l->title.s ? l->title.s : ""); break;
         case 3: snprintf(buf, size, "%s", l->category.s ? l->category.s : ""); break;
-        case 4: snprintf(buf, size, "%lld", (long long)l->quantity); break;
+        case 4: panes_qty(l->quantity, buf, size); break;
         case 5:
             panes_money(l->unit_price_minor, l->currency, buf, size);
             *attr = theme_attr(THEME_MONEY);
@@ -799,7 +836,7 @@ void panes_draw(ui *u, WINDOW *w, int top, int height)
     }
     int table_h = height;
     if (split && pn->table.nrows > 0) {
-        table_h = height * 2 / 5;
+        table_h = pn->detail ? 6 : height * 2 / 5; /* Enter: the detail gets the room */
         if (table_h < 6)
             table_h = 6;
     }

@@ -124,7 +124,8 @@ typedef struct ui {
 
     int help_scroll;
     char binding_warnings[512];
-    client_status cs; /* refreshed each frame */
+    client_status cs;     /* refreshed each frame */
+    int64_t shown_lag_ms; /* stream lag measured when events were applied (idle keeps it) */
 } ui;
 
 /* ---- app.c ---- */
@@ -150,6 +151,8 @@ int panes_sort_count(int p);
 const char *panes_inflight_label(const ui *u, const char *id);
 /* Formats a countdown of ms as "m:ss" (or "h:mm:ss"); negative as "0:00". */
 void panes_countdown(int64_t ms, char *out, size_t size);
+/* Formats a quantity with thousands grouping ("1,000") into out; returns out. */
+const char *panes_qty(int64_t q, char *out, size_t size);
 /* Formats money with symbol. */
 void panes_money(int64_t minor, const char *currency, char *out, size_t size);
 /* Formats a time (ms since the epoch) as HH:MM:SS UTC. */
