@@ -129,9 +129,11 @@ static size_t copy_rows(const void *const *src, size_t n, const void ***rows, si
 
 /* At 80 columns FLAGS, then RISK, then BUYER drop (screens.md); ITEM shortens. */
 static const widget_column pending_cols[] = {
-    {"DUE", 5, 0, true, false},   {"PURCHASE", 10, 0, false, false}, {"BUYER", 10, 1, false, false},
-    {"ITEM", 12, 0, false, true}, {"QTY", 5, 0, true, false},        {"TOTAL", 12, 0, true, false},
-    {"RISK", 4, 2, true, false},  {"STATE", 10, 0, false, false},    {"FLAGS", 16, 3, false, false},
+    {"DUE", 5, 0, true, false, 0},     {"PURCHASE", 10, 0, false, false, 0},
+    {"BUYER", 10, 1, false, false, 0}, {"ITEM", 12, 0, false, true, 48},
+    {"QTY", 5, 0, true, false, 0},     {"TOTAL", 12, 0, true, false, 0},
+    {"RISK", 4, 2, true, false, 0},    {"STATE", 10, 0, false, false, 0},
+    {"FLAGS", 16, 3, false, false, 0},
 };
 static const char *const pending_sorts[] = {"deadline", "total", "risk", "buyer", NULL};
 
@@ -282,10 +284,10 @@ static void pending_cell(const ui *u, const void *row, int col, char *buf, size_
 /* ---- Threads ------------------------------------------------------------------------ */
 
 static const widget_column thread_cols[] = {
-    {"THREAD", 12, 0, false, false}, {"ITEM", 14, 0, false, true},
-    {"BUYER", 12, 2, false, false},  {"SELLER", 12, 3, false, false},
-    {"STATUS", 8, 0, false, false},  {"TERMS", 18, 1, true, false},
-    {"MSGS", 4, 4, true, false},     {"UPDATED", 8, 5, false, false},
+    {"THREAD", 12, 0, false, false, 0}, {"ITEM", 14, 0, false, true, 40},
+    {"BUYER", 12, 2, false, false, 0},  {"SELLER", 12, 3, false, false, 0},
+    {"STATUS", 8, 0, false, false, 0},  {"TERMS", 18, 1, true, false, 0},
+    {"MSGS", 4, 4, true, false, 0},     {"UPDATED", 8, 5, false, false, 0},
 };
 static const char *const thread_sorts[] = {"recent", "status", "messages", NULL};
 
@@ -358,10 +360,10 @@ static void thread_cell(const ui *u, const void *row, int col, char *buf, size_t
 /* ---- Listings ----------------------------------------------------------------------- */
 
 static const widget_column listing_cols[] = {
-    {"LISTING", 12, 0, false, false}, {"SELLER", 12, 2, false, false},
-    {"TITLE", 16, 0, false, true},    {"CATEGORY", 10, 3, false, false},
-    {"QTY", 6, 4, true, false},       {"PRICE", 12, 0, true, false},
-    {"STATUS", 9, 1, false, false},   {"HIDDEN", 10, 0, false, false},
+    {"LISTING", 12, 0, false, false, 0}, {"SELLER", 12, 2, false, false, 0},
+    {"TITLE", 16, 0, false, true, 60},   {"CATEGORY", 10, 3, false, false, 0},
+    {"QTY", 6, 4, true, false, 0},       {"PRICE", 12, 0, true, false, 0},
+    {"STATUS", 9, 1, false, false, 0},   {"HIDDEN", 10, 0, false, false, 0},
 };
 static const char *const listing_sorts[] = {"recent", "price", "hidden", NULL};
 
@@ -425,10 +427,10 @@ static void listing_cell(const ui *u, const void *row, int col, char *buf, size_
 /* ---- Ledger ------------------------------------------------------------------------- */
 
 static const widget_column ledger_cols[] = {
-    {"SEQ", 6, 3, true, false},     {"ENTRY", 12, 0, false, false},
-    {"KIND", 10, 0, false, false},  {"PURCHASE", 12, 2, false, false},
-    {"FROM", 12, 0, false, true},   {"TO", 12, 0, false, false},
-    {"AMOUNT", 13, 0, true, false}, {"AT", 8, 1, false, false},
+    {"SEQ", 6, 3, true, false, 0},     {"ENTRY", 12, 0, false, false, 0},
+    {"KIND", 10, 0, false, false, 0},  {"PURCHASE", 12, 2, false, false, 0},
+    {"FROM", 12, 0, false, true, 24},  {"TO", 12, 0, false, false, 0},
+    {"AMOUNT", 13, 0, true, false, 0}, {"AT", 8, 1, false, false, 0},
 };
 static const char *const ledger_sorts[] = {"newest", "oldest", "amount", NULL};
 
@@ -506,10 +508,10 @@ static void ledger_cell(const ui *u, const void *row, int col, char *buf, size_t
 /* ---- Alerts ------------------------------------------------------------------------- */
 
 static const widget_column alert_cols[] = {
-    {"SEV", 8, 0, false, false},      {"AT", 8, 2, false, false},
-    {"ALERT", 12, 3, false, false},   {"RULE", 18, 1, false, false},
-    {"SUBJECT", 12, 4, false, false}, {"MESSAGE", 16, 0, false, true},
-    {"STATUS", 12, 0, false, false},
+    {"SEV", 8, 0, false, false, 0},      {"AT", 8, 2, false, false, 0},
+    {"ALERT", 12, 3, false, false, 0},   {"RULE", 18, 1, false, false, 0},
+    {"SUBJECT", 12, 4, false, false, 0}, {"MESSAGE", 16, 0, false, true, 0},
+    {"STATUS", 12, 0, false, false, 0},
 };
 static const char *const alert_sorts[] = {"open first", "severity", "newest", NULL};
 
@@ -572,10 +574,10 @@ static void alert_cell(const ui *u, const void *row, int col, char *buf, size_t 
 /* ---- Agents ------------------------------------------------------------------------- */
 
 static const widget_column agent_cols[] = {
-    {"AGENT", 12, 0, false, false},       {"NAME", 12, 0, false, true},
-    {"ROLE", 6, 3, false, false},         {"STATUS", 9, 0, false, false},
-    {"SPEND / CAP", 15, 1, false, false}, {"SPENT", 13, 0, true, false},
-    {"CAP", 13, 2, true, false},          {"DEAL MAX", 12, 4, true, false},
+    {"AGENT", 12, 0, false, false, 0},       {"NAME", 12, 0, false, true, 30},
+    {"ROLE", 6, 3, false, false, 0},         {"STATUS", 9, 0, false, false, 0},
+    {"SPEND / CAP", 15, 1, false, false, 0}, {"SPENT", 13, 0, true, false, 0},
+    {"CAP", 13, 2, true, false, 0},          {"DEAL MAX", 12, 4, true, false, 0},
 };
 static const char *const agent_sorts[] = {"name", "spend share", "status", NULL};
 

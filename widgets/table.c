@@ -38,8 +38,19 @@ int widget_table_layout(const widget_column *cols, int ncols, int width, int *ou
                 flex = i;
         }
     }
-    if (flex >= 0)
-        out[flex] += width - used; /* grows, or shrinks when nothing could be dropped */
+    int extra = width - used;
+    if (flex >= 0 && extra > 0 && cols[flex].max > 0 && out[flex] + extra > cols[flex].max) {
+        int last = -1;
+        for (int i = 0; i < ncols; i++)
+            if (out[i])
+                last = i;
+        int grow = cols[flex].max > out[flex] ? cols[flex].max - out[flex] : 0;
+        out[flex] += grow;
+        if (last >= 0)
+            out[last] += extra - grow; /* wide screens: the last column gets the rest */
+    } else if (flex >= 0) {
+        out[flex] += extra; /* grows, or shrinks when nothing could be dropped */
+    }
     if (flex >= 0 && out[flex] < 1)
         out[flex] = 1;
     return n;

@@ -95,6 +95,8 @@ typedef struct widget_column {
     int drop;   /* drop order: higher goes first; 0 keeps */
     bool right; /* right-aligned (numbers, money) */
     bool flex;  /* takes the remaining width */
+    int max;    /* flex only: the widest it grows (0: no limit); the rest of the width
+                   goes to the last column shown */
 } widget_column;
 
 #define WIDGET_TABLE_MAX_COLS 16

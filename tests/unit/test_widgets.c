@@ -18,8 +18,8 @@ static void test_layout_drops_by_priority(void **state)
 {
     (void)state;
     const widget_column cols[] = {
-        {"A", 10, 0, false, false}, {"B", 10, 1, false, false}, {"C", 10, 0, false, true},
-        {"D", 10, 3, false, false}, {"E", 10, 2, false, false},
+        {"A", 10, 0, false, false, 0}, {"B", 10, 1, false, false, 0}, {"C", 10, 0, false, true, 0},
+        {"D", 10, 3, false, false, 0}, {"E", 10, 2, false, false, 0},
     };
     int w[5];
     assert_int_equal(widget_table_layout(cols, 5, 100, w), 5);
@@ -32,6 +32,13 @@ static void test_layout_drops_by_priority(void **state)
     assert_int_equal(w[0] + w[2] + 1, 25);
     assert_int_equal(widget_table_layout(cols, 5, 12, w), 2); /* flex shrinks, never below 1 */
     assert_true(w[2] >= 1);
+    /* a flex column with a maximum leaves the rest of a wide screen to the last column */
+    const widget_column capped[] = {{"A", 10, 0, false, false, 0},
+                                    {"B", 10, 0, false, true, 20},
+                                    {"C", 10, 0, false, false, 0}};
+    assert_int_equal(widget_table_layout(capped, 3, 200, w), 3);
+    assert_int_equal(w[1], 20);
+    assert_int_equal(w[0] + w[1] + w[2] + 2, 200);
 }
 
 /* Moving keeps the selection in range and visible: 100,000 rows cost nothing. */
