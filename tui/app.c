@@ -161,9 +161,12 @@ static void maybe_bell(ui *u)
     size_t pending, sev[3];
     int64_t nearest;
     count_things(u, &pending, &nearest, sev);
-    if (u->bell_primed && u->bell &&
-        (pending > u->seen_pending || sev[SEV_CRITICAL] > u->seen_critical))
+    int64_t now = ui_now_ms();
+    if (u->bell_primed && u->bell && now - u->bell_at_ms >= 2000 &&
+        (pending > u->seen_pending || sev[SEV_CRITICAL] > u->seen_critical)) {
         beep();
+        u->bell_at_ms = now;
+    }
     if (u->cs.snapshots > 0)
         u->bell_primed = true;
     u->seen_pending = pending;

@@ -117,6 +117,7 @@ typedef struct ui {
     size_t seen_pending;
     size_t seen_critical;
     bool bell_primed;
+    int64_t bell_at_ms; /* last ring: at most one every 2 s under a flood */
 
     /* purchases decided from this console: kept on the Pending pane with their outcome */
     char recent[16][MODEL_ID_MAX + 1];
