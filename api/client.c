@@ -139,9 +139,16 @@ static void set_error(client *c, const char *msg)
     c->s.last_error[n] = '\0';
 }
 
-/* Sanitises untrusted bytes into a short, mark-free message. */
+/* Sanitises an error answer into a short, mark-free message: the server's "message"
+ * when the body is the contract's error JSON, else the start of the body. */
 static void safe_msg(client *c, const char *prefix, const char *body, size_t len)
 {
+    decision_outcome o = {0};
+    json_decode_outcome(body, len, MODEL_KIND_COUNT, c->cfg->mode, &o);
+    if (o.message[0]) {
+        snprintf(c->s.last_error, sizeof c->s.last_error, "%s%.150s", prefix, o.message);
+        return;
+    }
     text_safe t;
     char clean[200] = "";
     if (len > 300)

@@ -594,8 +594,11 @@ json_result json_decode_event(const char *type, const char *data, size_t len, te
         fail(&c, "type: unknown event type");
         goto done;
     }
+    int64_t ev_seq = out->seq, ev_at = out->at;
     if (dec_kind(&c, (model_kind)kind, json_object_get(root, "data"), out) == 0)
         r = JSON_OK;
+    out->seq = ev_seq; /* dec_kind clears the event when it fails */
+    out->at = ev_at;
 done:
     json_decref(root);
     if (r != JSON_OK) {
