@@ -198,6 +198,115 @@ static void test_read_only_and_viewer_refuse(void **state)
     vt_free(t);
 }
 
+/* Reads a whole small file into buf; returns its length or -1. */
+static long slurp(const char *path, char *buf, size_t size)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, size - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return (long)n;
+}
+
+/* Refund from the ledger, pause an agent, acknowledge an alert, export the ledger and
+ * the threads, and halt the fleet (typing "halt"), each shown as the server answers. */
+static void test_refund_pause_ack_export_halt(void **state)
+{
+    e2e_market *m = *state;
+    char pur[65], neg[65], status[32], path[160];
+    assert_int_equal(e2e_purchase(m, "Unicycle", "bikes", 12000, 1, pur, neg), 0);
+    snprintf(path, sizeof path, "/v1/purchases/%s/approve", pur);
+    assert_int_equal(e2e_decide(m, TESTSRV_TOKEN_SUP2, path, 1, "{\"expected_total_minor\":12000}"),
+                     200);
+    /* a flagged purchase raises critical alerts */
+    char pur2[65], neg2[65];
+    assert_int_equal(e2e_purchase(m, "GPU hours", "compute", 100, 1, pur2, neg2), 0);
+
+    vt *t = e2e_dealdesk(m, 30, 100, m->sup1_file, NULL, NULL);
+    assert_non_null(t);
+    assert_true(e2e_wait(t, "FLEET RUNNING", WAIT_MS));
+    /* refund: ledger pane, filter to the entry of our purchase */
+    vt_send(t, "4/");
+    vt_send(t, pur);
+    vt_send(t, "\r");
+    assert_true(e2e_wait(t, "settlement", WAIT_MS));
+    vt_send(t, "R");
+    assert_true(e2e_wait(t, "reason:", WAIT_MS));
+    vt_send(t, "wrong size\r");
+    assert_true(e2e_wait(t, "Refund", WAIT_MS));
+    assert_true(e2e_wait(t, "N no (default)", WAIT_MS));
+    vt_send(t, "y");
+    char done[96];
+    snprintf(done, sizeof done, "refund %s: done", pur);
+    assert_true(e2e_wait(t, done, WAIT_MS));
+    assert_int_equal(e2e_purchase_status(m, pur, status, sizeof status, NULL), 0);
+    assert_string_equal(status, "refunded");
+    assert_true(e2e_wait(t, "refund ", WAIT_MS)); /* the reversing entry arrived */
+
+    /* ack: alerts pane, first open alert */
+    vt_send(t, "5");
+    assert_true(e2e_wait(t, "off_mandate", WAIT_MS));
+    vt_send(t, "A");
+    assert_true(e2e_wait(t, ": done", WAIT_MS));
+    assert_true(e2e_wait(t, "acked sup1", WAIT_MS));
+
+    /* pause: agents pane, the buyer */
+    vt_send(t, "6/buyer-e2e\r");
+    assert_true(e2e_wait(t, "active", WAIT_MS));
+    vt_send(t, "p");
+    assert_true(e2e_wait(t, "reason:", WAIT_MS));
+    vt_send(t, "too many GPU hours\r");
+    char pdone[96];
+    snprintf(pdone, sizeof pdone, "pause %s: done", m->buyer.id);
+    assert_true(e2e_wait(t, pdone, WAIT_MS));
+    assert_true(e2e_wait(t, "paused", WAIT_MS));
+
+    /* export */
+    char csv[600], json[600], buf[65536];
+    snprintf(csv, sizeof csv, "%s/ledger.csv", getenv("TEST_TMP"));
+    snprintf(json, sizeof json, "%s/threads.json", getenv("TEST_TMP"));
+    vt_send(t, ":export ledger ");
+    vt_send(t, csv);
+    vt_send(t, "\r");
+    assert_true(e2e_wait(t, "exported", WAIT_MS));
+    assert_true(slurp(csv, buf, sizeof buf) > 0);
+    assert_non_null(strstr(buf, "entry,seq,kind,purchase"));
+    assert_non_null(strstr(buf, pur));
+    assert_non_null(strstr(buf, "refund"));
+    assert_non_null(strstr(buf, "-120.00"));
+    vt_send(t, ":export threads ");
+    vt_send(t, json);
+    vt_send(t, "\r");
+    assert_true(e2e_wait(t, "threads to", WAIT_MS));
+    assert_true(slurp(json, buf, sizeof buf) > 0);
+    assert_non_null(strstr(buf, neg));
+
+    /* halt: a reason, then the word itself; anything else halts nothing */
+    vt_send(t, "H");
+    assert_true(e2e_wait(t, "HALT THE FLEET", WAIT_MS));
+    vt_send(t, "drill\r");
+    assert_true(e2e_wait(t, "type halt", WAIT_MS));
+    vt_send(t, "yes\r");
+    assert_true(e2e_wait(t, "not halted", WAIT_MS));
+    vt_send(t, "H");
+    assert_true(e2e_wait(t, "HALT THE FLEET", WAIT_MS));
+    vt_send(t, "drill\r");
+    assert_true(e2e_wait(t, "type halt", WAIT_MS));
+    vt_send(t, "halt\r");
+    assert_true(e2e_wait(t, "FLEET HALTED", WAIT_MS));
+    assert_true(e2e_wait(t, "halted: drill", WAIT_MS));
+    /* and resume, confirmed */
+    vt_send(t, "H");
+    assert_true(e2e_wait(t, "Resume the fleet", WAIT_MS));
+    vt_send(t, "y");
+    assert_true(e2e_wait(t, "FLEET RUNNING", WAIT_MS));
+    vt_send(t, "q");
+    assert_int_equal(vt_wait_exit(t, 5000), 0);
+    vt_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -206,6 +315,7 @@ int main(void)
         cmocka_unit_test(test_cap_with_money_limits),
         cmocka_unit_test(test_race_with_another_operator),
         cmocka_unit_test(test_read_only_and_viewer_refuse),
+        cmocka_unit_test(test_refund_pause_ack_export_halt),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
