@@ -65,14 +65,14 @@ bool mkt_meta_get(market *m, const char *key, char *out, size_t size)
 {
     sqlite3_stmt *st;
     bool found = false;
-    if (sqlite3_prepare_v2(m->db, "SELECT value FROM meta WHERE key=?", -1, &st, NULL) != SQLITE_OK)
+    if (mkt_prepare(m, "SELECT value FROM meta WHERE key=?", &st) != 0)
         return false;
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW) {
         snprintf(out, size, "%s", (const char *)sqlite3_column_text(st, 0));
         found = true;
     }
-    sqlite3_finalize(st);
+    mkt_release(st);
     return found;
 }
 
@@ -80,15 +80,15 @@ bool mkt_meta_get(market *m, const char *key, char *out, size_t size)
 int mkt_meta_set(market *m, const char *key, const char *value)
 {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(m->db,
-                           "INSERT INTO meta(key,value) VALUES(?,?) ON CONFLICT(key) DO "
-                           "UPDATE SET value=excluded.value",
-                           -1, &st, NULL) != SQLITE_OK)
+    if (mkt_prepare(m,
+                    "INSERT INTO meta(key,value) VALUES(?,?) ON CONFLICT(key) DO "
+                    "UPDATE SET value=excluded.value",
+                    &st) != 0)
         return -1;
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-    sqlite3_finalize(st);
+    mkt_release(st);
     return rc;
 }
 
@@ -177,8 +177,7 @@ int mkt_emit(market *m, const char *type, json_t *data)
         return -1;
     }
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(m->db, "INSERT INTO events(seq,type,at,json) VALUES(?,?,?,?)", -1, &st,
-                           NULL) != SQLITE_OK) {
+    if (mkt_prepare(m, "INSERT INTO events(seq,type,at,json) VALUES(?,?,?,?)", &st) != 0) {
         free(line);
         free(n);
         return -1;
@@ -188,7 +187,7 @@ int mkt_emit(market *m, const char *type, json_t *data)
     sqlite3_bind_int64(st, 3, m->now);
     sqlite3_bind_text(st, 4, line, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-    sqlite3_finalize(st);
+    mkt_release(st);
     if (rc != 0) {
         free(line);
         free(n);
@@ -210,14 +209,13 @@ json_t *mkt_get(market *m, const char *kind, const char *id)
 {
     sqlite3_stmt *st;
     json_t *o = NULL;
-    if (sqlite3_prepare_v2(m->db, "SELECT json FROM objects WHERE kind=? AND id=?", -1, &st,
-                           NULL) != SQLITE_OK)
+    if (mkt_prepare(m, "SELECT json FROM objects WHERE kind=? AND id=?", &st) != 0)
         return NULL;
     sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW)
         o = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
-    sqlite3_finalize(st);
+    mkt_release(st);
     return o;
 }
 
@@ -242,11 +240,11 @@ int mkt_put(market *m, const char *kind, json_t *obj)
     if (!text || !id)
         return free(text), -1;
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(m->db,
-                           "INSERT INTO objects(kind,id,status,p1,p2,due,created,json) "
-                           "VALUES(?,?,?,?,?,?,?,?) ON CONFLICT(kind,id) DO UPDATE SET "
-                           "status=excluded.status, due=excluded.due, json=excluded.json",
-                           -1, &st, NULL) != SQLITE_OK) {
+    if (mkt_prepare(m,
+                    "INSERT INTO objects(kind,id,status,p1,p2,due,created,json) "
+                    "VALUES(?,?,?,?,?,?,?,?) ON CONFLICT(kind,id) DO UPDATE SET "
+                    "status=excluded.status, due=excluded.due, json=excluded.json",
+                    &st) != 0) {
         free(text);
         return -1;
     }
@@ -263,7 +261,7 @@ int mkt_put(market *m, const char *kind, json_t *obj)
     sqlite3_bind_int64(st, 7, m->now);
     sqlite3_bind_text(st, 8, text, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-    sqlite3_finalize(st);
+    mkt_release(st);
     free(text);
     return rc;
 }
@@ -309,10 +307,9 @@ int mkt_put_message(market *m, json_t *msg)
     if (!text)
         return -1;
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(
-            m->db,
-            "INSERT INTO messages(negotiation_id,seq,from_id,kind,at,json) VALUES(?,?,?,?,?,?)", -1,
-            &st, NULL) != SQLITE_OK) {
+    if (mkt_prepare(
+            m, "INSERT INTO messages(negotiation_id,seq,from_id,kind,at,json) VALUES(?,?,?,?,?,?)",
+            &st) != 0) {
         free(text);
         return -1;
     }
@@ -323,7 +320,7 @@ int mkt_put_message(market *m, json_t *msg)
     sqlite3_bind_int64(st, 5, m->now);
     sqlite3_bind_text(st, 6, text, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-    sqlite3_finalize(st);
+    mkt_release(st);
     free(text);
     return rc == 0 ? mkt_emit(m, "negotiation.message", msg) : -1;
 }
@@ -331,7 +328,7 @@ int mkt_put_message(market *m, json_t *msg)
 int mkt_query_json(market *m, const char *sql, mkt_binder bind, const void *ud, json_t *arr)
 {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(m->db, sql, -1, &st, NULL) != SQLITE_OK) {
+    if (mkt_prepare(m, sql, &st) != 0) {
         fprintf(stderr, "marketd: sqlite: %s\n", sqlite3_errmsg(m->db));
         return -1;
     }
@@ -343,7 +340,7 @@ int mkt_query_json(market *m, const char *sql, mkt_binder bind, const void *ud, 
         if (o)
             json_array_append_new(arr, o);
     }
-    sqlite3_finalize(st);
+    mkt_release(st);
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -373,4 +370,53 @@ int mkt_set_fleet(market *m, json_t *fleet)
     int rc = mkt_meta_set(m, "fleet", text);
     free(text);
     return rc == 0 ? mkt_emit(m, "fleet.updated", fleet) : -1;
+}
+
+/* One cached prepared statement. */
+struct mkt_stmt {
+    struct mkt_stmt *next;
+    char *sql;
+    sqlite3_stmt *st;
+};
+
+int mkt_prepare(market *m, const char *sql, sqlite3_stmt **out)
+{
+    for (struct mkt_stmt *e = m->stmts; e; e = e->next) {
+        if (strcmp(e->sql, sql) == 0) {
+            sqlite3_reset(e->st);
+            sqlite3_clear_bindings(e->st);
+            *out = e->st;
+            return 0;
+        }
+    }
+    struct mkt_stmt *e = calloc(1, sizeof *e);
+    if (!e || !(e->sql = strdup(sql)) ||
+        sqlite3_prepare_v3(m->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &e->st, NULL) != SQLITE_OK) {
+        if (e) {
+            free(e->sql);
+            free(e);
+        }
+        fprintf(stderr, "marketd: sqlite: %s\n", sqlite3_errmsg(m->db));
+        return -1;
+    }
+    e->next = m->stmts;
+    m->stmts = e;
+    *out = e->st;
+    return 0;
+}
+
+void mkt_release(sqlite3_stmt *st)
+{
+    sqlite3_reset(st);
+}
+
+void mkt_stmts_free(market *m)
+{
+    while (m->stmts) {
+        struct mkt_stmt *e = m->stmts;
+        m->stmts = e->next;
+        sqlite3_finalize(e->st);
+        free(e->sql);
+        free(e);
+    }
 }

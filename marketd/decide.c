@@ -83,15 +83,15 @@ static json_t *load(mkt_ctx *c, const char *kind, const char *prefix)
 static int add_balance(market *m, const char *account, int64_t delta)
 {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(m->db,
-                           "INSERT INTO balances(account,amount) VALUES(?,?) ON CONFLICT(account) "
-                           "DO UPDATE SET amount=amount+excluded.amount",
-                           -1, &st, NULL) != SQLITE_OK)
+    if (mkt_prepare(m,
+                    "INSERT INTO balances(account,amount) VALUES(?,?) ON CONFLICT(account) "
+                    "DO UPDATE SET amount=amount+excluded.amount",
+                    &st) != 0)
         return -1;
     sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, delta);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-    sqlite3_finalize(st);
+    mkt_release(st);
     return rc;
 }
 
@@ -580,13 +580,12 @@ static void bind_str(sqlite3_stmt *st, const void *ud)
 static int note_halted(market *m, const char *kind, const char *id)
 {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(m->db, "INSERT OR IGNORE INTO halted(kind,id) VALUES(?,?)", -1, &st,
-                           NULL) != SQLITE_OK)
+    if (mkt_prepare(m, "INSERT OR IGNORE INTO halted(kind,id) VALUES(?,?)", &st) != 0)
         return -1;
     sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-    sqlite3_finalize(st);
+    mkt_release(st);
     return rc;
 }
 

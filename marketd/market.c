@@ -85,10 +85,10 @@ static int migrate(market *m, char *err, size_t errsz)
 {
     sqlite3_stmt *st;
     int version = 0;
-    if (sqlite3_prepare_v2(m->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK) {
+    if (mkt_prepare(m, "PRAGMA user_version", &st) == 0) {
         if (sqlite3_step(st) == SQLITE_ROW)
             version = sqlite3_column_int(st, 0);
-        sqlite3_finalize(st);
+        mkt_release(st);
     }
     if (version > SCHEMA_VERSION) {
         snprintf(err, errsz, "database schema %d is newer than this marketd (%d)", version,
@@ -270,11 +270,10 @@ market *market_open(const market_options *opt, char *err, size_t errsz)
         goto fail;
     }
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(m->db, "SELECT COALESCE(MAX(seq),0) FROM events", -1, &st, NULL) ==
-        SQLITE_OK) {
+    if (mkt_prepare(m, "SELECT COALESCE(MAX(seq),0) FROM events", &st) == SQLITE_OK) {
         if (sqlite3_step(st) == SQLITE_ROW)
             m->seq = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
+        mkt_release(st);
     }
     if (pthread_create(&m->q_thread, NULL, deliver_main, m) != 0) {
         snprintf(err, errsz, "cannot start the delivery thread");
@@ -282,6 +281,7 @@ market *market_open(const market_options *opt, char *err, size_t errsz)
     }
     return m;
 fail:
+    mkt_stmts_free(m);
     if (m->db)
         sqlite3_close(m->db);
     pthread_cond_destroy(&m->qcv);
@@ -304,6 +304,7 @@ void market_close(market *m)
     pthread_mutex_lock(&m->mu);
     if (!m->memory)
         sqlite3_exec(m->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+    mkt_stmts_free(m);
     sqlite3_close(m->db);
     pthread_mutex_unlock(&m->mu);
     pthread_cond_destroy(&m->qcv);
@@ -339,8 +340,7 @@ bool market_authenticate(market *m, const char *token, market_actor *out)
     bool found = false;
     pthread_mutex_lock(&m->mu);
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(m->db, "SELECT agent_id FROM agent_tokens WHERE hash=?", -1, &st,
-                           NULL) == SQLITE_OK) {
+    if (mkt_prepare(m, "SELECT agent_id FROM agent_tokens WHERE hash=?", &st) == 0) {
         sqlite3_bind_text(st, 1, h, -1, SQLITE_STATIC);
         if (sqlite3_step(st) == SQLITE_ROW) {
             out->role = ROLE_AGENT;
@@ -349,7 +349,7 @@ bool market_authenticate(market *m, const char *token, market_actor *out)
             snprintf(out->name, sizeof out->name, "%s", out->agent_id);
             found = true;
         }
-        sqlite3_finalize(st);
+        mkt_release(st);
     }
     pthread_mutex_unlock(&m->mu);
     return found;
@@ -364,13 +364,12 @@ int mkt_issue_token(market *m, const char *agent_id, char **out)
     snprintf(token, sizeof token, "agt-tok-%s", hex);
     sha256_hex(token, strlen(token), h);
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(m->db, "INSERT INTO agent_tokens(hash,agent_id) VALUES(?,?)", -1, &st,
-                           NULL) != SQLITE_OK)
+    if (mkt_prepare(m, "INSERT INTO agent_tokens(hash,agent_id) VALUES(?,?)", &st) != 0)
         return -1;
     sqlite3_bind_text(st, 1, h, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, agent_id, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-    sqlite3_finalize(st);
+    mkt_release(st);
     if (rc == 0 && !(*out = strdup(token)))
         rc = -1;
     return rc;
@@ -409,10 +408,10 @@ void market_record_fault(market *m, const char *kind, const char *purchase_id,
 {
     pthread_mutex_lock(&m->mu);
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(m->db,
-                           "INSERT INTO faults(kind,purchase_id,negotiation_id,listing_id,agent_id,"
-                           "at) VALUES(?,?,?,?,?,?)",
-                           -1, &st, NULL) == SQLITE_OK) {
+    if (mkt_prepare(m,
+                    "INSERT INTO faults(kind,purchase_id,negotiation_id,listing_id,agent_id,"
+                    "at) VALUES(?,?,?,?,?,?)",
+                    &st) == 0) {
         sqlite3_bind_text(st, 1, kind ? kind : "unknown", -1, SQLITE_TRANSIENT);
         const char *ids[4] = {purchase_id, negotiation_id, listing_id, agent_id};
         for (int i = 0; i < 4; i++)
@@ -421,7 +420,7 @@ void market_record_fault(market *m, const char *kind, const char *purchase_id,
         sqlite3_bind_int64(st, 6, mkt_now_ms());
         if (sqlite3_step(st) != SQLITE_DONE)
             fprintf(stderr, "marketd: cannot record fault: %s\n", sqlite3_errmsg(m->db));
-        sqlite3_finalize(st);
+        mkt_release(st);
     }
     pthread_mutex_unlock(&m->mu);
 }
@@ -444,9 +443,8 @@ int market_events_after(market *m, int64_t after, int max, market_event_fn fn, v
     pthread_mutex_lock(&m->mu);
     sqlite3_stmt *st;
     int n = 0;
-    if (sqlite3_prepare_v2(m->db,
-                           "SELECT seq,type,json FROM events WHERE seq>? ORDER BY seq LIMIT ?", -1,
-                           &st, NULL) == SQLITE_OK) {
+    if (mkt_prepare(m, "SELECT seq,type,json FROM events WHERE seq>? ORDER BY seq LIMIT ?", &st) ==
+        0) {
         sqlite3_bind_int64(st, 1, after);
         sqlite3_bind_int(st, 2, max);
         while (sqlite3_step(st) == SQLITE_ROW) {
@@ -454,7 +452,7 @@ int market_events_after(market *m, int64_t after, int max, market_event_fn fn, v
                (const char *)sqlite3_column_text(st, 2));
             n++;
         }
-        sqlite3_finalize(st);
+        mkt_release(st);
     } else {
         n = -1;
     }

@@ -89,6 +89,7 @@ struct market {
 
     int64_t last_prune;
     mkt_stats st;
+    struct mkt_stmt *stmts; /* prepared statements, by SQL text (db.c) */
 };
 
 /* A request being handled: the parsed pieces and the answer being built. */
@@ -144,6 +145,14 @@ int mkt_put_message(market *m, json_t *msg);
  * The statement's parameters are bound by the caller-provided binder. */
 typedef void (*mkt_binder)(sqlite3_stmt *st, const void *ud);
 int mkt_query_json(market *m, const char *sql, mkt_binder bind, const void *ud, json_t *arr);
+
+/* Prepared statements are cached by their SQL text: mkt_prepare gives a reset
+ * statement (0 or -1), mkt_release resets it for the next use (never finalize one);
+ * mkt_stmts_free finalizes them all before the database closes. A statement must be
+ * released before the same SQL is prepared again. */
+int mkt_prepare(market *m, const char *sql, sqlite3_stmt **out);
+void mkt_release(sqlite3_stmt *st);
+void mkt_stmts_free(market *m);
 
 /* Transactions: begin (durable = synchronous=FULL), commit (0 or -1), rollback. */
 int mkt_begin(market *m, bool durable);

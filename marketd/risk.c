@@ -71,15 +71,15 @@ static int64_t median_quantity(market *m, const char *buyer)
     sqlite3_stmt *st;
     int64_t vals[512];
     int n = 0;
-    if (sqlite3_prepare_v2(m->db,
-                           "SELECT json_extract(json,'$.quantity') FROM objects WHERE "
-                           "kind='purchase' AND p1=? ORDER BY ord DESC LIMIT 512",
-                           -1, &st, NULL) != SQLITE_OK)
+    if (mkt_prepare(m,
+                    "SELECT json_extract(json,'$.quantity') FROM objects WHERE "
+                    "kind='purchase' AND p1=? ORDER BY ord DESC LIMIT 512",
+                    &st) != 0)
         return -1;
     sqlite3_bind_text(st, 1, buyer, -1, SQLITE_STATIC);
     while (n < 512 && sqlite3_step(st) == SQLITE_ROW)
         vals[n++] = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    mkt_release(st);
     if (n == 0)
         return -1;
     for (int i = 1; i < n; i++)
@@ -97,13 +97,13 @@ static bool duplicate_exists(market *m, json_t *p)
 {
     sqlite3_stmt *st;
     bool found = false;
-    if (sqlite3_prepare_v2(
-            m->db,
+    if (mkt_prepare(
+            m,
             "SELECT 1 FROM objects WHERE kind='purchase' AND p1=? AND created>=? AND status IN "
             "('pending_approval','approved','settled') AND json_extract(json,'$.listing_id')=? "
             "AND json_extract(json,'$.unit_price_minor')=? AND json_extract(json,'$.quantity')=? "
             "LIMIT 1",
-            -1, &st, NULL) != SQLITE_OK)
+            &st) != 0)
         return false;
     sqlite3_bind_text(st, 1, mkt_str(p, "buyer_id"), -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, m->now - DUPLICATE_WINDOW);
@@ -111,7 +111,7 @@ static bool duplicate_exists(market *m, json_t *p)
     sqlite3_bind_int64(st, 4, mkt_int(p, "unit_price_minor"));
     sqlite3_bind_int64(st, 5, mkt_int(p, "quantity"));
     found = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_finalize(st);
+    mkt_release(st);
     return found;
 }
 
@@ -145,10 +145,10 @@ static unsigned thread_hidden(market *m, json_t *listing, json_t *neg, char *whe
         return f;
     }
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(m->db,
-                           "SELECT seq, json_extract(json,'$.text') FROM messages WHERE "
-                           "negotiation_id=? ORDER BY seq",
-                           -1, &st, NULL) != SQLITE_OK)
+    if (mkt_prepare(m,
+                    "SELECT seq, json_extract(json,'$.text') FROM messages WHERE "
+                    "negotiation_id=? ORDER BY seq",
+                    &st) != 0)
         return 0;
     sqlite3_bind_text(st, 1, mkt_str(neg, "id"), -1, SQLITE_STATIC);
     while (sqlite3_step(st) == SQLITE_ROW) {
@@ -158,7 +158,7 @@ static unsigned thread_hidden(market *m, json_t *listing, json_t *neg, char *whe
             break;
         }
     }
-    sqlite3_finalize(st);
+    mkt_release(st);
     return f;
 }
 
@@ -285,16 +285,16 @@ int risk_velocity(market *m, const char *agent_id)
 {
     sqlite3_stmt *st;
     int n = 0;
-    if (sqlite3_prepare_v2(m->db,
-                           "SELECT COUNT(*) FROM messages WHERE from_id=? AND at>? AND kind IN "
-                           "('offer','counter')",
-                           -1, &st, NULL) != SQLITE_OK)
+    if (mkt_prepare(m,
+                    "SELECT COUNT(*) FROM messages WHERE from_id=? AND at>? AND kind IN "
+                    "('offer','counter')",
+                    &st) != 0)
         return -1;
     sqlite3_bind_text(st, 1, agent_id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, m->now - 60000);
     if (sqlite3_step(st) == SQLITE_ROW)
         n = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
+    mkt_release(st);
     if (n != VELOCITY_LIMIT + 1)
         return 0; /* alert once, when the limit is first passed in this minute */
     char msg[160];

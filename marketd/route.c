@@ -276,7 +276,7 @@ static bool get_list(mkt_ctx *c, const kinddef *k)
              "AND (?4 IS NULL OR %s) ORDER BY ord LIMIT ?5",
              strcmp(k->kind, "agent") == 0 ? "id=?4" : "p1=?4 OR p2=?4");
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(c->m->db, sql, -1, &st, NULL) != SQLITE_OK)
+    if (mkt_prepare(c->m, sql, &st) != 0)
         return mkt_fail(c, 503, "unavailable", NULL, NULL, "database: %s",
                         sqlite3_errmsg(c->m->db));
     lq.limit += 1;
@@ -300,7 +300,7 @@ static bool get_list(mkt_ctx *c, const kinddef *k)
         if (o)
             json_array_append_new(items, o);
     }
-    sqlite3_finalize(st);
+    mkt_release(st);
     json_t *next = json_null();
     if (more) {
         char cur[32];
@@ -413,12 +413,11 @@ static bool get_snapshot(mkt_ctx *c)
                    "BY ord DESC LIMIT 1000) ORDER BY ord",
                    NULL, NULL, decisions);
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(m->db, "SELECT account, amount FROM balances ORDER BY account", -1, &st,
-                           NULL) == SQLITE_OK) {
+    if (mkt_prepare(m, "SELECT account, amount FROM balances ORDER BY account", &st) == 0) {
         while (sqlite3_step(st) == SQLITE_ROW)
             json_object_set_new(balances, (const char *)sqlite3_column_text(st, 0),
                                 json_integer(sqlite3_column_int64(st, 1)));
-        sqlite3_finalize(st);
+        mkt_release(st);
     }
     json_object_set_new(snap, "ledger",
                         json_pack("{so so}", "entries", entries, "balances", balances));
@@ -430,10 +429,10 @@ static bool get_snapshot(mkt_ctx *c)
 static bool get_faults(mkt_ctx *c)
 {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(c->m->db,
-                           "SELECT kind,purchase_id,negotiation_id,listing_id,agent_id,at FROM "
-                           "faults ORDER BY n",
-                           -1, &st, NULL) != SQLITE_OK)
+    if (mkt_prepare(c->m,
+                    "SELECT kind,purchase_id,negotiation_id,listing_id,agent_id,at FROM "
+                    "faults ORDER BY n",
+                    &st) != 0)
         return mkt_fail(c, 503, "unavailable", NULL, NULL, "database unavailable");
     json_t *items = json_array();
     while (sqlite3_step(st) == SQLITE_ROW) {
@@ -447,7 +446,7 @@ static bool get_faults(mkt_ctx *c)
         json_object_set_new(f, "at", mkt_time_json(sqlite3_column_int64(st, 5)));
         json_array_append_new(items, f);
     }
-    sqlite3_finalize(st);
+    mkt_release(st);
     return mkt_ok(c, 200, json_pack("{so}", "items", items));
 }
 
@@ -555,9 +554,8 @@ static int idem_lookup(market *m, const char *scope, const char *key, const char
 {
     sqlite3_stmt *st;
     int r = 0;
-    if (sqlite3_prepare_v2(m->db,
-                           "SELECT fingerprint,status,body FROM idem WHERE actor=? AND key=?", -1,
-                           &st, NULL) != SQLITE_OK)
+    if (mkt_prepare(m, "SELECT fingerprint,status,body FROM idem WHERE actor=? AND key=?", &st) !=
+        0)
         return 0;
     sqlite3_bind_text(st, 1, scope, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
@@ -570,7 +568,7 @@ static int idem_lookup(market *m, const char *scope, const char *key, const char
             r = 2;
         }
     }
-    sqlite3_finalize(st);
+    mkt_release(st);
     return r;
 }
 
@@ -579,10 +577,10 @@ static int idem_store(market *m, const char *scope, const char *key, const char 
                       const char *body)
 {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(m->db,
-                           "INSERT INTO idem(actor,key,fingerprint,status,body,at) "
-                           "VALUES(?,?,?,?,?,?)",
-                           -1, &st, NULL) != SQLITE_OK)
+    if (mkt_prepare(m,
+                    "INSERT INTO idem(actor,key,fingerprint,status,body,at) "
+                    "VALUES(?,?,?,?,?,?)",
+                    &st) != 0)
         return -1;
     sqlite3_bind_text(st, 1, scope, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
@@ -591,7 +589,7 @@ static int idem_store(market *m, const char *scope, const char *key, const char 
     sqlite3_bind_text(st, 5, body, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 6, m->now);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-    sqlite3_finalize(st);
+    mkt_release(st);
     return rc;
 }
 

@@ -31,16 +31,16 @@ static int64_t reference_price(market *m, const char *category, const char *curr
     int64_t vals[1025];
     int n = 0;
     vals[n++] = own;
-    if (sqlite3_prepare_v2(m->db,
-                           "SELECT json_extract(json,'$.unit_price_minor') FROM objects WHERE "
-                           "kind='listing' AND json_extract(json,'$.category')=? AND "
-                           "json_extract(json,'$.currency')=? ORDER BY ord DESC LIMIT 1024",
-                           -1, &st, NULL) == SQLITE_OK) {
+    if (mkt_prepare(m,
+                    "SELECT json_extract(json,'$.unit_price_minor') FROM objects WHERE "
+                    "kind='listing' AND json_extract(json,'$.category')=? AND "
+                    "json_extract(json,'$.currency')=? ORDER BY ord DESC LIMIT 1024",
+                    &st) == 0) {
         sqlite3_bind_text(st, 1, category, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, currency, -1, SQLITE_STATIC);
         while (n < 1025 && sqlite3_step(st) == SQLITE_ROW)
             vals[n++] = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
+        mkt_release(st);
     }
     /* insertion sort: n is small */
     for (int i = 1; i < n; i++)
