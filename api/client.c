@@ -26,6 +26,7 @@
 #define DECISION_TIMEOUT  30000L
 #define DECISION_ATTEMPTS 8
 #define QUEUE_MAX         100000 /* items waiting: beyond this the stream is re-synced */
+#define QUEUE_MAX_BYTES   (64u * 1024u * 1024u) /* and bytes waiting */
 
 typedef struct item {
     struct item *next;
@@ -51,6 +52,14 @@ typedef struct pending {
     int attempts;
     int64_t next_try; /* monotonic ms; 0 = now */
 } pending;
+
+/* A thread's history being fetched. */
+typedef struct fetch {
+    struct fetch *next;
+    http_req *req;
+    char neg[MODEL_ID_MAX + 1];
+    int64_t after;
+} fetch;
 
 typedef enum phase {
     PH_IDLE,     /* nothing to do (no stream wanted, or offline) */
@@ -87,6 +96,9 @@ struct client {
 
     pending *decs;
     uint64_t next_dec_id;
+    fetch *fetches;
+    uint64_t overflows;
+    size_t qbytes;
 
     client_event_cb hook;
     void *hook_ud;
@@ -196,6 +208,7 @@ static void enqueue(client *c, item *it)
         c->qhead = it;
     c->qtail = it;
     c->qlen++;
+    c->qbytes += it->len;
 }
 
 /* Empties the apply queue. */
@@ -208,13 +221,14 @@ static void queue_clear(client *c)
     }
     c->qtail = NULL;
     c->qlen = 0;
+    c->qbytes = 0;
 }
 
 /* The SSE parser's callback (inside libcurl's write callback): only queues. */
 static void on_sse_event(void *ud, const sse_event *ev)
 {
     client *c = ud;
-    if (c->qlen >= QUEUE_MAX) {
+    if (c->qlen >= QUEUE_MAX || c->qbytes + ev->datalen > QUEUE_MAX_BYTES) {
         c->overflow = true;
         return;
     }
@@ -566,6 +580,7 @@ static void drain(client *c, int64_t now)
         if (!c->qhead)
             c->qtail = NULL;
         c->qlen--;
+        c->qbytes -= it->len;
         bool go_on = apply_item(c, it, now);
         item_free(it);
         if (!go_on) {
@@ -764,6 +779,89 @@ size_t client_pending_decisions(const client *c)
     return n;
 }
 
+/* ---- threads' history ------------------------------------------------------------- */
+
+/* Starts (or continues) a history fetch. Returns 0 or -1. */
+static int fetch_start(client *c, fetch *f)
+{
+    char path[160], url[1400];
+    snprintf(path, sizeof path, "/v1/negotiations/%s/messages?after=%lld", f->neg,
+             (long long)f->after);
+    url_of(c, path, url, sizeof url);
+    const char *hdrs[] = {"Accept: application/json", NULL};
+    f->req = http_start(c->h, "GET", url, c->cfg->token, hdrs, NULL, NULL, NULL, 30000L, 0);
+    return f->req ? 0 : -1;
+}
+
+/* Unlinks and frees a fetch. */
+static void fetch_remove(client *c, fetch *f)
+{
+    for (fetch **pp = &c->fetches; *pp; pp = &(*pp)->next)
+        if (*pp == f) {
+            *pp = f->next;
+            break;
+        }
+    if (f->req)
+        http_cancel(c->h, f->req);
+    free(f);
+}
+
+/* Handles a page of history: loads it and asks for the next page when there is one. */
+static void fetch_done(client *c, fetch *f, http_req *r)
+{
+    f->req = NULL;
+    long status = http_req_status(r);
+    size_t len;
+    const char *body = http_req_body(r, &len);
+    bool more = false;
+    if (status == 200) {
+        uint64_t rejected = 0;
+        int64_t last = f->after;
+        if (json_decode_messages(body, len, c->cfg->mode, c->st, &rejected, &last, &more) !=
+            JSON_OK)
+            set_error(c, "a thread's messages could not be read");
+        c->s.errors_decode += rejected;
+        more = more && last > f->after;
+        f->after = last;
+    } else {
+        char p[128];
+        snprintf(p, sizeof p, "messages of %s: HTTP %ld: ", f->neg, status);
+        safe_msg(c, p, body, len);
+    }
+    http_req_free(r);
+    if (!more || fetch_start(c, f) < 0)
+        fetch_remove(c, f);
+}
+
+int client_fetch_thread(client *c, const char *negotiation_id)
+{
+    if (c->replay || !text_valid_id(negotiation_id, "neg_"))
+        return -1;
+    for (fetch *f = c->fetches; f; f = f->next)
+        if (!strcmp(f->neg, negotiation_id))
+            return 0;
+    fetch *f = calloc(1, sizeof *f);
+    if (!f)
+        return -1;
+    snprintf(f->neg, sizeof f->neg, "%s", negotiation_id);
+    if (fetch_start(c, f) < 0) {
+        free(f);
+        return -1;
+    }
+    f->next = c->fetches;
+    c->fetches = f;
+    return 0;
+}
+
+/* The fetch a transfer belongs to, or NULL. */
+static fetch *fetch_of(client *c, const http_req *r)
+{
+    for (fetch *f = c->fetches; f; f = f->next)
+        if (f->req == r)
+            return f;
+    return NULL;
+}
+
 /* ---- replay ------------------------------------------------------------------------ */
 
 /* The replay loader's SSE callback: items go on the replay list. */
@@ -919,6 +1017,8 @@ void client_free(client *c)
         http_cancel(c->h, c->whoami);
     while (c->decs)
         pending_remove(c, c->decs);
+    while (c->fetches)
+        fetch_remove(c, c->fetches);
     queue_clear(c);
     while (c->rp_head) {
         item *it = c->rp_head;
@@ -990,19 +1090,22 @@ void client_run(client *c)
             http_req_free(r);
         } else {
             pending *p = pending_of(c, r);
+            fetch *f = p ? NULL : fetch_of(c, r);
             if (p)
                 decision_done(c, p, r, now);
+            else if (f)
+                fetch_done(c, f, r);
             else
                 http_req_free(r);
         }
     }
     if (c->overflow) {
         c->overflow = false;
-        c->s.errors_sse++;
+        c->overflows++;
         resync(c, now, "too many events queued or out of memory: taking a fresh snapshot");
     }
     drain(c, now);
-    c->s.errors_sse = sse_dropped_events(c->sse);
+    c->s.errors_sse = sse_dropped_events(c->sse) + c->overflows;
     if (c->stream) {
         uint64_t b = http_req_bytes(c->stream);
         if (b != c->seen_bytes) {

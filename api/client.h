@@ -110,6 +110,12 @@ uint64_t client_decide(client *c, const decision_req *req, decision_cb cb, void 
 /* Number of decisions sent and not yet answered (journal replays included). */
 size_t client_pending_decisions(const client *c);
 
+/* Fetches a thread's earlier messages (the snapshot carries threads, not their
+ * messages) into the store, page by page, in the background; the MODEL_MESSAGE change
+ * counter moves when they arrive. Returns 0, or -1 (bad id, replay, memory). A fetch
+ * already running for the thread is not started twice. */
+int client_fetch_thread(client *c, const char *negotiation_id);
+
 /* Asks for a fresh snapshot now (as a `reset` would). */
 void client_resync(client *c);
 

@@ -735,6 +735,45 @@ done:
     return r;
 }
 
+json_result json_decode_messages(const char *body, size_t len, text_mode mode, store *st,
+                                 uint64_t *rejected, int64_t *last_seq, bool *more)
+{
+    ctx c = {.mode = mode};
+    json_t *root = parse(body, len, &c);
+    *more = false;
+    if (!root)
+        return JSON_BAD;
+    json_t *items = json_object_get(root, "items");
+    if (!json_is_array(items)) {
+        json_decref(root);
+        return JSON_BAD;
+    }
+    size_t i;
+    json_t *o;
+    json_result r = JSON_OK;
+    json_array_foreach(items, i, o)
+    {
+        model_event ev = {0};
+        ctx one = {.mode = mode};
+        if (dec_kind(&one, MODEL_MESSAGE, o, &ev) < 0) {
+            (*rejected)++;
+            continue;
+        }
+        if (ev.u.message.seq > *last_seq)
+            *last_seq = ev.u.message.seq;
+        store_result sr = store_load(st, &ev);
+        model_event_free(&ev);
+        if (sr == STORE_NOMEM) {
+            r = JSON_NOMEM;
+            break;
+        }
+    }
+    json_t *next = json_object_get(root, "next");
+    *more = next && !json_is_null(next) && json_array_size(items) > 0;
+    json_decref(root);
+    return r;
+}
+
 json_result json_decode_object(model_kind kind, const char *body, size_t len, text_mode mode,
                                model_event *out, char *err, size_t errsz)
 {

@@ -44,6 +44,12 @@ json_result json_decode_reset(const char *data, size_t len, char *epoch, size_t 
 json_result json_decode_snapshot(const char *body, size_t len, text_mode mode, store *st,
                                  uint64_t *rejected, char *err, size_t errsz);
 
+/* Decodes a page of a thread's messages ({items, next}) into st with store_load().
+ * Rejected items are counted in *rejected; *last_seq gets the highest message seq seen
+ * and *more whether `next` says there is another page. */
+json_result json_decode_messages(const char *body, size_t len, text_mode mode, store *st,
+                                 uint64_t *rejected, int64_t *last_seq, bool *more);
+
 /* Decodes one object of a kind (a GET /v1/{kind}/{id} answer, an error's `current`). */
 json_result json_decode_object(model_kind kind, const char *body, size_t len, text_mode mode,
                                model_event *out, char *err, size_t errsz);

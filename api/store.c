@@ -275,16 +275,29 @@ static void keep_messages(void *nw, void *old)
     o->nmessages = o->messages_cap = 0;
 }
 
-/* Appends a message to its thread. Messages are immutable and arrive in order: one at
- * or below the thread's last seq, or for a thread not held, is stale. */
+/* Puts a message into its thread in seq order: normally an append; a thread's history
+ * fetched later (client_fetch_thread) is inserted before what the stream brought.
+ * A message already held, or for a thread not held, is stale. */
 static store_result put_message(store *s, model_message *m)
 {
     long i = coll_find(&s->negotiations, m->negotiation_id);
     if (i < 0)
         return STORE_STALE;
     model_negotiation *n = coll_at(&s->negotiations, (size_t)i);
-    if (n->nmessages && m->seq <= n->messages[n->nmessages - 1].seq)
-        return STORE_STALE;
+    size_t lo = 0, hi = n->nmessages; /* first position with seq >= m->seq */
+    if (hi && n->messages[hi - 1].seq < m->seq) {
+        lo = hi;
+    } else {
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (n->messages[mid].seq < m->seq)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo < n->nmessages && n->messages[lo].seq == m->seq)
+            return STORE_STALE;
+    }
     if (n->nmessages == n->messages_cap) {
         size_t nc = n->messages_cap ? n->messages_cap * 2 : 4;
         model_message *b = realloc(n->messages, nc * sizeof *b);
@@ -293,7 +306,9 @@ static store_result put_message(store *s, model_message *m)
         n->messages = b;
         n->messages_cap = nc;
     }
-    n->messages[n->nmessages++] = *m;
+    memmove(&n->messages[lo + 1], &n->messages[lo], (n->nmessages - lo) * sizeof *m);
+    n->messages[lo] = *m;
+    n->nmessages++;
     memset(m, 0, sizeof *m);
     return STORE_APPLIED;
 }

@@ -21,6 +21,7 @@
 
 #include <cmocka.h>
 
+#include "api/client.h"
 #include "api/config.h"
 #include "api/journal.h"
 #include "tests/lib/faultproxy.h"
@@ -334,6 +335,65 @@ static void test_open_token_file_refused(void **state)
     free(t);
 }
 
+/* In-process: the client takes the snapshot, goes live, and fetches a thread's history
+ * (the snapshot carries threads, not messages) into the store. */
+static void test_fetch_thread_history(void **state)
+{
+    (void)state;
+    char pur[72];
+    assert_int_equal(testsrv_market_purchase(&srv, &mkt, 50000, 6, pur), 0);
+    char path[128], neg[72];
+    snprintf(path, sizeof path, "/v1/purchases/%s", pur);
+    testhttp_resp r = {0};
+    assert_int_equal(testsrv_get(&srv, TESTSRV_TOKEN_SUP1, path, &r), 0);
+    assert_true(testjson_str(r.body, "negotiation_id", neg, sizeof neg));
+    testhttp_resp_free(&r);
+    config cfg;
+    config_init(&cfg);
+    snprintf(cfg.url, sizeof cfg.url, "%s", srv.url);
+    snprintf(cfg.token, sizeof cfg.token, "%s", TESTSRV_TOKEN_SUP1);
+    store *st = store_new();
+    char err[256];
+    client *c = client_new(&cfg, st, err, sizeof err);
+    assert_non_null(c);
+    int64_t deadline = now_ms() + 15000;
+    client_status s;
+    do {
+        client_wait(c, NULL, 0, 100, NULL);
+        client_run(c);
+        client_status_get(c, &s);
+    } while ((s.state != CONN_LIVE || !store_negotiation(st, neg)) && now_ms() < deadline);
+    assert_int_equal(s.state, CONN_LIVE);
+    /* The role from GET /v1/whoami; a server without it leaves "unknown". */
+    testhttp_resp w = {0};
+    assert_int_equal(testsrv_get(&srv, TESTSRV_TOKEN_SUP1, "/v1/whoami", &w), 0);
+    if (w.status == 200) {
+        assert_string_equal(s.role, "supervisor");
+        assert_string_equal(s.operator_name, "sup1");
+    } else {
+        assert_int_equal(w.status, 404);
+        assert_string_equal(s.role, "unknown");
+    }
+    testhttp_resp_free(&w);
+    const model_negotiation *n = store_negotiation(st, neg);
+    assert_non_null(n);
+    assert_int_equal(n->nmessages, 0);
+    uint64_t ch = store_changes(st, MODEL_MESSAGE);
+    assert_int_equal(client_fetch_thread(c, neg), 0);
+    while (store_changes(st, MODEL_MESSAGE) == ch && now_ms() < deadline) {
+        client_wait(c, NULL, 0, 100, NULL);
+        client_run(c);
+    }
+    n = store_negotiation(st, neg);
+    assert_true(n->nmessages >= 2); /* the opening offer and the accept */
+    assert_int_equal(n->messages[0].seq, 1);
+    assert_int_equal(n->messages[0].kind, MSG_OFFER);
+    assert_int_equal(client_fetch_thread(c, "lst_1"), -1);
+    client_free(c);
+    store_free(st);
+    config_free(&cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -341,6 +401,7 @@ int main(void)
         cmocka_unit_test(test_journal_replayed_at_start),
         cmocka_unit_test(test_conflicts_and_usage),
         cmocka_unit_test(test_open_token_file_refused),
+        cmocka_unit_test(test_fetch_thread_history),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -104,6 +104,27 @@ static void test_messages(void **state)
     assert_int_equal(n->nmessages, 102);
     assert_string_equal(n->messages[101].text.s, "m99");
     store_free(s);
+
+    /* History fetched after live messages arrived goes before them, once. */
+    s = store_new();
+    store_reset(s, "e", 0);
+    assert_int_equal(apply(s, negotiation(1, "neg_h", 5)), STORE_APPLIED);
+    assert_int_equal(apply(s, message(2, "neg_h", 7, "live7")), STORE_APPLIED);
+    assert_int_equal(apply(s, message(3, "neg_h", 8, "live8")), STORE_APPLIED);
+    for (int i = 1; i <= 7; i++) {
+        char t[16];
+        snprintf(t, sizeof t, "h%d", i);
+        model_event ev = message(0, "neg_h", i, t);
+        store_result r = store_load(s, &ev);
+        model_event_free(&ev);
+        assert_int_equal(r, i == 7 ? STORE_STALE : STORE_APPLIED);
+    }
+    n = store_negotiation(s, "neg_h");
+    assert_int_equal(n->nmessages, 8);
+    for (size_t i = 0; i < 8; i++)
+        assert_int_equal(n->messages[i].seq, (int64_t)i + 1);
+    assert_string_equal(n->messages[6].text.s, "live7");
+    store_free(s);
 }
 
 /* A ledger entry moving amount from buyer to seller. */
