@@ -26,6 +26,10 @@
  * With cfg->replay_file set, the client needs no server: it feeds a recorded stream (what
  * --record wrote) through the same parser, decoder and store at cfg->replay_speed, and
  * refuses decisions.
+ *
+ * A recording (cfg->record_file, appended to) is itself an SSE stream: every snapshot the
+ * client applied as `event: snapshot` (its JSON as data lines), then each event that
+ * moved the store's position, with its id, type and data exactly as the server sent them.
  */
 #ifndef DEALDESK_API_CLIENT_H
 #define DEALDESK_API_CLIENT_H
