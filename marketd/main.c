@@ -198,10 +198,20 @@ int main(int argc, char **argv)
     if (fleet_n > 0) {
         fleet_options fo = {.size = fleet_n, .rate = rate, .seed = seed, .faults = faults};
         fl = fleet_start(m, &fo, err, sizeof err);
-        if (!fl)
+        if (!fl) {
             fprintf(stderr, "marketd: the fleet did not start: %s\n", err);
+            goto shutdown; /* clean shutdown, exit 1 */
+        }
     }
-    printf("marketd: listening on http://127.0.0.1:%d\n", http_port(h));
+    /* The URL clients use: the listening host, with a wildcard shown as loopback. */
+    char host[256];
+    const char *colon = strrchr(listen, ':');
+    snprintf(host, sizeof host, "%.*s", (int)(colon - listen), listen);
+    if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "localhost") == 0)
+        snprintf(host, sizeof host, "127.0.0.1");
+    else if (strcmp(host, "[::]") == 0)
+        snprintf(host, sizeof host, "[::1]");
+    printf("marketd: listening on http://%s:%d\n", host, http_port(h));
     fflush(stdout);
     if (verbose)
         fprintf(stderr, "marketd: epoch %s, seq %lld, database %s\n", market_epoch(m),
@@ -215,7 +225,7 @@ int main(int argc, char **argv)
     while (!stop_signal)
         sigsuspend(&waitmask);
     fprintf(stderr, "marketd: %s, shutting down\n", stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
-
+shutdown:
     fleet_stop(fl);
     pthread_mutex_lock(&t.mu);
     t.stop = true;
@@ -226,5 +236,5 @@ int main(int argc, char **argv)
     pthread_mutex_destroy(&t.mu);
     http_stop(h);
     market_close(m);
-    return 0;
+    return fleet_n > 0 && !fl ? 1 : 0;
 }

@@ -146,8 +146,8 @@ static int load_tokens(market *m, const char *path, char *err, size_t errsz)
     if (sb.st_mode & 077) {
         close(fd);
         snprintf(err, errsz,
-                 "tokens file %s is readable by group or others (mode %03o); run chmod 600 %s",
-                 path, (unsigned)(sb.st_mode & 0777), path);
+                 "tokens file %s is %s by group or others (mode %03o); run chmod 600 %s", path,
+                 (sb.st_mode & 044) ? "readable" : "writable", (unsigned)(sb.st_mode & 0777), path);
         return -1;
     }
     FILE *f = fdopen(fd, "r");
