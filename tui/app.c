@@ -448,7 +448,7 @@ static void filter_key(ui *u, wint_t ch, bool is_key)
     }
     pn->table.sel = 0;
     pn->sel_id[0] = '\0';
-    panes_refresh(u, u->pane, true);
+    panes_refresh(u, u->pane, false); /* narrows when a character was added */
     u->dirty = true;
 }
 

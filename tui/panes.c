@@ -25,8 +25,6 @@ typedef struct pane_ops {
                  unsigned long *attr);
     /* The row's id (borrowed). */
     const char *(*id)(const void *row);
-    /* Writes the text the filter searches (ids, names, titles, statuses). */
-    void (*haystack)(const ui *u, const void *row, char *buf, size_t size);
 } pane_ops;
 
 /* ---- helpers ------------------------------------------------------------------------ */
@@ -676,36 +674,37 @@ static const char *agent_id(const void *r)
     return ((const model_agent *)r)->id;
 }
 
-/* Builds the searchable text of a row from all its visible cells. */
-static void generic_haystack(const ui *u, const pane_ops *ops, const void *row, char *buf,
-                             size_t size)
+/* True when any cell of the row, as shown, holds needle (already lower case, ASCII
+ * case folding): the filter searches what the operator sees. */
+static bool row_matches(const ui *u, const pane_ops *ops, const void *row, const char *needle)
 {
-    size_t used = 0;
-    buf[0] = '\0';
     for (int c = 0; c < ops->ncols; c++) {
-        char cell[256] = "";
+        char cell[512];
+        cell[0] = '\0';
         unsigned long a = 0;
         ops->cell(u, row, c, cell, sizeof cell, &a);
-        int n = snprintf(buf + used, size - used, "%s ", cell);
-        if (n < 0 || (size_t)n >= size - used)
-            break;
-        used += (size_t)n;
+        for (char *p = cell; *p; p++)
+            if (*p >= 'A' && *p <= 'Z')
+                *p = (char)(*p - 'A' + 'a');
+        if (strstr(cell, needle))
+            return true;
     }
+    return false;
 }
 
 static const pane_ops panes[PANE_COUNT] = {
     [PANE_PENDING] = {"Pending", pending_cols, 9, pending_sorts, pending_collect, pending_compare,
-                      pending_cell, purchase_id, NULL},
+                      pending_cell, purchase_id},
     [PANE_THREADS] = {"Threads", thread_cols, 8, thread_sorts, thread_collect, thread_compare,
-                      thread_cell, neg_id, NULL},
+                      thread_cell, neg_id},
     [PANE_LISTINGS] = {"Listings", listing_cols, 8, listing_sorts, listing_collect, listing_compare,
-                       listing_cell, listing_id, NULL},
+                       listing_cell, listing_id},
     [PANE_LEDGER] = {"Ledger", ledger_cols, 8, ledger_sorts, ledger_collect, ledger_compare,
-                     ledger_cell, ledger_id, NULL},
+                     ledger_cell, ledger_id},
     [PANE_ALERTS] = {"Alerts", alert_cols, 7, alert_sorts, alert_collect, alert_compare, alert_cell,
-                     alert_id, NULL},
+                     alert_id},
     [PANE_AGENTS] = {"Agents", agent_cols, 8, agent_sorts, agent_collect, agent_compare, agent_cell,
-                     agent_id, NULL},
+                     agent_id},
 };
 
 /* The pane's name. */
@@ -740,38 +739,36 @@ static int sort_cmp(const void *a, const void *b)
                                     *(const void *const *)b);
 }
 
-/* Case-insensitive substring test. */
-static bool contains_ci(const char *hay, const char *needle)
-{
-    size_t n = strlen(needle);
-    for (; *hay; hay++)
-        if (strncasecmp(hay, needle, n) == 0)
-            return true;
-    return n == 0;
-}
-
 /* Recomputes a pane's rows; see ui.h. */
 void panes_refresh(ui *u, int p, bool force)
 {
     ui_pane *pn = &u->panes[p];
-    if (!force && pn->computed_gen == u->gen && pn->rows)
+    bool same_data = pn->computed_gen == u->gen && pn->rows;
+    if (!force && same_data && strcmp(pn->filtered_by, pn->filter) == 0)
         return;
     const pane_ops *ops = &panes[p];
-    size_t n = ops->collect(u, &pn->rows, &pn->cap);
-    if (pn->filter[0]) {
+    char needle[128];
+    snprintf(needle, sizeof needle, "%s", pn->filter);
+    for (char *c = needle; *c; c++)
+        if (*c >= 'A' && *c <= 'Z')
+            *c = (char)(*c - 'A' + 'a');
+    /* Typing one more character of a filter narrows the rows already shown (same data,
+     * already sorted): no collect, no sort. */
+    bool narrowing = same_data && !force && pn->filtered_by[0] &&
+                     strncmp(pn->filter, pn->filtered_by, strlen(pn->filtered_by)) == 0;
+    size_t n = narrowing ? pn->table.nrows : ops->collect(u, &pn->rows, &pn->cap);
+    if (needle[0]) {
         size_t k = 0;
-        char hay[1024];
-        for (size_t i = 0; i < n; i++) {
-            generic_haystack(u, ops, pn->rows[i], hay, sizeof hay);
-            if (contains_ci(hay, pn->filter))
+        for (size_t i = 0; i < n; i++)
+            if (row_matches(u, ops, pn->rows[i], needle))
                 pn->rows[k++] = pn->rows[i];
-        }
         n = k;
     }
+    memcpy(pn->filtered_by, pn->filter, sizeof pn->filtered_by); /* same size, NUL inside */
     sort_ui = u;
     sort_pane = p;
     sort_order = pn->sort;
-    if (n > 1)
+    if (n > 1 && !narrowing)
         qsort(pn->rows, n, sizeof *pn->rows, sort_cmp);
     pn->table.nrows = n;
     /* keep the selection on the same object */

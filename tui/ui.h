@@ -44,6 +44,7 @@ typedef struct ui_pane {
     const void **rows;
     size_t cap;
     uint64_t computed_gen; /* ui.gen when rows were last computed */
+    char filtered_by[128]; /* the filter the rows were computed with */
     char filter[128];
     int sort;          /* index into the pane's sort orders */
     bool detail;       /* the detail view is open (full screen at small sizes) */
