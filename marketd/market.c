@@ -190,7 +190,7 @@ static int load_tokens(market *m, const char *path, char *err, size_t errsz)
             return -1;
         }
         mkt_operator *op = &m->ops[m->nops++];
-        snprintf(op->name, sizeof op->name, "%s", name);
+        memcpy(op->name, name, strlen(name) + 1); /* at most 64 characters, checked above */
         op->role = r;
         sha256_hex(secret, strlen(secret), op->secret_hash);
         memset(secret, 0, sizeof secret);
