@@ -155,6 +155,30 @@ static void count_things(const ui *u, size_t *pending, int64_t *nearest, size_t 
             sev[a[i]->severity]++;
 }
 
+/* Money settled since UTC midnight (settlements minus refunds) in the ledger's first
+ * currency; writes it formatted into out, or "" when nothing settled today. */
+static void settled_today(const ui *u, char *out, size_t size)
+{
+    size_t n;
+    const model_ledger_entry *e = store_ledger(u->st, &n);
+    int64_t midnight = ui_now_ms() / 86400000 * 86400000, sum = 0;
+    const char *cur = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (e[i].at < midnight || (cur && strcmp(cur, e[i].currency) != 0))
+            continue;
+        cur = e[i].currency;
+        for (size_t k = 0; k < e[i].npostings; k++)
+            if (e[i].postings[k].amount_minor > 0)
+                sum += e[i].refund ? -e[i].postings[k].amount_minor : e[i].postings[k].amount_minor;
+    }
+    out[0] = '\0';
+    if (cur) {
+        char amount[48];
+        panes_money(sum, cur, amount, sizeof amount);
+        snprintf(out, size, " %s settled today %s %s", widget_glyph_str(GLYPH_MIDDOT), amount, cur);
+    }
+}
+
 /* Rings the bell (if on) when a new pending purchase or critical alert arrived. */
 static void maybe_bell(ui *u)
 {
@@ -222,9 +246,11 @@ static void draw_header(ui *u, WINDOW *w)
     x += widget_text(w, 0, x, room, conn, theme_attr(cr)) + 2;
     room = cols - fw - 2 - x;
     char op[120];
-    snprintf(op, sizeof op, "%s %s %s%s", u->cs.operator_name[0] ? u->cs.operator_name : "?",
-             widget_glyph_str(GLYPH_MIDDOT), u->cs.role[0] ? u->cs.role : "unknown",
-             u->read_only ? " READ-ONLY" : "");
+    if (u->cs.operator_name[0])
+        snprintf(op, sizeof op, "%s %s %s%s", u->cs.operator_name, widget_glyph_str(GLYPH_MIDDOT),
+                 u->cs.role[0] ? u->cs.role : "role unknown", u->read_only ? " READ-ONLY" : "");
+    else /* the server did not say who we are (no /v1/whoami) */
+        snprintf(op, sizeof op, "operator unknown%s", u->read_only ? " READ-ONLY" : "");
     widget_text(w, 0, x, room, op, u->read_only ? theme_attr(THEME_WARN) : h);
 
     size_t pending, sev[3];
@@ -243,12 +269,19 @@ static void draw_header(ui *u, WINDOW *w)
     px += widget_text(w, 1, px, cols - px, line, h);
     snprintf(line, sizeof line, "%zu critical", sev[SEV_CRITICAL]);
     px += widget_text(w, 1, px, cols - px, line, sev[SEV_CRITICAL] ? theme_attr(THEME_CRIT) : h);
-    snprintf(line, sizeof line, " %zu warning %zu info", sev[SEV_WARNING], sev[SEV_INFO]);
+    if (sev[SEV_INFO])
+        snprintf(line, sizeof line, " %zu warning %zu info", sev[SEV_WARNING], sev[SEV_INFO]);
+    else
+        snprintf(line, sizeof line, " %zu warning", sev[SEV_WARNING]);
     px += widget_text(w, 1, px, cols - px, line, sev[SEV_WARNING] ? theme_attr(THEME_WARN) : h);
-    if (halted && f->reason.s && px + 10 < cols) {
+    if (halted && f->reason.s && px + 10 < cols) { /* why the fleet stopped comes first */
         px += widget_text(w, 1, px, cols - px, "  halted: ", theme_attr(THEME_CRIT));
-        widget_text(w, 1, px, cols - px - 1, f->reason.s, theme_attr(THEME_CRIT));
+        px += widget_text(w, 1, px, cols - px - 1, f->reason.s, theme_attr(THEME_CRIT));
     }
+    char today[96];
+    settled_today(u, today, sizeof today);
+    if (today[0] && px + text_width(today) < cols) /* only whole, never cut */
+        widget_text(w, 1, px, cols - px, today, h);
 
     /* tabs */
     widget_fill(w, 2, 0, cols, theme_attr(THEME_NORMAL));
@@ -265,10 +298,12 @@ static void draw_header(ui *u, WINDOW *w)
     snprintf(info, sizeof info, "%zu row%s %s %s%s%s", pn->table.nrows,
              pn->table.nrows == 1 ? "" : "s", widget_glyph_str(GLYPH_MIDDOT),
              panes_sort_name(u->pane, pn->sort), pn->filter[0] ? " /" : "", pn->filter);
+    if (text_width(info) > cols - tx - 2) /* at 80 columns: just the count */
+        snprintf(info, sizeof info, "%zu", pn->table.nrows);
     char safe_info[240];
     text_truncate(info, cols - tx - 2 > 0 ? cols - tx - 2 : 0, u->mode_text, safe_info,
                   sizeof safe_info);
-    if (cols - tx - 2 > 4)
+    if (cols - tx - 2 > 2)
         widget_text_right(w, 2, tx, cols - tx - 1, safe_info, theme_attr(THEME_DIM));
 }
 

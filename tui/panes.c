@@ -635,7 +635,12 @@ static void agent_cell(const ui *u, const void *row, int col, char *buf, size_t 
                 const char *g = widget_glyph_str(i < fill ? GLYPH_BAR_FULL : GLYPH_BAR_EMPTY);
                 used += (size_t)snprintf(buf + used, size - used, "%s", g);
             }
-            snprintf(buf + used, size - used, "%3d%%", (int)(agent_share(a) / 10));
+            int64_t sh = agent_share(a);
+            if (sh < 100)
+                snprintf(buf + used, size - used, " %lld.%lld%%", (long long)(sh / 10),
+                         (long long)(sh % 10));
+            else
+                snprintf(buf + used, size - used, " %3lld%%", (long long)(sh / 10));
             if (agent_share(a) >= 800)
                 *attr = theme_attr(agent_share(a) >= 1000 ? THEME_CRIT : THEME_WARN);
             break;
