@@ -327,6 +327,11 @@ static void draw_hints(ui *u, WINDOW *w, int y)
     snprintf(right, sizeof right, "%u ev/s", (unsigned)u->cs.events_per_s);
     int rw = (int)strlen(right);
     int x = 1, limit = cols - rw - 2;
+    if (u->mode == MODE_HELP) {
+        widget_text(w, y, 1, limit - 1, "j/k scroll  any other key closes the help", a);
+        widget_text_right(w, y, cols - rw - 1, rw, right, a);
+        return;
+    }
     if (u->read_only)
         x += widget_text(w, y, x, limit - x, "READ-ONLY ", theme_attr(THEME_WARN)) + 1;
     for (int pass = 0; pass < 2; pass++) {
