@@ -32,25 +32,39 @@ typedef struct fl_slot {
     pthread_mutex_t mu;
     fleet *f;
     market *m;
+    bool watch_all; /* queue every negotiation event (after a hold or a halt) */
 } fl_slot;
 
 #define FL_SLOTS 16
-static fl_slot slots[FL_SLOTS] = {
-#define S                                                                                          \
-    {                                                                                              \
-        PTHREAD_MUTEX_INITIALIZER, NULL, NULL                                                      \
-    }
-    S, S, S, S, S, S, S, S, S, S, S, S, S, S, S, S,
-#undef S
-};
+/* Slots are set up on first use under slots_mu (a static initialiser per slot would
+ * spell the mutex initialiser sixteen times). */
+static fl_slot slots[FL_SLOTS];
+static bool slots_ready;
 static pthread_mutex_t slots_mu = PTHREAD_MUTEX_INITIALIZER;
 
-/* Which events the fleet reacts to. */
-static bool wanted(const char *type)
+/* Which events the fleet reacts to. Most negotiation and purchase events are the
+ * fleet's own doings, which it already knows from the answers; only the operator's
+ * marks are queued (a decision, an expiry, a hold, a veto, a cap), which spares the
+ * fleet's thread a JSON parse per message at high rates. Once a hold or a halt has
+ * been seen, every negotiation event is queued, so that no release is missed. */
+static bool wanted(fl_slot *s, const char *type, const char *json)
 {
-    return strcmp(type, "purchase.updated") == 0 || strcmp(type, "negotiation.updated") == 0 ||
-           strcmp(type, "agent.updated") == 0 || strcmp(type, "fleet.updated") == 0 ||
-           strcmp(type, "listing.updated") == 0;
+    if (strcmp(type, "agent.updated") == 0 || strcmp(type, "listing.updated") == 0)
+        return true;
+    if (strcmp(type, "fleet.updated") == 0) {
+        s->watch_all = true;
+        return true;
+    }
+    if (strcmp(type, "purchase.updated") == 0)
+        return !strstr(json, "\"decision\":null") || strstr(json, "\"status\":\"expired\"") ||
+               strstr(json, "\"status\":\"failed\"");
+    if (strcmp(type, "negotiation.updated") == 0) {
+        if (strstr(json, "\"status\":\"held\""))
+            s->watch_all = true;
+        return s->watch_all || strstr(json, "\"status\":\"vetoed\"") ||
+               strstr(json, "\"status\":\"expired\"") || strstr(json, "\"cap\":{");
+    }
+    return false;
 }
 
 /* The market's event callback: copies a wanted event into the fleet's queue and
@@ -60,11 +74,11 @@ static void fleet_on_event(void *ud, int64_t seq, const char *type, const char *
 {
     (void)seq;
     fl_slot *s = ud;
-    if (!type || !json || !wanted(type))
+    if (!type || !json)
         return;
     pthread_mutex_lock(&s->mu);
     fleet *f = s->f;
-    if (f) {
+    if (f && wanted(s, type, json)) {
         fl_event *e = malloc(sizeof *e);
         char *copy = strdup(json);
         if (e && copy) {
@@ -514,6 +528,11 @@ fleet *fleet_start(market *m, const fleet_options *opt, char *err, size_t errsz)
     }
 
     pthread_mutex_lock(&slots_mu);
+    if (!slots_ready) {
+        for (int i = 0; i < FL_SLOTS; i++)
+            pthread_mutex_init(&slots[i].mu, NULL);
+        slots_ready = true;
+    }
     fl_slot *slot = NULL;
     for (int i = 0; i < FL_SLOTS && !slot; i++)
         if (slots[i].m == m && !slots[i].f)
@@ -528,6 +547,7 @@ fleet *fleet_start(market *m, const fleet_options *opt, char *err, size_t errsz)
         pthread_mutex_lock(&slot->mu);
         slot->f = f;
         slot->m = m;
+        slot->watch_all = false;
         pthread_mutex_unlock(&slot->mu);
     }
     pthread_mutex_unlock(&slots_mu);

@@ -301,7 +301,7 @@ static void test_recall_and_false_flags(void **state)
     (void)state;
     if (getenv("SOAK")) {
         /* 10,000+ purchases: a large fleet at a high rate, in memory. */
-        run("--fleet 1200 --seed 11 --faults 0.3 --rate 2000 --decide-timeout 600 --db :memory:",
+        run("--fleet 2000 --seed 11 --faults 0.3 --rate 1000 --decide-timeout 600 --db :memory:",
             10000, 3000.0, true);
         return;
     }
