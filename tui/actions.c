@@ -12,29 +12,6 @@
 
 #include "api/money.h"
 
-const char *const actions_commands[] = {
-    "approve", "veto",  "cap",    "refund", "pause", "resume", "halt", "resume-fleet", "ack",
-    "export",  "theme", "filter", "sort",   "pane",  "bell",   "help", "quit",         NULL};
-const char *const actions_command_help[] = {
-    "approve PUR               approve (asks to confirm)",
-    "veto PUR REASON           veto with a reason",
-    "cap PUR PRICE [QTY]       cap unit price (money) and quantity",
-    "refund PUR REASON         refund a settled purchase (confirm)",
-    "pause AGT REASON          pause an agent",
-    "resume AGT                resume an agent",
-    "halt REASON               halt the whole fleet",
-    "resume-fleet              resume the fleet (confirm)",
-    "ack ALR [NOTE]            acknowledge an alert",
-    "export ledger|threads F   ledger as CSV, threads as JSON",
-    "theme NAME                default dark light monochrome high-contrast",
-    "filter TEXT               filter the pane (empty clears)",
-    "sort [ORDER]              next or named sort order",
-    "pane N|NAME               switch pane",
-    "bell on|off               bell on critical alerts / new pending",
-    "help                      this help",
-    "quit                      leave dealdesk",
-    NULL};
-
 /* Remembers a purchase decided here so that the Pending pane keeps showing it. */
 static void remember(ui *u, const char *id)
 {
@@ -58,9 +35,9 @@ static void explain_current(const decision_outcome *o, char *out, size_t size)
     if (ev->kind == MODEL_PURCHASE) {
         const model_purchase *p = &ev->u.purchase;
         char when[16] = "", total[48];
-        panes_money(p->total_minor, p->currency, total, sizeof total);
+        format_money(p->total_minor, p->currency, total, sizeof total);
         if (p->decision.present) {
-            panes_clock(p->decision.at, when, sizeof when);
+            format_clock(p->decision.at, when, sizeof when);
             char by[80];
             text_strip_marks(p->decision.by.s ? p->decision.by.s : "?", by, sizeof by);
             snprintf(out, size, "now %s (v%lld, %s by %s at %s), total %s",
@@ -172,8 +149,8 @@ static void confirm_purchase_text(ui *u, const model_purchase *p, const char *ve
 {
     const model_listing *l = store_listing(u->st, p->listing_id);
     char total[48], unit[40], title[200];
-    panes_money(p->total_minor, p->currency, total, sizeof total);
-    panes_money(p->unit_price_minor, p->currency, unit, sizeof unit);
+    format_money(p->total_minor, p->currency, total, sizeof total);
+    format_money(p->unit_price_minor, p->currency, unit, sizeof unit);
     text_truncate(l && l->title.s ? l->title.s : p->listing_id, 40, u->mode_text, title,
                   sizeof title);
     int crit = 0;
@@ -183,10 +160,10 @@ static void confirm_purchase_text(ui *u, const model_purchase *p, const char *ve
              (long long)p->version);
     u->confirm_n = 0;
     char qty[32];
-    panes_qty(p->quantity, qty, sizeof qty);
+    format_qty(p->quantity, qty, sizeof qty);
     snprintf(u->confirm_lines[u->confirm_n++], 256, "%s buys %s %s %s from %s",
-             panes_agent_name(u, p->buyer_id), qty, widget_glyph_str(GLYPH_TIMES), title,
-             panes_agent_name(u, p->seller_id));
+             format_agent_name(u, p->buyer_id), qty, widget_glyph_str(GLYPH_TIMES), title,
+             format_agent_name(u, p->seller_id));
     snprintf(u->confirm_lines[u->confirm_n++], 256, "%s %s %s = total %s %s %s %d critical flag%s",
              qty, widget_glyph_str(GLYPH_TIMES), unit, total, p->currency,
              widget_glyph_str(GLYPH_MIDDOT), crit, crit == 1 ? "" : "s");
@@ -230,7 +207,7 @@ static const model_purchase *target_purchase(ui *u, const char *id, bool want_pe
 }
 
 /* approve: a confirmation bound to version and total. */
-static void begin_approve(ui *u, const char *id)
+void actions_approve(ui *u, const char *id)
 {
     const model_purchase *p = target_purchase(u, id, true);
     if (!p)
@@ -244,7 +221,7 @@ static void begin_approve(ui *u, const char *id)
 }
 
 /* veto: asks the reason unless given. */
-static void begin_veto(ui *u, const char *id, const char *reason)
+void actions_veto(ui *u, const char *id, const char *reason)
 {
     const model_purchase *p = target_purchase(u, id, true);
     if (!p)
@@ -275,7 +252,7 @@ static void confirm_cap(ui *u)
     }
     char price[48] = "no limit", qty[32] = "no limit", extra[160];
     if (u->line_req.max_unit_price_minor >= 0)
-        panes_money(u->line_req.max_unit_price_minor, p->currency, price, sizeof price);
+        format_money(u->line_req.max_unit_price_minor, p->currency, price, sizeof price);
     if (u->line_req.max_quantity >= 0)
         snprintf(qty, sizeof qty, "%lld", (long long)u->line_req.max_quantity);
     snprintf(extra, sizeof extra, "cap: unit price at most %s, quantity at most %s", price, qty);
@@ -285,7 +262,7 @@ static void confirm_cap(ui *u)
 }
 
 /* cap: asks price and quantity unless given. */
-static void begin_cap(ui *u, const char *id, const char *price, const char *qty)
+void actions_cap(ui *u, const char *id, const char *price, const char *qty)
 {
     const model_purchase *p = target_purchase(u, id, true);
     if (!p)
@@ -313,13 +290,13 @@ static void begin_cap(ui *u, const char *id, const char *price, const char *qty)
         return;
     }
     char prompt[200], unit[40];
-    panes_money(p->unit_price_minor, p->currency, unit, sizeof unit);
+    format_money(p->unit_price_minor, p->currency, unit, sizeof unit);
     snprintf(prompt, sizeof prompt, "cap %s  max unit price (now %s, empty: none): ", p->id, unit);
     cmdline_start(u, LINE_CAP_PRICE, prompt);
 }
 
 /* refund: reason, then a confirmation. */
-static void begin_refund(ui *u, const char *id, const char *reason)
+void actions_refund(ui *u, const char *id, const char *reason)
 {
     const model_purchase *p = target_purchase(u, id, false);
     if (!p)
@@ -345,7 +322,7 @@ static void begin_refund(ui *u, const char *id, const char *reason)
 }
 
 /* pause or resume an agent. */
-static void begin_pause(ui *u, const char *id, const char *reason, int force_resume)
+void actions_pause(ui *u, const char *id, const char *reason, int force_resume)
 {
     const model_agent *a = NULL;
     if (id && id[0])
@@ -384,7 +361,7 @@ static void begin_pause(ui *u, const char *id, const char *reason, int force_res
 }
 
 /* halt the fleet (or resume it). */
-static void begin_halt(ui *u, const char *reason)
+void actions_halt(ui *u, const char *reason)
 {
     const model_fleet *f = store_fleet(u->st);
     if (f && f->halted) {
@@ -408,7 +385,7 @@ static void begin_halt(ui *u, const char *reason)
 }
 
 /* acknowledge an alert. */
-static void begin_ack(ui *u, const char *id, const char *note)
+void actions_ack(ui *u, const char *id, const char *note)
 {
     const model_alert *a = NULL;
     if (id && id[0])
@@ -459,8 +436,8 @@ static void move_sel(ui *u, long delta, bool absolute)
     u->dirty = true;
 }
 
-/* Switches the pane. */
-static void switch_pane(ui *u, int p)
+/* Switches the pane; see ui.h. */
+void actions_switch_pane(ui *u, int p)
 {
     u->pane = (p + PANE_COUNT) % PANE_COUNT;
     panes_refresh(u, u->pane, false);
@@ -484,14 +461,14 @@ void actions_do(ui *u, ui_action a)
         case ACT_PGDN: move_sel(u, page, false); break;
         case ACT_HOME: move_sel(u, -1, true); break;
         case ACT_END: move_sel(u, 1, true); break;
-        case ACT_NEXT_PANE: switch_pane(u, u->pane + 1); break;
-        case ACT_PREV_PANE: switch_pane(u, u->pane - 1); break;
+        case ACT_NEXT_PANE: actions_switch_pane(u, u->pane + 1); break;
+        case ACT_PREV_PANE: actions_switch_pane(u, u->pane - 1); break;
         case ACT_PANE1:
         case ACT_PANE2:
         case ACT_PANE3:
         case ACT_PANE4:
         case ACT_PANE5:
-        case ACT_PANE6: switch_pane(u, (int)(a - ACT_PANE1)); break;
+        case ACT_PANE6: actions_switch_pane(u, (int)(a - ACT_PANE1)); break;
         case ACT_OPEN:
             pn->detail = true;
             pn->detail_scroll = 0;
@@ -523,182 +500,19 @@ void actions_do(ui *u, ui_action a)
             u->dirty = true;
             break;
         case ACT_COMMAND: cmdline_start(u, LINE_COMMAND, ":"); break;
-        case ACT_APPROVE: begin_approve(u, NULL); break;
-        case ACT_VETO: begin_veto(u, NULL, NULL); break;
-        case ACT_CAP: begin_cap(u, NULL, NULL, NULL); break;
-        case ACT_REFUND: begin_refund(u, NULL, NULL); break;
-        case ACT_PAUSE: begin_pause(u, NULL, NULL, 0); break;
-        case ACT_HALT: begin_halt(u, NULL); break;
-        case ACT_ACK: begin_ack(u, NULL, NULL); break;
+        case ACT_APPROVE: actions_approve(u, NULL); break;
+        case ACT_VETO: actions_veto(u, NULL, NULL); break;
+        case ACT_CAP: actions_cap(u, NULL, NULL, NULL); break;
+        case ACT_REFUND: actions_refund(u, NULL, NULL); break;
+        case ACT_PAUSE: actions_pause(u, NULL, NULL, 0); break;
+        case ACT_HALT: actions_halt(u, NULL); break;
+        case ACT_ACK: actions_ack(u, NULL, NULL); break;
         case ACT_REDRAW:
             clearok(curscr, TRUE);
             u->dirty = true;
             break;
         case ACT_QUIT: u->quit = true; break;
         default: break;
-    }
-}
-
-/* Splits the next word off *s (in place); returns it or NULL. */
-static char *word(char **s)
-{
-    char *p = *s;
-    while (*p == ' ' || *p == '\t')
-        p++;
-    if (!*p)
-        return NULL;
-    char *start = p;
-    while (*p && *p != ' ' && *p != '\t')
-        p++;
-    if (*p)
-        *p++ = '\0';
-    *s = p;
-    return start;
-}
-
-/* The rest of the line, trimmed (may be ""). */
-static char *rest(char **s)
-{
-    char *p = *s;
-    while (*p == ' ' || *p == '\t')
-        p++;
-    size_t n = strlen(p);
-    while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
-        p[--n] = '\0';
-    return p;
-}
-
-/* Runs one command line; see ui.h. */
-void actions_command(ui *u, const char *line)
-{
-    char buf[1024];
-    snprintf(buf, sizeof buf, "%s", line);
-    char *s = buf;
-    char *cmd = word(&s);
-    if (!cmd)
-        return;
-    bool decision = !strcmp(cmd, "approve") || !strcmp(cmd, "veto") || !strcmp(cmd, "cap") ||
-                    !strcmp(cmd, "refund") || !strcmp(cmd, "pause") || !strcmp(cmd, "resume") ||
-                    !strcmp(cmd, "halt") || !strcmp(cmd, "resume-fleet") || !strcmp(cmd, "ack");
-    if (decision && u->read_only) {
-        ui_status(u, true, "read-only: '%s' is unavailable", cmd);
-        return;
-    }
-    if (!strcmp(cmd, "approve")) {
-        begin_approve(u, word(&s));
-    } else if (!strcmp(cmd, "veto")) {
-        char *id = word(&s);
-        begin_veto(u, id, rest(&s));
-    } else if (!strcmp(cmd, "cap")) {
-        char *id = word(&s), *price = word(&s), *qty = word(&s);
-        if (!price) {
-            ui_status(u, true, "usage: cap PUR PRICE [QTY]  (PRICE '-' for none)");
-            return;
-        }
-        begin_cap(u, id, price, qty);
-    } else if (!strcmp(cmd, "refund")) {
-        char *id = word(&s);
-        begin_refund(u, id, rest(&s));
-    } else if (!strcmp(cmd, "pause")) {
-        char *id = word(&s);
-        begin_pause(u, id, rest(&s), 0);
-    } else if (!strcmp(cmd, "resume")) {
-        begin_pause(u, word(&s), NULL, 1);
-    } else if (!strcmp(cmd, "halt")) {
-        char *r = rest(&s);
-        if (!r[0]) {
-            ui_status(u, true, "usage: halt REASON");
-            return;
-        }
-        begin_halt(u, r);
-    } else if (!strcmp(cmd, "resume-fleet")) {
-        const model_fleet *f = store_fleet(u->st);
-        if (!f || !f->halted)
-            ui_status(u, true, "the fleet is running");
-        else
-            begin_halt(u, NULL);
-    } else if (!strcmp(cmd, "ack")) {
-        char *id = word(&s);
-        begin_ack(u, id, rest(&s));
-    } else if (!strcmp(cmd, "export")) {
-        char *what = word(&s), *file = rest(&s);
-        if (!what || !file[0]) {
-            ui_status(u, true, "usage: export ledger FILE.csv | export threads FILE.json");
-            return;
-        }
-        long n;
-        if (!strcmp(what, "ledger"))
-            n = export_ledger_csv(u->st, file);
-        else if (!strcmp(what, "threads"))
-            n = export_threads_json(u->st, file);
-        else {
-            ui_status(u, true, "export ledger|threads FILE");
-            return;
-        }
-        if (n < 0)
-            ui_status(u, true, "export %s: %s", what, strerror(errno));
-        else
-            ui_status(u, false, "exported %ld %s to %s", n,
-                      !strcmp(what, "ledger") ? "ledger entries" : "threads", file);
-    } else if (!strcmp(cmd, "theme")) {
-        char *name = word(&s);
-        theme t;
-        char err[200];
-        if (!name) {
-            ui_status(u, false, "theme %s (default dark light monochrome high-contrast)",
-                      theme_current_name());
-        } else if (theme_load(name, &t, err, sizeof err) < 0) {
-            ui_status(u, true, "%s", err);
-        } else {
-            theme_apply(&t, u->colour);
-            snprintf(u->theme_name, sizeof u->theme_name, "%s", name);
-            clearok(curscr, TRUE);
-            ui_status(u, false, "theme %s%s", name,
-                      u->colour ? "" : " (no colour: attributes only)");
-        }
-    } else if (!strcmp(cmd, "filter")) {
-        snprintf(u->panes[u->pane].filter, sizeof u->panes[0].filter, "%s", rest(&s));
-        panes_refresh(u, u->pane, true);
-        ui_status(u, false, "%zu rows", u->panes[u->pane].table.nrows);
-    } else if (!strcmp(cmd, "sort")) {
-        char *name = word(&s);
-        ui_pane *pn = &u->panes[u->pane];
-        if (!name)
-            pn->sort = (pn->sort + 1) % panes_sort_count(u->pane);
-        else {
-            int found = -1;
-            for (int i = 0; i < panes_sort_count(u->pane); i++)
-                if (!strcmp(panes_sort_name(u->pane, i), name))
-                    found = i;
-            if (found < 0) {
-                ui_status(u, true, "no sort order '%s' here", name);
-                return;
-            }
-            pn->sort = found;
-        }
-        panes_refresh(u, u->pane, true);
-        ui_status(u, false, "%s sorted by %s", panes_name(u->pane),
-                  panes_sort_name(u->pane, pn->sort));
-    } else if (!strcmp(cmd, "pane")) {
-        char *p = word(&s);
-        if (p && isdigit((unsigned char)p[0]) && p[0] >= '1' && p[0] <= '6' && !p[1])
-            switch_pane(u, p[0] - '1');
-        else if (p)
-            for (int i = 0; i < PANE_COUNT; i++)
-                if (!strcasecmp(panes_name(i), p))
-                    switch_pane(u, i);
-    } else if (!strcmp(cmd, "bell")) {
-        char *v = word(&s);
-        u->bell = v ? !strcmp(v, "on") : !u->bell;
-        ui_status(u, false, "bell %s", u->bell ? "on" : "off");
-    } else if (!strcmp(cmd, "help")) {
-        actions_do(u, ACT_HELP);
-    } else if (!strcmp(cmd, "quit") || !strcmp(cmd, "q")) {
-        u->quit = true;
-    } else {
-        char shown[80];
-        text_truncate(cmd, 30, u->mode_text, shown, sizeof shown);
-        ui_status(u, true, "unknown command (Tab completes, :help lists them)");
     }
 }
 
@@ -769,7 +583,7 @@ void actions_line_done(ui *u, const char *line)
                 ui_status(u, true, "a refund needs a reason; nothing was sent");
                 return;
             }
-            begin_refund(u, u->line_req.subject_id, line);
+            actions_refund(u, u->line_req.subject_id, line);
             break;
         case LINE_PAUSE_REASON:
             if (!line[0]) {

@@ -174,7 +174,7 @@ static void settled_today(const ui *u, char *out, size_t size)
     out[0] = '\0';
     if (cur) {
         char amount[48];
-        panes_money(sum, cur, amount, sizeof amount);
+        format_money(sum, cur, amount, sizeof amount);
         snprintf(out, size, " %s settled today %s %s", widget_glyph_str(GLYPH_MIDDOT), amount, cur);
     }
 }
@@ -259,7 +259,7 @@ static void draw_header(ui *u, WINDOW *w)
     char next[24] = "", line[256];
     if (pending && nearest) {
         char cd[16];
-        panes_countdown(nearest - ui_now_ms(), cd, sizeof cd);
+        format_countdown(nearest - ui_now_ms(), cd, sizeof cd);
         snprintf(next, sizeof next, " (next %s)", cd);
     }
     int px = 1;

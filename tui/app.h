@@ -6,9 +6,11 @@
  * |               | header, key hints, help screen, confirmation box              |
  * | ui.h          | what the files below share (the `ui` state, internal)         |
  * | panes.c       | the six panes as data: columns, sorts, cells, filter          |
+ * | format.c      | quantities, money, countdowns, clock times, agent names       |
  * | detail.c      | the detail views (purchase: everything to decide on one screen)|
  * | keymap.c      | keys as data with help text; `bind KEY ACTION` from config    |
- * | actions.c     | keys and commands -> decision requests, confirmations, outcomes|
+ * | actions.c     | keys -> decision requests, confirmations, outcomes            |
+ * | commands.c    | the command line's commands: parsing and dispatch             |
  * | cmdline.c     | readline (callback interface): commands, prompts, completion  |
  * | export.c      | :export ledger FILE.csv, :export threads FILE.json            |
  * | demo.c        | demo_run: starts marketd with a simulated fleet and attaches  |

@@ -82,8 +82,8 @@ static void thread_lines(ui *u, dbuf *b, const model_negotiation *n, size_t max_
     char spark[256] = "", first[40] = "-", last[40] = "-";
     widget_sparkline(prices, np, 24, spark, sizeof spark);
     if (np) {
-        panes_money(prices[0], n->currency, first, sizeof first);
-        panes_money(prices[np - 1], n->currency, last, sizeof last);
+        format_money(prices[0], n->currency, first, sizeof first);
+        format_money(prices[np - 1], n->currency, last, sizeof last);
     }
     add(b, THEME_HEADER, "thread %s  %s  %s %s %s in %lld messages (%s)", n->id, spark, first,
         widget_glyph_str(GLYPH_ARROW), last, (long long)n->message_count,
@@ -91,7 +91,7 @@ static void thread_lines(ui *u, dbuf *b, const model_negotiation *n, size_t max_
     if (n->cap.present) {
         char cp[40] = "none";
         if (n->cap.max_unit_price_minor >= 0)
-            panes_money(n->cap.max_unit_price_minor, n->currency, cp, sizeof cp);
+            format_money(n->cap.max_unit_price_minor, n->currency, cp, sizeof cp);
         add(b, THEME_WARN, "  capped: unit price at most %s, quantity at most %lld", cp,
             (long long)n->cap.max_quantity);
     }
@@ -106,14 +106,14 @@ static void thread_lines(ui *u, dbuf *b, const model_negotiation *n, size_t max_
         char terms[80] = "";
         if (m->unit_price_minor >= 0 && m->quantity >= 0) {
             char price[40];
-            panes_money(m->unit_price_minor, n->currency, price, sizeof price);
+            format_money(m->unit_price_minor, n->currency, price, sizeof price);
             char q[32];
-            snprintf(terms, sizeof terms, "%s %s %s", panes_qty(m->quantity, q, sizeof q),
+            snprintf(terms, sizeof terms, "%s %s %s", format_qty(m->quantity, q, sizeof q),
                      widget_glyph_str(GLYPH_TIMES), price);
         }
         char who[80];
         add(b, m->kind == MSG_SYSTEM ? THEME_WARN : THEME_NORMAL, "  %s %-7s %16s  %s",
-            fit(panes_agent_name(u, m->from), 12, who, sizeof who), model_msg_kind_name(m->kind),
+            fit(format_agent_name(u, m->from), 12, who, sizeof who), model_msg_kind_name(m->kind),
             terms, txt(&m->text));
     }
     (void)u;
@@ -123,11 +123,11 @@ static void thread_lines(ui *u, dbuf *b, const model_negotiation *n, size_t max_
 static void purchase_lines(ui *u, dbuf *b, const model_purchase *p)
 {
     char total[48], unit[40], left[24];
-    panes_money(p->total_minor, p->currency, total, sizeof total);
-    panes_money(p->unit_price_minor, p->currency, unit, sizeof unit);
+    format_money(p->total_minor, p->currency, total, sizeof total);
+    format_money(p->unit_price_minor, p->currency, unit, sizeof unit);
     const char *fl = panes_inflight_label(u, p->id);
     if (p->status == PUR_PENDING) {
-        panes_countdown(p->decide_by ? p->decide_by - ui_now_ms() : 0, left, sizeof left);
+        format_countdown(p->decide_by ? p->decide_by - ui_now_ms() : 0, left, sizeof left);
         add(b, THEME_HEADER, "%s v%lld %s waiting for approval %s %s left, then %s%s%s", p->id,
             (long long)p->version, widget_glyph_str(GLYPH_MIDDOT), widget_glyph_str(GLYPH_MIDDOT),
             p->decide_by ? left : "no deadline",
@@ -140,9 +140,9 @@ static void purchase_lines(ui *u, dbuf *b, const model_purchase *p)
     }
     const model_agent *buyer = store_agent(u->st, p->buyer_id);
     const model_agent *seller = store_agent(u->st, p->seller_id);
-    add(b, THEME_NORMAL, "%s for %s  %s  %s for %s", panes_agent_name(u, p->buyer_id),
+    add(b, THEME_NORMAL, "%s for %s  %s  %s for %s", format_agent_name(u, p->buyer_id),
         buyer ? txt(&buyer->principal) : "?", widget_glyph_str(GLYPH_LARROW),
-        panes_agent_name(u, p->seller_id), seller ? txt(&seller->principal) : "?");
+        format_agent_name(u, p->seller_id), seller ? txt(&seller->principal) : "?");
     const model_listing *l = store_listing(u->st, p->listing_id);
     bool verified = false;
     if (buyer && p->ship_to.s)
@@ -151,7 +151,7 @@ static void purchase_lines(ui *u, dbuf *b, const model_purchase *p)
                 verified = true;
     char qty[32];
     add(b, THEME_MONEY, "%s   %s %s %s = %s %s", l ? txt(&l->title) : p->listing_id,
-        panes_qty(p->quantity, qty, sizeof qty), widget_glyph_str(GLYPH_TIMES), unit, total,
+        format_qty(p->quantity, qty, sizeof qty), widget_glyph_str(GLYPH_TIMES), unit, total,
         p->currency);
     add(b, verified ? THEME_NORMAL : THEME_CRIT, "ship to %s %s", txt(&p->ship_to),
         widget_glyph_str(verified ? GLYPH_CHECK : GLYPH_CROSS));
@@ -159,9 +159,9 @@ static void purchase_lines(ui *u, dbuf *b, const model_purchase *p)
         int64_t cap = buyer->limits.spend_cap_minor;
         int64_t after = cap - buyer->spent_minor - (p->status == PUR_PENDING ? p->total_minor : 0);
         char a[48], c[48], dm[48];
-        panes_money(after, buyer->currency, a, sizeof a);
-        panes_money(cap, buyer->currency, c, sizeof c);
-        panes_money(buyer->limits.per_deal_max_minor, buyer->currency, dm, sizeof dm);
+        format_money(after, buyer->currency, a, sizeof a);
+        format_money(cap, buyer->currency, c, sizeof c);
+        format_money(buyer->limits.per_deal_max_minor, buyer->currency, dm, sizeof dm);
         dline *d = add(
             b, after < 0 ? THEME_CRIT : THEME_NORMAL, "%s of %s left after this %s deal max %s %s",
             a, c, widget_glyph_str(GLYPH_MIDDOT), dm,
@@ -191,7 +191,7 @@ static void purchase_lines(ui *u, dbuf *b, const model_purchase *p)
     }
     if (p->decision.present) {
         char when[16];
-        panes_clock(p->decision.at, when, sizeof when);
+        format_clock(p->decision.at, when, sizeof when);
         add(b, THEME_WARN, "decision: %s by %s at %s%s%s", p->decision.action, txt(&p->decision.by),
             when, p->decision.reason.s ? " · " : "",
             p->decision.reason.s ? p->decision.reason.s : "");
@@ -203,14 +203,14 @@ static void purchase_lines(ui *u, dbuf *b, const model_purchase *p)
 static void listing_lines(ui *u, dbuf *b, const model_listing *l)
 {
     char price[40], ref[40], floor[40] = "none";
-    panes_money(l->unit_price_minor, l->currency, price, sizeof price);
-    panes_money(l->reference_price_minor, l->currency, ref, sizeof ref);
+    format_money(l->unit_price_minor, l->currency, price, sizeof price);
+    format_money(l->reference_price_minor, l->currency, ref, sizeof ref);
     if (l->floor_minor >= 0)
-        panes_money(l->floor_minor, l->currency, floor, sizeof floor);
+        format_money(l->floor_minor, l->currency, floor, sizeof floor);
     add(b, THEME_HEADER, "%s v%lld %s %s", l->id, (long long)l->version,
         widget_glyph_str(GLYPH_MIDDOT), model_listing_status_name(l->status));
     add(b, THEME_NORMAL, "title    %s", txt(&l->title));
-    add(b, THEME_NORMAL, "seller   %s (%s)", panes_agent_name(u, l->seller_id), l->seller_id);
+    add(b, THEME_NORMAL, "seller   %s (%s)", format_agent_name(u, l->seller_id), l->seller_id);
     add(b, THEME_NORMAL, "category %s", txt(&l->category));
     add(b, THEME_MONEY, "price    %s %s × %lld · reference %s · floor %s", price, l->currency,
         (long long)l->quantity, ref, floor);
@@ -232,8 +232,8 @@ static void thread_detail(ui *u, dbuf *b, const model_negotiation *n)
     add(b, THEME_HEADER, "%s v%lld %s %s %s %s", n->id, (long long)n->version,
         widget_glyph_str(GLYPH_MIDDOT), model_neg_status_name(n->status),
         widget_glyph_str(GLYPH_MIDDOT), l ? txt(&l->title) : n->listing_id);
-    add(b, THEME_NORMAL, "buyer %s  %s  seller %s", panes_agent_name(u, n->buyer_id),
-        widget_glyph_str(GLYPH_LARROW), panes_agent_name(u, n->seller_id));
+    add(b, THEME_NORMAL, "buyer %s  %s  seller %s", format_agent_name(u, n->buyer_id),
+        widget_glyph_str(GLYPH_LARROW), format_agent_name(u, n->seller_id));
     thread_lines(u, b, n, 200);
 }
 
@@ -241,10 +241,10 @@ static void thread_detail(ui *u, dbuf *b, const model_negotiation *n)
 static void agent_lines(ui *u, dbuf *b, const model_agent *a)
 {
     char spent[40], cap[40], dm[40], thr[40];
-    panes_money(a->spent_minor, a->currency, spent, sizeof spent);
-    panes_money(a->limits.spend_cap_minor, a->currency, cap, sizeof cap);
-    panes_money(a->limits.per_deal_max_minor, a->currency, dm, sizeof dm);
-    panes_money(a->limits.approval_threshold_minor, a->currency, thr, sizeof thr);
+    format_money(a->spent_minor, a->currency, spent, sizeof spent);
+    format_money(a->limits.spend_cap_minor, a->currency, cap, sizeof cap);
+    format_money(a->limits.per_deal_max_minor, a->currency, dm, sizeof dm);
+    format_money(a->limits.approval_threshold_minor, a->currency, thr, sizeof thr);
     add(b, THEME_HEADER, "%s v%lld %s %s %s %s", a->id, (long long)a->version,
         widget_glyph_str(GLYPH_MIDDOT), a->seller ? "seller" : "buyer",
         widget_glyph_str(GLYPH_MIDDOT), a->paused ? "PAUSED" : "active");
@@ -269,7 +269,7 @@ static void agent_lines(ui *u, dbuf *b, const model_agent *a)
     char acct[80];
     snprintf(acct, sizeof acct, "agent:%s", a->id);
     char bal[40];
-    panes_money(store_balance(u->st, acct), a->currency, bal, sizeof bal);
+    format_money(store_balance(u->st, acct), a->currency, bal, sizeof bal);
     add(b, THEME_MONEY, "ledger balance %s", bal);
 }
 
@@ -277,12 +277,12 @@ static void agent_lines(ui *u, dbuf *b, const model_agent *a)
 static void ledger_lines(ui *u, dbuf *b, const model_ledger_entry *e)
 {
     char when[16];
-    panes_clock(e->at, when, sizeof when);
+    format_clock(e->at, when, sizeof when);
     add(b, THEME_HEADER, "%s seq %lld %s %s for %s at %s", e->id, (long long)e->seq,
         widget_glyph_str(GLYPH_MIDDOT), e->refund ? "refund" : "settlement", e->purchase_id, when);
     for (size_t i = 0; i < e->npostings; i++) {
         char amt[40];
-        panes_money(e->postings[i].amount_minor, e->currency, amt, sizeof amt);
+        format_money(e->postings[i].amount_minor, e->currency, amt, sizeof amt);
         add(b, THEME_MONEY, "  %-30s %16s", e->postings[i].account, amt);
     }
     add(b, THEME_COLUMN, "%s", "balances");
@@ -294,7 +294,7 @@ static void ledger_lines(ui *u, dbuf *b, const model_ledger_entry *e)
         int64_t v = store_balance(u->st, acct);
         if (!v)
             continue;
-        panes_money(v, ag[i]->currency, bal, sizeof bal);
+        format_money(v, ag[i]->currency, bal, sizeof bal);
         char name[80];
         add(b, THEME_MONEY, "  %-14.14s %s %16s", ag[i]->id,
             fit(txt(&ag[i]->name), 16, name, sizeof name), bal);
@@ -306,7 +306,7 @@ static void alert_lines(ui *u, dbuf *b, const model_alert *a)
 {
     (void)u;
     char when[16];
-    panes_clock(a->at, when, sizeof when);
+    format_clock(a->at, when, sizeof when);
     add(b, a->severity == SEV_CRITICAL ? THEME_CRIT : THEME_WARN, "%s %s %s at %s %s %s", a->id,
         model_severity_name(a->severity), a->rule, when, widget_glyph_str(GLYPH_MIDDOT),
         a->status == ALERT_OPEN ? "open" : "acked");

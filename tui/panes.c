@@ -27,62 +27,6 @@ typedef struct pane_ops {
     const char *(*id)(const void *row);
 } pane_ops;
 
-/* ---- helpers ------------------------------------------------------------------------ */
-
-/* Formats money with its symbol and grouping. */
-void panes_money(int64_t minor, const char *currency, char *out, size_t size)
-{
-    money_format(out, size, minor, currency, MONEY_FMT_SYMBOL);
-}
-
-/* Formats a quantity with grouping; returns out. */
-const char *panes_qty(int64_t q, char *out, size_t size)
-{
-    char digits[32];
-    int n = snprintf(digits, sizeof digits, "%lld", (long long)(q < 0 ? -q : q));
-    size_t used = 0;
-    if (q < 0 && used + 1 < size)
-        out[used++] = '-';
-    for (int i = 0; i < n && used + 2 < size; i++) {
-        if (i > 0 && (n - i) % 3 == 0)
-            out[used++] = ',';
-        out[used++] = digits[i];
-    }
-    out[used] = '\0';
-    return out;
-}
-
-/* Formats a countdown. */
-void panes_countdown(int64_t ms, char *out, size_t size)
-{
-    if (ms < 0)
-        ms = 0;
-    int64_t s = (ms + 999) / 1000;
-    if (s >= 3600)
-        snprintf(out, size, "%d:%02d:%02d", (int)(s / 3600), (int)(s / 60 % 60), (int)(s % 60));
-    else
-        snprintf(out, size, "%d:%02d", (int)(s / 60), (int)(s % 60));
-}
-
-/* Formats a time as HH:MM:SS UTC. */
-void panes_clock(int64_t ms, char *out, size_t size)
-{
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    if (ms <= 0 || !gmtime_r(&t, &tm)) {
-        snprintf(out, size, "--:--:--");
-        return;
-    }
-    snprintf(out, size, "%02d:%02d:%02d", tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
-
-/* An agent's display name (borrowed). */
-const char *panes_agent_name(const ui *u, const char *id)
-{
-    const model_agent *a = store_agent(u->st, id);
-    return (a && a->name.s && a->name.s[0]) ? a->name.s : id;
-}
-
 /* The in-flight label of a subject, or NULL. */
 const char *panes_inflight_label(const ui *u, const char *id)
 {
@@ -170,7 +114,7 @@ static int pending_compare(const ui *u, int sort, const void *a, const void *b)
         case 1: r = -cmp64(x->total_minor, y->total_minor); break;
         case 2: r = -(x->risk_score > y->risk_score) + (x->risk_score < y->risk_score); break;
         case 3:
-            r = strcmp(panes_agent_name(u, x->buyer_id), panes_agent_name(u, y->buyer_id));
+            r = strcmp(format_agent_name(u, x->buyer_id), format_agent_name(u, y->buyer_id));
             break;
         default: break;
     }
@@ -231,18 +175,18 @@ static void pending_cell(const ui *u, const void *row, int col, char *buf, size_
         case 0:
             if (p->status == PUR_PENDING && p->decide_by) {
                 int64_t left = p->decide_by - ui_now_ms();
-                panes_countdown(left, buf, size);
+                format_countdown(left, buf, size);
                 if (left < 30000)
                     *attr = theme_attr(THEME_CRIT);
             } else
                 snprintf(buf, size, "%s", p->status == PUR_PENDING ? "-" : "done");
             break;
         case 1: snprintf(buf, size, "%s", p->id); break;
-        case 2: snprintf(buf, size, "%s", panes_agent_name(u, p->buyer_id)); break;
+        case 2: snprintf(buf, size, "%s", format_agent_name(u, p->buyer_id)); break;
         case 3: snprintf(buf, size, "%s", l && l->title.s ? l->title.s : p->listing_id); break;
-        case 4: panes_qty(p->quantity, buf, size); break;
+        case 4: format_qty(p->quantity, buf, size); break;
         case 5:
-            panes_money(p->total_minor, p->currency, buf, size);
+            format_money(p->total_minor, p->currency, buf, size);
             *attr = theme_attr(THEME_MONEY);
             break;
         case 6:
@@ -320,9 +264,9 @@ static void terms_text(const model_terms *t, const char *currency, char *buf, si
         return;
     }
     char price[40];
-    panes_money(t->unit_price_minor, currency, price, sizeof price);
+    format_money(t->unit_price_minor, currency, price, sizeof price);
     char q[32];
-    snprintf(buf, size, "%s %s %s", panes_qty(t->quantity, q, sizeof q),
+    snprintf(buf, size, "%s %s %s", format_qty(t->quantity, q, sizeof q),
              widget_glyph_str(GLYPH_TIMES), price);
 }
 
@@ -335,8 +279,8 @@ static void thread_cell(const ui *u, const void *row, int col, char *buf, size_t
     switch (col) {
         case 0: snprintf(buf, size, "%s", n->id); break;
         case 1: snprintf(buf, size, "%s", l && l->title.s ? l->title.s : n->listing_id); break;
-        case 2: snprintf(buf, size, "%s", panes_agent_name(u, n->buyer_id)); break;
-        case 3: snprintf(buf, size, "%s", panes_agent_name(u, n->seller_id)); break;
+        case 2: snprintf(buf, size, "%s", format_agent_name(u, n->buyer_id)); break;
+        case 3: snprintf(buf, size, "%s", format_agent_name(u, n->seller_id)); break;
         case 4:
             snprintf(buf, size, "%s", model_neg_status_name(n->status));
             if (n->status == NEG_AGREED)
@@ -350,7 +294,7 @@ static void thread_cell(const ui *u, const void *row, int col, char *buf, size_t
                        n->currency, buf, size);
             break;
         case 6: snprintf(buf, size, "%lld", (long long)n->message_count); break;
-        case 7: panes_clock(n->updated_at, buf, size); break;
+        case 7: format_clock(n->updated_at, buf, size); break;
         default: break;
     }
 }
@@ -401,12 +345,12 @@ static void listing_cell(const ui *u, const void *row, int col, char *buf, size_
     const model_listing *l = row;
     switch (col) {
         case 0: snprintf(buf, size, "%s", l->id); break;
-        case 1: snprintf(buf, size, "%s", panes_agent_name(u, l->seller_id)); break;
+        case 1: snprintf(buf, size, "%s", format_agent_name(u, l->seller_id)); break;
         case 2: snprintf(buf, size, "%s", l->title.s ? l->title.s : ""); break;
         case 3: snprintf(buf, size, "%s", l->category.s ? l->category.s : ""); break;
-        case 4: panes_qty(l->quantity, buf, size); break;
+        case 4: format_qty(l->quantity, buf, size); break;
         case 5:
-            panes_money(l->unit_price_minor, l->currency, buf, size);
+            format_money(l->unit_price_minor, l->currency, buf, size);
             *attr = theme_attr(THEME_MONEY);
             break;
         case 6: snprintf(buf, size, "%s", model_listing_status_name(l->status)); break;
@@ -492,13 +436,13 @@ static void ledger_cell(const ui *u, const void *row, int col, char *buf, size_t
                 *attr = theme_attr(THEME_WARN);
             break;
         case 3: snprintf(buf, size, "%s", e->purchase_id); break;
-        case 4: snprintf(buf, size, "%s", panes_agent_name(u, ledger_side(e, false))); break;
-        case 5: snprintf(buf, size, "%s", panes_agent_name(u, ledger_side(e, true))); break;
+        case 4: snprintf(buf, size, "%s", format_agent_name(u, ledger_side(e, false))); break;
+        case 5: snprintf(buf, size, "%s", format_agent_name(u, ledger_side(e, true))); break;
         case 6:
-            panes_money(ledger_amount(e), e->currency, buf, size);
+            format_money(ledger_amount(e), e->currency, buf, size);
             *attr = theme_attr(THEME_MONEY);
             break;
-        case 7: panes_clock(e->at, buf, size); break;
+        case 7: format_clock(e->at, buf, size); break;
         default: break;
     }
 }
@@ -549,7 +493,7 @@ static void alert_cell(const ui *u, const void *row, int col, char *buf, size_t 
                                    : a->severity == SEV_WARNING ? THEME_WARN
                                                                 : THEME_NORMAL);
             break;
-        case 1: panes_clock(a->at, buf, size); break;
+        case 1: format_clock(a->at, buf, size); break;
         case 2: snprintf(buf, size, "%s", a->id); break;
         case 3: snprintf(buf, size, "%s", a->rule); break;
         case 4: snprintf(buf, size, "%s", a->subject_id); break;
@@ -645,9 +589,9 @@ static void agent_cell(const ui *u, const void *row, int col, char *buf, size_t 
                 *attr = theme_attr(agent_share(a) >= 1000 ? THEME_CRIT : THEME_WARN);
             break;
         }
-        case 5: panes_money(a->spent_minor, a->currency, buf, size); break;
-        case 6: panes_money(a->limits.spend_cap_minor, a->currency, buf, size); break;
-        case 7: panes_money(a->limits.per_deal_max_minor, a->currency, buf, size); break;
+        case 5: format_money(a->spent_minor, a->currency, buf, size); break;
+        case 6: format_money(a->limits.spend_cap_minor, a->currency, buf, size); break;
+        case 7: format_money(a->limits.per_deal_max_minor, a->currency, buf, size); break;
         default: break;
     }
 }

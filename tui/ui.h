@@ -151,16 +151,18 @@ const char *panes_sort_name(int p, int sort);
 int panes_sort_count(int p);
 /* The in-flight label for subject id, or NULL. */
 const char *panes_inflight_label(const ui *u, const char *id);
+
+/* ---- format.c ---- */
 /* Formats a countdown of ms as "m:ss" (or "h:mm:ss"); negative as "0:00". */
-void panes_countdown(int64_t ms, char *out, size_t size);
+void format_countdown(int64_t ms, char *out, size_t size);
 /* Formats a quantity with thousands grouping ("1,000") into out; returns out. */
-const char *panes_qty(int64_t q, char *out, size_t size);
+const char *format_qty(int64_t q, char *out, size_t size);
 /* Formats money with symbol. */
-void panes_money(int64_t minor, const char *currency, char *out, size_t size);
+void format_money(int64_t minor, const char *currency, char *out, size_t size);
 /* Formats a time (ms since the epoch) as HH:MM:SS UTC. */
-void panes_clock(int64_t ms, char *out, size_t size);
+void format_clock(int64_t ms, char *out, size_t size);
 /* The display name of an agent id: its sanitised name, else the id (borrowed). */
-const char *panes_agent_name(const ui *u, const char *id);
+const char *format_agent_name(const ui *u, const char *id);
 
 /* ---- detail.c ---- */
 /* Draws the detail of the selected row of the current pane in (top, height), from
@@ -219,7 +221,21 @@ bool keymap_is_decision(ui_action a);
 /* ---- actions.c ---- */
 /* Performs an action from a key in browse mode. */
 void actions_do(ui *u, ui_action a);
-/* Runs one command line (":approve pur_1"); returns false when unknown. */
+/* Switches to pane p (wraps around). */
+void actions_switch_pane(ui *u, int p);
+/* Decisions, from a key (id NULL: the selection) or a command (id given). Each asks what
+ * is missing (reason, limits) on the prompt line and confirms money actions; nothing is
+ * sent until then. resume > 0 forces a resume of the agent. */
+void actions_approve(ui *u, const char *id);
+void actions_veto(ui *u, const char *id, const char *reason);
+void actions_cap(ui *u, const char *id, const char *price, const char *qty);
+void actions_refund(ui *u, const char *id, const char *reason);
+void actions_pause(ui *u, const char *id, const char *reason, int resume);
+void actions_halt(ui *u, const char *reason);
+void actions_ack(ui *u, const char *id, const char *note);
+
+/* ---- commands.c ---- */
+/* Runs one command line (":approve pur_1"); unknown commands say so on the status line. */
 void actions_command(ui *u, const char *line);
 /* Handles the answer to a readline prompt (line NULL: cancelled). */
 void actions_line_done(ui *u, const char *line);

@@ -246,7 +246,7 @@ static void test_remap_and_conflicts(void **state)
     vt_send(t, "s");
     assert_true(e2e_wait(t, "Keys (from the keymap", WAIT_MS));
     for (int i = 0; i < 20; i++)
-        vt_send(t, "j"); /* scroll the help down to the end of the keymap */
+        vt_send(t, "j");                      /* scroll the help down to the end of the keymap */
     assert_true(e2e_wait(t, "q x", WAIT_MS)); /* quit: its default key and the new one */
     vt_send(t, "\033");
     vt_wait_quiet(t, 100, 2000);

@@ -1,0 +1,63 @@
+/* format.c: how the console writes numbers, money, times and names (shared by the
+ * panes, the details, the confirmations and the header). */
+#include "tui/ui.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "api/money.h"
+
+/* Formats money with its symbol and grouping. */
+void format_money(int64_t minor, const char *currency, char *out, size_t size)
+{
+    money_format(out, size, minor, currency, MONEY_FMT_SYMBOL);
+}
+
+/* Formats a quantity with grouping; returns out. */
+const char *format_qty(int64_t q, char *out, size_t size)
+{
+    char digits[32];
+    int n = snprintf(digits, sizeof digits, "%lld", (long long)(q < 0 ? -q : q));
+    size_t used = 0;
+    if (q < 0 && used + 1 < size)
+        out[used++] = '-';
+    for (int i = 0; i < n && used + 2 < size; i++) {
+        if (i > 0 && (n - i) % 3 == 0)
+            out[used++] = ',';
+        out[used++] = digits[i];
+    }
+    out[used] = '\0';
+    return out;
+}
+
+/* Formats a countdown. */
+void format_countdown(int64_t ms, char *out, size_t size)
+{
+    if (ms < 0)
+        ms = 0;
+    int64_t s = (ms + 999) / 1000;
+    if (s >= 3600)
+        snprintf(out, size, "%d:%02d:%02d", (int)(s / 3600), (int)(s / 60 % 60), (int)(s % 60));
+    else
+        snprintf(out, size, "%d:%02d", (int)(s / 60), (int)(s % 60));
+}
+
+/* Formats a time as HH:MM:SS UTC. */
+void format_clock(int64_t ms, char *out, size_t size)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    if (ms <= 0 || !gmtime_r(&t, &tm)) {
+        snprintf(out, size, "--:--:--");
+        return;
+    }
+    snprintf(out, size, "%02d:%02d:%02d", tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+/* An agent's display name (borrowed). */
+const char *format_agent_name(const ui *u, const char *id)
+{
+    const model_agent *a = store_agent(u->st, id);
+    return (a && a->name.s && a->name.s[0]) ? a->name.s : id;
+}
