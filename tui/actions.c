@@ -291,7 +291,7 @@ void actions_cap(ui *u, const char *id, const char *price, const char *qty)
     }
     char prompt[200], unit[40];
     format_money(p->unit_price_minor, p->currency, unit, sizeof unit);
-    snprintf(prompt, sizeof prompt, "cap %s  max unit price (now %s, empty: none): ", p->id, unit);
+    snprintf(prompt, sizeof prompt, "cap %s  max unit price (now %s): ", p->id, unit);
     cmdline_start(u, LINE_CAP_PRICE, prompt);
 }
 
@@ -566,7 +566,7 @@ void actions_line_done(ui *u, const char *line)
                 }
             }
             char prompt[200];
-            snprintf(prompt, sizeof prompt, "cap %s  max quantity (now %lld, empty: none): ", p->id,
+            snprintf(prompt, sizeof prompt, "cap %s  max quantity (now %lld): ", p->id,
                      (long long)p->quantity);
             cmdline_start(u, LINE_CAP_QTY, prompt);
             break;

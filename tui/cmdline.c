@@ -363,6 +363,8 @@ void cmdline_draw(ui *u, WINDOW *w, int y)
     free(sa);
     free(sb);
     const char *hint = u->line_purpose == LINE_COMMAND ? "Tab complete · Enter run · Esc cancel"
-                                                       : "Enter send · Esc cancel";
+                       : u->line_purpose == LINE_CAP_PRICE || u->line_purpose == LINE_CAP_QTY
+                           ? "empty: no limit · Esc cancel"
+                           : "Enter send · Esc cancel";
     widget_prompt(w, y, prompt_text, all, pt, hint);
 }

@@ -61,7 +61,7 @@ static bool rows_reserve(const void ***rows, size_t *cap, size_t n)
 /* Copies a borrowed store array into rows. */
 static size_t copy_rows(const void *const *src, size_t n, const void ***rows, size_t *cap)
 {
-    if (!rows_reserve(rows, cap, n))
+    if (!rows_reserve(rows, cap, n ? n : 1) || n == 0) /* an empty store may give NULL */
         return 0;
     memcpy(*rows, src, n * sizeof *src);
     return n;
@@ -93,7 +93,7 @@ static size_t pending_collect(ui *u, const void ***rows, size_t *cap)
 {
     size_t n, k = 0;
     const model_purchase *const *p = store_purchases(u->st, &n);
-    if (!rows_reserve(rows, cap, n))
+    if (!rows_reserve(rows, cap, n ? n : 1))
         return 0;
     for (size_t i = 0; i < n; i++)
         if (p[i]->status == PUR_PENDING || is_recent(u, p[i]->id) ||
@@ -381,7 +381,7 @@ static size_t ledger_collect(ui *u, const void ***rows, size_t *cap)
 {
     size_t n;
     const model_ledger_entry *e = store_ledger(u->st, &n);
-    if (!rows_reserve(rows, cap, n))
+    if (!rows_reserve(rows, cap, n ? n : 1))
         return 0;
     for (size_t i = 0; i < n; i++)
         (*rows)[i] = &e[i];

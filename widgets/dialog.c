@@ -58,7 +58,7 @@ void widget_prompt(WINDOW *w, int y, const char *prompt, const char *buffer, int
     int cols = getmaxx(w);
     unsigned long a = theme_attr(THEME_STATUS);
     widget_fill(w, y, 0, cols, a);
-    int x = 1 + widget_text(w, y, 1, cols / 2, prompt, theme_attr(THEME_KEYS) | A_BOLD);
+    int x = 1 + widget_text(w, y, 1, cols * 2 / 3, prompt, theme_attr(THEME_KEYS) | A_BOLD);
     int hw = hint ? text_width(hint) : 0;
     if (hw > cols / 3)
         hw = 0;
