@@ -433,7 +433,11 @@ static void draw(ui *u)
                       theme_attr(u->status_error ? THEME_ERROR : THEME_STATUS), NULL);
     }
     int cy = getcury(w), cx = getcurx(w);
-    draw_hints(u, w, rows - 1);
+    if (u->mode == MODE_LINE && u->status_at_ms >= u->line_started_ms)
+        widget_status(w, rows - 1, u->status, /* completions, errors while typing */
+                      theme_attr(u->status_error ? THEME_ERROR : THEME_KEYS), NULL);
+    else
+        draw_hints(u, w, rows - 1);
     if (u->mode == MODE_CONFIRM) {
         const char *lines[8];
         char changed[160];

@@ -267,6 +267,7 @@ void cmdline_done(void)
 void cmdline_start(ui *u, ui_line_purpose purpose, const char *prompt)
 {
     u->line_purpose = purpose;
+    u->line_started_ms = ui_now_ms();
     u->mode = MODE_LINE;
     u->dirty = true;
     snprintf(prompt_text, sizeof prompt_text, "%s", prompt);

@@ -102,7 +102,8 @@ typedef struct ui {
 
     /* readline prompt */
     ui_line_purpose line_purpose;
-    decision_req line_req; /* the request being built by prompts */
+    int64_t line_started_ms; /* a status newer than this shows while the line is open */
+    decision_req line_req;   /* the request being built by prompts */
 
     /* confirmation */
     decision_req confirm_req;

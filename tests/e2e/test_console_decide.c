@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "tests/lib/e2e.h"
+#include "tests/lib/faultproxy.h"
 
 #define WAIT_MS 15000
 
@@ -198,6 +199,71 @@ static void test_read_only_and_viewer_refuse(void **state)
     vt_free(t);
 }
 
+/* While the server has not answered, the row says the decision is on its way and
+ * nothing claims it is done; when the answer is lost the decision is sent again with the
+ * same key, and the screen shows the server's (first) answer. */
+static void test_in_flight_and_lost_answer(void **state)
+{
+    e2e_market *m = *state;
+    char pur[65], neg[65], status[32];
+    assert_int_equal(e2e_purchase(m, "Penny-farthing", "bikes", 66600, 1, pur, neg), 0);
+    faultproxy *fp = faultproxy_start(m->srv.port);
+    assert_non_null(fp);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", faultproxy_port(fp));
+    vt *t = e2e_dealdesk_at(m, url, 30, 100, m->sup1_file, NULL, NULL);
+    assert_non_null(t);
+    assert_true(e2e_wait(t, pur, WAIT_MS));
+    vt_send(t, "/");
+    vt_send(t, pur);
+    vt_send(t, "\r");
+    char want[80];
+    snprintf(want, sizeof want, "%s v1", pur);
+    assert_true(e2e_wait(t, want, WAIT_MS));
+
+    faultproxy_set(fp, FAULTPROXY_STALL, 0); /* the server's answers are held */
+    vt_send(t, "a");
+    assert_true(e2e_wait(t, "N no (default)", WAIT_MS));
+    vt_send(t, "y");
+    assert_true(e2e_wait(t, "approving", WAIT_MS));
+    assert_true(e2e_wait(t, "waiting for the server", WAIT_MS));
+    char row[2048];
+    int r = vt_find_row(t, "approving\xe2\x80\xa6"); /* the table row says so */
+    assert_true(r >= 0);
+    vt_row(t, r, row, sizeof row);
+    assert_non_null(strstr(row, pur));
+    assert_null(strstr(row, "settled"));
+    faultproxy_set(fp, 0, 0);
+    char done[96];
+    snprintf(done, sizeof done, "approve %s: done", pur);
+    assert_true(e2e_wait(t, done, WAIT_MS));
+    assert_true(e2e_wait(t, "settled", WAIT_MS));
+
+    /* a lost answer: the veto reaches the server, its answer never comes back */
+    char pur2[65], neg2[65];
+    assert_int_equal(e2e_purchase(m, "Bamboo bike", "bikes", 70000, 1, pur2, neg2), 0);
+    vt_send(t, "\033/");
+    vt_send(t, pur2);
+    vt_send(t, "\r");
+    snprintf(want, sizeof want, "%s v1", pur2);
+    assert_true(e2e_wait(t, want, WAIT_MS));
+    faultproxy_drop_responses(fp, 1, "/veto");
+    vt_send(t, "v");
+    assert_true(e2e_wait(t, "reason:", WAIT_MS));
+    vt_send(t, "answer lost on the way\r");
+    snprintf(done, sizeof done, "veto %s: done", pur2);
+    assert_true(e2e_wait(t, done, 30000));
+    assert_int_equal(e2e_purchase_status(m, pur2, status, sizeof status, NULL), 0);
+    assert_string_equal(status, "vetoed");
+    faultproxy_stats st;
+    faultproxy_stats_get(fp, &st);
+    assert_int_equal(st.responses_dropped, 1);
+    vt_send(t, "q");
+    assert_int_equal(vt_wait_exit(t, 5000), 0);
+    vt_free(t);
+    faultproxy_stop(fp);
+}
+
 /* Reads a whole small file into buf; returns its length or -1. */
 static long slurp(const char *path, char *buf, size_t size)
 {
@@ -314,6 +380,7 @@ int main(void)
         cmocka_unit_test(test_veto_with_reason),
         cmocka_unit_test(test_cap_with_money_limits),
         cmocka_unit_test(test_race_with_another_operator),
+        cmocka_unit_test(test_in_flight_and_lost_answer),
         cmocka_unit_test(test_read_only_and_viewer_refuse),
         cmocka_unit_test(test_refund_pause_ack_export_halt),
     };

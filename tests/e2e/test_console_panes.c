@@ -129,6 +129,13 @@ static void test_command_line(void **state)
     assert_true(e2e_wait(t, ":pane", WAIT_MS));
     vt_send(t, "6\r");
     assert_true(e2e_wait(t, "SPEND / CAP", WAIT_MS));
+    /* ids complete too: the pending purchases of earlier tests are candidates */
+    vt_send(t, ":approve pur");
+    assert_true(e2e_wait(t, ":approve pur", WAIT_MS));
+    vt_send(t, "\t");
+    assert_true(e2e_wait(t, "matches: pur_", WAIT_MS)); /* several pending: all listed */
+    vt_send(t, "\033");
+    vt_wait_quiet(t, 100, 2000);
     vt_send(t, ":frobnicate\r");
     assert_true(e2e_wait(t, "unknown command", WAIT_MS));
     /* history: Up brings back the last command */

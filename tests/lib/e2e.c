@@ -204,6 +204,14 @@ int e2e_decide(e2e_market *m, const char *token, const char *path, int64_t if_ma
 vt *e2e_dealdesk(e2e_market *m, int rows, int cols, const char *token_file,
                  const char *const *extra_args, const char *const *env)
 {
+    return e2e_dealdesk_at(m, m->srv.url, rows, cols, token_file, extra_args, env);
+}
+
+/* Runs dealdesk in a pty against url. */
+vt *e2e_dealdesk_at(e2e_market *m, const char *url, int rows, int cols, const char *token_file,
+                    const char *const *extra_args, const char *const *env)
+{
+    (void)m;
     const char *bin = getenv("DEALDESK_BIN");
     if (!bin)
         return NULL;
@@ -211,7 +219,7 @@ vt *e2e_dealdesk(e2e_market *m, int rows, int cols, const char *token_file,
     size_t n = 0;
     argv[n++] = bin;
     argv[n++] = "--url";
-    argv[n++] = m->srv.url;
+    argv[n++] = url;
     argv[n++] = "--token-file";
     argv[n++] = token_file;
     for (size_t i = 0; extra_args && extra_args[i] && n < 30; i++)

@@ -68,6 +68,10 @@ int e2e_decide(e2e_market *m, const char *token, const char *path, int64_t if_ma
 vt *e2e_dealdesk(e2e_market *m, int rows, int cols, const char *token_file,
                  const char *const *extra_args, const char *const *env);
 
+/* Like e2e_dealdesk, against url instead of the market's own (a faultproxy in front). */
+vt *e2e_dealdesk_at(e2e_market *m, const char *url, int rows, int cols, const char *token_file,
+                    const char *const *extra_args, const char *const *env);
+
 /* Waits for text, and on failure dumps the screen to stderr. */
 bool e2e_wait(vt *t, const char *needle, int timeout_ms);
 
