@@ -350,13 +350,34 @@ static int live_target(const fleet *f)
 /* ---- the thread
  * -------------------------------------------------------------------- */
 
+/* True when fleet_stop() has been called (for long loops outside the wait). */
+bool fl_stopping(fleet *f)
+{
+    pthread_mutex_lock(&f->mu);
+    bool stop = f->stop;
+    pthread_mutex_unlock(&f->mu);
+    return stop;
+}
+
 /* The fleet's thread: waits for the next due time or an event, then acts. */
 static void *fleet_main(void *arg)
 {
     fleet *f = arg;
+    /* Registration runs here, not in fleet_start(), so that marketd serves at once even
+     * with thousands of agents to register. */
+    char err[256];
+    if (fl_register_agents(f, err, sizeof err) != 0) {
+        if (!fl_stopping(f))
+            fprintf(stderr, "marketd: fleet: %s\n", err);
+        pthread_mutex_lock(&f->mu);
+        while (!f->stop)
+            pthread_cond_wait(&f->cv, &f->mu);
+        pthread_mutex_unlock(&f->mu);
+        return NULL;
+    }
     double now = fl_now();
     /* Initial listings: each seller opens shop. */
-    for (int i = 0; i < f->nagents; i++)
+    for (int i = 0; i < f->nagents && !fl_stopping(f); i++)
         if (f->agents[i].p.seller) {
             int want = sim_category_b2b(f->agents[i].p.cats[0]) ? 2 : 3;
             for (int k = 0; k < want; k++)
@@ -459,8 +480,9 @@ static void fleet_free(fleet *f)
     free(f);
 }
 
-/* Registers the fleet's agents and starts its thread; returns the fleet (owned)
- * or NULL with a message in err. */
+/* Generates the fleet and starts its thread (which registers the agents, opens the
+ * sellers' shops, then trades); returns the fleet (owned) or NULL with a message in
+ * err. */
 fleet *fleet_start(market *m, const fleet_options *opt, char *err, size_t errsz)
 {
     if (!m || !opt || opt->size < 2 || opt->size > 100000 || !(opt->rate > 0) || opt->rate > 1e6 ||
@@ -521,10 +543,6 @@ fleet *fleet_start(market *m, const fleet_options *opt, char *err, size_t errsz)
         a->price_shade = 1.0;
         if (!a->p.seller)
             f->buyers[f->nbuyers++] = i;
-    }
-    if (fl_register_agents(f, err, errsz) != 0) {
-        fleet_free(f);
-        return NULL;
     }
 
     pthread_mutex_lock(&slots_mu);

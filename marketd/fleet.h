@@ -20,8 +20,10 @@ typedef struct fleet_options {
     double faults; /* --faults P: probability in [0,1] that a deal carries an injected fault */
 } fleet_options;
 
-/* Registers the fleet's agents and listings and starts its thread. Returns the fleet
- * (owned) or NULL with a message in err. */
+/* Generates the fleet from the seed and starts its thread, which registers the agents
+ * (POST /v1/agents, idempotent per seed), lists the sellers' goods and trades; it
+ * returns at once, without waiting for the registrations. Returns the fleet (owned) or
+ * NULL with a message in err (bad options, out of memory). */
 fleet *fleet_start(market *m, const fleet_options *opt, char *err, size_t errsz);
 
 /* Stops the thread and frees the fleet. NULL is accepted. */

@@ -189,6 +189,8 @@ struct fleet {
 double fl_now(void);
 /* Seconds of "thinking time" at rate 1.0, scaled by the fleet's rate. */
 double fl_scaled(const fleet *f, double seconds);
+/* True once fleet_stop() was called. */
+bool fl_stopping(fleet *f);
 /* Schedules deal d at time due (re-schedules if already queued). */
 void fl_schedule(fleet *f, int d, double due);
 /* Removes deal d from the schedule. */
@@ -200,7 +202,8 @@ void fl_unschedule(fleet *f, int d);
  * status and sets *answer to the parsed answer (owned; NULL if none). */
 int fl_call(fleet *f, const char *agent_id, const char *method, const char *path, json_t *body,
             const char *if_match, json_t **answer);
-/* Registers every agent (same seed, same agents). Returns 0 or -1 with err. */
+/* Registers every agent (same seed, same agents), in the fleet's thread; stops early
+ * when the fleet is stopped. Returns 0 or -1 with err. */
 int fl_register_agents(fleet *f, char *err, size_t errsz);
 /* Posts one new listing for seller s (hidden: plant hidden text). Returns its
  * index or -1. */

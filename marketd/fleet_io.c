@@ -223,6 +223,10 @@ static json_t *agent_body(const fl_agent *a)
 int fl_register_agents(fleet *f, char *err, size_t errsz)
 {
     for (int i = 0; i < f->nagents; i++) {
+        if (i % 64 == 0 && fl_stopping(f)) {
+            snprintf(err, errsz, "stopped");
+            return -1;
+        }
         fl_agent *a = &f->agents[i];
         json_t *body = agent_body(a);
         char *text = json_dumps(body, JSON_COMPACT);
