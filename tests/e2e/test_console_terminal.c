@@ -255,12 +255,58 @@ static void test_remap_and_conflicts(void **state)
     vt_free(t);
 }
 
+/* The bell rings when a new pending purchase arrives, and not after ":bell off". */
+static void test_bell(void **state)
+{
+    e2e_market *m = *state;
+    char pur[65], neg[65];
+    vt *t = up(m, NULL, NULL);
+    vt_clear_output(t);
+    assert_int_equal(e2e_purchase(m, "Bell bike", "bikes", 4000, 1, pur, neg), 0);
+    assert_true(e2e_wait(t, pur, WAIT_MS));
+    vt_wait_quiet(t, 200, 3000);
+    assert_true(output_has(t, "\a"));
+    vt_send(t, ":bell off\r");
+    assert_true(e2e_wait(t, "bell off", WAIT_MS));
+    vt_wait_quiet(t, 200, 3000);
+    vt_clear_output(t);
+    char pur2[65], neg2[65];
+    assert_int_equal(e2e_purchase(m, "Quiet bike", "bikes", 4100, 1, pur2, neg2), 0);
+    assert_true(e2e_wait(t, pur2, WAIT_MS));
+    vt_wait_quiet(t, 200, 3000);
+    assert_false(output_has(t, "\a"));
+    vt_send(t, "q");
+    assert_int_equal(vt_wait_exit(t, 5000), 0);
+    vt_free(t);
+}
+
+/* The header is always true about the connection: a dead server shows as reconnecting
+ * with the next try, and live again once it is back. */
+static void test_header_follows_the_connection(void **state)
+{
+    e2e_market *m = *state;
+    vt *t = up(m, NULL, NULL);
+    assert_true(e2e_wait(t, "live", WAIT_MS));
+    testsrv_kill9(&m->srv);
+    assert_true(e2e_wait(t, "reconnecting in", WAIT_MS));
+    assert_int_equal(testsrv_restart(&m->srv), 0);
+    assert_true(e2e_wait(t, "live", 30000));
+    vt_send(t, "q");
+    assert_int_equal(vt_wait_exit(t, 5000), 0);
+    vt_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hangup_exits_fast),   cmocka_unit_test(test_signals_restore_terminal),
-        cmocka_unit_test(test_idle_writes_nothing), cmocka_unit_test(test_terminal_types),
-        cmocka_unit_test(test_colour_and_themes),   cmocka_unit_test(test_remap_and_conflicts),
+        cmocka_unit_test(test_hangup_exits_fast),
+        cmocka_unit_test(test_signals_restore_terminal),
+        cmocka_unit_test(test_idle_writes_nothing),
+        cmocka_unit_test(test_terminal_types),
+        cmocka_unit_test(test_colour_and_themes),
+        cmocka_unit_test(test_remap_and_conflicts),
+        cmocka_unit_test(test_bell),
+        cmocka_unit_test(test_header_follows_the_connection),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
