@@ -9,19 +9,17 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-extern char **environ;
 
 #define TESTSRV_MAX_ARGS 48
 
@@ -126,15 +124,23 @@ static int spawn_marketd(testsrv *s, const char *listen_addr)
         return -1;
     fcntl(pfd[0], F_SETFD, FD_CLOEXEC);
     fcntl(pfd[1], F_SETFD, FD_CLOEXEC);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, pfd[1], STDOUT_FILENO);
-    pid_t pid;
-    int rc = posix_spawn(&pid, bin, &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
+    /* fork + exec rather than posix_spawn: the child asks to be killed when the test
+     * dies (PR_SET_PDEATHSIG), so that a failed assertion, which skips testsrv_stop,
+     * never leaves a marketd running. Only async-signal-safe calls after fork. */
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(127);
+        if (dup2(pfd[1], STDOUT_FILENO) < 0)
+            _exit(127);
+        execv(bin, argv);
+        _exit(127);
+    }
     close(pfd[1]);
-    if (rc != 0) {
-        fprintf(stderr, "testsrv: cannot start %s: %s\n", bin, strerror(rc));
+    if (pid < 0) {
+        fprintf(stderr, "testsrv: cannot start %s: %s\n", bin, strerror(errno));
         close(pfd[0]);
         return -1;
     }

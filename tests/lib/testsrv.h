@@ -31,7 +31,9 @@ typedef struct testsrv {
 /* Starts marketd with --listen 127.0.0.1:0 --db <dir>/market.db --tokens <file> plus
  * extra_args (space separated, e.g. "--fleet 8 --seed 1"; NULL for none). Waits up to
  * 20 s for the listening line and /v1/health. Returns 0, or -1 (with a message on
- * stderr and nothing left running). */
+ * stderr and nothing left running). marketd is killed if the thread that started it
+ * exits (PR_SET_PDEATHSIG), so a failed test never leaves a server behind: start and
+ * restart servers from a thread that outlives them (normally the main thread). */
 int testsrv_start(testsrv *s, const char *extra_args);
 
 /* Kills marketd with SIGKILL and reaps it (a crash: nothing is flushed or closed). */
