@@ -6,7 +6,7 @@
  * snapshot and the events after it are applied by the same code whether they came from
  * a server or a file.
  */
-#include "api/client.h"
+#include "api/client_int.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -15,105 +15,12 @@
 #include <sys/random.h>
 #include <time.h>
 
-#include "api/http.h"
-#include "api/journal.h"
 #include "api/json.h"
-#include "api/sse.h"
-
-#define RETRY_MIN_MS      500
-#define RETRY_MAX_MS      60000
-#define RETRY_DEFAULT_MS  1000
-#define DECISION_TIMEOUT  30000L
-#define DECISION_ATTEMPTS 8
-#define QUEUE_MAX         100000 /* items waiting: beyond this the stream is re-synced */
-#define QUEUE_MAX_BYTES   (64u * 1024u * 1024u) /* and bytes waiting */
-
-typedef struct item {
-    struct item *next;
-    char *type; /* owned: "snapshot" or the SSE event type */
-    char *data; /* owned, NUL-terminated */
-    size_t len;
-    char id[SSE_MAX_ID + 1];
-    int64_t due_ms; /* replay: monotonic time at which it is released */
-} item;
-
-typedef struct pending {
-    struct pending *next;
-    uint64_t id;
-    char key[JOURNAL_KEY_MAX + 1];
-    char action[24];
-    model_kind kind;
-    char path[256];
-    char *body;
-    int64_t version;
-    decision_cb cb;
-    void *ud;
-    http_req *req;
-    int attempts;
-    int64_t next_try; /* monotonic ms; 0 = now */
-} pending;
-
-/* A thread's history being fetched. */
-typedef struct fetch {
-    struct fetch *next;
-    http_req *req;
-    char neg[MODEL_ID_MAX + 1];
-    int64_t after;
-} fetch;
-
-typedef enum phase {
-    PH_IDLE,     /* nothing to do (no stream wanted, or offline) */
-    PH_SNAPSHOT, /* GET /v1/snapshot in flight */
-    PH_STREAM,   /* GET /v1/events open */
-    PH_WAIT      /* waiting until retry_at to snapshot or stream */
-} phase;
-
-struct client {
-    const config *cfg;
-    store *st;
-    http *h;
-    sse_parser *sse;
-    journal *j;
-    FILE *rec;
-
-    phase ph;
-    bool need_snapshot;
-    http_req *snap, *stream, *whoami;
-    int attempt;      /* consecutive failed connections */
-    int64_t retry_at; /* monotonic ms */
-    int64_t last_snapshot_ms;
-    uint64_t seen_bytes;
-    int64_t last_bytes_ms;
-    bool stream_got_event;
-
-    item *qhead, *qtail; /* to be applied */
-    size_t qlen;
-    bool overflow;
-
-    bool replay;
-    item *rp_head, *rp_tail; /* replay items not yet due */
-    int64_t rp_start;
-
-    pending *decs;
-    uint64_t next_dec_id;
-    fetch *fetches;
-    uint64_t overflows;
-    size_t qbytes;
-
-    client_event_cb hook;
-    void *hook_ud;
-
-    int64_t rate_sec;
-    uint32_t rate_count;
-    int64_t last_at; /* `at` of the last applied event */
-
-    client_status s;
-};
 
 /* ---- small helpers ---------------------------------------------------------------- */
 
 /* Monotonic milliseconds. */
-static int64_t mono_ms(void)
+int64_t client_mono_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -121,7 +28,7 @@ static int64_t mono_ms(void)
 }
 
 /* Wall-clock milliseconds since the Unix epoch. */
-static int64_t wall_ms(void)
+int64_t client_wall_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -129,16 +36,16 @@ static int64_t wall_ms(void)
 }
 
 /* A uniformly random number in [0, n) (n > 0), for jitter. */
-static uint32_t rnd(uint32_t n)
+uint32_t client_rnd(uint32_t n)
 {
     uint32_t v = 0;
     if (getrandom(&v, sizeof v, GRND_NONBLOCK) != sizeof v)
-        v = (uint32_t)mono_ms() * 2654435761u;
+        v = (uint32_t)client_mono_ms() * 2654435761u;
     return v % n;
 }
 
 /* Records the last error (already safe text: our own words or sanitised). */
-static void set_error(client *c, const char *msg)
+void client_set_error(client *c, const char *msg)
 {
     /* Cut on a character boundary: never leave half a UTF-8 sequence. */
     size_t n = strlen(msg), max = sizeof c->s.last_error - 1;
@@ -153,7 +60,7 @@ static void set_error(client *c, const char *msg)
 
 /* Sanitises an error answer into a short, mark-free message: the server's "message"
  * when the body is the contract's error JSON, else the start of the body. */
-static void safe_msg(client *c, const char *prefix, const char *body, size_t len)
+void client_safe_msg(client *c, const char *prefix, const char *body, size_t len)
 {
     decision_outcome o = {0};
     json_decode_outcome(body, len, MODEL_KIND_COUNT, c->cfg->mode, &o);
@@ -173,7 +80,7 @@ static void safe_msg(client *c, const char *prefix, const char *body, size_t len
 }
 
 /* Frees one item. */
-static void item_free(item *it)
+void client_item_free(item *it)
 {
     free(it->type);
     free(it->data);
@@ -181,7 +88,7 @@ static void item_free(item *it)
 }
 
 /* Makes an item from copies of its parts; NULL on out of memory. */
-static item *item_new(const char *type, const char *data, size_t len, const char *id)
+item *client_item_new(const char *type, const char *data, size_t len, const char *id)
 {
     item *it = calloc(1, sizeof *it);
     if (!it)
@@ -189,7 +96,7 @@ static item *item_new(const char *type, const char *data, size_t len, const char
     it->type = strdup(type);
     it->data = malloc(len + 1);
     if (!it->type || !it->data) {
-        item_free(it);
+        client_item_free(it);
         return NULL;
     }
     memcpy(it->data, data, len);
@@ -200,7 +107,7 @@ static item *item_new(const char *type, const char *data, size_t len, const char
 }
 
 /* Appends to the apply queue. */
-static void enqueue(client *c, item *it)
+void client_enqueue(client *c, item *it)
 {
     if (c->qtail)
         c->qtail->next = it;
@@ -217,7 +124,7 @@ static void queue_clear(client *c)
     while (c->qhead) {
         item *it = c->qhead;
         c->qhead = it->next;
-        item_free(it);
+        client_item_free(it);
     }
     c->qtail = NULL;
     c->qlen = 0;
@@ -232,12 +139,12 @@ static void on_sse_event(void *ud, const sse_event *ev)
         c->overflow = true;
         return;
     }
-    item *it = item_new(ev->type, ev->data, ev->datalen, ev->id);
+    item *it = client_item_new(ev->type, ev->data, ev->datalen, ev->id);
     if (!it) {
         c->overflow = true;
         return;
     }
-    enqueue(c, it);
+    client_enqueue(c, it);
 }
 
 /* The stream transfer's data callback: bytes to the parser, nothing else. */
@@ -246,31 +153,6 @@ static void on_stream_data(void *ud, const char *buf, size_t n)
     client *c = ud;
     if (sse_feed(c->sse, buf, n) < 0)
         c->overflow = true;
-}
-
-/* ---- recording ---------------------------------------------------------------------- */
-
-/* Writes an item to the record file as an SSE event (each line of data a data line). */
-static void record_item(client *c, const item *it)
-{
-    if (!c->rec)
-        return;
-    if (it->id[0])
-        fprintf(c->rec, "id: %s\n", it->id);
-    fprintf(c->rec, "event: %s\n", it->type);
-    const char *p = it->data, *end = it->data + it->len;
-    for (;;) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-        fputs("data: ", c->rec);
-        fwrite(p, 1, n, c->rec);
-        fputc('\n', c->rec);
-        if (!nl)
-            break;
-        p = nl + 1;
-    }
-    fputc('\n', c->rec);
-    fflush(c->rec);
 }
 
 /* ---- the stream state machine -------------------------------------------------------- */
@@ -292,7 +174,7 @@ static void schedule_retry(client *c, int64_t now)
         d *= 2;
     if (d > RETRY_MAX_MS)
         d = RETRY_MAX_MS;
-    d = d / 2 + rnd((uint32_t)(d / 2) + 1);
+    d = d / 2 + client_rnd((uint32_t)(d / 2) + 1);
     if (d < RETRY_MIN_MS)
         d = RETRY_MIN_MS;
     c->attempt++;
@@ -313,7 +195,7 @@ static void close_transfers(client *c)
 }
 
 /* Builds base + path into out. */
-static void url_of(const client *c, const char *path, char *out, size_t size)
+void client_url_of(const client *c, const char *path, char *out, size_t size)
 {
     snprintf(out, size, "%s%s", c->cfg->url, path);
 }
@@ -322,11 +204,11 @@ static void url_of(const client *c, const char *path, char *out, size_t size)
 static void start_snapshot(client *c, int64_t now)
 {
     char url[1200];
-    url_of(c, "/v1/snapshot", url, sizeof url);
+    client_url_of(c, "/v1/snapshot", url, sizeof url);
     const char *hdrs[] = {"Accept: application/json", NULL};
     c->snap = http_start(c->h, "GET", url, c->cfg->token, hdrs, NULL, NULL, NULL, 60000L, 0);
     if (!c->snap) {
-        set_error(c, "cannot start the snapshot request");
+        client_set_error(c, "cannot start the snapshot request");
         schedule_retry(c, now);
         return;
     }
@@ -338,7 +220,7 @@ static void start_stream(client *c, int64_t now)
 {
     char url[1200], path[96], lei[128];
     snprintf(path, sizeof path, "/v1/events?after=%lld", (long long)store_seq(c->st));
-    url_of(c, path, url, sizeof url);
+    client_url_of(c, path, url, sizeof url);
     const char *hdrs[4] = {"Accept: text/event-stream", "Cache-Control: no-cache", NULL, NULL};
     if (store_epoch(c->st)[0]) {
         snprintf(lei, sizeof lei, "Last-Event-ID: %s:%lld", store_epoch(c->st),
@@ -348,7 +230,7 @@ static void start_stream(client *c, int64_t now)
     sse_reset(c->sse);
     c->stream = http_start(c->h, "GET", url, c->cfg->token, hdrs, NULL, on_stream_data, c, 0L, 0);
     if (!c->stream) {
-        set_error(c, "cannot start the event stream");
+        client_set_error(c, "cannot start the event stream");
         schedule_retry(c, now);
         return;
     }
@@ -366,7 +248,7 @@ static void resync(client *c, int64_t now, const char *why)
     close_transfers(c);
     queue_clear(c);
     c->need_snapshot = true;
-    set_error(c, why);
+    client_set_error(c, why);
     if (c->replay)
         return;
     if (now - c->last_snapshot_ms < 2000) {
@@ -386,22 +268,22 @@ static void stream_done(client *c, http_req *r, int64_t now)
     if (status == 401 || status == 403) {
         c->s.auth_failed = true;
         c->s.http_status = (int)status;
-        safe_msg(c, status == 401 ? "401 unauthorized: " : "403 forbidden: ", body, len);
+        client_safe_msg(c, status == 401 ? "401 unauthorized: " : "403 forbidden: ", body, len);
         c->ph = PH_IDLE;
         c->s.state = CONN_OFFLINE;
         return;
     }
     if (status >= 200 && status < 300) {
-        set_error(c, "the stream closed");
+        client_set_error(c, "the stream closed");
     } else if (status == 0) {
         char m[256];
         snprintf(m, sizeof m, "stream: %s", http_req_error(r));
-        set_error(c, m);
+        client_set_error(c, m);
     } else {
         char p[64];
         c->s.http_status = (int)status;
         snprintf(p, sizeof p, "stream: HTTP %ld: ", status);
-        safe_msg(c, p, body, len);
+        client_safe_msg(c, p, body, len);
     }
     if (c->stream_got_event)
         c->attempt = 0;
@@ -415,28 +297,28 @@ static void snapshot_done(client *c, http_req *r, int64_t now)
     size_t len;
     const char *body = http_req_body(r, &len);
     if (status == 200) {
-        item *it = item_new("snapshot", body, len, "");
+        item *it = client_item_new("snapshot", body, len, "");
         if (it) {
-            enqueue(c, it);
+            client_enqueue(c, it);
             return;
         }
-        set_error(c, "out of memory for the snapshot");
+        client_set_error(c, "out of memory for the snapshot");
     } else if (status == 401 || status == 403) {
         c->s.auth_failed = true;
         c->s.http_status = (int)status;
-        safe_msg(c, status == 401 ? "401 unauthorized: " : "403 forbidden: ", body, len);
+        client_safe_msg(c, status == 401 ? "401 unauthorized: " : "403 forbidden: ", body, len);
         c->ph = PH_IDLE;
         c->s.state = CONN_OFFLINE;
         return;
     } else if (status == 0) {
         char m[256];
         snprintf(m, sizeof m, "snapshot: %s", http_req_error(r));
-        set_error(c, m);
+        client_set_error(c, m);
     } else {
         char p[64];
         c->s.http_status = (int)status;
         snprintf(p, sizeof p, "snapshot: HTTP %ld: ", status);
-        safe_msg(c, p, body, len);
+        client_safe_msg(c, p, body, len);
     }
     schedule_retry(c, now);
 }
@@ -488,7 +370,7 @@ static bool apply_item(client *c, item *it, int64_t now)
 {
     char err[256];
     if (strcmp(it->type, "snapshot") == 0) {
-        record_item(c, it);
+        client_record_item(c, it);
         uint64_t rejected = 0;
         json_result r = json_decode_snapshot(it->data, it->len, c->cfg->mode, c->st, &rejected, err,
                                              sizeof err);
@@ -496,7 +378,7 @@ static bool apply_item(client *c, item *it, int64_t now)
         if (r != JSON_OK) {
             char m[300];
             snprintf(m, sizeof m, "snapshot rejected: %s", err);
-            set_error(c, m);
+            client_set_error(c, m);
             if (!c->replay)
                 schedule_retry(c, now);
             return false;
@@ -513,7 +395,7 @@ static bool apply_item(client *c, item *it, int64_t now)
     if (strcmp(it->type, "reset") == 0) {
         if (c->replay)
             return true; /* the recording holds the snapshot that followed it */
-        record_item(c, it);
+        client_record_item(c, it);
         resync(c, now, "the server reset the stream: taking a fresh snapshot");
         return false;
     }
@@ -542,10 +424,10 @@ static bool apply_item(client *c, item *it, int64_t now)
             c->s.errors_decode++;
             char m[300];
             snprintf(m, sizeof m, "event rejected: %s", err);
-            set_error(c, m);
+            client_set_error(c, m);
         }
         if (ev.seq == store_seq(c->st) + 1) {
-            record_item(c, it);
+            client_record_item(c, it);
             store_skip(c->st, ev.seq);
         }
         return true;
@@ -559,7 +441,7 @@ static bool apply_item(client *c, item *it, int64_t now)
         case STORE_STALE:
             if (r == STORE_STALE)
                 c->s.events_dropped++;
-            record_item(c, it);
+            client_record_item(c, it);
             count_event(c, it, seq, at, now);
             break;
         case STORE_DUPLICATE: c->s.events_dropped++; break;
@@ -567,7 +449,7 @@ static bool apply_item(client *c, item *it, int64_t now)
             model_event_free(&ev);
             resync(c, now, "a gap in the stream: taking a fresh snapshot");
             return false;
-        case STORE_NOMEM: set_error(c, "out of memory"); break;
+        case STORE_NOMEM: client_set_error(c, "out of memory"); break;
     }
     model_event_free(&ev);
     return true;
@@ -584,358 +466,11 @@ static void drain(client *c, int64_t now)
         c->qlen--;
         c->qbytes -= it->len;
         bool go_on = apply_item(c, it, now);
-        item_free(it);
+        client_item_free(it);
         if (!go_on) {
             queue_clear(c);
             break;
         }
-    }
-}
-
-/* ---- decisions --------------------------------------------------------------------- */
-
-/* Sends (or re-sends) a decision with its key and If-Match. */
-static void send_decision(client *c, pending *p)
-{
-    char url[1400], key[128], ifm[64];
-    url_of(c, p->path, url, sizeof url);
-    snprintf(key, sizeof key, "Idempotency-Key: %s", p->key);
-    const char *hdrs[4] = {key, "Accept: application/json", NULL, NULL};
-    if (p->version > 0) {
-        snprintf(ifm, sizeof ifm, "If-Match: \"%lld\"", (long long)p->version);
-        hdrs[2] = ifm;
-    }
-    p->attempts++;
-    p->req = http_start(c->h, "POST", url, c->cfg->token, hdrs, p->body, NULL, NULL,
-                        DECISION_TIMEOUT, (uintptr_t)p->id);
-    p->next_try = 0;
-}
-
-/* Unlinks and frees a pending decision. */
-static void pending_remove(client *c, pending *p)
-{
-    for (pending **pp = &c->decs; *pp; pp = &(*pp)->next)
-        if (*pp == p) {
-            *pp = p->next;
-            break;
-        }
-    if (p->req)
-        http_cancel(c->h, p->req);
-    free(p->body);
-    free(p);
-}
-
-/* Delivers an outcome to the decision's callback (or, for a journal replay, into the
- * status line) and forgets the decision. */
-static void deliver(client *c, pending *p, decision_outcome *o)
-{
-    o->id = p->id;
-    if (p->cb)
-        p->cb(p->ud, o);
-    else if (!o->ok) {
-        char m[256];
-        snprintf(m, sizeof m, "journaled %s %s: %d %.100s", p->action, p->key, o->http_status,
-                 o->message);
-        set_error(c, m);
-    }
-    decision_outcome_free(o);
-    pending_remove(c, p);
-}
-
-/* Handles the end of a decision request. */
-static void decision_done(client *c, pending *p, http_req *r, int64_t now)
-{
-    long status = http_req_status(r);
-    p->req = NULL;
-    bool transient = status == 0 || status == 502 || status == 503 || status == 504;
-    if (transient && p->attempts < DECISION_ATTEMPTS) {
-        /* The same key again: if the first attempt did commit, the server replays it. */
-        int64_t d = 250LL << (p->attempts < 8 ? p->attempts : 8);
-        if (d > 10000)
-            d = 10000;
-        p->next_try = now + d / 2 + rnd((uint32_t)(d / 2) + 1);
-        http_req_free(r);
-        return;
-    }
-    decision_outcome o = {0};
-    o.http_status = (int)status;
-    o.ok = status >= 200 && status < 300;
-    o.replayed = http_req_replayed(r);
-    if (transient) {
-        snprintf(o.message, sizeof o.message,
-                 "no answer after %d attempts (%s); it stays in the journal and is sent "
-                 "again at the next start",
-                 p->attempts, status ? "server unavailable" : http_req_error(r));
-    } else {
-        journal_settle(c->j, p->key, (int)status);
-        size_t len;
-        const char *body = http_req_body(r, &len);
-        json_decode_outcome(body, len, p->kind, c->cfg->mode, &o);
-        if (!o.ok && !o.message[0])
-            snprintf(o.message, sizeof o.message, "HTTP %ld", status);
-    }
-    http_req_free(r);
-    deliver(c, p, &o);
-}
-
-/* Queues a decision for sending; takes ownership of body. Returns its pending entry. */
-static pending *pending_add(client *c, const char *key, const char *action, model_kind kind,
-                            const char *path, char *body, int64_t version, decision_cb cb, void *ud)
-{
-    pending *p = calloc(1, sizeof *p);
-    if (!p) {
-        free(body);
-        return NULL;
-    }
-    p->id = ++c->next_dec_id;
-    snprintf(p->key, sizeof p->key, "%s", key);
-    snprintf(p->action, sizeof p->action, "%s", action);
-    snprintf(p->path, sizeof p->path, "%s", path);
-    p->kind = kind;
-    p->body = body;
-    p->version = version;
-    p->cb = cb;
-    p->ud = ud;
-    p->next = c->decs;
-    c->decs = p;
-    send_decision(c, p);
-    return p;
-}
-
-/* Re-sends the journal's unsettled entries (same keys). */
-static void replay_journal(client *c)
-{
-    journal_entry *e;
-    size_t n, bad = 0;
-    if (journal_unsettled(c->j, wall_ms(), &e, &n, &bad) < 0)
-        return;
-    for (size_t i = 0; i < n; i++) {
-        int a = decision_action_from_name(e[i].action);
-        char path[256];
-        if (a < 0 || decision_path_of((decision_action)a, e[i].subject, path, sizeof path) < 0)
-            continue;
-        pending_add(c, e[i].key, e[i].action, decision_subject_kind((decision_action)a), path,
-                    e[i].body, e[i].version, NULL, NULL);
-        e[i].body = NULL;
-    }
-    journal_entries_free(e, n);
-}
-
-/* Calls cb at once with a refusal. */
-static void refuse(decision_cb cb, void *ud, const char *msg)
-{
-    decision_outcome o = {0};
-    snprintf(o.message, sizeof o.message, "%s", msg);
-    if (cb)
-        cb(ud, &o);
-}
-
-uint64_t client_decide(client *c, const decision_req *req, decision_cb cb, void *ud)
-{
-    char err[256], path[256], key[64];
-    if (c->replay) {
-        refuse(cb, ud, "a replay is read-only: decisions are not sent");
-        return 0;
-    }
-    if (c->cfg->read_only) {
-        refuse(cb, ud, "read-only mode: decisions are not sent");
-        return 0;
-    }
-    if (!c->j) {
-        refuse(cb, ud, "no decision journal: decisions are not sent (see the start-up error)");
-        return 0;
-    }
-    if (decision_validate(req, err, sizeof err) < 0) {
-        refuse(cb, ud, err);
-        return 0;
-    }
-    if (decision_path(req, path, sizeof path) < 0 || journal_new_key(key, sizeof key) < 0) {
-        refuse(cb, ud, "cannot make the request (no secure random source?)");
-        return 0;
-    }
-    char *body = json_decision_body(req);
-    if (!body) {
-        refuse(cb, ud, "out of memory");
-        return 0;
-    }
-    journal_entry e = {.at_ms = wall_ms(), .version = req->if_match_version, .body = body};
-    snprintf(e.key, sizeof e.key, "%s", key);
-    snprintf(e.action, sizeof e.action, "%s", decision_action_name(req->action));
-    snprintf(e.subject, sizeof e.subject, "%s", req->subject_id);
-    if (journal_append(c->j, &e) < 0) {
-        snprintf(err, sizeof err, "cannot write the decision journal: %s", strerror(errno));
-        free(body);
-        refuse(cb, ud, err);
-        return 0;
-    }
-    pending *p = pending_add(c, key, e.action, decision_subject_kind(req->action), path, body,
-                             req->if_match_version, cb, ud);
-    return p ? p->id : 0;
-}
-
-size_t client_pending_decisions(const client *c)
-{
-    size_t n = 0;
-    for (const pending *p = c->decs; p; p = p->next)
-        n++;
-    return n;
-}
-
-/* ---- threads' history ------------------------------------------------------------- */
-
-/* Starts (or continues) a history fetch. Returns 0 or -1. */
-static int fetch_start(client *c, fetch *f)
-{
-    char path[160], url[1400];
-    snprintf(path, sizeof path, "/v1/negotiations/%s/messages?after=%lld", f->neg,
-             (long long)f->after);
-    url_of(c, path, url, sizeof url);
-    const char *hdrs[] = {"Accept: application/json", NULL};
-    f->req = http_start(c->h, "GET", url, c->cfg->token, hdrs, NULL, NULL, NULL, 30000L, 0);
-    return f->req ? 0 : -1;
-}
-
-/* Unlinks and frees a fetch. */
-static void fetch_remove(client *c, fetch *f)
-{
-    for (fetch **pp = &c->fetches; *pp; pp = &(*pp)->next)
-        if (*pp == f) {
-            *pp = f->next;
-            break;
-        }
-    if (f->req)
-        http_cancel(c->h, f->req);
-    free(f);
-}
-
-/* Handles a page of history: loads it and asks for the next page when there is one. */
-static void fetch_done(client *c, fetch *f, http_req *r)
-{
-    f->req = NULL;
-    long status = http_req_status(r);
-    size_t len;
-    const char *body = http_req_body(r, &len);
-    bool more = false;
-    if (status == 200) {
-        uint64_t rejected = 0;
-        int64_t last = f->after;
-        if (json_decode_messages(body, len, c->cfg->mode, c->st, &rejected, &last, &more) !=
-            JSON_OK)
-            set_error(c, "a thread's messages could not be read");
-        c->s.errors_decode += rejected;
-        more = more && last > f->after;
-        f->after = last;
-    } else {
-        char p[128];
-        snprintf(p, sizeof p, "messages of %s: HTTP %ld: ", f->neg, status);
-        safe_msg(c, p, body, len);
-    }
-    http_req_free(r);
-    if (!more || fetch_start(c, f) < 0)
-        fetch_remove(c, f);
-}
-
-int client_fetch_thread(client *c, const char *negotiation_id)
-{
-    if (c->replay || !text_valid_id(negotiation_id, "neg_"))
-        return -1;
-    for (fetch *f = c->fetches; f; f = f->next)
-        if (!strcmp(f->neg, negotiation_id))
-            return 0;
-    fetch *f = calloc(1, sizeof *f);
-    if (!f)
-        return -1;
-    snprintf(f->neg, sizeof f->neg, "%s", negotiation_id);
-    if (fetch_start(c, f) < 0) {
-        free(f);
-        return -1;
-    }
-    f->next = c->fetches;
-    c->fetches = f;
-    return 0;
-}
-
-/* The fetch a transfer belongs to, or NULL. */
-static fetch *fetch_of(client *c, const http_req *r)
-{
-    for (fetch *f = c->fetches; f; f = f->next)
-        if (f->req == r)
-            return f;
-    return NULL;
-}
-
-/* ---- replay ------------------------------------------------------------------------ */
-
-/* The replay loader's SSE callback: items go on the replay list. */
-static void on_replay_event(void *ud, const sse_event *ev)
-{
-    client *c = ud;
-    item *it = item_new(ev->type, ev->data, ev->datalen, ev->id);
-    if (!it) {
-        c->overflow = true;
-        return;
-    }
-    if (c->rp_tail)
-        c->rp_tail->next = it;
-    else
-        c->rp_head = it;
-    c->rp_tail = it;
-}
-
-/* Reads a recording through the SSE parser and sets each item's release time from the
- * events' `at` and the speed. Returns 0 or -1. */
-static int load_replay(client *c, char *err, size_t errsz)
-{
-    FILE *f = fopen(c->cfg->replay_file, "rb");
-    if (!f) {
-        snprintf(err, errsz, "cannot open %s: %s", c->cfg->replay_file, strerror(errno));
-        return -1;
-    }
-    sse_parser *p = sse_new(0, on_replay_event, c);
-    if (!p) {
-        fclose(f);
-        snprintf(err, errsz, "out of memory");
-        return -1;
-    }
-    char buf[65536];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-        sse_feed(p, buf, n);
-    sse_feed(p, "\n\n", 2); /* a recording cut mid-event still gives what it holds */
-    c->s.errors_sse += sse_dropped_events(p);
-    sse_free(p);
-    fclose(f);
-    if (c->overflow) {
-        snprintf(err, errsz, "out of memory reading %s", c->cfg->replay_file);
-        return -1;
-    }
-    double speed = c->cfg->replay_speed;
-    int64_t first = -1, prev = 0;
-    for (item *it = c->rp_head; it; it = it->next) {
-        int64_t at = strcmp(it->type, "snapshot") ? json_peek_at(it->data, it->len) : -1;
-        if (at < 0 || speed <= 0) {
-            it->due_ms = prev;
-            continue;
-        }
-        if (first < 0)
-            first = at;
-        int64_t d = (int64_t)((double)(at - first) / speed);
-        it->due_ms = d > prev ? d : prev; /* never out of order */
-        prev = it->due_ms;
-    }
-    return 0;
-}
-
-/* Moves due replay items to the apply queue. */
-static void replay_release(client *c, int64_t now)
-{
-    while (c->rp_head && c->rp_start + c->rp_head->due_ms <= now) {
-        item *it = c->rp_head;
-        c->rp_head = it->next;
-        if (!c->rp_head)
-            c->rp_tail = NULL;
-        it->next = NULL;
-        enqueue(c, it);
     }
 }
 
@@ -950,7 +485,7 @@ client *client_new(const config *cfg, store *st, char *err, size_t errsz)
     }
     c->cfg = cfg;
     c->st = st;
-    c->rate_sec = mono_ms() / 1000;
+    c->rate_sec = client_mono_ms() / 1000;
     c->h = http_new();
     c->sse = sse_new(0, on_sse_event, c);
     if (!c->h || !c->sse) {
@@ -968,12 +503,12 @@ client *client_new(const config *cfg, store *st, char *err, size_t errsz)
             return NULL;
         }
     }
-    int64_t now = mono_ms();
+    int64_t now = client_mono_ms();
     if (cfg->replay_file[0]) {
         c->replay = true;
         snprintf(c->s.server, sizeof c->s.server, "replay %.100s", cfg->replay_file);
         snprintf(c->s.role, sizeof c->s.role, "replay");
-        if (load_replay(c, err, errsz) < 0) {
+        if (client_load_replay(c, err, errsz) < 0) {
             client_free(c);
             return NULL;
         }
@@ -989,15 +524,15 @@ client *client_new(const config *cfg, store *st, char *err, size_t errsz)
     else
         snprintf(jerr, sizeof jerr, "no journal path (set XDG_STATE_HOME or HOME)");
     if (!c->j)
-        set_error(c, jerr);
+        client_set_error(c, jerr);
     else if (!cfg->read_only)
-        replay_journal(c);
+        client_replay_journal(c);
     if (cfg->no_stream) {
         c->ph = PH_IDLE;
         return c;
     }
     char url[1200];
-    url_of(c, "/v1/whoami", url, sizeof url);
+    client_url_of(c, "/v1/whoami", url, sizeof url);
     c->whoami = http_start(c->h, "GET", url, cfg->token, NULL, NULL, NULL, NULL, 10000L, 0);
     c->s.state = CONN_CONNECTING;
     if (cfg->stream_after >= 0) {
@@ -1018,14 +553,14 @@ void client_free(client *c)
     if (c->whoami)
         http_cancel(c->h, c->whoami);
     while (c->decs)
-        pending_remove(c, c->decs);
+        client_pending_remove(c, c->decs);
     while (c->fetches)
-        fetch_remove(c, c->fetches);
+        client_fetch_remove(c, c->fetches);
     queue_clear(c);
     while (c->rp_head) {
         item *it = c->rp_head;
         c->rp_head = it->next;
-        item_free(it);
+        client_item_free(it);
     }
     http_free(c->h);
     sse_free(c->sse);
@@ -1053,27 +588,18 @@ int client_wait(client *c, const int *extra_fds, size_t nfds, int timeout_ms, un
     return http_wait(c->h, extra_fds, nfds, timeout_ms, ready);
 }
 
-/* Finds a pending decision by its request. */
-static pending *pending_of(client *c, const http_req *r)
-{
-    for (pending *p = c->decs; p; p = p->next)
-        if (p->req == r)
-            return p;
-    return NULL;
-}
-
 void client_run(client *c)
 {
-    int64_t now = mono_ms();
+    int64_t now = client_mono_ms();
     if (c->replay) {
-        replay_release(c, now);
+        client_replay_release(c, now);
         drain(c, now);
         if (!c->rp_head && !c->qhead)
             c->s.state = CONN_OFFLINE;
         return;
     }
     http_perform(c->h);
-    now = mono_ms();
+    now = client_mono_ms();
     http_req *r;
     while ((r = http_next_done(c->h))) {
         if (r == c->stream) {
@@ -1091,12 +617,12 @@ void client_run(client *c)
             whoami_done(c, r);
             http_req_free(r);
         } else {
-            pending *p = pending_of(c, r);
-            fetch *f = p ? NULL : fetch_of(c, r);
+            pending *p = client_pending_of(c, r);
+            fetch *f = p ? NULL : client_fetch_of(c, r);
             if (p)
-                decision_done(c, p, r, now);
+                client_decision_done(c, p, r, now);
             else if (f)
-                fetch_done(c, f, r);
+                client_fetch_done(c, f, r);
             else
                 http_req_free(r);
         }
@@ -1123,7 +649,7 @@ void client_run(client *c)
             http_cancel(c->h, c->stream);
             c->stream = NULL;
             schedule_retry(c, now);
-            set_error(c, m);
+            client_set_error(c, m);
         }
     }
     if (c->ph == PH_WAIT && now >= c->retry_at) {
@@ -1137,13 +663,13 @@ void client_run(client *c)
     for (pending *p = c->decs, *nx; p; p = nx) {
         nx = p->next;
         if (!p->req && p->next_try <= now)
-            send_decision(c, p);
+            client_send_decision(c, p);
     }
 }
 
 int client_next_timeout_ms(const client *c)
 {
-    int64_t now = mono_ms(), best = -1;
+    int64_t now = client_mono_ms(), best = -1;
 #define CONSIDER(t)                                                                                \
     do {                                                                                           \
         int64_t d_ = (t)-now;                                                                      \
@@ -1175,10 +701,10 @@ int client_next_timeout_ms(const client *c)
 void client_status_get(const client *c, client_status *st)
 {
     *st = c->s;
-    int64_t now = mono_ms();
+    int64_t now = client_mono_ms();
     st->seq = store_seq(c->st);
     st->next_retry_ms = c->ph == PH_WAIT && c->retry_at > now ? c->retry_at - now : 0;
-    st->lag_ms = c->last_at && !c->replay ? wall_ms() - c->last_at : 0;
+    st->lag_ms = c->last_at && !c->replay ? client_wall_ms() - c->last_at : 0;
     if (st->lag_ms < 0)
         st->lag_ms = 0;
     if (now / 1000 > c->rate_sec + 1)
@@ -1187,7 +713,7 @@ void client_status_get(const client *c, client_status *st)
 
 void client_resync(client *c)
 {
-    resync(c, mono_ms() - 5000, "re-sync asked for");
+    resync(c, client_mono_ms() - 5000, "re-sync asked for");
 }
 
 const char *client_state_name(conn_state s)

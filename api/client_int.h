@@ -1,0 +1,176 @@
+/* client_int.h: what the files of the client share (not a public header: only
+ * api/client*.c include it).
+ *
+ * | file            | holds                                                          |
+ * |-----------------|----------------------------------------------------------------|
+ * | client.c        | the stream state machine, applying items, the public API        |
+ * | client_req.c    | requests beside the stream: decisions (journal, retries) and a  |
+ * |                 | thread's history                                               |
+ * | client_replay.c | recording the stream, and replaying a recording                |
+ */
+#ifndef DEALDESK_API_CLIENT_INT_H
+#define DEALDESK_API_CLIENT_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "api/client.h"
+#include "api/http.h"
+#include "api/journal.h"
+#include "api/sse.h"
+
+#define RETRY_MIN_MS      500
+#define RETRY_MAX_MS      60000
+#define RETRY_DEFAULT_MS  1000
+#define DECISION_TIMEOUT  30000L
+#define DECISION_ATTEMPTS 8
+#define QUEUE_MAX         100000 /* items waiting: beyond this the stream is re-synced */
+#define QUEUE_MAX_BYTES   (64u * 1024u * 1024u) /* and bytes waiting */
+
+typedef struct item {
+    struct item *next;
+    char *type; /* owned: "snapshot" or the SSE event type */
+    char *data; /* owned, NUL-terminated */
+    size_t len;
+    char id[SSE_MAX_ID + 1];
+    int64_t due_ms; /* replay: monotonic time at which it is released */
+} item;
+
+typedef struct pending {
+    struct pending *next;
+    uint64_t id;
+    char key[JOURNAL_KEY_MAX + 1];
+    char action[24];
+    model_kind kind;
+    char path[256];
+    char *body;
+    int64_t version;
+    decision_cb cb;
+    void *ud;
+    http_req *req;
+    int attempts;
+    int64_t next_try; /* monotonic ms; 0 = now */
+} pending;
+
+/* A thread's history being fetched. */
+typedef struct fetch {
+    struct fetch *next;
+    http_req *req;
+    char neg[MODEL_ID_MAX + 1];
+    int64_t after;
+} fetch;
+
+typedef enum phase {
+    PH_IDLE,     /* nothing to do (no stream wanted, or offline) */
+    PH_SNAPSHOT, /* GET /v1/snapshot in flight */
+    PH_STREAM,   /* GET /v1/events open */
+    PH_WAIT      /* waiting until retry_at to snapshot or stream */
+} phase;
+
+struct client {
+    const config *cfg;
+    store *st;
+    http *h;
+    sse_parser *sse;
+    journal *j;
+    FILE *rec;
+
+    phase ph;
+    bool need_snapshot;
+    http_req *snap, *stream, *whoami;
+    int attempt;      /* consecutive failed connections */
+    int64_t retry_at; /* monotonic ms */
+    int64_t last_snapshot_ms;
+    uint64_t seen_bytes;
+    int64_t last_bytes_ms;
+    bool stream_got_event;
+
+    item *qhead, *qtail; /* to be applied */
+    size_t qlen;
+    bool overflow;
+
+    bool replay;
+    item *rp_head, *rp_tail; /* replay items not yet due */
+    int64_t rp_start;
+
+    pending *decs;
+    uint64_t next_dec_id;
+    fetch *fetches;
+    uint64_t overflows;
+    size_t qbytes;
+
+    client_event_cb hook;
+    void *hook_ud;
+
+    int64_t rate_sec;
+    uint32_t rate_count;
+    int64_t last_at; /* `at` of the last applied event */
+
+    client_status s;
+};
+
+/* Monotonic milliseconds. */
+int64_t client_mono_ms(void);
+
+/* Wall-clock milliseconds since the Unix epoch. */
+int64_t client_wall_ms(void);
+
+/* A uniformly random number in [0, n) (n > 0), for jitter. */
+uint32_t client_rnd(uint32_t n);
+
+/* Records the last error (already safe text: our own words or sanitised). */
+void client_set_error(client *c, const char *msg);
+
+/* Sanitises an error answer into a short, mark-free message: the server's "message"
+ * when the body is the contract's error JSON, else the start of the body. */
+void client_safe_msg(client *c, const char *prefix, const char *body, size_t len);
+
+/* Frees one item. */
+void client_item_free(item *it);
+
+/* Makes an item from copies of its parts; NULL on out of memory. */
+item *client_item_new(const char *type, const char *data, size_t len, const char *id);
+
+/* Appends to the apply queue. */
+void client_enqueue(client *c, item *it);
+
+/* Builds base + path into out. */
+void client_url_of(const client *c, const char *path, char *out, size_t size);
+
+/* Writes an item to the record file as an SSE event (each line of data a data line). */
+void client_record_item(client *c, const item *it);
+
+/* Re-sends the journal's unsettled entries (same keys). */
+void client_replay_journal(client *c);
+
+/* Handles the end of a decision request. */
+void client_decision_done(client *c, pending *p, http_req *r, int64_t now);
+
+/* Finds a pending decision by its request. */
+pending *client_pending_of(client *c, const http_req *r);
+
+/* Unlinks and frees a pending decision. */
+void client_pending_remove(client *c, pending *p);
+
+/* The fetch a transfer belongs to, or NULL. */
+fetch *client_fetch_of(client *c, const http_req *r);
+
+/* Handles a page of history: loads it and asks for the next page when there is one. */
+void client_fetch_done(client *c, fetch *f, http_req *r);
+
+/* Unlinks and frees a fetch. */
+void client_fetch_remove(client *c, fetch *f);
+
+/* Reads a recording through the SSE parser and sets each item's release time from the
+ * events' `at` and the speed. Returns 0 or -1. */
+int client_load_replay(client *c, char *err, size_t errsz);
+
+/* Moves due replay items to the apply queue. */
+void client_replay_release(client *c, int64_t now);
+
+/* Sends (or re-sends) a decision with its key and If-Match. */
+void client_send_decision(client *c, pending *p);
+
+#endif

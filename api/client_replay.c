@@ -1,0 +1,110 @@
+/* client_replay.c: recording the stream to a file, and a recording as an event source
+ * that needs no server (see client.h for the format). */
+#include "api/client_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/json.h"
+
+/* ---- recording ---------------------------------------------------------------------- */
+
+/* Writes an item to the record file as an SSE event (each line of data a data line). */
+void client_record_item(client *c, const item *it)
+{
+    if (!c->rec)
+        return;
+    if (it->id[0])
+        fprintf(c->rec, "id: %s\n", it->id);
+    fprintf(c->rec, "event: %s\n", it->type);
+    const char *p = it->data, *end = it->data + it->len;
+    for (;;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        fputs("data: ", c->rec);
+        fwrite(p, 1, n, c->rec);
+        fputc('\n', c->rec);
+        if (!nl)
+            break;
+        p = nl + 1;
+    }
+    fputc('\n', c->rec);
+    fflush(c->rec);
+}
+
+/* ---- replay ------------------------------------------------------------------------ */
+
+/* The replay loader's SSE callback: items go on the replay list. */
+static void on_replay_event(void *ud, const sse_event *ev)
+{
+    client *c = ud;
+    item *it = client_item_new(ev->type, ev->data, ev->datalen, ev->id);
+    if (!it) {
+        c->overflow = true;
+        return;
+    }
+    if (c->rp_tail)
+        c->rp_tail->next = it;
+    else
+        c->rp_head = it;
+    c->rp_tail = it;
+}
+
+/* Reads a recording through the SSE parser and sets each item's release time from the
+ * events' `at` and the speed. Returns 0 or -1. */
+int client_load_replay(client *c, char *err, size_t errsz)
+{
+    FILE *f = fopen(c->cfg->replay_file, "rb");
+    if (!f) {
+        snprintf(err, errsz, "cannot open %s: %s", c->cfg->replay_file, strerror(errno));
+        return -1;
+    }
+    sse_parser *p = sse_new(0, on_replay_event, c);
+    if (!p) {
+        fclose(f);
+        snprintf(err, errsz, "out of memory");
+        return -1;
+    }
+    char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        sse_feed(p, buf, n);
+    sse_feed(p, "\n\n", 2); /* a recording cut mid-event still gives what it holds */
+    c->s.errors_sse += sse_dropped_events(p);
+    sse_free(p);
+    fclose(f);
+    if (c->overflow) {
+        snprintf(err, errsz, "out of memory reading %s", c->cfg->replay_file);
+        return -1;
+    }
+    double speed = c->cfg->replay_speed;
+    int64_t first = -1, prev = 0;
+    for (item *it = c->rp_head; it; it = it->next) {
+        int64_t at = strcmp(it->type, "snapshot") ? json_peek_at(it->data, it->len) : -1;
+        if (at < 0 || speed <= 0) {
+            it->due_ms = prev;
+            continue;
+        }
+        if (first < 0)
+            first = at;
+        int64_t d = (int64_t)((double)(at - first) / speed);
+        it->due_ms = d > prev ? d : prev; /* never out of order */
+        prev = it->due_ms;
+    }
+    return 0;
+}
+
+/* Moves due replay items to the apply queue. */
+void client_replay_release(client *c, int64_t now)
+{
+    while (c->rp_head && c->rp_start + c->rp_head->due_ms <= now) {
+        item *it = c->rp_head;
+        c->rp_head = it->next;
+        if (!c->rp_head)
+            c->rp_tail = NULL;
+        it->next = NULL;
+        client_enqueue(c, it);
+    }
+}
