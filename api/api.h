@@ -13,8 +13,10 @@
  * |             | ASCII printing of events (the only file with jansson)                 |
  * | http.h/.c   | libcurl multi transfers and the program's one wait (the only file     |
  * |             | with libcurl)                                                          |
- * | client.h/.c | the connection state machine: snapshot, stream, re-sync, backoff,     |
- * |             | decisions, replay and recording                                        |
+ * | client.h/.c | the connection state machine: snapshot, stream, re-sync, backoff; the |
+ * |             | public API (client_int.h: what its files share)                        |
+ * | client_req.c | decisions beside the stream (journal, retries) and thread history    |
+ * | client_replay.c | recording the stream, and replaying a recording                   |
  * | decision.h/.c | decision requests as data: names, checks, paths                     |
  * | journal.h/.c  | the append-only, fsynced decision journal (idempotency keys)         |
  * | config.h/.c   | settings from flags, environment and the config file; the token file |
