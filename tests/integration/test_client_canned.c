@@ -320,11 +320,72 @@ static void test_unauthorized_stops(void **state)
     canned_stop(&c);
 }
 
+static bool reconnecting(client *cl, canned *c)
+{
+    (void)c;
+    client_status s;
+    client_status_get(cl, &s);
+    return s.state == CONN_RECONNECTING && s.next_retry_ms > 0;
+}
+
+static bool three_streams(client *cl, canned *c)
+{
+    (void)cl;
+    pthread_mutex_lock(&c->mu);
+    bool done = c->istream >= 3;
+    pthread_mutex_unlock(&c->mu);
+    return done;
+}
+
+/* The server's retry: is honoured within [0.5 s, 60 s]: 10 ms is raised to 500 ms, and
+ * 100 s is cut to 60 s (with jitter in the upper half). */
+static void test_retry_bounds(void **state)
+{
+    (void)state;
+    const char *snaps[] = {snap1};
+    const char *streams[] = {"retry: 10\n\n", "retry: 10\n\n", "retry: 100000\n\n"};
+    canned c = {.snapshots = snaps, .nsnap = 1, .streams = streams, .nstream = 3};
+    canned_start(&c);
+    config cfg;
+    config_init(&cfg);
+    snprintf(cfg.url, sizeof cfg.url, "http://127.0.0.1:%d", c.port);
+    snprintf(cfg.journal_path, sizeof cfg.journal_path, "%s/canned-journal3",
+             getenv("TEST_TMP") ? getenv("TEST_TMP") : "/tmp");
+    store *st = store_new();
+    char err[256];
+    client *cl = client_new(&cfg, st, err, sizeof err);
+    assert_true(run_until(cl, &c, three_streams, 10000));
+    pthread_mutex_lock(&c.mu);
+    size_t n = 0;
+    int64_t at[3];
+    for (size_t i = 0; i < c.nreqs; i++)
+        if (!strncmp(c.reqs[i].path, "/v1/events", 10) && n < 3)
+            at[n++] = c.reqs[i].at_ms;
+    pthread_mutex_unlock(&c.mu);
+    assert_int_equal(n, 3);
+    /* Two failures in a row: 500 ms, then doubled (1 s), each jittered in its upper half
+     * and never under 500 ms. */
+    assert_true(at[1] - at[0] >= 450);
+    assert_true(at[2] - at[1] >= 450);
+    assert_true(at[2] - at[0] <= 3000);
+    assert_true(run_until(cl, &c, reconnecting, 5000));
+    client_status s;
+    client_status_get(cl, &s);
+    if (s.next_retry_ms < 29000 || s.next_retry_ms > 60000)
+        fail_msg("next retry in %lld ms after retry: 100000", (long long)s.next_retry_ms);
+    assert_true(client_next_timeout_ms(cl) <= 60000);
+    client_free(cl);
+    store_free(st);
+    config_free(&cfg);
+    canned_stop(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_resync_rules),
         cmocka_unit_test(test_unauthorized_stops),
+        cmocka_unit_test(test_retry_bounds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
