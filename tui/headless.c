@@ -96,6 +96,7 @@ static int run_printing(config *cfg)
     client_set_event_hook(c, print_event, &pr);
     conn_state last = CONN_CONNECTING;
     char last_err[256] = "";
+    uint64_t snapshots = 0;
     int rc = 0;
     while (!got_signal && !pr.failed) {
         unsigned ready = 0;
@@ -112,6 +113,12 @@ static int run_printing(config *cfg)
         if ((s.state != last || strcmp(s.last_error, last_err) != 0) && s.last_error[0] &&
             s.state != CONN_LIVE)
             fprintf(stderr, "dealdesk: %s: %s\n", client_state_name(s.state), s.last_error);
+        /* A fresh snapshot in the middle of a tail means events were not seen one by one:
+         * say so, since a reader of the output would otherwise miss the jump. */
+        if (s.snapshots > snapshots && snapshots > 0)
+            fprintf(stderr, "dealdesk: re-synced from a snapshot at seq %lld (%s)\n",
+                    (long long)s.seq, s.last_error);
+        snapshots = s.snapshots;
         last = s.state;
         snprintf(last_err, sizeof last_err, "%s", s.last_error);
         if (s.auth_failed) {
