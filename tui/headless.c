@@ -115,7 +115,7 @@ static int run_printing(config *cfg)
             fprintf(stderr, "dealdesk: %s: %s\n", client_state_name(s.state), s.last_error);
         /* A fresh snapshot in the middle of a tail means events were not seen one by one:
          * say so, since a reader of the output would otherwise miss the jump. */
-        if (s.snapshots > snapshots && snapshots > 0)
+        if (s.snapshots > snapshots && (snapshots > 0 || cfg->stream_after >= 0))
             fprintf(stderr, "dealdesk: re-synced from a snapshot at seq %lld (%s)\n",
                     (long long)s.seq, s.last_error);
         snapshots = s.snapshots;
