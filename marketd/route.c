@@ -466,6 +466,16 @@ static void route_get(mkt_ctx *c)
         mkt_ok(c, 200, mkt_fleet(c->m));
         return;
     }
+    if (c->nseg == 1 && strcmp(c->seg[0], "whoami") == 0) {
+        /* Who the token belongs to, so that a console can show it and grey out what
+         * the role may not do. Never the token itself. */
+        static const char *const roles[] = {"none", "viewer", "supervisor", "agent"};
+        json_t *who = json_pack("{ss ss}", "name", a->name, "role", roles[a->role]);
+        if (a->role == ROLE_AGENT)
+            json_object_set_new(who, "agent_id", json_string(a->agent_id));
+        mkt_ok(c, 200, who);
+        return;
+    }
     if (c->nseg == 2 && strcmp(c->seg[0], "sim") == 0 && strcmp(c->seg[1], "faults") == 0) {
         if (a->role != ROLE_SUPERVISOR)
             mkt_fail(c, 403, "forbidden", NULL, NULL, "supervisors only");

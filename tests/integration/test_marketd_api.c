@@ -103,6 +103,19 @@ static void test_health_metrics_and_auth(void **state)
     b = get_expect(TESTSRV_TOKEN_SUP1, "/v1/sim/faults", 200);
     assert_int_equal(testjson_len(b, "items"), 0);
     free(b);
+    /* whoami: the caller's name and role, never a token */
+    b = get_expect(TESTSRV_TOKEN_VIEW1, "/v1/whoami", 200);
+    assert_true(testjson_str(b, "name", s, sizeof s));
+    assert_string_equal(s, "view1");
+    assert_true(testjson_str(b, "role", s, sizeof s));
+    assert_string_equal(s, "viewer");
+    assert_null(strstr(b, TESTSRV_TOKEN_VIEW1));
+    free(b);
+    b = get_expect(TESTSRV_TOKEN_SUP1, "/v1/whoami", 200);
+    assert_true(testjson_str(b, "role", s, sizeof s));
+    assert_string_equal(s, "supervisor");
+    free(b);
+    free(get_expect(NULL, "/v1/whoami", 401));
     b = get_expect(TESTSRV_TOKEN_VIEW1, "/v1/fleet", 200);
     assert_true(testjson_str(b, "status", s, sizeof s));
     assert_string_equal(s, "running");
