@@ -343,7 +343,7 @@ static void upkeep(fleet *f, double now)
 static int live_target(const fleet *f)
 {
     double t = 4.0 + 4.0 * f->opt.rate;
-    int cap = 2 * f->nbuyers;
+    int cap = FL_MAX_LIVE * f->nbuyers;
     return t > cap ? cap : (int)t;
 }
 
@@ -521,7 +521,7 @@ fleet *fleet_start(market *m, const fleet_options *opt, char *err, size_t errsz)
     f->nagents = opt->size;
     f->agents = calloc((size_t)f->nagents, sizeof *f->agents);
     f->buyers = calloc((size_t)f->nagents, sizeof *f->buyers);
-    f->deals_cap = 6 * f->nagents + 8; /* per buyer: 2 live, 4 waiting */
+    f->deals_cap = 4 * f->nagents + 8; /* grows when purchases wait long */
     f->deals = calloc((size_t)f->deals_cap, sizeof *f->deals);
     f->heap = calloc((size_t)f->deals_cap, sizeof *f->heap);
     f->free_ids = calloc((size_t)f->deals_cap, sizeof *f->free_ids);

@@ -100,6 +100,16 @@ static void set_waiting(fleet *f, fl_deal *x, bool wait)
     if ((x->state == DS_WAIT) == wait)
         return;
     fl_agent *b = &f->agents[x->buyer];
+    fl_listing *l = &f->listings[x->listing];
+    /* A listing with stock left is free for other buyers while this purchase waits; a
+     * single item stays spoken for. */
+    if (wait && x->holds_listing && l->stock > 1) {
+        l->live_deals--;
+        x->holds_listing = false;
+    } else if (!wait && !x->holds_listing) {
+        l->live_deals++;
+        x->holds_listing = true;
+    }
     if (wait) {
         b->live_deals--;
         f->live--;
@@ -137,7 +147,8 @@ void fl_deal_end(fleet *f, int d)
         f->agents[x->buyer].live_deals--;
         f->live--;
     }
-    f->listings[x->listing].live_deals--;
+    if (x->holds_listing)
+        f->listings[x->listing].live_deals--;
     memset(x, 0, sizeof *x);
     x->state = DS_FREE;
     x->heap_pos = -1;
@@ -282,15 +293,44 @@ static bool plan(fleet *f, fl_deal *x, int bi, sim_fault k, double now)
     return true;
 }
 
+/* Doubles the room for deals (purchases waiting for a decision pile up when nobody
+ * decides). Returns 0 or -1 on out of memory. Only called between steps: no deal
+ * pointer is held across it. */
+static int grow_deals(fleet *f)
+{
+    int cap = f->deals_cap * 2;
+    fl_deal *deals = realloc(f->deals, (size_t)cap * sizeof *deals);
+    if (!deals)
+        return -1;
+    f->deals = deals;
+    int *heap = realloc(f->heap, (size_t)cap * sizeof *heap);
+    if (!heap)
+        return -1;
+    f->heap = heap;
+    int *free_ids = realloc(f->free_ids, (size_t)cap * sizeof *free_ids);
+    if (!free_ids)
+        return -1;
+    f->free_ids = free_ids;
+    for (int d = cap - 1; d >= f->deals_cap; d--) {
+        memset(&f->deals[d], 0, sizeof f->deals[d]);
+        f->deals[d].state = DS_FREE;
+        f->deals[d].heap_pos = -1;
+        f->free_ids[f->nfree++] = d;
+    }
+    f->deals_cap = f->ndeals = cap;
+    return 0;
+}
+
 /* Tries to start a new deal. Returns true when one was started. */
 bool fl_deal_spawn(fleet *f, double now)
 {
-    if (!f->nbuyers || !f->nfree || f->halted)
+    if (!f->nbuyers || f->halted || (!f->nfree && grow_deals(f) != 0))
         return false;
     for (int tries = 0; tries < 8; tries++) {
         int bi = f->buyers[sim_rng_pick(&f->dyn, (size_t)f->nbuyers)];
         fl_agent *b = &f->agents[bi];
-        if (b->paused || b->live_deals >= 2 || b->waiting_deals >= 4 || fl_pace_ready(b, now) > now)
+        if (b->paused || b->live_deals >= FL_MAX_LIVE || b->waiting_deals >= FL_MAX_WAITING ||
+            fl_pace_ready(b, now) > now)
             continue;
         fl_deal tmp;
         bool ok = false;
@@ -310,6 +350,7 @@ bool fl_deal_spawn(fleet *f, double now)
         fl_deal *x = &f->deals[d];
         *x = tmp;
         x->state = DS_OPEN;
+        x->holds_listing = true;
         b->live_deals++;
         f->listings[x->listing].live_deals++;
         f->live++;

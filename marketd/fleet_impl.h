@@ -22,6 +22,11 @@
 
 #define FL_ID 72 /* room for a 64-character id */
 
+/* A buyer negotiates at most FL_MAX_LIVE threads at once and keeps buying while up to
+ * FL_MAX_WAITING of its purchases wait for a supervisor. */
+#define FL_MAX_LIVE    2
+#define FL_MAX_WAITING 64
+
 /* A clean agent sends at most FL_PACE_MSGS offers (opening offers, offers,
  * counters) in any FL_PACE_WINDOW seconds, under the velocity rule's "more than
  * 30 offers a minute", and spaces its offers at least FL_PACE_GAP seconds apart
@@ -129,9 +134,10 @@ typedef struct fl_deal {
     int64_t cap_price, cap_qty; /* -1 when none */
     int64_t last_price;         /* terms of the last purchase (duplicate fault) */
     int burst_left;
-    bool stalled;    /* the actor just took a long pause */
-    bool cap_ack;    /* the buyer's next offer answers an operator's cap */
-    bool dup_placed; /* the duplicate order has been placed */
+    bool stalled;       /* the actor just took a long pause */
+    bool cap_ack;       /* the buyer's next offer answers an operator's cap */
+    bool dup_placed;    /* the duplicate order has been placed */
+    bool holds_listing; /* counted in its listing's live_deals */
 } fl_deal;
 
 /* One queued event from the market. */
