@@ -416,7 +416,7 @@ void actions_ack(ui *u, const char *id, const char *note)
 static void move_sel(ui *u, long delta, bool absolute)
 {
     ui_pane *pn = &u->panes[u->pane];
-    if (pn->detail && getmaxy(stdscr) < 26) {
+    if (pn->detail && getmaxy(stdscr) - 5 < 20) { /* full-screen detail (see panes_draw) */
         if (absolute)
             pn->detail_scroll = delta < 0 ? 0 : 100000;
         else
