@@ -64,11 +64,26 @@ static const char *fit(const char *safe, int cols, char *out, size_t size)
     return out;
 }
 
+/* Asks the client (once per thread) for the messages sent before this session: the
+ * snapshot carries threads, not their messages. They arrive in the background. */
+static void want_history(ui *u, const model_negotiation *n)
+{
+    if (!u->cl || n->nmessages >= (size_t)n->message_count)
+        return;
+    size_t ring = sizeof u->fetched / sizeof u->fetched[0];
+    for (size_t i = 0; i < u->nfetched && i < ring; i++)
+        if (strcmp(u->fetched[i], n->id) == 0)
+            return;
+    if (client_fetch_thread(u->cl, n->id) == 0)
+        snprintf(u->fetched[u->nfetched++ % ring], sizeof u->fetched[0], "%s", n->id);
+}
+
 /* The thread's price path and message lines. */
 static void thread_lines(ui *u, dbuf *b, const model_negotiation *n, size_t max_msgs)
 {
     if (!n)
         return;
+    want_history(u, n);
     int64_t prices[512] = {0};
     size_t np = 0;
     for (size_t i = 0; i < n->nmessages && np < 512; i++)
@@ -99,8 +114,8 @@ static void thread_lines(ui *u, dbuf *b, const model_negotiation *n, size_t max_
     if (start)
         add(b, THEME_DIM, "  %s %zu earlier messages", widget_glyph_str(GLYPH_ELLIPSIS), start);
     if (n->nmessages < (size_t)n->message_count && n->nmessages == 0)
-        add(b, THEME_DIM, "  (%lld messages before this session; new ones appear as they arrive)",
-            (long long)n->message_count);
+        add(b, THEME_DIM, "  (loading %lld earlier messages%s)", (long long)n->message_count,
+            widget_glyph_str(GLYPH_ELLIPSIS));
     for (size_t i = start; i < n->nmessages; i++) {
         const model_message *m = &n->messages[i];
         char terms[80] = "";

@@ -125,6 +125,10 @@ typedef struct ui {
     char recent[16][MODEL_ID_MAX + 1];
     size_t nrecent;
 
+    /* threads whose earlier messages were asked for (once each, a ring) */
+    char fetched[64][MODEL_ID_MAX + 1];
+    size_t nfetched;
+
     int help_scroll;
     char binding_warnings[512];
     client_status cs;     /* refreshed each frame */

@@ -47,6 +47,8 @@ static void test_each_pane_shows_live_data(void **state)
     assert_true(e2e_wait(t, "waiting for approval", WAIT_MS));
     assert_true(e2e_wait(t, "ship to 1 Main St", WAIT_MS));
     assert_true(e2e_wait(t, "$450.00", WAIT_MS));
+    /* the thread that led to it, sent before the console started, is fetched */
+    assert_true(e2e_wait(t, "Would you take this?", WAIT_MS));
 
     /* a flagged purchase arrives live: off-mandate compute, quantity over the max */
     assert_int_equal(e2e_purchase(m, "H100 GPU hours", "compute", 1250, 1000, pur2, neg2), 0);
