@@ -197,6 +197,12 @@ static int pick_listing(fleet *f, const fl_agent *b, bool off_mandate, int64_t q
         fl_listing *l = &f->listings[li];
         if (in_mandate(b, l->item.cat) == off_mandate)
             continue;
+        /* Off the mandate means business goods nobody asked for (GPU hours bought by a
+         * bike shopper), at the buyer's usual quantity: a B2B buyer buying one bike
+         * would skew its median quantity and make its next clean order look like a
+         * typo. */
+        if (off_mandate && !sim_category_b2b(l->item.cat))
+            continue;
         if (f->agents[l->seller].paused || avoided(b, li, l->seller, now))
             continue;
         /* A single bike is haggled over by one buyer at a time; stock by several.
@@ -276,8 +282,6 @@ static bool plan(fleet *f, fl_deal *x, int bi, sim_fault k, double now)
     fl_listing *l = &f->listings[li];
     if (!b2b && qty > l->stock)
         qty = l->stock;
-    if (sim_category_b2b(l->item.cat) != b2b && qty > l->stock)
-        qty = l->stock; /* an off-mandate buy takes what is there */
     memset(x, 0, sizeof *x);
     x->heap_pos = -1;
     x->buyer = bi;

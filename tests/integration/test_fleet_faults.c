@@ -190,10 +190,18 @@ static void run(const char *args, size_t want, double budget_s, bool report)
     }
     double elapsed = now_s() - t0;
     long long req1 = metric(&s, "marketd_requests_total");
-    /* Read the ground truth first: every fault it names was recorded after its purchase
-     * was made, so the purchases read next include them all. */
-    json_t *faults = get_faults(&s);
+    /* Halt the fleet before reading, so that no purchase is read before the fleet has
+     * recorded its fault (the fleet records a fault right after its purchase). */
+    testhttp_resp hr;
+    assert_int_equal(testsrv_post(&s, TESTSRV_TOKEN_SUP1, "/v1/fleet/halt", 0,
+                                  "{\"reason\":\"measuring\"}", &hr),
+                     0);
+    assert_int_equal(hr.status, 200);
+    testhttp_resp_free(&hr);
+    struct timespec settle = {0, 500 * 1000 * 1000};
+    nanosleep(&settle, NULL);
     json_t *purchases = get_all(&s, "/v1/purchases");
+    json_t *faults = get_faults(&s);
     json_t *alerts = get_all(&s, "/v1/alerts");
     testsrv_stop(&s);
     if (n < want || !kinds)
