@@ -299,13 +299,14 @@ static void sanitize_into(const char *in, size_t len, text_mode mode, outbuf *o,
         int w;
         enum cls c = classify(cp, have_locale, &flag, &w);
         if (c == CLS_VS) {
-            /* A text/emoji presentation selector right after a symbol is legitimate;
-             * anywhere else a selector only hides something. */
+            /* A text/emoji presentation selector right after a symbol is legitimate, but
+             * terminals disagree on whether U+FE0F makes the symbol two columns wide, and
+             * a width the console cannot know would shift every field after it. So it is
+             * dropped (not counted as hidden): the symbol shows in its text form, whose
+             * width wcwidth() knows. Anywhere else a selector only hides something. */
             if ((cp == 0xFE0E || cp == 0xFE0F) && combining == 0 && base_cp >= 0x2000 &&
                 !base_has_vs) {
                 base_has_vs = true;
-                if (o && mode == TEXT_UTF8)
-                    out_put(o, (const char *)s + i, n);
                 i += n;
                 continue;
             }

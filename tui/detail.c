@@ -134,6 +134,68 @@ static void thread_lines(ui *u, dbuf *b, const model_negotiation *n, size_t max_
     (void)u;
 }
 
+/* Explains a risk flag in the console's own words, with amounts formatted here: the
+ * contract sends no display strings for money, so the server's detail is shown only
+ * for rules this console does not know. Writes sanitised text to out. */
+static void flag_explain(ui *u, const model_purchase *p, const model_flag *f, char *out,
+                         size_t size)
+{
+    const model_agent *buyer = store_agent(u->st, p->buyer_id);
+    const model_listing *l = store_listing(u->st, p->listing_id);
+    const model_negotiation *n = store_negotiation(u->st, p->negotiation_id);
+    char a[48], b[48], c[48], q[32], q2[32];
+    const char *rule = f->rule;
+    if (strcmp(rule, "quantity_vs_intent") == 0 && buyer) {
+        snprintf(out, size, "quantity %s against the buyer's max of %s",
+                 format_qty(p->quantity, q, sizeof q),
+                 format_qty(buyer->limits.max_quantity, q2, sizeof q2));
+    } else if (strcmp(rule, "over_deal_max") == 0 && buyer) {
+        format_money(p->total_minor, p->currency, a, sizeof a);
+        format_money(buyer->limits.per_deal_max_minor, buyer->currency, b, sizeof b);
+        snprintf(out, size, "%s over the %s deal maximum", a, b);
+    } else if (strcmp(rule, "budget") == 0 && buyer) {
+        format_money(buyer->spent_minor, buyer->currency, a, sizeof a);
+        format_money(p->total_minor, p->currency, b, sizeof b);
+        format_money(buyer->limits.spend_cap_minor, buyer->currency, c, sizeof c);
+        snprintf(out, size, "spent %s + %s against a cap of %s", a, b, c);
+    } else if (strcmp(rule, "off_mandate") == 0 && buyer && l) {
+        char cats[160] = "";
+        size_t o = 0;
+        for (size_t i = 0; i < buyer->ncategories && o + 2 < sizeof cats; i++) {
+            int k = snprintf(cats + o, sizeof cats - o, "%s%s", i ? ", " : "",
+                             txt(&buyer->categories[i]));
+            if (k < 0 || (size_t)k >= sizeof cats - o)
+                break;
+            o += (size_t)k;
+        }
+        snprintf(out, size, "%s is not in the mandate (%s)", txt(&l->category), cats);
+    } else if (strcmp(rule, "below_floor") == 0 && l && l->floor_minor >= 0) {
+        format_money(p->unit_price_minor, p->currency, a, sizeof a);
+        format_money(l->floor_minor, l->currency, b, sizeof b);
+        snprintf(out, size, "unit %s below the seller's floor %s", a, b);
+    } else if (strcmp(rule, "overpay") == 0 && l && l->reference_price_minor > 0) {
+        format_money(p->unit_price_minor, p->currency, a, sizeof a);
+        format_money(l->reference_price_minor, l->currency, b, sizeof b);
+        /* Integer percent: no float near money. */
+        int64_t pct =
+            p->unit_price_minor / l->reference_price_minor * 100 +
+            p->unit_price_minor % l->reference_price_minor * 100 / l->reference_price_minor;
+        snprintf(out, size, "unit %s is %s%% of the reference %s", a, format_qty(pct, q, sizeof q),
+                 b);
+    } else if (strcmp(rule, "ship_to_unverified") == 0) {
+        snprintf(out, size, "not among the buyer's %zu verified addresses",
+                 buyer ? buyer->naddresses : (size_t)0);
+    } else if (strcmp(rule, "terms_drift") == 0 && n && n->agreed_terms.present) {
+        format_money(n->agreed_terms.unit_price_minor, n->currency, a, sizeof a);
+        format_money(p->unit_price_minor, p->currency, b, sizeof b);
+        snprintf(out, size, "agreed %s %s %s, purchase says %s %s %s",
+                 format_qty(n->agreed_terms.quantity, q, sizeof q), widget_glyph_str(GLYPH_TIMES),
+                 a, format_qty(p->quantity, q2, sizeof q2), widget_glyph_str(GLYPH_TIMES), b);
+    } else {
+        snprintf(out, size, "%s", txt(&f->detail));
+    }
+}
+
 /* The purchase detail. */
 static void purchase_lines(ui *u, dbuf *b, const model_purchase *p)
 {
@@ -197,12 +259,14 @@ static void purchase_lines(ui *u, dbuf *b, const model_purchase *p)
         p->nflags == 1 ? "" : "s");
     for (size_t i = 0; i < p->nflags; i++) {
         const model_flag *f = &p->flags[i];
+        char why[320];
+        flag_explain(u, p, f, why, sizeof why);
         add(b,
             f->severity == SEV_CRITICAL  ? THEME_CRIT
             : f->severity == SEV_WARNING ? THEME_WARN
                                          : THEME_NORMAL,
             "  %s %-8s %-18s %s", widget_glyph_str(GLYPH_CROSS), model_severity_name(f->severity),
-            f->rule, txt(&f->detail));
+            f->rule, why);
     }
     if (p->decision.present) {
         char when[16];
