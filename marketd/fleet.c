@@ -22,8 +22,7 @@
 
 #include "marketd/fleet_impl.h"
 
-/* ---- subscription slots
- * ------------------------------------------------------------- */
+/* ---- subscription slots ---- */
 
 /* The market has no unsubscribe: a stopped fleet's slot stays subscribed, with
  * its fleet pointer cleared under the slot's lock, so a late event is dropped
@@ -101,8 +100,7 @@ static void fleet_on_event(void *ud, int64_t seq, const char *type, const char *
     pthread_mutex_unlock(&s->mu);
 }
 
-/* ---- time and the schedule
- * ---------------------------------------------------------- */
+/* ---- time and the schedule ---- */
 
 /* Returns monotonic seconds. */
 double fl_now(void)
@@ -178,8 +176,7 @@ void fl_unschedule(fleet *f, int d)
     f->deals[d].heap_pos = -1;
 }
 
-/* ---- reactions to events
- * ------------------------------------------------------------ */
+/* ---- reactions to events ---- */
 
 /* Re-schedules every parked deal whose agents may act again. */
 static void unpark(fleet *f, double now)
@@ -317,8 +314,7 @@ static void handle_event(fleet *f, fl_event *e, double now)
     json_decref(root);
 }
 
-/* ---- upkeep
- * ------------------------------------------------------------------------ */
+/* ---- upkeep ---- */
 
 /* Sellers keep a few listings open: classifieds sell out and are replaced. A
  * new listing now and then carries hidden text (a hidden_text fault planted by
@@ -347,8 +343,7 @@ static int live_target(const fleet *f)
     return t > cap ? cap : (int)t;
 }
 
-/* ---- the thread
- * -------------------------------------------------------------------- */
+/* ---- the thread ---- */
 
 /* True when fleet_stop() has been called (for long loops outside the wait). */
 bool fl_stopping(fleet *f)
@@ -458,8 +453,7 @@ static void *fleet_main(void *arg)
     return NULL;
 }
 
-/* ---- lifecycle
- * ---------------------------------------------------------------------- */
+/* ---- lifecycle ---- */
 
 /* Frees a fleet's memory (not its thread). */
 static void fleet_free(fleet *f)

@@ -13,7 +13,6 @@
  * the seller's floor, never the same terms on the same listing twice within the
  * duplicate window, and each agent under the velocity limit (fl_pace_ready).
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,8 +21,7 @@
 
 #define DUP_MEMORY 660.0 /* seconds: a little over the duplicate rule's 10 minutes */
 
-/* ---- small helpers
- * ------------------------------------------------------------------ */
+/* ---- small helpers ---- */
 
 /* True when category c is in agent a's mandate. */
 static bool in_mandate(const fl_agent *a, sim_category c)
@@ -46,7 +44,7 @@ static bool avoided(const fl_agent *b, int li, int seller, double now)
 }
 
 /* Remembers something in a ring of FL_RECENT entries. */
-static void remember(fl_recent *ring, int *n, fl_recent r)
+void fl_remember(fl_recent *ring, int *n, fl_recent r)
 {
     if (*n < FL_RECENT) {
         ring[(*n)++] = r;
@@ -95,7 +93,7 @@ static void say(fleet *f, fl_deal *x, fl_agent *who, sim_say k, int64_t price, i
 
 /* Moves deal x into or out of waiting for a decision: a waiting deal is no live thread
  * (it does not hold back new ones) but still holds its listing. */
-static void set_waiting(fleet *f, fl_deal *x, bool wait)
+void fl_deal_set_waiting(fleet *f, fl_deal *x, bool wait)
 {
     if ((x->state == DS_WAIT) == wait)
         return;
@@ -125,9 +123,7 @@ static void set_waiting(fleet *f, fl_deal *x, bool wait)
     }
 }
 
-/* ---- ending
- * ---------------------------------------------------------------------------
- */
+/* ---- ending ---- */
 
 /* Ends deal d and frees its slot. */
 void fl_deal_end(fleet *f, int d)
@@ -165,7 +161,7 @@ static void fault_unplanned(fleet *f, fl_deal *x)
 }
 
 /* Ends a deal that failed before its purchase. */
-static void deal_fail(fleet *f, int d)
+void fl_deal_fail(fleet *f, int d)
 {
     fl_deal *x = &f->deals[d];
     if (x->fault == FAULT_VELOCITY && x->fault_done) {
@@ -182,8 +178,7 @@ static void deal_fail(fleet *f, int d)
     fl_deal_end(f, d);
 }
 
-/* ---- choosing a deal
- * ---------------------------------------------------------------- */
+/* ---- choosing a deal ---- */
 
 /* Picks an open listing for buyer b: in its mandate (or, for the off_mandate
  * fault, outside it), not its own, not avoided, with stock for qty_need.
@@ -364,8 +359,7 @@ bool fl_deal_spawn(fleet *f, double now)
     return false;
 }
 
-/* ---- talking
- * ------------------------------------------------------------------------ */
+/* ---- talking ---- */
 
 /* Sends a message in deal x's thread as agent who. price/qty < 0: none. ship_to
  * may be NULL. Returns the HTTP status; *answer is the parsed answer (owned)
@@ -427,7 +421,7 @@ static void refused(fleet *f, int d, int status, json_t *ans)
         fl_schedule(f, d, fl_now() + fl_scaled(f, 2.0));
         return;
     }
-    deal_fail(f, d);
+    fl_deal_fail(f, d);
 }
 
 /* The faults a new purchase of deal x carries, each recorded with its ids. */
@@ -468,7 +462,7 @@ static void purchased(fleet *f, int d, json_t *p, double now, bool first_shot)
     int64_t price = fl_int(p, "unit_price_minor", x->table_price);
     int64_t qty = fl_int(p, "quantity", x->table_qty);
     x->last_price = price;
-    remember(
+    fl_remember(
         b->bought, &b->nbought,
         (fl_recent){
             .listing = x->listing, .seller = x->seller, .price = price, .qty = qty, .at = now});
@@ -483,14 +477,13 @@ static void purchased(fleet *f, int d, json_t *p, double now, bool first_shot)
         return;
     }
     if (st && strcmp(st, "pending_approval") == 0) {
-        set_waiting(f, x, true);
+        fl_deal_set_waiting(f, x, true);
         return;
     }
     fl_deal_end(f, d);
 }
 
-/* ---- the steps
- * ----------------------------------------------------------------------- */
+/* ---- the steps ---- */
 
 /* The buyer's opening offer. */
 static void step_open(fleet *f, int d, double now)
@@ -499,7 +492,7 @@ static void step_open(fleet *f, int d, double now)
     fl_agent *b = &f->agents[x->buyer];
     fl_listing *l = &f->listings[x->listing];
     if (avoided(b, x->listing, x->seller, now) || !l->open) {
-        deal_fail(f, d); /* a veto or a sale since the deal was planned */
+        fl_deal_fail(f, d); /* a veto or a sale since the deal was planned */
         return;
     }
     int64_t price = sim_next_offer(&b->p.strategy, false, x->b_lo, x->b_hi, 0, NULL, 0, NULL, 0);
@@ -543,7 +536,7 @@ static void step_open(fleet *f, int d, double now)
         x->hidden = false; /* nothing was said */
         if (st / 100 != 2 && x->fault == FAULT_BELOW_FLOOR && l->item.floor_minor <= 1)
             x->fault = FAULT_NONE;
-        deal_fail(f, d);
+        fl_deal_fail(f, d);
         return;
     }
     x->neg_version = fl_int(neg, "version", 1);
@@ -595,7 +588,7 @@ static void step_seller(fleet *f, int d, double now)
         say(f, x, s, SAY_SELLER_WALK, 0, qty, text, sizeof text);
         st = send(f, x, s, "reject", -1, -1, text, NULL, now, &ans);
         json_decref(ans);
-        deal_fail(f, d);
+        fl_deal_fail(f, d);
         return;
     } else {
         say(f, x, s, SAY_SELLER_COUNTER, next, qty, text, sizeof text);
@@ -683,7 +676,7 @@ static void step_buyer(fleet *f, int d, double now)
         json_t *ans = NULL;
         send(f, x, b, "reject", -1, -1, text, NULL, now, &ans);
         json_decref(ans);
-        deal_fail(f, d);
+        fl_deal_fail(f, d);
         return;
     }
     if (x->stalled && sim_rng_chance(&f->dyn, 0.5)) {
@@ -738,7 +731,7 @@ static void step_burst(fleet *f, int d, double now)
     json_t *ans = NULL;
     send(f, x, b, "reject", -1, -1, text, NULL, now, &ans);
     json_decref(ans);
-    deal_fail(f, d);
+    fl_deal_fail(f, d);
 }
 
 /* The duplicate fault: the same order placed again, in a new thread, at once.
@@ -829,139 +822,5 @@ void fl_deal_step(fleet *f, int d, double now)
         case DS_BURST: step_burst(f, d, now); break;
         case DS_DUPLICATE: step_duplicate(f, d, now); break;
         default: break;
-    }
-}
-
-/* ---- the operator's decisions
- * ------------------------------------------------------- */
-
-/* True when text mentions any of the words (case-insensitive substrings). */
-static bool mentions(const char *text, const char *const *words)
-{
-    if (!text)
-        return false;
-    char low[512];
-    size_t n = 0;
-    for (; text[n] && n < sizeof low - 1; n++)
-        low[n] = (char)tolower((unsigned char)text[n]);
-    low[n] = '\0';
-    for (; *words; words++)
-        if (strstr(low, *words))
-            return true;
-    return false;
-}
-
-/* A veto: the buyer reads the reason, remembers what was refused and moves on.
- */
-static void vetoed(fleet *f, int d, const char *reason, double now)
-{
-    fl_deal *x = &f->deals[d];
-    fl_agent *b = &f->agents[x->buyer];
-    static const char *const seller_words[] = {"seller",      "scam", "fraud", "trust",
-                                               "counterfeit", "fake", NULL};
-    static const char *const price_words[] = {"price", "expensive", "overpa", "too much",
-                                              "cost",  "budget",    NULL};
-    fl_recent r = {.listing = x->listing, .seller = -1, .at = now + fl_scaled(f, 1800.0)};
-    if (mentions(reason, seller_words))
-        r.seller = x->seller; /* stay away from that seller altogether */
-    remember(b->avoid, &b->navoid, r);
-    if (mentions(reason, price_words) && b->price_shade > 0.75)
-        b->price_shade *= 0.93; /* offer less from now on */
-    fl_deal_end(f, d);
-}
-
-/* Reacts to an update of the deal's purchase. */
-void fl_deal_purchase_event(fleet *f, int d, json_t *p, double now)
-{
-    fl_deal *x = &f->deals[d];
-    int64_t v = fl_int(p, "version", 0);
-    if (v <= x->pur_version)
-        return;
-    x->pur_version = v;
-    const char *st = json_string_value(json_object_get(p, "status"));
-    if (!st)
-        return;
-    json_t *dec = json_object_get(p, "decision");
-    if (strcmp(st, "vetoed") == 0) {
-        vetoed(f, d, json_string_value(json_object_get(dec, "reason")), now);
-    } else if (strcmp(st, "capped") == 0) {
-        json_t *cap = json_object_get(dec, "cap");
-        int64_t cp = fl_int(cap, "max_unit_price_minor", -1);
-        int64_t cq = fl_int(cap, "max_quantity", -1);
-        if (cp >= 0)
-            x->cap_price = cp;
-        if (cq >= 0)
-            x->cap_qty = cq;
-        /* The thread reopens inside the cap; the buyer renegotiates from a clean
-         * slate (whatever fault led here has been caught). */
-        if (x->fault == FAULT_OVERPAY && x->b_hi >= 100) {
-            x->b_lo /= 100;
-            x->b_hi /= 100;
-        }
-        if (x->fault == FAULT_QUANTITY_TYPO) {
-            fl_agent *b = &f->agents[x->buyer];
-            x->qty = b->p.qty_lo;
-            x->table_qty = x->qty;
-        }
-        x->fault_done = true;
-        if (x->cap_qty >= 0 && x->table_qty > x->cap_qty)
-            x->table_qty = x->cap_qty;
-        if (x->table_qty < 1)
-            x->table_qty = 1;
-        x->nb = x->ns = 0;
-        x->cap_ack = true;
-        set_waiting(f, x, false);
-        x->state = DS_BUYER;
-        if (fl_map_get(&f->pur_ids, x->pur) == d)
-            fl_map_del(&f->pur_ids, x->pur);
-        x->pur[0] = '\0';
-        x->pur_version = 0;
-        fl_schedule(f, d, now + fl_scaled(f, sim_rng_uniform(&f->dyn, 2.0, 5.0)));
-    } else if (strcmp(st, "expired") == 0 || strcmp(st, "failed") == 0) {
-        fl_deal_end(f, d); /* nobody decided in time: the buyer abandons the deal */
-    } else if (strcmp(st, "approved") == 0 || strcmp(st, "settled") == 0) {
-        if (x->state == DS_WAIT)
-            fl_deal_end(f, d);
-    }
-}
-
-/* Reacts to an update of the deal's negotiation: holds, releases, caps, vetoes.
- */
-void fl_deal_negotiation_event(fleet *f, int d, json_t *neg, double now)
-{
-    fl_deal *x = &f->deals[d];
-    int64_t v = fl_int(neg, "version", 0);
-    if (v <= x->neg_version)
-        return;
-    x->neg_version = v;
-    const char *st = json_string_value(json_object_get(neg, "status"));
-    if (!st)
-        return;
-    json_t *cap = json_object_get(neg, "cap");
-    if (json_is_object(cap)) {
-        x->cap_price = fl_int(cap, "max_unit_price_minor", -1);
-        x->cap_qty = fl_int(cap, "max_quantity", -1);
-    }
-    if (strcmp(st, "held") == 0) {
-        x->held = true;
-        fl_unschedule(f, d);
-        x->parked = true;
-    } else if (strcmp(st, "open") == 0) {
-        bool was_held = x->held;
-        x->held = false;
-        if (x->state == DS_WAIT)
-            return; /* a purchase cap reopens the thread; the purchase event drives it
-                     */
-        if ((was_held || x->parked) && !f->halted && !f->agents[x->buyer].paused &&
-            !f->agents[x->seller].paused)
-            fl_schedule(f, d, now + fl_scaled(f, sim_rng_uniform(&f->dyn, 1.0, 3.0)));
-    } else if (strcmp(st, "vetoed") == 0 || strcmp(st, "failed") == 0 ||
-               strcmp(st, "expired") == 0) {
-        if (x->state != DS_WAIT) {
-            if (strcmp(st, "vetoed") == 0)
-                vetoed(f, d, NULL, now);
-            else
-                deal_fail(f, d);
-        }
     }
 }

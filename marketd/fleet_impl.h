@@ -1,13 +1,13 @@
-/* fleet_impl.h: the fleet's insides, shared by its files (not used outside
- * them).
+/* fleet_impl.h: the fleet's insides, shared by its files (not used outside them).
  *
- *   fleet.c       lifecycle, the thread, pacing, the event queue and its
- * reactions fleet_deal.c  one negotiation from opening offer to purchase, and
- * the faults fleet_io.c    market_handle() calls with JSON bodies, agent
- * registration, listings, id maps and the per-agent offer pacing
+ *   fleet.c           lifecycle, the thread, pacing, the event queue, pauses and halts
+ *   fleet_deal.c      one negotiation from opening offer to purchase, and the faults
+ *   fleet_operator.c  the agents' reactions to vetoes, caps, expiries and holds
+ *   fleet_io.c        market_handle() calls with JSON bodies, agent registration,
+ *                     listings, id maps and the per-agent offer pacing
  *
- * Everything here runs in the fleet's own thread, except fleet_on_event(),
- * which runs in the market's delivery thread and only enqueues.
+ * Everything here runs in the fleet's own thread, except the event callback in
+ * fleet.c, which runs in the market's delivery thread and only enqueues.
  */
 #ifndef DEALDESK_MARKETD_FLEET_IMPL_H
 #define DEALDESK_MARKETD_FLEET_IMPL_H
@@ -233,15 +233,24 @@ bool fl_str_is(json_t *obj, const char *key, const char *value);
 int64_t fl_int(json_t *obj, const char *key, int64_t dflt);
 
 /* ---- fleet_deal.c ---- */
-/* Tries to start a new deal for some buyer. Returns true when one was started.
- */
+/* Tries to start a new deal for some buyer. Returns true when one was started. */
 bool fl_deal_spawn(fleet *f, double now);
 /* Performs deal d's next step (its time has come). */
 void fl_deal_step(fleet *f, int d, double now);
-/* Reactions to the operator, from events. */
-void fl_deal_purchase_event(fleet *f, int d, json_t *purchase, double now);
-void fl_deal_negotiation_event(fleet *f, int d, json_t *neg, double now);
 /* Ends deal d and frees its slot. */
 void fl_deal_end(fleet *f, int d);
+/* Ends a deal that failed before its purchase (a planned fault that never happened
+ * goes back to the pool). */
+void fl_deal_fail(fleet *f, int d);
+/* Moves deal x into or out of waiting for a decision. */
+void fl_deal_set_waiting(fleet *f, fl_deal *x, bool wait);
+/* Remembers r in a ring of FL_RECENT entries (replacing the oldest). */
+void fl_remember(fl_recent *ring, int *n, fl_recent r);
+
+/* ---- fleet_operator.c ---- */
+/* Reacts to an update of deal d's purchase (veto, cap, expiry, approval). */
+void fl_deal_purchase_event(fleet *f, int d, json_t *purchase, double now);
+/* Reacts to an update of deal d's negotiation (hold, release, cap, veto). */
+void fl_deal_negotiation_event(fleet *f, int d, json_t *neg, double now);
 
 #endif

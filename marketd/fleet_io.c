@@ -10,8 +10,7 @@
 
 #include "marketd/fleet_impl.h"
 
-/* ---- the id map
- * ---------------------------------------------------------------------- */
+/* ---- the id map ---- */
 
 static char tombstone[] = "";
 
@@ -133,8 +132,7 @@ void fl_map_free(fl_map *m)
     memset(m, 0, sizeof *m);
 }
 
-/* ---- JSON helpers
- * -------------------------------------------------------------------- */
+/* ---- JSON helpers ---- */
 
 /* Copies string member key of obj into out; "" when absent. */
 void fl_str(json_t *obj, const char *key, char *out, size_t size)
@@ -157,8 +155,7 @@ int64_t fl_int(json_t *obj, const char *key, int64_t dflt)
     return json_is_integer(v) ? (int64_t)json_integer_value(v) : dflt;
 }
 
-/* ---- calls
- * ------------------------------------------------------------------------- */
+/* ---- calls ---- */
 
 /* Performs one request; see fleet_impl.h. */
 int fl_call(fleet *f, const char *agent_id, const char *method, const char *path, json_t *body,
@@ -357,8 +354,7 @@ void fl_listing_closed(fleet *f, int i)
     f->agents[l->seller].open_listings--;
 }
 
-/* ---- pacing
- * ---------------------------------------------------------------------- */
+/* ---- pacing ---- */
 
 /* Returns the earliest time a may send another message. */
 double fl_pace_ready(const fl_agent *a, double now)
