@@ -26,6 +26,9 @@
 
 #define BODY_MAX     (64 * 1024)
 #define STREAM_BATCH 256
+/* A stream's buffer takes more events only while it holds less than this: a client that
+ * stops reading costs a bounded amount of memory, however many events it falls behind. */
+#define STREAM_BUF_MAX (32 * 1024)
 
 typedef struct stream stream;
 
@@ -97,6 +100,10 @@ static bool sappend(stream *s, const char *text, size_t n)
 static void stream_event(void *ud, int64_t seq, const char *type, const char *json)
 {
     stream *s = ud;
+    /* Full: this event (and, since the buffer only grows, every later one of the batch)
+     * is read again on the next call, after the client has taken what is buffered. */
+    if (s->len > 0 && s->len + strlen(json) > STREAM_BUF_MAX)
+        return;
     char head[160];
     int n = snprintf(head, sizeof head,
                      "id: %s:%" PRId64 "\nevent: %s\ndata: ", market_epoch(s->h->m), seq, type);

@@ -523,8 +523,9 @@ static void route_post(mkt_ctx *c)
         if (!(listing && c->nseg == 1) &&
             !(listing && c->nseg == 3 && !strcmp(c->seg[2], "withdraw")) &&
             !(neg && c->nseg == 1) && !(neg && c->nseg == 3 && !strcmp(c->seg[2], "messages"))) {
-            mkt_fail(c, c->nseg >= 1 && find_kind(c->seg[0]) ? 403 : 404,
-                     c->nseg >= 1 && find_kind(c->seg[0]) ? "forbidden" : "not_found", NULL, NULL,
+            /* An operator endpoint (a kind's, or the fleet's) is forbidden, not missing. */
+            bool known = c->nseg >= 1 && (find_kind(c->seg[0]) || strcmp(c->seg[0], "fleet") == 0);
+            mkt_fail(c, known ? 403 : 404, known ? "forbidden" : "not_found", NULL, NULL,
                      "agents may use only the agent endpoints");
             return;
         }
