@@ -9,7 +9,9 @@
  *   - money_format always NUL-terminates, for every buffer size, and returns the same
  *     length whatever the buffer;
  *   - money_strerror gives a message for every error;
- *   - money_add and money_mul agree with 128-bit arithmetic on the bounds. */
+ *   - money_add and money_mul agree with 128-bit arithmetic on the bounds (operands
+ *     outside [-MONEY_MAX_MINOR, MONEY_MAX_MINOR] are refused; money_mul takes only
+ *     non-negative operands). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,7 +94,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         __int128 s = (__int128)a + b, p = (__int128)a * b;
         int64_t r = 7;
         bool ok = money_add(a, b, &r);
-        bool want = s >= -MONEY_MAX_MINOR && s <= MONEY_MAX_MINOR;
+        /* Operands outside the range are refused too: they are never valid amounts. */
+        bool in_a = a >= -MONEY_MAX_MINOR && a <= MONEY_MAX_MINOR;
+        bool in_b = b >= -MONEY_MAX_MINOR && b <= MONEY_MAX_MINOR;
+        bool want = in_a && in_b && s >= -MONEY_MAX_MINOR && s <= MONEY_MAX_MINOR;
         if (ok != want || (ok && r != (int64_t)s) || (!ok && r != 7))
             abort();
         r = 7;
@@ -100,6 +105,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (ok && (p < -MONEY_MAX_MINOR || p > MONEY_MAX_MINOR || r != (int64_t)p))
             abort();
         if (!ok && r != 7)
+            abort();
+        /* Non-negative operands in range whose product is in range always multiply. */
+        if (!ok && in_a && in_b && a >= 0 && b >= 0 && p <= MONEY_MAX_MINOR)
             abort();
     }
     return 0;
