@@ -64,7 +64,9 @@ void client_decision_done(client *c, pending *p, http_req *r, int64_t now)
 {
     long status = http_req_status(r);
     p->req = NULL;
-    bool transient = status == 0 || status == 502 || status == 503 || status == 504;
+    /* An untrusted certificate is not transient: the request never left this machine. */
+    bool refused = status == 0 && http_req_tls_refused(r);
+    bool transient = (status == 0 && !refused) || status == 502 || status == 503 || status == 504;
     if (transient && p->attempts < DECISION_ATTEMPTS) {
         /* The same key again: if the first attempt did commit, the server replays it. */
         int64_t d = 250LL << (p->attempts < 8 ? p->attempts : 8);
@@ -78,7 +80,11 @@ void client_decision_done(client *c, pending *p, http_req *r, int64_t now)
     o.http_status = (int)status;
     o.ok = status >= 200 && status < 300;
     o.replayed = http_req_replayed(r);
-    if (transient) {
+    if (refused) {
+        /* Never sent, and never will be: settled, so no later start sends it either. */
+        journal_settle(c->j, p->key, 0);
+        snprintf(o.message, sizeof o.message, "not sent: %s", http_req_error(r));
+    } else if (transient) {
         snprintf(o.message, sizeof o.message,
                  "no answer after %d attempts (%s); it stays in the journal and is sent "
                  "again at the next start",

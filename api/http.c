@@ -24,6 +24,7 @@ struct http_req {
     bool too_big;
     bool replayed;
     bool done;
+    bool tls_refused; /* the certificate was not trusted */
     long status;
     char error[CURL_ERROR_SIZE];
     uint64_t bytes;
@@ -323,6 +324,9 @@ void http_perform(http *h)
             }
         } else {
             r->status = 0;
+            r->tls_refused = res == CURLE_PEER_FAILED_VERIFICATION ||
+                             res == CURLE_SSL_CACERT_BADFILE || res == CURLE_SSL_ISSUER_ERROR ||
+                             res == CURLE_SSL_PINNEDPUBKEYNOTMATCH;
             if (!r->error[0])
                 snprintf(r->error, sizeof r->error, "%s", curl_easy_strerror(res));
         }
@@ -368,6 +372,11 @@ const char *http_req_body(const http_req *r, size_t *len)
 const char *http_req_error(const http_req *r)
 {
     return r->error;
+}
+
+bool http_req_tls_refused(const http_req *r)
+{
+    return r->tls_refused;
 }
 
 bool http_req_replayed(const http_req *r)

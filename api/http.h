@@ -59,6 +59,10 @@ long http_req_status(const http_req *r);
 const char *http_req_body(const http_req *r, size_t *len);
 const char *http_req_error(const http_req *r);
 bool http_req_replayed(const http_req *r); /* Idempotent-Replayed: true */
+/* True when the transfer failed because the server's certificate was not trusted: the
+ * TLS handshake failed, so no byte of the request reached the server, and trying again
+ * cannot succeed. */
+bool http_req_tls_refused(const http_req *r);
 uintptr_t http_req_tag(const http_req *r);
 /* Bytes received so far (streaming transfers count what went to on_data). */
 uint64_t http_req_bytes(const http_req *r);
