@@ -20,6 +20,35 @@
 #define TEXT_MAX   4096
 #define LIST_LIMIT 1000
 
+/* Replaces, in place, every byte of s that does not begin or continue a well-formed
+ * UTF-8 sequence with '?' (a sequence cut short at the end included): an error message
+ * may quote the request (jansson's parse errors do), and jansson refuses to build a
+ * string that is not UTF-8, which would turn a 400 into a 500. */
+static void utf8_repair(char *s)
+{
+    unsigned char *p = (unsigned char *)s;
+    while (*p) {
+        int n = *p < 0x80                    ? 1
+                : (*p >= 0xc2 && *p <= 0xdf) ? 2
+                : (*p >= 0xe0 && *p <= 0xef) ? 3
+                : (*p >= 0xf0 && *p <= 0xf4) ? 4
+                                             : 0;
+        bool ok = n > 0;
+        for (int i = 1; ok && i < n; i++)
+            ok = (p[i] & 0xc0) == 0x80;
+        /* overlong 3/4-byte forms, surrogates and code points above U+10FFFF */
+        if (ok && n == 3)
+            ok = !(p[0] == 0xe0 && p[1] < 0xa0) && !(p[0] == 0xed && p[1] >= 0xa0);
+        if (ok && n == 4)
+            ok = !(p[0] == 0xf0 && p[1] < 0x90) && !(p[0] == 0xf4 && p[1] >= 0x90);
+        if (!ok) {
+            *p++ = '?';
+            continue;
+        }
+        p += n;
+    }
+}
+
 bool mkt_fail(mkt_ctx *c, int status, const char *code, const char *field, json_t *current,
               const char *fmt, ...)
 {
@@ -28,6 +57,7 @@ bool mkt_fail(mkt_ctx *c, int status, const char *code, const char *field, json_
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    utf8_repair(msg);
     json_decref(c->answer);
     c->status = status;
     c->answer = json_pack("{ss ss}", "error", code, "message", msg);
