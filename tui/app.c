@@ -1,8 +1,9 @@
 /* app.c: the console's one event loop. One wait (client_wait: libcurl's sockets, the
  * terminal and the signal self-pipe) with the timeout of the next timer; events are
- * applied by client_run(); a change marks the screen dirty; a frame is drawn at most
- * every 33 ms and only when something changed, or once a second while a countdown is
- * on screen. Signal handlers only write a byte to the self-pipe. */
+ * applied by client_run(); a change marks the screen dirty; a frame is drawn only when
+ * something changed (or once a second while a countdown is on screen), at most one per
+ * 34 ms on average with a credit of two frames after a quiet spell, and at once for a
+ * key. Signal handlers only write a byte to the self-pipe. */
 #include "tui/app.h"
 #include "tui/ui.h"
 
@@ -19,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define FRAME_MS 33 /* at most ~30 frames a second */
+#define FRAME_MS 34 /* at most 30 frames a second (29.4 when the stream never stops) */
 
 static int sigpipe_fds[2] = {-1, -1};
 static struct termios saved_tio;
@@ -617,6 +618,16 @@ static void stats_frame(const ui *u, uint64_t frames)
     }
 }
 
+/* Frame credit in ms at now: earned at one frame per FRAME_MS since credit_at, kept up
+ * to two frames' worth. A burst of two lets the server's answer to a decision and the
+ * event that follows it show as they land (bench_decide), while a flood still gets one
+ * frame per FRAME_MS. */
+static int64_t frame_credit(int64_t credit, int64_t credit_at, int64_t now)
+{
+    int64_t c = credit + (now - credit_at);
+    return c > 2 * FRAME_MS ? 2 * FRAME_MS : c;
+}
+
 /* Runs the console; see app.h. */
 int app_run(const config *cfg)
 {
@@ -687,13 +698,13 @@ int app_run(const config *cfg)
         u.panes[p].table.page = 10;
     u.dirty = true;
 
-    int64_t last_frame = 0, next_tick = 0;
+    int64_t credit = 2 * FRAME_MS, credit_at = ui_now_ms(), next_tick = 0, status_seen = 0;
     uint64_t frames = 0;
     while (!u.quit) {
         int64_t now = ui_now_ms();
         int timeout = client_next_timeout_ms(u.cl);
         if (u.dirty) {
-            int64_t wait = last_frame + FRAME_MS - now;
+            int64_t wait = FRAME_MS - frame_credit(credit, credit_at, now);
             int t2 = wait > 0 ? (int)wait : 0;
             if (timeout < 0 || t2 < timeout)
                 timeout = t2;
@@ -718,6 +729,17 @@ int app_run(const config *cfg)
             client_status_get(u.cl, &u.cs);
             u.shown_lag_ms = u.cs.lag_ms; /* measured as the events land, not while idle */
             maybe_bell(&u);
+        } else {
+            /* The header tells the connection's state and who we are even when no event
+             * changed the store (a quiet market: connecting -> live, whoami's answer). */
+            client_status cs;
+            client_status_get(u.cl, &cs);
+            if (cs.state != u.cs.state || strcmp(cs.role, u.cs.role) != 0 ||
+                strcmp(cs.operator_name, u.cs.operator_name) != 0 ||
+                strcmp(cs.last_error, u.cs.last_error) != 0) {
+                u.cs = cs;
+                u.dirty = true;
+            }
         }
         if (ready & 2u)
             handle_signals(&u);
@@ -730,11 +752,21 @@ int app_run(const config *cfg)
             u.dirty = true;
             next_tick = (now / 1000 + 1) * 1000;
         }
-        if (u.dirty && !u.quit && now - last_frame >= FRAME_MS) {
+        /* The frame limit is for the stream: a key, and a new status line (the answer to
+         * the operator: a decision's outcome, an error), are shown at once and cost no
+         * credit, so the server's answer to a decision confirmed with y shows as soon as
+         * it lands (bench_decide). */
+        bool keyed = (ready & 1u) != 0 || u.status_at_ms != status_seen;
+        int64_t have = frame_credit(credit, credit_at, now);
+        if (u.dirty && !u.quit && (keyed || have >= FRAME_MS)) {
             draw(&u);
             doupdate();
             stats_frame(&u, ++frames);
-            last_frame = now;
+            status_seen = u.status_at_ms;
+            if (!keyed) {
+                credit = have - FRAME_MS;
+                credit_at = now;
+            }
             u.dirty = false;
         }
     }

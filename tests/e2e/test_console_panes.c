@@ -174,6 +174,7 @@ static void test_80x24_layout_and_resize(void **state)
     assert_non_null(t);
     assert_true(e2e_wait(t, pur, WAIT_MS));
     assert_true(e2e_wait(t, "$1,234.56", WAIT_MS));
+    assert_true(e2e_wait(t, "live", WAIT_MS)); /* the stream opens after the snapshot */
     char row[2048];
     vt_row(t, 0, row, sizeof row);
     assert_non_null(strstr(row, "dealdesk"));
