@@ -8,7 +8,8 @@
  *                store (glibc mallinfo2 before and after, realistic text lengths)
  *
  * Events are generated in batches of 50,000 outside the timed part. Usage:
- * bench_ingest [EVENTS] (default 1000000).
+ * bench_ingest [EVENTS] (default 1000000). With BENCH_PAYLOADS=FILE the payloads are also
+ * written to FILE, one JSON line each (tests/bench/run.sh times `jq -c .` over them).
  */
 #include <jansson.h>
 #include <malloc.h>
@@ -266,6 +267,7 @@ int main(int argc, char **argv)
     double t_ingest = 0, t_json = 0;
     size_t bytes = 0;
     long done = 0;
+    FILE *dump = getenv("BENCH_PAYLOADS") ? fopen(getenv("BENCH_PAYLOADS"), "w") : NULL;
     while (done < total) {
         long n = total - done < BATCH ? total - done : BATCH;
         buf b = {0}, pl = {0};
@@ -286,10 +288,14 @@ int main(int argc, char **argv)
             json_decref(j);
         }
         t_json += cpu_s() - t0;
+        if (dump && fwrite(pl.s, 1, pl.len, dump) != pl.len)
+            abort();
         free(b.s);
         free(pl.s);
         done += n;
     }
+    if (dump)
+        fclose(dump);
     if (k.applied != (uint64_t)total) {
         fprintf(stderr, "bench: %llu applied, %llu other, of %ld\n", (unsigned long long)k.applied,
                 (unsigned long long)k.other, total);
