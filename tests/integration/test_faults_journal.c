@@ -1,0 +1,311 @@
+/* test_faults_journal.c: dealdesk killed (SIGKILL) at random moments across many
+ * decisions, then started again.
+ *
+ * Each round starts a one-shot `dealdesk veto PUR --if-match 1` and kills it after a
+ * random delay (0-30 ms: before it journals, between journaling and sending, while the
+ * request is in flight behind a slow proxy, or after the answer); every start re-sends
+ * what the journal holds unsettled. At the end one more decision runs to completion, and
+ * the test asserts that the journal and the server agree: every purchase with a journal
+ * entry is vetoed on the server, exactly once (one decision record), every vetoed
+ * purchase has a journal entry (nothing decided that the journal does not know), no
+ * journal entry is left unsettled, and torn lines (a kill during a write) are only ever
+ * skipped, never misread.
+ *
+ * Default: 16 kills. SOAK=1: 300. FAULTS_SEED=N repeats a run.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "api/config.h"
+#include "api/journal.h"
+#include "tests/lib/faultproxy.h"
+#include "tests/lib/testsrv.h"
+
+extern char **environ;
+
+/* Monotonic ms. */
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Sleeps ms (a random moment, or between polls of a condition with a deadline). */
+static void nap(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/* A small deterministic generator (xorshift64*). */
+static uint64_t rng_state;
+static uint64_t rng(void)
+{
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return rng_state * 2685821657736338717ULL;
+}
+
+/* Starts $DEALDESK_BIN with args, output into files. */
+static pid_t spawn_dealdesk(const char *const *args, const char *out_path, const char *err_path)
+{
+    const char *bin = getenv("DEALDESK_BIN");
+    const char *argv[32];
+    size_t n = 0;
+    argv[n++] = bin;
+    for (size_t i = 0; args[i] && n < 31; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addopen(&fa, 2, err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    pid_t pid;
+    int rc = posix_spawn(&pid, bin, &fa, NULL, (char *const *)(void *)argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    assert_int_equal(rc, 0);
+    return pid;
+}
+
+/* Waits for pid up to ms (then kills it); returns the exit code, 128+signal, or -1. */
+static int wait_child(pid_t pid, int ms)
+{
+    int st = 0;
+    int64_t deadline = now_ms() + ms;
+    while (waitpid(pid, &st, WNOHANG) == 0) {
+        if (now_ms() > deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &st, 0);
+            return -1;
+        }
+        nap(2);
+    }
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static testsrv srv;
+static testsrv_market mkt;
+
+/* A fresh listing and a pending purchase on it. */
+static void purchase(char pur[72])
+{
+    testhttp_resp r = {0};
+    assert_int_equal(testsrv_post(&srv, mkt.seller_token, "/v1/listings", 0,
+                                  "{\"title\":\"Cargo bike\",\"description\":\"d\",\"category\":"
+                                  "\"bikes\",\"unit_price_minor\":50000,\"currency\":\"USD\","
+                                  "\"quantity\":5,\"floor_minor\":30000}",
+                                  &r),
+                     0);
+    assert_int_equal(r.status, 201);
+    assert_true(testjson_str(r.body, "id", mkt.listing_id, sizeof mkt.listing_id));
+    testhttp_resp_free(&r);
+    assert_int_equal(testsrv_market_purchase(&srv, &mkt, 50000, 1, pur), 0);
+}
+
+/* The journal as the test reads it: subjects of D lines (with their keys) and the keys
+ * of R lines; lines that do not split into the documented fields count as torn. */
+typedef struct jview {
+    json_t *subject_keys; /* subject -> array of keys */
+    json_t *settled;      /* key -> status */
+    int torn, lines;
+} jview;
+
+static void jview_read(const char *path, jview *v)
+{
+    v->subject_keys = json_object();
+    v->settled = json_object();
+    v->torn = v->lines = 0;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    while ((n = getline(&line, &cap, f)) > 0) {
+        v->lines++;
+        if (line[n - 1] != '\n') {
+            v->torn++;
+            continue;
+        }
+        line[n - 1] = '\0';
+        char *f_[10];
+        int nf = 0;
+        for (char *p = line, *save = NULL; nf < 10 && (p = strtok_r(p, "\t", &save)) != NULL;
+             p = NULL)
+            f_[nf++] = p;
+        if (nf == 8 && !strcmp(f_[0], "D")) {
+            json_t *arr = json_object_get(v->subject_keys, f_[4]);
+            if (!arr) {
+                arr = json_array();
+                json_object_set_new(v->subject_keys, f_[4], arr);
+            }
+            json_array_append_new(arr, json_string(f_[1]));
+        } else if (nf == 5 && !strcmp(f_[0], "R")) {
+            json_object_set_new(v->settled, f_[1], json_integer(atoi(f_[2])));
+        } else {
+            v->torn++;
+        }
+    }
+    free(line);
+    fclose(f);
+}
+
+static void jview_free(jview *v)
+{
+    json_decref(v->subject_keys);
+    json_decref(v->settled);
+}
+
+static void test_killed_across_many_decisions(void **state)
+{
+    (void)state;
+    bool soak = getenv("SOAK") != NULL;
+    int rounds = soak ? 300 : 16;
+    const char *seed_env = getenv("FAULTS_SEED");
+    uint64_t seed = seed_env ? strtoull(seed_env, NULL, 10) : (uint64_t)time(NULL);
+    rng_state = seed * 0x9E3779B97F4A7C15ULL + 1;
+    printf("journal kills seed %llu\n", (unsigned long long)seed);
+
+    assert_int_equal(testsrv_start(&srv, "--decide-timeout 3600"), 0);
+    assert_int_equal(testsrv_market_setup(&srv, &mkt, 0), 0);
+    faultproxy *fp = faultproxy_start(srv.port);
+    assert_non_null(fp);
+    faultproxy_set(fp, 0, 20); /* a slow network: kills land mid-request too */
+    char slow_url[64];
+    snprintf(slow_url, sizeof slow_url, "http://127.0.0.1:%d", faultproxy_port(fp));
+    char *tok = testsrv_token_file(&srv, TESTSRV_TOKEN_SUP1);
+    const char *tmp = getenv("TEST_TMP");
+    char out[600], err[600];
+    snprintf(out, sizeof out, "%s/kill.out", tmp);
+    snprintf(err, sizeof err, "%s/kill.err", tmp);
+    config cfg;
+    config_init(&cfg);
+    char jpath[4096];
+    assert_int_equal(config_journal_path(&cfg, jpath, sizeof jpath), 0);
+    config_free(&cfg);
+    unlink(jpath); /* this test's journal only */
+
+    char(*purs)[72] = calloc((size_t)rounds + 1, 72);
+    int killed = 0, finished = 0;
+    for (int i = 0; i < rounds; i++) {
+        purchase(purs[i]);
+        const char *url = rng() % 2 ? slow_url : srv.url;
+        const char *args[] = {"--url",    url,          "--token-file", tok, "veto", purs[i],
+                              "--reason", "kill drill", "--if-match",   "1", NULL};
+        pid_t pid = spawn_dealdesk(args, out, err);
+        nap((int)(rng() % 31));
+        kill(pid, SIGKILL);
+        int st = wait_child(pid, 30000);
+        if (st == 0)
+            finished++; /* it was done before the kill */
+        else if (st == 128 + SIGKILL)
+            killed++;
+        else
+            fail_msg("round %d: exit %d", i, st);
+    }
+    /* The last start runs to the end and re-sends whatever is left. */
+    purchase(purs[rounds]);
+    const char *last[] = {"--url",    srv.url, "--token-file", tok, "veto", purs[rounds],
+                          "--reason", "final", "--if-match",   "1", NULL};
+    int st = wait_child(spawn_dealdesk(last, out, err), 60000);
+    assert_int_equal(st, 0);
+
+    /* The server's truth. */
+    testhttp_resp r = {0};
+    assert_int_equal(testsrv_get(&srv, TESTSRV_TOKEN_SUP1, "/v1/snapshot", &r), 0);
+    json_t *snap = json_loads(r.body, 0, NULL);
+    testhttp_resp_free(&r);
+    assert_non_null(snap);
+    jview jv;
+    jview_read(jpath, &jv);
+    int lost = 0, doubled = 0, unknown = 0, unsettled = 0, journaled = 0, vetoed = 0;
+    for (int i = 0; i <= rounds; i++) {
+        int ndec = 0;
+        size_t k;
+        json_t *d;
+        json_array_foreach(json_object_get(snap, "decisions"), k, d)
+        {
+            const char *id =
+                json_string_value(json_object_get(json_object_get(d, "subject"), "id"));
+            ndec += id && !strcmp(id, purs[i]);
+        }
+        const char *status = NULL;
+        json_t *p;
+        json_array_foreach(json_object_get(snap, "purchases"), k, p)
+        {
+            const char *id = json_string_value(json_object_get(p, "id"));
+            if (id && !strcmp(id, purs[i]))
+                status = json_string_value(json_object_get(p, "status"));
+        }
+        assert_non_null(status);
+        json_t *keys = json_object_get(jv.subject_keys, purs[i]);
+        bool in_journal = keys != NULL;
+        bool is_vetoed = !strcmp(status, "vetoed");
+        journaled += in_journal;
+        vetoed += is_vetoed;
+        if (in_journal && !is_vetoed) {
+            lost++;
+            fprintf(stderr, "%s is in the journal but %s on the server\n", purs[i], status);
+        }
+        if (!in_journal && (is_vetoed || ndec > 0)) {
+            unknown++;
+            fprintf(stderr, "%s is %s on the server but not in the journal\n", purs[i], status);
+        }
+        if (!is_vetoed && strcmp(status, "pending_approval") != 0)
+            lost++;
+        if (ndec > 1) {
+            doubled++;
+            fprintf(stderr, "%s has %d decision records\n", purs[i], ndec);
+        }
+        json_t *key;
+        json_array_foreach(keys, k, key)
+        {
+            if (!json_object_get(jv.settled, json_string_value(key)))
+                unsettled++;
+        }
+    }
+    printf("journal: %d runs, %d killed at random moments (%d had finished first), then one to "
+           "the end\n",
+           rounds, killed, finished);
+    printf("  %d purchases journaled, %d vetoed on the server: lost %d, doubled %d, decided "
+           "without a journal entry %d, unsettled %d, torn lines skipped %d of %d\n",
+           journaled, vetoed, lost, doubled, unknown, unsettled, jv.torn, jv.lines);
+    assert_int_equal(lost, 0);
+    assert_int_equal(doubled, 0);
+    assert_int_equal(unknown, 0);
+    assert_int_equal(unsettled, 0);
+    assert_true(journaled >= 1);
+    jview_free(&jv);
+    json_decref(snap);
+    free(purs);
+    faultproxy_stop(fp);
+    testsrv_stop(&srv);
+    free(tok);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_killed_across_many_decisions),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
