@@ -130,6 +130,7 @@ demo: deps all
 	$(DEALDESK) --demo
 
 bench: all $(BENCH_BINS)
+	@tools/deps.sh bench
 	@BUILD=$(BUILD) tests/bench/run.sh $(BENCH_BINS)
 
 soak: all $(TEST_BINS)
