@@ -15,7 +15,12 @@ typedef struct fleet fleet;
 
 typedef struct fleet_options {
     int size;      /* number of agents (--fleet N), buyers and sellers together */
-    double rate;   /* scales the pace: agent actions per second at 1.0 is a watchable demo */
+    double rate;   /* scales the pace: 1.0 is a watchable demo (about one action a second, a
+                    * purchase waiting for approval every 10-20 s); thinking times divide
+                    * and live threads multiply with it. Each clean agent stays under 27
+                    * offers a minute (the velocity rule fires past 30), so N agents trade
+                    * at most about 0.6 N actions a second: 2,000 a second needs about
+                    * 5,000 agents. */
     uint64_t seed; /* --seed: same seed, same catalogue, agents and strategies */
     double faults; /* --faults P: probability in [0,1] that a deal carries an injected fault */
 } fleet_options;

@@ -316,10 +316,45 @@ static void test_recall_and_false_flags(void **state)
     run("--fleet 150 --seed 7 --faults 0.3 --rate 100 --decide-timeout 2", 60, 50.0, false);
 }
 
+/* SOAK only: the agents' actions per second at the top rate with a fleet large enough
+ * for it, measured over 30 s once trading has started (registration and the opening
+ * listings come first). */
+static void test_top_rate(void **state)
+{
+    (void)state;
+    if (!getenv("SOAK")) {
+        skip();
+        return;
+    }
+    const char *args = "--fleet 8000 --seed 9 --faults 0.1 --rate 1000 --decide-timeout 600 "
+                       "--db :memory:";
+    testsrv s;
+    assert_int_equal(testsrv_start(&s, args), 0);
+    double deadline = now_s() + 600;
+    while (metric(&s, "marketd_purchases_total") < 100 && now_s() < deadline) {
+        struct timespec ts = {1, 0};
+        nanosleep(&ts, NULL);
+    }
+    long long r0 = metric(&s, "marketd_requests_total");
+    long long p0 = metric(&s, "marketd_purchases_total");
+    double t0 = now_s();
+    struct timespec ts = {30, 0};
+    nanosleep(&ts, NULL);
+    double dt = now_s() - t0;
+    long long r1 = metric(&s, "marketd_requests_total");
+    long long p1 = metric(&s, "marketd_purchases_total");
+    testsrv_stop(&s);
+    printf("fleet top rate (%s): %.0f agent actions/s, %.0f purchases/s over %.0f s\n", args,
+           (double)(r1 - r0) / dt, (double)(p1 - p0) / dt, dt);
+    assert_true(p0 >= 100);
+    assert_true((double)(r1 - r0) / dt > 500.0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_recall_and_false_flags),
+        cmocka_unit_test(test_top_rate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
