@@ -77,6 +77,18 @@ static int64_t scale(int64_t v, double k)
     return r < 1 ? 1 : r;
 }
 
+/* Rounds a classifieds offer the way people haggle: to $5 above $100, to $1 above $20,
+ * else to 50 cents; down for a buyer, up for a seller (so a seller never goes under its
+ * reservation by rounding). Business goods keep their cents. */
+static int64_t round_offer(const fl_listing *l, int64_t v, bool up)
+{
+    if (sim_category_b2b(l->item.cat) || v <= 0)
+        return v;
+    int64_t unit = v >= 10000 ? 500 : v >= 2000 ? 100 : 50;
+    int64_t r = up ? (v + unit - 1) / unit * unit : v / unit * unit;
+    return r < 1 ? 1 : r;
+}
+
 /* Writes what the agent says into out. */
 static void say(fleet *f, fl_deal *x, fl_agent *who, sim_say k, int64_t price, int64_t qty,
                 char *out, size_t size)
@@ -495,7 +507,8 @@ static void step_open(fleet *f, int d, double now)
         fl_deal_fail(f, d); /* a veto or a sale since the deal was planned */
         return;
     }
-    int64_t price = sim_next_offer(&b->p.strategy, false, x->b_lo, x->b_hi, 0, NULL, 0, NULL, 0);
+    int64_t price = round_offer(
+        l, sim_next_offer(&b->p.strategy, false, x->b_lo, x->b_hi, 0, NULL, 0, NULL, 0), false);
     int64_t qty = x->qty;
     switch (x->fault) {
         case FAULT_OVERPAY:
@@ -565,6 +578,9 @@ static void step_seller(fleet *f, int d, double now)
     int64_t next =
         sim_next_offer(&s->p.strategy, true, x->s_lo, x->s_hi, t, x->so, x->ns, x->bo, x->nb);
     bool walk = false, agree = false;
+    next = round_offer(&f->listings[x->listing], next, true);
+    if (next > x->s_hi)
+        next = x->s_hi;
     if (x->cap_price >= 0 && next > x->cap_price)
         next = x->cap_price;
     if (x->cap_qty >= 0 && qty > x->cap_qty)
@@ -655,7 +671,9 @@ static void step_buyer(fleet *f, int d, double now)
         hi = x->cap_price;
     int64_t lo = x->b_lo < hi ? x->b_lo : hi;
     int t = x->nb;
-    int64_t next = sim_next_offer(&b->p.strategy, false, lo, hi, t, x->bo, x->nb, x->so, x->ns);
+    int64_t next = round_offer(
+        &f->listings[x->listing],
+        sim_next_offer(&b->p.strategy, false, lo, hi, t, x->bo, x->nb, x->so, x->ns), false);
     if (x->cap_qty >= 0 && qty > x->cap_qty)
         qty = x->cap_qty;
     bool capped_now = x->cap_ack;

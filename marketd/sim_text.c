@@ -257,7 +257,13 @@ char *sim_say_text(sim_rng *r, sim_say k, const sim_say_ctx *c, char *out, size_
         append(out, size, &len, op);
         append(out, size, &len, " ");
     }
+    size_t core_at = len;
     expand(core, c, out, size, &len);
+    /* After "Look," or "Come on," the sentence goes on in lower case ("I" stays). */
+    size_t oplen = strlen(op);
+    if (oplen && op[oplen - 1] == ',' && out[core_at] >= 'A' && out[core_at] <= 'Z' &&
+        !(out[core_at] == 'I' && (out[core_at + 1] == ' ' || out[core_at + 1] == '\'')))
+        out[core_at] = (char)(out[core_at] - 'A' + 'a');
     if (*cl) {
         append(out, size, &len, " ");
         append(out, size, &len, cl);
