@@ -350,6 +350,10 @@ static void test_text_variety_and_clean(void **state)
             assert_true(len > 3 && len < sizeof out - 1);
             assert_true((text_scan(out, len) & TEXT_F_HIDDEN_MASK) == 0);
             assert_null(strchr(out, '{'));
+            /* "Come on, we can offer", not "Come on, We can offer" ("I" stays). */
+            for (const char *q = strstr(out, ", "); q; q = strstr(q + 1, ", "))
+                if (q[2] >= 'A' && q[2] <= 'Z' && !(q[2] == 'I' && (q[3] == ' ' || q[3] == '\'')))
+                    fail_msg("capital after a comma: \"%s\"", out);
             seen[i] = strdup(out);
         }
         /* Real variety: strip the varying amounts and count distinct phrasings. */
