@@ -153,9 +153,23 @@ static void confirm_purchase_text(ui *u, const model_purchase *p, const char *ve
     format_money(p->unit_price_minor, p->currency, unit, sizeof unit);
     text_truncate(l && l->title.s ? l->title.s : p->listing_id, 40, u->mode_text, title,
                   sizeof title);
-    int crit = 0;
-    for (size_t i = 0; i < p->nflags; i++)
+    int crit = 0, warn = 0;
+    for (size_t i = 0; i < p->nflags; i++) {
         crit += p->flags[i].severity == SEV_CRITICAL;
+        warn += p->flags[i].severity == SEV_WARNING;
+    }
+    /* Name the severities present: "no flags", "2 critical, 1 warning flags". */
+    char flagtxt[64];
+    if (crit && warn)
+        snprintf(flagtxt, sizeof flagtxt, "%d critical, %d warning flag%s", crit, warn,
+                 crit + warn == 1 ? "" : "s");
+    else if (crit || warn)
+        snprintf(flagtxt, sizeof flagtxt, "%d %s flag%s", crit ? crit : warn,
+                 crit ? "critical" : "warning", (crit ? crit : warn) == 1 ? "" : "s");
+    else if (p->nflags)
+        snprintf(flagtxt, sizeof flagtxt, "%zu info flag%s", p->nflags, p->nflags == 1 ? "" : "s");
+    else
+        snprintf(flagtxt, sizeof flagtxt, "no flags");
     snprintf(u->confirm_title, sizeof u->confirm_title, "%s %s (version %lld)", verb, p->id,
              (long long)p->version);
     u->confirm_n = 0;
@@ -164,9 +178,9 @@ static void confirm_purchase_text(ui *u, const model_purchase *p, const char *ve
     snprintf(u->confirm_lines[u->confirm_n++], 256, "%s buys %s %s %s from %s",
              format_agent_name(u, p->buyer_id), qty, widget_glyph_str(GLYPH_TIMES), title,
              format_agent_name(u, p->seller_id));
-    snprintf(u->confirm_lines[u->confirm_n++], 256, "%s %s %s = total %s %s %s %d critical flag%s",
-             qty, widget_glyph_str(GLYPH_TIMES), unit, total, p->currency,
-             widget_glyph_str(GLYPH_MIDDOT), crit, crit == 1 ? "" : "s");
+    snprintf(u->confirm_lines[u->confirm_n++], 256, "%s %s %s = total %s %s %s %s", qty,
+             widget_glyph_str(GLYPH_TIMES), unit, total, p->currency,
+             widget_glyph_str(GLYPH_MIDDOT), flagtxt);
     if (extra && extra[0])
         snprintf(u->confirm_lines[u->confirm_n++], 256, "%s", extra);
     snprintf(u->confirm_lines[u->confirm_n++], 256, "%s", "");
