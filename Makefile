@@ -133,8 +133,11 @@ bench: all $(BENCH_BINS)
 	@tools/deps.sh bench
 	@BUILD=$(BUILD) tests/bench/run.sh $(BENCH_BINS)
 
+# The long runs: every *soak, *faults and test_faults_* binary with SOAK=1 (100 server
+# faults, 200 proxied decisions, 300 killed dealdesks, ...); tests/soak/README.md.
+SOAK_BINS = $(filter %soak %faults,$(TEST_BINS)) $(foreach b,$(TEST_BINS),$(if $(findstring /test_faults_,$(b)),$(b)))
 soak: all $(TEST_BINS)
-	@BUILD=$(BUILD) SOAK=1 tests/run.sh $(filter %soak %faults,$(TEST_BINS))
+	@BUILD=$(BUILD) SOAK=1 TEST_TIMEOUT=$${TEST_TIMEOUT:-7200} tests/run.sh $(sort $(SOAK_BINS))
 
 # ---- fuzzing (clang + libFuzzer) ------------------------------------------
 
