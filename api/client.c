@@ -9,6 +9,9 @@
 #include "api/client_int.h"
 
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h> /* malloc_trim */
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -385,6 +388,12 @@ static bool apply_item(client *c, item *it, int64_t now)
         }
         c->s.snapshots++;
         c->need_snapshot = false;
+#ifdef __GLIBC__
+        /* The snapshot's JSON tree is freed by now: give its pages back, else a large
+         * market's snapshot keeps its peak resident (bench_live, 100k listings and
+         * threads: 626 MB -> ~180 MB; the trim takes ~40 ms once per snapshot). */
+        malloc_trim(0);
+#endif
         c->last_snapshot_ms = now;
         if (!c->replay) {
             c->attempt = 0;
