@@ -45,7 +45,7 @@ EOS
 done
 rel=${wrap#"$top"/}
 # shellcheck disable=SC2086
-BUILD=$rel TEST_TIMEOUT=${VG_TIMEOUT:-3600} "$top/tests/run.sh" $bins
+BUILD=$rel VALGRIND=1 TEST_TIMEOUT=${VG_TIMEOUT:-3600} "$top/tests/run.sh" $bins
 suite=$?
 # Every log: errors and definite leaks (a process killed with SIGKILL leaves no summary).
 bad=0; n=0; complete=0
