@@ -56,6 +56,7 @@ struct stream {
     bool started;   /* retry sent */
     bool suspended; /* waiting for an event or a heartbeat */
     bool done;      /* close after the buffer drains */
+    bool full;      /* the buffer took no more events in this fill (see stream_event) */
     char *buf;
     size_t len, off, cap;
     int64_t last_write; /* monotonic ms */
@@ -100,10 +101,13 @@ static bool sappend(stream *s, const char *text, size_t n)
 static void stream_event(void *ud, int64_t seq, const char *type, const char *json)
 {
     stream *s = ud;
-    /* Full: this event (and, since the buffer only grows, every later one of the batch)
-     * is read again on the next call, after the client has taken what is buffered. */
-    if (s->len > 0 && s->len + strlen(json) > STREAM_BUF_MAX)
+    /* Full: this event and every later one of the batch (even a smaller one that would
+     * fit: events go out in seq order, without a gap) are read again on the next fill,
+     * after the client has taken what is buffered. */
+    if (s->full || (s->len > 0 && s->len + strlen(json) > STREAM_BUF_MAX)) {
+        s->full = true;
         return;
+    }
     char head[160];
     int n = snprintf(head, sizeof head,
                      "id: %s:%" PRId64 "\nevent: %s\ndata: ", market_epoch(s->h->m), seq, type);
@@ -137,6 +141,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
                 s->done = true;
             }
         } else {
+            s->full = false;
             market_events_after(h->m, s->last_seq, STREAM_BATCH, stream_event, s);
             if (s->len == 0 && mono_ms() - s->last_write >= h->heartbeat_ms)
                 sappend(s, ": hb\n\n", 6);
