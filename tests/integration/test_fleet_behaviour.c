@@ -4,7 +4,7 @@
  * same catalogue; another seed gives another market. Obedience: a paused agent stops
  * acting (and does not keep knocking) until resumed; a halted fleet goes quiet until
  * resumed; after a veto the buyer reads the reason and moves on to other sellers; after
- * a cap the buyer renegotiates inside it.
+ * a cap the buyer renegotiates inside it; a lowered per-deal maximum is kept.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -503,6 +503,99 @@ static void test_cap_renegotiated_inside(void **state)
     assert_true(wait_for(&srv, renegotiated, &w, 30));
 }
 
+typedef struct limited {
+    char buyer[80], at[40];
+    long long max;
+    int seen; /* purchases by the buyer after the change */
+} limited;
+
+/* True when the buyer made 2 purchases after its per-deal maximum was lowered; fails the
+ * test on any of them above the new maximum. */
+static bool bought_within_limit(testsrv *s, void *ud)
+{
+    limited *w = ud;
+    json_t *pur = get_all(s, "/v1/purchases");
+    size_t i;
+    json_t *p;
+    w->seen = 0;
+    json_array_foreach(pur, i, p)
+    {
+        char buyer[80], created[40];
+        str_of(p, "buyer_id", buyer, sizeof buyer);
+        str_of(p, "created_at", created, sizeof created);
+        if (strcmp(buyer, w->buyer) != 0 || strcmp(created, w->at) <= 0)
+            continue;
+        long long total = (long long)json_integer_value(json_object_get(p, "total_minor"));
+        if (total > w->max)
+            fail_msg("%s bought for %lld after its per-deal maximum became %lld", buyer, total,
+                     w->max);
+        w->seen++;
+    }
+    json_decref(pur);
+    return w->seen >= 2;
+}
+
+/* True when some buyer has made at least 3 purchases; picks the busiest one and sets its
+ * new per-deal maximum to 1.5x its median purchase (so some of what it buys no longer
+ * fits). */
+static bool busy_buyer(testsrv *s, void *ud)
+{
+    limited *w = ud;
+    json_t *pur = get_all(s, "/v1/purchases");
+    json_t *per = json_object();
+    size_t i;
+    json_t *p;
+    json_array_foreach(pur, i, p)
+    {
+        const char *b = json_string_value(json_object_get(p, "buyer_id"));
+        if (!json_object_get(per, b))
+            json_object_set_new(per, b, json_array());
+        json_array_append(json_object_get(per, b), json_object_get(p, "total_minor"));
+    }
+    size_t best = 0;
+    const char *key;
+    json_t *totals;
+    json_object_foreach(per, key, totals)
+    {
+        if (json_array_size(totals) > best) {
+            best = json_array_size(totals);
+            snprintf(w->buyer, sizeof w->buyer, "%s", key);
+        }
+    }
+    if (best >= 3) {
+        totals = json_object_get(per, w->buyer);
+        long long v[1024];
+        size_t n = json_array_size(totals) < 1024 ? json_array_size(totals) : 1024;
+        for (i = 0; i < n; i++)
+            v[i] = (long long)json_integer_value(json_array_get(totals, i));
+        for (size_t a = 1; a < n; a++)
+            for (size_t b = a; b > 0 && v[b - 1] > v[b]; b--) {
+                long long t = v[b];
+                v[b] = v[b - 1];
+                v[b - 1] = t;
+            }
+        w->max = v[n / 2] * 3 / 2;
+    }
+    json_decref(per);
+    json_decref(pur);
+    return best >= 3;
+}
+
+static void test_lowered_limits_respected(void **state)
+{
+    (void)state;
+    limited w = {.seen = 0};
+    assert_true(wait_for(&srv, busy_buyer, &w, 60));
+    char path[160], lim[200], body[160];
+    snprintf(path, sizeof path, "/v1/agents/%s", w.buyer);
+    snprintf(lim, sizeof lim, "%s/limits", path);
+    snprintf(body, sizeof body, "{\"per_deal_max_minor\":%lld}", w.max);
+    json_t *ag = post(&srv, lim, version_of(&srv, path), body);
+    str_of(ag, "updated_at", w.at, sizeof w.at);
+    json_decref(ag);
+    assert_true(wait_for(&srv, bought_within_limit, &w, 60));
+}
+
 int main(void)
 {
     const struct CMUnitTest determinism[] = {
@@ -513,6 +606,7 @@ int main(void)
         cmocka_unit_test(test_halt_and_resume),
         cmocka_unit_test(test_veto_read_and_moved_on),
         cmocka_unit_test(test_cap_renegotiated_inside),
+        cmocka_unit_test(test_lowered_limits_respected),
     };
     int rc = cmocka_run_group_tests(determinism, NULL, NULL);
     rc += cmocka_run_group_tests(obedience, group_setup, group_teardown);
