@@ -374,9 +374,10 @@ static void test_many_streams_that_never_read(void **state)
     int *fds = calloc(NSTREAMS, sizeof *fds);
     assert_non_null(fds);
     char req[256];
+    long long seq0 = metric("marketd_seq");
     snprintf(req, sizeof req,
-             "GET /v1/events?after=0 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n",
-             TESTSRV_TOKEN_VIEW1);
+             "GET /v1/events?after=%lld HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n",
+             seq0, TESTSRV_TOKEN_VIEW1);
     for (int i = 0; i < NSTREAMS; i++) {
         fds[i] = dial(srv.port);
         assert_true(fds[i] >= 0);
@@ -403,6 +404,14 @@ static void test_many_streams_that_never_read(void **state)
         assert_int_equal(testsrv_post(&srv, mkt.seller_token, "/v1/listings", 0, body, &r), 0);
         assert_int_equal(r.status, 201);
         testhttp_resp_free(&r);
+        /* and a small event after each large one: a full buffer must not take it first */
+        snprintf(body, sizeof body,
+                 "{\"title\":\"small %d\",\"description\":\"s\",\"category\":\"bikes\","
+                 "\"unit_price_minor\":100,\"currency\":\"USD\",\"quantity\":1}",
+                 i);
+        assert_int_equal(testsrv_post(&srv, mkt.seller_token, "/v1/listings", 0, body, &r), 0);
+        assert_int_equal(r.status, 201);
+        testhttp_resp_free(&r);
         if (i % 30 == 0) {
             int64_t took = timed_decision();
             if (took > worst)
@@ -410,6 +419,48 @@ static void test_many_streams_that_never_read(void **state)
         }
     }
     long rss1 = rss_kb(srv.pid);
+    /* A stream that starts behind all of that (its first fills meet many events, large
+     * and small mixed, so its buffer fills at uneven points) gives every event in order,
+     * without a gap. */
+    int late = dial(srv.port);
+    assert_true(late >= 0);
+    assert_int_equal(send_all(late, req, strlen(req)), 0);
+    int64_t last = seq0, gaps = 0, seen = 0, target = metric("marketd_seq");
+    static char sbuf[1 << 16];
+    size_t have = 0;
+    deadline = now_ms() + 20000;
+    while (last < target && now_ms() < deadline) {
+        struct pollfd p = {.fd = late, .events = POLLIN};
+        if (poll(&p, 1, 200) <= 0)
+            continue;
+        ssize_t r = recv(late, sbuf + have, sizeof sbuf - 1 - have, 0);
+        if (r <= 0)
+            break;
+        have += (size_t)r;
+        sbuf[have] = '\0';
+        /* consume whole "id: EPOCH:SEQ" lines */
+        char *line = sbuf, *nl;
+        while ((nl = strchr(line, '\n')) != NULL) {
+            *nl = '\0';
+            if (!strncmp(line, "id: ", 4)) {
+                const char *colon = strrchr(line, ':');
+                int64_t seq = colon ? atoll(colon + 1) : 0;
+                if (seq != last + 1)
+                    gaps++;
+                last = seq;
+                seen++;
+            }
+            line = nl + 1;
+        }
+        have = strlen(line);
+        memmove(sbuf, line, have + 1);
+    }
+    close(late);
+    printf("a stream starting behind them: %lld events up to seq %lld (server %lld), %lld "
+           "gaps\n",
+           (long long)seen, (long long)last, (long long)target, (long long)gaps);
+    assert_int_equal(gaps, 0);
+    assert_int_equal(last, target);
     for (int i = 0; i < NSTREAMS; i++)
         close(fds[i]);
     free(fds);
@@ -418,7 +469,8 @@ static void test_many_streams_that_never_read(void **state)
     while (metric("marketd_stream_clients") > base && now_ms() < deadline)
         nap(100);
     long long left = metric("marketd_stream_clients");
-    printf("streams: %d that never read, 150 events of 4 KB each: marketd RSS %ld kB -> %ld kB, "
+    printf("streams: %d that never read, 150 events of 4 KB each (and 150 small): marketd RSS %ld "
+           "kB -> %ld kB, "
            "worst decision %lld ms, %lld left open after the clients went (base %lld)\n",
            NSTREAMS, rss0, rss1, (long long)worst, left, base);
     assert_true(rss1 - rss0 < RSS_SLACK_KB);
