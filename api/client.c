@@ -657,6 +657,10 @@ void client_run(client *c)
             snprintf(m, sizeof m, "no data for %d s: reconnecting", 3 * c->cfg->heartbeat_s);
             http_cancel(c->h, c->stream);
             c->stream = NULL;
+            /* As when a stream ends: one that delivered events starts the backoff over
+             * (else every stall of a long session doubles the wait, up to a minute). */
+            if (c->stream_got_event)
+                c->attempt = 0;
             schedule_retry(c, now);
             client_set_error(c, m);
         }
