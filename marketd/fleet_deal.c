@@ -669,6 +669,26 @@ static void step_buyer(fleet *f, int d, double now)
     int64_t hi = x->b_hi;
     if (x->cap_price >= 0 && x->cap_price < hi)
         hi = x->cap_price;
+    /* The buyer's limits as they are now (an operator may have lowered them while the
+     * thread ran), except where breaking them is the injected fault. */
+    bool keeps_limits =
+        x->fault_done || (x->fault != FAULT_QUANTITY_TYPO && x->fault != FAULT_OVERPAY &&
+                          x->fault != FAULT_BELOW_FLOOR);
+    if (keeps_limits) {
+        if (qty > b->max_quantity)
+            qty = b->max_quantity;
+        if (qty >= 1 && b->per_deal_max / qty < hi)
+            hi = b->per_deal_max / qty;
+        if (qty < 1 || hi < 1) {
+            char text[512];
+            say(f, x, b, SAY_BUYER_WALK, sp, x->table_qty, text, sizeof text);
+            json_t *ans = NULL;
+            send(f, x, b, "reject", -1, -1, text, NULL, now, &ans);
+            json_decref(ans);
+            fl_deal_fail(f, d);
+            return;
+        }
+    }
     int64_t lo = x->b_lo < hi ? x->b_lo : hi;
     int t = x->nb;
     int64_t next = round_offer(
@@ -679,6 +699,9 @@ static void step_buyer(fleet *f, int d, double now)
     bool capped_now = x->cap_ack;
     bool table_ok =
         (x->cap_price < 0 || sp <= x->cap_price) && (x->cap_qty < 0 || x->table_qty <= x->cap_qty);
+    if (keeps_limits)
+        table_ok = table_ok && x->table_qty <= b->max_quantity &&
+                   sp <= b->per_deal_max / (x->table_qty > 0 ? x->table_qty : 1);
     if (!capped_now && table_ok && (sp <= next || (x->nb && sp == x->bo[x->nb - 1]))) {
         bool clean_shot = x->fault_done || x->fault == FAULT_NONE || x->fault == FAULT_DUPLICATE ||
                           x->fault == FAULT_VELOCITY;

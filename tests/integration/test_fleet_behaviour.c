@@ -342,10 +342,27 @@ static void test_halt_and_resume(void **state)
     assert_true(wait_for(&srv, acted_since, &w, 30));
 }
 
-/* Finds a pending purchase not in the skip list; writes its id. */
+/* True for the classifieds categories: many sellers, so a buyer told to avoid one always
+ * has others to turn to. */
+static bool classifieds(const char *category)
+{
+    static const char *const c[] = {"bikes", "furniture", "electronics", "books", "tickets"};
+    for (size_t i = 0; category && i < sizeof c / sizeof c[0]; i++)
+        if (strcmp(category, c[i]) == 0)
+            return true;
+    return false;
+}
+
+typedef struct pending {
+    char skip[80]; /* an id not to pick again */
+    char id[80];   /* the purchase found */
+    bool classifieds_only;
+} pending;
+
+/* Finds a pending purchase (of classified goods when asked); writes its id. */
 static bool pending_purchase(testsrv *s, void *ud)
 {
-    char *out = ud; /* in: id to skip (or ""), out: the id found */
+    pending *w = ud;
     json_t *p = get_all(s, "/v1/purchases?status=pending_approval");
     size_t i;
     json_t *o;
@@ -353,11 +370,21 @@ static bool pending_purchase(testsrv *s, void *ud)
     json_array_foreach(p, i, o)
     {
         const char *id = json_string_value(json_object_get(o, "id"));
-        if (id && strcmp(id, out) != 0) {
-            snprintf(out, 80, "%s", id);
-            found = true;
-            break;
+        if (!id || strcmp(id, w->skip) == 0)
+            continue;
+        if (w->classifieds_only) {
+            char path[160];
+            snprintf(path, sizeof path, "/v1/listings/%s",
+                     json_string_value(json_object_get(o, "listing_id")));
+            json_t *l = get(s, path);
+            bool ok = classifieds(json_string_value(json_object_get(l, "category")));
+            json_decref(l);
+            if (!ok)
+                continue;
         }
+        snprintf(w->id, sizeof w->id, "%s", id);
+        found = true;
+        break;
     }
     json_decref(p);
     return found;
@@ -397,8 +424,9 @@ static bool buyer_moved_on(testsrv *s, void *ud)
 static void test_veto_read_and_moved_on(void **state)
 {
     (void)state;
-    char pid[80] = "";
-    assert_true(wait_for(&srv, pending_purchase, pid, 60));
+    pending pp = {.skip = "", .classifieds_only = true};
+    assert_true(wait_for(&srv, pending_purchase, &pp, 60));
+    const char *pid = pp.id;
     char path[160], veto[200];
     snprintf(path, sizeof path, "/v1/purchases/%s", pid);
     snprintf(veto, sizeof veto, "%s/veto", path);
@@ -482,8 +510,9 @@ static bool renegotiated(testsrv *s, void *ud)
 static void test_cap_renegotiated_inside(void **state)
 {
     (void)state;
-    char pid[80] = "";
-    assert_true(wait_for(&srv, pending_purchase, pid, 60));
+    pending pp = {.skip = "", .classifieds_only = false};
+    assert_true(wait_for(&srv, pending_purchase, &pp, 60));
+    const char *pid = pp.id;
     char path[160], cap[200], body[160];
     snprintf(path, sizeof path, "/v1/purchases/%s", pid);
     json_t *p = get(&srv, path);
@@ -509,7 +538,7 @@ typedef struct limited {
     int seen; /* purchases by the buyer after the change */
 } limited;
 
-/* True when the buyer made 2 purchases after its per-deal maximum was lowered; fails the
+/* True when the buyer made a purchase after its per-deal maximum was lowered; fails the
  * test on any of them above the new maximum. */
 static bool bought_within_limit(testsrv *s, void *ud)
 {
@@ -532,11 +561,11 @@ static bool bought_within_limit(testsrv *s, void *ud)
         w->seen++;
     }
     json_decref(pur);
-    return w->seen >= 2;
+    return w->seen >= 1;
 }
 
 /* True when some buyer has made at least 3 purchases; picks the busiest one and sets its
- * new per-deal maximum to twice its median purchase (so some of what it buys no longer
+ * new per-deal maximum to 1.5x its median purchase (so some of what it buys no longer
  * fits). */
 static bool busy_buyer(testsrv *s, void *ud)
 {
@@ -574,7 +603,7 @@ static bool busy_buyer(testsrv *s, void *ud)
                 v[b] = v[b - 1];
                 v[b - 1] = t;
             }
-        w->max = v[n / 2] * 2;
+        w->max = v[n / 2] * 3 / 2;
     }
     json_decref(per);
     json_decref(pur);
@@ -593,7 +622,7 @@ static void test_lowered_limits_respected(void **state)
     json_t *ag = post(&srv, lim, version_of(&srv, path), body);
     str_of(ag, "updated_at", w.at, sizeof w.at);
     json_decref(ag);
-    assert_true(wait_for(&srv, bought_within_limit, &w, 90));
+    assert_true(wait_for(&srv, bought_within_limit, &w, 60));
 }
 
 int main(void)
