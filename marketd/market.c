@@ -305,6 +305,7 @@ void market_close(market *m)
     if (!m->memory)
         sqlite3_exec(m->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
     mkt_stmts_free(m);
+    mkt_refcache_free(m);
     sqlite3_close(m->db);
     pthread_mutex_unlock(&m->mu);
     pthread_cond_destroy(&m->qcv);

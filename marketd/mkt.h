@@ -89,7 +89,9 @@ struct market {
 
     int64_t last_prune;
     mkt_stats st;
-    struct mkt_stmt *stmts; /* prepared statements, by SQL text (db.c) */
+    struct mkt_stmt *stmts;    /* prepared statements, by SQL text (db.c) */
+    struct mkt_refcache *refs; /* reference-price rings by category (trade.c) */
+    int64_t ref_clock;         /* their use counter, for eviction */
 };
 
 /* A request being handled: the parsed pieces and the answer being built. */
@@ -103,6 +105,9 @@ typedef struct mkt_ctx {
     int status;     /* answer status */
     json_t *answer; /* answer body (owned) */
 } mkt_ctx;
+
+/* Frees the reference-price rings (trade.c). */
+void mkt_refcache_free(market *m);
 
 /* ---- errors and answers (route.c) ---- */
 

@@ -24,32 +24,99 @@ static json_t *self_agent(mkt_ctx *c)
     return ag;
 }
 
-/* Median unit price of the category's listings in currency (the market's reference). */
+/* The reference price is the median asking price of the newest REF_WINDOW listings of
+ * the same category and currency, plus the new one. Asking the database for those prices
+ * on every listing meant a json_extract scan of every listing (perf: 60% of marketd's CPU
+ * with a large fleet), so each (category, currency) keeps a ring of its newest prices in
+ * memory, loaded from the database on first use (so a restart gives the same figures).
+ * A listing whose transaction fails after this leaves its price in the ring: the figure
+ * is advisory and the ring is rebuilt from the database at the next start. */
+#define REF_WINDOW 1024
+#define REF_KEYS   256
+
+struct mkt_refcache {
+    char key[96]; /* "category\ncurrency" */
+    int64_t vals[REF_WINDOW];
+    int n, head;  /* values held; next slot to overwrite when full */
+    int64_t used; /* for evicting the least recently used ring */
+};
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Finds or loads the ring of a category and currency (borrowed; NULL on no memory). */
+static struct mkt_refcache *ref_ring(market *m, const char *category, const char *currency)
+{
+    char key[96];
+    snprintf(key, sizeof key, "%.60s\n%.3s", category, currency);
+    if (!m->refs) {
+        m->refs = calloc(REF_KEYS, sizeof *m->refs);
+        if (!m->refs)
+            return NULL;
+    }
+    struct mkt_refcache *r = NULL, *lru = &m->refs[0];
+    for (int i = 0; i < REF_KEYS; i++) {
+        if (m->refs[i].key[0] && strcmp(m->refs[i].key, key) == 0) {
+            r = &m->refs[i];
+            break;
+        }
+        if (m->refs[i].used < lru->used)
+            lru = &m->refs[i];
+    }
+    if (!r) {
+        r = lru;
+        memset(r, 0, sizeof *r);
+        snprintf(r->key, sizeof r->key, "%s", key);
+        sqlite3_stmt *st;
+        if (mkt_prepare(m,
+                        "SELECT json_extract(json,'$.unit_price_minor') FROM objects WHERE "
+                        "kind='listing' AND json_extract(json,'$.category')=? AND "
+                        "json_extract(json,'$.currency')=? ORDER BY ord DESC LIMIT 1024",
+                        &st) == 0) {
+            sqlite3_bind_text(st, 1, category, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 2, currency, -1, SQLITE_STATIC);
+            int64_t newest_first[REF_WINDOW];
+            int n = 0;
+            while (n < REF_WINDOW && sqlite3_step(st) == SQLITE_ROW)
+                newest_first[n++] = sqlite3_column_int64(st, 0);
+            mkt_release(st);
+            for (int i = 0; i < n; i++)
+                r->vals[i] = newest_first[n - 1 - i];
+            r->n = n;
+            r->head = n % REF_WINDOW;
+        }
+    }
+    r->used = ++m->ref_clock;
+    return r;
+}
+
+/* Median unit price of the category's listings in currency, with own counted, and own
+ * remembered for the next listing. */
 static int64_t reference_price(market *m, const char *category, const char *currency, int64_t own)
 {
-    sqlite3_stmt *st;
-    int64_t vals[1025];
-    int n = 0;
+    struct mkt_refcache *r = ref_ring(m, category, currency);
+    if (!r)
+        return own;
+    int64_t vals[REF_WINDOW + 1];
+    memcpy(vals, r->vals, (size_t)r->n * sizeof vals[0]);
+    int n = r->n;
     vals[n++] = own;
-    if (mkt_prepare(m,
-                    "SELECT json_extract(json,'$.unit_price_minor') FROM objects WHERE "
-                    "kind='listing' AND json_extract(json,'$.category')=? AND "
-                    "json_extract(json,'$.currency')=? ORDER BY ord DESC LIMIT 1024",
-                    &st) == 0) {
-        sqlite3_bind_text(st, 1, category, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, currency, -1, SQLITE_STATIC);
-        while (n < 1025 && sqlite3_step(st) == SQLITE_ROW)
-            vals[n++] = sqlite3_column_int64(st, 0);
-        mkt_release(st);
-    }
-    /* insertion sort: n is small */
-    for (int i = 1; i < n; i++)
-        for (int j = i; j > 0 && vals[j - 1] > vals[j]; j--) {
-            int64_t t = vals[j];
-            vals[j] = vals[j - 1];
-            vals[j - 1] = t;
-        }
+    qsort(vals, (size_t)n, sizeof vals[0], cmp_i64);
+    r->vals[r->head] = own;
+    r->head = (r->head + 1) % REF_WINDOW;
+    if (r->n < REF_WINDOW)
+        r->n++;
     return n % 2 ? vals[n / 2] : vals[n / 2 - 1] + (vals[n / 2] - vals[n / 2 - 1]) / 2;
+}
+
+/* Frees the reference-price rings (market_close). */
+void mkt_refcache_free(market *m)
+{
+    free(m->refs);
+    m->refs = NULL;
 }
 
 /* Reads and checks a currency field. Returns 1 ok, -1 failed. */

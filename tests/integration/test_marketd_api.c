@@ -381,6 +381,36 @@ static void test_negotiation_paths(void **state)
                      "conflict"));
 }
 
+/* Posts a listing of category "lamps" at price; returns its reference price. */
+static long long post_lamp(const char *token, long long price)
+{
+    char body[256];
+    snprintf(body, sizeof body,
+             "{\"title\":\"Lamp\",\"description\":\"d\",\"category\":\"lamps\","
+             "\"unit_price_minor\":%lld,\"currency\":\"USD\",\"quantity\":1}",
+             price);
+    char *b = post_expect(token, "/v1/listings", 0, body, 201, NULL);
+    long long ref = testjson_int(b, "reference_price_minor");
+    free(b);
+    return ref;
+}
+
+/* The reference price is the median asking price of the category's listings, the new
+ * one included, and stays so across a crash and restart. */
+static void test_reference_price_is_the_median(void **state)
+{
+    (void)state;
+    testsrv_market t;
+    assert_int_equal(testsrv_market_setup(&srv, &t, 0), 0);
+    assert_int_equal(post_lamp(t.seller_token, 100), 100);
+    assert_int_equal(post_lamp(t.seller_token, 300), 200); /* (100+300)/2 */
+    assert_int_equal(post_lamp(t.seller_token, 200), 200);
+    assert_int_equal(post_lamp(t.seller_token, 1000), 250); /* (200+300)/2 */
+    testsrv_kill9(&srv);
+    assert_int_equal(testsrv_restart(&srv), 0);
+    assert_int_equal(post_lamp(t.seller_token, 50), 200); /* 50 100 200 300 1000 */
+}
+
 static void test_lists_and_cursors(void **state)
 {
     (void)state;
@@ -593,6 +623,7 @@ int main(void)
         cmocka_unit_test(test_register_agent_validation),
         cmocka_unit_test(test_listings_and_floor_visibility),
         cmocka_unit_test(test_negotiation_paths),
+        cmocka_unit_test(test_reference_price_is_the_median),
         cmocka_unit_test(test_lists_and_cursors),
         cmocka_unit_test(test_command_line),
         cmocka_unit_test(test_garbage_never_crashes),
