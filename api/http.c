@@ -165,6 +165,13 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
+/* True when curl refused the server's certificate: never worth retrying. */
+static bool is_tls_refusal(CURLcode res)
+{
+    return res == CURLE_PEER_FAILED_VERIFICATION || res == CURLE_SSL_CACERT_BADFILE ||
+           res == CURLE_SSL_ISSUER_ERROR || res == CURLE_SSL_PINNEDPUBKEYNOTMATCH;
+}
+
 /* Builds the easy handle of a request. Returns 0 or -1. */
 static int setup(http_req *r, const char *method, const char *url, const char *token,
                  const char *const *headers, const char *body, long timeout_ms)
@@ -324,9 +331,7 @@ void http_perform(http *h)
             }
         } else {
             r->status = 0;
-            r->tls_refused = res == CURLE_PEER_FAILED_VERIFICATION ||
-                             res == CURLE_SSL_CACERT_BADFILE || res == CURLE_SSL_ISSUER_ERROR ||
-                             res == CURLE_SSL_PINNEDPUBKEYNOTMATCH;
+            r->tls_refused = is_tls_refusal(res);
             if (!r->error[0])
                 snprintf(r->error, sizeof r->error, "%s", curl_easy_strerror(res));
         }
@@ -440,7 +445,7 @@ int http_request_sync(const char *method, const char *url, const char *token, co
                  r->too_big    ? "answer too large"
                  : r->error[0] ? r->error
                                : curl_easy_strerror(res));
-        rc = -1;
+        rc = !r->too_big && is_tls_refusal(res) ? -2 : -1;
     } else {
         curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, status);
         *resp = r->body ? r->body : strdup("");

@@ -74,7 +74,8 @@ void http_req_free(http_req *r);
 void http_url_hostport(const char *url, char *out, size_t size);
 
 /* Blocking one-shot request for headless commands: returns 0 when an HTTP answer came
- * (status set, *body owned, NUL-terminated), -1 on transport error (message in err). */
+ * (status set, *body owned, NUL-terminated), -1 on a transport error worth retrying,
+ * -2 when the server's certificate was refused (message in err either way). */
 int http_request_sync(const char *method, const char *url, const char *token, const char *body,
                       long timeout_ms, long *status, char **resp, size_t *resplen, char *err,
                       size_t errsz);

@@ -5,7 +5,7 @@
 # Usage: tools/deps.sh [extra-set ...]   (sets: fuzz, bench)
 set -eu
 
-want="make gcc pkg-config libncurses-dev libcurl4-openssl-dev libjansson-dev
+want="make gcc pkg-config openssl libncurses-dev libcurl4-openssl-dev libjansson-dev
 libmicrohttpd-dev libsqlite3-dev libreadline-dev libcmocka-dev libvterm-dev ca-certificates"
 for set in "$@"; do
   case "$set" in

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api/client.h"
@@ -247,13 +248,28 @@ static int fetch_subject(const config *cfg, decision_req *req, int64_t *total, c
         return 0;
     char url[1400], err[512];
     snprintf(url, sizeof url, "%s/v1/%s/%s", cfg->url, coll[kind], req->subject_id);
-    long status;
-    char *body;
-    size_t len;
-    if (http_request_sync("GET", url, cfg->token, NULL, 30000L, &status, &body, &len, err,
-                          sizeof err) < 0) {
-        errmsg(req->subject_id, err);
-        return 1;
+    long status = 0;
+    char *body = NULL;
+    size_t len = 0;
+    /* Nothing has been sent yet, so a transport error or a 503 is simply tried again,
+     * a few times with a growing pause (0.25 s to 2 s); an untrusted certificate never. */
+    for (int attempt = 0;; attempt++) {
+        int rc = http_request_sync("GET", url, cfg->token, NULL, 30000L, &status, &body, &len, err,
+                                   sizeof err);
+        bool again = rc == -1 || (rc == 0 && status == 503);
+        if (!again || attempt == 4) {
+            if (rc < 0) {
+                errmsg(req->subject_id, err);
+                return 1;
+            }
+            break;
+        }
+        free(body);
+        body = NULL;
+        struct timespec pause = {0, 250000000L << attempt};
+        if (attempt >= 2)
+            pause = (struct timespec){1 << (attempt - 2), 0};
+        nanosleep(&pause, NULL);
     }
     if (status != 200) {
         decision_outcome o = {0};
