@@ -100,6 +100,23 @@ void e2e_market_stop(e2e_market *m)
     testsrv_stop(&m->srv);
 }
 
+/* Starts the group's market (a static one) and hands it over as *state. */
+int e2e_group_setup(void **state)
+{
+    static e2e_market m;
+    if (e2e_market_start(&m, NULL) < 0)
+        return -1;
+    *state = &m;
+    return 0;
+}
+
+/* Stops the group's market. */
+int e2e_group_teardown(void **state)
+{
+    e2e_market_stop(*state);
+    return 0;
+}
+
 /* Posts a listing. */
 int e2e_listing(e2e_market *m, const e2e_agent *seller, const char *title, size_t title_len,
                 const char *category, int64_t price_minor, int64_t qty, char *id_out)

@@ -32,6 +32,12 @@ typedef struct e2e_market {
 int e2e_market_start(e2e_market *m, const char *args);
 void e2e_market_stop(e2e_market *m);
 
+/* cmocka group fixtures: e2e_group_setup starts one market (no extra arguments) for the
+ * whole group and hands it to the tests as *state (returns 0, or -1 when it cannot);
+ * e2e_group_teardown stops it. */
+int e2e_group_setup(void **state);
+int e2e_group_teardown(void **state);
+
 /* Registers one more agent (role "buyer"/"seller", name may hold anything). */
 int e2e_agent_new(e2e_market *m, const char *role, const char *name, size_t name_len,
                   e2e_agent *out);

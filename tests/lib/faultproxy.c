@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE /* memmem, accept4, pipe2 */
 #include "tests/lib/faultproxy.h"
+#include "tests/lib/proc.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -52,14 +53,6 @@ struct faultproxy {
     faultproxy_stats stats;
     fp_conn conns[FP_MAX_CONNS];
 };
-
-/* Monotonic milliseconds. */
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Closes both sides of a connection and frees its slot. */
 static void conn_close(fp_conn *c)
@@ -133,7 +126,7 @@ static ssize_t fill(int fd, fp_dir *d, int delay_ms)
     ssize_t n = read(fd, d->buf + d->len, FP_BUF - d->len);
     if (n > 0) {
         if (d->len == 0)
-            d->release_at = now_ms() + delay_ms;
+            d->release_at = tproc_now_ms() + delay_ms;
         d->len += (size_t)n;
     }
     return n;
@@ -143,7 +136,7 @@ static ssize_t fill(int fd, fp_dir *d, int delay_ms)
  * written (0 when nothing could be), -1 on a broken connection. */
 static ssize_t drain(int fd, fp_dir *d, unsigned mode)
 {
-    if (d->len == 0 || now_ms() < d->release_at)
+    if (d->len == 0 || tproc_now_ms() < d->release_at)
         return 0;
     size_t want = (mode & FAULTPROXY_SPLIT) ? 1 : d->len;
     ssize_t n = write(fd, d->buf, want);
@@ -181,7 +174,7 @@ static void *run(void *arg)
         }
 
         int n = 0;
-        int64_t next = now_ms() + 100;
+        int64_t next = tproc_now_ms() + 100;
         pfd[n] = (struct pollfd){.fd = p->wake[0], .events = POLLIN};
         owner[n++] = -1;
         pfd[n] = (struct pollfd){.fd = p->lfd, .events = POLLIN};
@@ -198,13 +191,13 @@ static void *run(void *arg)
                 if (c->down.len < FP_BUF && !c->upstream_eof)
                     ue |= POLLIN;
                 if (c->down.len) {
-                    if (c->down.release_at > now_ms())
+                    if (c->down.release_at > tproc_now_ms())
                         next = c->down.release_at < next ? c->down.release_at : next;
                     else
                         ce |= POLLOUT;
                 }
                 if (c->up.len) {
-                    if (c->up.release_at > now_ms())
+                    if (c->up.release_at > tproc_now_ms())
                         next = c->up.release_at < next ? c->up.release_at : next;
                     else
                         ue |= POLLOUT;
@@ -215,7 +208,7 @@ static void *run(void *arg)
             pfd[n] = (struct pollfd){.fd = c->ufd, .events = ue};
             owner[n++] = i;
         }
-        int timeout = (int)(next - now_ms());
+        int timeout = (int)(next - tproc_now_ms());
         if (poll(pfd, (nfds_t)n, timeout < 1 ? 1 : timeout) < 0 && errno != EINTR)
             break;
         if (pfd[0].revents & POLLIN) {

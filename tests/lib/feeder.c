@@ -1,5 +1,6 @@
 /* feeder.c: a small SSE feeder for the console benchmarks; see feeder.h. */
 #include "tests/lib/feeder.h"
+#include "tests/lib/proc.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -42,22 +43,6 @@ static void add(buf *b, const char *fmt, ...)
         if (!b->s)
             abort();
     }
-}
-
-/* Monotonic seconds. */
-static double mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Sleeps ms milliseconds (pacing the feeder, not synchronising). */
-static void nap_ms(double ms)
-{
-    struct timespec ts = {(time_t)(ms / 1000),
-                          (long)((ms - (double)(long)(ms / 1000) * 1000) * 1e6)};
-    nanosleep(&ts, NULL);
 }
 
 /* RFC 3339 UTC with milliseconds for now + offset_ms, into out[32]. */
@@ -256,7 +241,7 @@ static void flood_event(feeder *f, buf *b, long long seq, long i, uint64_t *rng,
         j_purchase(&d, id, 1, true, 600000 - k * 10, at);
         sse_event(b, seq, "purchase.updated", d.s, at);
         if (k < FEEDER_MAX_MARKS)
-            f->mark_at[k] = mono();
+            f->mark_at[k] = tproc_now_s();
         atomic_store(&f->marks, k + 1);
         free(d.s);
         return;
@@ -312,16 +297,16 @@ static void serve_events(feeder *f, int fd)
         return;
     atomic_fetch_add(&f->streams, 1);
     while (!atomic_load(&f->go) && !atomic_load(&f->stop))
-        nap_ms(2);
+        tproc_pace(2);
     long long seq = f->snap_seq;
     uint64_t rng = 99;
     char at[32];
     buf b = {0};
-    f->script_start = mono();
+    f->script_start = tproc_now_s();
     if (f->mode == FEEDER_FLOOD) {
         long total = (long)(f->rate * f->seconds), i = 0;
         while (i < total && !atomic_load(&f->stop)) {
-            long want = (long)((mono() - f->script_start) * f->rate);
+            long want = (long)((tproc_now_s() - f->script_start) * f->rate);
             if (want > total)
                 want = total;
             b.len = 0;
@@ -331,7 +316,7 @@ static void serve_events(feeder *f, int fd)
             if (b.len && !send_all(fd, b.s, b.len))
                 goto out;
             atomic_store(&f->sent, i);
-            nap_ms(1);
+            tproc_pace(1);
         }
     } else if (f->mode == FEEDER_BULK) {
         rfc3339(0, at);
@@ -355,7 +340,7 @@ static void serve_events(feeder *f, int fd)
         j_purchase(&d, "pur_bulk2", 1, true, 3000000, at);
         sse_event(&b, ++seq, "purchase.updated", d.s, at);
         d.len = 0;
-        f->bulk_msgs_done = mono();
+        f->bulk_msgs_done = tproc_now_s();
         for (long l = 0; l < 1000000 && !atomic_load(&f->stop); l++) {
             d.len = 0;
             j_ledger(&d, 1001 + l, 1001 + l, at);
@@ -376,16 +361,16 @@ static void serve_events(feeder *f, int fd)
             goto out;
         atomic_store(&f->sent, n);
     }
-    f->script_end = mono();
+    f->script_end = tproc_now_s();
     atomic_store(&f->script_done, 1);
     /* idle: a heartbeat every 15 s, as marketd's default --heartbeat */
-    double last = mono();
+    double last = tproc_now_s();
     while (!atomic_load(&f->stop)) {
-        nap_ms(50);
-        if (mono() - last >= 15) {
+        tproc_pace(50);
+        if (tproc_now_s() - last >= 15) {
             if (!send_all(fd, ": hb\n\n", 6))
                 break;
-            last = mono();
+            last = tproc_now_s();
         }
     }
 out:
@@ -458,7 +443,7 @@ static void *accept_main(void *arg)
         int fd = accept(f->lfd, NULL, NULL);
         if (fd < 0) {
             if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) {
-                nap_ms(5);
+                tproc_pace(5);
                 continue;
             }
             break;
@@ -513,7 +498,7 @@ void feeder_stop(feeder *f)
     atomic_store(&f->stop, 1);
     pthread_join(f->acceptor, NULL);
     close(f->lfd);
-    nap_ms(200); /* detached connection threads notice stop within 50 ms */
+    tproc_pace(200); /* detached connection threads notice stop within 50 ms */
     free(f->snap);
     f->snap = NULL;
 }

@@ -1,5 +1,6 @@
 /* testsrv.c: runs a real marketd for tests, and a small libcurl HTTP helper. */
 #include "tests/lib/testsrv.h"
+#include "tests/lib/proc.h"
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -22,22 +23,6 @@
 #include <unistd.h>
 
 #define TESTSRV_MAX_ARGS 48
-
-/* Milliseconds on the monotonic clock. */
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Sleeps ms milliseconds (used only between polls of a condition with a deadline). */
-static void nap_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
 
 /* Writes text into a new file at path with mode 0600. Returns 0 or -1. */
 static int write_private_file(const char *path, const char *text)
@@ -64,7 +49,7 @@ static int write_private_file(const char *path, const char *text)
  * still running. */
 static int reap_within(testsrv *s, int ms)
 {
-    int64_t deadline = now_ms() + ms;
+    int64_t deadline = tproc_now_ms() + ms;
     for (;;) {
         int st = 0;
         pid_t r = waitpid(s->pid, &st, WNOHANG);
@@ -72,9 +57,9 @@ static int reap_within(testsrv *s, int ms)
             s->pid = 0;
             return st;
         }
-        if (now_ms() >= deadline)
+        if (tproc_now_ms() >= deadline)
             return -1;
-        nap_ms(10);
+        tproc_nap(10);
     }
 }
 
@@ -149,11 +134,11 @@ static int spawn_marketd(testsrv *s, const char *listen_addr)
     /* Read until the listening line (or EOF, or the deadline). */
     char line[512];
     size_t len = 0;
-    int64_t deadline = now_ms() + 20000;
+    int64_t deadline = tproc_now_ms() + 20000;
     bool got = false;
-    while (!got && now_ms() < deadline) {
+    while (!got && tproc_now_ms() < deadline) {
         struct pollfd p = {.fd = pfd[0], .events = POLLIN};
-        int n = poll(&p, 1, (int)(deadline - now_ms()));
+        int n = poll(&p, 1, (int)(deadline - tproc_now_ms()));
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -193,7 +178,7 @@ static int spawn_marketd(testsrv *s, const char *listen_addr)
 
     char health[128];
     snprintf(health, sizeof health, "%s/v1/health", s->url);
-    while (now_ms() < deadline) {
+    while (tproc_now_ms() < deadline) {
         testhttp_resp r;
         if (testhttp("GET", health, NULL, NULL, NULL, &r) == 0 && r.status == 200) {
             testhttp_resp_free(&r);
@@ -202,7 +187,7 @@ static int spawn_marketd(testsrv *s, const char *listen_addr)
         testhttp_resp_free(&r);
         if (reap_within(s, 0) >= 0)
             break; /* it exited */
-        nap_ms(20);
+        tproc_nap(20);
     }
     fprintf(stderr, "testsrv: marketd did not become healthy\n");
     kill_now(s);
@@ -243,11 +228,11 @@ int testsrv_restart(testsrv *s)
     kill_now(s);
     char addr[64];
     snprintf(addr, sizeof addr, "127.0.0.1:%d", s->port);
-    int64_t deadline = now_ms() + 10000;
-    while (now_ms() < deadline) {
+    int64_t deadline = tproc_now_ms() + 10000;
+    while (tproc_now_ms() < deadline) {
         if (spawn_marketd(s, addr) == 0)
             return 0;
-        nap_ms(100); /* the port may still be in use for a moment */
+        tproc_nap(100); /* the port may still be in use for a moment */
     }
     return -1;
 }
@@ -259,7 +244,7 @@ int testsrv_terminate(testsrv *s)
     pid_t pid = s->pid;
     kill(pid, SIGTERM);
     int st = 0;
-    int64_t deadline = now_ms() + 10000;
+    int64_t deadline = tproc_now_ms() + 10000;
     for (;;) {
         pid_t r = waitpid(pid, &st, WNOHANG);
         if (r == pid)
@@ -268,13 +253,13 @@ int testsrv_terminate(testsrv *s)
             s->pid = 0;
             return -1;
         }
-        if (now_ms() >= deadline) {
+        if (tproc_now_ms() >= deadline) {
             fprintf(stderr, "testsrv: marketd ignored SIGTERM for 10 s; killing it\n");
             kill(pid, SIGKILL);
             waitpid(pid, &st, 0);
             break;
         }
-        nap_ms(10);
+        tproc_nap(10);
     }
     s->pid = 0;
     if (WIFEXITED(st))
@@ -440,7 +425,7 @@ void testsrv_key(char out[48])
 {
     static unsigned long counter;
     unsigned long n = __atomic_add_fetch(&counter, 1, __ATOMIC_SEQ_CST);
-    snprintf(out, 48, "test-%ld-%lu-%lld", (long)getpid(), n, (long long)now_ms());
+    snprintf(out, 48, "test-%ld-%lu-%lld", (long)getpid(), n, (long long)tproc_now_ms());
 }
 
 int testsrv_get(testsrv *s, const char *token, const char *path, testhttp_resp *out)
@@ -559,6 +544,54 @@ int testsrv_market_purchase(testsrv *s, testsrv_market *t, long long price, long
         fprintf(stderr, "testsrv: accept: %ld %s\n", r.status, r.body);
     testhttp_resp_free(&r);
     return rc;
+}
+
+/* A fresh "bikes" listing of stock at 50000 and a purchase of qty on it. */
+int testsrv_market_fresh_purchase(testsrv *s, testsrv_market *t, const char *title, long long stock,
+                                  long long qty, char pur_id[72])
+{
+    char body[512];
+    snprintf(body, sizeof body,
+             "{\"title\":\"%s\",\"description\":\"d\",\"category\":\"bikes\","
+             "\"unit_price_minor\":50000,\"currency\":\"USD\",\"quantity\":%lld,"
+             "\"floor_minor\":30000}",
+             title, stock);
+    testhttp_resp r = {0};
+    if (testsrv_post(s, t->seller_token, "/v1/listings", 0, body, &r) != 0 || r.status != 201 ||
+        !testjson_str(r.body, "id", t->listing_id, sizeof t->listing_id)) {
+        fprintf(stderr, "testsrv: listing: %ld %s\n", r.status, r.body ? r.body : "");
+        testhttp_resp_free(&r);
+        return -1;
+    }
+    testhttp_resp_free(&r);
+    return testsrv_market_purchase(s, t, 50000, qty, pur_id);
+}
+
+/* GET /v1/health's seq, or -1. */
+long long testsrv_seq(testsrv *s)
+{
+    testhttp_resp r = {0};
+    long long seq = -1;
+    if (testsrv_get(s, NULL, "/v1/health", &r) == 0 && r.status == 200)
+        seq = testjson_int(r.body, "seq");
+    testhttp_resp_free(&r);
+    return seq;
+}
+
+/* One metric's value from GET /metrics, or -1. */
+long long testsrv_metric(testsrv *s, const char *name)
+{
+    testhttp_resp r = {0};
+    long long n = -1;
+    char key[96];
+    snprintf(key, sizeof key, "\n%s ", name);
+    if (testsrv_get(s, NULL, "/metrics", &r) == 0 && r.status == 200) {
+        const char *p = strstr(r.body, key);
+        if (p)
+            n = atoll(p + strlen(key));
+    }
+    testhttp_resp_free(&r);
+    return n;
 }
 
 /* ---- JSON paths -------------------------------------------------------------- */

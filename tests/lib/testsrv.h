@@ -107,6 +107,19 @@ int testsrv_market_setup(testsrv *s, testsrv_market *t, long long approval_thres
 int testsrv_market_purchase(testsrv *s, testsrv_market *t, long long price, long long qty,
                             char pur_id[72]);
 
+/* Posts (as the seller) a fresh listing titled title in "bikes" at 50000 USD minor units
+ * with quantity stock and floor 30000, keeps its id in t->listing_id, and makes a
+ * purchase of qty on it at that price (testsrv_market_purchase). Returns 0 or -1. */
+int testsrv_market_fresh_purchase(testsrv *s, testsrv_market *t, const char *title, long long stock,
+                                  long long qty, char pur_id[72]);
+
+/* The server's current event seq (GET /v1/health), or -1 while it does not answer. */
+long long testsrv_seq(testsrv *s);
+
+/* The value of the Prometheus metric name (a line "name value") in GET /metrics, or -1
+ * when it is absent or the server does not answer. */
+long long testsrv_metric(testsrv *s, const char *name);
+
 /* ---- reading JSON answers ----------------------------------------------------- */
 
 /* The value at a dotted path ("purchase.flags.0.rule": object keys and array

@@ -1,5 +1,6 @@
 /* vt.c: the pty + libvterm harness of vt.h. */
 #include "tests/lib/vt.h"
+#include "tests/lib/proc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -29,14 +30,6 @@ struct vt {
 };
 
 extern char **environ;
-
-/* Monotonic milliseconds. */
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Sets up the child's environment: the current one plus env_extra. */
 static void child_env(const char *const *env_extra)
@@ -134,9 +127,9 @@ long vt_pump(vt *t, int timeout_ms)
     if (t->master < 0)
         return -1;
     long total = 0;
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = tproc_now_ms() + timeout_ms;
     for (;;) {
-        int left = (int)(deadline - now_ms());
+        int left = (int)(deadline - tproc_now_ms());
         if (left < 0)
             left = 0;
         struct pollfd p = {.fd = t->master, .events = POLLIN};
@@ -163,8 +156,8 @@ long vt_pump(vt *t, int timeout_ms)
 int vt_sendn(vt *t, const char *bytes, size_t n)
 {
     size_t off = 0;
-    int64_t deadline = now_ms() + 5000;
-    while (off < n && now_ms() < deadline) {
+    int64_t deadline = tproc_now_ms() + 5000;
+    while (off < n && tproc_now_ms() < deadline) {
         ssize_t w = write(t->master, bytes + off, n - off);
         if (w > 0)
             off += (size_t)w;
@@ -236,6 +229,21 @@ done:
     out[used] = '\0';
 }
 
+/* Parses the digits that end just before needle (and any spaces) on row r. */
+long vt_number_before(vt *t, int r, const char *needle)
+{
+    char row[4096];
+    vt_row(t, r, row, sizeof row);
+    const char *p = strstr(row, needle);
+    if (!p)
+        return -1;
+    while (p > row && p[-1] == ' ')
+        p--;
+    const char *e = p;
+    while (p > row && p[-1] >= '0' && p[-1] <= '9')
+        p--;
+    return p < e ? atol(p) : -1;
+}
 /* The whole screen as text. */
 char *vt_screen(vt *t)
 {
@@ -277,11 +285,11 @@ int vt_find_row(vt *t, const char *needle)
 /* Waits for a predicate. */
 bool vt_wait(vt *t, bool (*pred)(vt *t, void *ud), void *ud, int timeout_ms)
 {
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = tproc_now_ms() + timeout_ms;
     for (;;) {
         if (pred(t, ud))
             return true;
-        int left = (int)(deadline - now_ms());
+        int left = (int)(deadline - tproc_now_ms());
         if (left <= 0)
             return false;
         if (vt_pump(t, left < 50 ? left : 50) < 0)
@@ -303,8 +311,8 @@ bool vt_wait_text(vt *t, const char *needle, int timeout_ms)
 /* Waits for quiet. */
 bool vt_wait_quiet(vt *t, int quiet_ms, int timeout_ms)
 {
-    int64_t deadline = now_ms() + timeout_ms;
-    while (now_ms() < deadline) {
+    int64_t deadline = tproc_now_ms() + timeout_ms;
+    while (tproc_now_ms() < deadline) {
         long n = vt_pump(t, quiet_ms);
         if (n == 0)
             return true;
@@ -453,7 +461,7 @@ int vt_wait_exit(vt *t, int timeout_ms)
 {
     if (t->exit_status >= 0)
         return t->exit_status;
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = tproc_now_ms() + timeout_ms;
     for (;;) {
         int st;
         pid_t r = waitpid(t->pid, &st, WNOHANG);
@@ -462,7 +470,7 @@ int vt_wait_exit(vt *t, int timeout_ms)
             vt_pump(t, 0);
             return t->exit_status;
         }
-        if (now_ms() >= deadline)
+        if (tproc_now_ms() >= deadline)
             return -1;
         if (t->master >= 0)
             vt_pump(t, 20);

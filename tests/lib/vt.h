@@ -44,6 +44,11 @@ bool vt_contains(vt *t, const char *needle);
 /* Row r of the screen as UTF-8 (trailing spaces kept) into out. */
 void vt_row(vt *t, int r, char *out, size_t size);
 
+/* The whole number printed just before the first needle on row r (spaces between them
+ * allowed), e.g. vt_number_before(t, 1, " pending") on "12 pending"; -1 when the needle
+ * is absent or no digits precede it. */
+long vt_number_before(vt *t, int r, const char *needle);
+
 /* The row number holding needle, or -1. */
 int vt_find_row(vt *t, const char *needle);
 
