@@ -24,26 +24,11 @@
 
 #include <cmocka.h>
 
+#include "tests/lib/proc.h"
 #include "tests/lib/e2e.h"
 #include "tests/lib/faultproxy.h"
 
 #define WAIT_MS 15000
-
-/* Monotonic ms. */
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Sleeps ms (between polls, or to aim at a deadline). */
-static void nap(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
 
 /* Starts a console showing only pur (filtered to it). */
 static vt *console_on(e2e_market *m, const char *pur, const char *token_file)
@@ -96,7 +81,7 @@ static bool told_conflict(vt *t, void *ud)
 static void test_two_consoles_decide_at_once(void **state)
 {
     (void)state;
-    int64_t t_start = now_ms();
+    int64_t t_start = tproc_now_ms();
     e2e_market m;
     assert_int_equal(e2e_market_start(&m, NULL), 0);
     int approved = 0, vetoed = 0;
@@ -121,14 +106,15 @@ static void test_two_consoles_decide_at_once(void **state)
             vt_send(b, "\r");
         }
         /* Exactly one outcome on the server. */
-        int64_t deadline = now_ms() + WAIT_MS;
+        int64_t deadline = tproc_now_ms() + WAIT_MS;
         do {
             assert_int_equal(e2e_purchase_status(&m, pur, status, sizeof status, NULL), 0);
-        } while (!strcmp(status, "pending_approval") && now_ms() < deadline && (nap(20), 1));
+        } while (!strcmp(status, "pending_approval") && tproc_now_ms() < deadline &&
+                 (tproc_nap(20), 1));
         /* an approval settles at once; let it */
-        deadline = now_ms() + WAIT_MS;
-        while (!strcmp(status, "approved") && now_ms() < deadline) {
-            nap(20);
+        deadline = tproc_now_ms() + WAIT_MS;
+        while (!strcmp(status, "approved") && tproc_now_ms() < deadline) {
+            tproc_nap(20);
             assert_int_equal(e2e_purchase_status(&m, pur, status, sizeof status, NULL), 0);
         }
         bool won_a = !strcmp(status, "settled"), won_b = !strcmp(status, "vetoed");
@@ -152,7 +138,7 @@ static void test_two_consoles_decide_at_once(void **state)
     printf(
         "two consoles (%lld ms): 3 purchases decided at once: %d approved (sup1 first), %d vetoed "
         "(sup2 first), each exactly one decision record\n",
-        (long long)(now_ms() - t_start), approved, vetoed);
+        (long long)(tproc_now_ms() - t_start), approved, vetoed);
     e2e_market_stop(&m);
 }
 
@@ -160,7 +146,7 @@ static void test_two_consoles_decide_at_once(void **state)
 static void test_decisions_on_the_deadline(void **state)
 {
     (void)state;
-    int64_t t_start = now_ms();
+    int64_t t_start = tproc_now_ms();
     e2e_market m;
     assert_int_equal(e2e_market_start(&m, "--decide-timeout 2"), 0);
     static const int offsets[] = {-400, -100, 0, 100, 400};
@@ -170,7 +156,7 @@ static void test_decisions_on_the_deadline(void **state)
         vt *t = e2e_dealdesk(&m, 30, 100, m.sup1_file, NULL, NULL);
         assert_non_null(t);
         assert_true(e2e_wait(t, "live", WAIT_MS));
-        int64_t made = now_ms();
+        int64_t made = tproc_now_ms();
         assert_int_equal(e2e_purchase(&m, "Racing bike", "bikes", 90000 + (int)k, 1, pur, neg), 0);
         vt_send(t, "/");
         vt_send(t, pur);
@@ -183,17 +169,17 @@ static void test_decisions_on_the_deadline(void **state)
         }
         vt_send(t, "a");
         bool dialog = vt_wait_text(t, "N no (default)", 1500);
-        int64_t aim = made + 2000 + offsets[k] - now_ms();
+        int64_t aim = made + 2000 + offsets[k] - tproc_now_ms();
         if (aim > 0)
-            nap((int)aim);
+            tproc_nap((int)aim);
         if (dialog)
             vt_send(t, "y");
-        int64_t deadline = now_ms() + WAIT_MS;
+        int64_t deadline = tproc_now_ms() + WAIT_MS;
         do {
-            nap(20);
+            tproc_nap(20);
             assert_int_equal(e2e_purchase_status(&m, pur, status, sizeof status, NULL), 0);
         } while ((!strcmp(status, "pending_approval") || !strcmp(status, "approved")) &&
-                 now_ms() < deadline);
+                 tproc_now_ms() < deadline);
         int ndec = decisions_on(&m, pur);
         if (!strcmp(status, "settled")) {
             settled++;
@@ -210,7 +196,7 @@ static void test_decisions_on_the_deadline(void **state)
     printf(
         "deadline (%lld ms): 5 approvals sent at -400..+400 ms around the deadline: %d settled, %d "
         "expired, none both\n",
-        (long long)(now_ms() - t_start), settled, expired);
+        (long long)(tproc_now_ms() - t_start), settled, expired);
     assert_true(settled + expired >= 3);
     e2e_market_stop(&m);
 }
@@ -257,19 +243,19 @@ static void hangup_and_measure(vt *t, int64_t *exit_ms, long *cpu_used)
 {
     pid_t pid = vt_pid(t);
     long cpu0 = cpu_ms(pid);
-    int64_t t0 = now_ms();
+    int64_t t0 = tproc_now_ms();
     vt_hangup(t);
     long last = cpu0;
-    while (now_ms() - t0 < 10000) {
+    while (tproc_now_ms() - t0 < 10000) {
         char s = proc_state(pid);
         long c = cpu_ms(pid);
         if (c >= 0)
             last = c;
         if (s == 'Z' || s == 0)
             break;
-        nap(5);
+        tproc_nap(5);
     }
-    *exit_ms = now_ms() - t0;
+    *exit_ms = tproc_now_ms() - t0;
     *cpu_used = last - cpu0;
     assert_true(vt_wait_exit(t, 5000) >= 0);
     vt_free(t);

@@ -20,25 +20,10 @@
 
 #include <cmocka.h>
 
+#include "tests/lib/proc.h"
 #include "tests/lib/e2e.h"
 
 #define WAIT_MS 15000
-
-/* Monotonic ms. */
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Sleeps ms (between polls, or to aim at a deadline). */
-static void nap(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
 
 /* Quits a console with q and frees it. */
 static void quit(vt *t)
@@ -46,22 +31,6 @@ static void quit(vt *t)
     vt_send(t, "q");
     assert_int_equal(vt_wait_exit(t, 5000), 0);
     vt_free(t);
-}
-
-/* The number after which needle stands on row r ("12 pending" -> 12), or -1. */
-static long number_before(vt *t, int r, const char *needle)
-{
-    char row[2048];
-    vt_row(t, r, row, sizeof row);
-    const char *p = strstr(row, needle);
-    if (!p)
-        return -1;
-    while (p > row && p[-1] == ' ')
-        p--;
-    const char *e = p;
-    while (p > row && p[-1] >= '0' && p[-1] <= '9')
-        p--;
-    return p < e ? atol(p) : -1;
 }
 
 /* Counts of the server: pending purchases, open critical and warning alerts. */
@@ -94,17 +63,6 @@ static void server_counts(e2e_market *m, long *pending, long *crit, long *warn,
     testhttp_resp_free(&r);
 }
 
-/* The server's seq, or -1 while it is down. */
-static long long server_seq(e2e_market *m)
-{
-    testhttp_resp r = {0};
-    long long seq = -1;
-    if (testsrv_get(&m->srv, NULL, "/v1/health", &r) == 0 && r.status == 200)
-        seq = testjson_int(r.body, "seq");
-    testhttp_resp_free(&r);
-    return seq;
-}
-
 /* A fast fleet, the server killed and stopped under the console. */
 static void test_console_through_server_faults(void **state)
 {
@@ -121,7 +79,7 @@ static void test_console_through_server_faults(void **state)
     int64_t worst_stall = 0;
     int kills = 0, stops = 0;
     for (int k = 0; k < rounds; k++) {
-        nap(300 + 97 * (k % 5));
+        tproc_nap(300 + 97 * (k % 5));
         if (k % 2 == 0) {
             testsrv_kill9(&m.srv);
             kills++;
@@ -130,9 +88,9 @@ static void test_console_through_server_faults(void **state)
         } else {
             kill(m.srv.pid, SIGSTOP);
             stops++;
-            int64_t t0 = now_ms();
+            int64_t t0 = tproc_now_ms();
             bool seen = vt_wait_text(t, "reconnecting", WAIT_MS);
-            int64_t took = now_ms() - t0;
+            int64_t took = tproc_now_ms() - t0;
             kill(m.srv.pid, SIGCONT);
             if (!seen) {
                 vt_dump(t, "after SIGSTOP");
@@ -154,25 +112,25 @@ static void test_console_through_server_faults(void **state)
     assert_int_equal(r.status, 200);
     testhttp_resp_free(&r);
     assert_true(e2e_wait(t, "FLEET HALTED", WAIT_MS));
-    long long seq = server_seq(&m);
-    int64_t since = now_ms(), deadline = now_ms() + 30000;
-    while (now_ms() - since < 1000 && now_ms() < deadline) {
-        nap(100);
-        long long s = server_seq(&m);
+    long long seq = testsrv_seq(&m.srv);
+    int64_t since = tproc_now_ms(), deadline = tproc_now_ms() + 30000;
+    while (tproc_now_ms() - since < 1000 && tproc_now_ms() < deadline) {
+        tproc_nap(100);
+        long long s = testsrv_seq(&m.srv);
         if (s != seq) {
             seq = s;
-            since = now_ms();
+            since = tproc_now_ms();
         }
     }
     long pending, crit, warn, shown_p = -1, shown_c = -1, shown_w = -1;
     long long purchases = 0;
     server_counts(&m, &pending, &crit, &warn, &purchases);
-    deadline = now_ms() + WAIT_MS;
-    while (now_ms() < deadline) {
+    deadline = tproc_now_ms() + WAIT_MS;
+    while (tproc_now_ms() < deadline) {
         vt_pump(t, 100);
-        shown_p = number_before(t, 1, " pending");
-        shown_c = number_before(t, 1, " critical");
-        shown_w = number_before(t, 1, " warning");
+        shown_p = vt_number_before(t, 1, " pending");
+        shown_c = vt_number_before(t, 1, " critical");
+        shown_w = vt_number_before(t, 1, " warning");
         if (shown_p == pending && shown_c == crit && shown_w == warn)
             break;
     }

@@ -38,20 +38,13 @@
 
 #include <cmocka.h>
 
+#include "tests/lib/proc.h"
 #include "tests/lib/e2e.h"
 #include "tests/lib/hostile.h"
 
 #define WAIT_MS 15000
 
 extern char **environ;
-
-/* Monotonic ms. */
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* POSTs body (stolen) to path as token, with a fresh key and If-Match when version > 0.
  * Returns the status; *out gets the parsed answer when not NULL (owned). */
@@ -560,8 +553,8 @@ static void test_hostile_server_messages(void **state)
         vt_send(t, "a");
         assert_true(e2e_wait(t, "N no (default)", WAIT_MS));
         vt_send(t, "y");
-        int64_t deadline = now_ms() + WAIT_MS;
-        while (atomic_load(&e.posts) == 0 && now_ms() < deadline)
+        int64_t deadline = tproc_now_ms() + WAIT_MS;
+        while (atomic_load(&e.posts) == 0 && tproc_now_ms() < deadline)
             vt_pump(t, 50);
         assert_true(atomic_load(&e.posts) > 0);
         assert_true(e2e_wait(t, "409", WAIT_MS));

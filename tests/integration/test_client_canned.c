@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "api/client.h"
+#include "tests/lib/proc.h"
 
 #define AT "\"2026-11-26T10:02:11.345Z\""
 
@@ -44,13 +45,6 @@ typedef struct canned {
     seen reqs[64];
     size_t nreqs;
 } canned;
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Writes all of s. */
 static void send_all(int fd, const char *s, size_t n)
@@ -78,7 +72,7 @@ static void serve(canned *c, int fd)
         if (strstr(req, "\r\n\r\n"))
             break;
     }
-    seen s = {.at_ms = now_ms()};
+    seen s = {.at_ms = tproc_now_ms()};
     sscanf(req, "%*s %255s", s.path);
     const char *lei = strstr(req, "\r\nLast-Event-ID: ");
     if (lei)
@@ -148,8 +142,8 @@ static void canned_stop(canned *c)
 /* Runs the client until cond(c, cl) holds or ms pass; returns whether it held. */
 static bool run_until(client *cl, canned *c, bool (*cond)(client *, canned *), int ms)
 {
-    int64_t deadline = now_ms() + ms;
-    while (now_ms() < deadline) {
+    int64_t deadline = tproc_now_ms() + ms;
+    while (tproc_now_ms() < deadline) {
         client_wait(cl, NULL, 0, 50, NULL);
         client_run(cl);
         if (getenv("CANNED_DEBUG")) {

@@ -24,10 +24,9 @@
 #include "api/client.h"
 #include "api/config.h"
 #include "api/journal.h"
+#include "tests/lib/proc.h"
 #include "tests/lib/faultproxy.h"
 #include "tests/lib/testsrv.h"
-
-extern char **environ;
 
 typedef struct run_result {
     int status;
@@ -35,61 +34,19 @@ typedef struct run_result {
     char err[4096];
 } run_result;
 
-/* Monotonic ms. */
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Reads a whole small file into out. */
-static void slurp(const char *path, char *out, size_t size)
-{
-    out[0] = '\0';
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return;
-    size_t n = fread(out, 1, size - 1, f);
-    out[n] = '\0';
-    fclose(f);
-}
-
 /* Runs $DEALDESK_BIN with args to completion (30 s at most). */
 static run_result run(const char *const *args)
 {
     run_result r = {0};
-    const char *bin = getenv("DEALDESK_BIN"), *tmp = getenv("TEST_TMP");
+    const char *tmp = getenv("TEST_TMP");
     char op[600], ep[600];
     snprintf(op, sizeof op, "%s/decide.out", tmp);
     snprintf(ep, sizeof ep, "%s/decide.err", tmp);
-    const char *argv[32];
-    size_t n = 0;
-    argv[n++] = bin;
-    for (size_t i = 0; args[i] && n < 31; i++)
-        argv[n++] = args[i];
-    argv[n] = NULL;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, op, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&fa, 2, ep, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    pid_t pid;
-    assert_int_equal(posix_spawn(&pid, bin, &fa, NULL, (char *const *)(void *)argv, environ), 0);
-    posix_spawn_file_actions_destroy(&fa);
-    int st = 0;
-    int64_t deadline = now_ms() + 30000;
-    while (waitpid(pid, &st, WNOHANG) == 0) {
-        if (now_ms() > deadline) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &st, 0);
-            fail_msg("dealdesk did not finish in 30 s");
-        }
-        struct timespec ts = {0, 10 * 1000000L};
-        nanosleep(&ts, NULL);
-    }
-    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    slurp(op, r.out, sizeof r.out);
-    slurp(ep, r.err, sizeof r.err);
+    r.status = tproc_wait_child(tproc_spawn_dealdesk(args, op, ep), 30000);
+    if (r.status < 0)
+        fail_msg("dealdesk did not finish in 30 s");
+    tproc_slurp(op, r.out, sizeof r.out);
+    tproc_slurp(ep, r.err, sizeof r.err);
     return r;
 }
 
@@ -148,7 +105,7 @@ static void journal_text(char *out, size_t size)
     char path[4096];
     config_init(&cfg);
     assert_int_equal(config_journal_path(&cfg, path, sizeof path), 0);
-    slurp(path, out, size);
+    tproc_slurp(path, out, size);
 }
 
 static testsrv srv;
@@ -356,13 +313,13 @@ static void test_fetch_thread_history(void **state)
     char err[256];
     client *c = client_new(&cfg, st, err, sizeof err);
     assert_non_null(c);
-    int64_t deadline = now_ms() + 15000;
+    int64_t deadline = tproc_now_ms() + 15000;
     client_status s;
     do {
         client_wait(c, NULL, 0, 100, NULL);
         client_run(c);
         client_status_get(c, &s);
-    } while ((s.state != CONN_LIVE || !store_negotiation(st, neg)) && now_ms() < deadline);
+    } while ((s.state != CONN_LIVE || !store_negotiation(st, neg)) && tproc_now_ms() < deadline);
     assert_int_equal(s.state, CONN_LIVE);
     /* The role from GET /v1/whoami; a server without it leaves "unknown". */
     testhttp_resp w = {0};
@@ -380,7 +337,7 @@ static void test_fetch_thread_history(void **state)
     assert_int_equal(n->nmessages, 0);
     uint64_t ch = store_changes(st, MODEL_MESSAGE);
     assert_int_equal(client_fetch_thread(c, neg), 0);
-    while (store_changes(st, MODEL_MESSAGE) == ch && now_ms() < deadline) {
+    while (store_changes(st, MODEL_MESSAGE) == ch && tproc_now_ms() < deadline) {
         client_wait(c, NULL, 0, 100, NULL);
         client_run(c);
     }

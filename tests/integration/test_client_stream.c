@@ -23,65 +23,10 @@
 
 #include <cmocka.h>
 
+#include "tests/lib/proc.h"
+#include "tests/lib/tailcheck.h"
 #include "tests/lib/faultproxy.h"
 #include "tests/lib/testsrv.h"
-
-extern char **environ;
-
-/* Monotonic ms. */
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Sleeps between polls of a condition that has a deadline. */
-static void nap(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
-/* Starts $DEALDESK_BIN with args (NULL-terminated) and stdout into out_path. */
-static pid_t spawn_dealdesk(const char *const *args, const char *out_path, const char *err_path)
-{
-    const char *bin = getenv("DEALDESK_BIN");
-    assert_non_null(bin);
-    const char *argv[32];
-    size_t n = 0;
-    argv[n++] = bin;
-    for (size_t i = 0; args[i] && n < 31; i++)
-        argv[n++] = args[i];
-    argv[n] = NULL;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&fa, 2, err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    pid_t pid;
-    int rc = posix_spawn(&pid, bin, &fa, NULL, (char *const *)(void *)argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    assert_int_equal(rc, 0);
-    return pid;
-}
-
-/* Stops a child with SIGTERM and returns its exit status (or 128+signal). */
-static int stop_child(pid_t pid)
-{
-    kill(pid, SIGTERM);
-    int64_t deadline = now_ms() + 10000;
-    int st = 0;
-    while (waitpid(pid, &st, WNOHANG) == 0) {
-        if (now_ms() > deadline) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &st, 0);
-            break;
-        }
-        nap(10);
-    }
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
 
 /* The seqs printed so far in a tail output file (complete lines only). */
 typedef struct seqs {
@@ -145,25 +90,14 @@ static int64_t last_seq(const char *path)
     return v;
 }
 
-/* The server's current seq (from /v1/health), or -1 while it is down. */
-static int64_t server_seq(testsrv *srv)
-{
-    testhttp_resp r = {0};
-    int64_t seq = -1;
-    if (testsrv_get(srv, NULL, "/v1/health", &r) == 0 && r.status == 200)
-        seq = testjson_int(r.body, "seq");
-    testhttp_resp_free(&r);
-    return seq;
-}
-
 /* Waits until tail has printed seq (or the deadline passes). */
 static bool wait_for_seq(const char *path, int64_t seq, int ms)
 {
-    int64_t deadline = now_ms() + ms;
-    while (now_ms() < deadline) {
+    int64_t deadline = tproc_now_ms() + ms;
+    while (tproc_now_ms() < deadline) {
         if (last_seq(path) >= seq)
             return true;
-        nap(20);
+        tproc_nap(20);
     }
     return false;
 }
@@ -191,7 +125,7 @@ static void *traffic_main(void *ud)
             r.status / 100 == 2)
             atomic_fetch_add(&t->ok, 1);
         else
-            nap(5); /* the server is down: do not spin */
+            tproc_nap(5); /* the server is down: do not spin */
         testhttp_resp_free(&r);
         i++;
     }
@@ -205,51 +139,12 @@ static void compare_with_snapshot(const seqs *s, const char *snapshot)
     json_t *objs = json_object(); /* "type/id" -> data */
     for (size_t i = 0; i < s->n; i++) {
         json_t *e = json_loads(s->lines[i], 0, NULL);
-        const char *type = json_string_value(json_object_get(e, "type"));
-        json_t *data = json_object_get(e, "data");
-        const char *id = json_string_value(json_object_get(data, "id"));
-        if (type && id && strstr(type, ".updated")) {
-            char key[160];
-            snprintf(key, sizeof key, "%s/%s", type, id);
-            json_t *old = json_object_get(objs, key);
-            if (!old || json_integer_value(json_object_get(old, "version")) <
-                            json_integer_value(json_object_get(data, "version")))
-                json_object_set(objs, key, data);
-        }
+        tailcheck_apply(objs, e);
         json_decref(e);
     }
     json_t *snap = json_loads(snapshot, 0, NULL);
     assert_non_null(snap);
-    static const struct {
-        const char *arr, *type;
-    } kinds[] = {{"agents", "agent.updated"},
-                 {"listings", "listing.updated"},
-                 {"negotiations", "negotiation.updated"},
-                 {"purchases", "purchase.updated"},
-                 {"alerts", "alert.updated"}};
-    size_t compared = 0;
-    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
-        json_t *arr = json_object_get(snap, kinds[k].arr);
-        size_t i;
-        json_t *o;
-        json_array_foreach(arr, i, o)
-        {
-            char key[160];
-            snprintf(key, sizeof key, "%s/%s", kinds[k].type,
-                     json_string_value(json_object_get(o, "id")));
-            json_t *mine = json_object_get(objs, key);
-            if (!mine)
-                fail_msg("%s is in the server's snapshot but tail never printed it", key);
-            if (!json_equal(mine, o)) {
-                char *a = json_dumps(mine, JSON_COMPACT), *b = json_dumps(o, JSON_COMPACT);
-                fail_msg("%s differs:\n tail:   %.400s\n server: %.400s", key, a, b);
-            }
-            compared++;
-            json_object_del(objs, key);
-        }
-    }
-    if (json_object_size(objs) != 0)
-        fail_msg("tail printed %zu objects the server does not have", json_object_size(objs));
+    size_t compared = tailcheck_match(objs, snap);
     assert_true(compared > 20);
     json_decref(snap);
     json_decref(objs);
@@ -268,31 +163,31 @@ static void test_tail_through_20_kills(void **state)
     snprintf(err, sizeof err, "%s/tail.err", getenv("TEST_TMP"));
     const char *args[] = {"--url", srv.url, "--token-file", tok, "--heartbeat",
                           "1",     "tail",  "--after",      "0", NULL};
-    pid_t pid = spawn_dealdesk(args, out, err);
+    pid_t pid = tproc_spawn_dealdesk(args, out, err);
     /* Everything so far (the market's setup) must come through first. */
-    assert_true(wait_for_seq(out, server_seq(&srv), 20000));
+    assert_true(wait_for_seq(out, testsrv_seq(&srv), 20000));
 
     pthread_t th;
     pthread_create(&th, NULL, traffic_main, &t);
     for (int k = 0; k < 20; k++) {
         /* Let some traffic through, then crash the server. */
-        int64_t base = server_seq(&srv);
-        int64_t deadline = now_ms() + 5000;
-        while (server_seq(&srv) < base + 5 && now_ms() < deadline)
-            nap(5);
+        int64_t base = testsrv_seq(&srv);
+        int64_t deadline = tproc_now_ms() + 5000;
+        while (testsrv_seq(&srv) < base + 5 && tproc_now_ms() < deadline)
+            tproc_nap(5);
         testsrv_kill9(&srv);
         assert_int_equal(testsrv_restart(&srv), 0);
         /* The client must come back: it prints what was committed before the crash. */
-        int64_t committed = server_seq(&srv);
+        int64_t committed = testsrv_seq(&srv);
         if (!wait_for_seq(out, committed, 20000))
             fail_msg("restart %d: tail stuck at %lld, server at %lld", k, (long long)last_seq(out),
                      (long long)committed);
     }
     atomic_store(&t.stop, true);
     pthread_join(th, NULL);
-    int64_t final = server_seq(&srv);
+    int64_t final = testsrv_seq(&srv);
     assert_true(wait_for_seq(out, final, 20000));
-    assert_int_equal(stop_child(pid), 0);
+    assert_int_equal(tproc_stop_child(pid), 0);
 
     seqs s = read_seqs(out, true);
     assert_true(s.n > 100);
@@ -331,13 +226,13 @@ static void test_record_replay(void **state)
     snprintf(out2, sizeof out2, "%s/rr-replay.out", tmp);
     snprintf(err2, sizeof err2, "%s/rr-replay.err", tmp);
     char after[32];
-    snprintf(after, sizeof after, "%lld", (long long)server_seq(&srv));
+    snprintf(after, sizeof after, "%lld", (long long)testsrv_seq(&srv));
     const char *args[] = {"--url", srv.url, "--token-file", tok,   "--record",
                           rec,     "tail",  "--after",      after, NULL};
-    pid_t pid = spawn_dealdesk(args, out, err);
+    pid_t pid = tproc_spawn_dealdesk(args, out, err);
     char pur[72];
     assert_int_equal(testsrv_market_purchase(&srv, &t.m, 50000, 2, pur), 0);
-    int64_t target = server_seq(&srv);
+    int64_t target = testsrv_seq(&srv);
     assert_true(wait_for_seq(out, target, 20000));
     for (int i = 0; i < 30; i++) {
         testhttp_resp r = {0};
@@ -349,16 +244,16 @@ static void test_record_replay(void **state)
         testsrv_post(&srv, t.m.seller_token, "/v1/listings", 0, body, &r);
         testhttp_resp_free(&r);
     }
-    assert_true(wait_for_seq(out, server_seq(&srv), 20000));
-    assert_int_equal(stop_child(pid), 0);
+    assert_true(wait_for_seq(out, testsrv_seq(&srv), 20000));
+    assert_int_equal(tproc_stop_child(pid), 0);
     testsrv_stop(&srv);
 
     const char *rargs[] = {"replay", rec, "--speed", "0", "--headless", NULL};
-    pid = spawn_dealdesk(rargs, out2, err2);
+    pid = tproc_spawn_dealdesk(rargs, out2, err2);
     int st;
-    int64_t deadline = now_ms() + 20000;
-    while (waitpid(pid, &st, WNOHANG) == 0 && now_ms() < deadline)
-        nap(10);
+    int64_t deadline = tproc_now_ms() + 20000;
+    while (waitpid(pid, &st, WNOHANG) == 0 && tproc_now_ms() < deadline)
+        tproc_nap(10);
     assert_true(WIFEXITED(st));
     assert_int_equal(WEXITSTATUS(st), 0);
     seqs a = read_seqs(out, true), b = read_seqs(out2, true);
@@ -390,34 +285,34 @@ static void test_dead_connection(void **state)
     snprintf(out, sizeof out, "%s/dead.out", tmp);
     snprintf(err, sizeof err, "%s/dead.err", tmp);
     const char *args[] = {"--url", url, "--token-file", tok, "--heartbeat", "1", "tail", NULL};
-    pid_t pid = spawn_dealdesk(args, out, err);
+    pid_t pid = tproc_spawn_dealdesk(args, out, err);
     /* It takes a snapshot first: make events until one after it is printed (live). */
     char pur[72];
-    int64_t deadline = now_ms() + 20000;
-    while (last_seq(out) == 0 && now_ms() < deadline) {
+    int64_t deadline = tproc_now_ms() + 20000;
+    while (last_seq(out) == 0 && tproc_now_ms() < deadline) {
         assert_int_equal(testsrv_market_purchase(&srv, &m, 50000, 1, pur), 0);
-        wait_for_seq(out, server_seq(&srv), 300);
+        wait_for_seq(out, testsrv_seq(&srv), 300);
     }
-    assert_true(wait_for_seq(out, server_seq(&srv), 20000));
+    assert_true(wait_for_seq(out, testsrv_seq(&srv), 20000));
     faultproxy_stats s0;
     faultproxy_stats_get(fp, &s0);
     /* Stall: the open stream gets nothing more, not even heartbeats. */
     faultproxy_set(fp, FAULTPROXY_STALL, 0);
     assert_int_equal(testsrv_market_purchase(&srv, &m, 50000, 1, pur), 0);
-    int64_t want = server_seq(&srv);
+    int64_t want = testsrv_seq(&srv);
     /* After 3 s of silence the client must give up on that connection; then the proxy
      * lets data through again and the new connection catches up. */
-    deadline = now_ms() + 15000;
+    deadline = tproc_now_ms() + 15000;
     faultproxy_stats s1 = s0;
-    while (s1.connections == s0.connections && now_ms() < deadline) {
-        nap(50);
+    while (s1.connections == s0.connections && tproc_now_ms() < deadline) {
+        tproc_nap(50);
         faultproxy_stats_get(fp, &s1);
     }
     assert_true(s1.connections > s0.connections);
     faultproxy_set(fp, 0, 0);
     faultproxy_cut_all(fp); /* the stalled attempts, if any */
     assert_true(wait_for_seq(out, want, 20000));
-    assert_int_equal(stop_child(pid), 0);
+    assert_int_equal(tproc_stop_child(pid), 0);
     faultproxy_stop(fp);
     testsrv_stop(&srv);
     free(tok);

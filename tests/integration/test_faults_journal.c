@@ -34,91 +34,19 @@
 
 #include "api/config.h"
 #include "api/journal.h"
+#include "tests/lib/proc.h"
 #include "tests/lib/faultproxy.h"
 #include "tests/lib/testsrv.h"
 
-extern char **environ;
-
-/* Monotonic ms. */
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Sleeps ms (a random moment, or between polls of a condition with a deadline). */
-static void nap(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
 /* A small deterministic generator (xorshift64*). */
 static uint64_t rng_state;
-static uint64_t rng(void)
-{
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * 2685821657736338717ULL;
-}
-
-/* Starts $DEALDESK_BIN with args, output into files. */
-static pid_t spawn_dealdesk(const char *const *args, const char *out_path, const char *err_path)
-{
-    const char *bin = getenv("DEALDESK_BIN");
-    const char *argv[32];
-    size_t n = 0;
-    argv[n++] = bin;
-    for (size_t i = 0; args[i] && n < 31; i++)
-        argv[n++] = args[i];
-    argv[n] = NULL;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&fa, 2, err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    pid_t pid;
-    int rc = posix_spawn(&pid, bin, &fa, NULL, (char *const *)(void *)argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    assert_int_equal(rc, 0);
-    return pid;
-}
-
-/* Waits for pid up to ms (then kills it); returns the exit code, 128+signal, or -1. */
-static int wait_child(pid_t pid, int ms)
-{
-    int st = 0;
-    int64_t deadline = now_ms() + ms;
-    while (waitpid(pid, &st, WNOHANG) == 0) {
-        if (now_ms() > deadline) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &st, 0);
-            return -1;
-        }
-        nap(2);
-    }
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
 static testsrv srv;
 static testsrv_market mkt;
 
 /* A fresh listing and a pending purchase on it. */
 static void purchase(char pur[72])
 {
-    testhttp_resp r = {0};
-    assert_int_equal(testsrv_post(&srv, mkt.seller_token, "/v1/listings", 0,
-                                  "{\"title\":\"Cargo bike\",\"description\":\"d\",\"category\":"
-                                  "\"bikes\",\"unit_price_minor\":50000,\"currency\":\"USD\","
-                                  "\"quantity\":5,\"floor_minor\":30000}",
-                                  &r),
-                     0);
-    assert_int_equal(r.status, 201);
-    assert_true(testjson_str(r.body, "id", mkt.listing_id, sizeof mkt.listing_id));
-    testhttp_resp_free(&r);
-    assert_int_equal(testsrv_market_purchase(&srv, &mkt, 50000, 1, pur), 0);
+    assert_int_equal(testsrv_market_fresh_purchase(&srv, &mkt, "Cargo bike", 5, 1, pur), 0);
 }
 
 /* The journal as the test reads it: subjects of D lines (with their keys) and the keys
@@ -208,13 +136,13 @@ static void test_killed_across_many_decisions(void **state)
     int killed = 0, finished = 0;
     for (int i = 0; i < rounds; i++) {
         purchase(purs[i]);
-        const char *url = rng() % 2 ? slow_url : srv.url;
+        const char *url = tproc_rng(&rng_state) % 2 ? slow_url : srv.url;
         const char *args[] = {"--url",    url,          "--token-file", tok, "veto", purs[i],
                               "--reason", "kill drill", "--if-match",   "1", NULL};
-        pid_t pid = spawn_dealdesk(args, out, err);
-        nap((int)(rng() % 31));
+        pid_t pid = tproc_spawn_dealdesk(args, out, err);
+        tproc_nap((int)(tproc_rng(&rng_state) % 31));
         kill(pid, SIGKILL);
-        int st = wait_child(pid, 30000);
+        int st = tproc_wait_child(pid, 30000);
         if (st == 0)
             finished++; /* it was done before the kill */
         else if (st == 128 + SIGKILL)
@@ -226,7 +154,7 @@ static void test_killed_across_many_decisions(void **state)
     purchase(purs[rounds]);
     const char *last[] = {"--url",    srv.url, "--token-file", tok, "veto", purs[rounds],
                           "--reason", "final", "--if-match",   "1", NULL};
-    int st = wait_child(spawn_dealdesk(last, out, err), 60000);
+    int st = tproc_wait_child(tproc_spawn_dealdesk(last, out, err), 60000);
     assert_int_equal(st, 0);
 
     /* The server's truth. */

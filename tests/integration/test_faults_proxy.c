@@ -37,119 +37,12 @@
 
 #include "api/config.h"
 #include "api/journal.h"
+#include "tests/lib/proc.h"
 #include "tests/lib/faultproxy.h"
 #include "tests/lib/testsrv.h"
 
-extern char **environ;
-
-/* Monotonic ms. */
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Sleeps between polls of a condition with a deadline (or until a fault is
- * lifted). */
-static void nap(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
 /* A small deterministic generator (xorshift64*). */
 static uint64_t rng_state;
-static uint64_t rng(void)
-{
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * 2685821657736338717ULL;
-}
-
-/* Starts $DEALDESK_BIN with args, stdout and stderr into files. */
-static pid_t spawn_dealdesk(const char *const *args, const char *out_path, const char *err_path)
-{
-    const char *bin = getenv("DEALDESK_BIN");
-    const char *argv[32];
-    size_t n = 0;
-    argv[n++] = bin;
-    for (size_t i = 0; args[i] && n < 31; i++)
-        argv[n++] = args[i];
-    argv[n] = NULL;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&fa, 2, err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    pid_t pid;
-    int rc = posix_spawn(&pid, bin, &fa, NULL, (char *const *)(void *)argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    assert_int_equal(rc, 0);
-    return pid;
-}
-
-/* Waits for pid up to ms (then kills it); returns the exit code, 128+signal, or
- * -1. */
-static int wait_child(pid_t pid, int ms)
-{
-    int st = 0;
-    int64_t deadline = now_ms() + ms;
-    while (waitpid(pid, &st, WNOHANG) == 0) {
-        if (now_ms() > deadline) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &st, 0);
-            return -1;
-        }
-        nap(5);
-    }
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-/* Reads a small file into out. */
-static void slurp(const char *path, char *out, size_t size)
-{
-    out[0] = '\0';
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return;
-    size_t n = fread(out, 1, size - 1, f);
-    out[n] = '\0';
-    fclose(f);
-}
-
-/* The last seq among the complete lines of a tail output. */
-static int64_t last_seq(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    int64_t seq = 0;
-    if (!f)
-        return 0;
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t r;
-    while ((r = getline(&line, &cap, f)) > 0 && line[r - 1] == '\n') {
-        const char *p = strstr(line, "\"seq\":");
-        if (p)
-            seq = atoll(p + 6);
-    }
-    free(line);
-    fclose(f);
-    return seq;
-}
-
-/* The server's seq, or -1. */
-static int64_t server_seq(testsrv *srv)
-{
-    testhttp_resp r = {0};
-    int64_t seq = -1;
-    if (testsrv_get(srv, NULL, "/v1/health", &r) == 0 && r.status == 200)
-        seq = testjson_int(r.body, "seq");
-    testhttp_resp_free(&r);
-    return seq;
-}
-
 /* A fault lifted (or applied) after a while, from another thread. */
 typedef struct later {
     faultproxy *fp;
@@ -160,7 +53,7 @@ typedef struct later {
 static void *later_main(void *ud)
 {
     later *l = ud;
-    nap(l->after_ms);
+    tproc_nap(l->after_ms);
     if (l->what == 0)
         faultproxy_set(l->fp, 0, 0);
     else
@@ -178,17 +71,7 @@ static testsrv_market mkt;
 /* A fresh listing and a purchase of qty on it (pending: threshold 0). */
 static void purchase(char pur[72], long long qty)
 {
-    testhttp_resp r = {0};
-    assert_int_equal(testsrv_post(&srv, mkt.seller_token, "/v1/listings", 0,
-                                  "{\"title\":\"Gravel bike\",\"description\":\"d\",\"category\":"
-                                  "\"bikes\",\"unit_price_minor\":50000,\"currency\":\"USD\","
-                                  "\"quantity\":50,\"floor_minor\":30000}",
-                                  &r),
-                     0);
-    assert_int_equal(r.status, 201);
-    assert_true(testjson_str(r.body, "id", mkt.listing_id, sizeof mkt.listing_id));
-    testhttp_resp_free(&r);
-    assert_int_equal(testsrv_market_purchase(&srv, &mkt, 50000, qty, pur), 0);
+    assert_int_equal(testsrv_market_fresh_purchase(&srv, &mkt, "Gravel bike", 50, qty, pur), 0);
 }
 
 /* How many decision records name subject, and with which action (the first). */
@@ -262,7 +145,7 @@ static void test_decisions_through_a_faulty_proxy(void **state)
     snprintf(derr, sizeof derr, "%s/proxy-dec.err", tmp);
     const char *targs[] = {"--url", url,    "--token-file", tok, "--heartbeat",
                            "1",     "tail", "--after",      "0", NULL};
-    pid_t tail = spawn_dealdesk(targs, tout, terr);
+    pid_t tail = tproc_spawn_dealdesk(targs, tout, terr);
 
     char(*purs)[72] = calloc((size_t)ndec, 72);
     int *actions = calloc((size_t)ndec, sizeof *actions); /* 0 approve, 1 veto */
@@ -272,7 +155,7 @@ static void test_decisions_through_a_faulty_proxy(void **state)
     for (int i = 0; i < ndec; i++) {
         purchase(purs[i], 1 + i % 5);
         int fault = i % NFAULTS; /* every kind, in turn */
-        actions[i] = (int)(rng() % 2);
+        actions[i] = (int)(tproc_rng(&rng_state) % 2);
         per_fault[fault]++;
         pthread_t th;
         later l = {.fp = fp};
@@ -282,7 +165,7 @@ static void test_decisions_through_a_faulty_proxy(void **state)
             case 1: faultproxy_set(fp, 0, 150); break;
             case 2: faultproxy_drop_responses(fp, 1, actions[i] ? "/veto" : "/approve"); break;
             case 3:
-                l.after_ms = 5 + (int)(rng() % 40);
+                l.after_ms = 5 + (int)(tproc_rng(&rng_state) % 40);
                 l.what = 1;
                 threaded = true;
                 break;
@@ -305,10 +188,10 @@ static void test_decisions_through_a_faulty_proxy(void **state)
                                  "--total", total, "--if-match",   "1", NULL};
         const char *veto[] = {"--url",    url,           "--token-file", tok, "veto", purs[i],
                               "--reason", "proxy drill", "--if-match",   "1", NULL};
-        int64_t t0 = now_ms();
-        pid_t pid = spawn_dealdesk(actions[i] ? veto : approve, dout, derr);
-        int st = wait_child(pid, 60000);
-        int64_t took = now_ms() - t0;
+        int64_t t0 = tproc_now_ms();
+        pid_t pid = tproc_spawn_dealdesk(actions[i] ? veto : approve, dout, derr);
+        int st = tproc_wait_child(pid, 60000);
+        int64_t took = tproc_now_ms() - t0;
         if (threaded)
             pthread_join(th, NULL);
         if (fault == 4 || fault == 5 || fault == 3) {
@@ -323,7 +206,7 @@ static void test_decisions_through_a_faulty_proxy(void **state)
              * is not retried, so a fault can fail it. Then nothing was journaled or sent
              * and the operator is told: check that, and decide again. */
             char e[4096], mine[96];
-            slurp(derr, e, sizeof e);
+            tproc_slurp(derr, e, sizeof e);
             snprintf(mine, sizeof mine, "dealdesk: %s: ", purs[i]);
             if (strncmp(e, mine, strlen(mine)) == 0) {
                 fetch_failed++;
@@ -335,14 +218,14 @@ static void test_decisions_through_a_faulty_proxy(void **state)
                 testjson_str(dr.body, "status", pst, sizeof pst);
                 testhttp_resp_free(&dr);
                 assert_string_equal(pst, "pending_approval");
-                st = wait_child(spawn_dealdesk(approve, dout, derr), 60000);
+                st = tproc_wait_child(tproc_spawn_dealdesk(approve, dout, derr), 60000);
             }
         }
         if (took > worst)
             worst = took;
         if (st != 0) {
             char e[4096];
-            slurp(derr, e, sizeof e);
+            tproc_slurp(derr, e, sizeof e);
             fail_msg("decision %d (%s, fault %s): exit %d: %s", i, actions[i] ? "veto" : "approve",
                      fault_names[fault], st, e);
         }
@@ -391,11 +274,11 @@ static void test_decisions_through_a_faulty_proxy(void **state)
 
     /* The stream through the same proxy: every event once, up to the server's
      * last. */
-    int64_t final = server_seq(&srv);
-    int64_t deadline = now_ms() + 30000;
-    while (last_seq(tout) < final && now_ms() < deadline)
-        nap(20);
-    assert_int_equal(wait_child(tail, 1), -1); /* still running: kill it */
+    int64_t final = testsrv_seq(&srv);
+    int64_t deadline = tproc_now_ms() + 30000;
+    while (tproc_last_seq(tout, NULL) < final && tproc_now_ms() < deadline)
+        tproc_nap(20);
+    assert_int_equal(tproc_wait_child(tail, 1), -1); /* still running: kill it */
     FILE *f = fopen(tout, "r");
     assert_non_null(f);
     char *line = NULL;

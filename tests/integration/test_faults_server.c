@@ -29,9 +29,9 @@
 
 #include <cmocka.h>
 
+#include "tests/lib/proc.h"
+#include "tests/lib/tailcheck.h"
 #include "tests/lib/testsrv.h"
-
-extern char **environ;
 
 /* Stall detection must happen within 3 heartbeats of 1 s; the margin covers the
  * client's wait granularity and a loaded 2-core machine (ASan, valgrind). */
@@ -40,104 +40,14 @@ extern char **environ;
  * doubled a few times at most, plus a stall's own detection). */
 #define CATCHUP_LIMIT_MS 15000
 
-/* Monotonic ms. */
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Sleeps between polls of a condition that has a deadline (or for a random moment). */
-static void nap(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
-/* Starts $DEALDESK_BIN with args, stdout and stderr into files. */
-static pid_t spawn_dealdesk(const char *const *args, const char *out_path, const char *err_path)
-{
-    const char *bin = getenv("DEALDESK_BIN");
-    assert_non_null(bin);
-    const char *argv[32];
-    size_t n = 0;
-    argv[n++] = bin;
-    for (size_t i = 0; args[i] && n < 31; i++)
-        argv[n++] = args[i];
-    argv[n] = NULL;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&fa, 2, err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    pid_t pid;
-    int rc = posix_spawn(&pid, bin, &fa, NULL, (char *const *)(void *)argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    assert_int_equal(rc, 0);
-    return pid;
-}
-
-/* Stops a child with SIGTERM; returns its exit status (or 128+signal). */
-static int stop_child(pid_t pid)
-{
-    kill(pid, SIGTERM);
-    int64_t deadline = now_ms() + 10000;
-    int st = 0;
-    while (waitpid(pid, &st, WNOHANG) == 0) {
-        if (now_ms() > deadline) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &st, 0);
-            break;
-        }
-        nap(10);
-    }
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-/* The last seq of the complete lines of a tail output, and their count. */
-static int64_t last_seq(const char *path, size_t *lines)
-{
-    FILE *f = fopen(path, "r");
-    int64_t seq = 0;
-    size_t n = 0;
-    if (f) {
-        char *line = NULL;
-        size_t cap = 0;
-        ssize_t r;
-        while ((r = getline(&line, &cap, f)) > 0 && line[r - 1] == '\n') {
-            const char *p = strstr(line, "\"seq\":");
-            if (p)
-                seq = atoll(p + 6);
-            n++;
-        }
-        free(line);
-        fclose(f);
-    }
-    if (lines)
-        *lines = n;
-    return seq;
-}
-
-/* The server's seq (GET /v1/health), or -1 while it does not answer. */
-static int64_t server_seq(testsrv *srv)
-{
-    testhttp_resp r = {0};
-    int64_t seq = -1;
-    if (testsrv_get(srv, NULL, "/v1/health", &r) == 0 && r.status == 200)
-        seq = testjson_int(r.body, "seq");
-    testhttp_resp_free(&r);
-    return seq;
-}
-
 /* Waits until tail printed seq; false at the deadline. */
 static bool wait_for_seq(const char *path, int64_t seq, int ms)
 {
-    int64_t deadline = now_ms() + ms;
-    while (now_ms() < deadline) {
-        if (last_seq(path, NULL) >= seq)
+    int64_t deadline = tproc_now_ms() + ms;
+    while (tproc_now_ms() < deadline) {
+        if (tproc_last_seq(path, NULL) >= seq)
             return true;
-        nap(20);
+        tproc_nap(20);
     }
     return false;
 }
@@ -180,17 +90,7 @@ static size_t compare_with_snapshot(const char *out_path, const char *snapshot, 
                      *events, (long long)seq, (long long)want);
         want++;
         (*events)++;
-        const char *type = json_string_value(json_object_get(e, "type"));
-        json_t *data = json_object_get(e, "data");
-        const char *id = json_string_value(json_object_get(data, "id"));
-        if (type && id && strstr(type, ".updated")) {
-            char key[160];
-            snprintf(key, sizeof key, "%s/%s", type, id);
-            json_t *old = json_object_get(objs, key);
-            if (!old || json_integer_value(json_object_get(old, "version")) <
-                            json_integer_value(json_object_get(data, "version")))
-                json_object_set(objs, key, data);
-        }
+        tailcheck_apply(objs, e);
         json_decref(e);
     }
     free(line);
@@ -198,35 +98,7 @@ static size_t compare_with_snapshot(const char *out_path, const char *snapshot, 
     json_t *snap = json_loads(snapshot, 0, NULL);
     assert_non_null(snap);
     assert_int_equal(json_integer_value(json_object_get(snap, "seq")), want - 1);
-    static const struct {
-        const char *arr, *type;
-    } kinds[] = {{"agents", "agent.updated"},
-                 {"listings", "listing.updated"},
-                 {"negotiations", "negotiation.updated"},
-                 {"purchases", "purchase.updated"},
-                 {"alerts", "alert.updated"}};
-    size_t compared = 0;
-    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
-        size_t i;
-        json_t *o;
-        json_array_foreach(json_object_get(snap, kinds[k].arr), i, o)
-        {
-            char key[160];
-            snprintf(key, sizeof key, "%s/%s", kinds[k].type,
-                     json_string_value(json_object_get(o, "id")));
-            json_t *mine = json_object_get(objs, key);
-            if (!mine)
-                fail_msg("%s is in the server's snapshot but tail never printed it", key);
-            if (!json_equal(mine, o)) {
-                char *a = json_dumps(mine, JSON_COMPACT), *b = json_dumps(o, JSON_COMPACT);
-                fail_msg("%s differs:\n tail:   %.400s\n server: %.400s", key, a, b);
-            }
-            compared++;
-            json_object_del(objs, key);
-        }
-    }
-    if (json_object_size(objs) != 0)
-        fail_msg("tail printed %zu objects the server does not have", json_object_size(objs));
+    size_t compared = tailcheck_match(objs, snap);
     json_decref(snap);
     json_decref(objs);
     return compared;
@@ -242,14 +114,14 @@ static int64_t halt_and_settle(testsrv *srv)
     if (r.status != 200)
         fail_msg("halt: %ld %s", r.status, r.body);
     testhttp_resp_free(&r);
-    int64_t deadline = now_ms() + 30000, seq = server_seq(srv), since = now_ms();
-    while (now_ms() < deadline) {
-        nap(100);
-        int64_t s = server_seq(srv);
+    int64_t deadline = tproc_now_ms() + 30000, seq = testsrv_seq(srv), since = tproc_now_ms();
+    while (tproc_now_ms() < deadline) {
+        tproc_nap(100);
+        int64_t s = testsrv_seq(srv);
         if (s != seq) {
             seq = s;
-            since = now_ms();
-        } else if (now_ms() - since >= 1000)
+            since = tproc_now_ms();
+        } else if (tproc_now_ms() - since >= 1000)
             return seq;
     }
     fail_msg("the server's seq kept moving after the fleet was halted");
@@ -258,14 +130,6 @@ static int64_t halt_and_settle(testsrv *srv)
 
 /* A small deterministic generator (xorshift64*), so a seed repeats a run. */
 static uint64_t rng_state;
-static uint64_t rng(void)
-{
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * 2685821657736338717ULL;
-}
-
 static void test_kills_and_stops_under_a_fast_fleet(void **state)
 {
     (void)state;
@@ -288,44 +152,44 @@ static void test_kills_and_stops_under_a_fast_fleet(void **state)
     snprintf(err, sizeof err, "%s/faults-tail.err", getenv("TEST_TMP"));
     const char *args[] = {"--url", srv.url, "--token-file", tok, "--heartbeat",
                           "1",     "tail",  "--after",      "0", NULL};
-    pid_t pid = spawn_dealdesk(args, out, err);
-    assert_true(wait_for_seq(out, server_seq(&srv), 20000));
+    pid_t pid = tproc_spawn_dealdesk(args, out, err);
+    assert_true(wait_for_seq(out, testsrv_seq(&srv), 20000));
 
     int kills = 0, stops = 0;
     int64_t worst_stall = 0, total_stall = 0, worst_catchup = 0;
     for (int k = 0; k < rounds; k++) {
         /* A random moment while the fleet trades. */
-        nap(50 + (int)(rng() % 700));
+        tproc_nap(50 + (int)(tproc_rng(&rng_state) % 700));
         int64_t t0;
-        if (rng() % 2 == 0) {
+        if (tproc_rng(&rng_state) % 2 == 0) {
             testsrv_kill9(&srv);
             kills++;
-            nap((int)(rng() % 300)); /* down for a random while */
+            tproc_nap((int)(tproc_rng(&rng_state) % 300)); /* down for a random while */
             assert_int_equal(testsrv_restart(&srv), 0);
-            t0 = now_ms();
+            t0 = tproc_now_ms();
         } else {
             int before = count_in_file(err, "no data for");
             kill(srv.pid, SIGSTOP);
-            t0 = now_ms();
+            t0 = tproc_now_ms();
             stops++;
-            while (count_in_file(err, "no data for") == before && now_ms() - t0 < 20000)
-                nap(10);
-            int64_t took = now_ms() - t0;
+            while (count_in_file(err, "no data for") == before && tproc_now_ms() - t0 < 20000)
+                tproc_nap(10);
+            int64_t took = tproc_now_ms() - t0;
             kill(srv.pid, SIGCONT);
             if (count_in_file(err, "no data for") == before)
                 fail_msg("stop %d: the stall was not noticed in 20 s", stops);
             if (took > worst_stall)
                 worst_stall = took;
             total_stall += took;
-            t0 = now_ms();
+            t0 = tproc_now_ms();
         }
         /* The client comes back and prints everything committed so far. */
-        int64_t committed = server_seq(&srv);
+        int64_t committed = testsrv_seq(&srv);
         if (!wait_for_seq(out, committed, 30000))
             fail_msg("fault %d: tail stuck at %lld, server at %lld", k,
-                     (long long)last_seq(out, NULL), (long long)committed);
-        if (now_ms() - t0 > worst_catchup)
-            worst_catchup = now_ms() - t0;
+                     (long long)tproc_last_seq(out, NULL), (long long)committed);
+        if (tproc_now_ms() - t0 > worst_catchup)
+            worst_catchup = tproc_now_ms() - t0;
         /* Live again: an event committed after the fault has come through the new stream
          * (so the next stall is measured against a live connection). */
         if (!wait_for_seq(out, committed + 1, 30000))
@@ -340,9 +204,9 @@ static void test_kills_and_stops_under_a_fast_fleet(void **state)
             fclose(ef);
         }
         fail_msg("after the faults: tail at %lld, server at %lld; tail said:\n%s",
-                 (long long)last_seq(out, NULL), (long long) final, e);
+                 (long long)tproc_last_seq(out, NULL), (long long) final, e);
     }
-    assert_int_equal(stop_child(pid), 0);
+    assert_int_equal(tproc_stop_child(pid), 0);
 
     testhttp_resp snap = {0};
     assert_int_equal(testsrv_get(&srv, TESTSRV_TOKEN_SUP1, "/v1/snapshot", &snap), 0);

@@ -20,22 +20,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "tests/lib/proc.h"
 #include "tests/lib/testsrv.h"
-
-/* Monotonic seconds. */
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Sleeps for ms milliseconds (a poll interval, or a window in which nothing may happen). */
-static void nap(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
 
 /* GETs path as sup1 and returns the parsed answer (owned). */
 static json_t *get(testsrv *s, const char *path)
@@ -93,22 +79,6 @@ static long long version_of(testsrv *s, const char *path)
     return v;
 }
 
-/* A counter from /metrics, or -1. */
-static long long metric(testsrv *s, const char *name)
-{
-    testhttp_resp r;
-    long long n = -1;
-    char key[96];
-    snprintf(key, sizeof key, "\n%s ", name);
-    if (testsrv_get(s, NULL, "/metrics", &r) == 0 && r.status == 200) {
-        const char *p = strstr(r.body, key);
-        if (p)
-            n = atoll(p + strlen(key));
-    }
-    testhttp_resp_free(&r);
-    return n;
-}
-
 /* Copies string member key of o into out. */
 static void str_of(json_t *o, const char *key, char *out, size_t size)
 {
@@ -160,12 +130,12 @@ static int messages_after(testsrv *s, const char *from, const char *after)
 /* Polls until cond(s, ud) or the deadline; returns whether it held. */
 static bool wait_for(testsrv *s, bool (*cond)(testsrv *, void *), void *ud, double seconds)
 {
-    double end = now_s() + seconds;
+    double end = tproc_now_s() + seconds;
     do {
         if (cond(s, ud))
             return true;
-        nap(200);
-    } while (now_s() < end);
+        tproc_nap(200);
+    } while (tproc_now_s() < end);
     return cond(s, ud);
 }
 
@@ -174,14 +144,14 @@ static bool wait_for(testsrv *s, bool (*cond)(testsrv *, void *), void *ud, doub
 /* The agents and the first listings of a market, without ids' timestamps (owned). */
 static json_t *market_shape(testsrv *s, size_t nlistings)
 {
-    double end = now_s() + 20;
+    double end = tproc_now_s() + 20;
     json_t *listings = NULL;
     for (;;) {
         listings = get_all(s, "/v1/listings");
-        if (json_array_size(listings) >= nlistings || now_s() > end)
+        if (json_array_size(listings) >= nlistings || tproc_now_s() > end)
             break;
         json_decref(listings);
-        nap(100);
+        tproc_nap(100);
     }
     assert_true(json_array_size(listings) >= nlistings);
     json_t *agents = get_all(s, "/v1/agents");
@@ -300,10 +270,10 @@ static void test_pause_and_resume(void **state)
     since w = {.agent = agent};
     str_of(ag, "updated_at", w.at, sizeof w.at);
     json_decref(ag);
-    long long err0 = metric(&srv, "marketd_errors_total");
-    nap(4000); /* a window in which the paused agent must stay silent */
+    long long err0 = testsrv_metric(&srv, "marketd_errors_total");
+    tproc_nap(4000); /* a window in which the paused agent must stay silent */
     assert_int_equal(messages_after(&srv, agent, w.at), 0);
-    long long err1 = metric(&srv, "marketd_errors_total");
+    long long err1 = testsrv_metric(&srv, "marketd_errors_total");
     /* The fleet does not keep knocking on the market for a paused agent (one step may
      * already have been under way when the pause landed). */
     assert_true(err1 - err0 <= 1);
@@ -327,10 +297,10 @@ static void test_halt_and_resume(void **state)
     since w = {.agent = NULL};
     str_of(fl, "updated_at", w.at, sizeof w.at);
     json_decref(fl);
-    long long err0 = metric(&srv, "marketd_errors_total");
-    nap(3000);
+    long long err0 = testsrv_metric(&srv, "marketd_errors_total");
+    tproc_nap(3000);
     assert_int_equal(messages_after(&srv, NULL, w.at), 0);
-    assert_true(metric(&srv, "marketd_errors_total") - err0 <= 2);
+    assert_true(testsrv_metric(&srv, "marketd_errors_total") - err0 <= 2);
     /* Every open thread is held. */
     json_t *open = get_all(&srv, "/v1/negotiations?status=open");
     assert_int_equal(json_array_size(open), 0);

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "tests/lib/proc.h"
 #include "tests/lib/testsrv.h"
 
 #define FALSE_FLAG_MAX 0.05 /* of clean purchases */
@@ -43,14 +44,6 @@ static const struct {
     {"velocity", "velocity"},
 };
 #define NPAIRS ((int)(sizeof pairs / sizeof pairs[0]))
-
-/* Monotonic seconds. */
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* GETs every page of a collection (path without query) as sup1 and returns the items
  * (owned array). */
@@ -80,27 +73,11 @@ static json_t *get_all(testsrv *s, const char *path)
     }
 }
 
-/* A counter of /metrics ("marketd_purchases_total"), or -1. */
-static long long metric(testsrv *s, const char *name)
-{
-    testhttp_resp r;
-    long long n = -1;
-    char key[96];
-    snprintf(key, sizeof key, "\n%s ", name);
-    if (testsrv_get(s, NULL, "/metrics", &r) == 0 && r.status == 200) {
-        const char *p = strstr(r.body, key);
-        if (p)
-            n = atoll(p + strlen(key));
-    }
-    testhttp_resp_free(&r);
-    return n;
-}
-
 /* The number of purchases so far: the metrics counter when marketd exports it, else
  * the collection's length. */
 static size_t count_purchases(testsrv *s)
 {
-    long long m = metric(s, "marketd_purchases_total");
+    long long m = testsrv_metric(s, "marketd_purchases_total");
     if (m >= 0)
         return (size_t)m;
     json_t *all = get_all(s, "/v1/purchases");
@@ -172,11 +149,11 @@ static void run(const char *args, size_t want, double budget_s, bool report)
 {
     testsrv s;
     assert_int_equal(testsrv_start(&s, args), 0);
-    double t0 = now_s(), deadline = t0 + budget_s;
-    long long req0 = metric(&s, "marketd_requests_total");
+    double t0 = tproc_now_s(), deadline = t0 + budget_s;
+    long long req0 = testsrv_metric(&s, "marketd_requests_total");
     size_t n = 0;
     bool kinds = false;
-    while (now_s() < deadline) {
+    while (tproc_now_s() < deadline) {
         struct timespec ts = {report ? 2 : 0, report ? 0 : 250 * 1000 * 1000};
         nanosleep(&ts, NULL);
         n = count_purchases(&s);
@@ -188,8 +165,8 @@ static void run(const char *args, size_t want, double budget_s, bool report)
         if (kinds)
             break;
     }
-    double elapsed = now_s() - t0;
-    long long req1 = metric(&s, "marketd_requests_total");
+    double elapsed = tproc_now_s() - t0;
+    long long req1 = testsrv_metric(&s, "marketd_requests_total");
     /* Halt the fleet before reading, so that no purchase is read before the fleet has
      * recorded its fault (the fleet records a fault right after its purchase). */
     testhttp_resp hr;
@@ -330,19 +307,19 @@ static void test_top_rate(void **state)
                        "--db :memory:";
     testsrv s;
     assert_int_equal(testsrv_start(&s, args), 0);
-    double deadline = now_s() + 600;
-    while (metric(&s, "marketd_purchases_total") < 100 && now_s() < deadline) {
+    double deadline = tproc_now_s() + 600;
+    while (testsrv_metric(&s, "marketd_purchases_total") < 100 && tproc_now_s() < deadline) {
         struct timespec ts = {1, 0};
         nanosleep(&ts, NULL);
     }
-    long long r0 = metric(&s, "marketd_requests_total");
-    long long p0 = metric(&s, "marketd_purchases_total");
-    double t0 = now_s();
+    long long r0 = testsrv_metric(&s, "marketd_requests_total");
+    long long p0 = testsrv_metric(&s, "marketd_purchases_total");
+    double t0 = tproc_now_s();
     struct timespec ts = {30, 0};
     nanosleep(&ts, NULL);
-    double dt = now_s() - t0;
-    long long r1 = metric(&s, "marketd_requests_total");
-    long long p1 = metric(&s, "marketd_purchases_total");
+    double dt = tproc_now_s() - t0;
+    long long r1 = testsrv_metric(&s, "marketd_requests_total");
+    long long p1 = testsrv_metric(&s, "marketd_purchases_total");
     testsrv_stop(&s);
     printf("fleet top rate (%s): %.0f agent actions/s, %.0f purchases/s over %.0f s\n", args,
            (double)(r1 - r0) / dt, (double)(p1 - p0) / dt, dt);

@@ -35,6 +35,7 @@
 
 #include <cmocka.h>
 
+#include "tests/lib/proc.h"
 #include "tests/lib/testsrv.h"
 
 extern char **environ;
@@ -44,34 +45,6 @@ typedef struct run_result {
     char out[16384];
     char err[16384];
 } run_result;
-
-/* Monotonic ms. */
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Sleeps between polls of a condition with a deadline. */
-static void nap(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
-/* Reads a small file into out. */
-static void slurp(const char *path, char *out, size_t size)
-{
-    out[0] = '\0';
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return;
-    size_t n = fread(out, 1, size - 1, f);
-    out[n] = '\0';
-    fclose(f);
-}
 
 /* Starts argv (argv[0] a path) with env_extra ("NAME=value", NULL-terminated, may be
  * NULL) added, stdout/stderr into files named after tag. */
@@ -106,22 +79,6 @@ static pid_t spawn_with(const char *const *argv, const char *const *env_extra, c
     return pid;
 }
 
-/* Waits up to ms for pid; kills it after that. Returns the exit code or 128+signal. */
-static int wait_child(pid_t pid, int ms)
-{
-    int st = 0;
-    int64_t deadline = now_ms() + ms;
-    while (waitpid(pid, &st, WNOHANG) == 0) {
-        if (now_ms() > deadline) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &st, 0);
-            return -1;
-        }
-        nap(10);
-    }
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
 /* Runs dealdesk with args and env_extra to completion (30 s at most). */
 static run_result run_env(const char *const *args, const char *const *env_extra)
 {
@@ -136,13 +93,13 @@ static run_result run_env(const char *const *args, const char *const *env_extra)
     char tag[32], p[600];
     snprintf(tag, sizeof tag, "sec-%d", ++counter);
     pid_t pid = spawn_with(argv, env_extra, tag);
-    r.status = wait_child(pid, 30000);
+    r.status = tproc_wait_child(pid, 30000);
     if (r.status < 0)
         fail_msg("dealdesk did not finish in 30 s");
     snprintf(p, sizeof p, "%s/%s.out", getenv("TEST_TMP"), tag);
-    slurp(p, r.out, sizeof r.out);
+    tproc_slurp(p, r.out, sizeof r.out);
     snprintf(p, sizeof p, "%s/%s.err", getenv("TEST_TMP"), tag);
-    slurp(p, r.err, sizeof r.err);
+    tproc_slurp(p, r.err, sizeof r.err);
     return r;
 }
 
@@ -225,7 +182,7 @@ static bool tls_start(tls_srv *t)
                          "-subj",    "/CN=127.0.0.1",
                          "-addext",  "subjectAltName=IP:127.0.0.1",
                          NULL};
-    assert_int_equal(wait_child(spawn_with(gen, NULL, "openssl-req"), 60000), 0);
+    assert_int_equal(tproc_wait_child(spawn_with(gen, NULL, "openssl-req"), 60000), 0);
     for (int attempt = 0; attempt < 5; attempt++) {
         t->port = free_port();
         char accept[64];
@@ -233,13 +190,13 @@ static bool tls_start(tls_srv *t)
         const char *srv[] = {ossl,   "s_server", "-accept", accept,   "-cert", cert,
                              "-key", key,        "-www",    "-quiet", NULL};
         t->pid = spawn_with(srv, NULL, "openssl-s_server");
-        int64_t deadline = now_ms() + 10000;
-        while (now_ms() < deadline && !port_open(t->port)) {
+        int64_t deadline = tproc_now_ms() + 10000;
+        while (tproc_now_ms() < deadline && !port_open(t->port)) {
             if (waitpid(t->pid, NULL, WNOHANG) == t->pid) {
                 t->pid = 0;
                 break;
             }
-            nap(20);
+            tproc_nap(20);
         }
         if (t->pid > 0 && port_open(t->port))
             return true;
@@ -257,7 +214,7 @@ static void tls_stop(tls_srv *t)
 {
     if (t->pid > 0) {
         kill(t->pid, SIGTERM);
-        if (wait_child(t->pid, 5000) < 0)
+        if (tproc_wait_child(t->pid, 5000) < 0)
             waitpid(t->pid, NULL, WNOHANG);
         t->pid = 0;
     }
@@ -333,16 +290,16 @@ static void test_untrusted_certificate_refused(void **state)
     pid_t pid = spawn_with(tail, lax_env, "tls-tail");
     char ep[600], err[16384] = "";
     snprintf(ep, sizeof ep, "%s/tls-tail.err", getenv("TEST_TMP"));
-    int64_t deadline = now_ms() + 15000;
-    while (now_ms() < deadline && !says_certificate(err)) {
-        nap(50);
-        slurp(ep, err, sizeof err);
+    int64_t deadline = tproc_now_ms() + 15000;
+    while (tproc_now_ms() < deadline && !says_certificate(err)) {
+        tproc_nap(50);
+        tproc_slurp(ep, err, sizeof err);
     }
     kill(pid, SIGTERM);
-    assert_true(wait_child(pid, 10000) >= 0);
+    assert_true(tproc_wait_child(pid, 10000) >= 0);
     char op[600], out[4096];
     snprintf(op, sizeof op, "%s/tls-tail.out", getenv("TEST_TMP"));
-    slurp(op, out, sizeof out);
+    tproc_slurp(op, out, sizeof out);
     if (!says_certificate(err))
         fail_msg("tail over untrusted TLS said: %s", err);
     assert_string_equal(out, ""); /* no event was accepted from it */
@@ -484,15 +441,15 @@ static void test_token_appears_nowhere(void **state)
     pid_t pid = spawn_with(tail, NULL, "leak-tail");
     char op[600], out[65536] = "";
     snprintf(op, sizeof op, "%s/leak-tail.out", tmp);
-    int64_t deadline = now_ms() + 15000;
-    while (now_ms() < deadline && !strstr(out, pur)) {
-        nap(50);
-        slurp(op, out, sizeof out);
+    int64_t deadline = tproc_now_ms() + 15000;
+    while (tproc_now_ms() < deadline && !strstr(out, pur)) {
+        tproc_nap(50);
+        tproc_slurp(op, out, sizeof out);
     }
     assert_non_null(strstr(out, pur));
     /* Crash output: a fatal signal mid-run. */
     kill(pid, SIGSEGV);
-    assert_true(wait_child(pid, 10000) >= 0);
+    assert_true(tproc_wait_child(pid, 10000) >= 0);
     const char *replay[] = {"replay", rec, "--headless", "--speed", "1000", NULL};
     run_result r = run(replay);
     assert_int_equal(r.status, 0);

@@ -36,6 +36,7 @@
 
 #include <cmocka.h>
 
+#include "tests/lib/proc.h"
 #include "tests/lib/testsrv.h"
 
 /* Decisions must be answered within this while under attack (generous: a loaded 2-core
@@ -51,22 +52,6 @@ static long rss_factor(void)
 {
     const char *san = getenv("SAN"), *vg = getenv("VALGRIND");
     return (san && !strcmp(san, "1")) || (vg && !strcmp(vg, "1")) ? 8 : 1;
-}
-
-/* Monotonic ms. */
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Sleeps ms (between polls of a condition with a deadline, and the slowloris pace). */
-static void nap(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
 }
 
 /* marketd's resident set in kB (VmRSS), or -1. */
@@ -132,9 +117,9 @@ static const char *find_nocase(const char *hay, const char *needle)
 static size_t read_answer(int fd, char *out, size_t size, int timeout_ms)
 {
     size_t n = 0;
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = tproc_now_ms() + timeout_ms;
     while (n + 1 < size) {
-        int left = (int)(deadline - now_ms());
+        int left = (int)(deadline - tproc_now_ms());
         if (left <= 0)
             break;
         struct pollfd p = {.fd = fd, .events = POLLIN};
@@ -183,17 +168,7 @@ static int teardown(void **state)
  * listing out). Writes its id. */
 static void fresh_purchase(char pur[72])
 {
-    testhttp_resp r = {0};
-    assert_int_equal(testsrv_post(&srv, mkt.seller_token, "/v1/listings", 0,
-                                  "{\"title\":\"Road bike\",\"description\":\"d\",\"category\":"
-                                  "\"bikes\",\"unit_price_minor\":50000,\"currency\":\"USD\","
-                                  "\"quantity\":10,\"floor_minor\":30000}",
-                                  &r),
-                     0);
-    assert_int_equal(r.status, 201);
-    assert_true(testjson_str(r.body, "id", mkt.listing_id, sizeof mkt.listing_id));
-    testhttp_resp_free(&r);
-    assert_int_equal(testsrv_market_purchase(&srv, &mkt, 50000, 1, pur), 0);
+    assert_int_equal(testsrv_market_fresh_purchase(&srv, &mkt, "Road bike", 10, 1, pur), 0);
 }
 
 /* Makes a purchase and approves it as sup1, timing the approve. Returns its ms. */
@@ -204,10 +179,10 @@ static int64_t timed_decision(void)
     char path[128];
     snprintf(path, sizeof path, "/v1/purchases/%s/approve", pur);
     testhttp_resp r = {0};
-    int64_t t0 = now_ms();
+    int64_t t0 = tproc_now_ms();
     assert_int_equal(
         testsrv_post(&srv, TESTSRV_TOKEN_SUP1, path, 1, "{\"expected_total_minor\":50000}", &r), 0);
-    int64_t took = now_ms() - t0;
+    int64_t took = tproc_now_ms() - t0;
     if (r.status != 200)
         fail_msg("approve under attack: %ld %s", r.status, r.body);
     testhttp_resp_free(&r);
@@ -310,7 +285,7 @@ static void *slow_main(void *ud)
             if (s->fds[k] >= 0 && send_all(s->fds[k], req + i, 1) == 0)
                 atomic_fetch_add(&s->bytes, 1);
         for (int t = 0; t < 20 && !atomic_load(&s->stop); t++)
-            nap(50); /* one byte a second */
+            tproc_nap(50); /* one byte a second */
     }
     return NULL;
 }
@@ -326,10 +301,10 @@ static void test_slow_headers_block_nobody(void **state)
     }
     pthread_t th;
     pthread_create(&th, NULL, slow_main, &s);
-    int64_t worst = 0, t0 = now_ms();
+    int64_t worst = 0, t0 = tproc_now_ms();
     int n = 0;
     /* Decide for at least 4 s, while the trickle goes on. */
-    while (now_ms() - t0 < 4000 || n < 10) {
+    while (tproc_now_ms() - t0 < 4000 || n < 10) {
         int64_t took = timed_decision();
         if (took > worst)
             worst = took;
@@ -346,22 +321,6 @@ static void test_slow_headers_block_nobody(void **state)
     assert_true(worst < QUICK_MS);
 }
 
-/* A metric of /metrics, or -1. */
-static long long metric(const char *name)
-{
-    testhttp_resp r = {0};
-    long long v = -1;
-    char key[96];
-    snprintf(key, sizeof key, "\n%s ", name);
-    if (testsrv_get(&srv, NULL, "/metrics", &r) == 0 && r.status == 200) {
-        const char *p = strstr(r.body, key);
-        if (p)
-            v = atoll(p + strlen(key));
-    }
-    testhttp_resp_free(&r);
-    return v;
-}
-
 /* Many streams that never read while events pile up: bounded memory, quick decisions,
  * every stream released when its client goes. */
 static void test_many_streams_that_never_read(void **state)
@@ -369,12 +328,12 @@ static void test_many_streams_that_never_read(void **state)
     (void)state;
     enum { NSTREAMS = 300 };
     long rss0 = rss_kb(srv.pid);
-    long long base = metric("marketd_stream_clients");
+    long long base = testsrv_metric(&srv, "marketd_stream_clients");
     assert_true(base >= 0);
     int *fds = calloc(NSTREAMS, sizeof *fds);
     assert_non_null(fds);
     char req[256];
-    long long seq0 = metric("marketd_seq");
+    long long seq0 = testsrv_metric(&srv, "marketd_seq");
     snprintf(req, sizeof req,
              "GET /v1/events?after=%lld HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n",
              seq0, TESTSRV_TOKEN_VIEW1);
@@ -385,10 +344,11 @@ static void test_many_streams_that_never_read(void **state)
         setsockopt(fds[i], SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
         assert_int_equal(send_all(fds[i], req, strlen(req)), 0);
     }
-    int64_t deadline = now_ms() + 20000;
-    while (metric("marketd_stream_clients") < base + NSTREAMS && now_ms() < deadline)
-        nap(50);
-    assert_true(metric("marketd_stream_clients") >= base + NSTREAMS);
+    int64_t deadline = tproc_now_ms() + 20000;
+    while (testsrv_metric(&srv, "marketd_stream_clients") < base + NSTREAMS &&
+           tproc_now_ms() < deadline)
+        tproc_nap(50);
+    assert_true(testsrv_metric(&srv, "marketd_stream_clients") >= base + NSTREAMS);
     /* Events pile up (each listing has a long description) while nobody reads. */
     int64_t worst = 0;
     char body[4400];
@@ -425,11 +385,11 @@ static void test_many_streams_that_never_read(void **state)
     int late = dial(srv.port);
     assert_true(late >= 0);
     assert_int_equal(send_all(late, req, strlen(req)), 0);
-    int64_t last = seq0, gaps = 0, seen = 0, target = metric("marketd_seq");
+    int64_t last = seq0, gaps = 0, seen = 0, target = testsrv_metric(&srv, "marketd_seq");
     static char sbuf[1 << 16];
     size_t have = 0;
-    deadline = now_ms() + 20000;
-    while (last < target && now_ms() < deadline) {
+    deadline = tproc_now_ms() + 20000;
+    while (last < target && tproc_now_ms() < deadline) {
         struct pollfd p = {.fd = late, .events = POLLIN};
         if (poll(&p, 1, 200) <= 0)
             continue;
@@ -465,10 +425,10 @@ static void test_many_streams_that_never_read(void **state)
         close(fds[i]);
     free(fds);
     /* Every stream is released (the server notices on its next write or heartbeat). */
-    deadline = now_ms() + 20000;
-    while (metric("marketd_stream_clients") > base && now_ms() < deadline)
-        nap(100);
-    long long left = metric("marketd_stream_clients");
+    deadline = tproc_now_ms() + 20000;
+    while (testsrv_metric(&srv, "marketd_stream_clients") > base && tproc_now_ms() < deadline)
+        tproc_nap(100);
+    long long left = testsrv_metric(&srv, "marketd_stream_clients");
     printf("streams: %d that never read, 150 events of 4 KB each (and 150 small): marketd RSS %ld "
            "kB -> %ld kB, "
            "worst decision %lld ms, %lld left open after the clients went (base %lld)\n",
