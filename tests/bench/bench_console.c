@@ -18,14 +18,7 @@
 #include "api/model.h"
 #include "api/text.h"
 #include "tui/ui.h"
-
-/* Monotonic seconds. */
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+#include "tests/lib/proc.h"
 
 /* A sanitised text field. */
 static model_text mk(const char *s)
@@ -35,22 +28,16 @@ static model_text mk(const char *s)
     return t;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* Times fn over runs and returns the median in ms. */
 static double median_ms(void (*fn)(ui *), ui *u, int runs)
 {
     double t[16];
     for (int i = 0; i < runs; i++) {
-        double a = now();
+        double a = tproc_now_s();
         fn(u);
-        t[i] = (now() - a) * 1000.0;
+        t[i] = (tproc_now_s() - a) * 1000.0;
     }
-    qsort(t, (size_t)runs, sizeof t[0], cmp_double);
+    qsort(t, (size_t)runs, sizeof t[0], tproc_cmp_double);
     return t[runs / 2];
 }
 

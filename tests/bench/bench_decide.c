@@ -17,43 +17,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "tests/lib/proc.h"
 #include "tests/lib/testsrv.h"
 #include "tests/lib/vt.h"
-
-/* Monotonic seconds. */
-static double mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* The q-quantile of sorted v[n]. */
-static double quantile(const double *v, int n, double q)
-{
-    int i = (int)(q * n);
-    return n ? v[i < n ? i : n - 1] : -1;
-}
-
-/* The header's "N pending" count, or -1 when not on screen. */
-static long header_pending(vt *t)
-{
-    char row[4096];
-    vt_row(t, 1, row, sizeof row);
-    char *p = strstr(row, " pending");
-    if (!p)
-        return -1;
-    char *q = p;
-    while (q > row && q[-1] >= '0' && q[-1] <= '9')
-        q--;
-    return q == p ? -1 : atol(q);
-}
 
 typedef struct outcome {
     const char *done; /* the status text of the server's answer */
@@ -65,10 +31,10 @@ typedef struct outcome {
 static bool both_shown(vt *t, void *ud)
 {
     outcome *o = ud;
-    double now = mono();
+    double now = tproc_now_s();
     if (o->t_done == 0 && vt_contains(t, o->done))
         o->t_done = now;
-    if (o->t_gone == 0 && header_pending(t) == 0)
+    if (o->t_gone == 0 && vt_number_before(t, 1, " pending") == 0)
         o->t_gone = now;
     return o->t_done > 0 && o->t_gone > 0;
 }
@@ -76,13 +42,13 @@ static bool both_shown(vt *t, void *ud)
 static bool one_pending(vt *t, void *ud)
 {
     (void)ud;
-    return header_pending(t) == 1;
+    return vt_number_before(t, 1, " pending") == 1;
 }
 
 static bool none_pending(vt *t, void *ud)
 {
     (void)ud;
-    return header_pending(t) == 0;
+    return vt_number_before(t, 1, " pending") == 0;
 }
 
 int main(int argc, char **argv)
@@ -115,15 +81,15 @@ int main(int argc, char **argv)
     double *done = calloc((size_t)n, sizeof *done), *gone = calloc((size_t)n, sizeof *gone);
     double *make = calloc((size_t)n, sizeof *make);
     int nd = 0, failed = 0;
-    double start = mono();
+    double start = tproc_now_s();
     for (int i = 0; i < n; i++) {
         char pur[72], title[128], msg[128];
-        double a = mono();
+        double a = tproc_now_s();
         if (testsrv_market_purchase(&srv, &m, 40000 + i, 1, pur) != 0) {
             fprintf(stderr, "bench_decide: purchase %d failed\n", i);
             break;
         }
-        make[i] = (mono() - a) * 1000.0;
+        make[i] = (tproc_now_s() - a) * 1000.0;
         snprintf(title, sizeof title, "Approve %s (version 1)", pur);
         if (!vt_wait(t, one_pending, NULL, 10000)) {
             failed++;
@@ -141,7 +107,7 @@ int main(int argc, char **argv)
         vt_wait_quiet(t, 100, 2000);
         snprintf(msg, sizeof msg, "approve %s: done", pur);
         outcome o = {.done = msg};
-        double t0 = mono();
+        double t0 = tproc_now_s();
         vt_send(t, "y");
         if (!vt_wait(t, both_shown, &o, 10000)) {
             failed++;
@@ -156,28 +122,29 @@ int main(int argc, char **argv)
         if (cap > (4u << 20))
             vt_clear_output(t);
     }
-    double el = mono() - start;
-    qsort(done, (size_t)nd, sizeof *done, cmp_d);
-    qsort(gone, (size_t)nd, sizeof *gone, cmp_d);
-    qsort(make, (size_t)nd, sizeof *make, cmp_d);
-    double full[2] = {quantile(done, nd, 0.99), quantile(gone, nd, 0.99)};
+    double el = tproc_now_s() - start;
+    qsort(done, (size_t)nd, sizeof *done, tproc_cmp_double);
+    qsort(gone, (size_t)nd, sizeof *gone, tproc_cmp_double);
+    qsort(make, (size_t)nd, sizeof *make, tproc_cmp_double);
+    double full[2] = {tproc_quantile(done, nd, 0.99), tproc_quantile(gone, nd, 0.99)};
     double p99 = full[0] > full[1] ? full[0] : full[1];
     printf("decisions: %d approved through the console in %.1f s (%d failed)\n", nd, el, failed);
     printf("decisions: y -> server's answer on screen: p50 %.1f ms, p99 %.1f ms, max %.1f ms\n",
-           quantile(done, nd, 0.5), quantile(done, nd, 0.99), nd ? done[nd - 1] : -1);
+           tproc_quantile(done, nd, 0.5), tproc_quantile(done, nd, 0.99), nd ? done[nd - 1] : -1);
     printf("decisions: y -> settled purchase off Pending (event stream): p50 %.1f ms, p99 %.1f "
            "ms, max %.1f ms\n",
-           quantile(gone, nd, 0.5), quantile(gone, nd, 0.99), nd ? gone[nd - 1] : -1);
+           tproc_quantile(gone, nd, 0.5), tproc_quantile(gone, nd, 0.99), nd ? gone[nd - 1] : -1);
     printf("decisions: making each purchase (offer + accept, 2 HTTP requests): p50 %.1f ms, p99 "
            "%.1f ms\n",
-           quantile(make, nd, 0.5), quantile(make, nd, 0.99));
+           tproc_quantile(make, nd, 0.5), tproc_quantile(make, nd, 0.99));
     printf("BENCH|decide|decisions|%d|count|1000|%s\n", nd, nd == 1000 ? "info" : "missed");
-    printf("BENCH|decide|y to answer p50|%.6g|ms|-|info\n", quantile(done, nd, 0.5));
-    printf("BENCH|decide|y to answer p99|%.6g|ms|< 20 ms|%s\n", quantile(done, nd, 0.99),
-           nd && quantile(done, nd, 0.99) < 20 ? "met" : "missed");
-    printf("BENCH|decide|y to settled on screen p50|%.6g|ms|-|info\n", quantile(gone, nd, 0.5));
-    printf("BENCH|decide|y to settled on screen p99|%.6g|ms|< 20 ms|%s\n", quantile(gone, nd, 0.99),
-           nd && p99 < 20 ? "met" : "missed");
+    printf("BENCH|decide|y to answer p50|%.6g|ms|-|info\n", tproc_quantile(done, nd, 0.5));
+    printf("BENCH|decide|y to answer p99|%.6g|ms|< 20 ms|%s\n", tproc_quantile(done, nd, 0.99),
+           nd && tproc_quantile(done, nd, 0.99) < 20 ? "met" : "missed");
+    printf("BENCH|decide|y to settled on screen p50|%.6g|ms|-|info\n",
+           tproc_quantile(gone, nd, 0.5));
+    printf("BENCH|decide|y to settled on screen p99|%.6g|ms|< 20 ms|%s\n",
+           tproc_quantile(gone, nd, 0.99), nd && p99 < 20 ? "met" : "missed");
     vt_send(t, "q");
     vt_wait_exit(t, 5000);
     vt_free(t);

@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tests/lib/proc.h"
 #include "tests/lib/feeder.h"
 #include "tests/lib/vt.h"
 
@@ -39,22 +40,6 @@
 #define COLS 120
 
 /* ---- small helpers ---------------------------------------------------------------- */
-
-/* Monotonic seconds. */
-static double mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Sleeps ms milliseconds (pacing the feeder, not synchronising). */
-static void nap_ms(double ms)
-{
-    struct timespec ts = {(time_t)(ms / 1000),
-                          (long)((ms - (double)(long)(ms / 1000) * 1000) * 1e6)};
-    nanosleep(&ts, NULL);
-}
 
 /* One machine-readable figure. */
 static void bench_line(const char *section, const char *metric, double value, const char *unit,
@@ -64,48 +49,7 @@ static void bench_line(const char *section, const char *metric, double value, co
     fflush(stdout);
 }
 
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* The q-quantile of sorted v[n]. */
-static double quantile(const double *v, size_t n, double q)
-{
-    if (!n)
-        return -1;
-    size_t i = (size_t)(q * (double)n);
-    return v[i < n ? i : n - 1];
-}
-
 /* ---- /proc readings of the console -------------------------------------------------- */
-
-/* CPU time of every thread of pid in ns (schedstat: time on a CPU). */
-static double cpu_ns(pid_t pid)
-{
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
-    DIR *d = opendir(path);
-    double sum = 0;
-    struct dirent *e;
-    while (d && (e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        char p[320];
-        snprintf(p, sizeof p, "/proc/%d/task/%s/schedstat", (int)pid, e->d_name);
-        FILE *f = fopen(p, "r");
-        unsigned long long run = 0;
-        if (f) {
-            if (fscanf(f, "%llu", &run) == 1)
-                sum += (double)run;
-            fclose(f);
-        }
-    }
-    if (d)
-        closedir(d);
-    return sum;
-}
 
 /* A field of /proc/PID/io ("syscw", "wchar"). */
 static long long proc_io(pid_t pid, const char *key)
@@ -178,37 +122,23 @@ static vt *console_start(const feeder *f)
     return vt_spawn(ROWS, COLS, argv, env);
 }
 
-/* The header's "N pending" count, or -1 when not on screen. */
-static long header_pending(vt *t)
-{
-    char row[4096];
-    vt_row(t, 1, row, sizeof row);
-    char *p = strstr(row, " pending");
-    if (!p)
-        return -1;
-    char *q = p;
-    while (q > row && q[-1] >= '0' && q[-1] <= '9')
-        q--;
-    return q == p ? -1 : atol(q);
-}
-
 typedef struct want_pending {
     long n;
 } want_pending;
 
 static bool pending_at_least(vt *t, void *ud)
 {
-    return header_pending(t) >= ((want_pending *)ud)->n;
+    return vt_number_before(t, 1, " pending") >= ((want_pending *)ud)->n;
 }
 
 /* Waits until the console has opened the event stream. */
 static bool stream_open(const feeder *f, int timeout_ms)
 {
-    double end = mono() + timeout_ms / 1000.0;
-    while (mono() < end) {
+    double end = tproc_now_s() + timeout_ms / 1000.0;
+    while (tproc_now_s() < end) {
         if (atomic_load(&f->streams) > 0)
             return true;
-        nap_ms(5);
+        tproc_pace(5);
     }
     return false;
 }
@@ -242,11 +172,11 @@ static int run_flood(void)
     vt_wait_quiet(t, 300, 3000);
     pid_t pid = vt_pid(t);
     vt_clear_output(t);
-    double c0 = cpu_ns(pid);
+    double c0 = tproc_cpu_ns(pid);
     long long w0c, ev0, w1c = 0, ev1 = 0;
     console_stats(&w0c, &ev0);
     long long wb0 = proc_io(pid, "wchar");
-    double t0 = mono();
+    double t0 = tproc_now_s();
     atomic_store(&f.go, 1);
     double *delay = calloc(FEEDER_MAX_MARKS, sizeof *delay);
     long seen = 0;
@@ -259,8 +189,8 @@ static int run_flood(void)
         if (r < 0)
             break;
         bytes += window_done ? 0 : r;
-        double now = mono();
-        long shown = header_pending(t);
+        double now = tproc_now_s();
+        long shown = vt_number_before(t, 1, " pending");
         int marks = atomic_load(&f.marks);
         for (; seen < shown && seen < marks && seen < FEEDER_MAX_MARKS; seen++)
             delay[seen] = (now - f.mark_at[seen]) * 1000.0;
@@ -269,7 +199,7 @@ static int run_flood(void)
         if (cap > (8u << 20))
             vt_clear_output(t);
         if (!window_done && now - t0 >= f.seconds) {
-            c1 = cpu_ns(pid);
+            c1 = tproc_cpu_ns(pid);
             console_stats(&w1c, &ev1);
             wb1 = proc_io(pid, "wchar");
             t1 = now;
@@ -283,8 +213,9 @@ static int run_flood(void)
     int marks = atomic_load(&f.marks);
     double cpu_share = (c1 - c0) / 1e9 / secs * 100.0;
     double fps = (double)(w1c - w0c) / secs;
-    qsort(delay, (size_t)seen, sizeof *delay, cmp_d);
-    double p50 = quantile(delay, (size_t)seen, 0.50), p99 = quantile(delay, (size_t)seen, 0.99);
+    qsort(delay, (size_t)seen, sizeof *delay, tproc_cmp_double);
+    double p50 = tproc_quantile(delay, (size_t)seen, 0.50),
+           p99 = tproc_quantile(delay, (size_t)seen, 0.99);
     char footer[4096];
     vt_row(t, ROWS - 1, footer, sizeof footer);
     printf("flood: %ld events sent in %.1f s (%.0f/s) to dealdesk at %dx%d; markers %d sent, %ld "
@@ -332,18 +263,18 @@ static int run_idle(void)
     vt_wait_quiet(t, 1500, 5000);
     pid_t pid = vt_pid(t);
     double secs = getenv("BENCH_IDLE_SECONDS") ? atof(getenv("BENCH_IDLE_SECONDS")) : 60;
-    double c0 = cpu_ns(pid), t0 = mono();
+    double c0 = tproc_cpu_ns(pid), t0 = tproc_now_s();
     long long w0, e0, w1, e1;
     console_stats(&w0, &e0);
     long long bytes = 0;
     vt_clear_output(t);
-    while (mono() - t0 < secs) {
+    while (tproc_now_s() - t0 < secs) {
         long r = vt_pump(t, 200);
         if (r < 0)
             break;
         bytes += r;
     }
-    double el = mono() - t0, c1 = cpu_ns(pid);
+    double el = tproc_now_s() - t0, c1 = tproc_cpu_ns(pid);
     console_stats(&w1, &e1);
     double share = (c1 - c0) / 1e9 / el * 100.0;
     printf("idle: %.0f s connected, no events, 5 countdowns: CPU %.1f ms = %.3f%% of one core; "
@@ -384,19 +315,19 @@ static int run_bulk(void)
 {
     long long r0 = rss_empty();
     feeder f;
-    double b0 = mono();
+    double b0 = tproc_now_s();
     if (feeder_start(&f, FEEDER_BULK, 100000, 100000) < 0)
         return -1;
     printf("bulk: snapshot of %d listings, %d threads, 300 agents, 1000 ledger entries: %.1f MB "
            "JSON (built in %.1f s)\n",
-           f.nlist, f.nneg, (double)f.snaplen / 1e6, mono() - b0);
-    double t0 = mono();
+           f.nlist, f.nneg, (double)f.snaplen / 1e6, tproc_now_s() - b0);
+    double t0 = tproc_now_s();
     vt *t = console_start(&f);
     if (!t || !vt_wait_text(t, "dealdesk", 20000)) {
         feeder_stop(&f);
         return -1;
     }
-    double first = mono() - t0;
+    double first = tproc_now_s() - t0;
     want_pending w = {1};
     if (!vt_wait(t, pending_at_least, &w, 60000)) {
         vt_dump(t, "bulk");
@@ -404,20 +335,20 @@ static int run_bulk(void)
         feeder_stop(&f);
         return -1;
     }
-    double full = mono() - t0;
+    double full = tproc_now_s() - t0;
     vt_wait_quiet(t, 500, 5000);
     pid_t pid = vt_pid(t);
     long long r1 = rss_bytes(pid);
     atomic_store(&f.go, 1);
-    double s0 = mono();
+    double s0 = tproc_now_s();
     w.n = 2;
     bool ok2 = vt_wait(t, pending_at_least, &w, 180000);
-    double s1 = mono();
+    double s1 = tproc_now_s();
     vt_wait_quiet(t, 300, 3000);
     long long r2 = rss_bytes(pid);
     w.n = 3;
     bool ok3 = ok2 && vt_wait(t, pending_at_least, &w, 180000);
-    double s2 = mono();
+    double s2 = tproc_now_s();
     vt_wait_quiet(t, 300, 3000);
     long long r3 = rss_bytes(pid);
     if (!ok3) {

@@ -18,6 +18,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "tests/lib/proc.h"
 #include "tests/lib/testsrv.h"
 
 #define LOAD_THREADS 3
@@ -26,24 +27,6 @@
 
 static testsrv srv;
 static volatile int stop_load;
-
-/* Monotonic seconds. */
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* The server's seq. */
-static long long seq_now(void)
-{
-    testhttp_resp r;
-    testsrv_get(&srv, NULL, "/v1/health", &r);
-    long long s = testjson_int(r.body, "seq");
-    testhttp_resp_free(&r);
-    return s;
-}
 
 typedef struct loader {
     testsrv_market t;
@@ -72,13 +55,6 @@ static void *load_main(void *arg)
         l->requests++;
     }
     return NULL;
-}
-
-/* qsort comparator for doubles. */
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
 }
 
 typedef struct sse_count {
@@ -111,19 +87,6 @@ static size_t on_sse(char *d, size_t size, size_t n, void *ud)
     return len;
 }
 
-/* The number in the metrics line name. */
-static long metric(const char *name)
-{
-    testhttp_resp r;
-    testsrv_get(&srv, NULL, "/metrics", &r);
-    char key[80];
-    snprintf(key, sizeof key, "\n%s ", name);
-    char *p = strstr(r.body, key);
-    long v = p ? atol(p + strlen(key)) : -1;
-    testhttp_resp_free(&r);
-    return v;
-}
-
 /* Opens n streams at once, makes one event, counts the clients that received it. */
 static void bench_streams(int n, testsrv_market *t)
 {
@@ -138,7 +101,7 @@ static void bench_streams(int n, testsrv_market *t)
     struct curl_slist *h = curl_slist_append(NULL, "Authorization: Bearer " TESTSRV_TOKEN_VIEW1);
     char url[128];
     snprintf(url, sizeof url, "%s/v1/events", srv.url);
-    long long want = seq_now() + 1;
+    long long want = testsrv_seq(&srv) + 1;
     for (int i = 0; i < n; i++) {
         c[i].want = want;
         e[i] = curl_easy_init();
@@ -149,18 +112,18 @@ static void bench_streams(int n, testsrv_market *t)
         curl_easy_setopt(e[i], CURLOPT_FORBID_REUSE, 1L);
         curl_multi_add_handle(m, e[i]);
     }
-    double t0 = now_s(), connected_at = 0;
+    double t0 = tproc_now_s(), connected_at = 0;
     long held = 0;
     int running = 1, got = 0;
     bool sent = false;
-    while (running && now_s() - t0 < 60) {
+    while (running && tproc_now_s() - t0 < 60) {
         curl_multi_perform(m, &running);
         curl_multi_poll(m, NULL, 0, 20, NULL);
         if (!sent) {
-            long k = metric("marketd_stream_clients");
-            if (k >= n || now_s() - t0 > 30) {
+            long k = testsrv_metric(&srv, "marketd_stream_clients");
+            if (k >= n || tproc_now_s() - t0 > 30) {
                 held = k;
-                connected_at = now_s();
+                connected_at = tproc_now_s();
                 char pur[72];
                 testsrv_market_purchase(&srv, t, 45000, 1, pur);
                 sent = true;
@@ -169,13 +132,13 @@ static void bench_streams(int n, testsrv_market *t)
             got = 0;
             for (int i = 0; i < n; i++)
                 got += c[i].got;
-            if (got == n || now_s() - connected_at > 20)
+            if (got == n || tproc_now_s() - connected_at > 20)
                 break;
         }
     }
     printf("stream clients held: %ld connected at once (of %d opened in %.1f s); %d received the "
            "live event within %.2f s\n",
-           held, n, connected_at - t0, got, now_s() - connected_at);
+           held, n, connected_at - t0, got, tproc_now_s() - connected_at);
     for (int i = 0; i < n; i++) {
         curl_multi_remove_handle(m, e[i]);
         curl_easy_cleanup(e[i]);
@@ -204,8 +167,8 @@ int main(int argc, char **argv)
         if (testsrv_market_setup(&srv, &ls[i].t, 0) != 0)
             return 1;
     }
-    long long s0 = seq_now();
-    double t0 = now_s();
+    long long s0 = testsrv_seq(&srv);
+    double t0 = tproc_now_s();
     for (int i = 0; i < LOAD_THREADS; i++)
         pthread_create(&th[i], NULL, load_main, &ls[i]);
 
@@ -214,23 +177,23 @@ int main(int argc, char **argv)
     testsrv_market_setup(&srv, &d, 0);
     double lat[DECISIONS];
     int nd = 0;
-    double dl_start = now_s();
-    for (int i = 0; i < DECISIONS && now_s() - dl_start < LOAD_SECONDS * 3; i++) {
+    double dl_start = tproc_now_s();
+    for (int i = 0; i < DECISIONS && tproc_now_s() - dl_start < LOAD_SECONDS * 3; i++) {
         char pur[72], path[160], body[80];
         if (testsrv_market_purchase(&srv, &d, 1000 + i, 1, pur) != 0)
             break;
         snprintf(path, sizeof path, "/v1/purchases/%s/approve", pur);
         snprintf(body, sizeof body, "{\"expected_total_minor\":%d}", 1000 + i);
         testhttp_resp r;
-        double a = now_s();
+        double a = tproc_now_s();
         testsrv_post(&srv, TESTSRV_TOKEN_SUP1, path, 1, body, &r);
-        double b = now_s();
+        double b = tproc_now_s();
         if (r.status == 200)
             lat[nd++] = (b - a) * 1000.0;
         testhttp_resp_free(&r);
     }
-    double elapsed_dec = now_s() - dl_start;
-    while (now_s() - t0 < LOAD_SECONDS) {
+    double elapsed_dec = tproc_now_s() - dl_start;
+    while (tproc_now_s() - t0 < LOAD_SECONDS) {
         struct timespec nap = {0, 50000000L};
         nanosleep(&nap, NULL);
     }
@@ -240,12 +203,12 @@ int main(int argc, char **argv)
         pthread_join(th[i], NULL);
         reqs += ls[i].requests;
     }
-    double t1 = now_s();
-    long long s1 = seq_now();
+    double t1 = tproc_now_s();
+    long long s1 = testsrv_seq(&srv);
     printf("events persisted: %lld in %.2f s = %.0f events/s (%ld agent counters + %d "
            "purchases/decisions, %d client threads)\n",
            s1 - s0, t1 - t0, (double)(s1 - s0) / (t1 - t0), reqs, nd, LOAD_THREADS + 1);
-    qsort(lat, (size_t)nd, sizeof lat[0], cmp_d);
+    qsort(lat, (size_t)nd, sizeof lat[0], tproc_cmp_double);
     if (nd > 0)
         printf("decision latency under load: n=%d p50 %.2f ms, p99 %.2f ms, max %.2f ms "
                "(%.1f decisions/s alongside the load)\n",
