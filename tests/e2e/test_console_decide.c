@@ -12,25 +12,11 @@
 
 #include <cmocka.h>
 
+#include "tests/lib/proc.h"
 #include "tests/lib/e2e.h"
 #include "tests/lib/faultproxy.h"
 
 #define WAIT_MS 15000
-
-static int setup(void **state)
-{
-    static e2e_market m;
-    if (e2e_market_start(&m, NULL) < 0)
-        return -1;
-    *state = &m;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    e2e_market_stop(*state);
-    return 0;
-}
 
 /* Starts a console with only pur pending on screen (filtered to it). */
 static vt *console_on(e2e_market *m, const char *pur, const char *token_file,
@@ -49,12 +35,36 @@ static vt *console_on(e2e_market *m, const char *pur, const char *token_file,
     return t;
 }
 
+/* Asserts that the server holds purchase pur in status want. */
+static void assert_status(e2e_market *m, const char *pur, const char *want)
+{
+    char status[32];
+    assert_int_equal(e2e_purchase_status(m, pur, status, sizeof status, NULL), 0);
+    assert_string_equal(status, want);
+}
+
+/* Waits until the console reports "<verb> <pur>: done". */
+static void wait_done(vt *t, const char *verb, const char *pur, int timeout_ms)
+{
+    char done[96];
+    snprintf(done, sizeof done, "%s %s: done", verb, pur);
+    assert_true(e2e_wait(t, done, timeout_ms));
+}
+
+/* Quits the console with q and asserts a clean exit. */
+static void quit(vt *t)
+{
+    vt_send(t, "q");
+    assert_int_equal(vt_wait_exit(t, 5000), 0);
+    vt_free(t);
+}
+
 /* Approve: the confirmation is bound to version, amount, quantity and counterparty;
  * anything but y sends nothing; y sends and the server's result is shown. */
 static void test_approve_confirms_and_shows_outcome(void **state)
 {
     e2e_market *m = *state;
-    char pur[65], neg[65], status[32];
+    char pur[65], neg[65];
     assert_int_equal(e2e_purchase(m, "Touring bike", "bikes", 78900, 1, pur, neg), 0);
     vt *t = console_on(m, pur, m->sup1_file, NULL);
     vt_send(t, "a");
@@ -66,51 +76,40 @@ static void test_approve_confirms_and_shows_outcome(void **state)
     assert_true(e2e_wait(t, "N no (default)", WAIT_MS));
     vt_send(t, "\r"); /* Enter is not yes */
     assert_true(e2e_wait(t, "not approved: nothing was sent", WAIT_MS));
-    assert_int_equal(e2e_purchase_status(m, pur, status, sizeof status, NULL), 0);
-    assert_string_equal(status, "pending_approval");
+    assert_status(m, pur, "pending_approval");
 
     vt_send(t, "a");
     assert_true(e2e_wait(t, title, WAIT_MS));
     vt_send(t, "y");
-    char done[96];
-    snprintf(done, sizeof done, "approve %s: done", pur);
-    assert_true(e2e_wait(t, done, WAIT_MS));
+    wait_done(t, "approve", pur, WAIT_MS);
     assert_true(e2e_wait(t, "settled", WAIT_MS));
-    assert_int_equal(e2e_purchase_status(m, pur, status, sizeof status, NULL), 0);
-    assert_string_equal(status, "settled");
-    vt_send(t, "q");
-    assert_int_equal(vt_wait_exit(t, 5000), 0);
-    vt_free(t);
+    assert_status(m, pur, "settled");
+    quit(t);
 }
 
 /* Veto asks the reason on the readline prompt; the server records it. */
 static void test_veto_with_reason(void **state)
 {
     e2e_market *m = *state;
-    char pur[65], neg[65], status[32];
+    char pur[65], neg[65];
     assert_int_equal(e2e_purchase(m, "Folding bike", "bikes", 30000, 1, pur, neg), 0);
     vt *t = console_on(m, pur, m->sup1_file, NULL);
     vt_send(t, "v");
     assert_true(e2e_wait(t, "reason:", WAIT_MS));
     vt_send(t, "not in this quarter's plan\r");
-    char done[96];
-    snprintf(done, sizeof done, "veto %s: done", pur);
-    assert_true(e2e_wait(t, done, WAIT_MS));
+    wait_done(t, "veto", pur, WAIT_MS);
     assert_true(e2e_wait(t, "vetoed", WAIT_MS));
-    assert_int_equal(e2e_purchase_status(m, pur, status, sizeof status, NULL), 0);
-    assert_string_equal(status, "vetoed");
+    assert_status(m, pur, "vetoed");
     /* the reason reached the server: the decision shows it in the detail */
     assert_true(e2e_wait(t, "not in this quarter's plan", WAIT_MS));
-    vt_send(t, "q");
-    assert_int_equal(vt_wait_exit(t, 5000), 0);
-    vt_free(t);
+    quit(t);
 }
 
 /* Cap asks for the limits as money, confirms them, and the server caps. */
 static void test_cap_with_money_limits(void **state)
 {
     e2e_market *m = *state;
-    char pur[65], neg[65], status[32];
+    char pur[65], neg[65];
     assert_int_equal(e2e_purchase(m, "Cargo bike", "bikes", 250000, 1, pur, neg), 0);
     vt *t = console_on(m, pur, m->sup1_file, NULL);
     vt_send(t, "c");
@@ -124,14 +123,9 @@ static void test_cap_with_money_limits(void **state)
     vt_send(t, "\r");
     assert_true(e2e_wait(t, "unit price at most $2,100.50", WAIT_MS));
     vt_send(t, "y");
-    char done[96];
-    snprintf(done, sizeof done, "cap %s: done", pur);
-    assert_true(e2e_wait(t, done, WAIT_MS));
-    assert_int_equal(e2e_purchase_status(m, pur, status, sizeof status, NULL), 0);
-    assert_string_equal(status, "capped");
-    vt_send(t, "q");
-    assert_int_equal(vt_wait_exit(t, 5000), 0);
-    vt_free(t);
+    wait_done(t, "cap", pur, WAIT_MS);
+    assert_status(m, pur, "capped");
+    quit(t);
 }
 
 /* Another operator vetoes while the confirmation is open: the box says it changed and
@@ -139,7 +133,7 @@ static void test_cap_with_money_limits(void **state)
 static void test_race_with_another_operator(void **state)
 {
     e2e_market *m = *state;
-    char pur[65], neg[65], status[32];
+    char pur[65], neg[65];
     assert_int_equal(e2e_purchase(m, "Tandem bike", "bikes", 99000, 1, pur, neg), 0);
     vt *t = console_on(m, pur, m->sup1_file, NULL);
     vt_send(t, "a");
@@ -153,11 +147,8 @@ static void test_race_with_another_operator(void **state)
     assert_true(vt_wait_text(t, "412 approve", WAIT_MS) || vt_wait_text(t, "409 approve", 100));
     assert_true(e2e_wait(t, "vetoed", WAIT_MS));
     assert_true(e2e_wait(t, "sup2", WAIT_MS));
-    assert_int_equal(e2e_purchase_status(m, pur, status, sizeof status, NULL), 0);
-    assert_string_equal(status, "vetoed");
-    vt_send(t, "q");
-    assert_int_equal(vt_wait_exit(t, 5000), 0);
-    vt_free(t);
+    assert_status(m, pur, "vetoed");
+    quit(t);
 }
 
 /* --read-only: decisions are visibly unavailable and nothing is sent; a viewer token
@@ -165,7 +156,7 @@ static void test_race_with_another_operator(void **state)
 static void test_read_only_and_viewer_refuse(void **state)
 {
     e2e_market *m = *state;
-    char pur[65], neg[65], status[32];
+    char pur[65], neg[65];
     assert_int_equal(e2e_purchase(m, "Kids bike", "bikes", 15000, 1, pur, neg), 0);
     const char *ro[] = {"--read-only", NULL};
     vt *t = console_on(m, pur, m->sup1_file, ro);
@@ -180,9 +171,7 @@ static void test_read_only_and_viewer_refuse(void **state)
     vt_send(t, "?");
     assert_true(e2e_wait(t, "[unavailable: read-only]", WAIT_MS));
     vt_send(t, "q");
-    vt_send(t, "q");
-    assert_int_equal(vt_wait_exit(t, 5000), 0);
-    vt_free(t);
+    quit(t);
 
     t = console_on(m, pur, m->view_file, NULL);
     vt_send(t, "a");
@@ -192,11 +181,8 @@ static void test_read_only_and_viewer_refuse(void **state)
         vt_send(t, "y");
         assert_true(e2e_wait(t, "403", WAIT_MS));
     }
-    assert_int_equal(e2e_purchase_status(m, pur, status, sizeof status, NULL), 0);
-    assert_string_equal(status, "pending_approval");
-    vt_send(t, "q");
-    assert_int_equal(vt_wait_exit(t, 5000), 0);
-    vt_free(t);
+    assert_status(m, pur, "pending_approval");
+    quit(t);
 }
 
 /* While the server has not answered, the row says the decision is on its way and
@@ -205,7 +191,7 @@ static void test_read_only_and_viewer_refuse(void **state)
 static void test_in_flight_and_lost_answer(void **state)
 {
     e2e_market *m = *state;
-    char pur[65], neg[65], status[32];
+    char pur[65], neg[65];
     assert_int_equal(e2e_purchase(m, "Penny-farthing", "bikes", 66600, 1, pur, neg), 0);
     faultproxy *fp = faultproxy_start(m->srv.port);
     assert_non_null(fp);
@@ -234,9 +220,7 @@ static void test_in_flight_and_lost_answer(void **state)
     assert_non_null(strstr(row, pur));
     assert_null(strstr(row, "settled"));
     faultproxy_set(fp, 0, 0);
-    char done[96];
-    snprintf(done, sizeof done, "approve %s: done", pur);
-    assert_true(e2e_wait(t, done, WAIT_MS));
+    wait_done(t, "approve", pur, WAIT_MS);
     assert_true(e2e_wait(t, "settled", WAIT_MS));
 
     /* a lost answer: the veto reaches the server, its answer never comes back */
@@ -251,29 +235,13 @@ static void test_in_flight_and_lost_answer(void **state)
     vt_send(t, "v");
     assert_true(e2e_wait(t, "reason:", WAIT_MS));
     vt_send(t, "answer lost on the way\r");
-    snprintf(done, sizeof done, "veto %s: done", pur2);
-    assert_true(e2e_wait(t, done, 30000));
-    assert_int_equal(e2e_purchase_status(m, pur2, status, sizeof status, NULL), 0);
-    assert_string_equal(status, "vetoed");
+    wait_done(t, "veto", pur2, 30000);
+    assert_status(m, pur2, "vetoed");
     faultproxy_stats st;
     faultproxy_stats_get(fp, &st);
     assert_int_equal(st.responses_dropped, 1);
-    vt_send(t, "q");
-    assert_int_equal(vt_wait_exit(t, 5000), 0);
-    vt_free(t);
+    quit(t);
     faultproxy_stop(fp);
-}
-
-/* Reads a whole small file into buf; returns its length or -1. */
-static long slurp(const char *path, char *buf, size_t size)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    size_t n = fread(buf, 1, size - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    return (long)n;
 }
 
 /* Refund from the ledger, pause an agent, acknowledge an alert, export the ledger and
@@ -281,7 +249,7 @@ static long slurp(const char *path, char *buf, size_t size)
 static void test_refund_pause_ack_export_halt(void **state)
 {
     e2e_market *m = *state;
-    char pur[65], neg[65], status[32], path[160];
+    char pur[65], neg[65], path[160];
     assert_int_equal(e2e_purchase(m, "Unicycle", "bikes", 12000, 1, pur, neg), 0);
     snprintf(path, sizeof path, "/v1/purchases/%s/approve", pur);
     assert_int_equal(e2e_decide(m, TESTSRV_TOKEN_SUP2, path, 1, "{\"expected_total_minor\":12000}"),
@@ -304,11 +272,8 @@ static void test_refund_pause_ack_export_halt(void **state)
     assert_true(e2e_wait(t, "Refund", WAIT_MS));
     assert_true(e2e_wait(t, "N no (default)", WAIT_MS));
     vt_send(t, "y");
-    char done[96];
-    snprintf(done, sizeof done, "refund %s: done", pur);
-    assert_true(e2e_wait(t, done, WAIT_MS));
-    assert_int_equal(e2e_purchase_status(m, pur, status, sizeof status, NULL), 0);
-    assert_string_equal(status, "refunded");
+    wait_done(t, "refund", pur, WAIT_MS);
+    assert_status(m, pur, "refunded");
     assert_true(e2e_wait(t, "refund ", WAIT_MS)); /* the reversing entry arrived */
 
     /* ack: alerts pane, first open alert */
@@ -337,7 +302,7 @@ static void test_refund_pause_ack_export_halt(void **state)
     vt_send(t, csv);
     vt_send(t, "\r");
     assert_true(e2e_wait(t, "exported", WAIT_MS));
-    assert_true(slurp(csv, buf, sizeof buf) > 0);
+    assert_true(tproc_slurp(csv, buf, sizeof buf) > 0);
     assert_non_null(strstr(buf, "entry,seq,kind,purchase"));
     assert_non_null(strstr(buf, pur));
     assert_non_null(strstr(buf, "refund"));
@@ -346,7 +311,7 @@ static void test_refund_pause_ack_export_halt(void **state)
     vt_send(t, json);
     vt_send(t, "\r");
     assert_true(e2e_wait(t, "threads to", WAIT_MS));
-    assert_true(slurp(json, buf, sizeof buf) > 0);
+    assert_true(tproc_slurp(json, buf, sizeof buf) > 0);
     assert_non_null(strstr(buf, neg));
 
     /* halt: a reason, then the word itself; anything else halts nothing */
@@ -368,9 +333,7 @@ static void test_refund_pause_ack_export_halt(void **state)
     assert_true(e2e_wait(t, "Resume the fleet", WAIT_MS));
     vt_send(t, "y");
     assert_true(e2e_wait(t, "FLEET RUNNING", WAIT_MS));
-    vt_send(t, "q");
-    assert_int_equal(vt_wait_exit(t, 5000), 0);
-    vt_free(t);
+    quit(t);
 }
 
 int main(void)
@@ -384,5 +347,5 @@ int main(void)
         cmocka_unit_test(test_read_only_and_viewer_refuse),
         cmocka_unit_test(test_refund_pause_ack_export_halt),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, e2e_group_setup, e2e_group_teardown);
 }

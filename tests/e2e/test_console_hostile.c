@@ -18,21 +18,6 @@
 
 #define WAIT_MS 15000
 
-static int setup(void **state)
-{
-    static e2e_market m;
-    if (e2e_market_start(&m, NULL) < 0)
-        return -1;
-    *state = &m;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    e2e_market_stop(*state);
-    return 0;
-}
-
 /* Posts every case as a listing title (cut to the 200-character limit where needed),
  * an agent name and a message. Returns how many objects the server accepted. */
 static int post_corpus(e2e_market *m, hostile_case *cases, int n, char *last_listing)
@@ -157,5 +142,5 @@ int main(void)
         cmocka_unit_test(test_hostile_corpus_utf8),
         cmocka_unit_test(test_hostile_corpus_ascii_locale),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, e2e_group_setup, e2e_group_teardown);
 }

@@ -15,22 +15,6 @@
 
 #define WAIT_MS 15000
 
-/* A market with one pending purchase (bikes, clean) and one flagged one (compute). */
-static int setup(void **state)
-{
-    static e2e_market m;
-    if (e2e_market_start(&m, NULL) < 0)
-        return -1;
-    *state = &m;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    e2e_market_stop(*state);
-    return 0;
-}
-
 /* Each pane shows what the server holds, and new objects appear without a key. */
 static void test_each_pane_shows_live_data(void **state)
 {
@@ -233,5 +217,5 @@ int main(void)
         cmocka_unit_test(test_command_line),
         cmocka_unit_test(test_80x24_layout_and_resize),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, e2e_group_setup, e2e_group_teardown);
 }

@@ -16,31 +16,9 @@
 #include <cmocka.h>
 
 #include "tests/lib/e2e.h"
+#include "tests/lib/proc.h"
 
 #define WAIT_MS 15000
-
-static int setup(void **state)
-{
-    static e2e_market m;
-    if (e2e_market_start(&m, NULL) < 0)
-        return -1;
-    *state = &m;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    e2e_market_stop(*state);
-    return 0;
-}
-
-/* Milliseconds on a monotonic clock. */
-static int64_t ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* True when the captured output holds needle (bytes). */
 static bool output_has(vt *t, const char *needle)
@@ -68,17 +46,17 @@ static void test_hangup_exits_fast(void **state)
 {
     e2e_market *m = *state;
     vt *t = up(m, NULL, NULL);
-    int64_t t0 = ms();
+    int64_t t0 = tproc_now_ms();
     vt_kill(t, SIGHUP);
     assert_true(vt_wait_exit(t, 2000) >= 0);
-    assert_true(ms() - t0 < 2000);
+    assert_true(tproc_now_ms() - t0 < 2000);
     vt_free(t);
 
     t = up(m, NULL, NULL);
-    t0 = ms();
+    t0 = tproc_now_ms();
     vt_hangup(t);
     assert_true(vt_wait_exit(t, 2000) >= 0);
-    assert_true(ms() - t0 < 2000);
+    assert_true(tproc_now_ms() - t0 < 2000);
     vt_free(t);
 }
 
@@ -111,8 +89,8 @@ static void test_idle_writes_nothing(void **state)
     assert_true(e2e_wait(t, "0 pending", WAIT_MS));
     vt_wait_quiet(t, 300, 5000);
     vt_clear_output(t);
-    int64_t end = ms() + 3000;
-    while (ms() < end)
+    int64_t end = tproc_now_ms() + 3000;
+    while (tproc_now_ms() < end)
         vt_pump(t, 100);
     size_t len;
     vt_output(t, &len);
@@ -124,8 +102,8 @@ static void test_idle_writes_nothing(void **state)
     assert_true(e2e_wait(t, "1 pending", WAIT_MS));
     vt_wait_quiet(t, 300, 5000);
     vt_clear_output(t);
-    end = ms() + 3000;
-    while (ms() < end)
+    end = tproc_now_ms() + 3000;
+    while (tproc_now_ms() < end)
         vt_pump(t, 100);
     vt_output(t, &len);
     fprintf(stderr, "countdown: %zu bytes in 3 s\n", len);
@@ -308,5 +286,5 @@ int main(void)
         cmocka_unit_test(test_bell),
         cmocka_unit_test(test_header_follows_the_connection),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, e2e_group_setup, e2e_group_teardown);
 }
