@@ -57,6 +57,17 @@ static long long version_of(const char *path)
     return v;
 }
 
+/* POSTs body to path as token (If-Match: version when > 0) and asserts the answer's
+ * status is want. */
+static void post_expect(const char *token, const char *path, long long version, const char *body,
+                        long want)
+{
+    testhttp_resp r;
+    assert_int_equal(testsrv_post(&srv, token, path, version, body, &r), 0);
+    assert_int_equal(r.status, want);
+    testhttp_resp_free(&r);
+}
+
 /* A fresh market with a pending purchase (threshold 0: nothing settles by itself). */
 static void pending(testsrv_market *t, char pur[72], char path[128])
 {
@@ -233,42 +244,22 @@ static void test_veto_needs_reason_and_roles(void **state)
     assert_true(testjson_str(r.body, "field", f, sizeof f));
     assert_string_equal(f, "reason");
     testhttp_resp_free(&r);
-    assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_VIEW1, act, v, "{\"reason\":\"x\"}", &r), 0);
-    assert_int_equal(r.status, 403);
-    testhttp_resp_free(&r);
-    assert_int_equal(testsrv_post(&srv, t.buyer_token, act, v, "{\"reason\":\"x\"}", &r), 0);
-    assert_int_equal(r.status, 403);
-    testhttp_resp_free(&r);
-    assert_int_equal(testsrv_post(&srv, NULL, act, v, "{\"reason\":\"x\"}", &r), 0);
-    assert_int_equal(r.status, 401);
-    testhttp_resp_free(&r);
-    assert_int_equal(testsrv_post(&srv, "not-a-token", act, v, "{\"reason\":\"x\"}", &r), 0);
-    assert_int_equal(r.status, 401);
-    testhttp_resp_free(&r);
+    post_expect(TESTSRV_TOKEN_VIEW1, act, v, "{\"reason\":\"x\"}", 403);
+    post_expect(t.buyer_token, act, v, "{\"reason\":\"x\"}", 403);
+    post_expect(NULL, act, v, "{\"reason\":\"x\"}", 401);
+    post_expect("not-a-token", act, v, "{\"reason\":\"x\"}", 401);
     /* a reason over 500 characters */
     char big[700];
     memcpy(big, "{\"reason\":\"", 11);
     memset(big + 11, 'x', 501);
     memcpy(big + 512, "\"}", 3);
-    assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP1, act, v, big, &r), 0);
-    assert_int_equal(r.status, 400);
-    testhttp_resp_free(&r);
+    post_expect(TESTSRV_TOKEN_SUP1, act, v, big, 400);
     /* unknown decision and bad id */
     char bad[160];
     snprintf(bad, sizeof bad, "%s/frobnicate", path);
-    assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP1, bad, v, "{}", &r), 0);
-    assert_int_equal(r.status, 404);
-    testhttp_resp_free(&r);
-    assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP1, "/v1/purchases/pur_%21x/veto", v,
-                                  "{\"reason\":\"x\"}", &r),
-                     0);
-    assert_int_equal(r.status, 400);
-    testhttp_resp_free(&r);
-    assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP1, "/v1/purchases/pur_999999/veto", v,
-                                  "{\"reason\":\"x\"}", &r),
-                     0);
-    assert_int_equal(r.status, 404);
-    testhttp_resp_free(&r);
+    post_expect(TESTSRV_TOKEN_SUP1, bad, v, "{}", 404);
+    post_expect(TESTSRV_TOKEN_SUP1, "/v1/purchases/pur_%21x/veto", v, "{\"reason\":\"x\"}", 400);
+    post_expect(TESTSRV_TOKEN_SUP1, "/v1/purchases/pur_999999/veto", v, "{\"reason\":\"x\"}", 404);
     /* the purchase is still pending after all of that */
     char *b = get_body(path);
     char st[32];
@@ -287,9 +278,7 @@ static void test_cap_reopens_with_enforced_limits(void **state)
     long long v = version_of(path);
     snprintf(act, sizeof act, "%s/cap", path);
     testhttp_resp r;
-    assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP1, act, v, "{\"reason\":\"x\"}", &r), 0);
-    assert_int_equal(r.status, 400);
-    testhttp_resp_free(&r);
+    post_expect(TESTSRV_TOKEN_SUP1, act, v, "{\"reason\":\"x\"}", 400);
     assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP1, act, v,
                                   "{\"max_unit_price_minor\":40000,\"reason\":\"cheaper\"}", &r),
                      0);
@@ -351,9 +340,7 @@ static void test_refund_only_settled(void **state)
     long long v = version_of(path);
     snprintf(act, sizeof act, "%s/refund", path);
     testhttp_resp r;
-    assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP1, act, v, "{\"reason\":\"x\"}", &r), 0);
-    assert_int_equal(r.status, 409);
-    testhttp_resp_free(&r);
+    post_expect(TESTSRV_TOKEN_SUP1, act, v, "{\"reason\":\"x\"}", 409);
     char ap[160];
     snprintf(ap, sizeof ap, "%s/approve", path);
     assert_int_equal(
@@ -414,11 +401,7 @@ static void test_negotiation_hold_release_veto_cap(void **state)
     assert_int_equal(r.status, 409); /* not held */
     testhttp_resp_free(&r);
     snprintf(act, sizeof act, "%s/hold", npath);
-    assert_int_equal(
-        testsrv_post(&srv, TESTSRV_TOKEN_SUP1, act, version_of(npath), "{\"reason\":\"look\"}", &r),
-        0);
-    assert_int_equal(r.status, 200);
-    testhttp_resp_free(&r);
+    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(npath), "{\"reason\":\"look\"}", 200);
     assert_int_equal(testsrv_post(&srv, t.seller_token, mpath, 0,
                                   "{\"kind\":\"counter\",\"unit_price_minor\":48000,\"quantity\":1,"
                                   "\"text\":\"x\"}",
@@ -435,9 +418,7 @@ static void test_negotiation_hold_release_veto_cap(void **state)
     assert_true(testjson_null(r.body, "cap.max_unit_price_minor"));
     testhttp_resp_free(&r);
     snprintf(act, sizeof act, "%s/release", npath);
-    assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP1, act, version_of(npath), "{}", &r), 0);
-    assert_int_equal(r.status, 200);
-    testhttp_resp_free(&r);
+    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(npath), "{}", 200);
     assert_int_equal(testsrv_post(&srv, t.seller_token, mpath, 0,
                                   "{\"kind\":\"counter\",\"unit_price_minor\":48000,\"quantity\":2,"
                                   "\"text\":\"x\"}",
@@ -454,10 +435,7 @@ static void test_negotiation_hold_release_veto_cap(void **state)
     assert_true(testjson_str(r.body, "status", st, sizeof st));
     assert_string_equal(st, "vetoed");
     testhttp_resp_free(&r);
-    assert_int_equal(
-        testsrv_post(&srv, t.buyer_token, mpath, 0, "{\"kind\":\"note\",\"text\":\"?\"}", &r), 0);
-    assert_int_equal(r.status, 409);
-    testhttp_resp_free(&r);
+    post_expect(t.buyer_token, mpath, 0, "{\"kind\":\"note\",\"text\":\"?\"}", 409);
 }
 
 static void test_agent_pause_resume_limits(void **state)
@@ -469,11 +447,7 @@ static void test_agent_pause_resume_limits(void **state)
     snprintf(apath, sizeof apath, "/v1/agents/%s", t.buyer_id);
     testhttp_resp r;
     snprintf(act, sizeof act, "%s/pause", apath);
-    assert_int_equal(
-        testsrv_post(&srv, TESTSRV_TOKEN_SUP1, act, version_of(apath), "{\"reason\":\"odd\"}", &r),
-        0);
-    assert_int_equal(r.status, 200);
-    testhttp_resp_free(&r);
+    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(apath), "{\"reason\":\"odd\"}", 200);
     snprintf(body, sizeof body,
              "{\"listing_id\":\"%s\",\"unit_price_minor\":40000,\"quantity\":1,\"text\":\"hi\"}",
              t.listing_id);
@@ -483,27 +457,13 @@ static void test_agent_pause_resume_limits(void **state)
     assert_true(testjson_str(r.body, "error", code, sizeof code));
     assert_string_equal(code, "agent_paused");
     testhttp_resp_free(&r);
-    assert_int_equal(
-        testsrv_post(&srv, TESTSRV_TOKEN_SUP1, act, version_of(apath), "{\"reason\":\"odd\"}", &r),
-        0);
-    assert_int_equal(r.status, 409);
-    testhttp_resp_free(&r);
+    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(apath), "{\"reason\":\"odd\"}", 409);
     snprintf(act, sizeof act, "%s/resume", apath);
-    assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP1, act, version_of(apath), "{}", &r), 0);
-    assert_int_equal(r.status, 200);
-    testhttp_resp_free(&r);
-    assert_int_equal(testsrv_post(&srv, t.buyer_token, "/v1/negotiations", 0, body, &r), 0);
-    assert_int_equal(r.status, 201);
-    testhttp_resp_free(&r);
+    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(apath), "{}", 200);
+    post_expect(t.buyer_token, "/v1/negotiations", 0, body, 201);
     snprintf(act, sizeof act, "%s/limits", apath);
-    assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP1, act, version_of(apath), "{}", &r), 0);
-    assert_int_equal(r.status, 400);
-    testhttp_resp_free(&r);
-    assert_int_equal(
-        testsrv_post(&srv, TESTSRV_TOKEN_SUP1, act, version_of(apath), "{\"max_quantity\":-1}", &r),
-        0);
-    assert_int_equal(r.status, 400);
-    testhttp_resp_free(&r);
+    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(apath), "{}", 400);
+    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(apath), "{\"max_quantity\":-1}", 400);
     assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP1, act, version_of(apath),
                                   "{\"max_quantity\":5,\"per_deal_max_minor\":123}", &r),
                      0);
@@ -549,14 +509,8 @@ static void test_fleet_halt_and_resume(void **state)
     assert_true(testjson_str(r.body, "error", code, sizeof code));
     assert_string_equal(code, "fleet_halted");
     testhttp_resp_free(&r);
-    assert_int_equal(
-        testsrv_post(&srv, TESTSRV_TOKEN_SUP1, "/v1/fleet/halt", 0, "{\"reason\":\"stop\"}", &r),
-        0);
-    assert_int_equal(r.status, 409);
-    testhttp_resp_free(&r);
-    assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP2, "/v1/fleet/resume", 0, "{}", &r), 0);
-    assert_int_equal(r.status, 200);
-    testhttp_resp_free(&r);
+    post_expect(TESTSRV_TOKEN_SUP1, "/v1/fleet/halt", 0, "{\"reason\":\"stop\"}", 409);
+    post_expect(TESTSRV_TOKEN_SUP2, "/v1/fleet/resume", 0, "{}", 200);
     b = get_body(npath);
     assert_true(testjson_str(b, "status", st, sizeof st));
     assert_string_equal(st, "open");
@@ -567,9 +521,7 @@ static void test_fleet_halt_and_resume(void **state)
     assert_true(testjson_str(b, "status", st, sizeof st));
     assert_string_equal(st, "active");
     free(b);
-    assert_int_equal(testsrv_post(&srv, t.buyer_token, "/v1/negotiations", 0, body, &r), 0);
-    assert_int_equal(r.status, 201);
-    testhttp_resp_free(&r);
+    post_expect(t.buyer_token, "/v1/negotiations", 0, body, 201);
 }
 
 static void test_alert_ack(void **state)
@@ -604,9 +556,7 @@ static void test_alert_ack(void **state)
     assert_true(testjson_str(r.body, "acked_by", who, sizeof who));
     assert_string_equal(who, "sup1");
     testhttp_resp_free(&r);
-    assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP1, act, version_of(apath), "{}", &r), 0);
-    assert_int_equal(r.status, 409);
-    testhttp_resp_free(&r);
+    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(apath), "{}", 409);
 }
 
 /* Polls path until its status is want or 10 s pass; returns true when it got there. */
