@@ -18,23 +18,6 @@
 
 #define WAIT_MS 15000
 
-/* Starts a console with only pur pending on screen (filtered to it). */
-static vt *console_on(e2e_market *m, const char *pur, const char *token_file,
-                      const char *const *args)
-{
-    vt *t = e2e_dealdesk(m, 30, 100, token_file, args, NULL);
-    assert_non_null(t);
-    assert_true(e2e_wait(t, pur, WAIT_MS));
-    /* select it: filter on its id */
-    vt_send(t, "/");
-    vt_send(t, pur);
-    vt_send(t, "\r");
-    char want[80];
-    snprintf(want, sizeof want, "%s v", pur);
-    assert_true(e2e_wait(t, want, WAIT_MS));
-    return t;
-}
-
 /* Asserts that the server holds purchase pur in status want. */
 static void assert_status(e2e_market *m, const char *pur, const char *want)
 {
@@ -66,7 +49,7 @@ static void test_approve_confirms_and_shows_outcome(void **state)
     e2e_market *m = *state;
     char pur[65], neg[65];
     assert_int_equal(e2e_purchase(m, "Touring bike", "bikes", 78900, 1, pur, neg), 0);
-    vt *t = console_on(m, pur, m->sup1_file, NULL);
+    vt *t = e2e_console_on(m, pur, m->sup1_file, NULL);
     vt_send(t, "a");
     char title[96];
     snprintf(title, sizeof title, "Approve %s (version 1)", pur);
@@ -93,7 +76,7 @@ static void test_veto_with_reason(void **state)
     e2e_market *m = *state;
     char pur[65], neg[65];
     assert_int_equal(e2e_purchase(m, "Folding bike", "bikes", 30000, 1, pur, neg), 0);
-    vt *t = console_on(m, pur, m->sup1_file, NULL);
+    vt *t = e2e_console_on(m, pur, m->sup1_file, NULL);
     vt_send(t, "v");
     assert_true(e2e_wait(t, "reason:", WAIT_MS));
     vt_send(t, "not in this quarter's plan\r");
@@ -111,7 +94,7 @@ static void test_cap_with_money_limits(void **state)
     e2e_market *m = *state;
     char pur[65], neg[65];
     assert_int_equal(e2e_purchase(m, "Cargo bike", "bikes", 250000, 1, pur, neg), 0);
-    vt *t = console_on(m, pur, m->sup1_file, NULL);
+    vt *t = e2e_console_on(m, pur, m->sup1_file, NULL);
     vt_send(t, "c");
     assert_true(e2e_wait(t, "max unit price", WAIT_MS));
     vt_send(t, "12.345\r"); /* too many decimals for USD: refused, nothing sent */
@@ -135,7 +118,7 @@ static void test_race_with_another_operator(void **state)
     e2e_market *m = *state;
     char pur[65], neg[65];
     assert_int_equal(e2e_purchase(m, "Tandem bike", "bikes", 99000, 1, pur, neg), 0);
-    vt *t = console_on(m, pur, m->sup1_file, NULL);
+    vt *t = e2e_console_on(m, pur, m->sup1_file, NULL);
     vt_send(t, "a");
     assert_true(e2e_wait(t, "N no (default)", WAIT_MS));
     char path[128];
@@ -159,7 +142,7 @@ static void test_read_only_and_viewer_refuse(void **state)
     char pur[65], neg[65];
     assert_int_equal(e2e_purchase(m, "Kids bike", "bikes", 15000, 1, pur, neg), 0);
     const char *ro[] = {"--read-only", NULL};
-    vt *t = console_on(m, pur, m->sup1_file, ro);
+    vt *t = e2e_console_on(m, pur, m->sup1_file, ro);
     assert_true(e2e_wait(t, "READ-ONLY", WAIT_MS));
     vt_send(t, "a");
     assert_true(e2e_wait(t, "read-only", WAIT_MS));
@@ -173,7 +156,7 @@ static void test_read_only_and_viewer_refuse(void **state)
     vt_send(t, "q");
     quit(t);
 
-    t = console_on(m, pur, m->view_file, NULL);
+    t = e2e_console_on(m, pur, m->view_file, NULL);
     vt_send(t, "a");
     /* either the console knows the role (read-only) or the server refuses (403) */
     if (!vt_wait_text(t, "read-only", 1000)) {

@@ -30,21 +30,6 @@
 
 #define WAIT_MS 15000
 
-/* Starts a console showing only pur (filtered to it). */
-static vt *console_on(e2e_market *m, const char *pur, const char *token_file)
-{
-    vt *t = e2e_dealdesk(m, 30, 100, token_file, NULL, NULL);
-    assert_non_null(t);
-    assert_true(e2e_wait(t, pur, WAIT_MS));
-    vt_send(t, "/");
-    vt_send(t, pur);
-    vt_send(t, "\r");
-    char want[80];
-    snprintf(want, sizeof want, "%s v", pur);
-    assert_true(e2e_wait(t, want, WAIT_MS));
-    return t;
-}
-
 /* How many decision records name subject. */
 static int decisions_on(e2e_market *m, const char *subject)
 {
@@ -88,8 +73,8 @@ static void test_two_consoles_decide_at_once(void **state)
     for (int k = 0; k < 3; k++) {
         char pur[65], neg[65], status[32];
         assert_int_equal(e2e_purchase(&m, "Tandem bike", "bikes", 81000 + k, 1, pur, neg), 0);
-        vt *a = console_on(&m, pur, m.sup1_file);
-        vt *b = console_on(&m, pur, m.sup2_file);
+        vt *a = e2e_console_on(&m, pur, m.sup1_file, NULL);
+        vt *b = e2e_console_on(&m, pur, m.sup2_file, NULL);
         /* a approves (confirmation open), b vetoes (reason typed, not yet sent) */
         vt_send(a, "a");
         assert_true(e2e_wait(a, "N no (default)", WAIT_MS));
@@ -270,7 +255,7 @@ static void test_pty_closed_idle_and_mid_request(void **state)
     char pur[65], neg[65];
     assert_int_equal(e2e_purchase(&m, "Unicycle", "bikes", 12000, 1, pur, neg), 0);
     /* idle */
-    vt *t = console_on(&m, pur, m.sup1_file);
+    vt *t = e2e_console_on(&m, pur, m.sup1_file, NULL);
     vt_wait_quiet(t, 300, 3000);
     int64_t idle_ms;
     long idle_cpu;

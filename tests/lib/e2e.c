@@ -1,11 +1,16 @@
 /* e2e.c: the market builder and dealdesk launcher of e2e.h. */
 #include "tests/lib/e2e.h"
 
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <cmocka.h>
 #include <jansson.h>
 
 /* A fresh Idempotency-Key header. */
@@ -264,4 +269,19 @@ bool e2e_wait(vt *t, const char *needle, int timeout_ms)
     snprintf(label, sizeof label, "screen while waiting for '%s'", needle);
     vt_dump(t, label);
     return false;
+}
+
+/* Starts a console with only pur on screen (filtered to it). */
+vt *e2e_console_on(e2e_market *m, const char *pur, const char *token_file, const char *const *args)
+{
+    vt *t = e2e_dealdesk(m, 30, 100, token_file, args, NULL);
+    assert_non_null(t);
+    assert_true(e2e_wait(t, pur, 15000));
+    vt_send(t, "/");
+    vt_send(t, pur);
+    vt_send(t, "\r");
+    char want[80];
+    snprintf(want, sizeof want, "%s v", pur);
+    assert_true(e2e_wait(t, want, 15000));
+    return t;
 }
