@@ -302,18 +302,6 @@ typedef struct evil {
     atomic_int posts;
 } evil;
 
-/* Writes all of s. */
-static void send_all(int fd, const char *s, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = send(fd, s, n, MSG_NOSIGNAL);
-        if (w <= 0)
-            return;
-        s += w;
-        n -= (size_t)w;
-    }
-}
-
 /* Sends one answer with a JSON body. */
 static void answer(int fd, int status, const char *body)
 {
@@ -322,8 +310,8 @@ static void answer(int fd, int status, const char *body)
                      "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: "
                      "%zu\r\nConnection: close\r\n\r\n",
                      status, strlen(body));
-    send_all(fd, head, (size_t)n);
-    send_all(fd, body, strlen(body));
+    tproc_send_all(fd, head, (size_t)n);
+    tproc_send_all(fd, body, strlen(body));
 }
 
 /* Serves one connection: whoami, snapshot, a stream of heartbeats, and a hostile 409
@@ -362,7 +350,7 @@ static void evil_serve(evil *e, int fd)
     } else if (strstr(req, "GET /v1/events")) {
         const char *head =
             "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\nretry: 2000\n\n";
-        send_all(fd, head, strlen(head));
+        tproc_send_all(fd, head, strlen(head));
         while (!atomic_load(&e->stop)) {
             struct pollfd p = {.fd = fd, .events = POLLIN};
             if (poll(&p, 1, 300) > 0) {
@@ -370,7 +358,7 @@ static void evil_serve(evil *e, int fd)
                 if (recv(fd, b, sizeof b, 0) <= 0)
                     return;
             }
-            send_all(fd, ": hb\n\n", 6);
+            tproc_send_all(fd, ": hb\n\n", 6);
         }
     } else {
         snprintf(body, sizeof body, "{\"error\":\"not_found\",\"message\":\"%s\"}", e->text);

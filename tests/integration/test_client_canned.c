@@ -46,18 +46,6 @@ typedef struct canned {
     size_t nreqs;
 } canned;
 
-/* Writes all of s. */
-static void send_all(int fd, const char *s, size_t n)
-{
-    while (n) {
-        ssize_t w = send(fd, s, n, MSG_NOSIGNAL);
-        if (w <= 0)
-            return;
-        s += w;
-        n -= (size_t)w;
-    }
-}
-
 /* Serves one connection: reads the request head, answers, closes. */
 static void serve(canned *c, int fd)
 {
@@ -94,14 +82,14 @@ static void serve(canned *c, int fd)
         body = notfound;
     pthread_mutex_unlock(&c->mu);
     if (!strncmp(body, "HTTP/", 5)) {
-        send_all(fd, body, strlen(body));
+        tproc_send_all(fd, body, strlen(body));
         return;
     }
     char head[256];
     snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nConnection: close\r\n\r\n",
              ctype);
-    send_all(fd, head, strlen(head));
-    send_all(fd, body, strlen(body));
+    tproc_send_all(fd, head, strlen(head));
+    tproc_send_all(fd, body, strlen(body));
 }
 
 static void *canned_main(void *ud)

@@ -85,22 +85,6 @@ static int dial(int port)
     return fd;
 }
 
-/* Writes all of buf; returns 0, or -1 when the peer closed or failed. */
-static int send_all(int fd, const void *buf, size_t len)
-{
-    const char *p = buf;
-    while (len > 0) {
-        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /* The first occurrence of needle in hay ignoring ASCII case, or NULL. */
 static const char *find_nocase(const char *hay, const char *needle)
 {
@@ -211,10 +195,10 @@ static void test_oversize_bodies_and_headers(void **state)
                  "Idempotency-Key: big-%d\r\nContent-Type: application/json\r\n"
                  "Content-Length: %zu\r\n\r\n",
                  mkt.seller_token, round, big);
-        assert_int_equal(send_all(fd, hdr, strlen(hdr)), 0);
+        assert_int_equal(tproc_send_all(fd, hdr, strlen(hdr)), 0);
         /* The server may answer early and close: stop sending then. */
         for (size_t sent = 0; sent < big; sent += 65536)
-            if (send_all(fd, chunk, 65536) < 0)
+            if (tproc_send_all(fd, chunk, 65536) < 0)
                 break;
         read_answer(fd, ans, sizeof ans, 10000);
         close(fd);
@@ -229,13 +213,13 @@ static void test_oversize_bodies_and_headers(void **state)
                  "Authorization: Bearer " TESTSRV_TOKEN_SUP1 "\r\nIdempotency-Key: bigc-%d\r\n"
                  "If-Match: \"1\"\r\nTransfer-Encoding: chunked\r\n\r\n",
                  round);
-        assert_int_equal(send_all(fd, hdr, strlen(hdr)), 0);
+        assert_int_equal(tproc_send_all(fd, hdr, strlen(hdr)), 0);
         bool cut = false;
         for (size_t sent = 0; sent < big && !cut; sent += 65536)
-            cut = send_all(fd, "10000\r\n", 7) < 0 || send_all(fd, chunk, 65536) < 0 ||
-                  send_all(fd, "\r\n", 2) < 0;
+            cut = tproc_send_all(fd, "10000\r\n", 7) < 0 || tproc_send_all(fd, chunk, 65536) < 0 ||
+                  tproc_send_all(fd, "\r\n", 2) < 0;
         if (!cut)
-            send_all(fd, "0\r\n\r\n", 5);
+            tproc_send_all(fd, "0\r\n\r\n", 5);
         read_answer(fd, ans, sizeof ans, 10000);
         close(fd);
         assert_int_equal(raw_status(ans), 413);
@@ -245,12 +229,12 @@ static void test_oversize_bodies_and_headers(void **state)
     int fd = dial(srv.port);
     assert_true(fd >= 0);
     const char *start = "GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Big: ";
-    send_all(fd, start, strlen(start));
+    tproc_send_all(fd, start, strlen(start));
     bool closed = false;
     for (int i = 0; i < 16 && !closed; i++)
-        closed = send_all(fd, chunk, 65536) < 0;
+        closed = tproc_send_all(fd, chunk, 65536) < 0;
     if (!closed)
-        send_all(fd, "\r\n\r\n", 4);
+        tproc_send_all(fd, "\r\n\r\n", 4);
     read_answer(fd, ans, sizeof ans, 10000);
     close(fd);
     int st = raw_status(ans);
@@ -282,7 +266,7 @@ static void *slow_main(void *ud)
     size_t len = strlen(req);
     for (size_t i = 0; i < len && !atomic_load(&s->stop); i++) {
         for (int k = 0; k < 8; k++)
-            if (s->fds[k] >= 0 && send_all(s->fds[k], req + i, 1) == 0)
+            if (s->fds[k] >= 0 && tproc_send_all(s->fds[k], req + i, 1) == 0)
                 atomic_fetch_add(&s->bytes, 1);
         for (int t = 0; t < 20 && !atomic_load(&s->stop); t++)
             tproc_nap(50); /* one byte a second */
@@ -342,7 +326,7 @@ static void test_many_streams_that_never_read(void **state)
         assert_true(fds[i] >= 0);
         int small = 4096; /* a tiny receive window: the server's writes back up */
         setsockopt(fds[i], SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-        assert_int_equal(send_all(fds[i], req, strlen(req)), 0);
+        assert_int_equal(tproc_send_all(fds[i], req, strlen(req)), 0);
     }
     int64_t deadline = tproc_now_ms() + 20000;
     while (testsrv_metric(&srv, "marketd_stream_clients") < base + NSTREAMS &&
@@ -384,7 +368,7 @@ static void test_many_streams_that_never_read(void **state)
      * without a gap. */
     int late = dial(srv.port);
     assert_true(late >= 0);
-    assert_int_equal(send_all(late, req, strlen(req)), 0);
+    assert_int_equal(tproc_send_all(late, req, strlen(req)), 0);
     int64_t last = seq0, gaps = 0, seen = 0, target = testsrv_metric(&srv, "marketd_seq");
     static char sbuf[1 << 16];
     size_t have = 0;

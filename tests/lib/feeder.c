@@ -205,21 +205,6 @@ static void build_snapshot(feeder *f)
     f->snaplen = b.len;
 }
 
-/* Writes all of b to fd; false when the peer went away. */
-static bool send_all(int fd, const char *s, size_t n)
-{
-    while (n) {
-        ssize_t w = send(fd, s, n, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return false;
-        s += w;
-        n -= (size_t)w;
-    }
-    return true;
-}
-
 /* Appends one SSE event holding data (a JSON object) of type at seq. */
 static void sse_event(buf *b, long long seq, const char *type, const char *data, const char *at)
 {
@@ -293,7 +278,7 @@ static void serve_events(feeder *f, int fd)
 {
     const char *head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: "
                        "no-store\r\nConnection: close\r\n\r\nretry: 2000\n\n";
-    if (!send_all(fd, head, strlen(head)))
+    if (tproc_send_all(fd, head, strlen(head)) != 0)
         return;
     atomic_fetch_add(&f->streams, 1);
     while (!atomic_load(&f->go) && !atomic_load(&f->stop))
@@ -313,7 +298,7 @@ static void serve_events(feeder *f, int fd)
             rfc3339(0, at);
             for (; i < want; i++)
                 flood_event(f, &b, ++seq, i, &rng, at);
-            if (b.len && !send_all(fd, b.s, b.len))
+            if (b.len && tproc_send_all(fd, b.s, b.len) != 0)
                 goto out;
             atomic_store(&f->sent, i);
             tproc_pace(1);
@@ -330,7 +315,7 @@ static void serve_events(feeder *f, int fd)
                 n++;
             }
             if (b.len > (1 << 20)) {
-                if (!send_all(fd, b.s, b.len))
+                if (tproc_send_all(fd, b.s, b.len) != 0)
                     goto out;
                 b.len = 0;
                 atomic_store(&f->sent, n);
@@ -347,7 +332,7 @@ static void serve_events(feeder *f, int fd)
             sse_event(&b, ++seq, "ledger.posted", d.s, at);
             n++;
             if (b.len > (1 << 20)) {
-                if (!send_all(fd, b.s, b.len))
+                if (tproc_send_all(fd, b.s, b.len) != 0)
                     goto out;
                 b.len = 0;
                 atomic_store(&f->sent, n);
@@ -357,7 +342,7 @@ static void serve_events(feeder *f, int fd)
         j_purchase(&d, "pur_bulk3", 1, true, 3000000, at);
         sse_event(&b, ++seq, "purchase.updated", d.s, at);
         free(d.s);
-        if (!send_all(fd, b.s, b.len))
+        if (tproc_send_all(fd, b.s, b.len) != 0)
             goto out;
         atomic_store(&f->sent, n);
     }
@@ -368,7 +353,7 @@ static void serve_events(feeder *f, int fd)
     while (!atomic_load(&f->stop)) {
         tproc_pace(50);
         if (tproc_now_s() - last >= 15) {
-            if (!send_all(fd, ": hb\n\n", 6))
+            if (tproc_send_all(fd, ": hb\n\n", 6) != 0)
                 break;
             last = tproc_now_s();
         }
@@ -428,8 +413,8 @@ static void *serve_conn(void *arg)
         "HTTP/1.1 %s\r\nContent-Type: application/json\r\nCache-Control: "
         "no-store\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
         payload == body && strncmp(body, "{\"error\"", 8) == 0 ? "404 Not Found" : "200 OK", plen);
-    if (send_all(fd, head, (size_t)hl))
-        send_all(fd, payload, plen);
+    if (tproc_send_all(fd, head, (size_t)hl) == 0)
+        tproc_send_all(fd, payload, plen);
     shutdown(fd, SHUT_WR);
     close(fd);
     return NULL;

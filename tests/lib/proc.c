@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -132,6 +133,22 @@ long tproc_slurp(const char *path, char *out, size_t size)
     out[n] = '\0';
     fclose(f);
     return (long)n;
+}
+
+/* Writes all of buf to fd; -1 when the peer went away. */
+int tproc_send_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
 }
 
 /* The last seq of the complete lines of a tail output, and their count. */

@@ -46,6 +46,10 @@ uint64_t tproc_rng(uint64_t *state);
  * when the file cannot be opened). Returns the bytes read, or -1 when it cannot. */
 long tproc_slurp(const char *path, char *out, size_t size);
 
+/* Sends all len bytes of buf on socket fd (MSG_NOSIGNAL, resumed after a signal).
+ * Returns 0, or -1 when the peer went away. */
+int tproc_send_all(int fd, const void *buf, size_t len);
+
 /* The last "seq" among the complete lines of a `dealdesk tail` output file (0 when
  * none), and, when lines is not NULL, the number of complete lines. */
 int64_t tproc_last_seq(const char *path, size_t *lines);
