@@ -41,6 +41,7 @@ struct mkt_refcache {
     int64_t used; /* for evicting the least recently used ring */
 };
 
+/* qsort order of int64_t values, ascending. */
 static int cmp_i64(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -74,10 +75,11 @@ static struct mkt_refcache *ref_ring(market *m, const char *category, const char
         if (mkt_prepare(m,
                         "SELECT json_extract(json,'$.unit_price_minor') FROM objects WHERE "
                         "kind='listing' AND json_extract(json,'$.category')=? AND "
-                        "json_extract(json,'$.currency')=? ORDER BY ord DESC LIMIT 1024",
+                        "json_extract(json,'$.currency')=? ORDER BY ord DESC LIMIT ?",
                         &st) == 0) {
             sqlite3_bind_text(st, 1, category, -1, SQLITE_STATIC);
             sqlite3_bind_text(st, 2, currency, -1, SQLITE_STATIC);
+            sqlite3_bind_int(st, 3, REF_WINDOW);
             int64_t newest_first[REF_WINDOW];
             int n = 0;
             while (n < REF_WINDOW && sqlite3_step(st) == SQLITE_ROW)
