@@ -254,7 +254,7 @@ static json_t *body_cap(mkt_ctx *c)
     if (a == 0 && b == 0) {
         json_decref(cap);
         mkt_fail(c, 400, "bad_request", "max_unit_price_minor", NULL,
-                 "a cap needs max_unit_price_minor or max_quantity");
+                 "a cap needs a maximum unit price or a maximum quantity");
         return NULL;
     }
     return cap;
@@ -296,7 +296,7 @@ static bool purchase_decision(mkt_ctx *c, const char *action)
          * expires it. */
         if (mkt_commit(m) == 0)
             mkt_begin(m, true);
-        mkt_fail(c, 409, "conflict", NULL, p, "the purchase expired at its decide_by");
+        mkt_fail(c, 409, "conflict", NULL, p, "the purchase expired at its decision deadline");
         goto out;
     }
     if (strcmp(mkt_str(p, "status"), want) != 0) {
@@ -304,9 +304,11 @@ static bool purchase_decision(mkt_ctx *c, const char *action)
         goto out;
     }
     if (!strcmp(action, "approve") && expected != mkt_int(p, "total_minor")) {
+        char now[MKT_MONEY_LEN], exp[MKT_MONEY_LEN];
         mkt_fail(c, 412, "precondition_failed", "expected_total_minor", p,
-                 "the total is %lld, not %lld", (long long)mkt_int(p, "total_minor"),
-                 (long long)expected);
+                 "the total is %s, not %s",
+                 mkt_money(now, mkt_int(p, "total_minor"), mkt_str(p, "currency")),
+                 mkt_money(exp, expected, mkt_str(p, "currency")));
         goto out;
     }
     const char *status = !strcmp(action, "approve") ? "approved"
@@ -331,8 +333,10 @@ static bool purchase_decision(mkt_ctx *c, const char *action)
         if (neg_after(m, p, "vetoed", text, NULL) != 0)
             goto fail;
     } else if (!strcmp(action, "cap")) {
+        char words[160];
         snprintf(text, sizeof text,
-                 "Capped by the supervisor%s%s. Agree new terms inside the cap to buy.",
+                 "Capped by the supervisor (%s)%s%s. Agree new terms inside the cap to buy.",
+                 mkt_cap_words(words, sizeof words, cap, mkt_str(p, "currency")),
                  reason ? ": " : "", reason ? reason : "");
         if (neg_after(m, p, "open", text, cap) != 0)
             goto fail;

@@ -8,6 +8,7 @@
  *   decide.c   operator decisions, settlement, refunds, expiry (market_tick)
  *   http.c     libmicrohttpd server, the event stream, /metrics
  *   sha256.c   SHA-256 for agent tokens and request fingerprints
+ *   words.c    the words of messages: money with its currency, caps
  *
  * Every function here runs with the market's lock held unless it says otherwise.
  * Objects are jansson values; the database stores each object's JSON with a few
@@ -197,6 +198,15 @@ bool trade_post_message(mkt_ctx *c, const char *id);
  * update of neg). */
 int trade_system_message(market *m, json_t *neg, const char *text);
 
+/* ---- words.c ---- */
+#define MKT_MONEY_LEN 48
+/* Formats minor units of currency as "$1,000.00 USD" into out; returns out. Every
+ * amount in a message a person reads goes through it. */
+const char *mkt_money(char out[MKT_MONEY_LEN], int64_t minor, const char *currency);
+/* Describes a cap {max_unit_price_minor|null, max_quantity|null} in words ("unit price
+ * at most $10.00 USD, quantity at most 5") into out; returns out. */
+const char *mkt_cap_words(char *out, size_t size, json_t *cap, const char *currency);
+
 /* ---- risk.c ---- */
 /* Runs every rule on the new purchase p (borrowed; its flags and risk_score are set).
  * Returns 0 or -1. */
@@ -206,6 +216,10 @@ int risk_raise(market *m, json_t *p);
 /* Counts the agent's offers in the last minute and raises a velocity alert when it
  * passes the limit (once a minute). Returns 0 or -1. */
 int risk_velocity(market *m, const char *agent_id);
+/* A copy (owned) of purchase p as agent a may see it: each flag's detail is the rule's
+ * fixed sentence for agents, so that no party's private limit (the seller's floor, the
+ * buyer's limits) reaches another agent. Operators get p as it is. */
+json_t *risk_purchase_view(const market_actor *a, json_t *p);
 /* Creates an alert. Returns 0 or -1. */
 int risk_alert(market *m, const char *severity, const char *rule, const char *kind, const char *id,
                const char *message);

@@ -20,39 +20,43 @@
 #define QTY_INTENT_FACTOR 10
 
 typedef struct rule {
-    const char *name;
+    const char *name, *severity;
     int weight;
+    const char *to_agents; /* the flag's detail as an agent sees it (risk_purchase_view) */
 } rule;
 
-/* Weights, by rule (budget has two: critical and warning). */
+/* Every rule, by name and severity (budget has two), with its weight (docs/api.md's
+ * rules table). */
 static const rule rules[] = {
-    {"quantity_vs_intent", 40},
-    {"over_deal_max", 40},
-    {"budget", 40},
-    {"budget_warning", 15},
-    {"off_mandate", 40},
-    {"below_floor", 15},
-    {"overpay", 20},
-    {"ship_to_unverified", 40},
-    {"terms_drift", 50},
-    {"duplicate", 20},
-    {"hidden_text", 25},
+    {"quantity_vs_intent", "critical", 40, "the quantity is outside the buyer's usual range"},
+    {"over_deal_max", "critical", 40, "the total is over the buyer's deal maximum"},
+    {"budget", "critical", 40, "the total is over the buyer's spending cap"},
+    {"budget", "warning", 15, "the total brings the buyer near its spending cap"},
+    {"off_mandate", "critical", 40, "the category is outside the buyer's mandate"},
+    {"below_floor", "warning", 15, "the unit price is below the seller's floor"},
+    {"below_reference", "warning", 15, "the unit price is under half the reference price"},
+    {"overpay", "warning", 20, "the unit price is well above the reference price"},
+    {"ship_to_unverified", "critical", 40, "the ship-to address is not a verified one"},
+    {"terms_drift", "critical", 50, "the purchase's terms differ from the agreed terms"},
+    {"duplicate", "warning", 20, "the same purchase was made in the last 10 minutes"},
+    {"hidden_text", "warning", 25, "the listing or the thread holds hidden characters"},
 };
 
-/* The weight of a rule name. */
-static int weight_of(const char *name)
+/* The rule of that name and severity, or NULL. */
+static const rule *rule_of(const char *name, const char *severity)
 {
     for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
-        if (strcmp(rules[i].name, name) == 0)
-            return rules[i].weight;
-    return 0;
+        if (name && severity && strcmp(rules[i].name, name) == 0 &&
+            strcmp(rules[i].severity, severity) == 0)
+            return &rules[i];
+    return NULL;
 }
 
-/* Appends a flag to p and adds weight to *score. */
-static void flag(json_t *p, int *score, const char *rulename, const char *weight_name,
-                 const char *severity, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-static void flag(json_t *p, int *score, const char *rulename, const char *weight_name,
-                 const char *severity, const char *fmt, ...)
+/* Appends a flag to p and adds its rule's weight to *score. */
+static void flag(json_t *p, int *score, const char *rulename, const char *severity, const char *fmt,
+                 ...) __attribute__((format(printf, 5, 6)));
+static void flag(json_t *p, int *score, const char *rulename, const char *severity, const char *fmt,
+                 ...)
 {
     char detail[512];
     va_list ap;
@@ -62,7 +66,23 @@ static void flag(json_t *p, int *score, const char *rulename, const char *weight
     json_array_append_new(
         json_object_get(p, "flags"),
         json_pack("{ss ss ss}", "rule", rulename, "severity", severity, "detail", detail));
-    *score += weight_of(weight_name);
+    const rule *r = rule_of(rulename, severity);
+    *score += r ? r->weight : 0;
+}
+
+json_t *risk_purchase_view(const market_actor *a, json_t *p)
+{
+    json_t *v = json_deep_copy(p);
+    if (!v || a->role != ROLE_AGENT)
+        return v;
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(v, "flags"), i, f)
+    {
+        const rule *r = rule_of(mkt_str(f, "rule"), mkt_str(f, "severity"));
+        json_object_set_new(f, "detail", json_string(r ? r->to_agents : "flagged for review"));
+    }
+    return v;
 }
 
 /* Median quantity of the buyer's earlier purchases, or -1 when there are none. */
@@ -178,68 +198,73 @@ int risk_check(market *m, json_t *p, json_t *buyer, json_t *listing, json_t *neg
 {
     int score = 0;
     json_t *lim = json_object_get(buyer, "limits");
+    const char *cur = mkt_str(p, "currency");
+    char m1[MKT_MONEY_LEN], m2[MKT_MONEY_LEN], m3[MKT_MONEY_LEN];
     int64_t qty = mkt_int(p, "quantity"), price = mkt_int(p, "unit_price_minor");
     int64_t total = mkt_int(p, "total_minor");
     int64_t maxq = mkt_int(lim, "max_quantity");
     int64_t med = median_quantity(m, mkt_str(p, "buyer_id"));
     if (qty > maxq)
-        flag(p, &score, "quantity_vs_intent", "quantity_vs_intent", "critical",
-             "quantity %lld exceeds the buyer's max_quantity %lld", (long long)qty,
-             (long long)maxq);
+        flag(p, &score, "quantity_vs_intent", "critical",
+             "quantity %lld is over the buyer's maximum of %lld", (long long)qty, (long long)maxq);
     else if (med > 0 && qty >= QTY_INTENT_FACTOR * med)
-        flag(p, &score, "quantity_vs_intent", "quantity_vs_intent", "critical",
-             "quantity %lld is %lldx the buyer's median purchase quantity %lld", (long long)qty,
+        flag(p, &score, "quantity_vs_intent", "critical",
+             "quantity %lld is %lldx the buyer's median purchase quantity of %lld", (long long)qty,
              (long long)(qty / med), (long long)med);
 
     int64_t per_deal = mkt_int(lim, "per_deal_max_minor");
     if (total > per_deal)
-        flag(p, &score, "over_deal_max", "over_deal_max", "critical",
-             "total %lld exceeds per_deal_max_minor %lld", (long long)total, (long long)per_deal);
+        flag(p, &score, "over_deal_max", "critical", "total %s is over the %s deal maximum",
+             mkt_money(m1, total, cur), mkt_money(m2, per_deal, cur));
 
     int64_t cap = mkt_int(lim, "spend_cap_minor"), spent = mkt_int(buyer, "spent_minor"), after;
     if (!money_add(spent, total, &after) || after > cap)
-        flag(p, &score, "budget", "budget", "critical",
-             "spent %lld + total %lld exceeds spend_cap_minor %lld", (long long)spent,
-             (long long)total, (long long)cap);
+        flag(p, &score, "budget", "critical", "spent %s + total %s is over the %s spending cap",
+             mkt_money(m1, spent, cur), mkt_money(m2, total, cur), mkt_money(m3, cap, cur));
     else if (after * 5 >= cap * 4)
-        flag(p, &score, "budget", "budget_warning", "warning",
-             "spent %lld + total %lld reaches %lld%% of spend_cap_minor %lld", (long long)spent,
-             (long long)total, cap > 0 ? (long long)(after * 100 / cap) : 100LL, (long long)cap);
+        flag(p, &score, "budget", "warning",
+             "spent %s + total %s reaches %lld%% of the %s spending cap", mkt_money(m1, spent, cur),
+             mkt_money(m2, total, cur), cap > 0 ? (long long)(after * 100 / cap) : 100LL,
+             mkt_money(m3, cap, cur));
 
     const char *category = mkt_str(listing, "category");
     json_t *mandate = json_object_get(json_object_get(buyer, "mandate"), "categories");
     if (!array_has(mandate, category))
-        flag(p, &score, "off_mandate", "off_mandate", "critical",
-             "category %s is not in the buyer's mandate", category ? category : "?");
+        flag(p, &score, "off_mandate", "critical", "category %s is not in the buyer's mandate",
+             category ? category : "?");
 
     json_t *floor = json_object_get(listing, "floor_minor");
-    if (json_is_integer(floor) && price < json_integer_value(floor))
-        flag(p, &score, "below_floor", "below_floor", "warning",
-             "unit price %lld is below the seller's floor %lld", (long long)price,
-             (long long)json_integer_value(floor));
-
     int64_t ref = mkt_int(listing, "reference_price_minor");
+    if (json_is_integer(floor) && price < json_integer_value(floor))
+        flag(p, &score, "below_floor", "warning", "unit price %s is below the seller's floor %s",
+             mkt_money(m1, price, cur), mkt_money(m2, json_integer_value(floor), cur));
+    /* A seller with no floor gives nothing away unnoticed either. */
+    if (!json_is_integer(floor) && ref > 0 && price * 2 < ref)
+        flag(p, &score, "below_reference", "warning",
+             "unit price %s is under half the reference price %s", mkt_money(m1, price, cur),
+             mkt_money(m2, ref, cur));
+
     if (ref > 0 && price * 2 > ref * 3)
-        flag(p, &score, "overpay", "overpay", "warning",
-             "unit price %lld is more than 1.5x the reference price %lld", (long long)price,
-             (long long)ref);
+        flag(p, &score, "overpay", "warning",
+             "unit price %s is more than 1.5x the reference price %s", mkt_money(m1, price, cur),
+             mkt_money(m2, ref, cur));
 
     const char *ship = mkt_str(p, "ship_to");
     if (!array_has(json_object_get(buyer, "addresses"), ship))
-        flag(p, &score, "ship_to_unverified", "ship_to_unverified", "critical", "%s",
-             ship ? "ship_to is not one of the buyer's verified addresses"
-                  : "no ship_to and no verified address");
+        flag(p, &score, "ship_to_unverified", "critical", "%s",
+             ship ? "the ship-to address is not one of the buyer's verified addresses"
+                  : "no ship-to address and no verified address");
 
     json_t *agreed = json_object_get(neg, "agreed_terms");
     if (json_is_object(agreed) &&
         (mkt_int(agreed, "unit_price_minor") != price || mkt_int(agreed, "quantity") != qty))
-        flag(p, &score, "terms_drift", "terms_drift", "critical",
-             "purchase %lld x %lld differs from the agreed %lld x %lld", (long long)qty,
-             (long long)price, (long long)mkt_int(agreed, "quantity"),
-             (long long)mkt_int(agreed, "unit_price_minor"));
+        flag(p, &score, "terms_drift", "critical",
+             "purchase %lld x %s differs from the agreed %lld x %s", (long long)qty,
+             mkt_money(m1, price, cur), (long long)mkt_int(agreed, "quantity"),
+             mkt_money(m2, mkt_int(agreed, "unit_price_minor"), cur));
 
     if (duplicate_exists(m, p))
-        flag(p, &score, "duplicate", "duplicate", "warning",
+        flag(p, &score, "duplicate", "warning",
              "the same buyer bought the same listing at the same terms in the last 10 minutes");
 
     char where[64] = "";
@@ -247,7 +272,7 @@ int risk_check(market *m, json_t *p, json_t *buyer, json_t *listing, json_t *neg
     if (hf) {
         char desc[160];
         text_flags_describe(hf, desc, sizeof desc);
-        flag(p, &score, "hidden_text", "hidden_text", "warning", "%s holds %s", where, desc);
+        flag(p, &score, "hidden_text", "warning", "%s holds %s", where, desc);
     }
     json_object_set_new(p, "risk_score", json_integer(score > 100 ? 100 : score));
     m->st.flags += json_array_size(json_object_get(p, "flags"));

@@ -252,6 +252,17 @@ static bool inside_cap(json_t *neg, int64_t price, int64_t qty)
     return true;
 }
 
+/* Answers 409 cap_exceeded for terms (price, qty) outside neg's cap, in words. */
+static bool cap_exceeded(mkt_ctx *c, json_t *neg, const char *what, int64_t price, int64_t qty)
+{
+    char unit[MKT_MONEY_LEN], words[160];
+    const char *cur = mkt_str(neg, "currency");
+    return mkt_fail(c, 409, "cap_exceeded", NULL, neg,
+                    "%s %lld x %s is outside the supervisor's cap (%s)", what, (long long)qty,
+                    mkt_money(unit, price, cur),
+                    mkt_cap_words(words, sizeof words, json_object_get(neg, "cap"), cur));
+}
+
 bool trade_open_negotiation(mkt_ctx *c)
 {
     market *m = c->m;
@@ -278,7 +289,7 @@ bool trade_open_negotiation(mkt_ctx *c)
         return false;
     if (r1 == 0 || r2 == 0)
         return mkt_fail(c, 400, "bad_request", r1 == 0 ? "unit_price_minor" : "quantity", NULL,
-                        "an opening offer needs unit_price_minor and quantity");
+                        "an opening offer needs a unit price and a quantity");
     int64_t total;
     if (!money_mul(price, qty, &total))
         return mkt_fail(c, 400, "bad_request", "quantity", NULL, "the total is out of range");
@@ -390,7 +401,7 @@ bool trade_post_message(mkt_ctx *c, const char *id)
         return false;
     if (offer && (r1 == 0 || r2 == 0))
         return mkt_fail(c, 400, "bad_request", r1 == 0 ? "unit_price_minor" : "quantity", NULL,
-                        "an %s needs unit_price_minor and quantity", kind);
+                        "an %s needs a unit price and a quantity", kind);
     int64_t total;
     if (price >= 0 && qty >= 0 && !money_mul(price, qty, &total))
         return mkt_fail(c, 400, "bad_request", "quantity", NULL, "the total is out of range");
@@ -410,7 +421,7 @@ bool trade_post_message(mkt_ctx *c, const char *id)
         goto out;
     }
     if (offer && !inside_cap(neg, price, qty)) {
-        mkt_fail(c, 409, "cap_exceeded", NULL, neg, "the offer is outside the negotiation's cap");
+        cap_exceeded(c, neg, "the offer", price, qty);
         goto out;
     }
     if (accept) {
@@ -423,7 +434,7 @@ bool trade_post_message(mkt_ctx *c, const char *id)
         if (qty < 0)
             qty = mkt_int(terms, "quantity");
         if (!inside_cap(neg, price, qty)) {
-            mkt_fail(c, 409, "cap_exceeded", NULL, neg, "the terms are outside the cap");
+            cap_exceeded(c, neg, "the terms", price, qty);
             goto out;
         }
     }
@@ -448,7 +459,7 @@ bool trade_post_message(mkt_ctx *c, const char *id)
         goto fail;
     json_t *ans = json_pack("{sO sO}", "message", msg, "negotiation", neg);
     if (p)
-        json_object_set(ans, "purchase", p);
+        json_object_set_new(ans, "purchase", risk_purchase_view(c->a, p));
     ok = mkt_ok(c, 201, ans);
     goto out;
 fail:

@@ -173,6 +173,10 @@ static void flag_explain(ui *u, const model_purchase *p, const model_flag *f, ch
         format_money(p->unit_price_minor, p->currency, a, sizeof a);
         format_money(l->floor_minor, l->currency, b, sizeof b);
         snprintf(out, size, "unit %s below the seller's floor %s", a, b);
+    } else if (strcmp(rule, "below_reference") == 0 && l && l->reference_price_minor > 0) {
+        format_money(p->unit_price_minor, p->currency, a, sizeof a);
+        format_money(l->reference_price_minor, l->currency, b, sizeof b);
+        snprintf(out, size, "unit %s under half the reference %s, and no floor", a, b);
     } else if (strcmp(rule, "overpay") == 0 && l && l->reference_price_minor > 0) {
         format_money(p->unit_price_minor, p->currency, a, sizeof a);
         format_money(l->reference_price_minor, l->currency, b, sizeof b);

@@ -132,7 +132,7 @@ static const char *flag_short_name(const char *rule)
         {"quantity_vs_intent", "qty"},     {"over_deal_max", "max"}, {"budget", "budget"},
         {"off_mandate", "mandate"},        {"below_floor", "floor"}, {"overpay", "overpay"},
         {"ship_to_unverified", "ship_to"}, {"terms_drift", "drift"}, {"duplicate", "dup"},
-        {"hidden_text", "hidden"},         {"velocity", "velocity"},
+        {"hidden_text", "hidden"},         {"velocity", "velocity"}, {"below_reference", "cheap"},
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strcmp(names[i].rule, rule) == 0)

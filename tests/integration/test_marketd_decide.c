@@ -132,6 +132,10 @@ static void test_approve_settles_with_preconditions(void **state)
     assert_true(testjson_str(r.body, "error", code, sizeof code));
     assert_string_equal(code, "precondition_failed");
     assert_int_equal(testjson_int(r.body, "current.total_minor"), 90000);
+    /* the message is for people: money with its currency, no minor units */
+    char msg[256];
+    assert_true(testjson_str(r.body, "message", msg, sizeof msg));
+    assert_string_equal(msg, "the total is $900.00 USD, not $90.00 USD");
     testhttp_resp_free(&r);
 
     assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP1, act, v,
@@ -302,10 +306,22 @@ static void test_cap_reopens_with_enforced_limits(void **state)
                                   &r),
                      0);
     assert_int_equal(r.status, 409);
-    char code[32];
+    char code[32], msg[256];
     assert_true(testjson_str(r.body, "error", code, sizeof code));
     assert_string_equal(code, "cap_exceeded");
+    assert_true(testjson_str(r.body, "message", msg, sizeof msg));
+    assert_string_equal(msg, "the offer 2 x $410.00 USD is outside the supervisor's cap (unit "
+                             "price at most $400.00 USD)");
     testhttp_resp_free(&r);
+    /* the thread's system message says the cap in money too */
+    b = get_body(mpath);
+    long long nm = testjson_len(b, "items");
+    char mp[64], text[300];
+    snprintf(mp, sizeof mp, "items.%lld.text", nm - 1);
+    assert_true(testjson_str(b, mp, text, sizeof text));
+    assert_string_equal(text, "Capped by the supervisor (unit price at most $400.00 USD): "
+                              "cheaper. Agree new terms inside the cap to buy.");
+    free(b);
     assert_int_equal(testsrv_post(&srv, t.buyer_token, mpath, 0,
                                   "{\"kind\":\"offer\",\"unit_price_minor\":40000,\"quantity\":2,"
                                   "\"text\":\"x\"}",

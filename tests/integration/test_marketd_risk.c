@@ -265,6 +265,138 @@ static void test_below_floor_and_overpay(void **state)
     free(a);
 }
 
+static void test_below_reference(void **state)
+{
+    (void)state;
+    rig g; /* no floor: the reference price (its own asking price, 10000) is the guide */
+    rig_setup(&g, 10000, -1, NULL, BIG, BIG, BIG, 1000);
+    char *a = deal(&g, 5000, 1, NULL, NULL); /* exactly half */
+    assert_string_equal(flag(a, "below_reference"), "");
+    free(a);
+    a = deal(&g, 4999, 1, NULL, NULL);
+    assert_string_equal(flag(a, "below_reference"), "warning");
+    assert_int_equal(testjson_int(a, "purchase.risk_score"), 15);
+    assert_string_equal(status(a), "pending_approval");
+    free(a);
+    rig h; /* a floor set: below_floor is the seller's own guard, not this rule */
+    rig_setup(&h, 10000, 1000, NULL, BIG, BIG, BIG, 1000);
+    a = deal(&h, 2000, 1, NULL, NULL);
+    assert_string_equal(flag(a, "below_reference"), "");
+    assert_string_equal(flag(a, "below_floor"), "");
+    free(a);
+}
+
+/* The detail of rule's flag on the purchase at path, read as token, into out. */
+static void detail_of(const char *token, const char *path, const char *rule, char *out, size_t size)
+{
+    testhttp_resp r;
+    assert_int_equal(testsrv_get(&srv, token, path, &r), 0);
+    assert_int_equal(r.status, 200);
+    out[0] = '\0';
+    for (long long i = 0; i < testjson_len(r.body, "flags"); i++) {
+        char p[64], got[64];
+        snprintf(p, sizeof p, "flags.%lld.rule", i);
+        if (testjson_str(r.body, p, got, sizeof got) && !strcmp(got, rule)) {
+            snprintf(p, sizeof p, "flags.%lld.detail", i);
+            assert_true(testjson_str(r.body, p, out, size));
+        }
+    }
+    testhttp_resp_free(&r);
+    assert_true(out[0] != '\0');
+}
+
+/* The message of the alert about purchase pur for rule, into out. */
+static void alert_message(const char *pur, const char *rule, char *out, size_t size)
+{
+    testhttp_resp r;
+    assert_int_equal(testsrv_get(&srv, TESTSRV_TOKEN_SUP1, "/v1/alerts?limit=1000", &r), 0);
+    out[0] = '\0';
+    for (long long i = 0; i < testjson_len(r.body, "items"); i++) {
+        char p[64], sid[72], got[64];
+        snprintf(p, sizeof p, "items.%lld.subject.id", i);
+        testjson_str(r.body, p, sid, sizeof sid);
+        snprintf(p, sizeof p, "items.%lld.rule", i);
+        testjson_str(r.body, p, got, sizeof got);
+        if (!strcmp(sid, pur) && !strcmp(got, rule)) {
+            snprintf(p, sizeof p, "items.%lld.message", i);
+            assert_true(testjson_str(r.body, p, out, size));
+        }
+    }
+    testhttp_resp_free(&r);
+    assert_true(out[0] != '\0');
+}
+
+/* Flag details and alert messages are for people: money with its currency, limits in
+ * words, never minor units or field names (issue 12). */
+static void test_messages_say_money(void **state)
+{
+    (void)state;
+    rig g; /* deal max $1,000.00, spending cap $5,000.00 */
+    rig_setup(&g, 2000000, -1, NULL, 500000, 100000, BIG, 1000);
+    char *a = deal(&g, 2000000, 1, NULL, NULL);
+    char pur[72], path[128], d[512];
+    assert_true(testjson_str(a, "purchase.id", pur, sizeof pur));
+    free(a);
+    snprintf(path, sizeof path, "/v1/purchases/%s", pur);
+    detail_of(TESTSRV_TOKEN_SUP1, path, "over_deal_max", d, sizeof d);
+    assert_string_equal(d, "total $20,000.00 USD is over the $1,000.00 USD deal maximum");
+    alert_message(pur, "over_deal_max", d, sizeof d);
+    assert_string_equal(d, "total $20,000.00 USD is over the $1,000.00 USD deal maximum");
+    detail_of(TESTSRV_TOKEN_SUP1, path, "budget", d, sizeof d);
+    assert_string_equal(
+        d, "spent $0.00 USD + total $20,000.00 USD is over the $5,000.00 USD spending cap");
+    assert_null(strstr(d, "_minor"));
+
+    rig h;
+    rig_setup(&h, 111, -1, NULL, BIG, BIG, BIG, 1000);
+    a = deal(&h, 111, 97, NULL,
+             "{\"kind\":\"accept\",\"text\":\"yes\",\"unit_price_minor\":105,\"quantity\":97}");
+    assert_true(testjson_str(a, "purchase.id", pur, sizeof pur));
+    free(a);
+    snprintf(path, sizeof path, "/v1/purchases/%s", pur);
+    detail_of(TESTSRV_TOKEN_SUP1, path, "terms_drift", d, sizeof d);
+    assert_string_equal(d, "purchase 97 x $1.05 USD differs from the agreed 97 x $1.11 USD");
+    alert_message(pur, "terms_drift", d, sizeof d);
+    assert_string_equal(d, "purchase 97 x $1.05 USD differs from the agreed 97 x $1.11 USD");
+}
+
+/* What an agent sees of a flag never carries another party's private limit: the buyer
+ * sees that its price is under the seller's floor, never the floor (issue 11 item 6). */
+static void test_agents_never_see_the_floor(void **state)
+{
+    (void)state;
+    rig g; /* floor $300.00 */
+    rig_setup(&g, 50000, 30000, NULL, BIG, BIG, BIG, 1000);
+    char *a = deal(&g, 20000, 1, NULL, "{\"kind\":\"accept\",\"text\":\"yes\"}");
+    assert_string_equal(flag(a, "below_floor"), "warning");
+    char pur[72], path[128], d[512];
+    assert_true(testjson_str(a, "purchase.id", pur, sizeof pur));
+    /* the buyer's accept answer */
+    long long n = testjson_len(a, "purchase.flags");
+    for (long long i = 0; i < n; i++) {
+        char p[64];
+        snprintf(p, sizeof p, "purchase.flags.%lld.detail", i);
+        assert_true(testjson_str(a, p, d, sizeof d));
+        assert_null(strstr(d, "300"));
+        assert_null(strstr(d, "30000"));
+    }
+    free(a);
+    snprintf(path, sizeof path, "/v1/purchases/%s", pur);
+    /* the buyer's and the seller's reads: the rule's sentence for agents */
+    detail_of(g.buyer_tok, path, "below_floor", d, sizeof d);
+    assert_string_equal(d, "the unit price is below the seller's floor");
+    detail_of(g.seller_tok, path, "below_floor", d, sizeof d);
+    assert_string_equal(d, "the unit price is below the seller's floor");
+    testhttp_resp r;
+    assert_int_equal(testsrv_get(&srv, g.buyer_tok, "/v1/purchases?limit=1000", &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_null(strstr(r.body, "$300.00"));
+    testhttp_resp_free(&r);
+    /* the supervisor sees everything */
+    detail_of(TESTSRV_TOKEN_SUP1, path, "below_floor", d, sizeof d);
+    assert_string_equal(d, "unit price $200.00 USD is below the seller's floor $300.00 USD");
+}
+
 static void test_ship_to_and_terms_drift(void **state)
 {
     (void)state;
@@ -408,6 +540,9 @@ int main(void)
         cmocka_unit_test(test_budget),
         cmocka_unit_test(test_off_mandate),
         cmocka_unit_test(test_below_floor_and_overpay),
+        cmocka_unit_test(test_below_reference),
+        cmocka_unit_test(test_messages_say_money),
+        cmocka_unit_test(test_agents_never_see_the_floor),
         cmocka_unit_test(test_ship_to_and_terms_drift),
         cmocka_unit_test(test_duplicate),
         cmocka_unit_test(test_hidden_text),
