@@ -162,6 +162,54 @@ static int get_enum(ctx *c, json_t *o, const char *key, const char *const *names
     return fail(c, "%s: unknown value", key);
 }
 
+/* Copies a sanitised, mark-free version of a JSON string into out. */
+static void safe_copy(json_t *v, text_mode mode, char *out, size_t size)
+{
+    out[0] = '\0';
+    if (!json_is_string(v) || !size)
+        return;
+    text_safe ts;
+    if (text_sanitize(json_string_value(v), json_string_length(v), mode, &ts) < 0)
+        return;
+    text_strip_marks(ts.s, out, size);
+    text_safe_free(&ts);
+}
+
+/* One of names[0..n) → its index; a value this client does not know is kept: *out =
+ * unknown and raw gets it as sent (sanitised, marks stripped; "?" when that leaves
+ * nothing). raw is "" for a known value. Only a missing or non-string value fails. */
+static int get_enum_raw(ctx *c, json_t *o, const char *key, const char *const *names, int n,
+                        int unknown, int *out, model_raw raw)
+{
+    raw[0] = '\0';
+    json_t *v = json_object_get(o, key);
+    if (!json_is_string(v))
+        return fail(c, "%s: missing or not a string", key);
+    for (int i = 0; i < n; i++)
+        if (strcmp(json_string_value(v), names[i]) == 0) {
+            *out = i;
+            return 0;
+        }
+    *out = unknown;
+    safe_copy(v, c->mode, raw, sizeof(model_raw));
+    if (!raw[0])
+        snprintf(raw, sizeof(model_raw), "?");
+    return 0;
+}
+
+/* A name the server may grow (a rule, a subject kind): any non-empty string, kept as
+ * sent (sanitised, marks stripped). */
+static int get_name(ctx *c, json_t *o, const char *key, char *out, size_t size)
+{
+    json_t *v = json_object_get(o, key);
+    if (!json_is_string(v) || json_string_length(v) == 0)
+        return fail(c, "%s: missing or not a string", key);
+    safe_copy(v, c->mode, out, size);
+    if (!out[0])
+        snprintf(out, size, "?");
+    return 0;
+}
+
 /* A currency code this build knows. */
 static int get_currency(ctx *c, json_t *o, const char *key, char out[4])
 {
@@ -242,13 +290,13 @@ static int dec_agent(ctx *c, json_t *o, model_agent *a)
     if (get_head(c, o, "agt_", a->id, &a->version, &a->updated_at) < 0 ||
         get_text(c, o, "name", &a->name, false) < 0 ||
         get_text(c, o, "principal", &a->principal, true) < 0 ||
-        get_enum(c, o, "role", roles, 2, &role) < 0 ||
-        get_enum(c, o, "status", st, 2, &status) < 0 ||
+        get_enum_raw(c, o, "role", roles, 2, 0, &role, a->role_raw) < 0 ||
+        get_enum_raw(c, o, "status", st, 2, 0, &status, a->status_raw) < 0 ||
         get_currency(c, o, "currency", a->currency) < 0 ||
         get_money(c, o, "spent_minor", &a->spent_minor, false) < 0)
         return -1;
-    a->seller = role == 1;
-    a->paused = status == 1;
+    a->seller = role == 1 && !a->role_raw[0];
+    a->paused = status == 1 && !a->status_raw[0];
     if (!json_is_object(lim))
         return fail(c, "limits: missing");
     if (get_money(c, lim, "spend_cap_minor", &a->limits.spend_cap_minor, true) < 0 ||
@@ -279,7 +327,7 @@ static int dec_listing(ctx *c, json_t *o, model_listing *l)
         get_int(c, o, "quantity", 0, MONEY_MAX_MINOR, &l->quantity, false, 0) < 0 ||
         get_money(c, o, "reference_price_minor", &l->reference_price_minor, true) < 0 ||
         get_money(c, o, "floor_minor", &l->floor_minor, true) < 0 ||
-        get_enum(c, o, "status", st, 3, &status) < 0 ||
+        get_enum_raw(c, o, "status", st, 3, LISTING_UNKNOWN, &status, l->status_raw) < 0 ||
         get_time(c, o, "created_at", &l->created_at, true) < 0)
         return -1;
     l->status = (model_listing_status)status;
@@ -327,7 +375,8 @@ static int dec_negotiation(ctx *c, json_t *o, model_negotiation *n)
         get_id(c, o, "listing_id", "lst_", n->listing_id, false) < 0 ||
         get_id(c, o, "buyer_id", "agt_", n->buyer_id, false) < 0 ||
         get_id(c, o, "seller_id", "agt_", n->seller_id, false) < 0 ||
-        get_enum(c, o, "status", st, 6, &status) < 0 || get_terms(c, o, "terms", &n->terms) < 0 ||
+        get_enum_raw(c, o, "status", st, 6, NEG_UNKNOWN, &status, n->status_raw) < 0 ||
+        get_terms(c, o, "terms", &n->terms) < 0 ||
         get_terms(c, o, "agreed_terms", &n->agreed_terms) < 0 ||
         get_cap(c, o, "cap", &n->cap) < 0 || get_currency(c, o, "currency", n->currency) < 0 ||
         get_int(c, o, "message_count", 0, INT64_MAX, &n->message_count, true, 0) < 0 ||
@@ -343,12 +392,13 @@ static int dec_message(ctx *c, json_t *o, model_message *m)
     int kind = 0;
     if (get_id(c, o, "negotiation_id", "neg_", m->negotiation_id, false) < 0 ||
         get_int(c, o, "seq", 1, INT64_MAX, &m->seq, false, 0) < 0 ||
-        get_enum(c, o, "kind", kinds, 6, &kind) < 0)
+        get_enum_raw(c, o, "kind", kinds, 6, MSG_UNKNOWN, &kind, m->kind_raw) < 0)
         return -1;
     m->kind = (model_msg_kind)kind;
-    /* A system message may come from the market rather than an agent. */
-    if (get_id(c, o, "from", m->kind == MSG_SYSTEM ? NULL : "agt_", m->from,
-               m->kind == MSG_SYSTEM) < 0 ||
+    /* A system message (or one of a kind this client does not know) may come from the
+     * market rather than an agent. */
+    bool agent_only = m->kind != MSG_SYSTEM && m->kind != MSG_UNKNOWN;
+    if (get_id(c, o, "from", agent_only ? "agt_" : NULL, m->from, !agent_only) < 0 ||
         get_money(c, o, "unit_price_minor", &m->unit_price_minor, true) < 0 ||
         get_int(c, o, "quantity", 0, MONEY_MAX_MINOR, &m->quantity, true, -1) < 0 ||
         get_text(c, o, "text", &m->text, true) < 0 || get_time(c, o, "at", &m->at, false) < 0)
@@ -371,7 +421,7 @@ static int dec_purchase(ctx *c, json_t *o, model_purchase *p)
         get_int(c, o, "quantity", 0, MONEY_MAX_MINOR, &p->quantity, false, 0) < 0 ||
         get_money(c, o, "total_minor", &p->total_minor, false) < 0 ||
         get_currency(c, o, "currency", p->currency) < 0 ||
-        get_enum(c, o, "status", st, 8, &status) < 0 ||
+        get_enum_raw(c, o, "status", st, 8, PUR_UNKNOWN, &status, p->status_raw) < 0 ||
         get_int(c, o, "risk_score", 0, 100, &risk, true, 0) < 0 ||
         get_time(c, o, "decide_by", &p->decide_by, true) < 0 ||
         get_time(c, o, "created_at", &p->created_at, true) < 0)
@@ -400,8 +450,9 @@ static int dec_purchase(ctx *c, json_t *o, model_purchase *p)
             if (!json_is_object(f))
                 return fail(c, "flags: not an object");
             p->nflags++;
-            if (get_word(c, f, "rule", fl->rule, sizeof fl->rule) < 0 ||
-                get_enum(c, f, "severity", sev_names, 3, &sev) < 0 ||
+            if (get_name(c, f, "rule", fl->rule, sizeof fl->rule) < 0 ||
+                get_enum_raw(c, f, "severity", sev_names, 3, SEV_CRITICAL, &sev, fl->severity_raw) <
+                    0 ||
                 get_text(c, f, "detail", &fl->detail, true) < 0)
                 return -1;
             fl->severity = (model_severity)sev;
@@ -431,7 +482,7 @@ static int get_subject(ctx *c, json_t *o, char *kind, size_t kindsz, char *id)
         return 0;
     if (!json_is_object(s))
         return fail(c, "subject: not an object");
-    if (get_word(c, s, "kind", kind, kindsz) < 0 || get_id(c, s, "id", NULL, id, true) < 0)
+    if (get_name(c, s, "kind", kind, kindsz) < 0 || get_id(c, s, "id", NULL, id, true) < 0)
         return -1;
     return 0;
 }
@@ -441,11 +492,11 @@ static int dec_alert(ctx *c, json_t *o, model_alert *a)
     static const char *const st[] = {"open", "acked"};
     int sev = 0, status = 0;
     if (get_head(c, o, "alr_", a->id, &a->version, &a->updated_at) < 0 ||
-        get_enum(c, o, "severity", sev_names, 3, &sev) < 0 ||
-        get_word(c, o, "rule", a->rule, sizeof a->rule) < 0 ||
+        get_enum_raw(c, o, "severity", sev_names, 3, SEV_CRITICAL, &sev, a->severity_raw) < 0 ||
+        get_name(c, o, "rule", a->rule, sizeof a->rule) < 0 ||
         get_subject(c, o, a->subject_kind, sizeof a->subject_kind, a->subject_id) < 0 ||
         get_text(c, o, "message", &a->message, true) < 0 ||
-        get_enum(c, o, "status", st, 2, &status) < 0 ||
+        get_enum_raw(c, o, "status", st, 2, ALERT_UNKNOWN, &status, a->status_raw) < 0 ||
         get_text(c, o, "acked_by", &a->acked_by, true) < 0 ||
         get_time(c, o, "at", &a->at, true) < 0)
         return -1;
@@ -472,11 +523,11 @@ static int dec_ledger(ctx *c, json_t *o, model_ledger_entry *e)
     int kind = 0;
     if (get_id(c, o, "id", "led_", e->id, false) < 0 ||
         get_int(c, o, "seq", 0, INT64_MAX, &e->seq, false, 0) < 0 ||
-        get_enum(c, o, "kind", kinds, 2, &kind) < 0 ||
+        get_enum_raw(c, o, "kind", kinds, 2, 0, &kind, e->kind_raw) < 0 ||
         get_id(c, o, "purchase_id", "pur_", e->purchase_id, false) < 0 ||
         get_currency(c, o, "currency", e->currency) < 0 || get_time(c, o, "at", &e->at, false) < 0)
         return -1;
-    e->refund = kind == 1;
+    e->refund = kind == 1 && !e->kind_raw[0];
     json_t *ps = json_object_get(o, "postings");
     size_t np = json_array_size(ps);
     if (!json_is_array(ps) || np < 2 || np > sizeof e->postings / sizeof e->postings[0])
@@ -787,19 +838,6 @@ json_result json_decode_object(model_kind kind, const char *body, size_t len, te
     return rc < 0 ? JSON_BAD : JSON_OK;
 }
 
-/* Copies a sanitised, mark-free version of a JSON string into out. */
-static void safe_copy(json_t *v, text_mode mode, char *out, size_t size)
-{
-    out[0] = '\0';
-    if (!json_is_string(v) || !size)
-        return;
-    text_safe ts;
-    if (text_sanitize(json_string_value(v), json_string_length(v), mode, &ts) < 0)
-        return;
-    text_strip_marks(ts.s, out, size);
-    text_safe_free(&ts);
-}
-
 json_result json_decode_whoami(const char *body, size_t len, text_mode mode, char *name,
                                size_t namesz, char *role, size_t rolesz)
 {
@@ -824,9 +862,8 @@ void json_decode_outcome(const char *body, size_t len, model_kind kind, text_mod
     json_t *cur = root;
     if (!o->ok) {
         safe_copy(json_object_get(root, "message"), mode, o->message, sizeof o->message);
-        json_t *code = json_object_get(root, "error");
-        if (json_is_string(code))
-            get_word(&c, root, "error", o->error_code, sizeof o->error_code);
+        /* any code, known or not, is shown as sent (sanitised) */
+        safe_copy(json_object_get(root, "error"), mode, o->error_code, sizeof o->error_code);
         cur = json_object_get(root, "current");
     }
     if (kind < MODEL_KIND_COUNT && json_is_object(cur)) {

@@ -6,6 +6,15 @@
  * (integers within money_in_range; postings may be negative), currencies
  * (money_currency_valid), enumerations and times. A value outside the contract rejects
  * the whole object with a message naming the field; nothing is "repaired".
+ *
+ * The server grows new names, so a status, kind, role, severity, rule or error code
+ * this client does not know is not outside the contract: the object is kept, its enum
+ * holds *_UNKNOWN (or a documented safe value) and the value is kept as sent, sanitised
+ * (model_raw in api/model.h), for the screen to show. An unknown purchase status is
+ * never decidable; an unknown severity counts as critical. Refused still are the values
+ * that change what a decision means: a currency this build does not know (every amount
+ * of the object is in it) and an unknown fleet status (whether `halt` or `resume` is the
+ * decision at hand).
  */
 #ifndef DEALDESK_API_JSON_H
 #define DEALDESK_API_JSON_H

@@ -138,3 +138,59 @@ const char *model_kind_event_type(model_kind k)
         "ledger.posted",       "decision.recorded", "fleet.updated"};
     return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "?";
 }
+
+/* The raw value when one was kept, else the known name. */
+static const char *label(const char *raw, const char *name)
+{
+    return raw[0] ? raw : name;
+}
+
+const char *model_purchase_status_label(const model_purchase *p)
+{
+    return label(p->status_raw, model_purchase_status_name(p->status));
+}
+
+const char *model_neg_status_label(const model_negotiation *n)
+{
+    return label(n->status_raw, model_neg_status_name(n->status));
+}
+
+const char *model_listing_status_label(const model_listing *l)
+{
+    return label(l->status_raw, model_listing_status_name(l->status));
+}
+
+const char *model_msg_kind_label(const model_message *m)
+{
+    return label(m->kind_raw, model_msg_kind_name(m->kind));
+}
+
+const char *model_flag_severity_label(const model_flag *f)
+{
+    return label(f->severity_raw, model_severity_name(f->severity));
+}
+
+const char *model_alert_severity_label(const model_alert *a)
+{
+    return label(a->severity_raw, model_severity_name(a->severity));
+}
+
+const char *model_alert_status_label(const model_alert *a)
+{
+    return label(a->status_raw, a->status == ALERT_ACKED ? "acked" : "open");
+}
+
+const char *model_agent_role_label(const model_agent *a)
+{
+    return label(a->role_raw, a->seller ? "seller" : "buyer");
+}
+
+const char *model_agent_status_label(const model_agent *a)
+{
+    return label(a->status_raw, a->paused ? "paused" : "active");
+}
+
+const char *model_ledger_kind_label(const model_ledger_entry *e)
+{
+    return label(e->kind_raw, e->refund ? "refund" : "settlement");
+}

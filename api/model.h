@@ -22,6 +22,14 @@
 
 typedef char model_id[MODEL_ID_MAX + 1];
 
+/* The value of an enumeration this client does not know (the server grows new ones: an
+ * alert status `resolved`, a message kind, a rule), as sent but sanitised and without
+ * marks (api/text.h), at most 32 bytes; "" when the value is a known one. The object is
+ * kept and shows the value as it is; its enum holds *_UNKNOWN, which no decision
+ * accepts (see json.h for the values that are refused instead). */
+#define MODEL_RAW_MAX 32
+typedef char model_raw[MODEL_RAW_MAX + 1];
+
 /* A sanitised string from the network (owned) and what the sanitiser found in it. */
 typedef struct model_text {
     char *s;        /* sanitised, NUL-terminated, may hold TEXT_MARK_ON/OFF */
@@ -55,8 +63,10 @@ typedef struct model_agent {
     int64_t version;
     model_text name;
     model_text principal;
-    bool seller; /* role: "seller" (true) or "buyer" */
-    bool paused; /* status: "paused" (true) or "active" */
+    bool seller;          /* role: "seller" (true) or "buyer" */
+    model_raw role_raw;   /* an unknown role as sent (seller false), else "" */
+    bool paused;          /* status: "paused" (true) or "active" */
+    model_raw status_raw; /* an unknown status as sent (paused false), else "" */
     char currency[4];
     model_limits limits;
     int64_t spent_minor;
@@ -70,7 +80,8 @@ typedef struct model_agent {
 typedef enum model_listing_status {
     LISTING_OPEN,
     LISTING_SOLD,
-    LISTING_WITHDRAWN
+    LISTING_WITHDRAWN,
+    LISTING_UNKNOWN /* status_raw holds it */
 } model_listing_status;
 
 typedef struct model_listing {
@@ -86,6 +97,7 @@ typedef struct model_listing {
     int64_t reference_price_minor;
     int64_t floor_minor; /* -1 when null */
     model_listing_status status;
+    model_raw status_raw;
     int64_t created_at;
     int64_t updated_at;
 } model_listing;
@@ -96,7 +108,8 @@ typedef enum model_neg_status {
     NEG_FAILED,
     NEG_HELD,
     NEG_VETOED,
-    NEG_EXPIRED
+    NEG_EXPIRED,
+    NEG_UNKNOWN /* status_raw holds it */
 } model_neg_status;
 
 typedef enum model_msg_kind {
@@ -105,7 +118,8 @@ typedef enum model_msg_kind {
     MSG_ACCEPT,
     MSG_REJECT,
     MSG_NOTE,
-    MSG_SYSTEM
+    MSG_SYSTEM,
+    MSG_UNKNOWN /* kind_raw holds it */
 } model_msg_kind;
 
 typedef struct model_terms {
@@ -126,6 +140,7 @@ typedef struct model_message {
     int64_t seq;
     model_id from;
     model_msg_kind kind;
+    model_raw kind_raw;
     int64_t unit_price_minor;
     int64_t quantity;
     model_text text;
@@ -139,6 +154,7 @@ typedef struct model_negotiation {
     model_id buyer_id;
     model_id seller_id;
     model_neg_status status;
+    model_raw status_raw;
     model_terms terms;
     model_terms agreed_terms;
     model_cap cap;
@@ -152,11 +168,14 @@ typedef struct model_negotiation {
     size_t messages_cap;
 } model_negotiation;
 
+/* An unknown severity counts as SEV_CRITICAL (the safe side for every count and colour)
+ * and is shown as sent (severity_raw). */
 typedef enum model_severity { SEV_INFO, SEV_WARNING, SEV_CRITICAL } model_severity;
 
 typedef struct model_flag {
-    char rule[32];
+    model_raw rule; /* any rule, known or not, as sent (sanitised) */
     model_severity severity;
+    model_raw severity_raw;
     model_text detail;
 } model_flag;
 
@@ -168,7 +187,8 @@ typedef enum model_purchase_status {
     PUR_CAPPED,
     PUR_EXPIRED,
     PUR_REFUNDED,
-    PUR_FAILED
+    PUR_FAILED,
+    PUR_UNKNOWN /* status_raw holds it; never decidable */
 } model_purchase_status;
 
 typedef struct model_decision_summary {
@@ -193,6 +213,7 @@ typedef struct model_purchase {
     char currency[4];
     model_text ship_to;
     model_purchase_status status;
+    model_raw status_raw;
     model_flag *flags;
     size_t nflags;
     int risk_score;
@@ -203,17 +224,23 @@ typedef struct model_purchase {
     int64_t updated_at;
 } model_purchase;
 
-typedef enum model_alert_status { ALERT_OPEN, ALERT_ACKED } model_alert_status;
+typedef enum model_alert_status {
+    ALERT_OPEN,
+    ALERT_ACKED,
+    ALERT_UNKNOWN /* status_raw holds it ("resolved") */
+} model_alert_status;
 
 typedef struct model_alert {
     model_id id;
     int64_t version;
     model_severity severity;
-    char rule[32];
+    model_raw severity_raw;
+    model_raw rule;
     char subject_kind[16];
     model_id subject_id;
     model_text message;
     model_alert_status status;
+    model_raw status_raw;
     model_text acked_by; /* s == NULL when null */
     int64_t at;
     int64_t updated_at;
@@ -227,7 +254,8 @@ typedef struct model_posting {
 typedef struct model_ledger_entry {
     model_id id;
     int64_t seq;
-    bool refund; /* kind: "refund" (true) or "settlement" */
+    bool refund;        /* kind: "refund" (true) or "settlement" */
+    model_raw kind_raw; /* an unknown kind as sent (refund false), else "" */
     model_id purchase_id;
     char currency[4];
     model_posting postings[4];
@@ -293,6 +321,19 @@ const char *model_neg_status_name(model_neg_status s);
 const char *model_listing_status_name(model_listing_status s);
 const char *model_msg_kind_name(model_msg_kind k);
 const char *model_severity_name(model_severity s);
+
+/* The same for one object as it is to be shown: the known name, or the unknown value as
+ * sent (sanitised). Borrowed from the object or static. */
+const char *model_purchase_status_label(const model_purchase *p);
+const char *model_neg_status_label(const model_negotiation *n);
+const char *model_listing_status_label(const model_listing *l);
+const char *model_msg_kind_label(const model_message *m);
+const char *model_flag_severity_label(const model_flag *f);
+const char *model_alert_severity_label(const model_alert *a);
+const char *model_alert_status_label(const model_alert *a);
+const char *model_agent_role_label(const model_agent *a);
+const char *model_agent_status_label(const model_agent *a);
+const char *model_ledger_kind_label(const model_ledger_entry *e);
 
 /* ---- the store --------------------------------------------------------------------- */
 

@@ -41,18 +41,17 @@ static void explain_current(const decision_outcome *o, char *out, size_t size)
             char by[80];
             text_strip_marks(p->decision.by.s ? p->decision.by.s : "?", by, sizeof by);
             snprintf(out, size, "now %s (v%lld, %s by %s at %s), total %s",
-                     model_purchase_status_name(p->status), (long long)p->version,
-                     p->decision.action, by, when, total);
+                     model_purchase_status_label(p), (long long)p->version, p->decision.action, by,
+                     when, total);
         } else {
-            snprintf(out, size, "now %s (v%lld), total %s", model_purchase_status_name(p->status),
+            snprintf(out, size, "now %s (v%lld), total %s", model_purchase_status_label(p),
                      (long long)p->version, total);
         }
     } else if (ev->kind == MODEL_AGENT) {
-        snprintf(out, size, "agent now %s (v%lld)", ev->u.agent.paused ? "paused" : "active",
+        snprintf(out, size, "agent now %s (v%lld)", model_agent_status_label(&ev->u.agent),
                  (long long)ev->u.agent.version);
     } else if (ev->kind == MODEL_ALERT) {
-        snprintf(out, size, "alert now %s (v%lld)",
-                 ev->u.alert.status == ALERT_ACKED ? "acked" : "open",
+        snprintf(out, size, "alert now %s (v%lld)", model_alert_status_label(&ev->u.alert),
                  (long long)ev->u.alert.version);
     } else if (ev->kind == MODEL_FLEET) {
         snprintf(out, size, "fleet now %s", ev->u.fleet.halted ? "halted" : "running");
@@ -210,7 +209,7 @@ static const model_purchase *target_purchase(ui *u, const char *id, bool want_pe
     }
     if (want_pending && p->status != PUR_PENDING) {
         ui_status(u, true, "%s is %s, not waiting for approval", p->id,
-                  model_purchase_status_name(p->status));
+                  model_purchase_status_label(p));
         return NULL;
     }
     if (panes_inflight_label(u, p->id)) {
@@ -317,7 +316,7 @@ void actions_refund(ui *u, const char *id, const char *reason)
         return;
     if (p->status != PUR_SETTLED) {
         ui_status(u, true, "%s is %s: only a settled purchase can be refunded", p->id,
-                  model_purchase_status_name(p->status));
+                  model_purchase_status_label(p));
         return;
     }
     decision_req_init(&u->line_req, DEC_REFUND, p->id);
@@ -353,6 +352,12 @@ void actions_pause(ui *u, const char *id, const char *reason, int force_resume)
     }
     if (!a) {
         ui_status(u, true, "select an agent first (pane 6)");
+        return;
+    }
+    if (a->status_raw[0] && force_resume <= 0 && !(reason && reason[0])) {
+        /* p toggles; for a status it does not know, the console does not guess which way */
+        ui_status(u, true, "%s is %s, a status this console does not know: use :pause or :resume",
+                  a->id, a->status_raw);
         return;
     }
     if (a->paused || force_resume > 0) {

@@ -449,7 +449,7 @@ static void draw(ui *u)
         if (u->confirm_version && p && p->version != u->confirm_version) {
             snprintf(changed, sizeof changed,
                      "CHANGED since shown: now v%lld %s; y will be refused", (long long)p->version,
-                     model_purchase_status_name(p->status));
+                     model_purchase_status_label(p));
             lines[n++] = changed;
         }
         widget_dialog(w, u->confirm_title, lines, n, cols - 4);

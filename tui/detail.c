@@ -102,7 +102,7 @@ static void thread_lines(ui *u, dbuf *b, const model_negotiation *n, size_t max_
     }
     add(b, THEME_HEADER, "thread %s  %s  %s %s %s in %lld messages (%s)", n->id, spark, first,
         widget_glyph_str(GLYPH_ARROW), last, (long long)n->message_count,
-        model_neg_status_name(n->status));
+        model_neg_status_label(n));
     if (n->cap.present) {
         char cp[40] = "none";
         if (n->cap.max_unit_price_minor >= 0)
@@ -128,8 +128,8 @@ static void thread_lines(ui *u, dbuf *b, const model_negotiation *n, size_t max_
         }
         char who[80];
         add(b, m->kind == MSG_SYSTEM ? THEME_WARN : THEME_NORMAL, "  %s %-7s %16s  %s",
-            fit(format_agent_name(u, m->from), 12, who, sizeof who), model_msg_kind_name(m->kind),
-            terms, txt(&m->text));
+            fit(format_agent_name(u, m->from), 12, who, sizeof who), model_msg_kind_label(m), terms,
+            txt(&m->text));
     }
     (void)u;
 }
@@ -216,8 +216,10 @@ static void purchase_lines(ui *u, dbuf *b, const model_purchase *p)
             fl ? fl : "");
     } else {
         add(b, THEME_HEADER, "%s v%lld %s %s%s%s", p->id, (long long)p->version,
-            widget_glyph_str(GLYPH_MIDDOT), model_purchase_status_name(p->status), fl ? "  " : "",
+            widget_glyph_str(GLYPH_MIDDOT), model_purchase_status_label(p), fl ? "  " : "",
             fl ? fl : "");
+        if (p->status == PUR_UNKNOWN)
+            add(b, THEME_WARN, "a status this console does not know: no decision is offered");
     }
     const model_agent *buyer = store_agent(u->st, p->buyer_id);
     const model_agent *seller = store_agent(u->st, p->seller_id);
@@ -269,7 +271,7 @@ static void purchase_lines(ui *u, dbuf *b, const model_purchase *p)
             f->severity == SEV_CRITICAL  ? THEME_CRIT
             : f->severity == SEV_WARNING ? THEME_WARN
                                          : THEME_NORMAL,
-            "  %s %-8s %-18s %s", widget_glyph_str(GLYPH_CROSS), model_severity_name(f->severity),
+            "  %s %-8s %-18s %s", widget_glyph_str(GLYPH_CROSS), model_flag_severity_label(f),
             f->rule, why);
     }
     if (p->decision.present) {
@@ -291,7 +293,7 @@ static void listing_lines(ui *u, dbuf *b, const model_listing *l)
     if (l->floor_minor >= 0)
         format_money(l->floor_minor, l->currency, floor, sizeof floor);
     add(b, THEME_HEADER, "%s v%lld %s %s", l->id, (long long)l->version,
-        widget_glyph_str(GLYPH_MIDDOT), model_listing_status_name(l->status));
+        widget_glyph_str(GLYPH_MIDDOT), model_listing_status_label(l));
     add(b, THEME_NORMAL, "title    %s", txt(&l->title));
     add(b, THEME_NORMAL, "seller   %s (%s)", format_agent_name(u, l->seller_id), l->seller_id);
     add(b, THEME_NORMAL, "category %s", txt(&l->category));
@@ -313,8 +315,8 @@ static void thread_detail(ui *u, dbuf *b, const model_negotiation *n)
 {
     const model_listing *l = store_listing(u->st, n->listing_id);
     add(b, THEME_HEADER, "%s v%lld %s %s %s %s", n->id, (long long)n->version,
-        widget_glyph_str(GLYPH_MIDDOT), model_neg_status_name(n->status),
-        widget_glyph_str(GLYPH_MIDDOT), l ? txt(&l->title) : n->listing_id);
+        widget_glyph_str(GLYPH_MIDDOT), model_neg_status_label(n), widget_glyph_str(GLYPH_MIDDOT),
+        l ? txt(&l->title) : n->listing_id);
     add(b, THEME_NORMAL, "buyer %s  %s  seller %s", format_agent_name(u, n->buyer_id),
         widget_glyph_str(GLYPH_LARROW), format_agent_name(u, n->seller_id));
     thread_lines(u, b, n, 200);
@@ -329,8 +331,8 @@ static void agent_lines(ui *u, dbuf *b, const model_agent *a)
     format_money(a->limits.per_deal_max_minor, a->currency, dm, sizeof dm);
     format_money(a->limits.approval_threshold_minor, a->currency, thr, sizeof thr);
     add(b, THEME_HEADER, "%s v%lld %s %s %s %s", a->id, (long long)a->version,
-        widget_glyph_str(GLYPH_MIDDOT), a->seller ? "seller" : "buyer",
-        widget_glyph_str(GLYPH_MIDDOT), a->paused ? "PAUSED" : "active");
+        widget_glyph_str(GLYPH_MIDDOT), model_agent_role_label(a), widget_glyph_str(GLYPH_MIDDOT),
+        a->paused ? "PAUSED" : model_agent_status_label(a));
     add(b, THEME_NORMAL, "%s for %s", txt(&a->name), txt(&a->principal));
     dline *d = add(b, THEME_NORMAL, "%s spent of %s", spent, cap);
     if (d) {
@@ -362,7 +364,7 @@ static void ledger_lines(ui *u, dbuf *b, const model_ledger_entry *e)
     char when[16];
     format_clock(e->at, when, sizeof when);
     add(b, THEME_HEADER, "%s seq %lld %s %s for %s at %s", e->id, (long long)e->seq,
-        widget_glyph_str(GLYPH_MIDDOT), e->refund ? "refund" : "settlement", e->purchase_id, when);
+        widget_glyph_str(GLYPH_MIDDOT), model_ledger_kind_label(e), e->purchase_id, when);
     for (size_t i = 0; i < e->npostings; i++) {
         char amt[40];
         format_money(e->postings[i].amount_minor, e->currency, amt, sizeof amt);
@@ -391,8 +393,8 @@ static void alert_lines(ui *u, dbuf *b, const model_alert *a)
     char when[16];
     format_clock(a->at, when, sizeof when);
     add(b, a->severity == SEV_CRITICAL ? THEME_CRIT : THEME_WARN, "%s %s %s at %s %s %s", a->id,
-        model_severity_name(a->severity), a->rule, when, widget_glyph_str(GLYPH_MIDDOT),
-        a->status == ALERT_OPEN ? "open" : "acked");
+        model_alert_severity_label(a), a->rule, when, widget_glyph_str(GLYPH_MIDDOT),
+        model_alert_status_label(a));
     add(b, THEME_NORMAL, "subject  %s %s", a->subject_kind, a->subject_id);
     add(b, THEME_NORMAL, "%s", txt(&a->message));
     if (a->acked_by.s)

@@ -83,14 +83,17 @@ long export_threads_json(const store *st, const char *path)
         const model_negotiation *g = t[i];
         fprintf(f,
                 "  {\"id\": \"%s\", \"version\": %lld, \"listing_id\": \"%s\", \"buyer_id\": "
-                "\"%s\", \"seller_id\": \"%s\", \"status\": \"%s\", \"currency\": \"%s\", "
-                "\"message_count\": %lld, \"messages\": [",
-                g->id, (long long)g->version, g->listing_id, g->buyer_id, g->seller_id,
-                model_neg_status_name(g->status), g->currency, (long long)g->message_count);
+                "\"%s\", \"seller_id\": \"%s\", \"status\": ",
+                g->id, (long long)g->version, g->listing_id, g->buyer_id, g->seller_id);
+        json_str(f, model_neg_status_label(g));
+        fprintf(f, ", \"currency\": \"%s\", \"message_count\": %lld, \"messages\": [", g->currency,
+                (long long)g->message_count);
         for (size_t k = 0; k < g->nmessages; k++) {
             const model_message *m = &g->messages[k];
-            fprintf(f, "%s\n    {\"seq\": %lld, \"from\": \"%s\", \"kind\": \"%s\", ", k ? "," : "",
-                    (long long)m->seq, m->from, model_msg_kind_name(m->kind));
+            fprintf(f, "%s\n    {\"seq\": %lld, \"from\": \"%s\", \"kind\": ", k ? "," : "",
+                    (long long)m->seq, m->from);
+            json_str(f, model_msg_kind_label(m));
+            fputs(", ", f);
             if (m->unit_price_minor >= 0)
                 fprintf(f, "\"unit_price_minor\": %lld, ", (long long)m->unit_price_minor);
             else

@@ -202,22 +202,20 @@ static void describe_current(const decision_outcome *o, char *out, size_t size)
     switch (e->kind) {
         case MODEL_PURCHASE:
             snprintf(out, size, "purchase %s is now version %lld, %s", e->u.purchase.id,
-                     (long long)e->u.purchase.version,
-                     model_purchase_status_name(e->u.purchase.status));
+                     (long long)e->u.purchase.version, model_purchase_status_label(&e->u.purchase));
             break;
         case MODEL_NEGOTIATION:
             snprintf(out, size, "negotiation %s is now version %lld, %s", e->u.negotiation.id,
                      (long long)e->u.negotiation.version,
-                     model_neg_status_name(e->u.negotiation.status));
+                     model_neg_status_label(&e->u.negotiation));
             break;
         case MODEL_AGENT:
             snprintf(out, size, "agent %s is now version %lld, %s", e->u.agent.id,
-                     (long long)e->u.agent.version, e->u.agent.paused ? "paused" : "active");
+                     (long long)e->u.agent.version, model_agent_status_label(&e->u.agent));
             break;
         case MODEL_ALERT:
             snprintf(out, size, "alert %s is now version %lld, %s", e->u.alert.id,
-                     (long long)e->u.alert.version,
-                     e->u.alert.status == ALERT_ACKED ? "acked" : "open");
+                     (long long)e->u.alert.version, model_alert_status_label(&e->u.alert));
             break;
         default: out[0] = '\0'; break;
     }

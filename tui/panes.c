@@ -202,8 +202,7 @@ static void pending_cell(const ui *u, const void *row, int col, char *buf, size_
                 *attr = theme_attr(THEME_INFLIGHT);
             } else {
                 snprintf(buf, size, "%s",
-                         p->status == PUR_PENDING ? "waiting"
-                                                  : model_purchase_status_name(p->status));
+                         p->status == PUR_PENDING ? "waiting" : model_purchase_status_label(p));
                 if (p->status == PUR_SETTLED || p->status == PUR_APPROVED)
                     *attr = theme_attr(THEME_OK);
                 else if (p->status != PUR_PENDING)
@@ -282,7 +281,7 @@ static void thread_cell(const ui *u, const void *row, int col, char *buf, size_t
         case 2: snprintf(buf, size, "%s", format_agent_name(u, n->buyer_id)); break;
         case 3: snprintf(buf, size, "%s", format_agent_name(u, n->seller_id)); break;
         case 4:
-            snprintf(buf, size, "%s", model_neg_status_name(n->status));
+            snprintf(buf, size, "%s", model_neg_status_label(n));
             if (n->status == NEG_AGREED)
                 *attr = theme_attr(THEME_OK);
             else if (n->status == NEG_HELD || n->status == NEG_VETOED)
@@ -353,7 +352,7 @@ static void listing_cell(const ui *u, const void *row, int col, char *buf, size_
             format_money(l->unit_price_minor, l->currency, buf, size);
             *attr = theme_attr(THEME_MONEY);
             break;
-        case 6: snprintf(buf, size, "%s", model_listing_status_name(l->status)); break;
+        case 6: snprintf(buf, size, "%s", model_listing_status_label(l)); break;
         case 7: {
             unsigned h = listing_hidden(l);
             if (h) {
@@ -431,7 +430,7 @@ static void ledger_cell(const ui *u, const void *row, int col, char *buf, size_t
         case 0: snprintf(buf, size, "%lld", (long long)e->seq); break;
         case 1: snprintf(buf, size, "%s", e->id); break;
         case 2:
-            snprintf(buf, size, "%s", e->refund ? "refund" : "settlement");
+            snprintf(buf, size, "%s", model_ledger_kind_label(e));
             if (e->refund)
                 *attr = theme_attr(THEME_WARN);
             break;
@@ -487,7 +486,7 @@ static void alert_cell(const ui *u, const void *row, int col, char *buf, size_t 
     const model_alert *a = row;
     switch (col) {
         case 0:
-            snprintf(buf, size, "%s", model_severity_name(a->severity));
+            snprintf(buf, size, "%s", model_alert_severity_label(a));
             if (a->status == ALERT_OPEN)
                 *attr = theme_attr(a->severity == SEV_CRITICAL  ? THEME_CRIT
                                    : a->severity == SEV_WARNING ? THEME_WARN
@@ -506,7 +505,7 @@ static void alert_cell(const ui *u, const void *row, int col, char *buf, size_t 
             } else if (a->status == ALERT_ACKED)
                 snprintf(buf, size, "acked %s", a->acked_by.s ? a->acked_by.s : "");
             else
-                snprintf(buf, size, "open");
+                snprintf(buf, size, "%s", model_alert_status_label(a));
             break;
         }
         default: break;
@@ -560,13 +559,13 @@ static void agent_cell(const ui *u, const void *row, int col, char *buf, size_t 
     switch (col) {
         case 0: snprintf(buf, size, "%s", a->id); break;
         case 1: snprintf(buf, size, "%s", a->name.s ? a->name.s : ""); break;
-        case 2: snprintf(buf, size, "%s", a->seller ? "seller" : "buyer"); break;
+        case 2: snprintf(buf, size, "%s", model_agent_role_label(a)); break;
         case 3: {
             const char *fl = panes_inflight_label(u, a->id);
-            snprintf(buf, size, "%s", fl ? fl : a->paused ? "paused" : "active");
+            snprintf(buf, size, "%s", fl ? fl : model_agent_status_label(a));
             if (fl)
                 *attr = theme_attr(THEME_INFLIGHT);
-            else if (a->paused)
+            else if (a->paused || a->status_raw[0])
                 *attr = theme_attr(THEME_WARN);
             break;
         }

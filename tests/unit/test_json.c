@@ -94,9 +94,11 @@ static void test_contract_rejections(void **state)
         {"\"total_minor\":1250000", "\"total_minor\":1e3", "total_minor"},
         {"\"USD\"", "\"usd\"", "currency"},
         {"\"USD\"", "\"XXQ\"", "currency"},
-        {"\"pending_approval\"", "\"pending\"", "status"},
+        {"\"status\":\"pending_approval\"", "\"status\":5", "status"},
+        {"\"status\":\"pending_approval\"", "\"status\":null", "status"},
         {"\"version\":3", "\"version\":0", "version"},
-        {"\"critical\"", "\"fatal\"", "severity"},
+        {"\"severity\":\"critical\"", "\"severity\":[]", "severity"},
+        {"\"rule\":\"quantity_vs_intent\"", "\"rule\":\"\"", "rule"},
         {"\"risk_score\":88", "\"risk_score\":101", "risk_score"},
         {"\"updated_at\":\"" AT "\"", "\"updated_at\":\"yesterday\"", "updated_at"},
         {"\"updated_at\":\"" AT "\"", "\"updated_at\":\"2026-13-26T10:02:11Z\"", "updated_at"},
@@ -133,6 +135,103 @@ static void test_contract_rejections(void **state)
         json_decode_event("auction.updated", e, strlen(e), TEXT_UTF8, &ev, err, sizeof err),
         JSON_UNKNOWN);
     assert_int_equal(ev.seq, 1);
+}
+
+/* Decodes data as an event of type; asserts JSON_OK. */
+static void decode_ok(const char *type, const char *data, model_event *ev)
+{
+    char err[256] = "";
+    const char *e = event(type, 1, data);
+    if (json_decode_event(type, e, strlen(e), TEXT_UTF8, ev, err, sizeof err) != JSON_OK)
+        fail_msg("%s was dropped: %s", type, err);
+}
+
+/* The server grows new values (issue 12): an unknown status, kind, rule, severity or
+ * error code keeps the object and the value as sent, sanitised; an unknown purchase
+ * status is never a decidable one; a currency or fleet status still is refused. */
+static void test_unknown_values_kept(void **state)
+{
+    (void)state;
+    model_event ev;
+    /* a purchase status and a flag this client does not know */
+    char obj[8192];
+    snprintf(obj, sizeof obj, "%s",
+             subst(purchase_ok, "\"pending_approval\"", "\"on_hold\\u001b[2J\""));
+    snprintf(obj, sizeof obj, "%s", subst(obj, "\"quantity_vs_intent\"", "\"Price Spike\""));
+    snprintf(obj, sizeof obj, "%s", subst(obj, "\"critical\"", "\"severe\""));
+    decode_ok("purchase.updated", obj, &ev);
+    const model_purchase *p = &ev.u.purchase;
+    assert_int_equal(p->status, PUR_UNKNOWN);
+    assert_true(p->status != PUR_PENDING && p->status != PUR_SETTLED); /* nothing to decide */
+    assert_non_null(strstr(model_purchase_status_label(p), "on_hold"));
+    assert_null(strchr(model_purchase_status_label(p), 0x1b));
+    assert_null(strchr(p->status_raw, TEXT_MARK_ON));
+    assert_int_equal(p->nflags, 1);
+    assert_string_equal(p->flags[0].rule, "Price Spike");
+    assert_int_equal(p->flags[0].severity, SEV_CRITICAL); /* counted on the safe side */
+    assert_string_equal(model_flag_severity_label(&p->flags[0]), "severe");
+    assert_int_equal(p->total_minor, 1250000);
+    model_event_free(&ev);
+    /* known values have no raw text */
+    decode_ok("purchase.updated", purchase_ok, &ev);
+    assert_string_equal(ev.u.purchase.status_raw, "");
+    assert_string_equal(model_purchase_status_label(&ev.u.purchase), "pending_approval");
+    model_event_free(&ev);
+
+    /* an alert resolved, about a rule this client does not know */
+    static const char alert[] =
+        "{\"id\":\"alr_1\",\"version\":2,\"severity\":\"warning\",\"rule\":\"price_spike\","
+        "\"subject\":{\"kind\":\"listing\",\"id\":\"lst_1\"},\"message\":\"m\","
+        "\"status\":\"resolved\",\"acked_by\":null,\"at\":\"" AT "\",\"updated_at\":\"" AT "\"}";
+    decode_ok("alert.updated", alert, &ev);
+    assert_int_equal(ev.u.alert.status, ALERT_UNKNOWN);
+    assert_string_equal(model_alert_status_label(&ev.u.alert), "resolved");
+    assert_string_equal(ev.u.alert.rule, "price_spike");
+    assert_string_equal(ev.u.alert.subject_kind, "listing");
+    model_event_free(&ev);
+
+    /* a negotiation status and a message kind */
+    static const char neg[] =
+        "{\"id\":\"neg_1\",\"version\":1,\"listing_id\":\"lst_1\",\"buyer_id\":\"agt_b\","
+        "\"seller_id\":\"agt_s\",\"status\":\"escrow\",\"terms\":null,\"agreed_terms\":null,"
+        "\"cap\":null,\"currency\":\"USD\",\"message_count\":1,\"updated_at\":\"" AT "\"}";
+    decode_ok("negotiation.updated", neg, &ev);
+    assert_int_equal(ev.u.negotiation.status, NEG_UNKNOWN);
+    assert_string_equal(model_neg_status_label(&ev.u.negotiation), "escrow");
+    model_event_free(&ev);
+    static const char msg[] =
+        "{\"negotiation_id\":\"neg_1\",\"seq\":2,\"from\":\"market\",\"kind\":\"escrow_hold\","
+        "\"unit_price_minor\":null,\"quantity\":null,\"text\":\"t\",\"at\":\"" AT "\"}";
+    decode_ok("negotiation.message", msg, &ev);
+    assert_int_equal(ev.u.message.kind, MSG_UNKNOWN);
+    assert_string_equal(model_msg_kind_label(&ev.u.message), "escrow_hold");
+    model_event_free(&ev);
+
+    /* an error code this client does not know, with a current object it does not either */
+    char body[8192];
+    snprintf(body, sizeof body,
+             "{\"error\":\"Rate-Limited\\u0007\",\"message\":\"slow down\",\"current\":%s}",
+             subst(purchase_ok, "pending_approval", "disputed"));
+    decision_outcome o = {.http_status = 429};
+    json_decode_outcome(body, strlen(body), MODEL_PURCHASE, TEXT_UTF8, &o);
+    assert_non_null(strstr(o.error_code, "Rate-Limited"));
+    assert_null(strchr(o.error_code, 0x07));
+    assert_true(o.has_current);
+    assert_int_equal(o.current.u.purchase.status, PUR_UNKNOWN);
+    assert_string_equal(model_purchase_status_label(&o.current.u.purchase), "disputed");
+    decision_outcome_free(&o);
+
+    /* refused still: what would change a decision's meaning */
+    char err[256] = "";
+    const char *e = event("purchase.updated", 1, subst(purchase_ok, "\"USD\"", "\"XXQ\""));
+    assert_int_equal(
+        json_decode_event("purchase.updated", e, strlen(e), TEXT_UTF8, &ev, err, sizeof err),
+        JSON_BAD);
+    e = event("fleet.updated", 1,
+              "{\"status\":\"draining\",\"reason\":null,\"by\":null,\"updated_at\":\"" AT "\"}");
+    assert_int_equal(
+        json_decode_event("fleet.updated", e, strlen(e), TEXT_UTF8, &ev, err, sizeof err),
+        JSON_BAD);
 }
 
 static void test_hostile_text_sanitised(void **state)
@@ -285,6 +384,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_purchase_decodes),
         cmocka_unit_test(test_contract_rejections),
+        cmocka_unit_test(test_unknown_values_kept),
         cmocka_unit_test(test_hostile_text_sanitised),
         cmocka_unit_test(test_snapshot_skips_bad_objects),
         cmocka_unit_test(test_outcome_and_bodies),
