@@ -209,6 +209,28 @@ static void test_80x24_layout_and_resize(void **state)
     vt_free(t);
 }
 
+/* The below_reference rule shows like the others: its short name in FLAGS and the
+ * console's own explanation, in money, in the detail (issue 11 item 2). */
+static void test_below_reference_flag_shown(void **state)
+{
+    e2e_market *m = *state;
+    char lst[65], neg[65], pur[65];
+    /* a category of its own: the reference price is the listing's $1,000.00 */
+    int st = e2e_listing(m, &m->seller, "Cargo bike", 10, "cargo", 100000, 5, lst);
+    assert_true(st == 200 || st == 201);
+    st = e2e_offer(m, &m->buyer, lst, 40000, 1, "Half price?", 11, neg);
+    assert_true(st == 200 || st == 201);
+    st = e2e_accept(m, &m->seller, neg, pur);
+    assert_true((st == 200 || st == 201) && pur[0]);
+    vt *t = e2e_console_on(m, pur, m->sup1_file, NULL);
+    assert_true(e2e_wait(t, "cheap", WAIT_MS));
+    assert_true(e2e_wait(t, "below_reference", WAIT_MS));
+    assert_true(e2e_wait(t, "unit $400.00 under half the reference $1,000.00", WAIT_MS));
+    vt_send(t, "q");
+    assert_int_equal(vt_wait_exit(t, 5000), 0);
+    vt_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -216,6 +238,7 @@ int main(void)
         cmocka_unit_test(test_filter_sort_help),
         cmocka_unit_test(test_command_line),
         cmocka_unit_test(test_80x24_layout_and_resize),
+        cmocka_unit_test(test_below_reference_flag_shown),
     };
     return cmocka_run_group_tests(tests, e2e_group_setup, e2e_group_teardown);
 }
