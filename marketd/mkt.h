@@ -203,6 +203,9 @@ int trade_system_message(market *m, json_t *neg, const char *text);
 /* Formats minor units of currency as "$1,000.00 USD" into out; returns out. Every
  * amount in a message a person reads goes through it. */
 const char *mkt_money(char out[MKT_MONEY_LEN], int64_t minor, const char *currency);
+#define MKT_COUNT_LEN 32
+/* Formats a quantity with grouped thousands ("13,333") into out; returns out. */
+const char *mkt_count(char out[MKT_COUNT_LEN], int64_t n);
 /* Describes a cap {max_unit_price_minor|null, max_quantity|null} in words ("unit price
  * at most $10.00 USD, quantity at most 5") into out; returns out. */
 const char *mkt_cap_words(char *out, size_t size, json_t *cap, const char *currency);

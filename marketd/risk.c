@@ -194,35 +194,36 @@ static bool array_has(json_t *arr, const char *s)
     return false;
 }
 
-int risk_check(market *m, json_t *p, json_t *buyer, json_t *listing, json_t *neg)
+/* The rules on the buyer's limits: quantity, deal maximum, spending cap, mandate. */
+static void buyer_rules(market *m, json_t *p, int *score, json_t *buyer, json_t *listing)
 {
-    int score = 0;
     json_t *lim = json_object_get(buyer, "limits");
     const char *cur = mkt_str(p, "currency");
     char m1[MKT_MONEY_LEN], m2[MKT_MONEY_LEN], m3[MKT_MONEY_LEN];
-    int64_t qty = mkt_int(p, "quantity"), price = mkt_int(p, "unit_price_minor");
-    int64_t total = mkt_int(p, "total_minor");
+    char q1[MKT_COUNT_LEN], q2[MKT_COUNT_LEN];
+    int64_t qty = mkt_int(p, "quantity"), total = mkt_int(p, "total_minor");
     int64_t maxq = mkt_int(lim, "max_quantity");
     int64_t med = median_quantity(m, mkt_str(p, "buyer_id"));
     if (qty > maxq)
-        flag(p, &score, "quantity_vs_intent", "critical",
-             "quantity %lld is over the buyer's maximum of %lld", (long long)qty, (long long)maxq);
+        flag(p, score, "quantity_vs_intent", "critical",
+             "quantity %s is over the buyer's maximum of %s", mkt_count(q1, qty),
+             mkt_count(q2, maxq));
     else if (med > 0 && qty >= QTY_INTENT_FACTOR * med)
-        flag(p, &score, "quantity_vs_intent", "critical",
-             "quantity %lld is %lldx the buyer's median purchase quantity of %lld", (long long)qty,
-             (long long)(qty / med), (long long)med);
+        flag(p, score, "quantity_vs_intent", "critical",
+             "quantity %s is %lldx the buyer's median purchase quantity of %s", mkt_count(q1, qty),
+             (long long)(qty / med), mkt_count(q2, med));
 
     int64_t per_deal = mkt_int(lim, "per_deal_max_minor");
     if (total > per_deal)
-        flag(p, &score, "over_deal_max", "critical", "total %s is over the %s deal maximum",
+        flag(p, score, "over_deal_max", "critical", "total %s is over the %s deal maximum",
              mkt_money(m1, total, cur), mkt_money(m2, per_deal, cur));
 
     int64_t cap = mkt_int(lim, "spend_cap_minor"), spent = mkt_int(buyer, "spent_minor"), after;
     if (!money_add(spent, total, &after) || after > cap)
-        flag(p, &score, "budget", "critical", "spent %s + total %s is over the %s spending cap",
+        flag(p, score, "budget", "critical", "spent %s + total %s is over the %s spending cap",
              mkt_money(m1, spent, cur), mkt_money(m2, total, cur), mkt_money(m3, cap, cur));
     else if (after * 5 >= cap * 4)
-        flag(p, &score, "budget", "warning",
+        flag(p, score, "budget", "warning",
              "spent %s + total %s reaches %lld%% of the %s spending cap", mkt_money(m1, spent, cur),
              mkt_money(m2, total, cur), cap > 0 ? (long long)(after * 100 / cap) : 100LL,
              mkt_money(m3, cap, cur));
@@ -230,24 +231,40 @@ int risk_check(market *m, json_t *p, json_t *buyer, json_t *listing, json_t *neg
     const char *category = mkt_str(listing, "category");
     json_t *mandate = json_object_get(json_object_get(buyer, "mandate"), "categories");
     if (!array_has(mandate, category))
-        flag(p, &score, "off_mandate", "critical", "category %s is not in the buyer's mandate",
+        flag(p, score, "off_mandate", "critical", "category %s is not in the buyer's mandate",
              category ? category : "?");
+}
 
+/* The rules on the price: the seller's floor, and the listing's reference price. */
+static void price_rules(json_t *p, int *score, json_t *listing)
+{
+    const char *cur = mkt_str(p, "currency");
+    char m1[MKT_MONEY_LEN], m2[MKT_MONEY_LEN];
+    int64_t price = mkt_int(p, "unit_price_minor");
     json_t *floor = json_object_get(listing, "floor_minor");
     int64_t ref = mkt_int(listing, "reference_price_minor");
     if (json_is_integer(floor) && price < json_integer_value(floor))
-        flag(p, &score, "below_floor", "warning", "unit price %s is below the seller's floor %s",
+        flag(p, score, "below_floor", "warning", "unit price %s is below the seller's floor %s",
              mkt_money(m1, price, cur), mkt_money(m2, json_integer_value(floor), cur));
-    /* A seller with no floor gives nothing away unnoticed either. */
+    /* Without a floor, a seller's agent giving goods away is still noticed. */
     if (!json_is_integer(floor) && ref > 0 && price * 2 < ref)
-        flag(p, &score, "below_reference", "warning",
+        flag(p, score, "below_reference", "warning",
              "unit price %s is under half the reference price %s", mkt_money(m1, price, cur),
              mkt_money(m2, ref, cur));
-
     if (ref > 0 && price * 2 > ref * 3)
-        flag(p, &score, "overpay", "warning",
+        flag(p, score, "overpay", "warning",
              "unit price %s is more than 1.5x the reference price %s", mkt_money(m1, price, cur),
              mkt_money(m2, ref, cur));
+}
+
+int risk_check(market *m, json_t *p, json_t *buyer, json_t *listing, json_t *neg)
+{
+    int score = 0;
+    const char *cur = mkt_str(p, "currency");
+    char m1[MKT_MONEY_LEN], m2[MKT_MONEY_LEN], q1[MKT_COUNT_LEN], q2[MKT_COUNT_LEN];
+    int64_t qty = mkt_int(p, "quantity"), price = mkt_int(p, "unit_price_minor");
+    buyer_rules(m, p, &score, buyer, listing);
+    price_rules(p, &score, listing);
 
     const char *ship = mkt_str(p, "ship_to");
     if (!array_has(json_object_get(buyer, "addresses"), ship))
@@ -259,8 +276,8 @@ int risk_check(market *m, json_t *p, json_t *buyer, json_t *listing, json_t *neg
     if (json_is_object(agreed) &&
         (mkt_int(agreed, "unit_price_minor") != price || mkt_int(agreed, "quantity") != qty))
         flag(p, &score, "terms_drift", "critical",
-             "purchase %lld x %s differs from the agreed %lld x %s", (long long)qty,
-             mkt_money(m1, price, cur), (long long)mkt_int(agreed, "quantity"),
+             "purchase %s x %s differs from the agreed %s x %s", mkt_count(q1, qty),
+             mkt_money(m1, price, cur), mkt_count(q2, mkt_int(agreed, "quantity")),
              mkt_money(m2, mkt_int(agreed, "unit_price_minor"), cur));
 
     if (duplicate_exists(m, p))

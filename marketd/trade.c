@@ -255,10 +255,10 @@ static bool inside_cap(json_t *neg, int64_t price, int64_t qty)
 /* Answers 409 cap_exceeded for terms (price, qty) outside neg's cap, in words. */
 static bool cap_exceeded(mkt_ctx *c, json_t *neg, const char *what, int64_t price, int64_t qty)
 {
-    char unit[MKT_MONEY_LEN], words[160];
+    char unit[MKT_MONEY_LEN], words[160], n[MKT_COUNT_LEN];
     const char *cur = mkt_str(neg, "currency");
     return mkt_fail(c, 409, "cap_exceeded", NULL, neg,
-                    "%s %lld x %s is outside the supervisor's cap (%s)", what, (long long)qty,
+                    "%s %s x %s is outside the supervisor's cap (%s)", what, mkt_count(n, qty),
                     mkt_money(unit, price, cur),
                     mkt_cap_words(words, sizeof words, json_object_get(neg, "cap"), cur));
 }

@@ -18,20 +18,36 @@ const char *mkt_money(char out[MKT_MONEY_LEN], int64_t minor, const char *curren
     return out;
 }
 
+const char *mkt_count(char out[MKT_COUNT_LEN], int64_t n)
+{
+    char digits[24];
+    int len = snprintf(digits, sizeof digits, "%lld", (long long)(n < 0 ? -n : n));
+    int o = 0;
+    if (n < 0)
+        out[o++] = '-';
+    for (int i = 0; i < len; i++) {
+        if (i > 0 && (len - i) % 3 == 0)
+            out[o++] = ',';
+        out[o++] = digits[i];
+    }
+    out[o] = '\0';
+    return out;
+}
+
 const char *mkt_cap_words(char *out, size_t size, json_t *cap, const char *currency)
 {
     json_t *mp = json_object_get(cap, "max_unit_price_minor");
     json_t *mq = json_object_get(cap, "max_quantity");
-    char price[MKT_MONEY_LEN];
+    char price[MKT_MONEY_LEN], qty[MKT_COUNT_LEN];
     if (json_is_integer(mp) && json_is_integer(mq))
-        snprintf(out, size, "unit price at most %s, quantity at most %lld",
+        snprintf(out, size, "unit price at most %s, quantity at most %s",
                  mkt_money(price, json_integer_value(mp), currency),
-                 (long long)json_integer_value(mq));
+                 mkt_count(qty, json_integer_value(mq)));
     else if (json_is_integer(mp))
         snprintf(out, size, "unit price at most %s",
                  mkt_money(price, json_integer_value(mp), currency));
     else if (json_is_integer(mq))
-        snprintf(out, size, "quantity at most %lld", (long long)json_integer_value(mq));
+        snprintf(out, size, "quantity at most %s", mkt_count(qty, json_integer_value(mq)));
     else
         snprintf(out, size, "no limit");
     return out;

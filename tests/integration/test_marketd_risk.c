@@ -358,6 +358,15 @@ static void test_messages_say_money(void **state)
     assert_string_equal(d, "purchase 97 x $1.05 USD differs from the agreed 97 x $1.11 USD");
     alert_message(pur, "terms_drift", d, sizeof d);
     assert_string_equal(d, "purchase 97 x $1.05 USD differs from the agreed 97 x $1.11 USD");
+
+    rig k; /* quantities are grouped too: "1,000 instead of 10" */
+    rig_setup(&k, 100, -1, NULL, BIG, BIG, BIG, 100);
+    a = deal(&k, 100, 1000, NULL, NULL);
+    assert_true(testjson_str(a, "purchase.id", pur, sizeof pur));
+    free(a);
+    snprintf(path, sizeof path, "/v1/purchases/%s", pur);
+    detail_of(TESTSRV_TOKEN_SUP1, path, "quantity_vs_intent", d, sizeof d);
+    assert_string_equal(d, "quantity 1,000 is over the buyer's maximum of 100");
 }
 
 /* What an agent sees of a flag never carries another party's private limit: the buyer
