@@ -197,8 +197,8 @@ static int get_enum_raw(ctx *c, json_t *o, const char *key, const char *const *n
     return 0;
 }
 
-/* A name the server may grow (a rule, a subject kind): any non-empty string, kept as
- * sent (sanitised, marks stripped). */
+/* A name the server may grow (a rule, a subject kind, a decision's action): any
+ * non-empty string, kept as sent (sanitised, marks stripped). */
 static int get_name(ctx *c, json_t *o, const char *key, char *out, size_t size)
 {
     json_t *v = json_object_get(o, key);
@@ -463,7 +463,7 @@ static int dec_purchase(ctx *c, json_t *o, model_purchase *p)
         if (!json_is_object(d))
             return fail(c, "decision: not an object");
         p->decision.present = true;
-        if (get_word(c, d, "action", p->decision.action, sizeof p->decision.action) < 0 ||
+        if (get_name(c, d, "action", p->decision.action, sizeof p->decision.action) < 0 ||
             get_text(c, d, "by", &p->decision.by, true) < 0 ||
             get_time(c, d, "at", &p->decision.at, true) < 0 ||
             get_text(c, d, "reason", &p->decision.reason, true) < 0 ||
@@ -554,7 +554,7 @@ static int dec_ledger(ctx *c, json_t *o, model_ledger_entry *e)
 static int dec_decision(ctx *c, json_t *o, model_decision *d)
 {
     if (get_id(c, o, "id", "dec_", d->id, false) < 0 ||
-        get_word(c, o, "action", d->action, sizeof d->action) < 0 ||
+        get_name(c, o, "action", d->action, sizeof d->action) < 0 ||
         get_subject(c, o, d->subject_kind, sizeof d->subject_kind, d->subject_id) < 0 ||
         get_text(c, o, "by", &d->by, false) < 0 || get_time(c, o, "at", &d->at, false) < 0 ||
         get_text(c, o, "reason", &d->reason, true) < 0)

@@ -172,6 +172,14 @@ static void test_unknown_values_kept(void **state)
     assert_string_equal(model_flag_severity_label(&p->flags[0]), "severe");
     assert_int_equal(p->total_minor, 1250000);
     model_event_free(&ev);
+    /* a decision's action this client does not know */
+    decode_ok("purchase.updated",
+              subst(purchase_ok, "\"decision\":null",
+                    "\"decision\":{\"action\":\"Auto-Approve\",\"by\":\"market\",\"at\":\"" AT
+                    "\",\"reason\":null,\"cap\":null}"),
+              &ev);
+    assert_string_equal(ev.u.purchase.decision.action, "Auto-Approve");
+    model_event_free(&ev);
     /* known values have no raw text */
     decode_ok("purchase.updated", purchase_ok, &ev);
     assert_string_equal(ev.u.purchase.status_raw, "");
