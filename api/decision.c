@@ -48,6 +48,11 @@ const char *decision_action_name(decision_action a)
     return (unsigned)a < DEC_ACTION_COUNT ? actions[a].name : "?";
 }
 
+const char *decision_action_verb(decision_action a)
+{
+    return (unsigned)a < DEC_ACTION_COUNT ? actions[a].verb : "?";
+}
+
 int decision_action_from_name(const char *name)
 {
     for (int i = 0; i < DEC_ACTION_COUNT; i++)

@@ -64,6 +64,10 @@ void decision_req_init(decision_req *r, decision_action action, const char *subj
  * static. */
 const char *decision_action_name(decision_action a);
 
+/* The operator's word for the action, its verb ("approve", "resume" for fleet_resume,
+ * "cap" for neg_cap), for messages a person reads; static. */
+const char *decision_action_verb(decision_action a);
+
 /* Looks an action up by name; returns -1 when unknown. */
 int decision_action_from_name(const char *name);
 

@@ -67,7 +67,7 @@ static void on_outcome(void *ud, const decision_outcome *o)
     for (size_t i = 0; i < u->ninflight; i++)
         if (u->inflight[i].id == o->id) {
             snprintf(subject, sizeof subject, "%s", u->inflight[i].subject);
-            label = decision_action_name(u->inflight[i].action);
+            label = decision_action_verb(u->inflight[i].action); /* "resume", not fleet_resume */
             u->inflight[i] = u->inflight[--u->ninflight];
             break;
         }
@@ -96,7 +96,7 @@ static void on_outcome(void *ud, const decision_outcome *o)
 static void send(ui *u, const decision_req *req, const char *label)
 {
     if (u->read_only) {
-        ui_status(u, true, "read-only: %s is unavailable", decision_action_name(req->action));
+        ui_status(u, true, "read-only: %s is unavailable", decision_action_verb(req->action));
         return;
     }
     char err[200];
@@ -131,15 +131,36 @@ static void send(ui *u, const decision_req *req, const char *label)
     }
     u->gen++;
     u->dirty = true;
+    if (id && (req->action == DEC_APPROVE || req->action == DEC_VETO || req->action == DEC_CAP))
+        panes_select_after_decision(u, req->subject_id); /* on to the next waiting one */
 }
 
-/* Opens a y/N confirmation for req (title and lines already set). */
+/* Opens a y/N confirmation for req (title and lines already set). The box is tied to its
+ * purchase: the Pending selection, and so the detail behind the box, moves to it and
+ * stays on it (panes.c keeps it listed while the box is open), and an older status
+ * message does not linger under it. */
 static void confirm(ui *u, const decision_req *req, int64_t version)
 {
     u->confirm_req = *req;
     u->confirm_version = version;
     u->mode = MODE_CONFIRM;
+    ui_status_clear(u);
+    if (u->pane == PANE_PENDING && store_purchase(u->st, req->subject_id))
+        panes_select_id(u, PANE_PENDING, req->subject_id);
     u->dirty = true;
+}
+
+/* "Name (agt_3)" for prompts and boxes: the agent's sanitised name, without marks and
+ * at most 32 columns, and its id; the id alone when it has no name. */
+static void agent_label(const ui *u, const model_agent *a, char *out, size_t size)
+{
+    char plain[256], name[49]; /* whole characters only: text_truncate never splits one */
+    text_strip_marks(format_agent_name(u, a->id), plain, sizeof plain);
+    text_truncate(plain, 32, u->mode_text, name, sizeof name);
+    if (strcmp(name, a->id) == 0)
+        snprintf(out, size, "%.44s", a->id);
+    else
+        snprintf(out, size, "%s (%.44s)", name, a->id);
 }
 
 /* Fills the confirmation text for a purchase action. */
@@ -263,12 +284,10 @@ static void confirm_cap(ui *u)
         ui_status(u, true, "cap needs a unit price or a quantity; not sent");
         return;
     }
-    char price[48] = "no limit", qty[32] = "no limit", extra[160];
-    if (u->line_req.max_unit_price_minor >= 0)
-        format_money(u->line_req.max_unit_price_minor, p->currency, price, sizeof price);
-    if (u->line_req.max_quantity >= 0)
-        snprintf(qty, sizeof qty, "%lld", (long long)u->line_req.max_quantity);
-    snprintf(extra, sizeof extra, "cap: unit price at most %s, quantity at most %s", price, qty);
+    char limits[128], extra[160];
+    format_cap(u->line_req.max_unit_price_minor, u->line_req.max_quantity, p->currency, limits,
+               sizeof limits);
+    snprintf(extra, sizeof extra, "cap: %s", limits);
     confirm_purchase_text(u, p, "Cap", extra);
     u->line_req.if_match_version = p->version;
     confirm(u, &u->line_req, p->version);
@@ -354,17 +373,28 @@ void actions_pause(ui *u, const char *id, const char *reason, int force_resume)
         ui_status(u, true, "select an agent first (pane 6)");
         return;
     }
+    char who[96];
+    agent_label(u, a, who, sizeof who);
     if (a->status_raw[0] && force_resume <= 0 && !(reason && reason[0])) {
         /* p toggles; for a status it does not know, the console does not guess which way */
         ui_status(u, true, "%s is %s, a status this console does not know: use :pause or :resume",
-                  a->id, a->status_raw);
+                  who, a->status_raw);
         return;
     }
-    if (a->paused || force_resume > 0) {
+    if (force_resume > 0 && !a->paused && !a->status_raw[0]) {
+        ui_status(u, true, "%s is active: nothing to resume", who);
+        return;
+    }
+    if (a->paused || force_resume > 0) { /* money may move again: asked like the fleet's resume */
         decision_req r;
         decision_req_init(&r, DEC_RESUME, a->id);
         r.if_match_version = a->version;
-        send(u, &r, "resuming…");
+        snprintf(u->confirm_title, sizeof u->confirm_title, "Resume agent %s", who);
+        u->confirm_n = 0;
+        snprintf(u->confirm_lines[u->confirm_n++], 256, "%s may negotiate and spend again", who);
+        snprintf(u->confirm_lines[u->confirm_n++], 256, "%s", "");
+        snprintf(u->confirm_lines[u->confirm_n++], 256, "Resume?   y yes    N no (default)");
+        confirm(u, &r, 0);
         return;
     }
     decision_req_init(&u->line_req, DEC_PAUSE, a->id);
@@ -374,8 +404,8 @@ void actions_pause(ui *u, const char *id, const char *reason, int force_resume)
         send(u, &u->line_req, "pausing…");
         return;
     }
-    char prompt[200];
-    snprintf(prompt, sizeof prompt, "pause %s  reason: ", a->id);
+    char prompt[300];
+    snprintf(prompt, sizeof prompt, "pause %s  reason: ", who);
     cmdline_start(u, LINE_PAUSE_REASON, prompt);
 }
 
@@ -395,9 +425,9 @@ void actions_halt(ui *u, const char *reason)
         return;
     }
     decision_req_init(&u->line_req, DEC_HALT, "");
-    if (reason && reason[0]) { /* typed ":halt REASON": the word itself is the confirmation */
+    if (reason && reason[0]) { /* H's reason or ":halt REASON": then the word, for both */
         snprintf(u->line_req.reason, sizeof u->line_req.reason, "%s", reason);
-        send(u, &u->line_req, "halting…");
+        cmdline_start(u, LINE_HALT_CONFIRM, "type halt to stop every agent: ");
         return;
     }
     cmdline_start(u, LINE_HALT_REASON, "HALT THE FLEET  reason: ");
@@ -449,8 +479,7 @@ static void move_sel(ui *u, long delta, bool absolute)
         else
             widget_table_move(&pn->table, delta);
         pn->detail_scroll = 0;
-        if (pn->table.nrows)
-            pn->sel_id[0] = '\0';
+        panes_note_selection(u, u->pane); /* the selection is an object, not a row number */
     }
     u->dirty = true;
 }
@@ -460,6 +489,7 @@ void actions_switch_pane(ui *u, int p)
 {
     u->pane = (p + PANE_COUNT) % PANE_COUNT;
     panes_refresh(u, u->pane, false);
+    ui_status_clear(u); /* a message about the last pane does not follow to this one */
     u->dirty = true;
 }
 
@@ -617,8 +647,7 @@ void actions_line_done(ui *u, const char *line)
                 ui_status(u, true, "a halt needs a reason; the fleet keeps running");
                 return;
             }
-            snprintf(u->line_req.reason, sizeof u->line_req.reason, "%s", line);
-            cmdline_start(u, LINE_HALT_CONFIRM, "type halt to stop every agent: ");
+            actions_halt(u, line);
             break;
         case LINE_HALT_CONFIRM:
             if (strcmp(line, "halt") != 0) {
@@ -641,14 +670,17 @@ void actions_confirm_key(ui *u, wint_t ch, bool is_key)
             case DEC_APPROVE: label = "approving…"; break;
             case DEC_CAP: label = "capping…"; break;
             case DEC_REFUND: label = "refunding…"; break;
+            case DEC_RESUME:
             case DEC_FLEET_RESUME: label = "resuming…"; break;
             default: break;
         }
         send(u, &u->confirm_req, label);
     } else {
+        decision_action ca = u->confirm_req.action;
         ui_status(u, false, "not %s: nothing was sent",
-                  u->confirm_req.action == DEC_APPROVE ? "approved"
-                  : u->confirm_req.action == DEC_CAP   ? "capped"
-                                                       : "done");
+                  ca == DEC_APPROVE                            ? "approved"
+                  : ca == DEC_CAP                              ? "capped"
+                  : ca == DEC_RESUME || ca == DEC_FLEET_RESUME ? "resumed"
+                                                               : "done");
     }
 }

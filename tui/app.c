@@ -45,7 +45,31 @@ void ui_status(ui *u, bool error, const char *fmt, ...)
     va_end(ap);
     u->status_error = error;
     u->status_at_ms = ui_now_ms();
+    u->status_until_ms = u->status_at_ms + (error ? UI_STATUS_ERROR_MS : UI_STATUS_INFO_MS);
     u->dirty = true;
+}
+
+/* Clears the status line; see ui.h. */
+void ui_status_clear(ui *u)
+{
+    if (u->status[0])
+        u->dirty = true;
+    u->status[0] = '\0';
+    u->status_error = false;
+    u->status_until_ms = 0;
+}
+
+/* Clears the status line when its lifetime is over; returns the ms until it will be
+ * (-1: nothing to clear), for the loop's timeout. */
+static int status_expire(ui *u, int64_t now)
+{
+    if (!u->status[0] || !u->status_until_ms)
+        return -1;
+    if (now >= u->status_until_ms) {
+        ui_status_clear(u);
+        return -1;
+    }
+    return (int)(u->status_until_ms - now);
 }
 
 /* Signal handler: only records, through the self-pipe. */
@@ -283,29 +307,6 @@ static void draw_header(ui *u, WINDOW *w)
     settled_today(u, today, sizeof today);
     if (today[0] && px + text_width(today) < cols) /* only whole, never cut */
         widget_text(w, 1, px, cols - px, today, h);
-
-    /* tabs */
-    widget_fill(w, 2, 0, cols, theme_attr(THEME_NORMAL));
-    int tx = 1;
-    for (int p = 0; p < PANE_COUNT && tx < cols; p++) {
-        char tab[40];
-        snprintf(tab, sizeof tab, " %d %s ", p + 1, panes_name(p));
-        tx += widget_text(w, 2, tx, cols - tx, tab,
-                          theme_attr(p == u->pane ? THEME_TAB_ACTIVE : THEME_TAB)) +
-              1;
-    }
-    ui_pane *pn = &u->panes[u->pane];
-    char info[200];
-    snprintf(info, sizeof info, "%zu row%s %s %s%s%s", pn->table.nrows,
-             pn->table.nrows == 1 ? "" : "s", widget_glyph_str(GLYPH_MIDDOT),
-             panes_sort_name(u->pane, pn->sort), pn->filter[0] ? " /" : "", pn->filter);
-    if (text_width(info) > cols - tx - 2) /* at 80 columns: just the count */
-        snprintf(info, sizeof info, "%zu", pn->table.nrows);
-    char safe_info[240];
-    text_truncate(info, cols - tx - 2 > 0 ? cols - tx - 2 : 0, u->mode_text, safe_info,
-                  sizeof safe_info);
-    if (cols - tx - 2 > 2)
-        widget_text_right(w, 2, tx, cols - tx - 1, safe_info, theme_attr(THEME_DIM));
 }
 
 /* The key hints of the current pane, generated from the keymap. */
@@ -415,6 +416,7 @@ static void draw(ui *u)
         draw_help(u, w, top, height);
     else
         panes_draw(u, w, top, height);
+    panes_draw_title(u, w, top - 1); /* after the table: it shows the table's position */
     widget_hline(w, rows - 2, 0, 0, theme_attr(THEME_RULE));
     bool cursor = false;
     if (u->mode == MODE_LINE) {
@@ -434,7 +436,7 @@ static void draw(ui *u)
                       theme_attr(u->status_error ? THEME_ERROR : THEME_STATUS), NULL);
     }
     int cy = getcury(w), cx = getcurx(w);
-    if (u->mode == MODE_LINE && u->status_at_ms >= u->line_started_ms)
+    if (u->mode == MODE_LINE && u->status[0] && u->status_at_ms >= u->line_started_ms)
         widget_status(w, rows - 1, u->status, /* completions, errors while typing */
                       theme_attr(u->status_error ? THEME_ERROR : THEME_KEYS), NULL);
     else
@@ -692,8 +694,10 @@ int app_run(const config *cfg)
         ui_status(&u, true, "%s; using default", theme_err);
     else if (u.binding_warnings[0])
         ui_status(&u, true, "config: %s", u.binding_warnings);
-    else
+    else {
         ui_status(&u, false, "? help  : command  Tab next pane");
+        u.status_until_ms = 0; /* a resting hint, not a message: it stays until replaced */
+    }
     for (int p = 0; p < PANE_COUNT; p++)
         u.panes[p].table.page = 10;
     u.dirty = true;
@@ -717,6 +721,9 @@ int app_run(const config *cfg)
             if (timeout < 0 || t3 < timeout)
                 timeout = t3;
         }
+        int t4 = status_expire(&u, now); /* the status line's own timer: idle stays idle */
+        if (t4 >= 0 && (timeout < 0 || t4 < timeout))
+            timeout = t4;
         int fds[2] = {STDIN_FILENO, sigpipe_fds[0]};
         unsigned ready = 0;
         client_wait(u.cl, fds, 2, timeout, &ready);
@@ -749,6 +756,7 @@ int app_run(const config *cfg)
             u.exit_code = 1;
         }
         now = ui_now_ms();
+        status_expire(&u, now);
         if (next_tick && now >= next_tick && countdown_visible(&u)) {
             u.dirty = true;
             next_tick = (now / 1000 + 1) * 1000;

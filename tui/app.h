@@ -6,6 +6,7 @@
  * |               | header, key hints, help screen, confirmation box              |
  * | ui.h          | what the files below share (the `ui` state, internal)         |
  * | panes.c       | the six panes as data: columns, sorts, cells, filter          |
+ * | position.c    | the selection as an object; the pane title (rows, sort, filter)|
  * | format.c      | quantities, money, countdowns, clock times, agent names       |
  * | detail.c      | the detail views (purchase: everything to decide on one screen)|
  * | keymap.c      | keys as data with help text; `bind KEY ACTION` from config    |

@@ -19,8 +19,8 @@ const char *const actions_command_help[] = {
     "cap PUR PRICE [QTY]       cap unit price (money) and quantity",
     "refund PUR REASON         refund a settled purchase (confirm)",
     "pause AGT REASON          pause an agent",
-    "resume AGT                resume an agent",
-    "halt REASON               halt the whole fleet",
+    "resume AGT                resume an agent (confirm)",
+    "halt REASON               halt the whole fleet (type halt)",
     "resume-fleet              resume the fleet (confirm)",
     "ack ALR [NOTE]            acknowledge an alert",
     "export ledger|threads F   ledger as CSV, threads as JSON",
@@ -98,13 +98,12 @@ void actions_command(ui *u, const char *line)
         actions_pause(u, id, rest(&s), 0);
     } else if (!strcmp(cmd, "resume")) {
         actions_pause(u, word(&s), NULL, 1);
-    } else if (!strcmp(cmd, "halt")) {
-        char *r = rest(&s);
-        if (!r[0]) {
-            ui_status(u, true, "usage: halt REASON");
-            return;
-        }
-        actions_halt(u, r);
+    } else if (!strcmp(cmd, "halt")) { /* asks exactly as H does: the reason, then "halt" */
+        const model_fleet *f = store_fleet(u->st);
+        if (f && f->halted)
+            ui_status(u, true, "the fleet is already halted (:resume-fleet resumes it)");
+        else
+            actions_halt(u, rest(&s));
     } else if (!strcmp(cmd, "resume-fleet")) {
         const model_fleet *f = store_fleet(u->st);
         if (!f || !f->halted)
@@ -190,8 +189,10 @@ void actions_command(ui *u, const char *line)
     } else if (!strcmp(cmd, "quit") || !strcmp(cmd, "q")) {
         u->quit = true;
     } else {
-        char shown[80];
-        text_truncate(cmd, 30, u->mode_text, shown, sizeof shown);
-        ui_status(u, true, "unknown command (Tab completes, :help lists them)");
+        char *safe = text_sanitize_str(cmd, u->mode_text, NULL, NULL); /* typed or pasted */
+        char shown[160];
+        text_truncate(safe ? safe : "?", 30, u->mode_text, shown, sizeof shown);
+        free(safe);
+        ui_status(u, true, "unknown command '%s' (Tab completes, :help lists them)", shown);
     }
 }

@@ -104,18 +104,18 @@ static void thread_lines(ui *u, dbuf *b, const model_negotiation *n, size_t max_
         widget_glyph_str(GLYPH_ARROW), last, (long long)n->message_count,
         model_neg_status_label(n));
     if (n->cap.present) {
-        char cp[40] = "none";
-        if (n->cap.max_unit_price_minor >= 0)
-            format_money(n->cap.max_unit_price_minor, n->currency, cp, sizeof cp);
-        add(b, THEME_WARN, "  capped: unit price at most %s, quantity at most %lld", cp,
-            (long long)n->cap.max_quantity);
+        char limits[128];
+        format_cap(n->cap.max_unit_price_minor, n->cap.max_quantity, n->currency, limits,
+                   sizeof limits);
+        add(b, THEME_WARN, "  capped: %s", limits);
     }
     size_t start = n->nmessages > max_msgs ? n->nmessages - max_msgs : 0;
     if (start)
-        add(b, THEME_DIM, "  %s %zu earlier messages", widget_glyph_str(GLYPH_ELLIPSIS), start);
+        add(b, THEME_DIM, "  %s %zu earlier message%s", widget_glyph_str(GLYPH_ELLIPSIS), start,
+            start == 1 ? "" : "s");
     if (n->nmessages < (size_t)n->message_count && n->nmessages == 0)
-        add(b, THEME_DIM, "  (loading %lld earlier messages%s)", (long long)n->message_count,
-            widget_glyph_str(GLYPH_ELLIPSIS));
+        add(b, THEME_DIM, "  (loading %lld earlier message%s%s)", (long long)n->message_count,
+            n->message_count == 1 ? "" : "s", widget_glyph_str(GLYPH_ELLIPSIS));
     for (size_t i = start; i < n->nmessages; i++) {
         const model_message *m = &n->messages[i];
         char terms[80] = "";

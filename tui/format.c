@@ -61,3 +61,20 @@ const char *format_agent_name(const ui *u, const char *id)
     const model_agent *a = store_agent(u->st, id);
     return (a && a->name.s && a->name.s[0]) ? a->name.s : id;
 }
+
+/* The limits of a cap in words; see ui.h. */
+void format_cap(int64_t max_unit_price_minor, int64_t max_quantity, const char *currency, char *out,
+                size_t size)
+{
+    char price[80] = "any unit price", qty[64] = "any quantity";
+    if (max_unit_price_minor >= 0) {
+        char m[48];
+        format_money(max_unit_price_minor, currency, m, sizeof m);
+        snprintf(price, sizeof price, "unit price at most %s", m);
+    }
+    if (max_quantity >= 0) {
+        char q[32];
+        snprintf(qty, sizeof qty, "quantity at most %s", format_qty(max_quantity, q, sizeof q));
+    }
+    snprintf(out, size, "%s, %s", price, qty);
+}

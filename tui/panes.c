@@ -88,16 +88,22 @@ static bool is_recent(const ui *u, const char *id)
     return false;
 }
 
-/* Pending purchases, plus the ones this console decided (to show the outcome). */
+/* Pending purchases, plus the ones this console decided (to show the outcome), the
+ * selected one and the one a confirmation is about: a purchase that expires or is decided
+ * elsewhere under the operator's eyes stays where it is, showing what it is now, instead
+ * of the selection and the detail silently moving to another purchase. */
 static size_t pending_collect(ui *u, const void ***rows, size_t *cap)
 {
     size_t n, k = 0;
     const model_purchase *const *p = store_purchases(u->st, &n);
     if (!rows_reserve(rows, cap, n ? n : 1))
         return 0;
+    const char *sel = u->panes[PANE_PENDING].sel_id;
+    const char *boxed = u->mode == MODE_CONFIRM ? u->confirm_req.subject_id : "";
     for (size_t i = 0; i < n; i++)
         if (p[i]->status == PUR_PENDING || is_recent(u, p[i]->id) ||
-            panes_inflight_label(u, p[i]->id))
+            panes_inflight_label(u, p[i]->id) || strcmp(p[i]->id, sel) == 0 ||
+            strcmp(p[i]->id, boxed) == 0)
             (*rows)[k++] = p[i];
     return k;
 }
@@ -230,7 +236,10 @@ static const widget_column thread_cols[] = {
     {"STATUS", 8, 0, false, false, 0},  {"TERMS", 18, 1, true, false, 0},
     {"MSGS", 4, 4, true, false, 0},     {"UPDATED", 8, 5, false, false, 0},
 };
-static const char *const thread_sorts[] = {"recent", "status", "messages", NULL};
+/* "opened" (newest first) is the default: it only changes when a thread opens, so rows
+ * do not move under the cursor with every message; "activity" (last update first) re-sorts
+ * as the market talks, and is asked for explicitly. */
+static const char *const thread_sorts[] = {"opened", "activity", "status", "messages", NULL};
 
 /* Every negotiation. */
 static size_t thread_collect(ui *u, const void ***rows, size_t *cap)
@@ -247,11 +256,13 @@ static int thread_compare(const ui *u, int sort, const void *a, const void *b)
     const model_negotiation *x = a, *y = b;
     int r = 0;
     if (sort == 1)
-        r = (int)x->status - (int)y->status;
+        r = -cmp64(x->updated_at, y->updated_at);
     else if (sort == 2)
+        r = (int)x->status - (int)y->status;
+    else if (sort == 3)
         r = -cmp64(x->message_count, y->message_count);
     if (!r)
-        r = -cmp64(x->updated_at, y->updated_at);
+        r = -cmp64(x->opened_at, y->opened_at);
     return r ? r : strcmp(x->id, y->id);
 }
 
@@ -306,7 +317,8 @@ static const widget_column listing_cols[] = {
     {"QTY", 6, 4, true, false, 0},       {"PRICE", 12, 0, true, false, 0},
     {"STATUS", 9, 1, false, false, 0},   {"HIDDEN", 10, 0, false, false, 0},
 };
-static const char *const listing_sorts[] = {"recent", "price", "hidden", NULL};
+/* "newest" (by creation) by default, stable while sales change quantities. */
+static const char *const listing_sorts[] = {"newest", "updated", "price", "hidden", NULL};
 
 /* Every listing. */
 static size_t listing_collect(ui *u, const void ***rows, size_t *cap)
@@ -329,11 +341,13 @@ static int listing_compare(const ui *u, int sort, const void *a, const void *b)
     const model_listing *x = a, *y = b;
     int r = 0;
     if (sort == 1)
-        r = -cmp64(x->unit_price_minor, y->unit_price_minor);
+        r = -cmp64(x->updated_at, y->updated_at);
     else if (sort == 2)
+        r = -cmp64(x->unit_price_minor, y->unit_price_minor);
+    else if (sort == 3)
         r = -cmp64(listing_hidden(x), listing_hidden(y));
     if (!r)
-        r = -cmp64(x->updated_at, y->updated_at);
+        r = -cmp64(x->created_at, y->created_at);
     return r ? r : strcmp(x->id, y->id);
 }
 
@@ -745,6 +759,12 @@ const void *panes_selected(ui *u, model_kind *kind)
     if (pn->table.nrows == 0)
         return NULL;
     return pn->rows[pn->table.sel];
+}
+
+/* The id of a row of pane p (borrowed); see ui.h. */
+const char *panes_row_id(int p, const void *row)
+{
+    return panes[p].id(row);
 }
 
 /* Table callbacks: the ui and pane travel through ud. */

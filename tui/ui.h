@@ -99,6 +99,7 @@ typedef struct ui {
     char status[512];
     bool status_error;
     int64_t status_at_ms;
+    int64_t status_until_ms; /* when the line clears itself (UI_STATUS_*_MS after it was set) */
 
     /* readline prompt */
     ui_line_purpose line_purpose;
@@ -136,8 +137,15 @@ typedef struct ui {
 } ui;
 
 /* ---- app.c ---- */
+/* How long a status message stays: an error longer than a notice. A timer in the event
+ * loop clears it (one frame, no redraws meanwhile); a pane switch or a new confirmation
+ * clears it at once. */
+#define UI_STATUS_INFO_MS  6000
+#define UI_STATUS_ERROR_MS 20000
 /* Sets the status line (printf-style; the text is the program's own). */
 void ui_status(ui *u, bool error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Clears the status line (a pane switch, a new confirmation, its lifetime over). */
+void ui_status_clear(ui *u);
 /* Current wall-clock time in ms since the epoch. */
 int64_t ui_now_ms(void);
 
@@ -154,8 +162,23 @@ const void *panes_selected(ui *u, model_kind *kind);
 const char *panes_sort_name(int p, int sort);
 /* Number of sort orders of pane p. */
 int panes_sort_count(int p);
+/* The id of a row of pane p (borrowed). */
+const char *panes_row_id(int p, const void *row);
 /* The in-flight label for subject id, or NULL. */
 const char *panes_inflight_label(const ui *u, const char *id);
+
+/* ---- position.c ---- */
+/* Selects the row of pane p whose id is id (kept across recomputes); true when shown. */
+bool panes_select_id(ui *u, int p, const char *id);
+/* Records the row at pane p's table selection as its selected object (after a move). */
+void panes_note_selection(ui *u, int p);
+/* After a decision on purchase id: when the Pending selection is on it, moves it to the
+ * next purchase still waiting (below it, else above), so the operator goes on down the
+ * list instead of following the decided row. */
+void panes_select_after_decision(ui *u, const char *id);
+/* Draws the tabs and the current pane's title (rows shown, "12-33 of 140" with a mark
+ * when rows are above, the sort order, the filter) on row y; after panes_draw. */
+void panes_draw_title(ui *u, WINDOW *w, int y);
 
 /* ---- format.c ---- */
 /* Formats a countdown of ms as "m:ss" (or "h:mm:ss"); negative as "0:00". */
@@ -164,6 +187,10 @@ void format_countdown(int64_t ms, char *out, size_t size);
 const char *format_qty(int64_t q, char *out, size_t size);
 /* Formats money with symbol. */
 void format_money(int64_t minor, const char *currency, char *out, size_t size);
+/* The limits of a cap in words: "unit price at most $2.00, any quantity" (a limit < 0
+ * is none: "any unit price", "any quantity"). */
+void format_cap(int64_t max_unit_price_minor, int64_t max_quantity, const char *currency, char *out,
+                size_t size);
 /* Formats a time (ms since the epoch) as HH:MM:SS UTC. */
 void format_clock(int64_t ms, char *out, size_t size);
 /* The display name of an agent id: its sanitised name, else the id (borrowed). */

@@ -1,0 +1,115 @@
+/* position.c: where the operator is in a pane, and the line that says so. The selection
+ * is an object (its id), never a row number: it stays on its row while rows arrive, leave
+ * or re-sort (panes_refresh finds it again), and after a decision it moves on to the next
+ * purchase still waiting. The pane's title on the tab line shows the rows in view
+ * ("12-33 of 140", marked when rows are above), the sort order and the filter. */
+#include "tui/ui.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Selects the row of pane p with the given id; see ui.h. */
+bool panes_select_id(ui *u, int p, const char *id)
+{
+    ui_pane *pn = &u->panes[p];
+    snprintf(pn->sel_id, sizeof pn->sel_id, "%s", id);
+    panes_refresh(u, p, true);
+    return pn->table.nrows && strcmp(panes_row_id(p, pn->rows[pn->table.sel]), id) == 0;
+}
+
+/* Records the row at the table's selection as the selected object; see ui.h. */
+void panes_note_selection(ui *u, int p)
+{
+    ui_pane *pn = &u->panes[p];
+    if (pn->table.nrows)
+        snprintf(pn->sel_id, sizeof pn->sel_id, "%s", panes_row_id(p, pn->rows[pn->table.sel]));
+}
+
+/* True when a Pending row still waits for the operator (not decided, nothing in flight). */
+static bool waiting(const ui *u, const void *row)
+{
+    const model_purchase *pu = row;
+    return pu->status == PUR_PENDING && !panes_inflight_label(u, pu->id);
+}
+
+/* Moves the Pending selection off a purchase just decided; see ui.h. */
+void panes_select_after_decision(ui *u, const char *id)
+{
+    ui_pane *pn = &u->panes[PANE_PENDING];
+    panes_refresh(u, PANE_PENDING, true);
+    if (strcmp(pn->sel_id, id) != 0 || pn->table.nrows == 0)
+        return; /* the operator is elsewhere: leave the selection where it is */
+    size_t at = pn->table.sel, n = pn->table.nrows;
+    for (size_t i = at + 1; i < n; i++) /* the next waiting row below, in the shown order */
+        if (waiting(u, pn->rows[i])) {
+            panes_select_id(u, PANE_PENDING, panes_row_id(PANE_PENDING, pn->rows[i]));
+            return;
+        }
+    for (size_t i = at; i-- > 0;) /* else the nearest one above */
+        if (waiting(u, pn->rows[i])) {
+            panes_select_id(u, PANE_PENDING, panes_row_id(PANE_PENDING, pn->rows[i]));
+            return;
+        }
+}
+
+/* Writes the pane's position, order and filter ("↑ 12-33 of 140 · by deadline · /bike")
+ * into out; *above is set when rows are scrolled off the top. */
+static void title_info(const ui *u, int p, char *out, size_t size, bool *above)
+{
+    const ui_pane *pn = &u->panes[p];
+    const widget_table *t = &pn->table;
+    char pos[64];
+    size_t page = t->page > 0 ? (size_t)t->page : 1;
+    *above = t->top > 0 && t->top < t->nrows;
+    if (t->nrows > page || t->top > 0) {
+        size_t last = t->top + page < t->nrows ? t->top + page : t->nrows;
+        snprintf(pos, sizeof pos, "%s%zu-%zu of %zu",
+                 *above ? (u->mode_text == TEXT_ASCII ? "^ " : "\xe2\x86\x91 ") : "", t->top + 1,
+                 last, t->nrows);
+    } else {
+        snprintf(pos, sizeof pos, "%zu row%s", t->nrows, t->nrows == 1 ? "" : "s");
+    }
+    const char *dot = widget_glyph_str(GLYPH_MIDDOT);
+    int n = snprintf(out, size, "%s %s by %s", pos, dot, panes_sort_name(p, pn->sort));
+    if (pn->filter[0] && n >= 0 && (size_t)n < size) {
+        char *safe = text_sanitize_str(pn->filter, u->mode_text, NULL, NULL);
+        char shown[96];
+        text_truncate(safe ? safe : "?", 24, u->mode_text, shown, sizeof shown);
+        free(safe);
+        snprintf(out + n, size - (size_t)n, " %s /%s", dot, shown);
+    }
+}
+
+/* Draws the tabs and the current pane's title on row y; see ui.h. At 80 columns the
+ * other panes' tabs shrink to their numbers so that the title always fits. */
+void panes_draw_title(ui *u, WINDOW *w, int y)
+{
+    int cols = getmaxx(w);
+    char info[200];
+    bool above;
+    title_info(u, u->pane, info, sizeof info, &above);
+    int iw = text_width(info);
+    int full = 1;
+    for (int p = 0; p < PANE_COUNT; p++)
+        full += (int)strlen(panes_name(p)) + 4;
+    bool compact = full + iw + 2 > cols;
+    widget_fill(w, y, 0, cols, theme_attr(THEME_NORMAL));
+    int tx = 1;
+    for (int p = 0; p < PANE_COUNT && tx < cols; p++) {
+        char tab[40];
+        if (compact && p != u->pane)
+            snprintf(tab, sizeof tab, " %d ", p + 1);
+        else
+            snprintf(tab, sizeof tab, " %d %s ", p + 1, panes_name(p));
+        tx += widget_text(w, y, tx, cols - tx, tab,
+                          theme_attr(p == u->pane ? THEME_TAB_ACTIVE : THEME_TAB)) +
+              1;
+    }
+    int room = cols - tx - 2;
+    if (room <= 2)
+        return;
+    char shown[240];
+    text_truncate(info, room, u->mode_text, shown, sizeof shown);
+    widget_text_right(w, y, tx, cols - tx - 1, shown, theme_attr(above ? THEME_WARN : THEME_DIM));
+}
