@@ -13,19 +13,20 @@
 
 #include "marketd/fleet_impl.h"
 
-/* True when text mentions any of the words (case-insensitive substrings). */
+/* True when text mentions any of the words (lower-case ASCII; case-insensitive
+ * substrings). The whole reason is read, however long: nothing is cut. */
 static bool mentions(const char *text, const char *const *words)
 {
     if (!text)
         return false;
-    char low[512];
-    size_t n = 0;
-    for (; text[n] && n < sizeof low - 1; n++)
-        low[n] = (char)tolower((unsigned char)text[n]);
-    low[n] = '\0';
-    for (; *words; words++)
-        if (strstr(low, *words))
-            return true;
+    for (const char *p = text; *p; p++)
+        for (const char *const *w = words; *w; w++) {
+            size_t i = 0;
+            while ((*w)[i] && tolower((unsigned char)p[i]) == (unsigned char)(*w)[i])
+                i++;
+            if (!(*w)[i])
+                return true;
+        }
     return false;
 }
 
