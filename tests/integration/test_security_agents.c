@@ -5,7 +5,8 @@
  * are held, nothing buys from or sells to it); holds are a set of holders, so that
  * resuming the fleet does not undo a supervisor's later pause; an agent token is never
  * stored (the replay of its registration does not hold it; the database, WAL and SHM
- * files are 0600); a reason of 500 multi-byte characters is stored whole.
+ * files are 0600); a reason of 500 multi-byte characters is stored whole; a database of
+ * schema 1 is migrated to all this (tests/data/marketd-schema1.sql).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,7 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "tests/lib/testsrv.h"
 
@@ -452,6 +455,147 @@ static void test_database_files_are_private(void **state)
     assert_db_files_private();
 }
 
+/* ---- a database of schema 1 is migrated --------------------------------------------- */
+
+/* The fixture's agent tokens (tests/data/marketd-schema1.sql): seller agt_1, buyers agt_2
+ * (paused by a supervisor) and agt_3. */
+#define V1_TOKEN_AGT1 "agt-tok-43bb5651a31d60a55ebe1b992cf2cadcb9145b92f2d902bb"
+#define V1_TOKEN_AGT2 "agt-tok-c7068e9b9d39f848b8fb7b3ac192ac0866d43299415db7b6"
+#define V1_TOKEN_AGT3 "agt-tok-0b3e9a1846822cf4cf8b34f26cc2245358cad28a62dd84b3"
+
+/* Replaces s's database with one made from the SQL text in file sql (0644, as schema 1
+ * left it). */
+static void load_database(testsrv *s, const char *sql)
+{
+    static const char *const suffixes[] = {"", "-wal", "-shm"};
+    char p[700];
+    for (int i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "%s%s", s->db, suffixes[i]);
+        unlink(p);
+    }
+    FILE *f = fopen(sql, "rb");
+    assert_non_null(f);
+    char *text = calloc(1, 1 << 20);
+    assert_non_null(text);
+    size_t n = fread(text, 1, (1 << 20) - 1, f);
+    fclose(f);
+    assert_true(n > 0);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(s->db, &db), SQLITE_OK);
+    char *err = NULL;
+    int rc = sqlite3_exec(db, text, NULL, NULL, &err);
+    if (rc != SQLITE_OK)
+        fprintf(stderr, "%s: %s\n", sql, err ? err : "?");
+    assert_int_equal(rc, SQLITE_OK);
+    sqlite3_close(db);
+    free(text);
+    assert_int_equal(chmod(s->db, 0644), 0);
+}
+
+/* GETs path from s as sup1 and asserts the string at jpath is want. */
+static void field_of(testsrv *s, const char *path, const char *jpath, const char *want)
+{
+    testhttp_resp r;
+    assert_int_equal(testsrv_get(s, TESTSRV_TOKEN_SUP1, path, &r), 0);
+    assert_int_equal(r.status, 200);
+    char got[256] = "";
+    testjson_str(r.body, jpath, got, sizeof got);
+    if (strcmp(got, want) != 0)
+        fprintf(stderr, "%s %s: %s\n", path, jpath, r.body);
+    assert_string_equal(got, want);
+    testhttp_resp_free(&r);
+}
+
+/* POSTs body to path on s as token; asserts the status and returns the body (owned). */
+static char *post_on(testsrv *s, const char *token, const char *path, const char *key,
+                     const char *body, long want)
+{
+    char url[256], kh[200];
+    snprintf(url, sizeof url, "%s%s", s->url, path);
+    char fresh[48];
+    if (!key) {
+        testsrv_key(fresh);
+        key = fresh;
+    }
+    snprintf(kh, sizeof kh, "Idempotency-Key: %s", key);
+    const char *h[] = {kh, NULL};
+    testhttp_resp r;
+    assert_int_equal(testhttp("POST", url, token, h, body, &r), 0);
+    if (r.status != want)
+        fprintf(stderr, "POST %s: %ld %s\n", path, r.status, r.body);
+    assert_int_equal(r.status, want);
+    char *b = r.body;
+    r.body = NULL;
+    testhttp_resp_free(&r);
+    return b;
+}
+
+static void test_schema1_database_migrates(void **state)
+{
+    (void)state;
+    testsrv s2;
+    assert_int_equal(testsrv_start(&s2, NULL), 0);
+    testsrv_kill9(&s2);
+    char sql[600];
+    snprintf(sql, sizeof sql, "%s/data/marketd-schema1.sql",
+             getenv("TESTS_DIR") ? getenv("TESTS_DIR") : "tests");
+    load_database(&s2, sql);
+    assert_int_equal(testsrv_restart(&s2), 0);
+
+    /* no token is left in the files, which are private now */
+    static const char *const suffixes[] = {"", "-wal", "-shm"};
+    static const char *const tokens[] = {V1_TOKEN_AGT1, V1_TOKEN_AGT2, V1_TOKEN_AGT3};
+    for (int i = 0; i < 3; i++) {
+        char p[700];
+        struct stat sb;
+        snprintf(p, sizeof p, "%s%s", s2.db, suffixes[i]);
+        assert_int_equal(stat(p, &sb), 0);
+        assert_int_equal(sb.st_mode & 0777, 0600);
+        for (int k = 0; k < 3; k++)
+            assert_false(file_holds(p, tokens[k]));
+    }
+    /* the replay of a registration says the token was shown once */
+    char *b = post_on(&s2, TESTSRV_TOKEN_SUP1, "/v1/agents", "reg-buyer-a",
+                      "{\"name\":\"BuyerA\",\"principal\":\"Ann\",\"role\":\"buyer\","
+                      "\"currency\":\"USD\",\"limits\":{\"spend_cap_minor\":1000000,"
+                      "\"per_deal_max_minor\":1000000,\"approval_threshold_minor\":1000000,"
+                      "\"max_quantity\":10},\"mandate\":{\"categories\":[\"bikes\"]},"
+                      "\"addresses\":[\"1 Main St\"]}",
+                      201);
+    assert_true(testjson_null(b, "token"));
+    char note[200];
+    assert_true(testjson_str(b, "token_note", note, sizeof note));
+    free(b);
+
+    /* holders read off the old state: the halt's, a supervisor's pause and hold */
+    field_of(&s2, "/v1/agents/agt_1", "held_by.0", "fleet");
+    field_of(&s2, "/v1/agents/agt_2", "held_by.0", "pause:agt_2");
+    field_of(&s2, "/v1/negotiations/neg_1", "held_by.0", "fleet");
+    field_of(&s2, "/v1/negotiations/neg_2", "held_by.0", "hold");
+    field_of(&s2, "/v1/negotiations/neg_1", "terms.by", "agt_1");
+    free(post_on(&s2, TESTSRV_TOKEN_SUP1, "/v1/fleet/resume", NULL, "{}", 200));
+    field_of(&s2, "/v1/agents/agt_1", "status", "active");
+    field_of(&s2, "/v1/agents/agt_2", "status", "paused");
+    field_of(&s2, "/v1/negotiations/neg_1", "status", "open");
+    field_of(&s2, "/v1/negotiations/neg_2", "status", "held");
+
+    /* neg_3 is the paused agt_2's, from before pauses held threads: still no purchase */
+    free(post_on(&s2, V1_TOKEN_AGT1, "/v1/negotiations/neg_3/messages", NULL,
+                 "{\"kind\":\"accept\"}", 409));
+    /* neg_1: the seller's counter is the seller's own; the buyer may accept it */
+    b = post_on(&s2, V1_TOKEN_AGT1, "/v1/negotiations/neg_1/messages", NULL,
+                "{\"kind\":\"accept\"}", 409);
+    char code[32] = "";
+    testjson_str(b, "error", code, sizeof code);
+    assert_string_equal(code, "own_offer");
+    free(b);
+    b = post_on(&s2, V1_TOKEN_AGT3, "/v1/negotiations/neg_1/messages", NULL,
+                "{\"kind\":\"accept\"}", 201);
+    assert_int_equal(testjson_int(b, "purchase.total_minor"), 45000);
+    free(b);
+    testsrv_stop(&s2);
+}
+
 /* ---- 11. no text is cut inside a character ------------------------------------------- */
 
 /* Writes n copies of the UTF-8 character ch as a JSON string body {"reason": ...} plus
@@ -565,6 +709,7 @@ int main(void)
         cmocka_unit_test_setup(test_agent_token_never_stored, fleet_running),
         cmocka_unit_test_setup(test_long_multibyte_reasons_are_stored_whole, fleet_running),
         cmocka_unit_test_setup(test_database_files_are_private, fleet_running),
+        cmocka_unit_test(test_schema1_database_migrates),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
