@@ -3,8 +3,11 @@
  * A veto ends the deal: the buyer reads the reason, stays away from the listing (and
  * from the seller when the reason names it) and offers less when told it paid too
  * much. A cap reopens the thread and the buyer renegotiates inside it. An expired
- * purchase is abandoned. A hold parks the thread until it is released. Pauses and the
- * fleet's halt are handled in fleet.c (they park every deal of the agent or fleet).
+ * purchase is abandoned. A held thread is parked until it is open again: whatever holds
+ * it (a supervisor's hold, the pause of either party, the fleet halt: marketd/hold.c),
+ * the thread reopens only when the last holder is gone, and only then does the deal go
+ * on. Pauses and the fleet's halt are handled in fleet.c (they park every deal of the
+ * agent or fleet).
  */
 #include <ctype.h>
 #include <stdio.h>
