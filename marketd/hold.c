@@ -20,6 +20,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/text.h"
+
 /* The status of a held object of kind, and of an unheld one. */
 static const char *held_status(const char *kind)
 {
@@ -75,11 +77,11 @@ void hold_describe(json_t *obj, char *out, size_t size)
             w = snprintf(out + n, size - n, "%s%s", sep, h);
         n += w > 0 ? (size_t)w : 0;
     }
-    if (n >= size && size > 0) /* holder names are ASCII: a byte cut is a character cut */
-        out[size - 1] = '\0';
+    if (n >= size && size > 0) /* cut, but never inside a character */
+        out[text_utf8_fit(out, size - 1)] = '\0';
 }
 
-/* True when a negotiation in status st can be held (it is still being negotiated). */
+/* True when obj can be held: any agent, and a negotiation still being negotiated. */
 static bool holdable(const char *kind, json_t *obj)
 {
     const char *st = mkt_str(obj, "status");
