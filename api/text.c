@@ -508,6 +508,21 @@ int text_truncate(const char *safe, int cols, text_mode mode, char *out, size_t 
 }
 
 /* Copies sanitised text without its marks. */
+size_t text_utf8_fit(const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = n, cont = 0;
+    while (i > 0 && cont < 3 && (u[i - 1] & 0xC0) == 0x80) {
+        i--;
+        cont++;
+    }
+    if (i == 0)
+        return n; /* no lead byte: not UTF-8 to begin with, nothing to mend */
+    unsigned lead = u[i - 1];
+    size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+    return cont + 1 < need ? i - 1 : n;
+}
+
 void text_strip_marks(const char *safe, char *out, size_t size)
 {
     if (size == 0)

@@ -97,6 +97,11 @@ int text_width(const char *safe);
  * in ASCII mode). Returns the width of what was copied. */
 int text_truncate(const char *safe, int cols, text_mode mode, char *out, size_t size);
 
+/* The length of the longest prefix of the n bytes at s (UTF-8) that does not end inside
+ * a character: a sequence cut short at the end is left out. Where to cut a text (or how
+ * to mend a cut one) so that no character is cut in two. */
+size_t text_utf8_fit(const char *s, size_t n);
+
 /* Copies sanitised text into out without its marks (for stderr messages and files). */
 void text_strip_marks(const char *safe, char *out, size_t size);
 

@@ -346,10 +346,16 @@ int mkt_query_json(market *m, const char *sql, mkt_binder bind, const void *ud, 
 
 json_t *mkt_fleet(market *m)
 {
-    char buf[4096];
-    if (!mkt_meta_get(m, "fleet", buf, sizeof buf))
-        return json_pack("{ss sn sn sn}", "status", "running", "reason", "by", "updated_at");
-    return json_loads(buf, 0, NULL);
+    /* read whole, not through a fixed buffer: a halt's reason may take 2,000 bytes and
+     * more once escaped, and a cut JSON text would not parse */
+    sqlite3_stmt *st;
+    json_t *f = NULL;
+    if (mkt_prepare(m, "SELECT value FROM meta WHERE key='fleet'", &st) == 0) {
+        if (sqlite3_step(st) == SQLITE_ROW)
+            f = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+        mkt_release(st);
+    }
+    return f ? f : json_pack("{ss sn sn sn}", "status", "running", "reason", "by", "updated_at");
 }
 
 bool mkt_fleet_halted(market *m)

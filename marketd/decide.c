@@ -8,6 +8,7 @@
  */
 #include "marketd/mkt.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,23 @@
 #include "api/text.h"
 
 #define QTY_MAX 1000000000LL
+/* Room for a system message that quotes a reason of up to 500 characters (2,000 bytes)
+ * whole, with its words around it. */
+#define SYSTEM_TEXT 2600
+
+/* Formats like snprintf, but a text that does not fit is cut before the character that
+ * would not fit whole, never inside it (a cut UTF-8 sequence cannot be stored). */
+static void textf(char *out, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void textf(char *out, size_t size, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(out, size, fmt, ap);
+    va_end(ap);
+    if (n >= 0 && (size_t)n >= size)
+        out[text_utf8_fit(out, size - 1)] = '\0';
+}
 
 /* Checks If-Match against obj's version: true when it matches (else the answer is set:
  * 428 missing, 400 malformed, 412 stale with current). */
@@ -164,11 +182,17 @@ static int neg_after(market *m, json_t *p, const char *status, const char *text,
     if (trade_system_message(m, neg, text) == 0) {
         json_object_set_new(neg, "status", json_string(status));
         if (cap) {
+            /* the old terms are off the table: new ones, inside the cap, are made by one
+             * party and accepted by the other (marketd/trade.c) */
             json_object_set(neg, "cap", cap);
             json_object_set_new(neg, "agreed_terms", json_null());
+            json_object_set_new(neg, "terms", json_null());
         }
+        if (strcmp(status, "open") == 0 && hold_inherit(m, neg) != 0)
+            goto out;
         rc = mkt_update(m, "negotiation", neg);
     }
+out:
     json_decref(neg);
     return rc;
 }
@@ -324,20 +348,20 @@ static bool purchase_decision(mkt_ctx *c, const char *action)
                                       cap ? cap : json_null()));
     if (mkt_update(m, "purchase", p) != 0)
         goto fail;
-    char text[700];
+    char text[SYSTEM_TEXT];
     if (!strcmp(action, "approve")) {
         if (decide_settle(m, p) != 0)
             goto fail;
     } else if (!strcmp(action, "veto")) {
-        snprintf(text, sizeof text, "Vetoed by the supervisor: %s", reason);
+        textf(text, sizeof text, "Vetoed by the supervisor: %s", reason);
         if (neg_after(m, p, "vetoed", text, NULL) != 0)
             goto fail;
     } else if (!strcmp(action, "cap")) {
         char words[160];
-        snprintf(text, sizeof text,
-                 "Capped by the supervisor (%s)%s%s. Agree new terms inside the cap to buy.",
-                 mkt_cap_words(words, sizeof words, cap, mkt_str(p, "currency")),
-                 reason ? ": " : "", reason ? reason : "");
+        textf(text, sizeof text,
+              "Capped by the supervisor (%s)%s%s. Agree new terms inside the cap to buy.",
+              mkt_cap_words(words, sizeof words, cap, mkt_str(p, "currency")),
+              reason ? ": " : "", reason ? reason : "");
         if (neg_after(m, p, "open", text, cap) != 0)
             goto fail;
     } else {
@@ -390,30 +414,38 @@ static bool negotiation_decision(mkt_ctx *c, const char *action)
         goto out;
     const char *st = mkt_str(neg, "status");
     bool open = !strcmp(st, "open"), held = !strcmp(st, "held");
-    bool allowed = !strcmp(action, "hold")      ? open
-                   : !strcmp(action, "release") ? held
-                                                : open || held;
-    if (!allowed) {
-        mkt_fail(c, 409, "conflict", NULL, neg, "the negotiation is %s", st);
+    bool mine = hold_has(neg, "hold"); /* a supervisor's hold is one holder among others */
+    if (!(open || held) || (!strcmp(action, "hold") && mine) ||
+        (!strcmp(action, "release") && !mine)) {
+        char who[400];
+        hold_describe(neg, who, sizeof who);
+        if (held && !mine)
+            mkt_fail(c, 409, "conflict", NULL, neg,
+                     "the negotiation is held by %s, not by a supervisor's hold", who);
+        else
+            mkt_fail(c, 409, "conflict", NULL, neg, "the negotiation is %s%s%s", st,
+                     held ? " by " : "", held ? who : "");
         goto out;
     }
-    char text[700];
+    char text[SYSTEM_TEXT];
     int rc = 0;
     if (!strcmp(action, "cap")) {
         json_object_set(neg, "cap", cap);
     } else if (!strcmp(action, "hold")) {
-        json_object_set_new(neg, "status", json_string("held"));
-        snprintf(text, sizeof text, "Held by the supervisor: %s", reason);
-        rc = trade_system_message(c->m, neg, text);
+        textf(text, sizeof text, "Held by the supervisor: %s", reason);
+        rc = hold_add(c->m, "negotiation", neg, "hold", text) == 1 ? 0 : -1;
     } else if (!strcmp(action, "release")) {
-        json_object_set_new(neg, "status", json_string("open"));
-        rc = trade_system_message(c->m, neg, "Released by the supervisor.");
+        rc = hold_remove(c->m, "negotiation", neg, "hold", "Released by the supervisor.") == 1 ? 0
+                                                                                               : -1;
     } else {
         json_object_set_new(neg, "status", json_string("vetoed"));
-        snprintf(text, sizeof text, "Vetoed by the supervisor: %s", reason);
+        json_object_set_new(neg, "held_by", json_array()); /* it ends: nothing holds it */
+        textf(text, sizeof text, "Vetoed by the supervisor: %s", reason);
         rc = trade_system_message(c->m, neg, text);
     }
-    if (rc != 0 || mkt_update(c->m, "negotiation", neg) != 0 ||
+    /* hold and release stored the negotiation themselves */
+    bool stored = !strcmp(action, "hold") || !strcmp(action, "release");
+    if (rc != 0 || (!stored && mkt_update(c->m, "negotiation", neg) != 0) ||
         record(c, action, "negotiation", mkt_str(neg, "id"), reason,
                cap ? json_deep_copy(cap) : NULL) != 0) {
         mkt_fail(c, 503, "unavailable", NULL, NULL, "could not store the decision");
@@ -505,16 +537,19 @@ static bool register_agent(mkt_ctx *c)
         return mkt_fail(c, 503, "unavailable", NULL, NULL, "database unavailable");
     }
     json_t *addresses = json_is_array(addrs) ? json_incref(addrs) : json_array();
-    json_t *ag = json_pack("{ss sI ss ss ss ss ss so sI s{sO} so}", "id", id, "version", 1, "name",
-                           name, "principal", principal, "role", role, "status", "active",
+    json_t *ag = json_pack("{ss sI ss ss ss ss ss so sI s{sO} so s[]}", "id", id, "version", 1,
+                           "name", name, "principal", principal, "role", role, "status", "active",
                            "currency", currency, "limits", lim, "spent_minor", (json_int_t)0,
-                           "mandate", "categories", cats, "addresses", addresses);
+                           "mandate", "categories", cats, "addresses", addresses, "held_by");
     char *token = NULL;
     bool ok = false;
     if (ag && mkt_create(c->m, "agent", ag, NULL) == 0 && mkt_issue_token(c->m, id, &token) == 0 &&
-        record(c, "register", "agent", id, NULL, NULL) == 0)
+        record(c, "register", "agent", id, NULL, NULL) == 0) {
+        /* The token is shown in this answer only: the stored answer that a replay of
+         * this request gets says so instead of holding it (docs/api.md). */
         ok = mkt_ok(c, 201, json_pack("{sO ss}", "agent", ag, "token", token));
-    else
+        c->replay = json_pack("{sO sn ss}", "agent", ag, "token", "token_note", MKT_TOKEN_NOTE);
+    } else
         mkt_fail(c, 503, "unavailable", NULL, NULL, "could not register the agent");
     if (token) {
         memset(token, 0, strlen(token));
@@ -522,6 +557,42 @@ static bool register_agent(mkt_ctx *c)
     }
     json_decref(ag);
     return ok;
+}
+
+/* A supervisor's pause of agent ag holds the agent and its open negotiations (both
+ * sides: nothing trades with a paused agent); resume removes that pause, and only it
+ * (marketd/hold.c): what the fleet halt holds stays held. Stores the agent. Returns 0,
+ * 1 when refused (the answer is set), -1 on failure. */
+static int pause_or_resume(mkt_ctx *c, json_t *ag, bool pause)
+{
+    const char *id = mkt_str(ag, "id");
+    char holder[80], text[160], who[400];
+    snprintf(holder, sizeof holder, "pause:%s", id);
+    hold_describe(ag, who, sizeof who);
+    if (pause && hold_has(ag, holder)) {
+        mkt_fail(c, 409, "conflict", NULL, ag, "agent %s is already paused", id);
+        return 1;
+    }
+    if (!pause && !hold_has(ag, holder)) {
+        if (json_array_size(json_object_get(ag, "held_by")))
+            mkt_fail(c, 409, "conflict", NULL, ag,
+                     "agent %s is not paused by a supervisor; it is held by %s", id, who);
+        else
+            mkt_fail(c, 409, "conflict", NULL, ag, "agent %s is active", id);
+        return 1;
+    }
+    if (pause) {
+        snprintf(text, sizeof text, "Held: agent %s was paused by a supervisor.", id);
+        return hold_add(c->m, "agent", ag, holder, NULL) == 1 &&
+                       hold_threads(c->m, id, holder, text) == 0
+                   ? 0
+                   : -1;
+    }
+    snprintf(text, sizeof text, "Released: agent %s was resumed.", id);
+    return hold_remove(c->m, "agent", ag, holder, NULL) == 1 &&
+                   hold_release(c->m, "negotiation", holder, text) == 0
+               ? 0
+               : -1;
 }
 
 /* POST /v1/agents/{id}/{pause|resume|limits} */
@@ -551,18 +622,14 @@ static bool agent_decision(mkt_ctx *c, const char *action)
     bool ok = false;
     if (!ag || !check_if_match(c, ag))
         goto out;
-    const char *st = mkt_str(ag, "status");
-    if ((!strcmp(action, "pause") && strcmp(st, "active") != 0) ||
-        (!strcmp(action, "resume") && strcmp(st, "paused") != 0)) {
-        mkt_fail(c, 409, "conflict", NULL, ag, "the agent is %s", st);
-        goto out;
-    }
-    if (!strcmp(action, "limits"))
+    int rc;
+    if (!strcmp(action, "limits")) {
         json_object_update(json_object_get(ag, "limits"), lim);
-    else
-        json_object_set_new(ag, "status",
-                            json_string(!strcmp(action, "pause") ? "paused" : "active"));
-    if (mkt_update(c->m, "agent", ag) != 0 ||
+        rc = mkt_update(c->m, "agent", ag);
+    } else if ((rc = pause_or_resume(c, ag, !strcmp(action, "pause"))) > 0) {
+        goto out; /* refused: the answer is set */
+    }
+    if (rc != 0 ||
         record(c, action, "agent", mkt_str(ag, "id"), reason, lim ? json_incref(lim) : NULL) != 0) {
         mkt_fail(c, 503, "unavailable", NULL, NULL, "could not store the decision");
         goto out;
@@ -572,25 +639,6 @@ out:
     json_decref(lim);
     json_decref(ag);
     return ok;
-}
-
-/* Binds one text. */
-static void bind_str(sqlite3_stmt *st, const void *ud)
-{
-    sqlite3_bind_text(st, 1, ud, -1, SQLITE_STATIC);
-}
-
-/* Records (kind, id) as changed by the halt. */
-static int note_halted(market *m, const char *kind, const char *id)
-{
-    sqlite3_stmt *st;
-    if (mkt_prepare(m, "INSERT OR IGNORE INTO halted(kind,id) VALUES(?,?)", &st) != 0)
-        return -1;
-    sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-    mkt_release(st);
-    return rc;
 }
 
 /* POST /v1/fleet/{halt|resume}: the kill switch and its undo. */
@@ -610,52 +658,28 @@ static bool fleet_decision(mkt_ctx *c, const char *action)
                  mkt_str(fleet, "status"));
         goto out;
     }
-    json_t *items = json_array();
-    size_t i;
-    json_t *o;
+    /* The halt is one holder of every agent and every open negotiation; resuming the
+     * fleet removes that holder and no other (marketd/hold.c). */
     int rc = 0;
     if (halt) {
-        mkt_query_json(m, "SELECT json FROM objects WHERE kind='agent' AND status=? ORDER BY ord",
-                       bind_str, "active", items);
-        json_array_foreach(items, i, o)
+        json_t *agents = json_array();
+        rc = mkt_query_json(m, "SELECT json FROM objects WHERE kind='agent' ORDER BY ord", NULL,
+                            NULL, agents);
+        size_t i;
+        json_t *o;
+        json_array_foreach(agents, i, o)
         {
-            json_object_set_new(o, "status", json_string("paused"));
-            rc |= mkt_update(m, "agent", o) | note_halted(m, "agent", mkt_str(o, "id"));
+            if (rc == 0 && hold_add(m, "agent", o, "fleet", NULL) < 0)
+                rc = -1;
         }
-        json_array_clear(items);
-        mkt_query_json(
-            m, "SELECT json FROM objects WHERE kind='negotiation' AND status=? ORDER BY ord",
-            bind_str, "open", items);
-        json_array_foreach(items, i, o)
-        {
-            json_object_set_new(o, "status", json_string("held"));
-            rc |= trade_system_message(m, o, "Held: the fleet was halted.");
-            rc |= mkt_update(m, "negotiation", o) | note_halted(m, "negotiation", mkt_str(o, "id"));
-        }
+        json_decref(agents);
+        if (rc == 0)
+            rc = hold_threads(m, NULL, "fleet", "Held: the fleet was halted.");
     } else {
-        mkt_query_json(m,
-                       "SELECT o.json FROM halted h JOIN objects o ON o.kind=h.kind AND o.id=h.id "
-                       "WHERE h.kind='agent' AND o.status=? ORDER BY o.ord",
-                       bind_str, "paused", items);
-        json_array_foreach(items, i, o)
-        {
-            json_object_set_new(o, "status", json_string("active"));
-            rc |= mkt_update(m, "agent", o);
-        }
-        json_array_clear(items);
-        mkt_query_json(m,
-                       "SELECT o.json FROM halted h JOIN objects o ON o.kind=h.kind AND o.id=h.id "
-                       "WHERE h.kind='negotiation' AND o.status=? ORDER BY o.ord",
-                       bind_str, "held", items);
-        json_array_foreach(items, i, o)
-        {
-            json_object_set_new(o, "status", json_string("open"));
-            rc |= trade_system_message(m, o, "Released: the fleet was resumed.");
-            rc |= mkt_update(m, "negotiation", o);
-        }
-        rc |= mkt_exec(m, "DELETE FROM halted");
+        rc = hold_release(m, "agent", "fleet", NULL);
+        if (rc == 0)
+            rc = hold_release(m, "negotiation", "fleet", "Released: the fleet was resumed.");
     }
-    json_decref(items);
     json_object_set_new(fleet, "status", json_string(halt ? "halted" : "running"));
     json_object_set_new(fleet, "reason", reason ? json_string(reason) : json_null());
     json_object_set_new(fleet, "by", json_string(c->a->name));

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/text.h"
 #include "marketd/fleet_impl.h"
 
 /* ---- the id map ---- */
@@ -246,8 +247,9 @@ int fl_register_agents(fleet *f, char *err, size_t errsz)
         json_t *ag = json_object_get(ans, "agent");
         fl_str(ag, "id", a->id, sizeof a->id);
         if (rs.status / 100 != 2 || !a->id[0]) {
-            snprintf(err, errsz, "registering fleet agent %d failed: HTTP %d %.200s", i, rs.status,
-                     rs.body ? rs.body : "");
+            const char *b = rs.body ? rs.body : "";
+            snprintf(err, errsz, "registering fleet agent %d failed: HTTP %d %.*s", i, rs.status,
+                     (int)text_utf8_fit(b, strnlen(b, 200)), b);
             json_decref(ans);
             free(rs.body);
             return -1;

@@ -3,8 +3,11 @@
  * A veto ends the deal: the buyer reads the reason, stays away from the listing (and
  * from the seller when the reason names it) and offers less when told it paid too
  * much. A cap reopens the thread and the buyer renegotiates inside it. An expired
- * purchase is abandoned. A hold parks the thread until it is released. Pauses and the
- * fleet's halt are handled in fleet.c (they park every deal of the agent or fleet).
+ * purchase is abandoned. A held thread is parked until it is open again: whatever holds
+ * it (a supervisor's hold, the pause of either party, the fleet halt: marketd/hold.c),
+ * the thread reopens only when the last holder is gone, and only then does the deal go
+ * on. Pauses and the fleet's halt are handled in fleet.c (they park every deal of the
+ * agent or fleet).
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -13,19 +16,20 @@
 
 #include "marketd/fleet_impl.h"
 
-/* True when text mentions any of the words (case-insensitive substrings). */
+/* True when text mentions any of the words (lower-case ASCII; case-insensitive
+ * substrings). The whole reason is read, however long: nothing is cut. */
 static bool mentions(const char *text, const char *const *words)
 {
     if (!text)
         return false;
-    char low[512];
-    size_t n = 0;
-    for (; text[n] && n < sizeof low - 1; n++)
-        low[n] = (char)tolower((unsigned char)text[n]);
-    low[n] = '\0';
-    for (; *words; words++)
-        if (strstr(low, *words))
-            return true;
+    for (const char *p = text; *p; p++)
+        for (const char *const *w = words; *w; w++) {
+            size_t i = 0;
+            while ((*w)[i] && tolower((unsigned char)p[i]) == (unsigned char)(*w)[i])
+                i++;
+            if (!(*w)[i])
+                return true;
+        }
     return false;
 }
 

@@ -18,7 +18,7 @@
 
 #include "marketd/sha256.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 /* The migrations, in order: migrations[i] takes user_version i to i+1. */
 static const char *const migrations[] = {
@@ -45,6 +45,25 @@ static const char *const migrations[] = {
     "CREATE TABLE faults(n INTEGER PRIMARY KEY, kind TEXT NOT NULL, purchase_id TEXT,"
     " negotiation_id TEXT, listing_id TEXT, agent_id TEXT, at INTEGER NOT NULL);"
     "CREATE TABLE halted(kind TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY(kind, id));",
+    /* 2: holds as a set of holders per object (marketd/hold.c), the author of the terms
+     * on the table (marketd/trade.c), and no agent token in a stored answer. The holders
+     * are read off what the database says: what the halt changed ("halted"), any other
+     * pause or hold being a supervisor's. */
+    "UPDATE objects SET json=json_set(json,'$.held_by',json('[]'))"
+    " WHERE kind IN ('agent','negotiation');"
+    "UPDATE objects SET json=json_set(json,'$.held_by',json_array('fleet'))"
+    " WHERE status IN ('paused','held') AND EXISTS"
+    " (SELECT 1 FROM halted h WHERE h.kind=objects.kind AND h.id=objects.id);"
+    "UPDATE objects SET json=json_set(json,'$.held_by',json_array('pause:'||id))"
+    " WHERE kind='agent' AND status='paused' AND json_array_length(json,'$.held_by')=0;"
+    "UPDATE objects SET json=json_set(json,'$.held_by',json_array('hold'))"
+    " WHERE kind='negotiation' AND status='held' AND json_array_length(json,'$.held_by')=0;"
+    "DROP TABLE halted;"
+    "UPDATE objects SET json=json_set(json,'$.terms.by',(SELECT from_id FROM messages"
+    " WHERE negotiation_id=objects.id AND kind IN ('offer','counter') ORDER BY seq DESC LIMIT 1))"
+    " WHERE kind='negotiation' AND json_type(json,'$.terms')='object';"
+    "UPDATE idem SET body=json_set(body,'$.token',json('null'),'$.token_note','" MKT_TOKEN_NOTE
+    "') WHERE json_type(body,'$.token')='text';",
 };
 
 /* Fills buf with n random bytes from the kernel. Returns 0 or -1. */
@@ -95,6 +114,11 @@ static int migrate(market *m, char *err, size_t errsz)
                  SCHEMA_VERSION);
         return -1;
     }
+    /* A migration may scrub secrets (schema 2: agent tokens in stored answers): what it
+     * overwrites is zeroed in the file, and the WAL is checkpointed once it is done. */
+    bool migrated = version < SCHEMA_VERSION;
+    if (migrated)
+        mkt_exec(m, "PRAGMA secure_delete=ON");
     for (; version < SCHEMA_VERSION; version++) {
         char sql[64];
         if (mkt_exec(m, "BEGIN IMMEDIATE") != 0)
@@ -123,10 +147,51 @@ static int migrate(market *m, char *err, size_t errsz)
         if (mkt_exec(m, "COMMIT") != 0)
             goto fail;
     }
+    if (migrated) {
+        mkt_exec(m, "PRAGMA secure_delete=OFF");
+        if (!m->memory)
+            mkt_exec(m, "PRAGMA wal_checkpoint(TRUNCATE)");
+    }
     return 0;
 fail:
     snprintf(err, errsz, "cannot migrate the database: %s", sqlite3_errmsg(m->db));
     return -1;
+}
+
+/* Makes the database file and its -wal and -shm files private to the user (0600): the
+ * database holds the market's money, principals and addresses. The database is created
+ * here, 0600, before SQLite opens it, because SQLite gives -wal and -shm the mode of the
+ * database file; files an older marketd left readable are narrowed. Returns 0 or -1
+ * with err set. */
+static int private_files(const char *path, char *err, size_t errsz)
+{
+    static const char *const suffixes[] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        char p[4200];
+        if (snprintf(p, sizeof p, "%s%s", path, suffixes[i]) >= (int)sizeof p) {
+            snprintf(err, errsz, "database path too long");
+            return -1;
+        }
+        int fd = open(p, O_RDWR | O_CLOEXEC | (i == 0 ? O_CREAT : 0), 0600);
+        if (fd < 0) {
+            if (i > 0 && errno == ENOENT)
+                continue; /* SQLite creates it later, with the database's mode */
+            snprintf(err, errsz, "cannot open database %s: %s", p, strerror(errno));
+            return -1;
+        }
+        struct stat sb;
+        int rc = fstat(fd, &sb);
+        if (rc == 0 && S_ISREG(sb.st_mode) && (sb.st_mode & 077))
+            rc = fchmod(fd, sb.st_mode & 0700);
+        if (rc != 0) {
+            snprintf(err, errsz, "cannot make database %s private (mode 0600): %s", p,
+                     strerror(errno));
+            close(fd);
+            return -1;
+        }
+        close(fd);
+    }
+    return 0;
 }
 
 /* Reads the operator tokens file (NAME ROLE SECRET lines). Returns 0 or -1 with err. */
@@ -249,6 +314,8 @@ market *market_open(const market_options *opt, char *err, size_t errsz)
     const char *path = opt->db_path ? opt->db_path : ":memory:";
     m->memory = strcmp(path, ":memory:") == 0;
     if (opt->tokens_path && load_tokens(m, opt->tokens_path, err, errsz) != 0)
+        goto fail;
+    if (!m->memory && private_files(path, err, errsz) != 0)
         goto fail;
     if (sqlite3_open_v2(path, &m->db,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,

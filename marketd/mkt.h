@@ -7,6 +7,7 @@
  *   risk.c     the risk rules run on every new purchase
  *   decide.c   operator decisions, settlement, refunds, expiry (market_tick)
  *   http.c     libmicrohttpd server, the event stream, /metrics
+ *   hold.c     holds: the set of holders (fleet halt, pauses, holds) of agents and threads
  *   sha256.c   SHA-256 for agent tokens and request fingerprints
  *   words.c    the words of messages: money with its currency, caps
  *
@@ -105,7 +106,14 @@ typedef struct mkt_ctx {
     json_t *body;   /* parsed POST body (an object), borrowed */
     int status;     /* answer status */
     json_t *answer; /* answer body (owned) */
+    json_t *replay; /* what a replay of this request answers instead, when the answer
+                       holds something never stored (a token); owned, usually NULL */
 } mkt_ctx;
+
+/* What the stored answer of POST /v1/agents says in place of the token (docs/api.md). */
+#define MKT_TOKEN_NOTE                                                                             \
+    "the token was shown once, in the first answer to this request; marketd keeps only its "       \
+    "hash"
 
 /* Frees the reference-price rings (trade.c). */
 void mkt_refcache_free(market *m);
@@ -226,6 +234,30 @@ json_t *risk_purchase_view(const market_actor *a, json_t *p);
 /* Creates an alert. Returns 0 or -1. */
 int risk_alert(market *m, const char *severity, const char *rule, const char *kind, const char *id,
                const char *message);
+
+/* ---- hold.c ---- */
+/* Holders: "fleet" (the fleet halt), "pause:<agent id>" (a supervisor's pause: the agent
+ * and its open negotiations), "hold" (a supervisor's hold of one negotiation). */
+
+/* True when holder is in obj's held_by. */
+bool hold_has(json_t *obj, const char *holder);
+/* Writes who holds obj in words ("the fleet halt, the pause of agt_3") into out. */
+void hold_describe(json_t *obj, char *out, size_t size);
+/* Adds holder to obj (kind "agent", or "negotiation" while open or held): the first
+ * holder makes it paused/held; a negotiation gets text as a system message (may be
+ * NULL). Stores it. Returns 1 when added, 0 when it already had it (or a negotiation is
+ * no longer negotiating), -1 on failure. */
+int hold_add(market *m, const char *kind, json_t *obj, const char *holder, const char *text);
+/* Removes holder from obj; the last one reopens it (active/open). A negotiation gets text
+ * (and who still holds it) as a system message. Stores it. 1 removed, 0 absent, -1. */
+int hold_remove(market *m, const char *kind, json_t *obj, const char *holder, const char *text);
+/* Adds holder to every open or held negotiation of agent_id (of everyone when NULL). */
+int hold_threads(market *m, const char *agent_id, const char *holder, const char *text);
+/* Removes holder from every object of kind that has it. 0 or -1. */
+int hold_release(market *m, const char *kind, const char *holder, const char *text);
+/* A negotiation that reopens takes the holders of its two parties (held, with a system
+ * message, when there are any); the caller stores it. 0 or -1. */
+int hold_inherit(market *m, json_t *neg);
 
 /* ---- decide.c ---- */
 bool decide_route(mkt_ctx *c);

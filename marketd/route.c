@@ -724,7 +724,7 @@ static void handle_post(mkt_ctx *c)
     } else {
         route_post(c);
         if (c->status >= 200 && c->status < 300) {
-            char *text = json_dumps(c->answer, JSON_COMPACT);
+            char *text = json_dumps(c->replay ? c->replay : c->answer, JSON_COMPACT);
             if (!text || idem_store(m, scope, rq->idempotency_key, fp, c->status, text) != 0 ||
                 mkt_commit(m) != 0) {
                 mkt_rollback(m);
@@ -740,6 +740,8 @@ static void handle_post(mkt_ctx *c)
     }
     c->body = NULL;
     json_decref(body);
+    json_decref(c->replay);
+    c->replay = NULL;
 }
 
 /* Splits "/v1/a/b/c" into segments. Returns false when it is not a /v1 path. */

@@ -7,6 +7,8 @@
 
 #include <string.h>
 
+#include "api/text.h"
+
 static const struct {
     const char *name;
     const char *rule;
@@ -65,7 +67,7 @@ char *sim_fault_hide(sim_rng *r, char *text, size_t size)
     if (len + hl + 1 > size) {
         if (size < hl + 1)
             return text;
-        len = size - hl - 1;
+        len = text_utf8_fit(text, size - hl - 1); /* never half a character */
         text[len] = '\0';
     }
     /* Count the spaces and pick one to insert after (or the end when there is none). */

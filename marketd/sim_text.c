@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "api/money.h"
+#include "api/text.h"
 
 #define NB(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -183,7 +184,7 @@ static void append(char *out, size_t size, size_t *len, const char *s)
 {
     size_t n = strlen(s);
     if (*len + n >= size)
-        n = size - 1 - *len;
+        n = text_utf8_fit(s, size - 1 - *len); /* never half a character */
     memcpy(out + *len, s, n);
     *len += n;
     out[*len] = '\0';

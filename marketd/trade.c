@@ -121,6 +121,16 @@ void mkt_refcache_free(market *m)
     m->refs = NULL;
 }
 
+/* True when agent id is paused (by anything: marketd/hold.c). */
+static bool agent_paused(market *m, const char *id)
+{
+    json_t *ag = id ? mkt_get(m, "agent", id) : NULL;
+    const char *st = mkt_str(ag, "status");
+    bool paused = st && strcmp(st, "paused") == 0;
+    json_decref(ag);
+    return paused;
+}
+
 /* Reads and checks a currency field. Returns 1 ok, -1 failed. */
 static int body_currency(mkt_ctx *c, const char **out)
 {
@@ -237,6 +247,17 @@ int trade_system_message(market *m, json_t *neg, const char *text)
     return msg ? 0 : -1;
 }
 
+/* Puts terms (price, qty) on neg's table, put there by agent `by`: the one place that
+ * records who made the current terms, which decides who may accept them (only the other
+ * party). A note, a reject or a system message leaves the terms and their author as they
+ * are; a purchase cap takes them off the table (marketd/decide.c, neg_after). */
+static void put_terms(json_t *neg, const char *by, int64_t price, int64_t qty)
+{
+    json_object_set_new(neg, "terms",
+                        json_pack("{sI sI ss}", "unit_price_minor", (json_int_t)price, "quantity",
+                                  (json_int_t)qty, "by", by));
+}
+
 /* True when (price, qty) is inside the negotiation's cap. */
 static bool inside_cap(json_t *neg, int64_t price, int64_t qty)
 {
@@ -304,16 +325,21 @@ bool trade_open_negotiation(mkt_ctx *c)
                  mkt_str(l, "currency"), agcur);
     } else if (strcmp(mkt_str(l, "seller_id"), c->a->agent_id) == 0) {
         mkt_fail(c, 409, "conflict", "listing_id", NULL, "an agent cannot buy from itself");
+    } else if (agent_paused(m, mkt_str(l, "seller_id"))) {
+        mkt_fail(c, 409, "conflict", "listing_id", NULL,
+                 "the seller %s is paused: nothing trades with it until it is resumed",
+                 mkt_str(l, "seller_id"));
     } else {
         char id[72];
         json_t *neg = NULL, *msg = NULL;
         if (mkt_new_id(m, "neg_", id) == 0)
-            neg = json_pack("{ss sI ss ss ss ss s{sI sI} sn sn ss sI so}", "id", id, "version", 1,
+            neg = json_pack("{ss sI ss ss ss ss sn sn sn ss sI so s[]}", "id", id, "version", 1,
                             "listing_id", lid, "buyer_id", c->a->agent_id, "seller_id",
-                            mkt_str(l, "seller_id"), "status", "open", "terms", "unit_price_minor",
-                            (json_int_t)price, "quantity", (json_int_t)qty, "agreed_terms", "cap",
-                            "currency", agcur, "message_count", (json_int_t)0, "opened_at",
-                            mkt_time_json(m->now));
+                            mkt_str(l, "seller_id"), "status", "open", "terms", "agreed_terms",
+                            "cap", "currency", agcur, "message_count", (json_int_t)0, "opened_at",
+                            mkt_time_json(m->now), "held_by");
+        if (neg)
+            put_terms(neg, c->a->agent_id, price, qty);
         /* the negotiation first, so that its first message follows it on the stream */
         if (neg && mkt_create(m, "negotiation", neg, NULL) == 0 &&
             (msg = add_message(m, neg, c->a->agent_id, "offer", price, qty, text)) &&
@@ -326,6 +352,21 @@ bool trade_open_negotiation(mkt_ctx *c)
     }
     json_decref(l);
     return ok;
+}
+
+/* True (with its id in out) when a party of neg is paused: no purchase may involve a
+ * paused agent. Its threads are held while it is paused (marketd/hold.c), so this is the
+ * last line, for what a hold cannot cover (a database from before holds). */
+static bool paused_party(market *m, json_t *neg, char out[72])
+{
+    static const char *const sides[] = {"buyer_id", "seller_id"};
+    for (int i = 0; i < 2; i++) {
+        if (agent_paused(m, mkt_str(neg, sides[i]))) {
+            snprintf(out, 72, "%s", mkt_str(neg, sides[i]));
+            return true;
+        }
+    }
+    return false;
 }
 
 /* Makes the purchase for an accepted negotiation; returns it (owned) or NULL. */
@@ -417,7 +458,11 @@ bool trade_post_message(mkt_ctx *c, const char *id)
         goto out;
     }
     if (strcmp(status, "open") != 0) {
-        mkt_fail(c, 409, "conflict", NULL, neg, "the negotiation is %s", status);
+        char who[400] = "";
+        if (strcmp(status, "held") == 0)
+            hold_describe(neg, who, sizeof who);
+        mkt_fail(c, 409, "conflict", NULL, neg, "the negotiation is %s%s%s", status,
+                 who[0] ? " by " : "", who);
         goto out;
     }
     if (offer && !inside_cap(neg, price, qty)) {
@@ -427,6 +472,19 @@ bool trade_post_message(mkt_ctx *c, const char *id)
     if (accept) {
         if (!json_is_object(terms)) {
             mkt_fail(c, 409, "conflict", NULL, neg, "there are no terms on the table to accept");
+            goto out;
+        }
+        const char *by = mkt_str(terms, "by");
+        if (!by || strcmp(by, me) == 0) {
+            mkt_fail(c, 409, "own_offer", NULL, neg,
+                     "these are the caller's own terms: only the party that did not put them on "
+                     "the table may accept them");
+            goto out;
+        }
+        char paused[72];
+        if (paused_party(m, neg, paused)) {
+            mkt_fail(c, 409, "conflict", NULL, neg,
+                     "agent %s is paused: no purchase can involve it until it is resumed", paused);
             goto out;
         }
         if (price < 0)
@@ -442,9 +500,7 @@ bool trade_post_message(mkt_ctx *c, const char *id)
     if (!msg)
         goto fail;
     if (offer) {
-        json_object_set_new(neg, "terms",
-                            json_pack("{sI sI}", "unit_price_minor", (json_int_t)price, "quantity",
-                                      (json_int_t)qty));
+        put_terms(neg, me, price, qty);
     } else if (accept) {
         json_object_set_new(neg, "status", json_string("agreed"));
         json_object_set(neg, "agreed_terms", terms);

@@ -312,6 +312,74 @@ static void test_halt_and_resume(void **state)
     assert_true(wait_for(&srv, acted_since, &w, 30));
 }
 
+/* True when json array items holds an object whose buyer or seller is agent. */
+static bool involves(json_t *items, const char *agent)
+{
+    size_t i;
+    json_t *o;
+    json_array_foreach(items, i, o)
+    {
+        char b[80], s[80];
+        str_of(o, "buyer_id", b, sizeof b);
+        str_of(o, "seller_id", s, sizeof s);
+        if (!strcmp(b, agent) || !strcmp(s, agent))
+            return true;
+    }
+    return false;
+}
+
+/* A supervisor's pause made during a halt outlives the fleet's resume (holds are a set
+ * of holders): the rest of the fleet trades again, the paused agent stays silent, its
+ * threads stay held so that no counterparty trades with it, and no purchase involves
+ * it; resuming the agent lets it trade again. */
+static void test_pause_during_halt_outlives_fleet_resume(void **state)
+{
+    (void)state;
+    int three = 3;
+    assert_true(wait_for(&srv, has_negotiations, &three, 20));
+    json_t *negs = get_all(&srv, "/v1/negotiations");
+    char agent[80], path[160], act[200];
+    str_of(json_array_get(negs, json_array_size(negs) - 1), "buyer_id", agent, sizeof agent);
+    json_decref(negs);
+    snprintf(path, sizeof path, "/v1/agents/%s", agent);
+    json_decref(post(&srv, "/v1/fleet/halt", 0, "{\"reason\":\"test: halt\"}"));
+    snprintf(act, sizeof act, "%s/pause", path);
+    json_decref(post(&srv, act, version_of(&srv, path), "{\"reason\":\"compromised\"}"));
+    json_t *fl = post(&srv, "/v1/fleet/resume", 0, NULL);
+    since w = {.agent = NULL};
+    str_of(fl, "updated_at", w.at, sizeof w.at);
+    json_decref(fl);
+    assert_true(wait_for(&srv, acted_since, &w, 30)); /* the others trade again */
+    tproc_nap(2000); /* a window in which the paused agent must stay silent */
+    assert_int_equal(messages_after(&srv, agent, w.at), 0);
+    json_t *ag = get(&srv, path);
+    char st[32];
+    str_of(ag, "status", st, sizeof st);
+    assert_string_equal(st, "paused");
+    json_decref(ag);
+    json_t *open = get_all(&srv, "/v1/negotiations?status=open");
+    assert_false(involves(open, agent));
+    json_decref(open);
+    json_t *purs = get_all(&srv, "/v1/purchases");
+    size_t i;
+    json_t *p;
+    json_array_foreach(purs, i, p)
+    {
+        char created[40], b[80];
+        str_of(p, "created_at", created, sizeof created);
+        str_of(p, "buyer_id", b, sizeof b);
+        assert_false(strcmp(created, w.at) > 0 && strcmp(b, agent) == 0);
+    }
+    json_decref(purs);
+
+    snprintf(act, sizeof act, "%s/resume", path);
+    ag = post(&srv, act, version_of(&srv, path), NULL);
+    since me = {.agent = agent};
+    str_of(ag, "updated_at", me.at, sizeof me.at);
+    json_decref(ag);
+    assert_true(wait_for(&srv, acted_since, &me, 30));
+}
+
 /* True for the classifieds categories: many sellers, so a buyer told to avoid one always
  * has others to turn to. */
 static bool classifieds(const char *category)
@@ -605,6 +673,7 @@ int main(void)
     const struct CMUnitTest obedience[] = {
         cmocka_unit_test(test_pause_and_resume),
         cmocka_unit_test(test_halt_and_resume),
+        cmocka_unit_test(test_pause_during_halt_outlives_fleet_resume),
         cmocka_unit_test(test_veto_read_and_moved_on),
         cmocka_unit_test(test_cap_renegotiated_inside),
         cmocka_unit_test(test_lowered_limits_respected),

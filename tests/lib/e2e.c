@@ -156,7 +156,7 @@ int e2e_offer(e2e_market *m, const e2e_agent *buyer, const char *listing_id, int
     return st;
 }
 
-/* Accepts the terms on the table. */
+/* Accepts the terms on the table, as agent `seller` (the party that did not make them). */
 int e2e_accept(e2e_market *m, const e2e_agent *seller, const char *neg_id, char *pur_out)
 {
     char path[128];

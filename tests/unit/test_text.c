@@ -273,6 +273,18 @@ static void test_random_bytes(void **state)
     }
 }
 
+/* text_utf8_fit: a cut never leaves half a character, whatever its length. */
+static void test_utf8_fit(void **state)
+{
+    (void)state;
+    const char *s = "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"; /* a é € 😀: 1+2+3+4 bytes */
+    static const size_t want[] = {0, 1, 1, 3, 3, 3, 6, 6, 6, 6, 10};
+    for (size_t n = 0; n <= 10; n++)
+        assert_int_equal(text_utf8_fit(s, n), want[n]);
+    assert_int_equal(text_utf8_fit("plain", 3), 3);
+    assert_int_equal(text_utf8_fit("\x80\x80", 2), 2); /* no lead byte: left as it is */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -288,6 +300,7 @@ int main(void)
         cmocka_unit_test(test_strip_and_describe),
         cmocka_unit_test(test_valid_id),
         cmocka_unit_test(test_random_bytes),
+        cmocka_unit_test(test_utf8_fit),
     };
     return cmocka_run_group_tests_name("text", tests, NULL, NULL);
 }
