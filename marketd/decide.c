@@ -360,8 +360,8 @@ static bool purchase_decision(mkt_ctx *c, const char *action)
         char words[160];
         textf(text, sizeof text,
               "Capped by the supervisor (%s)%s%s. Agree new terms inside the cap to buy.",
-              mkt_cap_words(words, sizeof words, cap, mkt_str(p, "currency")),
-              reason ? ": " : "", reason ? reason : "");
+              mkt_cap_words(words, sizeof words, cap, mkt_str(p, "currency")), reason ? ": " : "",
+              reason ? reason : "");
         if (neg_after(m, p, "open", text, cap) != 0)
             goto fail;
     } else {
