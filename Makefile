@@ -183,6 +183,7 @@ format:
 	clang-format -i $(FORMAT_FILES)
 
 format-check:
+	@tools/deps.sh check
 	@clang-format --dry-run -Werror $(FORMAT_FILES) && echo "format-check: ok"
 
 # ---- install --------------------------------------------------------------
