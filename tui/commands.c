@@ -188,7 +188,7 @@ void actions_command(ui *u, const char *line)
     } else if (!strcmp(cmd, "help")) {
         actions_do(u, ACT_HELP);
     } else if (!strcmp(cmd, "quit") || !strcmp(cmd, "q")) {
-        u->quit = true;
+        session_quit(u);
     } else {
         char shown[80];
         text_truncate(cmd, 30, u->mode_text, shown, sizeof shown);
