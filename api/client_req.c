@@ -334,9 +334,11 @@ uint64_t client_decide(client *c, const decision_req *req, decision_cb cb, void 
     if (!client_bound(c)) {
         /* A decision is for a market and an operator: until both have been read, there
          * is nothing to bind it to (and nowhere it could safely go later). */
-        snprintf(err, sizeof err, "not connected%s%.200s%s", c->s.last_error[0] ? " (" : "",
-                 c->s.last_error, c->s.last_error[0] ? ")" : "");
-        refuse(cb, ud, err);
+        decision_outcome o = {0};
+        snprintf(o.message, sizeof o.message, "not connected: nothing sent%s%.200s%s",
+                 c->s.last_error[0] ? " (" : "", c->s.last_error, c->s.last_error[0] ? ")" : "");
+        if (cb)
+            cb(ud, &o);
         return 0;
     }
     if (decision_path(req, path, sizeof path) < 0 || journal_new_key(key, sizeof key) < 0) {

@@ -891,7 +891,7 @@ char *json_decision_body(const decision_req *r)
 /* Prints a JSON value as one line of printable ASCII: the one place tail and snapshot
  * print JSON. JSON_ENSURE_ASCII escapes everything above 0x7f (C1 controls included) and
  * the C0 controls, but leaves DEL (0x7f) raw; DEL can only stand inside a string (key or
- * value), so it is written as \u007f here. */
+ * value), so it is written as \u007F here. */
 static int print_value(FILE *f, json_t *v)
 {
     char *s =
@@ -905,7 +905,7 @@ static int print_value(FILE *f, json_t *v)
             break;
         }
         fwrite(p, 1, (size_t)(del - p), f);
-        fputs("\\u007f", f);
+        fputs("\\u007F", f); /* upper case, as jansson writes its escapes */
     }
     fputc('\n', f);
     free(s);

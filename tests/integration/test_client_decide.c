@@ -457,6 +457,41 @@ static void test_conflicts_and_usage(void **state)
     assert_null(strstr(r.err, TESTSRV_TOKEN_SUP1));
 }
 
+/* Issue 12, headless messages: approving a settled purchase says nothing about
+ * "approving ... at its current total" (only a success says which total it approved),
+ * just the 409; a flag without its value says so; a bad amount names the flag and the
+ * value typed. */
+static void test_headless_messages(void **state)
+{
+    (void)state;
+    char pur[72];
+    assert_int_equal(testsrv_market_purchase(&srv, &mkt, 50000, 1, pur), 0);
+    const char *a1[] = {"--url", srv.url, "--token-file", tok, "approve", pur, NULL};
+    run_result r = run(a1);
+    if (r.status != 0)
+        fail_msg("exit %d: %s", r.status, r.err);
+    assert_non_null(strstr(r.err, "approved"));
+    assert_non_null(strstr(r.err, "at its current total"));
+    assert_non_null(strstr(r.err, "500.00"));
+    r = run(a1); /* settled now */
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "409"));
+    assert_null(strstr(r.err, "approving"));
+    assert_null(strstr(r.err, "current total"));
+    const char *a2[] = {"--url", srv.url, "--token-file", tok, "--theme", NULL};
+    r = run(a2);
+    assert_int_equal(r.status, 2);
+    assert_non_null(strstr(r.err, "needs a value: --theme"));
+    assert_null(strstr(r.err, "unknown option"));
+    char pur2[72];
+    assert_int_equal(testsrv_market_purchase(&srv, &mkt, 50000, 2, pur2), 0);
+    const char *a3[] = {"--url", srv.url,       "--token-file", tok, "cap",
+                        pur2,    "--max-price", "-5",           NULL};
+    r = run(a3);
+    assert_int_equal(r.status, 2);
+    assert_non_null(strstr(r.err, "--max-price -5: amounts cannot be negative"));
+}
+
 /* A token file that others can read is refused with a clear message. */
 static void test_open_token_file_refused(void **state)
 {
@@ -537,6 +572,7 @@ int main(void)
         cmocka_unit_test(test_journal_bound_to_market_and_operator),
         cmocka_unit_test(test_headless_failures_leave_nothing),
         cmocka_unit_test(test_conflicts_and_usage),
+        cmocka_unit_test(test_headless_messages),
         cmocka_unit_test(test_open_token_file_refused),
         cmocka_unit_test(test_fetch_thread_history),
     };

@@ -268,6 +268,9 @@ static void test_decisions_through_a_faulty_proxy(void **state)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     assert_int_equal(journal_unsettled(j, (int64_t)ts.tv_sec * 1000, &e, &nun, &bad), 0);
+    for (size_t q = 0; q < nun; q++)
+        fprintf(stderr, "unsettled in the journal: %s %s %s\n", e[q].key, e[q].action,
+                e[q].subject);
     journal_entries_free(e, nun);
     journal_close(j);
     config_free(&cfg);
