@@ -137,11 +137,11 @@ size_t client_unanswered(const client *c, char *summary, size_t size);
 void client_unanswered_send(client *c, decision_cb cb, void *ud);
 void client_unanswered_discard(client *c);
 
-/* The decisions of this session whose outcome is unknown so far (in flight, or waiting to
- * be retried after an attempt that may have reached the server): their number, and a
- * summary as above. Those never sent are settled as not sent by client_free; the others
- * stay in the journal for the next start (a console), or are settled as abandoned (a
- * one-shot command, cfg->no_stream). */
+/* The decisions of this session whose outcome is unknown (in flight, waiting to be
+ * retried after an attempt that may have reached the server, or retried to the end with
+ * no answer): their number, and a summary as above. Those never sent are settled as not sent by
+ * client_free; the others stay in the journal for the next start (a console), or are settled as
+ * abandoned (a one-shot command, cfg->no_stream). */
 size_t client_unknown_outcomes(const client *c, char *summary, size_t size);
 
 /* Fetches a thread's earlier messages (the snapshot carries threads, not their

@@ -119,6 +119,8 @@ struct client {
     bool offered;         /* the journal was looked at once both were known */
     journal_entry *offer; /* unanswered entries of an earlier session, this market */
     size_t noffer;
+    size_t given_up;         /* decisions of this session retried to the end, outcome unknown */
+    char given_up_list[200]; /* "veto pur_3, halt fleet" (as much as fits), named at quit */
 };
 
 /* Monotonic milliseconds. */

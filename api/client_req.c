@@ -83,6 +83,10 @@ static void no_answer(client *c, pending *p, decision_outcome *o, const char *wh
                  "no answer (%s): the outcome is unknown (it may have reached the server); "
                  "it is kept and offered again at the next start",
                  why);
+        size_t len = strlen(c->given_up_list); /* named again when quitting */
+        snprintf(c->given_up_list + len, sizeof c->given_up_list - len, "%s%s %s",
+                 c->given_up ? ", " : "", p->action, p->subject[0] ? p->subject : "fleet");
+        c->given_up++;
     }
 }
 
@@ -274,9 +278,9 @@ void client_unanswered_discard(client *c)
 
 size_t client_unknown_outcomes(const client *c, char *summary, size_t size)
 {
-    size_t n = 0, len = 0;
+    size_t n = c->given_up, len = 0;
     if (summary && size)
-        summary[0] = '\0';
+        len = (size_t)snprintf(summary, size, "%s", c->given_up_list);
     for (const pending *p = c->decs; p; p = p->next) {
         if (!p->maybe_sent && !p->req)
             continue; /* not sent so far: settled as not sent at the end */

@@ -53,6 +53,14 @@ static int decisions_on(e2e_market *m, const char *action, const char *subject)
     return n;
 }
 
+/* Prints the screen (for the closing note: what the operator sees at 80x24 or so). */
+static void capture(vt *t, const char *what)
+{
+    char *s = vt_screen(t);
+    printf("---- %s ----\n%s\n", what, s ? s : "");
+    free(s);
+}
+
 /* The issue's reproduction: `--url http://127.0.0.1:1`, `:halt test`, quit; then a
  * console on the real market: the fleet is not halted. */
 static void test_halt_before_connected_never_sent(void **state)
@@ -67,6 +75,7 @@ static void test_halt_before_connected_never_sent(void **state)
     assert_true(e2e_wait(t, "not connected", WAIT_MS));
     assert_true(e2e_wait(t, "nothing sent", WAIT_MS));
     assert_false(vt_contains(t, "sending"));
+    capture(t, "a halt before the market was read");
     vt_send(t, "q"); /* nothing has an unknown outcome: quits at once */
     assert_int_equal(vt_wait_exit(t, 5000), 0);
     vt_free(t);
@@ -129,6 +138,7 @@ static void test_unknown_outcome_asked_and_offered(void **state)
     assert_true(e2e_wait(t, "Quit with decisions unanswered?", WAIT_MS));
     snprintf(want, sizeof want, "1 decision has no answer yet: veto %s", pur);
     assert_true(e2e_wait(t, want, WAIT_MS));
+    capture(t, "the question at quit");
     vt_send(t, "n"); /* no: stays */
     assert_true(e2e_wait(t, "not quitting", WAIT_MS));
     vt_send(t, "q");
@@ -151,13 +161,14 @@ static void test_unknown_outcome_asked_and_offered(void **state)
     vt_free(t);
 
     /* The same operator, the market at its own URL: shown, sent again on y, once. */
-    t = e2e_dealdesk(m, 30, 100, m->sup1_file, NULL, NULL);
+    t = e2e_dealdesk(m, 24, 80, m->sup1_file, NULL, NULL);
     assert_non_null(t);
     assert_true(e2e_wait(t, "Unanswered decisions", WAIT_MS));
     snprintf(want, sizeof want, "1 decision from your last session has no answer yet: veto %s",
              pur);
     assert_true(e2e_wait(t, want, WAIT_MS));
     assert_true(e2e_wait(t, "N no (default)", WAIT_MS));
+    capture(t, "the question at start");
     vt_send(t, "y");
     snprintf(want, sizeof want, "earlier veto %s: done (200, replayed", pur);
     assert_true(e2e_wait(t, want, WAIT_MS));
