@@ -179,9 +179,11 @@ static void look_at_journal(client *c)
         return;
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
-        bool mine = !strcmp(e[i].epoch, c->bound_epoch) &&
-                    !strcmp(e[i].operator_name, c->bound_operator) &&
-                    decision_action_from_name(e[i].action) >= 0;
+        /* this market, this operator, and left behind (not in flight in a console
+         * that is still running) */
+        bool mine =
+            !strcmp(e[i].epoch, c->bound_epoch) && !strcmp(e[i].operator_name, c->bound_operator) &&
+            decision_action_from_name(e[i].action) >= 0 && !journal_key_live(c->j, e[i].key);
         if (mine) {
             journal_entry t = e[k];
             e[k++] = e[i];
@@ -345,7 +347,8 @@ uint64_t client_decide(client *c, const decision_req *req, decision_cb cb, void 
             cb(ud, &o);
         return 0;
     }
-    if (decision_path(req, path, sizeof path) < 0 || journal_new_key(key, sizeof key) < 0) {
+    if (decision_path(req, path, sizeof path) < 0 ||
+        journal_session_key(c->j, key, sizeof key) < 0) {
         refuse(cb, ud, "cannot make the request (no secure random source?)");
         return 0;
     }

@@ -17,9 +17,41 @@
 
 struct journal {
     int fd;
-    int lockfd; /* path.lock, flocked shared while open (compaction takes it exclusively) */
+    int lockfd;  /* path.lock, flocked shared while open (compaction takes it exclusively) */
+    int livefd;  /* path.live.<sid>, flocked exclusively while this session runs (-1 none) */
+    char sid[9]; /* this session's id, in its keys ("" when it could not be made) */
     char path[4096];
 };
+
+/* The file that says session sid is running (flocked by it). */
+static void live_path(const journal *j, const char *sid, char *out, size_t size)
+{
+    snprintf(out, size, "%s.live.%s", j->path, sid);
+}
+
+/* Starts this process's session: a fresh id and its flocked live file, so that other
+ * processes can tell its unsettled entries (in flight, not left behind) from those of a
+ * session that ended (journal_key_live). Best effort: without it keys carry no session. */
+static void session_start(journal *j)
+{
+    char key[40], lp[4300];
+    j->livefd = -1;
+    if (journal_new_key(key, sizeof key) < 0)
+        return;
+    memcpy(j->sid, key + 3, 8);
+    j->sid[8] = '\0';
+    live_path(j, j->sid, lp, sizeof lp);
+    int fd = open(lp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        if (fd >= 0) {
+            unlink(lp);
+            close(fd);
+        }
+        j->sid[0] = '\0';
+        return;
+    }
+    j->livefd = fd;
+}
 
 /* Wall-clock ms. */
 static int64_t now_wall_ms(void)
@@ -107,6 +139,7 @@ journal *journal_open(const char *path, char *err, size_t errsz)
     j->fd = fd;
     j->lockfd = lockfd;
     snprintf(j->path, sizeof j->path, "%s", path);
+    session_start(j);
     return j;
 }
 
@@ -114,6 +147,12 @@ void journal_close(journal *j)
 {
     if (!j)
         return;
+    if (j->livefd >= 0) {
+        char lp[4300];
+        live_path(j, j->sid, lp, sizeof lp);
+        unlink(lp);
+        close(j->livefd);
+    }
     close(j->fd);
     close(j->lockfd);
     free(j);
@@ -502,4 +541,37 @@ int journal_new_key(char *out, size_t size)
     }
     out[35] = '\0';
     return 0;
+}
+
+int journal_session_key(journal *j, char *out, size_t size)
+{
+    char rnd[40];
+    if (!j->sid[0])
+        return journal_new_key(out, size);
+    if (size < 37 || journal_new_key(rnd, sizeof rnd) < 0)
+        return -1;
+    snprintf(out, size, "dd_%s_%.24s", j->sid, rnd + 3);
+    return 0;
+}
+
+bool journal_key_live(journal *j, const char *key)
+{
+    char sid[9], lp[4300];
+    if (strncmp(key, "dd_", 3) != 0 || strlen(key) < 13 || key[11] != '_')
+        return false; /* a key without a session (older versions, tests) */
+    memcpy(sid, key + 3, 8);
+    sid[8] = '\0';
+    if (strspn(sid, "0123456789abcdef") != 8)
+        return false;
+    if (!strcmp(sid, j->sid))
+        return true;
+    live_path(j, sid, lp, sizeof lp);
+    int fd = open(lp, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return false;
+    bool live = flock(fd, LOCK_EX | LOCK_NB) < 0;
+    if (!live)
+        unlink(lp); /* its session ended without closing (a crash): tidy up */
+    close(fd);
+    return live;
 }

@@ -6,9 +6,10 @@
  * /v1/whoami's name) and its body is appended and fsynced. A settling line follows when
  * the server answers (its HTTP status), when the request certainly never left this
  * machine (JOURNAL_NOT_SENT), or when its outcome is unknown and it must not be sent again
- * (JOURNAL_ABANDONED, JOURNAL_EXPIRED). An entry without a settling line has an unknown
- * outcome: the console offers it again, with the same key, only to the same market and
- * operator (api/client_req.c). Lines are tab-separated, end with a checksum (a line torn
+ * (JOURNAL_ABANDONED, JOURNAL_EXPIRED). An entry without a settling line whose session
+ * has ended (its key names the session: journal_key_live) has an unknown outcome: the
+ * console offers it again, with the same key, only to the same market and operator
+ * (api/client_req.c). Lines are tab-separated, end with a checksum (a line torn
  * by a crash is skipped) and never hold the token:
  *
  *     D <key> <ms> <action> <subject|-> <version> <epoch|-> <operator|-> <body> <fnv1a>
@@ -22,6 +23,7 @@
 #ifndef DEALDESK_API_JOURNAL_H
 #define DEALDESK_API_JOURNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -79,6 +81,16 @@ int journal_settle(journal *j, const char *key, int http_status);
  * NULL). Returns 0 or -1. */
 int journal_unsettled(journal *j, int64_t now_ms, journal_entry **out, size_t *n, size_t *bad);
 void journal_entries_free(journal_entry *e, size_t n);
+
+/* Writes a fresh Idempotency-Key of this journal's session ("dd_", the session's 8 hex
+ * digits, "_", 24 random hex digits) into out (at least 37 bytes). Every open journal is
+ * a session that holds path.live.<id> flocked until journal_close. Returns 0 or -1. */
+int journal_session_key(journal *j, char *out, size_t size);
+
+/* True when key was made by a session that is still running (this one, or another
+ * process's open journal): its unsettled entry is in flight there, not left behind.
+ * Keys without a session are never live. */
+bool journal_key_live(journal *j, const char *key);
 
 /* Writes a fresh Idempotency-Key ("dd_" and 32 hex digits from getrandom()) into out
  * (at least 36 bytes). Returns 0, or -1 when the system has no secure random source. */

@@ -457,6 +457,75 @@ static void test_conflicts_and_usage(void **state)
     assert_null(strstr(r.err, TESTSRV_TOKEN_SUP1));
 }
 
+/* Not sent and outcome unknown are told apart: with the server's port closed after the
+ * market was read, an attempt is refused before any byte leaves, so the decision is not
+ * counted as of unknown outcome (a console quits without asking), and ending the client
+ * settles it as not sent: nothing is ever sent later. */
+static void test_refused_connection_is_not_sent(void **state)
+{
+    (void)state;
+    char pur[72];
+    assert_int_equal(testsrv_market_purchase(&srv, &mkt, 50000, 8, pur), 0);
+    faultproxy *fp = faultproxy_start(srv.port);
+    assert_non_null(fp);
+    config cfg;
+    config_init(&cfg);
+    snprintf(cfg.url, sizeof cfg.url, "http://127.0.0.1:%d", faultproxy_port(fp));
+    snprintf(cfg.token, sizeof cfg.token, "%s", TESTSRV_TOKEN_SUP1);
+    store *s = store_new();
+    char err[256];
+    client *c = client_new(&cfg, s, err, sizeof err);
+    assert_non_null(c);
+    int64_t deadline = tproc_now_ms() + 15000;
+    while (!client_bound(c) && tproc_now_ms() < deadline) {
+        client_wait(c, NULL, 0, 100, NULL);
+        client_run(c);
+    }
+    assert_true(client_bound(c));
+    faultproxy_stop(fp); /* the port is closed now: connections are refused */
+    decision_req req;
+    decision_req_init(&req, DEC_VETO, pur);
+    req.if_match_version = 1;
+    snprintf(req.reason, sizeof req.reason, "refused-drill");
+    answer_box box = {0};
+    assert_true(client_decide(c, &req, on_box, &box) > 0);
+    assert_int_equal(client_unknown_outcomes(c, NULL, 0), 1); /* in flight: unknown */
+    while ((client_unknown_outcomes(c, NULL, 0) != 0 || client_pending_decisions(c) != 1) &&
+           !box.done && tproc_now_ms() < deadline) {
+        client_wait(c, NULL, 0, 50, NULL);
+        client_run(c);
+    }
+    /* The first attempt was refused: waiting to retry, known not to have left. */
+    assert_false(box.done);
+    assert_int_equal(client_pending_decisions(c), 1);
+    assert_int_equal(client_unknown_outcomes(c, NULL, 0), 0);
+    client_free(c); /* settles it as not sent */
+    store_free(s);
+    config_free(&cfg);
+    char jt[65536];
+    journal_text(jt, sizeof jt);
+    assert_non_null(strstr(jt, "refused-drill")); /* journaled before the attempt */
+    config jc;
+    char path[4096];
+    config_init(&jc);
+    assert_int_equal(config_journal_path(&jc, path, sizeof path), 0);
+    journal *j = journal_open(path, err, sizeof err);
+    assert_non_null(j);
+    journal_entry *v;
+    size_t n;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    assert_int_equal(journal_unsettled(j, (int64_t)ts.tv_sec * 1000, &v, &n, NULL), 0);
+    for (size_t i = 0; i < n; i++)
+        assert_null(strstr(v[i].body, "refused-drill"));
+    journal_entries_free(v, n);
+    journal_close(j);
+    config_free(&jc);
+    char st[32];
+    purchase_status(&srv, pur, st, sizeof st);
+    assert_string_equal(st, "pending_approval");
+}
+
 /* Issue 12, headless messages: approving a settled purchase says nothing about
  * "approving ... at its current total" (only a success says which total it approved),
  * just the 409; a flag without its value says so; a bad amount names the flag and the
@@ -573,6 +642,7 @@ int main(void)
         cmocka_unit_test(test_headless_failures_leave_nothing),
         cmocka_unit_test(test_conflicts_and_usage),
         cmocka_unit_test(test_headless_messages),
+        cmocka_unit_test(test_refused_connection_is_not_sent),
         cmocka_unit_test(test_open_token_file_refused),
         cmocka_unit_test(test_fetch_thread_history),
     };

@@ -244,6 +244,51 @@ static void test_compaction_waits_for_others(void **state)
     journal_close(j);
 }
 
+/* A key names its session: live while that journal is open (another console's decision
+ * in flight is not "left behind"), not once it is closed or its process died. */
+static void test_sessions(void **state)
+{
+    (void)state;
+    char path[512], err[256], k1[64], k2[64], plain[64];
+    path_for("sessions", path, sizeof path);
+    journal *j1 = journal_open(path, err, sizeof err);
+    journal *j2 = journal_open(path, err, sizeof err);
+    assert_non_null(j1);
+    assert_non_null(j2);
+    assert_int_equal(journal_session_key(j1, k1, sizeof k1), 0);
+    assert_int_equal(journal_session_key(j2, k2, sizeof k2), 0);
+    assert_int_equal(strlen(k1), 36);
+    assert_int_equal(strncmp(k1, "dd_", 3), 0);
+    assert_int_not_equal(strncmp(k1, k2, 12), 0); /* two sessions */
+    assert_true(journal_key_live(j2, k1));
+    assert_true(journal_key_live(j1, k1));
+    assert_int_equal(journal_new_key(plain, sizeof plain), 0);
+    assert_false(journal_key_live(j2, plain));
+    journal_close(j1);
+    assert_false(journal_key_live(j2, k1));
+    /* A process that dies without closing: its session ends with it. */
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        journal *jc = journal_open(path, err, sizeof err);
+        char kc[64] = "";
+        if (jc)
+            journal_session_key(jc, kc, sizeof kc);
+        ssize_t w = write(fds[1], kc, sizeof kc);
+        _exit(w == (ssize_t)sizeof kc ? 0 : 1);
+    }
+    char kc[64];
+    assert_int_equal(read(fds[0], kc, sizeof kc), (ssize_t)sizeof kc);
+    int status;
+    waitpid(pid, &status, 0);
+    close(fds[0]);
+    close(fds[1]);
+    assert_int_equal(strlen(kc), 36);
+    assert_false(journal_key_live(j2, kc));
+    journal_close(j2);
+}
+
 static void test_keys(void **state)
 {
     (void)state;
@@ -261,11 +306,9 @@ static void test_keys(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_append_settle),
-        cmocka_unit_test(test_keys),
-        cmocka_unit_test(test_binding),
-        cmocka_unit_test(test_compaction),
-        cmocka_unit_test(test_compaction_waits_for_others),
+        cmocka_unit_test(test_append_settle), cmocka_unit_test(test_keys),
+        cmocka_unit_test(test_binding),       cmocka_unit_test(test_sessions),
+        cmocka_unit_test(test_compaction),    cmocka_unit_test(test_compaction_waits_for_others),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
