@@ -203,6 +203,8 @@ void client_bind_epoch(client *c, const char *epoch)
         while (c->decs) {
             pending *p = c->decs;
             decision_outcome o = {0};
+            if (p->req)
+                p->maybe_sent = true; /* in flight: it may have reached the old market */
             no_answer(c, p, &o, "the server at this address now serves another market");
             deliver(c, p, &o);
         }
@@ -341,8 +343,14 @@ uint64_t client_decide(client *c, const decision_req *req, decision_cb cb, void 
         /* A decision is for a market and an operator: until both have been read, there
          * is nothing to bind it to (and nowhere it could safely go later). */
         decision_outcome o = {0};
-        snprintf(o.message, sizeof o.message, "not connected: nothing sent%s%.200s%s",
-                 c->s.last_error[0] ? " (" : "", c->s.last_error, c->s.last_error[0] ? ")" : "");
+        if (c->bound_epoch[0] && !c->whoami)
+            snprintf(o.message, sizeof o.message,
+                     "not connected: nothing sent (the server did not say who you are: "
+                     "GET /v1/whoami)");
+        else
+            snprintf(o.message, sizeof o.message, "not connected: nothing sent%s%.200s%s",
+                     c->s.last_error[0] ? " (" : "", c->s.last_error,
+                     c->s.last_error[0] ? ")" : "");
         if (cb)
             cb(ud, &o);
         return 0;

@@ -154,7 +154,7 @@ static void test_unknown_outcome_asked_and_offered(void **state)
     t = e2e_dealdesk(m, 30, 100, m->sup2_file, NULL, NULL);
     assert_non_null(t);
     assert_true(e2e_wait(t, "sup2", WAIT_MS));
-    assert_true(e2e_wait(t, "FLEET RUNNING", WAIT_MS));
+    assert_true(e2e_wait(t, "\xe2\x97\x8f live", WAIT_MS));
     assert_false(vt_contains(t, "Unanswered"));
     vt_send(t, "q");
     assert_int_equal(vt_wait_exit(t, 5000), 0);
@@ -182,7 +182,7 @@ static void test_unknown_outcome_asked_and_offered(void **state)
     /* And never again. */
     t = e2e_dealdesk(m, 30, 100, m->sup1_file, NULL, NULL);
     assert_true(e2e_wait(t, "sup1", WAIT_MS));
-    assert_true(e2e_wait(t, "FLEET RUNNING", WAIT_MS));
+    assert_true(e2e_wait(t, "\xe2\x97\x8f live", WAIT_MS));
     assert_false(vt_contains(t, "Unanswered"));
     vt_send(t, "q");
     assert_int_equal(vt_wait_exit(t, 5000), 0);
@@ -222,12 +222,73 @@ static void test_two_consoles_merge_history(void **state)
     assert_int_equal(st.st_mode & 077, 0);
 }
 
+/* A console of the same operator that is still running: its decision in flight is not
+ * "left behind", so a second console does not offer it; once the first quits, the next
+ * console does, and N discards it (never sent again). */
+static void test_running_console_not_offered(void **state)
+{
+    e2e_market *m = *state;
+    char pur[65], neg[65], want[160];
+    assert_int_equal(e2e_purchase(m, "Recumbent", "bikes", 93000, 1, pur, neg), 0);
+    faultproxy *fp = faultproxy_start(m->srv.port);
+    assert_non_null(fp);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", faultproxy_port(fp));
+    vt *a = e2e_dealdesk_at(m, url, 30, 100, m->sup1_file, NULL, NULL);
+    assert_non_null(a);
+    assert_true(e2e_wait(a, pur, WAIT_MS));
+    vt_send(a, "/");
+    vt_send(a, pur);
+    vt_send(a, "\r");
+    snprintf(want, sizeof want, "%s v1", pur);
+    assert_true(e2e_wait(a, want, WAIT_MS));
+    faultproxy_drop_responses(fp, 1000, "/veto");
+    vt_send(a, "v");
+    assert_true(e2e_wait(a, "reason:", WAIT_MS));
+    vt_send(a, "second console\r");
+    assert_true(e2e_wait(a, "no answer yet", WAIT_MS));
+
+    vt *b = e2e_dealdesk(m, 24, 80, m->sup1_file, NULL, NULL);
+    assert_non_null(b);
+    assert_true(e2e_wait(b, "sup1", WAIT_MS));
+    assert_true(e2e_wait(b, "\xe2\x97\x8f live", WAIT_MS));
+    assert_false(vt_contains(b, "Unanswered"));
+    vt_send(b, "q");
+    assert_int_equal(vt_wait_exit(b, 5000), 0);
+    vt_free(b);
+
+    vt_send(a, "q");
+    assert_true(e2e_wait(a, "Quit with decisions unanswered?", WAIT_MS));
+    vt_send(a, "y");
+    assert_int_equal(vt_wait_exit(a, 5000), 0);
+    vt_free(a);
+    faultproxy_stop(fp);
+
+    vt *c = e2e_dealdesk(m, 24, 80, m->sup1_file, NULL, NULL);
+    assert_non_null(c);
+    snprintf(want, sizeof want, "has no answer yet: veto %s", pur);
+    assert_true(e2e_wait(c, want, WAIT_MS));
+    vt_send(c, "n");
+    assert_true(e2e_wait(c, "1 earlier decision discarded, not sent again", WAIT_MS));
+    vt_send(c, "q");
+    assert_int_equal(vt_wait_exit(c, 5000), 0);
+    vt_free(c);
+    c = e2e_dealdesk(m, 24, 80, m->sup1_file, NULL, NULL); /* and never again */
+    assert_true(e2e_wait(c, "sup1", WAIT_MS));
+    assert_true(e2e_wait(c, "\xe2\x97\x8f live", WAIT_MS));
+    assert_false(vt_contains(c, "Unanswered"));
+    vt_send(c, "q");
+    assert_int_equal(vt_wait_exit(c, 5000), 0);
+    vt_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_halt_before_connected_never_sent),
         cmocka_unit_test(test_unknown_outcome_asked_and_offered),
         cmocka_unit_test(test_two_consoles_merge_history),
+        cmocka_unit_test(test_running_console_not_offered),
     };
     return cmocka_run_group_tests(tests, e2e_group_setup, e2e_group_teardown);
 }
