@@ -340,15 +340,15 @@ static void test_headless_failures_leave_nothing(void **state)
 {
     (void)state;
     char jt[65536];
-    const char *a1[] = {"--url",      "http://127.0.0.1:1", "--token-file", tok,          "pause",
-                        mkt.buyer_id, "--reason",           "closed port",  "--if-match", "1",
-                        NULL};
+    const char *a1[] = {
+        "--url",    "http://127.0.0.1:1", "--token-file", tok, "pause", mkt.buyer_id,
+        "--reason", "closed-port-drill",  "--if-match",   "1", NULL};
     run_result r = run(a1);
     assert_int_equal(r.status, 1);
     assert_non_null(strstr(r.err, "not connected"));
     assert_non_null(strstr(r.err, "nothing sent"));
     journal_text(jt, sizeof jt);
-    assert_null(strstr(jt, "closed port"));
+    assert_null(strstr(jt, "closed-port-drill"));
 
     /* The answer to every attempt is dropped after the server applied the first. */
     char pur[72];
@@ -360,8 +360,9 @@ static void test_headless_failures_leave_nothing(void **state)
     faultproxy_drop_responses(fp, 100, "/veto");
     snprintf(out, sizeof out, "%s/int.out", getenv("TEST_TMP"));
     snprintf(errp, sizeof errp, "%s/int.err", getenv("TEST_TMP"));
-    const char *a2[] = {"--url",    url,           "--token-file", tok, "veto", pur,
-                        "--reason", "lost answer", "--if-match",   "1", NULL};
+    const char *a2[] = {"--url", url,        "--token-file",      tok,          "veto",
+                        pur,     "--reason", "lost-answer-drill", "--if-match", "1",
+                        NULL};
     pid_t pid = tproc_spawn_dealdesk(a2, out, errp);
     faultproxy_stats fs;
     int64_t deadline = tproc_now_ms() + 15000;
@@ -389,7 +390,7 @@ static void test_headless_failures_leave_nothing(void **state)
     clock_gettime(CLOCK_REALTIME, &ts);
     assert_int_equal(journal_unsettled(j, (int64_t)ts.tv_sec * 1000, &v, &n, NULL), 0);
     for (size_t i = 0; i < n; i++)
-        assert_null(strstr(v[i].body, "lost answer"));
+        assert_null(strstr(v[i].body, "lost-answer-drill"));
     journal_entries_free(v, n);
     journal_close(j);
     config_free(&cfg);
