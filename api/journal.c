@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <libgen.h>
 #include <sys/file.h>
 #include <sys/random.h>
@@ -61,9 +62,29 @@ static int64_t now_wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Removes every path.live.* file: called with the lock held exclusively, when no session
+ * runs (each holds the lock shared), so they are all left by processes that died. */
+static void sweep_live_files(const char *path)
+{
+    char dir[4096], base[4096], prefix[4200];
+    snprintf(dir, sizeof dir, "%s", path);
+    snprintf(base, sizeof base, "%s", path);
+    snprintf(prefix, sizeof prefix, "%s.live.", basename(base));
+    DIR *d = opendir(dirname(dir));
+    if (!d)
+        return;
+    int dfd = dirfd(d);
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (!strncmp(e->d_name, prefix, strlen(prefix)))
+            unlinkat(dfd, e->d_name, 0);
+    closedir(d);
+}
+
 /* Takes the journal's lock file: exclusively when no other process has the journal open
- * (then compacts it), and in every case ends holding it shared, so that no one compacts
- * (renames) the file under an open descriptor. Returns the lock fd, or -1. */
+ * (then compacts it and sweeps the live files of sessions that died), and in every case
+ * ends holding it shared, so that no one compacts (renames) the file under an open
+ * descriptor. Returns the lock fd, or -1. */
 static int lock_and_compact(const char *path)
 {
     char lpath[4200];
@@ -71,8 +92,10 @@ static int lock_and_compact(const char *path)
     int fd = open(lpath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0)
         return -1;
-    if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
         journal_compact_file(path, now_wall_ms()); /* best effort: the old file stays */
+        sweep_live_files(path);
+    }
     while (flock(fd, LOCK_SH) < 0) {
         if (errno != EINTR) {
             close(fd);

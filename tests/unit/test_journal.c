@@ -287,6 +287,16 @@ static void test_sessions(void **state)
     assert_int_equal(strlen(kc), 36);
     assert_false(journal_key_live(j2, kc));
     journal_close(j2);
+    /* Live files left by processes that died are swept when no session runs. */
+    char lp[600];
+    snprintf(lp, sizeof lp, "%s.live.0badc0de", path);
+    FILE *f = fopen(lp, "w");
+    assert_non_null(f);
+    fclose(f);
+    journal *j3 = journal_open(path, err, sizeof err);
+    assert_non_null(j3);
+    assert_int_equal(access(lp, F_OK), -1);
+    journal_close(j3);
 }
 
 static void test_keys(void **state)
