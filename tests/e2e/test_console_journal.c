@@ -77,7 +77,7 @@ static void test_halt_before_connected_never_sent(void **state)
     vt *t = e2e_dealdesk_at(m, "http://127.0.0.1:1", 24, 80, m->sup1_file, NULL, NULL);
     assert_non_null(t);
     assert_true(e2e_wait(t, "dealdesk", WAIT_MS));
-    vt_send(t, ":halt test\r");
+    vt_send(t, ":halt closed-port-e2e\r");
     /* a console that confirms the command as the key does asks first: either state */
     assert_true(vt_wait(t, asked_or_refused, NULL, WAIT_MS));
     if (!vt_contains(t, "nothing sent"))
@@ -91,7 +91,7 @@ static void test_halt_before_connected_never_sent(void **state)
     vt_free(t);
     char jt[65536];
     journal_text(jt, sizeof jt);
-    assert_null(strstr(jt, "\thalt\t")); /* nothing journaled, nothing to send later */
+    assert_null(strstr(jt, "closed-port-e2e")); /* nothing journaled, nothing to send later */
 
     /* The real market: live, then a decision of its own completes; the fleet runs. */
     char pur[65], neg[65];
