@@ -55,7 +55,8 @@ void session_tick(ui *u)
     snprintf(l1, sizeof l1, "%zu decision%s from your last session ha%s no answer yet: %s", n,
              n == 1 ? "" : "s", n == 1 ? "s" : "ve", list);
     ask(u, ASK_RESEND, "Unanswered decisions", l1,
-        "send now (same key: at most once)? N discards them, never sent");
+        n == 1 ? "send now (same key: at most once)? N discards it, never sent"
+               : "send now (same keys: each at most once)? N discards them, never sent");
 }
 
 void session_quit(ui *u)
@@ -69,7 +70,8 @@ void session_quit(ui *u)
     snprintf(l1, sizeof l1, "%zu decision%s ha%s no answer yet: %s", n, n == 1 ? "" : "s",
              n == 1 ? "s" : "ve", list);
     ask(u, ASK_QUIT, "Quit with decisions unanswered?", l1,
-        "quit anyway? they stay in the journal and are shown at the next start");
+        n == 1 ? "quit anyway? it stays in the journal and is shown at the next start"
+               : "quit anyway? they stay in the journal and are shown at the next start");
 }
 
 void session_ask_key(ui *u, wint_t ch, bool is_key)
