@@ -332,9 +332,10 @@ static void whoami_done(client *c, http_req *r)
     long status = http_req_status(r);
     size_t len;
     const char *body = http_req_body(r, &len);
-    if (status == 200)
+    if (status == 200 &&
         json_decode_whoami(body, len, c->cfg->mode, c->s.operator_name, sizeof c->s.operator_name,
-                           c->s.role, sizeof c->s.role);
+                           c->s.role, sizeof c->s.role) == JSON_OK)
+        client_bind_operator(c, c->s.operator_name);
     else
         snprintf(c->s.role, sizeof c->s.role, "unknown");
 }
@@ -388,6 +389,7 @@ static bool apply_item(client *c, item *it, int64_t now)
         }
         c->s.snapshots++;
         c->need_snapshot = false;
+        client_bind_epoch(c, store_epoch(c->st));
 #ifdef __GLIBC__
         /* The snapshot's JSON tree is freed by now: give its pages back, else a large
          * market's snapshot keeps its peak resident (bench_live, 100k listings and
@@ -534,8 +536,6 @@ client *client_new(const config *cfg, store *st, char *err, size_t errsz)
         snprintf(jerr, sizeof jerr, "no journal path (set XDG_STATE_HOME or HOME)");
     if (!c->j)
         client_set_error(c, jerr);
-    else if (!cfg->read_only)
-        client_replay_journal(c);
     if (cfg->no_stream) {
         c->ph = PH_IDLE;
         return c;
@@ -561,6 +561,7 @@ void client_free(client *c)
     close_transfers(c);
     if (c->whoami)
         http_cancel(c->h, c->whoami);
+    client_decisions_end(c);
     while (c->decs)
         client_pending_remove(c, c->decs);
     while (c->fetches)
@@ -626,14 +627,7 @@ void client_run(client *c)
             whoami_done(c, r);
             http_req_free(r);
         } else {
-            pending *p = client_pending_of(c, r);
-            fetch *f = p ? NULL : client_fetch_of(c, r);
-            if (p)
-                client_decision_done(c, p, r, now);
-            else if (f)
-                client_fetch_done(c, f, r);
-            else
-                http_req_free(r);
+            client_req_done(c, r, now);
         }
     }
     if (c->overflow) {

@@ -19,9 +19,14 @@
  *
  * Decisions are asynchronous: client_decide() journals the request (fsync) with a fresh
  * Idempotency-Key and returns at once; the outcome arrives through its callback, called
- * from client_run(). Transport errors are retried with the same key. Journal entries left
- * unsettled by an earlier run are sent again when the client starts (same key: the server
- * answers with its first answer).
+ * from client_run(). Transport errors are retried with the same key. Every decision is
+ * bound to the market (its epoch, from the snapshot) and the operator (GET /v1/whoami):
+ * until both are known a decision is refused at once, and nothing is ever sent to another
+ * market or as another operator. Journal entries an earlier session left without an
+ * answer are never sent unasked: once bound, a console gets those of this market and
+ * operator from client_unanswered(), shows them, and sends them again with the same key
+ * (client_unanswered_send: the server answers a repeat with its first answer) or discards
+ * them.
  *
  * With cfg->replay_file set, the client needs no server: it feeds a recorded stream (what
  * --record wrote) through the same parser, decoder and store at cfg->replay_speed, and
@@ -113,6 +118,31 @@ uint64_t client_decide(client *c, const decision_req *req, decision_cb cb, void 
 
 /* Number of decisions sent and not yet answered (journal replays included). */
 size_t client_pending_decisions(const client *c);
+
+/* Binds decisions to the market's epoch and the operator's name when they were read
+ * without the client (one-shot commands: GET /v1/health and /v1/whoami). Returns 0, or -1
+ * when either is empty. */
+int client_bind(client *c, const char *epoch, const char *operator_name);
+
+/* True once decisions can be bound (the market and the operator are known). */
+bool client_bound(const client *c);
+
+/* The decisions an earlier session left without an answer, for this market and operator
+ * (known once bound; a console only): their number, and "halt fleet, approve pur_3" in
+ * summary (may be NULL). */
+size_t client_unanswered(const client *c, char *summary, size_t size);
+
+/* Sends them again with their keys (outcomes to cb), or settles them as abandoned (never
+ * sent again); either empties the list. */
+void client_unanswered_send(client *c, decision_cb cb, void *ud);
+void client_unanswered_discard(client *c);
+
+/* The decisions of this session whose outcome is unknown (in flight, waiting to be
+ * retried after an attempt that may have reached the server, or retried to the end with
+ * no answer): their number, and a summary as above. Those never sent are settled as not sent by
+ * client_free; the others stay in the journal for the next start (a console), or are settled as
+ * abandoned (a one-shot command, cfg->no_stream). */
+size_t client_unknown_outcomes(const client *c, char *summary, size_t size);
 
 /* Fetches a thread's earlier messages (the snapshot carries threads, not their
  * messages) into the store, page by page, in the background; the MODEL_MESSAGE change

@@ -43,6 +43,7 @@ typedef struct pending {
     uint64_t id;
     char key[JOURNAL_KEY_MAX + 1];
     char action[24];
+    char subject[65]; /* "" for the fleet */
     model_kind kind;
     char path[256];
     char *body;
@@ -52,6 +53,7 @@ typedef struct pending {
     http_req *req;
     int attempts;
     int64_t next_try; /* monotonic ms; 0 = now */
+    bool maybe_sent;  /* an attempt may have reached the server (else: never left) */
 } pending;
 
 /* A thread's history being fetched. */
@@ -109,6 +111,16 @@ struct client {
     int64_t last_at; /* `at` of the last applied event */
 
     client_status s;
+
+    /* What decisions are bound to (api/client_req.c): the market's epoch (from the
+     * snapshot, or given by client_bind) and the operator (whoami's name). */
+    char bound_epoch[65];
+    char bound_operator[65];
+    bool offered;         /* the journal was looked at once both were known */
+    journal_entry *offer; /* unanswered entries of an earlier session, this market */
+    size_t noffer;
+    size_t given_up;         /* decisions of this session retried to the end, outcome unknown */
+    char given_up_list[200]; /* "veto pur_3, halt fleet" (as much as fits), named at quit */
 };
 
 /* Monotonic milliseconds. */
@@ -142,8 +154,20 @@ void client_url_of(const client *c, const char *path, char *out, size_t size);
 /* Writes an item to the record file as an SSE event (each line of data a data line). */
 void client_record_item(client *c, const item *it);
 
-/* Re-sends the journal's unsettled entries (same keys). */
-void client_replay_journal(client *c);
+/* The market's epoch, known from a snapshot (a changed epoch stops the decisions bound to
+ * the old one from being sent here). */
+void client_bind_epoch(client *c, const char *epoch);
+
+/* The operator's name from GET /v1/whoami (NULL: the server did not say). */
+void client_bind_operator(client *c, const char *name);
+
+/* Handles a finished request that is neither the stream, the snapshot nor whoami (a
+ * decision or a history page); frees it. */
+void client_req_done(client *c, http_req *r, int64_t now);
+
+/* At client_free: settles what will never be sent (and, for one-shot commands, whatever
+ * has no answer) and frees the offer. */
+void client_decisions_end(client *c);
 
 /* Handles the end of a decision request. */
 void client_decision_done(client *c, pending *p, http_req *r, int64_t now);

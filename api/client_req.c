@@ -42,16 +42,18 @@ void client_pending_remove(client *c, pending *p)
     free(p);
 }
 
-/* Delivers an outcome to the decision's callback (or, for a journal replay, into the
- * status line) and forgets the decision. */
+/* Delivers an outcome to the decision's callback (or, for an entry of an earlier session,
+ * into the status line) and forgets the decision. */
 static void deliver(client *c, pending *p, decision_outcome *o)
 {
     o->id = p->id;
+    snprintf(o->action, sizeof o->action, "%s", p->action);
+    snprintf(o->subject, sizeof o->subject, "%s", p->subject);
     if (p->cb)
         p->cb(p->ud, o);
     else if (!o->ok) {
         char m[256];
-        snprintf(m, sizeof m, "journaled %s %s: %d %.100s", p->action, p->key, o->http_status,
+        snprintf(m, sizeof m, "earlier %s %s: %d %.100s", p->action, p->key, o->http_status,
                  o->message);
         client_set_error(c, m);
     }
@@ -59,11 +61,44 @@ static void deliver(client *c, pending *p, decision_outcome *o)
     client_pending_remove(c, p);
 }
 
+/* Ends a decision that got no answer: not sent (settled: nothing happened), or outcome
+ * unknown (kept for the console to offer at its next start; a one-shot command settles it
+ * as abandoned, so that nothing is ever sent later without being shown). */
+static void no_answer(client *c, pending *p, decision_outcome *o, const char *why)
+{
+    if (!p->maybe_sent) {
+        journal_settle(c->j, p->key, JOURNAL_NOT_SENT);
+        o->delivery = DELIVERY_NOT_SENT;
+        snprintf(o->message, sizeof o->message, "not sent (%s): nothing left this machine", why);
+    } else if (c->cfg->no_stream) {
+        journal_settle(c->j, p->key, JOURNAL_ABANDONED);
+        o->delivery = DELIVERY_UNKNOWN;
+        snprintf(o->message, sizeof o->message,
+                 "no answer (%s): the outcome is unknown (it may have reached the server); "
+                 "it will not be sent again: look before deciding again",
+                 why);
+    } else {
+        o->delivery = DELIVERY_UNKNOWN;
+        snprintf(o->message, sizeof o->message,
+                 "no answer (%s): the outcome is unknown (it may have reached the server); "
+                 "it is kept and offered again at the next start",
+                 why);
+        size_t len = strlen(c->given_up_list); /* named again when quitting */
+        snprintf(c->given_up_list + len, sizeof c->given_up_list - len, "%s%s %s",
+                 c->given_up ? ", " : "", p->action, p->subject[0] ? p->subject : "fleet");
+        c->given_up++;
+    }
+}
+
 /* Handles the end of a decision request. */
 void client_decision_done(client *c, pending *p, http_req *r, int64_t now)
 {
     long status = http_req_status(r);
     p->req = NULL;
+    /* A request that never left (no connection, TLS refused) changed nothing; anything
+     * else may have reached the server (a 502/504 from a proxy too). */
+    if (status != 0 || !http_req_not_sent(r))
+        p->maybe_sent = true;
     /* An untrusted certificate is not transient: the request never left this machine. */
     bool refused = status == 0 && http_req_tls_refused(r);
     bool transient = (status == 0 && !refused) || status == 502 || status == 503 || status == 504;
@@ -80,16 +115,14 @@ void client_decision_done(client *c, pending *p, http_req *r, int64_t now)
     o.http_status = (int)status;
     o.ok = status >= 200 && status < 300;
     o.replayed = http_req_replayed(r);
-    if (refused) {
-        /* Never sent, and never will be: settled, so no later start sends it either. */
-        journal_settle(c->j, p->key, 0);
-        snprintf(o.message, sizeof o.message, "not sent: %s", http_req_error(r));
-    } else if (transient) {
-        snprintf(o.message, sizeof o.message,
-                 "no answer after %d attempts (%s); it stays in the journal and is sent "
-                 "again at the next start",
-                 p->attempts, status ? "server unavailable" : http_req_error(r));
+    if (refused || transient) {
+        char why[200];
+        snprintf(why, sizeof why, "%s after %d attempts",
+                 status ? "server unavailable" : http_req_error(r), p->attempts);
+        o.http_status = 0;
+        no_answer(c, p, &o, refused ? http_req_error(r) : why);
     } else {
+        o.delivery = DELIVERY_ANSWERED;
         journal_settle(c->j, p->key, (int)status);
         size_t len;
         const char *body = http_req_body(r, &len);
@@ -102,8 +135,9 @@ void client_decision_done(client *c, pending *p, http_req *r, int64_t now)
 }
 
 /* Queues a decision for sending; takes ownership of body. Returns its pending entry. */
-static pending *pending_add(client *c, const char *key, const char *action, model_kind kind,
-                            const char *path, char *body, int64_t version, decision_cb cb, void *ud)
+static pending *pending_add(client *c, const char *key, const char *action, const char *subject,
+                            model_kind kind, const char *path, char *body, int64_t version,
+                            decision_cb cb, void *ud)
 {
     pending *p = calloc(1, sizeof *p);
     if (!p) {
@@ -114,6 +148,7 @@ static pending *pending_add(client *c, const char *key, const char *action, mode
     snprintf(p->key, sizeof p->key, "%s", key);
     snprintf(p->action, sizeof p->action, "%s", action);
     snprintf(p->path, sizeof p->path, "%s", path);
+    snprintf(p->subject, sizeof p->subject, "%s", subject);
     p->kind = kind;
     p->body = body;
     p->version = version;
@@ -125,54 +160,203 @@ static pending *pending_add(client *c, const char *key, const char *action, mode
     return p;
 }
 
-/* Re-sends the journal's unsettled entries (same keys). */
-void client_replay_journal(client *c)
+/* ---- binding decisions to a market and an operator ------------------------------- */
+
+/* Once both the market and the operator are known, a console looks at the journal once:
+ * the entries of an earlier session for this market and operator with no answer are kept
+ * in c->offer for the operator to see (client_unanswered); nothing is sent unasked, and
+ * entries for other markets or operators are left for their own. */
+static void look_at_journal(client *c)
 {
-    journal_entry *e;
-    size_t n, bad = 0;
-    if (journal_unsettled(c->j, client_wall_ms(), &e, &n, &bad) < 0)
+    if (c->offered || !c->bound_epoch[0] || !c->bound_operator[0])
         return;
+    c->offered = true;
+    if (!c->j || c->cfg->no_stream || c->cfg->read_only)
+        return;
+    journal_entry *e;
+    size_t n;
+    if (journal_unsettled(c->j, client_wall_ms(), &e, &n, NULL) < 0)
+        return;
+    size_t k = 0;
     for (size_t i = 0; i < n; i++) {
-        int a = decision_action_from_name(e[i].action);
-        char path[256];
-        if (a < 0 || decision_path_of((decision_action)a, e[i].subject, path, sizeof path) < 0)
-            continue;
-        pending_add(c, e[i].key, e[i].action, decision_subject_kind((decision_action)a), path,
-                    e[i].body, e[i].version, NULL, NULL);
-        e[i].body = NULL;
+        /* this market, this operator, and left behind (not in flight in a console
+         * that is still running) */
+        bool mine =
+            !strcmp(e[i].epoch, c->bound_epoch) && !strcmp(e[i].operator_name, c->bound_operator) &&
+            decision_action_from_name(e[i].action) >= 0 && !journal_key_live(c->j, e[i].key);
+        if (mine) {
+            journal_entry t = e[k];
+            e[k++] = e[i];
+            e[i] = t;
+        }
     }
-    journal_entries_free(e, n);
+    for (size_t i = k; i < n; i++)
+        free(e[i].body);
+    c->offer = e;
+    c->noffer = k;
 }
 
-/* Calls cb at once with a refusal. */
+void client_bind_epoch(client *c, const char *epoch)
+{
+    if (c->bound_epoch[0] && strcmp(c->bound_epoch, epoch) != 0) {
+        /* Another market at this address now: what was for the old one is not sent here. */
+        while (c->decs) {
+            pending *p = c->decs;
+            decision_outcome o = {0};
+            if (p->req)
+                p->maybe_sent = true; /* in flight: it may have reached the old market */
+            no_answer(c, p, &o, "the server at this address now serves another market");
+            deliver(c, p, &o);
+        }
+    }
+    snprintf(c->bound_epoch, sizeof c->bound_epoch, "%s", epoch);
+    look_at_journal(c);
+}
+
+void client_bind_operator(client *c, const char *name)
+{
+    snprintf(c->bound_operator, sizeof c->bound_operator, "%s", name ? name : "");
+    look_at_journal(c);
+}
+
+int client_bind(client *c, const char *epoch, const char *operator_name)
+{
+    if (!epoch || !epoch[0] || !operator_name || !operator_name[0])
+        return -1;
+    client_bind_operator(c, operator_name);
+    client_bind_epoch(c, epoch);
+    return 0;
+}
+
+bool client_bound(const client *c)
+{
+    return c->bound_epoch[0] && c->bound_operator[0];
+}
+
+size_t client_unanswered(const client *c, char *summary, size_t size)
+{
+    if (summary && size) {
+        summary[0] = '\0';
+        size_t len = 0;
+        for (size_t i = 0; i < c->noffer && len + 1 < size; i++) {
+            const journal_entry *e = &c->offer[i];
+            int n = snprintf(summary + len, size - len, "%s%s %s", i ? ", " : "", e->action,
+                             e->subject[0] ? e->subject : "fleet");
+            if (n < 0)
+                break;
+            len += (size_t)n;
+        }
+    }
+    return c->noffer;
+}
+
+void client_unanswered_send(client *c, decision_cb cb, void *ud)
+{
+    for (size_t i = 0; i < c->noffer; i++) {
+        journal_entry *e = &c->offer[i];
+        int a = decision_action_from_name(e->action);
+        char path[256];
+        if (a < 0 || decision_path_of((decision_action)a, e->subject, path, sizeof path) < 0)
+            continue;
+        /* The same key: if the first attempt did reach the server, it answers that again. */
+        pending *p =
+            pending_add(c, e->key, e->action, e->subject, decision_subject_kind((decision_action)a),
+                        path, e->body, e->version, cb, ud);
+        if (p)
+            p->maybe_sent = true;
+        e->body = NULL;
+    }
+    journal_entries_free(c->offer, c->noffer);
+    c->offer = NULL;
+    c->noffer = 0;
+}
+
+void client_unanswered_discard(client *c)
+{
+    for (size_t i = 0; i < c->noffer; i++)
+        journal_settle(c->j, c->offer[i].key, JOURNAL_ABANDONED);
+    journal_entries_free(c->offer, c->noffer);
+    c->offer = NULL;
+    c->noffer = 0;
+}
+
+size_t client_unknown_outcomes(const client *c, char *summary, size_t size)
+{
+    size_t n = c->given_up, len = 0;
+    if (summary && size)
+        len = (size_t)snprintf(summary, size, "%s", c->given_up_list);
+    for (const pending *p = c->decs; p; p = p->next) {
+        if (!p->maybe_sent && !p->req)
+            continue; /* not sent so far: settled as not sent at the end */
+        n++;
+        if (summary && len + 1 < size) {
+            int k = snprintf(summary + len, size - len, "%s%s %s", n > 1 ? ", " : "", p->action,
+                             p->subject[0] ? p->subject : "fleet");
+            len += k > 0 ? (size_t)k : 0;
+        }
+    }
+    return n;
+}
+
+void client_decisions_end(client *c)
+{
+    for (pending *p = c->decs; p; p = p->next) {
+        if (!p->maybe_sent && !p->req)
+            journal_settle(c->j, p->key, JOURNAL_NOT_SENT);
+        else if (c->cfg->no_stream)
+            journal_settle(c->j, p->key, JOURNAL_ABANDONED);
+    }
+    journal_entries_free(c->offer, c->noffer);
+    c->offer = NULL;
+    c->noffer = 0;
+}
+
+/* Calls cb at once with a refusal: nothing was journaled or sent. */
 static void refuse(decision_cb cb, void *ud, const char *msg)
 {
     decision_outcome o = {0};
-    snprintf(o.message, sizeof o.message, "%s", msg);
+    snprintf(o.message, sizeof o.message, "%s: nothing sent", msg);
     if (cb)
         cb(ud, &o);
 }
 
 uint64_t client_decide(client *c, const decision_req *req, decision_cb cb, void *ud)
 {
-    char err[256], path[256], key[64];
+    char err[400], path[256], key[64];
     if (c->replay) {
-        refuse(cb, ud, "a replay is read-only: decisions are not sent");
+        refuse(cb, ud, "a replay is read-only");
         return 0;
     }
     if (c->cfg->read_only) {
-        refuse(cb, ud, "read-only mode: decisions are not sent");
+        refuse(cb, ud, "read-only mode");
         return 0;
     }
     if (!c->j) {
-        refuse(cb, ud, "no decision journal: decisions are not sent (see the start-up error)");
+        refuse(cb, ud, "no decision journal (see the start-up error)");
         return 0;
     }
     if (decision_validate(req, err, sizeof err) < 0) {
         refuse(cb, ud, err);
         return 0;
     }
-    if (decision_path(req, path, sizeof path) < 0 || journal_new_key(key, sizeof key) < 0) {
+    if (!client_bound(c)) {
+        /* A decision is for a market and an operator: until both have been read, there
+         * is nothing to bind it to (and nowhere it could safely go later). */
+        decision_outcome o = {0};
+        if (c->bound_epoch[0] && !c->whoami)
+            snprintf(o.message, sizeof o.message,
+                     "not connected: nothing sent (the server did not say who you are: "
+                     "GET /v1/whoami)");
+        else
+            snprintf(o.message, sizeof o.message, "not connected: nothing sent%s%.200s%s",
+                     c->s.last_error[0] ? " (" : "", c->s.last_error,
+                     c->s.last_error[0] ? ")" : "");
+        if (cb)
+            cb(ud, &o);
+        return 0;
+    }
+    if (decision_path(req, path, sizeof path) < 0 ||
+        journal_session_key(c->j, key, sizeof key) < 0) {
         refuse(cb, ud, "cannot make the request (no secure random source?)");
         return 0;
     }
@@ -185,14 +369,16 @@ uint64_t client_decide(client *c, const decision_req *req, decision_cb cb, void 
     snprintf(e.key, sizeof e.key, "%s", key);
     snprintf(e.action, sizeof e.action, "%s", decision_action_name(req->action));
     snprintf(e.subject, sizeof e.subject, "%s", req->subject_id);
+    snprintf(e.epoch, sizeof e.epoch, "%s", c->bound_epoch);
+    snprintf(e.operator_name, sizeof e.operator_name, "%s", c->bound_operator);
     if (journal_append(c->j, &e) < 0) {
         snprintf(err, sizeof err, "cannot write the decision journal: %s", strerror(errno));
         free(body);
         refuse(cb, ud, err);
         return 0;
     }
-    pending *p = pending_add(c, key, e.action, decision_subject_kind(req->action), path, body,
-                             req->if_match_version, cb, ud);
+    pending *p = pending_add(c, key, e.action, e.subject, decision_subject_kind(req->action), path,
+                             body, req->if_match_version, cb, ud);
     return p ? p->id : 0;
 }
 
@@ -211,6 +397,18 @@ pending *client_pending_of(client *c, const http_req *r)
         if (p->req == r)
             return p;
     return NULL;
+}
+
+void client_req_done(client *c, http_req *r, int64_t now)
+{
+    pending *p = client_pending_of(c, r);
+    fetch *f = p ? NULL : client_fetch_of(c, r);
+    if (p)
+        client_decision_done(c, p, r, now);
+    else if (f)
+        client_fetch_done(c, f, r);
+    else
+        http_req_free(r);
 }
 
 /* ---- threads' history ------------------------------------------------------------- */

@@ -1,12 +1,15 @@
 /* config.c: flags, then environment, then the config file (see config.h). */
 #include "api/config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -50,15 +53,28 @@ static bool token_ok(const char *t)
 
 int config_read_token_file(config *cfg, const char *path, char *err, size_t errsz)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    /* A FIFO or a device is refused before it is opened (open() would block on a FIFO
+     * with no writer), and again after (O_NONBLOCK: it never waits), in case the path
+     * changed in between. */
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        snprintf(err, errsz, "the token file %s is not a regular file", path);
+        return -1;
+    }
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) {
         snprintf(err, errsz, "cannot open the token file %s: %s", path, strerror(errno));
         return -1;
     }
-    struct stat st;
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
         close(fd);
         snprintf(err, errsz, "the token file %s is not a regular file", path);
+        return -1;
+    }
+    if (st.st_uid != geteuid()) {
+        close(fd);
+        snprintf(err, errsz, "refusing the token file %s: it belongs to another user (uid %u)",
+                 path, (unsigned)st.st_uid);
         return -1;
     }
     if (st.st_mode & (S_IRWXG | S_IRWXO)) {
@@ -95,6 +111,81 @@ int config_read_token_file(config *cfg, const char *path, char *err, size_t errs
     memset(buf, 0, sizeof buf);
     snprintf(cfg->token_file, sizeof cfg->token_file, "%s", path);
     return 0;
+}
+
+/* True when host (no brackets, no port) is a loopback address written as such: localhost,
+ * 127.0.0.0/8, ::1 or ::ffff:127.x. Nothing is resolved (no DNS). */
+static bool host_is_loopback(const char *host)
+{
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (!strcasecmp(host, "localhost") || !strcasecmp(host, "localhost."))
+        return true;
+    if (inet_pton(AF_INET, host, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET6, host, &a6) == 1)
+        return IN6_IS_ADDR_LOOPBACK(&a6) || (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
+    return false;
+}
+
+int config_url_host(const char *url, bool *plain_http, char *host, size_t size)
+{
+    const char *p = strstr(url, "://");
+    if (!p)
+        return -1;
+    *plain_http = (size_t)(p - url) == 4 && !strncasecmp(url, "http", 4);
+    p += 3;
+    size_t auth = strcspn(p, "/?#"); /* the authority: [userinfo@]host[:port] */
+    const char *at = memchr(p, '@', auth);
+    while (at) { /* the last @ of the authority ends the userinfo */
+        const char *next = memchr(at + 1, '@', auth - (size_t)(at + 1 - p));
+        if (!next)
+            break;
+        at = next;
+    }
+    if (at) {
+        auth -= (size_t)(at + 1 - p);
+        p = at + 1;
+    }
+    size_t n;
+    if (*p == '[') {
+        const char *close = memchr(p, ']', auth);
+        if (!close)
+            return -1;
+        p++;
+        n = (size_t)(close - p);
+    } else {
+        const char *colon = memchr(p, ':', auth);
+        n = colon ? (size_t)(colon - p) : auth;
+    }
+    if (n == 0 || n >= size)
+        return -1;
+    memcpy(host, p, n);
+    host[n] = '\0';
+    return 0;
+}
+
+int config_check_transport(const config *cfg, char *msg, size_t msgsz)
+{
+    char host[256];
+    bool plain;
+    msg[0] = '\0';
+    if (!cfg->token[0] || config_url_host(cfg->url, &plain, host, sizeof host) < 0 || !plain ||
+        host_is_loopback(host))
+        return 0;
+    if (!cfg->insecure_http) {
+        snprintf(msg, msgsz,
+                 "refusing to send the token over plain http:// to %s (not a loopback "
+                 "address): use https://, or --insecure-http to accept that anyone on the "
+                 "way can read it",
+                 host);
+        return -1;
+    }
+    snprintf(msg, msgsz,
+             "warning: --insecure-http: the token goes over plain http:// to %s, readable by "
+             "anyone on the way",
+             host);
+    return 1;
 }
 
 /* Parses a boolean word; returns 0/1, or -1 when it is none. */

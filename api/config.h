@@ -5,8 +5,10 @@
  * DEALDESK_TOKEN, NO_COLOR) and then from $XDG_CONFIG_HOME/dealdesk/config (fallback
  * ~/.config/dealdesk/config), whose lines are `key = value` (url, token_file, theme,
  * no_color, read_only, bell, heartbeat), `bind KEY ACTION` (kept raw for the console),
- * blank or `#` comments. The token is a secret: it is never printed, logged or drawn,
- * and a token file readable by group or others is refused.
+ * blank or `#` comments. The token is a secret: it is never printed, logged or drawn;
+ * a token file must be a regular file of the user's, unreadable by group and others, and
+ * the token never goes over plain http:// to a host that is not loopback unless the user
+ * says --insecure-http (config_check_transport, before any connection).
  */
 #ifndef DEALDESK_API_CONFIG_H
 #define DEALDESK_API_CONFIG_H
@@ -47,6 +49,7 @@ typedef struct config {
     char theme[64];
     bool no_color;
     bool read_only;
+    bool insecure_http; /* --insecure-http: a token may go over plain http:// elsewhere */
     bool bell;
     int heartbeat_s; /* the server's heartbeat period; 3 silent periods = dead (default 15) */
     text_mode mode;  /* chosen once at start-up (text_mode_from_locale) */
@@ -79,6 +82,16 @@ void config_free(config *cfg);
  * read, an empty first line, or a token with spaces/controls. Returns 0, or -1 with a
  * message in err (which never holds the token). */
 int config_read_token_file(config *cfg, const char *path, char *err, size_t errsz);
+
+/* Splits a URL's host out (no DNS): whether its scheme is plain http, and the host without
+ * userinfo, brackets or port. Returns 0, or -1 when the URL has no scheme or host. */
+int config_url_host(const char *url, bool *plain_http, char *host, size_t size);
+
+/* Checks, before any connection, that the token will not go in clear over the network:
+ * with a token, a plain http:// URL must name a loopback host (localhost, 127.0.0.0/8,
+ * ::1) unless cfg->insecure_http. Returns 0 (fine, msg ""), 1 (allowed by --insecure-http:
+ * msg holds the warning for stderr) or -1 (refused: msg says why). */
+int config_check_transport(const config *cfg, char *msg, size_t msgsz);
 
 /* Fills the unset fields from the environment, then the config file (path NULL = the
  * XDG default; a missing default file is fine, a missing explicit one is an error).

@@ -43,11 +43,21 @@ typedef struct decision_req {
     char reason[501];             /* "" = none (required by VETO, REFUND, HOLD, PAUSE...) */
 } decision_req;
 
+/* Whether a decision reached the server (told apart when no answer came). */
+typedef enum decision_delivery {
+    DELIVERY_NOT_SENT, /* nothing left this machine: nothing happened */
+    DELIVERY_UNKNOWN,  /* no answer, but a request may have reached the server */
+    DELIVERY_ANSWERED, /* the server answered (http_status) */
+} decision_delivery;
+
 typedef struct decision_outcome {
-    uint64_t id;         /* what client_decide() returned */
-    int http_status;     /* 0 when no answer could be had (see message) */
+    uint64_t id;     /* what client_decide() returned */
+    int http_status; /* 0 when no answer could be had (see message and delivery) */
+    decision_delivery delivery;
     bool ok;             /* 2xx */
     bool replayed;       /* Idempotent-Replayed: true (the first answer, given again) */
+    char action[24];     /* the action's name and subject ("" for the fleet), set by the */
+    char subject[65];    /* client for every outcome of a sent decision */
     char error_code[32]; /* the server's "error" ("" on success) */
     char message[512];   /* the server's message, sanitised, marks stripped */
     model_event current; /* the server's current object (409/412, or the 2xx body) */

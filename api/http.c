@@ -25,6 +25,7 @@ struct http_req {
     bool replayed;
     bool done;
     bool tls_refused; /* the certificate was not trusted */
+    bool not_sent;    /* failed before any byte of the request left (see is_not_sent) */
     long status;
     char error[CURL_ERROR_SIZE];
     uint64_t bytes;
@@ -170,6 +171,19 @@ static bool is_tls_refusal(CURLcode res)
 {
     return res == CURLE_PEER_FAILED_VERIFICATION || res == CURLE_SSL_CACERT_BADFILE ||
            res == CURLE_SSL_ISSUER_ERROR || res == CURLE_SSL_PINNEDPUBKEYNOTMATCH;
+}
+
+/* True when a failed transfer certainly never delivered its request: no connection
+ * (name not resolved, refused, TLS handshake failed or refused), or no byte of the request
+ * written (libcurl's CURLINFO_REQUEST_SIZE counts what was sent). Used to tell a decision
+ * "not sent" from "outcome unknown" (api/client_req.c). */
+static bool is_not_sent(CURLcode res, CURL *e)
+{
+    if (res == CURLE_COULDNT_RESOLVE_HOST || res == CURLE_COULDNT_RESOLVE_PROXY ||
+        res == CURLE_COULDNT_CONNECT || res == CURLE_SSL_CONNECT_ERROR || is_tls_refusal(res))
+        return true;
+    long sent = 1;
+    return curl_easy_getinfo(e, CURLINFO_REQUEST_SIZE, &sent) == CURLE_OK && sent == 0;
 }
 
 /* Builds the easy handle of a request. Returns 0 or -1. */
@@ -332,6 +346,7 @@ void http_perform(http *h)
         } else {
             r->status = 0;
             r->tls_refused = is_tls_refusal(res);
+            r->not_sent = is_not_sent(res, r->easy);
             if (!r->error[0])
                 snprintf(r->error, sizeof r->error, "%s", curl_easy_strerror(res));
         }
@@ -387,6 +402,11 @@ bool http_req_tls_refused(const http_req *r)
 bool http_req_replayed(const http_req *r)
 {
     return r->replayed;
+}
+
+bool http_req_not_sent(const http_req *r)
+{
+    return r->not_sent;
 }
 
 uintptr_t http_req_tag(const http_req *r)

@@ -63,6 +63,9 @@ bool http_req_replayed(const http_req *r); /* Idempotent-Replayed: true */
  * TLS handshake failed, so no byte of the request reached the server, and trying again
  * cannot succeed. */
 bool http_req_tls_refused(const http_req *r);
+/* True when the transfer failed before any byte of the request reached the network (no
+ * connection, TLS refused, nothing written): the server cannot have acted on it. */
+bool http_req_not_sent(const http_req *r);
 uintptr_t http_req_tag(const http_req *r);
 /* Bytes received so far (streaming transfers count what went to on_data). */
 uint64_t http_req_bytes(const http_req *r);

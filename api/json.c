@@ -925,14 +925,25 @@ char *json_decision_body(const decision_req *r)
     return s;
 }
 
-/* Prints a JSON value as one ASCII line. */
+/* Prints a JSON value as one line of printable ASCII: the one place tail and snapshot
+ * print JSON. JSON_ENSURE_ASCII escapes everything above 0x7f (C1 controls included) and
+ * the C0 controls, but leaves DEL (0x7f) raw; DEL can only stand inside a string (key or
+ * value), so it is written as \u007F here. */
 static int print_value(FILE *f, json_t *v)
 {
     char *s =
         json_dumps(v, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
     if (!s)
         return -1;
-    fputs(s, f);
+    for (char *p = s, *del; *p; p = del + 1) {
+        del = strchr(p, 0x7f);
+        if (!del) {
+            fputs(p, f);
+            break;
+        }
+        fwrite(p, 1, (size_t)(del - p), f);
+        fputs("\\u007F", f); /* upper case, as jansson writes its escapes */
+    }
     fputc('\n', f);
     free(s);
     return 0;

@@ -83,7 +83,8 @@ static void on_outcome(void *ud, const decision_outcome *o)
         ui_status(u, true, "412 %s %s: it changed since you saw it; %s. Look again.", label,
                   subject, now[0] ? now : o->message);
     } else if (o->http_status == 0) {
-        ui_status(u, true, "%s %s not sent: %s", label, subject, o->message);
+        /* the client's words say which: nothing sent, or an outcome unknown */
+        ui_status(u, true, "%s %s: %s", label, subject, o->message);
     } else {
         ui_status(u, true, "%d %s %s: %s %s", o->http_status, label, subject, o->error_code,
                   o->message);
@@ -126,7 +127,7 @@ static void send(ui *u, const decision_req *req, const char *label)
             }
     } else if (slot < u->ninflight && u->inflight[slot].id == 0) {
         u->inflight[slot].id = id;
-        ui_status(u, false, "%s %s: sent, waiting for the server", label,
+        ui_status(u, false, "%s %s: sending, no answer yet", label,
                   req->subject_id[0] ? req->subject_id : "fleet");
     }
     u->gen++;
@@ -560,7 +561,7 @@ void actions_do(ui *u, ui_action a)
             clearok(curscr, TRUE);
             u->dirty = true;
             break;
-        case ACT_QUIT: u->quit = true; break;
+        case ACT_QUIT: session_quit(u); break;
         default: break;
     }
 }

@@ -456,6 +456,8 @@ static void draw(ui *u)
         }
         widget_dialog(w, u->confirm_title, lines, n, cols - 4);
     }
+    if (u->mode == MODE_ASK)
+        session_draw(u, w, cols);
     if (cursor) {
         wmove(w, cy, cx);
         curs_set(1);
@@ -507,6 +509,7 @@ static void handle_key(ui *u, wint_t ch, bool is_key)
         case MODE_LINE: cmdline_key(u, ch, is_key); return;
         case MODE_FILTER: filter_key(u, ch, is_key); return;
         case MODE_CONFIRM: actions_confirm_key(u, ch, is_key); return;
+        case MODE_ASK: session_ask_key(u, ch, is_key); return;
         case MODE_HELP: {
             ui_action a = keymap_lookup(ch, is_key);
             if (a == ACT_UP)
@@ -728,6 +731,7 @@ int app_run(const config *cfg)
         unsigned ready = 0;
         client_wait(u.cl, fds, 2, timeout, &ready);
         client_run(u.cl);
+        session_tick(&u);
 
         uint64_t fp = store_fingerprint(u.st);
         if (fp != u.seen_changes) {

@@ -13,6 +13,7 @@
  * | actions.c     | keys -> decision requests, confirmations, outcomes            |
  * | commands.c    | the command line's commands: parsing and dispatch             |
  * | cmdline.c     | readline (callback interface): commands, prompts, completion  |
+ * | session.c     | decisions across sessions: unanswered ones at start, at quit  |
  * | export.c      | :export ledger FILE.csv, :export threads FILE.json            |
  * | demo.c        | demo_run: starts marketd with a simulated fleet and attaches  |
  * | main.c        | dealdesk's main (the client engineer's)                       |

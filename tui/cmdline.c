@@ -2,15 +2,19 @@
  * stream keeps flowing while the operator types. curses owns the terminal: readline gets
  * its keys from us one byte at a time (rl_getc_function), writes nothing (its output
  * goes to /dev/null and its redisplay is ours), and never touches the terminal modes or
- * signals. History is kept in $XDG_STATE_HOME/dealdesk/history; Tab completes commands,
- * ids from the store, export kinds and theme names. */
+ * signals. History is kept in $XDG_STATE_HOME/dealdesk/history, merged on save (two
+ * consoles at once both keep their lines); Tab completes commands, ids from the store,
+ * export kinds and theme names. */
 #include "tui/ui.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <readline/history.h>
 #include <readline/readline.h>
@@ -21,6 +25,7 @@ static size_t qhead, qlen;
 static char *done_line; /* set by the line handler */
 static bool have_done;
 static char history_path[1024];
+static int history_added; /* lines this session added to the history */
 static char prompt_text[256];
 static FILE *devnull;
 
@@ -247,15 +252,50 @@ void cmdline_init(ui *u)
     }
 }
 
+/* Saves the history merged with what other consoles saved since it was read: under an
+ * exclusive flock of history.lock, the file is read again, this session's lines are
+ * appended (the last 1000 kept), and the result is written to a new file renamed over
+ * the old one (a crash leaves one or the other). */
+static void save_history(void)
+{
+    int n = history_added < history_length ? history_added : history_length;
+    char **mine = calloc((size_t)n + 1, sizeof *mine);
+    if (!mine)
+        return;
+    for (int i = 0; i < n; i++) {
+        HIST_ENTRY *h = history_get(history_base + history_length - n + i);
+        mine[i] = h && h->line ? strdup(h->line) : NULL;
+    }
+    char lock[1100], tmp[1100];
+    snprintf(lock, sizeof lock, "%s.lock", history_path);
+    snprintf(tmp, sizeof tmp, "%s.%ld", history_path, (long)getpid());
+    int lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (lfd >= 0)
+        flock(lfd, LOCK_EX);
+    clear_history();
+    read_history(history_path);
+    for (int i = 0; i < n; i++)
+        if (mine[i])
+            add_history(mine[i]);
+    unlink(tmp);
+    if (write_history(tmp) == 0 && chmod(tmp, 0600) == 0 && rename(tmp, history_path) == 0)
+        history_added = 0;
+    else
+        unlink(tmp);
+    if (lfd >= 0)
+        close(lfd); /* releases the lock */
+    for (int i = 0; i < n; i++)
+        free(mine[i]);
+    free(mine);
+}
+
 /* Saves history and frees readline's state. */
 void cmdline_done(void)
 {
     if (cur && cur->mode == MODE_LINE)
         rl_callback_handler_remove();
-    if (history_path[0]) {
-        if (write_history(history_path) == 0)
-            chmod(history_path, 0600);
-    }
+    if (history_path[0])
+        save_history();
     free_ids();
     if (devnull)
         fclose(devnull);
@@ -338,8 +378,10 @@ void cmdline_key(ui *u, wint_t ch, bool is_key)
         rl_callback_handler_remove();
         u->mode = MODE_BROWSE;
         u->dirty = true;
-        if (line && line[0] && u->line_purpose == LINE_COMMAND)
+        if (line && line[0] && u->line_purpose == LINE_COMMAND) {
             add_history(line);
+            history_added++;
+        }
         actions_line_done(u, line ? line : NULL);
         free(line);
     }

@@ -187,7 +187,7 @@ void actions_command(ui *u, const char *line)
     } else if (!strcmp(cmd, "help")) {
         actions_do(u, ACT_HELP);
     } else if (!strcmp(cmd, "quit") || !strcmp(cmd, "q")) {
-        u->quit = true;
+        session_quit(u);
     } else {
         char *safe = text_sanitize_str(cmd, u->mode_text, NULL, NULL); /* typed or pasted */
         char shown[160];

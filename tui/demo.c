@@ -139,9 +139,9 @@ static void stop_marketd(pid_t pid)
 /* Removes the demo folder and what the demo put in it. */
 static void remove_dir(const char *dir)
 {
-    static const char *const files[] = {"market.db",         "market.db-wal", "market.db-shm",
-                                        "market.db-journal", "tokens",        "token",
-                                        "marketd.log",       "journal",       NULL};
+    static const char *const files[] = {
+        "market.db",   "market.db-wal", "market.db-shm", "market.db-journal", "tokens", "token",
+        "marketd.log", "journal",       "journal.lock",  "journal.compact",   NULL};
     char p[PATH_MAX];
     for (size_t i = 0; files[i]; i++) {
         if (snprintf(p, sizeof p, "%s/%s", dir, files[i]) < (int)sizeof p)

@@ -233,6 +233,67 @@ static void on_answer(void *ud, const decision_outcome *o)
         describe_current(o, a->summary, sizeof a->summary);
 }
 
+/* GETs path from the server, trying again a few times with a growing pause (0.25 s to
+ * 2 s) on a transport error or a 503 (nothing is sent by a GET); an untrusted certificate
+ * never. Returns 0 with *status and *body (owned), or -1 with a message in err. */
+static int get_retrying(const config *cfg, const char *path, long *status, char **body, size_t *len,
+                        char *err, size_t errsz)
+{
+    char url[1400];
+    snprintf(url, sizeof url, "%s%s", cfg->url, path);
+    for (int attempt = 0;; attempt++) {
+        int rc =
+            http_request_sync("GET", url, cfg->token, NULL, 30000L, status, body, len, err, errsz);
+        bool again = rc == -1 || (rc == 0 && *status == 503);
+        if (!again || attempt == 4)
+            return rc < 0 ? -1 : 0;
+        free(*body);
+        *body = NULL;
+        struct timespec pause = {0, 250000000L << attempt};
+        if (attempt >= 2)
+            pause = (struct timespec){1 << (attempt - 2), 0};
+        nanosleep(&pause, NULL);
+    }
+}
+
+/* Reads what a one-shot decision is bound to: the market's epoch (GET /v1/health) and the
+ * operator's name (GET /v1/whoami), as the console reads them from its snapshot and
+ * whoami. Returns 0, or -1 with the reason in err. */
+static int read_binding(const config *cfg, char *epoch, size_t epochsz, char *name, size_t namesz,
+                        char *err, size_t errsz)
+{
+    long status = 0;
+    char *body = NULL, role[16];
+    size_t len = 0;
+    int64_t seq;
+    if (get_retrying(cfg, "/v1/health", &status, &body, &len, err, errsz) < 0)
+        return -1;
+    int rc = status == 200 && json_decode_reset(body, len, epoch, epochsz, &seq, NULL, 0) == JSON_OK
+                 ? 0
+                 : -1;
+    free(body);
+    if (rc < 0) {
+        snprintf(err, errsz, "the server did not say which market it is (GET /v1/health: %ld)",
+                 status);
+        return -1;
+    }
+    body = NULL;
+    if (get_retrying(cfg, "/v1/whoami", &status, &body, &len, err, errsz) < 0)
+        return -1;
+    name[0] = '\0';
+    if (status == 200)
+        json_decode_whoami(body, len, cfg->mode, name, namesz, role, sizeof role);
+    if (status == 401 || status == 403) {
+        decision_outcome o = {0};
+        json_decode_outcome(body, len, MODEL_KIND_COUNT, cfg->mode, &o);
+        snprintf(err, errsz, "%ld %.300s", status, o.message);
+    } else if (!name[0]) {
+        snprintf(err, errsz, "the server did not say who you are (GET /v1/whoami: %ld)", status);
+    }
+    free(body);
+    return name[0] ? 0 : -1;
+}
+
 /* Fetches the subject of a decision for its version (and, for approve, total and
  * currency). Returns 0, or the exit code. */
 static int fetch_subject(const config *cfg, decision_req *req, int64_t *total, char currency[4])
@@ -244,30 +305,14 @@ static int fetch_subject(const config *cfg, decision_req *req, int64_t *total, c
     model_kind kind = decision_subject_kind(req->action);
     if (kind == MODEL_FLEET)
         return 0;
-    char url[1400], err[512];
-    snprintf(url, sizeof url, "%s/v1/%s/%s", cfg->url, coll[kind], req->subject_id);
+    char path[200], err[512];
+    snprintf(path, sizeof path, "/v1/%s/%s", coll[kind], req->subject_id);
     long status = 0;
     char *body = NULL;
     size_t len = 0;
-    /* Nothing has been sent yet, so a transport error or a 503 is simply tried again,
-     * a few times with a growing pause (0.25 s to 2 s); an untrusted certificate never. */
-    for (int attempt = 0;; attempt++) {
-        int rc = http_request_sync("GET", url, cfg->token, NULL, 30000L, &status, &body, &len, err,
-                                   sizeof err);
-        bool again = rc == -1 || (rc == 0 && status == 503);
-        if (!again || attempt == 4) {
-            if (rc < 0) {
-                errmsg(req->subject_id, err);
-                return 1;
-            }
-            break;
-        }
-        free(body);
-        body = NULL;
-        struct timespec pause = {0, 250000000L << attempt};
-        if (attempt >= 2)
-            pause = (struct timespec){1 << (attempt - 2), 0};
-        nanosleep(&pause, NULL);
+    if (get_retrying(cfg, path, &status, &body, &len, err, sizeof err) < 0) {
+        errmsg(req->subject_id, err);
+        return 1;
     }
     if (status != 200) {
         decision_outcome o = {0};
@@ -318,25 +363,23 @@ int headless_decide(config *cfg, decision_req *req, const char *total_text,
         if (v)
             req->if_match_version = v; /* an explicit --if-match wins */
     }
+    bool total_from_server = false;
     if (req->action == DEC_APPROVE) {
         if (total_text) {
             money_err me = money_parse(total_text, currency, &req->expected_total_minor);
             if (me != MONEY_OK) {
-                fprintf(stderr, "dealdesk: --total %s: %s\n", currency, money_strerror(me));
+                fprintf(stderr, "dealdesk: --total %s: %s\n", total_text, money_strerror(me));
                 return 2;
             }
         } else if (req->expected_total_minor < 0) {
             req->expected_total_minor = total;
-            char buf[64];
-            money_format(buf, sizeof buf, total, currency, MONEY_FMT_CODE);
-            fprintf(stderr, "dealdesk: approving %s at its current total %s (version %lld)\n",
-                    req->subject_id, buf, (long long)req->if_match_version);
+            total_from_server = true;
         }
     }
     if (max_price_text) {
         money_err me = money_parse(max_price_text, currency, &req->max_unit_price_minor);
         if (me != MONEY_OK) {
-            fprintf(stderr, "dealdesk: --max-price %s: %s\n", currency, money_strerror(me));
+            fprintf(stderr, "dealdesk: --max-price %s: %s\n", max_price_text, money_strerror(me));
             return 2;
         }
     }
@@ -347,6 +390,13 @@ int headless_decide(config *cfg, decision_req *req, const char *total_text,
     }
     if (signals_setup() < 0)
         return 1;
+    char epoch[65], name[65];
+    if (read_binding(cfg, epoch, sizeof epoch, name, sizeof name, err, sizeof err) < 0) {
+        fprintf(stderr, "dealdesk: %s %s: not connected (%s): nothing sent\n",
+                decision_action_name(req->action), req->subject_id[0] ? req->subject_id : "fleet",
+                err);
+        return 1;
+    }
     cfg->no_stream = true;
     store *st = store_new();
     client *c = st ? client_new(cfg, st, err, sizeof err) : NULL;
@@ -355,24 +405,32 @@ int headless_decide(config *cfg, decision_req *req, const char *total_text,
         store_free(st);
         return 1;
     }
+    client_bind(c, epoch, name);
     answer a = {0};
     uint64_t id = client_decide(c, req, on_answer, &a);
-    /* Journal replays from an earlier run may be in flight too: wait for ours. */
     while (id && !a.done && !got_signal) {
         unsigned ready = 0;
         client_wait(c, &sig_pipe[0], 1, 1000, &ready);
         client_run(c);
     }
-    /* Give earlier journal entries a moment to settle, without blocking forever. */
-    for (int i = 0; i < 50 && client_pending_decisions(c) > 0 && !got_signal; i++) {
-        client_wait(c, &sig_pipe[0], 1, 100, NULL);
-        client_run(c);
-    }
+    /* Interrupted: a one-shot command leaves nothing to be sent later (client_free settles
+     * it: not sent, or abandoned with its outcome unknown). */
+    bool maybe_sent = !a.done && client_unknown_outcomes(c, NULL, 0) > 0;
     client_free(c);
     store_free(st);
     if (!a.done) {
-        errmsg(decision_action_name(req->action), "interrupted before the answer came");
+        fprintf(stderr, "dealdesk: %s %s: interrupted before the answer came: %s\n",
+                decision_action_name(req->action), req->subject_id[0] ? req->subject_id : "fleet",
+                maybe_sent ? "the outcome is unknown (it may have reached the server); it will not "
+                             "be sent again"
+                           : "nothing sent");
         return 1;
+    }
+    if (a.o.ok && total_from_server) {
+        char buf[64];
+        money_format(buf, sizeof buf, req->expected_total_minor, currency, MONEY_FMT_CODE);
+        fprintf(stderr, "dealdesk: approved %s at its current total %s (version %lld)\n",
+                req->subject_id, buf, (long long)req->if_match_version);
     }
     if (a.o.ok) {
         printf("ok %s %s %d%s\n", decision_action_name(req->action),
@@ -386,7 +444,8 @@ int headless_decide(config *cfg, decision_req *req, const char *total_text,
         return id ? 1 : 2;
     }
     fprintf(stderr, "dealdesk: %s %s: %d %s: %s\n", decision_action_name(req->action),
-            req->subject_id, a.o.http_status, a.o.error_code, a.o.message);
+            req->subject_id[0] ? req->subject_id : "fleet", a.o.http_status, a.o.error_code,
+            a.o.message);
     if (a.summary[0])
         fprintf(stderr, "dealdesk: %s\n", a.summary);
     return 1;

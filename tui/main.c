@@ -48,6 +48,8 @@ static const char usage_text[] =
     "  --config FILE      instead of $XDG_CONFIG_HOME/dealdesk/config\n"
     "  --theme NAME       colour theme       --no-color   no colours (or NO_COLOR)\n"
     "  --read-only        never send a decision\n"
+    "  --insecure-http    allow the token over plain http:// to a host that is not\n"
+    "                     loopback (a warning is printed; use https:// instead)\n"
     "  --record FILE      append the raw stream to FILE (replayable)\n"
     "  --heartbeat S      the server's heartbeat period (3 silent periods = dead)\n"
     "  --help, --version\n"
@@ -101,6 +103,7 @@ enum {
     OPT_IF_MATCH,
     OPT_MAX_PRICE,
     OPT_MAX_QTY,
+    OPT_INSECURE_HTTP,
 };
 
 static const struct option long_opts[] = {
@@ -109,6 +112,7 @@ static const struct option long_opts[] = {
     {"theme", required_argument, NULL, OPT_THEME},
     {"no-color", no_argument, NULL, OPT_NO_COLOR},
     {"read-only", no_argument, NULL, OPT_READ_ONLY},
+    {"insecure-http", no_argument, NULL, OPT_INSECURE_HTTP},
     {"record", required_argument, NULL, OPT_RECORD},
     {"config", required_argument, NULL, OPT_CONFIG},
     {"heartbeat", required_argument, NULL, OPT_HEARTBEAT},
@@ -129,6 +133,30 @@ static const struct option long_opts[] = {
     {"max-quantity", required_argument, NULL, OPT_MAX_QTY},
     {NULL, 0, NULL, 0},
 };
+
+/* Refuses abbreviated long options (getopt_long takes "--insecure" for --insecure-http,
+ * and a flag that merely looks like another program's must never change what is
+ * accepted): every "--name" must be a whole name of long_opts. Returns 0, or 2 after the
+ * usage error. */
+static int exact_long_options(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--"))
+            break;
+        if (strncmp(a, "--", 2) != 0)
+            continue;
+        size_t n = strcspn(a + 2, "=");
+        const struct option *o = long_opts;
+        while (o->name && (strlen(o->name) != n || strncmp(o->name, a + 2, n) != 0))
+            o++;
+        if (!o->name)
+            return usage_error("unknown option", a);
+        if (o->has_arg == required_argument && a[2 + n] != '=')
+            i++; /* its value, whatever it looks like */
+    }
+    return 0;
+}
 
 /* What the command line asked for beyond the config. */
 typedef struct cmdline {
@@ -203,8 +231,11 @@ int main(int argc, char **argv)
      * options may stand anywhere ("dealdesk veto pur_1 --reason x" or the other way). */
     char *pos[8];
     int npos = 0;
+    if ((rc = exact_long_options(argc, argv)) != 0)
+        goto out;
     while (optind < argc) {
-        opt = getopt_long(argc, argv, "-h", long_opts, NULL);
+        /* ":" first (after "-"): a missing value comes back as ':', not as '?' */
+        opt = getopt_long(argc, argv, "-:h", long_opts, NULL);
         if (opt == -1)
             break;
         switch (opt) {
@@ -236,6 +267,7 @@ int main(int argc, char **argv)
                 cfg.read_only = true;
                 cfg.set |= CONFIG_SET_READ_ONLY;
                 break;
+            case OPT_INSECURE_HTTP: cfg.insecure_http = true; break;
             case OPT_RECORD:
                 if (strlen(optarg) >= sizeof cfg.record_file) {
                     rc = usage_error("--record path is too long", NULL);
@@ -284,7 +316,7 @@ int main(int argc, char **argv)
             case OPT_IF_MATCH: cl.if_match = optarg; break;
             case OPT_MAX_PRICE: cl.max_price = optarg; break;
             case OPT_MAX_QTY: cl.max_qty = optarg; break;
-            case ':': rc = usage_error("an option needs a value", argv[optind - 1]); goto out;
+            case ':': rc = usage_error("this option needs a value", argv[optind - 1]); goto out;
             default: rc = usage_error("unknown option", argv[optind - 1]); goto out;
         }
     }
@@ -310,6 +342,17 @@ int main(int argc, char **argv)
         goto out;
     }
     const char *cmd = npos ? pos[0] : NULL;
+    /* The token never goes in clear over the network: checked before any connection
+     * (a replay and --demo's own loopback market connect nowhere else). */
+    if (!cfg.demo && !(cmd && !strcmp(cmd, "replay"))) {
+        int t = config_check_transport(&cfg, err, sizeof err);
+        if (t != 0)
+            fprintf(stderr, "dealdesk: %s\n", err);
+        if (t < 0) {
+            rc = 2;
+            goto out;
+        }
+    }
     if (!cmd) {
         if (cfg.demo)
             rc = demo_run(&cfg);

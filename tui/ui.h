@@ -36,7 +36,11 @@ typedef enum ui_mode {
     MODE_LINE,    /* readline: ':' command, or a prompt (reason, cap, halt) */
     MODE_CONFIRM, /* a y/N confirmation of a decision */
     MODE_HELP,    /* the help screen */
+    MODE_ASK,     /* a y/N question that is not a decision (session.c) */
 } ui_mode;
+
+/* The questions of session.c. */
+typedef enum ui_ask { ASK_NONE, ASK_RESEND, ASK_QUIT } ui_ask;
 
 /* A pane's rows: borrowed pointers into the store, filtered and sorted. */
 typedef struct ui_pane {
@@ -112,6 +116,12 @@ typedef struct ui {
     char confirm_lines[6][256];
     int confirm_n;
     int64_t confirm_version; /* the version the confirmation is bound to (0: none) */
+
+    /* a question of session.c */
+    ui_ask ask;
+    char ask_title[64];
+    char ask_lines[3][320];
+    bool asked_unanswered; /* the earlier session's decisions were looked at */
 
     ui_inflight inflight[UI_MAX_INFLIGHT];
     size_t ninflight;
@@ -289,6 +299,17 @@ void cmdline_start(ui *u, ui_line_purpose purpose, const char *prompt);
 void cmdline_key(ui *u, wint_t ch, bool is_key);
 /* Draws the line at row y. */
 void cmdline_draw(ui *u, WINDOW *w, int y);
+
+/* ---- session.c ---- */
+/* Asks, once the market and operator are known, about an earlier session's decisions
+ * that have no answer (call every loop turn; cheap). */
+void session_tick(ui *u);
+/* Quits, or first asks when decisions of this session have an unknown outcome. */
+void session_quit(ui *u);
+/* Handles a key in MODE_ASK (y yes, anything else no). */
+void session_ask_key(ui *u, wint_t ch, bool is_key);
+/* Draws the question box. */
+void session_draw(ui *u, WINDOW *w, int cols);
 
 /* ---- export.c ---- */
 /* Writes the ledger as CSV to path; returns entries written or -1 (errno set). */

@@ -343,6 +343,8 @@ static void evil_serve(evil *e, int fd)
         atomic_fetch_add(&e->posts, 1);
         snprintf(body, sizeof body, "{\"error\":\"conflict\",\"message\":\"%s\"}", e->text);
         answer(fd, 409, body);
+    } else if (strstr(req, "GET /v1/health")) { /* the market one-shot decisions bind to */
+        answer(fd, 200, "{\"status\":\"ok\",\"epoch\":\"00000000000e0111\",\"seq\":0}");
     } else if (strstr(req, "GET /v1/whoami")) {
         snprintf(body, sizeof body, "{\"name\":\"%s\",\"role\":\"%s\"}", e->text, e->text);
         answer(fd, 200, body);

@@ -1,8 +1,10 @@
 /* test_client_decide.c: one-shot decisions against a real marketd: a decision whose
  * answer is lost (the proxy drops it after the server committed) is retried with the
- * same Idempotency-Key and applied exactly once; unsettled journal entries are sent
- * again at start, exactly once; 409 and 412 exit non-zero with the server's message;
- * usage errors exit 2; the token appears nowhere. */
+ * same Idempotency-Key and applied exactly once; journal entries without an answer are
+ * bound to their market and operator: never sent by a headless command, offered to a
+ * console of the same market and operator only and then applied exactly once; a headless
+ * decision that fails leaves nothing to send later; 409 and 412 exit non-zero with the
+ * server's message; usage errors exit 2; the token appears nowhere. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -112,6 +114,19 @@ static testsrv srv;
 static testsrv_market mkt;
 static char *tok;
 
+/* Where an outcome delivered to a callback is kept. */
+typedef struct answer_box {
+    bool done;
+    int status;
+} answer_box;
+
+static void on_box(void *ud, const decision_outcome *o)
+{
+    answer_box *b = ud;
+    b->done = true;
+    b->status = o->http_status;
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -160,59 +175,224 @@ static void test_lost_answer_applied_once(void **state)
     faultproxy_stop(fp);
 }
 
-static void test_journal_replayed_at_start(void **state)
+/* The market's epoch, as GET /v1/health gives it. */
+static void market_epoch(char *out, size_t size)
 {
-    (void)state;
-    char pur1[72], pur2[72];
-    assert_int_equal(testsrv_market_purchase(&srv, &mkt, 50000, 3, pur1), 0);
-    assert_int_equal(testsrv_market_purchase(&srv, &mkt, 50000, 4, pur2), 0);
+    testhttp_resp r = {0};
+    assert_int_equal(testsrv_get(&srv, NULL, "/v1/health", &r), 0);
+    assert_true(testjson_str(r.body, "epoch", out, size));
+    testhttp_resp_free(&r);
+}
+
+/* Journals a veto of pur, bound to epoch and operator, as a session that died before
+ * its answer came would have left it; writes the key into key (65 bytes). */
+static void journal_veto(const char *pur, const char *epoch, const char *op, char *key)
+{
     config cfg;
     char path[4096], err[256];
     config_init(&cfg);
     assert_int_equal(config_journal_path(&cfg, path, sizeof path), 0);
     journal *j = journal_open(path, err, sizeof err);
     assert_non_null(j);
-    /* pur1: journaled, then the process died before sending (never reached the server).
-     * pur2: journaled and sent, the answer lost (the server applied it). */
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     char body[] = "{\"reason\":\"journal replay\"}";
     journal_entry e = {.at_ms = (int64_t)ts.tv_sec * 1000, .version = 1, .body = body};
     assert_int_equal(journal_new_key(e.key, sizeof e.key), 0);
     snprintf(e.action, sizeof e.action, "veto");
-    snprintf(e.subject, sizeof e.subject, "%.64s", pur1);
+    snprintf(e.subject, sizeof e.subject, "%.64s", pur);
+    snprintf(e.epoch, sizeof e.epoch, "%s", epoch);
+    snprintf(e.operator_name, sizeof e.operator_name, "%s", op);
     assert_int_equal(journal_append(j, &e), 0);
-    assert_int_equal(journal_new_key(e.key, sizeof e.key), 0);
-    snprintf(e.subject, sizeof e.subject, "%.64s", pur2);
-    assert_int_equal(journal_append(j, &e), 0);
-    char hk[128], vpath[256];
-    snprintf(hk, sizeof hk, "Idempotency-Key: %s", e.key);
-    snprintf(vpath, sizeof vpath, "%s/v1/purchases/%s/veto", srv.url, pur2);
-    const char *hdrs[] = {hk, "If-Match: \"1\"", "Content-Type: application/json", NULL};
-    testhttp_resp hr = {0};
-    assert_int_equal(testhttp("POST", vpath, TESTSRV_TOKEN_SUP1, hdrs, body, &hr), 0);
-    assert_int_equal(hr.status, 200);
-    testhttp_resp_free(&hr);
+    snprintf(key, JOURNAL_KEY_MAX + 1, "%s", e.key);
     journal_close(j);
+    config_free(&cfg);
+}
 
-    /* Any start re-sends them: here a harmless one-shot decision on something else. */
+/* True when the journal holds key without a settling line. */
+static bool unsettled(const char *key)
+{
+    config cfg;
+    char path[4096], err[256];
+    config_init(&cfg);
+    assert_int_equal(config_journal_path(&cfg, path, sizeof path), 0);
+    journal *j = journal_open(path, err, sizeof err);
+    assert_non_null(j);
+    journal_entry *e;
+    size_t n;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    assert_int_equal(journal_unsettled(j, (int64_t)ts.tv_sec * 1000, &e, &n, NULL), 0);
+    bool found = false;
+    for (size_t i = 0; i < n; i++)
+        found |= !strcmp(e[i].key, key);
+    journal_entries_free(e, n);
+    journal_close(j);
+    config_free(&cfg);
+    return found;
+}
+
+/* Issue 12's blocker, headless: decisions left without an answer are never sent by a
+ * later headless command (a one-shot decision, or `tail` against another URL under
+ * another operator), whatever market or operator they were for; a console-like client
+ * gets only those of its own market and operator, sends them with the same key on the
+ * operator's yes, and the server applies each at most once. */
+static void test_journal_bound_to_market_and_operator(void **state)
+{
+    (void)state;
+    char pur1[72], pur2[72], pur3[72], epoch[65], k1[65], k2[65], k3[65];
+    assert_int_equal(testsrv_market_purchase(&srv, &mkt, 50000, 3, pur1), 0);
+    assert_int_equal(testsrv_market_purchase(&srv, &mkt, 50000, 4, pur2), 0);
+    assert_int_equal(testsrv_market_purchase(&srv, &mkt, 50000, 2, pur3), 0);
+    market_epoch(epoch, sizeof epoch);
+    journal_veto(pur1, epoch, "sup1", k1);              /* this market, this operator */
+    journal_veto(pur2, "0123456789abcdef", "sup1", k2); /* another market */
+    journal_veto(pur3, epoch, "sup2", k3);              /* another operator */
+
+    /* One-shot decisions on something else send none of them. */
     const char *args[] = {"--url", srv.url, "--token-file", tok, "halt", "--reason", "drill", NULL};
     run_result r = run(args);
     if (r.status != 0)
         fail_msg("exit %d, stderr: %s", r.status, r.err);
-    char st[32];
-    purchase_status(&srv, pur1, st, sizeof st);
-    assert_string_equal(st, "vetoed");
-    purchase_status(&srv, pur2, st, sizeof st);
-    assert_string_equal(st, "vetoed");
-    assert_int_equal(decisions_on(&srv, "veto", pur1), 1);
-    assert_int_equal(decisions_on(&srv, "veto", pur2), 1);
-    /* Settled now: a second start sends nothing again. */
     const char *args2[] = {"--url", srv.url, "--token-file", tok, "fleet-resume", NULL};
     r = run(args2);
-    assert_int_equal(r.status, 0);
+    if (r.status != 0)
+        fail_msg("exit %d, stderr: %s", r.status, r.err);
+    /* `tail` against another URL (a proxy to the same market) as another operator
+     * neither: it runs until it has printed an event made after it started. */
+    faultproxy *fp = faultproxy_start(srv.port);
+    assert_non_null(fp);
+    char purl[64], out[600], errp[600], text[65536];
+    snprintf(purl, sizeof purl, "http://127.0.0.1:%d", faultproxy_port(fp));
+    snprintf(out, sizeof out, "%s/tail.out", getenv("TEST_TMP"));
+    snprintf(errp, sizeof errp, "%s/tail.err", getenv("TEST_TMP"));
+    char *tok2 = testsrv_token_file(&srv, TESTSRV_TOKEN_SUP2);
+    const char *targs[] = {"--url", purl, "--token-file", tok2, "tail", NULL};
+    pid_t pid = tproc_spawn_dealdesk(targs, out, errp);
+    char later[72];
+    int64_t deadline = tproc_now_ms() + 20000;
+    do { /* purchases until tail has printed one made after it started */
+        assert_int_equal(testsrv_market_purchase(&srv, &mkt, 50000, 1, later), 0);
+        tproc_nap(50);
+        tproc_slurp(out, text, sizeof text);
+    } while (!strstr(text, later) && tproc_now_ms() < deadline);
+    assert_non_null(strstr(text, later));
+    tproc_stop_child(pid);
+    faultproxy_stop(fp);
+    free(tok2);
+    char st[32];
+    const char *purs[] = {pur1, pur2, pur3};
+    const char *keys[] = {k1, k2, k3};
+    for (int i = 0; i < 3; i++) {
+        purchase_status(&srv, purs[i], st, sizeof st);
+        assert_string_equal(st, "pending_approval");
+        assert_int_equal(decisions_on(&srv, "veto", purs[i]), 0);
+        assert_true(unsettled(keys[i]));
+    }
+
+    /* A console's client, once it has read the market and who it is: only pur1. */
+    config cfg;
+    config_init(&cfg);
+    snprintf(cfg.url, sizeof cfg.url, "%s", srv.url);
+    snprintf(cfg.token, sizeof cfg.token, "%s", TESTSRV_TOKEN_SUP1);
+    store *s = store_new();
+    char err[256], summary[256];
+    client *c = client_new(&cfg, s, err, sizeof err);
+    assert_non_null(c);
+    deadline = tproc_now_ms() + 15000;
+    while (!client_bound(c) && tproc_now_ms() < deadline) {
+        client_wait(c, NULL, 0, 100, NULL);
+        client_run(c);
+    }
+    assert_true(client_bound(c));
+    assert_int_equal(client_unanswered(c, summary, sizeof summary), 1);
+    char want[128];
+    snprintf(want, sizeof want, "veto %s", pur1);
+    assert_string_equal(summary, want);
+    answer_box box = {0};
+    client_unanswered_send(c, on_box, &box);
+    assert_int_equal(client_unanswered(c, NULL, 0), 0);
+    while (!box.done && tproc_now_ms() < deadline) {
+        client_wait(c, NULL, 0, 100, NULL);
+        client_run(c);
+    }
+    assert_true(box.done);
+    assert_int_equal(box.status, 200);
+    client_free(c);
+    store_free(s);
+    config_free(&cfg);
+    purchase_status(&srv, pur1, st, sizeof st);
+    assert_string_equal(st, "vetoed");
     assert_int_equal(decisions_on(&srv, "veto", pur1), 1);
-    assert_int_equal(decisions_on(&srv, "veto", pur2), 1);
+    assert_false(unsettled(k1));
+    /* The others are kept for their own market and operator. */
+    assert_true(unsettled(k2));
+    assert_true(unsettled(k3));
+    assert_int_equal(decisions_on(&srv, "veto", pur2), 0);
+    assert_int_equal(decisions_on(&srv, "veto", pur3), 0);
+}
+
+/* Issue 12's blocker, headless: a decision that cannot be bound (no market read: a
+ * closed port) is refused at once and journals nothing; one interrupted after its request
+ * reached the server (the answer lost) exits non-zero, says the outcome is unknown, and
+ * leaves nothing to be sent later. */
+static void test_headless_failures_leave_nothing(void **state)
+{
+    (void)state;
+    char jt[65536];
+    const char *a1[] = {
+        "--url",    "http://127.0.0.1:1", "--token-file", tok, "pause", mkt.buyer_id,
+        "--reason", "closed-port-drill",  "--if-match",   "1", NULL};
+    run_result r = run(a1);
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "not connected"));
+    assert_non_null(strstr(r.err, "nothing sent"));
+    journal_text(jt, sizeof jt);
+    assert_null(strstr(jt, "closed-port-drill"));
+
+    /* The answer to every attempt is dropped after the server applied the first. */
+    char pur[72];
+    assert_int_equal(testsrv_market_purchase(&srv, &mkt, 50000, 7, pur), 0);
+    faultproxy *fp = faultproxy_start(srv.port);
+    assert_non_null(fp);
+    char url[64], out[600], errp[600], e[4096];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", faultproxy_port(fp));
+    faultproxy_drop_responses(fp, 100, "/veto");
+    snprintf(out, sizeof out, "%s/int.out", getenv("TEST_TMP"));
+    snprintf(errp, sizeof errp, "%s/int.err", getenv("TEST_TMP"));
+    const char *a2[] = {"--url", url,        "--token-file",      tok,          "veto",
+                        pur,     "--reason", "lost-answer-drill", "--if-match", "1",
+                        NULL};
+    pid_t pid = tproc_spawn_dealdesk(a2, out, errp);
+    faultproxy_stats fs;
+    int64_t deadline = tproc_now_ms() + 15000;
+    do {
+        tproc_nap(20);
+        faultproxy_stats_get(fp, &fs);
+    } while (fs.responses_dropped < 1 && tproc_now_ms() < deadline);
+    assert_true(fs.responses_dropped >= 1);
+    kill(pid, SIGINT);
+    assert_int_equal(tproc_wait_child(pid, 15000), 1);
+    tproc_slurp(errp, e, sizeof e);
+    assert_non_null(strstr(e, "outcome is unknown"));
+    assert_non_null(strstr(e, "will not be sent again"));
+    faultproxy_stop(fp);
+    /* Nothing left to send: no unsettled entry in the journal. */
+    config cfg;
+    char path[4096], err[256];
+    config_init(&cfg);
+    assert_int_equal(config_journal_path(&cfg, path, sizeof path), 0);
+    journal *j = journal_open(path, err, sizeof err);
+    assert_non_null(j);
+    journal_entry *v;
+    size_t n;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    assert_int_equal(journal_unsettled(j, (int64_t)ts.tv_sec * 1000, &v, &n, NULL), 0);
+    for (size_t i = 0; i < n; i++)
+        assert_null(strstr(v[i].body, "lost-answer-drill"));
+    journal_entries_free(v, n);
+    journal_close(j);
     config_free(&cfg);
 }
 
@@ -276,6 +456,110 @@ static void test_conflicts_and_usage(void **state)
     assert_null(strstr(jt, TESTSRV_TOKEN_SUP1));
     assert_null(strstr(r.out, TESTSRV_TOKEN_SUP1));
     assert_null(strstr(r.err, TESTSRV_TOKEN_SUP1));
+}
+
+/* Not sent and outcome unknown are told apart: with the server's port closed after the
+ * market was read, an attempt is refused before any byte leaves, so the decision is not
+ * counted as of unknown outcome (a console quits without asking), and ending the client
+ * settles it as not sent: nothing is ever sent later. */
+static void test_refused_connection_is_not_sent(void **state)
+{
+    (void)state;
+    char pur[72];
+    assert_int_equal(testsrv_market_purchase(&srv, &mkt, 50000, 8, pur), 0);
+    faultproxy *fp = faultproxy_start(srv.port);
+    assert_non_null(fp);
+    config cfg;
+    config_init(&cfg);
+    snprintf(cfg.url, sizeof cfg.url, "http://127.0.0.1:%d", faultproxy_port(fp));
+    snprintf(cfg.token, sizeof cfg.token, "%s", TESTSRV_TOKEN_SUP1);
+    store *s = store_new();
+    char err[256];
+    client *c = client_new(&cfg, s, err, sizeof err);
+    assert_non_null(c);
+    int64_t deadline = tproc_now_ms() + 15000;
+    while (!client_bound(c) && tproc_now_ms() < deadline) {
+        client_wait(c, NULL, 0, 100, NULL);
+        client_run(c);
+    }
+    assert_true(client_bound(c));
+    faultproxy_stop(fp); /* the port is closed now: connections are refused */
+    decision_req req;
+    decision_req_init(&req, DEC_VETO, pur);
+    req.if_match_version = 1;
+    snprintf(req.reason, sizeof req.reason, "refused-drill");
+    answer_box box = {0};
+    assert_true(client_decide(c, &req, on_box, &box) > 0);
+    assert_int_equal(client_unknown_outcomes(c, NULL, 0), 1); /* in flight: unknown */
+    while ((client_unknown_outcomes(c, NULL, 0) != 0 || client_pending_decisions(c) != 1) &&
+           !box.done && tproc_now_ms() < deadline) {
+        client_wait(c, NULL, 0, 50, NULL);
+        client_run(c);
+    }
+    /* The first attempt was refused: waiting to retry, known not to have left. */
+    assert_false(box.done);
+    assert_int_equal(client_pending_decisions(c), 1);
+    assert_int_equal(client_unknown_outcomes(c, NULL, 0), 0);
+    client_free(c); /* settles it as not sent */
+    store_free(s);
+    config_free(&cfg);
+    char jt[65536];
+    journal_text(jt, sizeof jt);
+    assert_non_null(strstr(jt, "refused-drill")); /* journaled before the attempt */
+    config jc;
+    char path[4096];
+    config_init(&jc);
+    assert_int_equal(config_journal_path(&jc, path, sizeof path), 0);
+    journal *j = journal_open(path, err, sizeof err);
+    assert_non_null(j);
+    journal_entry *v;
+    size_t n;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    assert_int_equal(journal_unsettled(j, (int64_t)ts.tv_sec * 1000, &v, &n, NULL), 0);
+    for (size_t i = 0; i < n; i++)
+        assert_null(strstr(v[i].body, "refused-drill"));
+    journal_entries_free(v, n);
+    journal_close(j);
+    config_free(&jc);
+    char st[32];
+    purchase_status(&srv, pur, st, sizeof st);
+    assert_string_equal(st, "pending_approval");
+}
+
+/* Issue 12, headless messages: approving a settled purchase says nothing about
+ * "approving ... at its current total" (only a success says which total it approved),
+ * just the 409; a flag without its value says so; a bad amount names the flag and the
+ * value typed. */
+static void test_headless_messages(void **state)
+{
+    (void)state;
+    char pur[72];
+    assert_int_equal(testsrv_market_purchase(&srv, &mkt, 50000, 1, pur), 0);
+    const char *a1[] = {"--url", srv.url, "--token-file", tok, "approve", pur, NULL};
+    run_result r = run(a1);
+    if (r.status != 0)
+        fail_msg("exit %d: %s", r.status, r.err);
+    assert_non_null(strstr(r.err, "approved"));
+    assert_non_null(strstr(r.err, "at its current total"));
+    assert_non_null(strstr(r.err, "500.00"));
+    r = run(a1); /* settled now */
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "409"));
+    assert_null(strstr(r.err, "approving"));
+    assert_null(strstr(r.err, "current total"));
+    const char *a2[] = {"--url", srv.url, "--token-file", tok, "--theme", NULL};
+    r = run(a2);
+    assert_int_equal(r.status, 2);
+    assert_non_null(strstr(r.err, "needs a value: --theme"));
+    assert_null(strstr(r.err, "unknown option"));
+    char pur2[72];
+    assert_int_equal(testsrv_market_purchase(&srv, &mkt, 50000, 2, pur2), 0);
+    const char *a3[] = {"--url", srv.url,       "--token-file", tok, "cap",
+                        pur2,    "--max-price", "-5",           NULL};
+    r = run(a3);
+    assert_int_equal(r.status, 2);
+    assert_non_null(strstr(r.err, "--max-price -5: amounts cannot be negative"));
 }
 
 /* A token file that others can read is refused with a clear message. */
@@ -355,8 +639,11 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lost_answer_applied_once),
-        cmocka_unit_test(test_journal_replayed_at_start),
+        cmocka_unit_test(test_journal_bound_to_market_and_operator),
+        cmocka_unit_test(test_headless_failures_leave_nothing),
         cmocka_unit_test(test_conflicts_and_usage),
+        cmocka_unit_test(test_headless_messages),
+        cmocka_unit_test(test_refused_connection_is_not_sent),
         cmocka_unit_test(test_open_token_file_refused),
         cmocka_unit_test(test_fetch_thread_history),
     };

@@ -2,10 +2,12 @@
  * decisions, then started again.
  *
  * Each round starts a one-shot `dealdesk veto PUR --if-match 1` and kills it after a
- * random delay (0-30 ms: before it journals, between journaling and sending, while the
- * request is in flight behind a slow proxy, or after the answer); every start re-sends
- * what the journal holds unsettled. At the end one more decision runs to completion, and
- * the test asserts that the journal and the server agree: every purchase with a journal
+ * random delay (0-150 ms: while it reads the market and who it is, before it journals, between
+ * journaling and sending, while the request is in flight behind a slow proxy, or after the answer).
+ * A one-shot command never re-sends what an earlier run left: at the end one more decision runs to
+ * completion, then a console's client (same market, same operator) takes the unanswered entries and
+ * sends them again with their keys, as the operator's "y" does, and the test asserts that the
+ * journal and the server agree: every purchase with a journal
  * entry is vetoed on the server, exactly once (one decision record), every vetoed
  * purchase has a journal entry (nothing decided that the journal does not know), no
  * journal entry is left unsettled, and torn lines (a kill during a write) are only ever
@@ -32,6 +34,7 @@
 
 #include <cmocka.h>
 
+#include "api/client.h"
 #include "api/config.h"
 #include "api/journal.h"
 #include "tests/lib/proc.h"
@@ -80,7 +83,7 @@ static void jview_read(const char *path, jview *v)
         for (char *p = line, *save = NULL; nf < 10 && (p = strtok_r(p, "\t", &save)) != NULL;
              p = NULL)
             f_[nf++] = p;
-        if (nf == 8 && !strcmp(f_[0], "D")) {
+        if (nf == 10 && !strcmp(f_[0], "D")) {
             json_t *arr = json_object_get(v->subject_keys, f_[4]);
             if (!arr) {
                 arr = json_array();
@@ -101,6 +104,44 @@ static void jview_free(jview *v)
 {
     json_decref(v->subject_keys);
     json_decref(v->settled);
+}
+
+static void on_answer(void *ud, const decision_outcome *o)
+{
+    (void)o;
+    (*(size_t *)ud)++;
+}
+
+/* What the console does on the operator's "y": a client on the market as sup1 takes the
+ * unanswered entries of this market and operator and sends them with their keys; waits
+ * for every answer. Returns how many were sent. */
+static size_t send_unanswered(const char *tok_file)
+{
+    config cfg;
+    config_init(&cfg);
+    snprintf(cfg.url, sizeof cfg.url, "%s", srv.url);
+    char err[256];
+    assert_int_equal(config_read_token_file(&cfg, tok_file, err, sizeof err), 0);
+    store *st = store_new();
+    client *c = client_new(&cfg, st, err, sizeof err);
+    assert_non_null(c);
+    int64_t deadline = tproc_now_ms() + 30000;
+    while (!client_bound(c) && tproc_now_ms() < deadline) {
+        client_wait(c, NULL, 0, 100, NULL);
+        client_run(c);
+    }
+    assert_true(client_bound(c));
+    size_t n = client_unanswered(c, NULL, 0), answered = 0;
+    client_unanswered_send(c, on_answer, &answered);
+    while (answered < n && tproc_now_ms() < deadline) {
+        client_wait(c, NULL, 0, 100, NULL);
+        client_run(c);
+    }
+    assert_int_equal(answered, n);
+    client_free(c);
+    store_free(st);
+    config_free(&cfg);
+    return n;
 }
 
 static void test_killed_across_many_decisions(void **state)
@@ -140,7 +181,7 @@ static void test_killed_across_many_decisions(void **state)
         const char *args[] = {"--url",    url,          "--token-file", tok, "veto", purs[i],
                               "--reason", "kill drill", "--if-match",   "1", NULL};
         pid_t pid = tproc_spawn_dealdesk(args, out, err);
-        tproc_nap((int)(tproc_rng(&rng_state) % 31));
+        tproc_nap((int)(tproc_rng(&rng_state) % 151));
         kill(pid, SIGKILL);
         int st = tproc_wait_child(pid, 30000);
         if (st == 0)
@@ -156,6 +197,7 @@ static void test_killed_across_many_decisions(void **state)
                           "--reason", "final", "--if-match",   "1", NULL};
     int st = tproc_wait_child(tproc_spawn_dealdesk(last, out, err), 60000);
     assert_int_equal(st, 0);
+    size_t resent = send_unanswered(tok);
 
     /* The server's truth. */
     testhttp_resp r = {0};
@@ -212,8 +254,8 @@ static void test_killed_across_many_decisions(void **state)
         }
     }
     printf("journal: %d runs, %d killed at random moments (%d had finished first), then one to "
-           "the end\n",
-           rounds, killed, finished);
+           "the end; %zu unanswered entries sent again by a console's client\n",
+           rounds, killed, finished, resent);
     printf("  %d purchases journaled, %d vetoed on the server: lost %d, doubled %d, decided "
            "without a journal entry %d, unsettled %d, torn lines skipped %d of %d\n",
            journaled, vetoed, lost, doubled, unknown, unsettled, jv.torn, jv.lines);

@@ -1,5 +1,7 @@
-/* test_config.c: precedence (flags, environment, file), the token file's checks, the
- * file's syntax with file:line messages, bind lines, NO_COLOR, the journal path. */
+/* test_config.c: precedence (flags, environment, file), the token file's checks (a FIFO
+ * or a device refused at once), the file's syntax with file:line messages, bind lines,
+ * NO_COLOR, the journal path, and the transport check (no token over plain http to a
+ * host that is not loopback, decided from the URL alone: nothing is resolved). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -155,6 +158,82 @@ static void test_journal_path(void **state)
     config_free(&cfg);
 }
 
+/* A FIFO (open() would wait for a writer forever) and a device are refused at once. */
+static void test_token_file_not_regular(void **state)
+{
+    (void)state;
+    char fifo[600], err[512];
+    snprintf(fifo, sizeof fifo, "%s/token.fifo", dir);
+    unlink(fifo);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    config cfg;
+    config_init(&cfg);
+    assert_int_equal(config_read_token_file(&cfg, fifo, err, sizeof err), -1);
+    assert_non_null(strstr(err, "not a regular file"));
+    assert_int_equal(config_read_token_file(&cfg, "/dev/null", err, sizeof err), -1);
+    assert_non_null(strstr(err, "not a regular file"));
+    assert_string_equal(cfg.token, "");
+    config_free(&cfg);
+    unlink(fifo);
+}
+
+/* The check from the URL alone: which host it names, whether it is loopback, and what
+ * --insecure-http changes. */
+static void test_transport_check(void **state)
+{
+    (void)state;
+    char host[256], msg[512];
+    bool plain;
+    assert_int_equal(
+        config_url_host("http://user:p@ss@example.invalid:80/x", &plain, host, sizeof host), 0);
+    assert_true(plain);
+    assert_string_equal(host, "example.invalid");
+    assert_int_equal(config_url_host("HTTPS://[::1]:8642", &plain, host, sizeof host), 0);
+    assert_false(plain);
+    assert_string_equal(host, "::1");
+    assert_int_equal(config_url_host("127.0.0.1:8642", &plain, host, sizeof host), -1);
+
+    config cfg;
+    config_init(&cfg);
+    snprintf(cfg.token, sizeof cfg.token, "secret-token");
+    static const struct {
+        const char *url;
+        int want;
+    } cases[] = {
+        {"http://127.0.0.1:8642", 0},
+        {"http://127.9.9.9", 0},
+        {"http://localhost:1/", 0},
+        {"http://[::1]:8642", 0},
+        {"http://[::ffff:127.0.0.1]/", 0},
+        {"https://example.invalid", 0},
+        {"http://example.invalid", -1},
+        {"http://10.0.0.1:8642", -1},
+        {"http://128.0.0.1", -1},
+        {"http://[::2]:1", -1},
+        {"http://127.0.0.1.example.invalid", -1},
+        {"http://localhost@example.invalid/", -1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snprintf(cfg.url, sizeof cfg.url, "%s", cases[i].url);
+        int got = config_check_transport(&cfg, msg, sizeof msg);
+        if (got != cases[i].want)
+            fail_msg("%s: %d, want %d (%s)", cases[i].url, got, cases[i].want, msg);
+        assert_null(strstr(msg, "secret-token"));
+    }
+    snprintf(cfg.url, sizeof cfg.url, "http://example.invalid");
+    assert_int_equal(config_check_transport(&cfg, msg, sizeof msg), -1);
+    assert_non_null(strstr(msg, "example.invalid"));
+    assert_non_null(strstr(msg, "--insecure-http"));
+    cfg.insecure_http = true;
+    assert_int_equal(config_check_transport(&cfg, msg, sizeof msg), 1);
+    assert_non_null(strstr(msg, "warning"));
+    /* Without a token there is nothing to leak. */
+    cfg.insecure_http = false;
+    cfg.token[0] = '\0';
+    assert_int_equal(config_check_transport(&cfg, msg, sizeof msg), 0);
+    config_free(&cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -162,6 +241,8 @@ int main(void)
         cmocka_unit_test_setup(test_precedence_and_file, setup),
         cmocka_unit_test_setup(test_errors, setup),
         cmocka_unit_test_setup(test_journal_path, setup),
+        cmocka_unit_test_setup(test_token_file_not_regular, setup),
+        cmocka_unit_test_setup(test_transport_check, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
