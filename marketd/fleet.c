@@ -22,36 +22,19 @@
 
 #include "marketd/fleet_impl.h"
 
-/* ---- subscription slots ---- */
-
-/* The market has no unsubscribe: a stopped fleet's slot stays subscribed, with
- * its fleet pointer cleared under the slot's lock, so a late event is dropped
- * instead of touching freed memory. */
-typedef struct fl_slot {
-    pthread_mutex_t mu;
-    fleet *f;
-    market *m;
-    bool watch_all; /* queue every negotiation event (after a hold or a halt) */
-} fl_slot;
-
-#define FL_SLOTS 16
-/* Slots are set up on first use under slots_mu (a static initialiser per slot would
- * spell the mutex initialiser sixteen times). */
-static fl_slot slots[FL_SLOTS];
-static bool slots_ready;
-static pthread_mutex_t slots_mu = PTHREAD_MUTEX_INITIALIZER;
+/* ---- the market's events ---- */
 
 /* Which events the fleet reacts to. Most negotiation and purchase events are the
  * fleet's own doings, which it already knows from the answers; only the operator's
  * marks are queued (a decision, an expiry, a hold, a veto, a cap), which spares the
  * fleet's thread a JSON parse per message at high rates. Once a hold or a halt has
  * been seen, every negotiation event is queued, so that no release is missed. */
-static bool wanted(fl_slot *s, const char *type, const char *json)
+static bool wanted(fleet *f, const char *type, const char *json)
 {
     if (strcmp(type, "agent.updated") == 0 || strcmp(type, "listing.updated") == 0)
         return true;
     if (strcmp(type, "fleet.updated") == 0) {
-        s->watch_all = true;
+        f->watch_all = true;
         return true;
     }
     if (strcmp(type, "purchase.updated") == 0)
@@ -59,8 +42,8 @@ static bool wanted(fl_slot *s, const char *type, const char *json)
                strstr(json, "\"status\":\"failed\"");
     if (strcmp(type, "negotiation.updated") == 0) {
         if (strstr(json, "\"status\":\"held\""))
-            s->watch_all = true;
-        return s->watch_all || strstr(json, "\"status\":\"vetoed\"") ||
+            f->watch_all = true;
+        return f->watch_all || strstr(json, "\"status\":\"vetoed\"") ||
                strstr(json, "\"status\":\"expired\"") || strstr(json, "\"cap\":{");
     }
     return false;
@@ -68,36 +51,32 @@ static bool wanted(fl_slot *s, const char *type, const char *json)
 
 /* The market's event callback: copies a wanted event into the fleet's queue and
  * wakes the fleet's thread. Runs in the market's delivery thread; does nothing
- * else. */
+ * else. fleet_stop() unsubscribes before it frees the fleet: market_unsubscribe()
+ * returns only when this is not running and will not be called again. */
 static void fleet_on_event(void *ud, int64_t seq, const char *type, const char *json)
 {
     (void)seq;
-    fl_slot *s = ud;
-    if (!type || !json)
+    fleet *f = ud;
+    if (!type || !json || !wanted(f, type, json))
         return;
-    pthread_mutex_lock(&s->mu);
-    fleet *f = s->f;
-    if (f && wanted(s, type, json)) {
-        fl_event *e = malloc(sizeof *e);
-        char *copy = strdup(json);
-        if (e && copy) {
-            snprintf(e->type, sizeof e->type, "%s", type);
-            e->json = copy;
-            e->next = NULL;
-            pthread_mutex_lock(&f->mu);
-            if (f->q_tail)
-                f->q_tail->next = e;
-            else
-                f->q_head = e;
-            f->q_tail = e;
-            pthread_cond_signal(&f->cv);
-            pthread_mutex_unlock(&f->mu);
-        } else {
-            free(e);
-            free(copy);
-        }
+    fl_event *e = malloc(sizeof *e);
+    char *copy = strdup(json);
+    if (!e || !copy) {
+        free(e);
+        free(copy);
+        return;
     }
-    pthread_mutex_unlock(&s->mu);
+    snprintf(e->type, sizeof e->type, "%s", type);
+    e->json = copy;
+    e->next = NULL;
+    pthread_mutex_lock(&f->mu);
+    if (f->q_tail)
+        f->q_tail->next = e;
+    else
+        f->q_head = e;
+    f->q_tail = e;
+    pthread_cond_signal(&f->cv);
+    pthread_mutex_unlock(&f->mu);
 }
 
 /* ---- time and the schedule ---- */
@@ -456,8 +435,18 @@ static void *fleet_main(void *arg)
 /* ---- lifecycle ---- */
 
 /* Frees a fleet's memory (not its thread). */
+/* Stops the market's events to f: when it returns, fleet_on_event() is not running for
+ * f and will not be called for it again. */
+static void fleet_unsubscribe(fleet *f)
+{
+    if (f->subscribed)
+        market_unsubscribe(f->m, fleet_on_event, f);
+    f->subscribed = false;
+}
+
 static void fleet_free(fleet *f)
 {
+    fleet_unsubscribe(f);
     fl_map_free(&f->agent_ids);
     fl_map_free(&f->listing_ids);
     fl_map_free(&f->neg_ids);
@@ -539,44 +528,10 @@ fleet *fleet_start(market *m, const fleet_options *opt, char *err, size_t errsz)
             f->buyers[f->nbuyers++] = i;
     }
 
-    pthread_mutex_lock(&slots_mu);
-    if (!slots_ready) {
-        for (int i = 0; i < FL_SLOTS; i++)
-            pthread_mutex_init(&slots[i].mu, NULL);
-        slots_ready = true;
-    }
-    fl_slot *slot = NULL;
-    for (int i = 0; i < FL_SLOTS && !slot; i++)
-        if (slots[i].m == m && !slots[i].f)
-            slot = &slots[i]; /* this market already delivers to this slot */
-    bool fresh = false;
-    for (int i = 0; i < FL_SLOTS && !slot; i++)
-        if (!slots[i].m) {
-            slot = &slots[i];
-            fresh = true;
-        }
-    if (slot) {
-        pthread_mutex_lock(&slot->mu);
-        slot->f = f;
-        slot->m = m;
-        slot->watch_all = false;
-        pthread_mutex_unlock(&slot->mu);
-    }
-    pthread_mutex_unlock(&slots_mu);
-    if (!slot) {
-        snprintf(err, errsz, "fleet: too many fleets in one process");
-        fleet_free(f);
-        return NULL;
-    }
-    f->slot = slot;
-    if (fresh)
-        market_subscribe(m, fleet_on_event, slot);
-
+    market_subscribe(m, fleet_on_event, f);
+    f->subscribed = true;
     if (pthread_create(&f->thread, NULL, fleet_main, f) != 0) {
         snprintf(err, errsz, "cannot start the fleet thread");
-        pthread_mutex_lock(&slot->mu);
-        slot->f = NULL;
-        pthread_mutex_unlock(&slot->mu);
         fleet_free(f);
         return NULL;
     }
@@ -589,10 +544,7 @@ void fleet_stop(fleet *f)
 {
     if (!f)
         return;
-    fl_slot *slot = f->slot;
-    pthread_mutex_lock(&slot->mu);
-    slot->f = NULL;
-    pthread_mutex_unlock(&slot->mu);
+    fleet_unsubscribe(f);
     pthread_mutex_lock(&f->mu);
     f->stop = true;
     pthread_cond_broadcast(&f->cv);

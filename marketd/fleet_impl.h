@@ -159,7 +159,9 @@ struct fleet {
     pthread_cond_t cv;  /* CLOCK_MONOTONIC */
     bool stop;
     fl_event *q_head, *q_tail;
-    void *slot; /* the subscription slot */
+    bool watch_all;  /* queue every negotiation event (after a hold or a halt); only the
+                        market's delivery thread reads or writes it (fleet.c) */
+    bool subscribed; /* to the market's events (market_subscribe) */
 
     uint64_t actions; /* atomically updated */
     uint64_t purchases, failures, errors;

@@ -5,7 +5,9 @@
  *   route.c    market_handle(): routing, auth per route, idempotency, the read API
  *   trade.c    agent endpoints: listings, negotiations, messages, accept -> purchase
  *   risk.c     the risk rules run on every new purchase
- *   decide.c   operator decisions, settlement, refunds, expiry (market_tick)
+ *   decide.c   operator decisions: one table of actions, taken the same way
+ *   agents.c   an agent's registration and its limits
+ *   settle.c   settlement, refunds, a purchase's thread after it, expiry (market_tick)
  *   http.c     libmicrohttpd server, the event stream, /metrics
  *   hold.c     holds: the set of holders (fleet halt, pauses, holds) of agents and threads
  *   sha256.c   SHA-256 for agent tokens and request fingerprints
@@ -28,6 +30,7 @@
 #include "marketd/market.h"
 
 #define MKT_MAX_SUBSCRIBERS 8
+#define MKT_QTY_MAX         1000000000LL /* the largest quantity a body may give */
 #define MKT_MAX_OPERATORS   64
 
 typedef struct mkt_operator {
@@ -175,6 +178,10 @@ void mkt_rollback(market *m);
 /* Executes SQL without results. Returns 0 or -1. */
 int mkt_exec(market *m, const char *sql);
 
+/* Deletes the stored answers of idempotency keys older than 48 hours, at most once an
+ * hour (route.c). */
+void mkt_idem_prune(market *m);
+
 /* ---- JSON helpers (route.c) ---- */
 /* Gets an integer field: 1 present and valid, 0 absent/null, -1 wrong type or range
  * (mkt_fail already called). min/max inclusive. */
@@ -260,12 +267,33 @@ int hold_release(market *m, const char *kind, const char *holder, const char *te
 int hold_inherit(market *m, json_t *neg);
 
 /* ---- decide.c ---- */
+/* Routes a supervisor's POST (anyone else: 403) to its decision. */
 bool decide_route(mkt_ctx *c);
+/* Writes a Decision record (decision.recorded) by the request's actor. params is stolen
+ * (may be NULL). 0 or -1. */
+int decide_record(mkt_ctx *c, const char *action, const char *kind, const char *id,
+                  const char *reason, json_t *params);
+
+/* ---- agents.c ---- */
+/* POST /v1/agents: registers an agent and issues its token. */
+bool agents_register(mkt_ctx *c);
+/* The limits in object src (all four required, or any), owned; NULL when one is
+ * invalid (the answer is set). */
+json_t *agents_limits(mkt_ctx *c, json_t *src, bool required);
+
+/* ---- settle.c ---- */
 /* Settles purchase p (approved): ledger entry, spent, listing quantity. 0 or -1. */
-int decide_settle(market *m, json_t *p);
+int settle_purchase(market *m, json_t *p);
+/* Refunds settled purchase p: the ledger's entry back, the buyer's spending. 0 or -1. */
+int settle_refund(market *m, json_t *p);
+/* Sets purchase p's negotiation to status with a system message text; a cap (borrowed,
+ * may be NULL) reopens it inside the cap. 0 or -1. */
+int settle_thread(market *m, json_t *p, const char *status, const char *text, json_t *cap);
 /* Expires every pending purchase past decide_by (own transactions). */
-void decide_expire_due(market *m);
+void settle_expire_due(market *m);
 /* Expires purchase p inside the current transaction. 0 or -1. */
-int decide_expire(market *m, json_t *p);
+int settle_expire(market *m, json_t *p);
+/* True (and expires it in this transaction) when pending purchase p is past due. */
+bool settle_expire_if_due(market *m, json_t *p);
 
 #endif

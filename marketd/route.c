@@ -641,6 +641,18 @@ static int idem_store(market *m, const char *scope, const char *key, const char 
     return rc;
 }
 
+void mkt_idem_prune(market *m)
+{
+    if (m->now - m->last_prune <= 3600 * 1000)
+        return;
+    /* Idempotency keys are kept 48 hours (the contract promises at least 24). */
+    char sql[96];
+    snprintf(sql, sizeof sql, "DELETE FROM idem WHERE at<%lld",
+             (long long)(m->now - 48LL * 3600 * 1000));
+    mkt_exec(m, sql);
+    m->last_prune = m->now;
+}
+
 /* True when key is 1..128 of [A-Za-z0-9_-]. */
 static bool valid_key(const char *k)
 {

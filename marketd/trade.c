@@ -250,7 +250,7 @@ int trade_system_message(market *m, json_t *neg, const char *text)
 /* Puts terms (price, qty) on neg's table, put there by agent `by`: the one place that
  * records who made the current terms, which decides who may accept them (only the other
  * party). A note, a reject or a system message leaves the terms and their author as they
- * are; a purchase cap takes them off the table (marketd/decide.c, neg_after). */
+ * are; a purchase cap takes them off the table (marketd/settle.c, settle_thread). */
 static void put_terms(json_t *neg, const char *by, int64_t price, int64_t qty)
 {
     json_object_set_new(neg, "terms",
@@ -406,7 +406,7 @@ static json_t *make_purchase(mkt_ctx *c, json_t *neg, int64_t price, int64_t qty
     if (mkt_create(m, "purchase", p, "created_at") != 0 || risk_raise(m, p) != 0)
         goto fail;
     m->st.purchases++;
-    if (clean && decide_settle(m, p) != 0)
+    if (clean && settle_purchase(m, p) != 0)
         goto fail;
     goto out;
 fail:
