@@ -626,6 +626,48 @@ static void test_expiry_at_decide_by(void **state)
     testsrv_stop(&fast);
 }
 
+/* POSTs body to path as sup1 (no If-Match) and asserts the answer: status, and the
+ * error's message and field (field NULL: none). */
+static void post_error(const char *path, const char *body, long status, const char *message,
+                       const char *field)
+{
+    testhttp_resp r;
+    assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP1, path, 0, body, &r), 0);
+    assert_int_equal(r.status, status);
+    char got[200] = "";
+    assert_true(testjson_str(r.body, "message", got, sizeof got));
+    assert_string_equal(got, message);
+    got[0] = '\0';
+    assert_int_equal(testjson_str(r.body, "field", got, sizeof got), field != NULL);
+    if (field)
+        assert_string_equal(got, field);
+    testhttp_resp_free(&r);
+}
+
+/* The decision table's routes (marketd/decide.c): an action a subject does not have is
+ * "no such decision", except on alerts; a path of the wrong length is "no such
+ * endpoint"; the body is read before the id is. */
+static void test_decision_routes(void **state)
+{
+    (void)state;
+    post_error("/v1/purchases/pur_1/frobnicate", "{}", 404, "no such decision", NULL);
+    post_error("/v1/negotiations/neg_1/approve", "{}", 404, "no such decision", NULL);
+    post_error("/v1/agents/agt_1/ack", "{}", 404, "no such decision", NULL);
+    post_error("/v1/fleet/pause", "{}", 404, "no such decision", NULL);
+    post_error("/v1/alerts/alr_1/close", "{}", 404, "no such endpoint", NULL);
+    post_error("/v1/fleet/halt/now", "{}", 404, "no such endpoint", NULL);
+    post_error("/v1/fleet", "{}", 404, "no such endpoint", NULL);
+    post_error("/v1/purchases/pur_1", "{}", 404, "no such endpoint", NULL);
+    post_error("/v1/agents/agt_1", "{}", 404, "no such endpoint", NULL);
+    post_error("/v1/ledger/led_1/refund", "{}", 404, "no such endpoint", NULL);
+    post_error("/v1/purchases/nope/veto", "{}", 400, "reason is required", "reason");
+    post_error("/v1/purchases/nope/veto", "{\"reason\":\"r\"}", 400, "not a valid purchase id",
+               "id");
+    post_error("/v1/negotiations/neg_999999/release", "{}", 404, "no such negotiation", NULL);
+    post_error("/v1/agents/agt_1/limits", "{}", 400, "give at least one limit", "spend_cap_minor");
+    post_error("/v1/fleet/resume", "{}", 409, "the fleet is already running", NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -639,6 +681,7 @@ int main(void)
         cmocka_unit_test(test_fleet_halt_and_resume),
         cmocka_unit_test(test_alert_ack),
         cmocka_unit_test(test_expiry_at_decide_by),
+        cmocka_unit_test(test_decision_routes),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
