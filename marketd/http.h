@@ -14,7 +14,13 @@ typedef struct http_options {
     const char *listen; /* "ADDR:PORT" (IPv4, or [IPv6]); port 0 picks a free one */
     int heartbeat_s;    /* seconds between ": hb" comments on idle streams */
     bool verbose;       /* one line per request on stderr */
+    /* What one client may hold (marketd/limits.h; 0 takes the default there). */
+    int max_conns, max_conns_per_addr, header_timeout_s, max_streams_per_token;
+    int stream_stall_s;        /* close a stream whose client took nothing for this long */
+    const char *trusted_proxy; /* address whose X-Forwarded-For is believed, or NULL */
 } http_options;
+
+#define HTTP_STREAM_STALL_S 30 /* default of stream_stall_s */
 
 /* Binds, listens and starts serving m. Returns the server (owned) or NULL with a
  * message in err. */
@@ -23,7 +29,8 @@ http_server *http_start(market *m, const http_options *opt, char *err, size_t er
 /* The port actually bound. */
 int http_port(const http_server *h);
 
-/* Time-driven work: heartbeats on idle streams. Call about every 100 ms. */
+/* Time-driven work: heartbeats on idle streams, closing stalled streams and connections
+ * past their header deadline. Call about every 100 ms. */
 void http_tick(http_server *h);
 
 /* Stops accepting, ends the streams, finishes in-flight requests and frees the server.
