@@ -616,6 +616,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
 
     /* The whole request is here. */
+    lim_request_read(h->lim, c);
     const market_actor *actor = &rc->actor;
     int status;
     enum MHD_Result ret;

@@ -30,9 +30,10 @@ struct lim_conn {
     char addr[ADDR_LEN]; /* the client's address (forwarded one, through the proxy) */
     bool proxied;        /* the peer is the trusted proxy */
     bool waiting;        /* waiting for a request's headers */
+    bool reading;        /* reading a request (headers, then body): the deadline runs */
     bool is_operator;    /* its last request carried an operator token */
     bool dead;           /* shut down here; libmicrohttpd has not freed it yet */
-    int64_t since;       /* monotonic ms: when it began waiting */
+    int64_t since;       /* monotonic ms: when it began waiting for a request */
 };
 
 struct limits {
@@ -173,7 +174,7 @@ lim_conn *lim_open(limits *l, void *conn, int fd, const struct sockaddr *sa)
     c->fd = fd;
     addr_text(sa, c->addr);
     c->proxied = l->proxy[0] && strcmp(c->addr, l->proxy) == 0;
-    c->waiting = true;
+    c->waiting = c->reading = true;
     c->since = now_ms();
     pthread_mutex_lock(&l->mu);
     bool ok = true;
@@ -264,7 +265,7 @@ void lim_idle(limits *l, lim_conn *c)
     if (!c)
         return;
     pthread_mutex_lock(&l->mu);
-    c->waiting = true;
+    c->waiting = c->reading = true;
     c->since = now_ms();
     pthread_mutex_unlock(&l->mu);
 }
@@ -272,9 +273,15 @@ void lim_idle(limits *l, lim_conn *c)
 void lim_kill(limits *l, const void *conn)
 {
     pthread_mutex_lock(&l->mu);
-    for (lim_conn *c = l->head; c; c = c->next)
-        if (c->conn == conn && !c->dead)
+    for (lim_conn *c = l->head; c; c = c->next) {
+        if (c->conn == conn && !c->dead) {
+            /* An abortive close (RST when libmicrohttpd closes it): what the kernel still
+             * holds for a client that does not read is dropped, not kept until it drains. */
+            struct linger lg = {.l_onoff = 1, .l_linger = 0};
+            setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
             shut(c);
+        }
+    }
     pthread_mutex_unlock(&l->mu);
 }
 
@@ -283,7 +290,7 @@ void lim_tick(limits *l)
     int64_t now = now_ms(), limit = (int64_t)l->o.header_timeout_s * 1000;
     pthread_mutex_lock(&l->mu);
     for (lim_conn *c = l->head; c; c = c->next) {
-        if (!c->dead && c->waiting && now - c->since > limit) {
+        if (!c->dead && c->reading && now - c->since > limit) {
             shut(c);
             l->st.header_timeouts++;
         }
@@ -396,6 +403,18 @@ void lim_request_done(limits *l, struct MHD_Connection *c)
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     if (ci)
         lim_idle(l, ci->socket_context);
+}
+
+void lim_request_read(limits *l, struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    lim_conn *lc = ci ? ci->socket_context : NULL;
+    if (!lc)
+        return;
+    pthread_mutex_lock(&l->mu);
+    lc->reading = false;
+    pthread_mutex_unlock(&l->mu);
 }
 
 bool lim_uri_has_nul(const char *uri)

@@ -13,7 +13,8 @@
  *    not count against its address (a supervisor behind the same proxy or NAT as an
  *    attacker still gets in), and connections from the trusted proxy count under the
  *    address it forwards (X-Forwarded-For, rightmost entry) once their headers are in.
- *  - a total deadline on a request's headers, from the accept or the previous answer.
+ *  - a total deadline on reading a request (its headers, and its body after them), from
+ *    the accept or the previous answer: a trickle cannot hold a connection.
  *  - event streams per operator token.
  *
  * Every function is thread-safe (one mutex of its own).
@@ -30,7 +31,7 @@
 typedef struct lim_options {
     int max_conns;             /* connections in all */
     int max_conns_per_addr;    /* connections of one client address (operators aside) */
-    int header_timeout_s;      /* seconds to send a request's headers */
+    int header_timeout_s;      /* seconds to send a request's headers (and body) */
     int max_streams_per_token; /* event streams of one operator token */
     const char *trusted_proxy; /* the proxy's address (IPv4 or IPv6), or NULL */
 } lim_options;
@@ -71,7 +72,8 @@ void lim_close(limits *l, lim_conn *c);
 bool lim_request(limits *l, lim_conn *c, bool is_operator, const char *forwarded);
 /* The request was answered: the connection waits for its next headers from now on. */
 void lim_idle(limits *l, lim_conn *c);
-/* Closes connection conn (the MHD_Connection given to lim_open) if it is still open. */
+/* Closes connection conn (the MHD_Connection given to lim_open) if it is still open,
+ * abortively: what its socket still holds to send is dropped. */
 void lim_kill(limits *l, const void *conn);
 /* Closes the connections past the header deadline. Call about every 100 ms. */
 void lim_tick(limits *l);
@@ -94,6 +96,8 @@ void lim_notify(limits *l, struct MHD_Connection *c, void **socket_context,
                 enum MHD_ConnectionNotificationCode toe);
 /* A request on c was answered (MHD_OPTION_NOTIFY_COMPLETED): lim_idle. */
 void lim_request_done(limits *l, struct MHD_Connection *c);
+/* The whole request on c (headers and body) is in: its deadline stops. */
+void lim_request_read(limits *l, struct MHD_Connection *c);
 /* True when a raw request URI holds %00 (which would cut the decoded path short). */
 bool lim_uri_has_nul(const char *uri);
 /* Checks a request once its headers are in, before its body is read: ambiguous framing

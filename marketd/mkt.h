@@ -180,8 +180,9 @@ int64_t mkt_int(json_t *obj, const char *key);
 /* Parses a count: 1 to 18 decimal digits and nothing else (no sign, space or overflow).
  * True with *out set, else false. */
 bool mkt_parse_count(const char *s, int64_t *out);
-/* Parses an If-Match header: exactly "N" (quoted, N >= 1 in digits: not W/"1", " 1",
- * "+1" or a version past 18 digits). 1 with *version, 0 when absent, -1 malformed. */
+/* Parses an If-Match header: exactly "N" (quoted, N >= 1 in digits without a leading
+ * zero: not W/"1", " 1", "+1", "01" or a version past 18 digits). 1 with *version, 0 when absent,
+ * -1 malformed. */
 int mkt_parse_if_match(const char *h, int64_t *version);
 const char *mkt_str(json_t *obj, const char *key);
 /* Issues a new agent token for agent_id: stores only its hash and returns the token

@@ -174,8 +174,8 @@ int mkt_parse_if_match(const char *h, int64_t *version)
     memcpy(digits, h + 1, n - 2);
     digits[n - 2] = '\0';
     int64_t v;
-    if (!mkt_parse_count(digits, &v) || v < 1)
-        return -1;
+    if (digits[0] == '0' || !mkt_parse_count(digits, &v))
+        return -1; /* a version is written without leading zeros, from 1 */
     *version = v;
     return 1;
 }
