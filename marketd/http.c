@@ -39,6 +39,12 @@
 /* A stream's buffer takes more events only while it holds less than this: a client that
  * stops reading costs a bounded amount of memory, however many events it falls behind. */
 #define STREAM_BUF_MAX (32 * 1024)
+/* libmicrohttpd's memory pool per connection (headers, read and write buffers). It zeroes
+ * the whole pool after every request, so an idle keep-alive connection costs all of it in
+ * resident memory: 128 KiB made 2,872 refused streams cost 367 MB (tests/bench/
+ * bench_abuse). Headers over about half of it are refused (431). */
+#define CONN_POOL    (32 * 1024)
+#define STREAM_BLOCK (8 * 1024) /* a stream's write block, taken from that pool */
 
 typedef struct stream stream;
 
@@ -403,9 +409,10 @@ static enum MHD_Result answer_stream(http_server *h, struct MHD_Connection *c,
                                      const market_actor *a, int *status)
 {
     if (!lim_stream_open(h->lim, a->name)) {
+        /* and the connection closes: it asked for a stream, not for keep-alive */
         *status = 429;
-        return answer_error(c, 429, "too_many_streams",
-                            "this token holds as many event streams as it may");
+        return answer_error_on(c, 429, "too_many_streams",
+                               "this token holds as many event streams as it may", true);
     }
     *status = 200;
     stream *s = calloc(1, sizeof *s);
@@ -430,8 +437,8 @@ static enum MHD_Result answer_stream(http_server *h, struct MHD_Connection *c,
         else
             s->last_seq = seq;
     }
-    struct MHD_Response *r =
-        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, stream_read, s, stream_free);
+    struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK,
+                                                               stream_read, s, stream_free);
     if (!r) {
         lim_stream_close(h->lim, a->name);
         free(s);
@@ -805,7 +812,7 @@ http_server *http_start(market *m, const http_options *opt, char *err, size_t er
                             MHD_OPTION_CONNECTION_TIMEOUT, timeout, MHD_OPTION_NOTIFY_COMPLETED,
                             on_completed, h, MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
                             MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
-                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)128 * 1024, MHD_OPTION_END);
+                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_POOL, MHD_OPTION_END);
     if (!h->d) {
         market_unsubscribe(m, on_event, h);
         snprintf(err, errsz, "cannot start the HTTP server on port %d", h->port);
