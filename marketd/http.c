@@ -698,68 +698,6 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
     lim_notify(h->lim, c, socket_context, toe);
 }
 
-/* Opens the listening socket for "ADDR:PORT". Returns the fd or -1 with err. */
-static int open_listener(const char *spec, char *err, size_t errsz)
-{
-    char host[256];
-    const char *colon = strrchr(spec, ':');
-    if (!colon || colon == spec || (size_t)(colon - spec) >= sizeof host) {
-        snprintf(err, errsz, "--listen wants ADDR:PORT, not %s", spec);
-        return -1;
-    }
-    memcpy(host, spec, (size_t)(colon - spec));
-    host[colon - spec] = '\0';
-    char *end;
-    long port = strtol(colon + 1, &end, 10);
-    if (!colon[1] || *end || port < 0 || port > 65535) {
-        snprintf(err, errsz, "bad port in --listen %s", spec);
-        return -1;
-    }
-    struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof ss);
-    socklen_t sl;
-    int fam;
-    size_t hl = strlen(host);
-    if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') {
-        host[hl - 1] = '\0';
-        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
-        a6->sin6_family = AF_INET6;
-        a6->sin6_port = htons((uint16_t)port);
-        if (inet_pton(AF_INET6, host + 1, &a6->sin6_addr) != 1) {
-            snprintf(err, errsz, "bad IPv6 address in --listen %s", spec);
-            return -1;
-        }
-        sl = sizeof *a6;
-        fam = AF_INET6;
-    } else {
-        struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
-        a4->sin_family = AF_INET;
-        a4->sin_port = htons((uint16_t)port);
-        if (strcmp(host, "localhost") == 0)
-            snprintf(host, sizeof host, "127.0.0.1");
-        if (inet_pton(AF_INET, host, &a4->sin_addr) != 1) {
-            snprintf(err, errsz, "bad IPv4 address in --listen %s", spec);
-            return -1;
-        }
-        sl = sizeof *a4;
-        fam = AF_INET;
-    }
-    int fd = socket(fam, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0) {
-        snprintf(err, errsz, "socket: %s", strerror(errno));
-        return -1;
-    }
-    int one = 1;
-    /* SO_REUSEADDR: a restart (even after kill -9) can bind the same port at once */
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, 511) != 0) {
-        snprintf(err, errsz, "cannot listen on %s: %s", spec, strerror(errno));
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
 http_server *http_start(market *m, const http_options *opt, char *err, size_t errsz)
 {
     http_server *h = calloc(1, sizeof *h);
@@ -788,7 +726,7 @@ http_server *http_start(market *m, const http_options *opt, char *err, size_t er
         return NULL;
     }
     pthread_mutex_init(&h->smu, NULL);
-    h->fd = open_listener(opt->listen ? opt->listen : "127.0.0.1:8080", err, errsz);
+    h->fd = http_listen(opt->listen ? opt->listen : "127.0.0.1:8080", err, errsz);
     if (h->fd < 0)
         goto fail;
     struct sockaddr_storage ss;

@@ -26,6 +26,11 @@ typedef struct http_options {
  * message in err. */
 http_server *http_start(market *m, const http_options *opt, char *err, size_t errsz);
 
+/* Opens a non-blocking listening socket on "ADDR:PORT" (IPv4, [IPv6] or localhost; port 0
+ * picks a free one) with SO_REUSEADDR. Returns the fd, or -1 with a message in err
+ * (marketd/listen.c). */
+int http_listen(const char *spec, char *err, size_t errsz);
+
 /* The port actually bound. */
 int http_port(const http_server *h);
 

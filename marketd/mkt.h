@@ -7,6 +7,7 @@
  *   risk.c     the risk rules run on every new purchase
  *   decide.c   operator decisions, settlement, refunds, expiry (market_tick)
  *   http.c     libmicrohttpd server, the event stream, /metrics
+ *   listen.c   the listening socket (http_listen)
  *   limits.c   what one client may hold and send: connections per address, the header
  *              deadline, streams per token, request framing (marketd/limits.h)
  *   sha256.c   SHA-256 for agent tokens and request fingerprints
