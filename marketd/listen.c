@@ -63,7 +63,9 @@ int http_listen(const char *spec, char *err, size_t errsz)
     int one = 1;
     /* SO_REUSEADDR: a restart (even after kill -9) can bind the same port at once */
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, 511) != 0) {
+    /* a deep backlog (the kernel caps it at net.core.somaxconn): during a flood of
+     * connections a legitimate one's SYN is not dropped (a retry costs it a second) */
+    if (bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, 4096) != 0) {
         snprintf(err, errsz, "cannot listen on %s: %s", spec, strerror(errno));
         close(fd);
         return -1;
