@@ -194,6 +194,15 @@ static int private_files(const char *path, char *err, size_t errsz)
     return 0;
 }
 
+/* Compares two hex digests without an early exit. */
+static bool digest_eq(const char *a, const char *b)
+{
+    unsigned char d = 0;
+    for (int i = 0; i < 64; i++)
+        d |= (unsigned char)(a[i] ^ b[i]);
+    return d == 0;
+}
+
 /* Reads the operator tokens file (NAME ROLE SECRET lines). Returns 0 or -1 with err. */
 static int load_tokens(market *m, const char *path, char *err, size_t errsz)
 {
@@ -254,11 +263,26 @@ static int load_tokens(market *m, const char *path, char *err, size_t errsz)
             snprintf(err, errsz, "tokens file %s: more than %d operators", path, MKT_MAX_OPERATORS);
             return -1;
         }
-        mkt_operator *op = &m->ops[m->nops++];
+        mkt_operator *op = &m->ops[m->nops];
         memcpy(op->name, name, strlen(name) + 1); /* at most 64 characters, checked above */
         op->role = r;
         sha256_hex(secret, strlen(secret), op->secret_hash);
         memset(secret, 0, sizeof secret);
+        /* Two lines with one name would make the log and the decisions ambiguous; two with
+         * one secret would authenticate as whichever comes first. */
+        const char *dup = NULL;
+        for (int i = 0; i < m->nops && !dup; i++)
+            dup = strcmp(m->ops[i].name, op->name) == 0               ? "name"
+                  : digest_eq(m->ops[i].secret_hash, op->secret_hash) ? "secret"
+                                                                      : NULL;
+        if (dup) {
+            fclose(f);
+            memset(op, 0, sizeof *op);
+            snprintf(err, errsz, "tokens file %s line %d: the same %s as an earlier line", path,
+                     lineno, dup);
+            return -1;
+        }
+        m->nops++;
     }
     memset(line, 0, sizeof line);
     fclose(f);
@@ -380,15 +404,6 @@ void market_close(market *m)
     pthread_mutex_destroy(&m->mu);
     memset(m->ops, 0, sizeof m->ops);
     free(m);
-}
-
-/* Compares two hex digests without an early exit. */
-static bool digest_eq(const char *a, const char *b)
-{
-    unsigned char d = 0;
-    for (int i = 0; i < 64; i++)
-        d |= (unsigned char)(a[i] ^ b[i]);
-    return d == 0;
 }
 
 bool market_authenticate(market *m, const char *token, market_actor *out)

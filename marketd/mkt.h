@@ -8,6 +8,9 @@
  *   decide.c   operator decisions, settlement, refunds, expiry (market_tick)
  *   http.c     libmicrohttpd server, the event stream, /metrics
  *   hold.c     holds: the set of holders (fleet halt, pauses, holds) of agents and threads
+ *   listen.c   the listening socket (http_listen)
+ *   limits.c   what one client may hold and send: connections per address, the header
+ *              deadline, streams per token, request framing (marketd/limits.h)
  *   sha256.c   SHA-256 for agent tokens and request fingerprints
  *   words.c    the words of messages: money with its currency, caps
  *
@@ -184,6 +187,13 @@ int mkt_body_int(mkt_ctx *c, const char *key, int64_t min, int64_t max, int64_t 
 int mkt_body_str(mkt_ctx *c, const char *key, size_t minchars, size_t maxchars, bool required,
                  const char **out);
 int64_t mkt_int(json_t *obj, const char *key);
+/* Parses a count: 1 to 18 decimal digits and nothing else (no sign, space or overflow).
+ * True with *out set, else false. */
+bool mkt_parse_count(const char *s, int64_t *out);
+/* Parses an If-Match header: exactly "N" (quoted, N >= 1 in digits without a leading
+ * zero: not W/"1", " 1", "+1", "01" or a version past 18 digits). 1 with *version, 0 when absent,
+ * -1 malformed. */
+int mkt_parse_if_match(const char *h, int64_t *version);
 const char *mkt_str(json_t *obj, const char *key);
 /* Issues a new agent token for agent_id: stores only its hash and returns the token
  * (owned) in *out. 0 or -1. */

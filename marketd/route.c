@@ -152,7 +152,33 @@ json_t *mkt_listing_view(const market_actor *a, json_t *listing)
     return v;
 }
 
-/* ---- query strings ---------------------------------------------------------- */
+/* ---- query strings and conditions ------------------------------------------- */
+
+bool mkt_parse_count(const char *s, int64_t *out)
+{
+    size_t n = strspn(s, "0123456789");
+    if (n == 0 || n > 18 || s[n] != '\0')
+        return false; /* empty, a sign, a space, a fraction or past 18 digits */
+    *out = strtoll(s, NULL, 10);
+    return true;
+}
+
+int mkt_parse_if_match(const char *h, int64_t *version)
+{
+    if (!h || !*h)
+        return 0;
+    size_t n = strlen(h);
+    char digits[24];
+    if (n < 3 || n - 2 >= sizeof digits || h[0] != '"' || h[n - 1] != '"')
+        return -1; /* W/"1", 1, " 1" unquoted... */
+    memcpy(digits, h + 1, n - 2);
+    digits[n - 2] = '\0';
+    int64_t v;
+    if (digits[0] == '0' || !mkt_parse_count(digits, &v))
+        return -1; /* a version is written without leading zeros, from 1 */
+    *version = v;
+    return 1;
+}
 
 /* Value of hex digit c, or -1. */
 static int hexval(int c)
@@ -293,17 +319,15 @@ static bool get_list(mkt_ctx *c, const kinddef *k)
         lq.status = status;
     }
     if (query_get(q, "after", after, sizeof after) && after[0]) {
-        char *end;
-        long long v = after[0] == 'o' ? strtoll(after + 1, &end, 10) : -1;
-        if (v < 0 || *end)
+        int64_t v;
+        if (after[0] != 'o' || !mkt_parse_count(after + 1, &v))
             return mkt_fail(c, 400, "bad_request", "after", NULL,
                             "after must be a cursor from next");
         lq.after = v;
     }
     if (query_get(q, "limit", limit, sizeof limit)) {
-        char *end;
-        long v = strtol(limit, &end, 10);
-        if (!limit[0] || *end || v < 1 || v > LIST_LIMIT)
+        int64_t v;
+        if (!mkt_parse_count(limit, &v) || v < 1 || v > LIST_LIMIT)
             return mkt_fail(c, 400, "bad_request", "limit", NULL, "limit must be 1 to %d",
                             LIST_LIMIT);
         lq.limit = (int)v;
@@ -395,9 +419,8 @@ static bool get_messages(mkt_ctx *c, const char *id)
     char after[32] = "";
     msgq q = {id, 0};
     if (query_get(c->rq->query, "after", after, sizeof after) && after[0]) {
-        char *end;
-        long long v = strtoll(after, &end, 10);
-        if (*end || v < 0)
+        int64_t v;
+        if (!mkt_parse_count(after, &v))
             return mkt_fail(c, 400, "bad_request", "after", NULL, "after must be a message seq");
         q.after = v;
     }

@@ -174,6 +174,9 @@ bool trade_post_listing(mkt_ctx *c)
                         "unit_price_minor is required");
     if (r2 == 0)
         return mkt_fail(c, 400, "bad_request", "quantity", NULL, "quantity is required");
+    int64_t whole; /* buying all of it must be a representable total */
+    if (!money_mul(price, qty, &whole))
+        return mkt_fail(c, 400, "bad_request", "quantity", NULL, "the total is out of range");
     if (strcmp(currency, agcurrency) != 0)
         return mkt_fail(c, 400, "bad_request", "currency", NULL,
                         "the listing's currency must be the agent's (%s)", agcurrency);
@@ -491,6 +494,10 @@ bool trade_post_message(mkt_ctx *c, const char *id)
             price = mkt_int(terms, "unit_price_minor");
         if (qty < 0)
             qty = mkt_int(terms, "quantity");
+        if (!money_mul(price, qty, &total)) {
+            mkt_fail(c, 400, "bad_request", "quantity", NULL, "the total is out of range");
+            goto out;
+        }
         if (!inside_cap(neg, price, qty)) {
             cap_exceeded(c, neg, "the terms", price, qty);
             goto out;
