@@ -2,6 +2,7 @@
 #include "api/http.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@ struct http_req {
     bool replayed;
     bool done;
     bool tls_refused; /* the certificate was not trusted */
+    http_failure failure;
     long status;
     char error[CURL_ERROR_SIZE];
     uint64_t bytes;
@@ -170,6 +172,28 @@ static bool is_tls_refusal(CURLcode res)
 {
     return res == CURLE_PEER_FAILED_VERIFICATION || res == CURLE_SSL_CACERT_BADFILE ||
            res == CURLE_SSL_ISSUER_ERROR || res == CURLE_SSL_PINNEDPUBKEYNOTMATCH;
+}
+
+/* The kind of a transport failure (the OS error tells a refusal from no route). */
+static http_failure failure_of(CURLcode res, long os_errno)
+{
+    switch (res) {
+        case CURLE_OK: return HTTP_FAIL_NONE;
+        case CURLE_COULDNT_RESOLVE_HOST:
+        case CURLE_COULDNT_RESOLVE_PROXY: return HTTP_FAIL_DNS;
+        case CURLE_COULDNT_CONNECT:
+            return os_errno == ECONNREFUSED || os_errno == 0 ? HTTP_FAIL_REFUSED
+                                                             : HTTP_FAIL_UNREACHABLE;
+        case CURLE_OPERATION_TIMEDOUT: return HTTP_FAIL_TIMEOUT;
+        case CURLE_SSL_CONNECT_ERROR:
+        case CURLE_PEER_FAILED_VERIFICATION:
+        case CURLE_SSL_CACERT_BADFILE:
+        case CURLE_SSL_ISSUER_ERROR:
+        case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+        case CURLE_SSL_CERTPROBLEM:
+        case CURLE_SSL_CIPHER: return HTTP_FAIL_TLS;
+        default: return HTTP_FAIL_OTHER;
+    }
 }
 
 /* Builds the easy handle of a request. Returns 0 or -1. */
@@ -327,11 +351,15 @@ void http_perform(http *h)
             curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
             if (r->too_big) {
                 r->status = 0;
+                r->failure = HTTP_FAIL_OTHER;
                 snprintf(r->error, sizeof r->error, "answer too large");
             }
         } else {
             r->status = 0;
             r->tls_refused = is_tls_refusal(res);
+            long os_errno = 0;
+            curl_easy_getinfo(r->easy, CURLINFO_OS_ERRNO, &os_errno);
+            r->failure = failure_of(res, os_errno);
             if (!r->error[0])
                 snprintf(r->error, sizeof r->error, "%s", curl_easy_strerror(res));
         }
@@ -377,6 +405,11 @@ const char *http_req_body(const http_req *r, size_t *len)
 const char *http_req_error(const http_req *r)
 {
     return r->error;
+}
+
+http_failure http_req_failure(const http_req *r)
+{
+    return r->failure;
 }
 
 bool http_req_tls_refused(const http_req *r)

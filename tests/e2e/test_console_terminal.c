@@ -258,15 +258,16 @@ static void test_bell(void **state)
     vt_free(t);
 }
 
-/* The header is always true about the connection: a dead server shows as reconnecting
- * with the next try, and live again once it is back. */
+/* The header is always true about the connection: a dead server shows as OFFLINE with
+ * the next try, and live again once it is back (test_console_header.c has the rest). */
 static void test_header_follows_the_connection(void **state)
 {
     e2e_market *m = *state;
     vt *t = up(m, NULL, NULL);
     assert_true(e2e_wait(t, "live", WAIT_MS));
     testsrv_kill9(&m->srv);
-    assert_true(e2e_wait(t, "reconnecting in", WAIT_MS));
+    assert_true(e2e_wait(t, "OFFLINE", WAIT_MS));
+    assert_true(e2e_wait(t, "retry in", WAIT_MS));
     assert_int_equal(testsrv_restart(&m->srv), 0);
     assert_true(e2e_wait(t, "live", 30000));
     vt_send(t, "q");
