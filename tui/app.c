@@ -242,6 +242,14 @@ static void draw_help(ui *u, WINDOW *w, int top, int height)
     int cols = getmaxx(w);
     char lines[ACT_COUNT + 40][160];
     int n = 0;
+    if (u->cfg->demo) { /* where the demo's market is (tui/demo.c) */
+        snprintf(lines[n++], 160, "Demo (its market and token file are removed when you quit)");
+        snprintf(lines[n++], 160, "  market      %.140s", u->cfg->url);
+        snprintf(lines[n++], 160, "  token file  %.140s", u->cfg->token_file);
+        snprintf(lines[n++], 160, "  paste       dealdesk --url %.30s --token-file %.80s tail",
+                 u->cfg->url, u->cfg->token_file);
+        snprintf(lines[n++], 160, "%s", "");
+    }
     snprintf(lines[n++], 160, "Keys (from the keymap; remap with `bind KEY ACTION` in the config)");
     for (int a = 1; a < ACT_COUNT && n < ACT_COUNT + 20; a++) {
         char keys[64];
@@ -255,12 +263,6 @@ static void draw_help(ui *u, WINDOW *w, int top, int height)
     snprintf(lines[n++], 160, "Commands (after ':')");
     for (int i = 0; actions_command_help[i] && n < ACT_COUNT + 40; i++)
         snprintf(lines[n++], 160, "  %s", actions_command_help[i]);
-    if (u->cfg->demo && n < ACT_COUNT + 37) { /* where the demo's market is (tui/demo.c) */
-        snprintf(lines[n++], 160, "%s", "");
-        snprintf(lines[n++], 160, "Demo: %.30s, token file %.95s", u->cfg->url, u->cfg->token_file);
-        snprintf(lines[n++], 160, "dealdesk --url %.30s --token-file %.95s tail", u->cfg->url,
-                 u->cfg->token_file);
-    }
     if (u->binding_warnings[0] && n < ACT_COUNT + 40)
         snprintf(lines[n++], 160, "Config: %.140s", u->binding_warnings);
     if (u->help_scroll > n - height)
