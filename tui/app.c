@@ -577,7 +577,7 @@ int app_run(const config *cfg)
     else if (u.binding_warnings[0])
         ui_status(&u, true, "config: %s", u.binding_warnings);
     else if (cfg->demo)
-        ui_status(&u, false, "demo: token file %s  ? help (and a tail line to paste)",
+        ui_status(&u, false, "demo token file: %s  (? shows a tail line to paste)",
                   cfg->token_file);
     else
         ui_status(&u, false, "? help  : command  Tab next pane");
