@@ -108,7 +108,7 @@ static void test_demo_runs_and_cleans_up(void **state)
     assert_true(output_has(t, "dealdesk --url http://127.0.0.1:"));
     snprintf(line, sizeof line, "--token-file %s tail", tokf);
     assert_true(output_has(t, line));
-    assert_true(vt_wait_text(t, "demo: token file", WAIT_MS)); /* the first status line */
+    assert_true(vt_wait_text(t, "demo token file: ", WAIT_MS)); /* the first status line */
     vt_send(t, "?"); /* and the help screen, while it runs */
     char help[1300];
     snprintf(help, sizeof help, "token file  %s", tokf);

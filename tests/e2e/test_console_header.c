@@ -1,8 +1,8 @@
 /* test_console_header.c: the header is always true (issue 12). Before the market has
  * been read the fleet and the counts show as unknown and the connection says why it is
  * not live and when it tries again (a closed port: refused; a wrong token: unauthorized,
- * no retry); after a live stream is lost, what is shown is marked stale, and live again
- * once the server is back. All at 80x24. */
+ * no retry; https to a plain-HTTP server: TLS); after a live stream is lost, what is shown is
+ * marked stale, and live again once the server is back. All at 80x24. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <setjmp.h>
@@ -118,6 +118,22 @@ static void test_refused_token_before_first_snapshot(void **state)
     vt_free(t);
 }
 
+/* https:// to a plain-HTTP server: the TLS handshake fails, and the header says TLS. */
+static void test_tls_failure_named(void **state)
+{
+    e2e_market *m = *state;
+    char url[64];
+    snprintf(url, sizeof url, "https://127.0.0.1:%d", m->srv.port);
+    vt *t = e2e_dealdesk_at(m, url, 24, 80, m->sup1_file, NULL, NULL);
+    assert_non_null(t);
+    assert_true(e2e_wait(t, "OFFLINE TLS", WAIT_MS));
+    assert_true(e2e_wait(t, "FLEET ?", WAIT_MS));
+    assert_claims_nothing(t);
+    vt_send(t, "q");
+    assert_int_equal(vt_wait_exit(t, 5000), 0);
+    vt_free(t);
+}
+
 /* True when the header shows the fleet as live and unmarked (not "RUNNING?"). */
 static bool fleet_live(vt *t, void *ud)
 {
@@ -162,6 +178,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_closed_port_before_first_snapshot),
         cmocka_unit_test(test_refused_token_before_first_snapshot),
+        cmocka_unit_test(test_tls_failure_named),
         cmocka_unit_test(test_stale_after_disconnect),
     };
     return cmocka_run_group_tests(tests, e2e_group_setup, e2e_group_teardown);

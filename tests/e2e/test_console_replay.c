@@ -167,6 +167,31 @@ static void test_record_file_is_private(void **state)
     assert_int_equal(r->rec_mode, 0600);
 }
 
+/* An existing record file that group or others can read is refused (it would be
+ * appended to where others can read it): a clear message, a non-zero exit. */
+static void test_record_to_a_readable_file_is_refused(void **state)
+{
+    rig *r = *state;
+    const char *tmp = getenv("TEST_TMP");
+    char rec[600], out[600], err[600], msg[2048];
+    snprintf(rec, sizeof rec, "%s/readable.rec", tmp);
+    snprintf(out, sizeof out, "%s/readable.out", tmp);
+    snprintf(err, sizeof err, "%s/readable.err", tmp);
+    FILE *f = fopen(rec, "w");
+    assert_non_null(f);
+    fclose(f);
+    assert_int_equal(chmod(rec, 0644), 0);
+    const char *args[] = {"--url",    r->m.srv.url, "--token-file", r->m.sup1_file,
+                          "--record", rec,          "tail",         NULL};
+    int rc = tproc_wait_child(tproc_spawn_dealdesk(args, out, err), WAIT_MS);
+    tproc_slurp(err, msg, sizeof msg);
+    if (rc == 0 || !strstr(msg, "can be read by group or others"))
+        fail_msg("--record to a 0644 file: exit %d, stderr: %s", rc, msg);
+    struct stat st;
+    assert_int_equal(stat(rec, &st), 0);
+    assert_int_equal(st.st_size, 0); /* nothing was written to it */
+}
+
 /* While playing: REPLAY 0.001× and event K/N; at speed 0: replay finished at N/N. */
 static void test_replay_header_says_replay(void **state)
 {
@@ -289,6 +314,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_record_file_is_private),
+        cmocka_unit_test(test_record_to_a_readable_file_is_refused),
         cmocka_unit_test(test_replay_header_says_replay),
         cmocka_unit_test(test_replay_deadline_on_the_recording_clock),
         cmocka_unit_test(test_replay_history_not_in_the_recording),
