@@ -764,17 +764,6 @@ void client_status_get(const client *c, client_status *st)
         st->events_per_s = 0;
 }
 
-int64_t client_clock_ms(const client *c)
-{
-    if (!c->replay || c->rp_first_at < 0)
-        return client_wall_ms();
-    if (c->cfg->replay_speed <= 0 || !c->rp_head)
-        return c->last_at > 0 ? c->last_at : c->rp_last_at;
-    int64_t t =
-        c->rp_first_at + (int64_t)((double)(client_mono_ms() - c->rp_start) * c->cfg->replay_speed);
-    return t < c->rp_last_at ? t : c->rp_last_at;
-}
-
 void client_resync(client *c)
 {
     resync(c, client_mono_ms() - 5000, "re-sync asked for");
