@@ -21,10 +21,11 @@ static bool market_known(const ui *u)
     return u->cs.snapshots > 0;
 }
 
-/* True when what the store holds is no longer being kept current by a live stream. */
+/* True when what the store holds is no longer kept current: the stream failed after the
+ * market was read (not the moment between a fresh snapshot and its stream). */
 static bool market_stale(const ui *u)
 {
-    return market_known(u) && !u->cs.replay && u->cs.state != CONN_LIVE;
+    return market_known(u) && !u->cs.replay && u->cs.state != CONN_LIVE && u->cs.stale_since_ms > 0;
 }
 
 void header_count(const ui *u, size_t *pending, int64_t *nearest, size_t sev[3])
