@@ -275,10 +275,22 @@ static int replay_headless(const char *file, char *err, size_t errsz)
     char out[600], errp[600];
     snprintf(out, sizeof out, "%s/not-rec.out", tmp);
     snprintf(errp, sizeof errp, "%s/not-rec.err", tmp);
-    const char *args[] = {"replay", file, "--headless", NULL};
+    const char *args[] = {"replay", file, "--speed", "0", "--headless", NULL};
     int rc = tproc_wait_child(tproc_spawn_dealdesk(args, out, errp), WAIT_MS);
     tproc_slurp(errp, err, errsz);
     return rc;
+}
+
+/* Headless, a recording plays to its end, exits 0 and says it finished at N/N. */
+static void test_headless_replay_says_finished(void **state)
+{
+    rig *r = *state;
+    char err[2048];
+    assert_int_equal(replay_headless(r->rec, err, sizeof err), 0);
+    long k = -1, n = -2;
+    const char *p = strstr(err, "replay finished: event ");
+    if (!p || sscanf(p, "replay finished: event %ld/%ld", &k, &n) != 2 || k != n || n <= 0)
+        fail_msg("replay --headless said: %s", err);
 }
 
 /* /etc/passwd, an empty file and an SSE stream of something else are not recordings:
@@ -318,6 +330,7 @@ int main(void)
         cmocka_unit_test(test_replay_header_says_replay),
         cmocka_unit_test(test_replay_deadline_on_the_recording_clock),
         cmocka_unit_test(test_replay_history_not_in_the_recording),
+        cmocka_unit_test(test_headless_replay_says_finished),
         cmocka_unit_test(test_not_a_recording_is_refused),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
