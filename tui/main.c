@@ -48,7 +48,7 @@ static const char usage_text[] =
     "  --config FILE      instead of $XDG_CONFIG_HOME/dealdesk/config\n"
     "  --theme NAME       colour theme       --no-color   no colours (or NO_COLOR)\n"
     "  --read-only        never send a decision\n"
-    "  --record FILE      append the raw stream to FILE (replayable)\n"
+    "  --record FILE      append the raw stream to FILE (replayable; created 0600)\n"
     "  --heartbeat S      the server's heartbeat period (3 silent periods = dead)\n"
     "  --help, --version\n"
     "\n"
