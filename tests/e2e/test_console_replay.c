@@ -232,7 +232,7 @@ static bool seconds_left(vt *t, void *ud)
     char row[512];
     vt_row(t, r, row, sizeof row);
     for (int sec = 1; sec <= 6; sec++) {
-        char cd[8];
+        char cd[16];
         snprintf(cd, sizeof cd, "0:%02d", sec);
         if (strstr(row, cd))
             return true;
