@@ -113,7 +113,11 @@ static void thread_lines(ui *u, dbuf *b, const model_negotiation *n, size_t max_
     if (start)
         add(b, THEME_DIM, "  %s %zu earlier message%s", widget_glyph_str(GLYPH_ELLIPSIS), start,
             start == 1 ? "" : "s");
-    if (n->nmessages < (size_t)n->message_count && n->nmessages == 0)
+    long long missing = n->message_count - (long long)n->nmessages;
+    if (missing > 0 && u->cs.replay) /* nothing to fetch them from */
+        add(b, THEME_DIM, "  (%lld earlier message%s not in the recording)", missing,
+            missing == 1 ? "" : "s");
+    else if (missing > 0 && n->nmessages == 0)
         add(b, THEME_DIM, "  (loading %lld earlier message%s%s)", (long long)n->message_count,
             n->message_count == 1 ? "" : "s", widget_glyph_str(GLYPH_ELLIPSIS));
     for (size_t i = start; i < n->nmessages; i++) {
@@ -208,7 +212,7 @@ static void purchase_lines(ui *u, dbuf *b, const model_purchase *p)
     format_money(p->unit_price_minor, p->currency, unit, sizeof unit);
     const char *fl = panes_inflight_label(u, p->id);
     if (p->status == PUR_PENDING) {
-        format_countdown(p->decide_by ? p->decide_by - ui_now_ms() : 0, left, sizeof left);
+        format_countdown(p->decide_by ? p->decide_by - ui_clock_ms(u) : 0, left, sizeof left);
         add(b, THEME_HEADER, "%s v%lld %s waiting for approval %s %s left, then %s%s%s", p->id,
             (long long)p->version, widget_glyph_str(GLYPH_MIDDOT), widget_glyph_str(GLYPH_MIDDOT),
             p->decide_by ? left : "no deadline",

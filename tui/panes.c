@@ -180,7 +180,7 @@ static void pending_cell(const ui *u, const void *row, int col, char *buf, size_
     switch (col) {
         case 0:
             if (p->status == PUR_PENDING && p->decide_by) {
-                int64_t left = p->decide_by - ui_now_ms();
+                int64_t left = p->decide_by - ui_clock_ms(u);
                 format_countdown(left, buf, size);
                 if (left < 30000)
                     *attr = theme_attr(THEME_CRIT);
