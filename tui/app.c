@@ -299,8 +299,10 @@ static void draw_header(ui *u, WINDOW *w)
     snprintf(info, sizeof info, "%zu row%s %s %s%s%s", pn->table.nrows,
              pn->table.nrows == 1 ? "" : "s", widget_glyph_str(GLYPH_MIDDOT),
              panes_sort_name(u->pane, pn->sort), pn->filter[0] ? " /" : "", pn->filter);
-    if (text_width(info) > cols - tx - 2) /* at 80 columns: just the count */
-        snprintf(info, sizeof info, "%zu", pn->table.nrows);
+    if (text_width(info) > cols - tx - 2) /* at 80 columns: the count, or nothing */
+        snprintf(info, sizeof info, "%zu row%s", pn->table.nrows, pn->table.nrows == 1 ? "" : "s");
+    if (text_width(info) > cols - tx - 2) /* never a bare number */
+        info[0] = '\0';
     char safe_info[240];
     text_truncate(info, cols - tx - 2 > 0 ? cols - tx - 2 : 0, u->mode_text, safe_info,
                   sizeof safe_info);
