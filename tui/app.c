@@ -295,6 +295,7 @@ static void draw_header(ui *u, WINDOW *w)
               1;
     }
     ui_pane *pn = &u->panes[u->pane];
+    panes_refresh(u, u->pane, false); /* the count of this frame's rows, not the last one's */
     char info[200];
     snprintf(info, sizeof info, "%zu row%s %s %s%s%s", pn->table.nrows,
              pn->table.nrows == 1 ? "" : "s", widget_glyph_str(GLYPH_MIDDOT),
