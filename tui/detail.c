@@ -121,11 +121,16 @@ static void thread_lines(ui *u, dbuf *b, const model_negotiation *n, size_t max_
         widget_glyph_str(GLYPH_ARROW), last, (long long)n->message_count,
         model_neg_status_name(n->status));
     if (n->cap.present) {
-        char cp[40] = "none";
-        if (n->cap.max_unit_price_minor >= 0)
-            format_money(n->cap.max_unit_price_minor, n->currency, cp, sizeof cp);
-        add(b, THEME_WARN, "  capped: unit price at most %s, quantity at most %lld", cp,
-            (long long)n->cap.max_quantity);
+        /* a limit left out (-1) is said as such, never as a number */
+        char cp[64] = "no price limit", cq[64] = "no quantity limit", q[32];
+        if (n->cap.max_unit_price_minor >= 0) {
+            format_money(n->cap.max_unit_price_minor, n->currency, q, sizeof q);
+            snprintf(cp, sizeof cp, "unit price at most %s", q);
+        }
+        if (n->cap.max_quantity >= 0)
+            snprintf(cq, sizeof cq, "quantity at most %s",
+                     format_qty(n->cap.max_quantity, q, sizeof q));
+        add(b, THEME_WARN, "  capped: %s, %s", cp, cq);
     }
     size_t start = n->nmessages > max_msgs ? n->nmessages - max_msgs : 0;
     if (start)
@@ -323,8 +328,9 @@ static void listing_lines(ui *u, dbuf *b, const model_listing *l)
     add(b, THEME_NORMAL, "title    %s", txt(&l->title));
     add(b, THEME_NORMAL, "seller   %s (%s)", format_agent_name(u, l->seller_id), l->seller_id);
     add(b, THEME_NORMAL, "category %s", txt(&l->category));
-    add(b, THEME_MONEY, "price    %s %s × %lld · reference %s · floor %s", price, l->currency,
-        (long long)l->quantity, ref, floor);
+    char qty[32];
+    add(b, THEME_MONEY, "price    %s %s × %s · reference %s · floor %s", price, l->currency,
+        format_qty(l->quantity, qty, sizeof qty), ref, floor);
     unsigned flags = l->title.flags | l->description.flags | l->category.flags;
     if (flags & TEXT_F_HIDDEN_MASK) {
         char why[160];
@@ -369,8 +375,10 @@ static void agent_lines(ui *u, dbuf *b, const model_agent *a)
         d->part = a->spent_minor;
         d->whole = a->limits.spend_cap_minor;
     }
-    add(b, THEME_NORMAL, "deal max %s · approval above %s · max quantity %lld", dm, thr,
-        (long long)a->limits.max_quantity);
+    char mq[32] = "no limit";
+    if (a->limits.max_quantity >= 0)
+        format_qty(a->limits.max_quantity, mq, sizeof mq);
+    add(b, THEME_NORMAL, "deal max %s · approval above %s · max quantity %s", dm, thr, mq);
     char cats[400] = "";
     size_t used = 0;
     for (size_t i = 0; i < a->ncategories && used + 2 < sizeof cats; i++)

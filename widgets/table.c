@@ -10,6 +10,22 @@ static int base_width(const widget_column *c, const int *widest, int i)
     return c->whole && widest && widest[i] > c->width ? widest[i] : c->width;
 }
 
+/* The flex column shrinks at most to this width to keep a column of numbers. */
+#define FLEX_MIN 8
+
+/* How much the shown flex text columns could give up before a column of numbers is
+ * dropped (each down to FLEX_MIN). */
+static int flex_slack(const widget_column *cols, int ncols, const int *widest, const bool *shown)
+{
+    int slack = 0;
+    for (int i = 0; i < ncols; i++) {
+        int b = base_width(&cols[i], widest, i);
+        if (shown[i] && cols[i].flex && !cols[i].whole && b > FLEX_MIN)
+            slack += b - FLEX_MIN;
+    }
+    return slack;
+}
+
 /* Shrinks the shown columns by deficit columns, the flex column first, then the other
  * text columns from the right, each down to `floor`; returns the deficit left. */
 static int shrink_text(const widget_column *cols, int ncols, int *out, int deficit, int floor)
@@ -72,6 +88,8 @@ int widget_table_layout_fit(const widget_column *cols, int ncols, const int *wid
                 victim = i;
         if (victim < 0)
             break; /* nothing more to drop: text columns shrink below */
+        if (cols[victim].whole && need - flex_slack(cols, ncols, widest, shown) <= width)
+            break; /* a column of numbers stays when shrinking the flex text makes room */
         shown[victim] = false;
     }
     int used = 0, n = 0, flex = -1, last = -1;

@@ -114,7 +114,8 @@ void widget_status(WINDOW *w, int y, const char *text, unsigned long attr, const
 /* One column. Columns with the highest drop number are dropped first when the width
  * is short (0 = never dropped); a flex column takes the width that is left. A `whole`
  * column holds numbers (money, quantities, times): it is as wide as the widest value the
- * table has shown in it and the other columns give way (shrink, drop) first. On a wide
+ * table has shown in it and the other columns give way (shrink, drop) first: before a
+ * number column is dropped, the flex column shrinks (to 8 at least). On a wide
  * screen, text columns whose values were cut grow to their widest value. */
 typedef struct widget_column {
     const char *title;

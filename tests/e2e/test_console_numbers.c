@@ -144,11 +144,36 @@ static void test_200x50_wide_columns(void **state)
     vt_free(t);
 }
 
+/* A cap that leaves a limit out says so in the thread's detail, never "at most none"
+ * or "at most -1". */
+static void test_cap_limit_left_out(void **state)
+{
+    e2e_market *m = *state;
+    char pur[65], neg[65], path[128];
+    assert_int_equal(e2e_purchase(m, "Box of atlases", "books", 1200, 40, pur, neg), 0);
+    snprintf(path, sizeof path, "/v1/purchases/%s/cap", pur);
+    assert_int_equal(
+        e2e_decide(m, TESTSRV_TOKEN_SUP2, path, 1, "{\"max_quantity\":20,\"reason\":\"fewer\"}"),
+        200);
+    vt *t = e2e_dealdesk(m, 24, 80, m->sup1_file, NULL, NULL);
+    assert_non_null(t);
+    assert_true(e2e_wait(t, "FLEET RUNNING", WAIT_MS));
+    vt_send(t, "2");
+    assert_true(e2e_wait(t, neg, WAIT_MS));
+    open_detail(t, neg);
+    assert_true(e2e_wait(t, "capped: no price limit, quantity at most 20", WAIT_MS));
+    assert_no_cut_number(t);
+    vt_send(t, "q");
+    assert_int_equal(vt_wait_exit(t, 5000), 0);
+    vt_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_80x24_numbers_whole),
         cmocka_unit_test(test_200x50_wide_columns),
+        cmocka_unit_test(test_cap_limit_left_out),
     };
     return cmocka_run_group_tests(tests, e2e_group_setup, e2e_group_teardown);
 }

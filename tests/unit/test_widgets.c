@@ -235,6 +235,18 @@ static void test_table_never_cuts_numbers(void **state)
     assert_int_equal(out[2], 6);
     assert_int_equal(out[3], 14);
     assert_int_equal(out[0] + out[1] + out[2] + out[3] + 3, 79);
+    /* a column of numbers that may drop stays while the flex text can shrink instead */
+    const widget_column agents[] = {
+        {"AGENT", 12, 0, false, false, 0, false},
+        {"NAME", 12, 0, false, true, 30, false},
+        {"SPEND / CAP", 15, 1, false, false, 0, true},
+    };
+    int aw[3] = {6, 20, 16};
+    assert_int_equal(widget_table_layout_fit(agents, 3, aw, 41, out), 3);
+    assert_int_equal(out[2], 16);
+    assert_int_equal(out[1], 11);
+    assert_int_equal(widget_table_layout_fit(agents, 3, aw, 30, out), 2); /* no room: drops */
+    assert_int_equal(out[2], 0);
     /* a wide screen widens the text columns to their widest value */
     assert_int_equal(widget_table_layout_fit(cols, 4, widest, 199, out), 4);
     assert_int_equal(out[0], 16);
