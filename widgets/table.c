@@ -3,8 +3,8 @@
 
 #include <string.h>
 
-/* The width a column asks for: its preferred width, or for a number column its widest
- * value when that is wider. */
+/* The width a column asks for when columns are dropped: its preferred width, or for a
+ * number column its widest value when that is wider. */
 static int base_width(const widget_column *c, const int *widest, int i)
 {
     return c->whole && widest && widest[i] > c->width ? widest[i] : c->width;
@@ -41,12 +41,41 @@ static int shrink_text(const widget_column *cols, int ncols, int *out, int defic
     return deficit;
 }
 
-/* Hands spare width to the text columns narrower than their widest value, one column
- * at a time (fairly); returns what is left. */
+/* Grows text column i by up to `to` - out[i] columns of extra; returns what is left. */
+static int grow_one(int *out, int i, int to, int extra)
+{
+    int grow = to - out[i] < extra ? to - out[i] : extra;
+    if (grow > 0) {
+        out[i] += grow;
+        extra -= grow;
+    }
+    return extra;
+}
+
+/* Shares out the spare width among the text columns: each first gives up what it does
+ * not need (wider than anything it has shown, its heading included); then the flex
+ * column grows to its widest value (within its max), then the others one column at a
+ * time (fairly) to theirs, then the flex column within its max. Returns what is left. */
 static int grow_text(const widget_column *cols, int ncols, const int *widest, int *out, int extra)
 {
-    bool grew = true;
-    while (extra > 0 && grew && widest) {
+    int flex = -1;
+    for (int i = 0; i < ncols; i++) {
+        if (!out[i] || cols[i].whole)
+            continue;
+        if (cols[i].flex && flex < 0)
+            flex = i;
+        if (widest && widest[i] > 0 && widest[i] < out[i]) {
+            extra += out[i] - widest[i];
+            out[i] = widest[i];
+        }
+    }
+    if (flex >= 0 && widest) {
+        int to =
+            cols[flex].max > 0 && cols[flex].max < widest[flex] ? cols[flex].max : widest[flex];
+        extra = grow_one(out, flex, to, extra);
+    }
+    bool grew = widest != NULL;
+    while (extra > 0 && grew) {
         grew = false;
         for (int i = 0; i < ncols && extra > 0; i++)
             if (out[i] && !cols[i].whole && widest[i] > out[i]) {
@@ -55,6 +84,10 @@ static int grow_text(const widget_column *cols, int ncols, const int *widest, in
                 grew = true;
             }
     }
+    if (flex >= 0 && cols[flex].max > 0)
+        extra = grow_one(out, flex, cols[flex].max, extra);
+    else if (flex >= 0)
+        extra = grow_one(out, flex, out[flex] + extra, extra);
     return extra;
 }
 
@@ -92,15 +125,13 @@ int widget_table_layout_fit(const widget_column *cols, int ncols, const int *wid
             break; /* a column of numbers stays when shrinking the flex text makes room */
         shown[victim] = false;
     }
-    int used = 0, n = 0, flex = -1, last = -1;
+    int used = 0, n = 0, last = -1;
     for (int i = 0; i < ncols; i++) {
         out[i] = shown[i] ? base_width(&cols[i], widest, i) : 0;
         if (shown[i]) {
             used += out[i] + (n ? 1 : 0);
             n++;
             last = i;
-            if (cols[i].flex && flex < 0)
-                flex = i;
         }
     }
     int extra = width - used;
@@ -117,15 +148,6 @@ int widget_table_layout_fit(const widget_column *cols, int ncols, const int *wid
         return n;
     }
     extra = grow_text(cols, ncols, widest, out, extra);
-    if (flex >= 0 && extra > 0) {
-        int grow = extra;
-        if (cols[flex].max > 0) {
-            int cap = cols[flex].max > out[flex] ? cols[flex].max - out[flex] : 0;
-            grow = grow < cap ? grow : cap;
-        }
-        out[flex] += grow;
-        extra -= grow;
-    }
     if (last >= 0 && extra > 0 && !cols[last].right)
         out[last] += extra; /* wide screens: a text column last gets the rest; numbers on
                                the right stay next to their neighbours */

@@ -241,7 +241,7 @@ static void test_table_never_cuts_numbers(void **state)
         {"NAME", 12, 0, false, true, 30, false},
         {"SPEND / CAP", 15, 1, false, false, 0, true},
     };
-    int aw[3] = {6, 20, 16};
+    int aw[3] = {12, 20, 16};
     assert_int_equal(widget_table_layout_fit(agents, 3, aw, 41, out), 3);
     assert_int_equal(out[2], 16);
     assert_int_equal(out[1], 11);
