@@ -168,12 +168,71 @@ static void test_cap_limit_left_out(void **state)
     vt_free(t);
 }
 
+/* True when the cells beside the box's edges on row (its first and last "│", "┌",
+ * "┐", "└" or "┘") are blank: no fragment of the rows under the box ("┘00", "│54", "│ng"
+ * or half a wide character) is glued to it. */
+static bool box_row_clean(const char *row)
+{
+    static const char *const edges[] = {"│", "┐", "┘", "┌", "└"};
+    const char *right = NULL, *left = NULL;
+    for (size_t e = 0; e < sizeof edges / sizeof edges[0]; e++)
+        for (const char *p = strstr(row, edges[e]); p; p = strstr(p + 1, edges[e])) {
+            if (!right || p > right)
+                right = p;
+            if (!left || p < left)
+                left = p;
+        }
+    if (!right)
+        return true;
+    const char *after = right + strlen("│");
+    return (*after == '\0' || *after == ' ') && (left == row || left[-1] == ' ');
+}
+
+/* The approve box over a full Pending table (countdowns, amounts, states and titles in
+ * wide characters under both of its edges): every row of the box on the real screen has
+ * a blank beside each edge. */
+static void test_box_leaves_no_fragments(void **state)
+{
+    e2e_market *m = *state;
+    char pur[65] = "", neg[65];
+    for (int i = 0; i < 10; i++) {
+        char title[80];
+        snprintf(title, sizeof title, "漢字 %d", i + 1); /* short: a narrow box */
+        assert_int_equal(e2e_purchase(m, title, "books", 1234567 + i, 1, pur, neg), 0);
+    }
+    vt *t = e2e_dealdesk(m, 24, 80, m->sup1_file, NULL, NULL);
+    assert_non_null(t);
+    assert_true(e2e_wait(t, pur, WAIT_MS));
+    assert_true(e2e_wait(t, "$12,345.76", WAIT_MS));
+    char cmd[100];
+    snprintf(cmd, sizeof cmd, ":approve %s\r", pur);
+    vt_send(t, cmd);
+    assert_true(e2e_wait(t, "Approve this?", WAIT_MS));
+    vt_wait_quiet(t, 100, 2000);
+    int top = vt_find_row(t, "┌"), bottom = vt_find_row(t, "└");
+    assert_true(top > 0 && bottom > top);
+    for (int r = top; r <= bottom; r++) {
+        char row[2048];
+        vt_row(t, r, row, sizeof row);
+        if (!box_row_clean(row)) {
+            vt_dump(t, "box edge");
+            fail_msg("row %d: a fragment beside the box", r);
+        }
+    }
+    assert_no_cut_number(t);
+    vt_send(t, "n");
+    vt_send(t, "q");
+    assert_int_equal(vt_wait_exit(t, 5000), 0);
+    vt_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_80x24_numbers_whole),
         cmocka_unit_test(test_200x50_wide_columns),
         cmocka_unit_test(test_cap_limit_left_out),
+        cmocka_unit_test(test_box_leaves_no_fragments),
     };
     return cmocka_run_group_tests(tests, e2e_group_setup, e2e_group_teardown);
 }
