@@ -575,8 +575,7 @@ int app_run(const config *cfg)
     else if (u.binding_warnings[0])
         ui_status(&u, true, "config: %s", u.binding_warnings);
     else if (cfg->demo) {
-        ui_status(&u, false, "demo token file: %s  (? shows a tail line to paste)",
-                  cfg->token_file);
+        ui_status(&u, false, "demo token file: %s  (? help)", cfg->token_file);
         u.status_until_ms = 0; /* where the token is stays on screen until replaced */
     } else {
         ui_status(&u, false, "? help  : command  Tab next pane");
