@@ -34,7 +34,8 @@ static void usage(FILE *f)
 {
     fputs("usage: marketd [--listen ADDR:PORT] [--db PATH|:memory:] [--tokens FILE]\n"
           "               [--fleet N] [--rate R] [--seed N] [--faults P]\n"
-          "               [--decide-timeout S] [--heartbeat S] [--verbose] [--help]\n"
+          "               [--decide-timeout S] [--heartbeat S] [--agent-rate R]\n"
+          "               [--agent-burst N] [--max-open-listings N] [--verbose] [--help]\n"
           "\n"
           "The reference marketplace for dealdesk: the HTTP API of docs/api.md, its event\n"
           "stream, SQLite persistence, risk rules and an optional simulated fleet.\n"
@@ -51,6 +52,10 @@ static void usage(FILE *f)
           "                        injected fault (default 0.1)\n"
           "  --decide-timeout S    seconds a purchase waits for a decision (default 120)\n"
           "  --heartbeat S         seconds between stream heartbeats (default 15)\n"
+          "  --agent-rate R        requests a second each agent may make, sustained\n"
+          "                        (default 50; 0 turns the limit off); past it: 429\n"
+          "  --agent-burst N       requests each agent may make at once (default 1500)\n"
+          "  --max-open-listings N open listings per seller (default 1000)\n"
           "  --verbose             one line per request on stderr (never a token)\n"
           "  --help                this text\n"
           "\n"
@@ -111,6 +116,8 @@ int main(int argc, char **argv)
     double rate = 1.0, faults = 0.1;
     unsigned long long seed = 1;
     bool verbose = false;
+    double agent_rate = MARKET_AGENT_RATE;
+    int agent_burst = MARKET_AGENT_BURST, max_open = MARKET_MAX_OPEN_LISTINGS;
     static const struct option opts[] = {
         {"listen", required_argument, NULL, 'l'},
         {"db", required_argument, NULL, 'd'},
@@ -121,6 +128,9 @@ int main(int argc, char **argv)
         {"faults", required_argument, NULL, 'F'},
         {"decide-timeout", required_argument, NULL, 'D'},
         {"heartbeat", required_argument, NULL, 'H'},
+        {"agent-rate", required_argument, NULL, 'A'},
+        {"agent-burst", required_argument, NULL, 'B'},
+        {"max-open-listings", required_argument, NULL, 'L'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -139,6 +149,9 @@ int main(int argc, char **argv)
             case 'F': faults = num_arg("faults", optarg, 0, 1); break;
             case 'D': decide_timeout = (int)num_arg("decide-timeout", optarg, 1, 86400 * 30); break;
             case 'H': heartbeat = (int)num_arg("heartbeat", optarg, 1, 3600); break;
+            case 'A': agent_rate = num_arg("agent-rate", optarg, 0, 1e6); break;
+            case 'B': agent_burst = (int)num_arg("agent-burst", optarg, 1, 1e6); break;
+            case 'L': max_open = (int)num_arg("max-open-listings", optarg, 1, 1e9); break;
             case 'v': verbose = true; break;
             case 'h': usage(stdout); return 0;
             default: usage(stderr); return 2;
@@ -170,7 +183,12 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &block, &old); /* threads started below inherit this */
 
     char err[512];
-    market_options mo = {.db_path = db, .decide_timeout_s = decide_timeout, .tokens_path = tokens};
+    market_options mo = {.db_path = db,
+                         .decide_timeout_s = decide_timeout,
+                         .tokens_path = tokens,
+                         .agent_rate = agent_rate > 0 ? agent_rate : -1,
+                         .agent_burst = agent_burst,
+                         .max_open_listings = max_open};
     market *m = market_open(&mo, err, sizeof err);
     if (!m) {
         fprintf(stderr, "marketd: %s\n", err);
