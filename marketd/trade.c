@@ -203,15 +203,19 @@ static int body_currency(mkt_ctx *c, const char **out)
     return 1;
 }
 
-/* How many open listings the seller has (a partial index holds only those), or -1. */
+/* How many open listings the seller has, counting no further than the cap (a partial
+ * index holds only open listings, so this reads at most max_open_listings entries), or
+ * -1. */
 static int open_listings(market *m, const char *seller)
 {
     sqlite3_stmt *st;
     if (mkt_prepare(m,
-                    "SELECT COUNT(*) FROM objects WHERE kind='listing' AND status='open' AND p1=?",
+                    "SELECT COUNT(*) FROM (SELECT 1 FROM objects WHERE kind='listing' AND "
+                    "status='open' AND p1=? LIMIT ?)",
                     &st) != 0)
         return -1;
     sqlite3_bind_text(st, 1, seller, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, m->max_open_listings);
     int n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
     mkt_release(st);
     return n;
