@@ -155,10 +155,14 @@ int mkt_new_id(market *m, const char *prefix, char out[72]);
 
 /* Loads one object (kind "agent", "listing", ...) by id: owned, or NULL if absent. */
 json_t *mkt_get(market *m, const char *kind, const char *id);
-/* Stores obj (insert or replace) with its indexed columns. Returns 0 or -1. */
+/* Stores obj (insert or replace) with its indexed columns, without an event. The event
+ * that carried the version it replaces gets that version's text (each version of an
+ * object is stored once: the current one in its row, each earlier one in its event).
+ * Returns 0 or -1. */
 int mkt_put(market *m, const char *kind, json_t *obj);
-/* Creates obj: version 1, updated_at (and created_key, if given, e.g. "created_at"),
- * stores it and emits "<kind>.updated". Returns 0 or -1. */
+/* Creates obj: created_key, if given (e.g. "created_at"), version 1 and updated_at, in
+ * that order; stores it and emits "<kind>.updated", whose data stays in the object's
+ * row while it is the current version. Returns 0 or -1. */
 int mkt_create(market *m, const char *kind, json_t *obj, const char *created_key);
 /* Bumps version and updated_at, stores obj and emits "<kind>.updated". 0 or -1. */
 int mkt_update(market *m, const char *kind, json_t *obj);
