@@ -7,7 +7,7 @@
  * the category's median across more categories than marketd holds in memory and after
  * a crash; each body (a listing's, a message's) is stored once, and idempotent replays
  * and the event stream still give the very bytes first given, after later changes and
- * after a crash.
+ * after a crash; a database of the schema before all this opens, and goes on.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,6 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "tests/lib/proc.h"
 #include "tests/lib/testsrv.h"
@@ -367,6 +369,135 @@ static void test_bodies_stored_once_replays_identical(void **state)
     testhttp_resp_free(&n1);
 }
 
+/* Reads a whole file (owned, NUL-terminated), or NULL. */
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *b = NULL;
+    size_t n = 0, cap = 0, r;
+    char chunk[4096];
+    while ((r = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (n + r + 1 > cap) {
+            cap = (n + r + 1) * 2;
+            char *nb = realloc(b, cap);
+            if (!nb)
+                break;
+            b = nb;
+        }
+        memcpy(b + n, chunk, r);
+        n += r;
+        b[n] = '\0';
+    }
+    fclose(f);
+    return b;
+}
+
+/* Column 0 of the first row of sql on db (owned), or NULL. */
+static char *db_text(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st;
+    char *out = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW &&
+        sqlite3_column_text(st, 0))
+        out = strdup((const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    return out;
+}
+
+#define OLD_SELLER "agt-tok-155545ba7424415fb1c0ec558fec5f86003d44693dfd9377"
+#define OLD_BUYER  "agt-tok-e2f82b443b40d937459f116f41efed8e8627e89c38387fbb"
+
+/* A replay on s of a request the schema-1 database answered: want is its stored body. */
+static void assert_old_replay(testsrv *s, const char *token, const char *path, const char *key,
+                              const char *body, const char *want)
+{
+    testhttp_resp r;
+    post_keyed(s, token, path, key, body, &r);
+    char rep[16];
+    if (!testhttp_header(&r, "Idempotent-Replayed", rep, sizeof rep))
+        fail_msg("POST %s (key %s) was not replayed: %ld %s", path, key, r.status, r.body);
+    assert_string_equal(r.body, want);
+    testhttp_resp_free(&r);
+}
+
+/* A database marketd c00d8cd wrote (schema 1: tests/data/marketd-schema1.sql) opens:
+ * its stored answers replay byte for byte, its events stream as they were stored, and
+ * the reference price goes on from its listings. */
+static void test_schema1_database_opens(void **state)
+{
+    (void)state;
+    testsrv s;
+    assert_int_equal(testsrv_start(&s, NULL), 0);
+    assert_int_equal(testsrv_terminate(&s), 0);
+    char path[700], *fixture;
+    snprintf(path, sizeof path, "%s/data/marketd-schema1.sql", getenv("TESTS_DIR"));
+    assert_non_null(fixture = slurp(path));
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s%s", s.db, i == 0 ? "" : i == 1 ? "-wal" : "-shm");
+        unlink(path);
+    }
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(s.db, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, fixture, NULL, NULL, NULL), SQLITE_OK);
+    free(fixture);
+    /* stored answers are kept 48 hours: make the fixture's recent */
+    char sql[160];
+    snprintf(sql, sizeof sql, "UPDATE idem SET at=%lld", (long long)time(NULL) * 1000);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    char *listing5 = db_text(db, "SELECT body FROM idem WHERE key='old-listing-5'");
+    char *offer = db_text(db, "SELECT body FROM idem WHERE key='old-offer-1'");
+    char *withdraw = db_text(db, "SELECT body FROM idem WHERE key='old-withdraw-2'");
+    char *events = db_text(db, "SELECT group_concat(json, char(10)) FROM (SELECT json FROM "
+                               "events ORDER BY seq)");
+    char *last = db_text(db, "SELECT MAX(seq) FROM events");
+    sqlite3_close(db);
+    assert_true(listing5 && offer && withdraw && events && last);
+
+    assert_int_equal(testsrv_restart(&s), 0);
+    assert_old_replay(&s, OLD_SELLER, "/v1/listings", "old-listing-5",
+                      "{\"title\":\"Lamp 5\",\"description\":\"old \\\"lamp\\\" \\u00e9 5\","
+                      "\"category\":\"lamps\",\"unit_price_minor\":500,\"currency\":\"USD\","
+                      "\"quantity\":3}",
+                      listing5);
+    assert_old_replay(&s, OLD_BUYER, "/v1/negotiations", "old-offer-1",
+                      "{\"listing_id\":\"lst_1\",\"unit_price_minor\":90,\"quantity\":1,"
+                      "\"text\":\"hello\"}",
+                      offer);
+    assert_old_replay(&s, OLD_SELLER, "/v1/listings/lst_2/withdraw", "old-withdraw-2", "{}",
+                      withdraw);
+    /* the stream gives each stored line as it was */
+    char *raw = read_events(&s, 0, atoll(last));
+    assert_gapless(raw, 0, atoll(last));
+    size_t k = 0;
+    char *got = calloc(1, strlen(raw) + 1);
+    for (const char *p = raw; (p = strstr(p, "\ndata: ")); p += 7) {
+        const char *eol = strchr(p + 7, '\n');
+        assert_non_null(eol);
+        if (k)
+            got[k++] = '\n';
+        memcpy(got + k, p + 7, (size_t)(eol - p - 7));
+        k += (size_t)(eol - p - 7);
+    }
+    assert_string_equal(got, events);
+    /* listings at 100..500 in "lamps", one more at 50: (200+300)/2 */
+    char *b = post_expect(&s, OLD_SELLER, "/v1/listings",
+                          "{\"title\":\"Lamp 6\",\"category\":\"lamps\",\"unit_price_minor\":50,"
+                          "\"currency\":\"USD\",\"quantity\":1}",
+                          201);
+    assert_int_equal(testjson_int(b, "reference_price_minor"), 250);
+    free(b);
+    free(got);
+    free(raw);
+    free(listing5);
+    free(offer);
+    free(withdraw);
+    free(events);
+    free(last);
+    testsrv_stop(&s);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -375,6 +506,7 @@ int main(void)
         cmocka_unit_test(test_open_listing_cap),
         cmocka_unit_test(test_reference_price_many_categories),
         cmocka_unit_test(test_bodies_stored_once_replays_identical),
+        cmocka_unit_test(test_schema1_database_opens),
     };
     int rc = cmocka_run_group_tests(tests, group_setup, group_teardown);
     curl_global_cleanup();
