@@ -286,7 +286,8 @@ static void common_headers(struct MHD_Response *r, const char *type)
 }
 
 /* Queues a JSON answer (body is taken over). */
-static enum MHD_Result answer_json(struct MHD_Connection *c, int status, char *body, bool replayed)
+static enum MHD_Result answer_json(struct MHD_Connection *c, int status, char *body, bool replayed,
+                                   int retry_after)
 {
     struct MHD_Response *r =
         MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
@@ -299,6 +300,11 @@ static enum MHD_Result answer_json(struct MHD_Connection *c, int status, char *b
         MHD_add_response_header(r, "Idempotent-Replayed", "true");
     if (status == 401)
         MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"marketd\"");
+    if (retry_after > 0) {
+        char ra[16];
+        snprintf(ra, sizeof ra, "%d", retry_after);
+        MHD_add_response_header(r, "Retry-After", ra);
+    }
     enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, r);
     MHD_destroy_response(r);
     return ret;
@@ -386,10 +392,13 @@ static enum MHD_Result answer_metrics(http_server *h, struct MHD_Connection *c)
         "# TYPE marketd_risk_flags_total counter\nmarketd_risk_flags_total %" PRIu64 "\n"
         "# HELP marketd_commit_failures_total Transactions that failed to commit.\n"
         "# TYPE marketd_commit_failures_total counter\n"
-        "marketd_commit_failures_total %" PRIu64 "\n",
+        "marketd_commit_failures_total %" PRIu64 "\n"
+        "# HELP marketd_rate_limited_total Agent requests refused with 429.\n"
+        "# TYPE marketd_rate_limited_total counter\n"
+        "marketd_rate_limited_total %" PRIu64 "\n",
         mm.seq, mm.events, nstreams, stotal, r2, r4, r5, req, mm.requests, mm.errors, mm.decisions,
         mm.decision_seconds, mm.replays, mm.conflicts, mm.purchases, mm.expired, mm.flags,
-        mm.commit_failures);
+        mm.commit_failures, mm.rate_limited);
     if (n > 0 && n < MSIZE)
         lim_metrics(h->lim, b + n, (size_t)(MSIZE - n));
     struct MHD_Response *r = MHD_create_response_from_buffer(strlen(b), b, MHD_RESPMEM_MUST_FREE);
@@ -665,7 +674,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             market_response rs = {0};
             market_handle(h->m, actor, &rq, &rs);
             status = rs.status;
-            ret = answer_json(c, rs.status, rs.body, rs.replayed);
+            ret = answer_json(c, rs.status, rs.body, rs.replayed, rs.retry_after);
         }
     }
     count_status(h, status);

@@ -34,7 +34,8 @@ static void usage(FILE *f)
 {
     fputs("usage: marketd [--listen ADDR:PORT] [--db PATH|:memory:] [--tokens FILE]\n"
           "               [--fleet N] [--rate R] [--seed N] [--faults P]\n"
-          "               [--decide-timeout S] [--heartbeat S] [--max-conns N]\n"
+          "               [--decide-timeout S] [--heartbeat S] [--agent-rate R]\n"
+          "               [--agent-burst N] [--max-open-listings N] [--max-conns N]\n"
           "               [--max-conns-per-addr N] [--header-timeout S]\n"
           "               [--max-streams-per-token N] [--stream-stall S]\n"
           "               [--trusted-proxy ADDR] [--verbose] [--help]\n"
@@ -54,6 +55,10 @@ static void usage(FILE *f)
           "                        injected fault (default 0.1)\n"
           "  --decide-timeout S    seconds a purchase waits for a decision (default 120)\n"
           "  --heartbeat S         seconds between stream heartbeats (default 15)\n"
+          "  --agent-rate R        requests a second each agent may make, sustained\n"
+          "                        (default 50; 0 turns the limit off); past it: 429\n"
+          "  --agent-burst N       requests each agent may make at once (default 1500)\n"
+          "  --max-open-listings N open listings per seller (default 1000)\n"
           "  --max-conns N         connections in all (default 4096); at the limit the\n"
           "                        oldest one still sending its headers is closed\n"
           "  --max-conns-per-addr N  connections of one client address, operators' aside\n"
@@ -128,6 +133,8 @@ int main(int argc, char **argv)
     unsigned long long seed = 1;
     bool verbose = false;
     http_options ho = {.heartbeat_s = heartbeat};
+    double agent_rate = MARKET_AGENT_RATE;
+    int agent_burst = MARKET_AGENT_BURST, max_open = MARKET_MAX_OPEN_LISTINGS;
     static const struct option opts[] = {
         {"listen", required_argument, NULL, 'l'},
         {"db", required_argument, NULL, 'd'},
@@ -144,6 +151,9 @@ int main(int argc, char **argv)
         {"max-streams-per-token", required_argument, NULL, 'S'},
         {"stream-stall", required_argument, NULL, 'L'},
         {"trusted-proxy", required_argument, NULL, 'P'},
+        {"agent-rate", required_argument, NULL, 'R'},
+        {"agent-burst", required_argument, NULL, 'b'},
+        {"max-open-listings", required_argument, NULL, 'O'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -172,6 +182,9 @@ int main(int argc, char **argv)
                 break;
             case 'L': ho.stream_stall_s = (int)num_arg("stream-stall", optarg, 1, 3600); break;
             case 'P': ho.trusted_proxy = optarg; break;
+            case 'R': agent_rate = num_arg("agent-rate", optarg, 0, 1e6); break;
+            case 'b': agent_burst = (int)num_arg("agent-burst", optarg, 1, 1e6); break;
+            case 'O': max_open = (int)num_arg("max-open-listings", optarg, 1, 1e9); break;
             case 'v': verbose = true; break;
             case 'h': usage(stdout); return 0;
             default: usage(stderr); return 2;
@@ -203,7 +216,12 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &block, &old); /* threads started below inherit this */
 
     char err[512];
-    market_options mo = {.db_path = db, .decide_timeout_s = decide_timeout, .tokens_path = tokens};
+    market_options mo = {.db_path = db,
+                         .decide_timeout_s = decide_timeout,
+                         .tokens_path = tokens,
+                         .agent_rate = agent_rate > 0 ? agent_rate : -1,
+                         .agent_burst = agent_burst,
+                         .max_open_listings = max_open};
     market *m = market_open(&mo, err, sizeof err);
     if (!m) {
         fprintf(stderr, "marketd: %s\n", err);

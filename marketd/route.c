@@ -618,52 +618,6 @@ static void actor_scope(const market_actor *a, char out[80])
              a->role == ROLE_AGENT ? a->agent_id : a->name);
 }
 
-/* Looks up a stored answer. Returns 1 found (status/body set, fingerprint matches), 2
- * found with another fingerprint, 0 none. */
-static int idem_lookup(market *m, const char *scope, const char *key, const char *fp, int *status,
-                       char **body)
-{
-    sqlite3_stmt *st;
-    int r = 0;
-    if (mkt_prepare(m, "SELECT fingerprint,status,body FROM idem WHERE actor=? AND key=?", &st) !=
-        0)
-        return 0;
-    sqlite3_bind_text(st, 1, scope, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        if (strcmp((const char *)sqlite3_column_text(st, 0), fp) == 0) {
-            *status = sqlite3_column_int(st, 1);
-            *body = strdup((const char *)sqlite3_column_text(st, 2));
-            r = *body ? 1 : 0;
-        } else {
-            r = 2;
-        }
-    }
-    mkt_release(st);
-    return r;
-}
-
-/* Stores an answer under its key. Returns 0 or -1. */
-static int idem_store(market *m, const char *scope, const char *key, const char *fp, int status,
-                      const char *body)
-{
-    sqlite3_stmt *st;
-    if (mkt_prepare(m,
-                    "INSERT INTO idem(actor,key,fingerprint,status,body,at) "
-                    "VALUES(?,?,?,?,?,?)",
-                    &st) != 0)
-        return -1;
-    sqlite3_bind_text(st, 1, scope, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, fp, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 4, status);
-    sqlite3_bind_text(st, 5, body, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 6, m->now);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-    mkt_release(st);
-    return rc;
-}
-
 /* True when key is 1..128 of [A-Za-z0-9_-]. */
 static bool valid_key(const char *k)
 {
@@ -715,7 +669,7 @@ static void handle_post(mkt_ctx *c)
         snprintf(fp + 2 * i, 3, "%02x", d[i]);
     int st = 0;
     char *stored = NULL;
-    int found = idem_lookup(m, scope, rq->idempotency_key, fp, &st, &stored);
+    int found = mkt_idem_lookup(m, scope, rq->idempotency_key, fp, &st, &stored);
     if (found == 1) {
         json_t *b = json_loads(stored, 0, NULL);
         free(stored);
@@ -748,7 +702,7 @@ static void handle_post(mkt_ctx *c)
         route_post(c);
         if (c->status >= 200 && c->status < 300) {
             char *text = json_dumps(c->replay ? c->replay : c->answer, JSON_COMPACT);
-            if (!text || idem_store(m, scope, rq->idempotency_key, fp, c->status, text) != 0 ||
+            if (!text || mkt_idem_store(m, scope, rq->idempotency_key, fp, c->status, text) != 0 ||
                 mkt_commit(m) != 0) {
                 mkt_rollback(m);
                 mkt_fail(c, 503, "unavailable", NULL, NULL, "could not commit the change");
@@ -794,6 +748,8 @@ static bool split_path(mkt_ctx *c, const char *path)
 void market_handle(market *m, const market_actor *a, const market_request *rq, market_response *rs)
 {
     mkt_ctx c = {.m = m, .a = a, .rq = rq};
+    if (mkt_rate_refuse(m, a, rs))
+        return; /* before the lock: a flooding agent slows no one else */
     pthread_mutex_lock(&m->mu);
     m->now = mkt_now_ms();
     m->st.requests++;
@@ -815,6 +771,7 @@ void market_handle(market *m, const market_actor *a, const market_request *rq, m
         mkt_fail(&c, 405, "bad_request", NULL, NULL, "method %s not allowed", rq->method);
     }
     rs->replayed = c.status < 0;
+    rs->retry_after = 0;
     rs->status = c.status < 0 ? -c.status : c.status;
     if (rs->status >= 400)
         m->st.errors++;
