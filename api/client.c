@@ -8,7 +8,6 @@
  */
 #include "api/client_int.h"
 
-#include <errno.h>
 #ifdef __GLIBC__
 #include <malloc.h> /* malloc_trim */
 #endif
@@ -160,6 +159,41 @@ static void on_stream_data(void *ud, const char *buf, size_t n)
 
 /* ---- the stream state machine -------------------------------------------------------- */
 
+/* Notes why the connection is not live; a live stream lost now makes what the store
+ * holds stale from this moment (the header marks it). */
+static void set_down(client *c, conn_reason why)
+{
+    if (!c->replay && (c->s.state == CONN_LIVE || (!c->s.stale_since_ms && c->s.snapshots)))
+        c->s.stale_since_ms = client_wall_ms();
+    c->s.reason = why;
+}
+
+/* The reason for a transfer that got no HTTP answer. */
+static conn_reason transport_reason(const http_req *r)
+{
+    switch (http_req_failure(r)) {
+        case HTTP_FAIL_REFUSED: return CONN_REASON_REFUSED;
+        case HTTP_FAIL_UNREACHABLE: return CONN_REASON_UNREACHABLE;
+        case HTTP_FAIL_DNS: return CONN_REASON_DNS;
+        case HTTP_FAIL_TLS: return CONN_REASON_TLS;
+        case HTTP_FAIL_TIMEOUT: return CONN_REASON_TIMEOUT;
+        case HTTP_FAIL_NONE:
+        case HTTP_FAIL_OTHER: break;
+    }
+    return CONN_REASON_OTHER;
+}
+
+/* Stops on a refused token: 401/403 on the snapshot or the stream (no retry). */
+static void auth_refused(client *c, long status, const char *body, size_t len)
+{
+    set_down(c, status == 401 ? CONN_REASON_UNAUTHORIZED : CONN_REASON_FORBIDDEN);
+    c->s.auth_failed = true;
+    c->s.http_status = (int)status;
+    client_safe_msg(c, status == 401 ? "401 unauthorized: " : "403 forbidden: ", body, len);
+    c->ph = PH_IDLE;
+    c->s.state = CONN_OFFLINE;
+}
+
 /* Schedules the next connection attempt after a backoff with jitter: the server's retry
  * (or 1 s) doubled per consecutive failure, within [0.5 s, 60 s], then a random point in
  * its upper half so that many clients do not reconnect in step. */
@@ -183,6 +217,8 @@ static void schedule_retry(client *c, int64_t now)
     c->attempt++;
     c->retry_at = now + d;
     c->ph = PH_WAIT;
+    if (c->s.reason == CONN_REASON_NONE)
+        set_down(c, CONN_REASON_OTHER); /* callers that know better set it first */
     c->s.state =
         (c->s.snapshots || c->cfg->stream_after >= 0) ? CONN_RECONNECTING : CONN_CONNECTING;
 }
@@ -212,6 +248,7 @@ static void start_snapshot(client *c, int64_t now)
     c->snap = http_start(c->h, "GET", url, c->cfg->token, hdrs, NULL, NULL, NULL, 60000L, 0);
     if (!c->snap) {
         client_set_error(c, "cannot start the snapshot request");
+        set_down(c, CONN_REASON_OTHER);
         schedule_retry(c, now);
         return;
     }
@@ -234,6 +271,7 @@ static void start_stream(client *c, int64_t now)
     c->stream = http_start(c->h, "GET", url, c->cfg->token, hdrs, NULL, on_stream_data, c, 0L, 0);
     if (!c->stream) {
         client_set_error(c, "cannot start the event stream");
+        set_down(c, CONN_REASON_OTHER);
         schedule_retry(c, now);
         return;
     }
@@ -254,6 +292,7 @@ static void resync(client *c, int64_t now, const char *why)
     client_set_error(c, why);
     if (c->replay)
         return;
+    set_down(c, CONN_REASON_RESYNC);
     if (now - c->last_snapshot_ms < 2000) {
         schedule_retry(c, now);
     } else {
@@ -269,21 +308,20 @@ static void stream_done(client *c, http_req *r, int64_t now)
     size_t len;
     const char *body = http_req_body(r, &len);
     if (status == 401 || status == 403) {
-        c->s.auth_failed = true;
-        c->s.http_status = (int)status;
-        client_safe_msg(c, status == 401 ? "401 unauthorized: " : "403 forbidden: ", body, len);
-        c->ph = PH_IDLE;
-        c->s.state = CONN_OFFLINE;
+        auth_refused(c, status, body, len);
         return;
     }
     if (status >= 200 && status < 300) {
+        set_down(c, CONN_REASON_CLOSED);
         client_set_error(c, "the stream closed");
     } else if (status == 0) {
         char m[256];
         snprintf(m, sizeof m, "stream: %s", http_req_error(r));
+        set_down(c, transport_reason(r));
         client_set_error(c, m);
     } else {
         char p[64];
+        set_down(c, CONN_REASON_HTTP);
         c->s.http_status = (int)status;
         snprintf(p, sizeof p, "stream: HTTP %ld: ", status);
         client_safe_msg(c, p, body, len);
@@ -307,18 +345,16 @@ static void snapshot_done(client *c, http_req *r, int64_t now)
         }
         client_set_error(c, "out of memory for the snapshot");
     } else if (status == 401 || status == 403) {
-        c->s.auth_failed = true;
-        c->s.http_status = (int)status;
-        client_safe_msg(c, status == 401 ? "401 unauthorized: " : "403 forbidden: ", body, len);
-        c->ph = PH_IDLE;
-        c->s.state = CONN_OFFLINE;
+        auth_refused(c, status, body, len);
         return;
     } else if (status == 0) {
         char m[256];
         snprintf(m, sizeof m, "snapshot: %s", http_req_error(r));
+        set_down(c, transport_reason(r));
         client_set_error(c, m);
     } else {
         char p[64];
+        set_down(c, CONN_REASON_HTTP);
         c->s.http_status = (int)status;
         snprintf(p, sizeof p, "snapshot: HTTP %ld: ", status);
         client_safe_msg(c, p, body, len);
@@ -383,8 +419,10 @@ static bool apply_item(client *c, item *it, int64_t now)
             char m[300];
             snprintf(m, sizeof m, "snapshot rejected: %s", err);
             client_set_error(c, m);
-            if (!c->replay)
+            if (!c->replay) {
+                set_down(c, CONN_REASON_BAD_ANSWER);
                 schedule_retry(c, now);
+            }
             return false;
         }
         c->s.snapshots++;
@@ -505,18 +543,15 @@ client *client_new(const config *cfg, store *st, char *err, size_t errsz)
         return NULL;
     }
     snprintf(c->s.role, sizeof c->s.role, "unknown");
-    if (cfg->record_file[0]) {
-        c->rec = fopen(cfg->record_file, "a");
-        if (!c->rec) {
-            snprintf(err, errsz, "cannot open %s for recording: %s", cfg->record_file,
-                     strerror(errno));
-            client_free(c);
-            return NULL;
-        }
+    if (cfg->record_file[0] && client_open_record(c, err, errsz) < 0) {
+        client_free(c);
+        return NULL;
     }
     int64_t now = client_mono_ms();
     if (cfg->replay_file[0]) {
         c->replay = true;
+        c->s.replay = true;
+        c->s.replay_speed = cfg->replay_speed;
         snprintf(c->s.server, sizeof c->s.server, "replay %.100s", cfg->replay_file);
         snprintf(c->s.role, sizeof c->s.role, "replay");
         if (client_load_replay(c, err, errsz) < 0) {
@@ -645,6 +680,8 @@ void client_run(client *c)
             if (http_req_status_now(c->stream) == 200) {
                 c->s.state = CONN_LIVE;
                 c->s.http_status = 0;
+                c->s.reason = CONN_REASON_NONE;
+                c->s.stale_since_ms = 0;
             }
         } else if (now - c->last_bytes_ms > 3000LL * c->cfg->heartbeat_s) {
             char m[96];
@@ -655,6 +692,7 @@ void client_run(client *c)
              * (else every stall of a long session doubles the wait, up to a minute). */
             if (c->stream_got_event)
                 c->attempt = 0;
+            set_down(c, CONN_REASON_STALLED);
             schedule_retry(c, now);
             client_set_error(c, m);
         }
@@ -710,6 +748,8 @@ void client_status_get(const client *c, client_status *st)
     *st = c->s;
     int64_t now = client_mono_ms();
     st->seq = store_seq(c->st);
+    st->retrying = c->s.reason != CONN_REASON_NONE && c->s.state != CONN_LIVE &&
+                   (c->ph == PH_SNAPSHOT || c->ph == PH_STREAM);
     st->next_retry_ms = c->ph == PH_WAIT && c->retry_at > now ? c->retry_at - now : 0;
     st->lag_ms = c->last_at && !c->replay ? client_wall_ms() - c->last_at : 0;
     if (st->lag_ms < 0)
@@ -721,6 +761,27 @@ void client_status_get(const client *c, client_status *st)
 void client_resync(client *c)
 {
     resync(c, client_mono_ms() - 5000, "re-sync asked for");
+}
+
+const char *client_reason_name(conn_reason r)
+{
+    switch (r) {
+        case CONN_REASON_NONE: return "";
+        case CONN_REASON_REFUSED: return "refused";
+        case CONN_REASON_UNREACHABLE: return "unreachable";
+        case CONN_REASON_DNS: return "DNS";
+        case CONN_REASON_TLS: return "TLS";
+        case CONN_REASON_TIMEOUT: return "timeout";
+        case CONN_REASON_UNAUTHORIZED: return "unauthorized";
+        case CONN_REASON_FORBIDDEN: return "forbidden";
+        case CONN_REASON_HTTP: return "HTTP error";
+        case CONN_REASON_CLOSED: return "closed";
+        case CONN_REASON_STALLED: return "no data";
+        case CONN_REASON_BAD_ANSWER: return "bad answer";
+        case CONN_REASON_RESYNC: return "re-syncing";
+        case CONN_REASON_OTHER: return "error";
+    }
+    return "error";
 }
 
 const char *client_state_name(conn_state s)

@@ -56,8 +56,34 @@ typedef enum conn_state {
     CONN_OFFLINE       /* nothing more will come (replay finished, fatal auth error) */
 } conn_state;
 
+/* Why the connection is not live: the last failure, kept until the stream is live again
+ * (client_reason_name gives the word the header shows). */
+typedef enum conn_reason {
+    CONN_REASON_NONE,         /* live, or the first attempt has not failed yet */
+    CONN_REASON_REFUSED,      /* nothing listens at the address (connection refused) */
+    CONN_REASON_UNREACHABLE,  /* no route to the server */
+    CONN_REASON_DNS,          /* the host name did not resolve */
+    CONN_REASON_TLS,          /* the TLS handshake or the certificate failed */
+    CONN_REASON_TIMEOUT,      /* connecting or the answer took too long */
+    CONN_REASON_UNAUTHORIZED, /* 401: the token was refused (no retry) */
+    CONN_REASON_FORBIDDEN,    /* 403: the token may not read the market (no retry) */
+    CONN_REASON_HTTP,         /* another HTTP error status (http_status says which) */
+    CONN_REASON_CLOSED,       /* the server closed the stream */
+    CONN_REASON_STALLED,      /* no bytes for three heartbeat periods */
+    CONN_REASON_BAD_ANSWER,   /* an answer outside the contract (snapshot rejected) */
+    CONN_REASON_RESYNC,       /* a gap, reset or epoch change: a fresh snapshot is due */
+    CONN_REASON_OTHER         /* anything else (last_error says what) */
+} conn_reason;
+
 typedef struct client_status {
     conn_state state;
+    conn_reason reason;      /* why it is not live (CONN_REASON_NONE when live) */
+    bool retrying;           /* a connection attempt is in flight after a failure */
+    bool replay;             /* the events come from a recording, not a server */
+    double replay_speed;     /* replay: the speed factor (0: as fast as possible) */
+    uint64_t replay_played;  /* replay: events of the recording played so far */
+    uint64_t replay_total;   /* replay: events in the recording */
+    int64_t stale_since_ms;  /* wall ms at which a live stream was lost (0: live or never) */
     int64_t next_retry_ms;   /* ms until the next reconnection attempt (0 when none) */
     int64_t lag_ms;          /* now minus the `at` of the last applied event (0 none) */
     char server[128];        /* host:port of the server (or "replay FILE") */
@@ -152,6 +178,14 @@ int client_fetch_thread(client *c, const char *negotiation_id);
 
 /* Asks for a fresh snapshot now (as a `reset` would). */
 void client_resync(client *c);
+
+/* The market's clock in ms since the epoch, against which deadlines count: the wall
+ * clock, or in a replay the recording's (the `at` of the event being played, moving at
+ * the replay's speed between events and stopping at the end of the recording). */
+int64_t client_clock_ms(const client *c);
+
+/* The word for a reason ("refused", "unauthorized", "TLS", ...); static. */
+const char *client_reason_name(conn_reason r);
 
 /* The name of a state ("live", "reconnecting", ...); static. */
 const char *client_state_name(conn_state s);

@@ -96,6 +96,7 @@ struct client {
     bool replay;
     item *rp_head, *rp_tail; /* replay items not yet due */
     int64_t rp_start;
+    int64_t rp_first_at, rp_last_at; /* the recording's clock: first and last `at` (-1 none) */
 
     pending *decs;
     uint64_t next_dec_id;
@@ -186,6 +187,10 @@ void client_fetch_done(client *c, fetch *f, http_req *r);
 
 /* Unlinks and frees a fetch. */
 void client_fetch_remove(client *c, fetch *f);
+
+/* Opens cfg->record_file for appending (created 0600; refused when group or others
+ * can read it). Returns 0, or -1 with a message in err. */
+int client_open_record(client *c, char *err, size_t errsz);
 
 /* Reads a recording through the SSE parser and sets each item's release time from the
  * events' `at` and the speed. Returns 0 or -1. */

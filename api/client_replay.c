@@ -3,6 +3,9 @@
 #include "api/client_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +35,37 @@ void client_record_item(client *c, const item *it)
     }
     fputc('\n', c->rec);
     fflush(c->rec);
+}
+
+/* Opens the record file for appending; a new file is created 0600 (a recording holds
+ * the market's addresses, names and messages), and one that group or others can read is
+ * refused, as a token file is. Returns 0, or -1 with a message in err. */
+int client_open_record(client *c, char *err, size_t errsz)
+{
+    const char *path = c->cfg->record_file;
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        snprintf(err, errsz, "cannot open %s for recording: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    if (st.st_mode & 077) {
+        snprintf(err, errsz,
+                 "%s can be read by group or others: a recording holds the market's addresses "
+                 "and messages (chmod 600 it, or record to a new file)",
+                 path);
+        close(fd);
+        return -1;
+    }
+    c->rec = fdopen(fd, "a");
+    if (!c->rec) {
+        snprintf(err, errsz, "cannot open %s for recording: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return 0;
 }
 
 /* ---- replay ------------------------------------------------------------------------ */
@@ -80,19 +114,36 @@ int client_load_replay(client *c, char *err, size_t errsz)
         return -1;
     }
     double speed = c->cfg->replay_speed;
-    int64_t first = -1, prev = 0;
+    int64_t first = -1, last = -1, prev = 0;
+    uint64_t snapshots = 0;
     for (item *it = c->rp_head; it; it = it->next) {
-        int64_t at = strcmp(it->type, "snapshot") ? json_peek_at(it->data, it->len) : -1;
+        bool snap = strcmp(it->type, "snapshot") == 0;
+        int64_t at = snap ? -1 : json_peek_at(it->data, it->len);
+        snapshots += snap;
+        c->s.replay_total += !snap;
+        if (at >= 0 && first < 0)
+            first = at;
+        if (at > last)
+            last = at;
         if (at < 0 || speed <= 0) {
             it->due_ms = prev;
             continue;
         }
-        if (first < 0)
-            first = at;
         int64_t d = (int64_t)((double)(at - first) / speed);
         it->due_ms = d > prev ? d : prev; /* never out of order */
         prev = it->due_ms;
     }
+    /* What --record writes holds a snapshot or events with their time: anything else
+     * (an empty file, /etc/passwd, an SSE stream of something else) is not a recording. */
+    if (!snapshots && first < 0) {
+        snprintf(err, errsz,
+                 "%s is not a dealdesk recording (no snapshot and no market event in it; "
+                 "make one with --record FILE)",
+                 c->cfg->replay_file);
+        return -1;
+    }
+    c->rp_first_at = first;
+    c->rp_last_at = last;
     return 0;
 }
 
@@ -105,6 +156,19 @@ void client_replay_release(client *c, int64_t now)
         if (!c->rp_head)
             c->rp_tail = NULL;
         it->next = NULL;
+        c->s.replay_played += strcmp(it->type, "snapshot") != 0;
         client_enqueue(c, it);
     }
+}
+
+/* The recording's clock in a replay (see client.h). */
+int64_t client_clock_ms(const client *c)
+{
+    if (!c->replay || c->rp_first_at < 0)
+        return client_wall_ms();
+    if (c->cfg->replay_speed <= 0 || !c->rp_head)
+        return c->last_at > 0 ? c->last_at : c->rp_last_at;
+    int64_t t =
+        c->rp_first_at + (int64_t)((double)(client_mono_ms() - c->rp_start) * c->cfg->replay_speed);
+    return t < c->rp_last_at ? t : c->rp_last_at;
 }

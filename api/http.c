@@ -2,6 +2,7 @@
 #include "api/http.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@ struct http_req {
     bool done;
     bool tls_refused; /* the certificate was not trusted */
     bool not_sent;    /* failed before any byte of the request left (see is_not_sent) */
+    http_failure failure;
     long status;
     char error[CURL_ERROR_SIZE];
     uint64_t bytes;
@@ -186,6 +188,28 @@ static bool is_not_sent(CURLcode res, CURL *e)
     return curl_easy_getinfo(e, CURLINFO_REQUEST_SIZE, &sent) == CURLE_OK && sent == 0;
 }
 
+/* The kind of a transport failure (the OS error tells a refusal from no route). */
+static http_failure failure_of(CURLcode res, long os_errno)
+{
+    switch (res) {
+        case CURLE_OK: return HTTP_FAIL_NONE;
+        case CURLE_COULDNT_RESOLVE_HOST:
+        case CURLE_COULDNT_RESOLVE_PROXY: return HTTP_FAIL_DNS;
+        case CURLE_COULDNT_CONNECT:
+            return os_errno == ECONNREFUSED || os_errno == 0 ? HTTP_FAIL_REFUSED
+                                                             : HTTP_FAIL_UNREACHABLE;
+        case CURLE_OPERATION_TIMEDOUT: return HTTP_FAIL_TIMEOUT;
+        case CURLE_SSL_CONNECT_ERROR:
+        case CURLE_PEER_FAILED_VERIFICATION:
+        case CURLE_SSL_CACERT_BADFILE:
+        case CURLE_SSL_ISSUER_ERROR:
+        case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+        case CURLE_SSL_CERTPROBLEM:
+        case CURLE_SSL_CIPHER: return HTTP_FAIL_TLS;
+        default: return HTTP_FAIL_OTHER;
+    }
+}
+
 /* Builds the easy handle of a request. Returns 0 or -1. */
 static int setup(http_req *r, const char *method, const char *url, const char *token,
                  const char *const *headers, const char *body, long timeout_ms)
@@ -341,12 +365,16 @@ void http_perform(http *h)
             curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
             if (r->too_big) {
                 r->status = 0;
+                r->failure = HTTP_FAIL_OTHER;
                 snprintf(r->error, sizeof r->error, "answer too large");
             }
         } else {
             r->status = 0;
             r->tls_refused = is_tls_refusal(res);
             r->not_sent = is_not_sent(res, r->easy);
+            long os_errno = 0;
+            curl_easy_getinfo(r->easy, CURLINFO_OS_ERRNO, &os_errno);
+            r->failure = failure_of(res, os_errno);
             if (!r->error[0])
                 snprintf(r->error, sizeof r->error, "%s", curl_easy_strerror(res));
         }
@@ -392,6 +420,11 @@ const char *http_req_body(const http_req *r, size_t *len)
 const char *http_req_error(const http_req *r)
 {
     return r->error;
+}
+
+http_failure http_req_failure(const http_req *r)
+{
+    return r->failure;
 }
 
 bool http_req_tls_refused(const http_req *r)

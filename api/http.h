@@ -66,6 +66,17 @@ bool http_req_tls_refused(const http_req *r);
 /* True when the transfer failed before any byte of the request reached the network (no
  * connection, TLS refused, nothing written): the server cannot have acted on it. */
 bool http_req_not_sent(const http_req *r);
+/* Why a transfer got no HTTP answer, as a kind the caller can show and act on. */
+typedef enum http_failure {
+    HTTP_FAIL_NONE,        /* an HTTP answer came (or the transfer is not done) */
+    HTTP_FAIL_REFUSED,     /* the server refused the connection (nothing listens) */
+    HTTP_FAIL_UNREACHABLE, /* no route to the server */
+    HTTP_FAIL_DNS,         /* the host name did not resolve */
+    HTTP_FAIL_TLS,         /* the TLS handshake failed or the certificate was refused */
+    HTTP_FAIL_TIMEOUT,     /* connecting or the answer took too long */
+    HTTP_FAIL_OTHER        /* anything else (see http_req_error) */
+} http_failure;
+http_failure http_req_failure(const http_req *r);
 uintptr_t http_req_tag(const http_req *r);
 /* Bytes received so far (streaming transfers count what went to on_data). */
 uint64_t http_req_bytes(const http_req *r);

@@ -138,6 +138,7 @@ int mkt_commit(market *m)
         return -1;
     }
     m->in_tx = false;
+    m->refs_dirty = false;
     m->st.events += (uint64_t)(m->seq - m->tx_seq0);
     if (m->tx_head) {
         pthread_mutex_lock(&m->qmu);
@@ -159,25 +160,50 @@ void mkt_rollback(market *m)
         mkt_exec(m, "ROLLBACK");
     m->in_tx = false;
     m->seq = m->tx_seq0;
+    if (m->refs_dirty) /* the reference-price windows held what was rolled back */
+        mkt_refcache_free(m);
     free_nodes(m->tx_head);
     m->tx_head = m->tx_tail = NULL;
 }
 
-int mkt_emit(market *m, const char *type, json_t *data)
+/* Builds the stored form of an event, {"seq":..,"type":..,"at":..,"data":DATA}, into a
+ * new string (owned; NULL when memory ran out); *data_off is where DATA starts. type is
+ * one of the market's own event types (no character needs escaping). */
+static char *event_line(int64_t seq, const char *type, int64_t at, const char *data, size_t dlen,
+                        size_t *data_off)
+{
+    char when[32], head[160];
+    mkt_time_str(at, when);
+    int hn = snprintf(head, sizeof head,
+                      "{\"seq\":%lld,\"type\":\"%s\",\"at\":\"%s\",\"data\":", (long long)seq, type,
+                      when);
+    char *line = hn > 0 && (size_t)hn < sizeof head ? malloc((size_t)hn + dlen + 2) : NULL;
+    if (!line)
+        return NULL;
+    memcpy(line, head, (size_t)hn);
+    memcpy(line + hn, data, dlen);
+    line[(size_t)hn + dlen] = '}';
+    line[(size_t)hn + dlen + 1] = '\0';
+    *data_off = (size_t)hn;
+    return line;
+}
+
+/* Appends one event whose data is the JSON text data with the next seq. When src is
+ * given, the data is stored only where it lives (src "message": the messages row
+ * (src_id, src_n); otherwise the objects row (src, src_id), whose seq names this
+ * event) and the event row keeps json '' (see mkt_event_text). Returns 0 or -1. */
+static int emit_text(market *m, const char *type, const char *data, const char *src,
+                     const char *src_id, int64_t src_n)
 {
     int64_t seq = m->seq + 1;
-    json_t *ev = json_pack("{sI ss so sO}", "seq", (json_int_t)seq, "type", type, "at",
-                           mkt_time_json(m->now), "data", data);
-    char *line = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
-    json_decref(ev);
+    size_t dlen = strlen(data), off;
+    char *line = event_line(seq, type, m->now, data, dlen, &off);
     mkt_evnode *n = calloc(1, sizeof *n);
-    if (!line || !n) {
-        free(line);
-        free(n);
-        return -1;
-    }
     sqlite3_stmt *st;
-    if (mkt_prepare(m, "INSERT INTO events(seq,type,at,json) VALUES(?,?,?,?)", &st) != 0) {
+    if (!line || !n ||
+        mkt_prepare(m,
+                    "INSERT INTO events(seq,type,at,json,src,src_id,src_n) VALUES(?,?,?,?,?,?,?)",
+                    &st) != 0) {
         free(line);
         free(n);
         return -1;
@@ -185,7 +211,12 @@ int mkt_emit(market *m, const char *type, json_t *data)
     sqlite3_bind_int64(st, 1, seq);
     sqlite3_bind_text(st, 2, type, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, m->now);
-    sqlite3_bind_text(st, 4, line, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, src ? "" : line, -1, SQLITE_STATIC);
+    if (src) {
+        sqlite3_bind_text(st, 5, src, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 6, src_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 7, src_n);
+    }
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
     mkt_release(st);
     if (rc != 0) {
@@ -197,12 +228,137 @@ int mkt_emit(market *m, const char *type, json_t *data)
     n->seq = seq;
     snprintf(n->type, sizeof n->type, "%s", type);
     n->json = line;
+    n->data_off = off;
+    n->data_len = dlen;
     if (m->tx_tail)
         m->tx_tail->next = n;
     else
         m->tx_head = n;
     m->tx_tail = n;
     return 0;
+}
+
+int mkt_emit(market *m, const char *type, json_t *data)
+{
+    char *text = json_dumps(data, JSON_COMPACT);
+    int rc = text ? emit_text(m, type, text, NULL, NULL, 0) : -1;
+    free(text);
+    return rc;
+}
+
+/* The SQL giving, for events, seq, type, at, the stored line ('' when elided) and, for
+ * an elided one, its data from where it lives. */
+#define EVENT_SELECT                                                                               \
+    "SELECT e.seq, e.type, e.at, e.json, CASE WHEN e.json<>'' THEN NULL "                          \
+    "WHEN e.src='message' THEN (SELECT json FROM messages WHERE negotiation_id=e.src_id AND "      \
+    "seq=e.src_n) ELSE (SELECT json FROM objects WHERE kind=e.src AND id=e.src_id) END "           \
+    "FROM events e "
+
+/* The line of the event in the current row of st (an EVENT_SELECT): borrowed from the
+ * row, or built into *buf (owned by the caller, freed and replaced). *data_off and
+ * *data_len locate its data. NULL on a broken row or no memory. */
+static const char *row_line(sqlite3_stmt *st, char **buf, size_t *data_off, size_t *data_len)
+{
+    const char *json = (const char *)sqlite3_column_text(st, 3);
+    if (json && *json) {
+        const char *d = strstr(json, ",\"data\":");
+        size_t len = strlen(json);
+        if (!d || len < 1)
+            return NULL;
+        *data_off = (size_t)(d - json) + 8;
+        *data_len = len - 1 - *data_off;
+        return json;
+    }
+    const char *data = (const char *)sqlite3_column_text(st, 4);
+    if (!data)
+        return NULL;
+    free(*buf);
+    *buf = event_line(sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
+                      sqlite3_column_int64(st, 2), data, strlen(data), data_off);
+    *data_len = strlen(data);
+    return *buf;
+}
+
+int mkt_events_each(market *m, int64_t after, int max, market_event_fn fn, void *ud)
+{
+    sqlite3_stmt *st;
+    if (mkt_prepare(m, EVENT_SELECT "WHERE e.seq>? ORDER BY e.seq LIMIT ?", &st) != 0)
+        return -1;
+    sqlite3_bind_int64(st, 1, after);
+    sqlite3_bind_int(st, 2, max);
+    int n = 0;
+    char *buf = NULL;
+    size_t off, len;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *line = row_line(st, &buf, &off, &len);
+        if (!line) {
+            n = -1;
+            break;
+        }
+        fn(ud, sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1), line);
+        n++;
+    }
+    mkt_release(st);
+    free(buf);
+    return n;
+}
+
+char *mkt_event_data(market *m, int64_t seq)
+{
+    sqlite3_stmt *st;
+    if (mkt_prepare(m, EVENT_SELECT "WHERE e.seq=?", &st) != 0)
+        return NULL;
+    sqlite3_bind_int64(st, 1, seq);
+    char *buf = NULL, *out = NULL;
+    size_t off, len;
+    const char *line = sqlite3_step(st) == SQLITE_ROW ? row_line(st, &buf, &off, &len) : NULL;
+    if (line && (out = malloc(len + 1))) {
+        memcpy(out, line + off, len);
+        out[len] = '\0';
+    }
+    mkt_release(st);
+    free(buf);
+    return out;
+}
+
+/* Before the objects row (kind, id) changes: the event whose data it holds gets its
+ * whole line back, so that each version of an object is stored exactly once (the
+ * current one in its row, every earlier one in its event). Returns 0 or -1. */
+static int keep_superseded(market *m, const char *kind, const char *id)
+{
+    sqlite3_stmt *st;
+    if (mkt_prepare(m,
+                    "SELECT e.seq, e.type, e.at, o.json FROM objects o JOIN events e ON "
+                    "e.seq=o.seq AND e.json='' WHERE o.kind=? AND o.id=?",
+                    &st) != 0)
+        return -1;
+    sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    int64_t seq = 0;
+    char *line = NULL;
+    size_t off;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const char *data = (const char *)sqlite3_column_text(st, 3);
+        seq = sqlite3_column_int64(st, 0);
+        line = data ? event_line(seq, (const char *)sqlite3_column_text(st, 1),
+                                 sqlite3_column_int64(st, 2), data, strlen(data), &off)
+                    : NULL;
+    }
+    mkt_release(st);
+    if (rc == SQLITE_DONE)
+        return 0;
+    if (!line)
+        return -1;
+    rc = mkt_prepare(m, "UPDATE events SET json=?, src=NULL, src_id=NULL WHERE seq=?", &st);
+    if (rc == 0) {
+        sqlite3_bind_text(st, 1, line, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, seq);
+        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+        mkt_release(st);
+    }
+    free(line);
+    return rc;
 }
 
 json_t *mkt_get(market *m, const char *kind, const char *id)
@@ -219,7 +375,9 @@ json_t *mkt_get(market *m, const char *kind, const char *id)
     return o;
 }
 
-int mkt_put(market *m, const char *kind, json_t *obj)
+/* Stores obj as its JSON text (with its indexed columns); seq > 0 names the event that
+ * carries this version (emitted next, see emit_text). Returns 0 or -1. */
+static int put_text(market *m, const char *kind, json_t *obj, const char *text, int64_t seq)
 {
     const char *id = mkt_str(obj, "id");
     const char *status = mkt_str(obj, "status");
@@ -236,18 +394,15 @@ int mkt_put(market *m, const char *kind, json_t *obj)
         json_t *subj = json_object_get(obj, "subject");
         p1 = mkt_str(subj, "id");
     }
-    char *text = json_dumps(obj, JSON_COMPACT);
-    if (!text || !id)
-        return free(text), -1;
     sqlite3_stmt *st;
-    if (mkt_prepare(m,
-                    "INSERT INTO objects(kind,id,status,p1,p2,due,created,json) "
-                    "VALUES(?,?,?,?,?,?,?,?) ON CONFLICT(kind,id) DO UPDATE SET "
-                    "status=excluded.status, due=excluded.due, json=excluded.json",
-                    &st) != 0) {
-        free(text);
+    if (!id || keep_superseded(m, kind, id) != 0 ||
+        mkt_prepare(m,
+                    "INSERT INTO objects(kind,id,status,p1,p2,due,created,json,seq) "
+                    "VALUES(?,?,?,?,?,?,?,?,?) ON CONFLICT(kind,id) DO UPDATE SET "
+                    "status=excluded.status, due=excluded.due, json=excluded.json, "
+                    "seq=excluded.seq",
+                    &st) != 0)
         return -1;
-    }
     sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
     if (status)
@@ -260,8 +415,29 @@ int mkt_put(market *m, const char *kind, json_t *obj)
         sqlite3_bind_int64(st, 6, due);
     sqlite3_bind_int64(st, 7, m->now);
     sqlite3_bind_text(st, 8, text, -1, SQLITE_STATIC);
+    if (seq > 0)
+        sqlite3_bind_int64(st, 9, seq);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
     mkt_release(st);
+    return rc;
+}
+
+int mkt_put(market *m, const char *kind, json_t *obj)
+{
+    char *text = json_dumps(obj, JSON_COMPACT);
+    int rc = text ? put_text(m, kind, obj, text, 0) : -1;
+    free(text);
+    return rc;
+}
+
+/* Stores obj and emits its event (type), the data held once, in the object's row. */
+static int put_and_emit(market *m, const char *kind, json_t *obj, const char *type)
+{
+    char *text = json_dumps(obj, JSON_COMPACT);
+    const char *id = mkt_str(obj, "id");
+    int rc = text && id && put_text(m, kind, obj, text, m->seq + 1) == 0
+                 ? emit_text(m, type, text, kind, id, 0)
+                 : -1;
     free(text);
     return rc;
 }
@@ -274,20 +450,20 @@ static void event_type(const char *kind, char out[40])
 
 int mkt_create(market *m, const char *kind, json_t *obj, const char *created_key)
 {
+    /* created_key first: the object reads ..., created_at, updated_at (docs/api.md), the
+     * same in its row, its event and the answer, whose parts are then stored once */
+    if (created_key)
+        json_object_set_new(obj, created_key, mkt_time_json(m->now));
     if (strcmp(kind, "ledger") != 0 && strcmp(kind, "decision") != 0) {
         json_object_set_new(obj, "version", json_integer(1));
         json_object_set_new(obj, "updated_at", mkt_time_json(m->now));
     }
-    if (created_key)
-        json_object_set_new(obj, created_key, mkt_time_json(m->now));
     char type[40];
     if (strcmp(kind, "decision") == 0)
         snprintf(type, sizeof type, "decision.recorded");
     else
         event_type(kind, type);
-    if (mkt_put(m, kind, obj) != 0)
-        return -1;
-    return mkt_emit(m, type, obj);
+    return put_and_emit(m, kind, obj, type);
 }
 
 int mkt_update(market *m, const char *kind, json_t *obj)
@@ -296,9 +472,7 @@ int mkt_update(market *m, const char *kind, json_t *obj)
     json_object_set_new(obj, "updated_at", mkt_time_json(m->now));
     char type[40];
     event_type(kind, type);
-    if (mkt_put(m, kind, obj) != 0)
-        return -1;
-    return mkt_emit(m, type, obj);
+    return put_and_emit(m, kind, obj, type);
 }
 
 int mkt_put_message(market *m, json_t *msg)
@@ -321,8 +495,11 @@ int mkt_put_message(market *m, json_t *msg)
     sqlite3_bind_text(st, 6, text, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
     mkt_release(st);
+    if (rc == 0) /* the message's text lives in its row only */
+        rc = emit_text(m, "negotiation.message", text, "message", mkt_str(msg, "negotiation_id"),
+                       mkt_int(msg, "seq"));
     free(text);
-    return rc == 0 ? mkt_emit(m, "negotiation.message", msg) : -1;
+    return rc;
 }
 
 int mkt_query_json(market *m, const char *sql, mkt_binder bind, const void *ud, json_t *arr)

@@ -45,30 +45,17 @@ static void textf(char *out, size_t size, const char *fmt, ...)
  * 428 missing, 400 malformed, 412 stale with current). */
 static bool check_if_match(mkt_ctx *c, json_t *obj)
 {
-    const char *h = c->rq->if_match;
-    if (!h || !*h)
+    int64_t v;
+    int r = mkt_parse_if_match(c->rq->if_match, &v);
+    if (r == 0)
         return mkt_fail(c, 428, "precondition_required", "If-Match", obj,
                         "If-Match: \"<version>\" is required");
-    if (h[0] == 'W' && h[1] == '/')
-        h += 2;
-    char buf[32];
-    size_t n = strlen(h);
-    if (n >= 2 && h[0] == '"' && h[n - 1] == '"') {
-        h++;
-        n -= 2;
-    }
-    if (n == 0 || n >= sizeof buf)
-        return mkt_fail(c, 400, "bad_request", "If-Match", NULL, "If-Match must be \"<version>\"");
-    memcpy(buf, h, n);
-    buf[n] = '\0';
-    char *end;
-    long long v = strtoll(buf, &end, 10);
-    if (*end || v < 1)
+    if (r < 0)
         return mkt_fail(c, 400, "bad_request", "If-Match", NULL, "If-Match must be \"<version>\"");
     if (v != mkt_int(obj, "version"))
         return mkt_fail(c, 412, "precondition_failed", "If-Match", obj,
                         "the object is at version %lld, not %lld",
-                        (long long)mkt_int(obj, "version"), v);
+                        (long long)mkt_int(obj, "version"), (long long)v);
     return true;
 }
 

@@ -6,8 +6,18 @@
  * events after the client's position and, when there is nothing to send, suspends the
  * connection; a committed event (market_subscribe) or a due heartbeat (http_tick)
  * resumes it. A vanished client fails on the next write and is freed by libmicrohttpd.
+ *
+ * Hostile networks: marketd/limits.c keeps the table of connections (per address, a
+ * header deadline, streams per token); a stream whose client takes nothing for
+ * stream_stall_ms while events wait is closed (the client resumes with Last-Event-ID).
+ * A request whose framing is ambiguous (two Content-Length, Content-Length with
+ * Transfer-Encoding, an encoding other than chunked), whose raw path holds %00, whose
+ * declared body is over the limit or that has too many query parameters is refused on
+ * its headers, before any body is read, and its connection is closed.
  */
 #include "marketd/http.h"
+
+#include "marketd/limits.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -29,6 +39,12 @@
 /* A stream's buffer takes more events only while it holds less than this: a client that
  * stops reading costs a bounded amount of memory, however many events it falls behind. */
 #define STREAM_BUF_MAX (32 * 1024)
+/* libmicrohttpd's memory pool per connection (headers, read and write buffers). It zeroes
+ * the whole pool after every request, so an idle keep-alive connection costs all of it in
+ * resident memory: 128 KiB made 2,872 refused streams cost 367 MB (tests/bench/
+ * bench_abuse). Headers over about half of it are refused (431). */
+#define CONN_POOL    (32 * 1024)
+#define STREAM_BLOCK (8 * 1024) /* a stream's write block, taken from that pool */
 
 typedef struct stream stream;
 
@@ -39,6 +55,9 @@ struct http_server {
     int port;
     int heartbeat_ms;
     bool verbose;
+    int stream_stall_ms;
+    limits *lim;
+    char nul_uri;        /* its address marks a request whose raw URI holds %00 (on_uri) */
     pthread_mutex_t smu; /* guards the stream list and every stream */
     stream *streams;
     int nstreams;
@@ -57,17 +76,22 @@ struct stream {
     bool suspended; /* waiting for an event or a heartbeat */
     bool done;      /* close after the buffer drains */
     bool full;      /* the buffer took no more events in this fill (see stream_event) */
+    bool killed;    /* closed for stalling */
     char *buf;
     size_t len, off, cap;
     int64_t last_write; /* monotonic ms */
+    int64_t woke;       /* monotonic ms of the last resume */
+    char holder[65];    /* the operator's name (lim_stream_open) */
 };
 
 /* One request's state while its body arrives. */
 typedef struct reqctx {
+    market_actor actor;
     char *body;
     size_t len, cap;
     bool too_large;
     bool is_stream;
+    bool answered; /* refused on its headers (gate) */
     struct timespec t0;
 } reqctx;
 
@@ -177,6 +201,7 @@ static void stream_free(void *cls)
         s->next->prev = s->prev;
     h->nstreams--;
     pthread_mutex_unlock(&h->smu);
+    lim_stream_close(h->lim, s->holder);
     free(s->buf);
     free(s);
 }
@@ -191,7 +216,24 @@ static void wake_streams(http_server *h, bool only_due)
         if (only_due && now - s->last_write < h->heartbeat_ms)
             continue;
         s->suspended = false;
+        s->woke = now;
         MHD_resume_connection(s->conn);
+    }
+}
+
+/* Closes the streams whose client took nothing for stream_stall_ms while there was
+ * something to send (not suspended): buffering for them would cost memory without end;
+ * the client resumes from its Last-Event-ID. Lock held. */
+static void close_stalled(http_server *h)
+{
+    int64_t now = mono_ms();
+    for (stream *s = h->streams; s; s = s->next) {
+        int64_t last = s->last_write > s->woke ? s->last_write : s->woke;
+        if (s->suspended || s->killed || now - last < h->stream_stall_ms)
+            continue;
+        s->killed = true;
+        lim_kill(h->lim, s->conn);
+        lim_count_stalled(h->lim);
     }
 }
 
@@ -211,7 +253,9 @@ void http_tick(http_server *h)
 {
     pthread_mutex_lock(&h->smu);
     wake_streams(h, true);
+    close_stalled(h);
     pthread_mutex_unlock(&h->smu);
+    lim_tick(h->lim);
 }
 
 /* Parses a resume position "EPOCH:SEQ" or "SEQ". Returns false when malformed;
@@ -226,12 +270,11 @@ static bool parse_position(const char *v, const char *epoch, int64_t *seq, bool 
         *epoch_ok = strlen(epoch) == el && strncmp(v, epoch, el) == 0;
         num = colon + 1;
     }
-    char *end;
-    errno = 0;
-    long long x = strtoll(num, &end, 10);
-    if (!*num || *end || errno || x < 0)
+    /* digits only (no sign, no space), at most 18: never an overflow */
+    size_t n = strspn(num, "0123456789");
+    if (n == 0 || n > 18 || num[n] != '\0')
         return false;
-    *seq = x;
+    *seq = strtoll(num, NULL, 10);
     return true;
 }
 
@@ -243,7 +286,8 @@ static void common_headers(struct MHD_Response *r, const char *type)
 }
 
 /* Queues a JSON answer (body is taken over). */
-static enum MHD_Result answer_json(struct MHD_Connection *c, int status, char *body, bool replayed)
+static enum MHD_Result answer_json(struct MHD_Connection *c, int status, char *body, bool replayed,
+                                   int retry_after)
 {
     struct MHD_Response *r =
         MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
@@ -256,19 +300,43 @@ static enum MHD_Result answer_json(struct MHD_Connection *c, int status, char *b
         MHD_add_response_header(r, "Idempotent-Replayed", "true");
     if (status == 401)
         MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"marketd\"");
+    if (retry_after > 0) {
+        char ra[16];
+        snprintf(ra, sizeof ra, "%d", retry_after);
+        MHD_add_response_header(r, "Retry-After", ra);
+    }
     enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, r);
     MHD_destroy_response(r);
     return ret;
 }
 
-/* Queues a contract error body. */
-static enum MHD_Result answer_error(struct MHD_Connection *c, int status, const char *code,
-                                    const char *msg)
+/* Queues a contract error body; close: the connection closes after it (the rest of
+ * what the client sent cannot be trusted to start the next request). */
+static enum MHD_Result answer_error_on(struct MHD_Connection *c, int status, const char *code,
+                                       const char *msg, bool close)
 {
     char buf[512];
     snprintf(buf, sizeof buf, "{\"error\":\"%s\",\"message\":\"%s\"}", code, msg);
-    char *b = strdup(buf);
-    return b ? answer_json(c, status, b, false) : MHD_NO;
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(buf), buf, MHD_RESPMEM_MUST_COPY);
+    if (!r)
+        return MHD_NO;
+    common_headers(r, "application/json");
+    if (status == 401)
+        MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"marketd\"");
+    if (status == 429)
+        MHD_add_response_header(r, "Retry-After", "5");
+    if (close)
+        MHD_add_response_header(r, "Connection", "close");
+    enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result answer_error(struct MHD_Connection *c, int status, const char *code,
+                                    const char *msg)
+{
+    return answer_error_on(c, status, code, msg, false);
 }
 
 /* GET /metrics in the Prometheus text format. */
@@ -281,51 +349,58 @@ static enum MHD_Result answer_metrics(http_server *h, struct MHD_Connection *c)
     uint64_t stotal = h->streams_total, req = h->http_requests, r2 = h->http_2xx, r4 = h->http_4xx,
              r5 = h->http_5xx;
     pthread_mutex_unlock(&h->smu);
-    char *b = malloc(4096);
+    enum { MSIZE = 6144 };
+    char *b = malloc(MSIZE);
     if (!b)
         return MHD_NO;
-    snprintf(b, 4096,
-             "# HELP marketd_seq Last committed event seq.\n# TYPE marketd_seq gauge\n"
-             "marketd_seq %" PRId64 "\n"
-             "# HELP marketd_events_total Events committed since start.\n"
-             "# TYPE marketd_events_total counter\nmarketd_events_total %" PRIu64 "\n"
-             "# HELP marketd_stream_clients Event stream clients connected.\n"
-             "# TYPE marketd_stream_clients gauge\nmarketd_stream_clients %d\n"
-             "# HELP marketd_streams_total Event stream connections since start.\n"
-             "# TYPE marketd_streams_total counter\nmarketd_streams_total %" PRIu64 "\n"
-             "# HELP marketd_http_requests_total HTTP requests by status class.\n"
-             "# TYPE marketd_http_requests_total counter\n"
-             "marketd_http_requests_total{code=\"2xx\"} %" PRIu64 "\n"
-             "marketd_http_requests_total{code=\"4xx\"} %" PRIu64 "\n"
-             "marketd_http_requests_total{code=\"5xx\"} %" PRIu64 "\n"
-             "marketd_http_requests_total{code=\"all\"} %" PRIu64 "\n"
-             "# HELP marketd_requests_total API requests handled by the market (HTTP and "
-             "fleet).\n# TYPE marketd_requests_total counter\nmarketd_requests_total %" PRIu64 "\n"
-             "# HELP marketd_errors_total API answers with status >= 400.\n"
-             "# TYPE marketd_errors_total counter\nmarketd_errors_total %" PRIu64 "\n"
-             "# HELP marketd_decisions_total Operator decisions committed.\n"
-             "# TYPE marketd_decisions_total counter\nmarketd_decisions_total %" PRIu64 "\n"
-             "# HELP marketd_decision_seconds_total Time spent in decision transactions.\n"
-             "# TYPE marketd_decision_seconds_total counter\n"
-             "marketd_decision_seconds_total %.6f\n"
-             "# HELP marketd_idempotent_replays_total Answers replayed for a repeated "
-             "Idempotency-Key.\n# TYPE marketd_idempotent_replays_total counter\n"
-             "marketd_idempotent_replays_total %" PRIu64 "\n"
-             "# HELP marketd_conflicts_total 409 and 412 answers.\n"
-             "# TYPE marketd_conflicts_total counter\nmarketd_conflicts_total %" PRIu64 "\n"
-             "# HELP marketd_purchases_total Purchases created.\n"
-             "# TYPE marketd_purchases_total counter\nmarketd_purchases_total %" PRIu64 "\n"
-             "# HELP marketd_purchases_expired_total Purchases expired at decide_by.\n"
-             "# TYPE marketd_purchases_expired_total counter\n"
-             "marketd_purchases_expired_total %" PRIu64 "\n"
-             "# HELP marketd_risk_flags_total Risk flags raised.\n"
-             "# TYPE marketd_risk_flags_total counter\nmarketd_risk_flags_total %" PRIu64 "\n"
-             "# HELP marketd_commit_failures_total Transactions that failed to commit.\n"
-             "# TYPE marketd_commit_failures_total counter\n"
-             "marketd_commit_failures_total %" PRIu64 "\n",
-             mm.seq, mm.events, nstreams, stotal, r2, r4, r5, req, mm.requests, mm.errors,
-             mm.decisions, mm.decision_seconds, mm.replays, mm.conflicts, mm.purchases, mm.expired,
-             mm.flags, mm.commit_failures);
+    int n = snprintf(
+        b, MSIZE,
+        "# HELP marketd_seq Last committed event seq.\n# TYPE marketd_seq gauge\n"
+        "marketd_seq %" PRId64 "\n"
+        "# HELP marketd_events_total Events committed since start.\n"
+        "# TYPE marketd_events_total counter\nmarketd_events_total %" PRIu64 "\n"
+        "# HELP marketd_stream_clients Event stream clients connected.\n"
+        "# TYPE marketd_stream_clients gauge\nmarketd_stream_clients %d\n"
+        "# HELP marketd_streams_total Event stream connections since start.\n"
+        "# TYPE marketd_streams_total counter\nmarketd_streams_total %" PRIu64 "\n"
+        "# HELP marketd_http_requests_total HTTP requests by status class.\n"
+        "# TYPE marketd_http_requests_total counter\n"
+        "marketd_http_requests_total{code=\"2xx\"} %" PRIu64 "\n"
+        "marketd_http_requests_total{code=\"4xx\"} %" PRIu64 "\n"
+        "marketd_http_requests_total{code=\"5xx\"} %" PRIu64 "\n"
+        "marketd_http_requests_total{code=\"all\"} %" PRIu64 "\n"
+        "# HELP marketd_requests_total API requests handled by the market (HTTP and "
+        "fleet).\n# TYPE marketd_requests_total counter\nmarketd_requests_total %" PRIu64 "\n"
+        "# HELP marketd_errors_total API answers with status >= 400.\n"
+        "# TYPE marketd_errors_total counter\nmarketd_errors_total %" PRIu64 "\n"
+        "# HELP marketd_decisions_total Operator decisions committed.\n"
+        "# TYPE marketd_decisions_total counter\nmarketd_decisions_total %" PRIu64 "\n"
+        "# HELP marketd_decision_seconds_total Time spent in decision transactions.\n"
+        "# TYPE marketd_decision_seconds_total counter\n"
+        "marketd_decision_seconds_total %.6f\n"
+        "# HELP marketd_idempotent_replays_total Answers replayed for a repeated "
+        "Idempotency-Key.\n# TYPE marketd_idempotent_replays_total counter\n"
+        "marketd_idempotent_replays_total %" PRIu64 "\n"
+        "# HELP marketd_conflicts_total 409 and 412 answers.\n"
+        "# TYPE marketd_conflicts_total counter\nmarketd_conflicts_total %" PRIu64 "\n"
+        "# HELP marketd_purchases_total Purchases created.\n"
+        "# TYPE marketd_purchases_total counter\nmarketd_purchases_total %" PRIu64 "\n"
+        "# HELP marketd_purchases_expired_total Purchases expired at decide_by.\n"
+        "# TYPE marketd_purchases_expired_total counter\n"
+        "marketd_purchases_expired_total %" PRIu64 "\n"
+        "# HELP marketd_risk_flags_total Risk flags raised.\n"
+        "# TYPE marketd_risk_flags_total counter\nmarketd_risk_flags_total %" PRIu64 "\n"
+        "# HELP marketd_commit_failures_total Transactions that failed to commit.\n"
+        "# TYPE marketd_commit_failures_total counter\n"
+        "marketd_commit_failures_total %" PRIu64 "\n"
+        "# HELP marketd_rate_limited_total Agent requests refused with 429.\n"
+        "# TYPE marketd_rate_limited_total counter\n"
+        "marketd_rate_limited_total %" PRIu64 "\n",
+        mm.seq, mm.events, nstreams, stotal, r2, r4, r5, req, mm.requests, mm.errors, mm.decisions,
+        mm.decision_seconds, mm.replays, mm.conflicts, mm.purchases, mm.expired, mm.flags,
+        mm.commit_failures, mm.rate_limited);
+    if (n > 0 && n < MSIZE)
+        lim_metrics(h->lim, b + n, (size_t)(MSIZE - n));
     struct MHD_Response *r = MHD_create_response_from_buffer(strlen(b), b, MHD_RESPMEM_MUST_FREE);
     if (!r) {
         free(b);
@@ -337,15 +412,27 @@ static enum MHD_Result answer_metrics(http_server *h, struct MHD_Connection *c)
     return ret;
 }
 
-/* Starts an event stream for an authenticated operator. */
-static enum MHD_Result answer_stream(http_server *h, struct MHD_Connection *c)
+/* Starts an event stream for an authenticated operator (at most max_streams_per_token
+ * for one token: 429 too_many_streams past it). Sets *status. */
+static enum MHD_Result answer_stream(http_server *h, struct MHD_Connection *c,
+                                     const market_actor *a, int *status)
 {
+    if (!lim_stream_open(h->lim, a->name)) {
+        /* and the connection closes: it asked for a stream, not for keep-alive */
+        *status = 429;
+        return answer_error_on(c, 429, "too_many_streams",
+                               "this token holds as many event streams as it may", true);
+    }
+    *status = 200;
     stream *s = calloc(1, sizeof *s);
-    if (!s)
+    if (!s) {
+        lim_stream_close(h->lim, a->name);
         return MHD_NO;
+    }
+    snprintf(s->holder, sizeof s->holder, "%s", a->name);
     s->h = h;
     s->conn = c;
-    s->last_write = mono_ms();
+    s->last_write = s->woke = mono_ms();
     const char *lei = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Last-Event-ID");
     const char *after = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "after");
     const char *pos = lei && *lei ? lei : after;
@@ -359,9 +446,10 @@ static enum MHD_Result answer_stream(http_server *h, struct MHD_Connection *c)
         else
             s->last_seq = seq;
     }
-    struct MHD_Response *r =
-        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, stream_read, s, stream_free);
+    struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK,
+                                                               stream_read, s, stream_free);
     if (!r) {
+        lim_stream_close(h->lim, a->name);
         free(s);
         return MHD_NO;
     }
@@ -383,6 +471,7 @@ static enum MHD_Result answer_stream(http_server *h, struct MHD_Connection *c)
 typedef struct qbuf {
     char s[2048];
     size_t n;
+    bool overflow;
 } qbuf;
 
 /* Re-encodes one query argument into a query string for market_handle. */
@@ -398,8 +487,10 @@ static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind, const char *k
         if (i == 1 && q->n < sizeof q->s - 1)
             q->s[q->n++] = '=';
         for (const unsigned char *p = (const unsigned char *)parts[i]; *p; p++) {
-            if (q->n + 4 >= sizeof q->s)
+            if (q->n + 4 >= sizeof q->s) {
+                q->overflow = true;
                 return MHD_NO;
+            }
             if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
                 *p == '-' || *p == '_' || *p == '.')
                 q->s[q->n++] = (char)*p;
@@ -425,7 +516,86 @@ static void count_status(http_server *h, int status)
     pthread_mutex_unlock(&h->smu);
 }
 
-/* libmicrohttpd's access handler: collects the body, then answers. */
+/* libmicrohttpd's URI logger: marks a request whose raw URI holds %00 (con_cls =
+ * &h->nul_uri), refused when its headers are in (lim_uri_has_nul). */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    (void)c;
+    http_server *h = cls;
+    return lim_uri_has_nul(uri) ? &h->nul_uri : NULL;
+}
+
+/* Checks a request on its headers (lim_check_request) and queues the refusal, the
+ * connection closing after it. Returns the refusal's status, or 0 when it may go on. */
+static int gate(http_server *h, struct MHD_Connection *c, bool nul_uri, const reqctx *rc,
+                enum MHD_Result *ret)
+{
+    const char *code, *why;
+    bool op = rc->actor.role == ROLE_SUPERVISOR || rc->actor.role == ROLE_VIEWER;
+    int status = lim_check_request(h->lim, c, nul_uri, op, BODY_MAX, &code, &why);
+    if (status)
+        *ret = answer_error_on(c, status, code, why, true);
+    return status;
+}
+
+/* Copies s into out (size bytes) with every byte outside printable ASCII, and the
+ * backslash, written as \xHH: a logged request path or name cannot move the cursor,
+ * retitle a terminal or start a line of its own. */
+static const char *log_escape(const char *s, char *out, size_t size)
+{
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p && o + 5 < size; p++) {
+        if (*p >= 0x20 && *p < 0x7f && *p != '\\')
+            out[o++] = (char)*p;
+        else
+            o += (size_t)snprintf(out + o, 5, "\\x%02x", *p);
+    }
+    out[o] = '\0';
+    return out;
+}
+
+/* One --verbose line for a request. */
+static void log_request(const reqctx *rc, const char *method, const char *url, int status)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double ms =
+        (double)(t1.tv_sec - rc->t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - rc->t0.tv_nsec) / 1e6;
+    char m[64], u[1024], n[300];
+    /* the actor's name, never its token */
+    fprintf(stderr, "marketd: %s %s %d %.1fms %s\n", log_escape(method, m, sizeof m),
+            log_escape(url, u, sizeof u), status, ms,
+            rc->actor.role == ROLE_NONE ? "-" : log_escape(rc->actor.name, n, sizeof n));
+}
+
+/* The first call for a request: its headers are in. Authenticates, checks the request
+ * (gate) and sets up its state. */
+static enum MHD_Result on_headers(http_server *h, struct MHD_Connection *c, const char *url,
+                                  const char *method, void **con_cls)
+{
+    bool nul_uri = *con_cls == &h->nul_uri;
+    *con_cls = NULL;
+    reqctx *rc = calloc(1, sizeof *rc);
+    if (!rc)
+        return MHD_NO;
+    clock_gettime(CLOCK_MONOTONIC, &rc->t0);
+    rc->actor.role = ROLE_NONE;
+    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    if (auth && strncasecmp(auth, "Bearer ", 7) == 0)
+        market_authenticate(h->m, auth + 7, &rc->actor);
+    *con_cls = rc;
+    enum MHD_Result ret = MHD_YES;
+    int status = gate(h, c, nul_uri, rc, &ret);
+    if (status) {
+        rc->answered = true;
+        count_status(h, status);
+        if (h->verbose)
+            log_request(rc, method, url, status);
+    }
+    return ret;
+}
+
+/* libmicrohttpd's access handler: checks the headers, collects the body, then answers. */
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload,
                                   size_t *upload_size, void **con_cls)
@@ -433,12 +603,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     (void)version;
     http_server *h = cls;
     reqctx *rc = *con_cls;
-    if (!rc) {
-        rc = calloc(1, sizeof *rc);
-        if (!rc)
-            return MHD_NO;
-        clock_gettime(CLOCK_MONOTONIC, &rc->t0);
-        *con_cls = rc;
+    if (!rc || rc == (reqctx *)&h->nul_uri)
+        return on_headers(h, c, url, method, con_cls);
+    if (rc->answered) {
+        *upload_size = 0; /* refused on its headers: nothing more is read */
         return MHD_YES;
     }
     if (*upload_size > 0) {
@@ -464,10 +632,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
 
     /* The whole request is here. */
-    market_actor actor = {.role = ROLE_NONE};
-    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
-    if (auth && strncasecmp(auth, "Bearer ", 7) == 0)
-        market_authenticate(h->m, auth + 7, &actor);
+    lim_request_read(h->lim, c);
+    const market_actor *actor = &rc->actor;
     int status;
     enum MHD_Result ret;
     if (rc->too_large) {
@@ -477,123 +643,68 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         status = 200;
         ret = answer_metrics(h, c);
     } else if (strcmp(url, "/v1/events") == 0 && strcmp(method, "GET") == 0) {
-        if (actor.role == ROLE_NONE) {
+        if (actor->role == ROLE_NONE) {
             status = 401;
             ret = answer_error(c, 401, "unauthorized", "a valid bearer token is required");
-        } else if (actor.role == ROLE_AGENT) {
+        } else if (actor->role == ROLE_AGENT) {
             status = 403;
             ret = answer_error(c, 403, "forbidden", "the event stream is for operators");
         } else {
-            status = 200;
             rc->is_stream = true;
-            ret = answer_stream(h, c);
+            ret = answer_stream(h, c, actor, &status);
         }
     } else {
         qbuf q = {.n = 0};
         q.s[0] = '\0';
         MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_arg, &q);
-        market_request rq = {
-            .method = method,
-            .path = url,
-            .query = q.s,
-            .body = rc->body,
-            .body_len = rc->len,
-            .idempotency_key = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Idempotency-Key"),
-            .if_match = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-Match"),
-        };
-        market_response rs = {0};
-        market_handle(h->m, &actor, &rq, &rs);
-        status = rs.status;
-        ret = answer_json(c, rs.status, rs.body, rs.replayed);
+        if (q.overflow) {
+            status = 400;
+            ret = answer_error(c, 400, "bad_request", "query string too long");
+        } else {
+            market_request rq = {
+                .method = method,
+                .path = url,
+                .query = q.s,
+                .body = rc->body,
+                .body_len = rc->len,
+                .idempotency_key =
+                    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Idempotency-Key"),
+                .if_match = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-Match"),
+            };
+            market_response rs = {0};
+            market_handle(h->m, actor, &rq, &rs);
+            status = rs.status;
+            ret = answer_json(c, rs.status, rs.body, rs.replayed, rs.retry_after);
+        }
     }
     count_status(h, status);
-    if (h->verbose) {
-        struct timespec t1;
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        double ms =
-            (double)(t1.tv_sec - rc->t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - rc->t0.tv_nsec) / 1e6;
-        /* the actor's name, never its token */
-        fprintf(stderr, "marketd: %s %s %d %.1fms %s\n", method, url, status, ms,
-                actor.role == ROLE_NONE ? "-" : actor.name);
-    }
+    if (h->verbose)
+        log_request(rc, method, url, status);
     return ret;
 }
 
-/* Frees a request's state when it completes. */
+/* Frees a request's state when it completes; its connection waits for the next
+ * request's headers from now on (the header deadline starts again). */
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
-    (void)c;
     (void)toe;
+    http_server *h = cls;
     reqctx *rc = *con_cls;
-    if (rc) {
+    if (rc && rc != (reqctx *)&h->nul_uri) {
         free(rc->body);
         free(rc);
-        *con_cls = NULL;
     }
+    *con_cls = NULL;
+    lim_request_done(h->lim, c);
 }
 
-/* Opens the listening socket for "ADDR:PORT". Returns the fd or -1 with err. */
-static int open_listener(const char *spec, char *err, size_t errsz)
+/* libmicrohttpd's connection notifier: the table of marketd/limits.c. */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
 {
-    char host[256];
-    const char *colon = strrchr(spec, ':');
-    if (!colon || colon == spec || (size_t)(colon - spec) >= sizeof host) {
-        snprintf(err, errsz, "--listen wants ADDR:PORT, not %s", spec);
-        return -1;
-    }
-    memcpy(host, spec, (size_t)(colon - spec));
-    host[colon - spec] = '\0';
-    char *end;
-    long port = strtol(colon + 1, &end, 10);
-    if (!colon[1] || *end || port < 0 || port > 65535) {
-        snprintf(err, errsz, "bad port in --listen %s", spec);
-        return -1;
-    }
-    struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof ss);
-    socklen_t sl;
-    int fam;
-    size_t hl = strlen(host);
-    if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') {
-        host[hl - 1] = '\0';
-        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
-        a6->sin6_family = AF_INET6;
-        a6->sin6_port = htons((uint16_t)port);
-        if (inet_pton(AF_INET6, host + 1, &a6->sin6_addr) != 1) {
-            snprintf(err, errsz, "bad IPv6 address in --listen %s", spec);
-            return -1;
-        }
-        sl = sizeof *a6;
-        fam = AF_INET6;
-    } else {
-        struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
-        a4->sin_family = AF_INET;
-        a4->sin_port = htons((uint16_t)port);
-        if (strcmp(host, "localhost") == 0)
-            snprintf(host, sizeof host, "127.0.0.1");
-        if (inet_pton(AF_INET, host, &a4->sin_addr) != 1) {
-            snprintf(err, errsz, "bad IPv4 address in --listen %s", spec);
-            return -1;
-        }
-        sl = sizeof *a4;
-        fam = AF_INET;
-    }
-    int fd = socket(fam, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0) {
-        snprintf(err, errsz, "socket: %s", strerror(errno));
-        return -1;
-    }
-    int one = 1;
-    /* SO_REUSEADDR: a restart (even after kill -9) can bind the same port at once */
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, 511) != 0) {
-        snprintf(err, errsz, "cannot listen on %s: %s", spec, strerror(errno));
-        close(fd);
-        return -1;
-    }
-    return fd;
+    http_server *h = cls;
+    lim_notify(h->lim, c, socket_context, toe);
 }
 
 http_server *http_start(market *m, const http_options *opt, char *err, size_t errsz)
@@ -606,8 +717,25 @@ http_server *http_start(market *m, const http_options *opt, char *err, size_t er
     h->m = m;
     h->verbose = opt->verbose;
     h->heartbeat_ms = (opt->heartbeat_s > 0 ? opt->heartbeat_s : 15) * 1000;
+    h->stream_stall_ms =
+        (opt->stream_stall_s > 0 ? opt->stream_stall_s : HTTP_STREAM_STALL_S) * 1000;
+    lim_options lo = {
+        .max_conns = opt->max_conns > 0 ? opt->max_conns : LIM_MAX_CONNS,
+        .max_conns_per_addr =
+            opt->max_conns_per_addr > 0 ? opt->max_conns_per_addr : LIM_MAX_CONNS_PER_ADDR,
+        .header_timeout_s =
+            opt->header_timeout_s > 0 ? opt->header_timeout_s : LIM_HEADER_TIMEOUT_S,
+        .max_streams_per_token =
+            opt->max_streams_per_token > 0 ? opt->max_streams_per_token : LIM_STREAMS_PER_TOKEN,
+        .trusted_proxy = opt->trusted_proxy,
+    };
+    h->lim = lim_new(&lo, err, errsz);
+    if (!h->lim) {
+        free(h);
+        return NULL;
+    }
     pthread_mutex_init(&h->smu, NULL);
-    h->fd = open_listener(opt->listen ? opt->listen : "127.0.0.1:8080", err, errsz);
+    h->fd = http_listen(opt->listen ? opt->listen : "127.0.0.1:8080", err, errsz);
     if (h->fd < 0)
         goto fail;
     struct sockaddr_storage ss;
@@ -618,15 +746,20 @@ http_server *http_start(market *m, const http_options *opt, char *err, size_t er
     unsigned timeout = (unsigned)(h->heartbeat_ms / 1000) * 4;
     if (timeout < 60)
         timeout = 60;
+    /* libmicrohttpd's own limit sits above ours: a newcomer must reach on_connection for
+     * limits.c to close an older idle connection in its favour (those it shut down are
+     * counted by libmicrohttpd until it frees them). */
+    unsigned mhd_limit = (unsigned)(lo.max_conns + lo.max_conns / 2 + 64);
     market_subscribe(m, on_event, h);
     /* libmicrohttpd's own messages (a stream client that went away, ...) only at --verbose */
     h->d = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME |
                                 (opt->verbose ? MHD_USE_ERROR_LOG : 0),
                             0, NULL, NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET, h->fd,
-                            MHD_OPTION_THREAD_POOL_SIZE, 4u, MHD_OPTION_CONNECTION_LIMIT, 10000u,
+                            MHD_OPTION_THREAD_POOL_SIZE, 4u, MHD_OPTION_CONNECTION_LIMIT, mhd_limit,
                             MHD_OPTION_CONNECTION_TIMEOUT, timeout, MHD_OPTION_NOTIFY_COMPLETED,
-                            on_completed, h, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)128 * 1024,
-                            MHD_OPTION_END);
+                            on_completed, h, MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
+                            MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
+                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_POOL, MHD_OPTION_END);
     if (!h->d) {
         market_unsubscribe(m, on_event, h);
         snprintf(err, errsz, "cannot start the HTTP server on port %d", h->port);
@@ -636,6 +769,7 @@ http_server *http_start(market *m, const http_options *opt, char *err, size_t er
     return h;
 fail:
     pthread_mutex_destroy(&h->smu);
+    lim_free(h->lim);
     free(h);
     return NULL;
 }
@@ -669,5 +803,6 @@ void http_stop(http_server *h)
     }
     MHD_stop_daemon(h->d);
     pthread_mutex_destroy(&h->smu);
+    lim_free(h->lim);
     free(h);
 }

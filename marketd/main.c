@@ -34,7 +34,11 @@ static void usage(FILE *f)
 {
     fputs("usage: marketd [--listen ADDR:PORT] [--db PATH|:memory:] [--tokens FILE]\n"
           "               [--fleet N] [--rate R] [--seed N] [--faults P]\n"
-          "               [--decide-timeout S] [--heartbeat S] [--verbose] [--help]\n"
+          "               [--decide-timeout S] [--heartbeat S] [--agent-rate R]\n"
+          "               [--agent-burst N] [--max-open-listings N] [--max-conns N]\n"
+          "               [--max-conns-per-addr N] [--header-timeout S]\n"
+          "               [--max-streams-per-token N] [--stream-stall S]\n"
+          "               [--trusted-proxy ADDR] [--verbose] [--help]\n"
           "\n"
           "The reference marketplace for dealdesk: the HTTP API of docs/api.md, its event\n"
           "stream, SQLite persistence, risk rules and an optional simulated fleet.\n"
@@ -51,7 +55,24 @@ static void usage(FILE *f)
           "                        injected fault (default 0.1)\n"
           "  --decide-timeout S    seconds a purchase waits for a decision (default 120)\n"
           "  --heartbeat S         seconds between stream heartbeats (default 15)\n"
-          "  --verbose             one line per request on stderr (never a token)\n"
+          "  --agent-rate R        requests a second each agent may make, sustained\n"
+          "                        (default 50; 0 turns the limit off); past it: 429\n"
+          "  --agent-burst N       requests each agent may make at once (default 1500)\n"
+          "  --max-open-listings N open listings per seller (default 1000)\n"
+          "  --max-conns N         connections in all (default 4096); at the limit the\n"
+          "                        oldest one still sending its headers is closed\n"
+          "  --max-conns-per-addr N  connections of one client address, operators' aside\n"
+          "                        (default 256); the same rule at the limit\n"
+          "  --header-timeout S    seconds a connection has to send a request (its headers\n"
+          "                        and body; default 10)\n"
+          "  --max-streams-per-token N  event streams of one operator token (default 128)\n"
+          "  --stream-stall S      close a stream whose client reads nothing for S seconds\n"
+          "                        while events wait (default 30; it resumes from its\n"
+          "                        Last-Event-ID)\n"
+          "  --trusted-proxy ADDR  a reverse proxy's address: its connections count under\n"
+          "                        the client address it forwards in X-Forwarded-For\n"
+          "  --verbose             one line per request on stderr (never a token; bytes\n"
+          "                        outside printable ASCII written as \\xHH)\n"
           "  --help                this text\n"
           "\n"
           "Exit status: 0 after SIGTERM/SIGINT, 1 on a runtime failure, 2 on a usage error.\n",
@@ -111,6 +132,9 @@ int main(int argc, char **argv)
     double rate = 1.0, faults = 0.1;
     unsigned long long seed = 1;
     bool verbose = false;
+    http_options ho = {.heartbeat_s = heartbeat};
+    double agent_rate = MARKET_AGENT_RATE;
+    int agent_burst = MARKET_AGENT_BURST, max_open = MARKET_MAX_OPEN_LISTINGS;
     static const struct option opts[] = {
         {"listen", required_argument, NULL, 'l'},
         {"db", required_argument, NULL, 'd'},
@@ -121,6 +145,15 @@ int main(int argc, char **argv)
         {"faults", required_argument, NULL, 'F'},
         {"decide-timeout", required_argument, NULL, 'D'},
         {"heartbeat", required_argument, NULL, 'H'},
+        {"max-conns", required_argument, NULL, 'C'},
+        {"max-conns-per-addr", required_argument, NULL, 'A'},
+        {"header-timeout", required_argument, NULL, 'T'},
+        {"max-streams-per-token", required_argument, NULL, 'S'},
+        {"stream-stall", required_argument, NULL, 'L'},
+        {"trusted-proxy", required_argument, NULL, 'P'},
+        {"agent-rate", required_argument, NULL, 'R'},
+        {"agent-burst", required_argument, NULL, 'b'},
+        {"max-open-listings", required_argument, NULL, 'O'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -139,6 +172,19 @@ int main(int argc, char **argv)
             case 'F': faults = num_arg("faults", optarg, 0, 1); break;
             case 'D': decide_timeout = (int)num_arg("decide-timeout", optarg, 1, 86400 * 30); break;
             case 'H': heartbeat = (int)num_arg("heartbeat", optarg, 1, 3600); break;
+            case 'C': ho.max_conns = (int)num_arg("max-conns", optarg, 1, 100000); break;
+            case 'A':
+                ho.max_conns_per_addr = (int)num_arg("max-conns-per-addr", optarg, 1, 100000);
+                break;
+            case 'T': ho.header_timeout_s = (int)num_arg("header-timeout", optarg, 1, 3600); break;
+            case 'S':
+                ho.max_streams_per_token = (int)num_arg("max-streams-per-token", optarg, 1, 100000);
+                break;
+            case 'L': ho.stream_stall_s = (int)num_arg("stream-stall", optarg, 1, 3600); break;
+            case 'P': ho.trusted_proxy = optarg; break;
+            case 'R': agent_rate = num_arg("agent-rate", optarg, 0, 1e6); break;
+            case 'b': agent_burst = (int)num_arg("agent-burst", optarg, 1, 1e6); break;
+            case 'O': max_open = (int)num_arg("max-open-listings", optarg, 1, 1e9); break;
             case 'v': verbose = true; break;
             case 'h': usage(stdout); return 0;
             default: usage(stderr); return 2;
@@ -170,7 +216,12 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &block, &old); /* threads started below inherit this */
 
     char err[512];
-    market_options mo = {.db_path = db, .decide_timeout_s = decide_timeout, .tokens_path = tokens};
+    market_options mo = {.db_path = db,
+                         .decide_timeout_s = decide_timeout,
+                         .tokens_path = tokens,
+                         .agent_rate = agent_rate > 0 ? agent_rate : -1,
+                         .agent_burst = agent_burst,
+                         .max_open_listings = max_open};
     market *m = market_open(&mo, err, sizeof err);
     if (!m) {
         fprintf(stderr, "marketd: %s\n", err);
@@ -178,7 +229,9 @@ int main(int argc, char **argv)
     }
     if (!tokens)
         fprintf(stderr, "marketd: no --tokens file: only agents can authenticate\n");
-    http_options ho = {.listen = listen, .heartbeat_s = heartbeat, .verbose = verbose};
+    ho.listen = listen;
+    ho.heartbeat_s = heartbeat;
+    ho.verbose = verbose;
     http_server *h = http_start(m, &ho, err, sizeof err);
     if (!h) {
         fprintf(stderr, "marketd: %s\n", err);

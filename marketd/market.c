@@ -18,7 +18,7 @@
 
 #include "marketd/sha256.h"
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 /* The migrations, in order: migrations[i] takes user_version i to i+1. */
 static const char *const migrations[] = {
@@ -64,6 +64,34 @@ static const char *const migrations[] = {
     " WHERE kind='negotiation' AND json_type(json,'$.terms')='object';"
     "UPDATE idem SET body=json_set(body,'$.token',json('null'),'$.token_note','" MKT_TOKEN_NOTE
     "') WHERE json_type(body,'$.token')='text';",
+
+    /* 3: issue 11 item 8. Open listings per seller from a small index; the reference-price
+     * windows in their own tables (filled from the listings already there); each body
+     * stored once: an object row names the event whose data it is (objects.seq), an
+     * event whose data is an object's current row or a message has json '' and names it
+     * (src: the object's kind or 'message', src_id, src_n: the message seq), a stored
+     * answer names the events its parts are (idem.refs, see db.c). */
+    "CREATE INDEX objects_open_listings ON objects(p1) WHERE kind='listing' AND status='open';"
+    "CREATE TABLE ref_keys(category TEXT NOT NULL, currency TEXT NOT NULL,"
+    " total INTEGER NOT NULL, PRIMARY KEY(category, currency)) WITHOUT ROWID;"
+    "CREATE TABLE ref_prices(category TEXT NOT NULL, currency TEXT NOT NULL,"
+    " slot INTEGER NOT NULL, price INTEGER NOT NULL, PRIMARY KEY(category, currency, slot))"
+    " WITHOUT ROWID;"
+    "INSERT INTO ref_keys SELECT json_extract(json,'$.category'), json_extract(json,'$.currency'),"
+    " COUNT(*) FROM objects WHERE kind='listing' GROUP BY 1, 2;"
+    "INSERT INTO ref_prices SELECT c, cur, (n - r) % " MKT_REF_WINDOW_STR ", p FROM ("
+    " SELECT json_extract(json,'$.category') AS c, json_extract(json,'$.currency') AS cur,"
+    " json_extract(json,'$.unit_price_minor') AS p,"
+    " ROW_NUMBER() OVER (PARTITION BY json_extract(json,'$.category'),"
+    " json_extract(json,'$.currency') ORDER BY ord DESC) AS r,"
+    " COUNT(*) OVER (PARTITION BY json_extract(json,'$.category'),"
+    " json_extract(json,'$.currency')) AS n FROM objects WHERE kind='listing')"
+    " WHERE r <= " MKT_REF_WINDOW_STR ";"
+    "ALTER TABLE objects ADD COLUMN seq INTEGER;"
+    "ALTER TABLE events ADD COLUMN src TEXT;"
+    "ALTER TABLE events ADD COLUMN src_id TEXT;"
+    "ALTER TABLE events ADD COLUMN src_n INTEGER;"
+    "ALTER TABLE idem ADD COLUMN refs TEXT;",
 };
 
 /* Fills buf with n random bytes from the kernel. Returns 0 or -1. */
@@ -194,6 +222,15 @@ static int private_files(const char *path, char *err, size_t errsz)
     return 0;
 }
 
+/* Compares two hex digests without an early exit. */
+static bool digest_eq(const char *a, const char *b)
+{
+    unsigned char d = 0;
+    for (int i = 0; i < 64; i++)
+        d |= (unsigned char)(a[i] ^ b[i]);
+    return d == 0;
+}
+
 /* Reads the operator tokens file (NAME ROLE SECRET lines). Returns 0 or -1 with err. */
 static int load_tokens(market *m, const char *path, char *err, size_t errsz)
 {
@@ -254,11 +291,26 @@ static int load_tokens(market *m, const char *path, char *err, size_t errsz)
             snprintf(err, errsz, "tokens file %s: more than %d operators", path, MKT_MAX_OPERATORS);
             return -1;
         }
-        mkt_operator *op = &m->ops[m->nops++];
+        mkt_operator *op = &m->ops[m->nops];
         memcpy(op->name, name, strlen(name) + 1); /* at most 64 characters, checked above */
         op->role = r;
         sha256_hex(secret, strlen(secret), op->secret_hash);
         memset(secret, 0, sizeof secret);
+        /* Two lines with one name would make the log and the decisions ambiguous; two with
+         * one secret would authenticate as whichever comes first. */
+        const char *dup = NULL;
+        for (int i = 0; i < m->nops && !dup; i++)
+            dup = strcmp(m->ops[i].name, op->name) == 0               ? "name"
+                  : digest_eq(m->ops[i].secret_hash, op->secret_hash) ? "secret"
+                                                                      : NULL;
+        if (dup) {
+            fclose(f);
+            memset(op, 0, sizeof *op);
+            snprintf(err, errsz, "tokens file %s line %d: the same %s as an earlier line", path,
+                     lineno, dup);
+            return -1;
+        }
+        m->nops++;
     }
     memset(line, 0, sizeof line);
     fclose(f);
@@ -311,6 +363,16 @@ market *market_open(const market_options *opt, char *err, size_t errsz)
     pthread_mutex_init(&m->qmu, NULL);
     pthread_cond_init(&m->qcv, NULL);
     m->decide_timeout_s = opt->decide_timeout_s > 0 ? opt->decide_timeout_s : 120;
+    m->max_open_listings =
+        opt->max_open_listings > 0 ? opt->max_open_listings : MARKET_MAX_OPEN_LISTINGS;
+    if (opt->agent_rate >= 0) {
+        m->rl = ratelimit_new(opt->agent_rate > 0 ? opt->agent_rate : MARKET_AGENT_RATE,
+                              opt->agent_burst > 0 ? opt->agent_burst : MARKET_AGENT_BURST);
+        if (!m->rl) {
+            snprintf(err, errsz, "out of memory");
+            goto fail;
+        }
+    }
     const char *path = opt->db_path ? opt->db_path : ":memory:";
     m->memory = strcmp(path, ":memory:") == 0;
     if (opt->tokens_path && load_tokens(m, opt->tokens_path, err, errsz) != 0)
@@ -355,6 +417,7 @@ fail:
     pthread_mutex_destroy(&m->qmu);
     pthread_mutex_destroy(&m->mu);
     memset(m->ops, 0, sizeof m->ops);
+    ratelimit_free(m->rl);
     free(m);
     return NULL;
 }
@@ -379,16 +442,8 @@ void market_close(market *m)
     pthread_mutex_destroy(&m->qmu);
     pthread_mutex_destroy(&m->mu);
     memset(m->ops, 0, sizeof m->ops);
+    ratelimit_free(m->rl);
     free(m);
-}
-
-/* Compares two hex digests without an early exit. */
-static bool digest_eq(const char *a, const char *b)
-{
-    unsigned char d = 0;
-    for (int i = 0; i < 64; i++)
-        d |= (unsigned char)(a[i] ^ b[i]);
-    return d == 0;
 }
 
 bool market_authenticate(market *m, const char *token, market_actor *out)
@@ -509,21 +564,7 @@ int64_t market_seq(market *m)
 int market_events_after(market *m, int64_t after, int max, market_event_fn fn, void *ud)
 {
     pthread_mutex_lock(&m->mu);
-    sqlite3_stmt *st;
-    int n = 0;
-    if (mkt_prepare(m, "SELECT seq,type,json FROM events WHERE seq>? ORDER BY seq LIMIT ?", &st) ==
-        0) {
-        sqlite3_bind_int64(st, 1, after);
-        sqlite3_bind_int(st, 2, max);
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            fn(ud, sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
-               (const char *)sqlite3_column_text(st, 2));
-            n++;
-        }
-        mkt_release(st);
-    } else {
-        n = -1;
-    }
+    int n = mkt_events_each(m, after, max, fn, ud);
     pthread_mutex_unlock(&m->mu);
     return n;
 }
@@ -545,4 +586,5 @@ void market_stats(market *m, market_metrics *out)
     out->commit_failures = m->st.commit_failures;
     out->decision_seconds = m->st.decision_seconds;
     pthread_mutex_unlock(&m->mu);
+    out->rate_limited = ratelimit_refused(m->rl);
 }

@@ -38,14 +38,23 @@ typedef struct market_request {
 typedef struct market_response {
     int status;
     char *body;
-    bool replayed; /* Idempotent-Replayed: true */
+    bool replayed;   /* Idempotent-Replayed: true */
+    int retry_after; /* seconds for a Retry-After header (429), 0 for none */
 } market_response;
 
 typedef struct market_options {
     const char *db_path;     /* file path or ":memory:" */
     int decide_timeout_s;    /* default 120 */
     const char *tokens_path; /* operator tokens file, or NULL */
+    /* Per-agent limits (0 takes the default; a negative rate turns rate limiting off). */
+    double agent_rate;     /* requests a second per agent, sustained (default 50) */
+    int agent_burst;       /* requests per agent at once (default 1500) */
+    int max_open_listings; /* open listings per seller (default 1000) */
 } market_options;
+
+#define MARKET_AGENT_RATE        50.0
+#define MARKET_AGENT_BURST       1500
+#define MARKET_MAX_OPEN_LISTINGS 1000
 
 /* Opens (or creates and migrates) the database and returns the market (owned), or NULL
  * with a message in err (size errsz). */
@@ -91,6 +100,7 @@ typedef struct market_metrics {
     int64_t seq;
     uint64_t events, requests, errors, decisions, replays, conflicts, expired, purchases, flags,
         commit_failures;
+    uint64_t rate_limited;   /* agent requests refused with 429 */
     double decision_seconds; /* total time spent in decision transactions */
 } market_metrics;
 void market_stats(market *m, market_metrics *out);

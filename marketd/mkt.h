@@ -10,6 +10,11 @@
  *   settle.c   settlement, refunds, a purchase's thread after it, expiry (market_tick)
  *   http.c     libmicrohttpd server, the event stream, /metrics
  *   hold.c     holds: the set of holders (fleet halt, pauses, holds) of agents and threads
+ *   listen.c   the listening socket (http_listen)
+ *   limits.c   what one client may hold and send: connections per address, the header
+ *              deadline, streams per token, request framing (marketd/limits.h)
+ *   idem.c     the answers kept for Idempotency-Key, pruned after 48 hours
+ *   ratelimit.c per-agent request rate limits
  *   sha256.c   SHA-256 for agent tokens and request fingerprints
  *   words.c    the words of messages: money with its currency, caps
  *
@@ -28,6 +33,14 @@
 #include <stdint.h>
 
 #include "marketd/market.h"
+#include "marketd/ratelimit.h"
+
+/* The reference price is the median of the newest MKT_REF_WINDOW asking prices of a
+ * category and currency (trade.c); the schema keeps that many per pair (market.c). */
+#define MKT_REF_WINDOW     1024
+#define MKT_STR_(x)        #x
+#define MKT_STR(x)         MKT_STR_(x)
+#define MKT_REF_WINDOW_STR MKT_STR(MKT_REF_WINDOW) /* "1024", for SQL text */
 
 #define MKT_MAX_SUBSCRIBERS 8
 #define MKT_QTY_MAX         1000000000LL /* the largest quantity a body may give */
@@ -44,7 +57,8 @@ typedef struct mkt_evnode {
     struct mkt_evnode *next;
     int64_t seq;
     char type[32];
-    char *json; /* owned */
+    char *json;                /* owned */
+    size_t data_off, data_len; /* where the event's data is inside json */
 } mkt_evnode;
 
 /* Counters for /metrics (read with the lock held, or racily for display). */
@@ -97,6 +111,10 @@ struct market {
     struct mkt_stmt *stmts;    /* prepared statements, by SQL text (db.c) */
     struct mkt_refcache *refs; /* reference-price rings by category (trade.c) */
     int64_t ref_clock;         /* their use counter, for eviction */
+    bool refs_dirty;           /* a ring changed in the current transaction */
+
+    ratelimit *rl;         /* per-agent request limits (NULL: none) */
+    int max_open_listings; /* open listings per seller */
 };
 
 /* A request being handled: the parsed pieces and the answer being built. */
@@ -117,6 +135,10 @@ typedef struct mkt_ctx {
 #define MKT_TOKEN_NOTE                                                                             \
     "the token was shown once, in the first answer to this request; marketd keeps only its "       \
     "hash"
+/* Answers 429 rate_limited (with Retry-After) into rs when agent a is over its rate
+ * limit and returns true; false (rs untouched) otherwise. Without the market's lock
+ * (ratelimit.c). */
+bool mkt_rate_refuse(market *m, const market_actor *a, market_response *rs);
 
 /* Frees the reference-price rings (trade.c). */
 void mkt_refcache_free(market *m);
@@ -147,15 +169,38 @@ int mkt_new_id(market *m, const char *prefix, char out[72]);
 
 /* Loads one object (kind "agent", "listing", ...) by id: owned, or NULL if absent. */
 json_t *mkt_get(market *m, const char *kind, const char *id);
-/* Stores obj (insert or replace) with its indexed columns. Returns 0 or -1. */
+/* Stores obj (insert or replace) with its indexed columns, without an event. The event
+ * that carried the version it replaces gets that version's text (each version of an
+ * object is stored once: the current one in its row, each earlier one in its event).
+ * Returns 0 or -1. */
 int mkt_put(market *m, const char *kind, json_t *obj);
-/* Creates obj: version 1, updated_at (and created_key, if given, e.g. "created_at"),
- * stores it and emits "<kind>.updated". Returns 0 or -1. */
+/* Creates obj: created_key, if given (e.g. "created_at"), version 1 and updated_at, in
+ * that order; stores it and emits "<kind>.updated", whose data stays in the object's
+ * row while it is the current version. Returns 0 or -1. */
 int mkt_create(market *m, const char *kind, json_t *obj, const char *created_key);
 /* Bumps version and updated_at, stores obj and emits "<kind>.updated". 0 or -1. */
 int mkt_update(market *m, const char *kind, json_t *obj);
 /* Appends one event (data borrowed) with the next seq in the current transaction. */
 int mkt_emit(market *m, const char *type, json_t *data);
+/* Calls fn for each stored event with seq > after, in order, at most max: the same line
+ * that was delivered live, whether its data is stored in the event or elsewhere (an
+ * object's row, a message's). Returns how many, or -1. */
+int mkt_events_each(market *m, int64_t after, int max, market_event_fn fn, void *ud);
+/* The data of stored event seq as JSON text (owned), or NULL. */
+char *mkt_event_data(market *m, int64_t seq);
+
+/* Idempotency-Key answers (idem.c), scope "agent:ID" or "op:NAME". mkt_idem_lookup: 1 found with
+ * this fingerprint (*status, *body owned: the answer's text, byte for byte as it was
+ * first given), 2 found with another fingerprint, 0 none. mkt_idem_store keeps body
+ * (the answer's text) inside the current transaction, the parts of it that are the
+ * data of an event of that transaction as references to the event. 0 or -1. */
+int mkt_idem_lookup(market *m, const char *scope, const char *key, const char *fp, int *status,
+                    char **body);
+int mkt_idem_store(market *m, const char *scope, const char *key, const char *fp, int status,
+                   const char *body);
+/* Deletes the answers kept for keys older than 48 hours, at most once an hour
+ * (market_tick). */
+void mkt_idem_prune(market *m);
 /* Stores a message of a negotiation (already complete) and emits negotiation.message. */
 int mkt_put_message(market *m, json_t *msg);
 /* Runs a query returning JSON texts in column 0; appends each parsed to arr.
@@ -178,10 +223,6 @@ void mkt_rollback(market *m);
 /* Executes SQL without results. Returns 0 or -1. */
 int mkt_exec(market *m, const char *sql);
 
-/* Deletes the stored answers of idempotency keys older than 48 hours, at most once an
- * hour (route.c). */
-void mkt_idem_prune(market *m);
-
 /* ---- JSON helpers (route.c) ---- */
 /* Gets an integer field: 1 present and valid, 0 absent/null, -1 wrong type or range
  * (mkt_fail already called). min/max inclusive. */
@@ -191,6 +232,13 @@ int mkt_body_int(mkt_ctx *c, const char *key, int64_t min, int64_t max, int64_t 
 int mkt_body_str(mkt_ctx *c, const char *key, size_t minchars, size_t maxchars, bool required,
                  const char **out);
 int64_t mkt_int(json_t *obj, const char *key);
+/* Parses a count: 1 to 18 decimal digits and nothing else (no sign, space or overflow).
+ * True with *out set, else false. */
+bool mkt_parse_count(const char *s, int64_t *out);
+/* Parses an If-Match header: exactly "N" (quoted, N >= 1 in digits without a leading
+ * zero: not W/"1", " 1", "+1", "01" or a version past 18 digits). 1 with *version, 0 when absent,
+ * -1 malformed. */
+int mkt_parse_if_match(const char *h, int64_t *version);
 const char *mkt_str(json_t *obj, const char *key);
 /* Issues a new agent token for agent_id: stores only its hash and returns the token
  * (owned) in *out. 0 or -1. */

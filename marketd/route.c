@@ -152,7 +152,33 @@ json_t *mkt_listing_view(const market_actor *a, json_t *listing)
     return v;
 }
 
-/* ---- query strings ---------------------------------------------------------- */
+/* ---- query strings and conditions ------------------------------------------- */
+
+bool mkt_parse_count(const char *s, int64_t *out)
+{
+    size_t n = strspn(s, "0123456789");
+    if (n == 0 || n > 18 || s[n] != '\0')
+        return false; /* empty, a sign, a space, a fraction or past 18 digits */
+    *out = strtoll(s, NULL, 10);
+    return true;
+}
+
+int mkt_parse_if_match(const char *h, int64_t *version)
+{
+    if (!h || !*h)
+        return 0;
+    size_t n = strlen(h);
+    char digits[24];
+    if (n < 3 || n - 2 >= sizeof digits || h[0] != '"' || h[n - 1] != '"')
+        return -1; /* W/"1", 1, " 1" unquoted... */
+    memcpy(digits, h + 1, n - 2);
+    digits[n - 2] = '\0';
+    int64_t v;
+    if (digits[0] == '0' || !mkt_parse_count(digits, &v))
+        return -1; /* a version is written without leading zeros, from 1 */
+    *version = v;
+    return 1;
+}
 
 /* Value of hex digit c, or -1. */
 static int hexval(int c)
@@ -293,17 +319,15 @@ static bool get_list(mkt_ctx *c, const kinddef *k)
         lq.status = status;
     }
     if (query_get(q, "after", after, sizeof after) && after[0]) {
-        char *end;
-        long long v = after[0] == 'o' ? strtoll(after + 1, &end, 10) : -1;
-        if (v < 0 || *end)
+        int64_t v;
+        if (after[0] != 'o' || !mkt_parse_count(after + 1, &v))
             return mkt_fail(c, 400, "bad_request", "after", NULL,
                             "after must be a cursor from next");
         lq.after = v;
     }
     if (query_get(q, "limit", limit, sizeof limit)) {
-        char *end;
-        long v = strtol(limit, &end, 10);
-        if (!limit[0] || *end || v < 1 || v > LIST_LIMIT)
+        int64_t v;
+        if (!mkt_parse_count(limit, &v) || v < 1 || v > LIST_LIMIT)
             return mkt_fail(c, 400, "bad_request", "limit", NULL, "limit must be 1 to %d",
                             LIST_LIMIT);
         lq.limit = (int)v;
@@ -395,9 +419,8 @@ static bool get_messages(mkt_ctx *c, const char *id)
     char after[32] = "";
     msgq q = {id, 0};
     if (query_get(c->rq->query, "after", after, sizeof after) && after[0]) {
-        char *end;
-        long long v = strtoll(after, &end, 10);
-        if (*end || v < 0)
+        int64_t v;
+        if (!mkt_parse_count(after, &v))
             return mkt_fail(c, 400, "bad_request", "after", NULL, "after must be a message seq");
         q.after = v;
     }
@@ -595,64 +618,6 @@ static void actor_scope(const market_actor *a, char out[80])
              a->role == ROLE_AGENT ? a->agent_id : a->name);
 }
 
-/* Looks up a stored answer. Returns 1 found (status/body set, fingerprint matches), 2
- * found with another fingerprint, 0 none. */
-static int idem_lookup(market *m, const char *scope, const char *key, const char *fp, int *status,
-                       char **body)
-{
-    sqlite3_stmt *st;
-    int r = 0;
-    if (mkt_prepare(m, "SELECT fingerprint,status,body FROM idem WHERE actor=? AND key=?", &st) !=
-        0)
-        return 0;
-    sqlite3_bind_text(st, 1, scope, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        if (strcmp((const char *)sqlite3_column_text(st, 0), fp) == 0) {
-            *status = sqlite3_column_int(st, 1);
-            *body = strdup((const char *)sqlite3_column_text(st, 2));
-            r = *body ? 1 : 0;
-        } else {
-            r = 2;
-        }
-    }
-    mkt_release(st);
-    return r;
-}
-
-/* Stores an answer under its key. Returns 0 or -1. */
-static int idem_store(market *m, const char *scope, const char *key, const char *fp, int status,
-                      const char *body)
-{
-    sqlite3_stmt *st;
-    if (mkt_prepare(m,
-                    "INSERT INTO idem(actor,key,fingerprint,status,body,at) "
-                    "VALUES(?,?,?,?,?,?)",
-                    &st) != 0)
-        return -1;
-    sqlite3_bind_text(st, 1, scope, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, fp, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 4, status);
-    sqlite3_bind_text(st, 5, body, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 6, m->now);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-    mkt_release(st);
-    return rc;
-}
-
-void mkt_idem_prune(market *m)
-{
-    if (m->now - m->last_prune <= 3600 * 1000)
-        return;
-    /* Idempotency keys are kept 48 hours (the contract promises at least 24). */
-    char sql[96];
-    snprintf(sql, sizeof sql, "DELETE FROM idem WHERE at<%lld",
-             (long long)(m->now - 48LL * 3600 * 1000));
-    mkt_exec(m, sql);
-    m->last_prune = m->now;
-}
-
 /* True when key is 1..128 of [A-Za-z0-9_-]. */
 static bool valid_key(const char *k)
 {
@@ -704,7 +669,7 @@ static void handle_post(mkt_ctx *c)
         snprintf(fp + 2 * i, 3, "%02x", d[i]);
     int st = 0;
     char *stored = NULL;
-    int found = idem_lookup(m, scope, rq->idempotency_key, fp, &st, &stored);
+    int found = mkt_idem_lookup(m, scope, rq->idempotency_key, fp, &st, &stored);
     if (found == 1) {
         json_t *b = json_loads(stored, 0, NULL);
         free(stored);
@@ -737,7 +702,7 @@ static void handle_post(mkt_ctx *c)
         route_post(c);
         if (c->status >= 200 && c->status < 300) {
             char *text = json_dumps(c->replay ? c->replay : c->answer, JSON_COMPACT);
-            if (!text || idem_store(m, scope, rq->idempotency_key, fp, c->status, text) != 0 ||
+            if (!text || mkt_idem_store(m, scope, rq->idempotency_key, fp, c->status, text) != 0 ||
                 mkt_commit(m) != 0) {
                 mkt_rollback(m);
                 mkt_fail(c, 503, "unavailable", NULL, NULL, "could not commit the change");
@@ -783,6 +748,8 @@ static bool split_path(mkt_ctx *c, const char *path)
 void market_handle(market *m, const market_actor *a, const market_request *rq, market_response *rs)
 {
     mkt_ctx c = {.m = m, .a = a, .rq = rq};
+    if (mkt_rate_refuse(m, a, rs))
+        return; /* before the lock: a flooding agent slows no one else */
     pthread_mutex_lock(&m->mu);
     m->now = mkt_now_ms();
     m->st.requests++;
@@ -804,6 +771,7 @@ void market_handle(market *m, const market_actor *a, const market_request *rq, m
         mkt_fail(&c, 405, "bad_request", NULL, NULL, "method %s not allowed", rq->method);
     }
     rs->replayed = c.status < 0;
+    rs->retry_after = 0;
     rs->status = c.status < 0 ? -c.status : c.status;
     if (rs->status >= 400)
         m->st.errors++;

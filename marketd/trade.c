@@ -24,21 +24,25 @@ static json_t *self_agent(mkt_ctx *c)
     return ag;
 }
 
-/* The reference price is the median asking price of the newest REF_WINDOW listings of
- * the same category and currency, plus the new one. Asking the database for those prices
- * on every listing meant a json_extract scan of every listing (perf: 60% of marketd's CPU
- * with a large fleet), so each (category, currency) keeps a ring of its newest prices in
- * memory, loaded from the database on first use (so a restart gives the same figures).
- * A listing whose transaction fails after this leaves its price in the ring: the figure
- * is advisory and the ring is rebuilt from the database at the next start. */
-#define REF_WINDOW 1024
-#define REF_KEYS   256
+/* The reference price is the median asking price of the newest MKT_REF_WINDOW listings
+ * of the same category and currency, plus the new one. Each (category, currency) keeps
+ * its window in the tables ref_prices (a ring of slots) and ref_keys (how many prices
+ * it has seen), written in the listing's own transaction, so a restart gives the same
+ * figures and nothing ever scans the listings (that scan under the market's lock cost
+ * 33 ms a listing at 10k listings once a seller rotated through more categories than
+ * the memory holds: issue 11). The newest REF_KEYS windows are also held in memory, as
+ * the ring and the same values sorted; one not there is loaded by its primary key
+ * (at most MKT_REF_WINDOW rows). A failed transaction drops the memory (mkt_rollback),
+ * so memory and tables never disagree. */
+#define REF_KEYS 256
 
 struct mkt_refcache {
-    char key[96]; /* "category\ncurrency" */
-    int64_t vals[REF_WINDOW];
-    int n, head;  /* values held; next slot to overwrite when full */
-    int64_t used; /* for evicting the least recently used ring */
+    char category[260], currency[4];
+    int64_t ring[MKT_REF_WINDOW];   /* by slot: the price seen when total % W was slot */
+    int64_t sorted[MKT_REF_WINDOW]; /* the same n values, ascending */
+    int n;                          /* values held: min(total, W) */
+    int64_t total;                  /* prices ever added */
+    int64_t used;                   /* for evicting the least recently used window */
 };
 
 /* qsort order of int64_t values, ascending. */
@@ -48,77 +52,143 @@ static int cmp_i64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Finds or loads the ring of a category and currency (borrowed; NULL on no memory). */
-static struct mkt_refcache *ref_ring(market *m, const char *category, const char *currency)
+/* The first index of sorted values v[0..n) not below x. */
+static int lower_bound(const int64_t *v, int n, int64_t x)
 {
-    char key[96];
-    snprintf(key, sizeof key, "%.60s\n%.3s", category, currency);
-    if (!m->refs) {
-        m->refs = calloc(REF_KEYS, sizeof *m->refs);
-        if (!m->refs)
-            return NULL;
+    int lo = 0, hi = n;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (v[mid] < x)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
-    struct mkt_refcache *r = NULL, *lru = &m->refs[0];
-    for (int i = 0; i < REF_KEYS; i++) {
-        if (m->refs[i].key[0] && strcmp(m->refs[i].key, key) == 0) {
-            r = &m->refs[i];
-            break;
+    return lo;
+}
+
+/* Loads window r (category and currency set) from its tables. Returns 0 or -1. */
+static int ref_load(market *m, struct mkt_refcache *r)
+{
+    sqlite3_stmt *st;
+    if (mkt_prepare(m, "SELECT total FROM ref_keys WHERE category=? AND currency=?", &st) != 0)
+        return -1;
+    sqlite3_bind_text(st, 1, r->category, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, r->currency, -1, SQLITE_STATIC);
+    r->total = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    mkt_release(st);
+    r->n = r->total < MKT_REF_WINDOW ? (int)r->total : MKT_REF_WINDOW;
+    if (mkt_prepare(m, "SELECT slot, price FROM ref_prices WHERE category=? AND currency=?", &st) !=
+        0)
+        return -1;
+    sqlite3_bind_text(st, 1, r->category, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, r->currency, -1, SQLITE_STATIC);
+    int got = 0, rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t slot = sqlite3_column_int64(st, 0);
+        if (slot >= 0 && slot < r->n) {
+            r->ring[slot] = sqlite3_column_int64(st, 1);
+            got++;
         }
-        if (m->refs[i].used < lru->used)
-            lru = &m->refs[i];
+    }
+    mkt_release(st);
+    if (rc != SQLITE_DONE || got != r->n)
+        return -1;
+    memcpy(r->sorted, r->ring, (size_t)r->n * sizeof r->sorted[0]);
+    qsort(r->sorted, (size_t)r->n, sizeof r->sorted[0], cmp_i64);
+    return 0;
+}
+
+/* Finds or loads the window of a category and currency (borrowed; NULL on failure). */
+static struct mkt_refcache *ref_window(market *m, const char *category, const char *currency)
+{
+    if (!m->refs && !(m->refs = calloc(REF_KEYS, sizeof *m->refs)))
+        return NULL;
+    struct mkt_refcache *r = NULL, *lru = &m->refs[0];
+    for (int i = 0; i < REF_KEYS && !r; i++) {
+        struct mkt_refcache *e = &m->refs[i];
+        if (e->used && strcmp(e->category, category) == 0 && strcmp(e->currency, currency) == 0)
+            r = e;
+        else if (e->used < lru->used)
+            lru = e;
     }
     if (!r) {
         r = lru;
         memset(r, 0, sizeof *r);
-        snprintf(r->key, sizeof r->key, "%s", key);
-        sqlite3_stmt *st;
-        if (mkt_prepare(m,
-                        "SELECT json_extract(json,'$.unit_price_minor') FROM objects WHERE "
-                        "kind='listing' AND json_extract(json,'$.category')=? AND "
-                        "json_extract(json,'$.currency')=? ORDER BY ord DESC LIMIT ?",
-                        &st) == 0) {
-            sqlite3_bind_text(st, 1, category, -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 2, currency, -1, SQLITE_STATIC);
-            sqlite3_bind_int(st, 3, REF_WINDOW);
-            int64_t newest_first[REF_WINDOW];
-            int n = 0;
-            while (n < REF_WINDOW && sqlite3_step(st) == SQLITE_ROW)
-                newest_first[n++] = sqlite3_column_int64(st, 0);
-            mkt_release(st);
-            for (int i = 0; i < n; i++)
-                r->vals[i] = newest_first[n - 1 - i];
-            r->n = n;
-            r->head = n % REF_WINDOW;
+        snprintf(r->category, sizeof r->category, "%s", category);
+        snprintf(r->currency, sizeof r->currency, "%s", currency);
+        if (strcmp(r->category, category) != 0 || ref_load(m, r) != 0) {
+            memset(r, 0, sizeof *r);
+            return NULL;
         }
     }
     r->used = ++m->ref_clock;
     return r;
 }
 
-/* Median unit price of the category's listings in currency, with own counted, and own
- * remembered for the next listing. */
-static int64_t reference_price(market *m, const char *category, const char *currency, int64_t own)
+/* Adds price to window r, in memory and in its tables. Returns 0 or -1. */
+static int ref_add(market *m, struct mkt_refcache *r, int64_t price)
 {
-    struct mkt_refcache *r = ref_ring(m, category, currency);
-    if (!r)
-        return own;
-    int64_t vals[REF_WINDOW + 1];
-    memcpy(vals, r->vals, (size_t)r->n * sizeof vals[0]);
-    int n = r->n;
-    vals[n++] = own;
-    qsort(vals, (size_t)n, sizeof vals[0], cmp_i64);
-    r->vals[r->head] = own;
-    r->head = (r->head + 1) % REF_WINDOW;
-    if (r->n < REF_WINDOW)
-        r->n++;
-    return n % 2 ? vals[n / 2] : vals[n / 2 - 1] + (vals[n / 2] - vals[n / 2 - 1]) / 2;
+    int slot = (int)(r->total % MKT_REF_WINDOW);
+    m->refs_dirty = true;
+    if (r->n == MKT_REF_WINDOW) { /* the oldest leaves */
+        int i = lower_bound(r->sorted, r->n, r->ring[slot]);
+        memmove(&r->sorted[i], &r->sorted[i + 1], (size_t)(r->n - i - 1) * sizeof r->sorted[0]);
+        r->n--;
+    }
+    int i = lower_bound(r->sorted, r->n, price);
+    memmove(&r->sorted[i + 1], &r->sorted[i], (size_t)(r->n - i) * sizeof r->sorted[0]);
+    r->sorted[i] = price;
+    r->n++;
+    r->ring[slot] = price;
+    r->total++;
+    sqlite3_stmt *st;
+    if (mkt_prepare(m,
+                    "INSERT INTO ref_prices(category,currency,slot,price) VALUES(?,?,?,?) "
+                    "ON CONFLICT(category,currency,slot) DO UPDATE SET price=excluded.price",
+                    &st) != 0)
+        return -1;
+    sqlite3_bind_text(st, 1, r->category, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, r->currency, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, slot);
+    sqlite3_bind_int64(st, 4, price);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    mkt_release(st);
+    if (rc != 0 || mkt_prepare(m,
+                               "INSERT INTO ref_keys(category,currency,total) VALUES(?,?,?) "
+                               "ON CONFLICT(category,currency) DO UPDATE SET total=excluded.total",
+                               &st) != 0)
+        return -1;
+    sqlite3_bind_text(st, 1, r->category, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, r->currency, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, r->total);
+    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    mkt_release(st);
+    return rc;
 }
 
-/* Frees the reference-price rings (market_close). */
+/* Median unit price of the category's listings in currency with own counted (own is
+ * then remembered for the next listing) into *out. Returns 0 or -1. */
+static int reference_price(market *m, const char *category, const char *currency, int64_t own,
+                           int64_t *out)
+{
+    struct mkt_refcache *r = ref_window(m, category, currency);
+    if (!r)
+        return -1;
+    /* the k-th smallest of the window's values and own, without building that array */
+    int n = r->n + 1, p = lower_bound(r->sorted, r->n, own);
+#define KTH(k) ((k) < p ? r->sorted[(k)] : (k) == p ? own : r->sorted[(k)-1])
+    int64_t lo = KTH(n % 2 ? n / 2 : n / 2 - 1), hi = KTH(n / 2);
+#undef KTH
+    *out = n % 2 ? hi : lo + (hi - lo) / 2;
+    return ref_add(m, r, own);
+}
+
+/* Frees the reference-price windows (market_close, or a failed transaction). */
 void mkt_refcache_free(market *m)
 {
     free(m->refs);
     m->refs = NULL;
+    m->refs_dirty = false;
 }
 
 /* True when agent id is paused (by anything: marketd/hold.c). */
@@ -141,6 +211,24 @@ static int body_currency(mkt_ctx *c, const char **out)
         return -1;
     }
     return 1;
+}
+
+/* How many open listings the seller has, counting no further than the cap (a partial
+ * index holds only open listings, so this reads at most max_open_listings entries), or
+ * -1. */
+static int open_listings(market *m, const char *seller)
+{
+    sqlite3_stmt *st;
+    if (mkt_prepare(m,
+                    "SELECT COUNT(*) FROM (SELECT 1 FROM objects WHERE kind='listing' AND "
+                    "status='open' AND p1=? LIMIT ?)",
+                    &st) != 0)
+        return -1;
+    sqlite3_bind_text(st, 1, seller, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, m->max_open_listings);
+    int n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+    mkt_release(st);
+    return n;
 }
 
 bool trade_post_listing(mkt_ctx *c)
@@ -174,27 +262,33 @@ bool trade_post_listing(mkt_ctx *c)
                         "unit_price_minor is required");
     if (r2 == 0)
         return mkt_fail(c, 400, "bad_request", "quantity", NULL, "quantity is required");
+    int64_t whole; /* buying all of it must be a representable total */
+    if (!money_mul(price, qty, &whole))
+        return mkt_fail(c, 400, "bad_request", "quantity", NULL, "the total is out of range");
     if (strcmp(currency, agcurrency) != 0)
         return mkt_fail(c, 400, "bad_request", "currency", NULL,
                         "the listing's currency must be the agent's (%s)", agcurrency);
-    char id[72];
-    if (mkt_new_id(c->m, "lst_", id) != 0)
+    int open = open_listings(c->m, c->a->agent_id);
+    if (open < 0)
         return mkt_fail(c, 503, "unavailable", NULL, NULL, "database unavailable");
-    json_t *l = json_pack(
-        "{ss sI ss ss ss ss sI ss sI sI so ss}", "id", id, "version", 1, "seller_id",
-        c->a->agent_id, "title", title, "description", desc, "category", category,
-        "unit_price_minor", (json_int_t)price, "currency", currency, "quantity", (json_int_t)qty,
-        "reference_price_minor", (json_int_t)reference_price(c->m, category, currency, price),
-        "floor_minor", floor >= 0 ? json_integer(floor) : json_null(), "status", "open");
+    if (open >= c->m->max_open_listings)
+        return mkt_fail(c, 409, "too_many_listings", NULL, NULL,
+                        "the seller has %d open listings, the most allowed; withdraw one first",
+                        open);
+    char id[72];
+    int64_t ref;
+    if (mkt_new_id(c->m, "lst_", id) != 0 || reference_price(c->m, category, currency, price, &ref))
+        return mkt_fail(c, 503, "unavailable", NULL, NULL, "database unavailable");
+    json_t *l =
+        json_pack("{ss sI ss ss ss ss sI ss sI sI so ss}", "id", id, "version", 1, "seller_id",
+                  c->a->agent_id, "title", title, "description", desc, "category", category,
+                  "unit_price_minor", (json_int_t)price, "currency", currency, "quantity",
+                  (json_int_t)qty, "reference_price_minor", (json_int_t)ref, "floor_minor",
+                  floor >= 0 ? json_integer(floor) : json_null(), "status", "open");
     if (!l || mkt_create(c->m, "listing", l, "created_at") != 0) {
         json_decref(l);
         return mkt_fail(c, 503, "unavailable", NULL, NULL, "could not store the listing");
     }
-    /* keep created_at before updated_at in the object's field order */
-    json_t *u = json_object_get(l, "updated_at");
-    json_incref(u);
-    json_object_del(l, "updated_at");
-    json_object_set_new(l, "updated_at", u);
     return mkt_ok(c, 201, l);
 }
 
@@ -491,6 +585,10 @@ bool trade_post_message(mkt_ctx *c, const char *id)
             price = mkt_int(terms, "unit_price_minor");
         if (qty < 0)
             qty = mkt_int(terms, "quantity");
+        if (!money_mul(price, qty, &total)) {
+            mkt_fail(c, 400, "bad_request", "quantity", NULL, "the total is out of range");
+            goto out;
+        }
         if (!inside_cap(neg, price, qty)) {
             cap_exceeded(c, neg, "the terms", price, qty);
             goto out;

@@ -160,56 +160,12 @@ static uint64_t store_fingerprint(const store *st)
     return s;
 }
 
-/* Counts pending purchases (and the nearest deadline) and open alerts by severity. */
-static void count_things(const ui *u, size_t *pending, int64_t *nearest, size_t sev[3])
-{
-    size_t n;
-    *pending = 0;
-    *nearest = 0;
-    const model_purchase *const *p = store_purchases(u->st, &n);
-    for (size_t i = 0; i < n; i++)
-        if (p[i]->status == PUR_PENDING) {
-            (*pending)++;
-            if (p[i]->decide_by && (!*nearest || p[i]->decide_by < *nearest))
-                *nearest = p[i]->decide_by;
-        }
-    sev[0] = sev[1] = sev[2] = 0;
-    const model_alert *const *a = store_alerts(u->st, &n);
-    for (size_t i = 0; i < n; i++)
-        if (a[i]->status == ALERT_OPEN && a[i]->severity <= SEV_CRITICAL)
-            sev[a[i]->severity]++;
-}
-
-/* Money settled since UTC midnight (settlements minus refunds) in the ledger's first
- * currency; writes it formatted into out, or "" when nothing settled today. */
-static void settled_today(const ui *u, char *out, size_t size)
-{
-    size_t n;
-    const model_ledger_entry *e = store_ledger(u->st, &n);
-    int64_t midnight = ui_now_ms() / 86400000 * 86400000, sum = 0;
-    const char *cur = NULL;
-    for (size_t i = 0; i < n; i++) {
-        if (e[i].at < midnight || (cur && strcmp(cur, e[i].currency) != 0))
-            continue;
-        cur = e[i].currency;
-        for (size_t k = 0; k < e[i].npostings; k++)
-            if (e[i].postings[k].amount_minor > 0)
-                sum += e[i].refund ? -e[i].postings[k].amount_minor : e[i].postings[k].amount_minor;
-    }
-    out[0] = '\0';
-    if (cur) {
-        char amount[48];
-        format_money(sum, cur, amount, sizeof amount);
-        snprintf(out, size, " %s settled today %s %s", widget_glyph_str(GLYPH_MIDDOT), amount, cur);
-    }
-}
-
 /* Rings the bell (if on) when a new pending purchase or critical alert arrived. */
 static void maybe_bell(ui *u)
 {
     size_t pending, sev[3];
     int64_t nearest;
-    count_things(u, &pending, &nearest, sev);
+    header_count(u, &pending, &nearest, sev);
     int64_t now = ui_now_ms();
     if (u->bell_primed && u->bell && now - u->bell_at_ms >= 2000 &&
         (pending > u->seen_pending || sev[SEV_CRITICAL] > u->seen_critical)) {
@@ -220,93 +176,6 @@ static void maybe_bell(ui *u)
         u->bell_primed = true;
     u->seen_pending = pending;
     u->seen_critical = sev[SEV_CRITICAL];
-}
-
-/* Draws the header: server, connection, operator, fleet; counts; tabs. */
-static void draw_header(ui *u, WINDOW *w)
-{
-    int cols = getmaxx(w);
-    unsigned long h = theme_attr(THEME_HEADER);
-    widget_fill(w, 0, 0, cols, h);
-    widget_fill(w, 1, 0, cols, h);
-    const model_fleet *f = store_fleet(u->st);
-    bool halted = f && f->halted;
-    const char *fleet = halted ? " FLEET HALTED " : " FLEET RUNNING ";
-    int fw = (int)strlen(fleet);
-    widget_text(w, 0, cols - fw - 1, fw, fleet, theme_attr(halted ? THEME_HALTED : THEME_RUNNING));
-    char conn[96];
-    theme_role cr = THEME_OK;
-    switch (u->cs.state) {
-        case CONN_LIVE:
-            if (u->shown_lag_ms >= 1000)
-                snprintf(conn, sizeof conn, "%s live %.1fs", widget_glyph_str(GLYPH_DOT),
-                         (double)u->shown_lag_ms / 1000.0);
-            else
-                snprintf(conn, sizeof conn, "%s live %lldms", widget_glyph_str(GLYPH_DOT),
-                         (long long)u->shown_lag_ms);
-            break;
-        case CONN_CONNECTING:
-            snprintf(conn, sizeof conn, "%s connecting", widget_glyph_str(GLYPH_DOT));
-            cr = THEME_WARN;
-            break;
-        case CONN_RECONNECTING:
-            snprintf(conn, sizeof conn, "%s reconnecting in %llds", widget_glyph_str(GLYPH_DOT),
-                     (long long)((u->cs.next_retry_ms + 999) / 1000));
-            cr = THEME_WARN;
-            break;
-        default:
-            snprintf(conn, sizeof conn, "%s OFFLINE%s", widget_glyph_str(GLYPH_DOT),
-                     u->cs.auth_failed ? " (token refused)" : "");
-            cr = THEME_CRIT;
-            break;
-    }
-    int x = 1;
-    x += widget_text(w, 0, x, 9, "dealdesk", h | A_BOLD) + 2;
-    int room = cols - fw - 2 - x;
-    char server[80];
-    text_truncate(u->cs.server[0] ? u->cs.server : "-", cols >= 100 ? 28 : 18, u->mode_text, server,
-                  sizeof server);
-    x += widget_text(w, 0, x, room, server, h) + 2;
-    room = cols - fw - 2 - x;
-    x += widget_text(w, 0, x, room, conn, theme_attr(cr)) + 2;
-    room = cols - fw - 2 - x;
-    char op[120];
-    if (u->cs.operator_name[0])
-        snprintf(op, sizeof op, "%s %s %s%s", u->cs.operator_name, widget_glyph_str(GLYPH_MIDDOT),
-                 u->cs.role[0] ? u->cs.role : "role unknown", u->read_only ? " READ-ONLY" : "");
-    else /* the server did not say who we are (no /v1/whoami) */
-        snprintf(op, sizeof op, "operator unknown%s", u->read_only ? " READ-ONLY" : "");
-    widget_text(w, 0, x, room, op, u->read_only ? theme_attr(THEME_WARN) : h);
-
-    size_t pending, sev[3];
-    int64_t nearest;
-    count_things(u, &pending, &nearest, sev);
-    char next[24] = "", line[256];
-    if (pending && nearest) {
-        char cd[16];
-        format_countdown(nearest - ui_now_ms(), cd, sizeof cd);
-        snprintf(next, sizeof next, " (next %s)", cd);
-    }
-    int px = 1;
-    snprintf(line, sizeof line, "%zu pending%s", pending, next);
-    px += widget_text(w, 1, px, cols - px, line, pending ? theme_attr(THEME_WARN) | A_BOLD : h);
-    snprintf(line, sizeof line, " %s alerts ", widget_glyph_str(GLYPH_MIDDOT));
-    px += widget_text(w, 1, px, cols - px, line, h);
-    snprintf(line, sizeof line, "%zu critical", sev[SEV_CRITICAL]);
-    px += widget_text(w, 1, px, cols - px, line, sev[SEV_CRITICAL] ? theme_attr(THEME_CRIT) : h);
-    if (sev[SEV_INFO])
-        snprintf(line, sizeof line, " %zu warning %zu info", sev[SEV_WARNING], sev[SEV_INFO]);
-    else
-        snprintf(line, sizeof line, " %zu warning", sev[SEV_WARNING]);
-    px += widget_text(w, 1, px, cols - px, line, sev[SEV_WARNING] ? theme_attr(THEME_WARN) : h);
-    if (halted && f->reason.s && px + 10 < cols) { /* why the fleet stopped comes first */
-        px += widget_text(w, 1, px, cols - px, "  halted: ", theme_attr(THEME_CRIT));
-        px += widget_text(w, 1, px, cols - px - 1, f->reason.s, theme_attr(THEME_CRIT));
-    }
-    char today[96];
-    settled_today(u, today, sizeof today);
-    if (today[0] && px + text_width(today) < cols) /* only whole, never cut */
-        widget_text(w, 1, px, cols - px, today, h);
 }
 
 /* The key hints of the current pane, generated from the keymap. */
@@ -367,6 +236,14 @@ static void draw_help(ui *u, WINDOW *w, int top, int height)
     int cols = getmaxx(w);
     char lines[ACT_COUNT + 40][160];
     int n = 0;
+    if (u->cfg->demo) { /* where the demo's market is (tui/demo.c) */
+        snprintf(lines[n++], 160, "Demo (its market and token file are removed when you quit)");
+        snprintf(lines[n++], 160, "  market      %.140s", u->cfg->url);
+        snprintf(lines[n++], 160, "  token file  %.140s", u->cfg->token_file);
+        snprintf(lines[n++], 160, "  paste       dealdesk --url %.30s --token-file %.80s tail",
+                 u->cfg->url, u->cfg->token_file);
+        snprintf(lines[n++], 160, "%s", "");
+    }
     snprintf(lines[n++], 160, "Keys (from the keymap; remap with `bind KEY ACTION` in the config)");
     for (int a = 1; a < ACT_COUNT && n < ACT_COUNT + 20; a++) {
         char keys[64];
@@ -410,7 +287,7 @@ static void draw(ui *u)
         wnoutrefresh(w);
         return;
     }
-    draw_header(u, w);
+    header_draw(u, w); /* the tabs: panes_draw_title, after the table */
     int top = 3, height = rows - 5;
     if (u->mode == MODE_HELP)
         draw_help(u, w, top, height);
@@ -547,7 +424,7 @@ static void handle_resize(ui *u)
 /* True when something on screen counts down by the second. */
 static bool countdown_visible(const ui *u)
 {
-    if (u->cs.state == CONN_RECONNECTING || u->ninflight)
+    if (u->cs.next_retry_ms > 0 || u->ninflight)
         return true;
     size_t n;
     const model_purchase *const *p = store_purchases(u->st, &n);
@@ -697,7 +574,10 @@ int app_run(const config *cfg)
         ui_status(&u, true, "%s; using default", theme_err);
     else if (u.binding_warnings[0])
         ui_status(&u, true, "config: %s", u.binding_warnings);
-    else {
+    else if (cfg->demo) {
+        ui_status(&u, false, "demo token file: %s  (? help)", cfg->token_file);
+        u.status_until_ms = 0; /* where the token is stays on screen until replaced */
+    } else {
         ui_status(&u, false, "? help  : command  Tab next pane");
         u.status_until_ms = 0; /* a resting hint, not a message: it stays until replaced */
     }

@@ -3,7 +3,9 @@
  * | file          | holds                                                         |
  * |---------------|---------------------------------------------------------------|
  * | app.c         | app_run: terminal setup/teardown, the one event loop, frames, |
- * |               | header, key hints, help screen, confirmation box              |
+ * |               | tabs, key hints, help screen, confirmation box                |
+ * | header.c      | the two header lines: only what is known (connection reason,  |
+ * |               | next try, unknown/stale marks, replay position); the clock    |
  * | ui.h          | what the files below share (the `ui` state, internal)         |
  * | panes.c       | the six panes as data: columns, sorts, cells, filter          |
  * | position.c    | the selection as an object; the pane title (rows, sort, filter)|

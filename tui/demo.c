@@ -150,6 +150,17 @@ static void remove_dir(const char *dir)
     rmdir(dir);
 }
 
+/* Says where the demo's market is and how to reach it from another terminal, on
+ * stderr before the screen takes over (the console's help screen repeats it). */
+static void say_where(const config *cfg, const char *marketd)
+{
+    fprintf(stderr,
+            "dealdesk --demo: %s at %s with a simulated fleet (removed when you quit)\n"
+            "  supervisor token file: %s\n"
+            "  from another terminal: dealdesk --url %s --token-file %s tail\n",
+            marketd, cfg->url, cfg->token_file, cfg->url, cfg->token_file);
+}
+
 /* Runs the demo; see demo.h. */
 int demo_run(config *cfg)
 {
@@ -252,9 +263,13 @@ int demo_run(config *cfg)
         if (snprintf(cfg->journal_path, sizeof cfg->journal_path, "%s/journal", dir) >=
             (int)sizeof cfg->journal_path)
             cfg->journal_path[0] = '\0';
-        rc = app_run(cfg);
+        snprintf(cfg->token_file, sizeof cfg->token_file, "%s", token);
+        say_where(cfg, marketd);
+        rc = app_run(cfg); /* its help screen (?) and first status line say it again */
     }
     stop_marketd(pid);
     remove_dir(dir);
+    fprintf(stderr, "dealdesk --demo: marketd at %s stopped; its folder and token removed\n",
+            cfg->url);
     return rc;
 }

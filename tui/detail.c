@@ -1,7 +1,10 @@
 /* detail.c: the detail view of the selected row. The purchase detail holds everything
  * needed to decide on one screen (screens.md): parties, terms, ship-to, flags, risk, the
  * countdown and what happens then, the buyer's budget, and the thread with its price
- * path as a sparkline. Lines are built first, then the visible ones are drawn. */
+ * path as a sparkline. Lines are built first, then wrapped to the width and the visible
+ * rows drawn: a line is never cut (an amount, a limit or a party must be read whole);
+ * only "soft" lines (messages, descriptions) are cut to one row when wrapping them all
+ * would not fit the height. */
 #include "tui/ui.h"
 
 #include <stdarg.h>
@@ -20,6 +23,9 @@ typedef struct dline {
     bool bar;
     const char *label; /* before a bar ("budget"), static */
     int64_t part, whole;
+    bool soft;   /* a message or description: wrapped only when there is room */
+    int indent;  /* columns before the text of a continuation row (0: 2) */
+    size_t tail; /* when the line does not fit, text[tail..] starts a row of its own */
 } dline;
 
 typedef struct dbuf {
@@ -42,6 +48,17 @@ static dline *add(dbuf *b, theme_role role, const char *fmt, ...)
     vsnprintf(d->text, sizeof d->text, fmt, ap);
     va_end(ap);
     return d;
+}
+
+/* Appends to a line (printf-style, same rules as add). */
+static void append(dline *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void append(dline *d, const char *fmt, ...)
+{
+    size_t used = strlen(d->text);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(d->text + used, sizeof d->text - used, fmt, ap);
+    va_end(ap);
 }
 
 /* A text field or "" (sanitised strings only). */
@@ -113,7 +130,11 @@ static void thread_lines(ui *u, dbuf *b, const model_negotiation *n, size_t max_
     if (start)
         add(b, THEME_DIM, "  %s %zu earlier message%s", widget_glyph_str(GLYPH_ELLIPSIS), start,
             start == 1 ? "" : "s");
-    if (n->nmessages < (size_t)n->message_count && n->nmessages == 0)
+    long long missing = n->message_count - (long long)n->nmessages;
+    if (missing > 0 && u->cs.replay) /* nothing to fetch them from */
+        add(b, THEME_DIM, "  (%lld earlier message%s not in the recording)", missing,
+            missing == 1 ? "" : "s");
+    else if (missing > 0 && n->nmessages == 0)
         add(b, THEME_DIM, "  (loading %lld earlier message%s%s)", (long long)n->message_count,
             n->message_count == 1 ? "" : "s", widget_glyph_str(GLYPH_ELLIPSIS));
     for (size_t i = start; i < n->nmessages; i++) {
@@ -127,9 +148,13 @@ static void thread_lines(ui *u, dbuf *b, const model_negotiation *n, size_t max_
                      widget_glyph_str(GLYPH_TIMES), price);
         }
         char who[80];
-        add(b, m->kind == MSG_SYSTEM ? THEME_WARN : THEME_NORMAL, "  %s %-7s %16s  %s",
-            fit(format_agent_name(u, m->from), 12, who, sizeof who), model_msg_kind_label(m), terms,
-            txt(&m->text));
+        dline *d = add(b, m->kind == MSG_SYSTEM ? THEME_WARN : THEME_NORMAL, "  %s %-7s %16s  %s",
+                       fit(format_agent_name(u, m->from), 12, who, sizeof who),
+                       model_msg_kind_label(m), terms, txt(&m->text));
+        if (d) {
+            d->soft = true;
+            d->indent = 2 + 12 + 1 + 7 + 1 + 16 + 2; /* under the message's text */
+        }
     }
     (void)u;
 }
@@ -208,7 +233,7 @@ static void purchase_lines(ui *u, dbuf *b, const model_purchase *p)
     format_money(p->unit_price_minor, p->currency, unit, sizeof unit);
     const char *fl = panes_inflight_label(u, p->id);
     if (p->status == PUR_PENDING) {
-        format_countdown(p->decide_by ? p->decide_by - ui_now_ms() : 0, left, sizeof left);
+        format_countdown(p->decide_by ? p->decide_by - ui_clock_ms(u) : 0, left, sizeof left);
         add(b, THEME_HEADER, "%s v%lld %s waiting for approval %s %s left, then %s%s%s", p->id,
             (long long)p->version, widget_glyph_str(GLYPH_MIDDOT), widget_glyph_str(GLYPH_MIDDOT),
             p->decide_by ? left : "no deadline",
@@ -223,9 +248,13 @@ static void purchase_lines(ui *u, dbuf *b, const model_purchase *p)
     }
     const model_agent *buyer = store_agent(u->st, p->buyer_id);
     const model_agent *seller = store_agent(u->st, p->seller_id);
-    add(b, THEME_NORMAL, "%s for %s  %s  %s for %s", format_agent_name(u, p->buyer_id),
-        buyer ? txt(&buyer->principal) : "?", widget_glyph_str(GLYPH_LARROW),
-        format_agent_name(u, p->seller_id), seller ? txt(&seller->principal) : "?");
+    dline *d = add(b, THEME_NORMAL, "%s for %s  ", format_agent_name(u, p->buyer_id),
+                   buyer ? txt(&buyer->principal) : "?");
+    if (d) { /* the seller's side starts a row of its own when both do not fit */
+        d->tail = strlen(d->text);
+        append(d, "%s  %s for %s", widget_glyph_str(GLYPH_LARROW),
+               format_agent_name(u, p->seller_id), seller ? txt(&seller->principal) : "?");
+    }
     const model_listing *l = store_listing(u->st, p->listing_id);
     bool verified = false;
     if (buyer && p->ship_to.s)
@@ -233,9 +262,12 @@ static void purchase_lines(ui *u, dbuf *b, const model_purchase *p)
             if (buyer->addresses[i].s && strcmp(buyer->addresses[i].s, p->ship_to.s) == 0)
                 verified = true;
     char qty[32];
-    add(b, THEME_MONEY, "%s   %s %s %s = %s %s", l ? txt(&l->title) : p->listing_id,
-        format_qty(p->quantity, qty, sizeof qty), widget_glyph_str(GLYPH_TIMES), unit, total,
-        p->currency);
+    d = add(b, THEME_MONEY, "%s   ", l ? txt(&l->title) : p->listing_id);
+    if (d) { /* the terms and the total stay together */
+        d->tail = strlen(d->text);
+        append(d, "%s %s %s = %s %s", format_qty(p->quantity, qty, sizeof qty),
+               widget_glyph_str(GLYPH_TIMES), unit, total, p->currency);
+    }
     add(b, verified ? THEME_NORMAL : THEME_CRIT, "ship to %s %s", txt(&p->ship_to),
         widget_glyph_str(verified ? GLYPH_CHECK : GLYPH_CROSS));
     if (buyer) {
@@ -245,12 +277,14 @@ static void purchase_lines(ui *u, dbuf *b, const model_purchase *p)
         format_money(after, buyer->currency, a, sizeof a);
         format_money(cap, buyer->currency, c, sizeof c);
         format_money(buyer->limits.per_deal_max_minor, buyer->currency, dm, sizeof dm);
-        dline *d = add(
-            b, after < 0 ? THEME_CRIT : THEME_NORMAL, "%s of %s left after this %s deal max %s %s",
-            a, c, widget_glyph_str(GLYPH_MIDDOT), dm,
-            widget_glyph_str(p->total_minor > buyer->limits.per_deal_max_minor ? GLYPH_CROSS
-                                                                               : GLYPH_CHECK));
+        d = add(b, after < 0 ? THEME_CRIT : THEME_NORMAL, "%s of %s left after this %s ", a, c,
+                widget_glyph_str(GLYPH_MIDDOT));
         if (d) {
+            d->tail = strlen(d->text);
+            append(d, "deal max %s %s", dm,
+                   widget_glyph_str(p->total_minor > buyer->limits.per_deal_max_minor
+                                        ? GLYPH_CROSS
+                                        : GLYPH_CHECK));
             d->bar = true;
             d->label = "budget";
             d->part = after > 0 ? after : 0;
@@ -267,12 +301,14 @@ static void purchase_lines(ui *u, dbuf *b, const model_purchase *p)
         const model_flag *f = &p->flags[i];
         char why[320];
         flag_explain(u, p, f, why, sizeof why);
-        add(b,
-            f->severity == SEV_CRITICAL  ? THEME_CRIT
-            : f->severity == SEV_WARNING ? THEME_WARN
-                                         : THEME_NORMAL,
-            "  %s %-8s %-18s %s", widget_glyph_str(GLYPH_CROSS), model_flag_severity_label(f),
-            f->rule, why);
+        d = add(b,
+                f->severity == SEV_CRITICAL  ? THEME_CRIT
+                : f->severity == SEV_WARNING ? THEME_WARN
+                                             : THEME_NORMAL,
+                "  %s %-8s %-18s %s", widget_glyph_str(GLYPH_CROSS), model_flag_severity_label(f),
+                f->rule, why);
+        if (d)
+            d->indent = 2 + 1 + 1 + 8 + 1 + 18 + 1; /* under the explanation */
     }
     if (p->decision.present) {
         char when[16];
@@ -297,8 +333,9 @@ static void listing_lines(ui *u, dbuf *b, const model_listing *l)
     add(b, THEME_NORMAL, "title    %s", txt(&l->title));
     add(b, THEME_NORMAL, "seller   %s (%s)", format_agent_name(u, l->seller_id), l->seller_id);
     add(b, THEME_NORMAL, "category %s", txt(&l->category));
-    add(b, THEME_MONEY, "price    %s %s × %lld · reference %s · floor %s", price, l->currency,
-        (long long)l->quantity, ref, floor);
+    char qty[32];
+    add(b, THEME_MONEY, "price    %s %s × %s · reference %s · floor %s", price, l->currency,
+        format_qty(l->quantity, qty, sizeof qty), ref, floor);
     unsigned flags = l->title.flags | l->description.flags | l->category.flags;
     if (flags & TEXT_F_HIDDEN_MASK) {
         char why[160];
@@ -307,7 +344,9 @@ static void listing_lines(ui *u, dbuf *b, const model_listing *l)
             widget_glyph_str(GLYPH_WARN), why);
     }
     add(b, THEME_NORMAL, "%s", "");
-    add(b, THEME_NORMAL, "%s", txt(&l->description));
+    dline *d = add(b, THEME_NORMAL, "%s", txt(&l->description));
+    if (d)
+        d->soft = true;
 }
 
 /* The thread detail. */
@@ -341,8 +380,10 @@ static void agent_lines(ui *u, dbuf *b, const model_agent *a)
         d->part = a->spent_minor;
         d->whole = a->limits.spend_cap_minor;
     }
-    add(b, THEME_NORMAL, "deal max %s · approval above %s · max quantity %lld", dm, thr,
-        (long long)a->limits.max_quantity);
+    char mq[32] = "no limit";
+    if (a->limits.max_quantity >= 0)
+        format_qty(a->limits.max_quantity, mq, sizeof mq);
+    add(b, THEME_NORMAL, "deal max %s · approval above %s · max quantity %s", dm, thr, mq);
     char cats[400] = "";
     size_t used = 0;
     for (size_t i = 0; i < a->ncategories && used + 2 < sizeof cats; i++)
@@ -408,6 +449,73 @@ static void alert_lines(ui *u, dbuf *b, const model_alert *a)
     }
 }
 
+/* Where a line's text starts on screen (after a bar and its label). */
+static int text_x(const dline *d, int width)
+{
+    if (!d->bar)
+        return 1;
+    int lw = d->label ? text_width(d->label) : 0;
+    return 1 + (lw < 8 ? lw : 8) + 2 + (width >= 100 ? 16 : 10) + 1;
+}
+
+/* Lays a piece of a line (bytes [off, end) of its text) out in rows from row r: the
+ * first at x0, continuations at xc. Rows in [from, from + height) are drawn at top.
+ * Returns the row after the last. */
+static int piece_rows(WINDOW *w, const dline *d, size_t off, size_t end, int x0, int xc, int r,
+                      int top, int from, int height, int width)
+{
+    char part[sizeof d->text];
+    bool first = true;
+    do {
+        int x = first ? x0 : xc;
+        size_t next;
+        memcpy(part, d->text + off, end - off);
+        part[end - off] = '\0';
+        size_t take = widget_wrap(part, width - x - 1, &next);
+        if (r >= from && r < from + height && w) {
+            part[take] = '\0';
+            widget_text(w, top + r - from, x, width - x - 1, part, theme_attr(d->role));
+        }
+        off += next ? next : end - off;
+        first = false;
+        r++;
+    } while (off < end);
+    return r;
+}
+
+/* Lays the lines out in rows (drawing those in [from, from + height) when w is set);
+ * soft lines wrap only when wrap_soft. Returns the number of rows. */
+static int detail_rows(WINDOW *w, const dbuf *b, int width, bool wrap_soft, int top, int from,
+                       int height)
+{
+    int r = 0;
+    for (int i = 0; i < b->n; i++) {
+        const dline *d = &b->l[i];
+        int x0 = text_x(d, width);
+        int xc = d->bar ? x0 : 1 + (d->indent ? d->indent : 2);
+        if (width - xc - 1 < 20)
+            xc = x0 + 2 < width - 21 ? x0 + 2 : x0;
+        bool draw = w && r >= from && r < from + height;
+        if (draw && d->bar) {
+            int y = top + r - from, lw = d->label ? text_width(d->label) : 0;
+            widget_text(w, y, 1, 8, d->label ? d->label : "", theme_attr(d->role));
+            widget_bar(w, y, 1 + (lw < 8 ? lw : 8) + 2, width >= 100 ? 16 : 10, d->part, d->whole);
+        }
+        size_t len = strlen(d->text);
+        if (d->soft && !wrap_soft) {
+            if (draw)
+                widget_text(w, top + r - from, x0, width - x0 - 1, d->text, theme_attr(d->role));
+            r++;
+        } else if (d->tail && d->tail < len && text_width(d->text) > width - x0 - 1) {
+            r = piece_rows(w, d, 0, d->tail, x0, xc, r, top, from, height, width);
+            r = piece_rows(w, d, d->tail, len, xc, xc, r, top, from, height, width);
+        } else {
+            r = piece_rows(w, d, 0, len, x0, xc, r, top, from, height, width);
+        }
+    }
+    return r;
+}
+
 /* Draws the detail; see ui.h. */
 int detail_draw(ui *u, WINDOW *w, int top, int height)
 {
@@ -430,23 +538,15 @@ int detail_draw(ui *u, WINDOW *w, int top, int height)
         case MODEL_AGENT: agent_lines(u, &b, row); break;
         default: break;
     }
+    /* messages and descriptions wrap when everything then still fits */
+    bool wrap_soft = detail_rows(NULL, &b, width, true, 0, 0, 0) <= height;
+    int n = detail_rows(NULL, &b, width, wrap_soft, 0, 0, 0);
     ui_pane *pn = &u->panes[u->pane];
-    if (pn->detail_scroll > b.n - height)
-        pn->detail_scroll = b.n - height;
+    if (pn->detail_scroll > n - height)
+        pn->detail_scroll = n - height;
     if (pn->detail_scroll < 0)
         pn->detail_scroll = 0;
-    for (int i = 0; i < height && pn->detail_scroll + i < b.n; i++) {
-        const dline *d = &b.l[pn->detail_scroll + i];
-        int x = 1;
-        if (d->bar) {
-            x += widget_text(w, top + i, x, 8, d->label ? d->label : "", theme_attr(d->role)) + 2;
-            int bw = width >= 100 ? 16 : 10;
-            widget_bar(w, top + i, x, bw, d->part, d->whole);
-            x += bw + 1;
-        }
-        widget_text(w, top + i, x, width - x - 1, d->text, theme_attr(d->role));
-    }
-    int n = b.n;
+    detail_rows(w, &b, width, wrap_soft, top, pn->detail_scroll, height);
     free(b.l);
     return n;
 }

@@ -134,6 +134,9 @@ static int run_printing(config *cfg)
     if (s.errors_decode)
         fprintf(stderr, "dealdesk: %llu events rejected as outside the contract\n",
                 (unsigned long long)s.errors_decode);
+    if (s.replay && s.state == CONN_OFFLINE) /* the end, as the console's header says it */
+        fprintf(stderr, "dealdesk: replay finished: event %llu/%llu\n",
+                (unsigned long long)s.replay_played, (unsigned long long)s.replay_total);
     client_free(c);
     store_free(st);
     return rc;

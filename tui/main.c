@@ -50,7 +50,7 @@ static const char usage_text[] =
     "  --read-only        never send a decision\n"
     "  --insecure-http    allow the token over plain http:// to a host that is not\n"
     "                     loopback (a warning is printed; use https:// instead)\n"
-    "  --record FILE      append the raw stream to FILE (replayable)\n"
+    "  --record FILE      append the raw stream to FILE (replayable; created 0600)\n"
     "  --heartbeat S      the server's heartbeat period (3 silent periods = dead)\n"
     "  --help, --version\n"
     "\n"

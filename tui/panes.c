@@ -69,13 +69,14 @@ static size_t copy_rows(const void *const *src, size_t n, const void ***rows, si
 
 /* ---- Pending ------------------------------------------------------------------------ */
 
-/* At 80 columns FLAGS, then RISK, then BUYER drop (screens.md); ITEM shortens. */
+/* At 80 columns FLAGS, then RISK, then BUYER drop (screens.md); ITEM shortens. Columns
+ * of numbers are `whole` (last field): never cut, the text columns give way. */
 static const widget_column pending_cols[] = {
-    {"DUE", 5, 0, true, false, 0},     {"PURCHASE", 10, 0, false, false, 0},
-    {"BUYER", 10, 1, false, false, 0}, {"ITEM", 12, 0, false, true, 48},
-    {"QTY", 5, 0, true, false, 0},     {"TOTAL", 12, 0, true, false, 0},
-    {"RISK", 4, 2, true, false, 0},    {"STATE", 10, 0, false, false, 0},
-    {"FLAGS", 16, 3, false, false, 0},
+    {"DUE", 5, 0, true, false, 0, true},      {"PURCHASE", 10, 0, false, false, 0, false},
+    {"BUYER", 10, 1, false, false, 0, false}, {"ITEM", 12, 0, false, true, 48, false},
+    {"QTY", 5, 0, true, false, 0, true},      {"TOTAL", 12, 0, true, false, 0, true},
+    {"RISK", 4, 2, true, false, 0, true},     {"STATE", 10, 0, false, false, 0, false},
+    {"FLAGS", 16, 3, false, false, 0, false},
 };
 static const char *const pending_sorts[] = {"deadline", "total", "risk", "buyer", NULL};
 
@@ -180,7 +181,7 @@ static void pending_cell(const ui *u, const void *row, int col, char *buf, size_
     switch (col) {
         case 0:
             if (p->status == PUR_PENDING && p->decide_by) {
-                int64_t left = p->decide_by - ui_now_ms();
+                int64_t left = p->decide_by - ui_clock_ms(u);
                 format_countdown(left, buf, size);
                 if (left < 30000)
                     *attr = theme_attr(THEME_CRIT);
@@ -231,10 +232,10 @@ static void pending_cell(const ui *u, const void *row, int col, char *buf, size_
 /* ---- Threads ------------------------------------------------------------------------ */
 
 static const widget_column thread_cols[] = {
-    {"THREAD", 12, 0, false, false, 0}, {"ITEM", 14, 0, false, true, 40},
-    {"BUYER", 12, 2, false, false, 0},  {"SELLER", 12, 3, false, false, 0},
-    {"STATUS", 8, 0, false, false, 0},  {"TERMS", 18, 1, true, false, 0},
-    {"MSGS", 4, 4, true, false, 0},     {"UPDATED", 8, 5, false, false, 0},
+    {"THREAD", 12, 0, false, false, 0, false}, {"ITEM", 14, 0, false, true, 40, false},
+    {"BUYER", 12, 2, false, false, 0, false},  {"SELLER", 12, 3, false, false, 0, false},
+    {"STATUS", 8, 0, false, false, 0, false},  {"TERMS", 18, 1, true, false, 0, true},
+    {"MSGS", 4, 4, true, false, 0, true},      {"UPDATED", 8, 5, false, false, 0, true},
 };
 /* "opened" (newest first) is the default: it only changes when a thread opens, so rows
  * do not move under the cursor with every message; "activity" (last update first) re-sorts
@@ -312,10 +313,10 @@ static void thread_cell(const ui *u, const void *row, int col, char *buf, size_t
 /* ---- Listings ----------------------------------------------------------------------- */
 
 static const widget_column listing_cols[] = {
-    {"LISTING", 12, 0, false, false, 0}, {"SELLER", 12, 2, false, false, 0},
-    {"TITLE", 16, 0, false, true, 60},   {"CATEGORY", 10, 3, false, false, 0},
-    {"QTY", 6, 4, true, false, 0},       {"PRICE", 12, 0, true, false, 0},
-    {"STATUS", 9, 1, false, false, 0},   {"HIDDEN", 10, 0, false, false, 0},
+    {"LISTING", 12, 0, false, false, 0, false}, {"SELLER", 12, 2, false, false, 0, false},
+    {"TITLE", 16, 0, false, true, 60, false},   {"CATEGORY", 10, 3, false, false, 0, false},
+    {"QTY", 6, 4, true, false, 0, true},        {"PRICE", 12, 0, true, false, 0, true},
+    {"STATUS", 9, 1, false, false, 0, false},   {"HIDDEN", 10, 0, false, false, 0, false},
 };
 /* "newest" (by creation) by default, stable while sales change quantities. */
 static const char *const listing_sorts[] = {"newest", "updated", "price", "hidden", NULL};
@@ -382,10 +383,10 @@ static void listing_cell(const ui *u, const void *row, int col, char *buf, size_
 /* ---- Ledger ------------------------------------------------------------------------- */
 
 static const widget_column ledger_cols[] = {
-    {"SEQ", 6, 3, true, false, 0},     {"ENTRY", 12, 0, false, false, 0},
-    {"KIND", 10, 0, false, false, 0},  {"PURCHASE", 12, 2, false, false, 0},
-    {"FROM", 12, 0, false, true, 24},  {"TO", 12, 0, false, false, 0},
-    {"AMOUNT", 13, 0, true, false, 0}, {"AT", 8, 1, false, false, 0},
+    {"SEQ", 6, 3, true, false, 0, true},     {"ENTRY", 12, 0, false, false, 0, false},
+    {"KIND", 10, 0, false, false, 0, false}, {"PURCHASE", 12, 2, false, false, 0, false},
+    {"FROM", 12, 0, false, true, 24, false}, {"TO", 12, 0, false, false, 0, false},
+    {"AMOUNT", 13, 0, true, false, 0, true}, {"AT", 8, 1, false, false, 0, true},
 };
 static const char *const ledger_sorts[] = {"newest", "oldest", "amount", NULL};
 
@@ -463,10 +464,10 @@ static void ledger_cell(const ui *u, const void *row, int col, char *buf, size_t
 /* ---- Alerts ------------------------------------------------------------------------- */
 
 static const widget_column alert_cols[] = {
-    {"SEV", 8, 0, false, false, 0},      {"AT", 8, 2, false, false, 0},
-    {"ALERT", 12, 3, false, false, 0},   {"RULE", 18, 1, false, false, 0},
-    {"SUBJECT", 12, 4, false, false, 0}, {"MESSAGE", 16, 0, false, true, 0},
-    {"STATUS", 12, 0, false, false, 0},
+    {"SEV", 8, 0, false, false, 0, false},      {"AT", 8, 2, false, false, 0, true},
+    {"ALERT", 12, 3, false, false, 0, false},   {"RULE", 18, 1, false, false, 0, false},
+    {"SUBJECT", 12, 4, false, false, 0, false}, {"MESSAGE", 16, 0, false, true, 0, false},
+    {"STATUS", 12, 0, false, false, 0, false},
 };
 static const char *const alert_sorts[] = {"open first", "severity", "newest", NULL};
 
@@ -529,10 +530,10 @@ static void alert_cell(const ui *u, const void *row, int col, char *buf, size_t 
 /* ---- Agents ------------------------------------------------------------------------- */
 
 static const widget_column agent_cols[] = {
-    {"AGENT", 12, 0, false, false, 0},       {"NAME", 12, 0, false, true, 30},
-    {"ROLE", 6, 3, false, false, 0},         {"STATUS", 9, 0, false, false, 0},
-    {"SPEND / CAP", 15, 1, false, false, 0}, {"SPENT", 13, 0, true, false, 0},
-    {"CAP", 13, 2, true, false, 0},          {"DEAL MAX", 12, 4, true, false, 0},
+    {"AGENT", 12, 0, false, false, 0, false},      {"NAME", 12, 0, false, true, 30, false},
+    {"ROLE", 6, 3, false, false, 0, false},        {"STATUS", 9, 0, false, false, 0, false},
+    {"SPEND / CAP", 15, 1, false, false, 0, true}, {"SPENT", 13, 0, true, false, 0, true},
+    {"CAP", 13, 2, true, false, 0, true},          {"DEAL MAX", 12, 4, true, false, 0, true},
 };
 static const char *const agent_sorts[] = {"name", "spend share", "status", NULL};
 
@@ -584,22 +585,19 @@ static void agent_cell(const ui *u, const void *row, int col, char *buf, size_t 
             break;
         }
         case 4: {
-            int cells = 10, fill = (int)((agent_share(a) * cells + 999) / 1000);
-            if (fill > cells)
-                fill = cells;
-            size_t used = 0;
-            for (int i = 0; i < cells && used + 8 < size; i++) {
-                const char *g = widget_glyph_str(i < fill ? GLYPH_BAR_FULL : GLYPH_BAR_EMPTY);
-                used += (size_t)snprintf(buf + used, size - used, "%s", g);
-            }
+            /* the bar never claims more than the share; the exact figure follows it */
+            widget_bar_str(10, a->spent_minor, a->limits.spend_cap_minor, buf, size);
+            size_t used = strlen(buf);
             int64_t sh = agent_share(a);
-            if (sh < 100)
+            if (sh == 0 && a->spent_minor > 0)
+                snprintf(buf + used, size - used, " <0.1%%");
+            else if (sh < 100)
                 snprintf(buf + used, size - used, " %lld.%lld%%", (long long)(sh / 10),
                          (long long)(sh % 10));
             else
                 snprintf(buf + used, size - used, " %3lld%%", (long long)(sh / 10));
-            if (agent_share(a) >= 800)
-                *attr = theme_attr(agent_share(a) >= 1000 ? THEME_CRIT : THEME_WARN);
+            if (sh >= 800)
+                *attr = theme_attr(sh >= 1000 ? THEME_CRIT : THEME_WARN);
             break;
         }
         case 5: format_money(a->spent_minor, a->currency, buf, size); break;

@@ -159,6 +159,15 @@ void ui_status_clear(ui *u);
 /* Current wall-clock time in ms since the epoch. */
 int64_t ui_now_ms(void);
 
+/* ---- header.c ---- */
+/* The market's clock (ms since the epoch) that deadlines count against: the wall clock,
+ * or in a replay the recording's (client_clock_ms). */
+int64_t ui_clock_ms(const ui *u);
+/* Draws the two header lines (connection, operator, fleet; counts) from u->cs. */
+void header_draw(ui *u, WINDOW *w);
+/* Counts pending purchases (and the nearest deadline) and open alerts by severity. */
+void header_count(const ui *u, size_t *pending, int64_t *nearest, size_t sev[3]);
+
 /* ---- panes.c ---- */
 /* Recomputes the rows of pane p if the store changed since (filter, sort). */
 void panes_refresh(ui *u, int p, bool force);

@@ -18,6 +18,41 @@ static void border_row(WINDOW *w, int y, int x, int width, widget_glyph l, widge
     }
 }
 
+/* True when the cell at (y, x) holds nothing but a blank. */
+static bool cell_blank(WINDOW *w, int y, int x)
+{
+    cchar_t cc;
+    wchar_t wc[CCHARW_MAX + 1] = {0};
+    attr_t at;
+    short pair;
+    if (mvwin_wch(w, y, x, &cc) == ERR || getcchar(&cc, wc, &at, &pair, NULL) == ERR)
+        return true;
+    return wc[0] == L' ' || wc[0] == 0;
+}
+
+/* Clears row y outside the box [left, left + width): a one-cell margin on each side,
+ * and then the rest of whatever word (or wide character) the box's edge cut, so that no
+ * fragment of the text underneath ("┘00", "│54") is left glued to the box. */
+static void clear_beside(WINDOW *w, int y, int left, int width)
+{
+    int cols = getmaxx(w);
+    unsigned long a = theme_attr(THEME_NORMAL);
+    int x = left - 1;
+    if (x >= 0) {
+        bool cut = !cell_blank(w, y, x);
+        widget_fill(w, y, x, 1, a);
+        for (x--; cut && x >= 0 && !cell_blank(w, y, x); x--)
+            widget_fill(w, y, x, 1, a);
+    }
+    x = left + width;
+    if (x < cols) {
+        bool cut = !cell_blank(w, y, x);
+        widget_fill(w, y, x, 1, a);
+        for (x++; cut && x < cols && !cell_blank(w, y, x); x++)
+            widget_fill(w, y, x, 1, a);
+    }
+}
+
 /* Draws a centred box; see widgets.h. */
 int widget_dialog(WINDOW *w, const char *title, const char *const *lines, int n, int max_width)
 {
@@ -33,18 +68,40 @@ int widget_dialog(WINDOW *w, const char *title, const char *const *lines, int n,
         width = max_width;
     if (width > cols)
         width = cols;
-    int height = n + 2;
+    inner = width - 4 > 3 ? width - 4 : 3;
+    /* lines wider than the box wrap, continued two columns in */
+    int body = 0;
+    for (int i = 0; i < n; i++)
+        body += widget_wrap_count(lines[i], inner, inner - 2);
+    int height = body + 2;
     if (height > rows)
         height = rows;
     int top = (rows - height) / 2, left = (cols - width) / 2;
     unsigned long a = theme_attr(THEME_DIALOG);
-    border_row(w, top, left, width, GLYPH_CORNER_TL, GLYPH_CORNER_TR, title);
-    for (int i = 0; i < height - 2; i++) {
-        int y = top + 1 + i;
+    for (int y = top; y < top + height; y++) {
+        clear_beside(w, y, left, width);
         widget_fill(w, y, left, width, a);
-        widget_text(w, y, left, 1, widget_glyph_str(GLYPH_VLINE), a);
-        widget_text(w, y, left + 2, width - 4, lines[i], a);
-        widget_text(w, y, left + width - 1, 1, widget_glyph_str(GLYPH_VLINE), a);
+    }
+    border_row(w, top, left, width, GLYPH_CORNER_TL, GLYPH_CORNER_TR, title);
+    int y = top + 1;
+    for (int i = 0; i < n && y < top + height - 1; i++) {
+        size_t off = 0, len = strlen(lines[i]);
+        do {
+            size_t next;
+            bool first = off == 0;
+            int room = first ? inner : inner - 2;
+            size_t take = widget_wrap(lines[i] + off, room, &next);
+            char part[1024];
+            if (take >= sizeof part)
+                take = sizeof part - 1;
+            memcpy(part, lines[i] + off, take);
+            part[take] = '\0';
+            widget_text(w, y, left, 1, widget_glyph_str(GLYPH_VLINE), a);
+            widget_text(w, y, left + (first ? 2 : 4), room, part, a);
+            widget_text(w, y, left + width - 1, 1, widget_glyph_str(GLYPH_VLINE), a);
+            off += next ? next : len - off;
+            y++;
+        } while (off < len && y < top + height - 1);
     }
     border_row(w, top + height - 1, left, width, GLYPH_CORNER_BL, GLYPH_CORNER_BR, NULL);
     return top;

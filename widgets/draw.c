@@ -84,13 +84,72 @@ static int utf8_valid_len(const char *p)
     return len;
 }
 
+/* True for bytes that continue a number across a cut: digits and the separators that
+ * sit between digits ("13,333", "$20,000.00", "1:44"). */
+static bool num_byte(char c)
+{
+    return (c >= '0' && c <= '9') || c == ',' || c == '.' || c == ':';
+}
+
+/* Where a cut of safe after plen bytes must move so that it does not fall inside a
+ * number: before the number and the currency symbol or sign stuck to its front. Returns
+ * plen when the cut is not inside a number. */
+static size_t cut_before_number(const char *safe, size_t plen)
+{
+    const char *rest = safe + plen;
+    bool digit_next = (rest[0] >= '0' && rest[0] <= '9') ||
+                      ((rest[0] == ',' || rest[0] == '.' || rest[0] == '%' || rest[0] == ':') &&
+                       plen > 0 && safe[plen - 1] >= '0' && safe[plen - 1] <= '9');
+    if (plen == 0 || !digit_next)
+        return plen;
+    unsigned char last = (unsigned char)safe[plen - 1];
+    bool symbol = last >= 0x80 || (last > ' ' && last < 0x7f && !(last >= 'a' && last <= 'z') &&
+                                   !(last >= 'A' && last <= 'Z'));
+    if (!symbol)
+        return plen; /* "A|6000": a name that holds digits, not an amount */
+    size_t j = plen;
+    while (j > 0 && num_byte(safe[j - 1]))
+        j--;
+    /* one symbol or sign before it: "$", "-", or a multi-byte one ("€", "£") */
+    if (j > 0 && (unsigned char)safe[j - 1] >= 0x80) {
+        while (j > 0 && ((unsigned char)safe[j - 1] & 0xC0) == 0x80)
+            j--;
+        if (j > 0 && (unsigned char)safe[j - 1] >= 0xC0)
+            j--;
+    } else if (j > 0 && safe[j - 1] > ' ' && safe[j - 1] < 0x7f && safe[j - 1] != '(' &&
+               !((safe[j - 1] | 0x20) >= 'a' && (safe[j - 1] | 0x20) <= 'z') &&
+               !(safe[j - 1] >= '0' && safe[j - 1] <= '9')) {
+        j--;
+    }
+    return j;
+}
+
+/* Cuts sanitised text to cols columns into buf like text_truncate, moving the cut out of
+ * any number it would fall inside (the number gives way to the ellipsis whole). */
+static int fit_text(const char *safe, int cols, char *buf, size_t size)
+{
+    int width = text_truncate(safe, cols, mode, buf, size);
+    const char *el = mode == TEXT_UTF8 ? "\xE2\x80\xA6" : "~";
+    size_t len = strlen(buf), ell = strlen(el);
+    if (len < ell || strcmp(buf + len - ell, el) != 0)
+        return width;
+    size_t plen = len - ell;
+    if (strncmp(safe, buf, plen) != 0 || safe[plen] == '\0')
+        return width;
+    size_t j = cut_before_number(safe, plen);
+    if (j == plen)
+        return width;
+    memcpy(buf + j, el, ell + 1);
+    return text_width(buf);
+}
+
 /* Draws sanitised text; see widgets.h. */
 int widget_text(WINDOW *w, int y, int x, int cols, const char *safe, unsigned long attr)
 {
     if (cols <= 0 || !safe)
         return 0;
     char buf[2048];
-    int width = text_truncate(safe, cols, mode, buf, sizeof buf);
+    int width = fit_text(safe, cols, buf, sizeof buf);
     if (wmove(w, y, x) == ERR)
         return 0;
     unsigned long cur = attr, mark = theme_attr(THEME_MARK);
@@ -180,18 +239,147 @@ void widget_hline(WINDOW *w, int y, int x, int cols, unsigned long attr)
     repeat_glyph(w, y, x, cols, GLYPH_HLINE, attr);
 }
 
-/* A bar showing part of whole. */
+/* How much of the bar is filled, in eighths; see widgets.h. */
+int widget_bar_eighths(int cols, int64_t part, int64_t whole)
+{
+    if (cols <= 0 || whole <= 0 || part <= 0)
+        return 0;
+    if (part >= whole)
+        return cols * 8;
+    int64_t units = mode == TEXT_UTF8 ? (int64_t)cols * 8 : cols; /* ASCII: whole cells */
+    int64_t e =
+        part > INT64_MAX / (2 * units) ? units - 1 : (part * units * 2 + whole) / (2 * whole);
+    if (e >= units)
+        e = units - 1; /* short of the whole: never a full bar */
+    return (int)(mode == TEXT_UTF8 ? e : e * 8);
+}
+
+/* The partial cells, one to seven eighths (UTF-8 only). */
+static const char *const partial_blocks[8] = {"", "▏", "▎", "▍", "▌", "▋", "▊", "▉"};
+
+/* The bar as text; see widgets.h. */
+const char *widget_bar_str(int cols, int64_t part, int64_t whole, char *out, size_t size)
+{
+    int e = widget_bar_eighths(cols, part, whole);
+    size_t used = 0;
+    if (size == 0)
+        return out;
+    out[0] = '\0';
+    for (int i = 0; i < cols; i++) {
+        const char *g = i < e / 8                 ? widget_glyph_str(GLYPH_BAR_FULL)
+                        : i == e / 8 && e % 8 > 0 ? partial_blocks[e % 8]
+                                                  : widget_glyph_str(GLYPH_BAR_EMPTY);
+        size_t l = strlen(g);
+        if (used + l + 1 > size)
+            break;
+        memcpy(out + used, g, l + 1);
+        used += l;
+    }
+    return out;
+}
+
+/* A bar showing part of whole: the filled cells (and a partial one) in THEME_BAR_FILL,
+ * the rest in THEME_BAR_EMPTY. */
 void widget_bar(WINDOW *w, int y, int x, int cols, int64_t part, int64_t whole)
 {
     if (cols <= 0)
         return;
-    int fill = 0;
-    if (whole > 0 && part > 0)
-        fill = part >= whole ? cols : (int)((part * (int64_t)cols + whole / 2) / whole);
-    if (part > 0 && fill == 0)
-        fill = 1; /* something spent always shows */
-    repeat_glyph(w, y, x, fill, GLYPH_BAR_FULL, theme_attr(THEME_BAR_FILL));
-    repeat_glyph(w, y, x + fill, cols - fill, GLYPH_BAR_EMPTY, theme_attr(THEME_BAR_EMPTY));
+    int e = widget_bar_eighths(cols, part, whole);
+    int full = e / 8, partial = e % 8 ? 1 : 0;
+    repeat_glyph(w, y, x, full, GLYPH_BAR_FULL, theme_attr(THEME_BAR_FILL));
+    if (partial)
+        widget_text(w, y, x + full, 1, partial_blocks[e % 8], theme_attr(THEME_BAR_FILL));
+    repeat_glyph(w, y, x + full + partial, cols - full - partial, GLYPH_BAR_EMPTY,
+                 theme_attr(THEME_BAR_EMPTY));
+}
+
+/* The length in bytes of the character at s (1 for a broken sequence), never past
+ * the end of the string. */
+static size_t char_len(const char *s)
+{
+    unsigned char c = (unsigned char)s[0];
+    size_t n = c < 0xC0 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+    for (size_t i = 1; i < n; i++)
+        if (s[i] == '\0')
+            return i;
+    return n;
+}
+
+/* The unit of sanitised text at s that is never split: one character, or a whole
+ * placeholder with its marks. Returns its length in bytes; *w is its width. */
+static size_t text_unit(const char *s, int *w)
+{
+    char one[8];
+    if (*s == TEXT_MARK_ON) {
+        const char *end = strchr(s, TEXT_MARK_OFF);
+        size_t n = end ? (size_t)(end - s) + 1 : strlen(s);
+        *w = 0;
+        for (size_t i = 1; i < n;) {
+            int cw;
+            i += text_unit(s + i, &cw);
+            *w += cw;
+        }
+        return n;
+    }
+    if (*s == TEXT_MARK_OFF) {
+        *w = 0;
+        return 1;
+    }
+    size_t n = char_len(s);
+    memcpy(one, s, n);
+    one[n] = '\0';
+    *w = text_width(one);
+    return n;
+}
+
+/* Word wrap; see widgets.h. */
+size_t widget_wrap(const char *safe, int cols, size_t *next)
+{
+    size_t n = strlen(safe), i = 0, brk = 0;
+    bool have_brk = false, word = false;
+    int w = 0;
+    if (cols < 1)
+        cols = 1;
+    while (i < n) {
+        if (safe[i] == ' ' && word) {
+            brk = i; /* the line may end before this space */
+            have_brk = true;
+        } else if (safe[i] != ' ') {
+            word = true;
+        }
+        int uw;
+        size_t ul = text_unit(safe + i, &uw);
+        if (w + uw > cols) {
+            size_t end = safe[i] == ' ' ? i : have_brk ? brk : i > 0 ? i : ul;
+            size_t nx = end;
+            while (nx < n && safe[nx] == ' ')
+                nx++;
+            while (end > 0 && safe[end - 1] == ' ')
+                end--;
+            *next = nx;
+            return end;
+        }
+        w += uw;
+        i += ul;
+    }
+    *next = n;
+    while (n > 0 && safe[n - 1] == ' ')
+        n--;
+    return n;
+}
+
+/* Counts wrapped lines; see widgets.h. */
+int widget_wrap_count(const char *safe, int first_cols, int cols)
+{
+    size_t off = 0, len = strlen(safe);
+    int lines = 0;
+    do {
+        size_t next;
+        widget_wrap(safe + off, lines ? cols : first_cols, &next);
+        off += next ? next : len - off; /* always progresses */
+        lines++;
+    } while (off < len);
+    return lines;
 }
 
 /* Renders a sparkline; see widgets.h. */

@@ -5,7 +5,7 @@
 #
 # Every figure becomes one line in a results file:
 #     BENCH|<section>|<metric>|<value>|<unit>|<goal or comparison>|<met|missed|info>
-# bench_live and bench_decide print such lines themselves; the lines of bench_ingest,
+# bench_live, bench_decide and bench_abuse print such lines themselves; the lines of bench_ingest,
 # bench_marketd and bench_console are read from their human output here. The `jq -c .`
 # comparison runs here, over the payloads bench_ingest wrote (BENCH_PAYLOADS).
 # Benchmarks print what they measured; nothing here fails on a timing. Exits non-zero

@@ -1,6 +1,8 @@
 /* test_console_demo.c: `dealdesk --demo` starts the bundled marketd (MARKETD_BIN) with a
- * simulated fleet on a free loopback port, attaches, shows the fleet trading, and on
- * quit stops marketd and removes its temporary folder (token files included). */
+ * simulated fleet on a free loopback port, says where it is (URL, token file, a `dealdesk
+ * tail` line to paste: before the screen takes over, on the first status line and in the
+ * help), attaches, shows the fleet trading, and on quit stops marketd and removes its
+ * temporary folder (token files included). */
 #include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -53,6 +55,34 @@ static bool demo_dir_private(const char *tmp)
     return ok;
 }
 
+/* The token file path the demo printed ("supervisor token file: PATH"), or "". */
+static void printed_token_file(vt *t, char *out, size_t size)
+{
+    size_t len;
+    const unsigned char *o = vt_output(t, &len);
+    static const char key[] = "supervisor token file: ";
+    out[0] = '\0';
+    for (size_t i = 0; i + sizeof key - 1 <= len; i++)
+        if (memcmp(o + i, key, sizeof key - 1) == 0) {
+            size_t j = i + sizeof key - 1, n = 0;
+            while (j < len && o[j] != '\r' && o[j] != '\n' && n + 1 < size)
+                out[n++] = (char)o[j++];
+            out[n] = '\0';
+            return;
+        }
+}
+
+/* True when the raw output holds needle. */
+static bool output_has(vt *t, const char *needle)
+{
+    size_t len, nl = strlen(needle);
+    const unsigned char *o = vt_output(t, &len);
+    for (size_t i = 0; i + nl <= len; i++)
+        if (memcmp(o + i, needle, nl) == 0)
+            return true;
+    return false;
+}
+
 static void test_demo_runs_and_cleans_up(void **state)
 {
     (void)state;
@@ -68,6 +98,26 @@ static void test_demo_runs_and_cleans_up(void **state)
     assert_true(vt_wait_text(t, "live", WAIT_MS));
     assert_true(vt_wait_text(t, "127.0.0.1:", WAIT_MS));
     assert_true(demo_dir_private(tmp));
+    /* it said where its market is and how to reach it from another terminal */
+    char tokf[1200], line[1400];
+    printed_token_file(t, tokf, sizeof tokf);
+    struct stat st;
+    if (!tokf[0] || strncmp(tokf, tmp, strlen(tmp)) != 0 || stat(tokf, &st) != 0 ||
+        (st.st_mode & 077) != 0)
+        fail_msg("the demo's printed token file '%s' is not its private token file", tokf);
+    assert_true(output_has(t, "dealdesk --url http://127.0.0.1:"));
+    snprintf(line, sizeof line, "--token-file %s tail", tokf);
+    assert_true(output_has(t, line));
+    assert_true(vt_wait_text(t, "demo token file: ", WAIT_MS)); /* the first status line */
+    vt_send(t, "?"); /* and the help screen, while it runs */
+    char help[1300];
+    snprintf(help, sizeof help, "token file  %s", tokf);
+    if (!vt_wait_text(t, help, WAIT_MS)) {
+        vt_dump(t, "the help screen");
+        fail_msg("the help does not say '%s'", help);
+    }
+    vt_send(t, "\033");
+    assert_true(vt_wait_text(t, "FLEET RUNNING", WAIT_MS));
     /* the fleet trades: threads appear */
     vt_send(t, "2");
     if (!vt_wait_text(t, "neg_", WAIT_MS))

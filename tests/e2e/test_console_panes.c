@@ -67,6 +67,38 @@ static void test_each_pane_shows_live_data(void **state)
     vt_free(t);
 }
 
+/* True when ids[0] is on screen and ids[1] is not. */
+static bool shows_not(vt *t, void *ud)
+{
+    const char *const *ids = ud;
+    return vt_contains(t, ids[0]) && !vt_contains(t, ids[1]);
+}
+
+/* True when ids[0]'s row is above ids[1]'s. */
+static bool above(vt *t, void *ud)
+{
+    const char *const *ids = ud;
+    int r0 = vt_find_row(t, ids[0]), r1 = vt_find_row(t, ids[1]);
+    return r0 >= 0 && r1 >= 0 && r0 < r1;
+}
+
+/* True when the command line is not open (its "Esc cancel" hint is gone). */
+static bool no_line(vt *t, void *ud)
+{
+    (void)ud;
+    return !vt_contains(t, "Esc cancel");
+}
+
+/* Waits until Esc has closed the command line, so that the next key is not read as
+ * part of an escape sequence. */
+static void line_closed(vt *t)
+{
+    if (!vt_wait(t, no_line, NULL, WAIT_MS)) {
+        vt_dump(t, "waiting for the command line to close");
+        fail();
+    }
+}
+
 /* '/' filters as it is typed; Esc clears; 's' sorts; '?' shows the live keymap. */
 static void test_filter_sort_help(void **state)
 {
@@ -80,9 +112,11 @@ static void test_filter_sort_help(void **state)
     assert_true(e2e_wait(t, p2, WAIT_MS));
     vt_send(t, "/Atlas");
     assert_true(e2e_wait(t, "/Atlas", WAIT_MS));
-    vt_wait_quiet(t, 200, 3000);
-    assert_true(vt_contains(t, p2));
-    assert_false(vt_contains(t, p1));
+    const char *only_p2[] = {p2, p1};
+    if (!vt_wait(t, shows_not, only_p2, WAIT_MS)) { /* the table narrowed to the atlas */
+        vt_dump(t, "waiting for the filter to narrow the table");
+        fail();
+    }
     vt_send(t, "\r");
     vt_send(t, "\033");
     assert_true(e2e_wait(t, "filter cleared", WAIT_MS));
@@ -90,8 +124,11 @@ static void test_filter_sort_help(void **state)
     vt_send(t, "s");
     assert_true(e2e_wait(t, "sorted by total", WAIT_MS));
     /* by total: the 900.00 gravel bike above the 60.00 atlas */
-    int r1 = vt_find_row(t, p1), r2 = vt_find_row(t, p2);
-    assert_true(r1 >= 0 && r2 >= 0 && r1 < r2);
+    const char *order[] = {p1, p2};
+    if (!vt_wait(t, above, order, WAIT_MS)) {
+        vt_dump(t, "waiting for the gravel bike above the atlas");
+        fail();
+    }
     vt_send(t, "?");
     assert_true(e2e_wait(t, "Keys (from the keymap", WAIT_MS));
     assert_true(e2e_wait(t, "approve the purchase", WAIT_MS));
@@ -121,7 +158,7 @@ static void test_command_line(void **state)
     vt_send(t, "\t");
     assert_true(e2e_wait(t, "matches: pur_", WAIT_MS)); /* several pending: all listed */
     vt_send(t, "\033");
-    vt_wait_quiet(t, 100, 2000);
+    line_closed(t);
     vt_send(t, ":frobnicate\r");
     assert_true(e2e_wait(t, "unknown command", WAIT_MS));
     /* history: Up brings back the last command */
@@ -129,7 +166,7 @@ static void test_command_line(void **state)
     vt_send(t, "\033OA"); /* Up, as a terminal in keypad mode sends it */
     assert_true(e2e_wait(t, ":frobnicate", WAIT_MS));
     vt_send(t, "\033");
-    vt_wait_quiet(t, 100, 2000);
+    line_closed(t);
     vt_send(t, ":quit\r");
     assert_int_equal(vt_wait_exit(t, 5000), 0);
     vt_free(t);

@@ -52,7 +52,9 @@ static int call(const market_actor *a, const char *method, const char *path, con
 static void market_setup(void)
 {
     char err[256];
-    market_options opt = {.db_path = ":memory:", .decide_timeout_s = 3600};
+    /* no per-agent rate limit: one seeded agent makes every request, and the handlers
+     * behind the limit are what is fuzzed */
+    market_options opt = {.db_path = ":memory:", .decide_timeout_s = 3600, .agent_rate = -1};
     mk = market_open(&opt, err, sizeof err);
     if (!mk) {
         fprintf(stderr, "fuzz_market: %s\n", err);

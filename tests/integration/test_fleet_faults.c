@@ -144,6 +144,29 @@ static bool has_flag(json_t *p, const char *rule)
     return false;
 }
 
+/* Waits (up to 30 s) until the halted fleet is quiet: neither the market's seq nor the
+ * number of recorded faults moved for a whole second, so that a step under way when the
+ * halt landed has recorded its purchase's fault (a state, not a guessed 500 ms). */
+static void settle(testsrv *s)
+{
+    double end = tproc_now_s() + 30, since = tproc_now_s();
+    long long seq = testsrv_seq(s);
+    json_t *f = get_faults(s);
+    size_t nf = json_array_size(f);
+    json_decref(f);
+    while (tproc_now_s() < end && tproc_now_s() - since < 1.0) {
+        tproc_nap(100);
+        f = get_faults(s);
+        long long q = testsrv_seq(s);
+        if (q != seq || json_array_size(f) != nf) {
+            seq = q;
+            nf = json_array_size(f);
+            since = tproc_now_s();
+        }
+        json_decref(f);
+    }
+}
+
 /* Runs the fleet and checks recall and false flags. */
 static void run(const char *args, size_t want, double budget_s, bool report)
 {
@@ -175,8 +198,7 @@ static void run(const char *args, size_t want, double budget_s, bool report)
                      0);
     assert_int_equal(hr.status, 200);
     testhttp_resp_free(&hr);
-    struct timespec settle = {0, 500 * 1000 * 1000};
-    nanosleep(&settle, NULL);
+    settle(&s);
     json_t *purchases = get_all(&s, "/v1/purchases");
     json_t *faults = get_faults(&s);
     json_t *alerts = get_all(&s, "/v1/alerts");

@@ -136,7 +136,11 @@ static int setup(void **state)
 {
     (void)state;
     signal(SIGPIPE, SIG_IGN);
-    if (testsrv_start(&srv, "--heartbeat 1") < 0 || testsrv_market_setup(&srv, &mkt, 0) < 0)
+    /* test_many_streams_that_never_read measures what 300 unread streams of one token
+     * cost: this server admits that many (the default, --max-streams-per-token 128, would
+     * refuse most of them: tests/integration/test_security_http.c checks the limits). */
+    if (testsrv_start(&srv, "--heartbeat 1 --max-streams-per-token 400") < 0 ||
+        testsrv_market_setup(&srv, &mkt, 0) < 0)
         return -1;
     return 0;
 }
