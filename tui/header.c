@@ -1,4 +1,4 @@
-/* header.c: the two header lines, which say only what is known (issue 12, "the header is
+/* header.c: the two header lines, which say only what is known (the README: "the header is
  * always true"): the connection and why it is not live with its next try, who we are,
  * the fleet, what waits and the nearest deadline, open alerts. Until the market has been
  * read these show as unknown (`FLEET ?`, `pending ?`); after the stream is lost what the

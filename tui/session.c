@@ -1,4 +1,4 @@
-/* session.c: the two questions about decisions that span sessions (issue 12's blocker).
+/* session.c: the two questions about decisions that span sessions.
  *
  * At start, once the market and the operator are known (api/client.h, client_bound), the
  * decisions an earlier session left without an answer, for this market and operator

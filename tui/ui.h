@@ -4,7 +4,9 @@
  * panes' positions, the mode (browsing, filter, command line, prompt, confirmation,
  * help), the status line and the decisions in flight. Keys become actions (keymap.c),
  * actions become decision requests (actions.c), and every outcome comes back through
- * the client; nothing here writes the store.
+ * the client, always from client_run; nothing here writes the store. Before a frame the
+ * update step (view.c) computes what it shows (layout, counts, rows, detail); the
+ * drawing functions take a `const ui *` and only read.
  */
 #ifndef DEALDESK_TUI_UI_H
 #define DEALDESK_TUI_UI_H
