@@ -208,6 +208,29 @@ static void test_selection_stays_on_its_object(void **state)
     assert_string_equal(l->id, "lst_5");
 }
 
+/* Rows that leave the pane (decided elsewhere, not selected) move the selected row, not
+ * the selection: it stays on its purchase at its new place. */
+static void test_selection_when_rows_leave(void **state)
+{
+    (void)state;
+    add_purchase(&U, "pur_1", PUR_PENDING, 30000, 100, 0, 1);
+    add_purchase(&U, "pur_2", PUR_PENDING, 60000, 100, 0, 1);
+    add_purchase(&U, "pur_3", PUR_PENDING, 90000, 100, 0, 1);
+    ui_pane *pn = &U.panes[PANE_PENDING];
+    assert_true(panes_select_id(&U, PANE_PENDING, "pur_3"));
+    assert_int_equal(pn->table.sel, 2);
+    add_purchase(&U, "pur_1", PUR_SETTLED, 0, 100, 0, 2); /* approved by another operator */
+    add_purchase(&U, "pur_2", PUR_VETOED, 0, 100, 0, 2);
+    panes_refresh(&U, PANE_PENDING, false);
+    assert_int_equal(pn->table.nrows, 1);
+    assert_int_equal(pn->table.sel, 0);
+    assert_string_equal(selected(PANE_PENDING), "pur_3");
+    add_purchase(&U, "pur_4", PUR_PENDING, 10000, 100, 0, 1); /* arrives above it */
+    panes_refresh(&U, PANE_PENDING, false);
+    assert_string_equal(row(PANE_PENDING, 0), "pur_4");
+    assert_string_equal(selected(PANE_PENDING), "pur_3");
+}
+
 /* A purchase decided elsewhere stays listed while selected (showing what it is now);
  * after a decision from here the selection moves on to the next waiting purchase below,
  * else the nearest above, skipping those in flight. */
@@ -308,6 +331,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_filter, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sort, setup, teardown),
         cmocka_unit_test_setup_teardown(test_selection_stays_on_its_object, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_selection_when_rows_leave, setup, teardown),
         cmocka_unit_test_setup_teardown(test_selection_after_decision, setup, teardown),
         cmocka_unit_test_setup_teardown(test_layout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prepare, setup, teardown),
