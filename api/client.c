@@ -599,6 +599,7 @@ void client_free(client *c)
     client_decisions_end(c);
     while (c->decs)
         client_pending_remove(c, c->decs);
+    client_refusals_free(c);
     while (c->fetches)
         client_fetch_remove(c, c->fetches);
     queue_clear(c);
@@ -635,6 +636,7 @@ int client_wait(client *c, const int *extra_fds, size_t nfds, int timeout_ms, un
 
 void client_run(client *c)
 {
+    client_deliver_refusals(c);
     int64_t now = client_mono_ms();
     if (c->replay) {
         client_replay_release(c, now);
@@ -723,7 +725,7 @@ int client_next_timeout_ms(const client *c)
         if (best < 0 || d_ < best)                                                                 \
             best = d_;                                                                             \
     } while (0)
-    if (c->qhead)
+    if (c->qhead || c->refused)
         return 0;
     if (c->replay) {
         if (c->rp_head)

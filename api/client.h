@@ -18,13 +18,14 @@
  * libcurl's callbacks only hand bytes to the SSE parser and to buffers.
  *
  * Decisions are asynchronous: client_decide() journals the request (fsync) with a fresh
- * Idempotency-Key and returns at once; the outcome arrives through its callback, called
- * from client_run(). Transport errors are retried with the same key. Every decision is
- * bound to the market (its epoch, from the snapshot) and the operator (GET /v1/whoami):
- * until both are known a decision is refused at once, and nothing is ever sent to another
- * market or as another operator. Journal entries an earlier session left without an
- * answer are never sent unasked: once bound, a console gets those of this market and
- * operator from client_unanswered(), shows them, and sends them again with the same key
+ * Idempotency-Key and returns at once; the outcome, a refusal before sending included,
+ * arrives through its callback, called from a later client_run(). Transport errors are
+ * retried with the same key. Every decision is bound to the market (its epoch, from the
+ * snapshot) and the operator (GET /v1/whoami): until both are known a decision is refused
+ * before anything is sent, and nothing is ever sent to another market or as another
+ * operator. Journal entries an earlier session left without an answer are never sent
+ * unasked: once bound, a console gets those of this market and operator from
+ * client_unanswered(), shows them, and sends them again with the same key
  * (client_unanswered_send: the server answers a repeat with its first answer) or discards
  * them.
  *
@@ -137,9 +138,11 @@ int client_next_timeout_ms(const client *c);
 void client_status_get(const client *c, client_status *st);
 
 /* Sends a decision: validates it, journals it (fsync) with a fresh Idempotency-Key,
- * then sends it. Returns the decision's id (> 0), or 0 when it was refused before
- * anything was sent (read-only, replay, invalid: cb is then called at once with
- * http_status 0 and a message, from inside this call). */
+ * then sends it. Returns the decision's id (> 0; 0 only when out of memory, and cb is
+ * then never called). Completion is always asynchronous: cb is called from a later
+ * client_run(), never from inside this call, also for a decision refused before
+ * anything was sent (read-only, replay, invalid, not bound: http_status 0, delivery
+ * DELIVERY_NOT_SENT and a message saying so). */
 uint64_t client_decide(client *c, const decision_req *req, decision_cb cb, void *ud);
 
 /* Number of decisions sent and not yet answered (journal replays included). */

@@ -56,6 +56,15 @@ typedef struct pending {
     bool maybe_sent;  /* an attempt may have reached the server (else: never left) */
 } pending;
 
+/* A decision refused before anything was sent, its outcome waiting for the next
+ * client_run: a callback never runs from inside client_decide. */
+typedef struct refusal {
+    struct refusal *next;
+    decision_cb cb;
+    void *ud;
+    decision_outcome o;
+} refusal;
+
 /* A thread's history being fetched. */
 typedef struct fetch {
     struct fetch *next;
@@ -99,6 +108,7 @@ struct client {
     int64_t rp_first_at, rp_last_at; /* the recording's clock: first and last `at` (-1 none) */
 
     pending *decs;
+    refusal *refused; /* in the order refused */
     uint64_t next_dec_id;
     fetch *fetches;
     uint64_t overflows;
@@ -123,6 +133,12 @@ struct client {
     size_t given_up;         /* decisions of this session retried to the end, outcome unknown */
     char given_up_list[200]; /* "veto pur_3, halt fleet" (as much as fits), named at quit */
 };
+
+/* Delivers the outcomes of decisions refused since the last client_run (client_req.c). */
+void client_deliver_refusals(client *c);
+
+/* Frees refusals not delivered (client_free). */
+void client_refusals_free(client *c);
 
 /* Monotonic milliseconds. */
 int64_t client_mono_ms(void);

@@ -311,60 +311,80 @@ void client_decisions_end(client *c)
     c->noffer = 0;
 }
 
-/* Calls cb at once with a refusal: nothing was journaled or sent. */
-static void refuse(decision_cb cb, void *ud, const char *msg)
+/* Queues a refusal for the next client_run: nothing was journaled or sent. Returns its
+ * id (0: out of memory, and nothing will be delivered). */
+static uint64_t refuse(client *c, const decision_req *req, decision_cb cb, void *ud,
+                       const char *msg)
 {
-    decision_outcome o = {0};
-    snprintf(o.message, sizeof o.message, "%s: nothing sent", msg);
-    if (cb)
-        cb(ud, &o);
+    refusal *r = calloc(1, sizeof *r);
+    if (!r)
+        return 0;
+    r->cb = cb;
+    r->ud = ud;
+    r->o.id = ++c->next_dec_id;
+    r->o.delivery = DELIVERY_NOT_SENT;
+    snprintf(r->o.action, sizeof r->o.action, "%s", decision_action_name(req->action));
+    snprintf(r->o.subject, sizeof r->o.subject, "%s", req->subject_id);
+    snprintf(r->o.message, sizeof r->o.message, "%s", msg);
+    refusal **tail = &c->refused;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = r;
+    return r->o.id;
+}
+
+void client_deliver_refusals(client *c)
+{
+    refusal *r = c->refused; /* those refused while delivering wait for the next run */
+    c->refused = NULL;
+    while (r) {
+        refusal *next = r->next;
+        if (r->cb)
+            r->cb(r->ud, &r->o);
+        free(r);
+        r = next;
+    }
+}
+
+void client_refusals_free(client *c)
+{
+    while (c->refused) {
+        refusal *r = c->refused;
+        c->refused = r->next;
+        free(r);
+    }
 }
 
 uint64_t client_decide(client *c, const decision_req *req, decision_cb cb, void *ud)
 {
     char err[400], path[256], key[64];
-    if (c->replay) {
-        refuse(cb, ud, "a replay is read-only");
-        return 0;
-    }
-    if (c->cfg->read_only) {
-        refuse(cb, ud, "read-only mode");
-        return 0;
-    }
-    if (!c->j) {
-        refuse(cb, ud, "no decision journal (see the start-up error)");
-        return 0;
-    }
+    if (c->replay)
+        return refuse(c, req, cb, ud, "a replay is read-only: nothing sent");
+    if (c->cfg->read_only)
+        return refuse(c, req, cb, ud, "read-only mode: nothing sent");
+    if (!c->j)
+        return refuse(c, req, cb, ud, "no decision journal (see the start-up error): nothing sent");
     if (decision_validate(req, err, sizeof err) < 0) {
-        refuse(cb, ud, err);
-        return 0;
+        strncat(err, ": nothing sent", sizeof err - strlen(err) - 1);
+        return refuse(c, req, cb, ud, err);
     }
     if (!client_bound(c)) {
         /* A decision is for a market and an operator: until both have been read, there
          * is nothing to bind it to (and nowhere it could safely go later). */
-        decision_outcome o = {0};
         if (c->bound_epoch[0] && !c->whoami)
-            snprintf(o.message, sizeof o.message,
-                     "not connected: nothing sent (the server did not say who you are: "
-                     "GET /v1/whoami)");
-        else
-            snprintf(o.message, sizeof o.message, "not connected: nothing sent%s%.200s%s",
-                     c->s.last_error[0] ? " (" : "", c->s.last_error,
-                     c->s.last_error[0] ? ")" : "");
-        if (cb)
-            cb(ud, &o);
-        return 0;
+            return refuse(c, req, cb, ud,
+                          "not connected: nothing sent (the server did not say who you are: "
+                          "GET /v1/whoami)");
+        snprintf(err, sizeof err, "not connected: nothing sent%s%.200s%s",
+                 c->s.last_error[0] ? " (" : "", c->s.last_error, c->s.last_error[0] ? ")" : "");
+        return refuse(c, req, cb, ud, err);
     }
-    if (decision_path(req, path, sizeof path) < 0 ||
-        journal_session_key(c->j, key, sizeof key) < 0) {
-        refuse(cb, ud, "cannot make the request (no secure random source?)");
-        return 0;
-    }
+    if (decision_path(req, path, sizeof path) < 0 || journal_session_key(c->j, key, sizeof key) < 0)
+        return refuse(c, req, cb, ud,
+                      "cannot make the request (no secure random source?): nothing sent");
     char *body = json_decision_body(req);
-    if (!body) {
-        refuse(cb, ud, "out of memory");
-        return 0;
-    }
+    if (!body)
+        return refuse(c, req, cb, ud, "out of memory: nothing sent");
     journal_entry e = {.at_ms = client_wall_ms(), .version = req->if_match_version, .body = body};
     snprintf(e.key, sizeof e.key, "%s", key);
     snprintf(e.action, sizeof e.action, "%s", decision_action_name(req->action));
@@ -372,10 +392,10 @@ uint64_t client_decide(client *c, const decision_req *req, decision_cb cb, void 
     snprintf(e.epoch, sizeof e.epoch, "%s", c->bound_epoch);
     snprintf(e.operator_name, sizeof e.operator_name, "%s", c->bound_operator);
     if (journal_append(c->j, &e) < 0) {
-        snprintf(err, sizeof err, "cannot write the decision journal: %s", strerror(errno));
+        snprintf(err, sizeof err, "cannot write the decision journal: %s: nothing sent",
+                 strerror(errno));
         free(body);
-        refuse(cb, ud, err);
-        return 0;
+        return refuse(c, req, cb, ud, err);
     }
     pending *p = pending_add(c, key, e.action, e.subject, decision_subject_kind(req->action), path,
                              body, req->if_match_version, cb, ud);

@@ -58,10 +58,13 @@ static void explain_current(const decision_outcome *o, char *out, size_t size)
     }
 }
 
-/* The decision callback: the server's outcome, shown as it is. */
+/* The decision callback (always from client_run): the server's outcome, or the client's
+ * refusal before sending, shown as it is. */
 static void on_outcome(void *ud, const decision_outcome *o)
 {
     ui *u = ud;
+    if (o->id == u->advance_id && o->delivery == DELIVERY_NOT_SENT)
+        u->advance_from[0] = '\0'; /* nothing went: the selection stays on the purchase */
     char subject[65] = "";
     const char *label = "decision";
     for (size_t i = 0; i < u->ninflight; i++)
@@ -89,7 +92,7 @@ static void on_outcome(void *ud, const decision_outcome *o)
         ui_status(u, true, "%d %s %s: %s %s", o->http_status, label, subject, o->error_code,
                   o->message);
     }
-    u->gen++;
+    u->marks++; /* the row is no longer in flight */
     u->dirty = true;
 }
 
@@ -107,33 +110,28 @@ static void send(ui *u, const decision_req *req, const char *label)
     }
     if (req->action <= DEC_REFUND)
         remember(u, req->subject_id);
-    if (u->ninflight < UI_MAX_INFLIGHT) {
-        ui_inflight *f = &u->inflight[u->ninflight];
-        f->id = 0;
-        f->action = req->action;
-        snprintf(f->subject, sizeof f->subject, "%s",
-                 req->subject_id[0] ? req->subject_id : "fleet");
-        snprintf(f->label, sizeof f->label, "%s", label);
-        u->ninflight++;
-    }
-    size_t slot = u->ninflight - 1;
+    /* the outcome (a refusal before sending too) comes later, from client_run */
     uint64_t id = client_decide(u->cl, req, on_outcome, u);
-    /* a refusal before sending has already called on_outcome (and removed nothing: id 0) */
+    const char *subject = req->subject_id[0] ? req->subject_id : "fleet";
     if (id == 0) {
-        for (size_t i = 0; i < u->ninflight; i++)
-            if (u->inflight[i].id == 0) {
-                u->inflight[i] = u->inflight[--u->ninflight];
-                break;
-            }
-    } else if (slot < u->ninflight && u->inflight[slot].id == 0) {
-        u->inflight[slot].id = id;
-        ui_status(u, false, "%s %s: sending, no answer yet", label,
-                  req->subject_id[0] ? req->subject_id : "fleet");
+        ui_status(u, true, "%s %s: out of memory: nothing sent", label, subject);
+        return;
     }
-    u->gen++;
+    if (u->ninflight < UI_MAX_INFLIGHT) {
+        ui_inflight *f = &u->inflight[u->ninflight++];
+        f->id = id;
+        f->action = req->action;
+        snprintf(f->subject, sizeof f->subject, "%s", subject);
+        snprintf(f->label, sizeof f->label, "%s", label);
+    }
+    ui_status(u, false, "%s %s: sending, no answer yet", label, subject);
+    u->marks++;
     u->dirty = true;
-    if (id && (req->action == DEC_APPROVE || req->action == DEC_VETO || req->action == DEC_CAP))
-        panes_select_after_decision(u, req->subject_id); /* on to the next waiting one */
+    if (req->action == DEC_APPROVE || req->action == DEC_VETO || req->action == DEC_CAP) {
+        /* on to the next waiting one, in the update step, once the client has run */
+        u->advance_id = id;
+        snprintf(u->advance_from, sizeof u->advance_from, "%s", req->subject_id);
+    }
 }
 
 /* Opens a y/N confirmation for req (title and lines already set). The box is tied to its
@@ -466,7 +464,7 @@ void actions_ack(ui *u, const char *id, const char *note)
 static void move_sel(ui *u, long delta, bool absolute)
 {
     ui_pane *pn = &u->panes[u->pane];
-    if (pn->detail && getmaxy(stdscr) - 5 < 20) { /* full-screen detail (see panes_draw) */
+    if (ui_layout_of(u, getmaxy(stdscr), getmaxx(stdscr)).detail_full) {
         if (absolute)
             pn->detail_scroll = delta < 0 ? 0 : 100000;
         else

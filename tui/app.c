@@ -1,9 +1,13 @@
-/* app.c: the console's one event loop. One wait (client_wait: libcurl's sockets, the
- * terminal and the signal self-pipe) with the timeout of the next timer; events are
- * applied by client_run(); a change marks the screen dirty; a frame is drawn only when
- * something changed (or once a second while a countdown is on screen), at most one per
- * 34 ms on average with a credit of two frames after a quiet spell, and at once for a
- * key. Signal handlers only write a byte to the self-pipe. */
+/* app.c: the console's one event loop, and the frame. A turn of the loop (loop_turn):
+ * one wait (client_wait: libcurl's sockets, the terminal and the signal self-pipe) with
+ * the timeout of the nearest timer; client_run() (events applied, outcomes delivered)
+ * and the update step (view.c); signals and keys; the client again after keys (it sends
+ * what they decided); the timers that are due; a frame when something changed. The
+ * timers are data (a table: the frame's credit, the countdown's second, the status
+ * line's lifetime). A frame is drawn only when something changed (or once a second while
+ * a countdown is on screen), at most one per 34 ms on average with a credit of two
+ * frames after a quiet spell, and at once for a key; view_prepare computes it and draw()
+ * only reads. Signal handlers only write a byte to the self-pipe. */
 #include "tui/app.h"
 #include "tui/ui.h"
 
@@ -57,19 +61,6 @@ void ui_status_clear(ui *u)
     u->status[0] = '\0';
     u->status_error = false;
     u->status_until_ms = 0;
-}
-
-/* Clears the status line when its lifetime is over; returns the ms until it will be
- * (-1: nothing to clear), for the loop's timeout. */
-static int status_expire(ui *u, int64_t now)
-{
-    if (!u->status[0] || !u->status_until_ms)
-        return -1;
-    if (now >= u->status_until_ms) {
-        ui_status_clear(u);
-        return -1;
-    }
-    return (int)(u->status_until_ms - now);
 }
 
 /* Signal handler: only records, through the self-pipe. */
@@ -151,21 +142,11 @@ static void remove_signals(void)
     sigpipe_fds[0] = sigpipe_fds[1] = -1;
 }
 
-/* Sum of the store's change counters and its position: changes when anything does. */
-static uint64_t store_fingerprint(const store *st)
-{
-    uint64_t s = (uint64_t)store_seq(st) * 1000003u;
-    for (int k = 0; k < MODEL_KIND_COUNT; k++)
-        s += store_changes(st, (model_kind)k);
-    return s;
-}
-
-/* Rings the bell (if on) when a new pending purchase or critical alert arrived. */
+/* Rings the bell (if on) when a new pending purchase or critical alert arrived (from
+ * this frame's counts). */
 static void maybe_bell(ui *u)
 {
-    size_t pending, sev[3];
-    int64_t nearest;
-    header_count(u, &pending, &nearest, sev);
+    size_t pending = u->counts.pending, *sev = u->counts.sev;
     int64_t now = ui_now_ms();
     if (u->bell_primed && u->bell && now - u->bell_at_ms >= 2000 &&
         (pending > u->seen_pending || sev[SEV_CRITICAL] > u->seen_critical)) {
@@ -179,7 +160,7 @@ static void maybe_bell(ui *u)
 }
 
 /* The key hints of the current pane, generated from the keymap. */
-static void draw_hints(ui *u, WINDOW *w, int y)
+static void draw_hints(const ui *u, WINDOW *w, int y)
 {
     static const ui_action common[] = {ACT_OPEN,    ACT_FILTER, ACT_SORT,
                                        ACT_COMMAND, ACT_HELP,   ACT_QUIT};
@@ -230,11 +211,12 @@ static void draw_hints(ui *u, WINDOW *w, int y)
     widget_text_right(w, y, cols - rw - 1, rw, right, a);
 }
 
-/* The help screen, generated from the live keymap and the command table. */
-static void draw_help(ui *u, WINDOW *w, int top, int height)
+#define HELP_MAX_LINES (ACT_COUNT + 40)
+
+/* The help screen's lines, generated from the live keymap and the command table; returns
+ * their number. */
+static int help_lines(const ui *u, char lines[HELP_MAX_LINES][160])
 {
-    int cols = getmaxx(w);
-    char lines[ACT_COUNT + 40][160];
     int n = 0;
     if (u->cfg->demo) { /* where the demo's market is (tui/demo.c) */
         snprintf(lines[n++], 160, "Demo (its market and token file are removed when you quit)");
@@ -259,10 +241,26 @@ static void draw_help(ui *u, WINDOW *w, int top, int height)
         snprintf(lines[n++], 160, "  %s", actions_command_help[i]);
     if (u->binding_warnings[0] && n < ACT_COUNT + 40)
         snprintf(lines[n++], 160, "Config: %.140s", u->binding_warnings);
+    return n;
+}
+
+/* Keeps the help's scroll inside its lines (the update step, before a frame). */
+static void help_clamp(ui *u, int height)
+{
+    char lines[HELP_MAX_LINES][160];
+    int n = help_lines(u, lines);
     if (u->help_scroll > n - height)
         u->help_scroll = n - height;
     if (u->help_scroll < 0)
         u->help_scroll = 0;
+}
+
+/* The help screen. */
+static void draw_help(const ui *u, WINDOW *w, int top, int height)
+{
+    int cols = getmaxx(w);
+    char lines[HELP_MAX_LINES][160];
+    int n = help_lines(u, lines);
     for (int i = 0; i < height; i++) {
         widget_fill(w, top + i, 0, cols, theme_attr(THEME_NORMAL));
         int k = u->help_scroll + i;
@@ -272,41 +270,19 @@ static void draw_help(ui *u, WINDOW *w, int top, int height)
     }
 }
 
-/* Draws a whole frame into stdscr (curses sends only what changed). */
-static void draw(ui *u)
+/* Draws the status line (or the line being typed) and the keys on the last two rows;
+ * returns true when the cursor belongs there (it is left at its place). */
+static bool draw_bottom(const ui *u, WINDOW *w, int rows)
 {
-    WINDOW *w = stdscr;
-    int rows = getmaxy(w), cols = getmaxx(w);
-    client_status_get(u->cl, &u->cs);
-    if (!u->read_only && strcmp(u->cs.role, "viewer") == 0)
-        u->read_only = true;
-    werase(w);
-    if (rows < 10 || cols < 40) {
-        widget_text(w, 0, 0, cols, "dealdesk: terminal too small (80x24 or more)",
-                    theme_attr(THEME_ERROR));
-        wnoutrefresh(w);
-        return;
-    }
-    header_draw(u, w); /* the tabs: panes_draw_title, after the table */
-    int top = 3, height = rows - 5;
-    if (u->mode == MODE_HELP)
-        draw_help(u, w, top, height);
-    else
-        panes_draw(u, w, top, height);
-    panes_draw_title(u, w, top - 1); /* after the table: it shows the table's position */
-    widget_hline(w, rows - 2, 0, 0, theme_attr(THEME_RULE));
     bool cursor = false;
+    const ui_pane *pn = &u->panes[u->pane];
     if (u->mode == MODE_LINE) {
         cmdline_draw(u, w, rows - 2);
         cursor = true;
     } else if (u->mode == MODE_FILTER) {
-        char line[300];
-        snprintf(line, sizeof line, "/%s", u->panes[u->pane].filter);
         char right[64];
-        snprintf(right, sizeof right, "%zu rows · Enter keep · Esc clear",
-                 u->panes[u->pane].table.nrows);
-        widget_prompt(w, rows - 2, "/", u->panes[u->pane].filter,
-                      (int)strlen(u->panes[u->pane].filter), right);
+        snprintf(right, sizeof right, "%zu rows · Enter keep · Esc clear", pn->table.nrows);
+        widget_prompt(w, rows - 2, "/", pn->filter, (int)strlen(pn->filter), right);
         cursor = true;
     } else {
         widget_status(w, rows - 2, u->status,
@@ -318,23 +294,53 @@ static void draw(ui *u)
                       theme_attr(u->status_error ? THEME_ERROR : THEME_KEYS), NULL);
     else
         draw_hints(u, w, rows - 1);
-    if (u->mode == MODE_CONFIRM) {
-        const char *lines[8];
-        char changed[160];
-        int n = 0;
-        for (int i = 0; i < u->confirm_n && n < 7; i++)
-            lines[n++] = u->confirm_lines[i];
-        const model_purchase *p = store_purchase(u->st, u->confirm_req.subject_id);
-        if (u->confirm_version && p && p->version != u->confirm_version) {
-            snprintf(changed, sizeof changed,
-                     "CHANGED since shown: now v%lld %s; y will be refused", (long long)p->version,
-                     model_purchase_status_label(p));
-            lines[n++] = changed;
-        }
-        widget_dialog(w, u->confirm_title, lines, n, cols - 4);
+    wmove(w, cy, cx);
+    return cursor;
+}
+
+/* The confirmation box, saying so when its purchase changed since it was shown. */
+static void draw_confirm(const ui *u, WINDOW *w, int cols)
+{
+    const char *lines[8];
+    char changed[160];
+    int n = 0;
+    for (int i = 0; i < u->confirm_n && n < 7; i++)
+        lines[n++] = u->confirm_lines[i];
+    const model_purchase *p = store_purchase(u->st, u->confirm_req.subject_id);
+    if (u->confirm_version && p && p->version != u->confirm_version) {
+        snprintf(changed, sizeof changed, "CHANGED since shown: now v%lld %s; y will be refused",
+                 (long long)p->version, model_purchase_status_label(p));
+        lines[n++] = changed;
     }
+    widget_dialog(w, u->confirm_title, lines, n, cols - 4);
+}
+
+/* Draws a whole frame into stdscr from what view_prepare computed, reading only (curses
+ * sends only what changed). */
+static void draw(const ui *u)
+{
+    WINDOW *w = stdscr;
+    const ui_layout *l = &u->lay;
+    werase(w);
+    if (l->too_small) {
+        widget_text(w, 0, 0, l->cols, "dealdesk: terminal too small (80x24 or more)",
+                    theme_attr(THEME_ERROR));
+        wnoutrefresh(w);
+        return;
+    }
+    header_draw(u, w);
+    if (u->mode == MODE_HELP)
+        draw_help(u, w, l->top, l->height);
+    else
+        panes_draw(u, w);
+    panes_draw_title(u, w, l->top - 1);
+    widget_hline(w, l->rows - 2, 0, 0, theme_attr(THEME_RULE));
+    bool cursor = draw_bottom(u, w, l->rows);
+    int cy = getcury(w), cx = getcurx(w);
+    if (u->mode == MODE_CONFIRM)
+        draw_confirm(u, w, l->cols);
     if (u->mode == MODE_ASK)
-        session_draw(u, w, cols);
+        session_draw(u, w, l->cols);
     if (cursor) {
         wmove(w, cy, cx);
         curs_set(1);
@@ -421,17 +427,10 @@ static void handle_resize(ui *u)
     u->dirty = true;
 }
 
-/* True when something on screen counts down by the second. */
+/* True when something on screen counts down by the second (this frame's counts). */
 static bool countdown_visible(const ui *u)
 {
-    if (u->cs.next_retry_ms > 0 || u->ninflight)
-        return true;
-    size_t n;
-    const model_purchase *const *p = store_purchases(u->st, &n);
-    for (size_t i = 0; i < n; i++)
-        if (p[i]->status == PUR_PENDING && p[i]->decide_by)
-            return true;
-    return false;
+    return u->cs.next_retry_ms > 0 || u->ninflight || u->counts.nearest;
 }
 
 /* Reads every key curses has; returns false when the terminal is gone (end of input). */
@@ -510,46 +509,198 @@ static int64_t frame_credit(int64_t credit, int64_t credit_at, int64_t now)
     return c > 2 * FRAME_MS ? 2 * FRAME_MS : c;
 }
 
-/* Runs the console; see app.h. */
-int app_run(const config *cfg)
+/* The loop's state besides the ui: the frame credit, the countdown's next second, what
+ * the last frame showed. */
+typedef struct loop {
+    ui *u;
+    int64_t credit, credit_at; /* frame credit (frame_credit) */
+    int64_t next_tick;         /* the next whole second while a countdown is shown */
+    int64_t status_seen;       /* status_at_ms of the status line last drawn */
+    uint64_t frames;
+    bool bell_due; /* the store changed since the bell last looked */
+} loop;
+
+/* A timer of the loop, as data: when it is due (ms since the epoch; -1: not armed) and
+ * what it does then (NULL: it only wakes the loop, for the frame at the end of a turn). */
+typedef struct loop_timer {
+    int64_t (*due)(const loop *l, int64_t now);
+    void (*fire)(loop *l, int64_t now);
+} loop_timer;
+
+/* A frame waits for its credit while something is to be redrawn. */
+static int64_t frame_due(const loop *l, int64_t now)
 {
-    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
-        fprintf(stderr, "dealdesk: the console needs a terminal (try `dealdesk tail`)\n");
-        return 1;
+    if (!l->u->dirty)
+        return -1;
+    int64_t wait = FRAME_MS - frame_credit(l->credit, l->credit_at, now);
+    return now + (wait > 0 ? wait : 0);
+}
+
+/* A countdown on screen: a frame at each whole second. */
+static int64_t tick_due(const loop *l, int64_t now)
+{
+    (void)now;
+    return countdown_visible(l->u) ? l->next_tick : -1;
+}
+
+static void tick_fire(loop *l, int64_t now)
+{
+    l->u->dirty = true;
+    l->next_tick = (now / 1000 + 1) * 1000;
+}
+
+/* The status line clears itself when its lifetime is over: idle stays idle. */
+static int64_t status_due(const loop *l, int64_t now)
+{
+    (void)now;
+    const ui *u = l->u;
+    return u->status[0] && u->status_until_ms ? u->status_until_ms : -1;
+}
+
+static void status_fire(loop *l, int64_t now)
+{
+    (void)now;
+    ui_status_clear(l->u);
+}
+
+static const loop_timer timers[] = {
+    {frame_due, NULL},
+    {tick_due, tick_fire},
+    {status_due, status_fire},
+};
+
+/* The wait's timeout: the client's next timer or the loop's nearest one (-1: none). */
+static int loop_timeout(const loop *l, int64_t now)
+{
+    int timeout = client_next_timeout_ms(l->u->cl);
+    for (size_t i = 0; i < sizeof timers / sizeof timers[0]; i++) {
+        int64_t due = timers[i].due(l, now);
+        if (due < 0)
+            continue;
+        int t = due > now ? (int)(due - now) : 0;
+        if (timeout < 0 || t < timeout)
+            timeout = t;
     }
-    setlocale(LC_ALL, "");
-    static ui u; /* large; one per process */
-    memset(&u, 0, sizeof u);
-    u.cfg = cfg;
-    u.mode_text = text_mode_from_locale();
-    u.read_only = cfg->read_only || cfg->replay_file[0];
-    u.bell = cfg->bell;
-    snprintf(u.theme_name, sizeof u.theme_name, "%s", cfg->theme[0] ? cfg->theme : "default");
-    u.st = store_new();
-    if (!u.st) {
+    return timeout;
+}
+
+/* Fires the timers that are due. */
+static void fire_timers(loop *l, int64_t now)
+{
+    for (size_t i = 0; i < sizeof timers / sizeof timers[0]; i++) {
+        int64_t due = timers[i].due(l, now);
+        if (timers[i].fire && due >= 0 && due <= now)
+            timers[i].fire(l, now);
+    }
+}
+
+/* Draws a frame when something changed and there is credit for it. The frame limit is
+ * for the stream: a key, and a new status line (the answer to the operator: a decision's
+ * outcome, an error), are shown at once and cost no credit, so the server's answer to a
+ * decision confirmed with y shows as soon as it lands (bench_decide). */
+static void maybe_frame(loop *l, int64_t now, bool keyed)
+{
+    ui *u = l->u;
+    keyed = keyed || u->status_at_ms != l->status_seen;
+    int64_t have = frame_credit(l->credit, l->credit_at, now);
+    if (!u->dirty || u->quit || !(keyed || have >= FRAME_MS))
+        return;
+    view_prepare(u, getmaxy(stdscr), getmaxx(stdscr));
+    if (u->mode == MODE_HELP)
+        help_clamp(u, u->lay.height);
+    /* once per frame, not per batch of events: it counts every purchase and alert
+     * (bench_live flood: a quarter of the console's CPU when per batch) */
+    if (l->bell_due)
+        maybe_bell(u);
+    l->bell_due = false;
+    draw(u);
+    doupdate();
+    stats_frame(u, ++l->frames);
+    l->status_seen = u->status_at_ms;
+    if (!keyed) {
+        l->credit = have - FRAME_MS;
+        l->credit_at = now;
+    }
+    u->dirty = false;
+}
+
+/* After the client ran: the questions of session.c, then the update step. */
+static void after_client(loop *l)
+{
+    session_tick(l->u);
+    if (view_after_client(l->u))
+        l->bell_due = true;
+}
+
+/* One turn of the loop: the one wait, the client (events and outcomes first, so that
+ * keys act on what they bring), signals and keys, the client again when keys were read
+ * (it sends what they decided; a refusal comes back at once), the timers, a frame. */
+static void loop_turn(loop *l)
+{
+    ui *u = l->u;
+    int fds[2] = {STDIN_FILENO, sigpipe_fds[0]};
+    unsigned ready = 0;
+    client_wait(u->cl, fds, 2, loop_timeout(l, ui_now_ms()), &ready);
+    client_run(u->cl);
+    after_client(l);
+    if (ready & 2u)
+        handle_signals(u);
+    if ((ready & 1u) && !u->quit && !read_keys(u)) {
+        u->quit = true;
+        u->exit_code = 1;
+    }
+    if (ready & 1u) {
+        client_run(u->cl);
+        after_client(l);
+    }
+    int64_t now = ui_now_ms();
+    fire_timers(l, now);
+    maybe_frame(l, now, (ready & 1u) != 0);
+}
+
+/* Creates the ui's store and client from cfg; returns 0, or 1 with a message on stderr. */
+static int ui_open(ui *u, const config *cfg)
+{
+    memset(u, 0, sizeof *u);
+    u->cfg = cfg;
+    u->mode_text = text_mode_from_locale();
+    u->read_only = cfg->read_only || cfg->replay_file[0];
+    u->bell = cfg->bell;
+    snprintf(u->theme_name, sizeof u->theme_name, "%s", cfg->theme[0] ? cfg->theme : "default");
+    u->st = store_new();
+    if (!u->st) {
         fprintf(stderr, "dealdesk: out of memory\n");
         return 1;
     }
     char err[512];
-    u.cl = client_new(cfg, u.st, err, sizeof err);
-    if (!u.cl) {
+    u->cl = client_new(cfg, u->st, err, sizeof err);
+    if (!u->cl) {
         fprintf(stderr, "dealdesk: %s\n", err);
-        store_free(u.st);
+        store_free(u->st);
         return 1;
     }
-    theme t;
-    char theme_err[256] = "";
-    if (theme_load(u.theme_name, &t, theme_err, sizeof theme_err) < 0)
-        theme_load("default", &t, err, sizeof err);
-    keymap_init(cfg, u.binding_warnings, sizeof u.binding_warnings);
+    return 0;
+}
 
+/* Frees what ui_open and the panes hold. */
+static void ui_close(ui *u)
+{
+    client_free(u->cl);
+    store_free(u->st);
+    for (int p = 0; p < PANE_COUNT; p++)
+        free(u->panes[p].rows);
+    detail_free(u);
+}
+
+/* Takes the terminal: curses, the crash restore bytes, colours and theme, readline and
+ * the signals. Returns 0, or 1 when the terminal cannot be initialised. */
+static int terminal_open(ui *u, const theme *t)
+{
     saved_tio_ok = tcgetattr(STDIN_FILENO, &saved_tio) == 0;
     if (!getenv("ESCDELAY"))
         setenv("ESCDELAY", "25", 1);
     if (!initscr()) {
         fprintf(stderr, "dealdesk: cannot initialise the terminal\n");
-        client_free(u.cl);
-        store_free(u.st);
         return 1;
     }
     set_escdelay(25);
@@ -563,117 +714,67 @@ int app_run(const config *cfg)
     add_restore("rmcup");
     add_restore("cnorm");
     add_restore("sgr0");
-    u.colour = !cfg->no_color && has_colors();
-    if (u.colour)
+    u->colour = !u->cfg->no_color && has_colors();
+    if (u->colour)
         start_color();
-    theme_apply(&t, u.colour);
-    widget_set_mode(u.mode_text);
-    cmdline_init(&u);
+    theme_apply(t, u->colour);
+    widget_set_mode(u->mode_text);
+    cmdline_init(u);
     install_signals();
+    return 0;
+}
+
+/* The first status line: a problem with the config, else where the demo's token is, else
+ * a resting hint (both stay until replaced). */
+static void first_status(ui *u, const char *theme_err)
+{
     if (theme_err[0])
-        ui_status(&u, true, "%s; using default", theme_err);
-    else if (u.binding_warnings[0])
-        ui_status(&u, true, "config: %s", u.binding_warnings);
-    else if (cfg->demo) {
-        ui_status(&u, false, "demo token file: %s  (? help)", cfg->token_file);
-        u.status_until_ms = 0; /* where the token is stays on screen until replaced */
+        ui_status(u, true, "%s; using default", theme_err);
+    else if (u->binding_warnings[0])
+        ui_status(u, true, "config: %s", u->binding_warnings);
+    else if (u->cfg->demo) {
+        ui_status(u, false, "demo token file: %s  (? help)", u->cfg->token_file);
+        u->status_until_ms = 0; /* where the token is stays on screen until replaced */
     } else {
-        ui_status(&u, false, "? help  : command  Tab next pane");
-        u.status_until_ms = 0; /* a resting hint, not a message: it stays until replaced */
+        ui_status(u, false, "? help  : command  Tab next pane");
+        u->status_until_ms = 0; /* a resting hint, not a message: it stays until replaced */
     }
+}
+
+/* Runs the console; see app.h. */
+int app_run(const config *cfg)
+{
+    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+        fprintf(stderr, "dealdesk: the console needs a terminal (try `dealdesk tail`)\n");
+        return 1;
+    }
+    setlocale(LC_ALL, "");
+    static ui u; /* large; one per process */
+    if (ui_open(&u, cfg) != 0)
+        return 1;
+    theme t;
+    char theme_err[256] = "";
+    if (theme_load(u.theme_name, &t, theme_err, sizeof theme_err) < 0) {
+        char err[256];
+        theme_load("default", &t, err, sizeof err);
+    }
+    keymap_init(cfg, u.binding_warnings, sizeof u.binding_warnings);
+    if (terminal_open(&u, &t) != 0) {
+        ui_close(&u);
+        return 1;
+    }
+    first_status(&u, theme_err);
     for (int p = 0; p < PANE_COUNT; p++)
         u.panes[p].table.page = 10;
     u.dirty = true;
 
-    int64_t credit = 2 * FRAME_MS, credit_at = ui_now_ms(), next_tick = 0, status_seen = 0;
-    uint64_t frames = 0;
-    bool bell_due = false;
-    while (!u.quit) {
-        int64_t now = ui_now_ms();
-        int timeout = client_next_timeout_ms(u.cl);
-        if (u.dirty) {
-            int64_t wait = FRAME_MS - frame_credit(credit, credit_at, now);
-            int t2 = wait > 0 ? (int)wait : 0;
-            if (timeout < 0 || t2 < timeout)
-                timeout = t2;
-        }
-        if (countdown_visible(&u)) {
-            if (next_tick <= now)
-                next_tick = (now / 1000 + 1) * 1000;
-            int t3 = (int)(next_tick - now);
-            if (timeout < 0 || t3 < timeout)
-                timeout = t3;
-        }
-        int t4 = status_expire(&u, now); /* the status line's own timer: idle stays idle */
-        if (t4 >= 0 && (timeout < 0 || t4 < timeout))
-            timeout = t4;
-        int fds[2] = {STDIN_FILENO, sigpipe_fds[0]};
-        unsigned ready = 0;
-        client_wait(u.cl, fds, 2, timeout, &ready);
-        client_run(u.cl);
-        session_tick(&u);
+    loop l = {.u = &u, .credit = 2 * FRAME_MS, .credit_at = ui_now_ms()};
+    while (!u.quit)
+        loop_turn(&l);
 
-        uint64_t fp = store_fingerprint(u.st);
-        if (fp != u.seen_changes) {
-            u.seen_changes = fp;
-            u.gen++;
-            u.dirty = true;
-            client_status_get(u.cl, &u.cs);
-            u.shown_lag_ms = u.cs.lag_ms; /* measured as the events land, not while idle */
-            bell_due = true;
-        } else {
-            /* The header tells the connection's state and who we are even when no event
-             * changed the store (a quiet market: connecting -> live, whoami's answer). */
-            client_status cs;
-            client_status_get(u.cl, &cs);
-            if (cs.state != u.cs.state || strcmp(cs.role, u.cs.role) != 0 ||
-                strcmp(cs.operator_name, u.cs.operator_name) != 0 ||
-                strcmp(cs.last_error, u.cs.last_error) != 0) {
-                u.cs = cs;
-                u.dirty = true;
-            }
-        }
-        if (ready & 2u)
-            handle_signals(&u);
-        if ((ready & 1u) && !u.quit && !read_keys(&u)) {
-            u.quit = true;
-            u.exit_code = 1;
-        }
-        now = ui_now_ms();
-        status_expire(&u, now);
-        if (next_tick && now >= next_tick && countdown_visible(&u)) {
-            u.dirty = true;
-            next_tick = (now / 1000 + 1) * 1000;
-        }
-        /* The frame limit is for the stream: a key, and a new status line (the answer to
-         * the operator: a decision's outcome, an error), are shown at once and cost no
-         * credit, so the server's answer to a decision confirmed with y shows as soon as
-         * it lands (bench_decide). */
-        bool keyed = (ready & 1u) != 0 || u.status_at_ms != status_seen;
-        int64_t have = frame_credit(credit, credit_at, now);
-        if (u.dirty && !u.quit && (keyed || have >= FRAME_MS)) {
-            /* once per frame, not per batch of events: it counts every purchase and
-             * alert (bench_live flood: a quarter of the console's CPU when per batch) */
-            if (bell_due)
-                maybe_bell(&u);
-            bell_due = false;
-            draw(&u);
-            doupdate();
-            stats_frame(&u, ++frames);
-            status_seen = u.status_at_ms;
-            if (!keyed) {
-                credit = have - FRAME_MS;
-                credit_at = now;
-            }
-            u.dirty = false;
-        }
-    }
     cmdline_done();
     endwin();
     remove_signals();
-    client_free(u.cl);
-    store_free(u.st);
-    for (int p = 0; p < PANE_COUNT; p++)
-        free(u.panes[p].rows);
+    ui_close(&u);
     return u.exit_code;
 }

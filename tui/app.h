@@ -2,12 +2,17 @@
  *
  * | file          | holds                                                         |
  * |---------------|---------------------------------------------------------------|
- * | app.c         | app_run: terminal setup/teardown, the one event loop, frames, |
- * |               | tabs, key hints, help screen, confirmation box                |
+ * | app.c         | app_run: terminal setup/teardown, the one event loop (a turn, |
+ * |               | timers as data), frames drawn from a const view, tabs, key    |
+ * |               | hints, help screen, confirmation box                          |
+ * | view.c        | the update step: after the client (role, ui.gen), and before  |
+ * |               | a frame (the one layout rule, counts, rows, detail, history)  |
  * | header.c      | the two header lines: only what is known (connection reason,  |
  * |               | next try, unknown/stale marks, replay position); the clock    |
  * | ui.h          | what the files below share (the `ui` state, internal)         |
- * | panes.c       | the six panes as data: columns, sorts, cells, filter          |
+ * | panes.c       | the six panes as data: named columns, sorts, collect, cells   |
+ * | rows.c        | a pane's rows: recomputed, filtered, sorted (qsort_r), placed  |
+ * |               | and drawn; the selection found again by its id                |
  * | position.c    | the selection as an object; the pane title (rows, sort, filter)|
  * | format.c      | quantities, money, countdowns, clock times, agent names       |
  * | detail.c      | the detail views (purchase: everything to decide on one screen)|

@@ -389,7 +389,7 @@ void cmdline_key(ui *u, wint_t ch, bool is_key)
 }
 
 /* Draws the line being edited (sanitised: pasted text may hold anything). */
-void cmdline_draw(ui *u, WINDOW *w, int y)
+void cmdline_draw(const ui *u, WINDOW *w, int y)
 {
     const char *buf = rl_line_buffer ? rl_line_buffer : "";
     size_t point = (size_t)(rl_point >= 0 ? rl_point : 0);

@@ -1,10 +1,12 @@
 /* detail.c: the detail view of the selected row. The purchase detail holds everything
- * needed to decide on one screen (screens.md): parties, terms, ship-to, flags, risk, the
- * countdown and what happens then, the buyer's budget, and the thread with its price
- * path as a sparkline. Lines are built first, then wrapped to the width and the visible
- * rows drawn: a line is never cut (an amount, a limit or a party must be read whole);
- * only "soft" lines (messages, descriptions) are cut to one row when wrapping them all
- * would not fit the height. */
+ * needed to decide on one screen: parties, terms, ship-to, flags, risk, the countdown
+ * and what happens then, the buyer's budget, and the thread with its price path as a
+ * sparkline. The update step builds the lines (detail_update: it also asks for a shown
+ * thread's earlier messages and keeps the scroll inside the lines), then the drawing
+ * wraps them to the width and draws the visible rows (detail_draw, which only reads): a
+ * line is never cut (an amount, a limit or a party must be read whole); only "soft"
+ * lines (messages, descriptions) are cut to one row when wrapping them all would not fit
+ * the height. */
 #include "tui/ui.h"
 
 #include <stdarg.h>
@@ -28,10 +30,14 @@ typedef struct dline {
     size_t tail; /* when the line does not fit, text[tail..] starts a row of its own */
 } dline;
 
-typedef struct dbuf {
-    dline *l;
+/* The detail's lines (ui.h's ui_detail), built by the update step, drawn as they are. */
+struct ui_detail {
+    dline *l; /* DETAIL_MAX_LINES of them */
     int n;
-} dbuf;
+    bool wrap_soft;                  /* messages and descriptions wrap (everything fits) */
+    const model_negotiation *thread; /* the thread shown, whose history is asked for */
+};
+typedef struct ui_detail dbuf;
 
 /* Appends a line (printf-style; strings from the network go in as %s of sanitised text). */
 static dline *add(dbuf *b, theme_role role, const char *fmt, ...)
@@ -96,11 +102,11 @@ static void want_history(ui *u, const model_negotiation *n)
 }
 
 /* The thread's price path and message lines. */
-static void thread_lines(ui *u, dbuf *b, const model_negotiation *n, size_t max_msgs)
+static void thread_lines(const ui *u, dbuf *b, const model_negotiation *n, size_t max_msgs)
 {
     if (!n)
         return;
-    want_history(u, n);
+    b->thread = n;
     int64_t prices[512] = {0};
     size_t np = 0;
     for (size_t i = 0; i < n->nmessages && np < 512; i++)
@@ -156,13 +162,12 @@ static void thread_lines(ui *u, dbuf *b, const model_negotiation *n, size_t max_
             d->indent = 2 + 12 + 1 + 7 + 1 + 16 + 2; /* under the message's text */
         }
     }
-    (void)u;
 }
 
 /* Explains a risk flag in the console's own words, with amounts formatted here: the
  * contract sends no display strings for money, so the server's detail is shown only
  * for rules this console does not know. Writes sanitised text to out. */
-static void flag_explain(ui *u, const model_purchase *p, const model_flag *f, char *out,
+static void flag_explain(const ui *u, const model_purchase *p, const model_flag *f, char *out,
                          size_t size)
 {
     const model_agent *buyer = store_agent(u->st, p->buyer_id);
@@ -226,13 +231,14 @@ static void flag_explain(ui *u, const model_purchase *p, const model_flag *f, ch
 }
 
 /* The purchase detail. */
-static void purchase_lines(ui *u, dbuf *b, const model_purchase *p)
+static void purchase_lines(const ui *u, dbuf *b, const model_purchase *p)
 {
-    char total[48], unit[40], left[24];
+    char total[48], unit[40];
     format_money(p->total_minor, p->currency, total, sizeof total);
     format_money(p->unit_price_minor, p->currency, unit, sizeof unit);
     const char *fl = panes_inflight_label(u, p->id);
     if (p->status == PUR_PENDING) {
+        char left[24];
         format_countdown(p->decide_by ? p->decide_by - ui_clock_ms(u) : 0, left, sizeof left);
         add(b, THEME_HEADER, "%s v%lld %s waiting for approval %s %s left, then %s%s%s", p->id,
             (long long)p->version, widget_glyph_str(GLYPH_MIDDOT), widget_glyph_str(GLYPH_MIDDOT),
@@ -261,9 +267,9 @@ static void purchase_lines(ui *u, dbuf *b, const model_purchase *p)
         for (size_t i = 0; i < buyer->naddresses; i++)
             if (buyer->addresses[i].s && strcmp(buyer->addresses[i].s, p->ship_to.s) == 0)
                 verified = true;
-    char qty[32];
     d = add(b, THEME_MONEY, "%s   ", l ? txt(&l->title) : p->listing_id);
     if (d) { /* the terms and the total stay together */
+        char qty[32];
         d->tail = strlen(d->text);
         append(d, "%s %s %s = %s %s", format_qty(p->quantity, qty, sizeof qty),
                widget_glyph_str(GLYPH_TIMES), unit, total, p->currency);
@@ -321,7 +327,7 @@ static void purchase_lines(ui *u, dbuf *b, const model_purchase *p)
 }
 
 /* The listing detail, with what its text hides. */
-static void listing_lines(ui *u, dbuf *b, const model_listing *l)
+static void listing_lines(const ui *u, dbuf *b, const model_listing *l)
 {
     char price[40], ref[40], floor[40] = "none";
     format_money(l->unit_price_minor, l->currency, price, sizeof price);
@@ -350,7 +356,7 @@ static void listing_lines(ui *u, dbuf *b, const model_listing *l)
 }
 
 /* The thread detail. */
-static void thread_detail(ui *u, dbuf *b, const model_negotiation *n)
+static void thread_detail(const ui *u, dbuf *b, const model_negotiation *n)
 {
     const model_listing *l = store_listing(u->st, n->listing_id);
     add(b, THEME_HEADER, "%s v%lld %s %s %s %s", n->id, (long long)n->version,
@@ -362,7 +368,7 @@ static void thread_detail(ui *u, dbuf *b, const model_negotiation *n)
 }
 
 /* The agent detail. */
-static void agent_lines(ui *u, dbuf *b, const model_agent *a)
+static void agent_lines(const ui *u, dbuf *b, const model_agent *a)
 {
     char spent[40], cap[40], dm[40], thr[40];
     format_money(a->spent_minor, a->currency, spent, sizeof spent);
@@ -400,7 +406,7 @@ static void agent_lines(ui *u, dbuf *b, const model_agent *a)
 }
 
 /* The ledger entry detail, and the balances of every agent. */
-static void ledger_lines(ui *u, dbuf *b, const model_ledger_entry *e)
+static void ledger_lines(const ui *u, dbuf *b, const model_ledger_entry *e)
 {
     char when[16];
     format_clock(e->at, when, sizeof when);
@@ -428,9 +434,8 @@ static void ledger_lines(ui *u, dbuf *b, const model_ledger_entry *e)
 }
 
 /* The alert detail. */
-static void alert_lines(ui *u, dbuf *b, const model_alert *a)
+static void alert_lines(const ui *u, dbuf *b, const model_alert *a)
 {
-    (void)u;
     char when[16];
     format_clock(a->at, when, sizeof when);
     add(b, a->severity == SEV_CRITICAL ? THEME_CRIT : THEME_WARN, "%s %s %s at %s %s %s", a->id,
@@ -516,37 +521,63 @@ static int detail_rows(WINDOW *w, const dbuf *b, int width, bool wrap_soft, int 
     return r;
 }
 
-/* Draws the detail; see ui.h. */
-int detail_draw(ui *u, WINDOW *w, int top, int height)
+/* Builds the detail; see ui.h. */
+int detail_update(ui *u, int width, int height)
 {
+    if (!u->detail) {
+        u->detail = calloc(1, sizeof *u->detail);
+        if (u->detail && !(u->detail->l = calloc(DETAIL_MAX_LINES, sizeof(dline)))) {
+            free(u->detail);
+            u->detail = NULL;
+        }
+        if (!u->detail)
+            return 0;
+    }
+    dbuf *b = u->detail;
+    b->n = 0;
+    b->thread = NULL;
     model_kind kind;
-    const void *row = panes_selected(u, &kind);
-    int width = getmaxx(w);
-    for (int i = 0; i < height; i++)
-        widget_fill(w, top + i, 0, width, theme_attr(THEME_NORMAL));
+    const void *row = panes_current(u, &kind);
     if (!row)
         return 0;
-    dbuf b = {calloc(DETAIL_MAX_LINES, sizeof(dline)), 0};
-    if (!b.l)
-        return 0;
     switch (kind) {
-        case MODEL_PURCHASE: purchase_lines(u, &b, row); break;
-        case MODEL_NEGOTIATION: thread_detail(u, &b, row); break;
-        case MODEL_LISTING: listing_lines(u, &b, row); break;
-        case MODEL_LEDGER: ledger_lines(u, &b, row); break;
-        case MODEL_ALERT: alert_lines(u, &b, row); break;
-        case MODEL_AGENT: agent_lines(u, &b, row); break;
+        case MODEL_PURCHASE: purchase_lines(u, b, row); break;
+        case MODEL_NEGOTIATION: thread_detail(u, b, row); break;
+        case MODEL_LISTING: listing_lines(u, b, row); break;
+        case MODEL_LEDGER: ledger_lines(u, b, row); break;
+        case MODEL_ALERT: alert_lines(u, b, row); break;
+        case MODEL_AGENT: agent_lines(u, b, row); break;
         default: break;
     }
+    if (b->thread)
+        want_history(u, b->thread);
     /* messages and descriptions wrap when everything then still fits */
-    bool wrap_soft = detail_rows(NULL, &b, width, true, 0, 0, 0) <= height;
-    int n = detail_rows(NULL, &b, width, wrap_soft, 0, 0, 0);
+    b->wrap_soft = detail_rows(NULL, b, width, true, 0, 0, 0) <= height;
+    int n = detail_rows(NULL, b, width, b->wrap_soft, 0, 0, 0);
     ui_pane *pn = &u->panes[u->pane];
     if (pn->detail_scroll > n - height)
         pn->detail_scroll = n - height;
     if (pn->detail_scroll < 0)
         pn->detail_scroll = 0;
-    detail_rows(w, &b, width, wrap_soft, top, pn->detail_scroll, height);
-    free(b.l);
     return n;
+}
+
+/* Draws the detail; see ui.h. */
+void detail_draw(const ui *u, WINDOW *w, int top, int height)
+{
+    int width = getmaxx(w);
+    for (int i = 0; i < height; i++)
+        widget_fill(w, top + i, 0, width, theme_attr(THEME_NORMAL));
+    const dbuf *b = u->detail;
+    if (b && b->n)
+        detail_rows(w, b, width, b->wrap_soft, top, u->panes[u->pane].detail_scroll, height);
+}
+
+/* Frees the detail's lines; see ui.h. */
+void detail_free(ui *u)
+{
+    if (u->detail)
+        free(u->detail->l);
+    free(u->detail);
+    u->detail = NULL;
 }

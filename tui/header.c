@@ -1,4 +1,4 @@
-/* header.c: the two header lines, which say only what is known (issue 12, "the header is
+/* header.c: the two header lines, which say only what is known (the README: "the header is
  * always true"): the connection and why it is not live with its next try, who we are,
  * the fleet, what waits and the nearest deadline, open alerts. Until the market has been
  * read these show as unknown (`FLEET ?`, `pending ?`); after the stream is lost what the
@@ -26,25 +26,6 @@ static bool market_known(const ui *u)
 static bool market_stale(const ui *u)
 {
     return market_known(u) && !u->cs.replay && u->cs.state != CONN_LIVE && u->cs.stale_since_ms > 0;
-}
-
-void header_count(const ui *u, size_t *pending, int64_t *nearest, size_t sev[3])
-{
-    size_t n;
-    *pending = 0;
-    *nearest = 0;
-    const model_purchase *const *p = store_purchases(u->st, &n);
-    for (size_t i = 0; i < n; i++)
-        if (p[i]->status == PUR_PENDING) {
-            (*pending)++;
-            if (p[i]->decide_by && (!*nearest || p[i]->decide_by < *nearest))
-                *nearest = p[i]->decide_by;
-        }
-    sev[0] = sev[1] = sev[2] = 0;
-    const model_alert *const *a = store_alerts(u->st, &n);
-    for (size_t i = 0; i < n; i++)
-        if (a[i]->status == ALERT_OPEN && a[i]->severity <= SEV_CRITICAL)
-            sev[a[i]->severity]++;
 }
 
 /* Money settled since UTC midnight (settlements minus refunds) in the ledger's first
@@ -142,7 +123,7 @@ static const char *fleet_text(const ui *u, unsigned long *attr)
 }
 
 /* Line 0: dealdesk, the server, the connection, who we are; the fleet on the right. */
-static void draw_line0(ui *u, WINDOW *w, int cols, unsigned long h)
+static void draw_line0(const ui *u, WINDOW *w, int cols, unsigned long h)
 {
     unsigned long fa;
     const char *fleet = fleet_text(u, &fa);
@@ -172,7 +153,7 @@ static void draw_line0(ui *u, WINDOW *w, int cols, unsigned long h)
 }
 
 /* Line 1 before the market has been read: every count unknown, and why. */
-static void draw_unknown_counts(ui *u, WINDOW *w, int cols, unsigned long h)
+static void draw_unknown_counts(const ui *u, WINDOW *w, int cols, unsigned long h)
 {
     char line[400];
     const char *mid = widget_glyph_str(GLYPH_MIDDOT);
@@ -183,12 +164,12 @@ static void draw_unknown_counts(ui *u, WINDOW *w, int cols, unsigned long h)
 
 /* Line 1: what waits (and the nearest deadline), open alerts, the halt reason, money
  * settled today; all dimmed after an "as of" time when the stream was lost. */
-static void draw_counts(ui *u, WINDOW *w, int cols, unsigned long h)
+static void draw_counts(const ui *u, WINDOW *w, int cols, unsigned long h)
 {
     bool stale = market_stale(u);
-    size_t pending, sev[3];
-    int64_t nearest;
-    header_count(u, &pending, &nearest, sev);
+    size_t pending = u->counts.pending;
+    int64_t nearest = u->counts.nearest;
+    const size_t *sev = u->counts.sev; /* counted once per frame (view.c) */
     char next[24] = "", line[256];
     if (pending && nearest) {
         char cd[16];
@@ -235,7 +216,7 @@ static void draw_counts(ui *u, WINDOW *w, int cols, unsigned long h)
         widget_text(w, 1, px, cols - px, today, stale ? dim : h);
 }
 
-void header_draw(ui *u, WINDOW *w)
+void header_draw(const ui *u, WINDOW *w)
 {
     int cols = getmaxx(w);
     unsigned long h = theme_attr(THEME_HEADER);

@@ -1,31 +1,14 @@
-/* panes.c: the six panes as data (columns, sort orders, cells, filter text), their rows
- * recomputed from the store only when it changed, and the table drawing. */
+/* panes.c: the six panes as data: for each, its columns (an enum and a table with
+ * designated initialisers, so that a cell names its column), its sort orders and how it
+ * compares rows, how it collects its rows from the store, and its cells. The machinery
+ * that recomputes, filters, sorts and draws the rows is rows.c. */
 #include "tui/ui.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <time.h>
 
 #include "api/money.h"
-
-/* One pane as a table of operations (habit 3). */
-typedef struct pane_ops {
-    const char *name;
-    const widget_column *cols;
-    int ncols;
-    const char *const *sorts; /* sort order names, NULL-terminated */
-    /* Fills u's rows for the pane from the store (unfiltered, unsorted). */
-    size_t (*collect)(ui *u, const void ***rows, size_t *cap);
-    /* Compares two rows under sort order `sort`. */
-    int (*compare)(const ui *u, int sort, const void *a, const void *b);
-    /* Fills one cell. */
-    void (*cell)(const ui *u, const void *row, int col, char *buf, size_t size,
-                 unsigned long *attr);
-    /* The row's id (borrowed). */
-    const char *(*id)(const void *row);
-} pane_ops;
 
 /* The in-flight label of a subject, or NULL. */
 const char *panes_inflight_label(const ui *u, const char *id)
@@ -69,16 +52,37 @@ static size_t copy_rows(const void *const *src, size_t n, const void ***rows, si
 
 /* ---- Pending ------------------------------------------------------------------------ */
 
-/* At 80 columns FLAGS, then RISK, then BUYER drop (screens.md); ITEM shortens. Columns
- * of numbers are `whole` (last field): never cut, the text columns give way. */
-static const widget_column pending_cols[] = {
-    {"DUE", 5, 0, true, false, 0, true},      {"PURCHASE", 10, 0, false, false, 0, false},
-    {"BUYER", 10, 1, false, false, 0, false}, {"ITEM", 12, 0, false, true, 48, false},
-    {"QTY", 5, 0, true, false, 0, true},      {"TOTAL", 12, 0, true, false, 0, true},
-    {"RISK", 4, 2, true, false, 0, true},     {"STATE", 10, 0, false, false, 0, false},
-    {"FLAGS", 16, 3, false, false, 0, false},
+/* At 80 columns FLAGS, then RISK, then BUYER drop (the README, "What you see"); ITEM shortens.
+ * Columns of numbers are `whole` (last field): never cut, the text columns give way. */
+enum pending_col {
+    PC_DUE,
+    PC_PURCHASE,
+    PC_BUYER,
+    PC_ITEM,
+    PC_QTY,
+    PC_TOTAL,
+    PC_RISK,
+    PC_STATE,
+    PC_FLAGS,
+    PC_COUNT
 };
-static const char *const pending_sorts[] = {"deadline", "total", "risk", "buyer", NULL};
+static const widget_column pending_cols[PC_COUNT] = {
+    [PC_DUE] = {.title = "DUE", .width = 5, .right = true, .whole = true},
+    [PC_PURCHASE] = {.title = "PURCHASE", .width = 10},
+    [PC_BUYER] = {.title = "BUYER", .width = 10, .drop = 1},
+    [PC_ITEM] = {.title = "ITEM", .width = 12, .flex = true, .max = 48},
+    [PC_QTY] = {.title = "QTY", .width = 5, .right = true, .whole = true},
+    [PC_TOTAL] = {.title = "TOTAL", .width = 12, .right = true, .whole = true},
+    [PC_RISK] = {.title = "RISK", .width = 4, .drop = 2, .right = true, .whole = true},
+    [PC_STATE] = {.title = "STATE", .width = 10},
+    [PC_FLAGS] = {.title = "FLAGS", .width = 16, .drop = 3},
+};
+enum pending_sort { PS_DEADLINE, PS_TOTAL, PS_RISK, PS_BUYER };
+static const char *const pending_sorts[] = {[PS_DEADLINE] = "deadline",
+                                            [PS_TOTAL] = "total",
+                                            [PS_RISK] = "risk",
+                                            [PS_BUYER] = "buyer",
+                                            NULL};
 
 /* True when the purchase was decided from this console (kept on the pane). */
 static bool is_recent(const ui *u, const char *id)
@@ -93,7 +97,7 @@ static bool is_recent(const ui *u, const char *id)
  * selected one and the one a confirmation is about: a purchase that expires or is decided
  * elsewhere under the operator's eyes stays where it is, showing what it is now, instead
  * of the selection and the detail silently moving to another purchase. */
-static size_t pending_collect(ui *u, const void ***rows, size_t *cap)
+static size_t pending_collect(const ui *u, const void ***rows, size_t *cap)
 {
     size_t n, k = 0;
     const model_purchase *const *p = store_purchases(u->st, &n);
@@ -118,9 +122,9 @@ static int pending_compare(const ui *u, int sort, const void *a, const void *b)
         return px - py;
     int r = 0;
     switch (sort) {
-        case 1: r = -cmp64(x->total_minor, y->total_minor); break;
-        case 2: r = -(x->risk_score > y->risk_score) + (x->risk_score < y->risk_score); break;
-        case 3:
+        case PS_TOTAL: r = -cmp64(x->total_minor, y->total_minor); break;
+        case PS_RISK: r = -cmp64(x->risk_score, y->risk_score); break;
+        case PS_BUYER:
             r = strcmp(format_agent_name(u, x->buyer_id), format_agent_name(u, y->buyer_id));
             break;
         default: break;
@@ -130,7 +134,7 @@ static int pending_compare(const ui *u, int sort, const void *a, const void *b)
     return r ? r : strcmp(x->id, y->id);
 }
 
-/* Short names of the risk rules for the FLAGS column (screens.md: "qty mandate max"). */
+/* Short names of the risk rules for the FLAGS column ("qty mandate max"). */
 static const char *flag_short_name(const char *rule)
 {
     static const struct {
@@ -179,7 +183,7 @@ static void pending_cell(const ui *u, const void *row, int col, char *buf, size_
     const model_listing *l = store_listing(u->st, p->listing_id);
     const char *fl = panes_inflight_label(u, p->id);
     switch (col) {
-        case 0:
+        case PC_DUE:
             if (p->status == PUR_PENDING && p->decide_by) {
                 int64_t left = p->decide_by - ui_clock_ms(u);
                 format_countdown(left, buf, size);
@@ -188,22 +192,24 @@ static void pending_cell(const ui *u, const void *row, int col, char *buf, size_
             } else
                 snprintf(buf, size, "%s", p->status == PUR_PENDING ? "-" : "done");
             break;
-        case 1: snprintf(buf, size, "%s", p->id); break;
-        case 2: snprintf(buf, size, "%s", format_agent_name(u, p->buyer_id)); break;
-        case 3: snprintf(buf, size, "%s", l && l->title.s ? l->title.s : p->listing_id); break;
-        case 4: format_qty(p->quantity, buf, size); break;
-        case 5:
+        case PC_PURCHASE: snprintf(buf, size, "%s", p->id); break;
+        case PC_BUYER: snprintf(buf, size, "%s", format_agent_name(u, p->buyer_id)); break;
+        case PC_ITEM:
+            snprintf(buf, size, "%s", l && l->title.s ? l->title.s : p->listing_id);
+            break;
+        case PC_QTY: format_qty(p->quantity, buf, size); break;
+        case PC_TOTAL:
             format_money(p->total_minor, p->currency, buf, size);
             *attr = theme_attr(THEME_MONEY);
             break;
-        case 6:
+        case PC_RISK:
             snprintf(buf, size, "%d", p->risk_score);
             if (p->risk_score >= 70)
                 *attr = theme_attr(THEME_CRIT);
             else if (p->risk_score >= 30)
                 *attr = theme_attr(THEME_WARN);
             break;
-        case 7:
+        case PC_STATE:
             if (fl) {
                 snprintf(buf, size, "%s", fl);
                 *attr = theme_attr(THEME_INFLIGHT);
@@ -216,7 +222,7 @@ static void pending_cell(const ui *u, const void *row, int col, char *buf, size_
                     *attr = theme_attr(THEME_WARN);
             }
             break;
-        case 8: {
+        case PC_FLAGS: {
             flags_short(p, buf, size);
             int w = worst_flag(p);
             if (w == SEV_CRITICAL)
@@ -231,19 +237,39 @@ static void pending_cell(const ui *u, const void *row, int col, char *buf, size_
 
 /* ---- Threads ------------------------------------------------------------------------ */
 
-static const widget_column thread_cols[] = {
-    {"THREAD", 12, 0, false, false, 0, false}, {"ITEM", 14, 0, false, true, 40, false},
-    {"BUYER", 12, 2, false, false, 0, false},  {"SELLER", 12, 3, false, false, 0, false},
-    {"STATUS", 8, 0, false, false, 0, false},  {"TERMS", 18, 1, true, false, 0, true},
-    {"MSGS", 4, 4, true, false, 0, true},      {"UPDATED", 8, 5, false, false, 0, true},
+enum thread_col {
+    TC_THREAD,
+    TC_ITEM,
+    TC_BUYER,
+    TC_SELLER,
+    TC_STATUS,
+    TC_TERMS,
+    TC_MSGS,
+    TC_UPDATED,
+    TC_COUNT
+};
+static const widget_column thread_cols[TC_COUNT] = {
+    [TC_THREAD] = {.title = "THREAD", .width = 12},
+    [TC_ITEM] = {.title = "ITEM", .width = 14, .flex = true, .max = 40},
+    [TC_BUYER] = {.title = "BUYER", .width = 12, .drop = 2},
+    [TC_SELLER] = {.title = "SELLER", .width = 12, .drop = 3},
+    [TC_STATUS] = {.title = "STATUS", .width = 8},
+    [TC_TERMS] = {.title = "TERMS", .width = 18, .drop = 1, .right = true, .whole = true},
+    [TC_MSGS] = {.title = "MSGS", .width = 4, .drop = 4, .right = true, .whole = true},
+    [TC_UPDATED] = {.title = "UPDATED", .width = 8, .drop = 5, .whole = true},
 };
 /* "opened" (newest first) is the default: it only changes when a thread opens, so rows
  * do not move under the cursor with every message; "activity" (last update first) re-sorts
  * as the market talks, and is asked for explicitly. */
-static const char *const thread_sorts[] = {"opened", "activity", "status", "messages", NULL};
+enum thread_sort { TS_OPENED, TS_ACTIVITY, TS_STATUS, TS_MESSAGES };
+static const char *const thread_sorts[] = {[TS_OPENED] = "opened",
+                                           [TS_ACTIVITY] = "activity",
+                                           [TS_STATUS] = "status",
+                                           [TS_MESSAGES] = "messages",
+                                           NULL};
 
 /* Every negotiation. */
-static size_t thread_collect(ui *u, const void ***rows, size_t *cap)
+static size_t thread_collect(const ui *u, const void ***rows, size_t *cap)
 {
     size_t n;
     const model_negotiation *const *p = store_negotiations(u->st, &n);
@@ -256,11 +282,11 @@ static int thread_compare(const ui *u, int sort, const void *a, const void *b)
     (void)u;
     const model_negotiation *x = a, *y = b;
     int r = 0;
-    if (sort == 1)
+    if (sort == TS_ACTIVITY)
         r = -cmp64(x->updated_at, y->updated_at);
-    else if (sort == 2)
+    else if (sort == TS_STATUS)
         r = (int)x->status - (int)y->status;
-    else if (sort == 3)
+    else if (sort == TS_MESSAGES)
         r = -cmp64(x->message_count, y->message_count);
     if (!r)
         r = -cmp64(x->opened_at, y->opened_at);
@@ -288,41 +314,63 @@ static void thread_cell(const ui *u, const void *row, int col, char *buf, size_t
     const model_negotiation *n = row;
     const model_listing *l = store_listing(u->st, n->listing_id);
     switch (col) {
-        case 0: snprintf(buf, size, "%s", n->id); break;
-        case 1: snprintf(buf, size, "%s", l && l->title.s ? l->title.s : n->listing_id); break;
-        case 2: snprintf(buf, size, "%s", format_agent_name(u, n->buyer_id)); break;
-        case 3: snprintf(buf, size, "%s", format_agent_name(u, n->seller_id)); break;
-        case 4:
+        case TC_THREAD: snprintf(buf, size, "%s", n->id); break;
+        case TC_ITEM:
+            snprintf(buf, size, "%s", l && l->title.s ? l->title.s : n->listing_id);
+            break;
+        case TC_BUYER: snprintf(buf, size, "%s", format_agent_name(u, n->buyer_id)); break;
+        case TC_SELLER: snprintf(buf, size, "%s", format_agent_name(u, n->seller_id)); break;
+        case TC_STATUS:
             snprintf(buf, size, "%s", model_neg_status_label(n));
             if (n->status == NEG_AGREED)
                 *attr = theme_attr(THEME_OK);
             else if (n->status == NEG_HELD || n->status == NEG_VETOED)
                 *attr = theme_attr(THEME_WARN);
             break;
-        case 5:
+        case TC_TERMS:
             terms_text(n->status == NEG_AGREED && n->agreed_terms.present ? &n->agreed_terms
                                                                           : &n->terms,
                        n->currency, buf, size);
             break;
-        case 6: snprintf(buf, size, "%lld", (long long)n->message_count); break;
-        case 7: format_clock(n->updated_at, buf, size); break;
+        case TC_MSGS: snprintf(buf, size, "%lld", (long long)n->message_count); break;
+        case TC_UPDATED: format_clock(n->updated_at, buf, size); break;
         default: break;
     }
 }
 
 /* ---- Listings ----------------------------------------------------------------------- */
 
-static const widget_column listing_cols[] = {
-    {"LISTING", 12, 0, false, false, 0, false}, {"SELLER", 12, 2, false, false, 0, false},
-    {"TITLE", 16, 0, false, true, 60, false},   {"CATEGORY", 10, 3, false, false, 0, false},
-    {"QTY", 6, 4, true, false, 0, true},        {"PRICE", 12, 0, true, false, 0, true},
-    {"STATUS", 9, 1, false, false, 0, false},   {"HIDDEN", 10, 0, false, false, 0, false},
+enum listing_col {
+    LC_LISTING,
+    LC_SELLER,
+    LC_TITLE,
+    LC_CATEGORY,
+    LC_QTY,
+    LC_PRICE,
+    LC_STATUS,
+    LC_HIDDEN,
+    LC_COUNT
+};
+static const widget_column listing_cols[LC_COUNT] = {
+    [LC_LISTING] = {.title = "LISTING", .width = 12},
+    [LC_SELLER] = {.title = "SELLER", .width = 12, .drop = 2},
+    [LC_TITLE] = {.title = "TITLE", .width = 16, .flex = true, .max = 60},
+    [LC_CATEGORY] = {.title = "CATEGORY", .width = 10, .drop = 3},
+    [LC_QTY] = {.title = "QTY", .width = 6, .drop = 4, .right = true, .whole = true},
+    [LC_PRICE] = {.title = "PRICE", .width = 12, .right = true, .whole = true},
+    [LC_STATUS] = {.title = "STATUS", .width = 9, .drop = 1},
+    [LC_HIDDEN] = {.title = "HIDDEN", .width = 10},
 };
 /* "newest" (by creation) by default, stable while sales change quantities. */
-static const char *const listing_sorts[] = {"newest", "updated", "price", "hidden", NULL};
+enum listing_sort { LS_NEWEST, LS_UPDATED, LS_PRICE, LS_HIDDEN };
+static const char *const listing_sorts[] = {[LS_NEWEST] = "newest",
+                                            [LS_UPDATED] = "updated",
+                                            [LS_PRICE] = "price",
+                                            [LS_HIDDEN] = "hidden",
+                                            NULL};
 
 /* Every listing. */
-static size_t listing_collect(ui *u, const void ***rows, size_t *cap)
+static size_t listing_collect(const ui *u, const void ***rows, size_t *cap)
 {
     size_t n;
     const model_listing *const *p = store_listings(u->st, &n);
@@ -341,11 +389,11 @@ static int listing_compare(const ui *u, int sort, const void *a, const void *b)
     (void)u;
     const model_listing *x = a, *y = b;
     int r = 0;
-    if (sort == 1)
+    if (sort == LS_UPDATED)
         r = -cmp64(x->updated_at, y->updated_at);
-    else if (sort == 2)
+    else if (sort == LS_PRICE)
         r = -cmp64(x->unit_price_minor, y->unit_price_minor);
-    else if (sort == 3)
+    else if (sort == LS_HIDDEN)
         r = -cmp64(listing_hidden(x), listing_hidden(y));
     if (!r)
         r = -cmp64(x->created_at, y->created_at);
@@ -358,17 +406,17 @@ static void listing_cell(const ui *u, const void *row, int col, char *buf, size_
 {
     const model_listing *l = row;
     switch (col) {
-        case 0: snprintf(buf, size, "%s", l->id); break;
-        case 1: snprintf(buf, size, "%s", format_agent_name(u, l->seller_id)); break;
-        case 2: snprintf(buf, size, "%s", l->title.s ? l->title.s : ""); break;
-        case 3: snprintf(buf, size, "%s", l->category.s ? l->category.s : ""); break;
-        case 4: format_qty(l->quantity, buf, size); break;
-        case 5:
+        case LC_LISTING: snprintf(buf, size, "%s", l->id); break;
+        case LC_SELLER: snprintf(buf, size, "%s", format_agent_name(u, l->seller_id)); break;
+        case LC_TITLE: snprintf(buf, size, "%s", l->title.s ? l->title.s : ""); break;
+        case LC_CATEGORY: snprintf(buf, size, "%s", l->category.s ? l->category.s : ""); break;
+        case LC_QTY: format_qty(l->quantity, buf, size); break;
+        case LC_PRICE:
             format_money(l->unit_price_minor, l->currency, buf, size);
             *attr = theme_attr(THEME_MONEY);
             break;
-        case 6: snprintf(buf, size, "%s", model_listing_status_label(l)); break;
-        case 7: {
+        case LC_STATUS: snprintf(buf, size, "%s", model_listing_status_label(l)); break;
+        case LC_HIDDEN: {
             unsigned h = listing_hidden(l);
             if (h) {
                 snprintf(buf, size, "%s %u hidden", widget_glyph_str(GLYPH_WARN), h);
@@ -382,16 +430,33 @@ static void listing_cell(const ui *u, const void *row, int col, char *buf, size_
 
 /* ---- Ledger ------------------------------------------------------------------------- */
 
-static const widget_column ledger_cols[] = {
-    {"SEQ", 6, 3, true, false, 0, true},     {"ENTRY", 12, 0, false, false, 0, false},
-    {"KIND", 10, 0, false, false, 0, false}, {"PURCHASE", 12, 2, false, false, 0, false},
-    {"FROM", 12, 0, false, true, 24, false}, {"TO", 12, 0, false, false, 0, false},
-    {"AMOUNT", 13, 0, true, false, 0, true}, {"AT", 8, 1, false, false, 0, true},
+enum ledger_col {
+    GC_SEQ,
+    GC_ENTRY,
+    GC_KIND,
+    GC_PURCHASE,
+    GC_FROM,
+    GC_TO,
+    GC_AMOUNT,
+    GC_AT,
+    GC_COUNT
 };
-static const char *const ledger_sorts[] = {"newest", "oldest", "amount", NULL};
+static const widget_column ledger_cols[GC_COUNT] = {
+    [GC_SEQ] = {.title = "SEQ", .width = 6, .drop = 3, .right = true, .whole = true},
+    [GC_ENTRY] = {.title = "ENTRY", .width = 12},
+    [GC_KIND] = {.title = "KIND", .width = 10},
+    [GC_PURCHASE] = {.title = "PURCHASE", .width = 12, .drop = 2},
+    [GC_FROM] = {.title = "FROM", .width = 12, .flex = true, .max = 24},
+    [GC_TO] = {.title = "TO", .width = 12},
+    [GC_AMOUNT] = {.title = "AMOUNT", .width = 13, .right = true, .whole = true},
+    [GC_AT] = {.title = "AT", .width = 8, .drop = 1, .whole = true},
+};
+enum ledger_sort { GS_NEWEST, GS_OLDEST, GS_AMOUNT };
+static const char *const ledger_sorts[] = {
+    [GS_NEWEST] = "newest", [GS_OLDEST] = "oldest", [GS_AMOUNT] = "amount", NULL};
 
 /* Every ledger entry. */
-static size_t ledger_collect(ui *u, const void ***rows, size_t *cap)
+static size_t ledger_collect(const ui *u, const void ***rows, size_t *cap)
 {
     size_t n;
     const model_ledger_entry *e = store_ledger(u->st, &n);
@@ -417,12 +482,12 @@ static int ledger_compare(const ui *u, int sort, const void *a, const void *b)
 {
     (void)u;
     const model_ledger_entry *x = a, *y = b;
-    if (sort == 2) {
+    if (sort == GS_AMOUNT) {
         int r = -cmp64(ledger_amount(x), ledger_amount(y));
         if (r)
             return r;
     }
-    return sort == 1 ? cmp64(x->seq, y->seq) : -cmp64(x->seq, y->seq);
+    return sort == GS_OLDEST ? cmp64(x->seq, y->seq) : -cmp64(x->seq, y->seq);
 }
 
 /* The account of the first posting with the given sign, without "agent:". */
@@ -442,37 +507,43 @@ static void ledger_cell(const ui *u, const void *row, int col, char *buf, size_t
 {
     const model_ledger_entry *e = row;
     switch (col) {
-        case 0: snprintf(buf, size, "%lld", (long long)e->seq); break;
-        case 1: snprintf(buf, size, "%s", e->id); break;
-        case 2:
+        case GC_SEQ: snprintf(buf, size, "%lld", (long long)e->seq); break;
+        case GC_ENTRY: snprintf(buf, size, "%s", e->id); break;
+        case GC_KIND:
             snprintf(buf, size, "%s", model_ledger_kind_label(e));
             if (e->refund)
                 *attr = theme_attr(THEME_WARN);
             break;
-        case 3: snprintf(buf, size, "%s", e->purchase_id); break;
-        case 4: snprintf(buf, size, "%s", format_agent_name(u, ledger_side(e, false))); break;
-        case 5: snprintf(buf, size, "%s", format_agent_name(u, ledger_side(e, true))); break;
-        case 6:
+        case GC_PURCHASE: snprintf(buf, size, "%s", e->purchase_id); break;
+        case GC_FROM: snprintf(buf, size, "%s", format_agent_name(u, ledger_side(e, false))); break;
+        case GC_TO: snprintf(buf, size, "%s", format_agent_name(u, ledger_side(e, true))); break;
+        case GC_AMOUNT:
             format_money(ledger_amount(e), e->currency, buf, size);
             *attr = theme_attr(THEME_MONEY);
             break;
-        case 7: format_clock(e->at, buf, size); break;
+        case GC_AT: format_clock(e->at, buf, size); break;
         default: break;
     }
 }
 
 /* ---- Alerts ------------------------------------------------------------------------- */
 
-static const widget_column alert_cols[] = {
-    {"SEV", 8, 0, false, false, 0, false},      {"AT", 8, 2, false, false, 0, true},
-    {"ALERT", 12, 3, false, false, 0, false},   {"RULE", 18, 1, false, false, 0, false},
-    {"SUBJECT", 12, 4, false, false, 0, false}, {"MESSAGE", 16, 0, false, true, 0, false},
-    {"STATUS", 12, 0, false, false, 0, false},
+enum alert_col { AC_SEV, AC_AT, AC_ALERT, AC_RULE, AC_SUBJECT, AC_MESSAGE, AC_STATUS, AC_COUNT };
+static const widget_column alert_cols[AC_COUNT] = {
+    [AC_SEV] = {.title = "SEV", .width = 8},
+    [AC_AT] = {.title = "AT", .width = 8, .drop = 2, .whole = true},
+    [AC_ALERT] = {.title = "ALERT", .width = 12, .drop = 3},
+    [AC_RULE] = {.title = "RULE", .width = 18, .drop = 1},
+    [AC_SUBJECT] = {.title = "SUBJECT", .width = 12, .drop = 4},
+    [AC_MESSAGE] = {.title = "MESSAGE", .width = 16, .flex = true},
+    [AC_STATUS] = {.title = "STATUS", .width = 12},
 };
-static const char *const alert_sorts[] = {"open first", "severity", "newest", NULL};
+enum alert_sort { AS_OPEN_FIRST, AS_SEVERITY, AS_NEWEST };
+static const char *const alert_sorts[] = {
+    [AS_OPEN_FIRST] = "open first", [AS_SEVERITY] = "severity", [AS_NEWEST] = "newest", NULL};
 
 /* Every alert. */
-static size_t alert_collect(ui *u, const void ***rows, size_t *cap)
+static size_t alert_collect(const ui *u, const void ***rows, size_t *cap)
 {
     size_t n;
     const model_alert *const *p = store_alerts(u->st, &n);
@@ -485,9 +556,9 @@ static int alert_compare(const ui *u, int sort, const void *a, const void *b)
     (void)u;
     const model_alert *x = a, *y = b;
     int r = 0;
-    if (sort == 0)
+    if (sort == AS_OPEN_FIRST)
         r = (int)x->status - (int)y->status;
-    if (!r && sort != 2)
+    if (!r && sort != AS_NEWEST)
         r = (int)y->severity - (int)x->severity;
     if (!r)
         r = -cmp64(x->at, y->at);
@@ -500,19 +571,19 @@ static void alert_cell(const ui *u, const void *row, int col, char *buf, size_t 
 {
     const model_alert *a = row;
     switch (col) {
-        case 0:
+        case AC_SEV:
             snprintf(buf, size, "%s", model_alert_severity_label(a));
             if (a->status == ALERT_OPEN)
                 *attr = theme_attr(a->severity == SEV_CRITICAL  ? THEME_CRIT
                                    : a->severity == SEV_WARNING ? THEME_WARN
                                                                 : THEME_NORMAL);
             break;
-        case 1: format_clock(a->at, buf, size); break;
-        case 2: snprintf(buf, size, "%s", a->id); break;
-        case 3: snprintf(buf, size, "%s", a->rule); break;
-        case 4: snprintf(buf, size, "%s", a->subject_id); break;
-        case 5: snprintf(buf, size, "%s", a->message.s ? a->message.s : ""); break;
-        case 6: {
+        case AC_AT: format_clock(a->at, buf, size); break;
+        case AC_ALERT: snprintf(buf, size, "%s", a->id); break;
+        case AC_RULE: snprintf(buf, size, "%s", a->rule); break;
+        case AC_SUBJECT: snprintf(buf, size, "%s", a->subject_id); break;
+        case AC_MESSAGE: snprintf(buf, size, "%s", a->message.s ? a->message.s : ""); break;
+        case AC_STATUS: {
             const char *fl = panes_inflight_label(u, a->id);
             if (fl) {
                 snprintf(buf, size, "%s", fl);
@@ -529,16 +600,33 @@ static void alert_cell(const ui *u, const void *row, int col, char *buf, size_t 
 
 /* ---- Agents ------------------------------------------------------------------------- */
 
-static const widget_column agent_cols[] = {
-    {"AGENT", 12, 0, false, false, 0, false},      {"NAME", 12, 0, false, true, 30, false},
-    {"ROLE", 6, 3, false, false, 0, false},        {"STATUS", 9, 0, false, false, 0, false},
-    {"SPEND / CAP", 15, 1, false, false, 0, true}, {"SPENT", 13, 0, true, false, 0, true},
-    {"CAP", 13, 2, true, false, 0, true},          {"DEAL MAX", 12, 4, true, false, 0, true},
+enum agent_col {
+    NC_AGENT,
+    NC_NAME,
+    NC_ROLE,
+    NC_STATUS,
+    NC_SPEND_BAR,
+    NC_SPENT,
+    NC_CAP,
+    NC_DEAL_MAX,
+    NC_COUNT
 };
-static const char *const agent_sorts[] = {"name", "spend share", "status", NULL};
+static const widget_column agent_cols[NC_COUNT] = {
+    [NC_AGENT] = {.title = "AGENT", .width = 12},
+    [NC_NAME] = {.title = "NAME", .width = 12, .flex = true, .max = 30},
+    [NC_ROLE] = {.title = "ROLE", .width = 6, .drop = 3},
+    [NC_STATUS] = {.title = "STATUS", .width = 9},
+    [NC_SPEND_BAR] = {.title = "SPEND / CAP", .width = 15, .drop = 1, .whole = true},
+    [NC_SPENT] = {.title = "SPENT", .width = 13, .right = true, .whole = true},
+    [NC_CAP] = {.title = "CAP", .width = 13, .drop = 2, .right = true, .whole = true},
+    [NC_DEAL_MAX] = {.title = "DEAL MAX", .width = 12, .drop = 4, .right = true, .whole = true},
+};
+enum agent_sort { NS_NAME, NS_SPEND_SHARE, NS_STATUS };
+static const char *const agent_sorts[] = {
+    [NS_NAME] = "name", [NS_SPEND_SHARE] = "spend share", [NS_STATUS] = "status", NULL};
 
 /* Every agent. */
-static size_t agent_collect(ui *u, const void ***rows, size_t *cap)
+static size_t agent_collect(const ui *u, const void ***rows, size_t *cap)
 {
     size_t n;
     const model_agent *const *p = store_agents(u->st, &n);
@@ -557,9 +645,9 @@ static int agent_compare(const ui *u, int sort, const void *a, const void *b)
     (void)u;
     const model_agent *x = a, *y = b;
     int r = 0;
-    if (sort == 1)
+    if (sort == NS_SPEND_SHARE)
         r = -cmp64(agent_share(x), agent_share(y));
-    else if (sort == 2)
+    else if (sort == NS_STATUS)
         r = (int)y->paused - (int)x->paused;
     if (!r)
         r = strcmp(x->name.s ? x->name.s : "", y->name.s ? y->name.s : "");
@@ -572,10 +660,10 @@ static void agent_cell(const ui *u, const void *row, int col, char *buf, size_t 
 {
     const model_agent *a = row;
     switch (col) {
-        case 0: snprintf(buf, size, "%s", a->id); break;
-        case 1: snprintf(buf, size, "%s", a->name.s ? a->name.s : ""); break;
-        case 2: snprintf(buf, size, "%s", model_agent_role_label(a)); break;
-        case 3: {
+        case NC_AGENT: snprintf(buf, size, "%s", a->id); break;
+        case NC_NAME: snprintf(buf, size, "%s", a->name.s ? a->name.s : ""); break;
+        case NC_ROLE: snprintf(buf, size, "%s", model_agent_role_label(a)); break;
+        case NC_STATUS: {
             const char *fl = panes_inflight_label(u, a->id);
             snprintf(buf, size, "%s", fl ? fl : model_agent_status_label(a));
             if (fl)
@@ -584,7 +672,7 @@ static void agent_cell(const ui *u, const void *row, int col, char *buf, size_t 
                 *attr = theme_attr(THEME_WARN);
             break;
         }
-        case 4: {
+        case NC_SPEND_BAR: {
             /* the bar never claims more than the share; the exact figure follows it */
             widget_bar_str(10, a->spent_minor, a->limits.spend_cap_minor, buf, size);
             size_t used = strlen(buf);
@@ -600,14 +688,14 @@ static void agent_cell(const ui *u, const void *row, int col, char *buf, size_t 
                 *attr = theme_attr(sh >= 1000 ? THEME_CRIT : THEME_WARN);
             break;
         }
-        case 5: format_money(a->spent_minor, a->currency, buf, size); break;
-        case 6: format_money(a->limits.spend_cap_minor, a->currency, buf, size); break;
-        case 7: format_money(a->limits.per_deal_max_minor, a->currency, buf, size); break;
+        case NC_SPENT: format_money(a->spent_minor, a->currency, buf, size); break;
+        case NC_CAP: format_money(a->limits.spend_cap_minor, a->currency, buf, size); break;
+        case NC_DEAL_MAX: format_money(a->limits.per_deal_max_minor, a->currency, buf, size); break;
         default: break;
     }
 }
 
-/* ---- ids and filter text -------------------------------------------------------------- */
+/* ---- ids ------------------------------------------------------------------------------ */
 
 static const char *purchase_id(const void *r)
 {
@@ -634,190 +722,17 @@ static const char *agent_id(const void *r)
     return ((const model_agent *)r)->id;
 }
 
-/* True when any cell of the row, as shown, holds needle (already lower case, ASCII
- * case folding): the filter searches what the operator sees. */
-static bool row_matches(const ui *u, const pane_ops *ops, const void *row, const char *needle)
-{
-    for (int c = 0; c < ops->ncols; c++) {
-        char cell[512];
-        cell[0] = '\0';
-        unsigned long a = 0;
-        ops->cell(u, row, c, cell, sizeof cell, &a);
-        for (char *p = cell; *p; p++)
-            if (*p >= 'A' && *p <= 'Z')
-                *p = (char)(*p - 'A' + 'a');
-        if (strstr(cell, needle))
-            return true;
-    }
-    return false;
-}
-
-static const pane_ops panes[PANE_COUNT] = {
-    [PANE_PENDING] = {"Pending", pending_cols, 9, pending_sorts, pending_collect, pending_compare,
-                      pending_cell, purchase_id},
-    [PANE_THREADS] = {"Threads", thread_cols, 8, thread_sorts, thread_collect, thread_compare,
-                      thread_cell, neg_id},
-    [PANE_LISTINGS] = {"Listings", listing_cols, 8, listing_sorts, listing_collect, listing_compare,
-                       listing_cell, listing_id},
-    [PANE_LEDGER] = {"Ledger", ledger_cols, 8, ledger_sorts, ledger_collect, ledger_compare,
-                     ledger_cell, ledger_id},
-    [PANE_ALERTS] = {"Alerts", alert_cols, 7, alert_sorts, alert_collect, alert_compare, alert_cell,
-                     alert_id},
-    [PANE_AGENTS] = {"Agents", agent_cols, 8, agent_sorts, agent_collect, agent_compare, agent_cell,
-                     agent_id},
+const pane_ops panes_ops[PANE_COUNT] = {
+    [PANE_PENDING] = {"Pending", MODEL_PURCHASE, pending_cols, PC_COUNT, pending_sorts,
+                      pending_collect, pending_compare, pending_cell, purchase_id},
+    [PANE_THREADS] = {"Threads", MODEL_NEGOTIATION, thread_cols, TC_COUNT, thread_sorts,
+                      thread_collect, thread_compare, thread_cell, neg_id},
+    [PANE_LISTINGS] = {"Listings", MODEL_LISTING, listing_cols, LC_COUNT, listing_sorts,
+                       listing_collect, listing_compare, listing_cell, listing_id},
+    [PANE_LEDGER] = {"Ledger", MODEL_LEDGER, ledger_cols, GC_COUNT, ledger_sorts, ledger_collect,
+                     ledger_compare, ledger_cell, ledger_id},
+    [PANE_ALERTS] = {"Alerts", MODEL_ALERT, alert_cols, AC_COUNT, alert_sorts, alert_collect,
+                     alert_compare, alert_cell, alert_id},
+    [PANE_AGENTS] = {"Agents", MODEL_AGENT, agent_cols, NC_COUNT, agent_sorts, agent_collect,
+                     agent_compare, agent_cell, agent_id},
 };
-
-/* The pane's name. */
-const char *panes_name(int p)
-{
-    return (p >= 0 && p < PANE_COUNT) ? panes[p].name : "?";
-}
-
-/* Number of sort orders. */
-int panes_sort_count(int p)
-{
-    int n = 0;
-    while (panes[p].sorts[n])
-        n++;
-    return n;
-}
-
-/* Name of a sort order. */
-const char *panes_sort_name(int p, int sort)
-{
-    return (sort >= 0 && sort < panes_sort_count(p)) ? panes[p].sorts[sort] : "?";
-}
-
-/* qsort has no context argument: the pane being sorted. */
-static const ui *sort_ui;
-static int sort_pane, sort_order;
-
-/* qsort adaptor. */
-static int sort_cmp(const void *a, const void *b)
-{
-    return panes[sort_pane].compare(sort_ui, sort_order, *(const void *const *)a,
-                                    *(const void *const *)b);
-}
-
-/* Recomputes a pane's rows; see ui.h. */
-void panes_refresh(ui *u, int p, bool force)
-{
-    ui_pane *pn = &u->panes[p];
-    bool same_data = pn->computed_gen == u->gen && pn->rows;
-    if (!force && same_data && strcmp(pn->filtered_by, pn->filter) == 0)
-        return;
-    const pane_ops *ops = &panes[p];
-    char needle[128];
-    snprintf(needle, sizeof needle, "%s", pn->filter);
-    for (char *c = needle; *c; c++)
-        if (*c >= 'A' && *c <= 'Z')
-            *c = (char)(*c - 'A' + 'a');
-    /* Typing one more character of a filter narrows the rows already shown (same data,
-     * already sorted): no collect, no sort. */
-    bool narrowing = same_data && !force && pn->filtered_by[0] &&
-                     strncmp(pn->filter, pn->filtered_by, strlen(pn->filtered_by)) == 0;
-    size_t n = narrowing ? pn->table.nrows : ops->collect(u, &pn->rows, &pn->cap);
-    if (needle[0]) {
-        size_t k = 0;
-        for (size_t i = 0; i < n; i++)
-            if (row_matches(u, ops, pn->rows[i], needle))
-                pn->rows[k++] = pn->rows[i];
-        n = k;
-    }
-    memcpy(pn->filtered_by, pn->filter, sizeof pn->filtered_by); /* same size, NUL inside */
-    sort_ui = u;
-    sort_pane = p;
-    sort_order = pn->sort;
-    if (n > 1 && !narrowing)
-        qsort(pn->rows, n, sizeof *pn->rows, sort_cmp);
-    pn->table.nrows = n;
-    /* keep the selection on the same object */
-    if (pn->sel_id[0]) {
-        for (size_t i = 0; i < n; i++)
-            if (strcmp(ops->id(pn->rows[i]), pn->sel_id) == 0) {
-                pn->table.sel = i;
-                break;
-            }
-    }
-    widget_table_clamp(&pn->table);
-    if (n)
-        snprintf(pn->sel_id, sizeof pn->sel_id, "%s", ops->id(pn->rows[pn->table.sel]));
-    pn->computed_gen = u->gen;
-}
-
-/* The selected object of the current pane. */
-const void *panes_selected(ui *u, model_kind *kind)
-{
-    static const model_kind kinds[PANE_COUNT] = {MODEL_PURCHASE, MODEL_NEGOTIATION, MODEL_LISTING,
-                                                 MODEL_LEDGER,   MODEL_ALERT,       MODEL_AGENT};
-    ui_pane *pn = &u->panes[u->pane];
-    panes_refresh(u, u->pane, false);
-    if (kind)
-        *kind = kinds[u->pane];
-    if (pn->table.nrows == 0)
-        return NULL;
-    return pn->rows[pn->table.sel];
-}
-
-/* The id of a row of pane p (borrowed); see ui.h. */
-const char *panes_row_id(int p, const void *row)
-{
-    return panes[p].id(row);
-}
-
-/* Table callbacks: the ui and pane travel through ud. */
-typedef struct cell_ctx {
-    ui *u;
-    int pane;
-} cell_ctx;
-
-/* widget_cell_fn adaptor. */
-static void cell_adaptor(void *ud, size_t row, int col, char *buf, size_t size, unsigned long *attr)
-{
-    cell_ctx *c = ud;
-    panes[c->pane].cell(c->u, c->u->panes[c->pane].rows[row], col, buf, size, attr);
-}
-
-/* widget_row_attr_fn adaptor: in-flight rows stand out. */
-static unsigned long row_attr_adaptor(void *ud, size_t row)
-{
-    cell_ctx *c = ud;
-    const char *id = panes[c->pane].id(c->u->panes[c->pane].rows[row]);
-    return panes_inflight_label(c->u, id) ? theme_attr(THEME_INFLIGHT) : theme_attr(THEME_NORMAL);
-}
-
-/* Draws the current pane: table, and the detail below it when there is room or open. */
-void panes_draw(ui *u, WINDOW *w, int top, int height)
-{
-    ui_pane *pn = &u->panes[u->pane];
-    int width = getmaxx(w);
-    panes_refresh(u, u->pane, false);
-    if (height <= 0)
-        return;
-    bool split = height >= 20; /* room for table and detail together */
-    if (pn->detail && !split) {
-        detail_draw(u, w, top, height);
-        return;
-    }
-    int table_h = height;
-    if (split && pn->table.nrows > 0) {
-        table_h = pn->detail ? 6 : height * 2 / 5; /* Enter: the detail gets the room */
-        if (table_h < 6)
-            table_h = 6;
-    }
-    cell_ctx ctx = {u, u->pane};
-    widget_table_draw(w, top, 0, width, table_h, &pn->table, panes[u->pane].cols,
-                      panes[u->pane].ncols, cell_adaptor, row_attr_adaptor, &ctx);
-    if (pn->table.nrows)
-        snprintf(pn->sel_id, sizeof pn->sel_id, "%s", panes[u->pane].id(pn->rows[pn->table.sel]));
-    if (pn->table.nrows == 0) {
-        const char *msg = pn->filter[0]          ? "no rows match the filter (Esc clears it)"
-                          : u->cs.snapshots == 0 ? "waiting for the first snapshot…"
-                                                 : "nothing here yet";
-        widget_text(w, top + 2, 2, width - 4, msg, theme_attr(THEME_DIM));
-    }
-    if (split && table_h < height) {
-        widget_hline(w, top + table_h, 0, width, theme_attr(THEME_RULE));
-        detail_draw(u, w, top + table_h + 1, height - table_h - 1);
-    }
-}

@@ -83,7 +83,7 @@ static void title_info(const ui *u, int p, char *out, size_t size, bool *above)
 
 /* Draws the tabs and the current pane's title on row y; see ui.h. At 80 columns the
  * other panes' tabs shrink to their numbers so that the title always fits. */
-void panes_draw_title(ui *u, WINDOW *w, int y)
+void panes_draw_title(const ui *u, WINDOW *w, int y)
 {
     int cols = getmaxx(w);
     char info[200];

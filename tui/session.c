@@ -1,4 +1,4 @@
-/* session.c: the two questions about decisions that span sessions (issue 12's blocker).
+/* session.c: the two questions about decisions that span sessions.
  *
  * At start, once the market and the operator are known (api/client.h, client_bound), the
  * decisions an earlier session left without an answer, for this market and operator
@@ -27,7 +27,7 @@ static void on_resent(void *ud, const decision_outcome *o)
                   o->message);
     else
         ui_status(u, true, "earlier %s %s: %s", what, subj, o->message);
-    u->gen++;
+    u->marks++;
     u->dirty = true;
 }
 
@@ -102,7 +102,7 @@ void session_ask_key(ui *u, wint_t ch, bool is_key)
     }
 }
 
-void session_draw(ui *u, WINDOW *w, int cols)
+void session_draw(const ui *u, WINDOW *w, int cols)
 {
     const char *lines[3] = {u->ask_lines[0], u->ask_lines[1], u->ask_lines[2]};
     widget_dialog(w, u->ask_title, lines, 3, cols - 4);

@@ -4,7 +4,9 @@
  * panes' positions, the mode (browsing, filter, command line, prompt, confirmation,
  * help), the status line and the decisions in flight. Keys become actions (keymap.c),
  * actions become decision requests (actions.c), and every outcome comes back through
- * the client; nothing here writes the store.
+ * the client, always from client_run; nothing here writes the store. Before a frame the
+ * update step (view.c) computes what it shows (layout, counts, rows, detail); the
+ * drawing functions take a `const ui *` and only read.
  */
 #ifndef DEALDESK_TUI_UI_H
 #define DEALDESK_TUI_UI_H
@@ -47,8 +49,9 @@ typedef struct ui_pane {
     widget_table table;
     const void **rows;
     size_t cap;
-    uint64_t computed_gen; /* ui.gen when rows were last computed */
-    char filtered_by[128]; /* the filter the rows were computed with */
+    uint64_t computed_gen;   /* ui.gen when rows were last computed */
+    uint64_t computed_marks; /* ui.marks when rows were last computed */
+    char filtered_by[128];   /* the filter the rows were computed with */
     char filter[128];
     int sort;          /* index into the pane's sort orders */
     bool detail;       /* the detail view is open (full screen at small sizes) */
@@ -78,6 +81,28 @@ typedef enum ui_line_purpose {
 
 #define UI_MAX_INFLIGHT 64
 
+/* Where the parts of a frame go: the one layout rule (view.c, ui_layout_of), read by the
+ * update step, the drawing, and the keys that scroll a detail filling the screen. */
+typedef struct ui_layout {
+    int rows, cols;
+    bool too_small;           /* under 40x10: only a message is drawn */
+    int top, height;          /* the pane area: below the header and the tabs, above the
+                                 status line and the keys */
+    bool detail_full;         /* the open detail fills the pane area (no room for both) */
+    int table_h;              /* the table's rows, its heading included (0: detail_full) */
+    int detail_top, detail_h; /* the detail's rows (detail_h 0: no detail shown) */
+} ui_layout;
+
+/* What the header counts, once per frame (view.c), for the header and the bell. */
+typedef struct ui_counts {
+    size_t pending;  /* purchases waiting for approval */
+    int64_t nearest; /* the nearest of their deadlines (0: none) */
+    size_t sev[3];   /* open alerts by severity */
+} ui_counts;
+
+/* The detail of the selection as lines, built by the update step (detail.c). */
+typedef struct ui_detail ui_detail;
+
 typedef struct ui {
     const config *cfg;
     store *st;
@@ -91,11 +116,11 @@ typedef struct ui {
     ui_pane panes[PANE_COUNT];
     int pane;
     ui_mode mode;
-    uint64_t gen;          /* bumps whenever the store changed */
+    uint64_t gen;          /* bumps when the store changed, and only then */
+    uint64_t marks;        /* bumps when this console's own marks on rows change (in
+                              flight, decided here, the confirmation's subject) */
     uint64_t seen_changes; /* sum of the store's change counters at the last look */
-    int64_t seen_seq;
-    uint64_t seen_snapshots;
-    bool dirty; /* something on screen must be redrawn */
+    bool dirty;            /* something on screen must be redrawn */
     bool quit;
     int exit_code;
 
@@ -140,10 +165,18 @@ typedef struct ui {
     char fetched[64][MODEL_ID_MAX + 1];
     size_t nfetched;
 
+    /* purchase decided with a key: the Pending selection moves on from it in the update
+     * step, unless the client refused the decision before sending it */
+    uint64_t advance_id;
+    char advance_from[MODEL_ID_MAX + 1];
+
     int help_scroll;
     char binding_warnings[512];
-    client_status cs;     /* refreshed each frame */
+    client_status cs;     /* refreshed after the client ran, and for each frame */
     int64_t shown_lag_ms; /* stream lag measured when events were applied (idle keeps it) */
+    ui_layout lay;        /* this frame's layout (view.c) */
+    ui_counts counts;     /* this frame's counts (view.c) */
+    ui_detail *detail;    /* this frame's detail lines (detail.c; owned) */
 } ui;
 
 /* ---- app.c ---- */
@@ -159,32 +192,71 @@ void ui_status_clear(ui *u);
 /* Current wall-clock time in ms since the epoch. */
 int64_t ui_now_ms(void);
 
+/* ---- view.c: the update step (between the client and the screen) ---- */
+/* After each client_run: reads the client's status, bumps ui.gen when the store changed,
+ * adopts a viewer role as read-only, and marks the screen dirty when the header would
+ * change. Returns true when the store changed. */
+bool view_after_client(ui *u);
+/* Before a frame: the layout, the counts, the current pane's rows and placement, the
+ * selection kept, the detail built (asking for a thread's history when it is shown).
+ * The drawing then only reads. */
+void view_prepare(ui *u, int rows, int cols);
+/* The layout of a rows x cols screen for the current pane (the one rule). */
+ui_layout ui_layout_of(const ui *u, int rows, int cols);
+/* Counts pending purchases (and the nearest deadline) and open alerts by severity. */
+ui_counts ui_count(const ui *u);
+
 /* ---- header.c ---- */
 /* The market's clock (ms since the epoch) that deadlines count against: the wall clock,
  * or in a replay the recording's (client_clock_ms). */
 int64_t ui_clock_ms(const ui *u);
-/* Draws the two header lines (connection, operator, fleet; counts) from u->cs. */
-void header_draw(ui *u, WINDOW *w);
-/* Counts pending purchases (and the nearest deadline) and open alerts by severity. */
-void header_count(const ui *u, size_t *pending, int64_t *nearest, size_t sev[3]);
+/* Draws the two header lines (connection, operator, fleet; u->counts). */
+void header_draw(const ui *u, WINDOW *w);
 
-/* ---- panes.c ---- */
-/* Recomputes the rows of pane p if the store changed since (filter, sort). */
+/* ---- panes.c: the six panes as data ---- */
+/* One pane as a table of operations. */
+typedef struct pane_ops {
+    const char *name;
+    model_kind kind; /* what its rows are */
+    const widget_column *cols;
+    int ncols;
+    const char *const *sorts; /* sort order names, NULL-terminated */
+    /* Fills rows with the pane's objects from the store (unfiltered, unsorted). */
+    size_t (*collect)(const ui *u, const void ***rows, size_t *cap);
+    /* Compares two rows under sort order `sort`. */
+    int (*compare)(const ui *u, int sort, const void *a, const void *b);
+    /* Fills one cell (col: one of the pane's column enum). */
+    void (*cell)(const ui *u, const void *row, int col, char *buf, size_t size,
+                 unsigned long *attr);
+    /* The row's id (borrowed). */
+    const char *(*id)(const void *row);
+} pane_ops;
+/* The six panes, by ui_pane_id. */
+extern const pane_ops panes_ops[PANE_COUNT];
+/* The in-flight label for subject id, or NULL. */
+const char *panes_inflight_label(const ui *u, const char *id);
+
+/* ---- rows.c: a pane's rows ---- */
+/* Recomputes the rows of pane p if the store or the marks changed since, or the filter
+ * (force: always); the selection stays on its object. */
 void panes_refresh(ui *u, int p, bool force);
-/* Draws pane p's table (and its detail when open or when there is room). */
-void panes_draw(ui *u, WINDOW *w, int top, int height);
+/* Places the current pane's table in the layout (page, scroll, widths) and notes the
+ * selected object (the update step). */
+void panes_place(ui *u);
+/* Draws the current pane's table (and its detail when the layout has one). */
+void panes_draw(const ui *u, WINDOW *w);
 /* The name of a pane ("Pending"); static. */
 const char *panes_name(int p);
-/* The selected object of the current pane (borrowed, may be NULL) and its kind. */
+/* The selected object of the current pane after a refresh (borrowed, may be NULL). */
 const void *panes_selected(ui *u, model_kind *kind);
+/* The same without a refresh (for the drawing and the update step's readers). */
+const void *panes_current(const ui *u, model_kind *kind);
 /* The name of the current sort order of pane p (static). */
 const char *panes_sort_name(int p, int sort);
 /* Number of sort orders of pane p. */
 int panes_sort_count(int p);
 /* The id of a row of pane p (borrowed). */
 const char *panes_row_id(int p, const void *row);
-/* The in-flight label for subject id, or NULL. */
-const char *panes_inflight_label(const ui *u, const char *id);
 
 /* ---- position.c ---- */
 /* Selects the row of pane p whose id is id (kept across recomputes); true when shown. */
@@ -196,8 +268,8 @@ void panes_note_selection(ui *u, int p);
  * list instead of following the decided row. */
 void panes_select_after_decision(ui *u, const char *id);
 /* Draws the tabs and the current pane's title (rows shown, "12-33 of 140" with a mark
- * when rows are above, the sort order, the filter) on row y; after panes_draw. */
-void panes_draw_title(ui *u, WINDOW *w, int y);
+ * when rows are above, the sort order, the filter) on row y. */
+void panes_draw_title(const ui *u, WINDOW *w, int y);
 
 /* ---- format.c ---- */
 /* Formats a countdown of ms as "m:ss" (or "h:mm:ss"); negative as "0:00". */
@@ -216,9 +288,14 @@ void format_clock(int64_t ms, char *out, size_t size);
 const char *format_agent_name(const ui *u, const char *id);
 
 /* ---- detail.c ---- */
-/* Draws the detail of the selected row of the current pane in (top, height), from
- * line u->panes[].detail_scroll; returns the number of lines the detail has. */
-int detail_draw(ui *u, WINDOW *w, int top, int height);
+/* Builds the detail of the current pane's selection for a width x height rectangle:
+ * its lines, whether messages wrap, the scroll kept inside them; asks the client (once
+ * per thread) for a shown thread's earlier messages. Returns the detail's rows. */
+int detail_update(ui *u, int width, int height);
+/* Draws the detail built by detail_update in (top, height) of w. */
+void detail_draw(const ui *u, WINDOW *w, int top, int height);
+/* Frees the detail's lines. */
+void detail_free(ui *u);
 
 /* ---- keymap.c ---- */
 typedef enum ui_action {
@@ -307,7 +384,7 @@ void cmdline_start(ui *u, ui_line_purpose purpose, const char *prompt);
 /* Feeds one key from curses; returns when handled. */
 void cmdline_key(ui *u, wint_t ch, bool is_key);
 /* Draws the line at row y. */
-void cmdline_draw(ui *u, WINDOW *w, int y);
+void cmdline_draw(const ui *u, WINDOW *w, int y);
 
 /* ---- session.c ---- */
 /* Asks, once the market and operator are known, about an earlier session's decisions
@@ -318,7 +395,7 @@ void session_quit(ui *u);
 /* Handles a key in MODE_ASK (y yes, anything else no). */
 void session_ask_key(ui *u, wint_t ch, bool is_key);
 /* Draws the question box. */
-void session_draw(ui *u, WINDOW *w, int cols);
+void session_draw(const ui *u, WINDOW *w, int cols);
 
 /* ---- export.c ---- */
 /* Writes the ledger as CSV to path; returns entries written or -1 (errno set). */

@@ -208,8 +208,21 @@ static void measure(widget_table *t, const widget_column *cols, int ncols, widge
         }
 }
 
-/* Draws the heading and visible rows. */
-void widget_table_draw(WINDOW *w, int y, int x, int width, int height, widget_table *t,
+/* Places the table in height rows; see widgets.h. */
+void widget_table_place(widget_table *t, int height, const widget_column *cols, int ncols,
+                        widget_cell_fn cell, void *ud)
+{
+    if (height <= 0)
+        return;
+    if (ncols > WIDGET_TABLE_MAX_COLS)
+        ncols = WIDGET_TABLE_MAX_COLS;
+    t->page = height - 1;
+    widget_table_clamp(t);
+    measure(t, cols, ncols, cell, ud);
+}
+
+/* Draws the heading and visible rows (placed by widget_table_place). */
+void widget_table_draw(WINDOW *w, int y, int x, int width, int height, const widget_table *t,
                        const widget_column *cols, int ncols, widget_cell_fn cell,
                        widget_row_attr_fn row_attr, void *ud)
 {
@@ -217,9 +230,6 @@ void widget_table_draw(WINDOW *w, int y, int x, int width, int height, widget_ta
         return;
     if (ncols > WIDGET_TABLE_MAX_COLS)
         ncols = WIDGET_TABLE_MAX_COLS;
-    t->page = height - 1;
-    widget_table_clamp(t);
-    measure(t, cols, ncols, cell, ud);
     int widths[WIDGET_TABLE_MAX_COLS];
     /* one column on the left for the selection pointer */
     widget_table_layout_fit(cols, ncols, t->widest, width - 1, widths);

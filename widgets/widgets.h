@@ -163,9 +163,15 @@ void widget_table_clamp(widget_table *t);
 /* Moves the selection by delta rows (clamped); page moves pass +-page. */
 void widget_table_move(widget_table *t, long delta);
 
-/* Draws the heading and the visible rows in the rectangle (y, x, width, height);
- * only the visible rows' cells are asked for. */
-void widget_table_draw(WINDOW *w, int y, int x, int width, int height, widget_table *t,
+/* Places the table in height rows (its heading included) before it is drawn: sets the
+ * page, keeps the selection visible and measures the visible rows' values (widest). */
+void widget_table_place(widget_table *t, int height, const widget_column *cols, int ncols,
+                        widget_cell_fn cell, void *ud);
+
+/* Draws the heading and the visible rows in the rectangle (y, x, width, height), as
+ * placed by widget_table_place with the same height; only the visible rows' cells are
+ * asked for, and the table is only read. */
+void widget_table_draw(WINDOW *w, int y, int x, int width, int height, const widget_table *t,
                        const widget_column *cols, int ncols, widget_cell_fn cell,
                        widget_row_attr_fn row_attr, void *ud);
 

@@ -527,6 +527,75 @@ static void test_refused_connection_is_not_sent(void **state)
     assert_string_equal(st, "pending_approval");
 }
 
+/* An outcome with its message. */
+typedef struct refusal_box {
+    int calls;
+    uint64_t id;
+    decision_delivery delivery;
+    char message[512];
+} refusal_box;
+
+static void on_refusal(void *ud, const decision_outcome *o)
+{
+    refusal_box *b = ud;
+    b->calls++;
+    b->id = o->id;
+    b->delivery = o->delivery;
+    snprintf(b->message, sizeof b->message, "%s", o->message);
+}
+
+/* Issue 13: completion is always asynchronous. A decision refused before anything is
+ * sent (not bound yet, read-only) gets an id at once and its outcome from the next
+ * client_run, never from inside client_decide (whose callers then need no bookkeeping
+ * for a callback that ran before the id was known); the client's timeout is 0 while one
+ * waits, and one never delivered is freed with the client. */
+static void test_refusal_comes_from_client_run(void **state)
+{
+    (void)state;
+    config cfg;
+    config_init(&cfg);
+    snprintf(cfg.url, sizeof cfg.url, "%s", srv.url);
+    snprintf(cfg.token, sizeof cfg.token, "%s", TESTSRV_TOKEN_SUP1);
+    store *s = store_new();
+    char err[256];
+    client *c = client_new(&cfg, s, err, sizeof err);
+    assert_non_null(c);
+    decision_req req;
+    decision_req_init(&req, DEC_APPROVE, "pur_1");
+    req.if_match_version = 1;
+    refusal_box box = {0};
+    uint64_t id = client_decide(c, &req, on_refusal, &box); /* nothing read yet: not bound */
+    assert_true(id > 0);
+    assert_int_equal(box.calls, 0);
+    assert_int_equal(client_next_timeout_ms(c), 0);
+    assert_int_equal(client_pending_decisions(c), 0); /* nothing was sent */
+    client_run(c);
+    assert_int_equal(box.calls, 1);
+    assert_true(box.id == id);
+    assert_int_equal(box.delivery, DELIVERY_NOT_SENT);
+    assert_non_null(strstr(box.message, "not connected: nothing sent"));
+    refusal_box kept = {0};
+    assert_true(client_decide(c, &req, on_refusal, &kept) > 0);
+    client_free(c); /* never delivered: freed, no call */
+    assert_int_equal(kept.calls, 0);
+    store_free(s);
+
+    cfg.read_only = true;
+    s = store_new();
+    c = client_new(&cfg, s, err, sizeof err);
+    assert_non_null(c);
+    memset(&box, 0, sizeof box);
+    id = client_decide(c, &req, on_refusal, &box);
+    assert_true(id > 0);
+    assert_int_equal(box.calls, 0);
+    client_run(c);
+    assert_int_equal(box.calls, 1);
+    assert_non_null(strstr(box.message, "read-only mode: nothing sent"));
+    client_free(c);
+    store_free(s);
+    config_free(&cfg);
+}
+
 /* Issue 12, headless messages: approving a settled purchase says nothing about
  * "approving ... at its current total" (only a success says which total it approved),
  * just the 409; a flag without its value says so; a bad amount names the flag and the
@@ -644,6 +713,7 @@ int main(void)
         cmocka_unit_test(test_conflicts_and_usage),
         cmocka_unit_test(test_headless_messages),
         cmocka_unit_test(test_refused_connection_is_not_sent),
+        cmocka_unit_test(test_refusal_comes_from_client_run),
         cmocka_unit_test(test_open_token_file_refused),
         cmocka_unit_test(test_fetch_thread_history),
     };

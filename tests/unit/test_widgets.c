@@ -217,6 +217,7 @@ static void test_table_never_cuts_numbers(void **state)
         WINDOW *w = newwin(6, widths[i], 0, 0);
         assert_non_null(w);
         widget_table t = {.nrows = 3};
+        widget_table_place(&t, 6, cols, 4, num_cell, &rows);
         widget_table_draw(w, 0, 0, widths[i], 6, &t, cols, 4, num_cell, NULL, &rows);
         char r1[2048], r2[2048];
         row_text(w, 1, r1, sizeof r1);

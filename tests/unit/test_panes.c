@@ -1,0 +1,340 @@
+/* test_panes.c: the panes' logic without a terminal (no curses screen is opened): the
+ * filter searches what the cells show, the sort orders, the selection kept on its object
+ * while rows arrive, leave or re-sort, the move to the next waiting purchase after a
+ * decision, the layout rule, and the header's counts. A store is filled as a snapshot
+ * fills it (store_load) and the panes are recomputed as the update step does. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "api/model.h"
+#include "api/text.h"
+#include "tui/ui.h"
+
+static ui U; /* large: static, one per test (reset by setup) */
+
+/* A sanitised text field. */
+static model_text mk(const char *s)
+{
+    model_text t = {0};
+    t.s = text_sanitize_str(s, TEXT_UTF8, &t.flags, &t.width);
+    return t;
+}
+
+/* Loads a listing created at `created`. */
+static void add_listing(ui *u, const char *id, const char *title, int64_t price, int64_t created)
+{
+    model_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.kind = MODEL_LISTING;
+    model_listing *l = &ev.u.listing;
+    snprintf(l->id, sizeof l->id, "%s", id);
+    snprintf(l->seller_id, sizeof l->seller_id, "agt_1");
+    l->version = 1;
+    l->title = mk(title);
+    l->description = mk("");
+    l->category = mk("home");
+    l->unit_price_minor = price;
+    memcpy(l->currency, "USD", 4);
+    l->quantity = 1;
+    l->floor_minor = -1;
+    l->created_at = created;
+    l->updated_at = created;
+    store_load(u->st, &ev);
+    model_event_free(&ev);
+    u->gen++; /* the store changed */
+}
+
+/* Loads a purchase with a deadline `due` ms from now (0: none), a total and a risk. */
+static void add_purchase(ui *u, const char *id, model_purchase_status status, int64_t due,
+                         int64_t total, int risk, int64_t version)
+{
+    model_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.kind = MODEL_PURCHASE;
+    model_purchase *p = &ev.u.purchase;
+    snprintf(p->id, sizeof p->id, "%s", id);
+    snprintf(p->listing_id, sizeof p->listing_id, "lst_1");
+    snprintf(p->buyer_id, sizeof p->buyer_id, "agt_2");
+    snprintf(p->seller_id, sizeof p->seller_id, "agt_1");
+    p->version = version;
+    p->status = status;
+    p->quantity = 1;
+    p->unit_price_minor = total;
+    p->total_minor = total;
+    memcpy(p->currency, "USD", 4);
+    p->risk_score = risk;
+    p->decide_by = due ? ui_now_ms() + due : 0;
+    store_load(u->st, &ev);
+    model_event_free(&ev);
+    u->gen++;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    memset(&U, 0, sizeof U);
+    U.mode_text = TEXT_UTF8;
+    U.st = store_new();
+    if (!U.st)
+        return -1;
+    store_reset(U.st, "test", 0);
+    for (int p = 0; p < PANE_COUNT; p++)
+        U.panes[p].table.page = 10;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    for (int p = 0; p < PANE_COUNT; p++)
+        free(U.panes[p].rows);
+    detail_free(&U);
+    store_free(U.st);
+    return 0;
+}
+
+/* The id of row i of pane p. */
+static const char *row(int p, size_t i)
+{
+    assert_true(i < U.panes[p].table.nrows);
+    return panes_row_id(p, U.panes[p].rows[i]);
+}
+
+/* The id of the selected row of pane p. */
+static const char *selected(int p)
+{
+    return row(p, U.panes[p].table.sel);
+}
+
+/* The filter searches the cells as shown, folding ASCII case; typing narrows. */
+static void test_filter(void **state)
+{
+    (void)state;
+    add_listing(&U, "lst_1", "Desk lamp", 1200, 1);
+    add_listing(&U, "lst_2", "Road bike", 61500, 2);
+    add_listing(&U, "lst_3", "Reading LAMP", 900, 3);
+    ui_pane *pn = &U.panes[PANE_LISTINGS];
+    panes_refresh(&U, PANE_LISTINGS, false);
+    assert_int_equal(pn->table.nrows, 3);
+    snprintf(pn->filter, sizeof pn->filter, "La");
+    panes_refresh(&U, PANE_LISTINGS, false);
+    assert_int_equal(pn->table.nrows, 2);
+    snprintf(pn->filter, sizeof pn->filter, "Lamp");
+    panes_refresh(&U, PANE_LISTINGS, false); /* narrowing what is shown */
+    assert_int_equal(pn->table.nrows, 2);
+    assert_string_equal(row(PANE_LISTINGS, 0), "lst_3"); /* newest first */
+    assert_string_equal(row(PANE_LISTINGS, 1), "lst_1");
+    /* money as formatted on screen */
+    snprintf(pn->filter, sizeof pn->filter, "$615.00");
+    panes_refresh(&U, PANE_LISTINGS, false);
+    assert_int_equal(pn->table.nrows, 1);
+    assert_string_equal(row(PANE_LISTINGS, 0), "lst_2");
+    pn->filter[0] = '\0';
+    panes_refresh(&U, PANE_LISTINGS, false);
+    assert_int_equal(pn->table.nrows, 3);
+}
+
+/* Pending: waiting purchases first, by deadline, total or risk; the names of the orders. */
+static void test_sort(void **state)
+{
+    (void)state;
+    add_purchase(&U, "pur_1", PUR_PENDING, 90000, 5000, 10, 1);
+    add_purchase(&U, "pur_2", PUR_PENDING, 30000, 100, 80, 1);
+    add_purchase(&U, "pur_3", PUR_PENDING, 60000, 90000, 40, 1);
+    ui_pane *pn = &U.panes[PANE_PENDING];
+    panes_refresh(&U, PANE_PENDING, false);
+    assert_string_equal(panes_sort_name(PANE_PENDING, pn->sort), "deadline");
+    assert_string_equal(row(PANE_PENDING, 0), "pur_2");
+    assert_string_equal(row(PANE_PENDING, 1), "pur_3");
+    assert_string_equal(row(PANE_PENDING, 2), "pur_1");
+    pn->sort = 1;
+    panes_refresh(&U, PANE_PENDING, true);
+    assert_string_equal(panes_sort_name(PANE_PENDING, pn->sort), "total");
+    assert_string_equal(row(PANE_PENDING, 0), "pur_3");
+    assert_string_equal(row(PANE_PENDING, 2), "pur_2");
+    pn->sort = 2;
+    panes_refresh(&U, PANE_PENDING, true);
+    assert_string_equal(panes_sort_name(PANE_PENDING, pn->sort), "risk");
+    assert_string_equal(row(PANE_PENDING, 0), "pur_2");
+    assert_string_equal(row(PANE_PENDING, 2), "pur_1");
+    assert_int_equal(panes_sort_count(PANE_PENDING), 4);
+    assert_string_equal(panes_sort_name(PANE_PENDING, 4), "?");
+    assert_string_equal(panes_name(PANE_AGENTS), "Agents");
+}
+
+/* The selection is an object: it stays on it while rows arrive above it, when the order
+ * changes, and while a filter hides other rows. */
+static void test_selection_stays_on_its_object(void **state)
+{
+    (void)state;
+    add_listing(&U, "lst_1", "Desk lamp", 1200, 1);
+    add_listing(&U, "lst_2", "Road bike", 61500, 2);
+    add_listing(&U, "lst_3", "Reading lamp", 900, 3);
+    ui_pane *pn = &U.panes[PANE_LISTINGS];
+    U.pane = PANE_LISTINGS;
+    assert_true(panes_select_id(&U, PANE_LISTINGS, "lst_2"));
+    assert_int_equal(pn->table.sel, 1);
+    add_listing(&U, "lst_4", "Floor lamp", 4000, 4); /* above it: newest first */
+    add_listing(&U, "lst_5", "Gravel bike", 90000, 5);
+    panes_refresh(&U, PANE_LISTINGS, false);
+    assert_int_equal(pn->table.nrows, 5);
+    assert_int_equal(pn->table.sel, 3);
+    assert_string_equal(selected(PANE_LISTINGS), "lst_2");
+    pn->sort = 2; /* by price: lst_5, lst_2, ... */
+    panes_refresh(&U, PANE_LISTINGS, true);
+    assert_string_equal(row(PANE_LISTINGS, 0), "lst_5");
+    assert_string_equal(selected(PANE_LISTINGS), "lst_2");
+    snprintf(pn->filter, sizeof pn->filter, "bike"); /* lst_5 and lst_2 stay */
+    panes_refresh(&U, PANE_LISTINGS, false);
+    assert_int_equal(pn->table.nrows, 2);
+    assert_string_equal(selected(PANE_LISTINGS), "lst_2");
+    /* a move records the object at the new row */
+    widget_table_move(&pn->table, -1);
+    panes_note_selection(&U, PANE_LISTINGS);
+    assert_string_equal(pn->sel_id, "lst_5");
+    pn->filter[0] = '\0';
+    panes_refresh(&U, PANE_LISTINGS, false);
+    assert_string_equal(selected(PANE_LISTINGS), "lst_5");
+    model_kind kind;
+    const model_listing *l = panes_current(&U, &kind);
+    assert_int_equal(kind, MODEL_LISTING);
+    assert_string_equal(l->id, "lst_5");
+}
+
+/* Rows that leave the pane (decided elsewhere, not selected) move the selected row, not
+ * the selection: it stays on its purchase at its new place. */
+static void test_selection_when_rows_leave(void **state)
+{
+    (void)state;
+    add_purchase(&U, "pur_1", PUR_PENDING, 30000, 100, 0, 1);
+    add_purchase(&U, "pur_2", PUR_PENDING, 60000, 100, 0, 1);
+    add_purchase(&U, "pur_3", PUR_PENDING, 90000, 100, 0, 1);
+    ui_pane *pn = &U.panes[PANE_PENDING];
+    assert_true(panes_select_id(&U, PANE_PENDING, "pur_3"));
+    assert_int_equal(pn->table.sel, 2);
+    add_purchase(&U, "pur_1", PUR_SETTLED, 0, 100, 0, 2); /* approved by another operator */
+    add_purchase(&U, "pur_2", PUR_VETOED, 0, 100, 0, 2);
+    panes_refresh(&U, PANE_PENDING, false);
+    assert_int_equal(pn->table.nrows, 1);
+    assert_int_equal(pn->table.sel, 0);
+    assert_string_equal(selected(PANE_PENDING), "pur_3");
+    add_purchase(&U, "pur_4", PUR_PENDING, 10000, 100, 0, 1); /* arrives above it */
+    panes_refresh(&U, PANE_PENDING, false);
+    assert_string_equal(row(PANE_PENDING, 0), "pur_4");
+    assert_string_equal(selected(PANE_PENDING), "pur_3");
+}
+
+/* A purchase decided elsewhere stays listed while selected (showing what it is now);
+ * after a decision from here the selection moves on to the next waiting purchase below,
+ * else the nearest above, skipping those in flight. */
+static void test_selection_after_decision(void **state)
+{
+    (void)state;
+    add_purchase(&U, "pur_1", PUR_PENDING, 30000, 100, 0, 1);
+    add_purchase(&U, "pur_2", PUR_PENDING, 60000, 100, 0, 1);
+    add_purchase(&U, "pur_3", PUR_PENDING, 90000, 100, 0, 1);
+    add_purchase(&U, "pur_4", PUR_PENDING, 120000, 100, 0, 1);
+    assert_true(panes_select_id(&U, PANE_PENDING, "pur_2"));
+    /* pur_3 is in flight already: the next waiting one is pur_4 */
+    U.inflight[U.ninflight++] = (ui_inflight){.id = 7, .action = DEC_VETO, .subject = "pur_3"};
+    U.inflight[U.ninflight++] = (ui_inflight){.id = 8, .action = DEC_APPROVE, .subject = "pur_2"};
+    U.marks++;
+    panes_select_after_decision(&U, "pur_2");
+    assert_string_equal(selected(PANE_PENDING), "pur_4");
+    /* pur_4 decided (no longer waiting) while selected: it stays, showing its state */
+    add_purchase(&U, "pur_4", PUR_SETTLED, 0, 100, 0, 2);
+    panes_refresh(&U, PANE_PENDING, false);
+    assert_string_equal(selected(PANE_PENDING), "pur_4");
+    /* deciding the last one: the nearest waiting one above */
+    U.inflight[U.ninflight++] = (ui_inflight){.id = 9, .action = DEC_APPROVE, .subject = "pur_4"};
+    U.marks++;
+    panes_select_after_decision(&U, "pur_4");
+    assert_string_equal(selected(PANE_PENDING), "pur_1");
+    /* a decision on a purchase the operator is not on leaves the selection alone */
+    panes_select_after_decision(&U, "pur_3");
+    assert_string_equal(selected(PANE_PENDING), "pur_1");
+    /* the in-flight label is what the STATE cell shows */
+    assert_null(panes_inflight_label(&U, "pur_1"));
+    snprintf(U.inflight[0].label, sizeof U.inflight[0].label, "vetoing…");
+    assert_string_equal(panes_inflight_label(&U, "pur_3"), "vetoing…");
+}
+
+/* The one layout rule: the detail fills the pane area when both do not fit (80x24),
+ * the table takes two fifths beside it otherwise, six rows when the detail is open. */
+static void test_layout(void **state)
+{
+    (void)state;
+    add_purchase(&U, "pur_1", PUR_PENDING, 30000, 100, 0, 1);
+    panes_refresh(&U, PANE_PENDING, false);
+    ui_layout l = ui_layout_of(&U, 24, 80);
+    assert_false(l.too_small);
+    assert_int_equal(l.top, 3);
+    assert_int_equal(l.height, 19);
+    assert_int_equal(l.table_h, 19);
+    assert_int_equal(l.detail_h, 0);
+    U.panes[PANE_PENDING].detail = true;
+    l = ui_layout_of(&U, 24, 80);
+    assert_true(l.detail_full);
+    assert_int_equal(l.table_h, 0);
+    assert_int_equal(l.detail_top, 3);
+    assert_int_equal(l.detail_h, 19);
+    l = ui_layout_of(&U, 30, 100); /* 25 rows: both */
+    assert_false(l.detail_full);
+    assert_int_equal(l.table_h, 6);
+    assert_int_equal(l.detail_top, 3 + 6 + 1);
+    assert_int_equal(l.detail_h, 25 - 6 - 1);
+    U.panes[PANE_PENDING].detail = false;
+    l = ui_layout_of(&U, 30, 100);
+    assert_int_equal(l.table_h, 10);
+    assert_int_equal(l.detail_h, 25 - 10 - 1);
+    assert_true(ui_layout_of(&U, 9, 80).too_small);
+    assert_true(ui_layout_of(&U, 24, 39).too_small);
+}
+
+/* The update step places the table in the layout (its page) and builds the detail,
+ * keeping the detail's scroll inside its lines: the drawing then only reads. */
+static void test_prepare(void **state)
+{
+    (void)state;
+    add_purchase(&U, "pur_1", PUR_PENDING, 30000, 100, 0, 1);
+    add_purchase(&U, "pur_2", PUR_PENDING, 60000, 100, 0, 1);
+    add_purchase(&U, "pur_3", PUR_SETTLED, 0, 700, 0, 2);
+    U.pane = PANE_PENDING;
+    view_prepare(&U, 30, 100);
+    ui_pane *pn = &U.panes[PANE_PENDING];
+    assert_int_equal(pn->table.nrows, 2); /* a settled purchase is not listed */
+    assert_int_equal(pn->table.page, U.lay.table_h - 1);
+    assert_int_equal(U.counts.pending, 2);
+    assert_true(U.counts.nearest > 0);
+    pn->detail = true;
+    pn->detail_scroll = 100000; /* End */
+    view_prepare(&U, 24, 80);
+    assert_true(U.lay.detail_full);
+    int n = detail_update(&U, 80, U.lay.detail_h);
+    assert_true(n > 0);
+    assert_int_equal(pn->detail_scroll, n > U.lay.detail_h ? n - U.lay.detail_h : 0);
+    ui_counts c = ui_count(&U);
+    assert_int_equal(c.pending, 2);
+    assert_int_equal(c.sev[SEV_CRITICAL], 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_filter, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sort, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_selection_stays_on_its_object, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_selection_when_rows_leave, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_selection_after_decision, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_layout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prepare, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
