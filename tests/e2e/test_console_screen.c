@@ -342,6 +342,8 @@ static void test_halt_and_resume_fleet_ask(void **state)
     vt_send(t, "halt\r");
     assert_true(e2e_wait(t, "FLEET HALTED", WAIT_MS));
     assert_true(e2e_wait(t, "halted: drill from the command line", WAIT_MS));
+    /* the halt's own answer, not only its event: else it may land after the next status */
+    assert_true(e2e_wait(t, "halt fleet: done", WAIT_MS));
     command(t, "halt again");
     assert_true(e2e_wait(t, "already halted", WAIT_MS));
     command(t, "resume-fleet");
