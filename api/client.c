@@ -21,28 +21,12 @@
 
 /* ---- small helpers ---------------------------------------------------------------- */
 
-/* Monotonic milliseconds. */
-int64_t client_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Wall-clock milliseconds since the Unix epoch. */
-int64_t client_wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* A uniformly random number in [0, n) (n > 0), for jitter. */
 uint32_t client_rnd(uint32_t n)
 {
     uint32_t v = 0;
     if (getrandom(&v, sizeof v, GRND_NONBLOCK) != sizeof v)
-        v = (uint32_t)client_mono_ms() * 2654435761u;
+        v = (uint32_t)clock_mono_ms() * 2654435761u;
     return v % n;
 }
 
@@ -164,7 +148,7 @@ static void on_stream_data(void *ud, const char *buf, size_t n)
 static void set_down(client *c, conn_reason why)
 {
     if (!c->replay && (c->s.state == CONN_LIVE || (!c->s.stale_since_ms && c->s.snapshots)))
-        c->s.stale_since_ms = client_wall_ms();
+        c->s.stale_since_ms = clock_wall_ms();
     c->s.reason = why;
 }
 
@@ -534,7 +518,7 @@ client *client_new(const config *cfg, store *st, char *err, size_t errsz)
     }
     c->cfg = cfg;
     c->st = st;
-    c->rate_sec = client_mono_ms() / 1000;
+    c->rate_sec = clock_mono_ms() / 1000;
     c->h = http_new();
     c->sse = sse_new(0, on_sse_event, c);
     if (!c->h || !c->sse) {
@@ -547,7 +531,7 @@ client *client_new(const config *cfg, store *st, char *err, size_t errsz)
         client_free(c);
         return NULL;
     }
-    int64_t now = client_mono_ms();
+    int64_t now = clock_mono_ms();
     if (cfg->replay_file[0]) {
         c->replay = true;
         c->s.replay = true;
@@ -635,7 +619,7 @@ int client_wait(client *c, const int *extra_fds, size_t nfds, int timeout_ms, un
 
 void client_run(client *c)
 {
-    int64_t now = client_mono_ms();
+    int64_t now = clock_mono_ms();
     if (c->replay) {
         client_replay_release(c, now);
         drain(c, now);
@@ -644,7 +628,7 @@ void client_run(client *c)
         return;
     }
     http_perform(c->h);
-    now = client_mono_ms();
+    now = clock_mono_ms();
     http_req *r;
     while ((r = http_next_done(c->h))) {
         if (r == c->stream) {
@@ -714,7 +698,7 @@ void client_run(client *c)
 
 int client_next_timeout_ms(const client *c)
 {
-    int64_t now = client_mono_ms(), best = -1;
+    int64_t now = clock_mono_ms(), best = -1;
 #define CONSIDER(t)                                                                                \
     do {                                                                                           \
         int64_t d_ = (t)-now;                                                                      \
@@ -746,12 +730,12 @@ int client_next_timeout_ms(const client *c)
 void client_status_get(const client *c, client_status *st)
 {
     *st = c->s;
-    int64_t now = client_mono_ms();
+    int64_t now = clock_mono_ms();
     st->seq = store_seq(c->st);
     st->retrying = c->s.reason != CONN_REASON_NONE && c->s.state != CONN_LIVE &&
                    (c->ph == PH_SNAPSHOT || c->ph == PH_STREAM);
     st->next_retry_ms = c->ph == PH_WAIT && c->retry_at > now ? c->retry_at - now : 0;
-    st->lag_ms = c->last_at && !c->replay ? client_wall_ms() - c->last_at : 0;
+    st->lag_ms = c->last_at && !c->replay ? clock_wall_ms() - c->last_at : 0;
     if (st->lag_ms < 0)
         st->lag_ms = 0;
     if (now / 1000 > c->rate_sec + 1)
@@ -760,7 +744,7 @@ void client_status_get(const client *c, client_status *st)
 
 void client_resync(client *c)
 {
-    resync(c, client_mono_ms() - 5000, "re-sync asked for");
+    resync(c, clock_mono_ms() - 5000, "re-sync asked for");
 }
 
 const char *client_reason_name(conn_reason r)

@@ -17,6 +17,7 @@
 #include <stdio.h>
 
 #include "api/client.h"
+#include "api/clock.h"
 #include "api/http.h"
 #include "api/journal.h"
 #include "api/sse.h"
@@ -123,12 +124,6 @@ struct client {
     size_t given_up;         /* decisions of this session retried to the end, outcome unknown */
     char given_up_list[200]; /* "veto pur_3, halt fleet" (as much as fits), named at quit */
 };
-
-/* Monotonic milliseconds. */
-int64_t client_mono_ms(void);
-
-/* Wall-clock milliseconds since the Unix epoch. */
-int64_t client_wall_ms(void);
 
 /* A uniformly random number in [0, n) (n > 0), for jitter. */
 uint32_t client_rnd(uint32_t n);

@@ -175,7 +175,7 @@ static void look_at_journal(client *c)
         return;
     journal_entry *e;
     size_t n;
-    if (journal_unsettled(c->j, client_wall_ms(), &e, &n, NULL) < 0)
+    if (journal_unsettled(c->j, clock_wall_ms(), &e, &n, NULL) < 0)
         return;
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
@@ -365,7 +365,7 @@ uint64_t client_decide(client *c, const decision_req *req, decision_cb cb, void 
         refuse(cb, ud, "out of memory");
         return 0;
     }
-    journal_entry e = {.at_ms = client_wall_ms(), .version = req->if_match_version, .body = body};
+    journal_entry e = {.at_ms = clock_wall_ms(), .version = req->if_match_version, .body = body};
     snprintf(e.key, sizeof e.key, "%s", key);
     snprintf(e.action, sizeof e.action, "%s", decision_action_name(req->action));
     snprintf(e.subject, sizeof e.subject, "%s", req->subject_id);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/clock.h"
 #include "api/money.h"
 
 /* What every decoder carries: the text mode and where the first error goes. */
@@ -142,7 +143,7 @@ static int get_time(ctx *c, json_t *o, const char *key, int64_t *out, bool nulla
         }
         return fail(c, "%s: missing", key);
     }
-    if (!json_is_string(v) || json_parse_time(json_string_value(v), out) < 0)
+    if (!json_is_string(v) || clock_parse_rfc3339(json_string_value(v), out) < 0)
         return fail(c, "%s: not an RFC 3339 time", key);
     return 0;
 }
@@ -240,7 +241,8 @@ static int get_word(ctx *c, json_t *o, const char *key, char *out, size_t size)
     return 0;
 }
 
-static const char *const sev_names[] = {"info", "warning", "critical"};
+/* A table of model.h's names and its length, as get_enum and get_enum_raw take them. */
+#define NAMES(table) (table), MODEL_NAMES_COUNT(table)
 
 /* ---- objects ---------------------------------------------------------------------- */
 
@@ -282,16 +284,15 @@ static int get_text_array(ctx *c, json_t *arr, const char *key, model_text **out
 
 static int dec_agent(ctx *c, json_t *o, model_agent *a)
 {
-    static const char *const roles[] = {"buyer", "seller"};
-    static const char *const st[] = {"active", "paused"};
     int role = 0, status = 0;
     json_t *lim = json_object_get(o, "limits");
     json_t *mandate = json_object_get(o, "mandate");
     if (get_head(c, o, "agt_", a->id, &a->version, &a->updated_at) < 0 ||
         get_text(c, o, "name", &a->name, false) < 0 ||
         get_text(c, o, "principal", &a->principal, true) < 0 ||
-        get_enum_raw(c, o, "role", roles, 2, 0, &role, a->role_raw) < 0 ||
-        get_enum_raw(c, o, "status", st, 2, 0, &status, a->status_raw) < 0 ||
+        get_enum_raw(c, o, "role", NAMES(model_agent_role_names), 0, &role, a->role_raw) < 0 ||
+        get_enum_raw(c, o, "status", NAMES(model_agent_status_names), 0, &status, a->status_raw) <
+            0 ||
         get_currency(c, o, "currency", a->currency) < 0 ||
         get_money(c, o, "spent_minor", &a->spent_minor, false) < 0)
         return -1;
@@ -315,7 +316,6 @@ static int dec_agent(ctx *c, json_t *o, model_agent *a)
 
 static int dec_listing(ctx *c, json_t *o, model_listing *l)
 {
-    static const char *const st[] = {"open", "sold", "withdrawn"};
     int status = 0;
     if (get_head(c, o, "lst_", l->id, &l->version, &l->updated_at) < 0 ||
         get_id(c, o, "seller_id", "agt_", l->seller_id, false) < 0 ||
@@ -327,7 +327,8 @@ static int dec_listing(ctx *c, json_t *o, model_listing *l)
         get_int(c, o, "quantity", 0, MONEY_MAX_MINOR, &l->quantity, false, 0) < 0 ||
         get_money(c, o, "reference_price_minor", &l->reference_price_minor, true) < 0 ||
         get_money(c, o, "floor_minor", &l->floor_minor, true) < 0 ||
-        get_enum_raw(c, o, "status", st, 3, LISTING_UNKNOWN, &status, l->status_raw) < 0 ||
+        get_enum_raw(c, o, "status", NAMES(model_listing_status_names), LISTING_UNKNOWN, &status,
+                     l->status_raw) < 0 ||
         get_time(c, o, "created_at", &l->created_at, true) < 0)
         return -1;
     l->status = (model_listing_status)status;
@@ -369,13 +370,13 @@ static int get_cap(ctx *c, json_t *o, const char *key, model_cap *cap)
 
 static int dec_negotiation(ctx *c, json_t *o, model_negotiation *n)
 {
-    static const char *const st[] = {"open", "agreed", "failed", "held", "vetoed", "expired"};
     int status = 0;
     if (get_head(c, o, "neg_", n->id, &n->version, &n->updated_at) < 0 ||
         get_id(c, o, "listing_id", "lst_", n->listing_id, false) < 0 ||
         get_id(c, o, "buyer_id", "agt_", n->buyer_id, false) < 0 ||
         get_id(c, o, "seller_id", "agt_", n->seller_id, false) < 0 ||
-        get_enum_raw(c, o, "status", st, 6, NEG_UNKNOWN, &status, n->status_raw) < 0 ||
+        get_enum_raw(c, o, "status", NAMES(model_neg_status_names), NEG_UNKNOWN, &status,
+                     n->status_raw) < 0 ||
         get_terms(c, o, "terms", &n->terms) < 0 ||
         get_terms(c, o, "agreed_terms", &n->agreed_terms) < 0 ||
         get_cap(c, o, "cap", &n->cap) < 0 || get_currency(c, o, "currency", n->currency) < 0 ||
@@ -388,11 +389,11 @@ static int dec_negotiation(ctx *c, json_t *o, model_negotiation *n)
 
 static int dec_message(ctx *c, json_t *o, model_message *m)
 {
-    static const char *const kinds[] = {"offer", "counter", "accept", "reject", "note", "system"};
     int kind = 0;
     if (get_id(c, o, "negotiation_id", "neg_", m->negotiation_id, false) < 0 ||
         get_int(c, o, "seq", 1, INT64_MAX, &m->seq, false, 0) < 0 ||
-        get_enum_raw(c, o, "kind", kinds, 6, MSG_UNKNOWN, &kind, m->kind_raw) < 0)
+        get_enum_raw(c, o, "kind", NAMES(model_msg_kind_names), MSG_UNKNOWN, &kind, m->kind_raw) <
+            0)
         return -1;
     m->kind = (model_msg_kind)kind;
     /* A system message (or one of a kind this client does not know) may come from the
@@ -408,8 +409,6 @@ static int dec_message(ctx *c, json_t *o, model_message *m)
 
 static int dec_purchase(ctx *c, json_t *o, model_purchase *p)
 {
-    static const char *const st[] = {"pending_approval", "approved", "settled",  "vetoed",
-                                     "capped",           "expired",  "refunded", "failed"};
     int status = 0;
     int64_t risk = 0;
     if (get_head(c, o, "pur_", p->id, &p->version, &p->updated_at) < 0 ||
@@ -421,7 +420,8 @@ static int dec_purchase(ctx *c, json_t *o, model_purchase *p)
         get_int(c, o, "quantity", 0, MONEY_MAX_MINOR, &p->quantity, false, 0) < 0 ||
         get_money(c, o, "total_minor", &p->total_minor, false) < 0 ||
         get_currency(c, o, "currency", p->currency) < 0 ||
-        get_enum_raw(c, o, "status", st, 8, PUR_UNKNOWN, &status, p->status_raw) < 0 ||
+        get_enum_raw(c, o, "status", NAMES(model_purchase_status_names), PUR_UNKNOWN, &status,
+                     p->status_raw) < 0 ||
         get_int(c, o, "risk_score", 0, 100, &risk, true, 0) < 0 ||
         get_time(c, o, "decide_by", &p->decide_by, true) < 0 ||
         get_time(c, o, "created_at", &p->created_at, true) < 0)
@@ -451,8 +451,8 @@ static int dec_purchase(ctx *c, json_t *o, model_purchase *p)
                 return fail(c, "flags: not an object");
             p->nflags++;
             if (get_name(c, f, "rule", fl->rule, sizeof fl->rule) < 0 ||
-                get_enum_raw(c, f, "severity", sev_names, 3, SEV_CRITICAL, &sev, fl->severity_raw) <
-                    0 ||
+                get_enum_raw(c, f, "severity", NAMES(model_severity_names), SEV_CRITICAL, &sev,
+                             fl->severity_raw) < 0 ||
                 get_text(c, f, "detail", &fl->detail, true) < 0)
                 return -1;
             fl->severity = (model_severity)sev;
@@ -489,14 +489,15 @@ static int get_subject(ctx *c, json_t *o, char *kind, size_t kindsz, char *id)
 
 static int dec_alert(ctx *c, json_t *o, model_alert *a)
 {
-    static const char *const st[] = {"open", "acked"};
     int sev = 0, status = 0;
     if (get_head(c, o, "alr_", a->id, &a->version, &a->updated_at) < 0 ||
-        get_enum_raw(c, o, "severity", sev_names, 3, SEV_CRITICAL, &sev, a->severity_raw) < 0 ||
+        get_enum_raw(c, o, "severity", NAMES(model_severity_names), SEV_CRITICAL, &sev,
+                     a->severity_raw) < 0 ||
         get_name(c, o, "rule", a->rule, sizeof a->rule) < 0 ||
         get_subject(c, o, a->subject_kind, sizeof a->subject_kind, a->subject_id) < 0 ||
         get_text(c, o, "message", &a->message, true) < 0 ||
-        get_enum_raw(c, o, "status", st, 2, ALERT_UNKNOWN, &status, a->status_raw) < 0 ||
+        get_enum_raw(c, o, "status", NAMES(model_alert_status_names), ALERT_UNKNOWN, &status,
+                     a->status_raw) < 0 ||
         get_text(c, o, "acked_by", &a->acked_by, true) < 0 ||
         get_time(c, o, "at", &a->at, true) < 0)
         return -1;
@@ -519,11 +520,10 @@ static bool valid_account(const char *s)
 
 static int dec_ledger(ctx *c, json_t *o, model_ledger_entry *e)
 {
-    static const char *const kinds[] = {"settlement", "refund"};
     int kind = 0;
     if (get_id(c, o, "id", "led_", e->id, false) < 0 ||
         get_int(c, o, "seq", 0, INT64_MAX, &e->seq, false, 0) < 0 ||
-        get_enum_raw(c, o, "kind", kinds, 2, 0, &kind, e->kind_raw) < 0 ||
+        get_enum_raw(c, o, "kind", NAMES(model_ledger_kind_names), 0, &kind, e->kind_raw) < 0 ||
         get_id(c, o, "purchase_id", "pur_", e->purchase_id, false) < 0 ||
         get_currency(c, o, "currency", e->currency) < 0 || get_time(c, o, "at", &e->at, false) < 0)
         return -1;
@@ -564,9 +564,8 @@ static int dec_decision(ctx *c, json_t *o, model_decision *d)
 
 static int dec_fleet(ctx *c, json_t *o, model_fleet *f)
 {
-    static const char *const st[] = {"running", "halted"};
     int status = 0;
-    if (get_enum(c, o, "status", st, 2, &status) < 0 ||
+    if (get_enum(c, o, "status", NAMES(model_fleet_status_names), &status) < 0 ||
         get_text(c, o, "reason", &f->reason, true) < 0 || get_text(c, o, "by", &f->by, true) < 0 ||
         get_time(c, o, "updated_at", &f->updated_at, true) < 0)
         return -1;
@@ -874,182 +873,6 @@ void json_decode_outcome(const char *body, size_t len, model_kind kind, text_mod
     json_decref(root);
 }
 
-char *json_decision_body(const decision_req *r)
-{
-    json_t *o = json_object();
-    if (!o)
-        return NULL;
-    bool reason = r->reason[0] != '\0';
-    switch (r->action) {
-        case DEC_APPROVE:
-            json_object_set_new(o, "expected_total_minor", json_integer(r->expected_total_minor));
-            if (reason)
-                json_object_set_new(o, "comment", json_string(r->reason));
-            break;
-        case DEC_CAP:
-        case DEC_NEG_CAP:
-            if (r->max_unit_price_minor >= 0)
-                json_object_set_new(o, "max_unit_price_minor",
-                                    json_integer(r->max_unit_price_minor));
-            if (r->max_quantity >= 0)
-                json_object_set_new(o, "max_quantity", json_integer(r->max_quantity));
-            if (reason && r->action == DEC_CAP)
-                json_object_set_new(o, "reason", json_string(r->reason));
-            break;
-        case DEC_LIMITS:
-            if (r->limits.spend_cap_minor >= 0)
-                json_object_set_new(o, "spend_cap_minor", json_integer(r->limits.spend_cap_minor));
-            if (r->limits.per_deal_max_minor >= 0)
-                json_object_set_new(o, "per_deal_max_minor",
-                                    json_integer(r->limits.per_deal_max_minor));
-            if (r->limits.approval_threshold_minor >= 0)
-                json_object_set_new(o, "approval_threshold_minor",
-                                    json_integer(r->limits.approval_threshold_minor));
-            if (r->limits.max_quantity >= 0)
-                json_object_set_new(o, "max_quantity", json_integer(r->limits.max_quantity));
-            break;
-        case DEC_ACK:
-            if (reason)
-                json_object_set_new(o, "note", json_string(r->reason));
-            break;
-        case DEC_NEG_RELEASE:
-        case DEC_RESUME:
-        case DEC_FLEET_RESUME: break;
-        default:
-            if (reason)
-                json_object_set_new(o, "reason", json_string(r->reason));
-            break;
-    }
-    char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(o);
-    return s;
-}
-
-/* Prints a JSON value as one line of printable ASCII: the one place tail and snapshot
- * print JSON. JSON_ENSURE_ASCII escapes everything above 0x7f (C1 controls included) and
- * the C0 controls, but leaves DEL (0x7f) raw; DEL can only stand inside a string (key or
- * value), so it is written as \u007F here. */
-static int print_value(FILE *f, json_t *v)
-{
-    char *s =
-        json_dumps(v, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
-    if (!s)
-        return -1;
-    for (char *p = s, *del; *p; p = del + 1) {
-        del = strchr(p, 0x7f);
-        if (!del) {
-            fputs(p, f);
-            break;
-        }
-        fwrite(p, 1, (size_t)(del - p), f);
-        fputs("\\u007F", f); /* upper case, as jansson writes its escapes */
-    }
-    fputc('\n', f);
-    free(s);
-    return 0;
-}
-
-int json_print_event(FILE *f, const char *raw, size_t len)
-{
-    json_t *root = json_loadb(raw, len, 0, NULL);
-    if (!json_is_object(root)) {
-        json_decref(root);
-        return -1;
-    }
-    json_t *o = json_object();
-    const char *keys[] = {"seq", "type", "at", "data"};
-    for (size_t i = 0; i < 4; i++) {
-        json_t *v = json_object_get(root, keys[i]);
-        json_object_set(o, keys[i], v ? v : json_null());
-    }
-    int rc = print_value(f, o);
-    json_decref(o);
-    json_decref(root);
-    return rc;
-}
-
-int json_print_ascii(FILE *f, const char *raw, size_t len)
-{
-    json_t *root = json_loadb(raw, len, JSON_DECODE_ANY, NULL);
-    if (!root)
-        return -1;
-    int rc = print_value(f, root);
-    json_decref(root);
-    return rc;
-}
-
-/* Days from 1970-01-01 to y-m-d (proleptic Gregorian; Howard Hinnant's algorithm). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
-/* Reads exactly n digits. */
-static bool digits(const char **p, int n, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        char ch = (*p)[i];
-        if (ch < '0' || ch > '9')
-            return false;
-        v = v * 10 + (ch - '0');
-    }
-    *p += n;
-    *out = v;
-    return true;
-}
-
-int json_parse_time(const char *s, int64_t *ms)
-{
-    const char *p = s;
-    int y, mo, d, h, mi, sec, frac = 0;
-    if (!digits(&p, 4, &y) || *p++ != '-' || !digits(&p, 2, &mo) || *p++ != '-' ||
-        !digits(&p, 2, &d) || (*p != 'T' && *p != 't' && *p != ' '))
-        return -1;
-    p++;
-    if (!digits(&p, 2, &h) || *p++ != ':' || !digits(&p, 2, &mi) || *p++ != ':' ||
-        !digits(&p, 2, &sec))
-        return -1;
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
-        return -1;
-    if (*p == '.') {
-        p++;
-        int n = 0;
-        while (*p >= '0' && *p <= '9') {
-            if (n < 3)
-                frac = frac * 10 + (*p - '0');
-            n++;
-            p++;
-        }
-        if (n == 0 || n > 9)
-            return -1;
-        for (; n < 3; n++)
-            frac *= 10;
-    }
-    int64_t off = 0;
-    if (*p == 'Z' || *p == 'z') {
-        p++;
-    } else if (*p == '+' || *p == '-') {
-        int sign = *p == '-' ? -1 : 1, oh, om;
-        p++;
-        if (!digits(&p, 2, &oh) || *p++ != ':' || !digits(&p, 2, &om) || oh > 23 || om > 59)
-            return -1;
-        off = sign * (oh * 60 + om) * 60000LL;
-    } else {
-        return -1;
-    }
-    if (*p)
-        return -1;
-    int64_t days = days_from_civil(y, (unsigned)mo, (unsigned)d);
-    *ms = ((days * 24 + h) * 60 + mi) * 60000LL + sec * 1000LL + frac - off;
-    return 0;
-}
-
 int64_t json_peek_seq(const char *raw, size_t len)
 {
     json_t *root = json_loadb(raw, len, 0, NULL);
@@ -1064,7 +887,7 @@ int64_t json_peek_at(const char *raw, size_t len)
     json_t *root = json_loadb(raw, len, 0, NULL);
     json_t *v = json_object_get(root, "at");
     int64_t at = -1;
-    if (!json_is_string(v) || json_parse_time(json_string_value(v), &at) < 0)
+    if (!json_is_string(v) || clock_parse_rfc3339(json_string_value(v), &at) < 0)
         at = -1;
     json_decref(root);
     return at;

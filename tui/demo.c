@@ -18,17 +18,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
+#include "api/clock.h"
+#include "api/http.h"
 
 #define DEMO_START_MS 20000 /* how long marketd may take to listen and be healthy */
-
-/* Milliseconds on a monotonic clock. */
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Finds marketd: $MARKETD_BIN, else next to this executable. */
 static int find_marketd(char *out, size_t size)
@@ -96,28 +89,16 @@ static int find_port(const char *log)
     return port > 0 && port < 65536 ? port : 0;
 }
 
-/* One GET of /v1/health; true on 200. */
+/* One GET of /v1/health (through api/http.c, 1 s at most); true on 200. */
 static bool healthy(const char *url)
 {
-    CURL *c = curl_easy_init();
-    if (!c)
-        return false;
-    char full[1100];
-    snprintf(full, sizeof full, "%s/v1/health", url);
-    curl_easy_setopt(c, CURLOPT_URL, full);
-    curl_easy_setopt(c, CURLOPT_NOBODY, 0L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 1000L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    FILE *sink = fopen("/dev/null", "w");
-    if (sink)
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, sink);
+    char full[1100], err[256], *body = NULL;
     long status = 0;
-    if (curl_easy_perform(c) == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(c);
-    if (sink)
-        fclose(sink);
-    return status == 200;
+    snprintf(full, sizeof full, "%s/v1/health", url);
+    int rc =
+        http_request_sync("GET", full, NULL, NULL, 1000L, &status, &body, NULL, err, sizeof err);
+    free(body);
+    return rc == 0 && status == 200;
 }
 
 /* Stops marketd: SIGTERM, up to 5 s, then SIGKILL; always reaps it. */
@@ -126,8 +107,8 @@ static void stop_marketd(pid_t pid)
     if (pid <= 0)
         return;
     kill(pid, SIGTERM);
-    int64_t deadline = mono_ms() + 5000;
-    while (mono_ms() < deadline) {
+    int64_t deadline = clock_mono_ms() + 5000;
+    while (clock_mono_ms() < deadline) {
         if (waitpid(pid, NULL, WNOHANG) == pid)
             return;
         poll(NULL, 0, 20);
@@ -222,9 +203,9 @@ int demo_run(config *cfg)
         _exit(127);
     }
     int port = 0;
-    int64_t deadline = mono_ms() + DEMO_START_MS;
+    int64_t deadline = clock_mono_ms() + DEMO_START_MS;
     bool ok = false;
-    while (mono_ms() < deadline) {
+    while (clock_mono_ms() < deadline) {
         int status;
         if (waitpid(pid, &status, WNOHANG) == pid) {
             pid = 0;

@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "api/clock.h"
 #include "api/json.h"
 #include "api/money.h"
 
@@ -70,7 +71,7 @@ static void test_purchase_decodes(void **state)
     assert_true(p->default_veto);
     assert_false(p->decision.present);
     int64_t at;
-    assert_int_equal(json_parse_time(AT, &at), 0);
+    assert_int_equal(clock_parse_rfc3339(AT, &at), 0);
     assert_int_equal(p->updated_at, at);
     assert_int_equal(p->decide_by - at, 60000);
     model_event_free(&ev);
@@ -359,17 +360,17 @@ static void test_times(void **state)
 {
     (void)state;
     int64_t ms;
-    assert_int_equal(json_parse_time("1970-01-01T00:00:00Z", &ms), 0);
+    assert_int_equal(clock_parse_rfc3339("1970-01-01T00:00:00Z", &ms), 0);
     assert_int_equal(ms, 0);
-    assert_int_equal(json_parse_time("2026-11-26T10:02:11.345Z", &ms), 0);
+    assert_int_equal(clock_parse_rfc3339("2026-11-26T10:02:11.345Z", &ms), 0);
     assert_int_equal(ms, 1795687331345LL);
-    assert_int_equal(json_parse_time("2026-11-26T12:02:11.345+02:00", &ms), 0);
+    assert_int_equal(clock_parse_rfc3339("2026-11-26T12:02:11.345+02:00", &ms), 0);
     assert_int_equal(ms, 1795687331345LL);
-    assert_int_equal(json_parse_time("2000-02-29T00:00:00.5Z", &ms), 0);
+    assert_int_equal(clock_parse_rfc3339("2000-02-29T00:00:00.5Z", &ms), 0);
     assert_int_equal(ms, 951782400500LL);
-    assert_int_equal(json_parse_time("2026-11-26T10:02:11", &ms), -1);
-    assert_int_equal(json_parse_time("2026-11-26T10:02:11.Z", &ms), -1);
-    assert_int_equal(json_parse_time("2026-11-26T10:02:11Zjunk", &ms), -1);
+    assert_int_equal(clock_parse_rfc3339("2026-11-26T10:02:11", &ms), -1);
+    assert_int_equal(clock_parse_rfc3339("2026-11-26T10:02:11.Z", &ms), -1);
+    assert_int_equal(clock_parse_rfc3339("2026-11-26T10:02:11Zjunk", &ms), -1);
 }
 
 static void test_print_event_is_ascii(void **state)
