@@ -285,30 +285,42 @@ static void resync(client *c, int64_t now, const char *why)
     }
 }
 
-/* Handles the end of the stream transfer. */
-static void stream_done(client *c, http_req *r, int64_t now)
+/* Handles a transfer of the connection (what: "stream", "snapshot") that brought no
+ * usable answer: a refused token stops the retries (auth_refused); otherwise the reason
+ * is recorded, the transport's or the server's message (sanitised). Returns false when
+ * the token was refused. */
+static bool transfer_failed(client *c, http_req *r, const char *what)
 {
     long status = http_req_status(r);
     size_t len;
     const char *body = http_req_body(r, &len);
+    char m[256];
     if (status == 401 || status == 403) {
         auth_refused(c, status, body, len);
-        return;
+        return false;
     }
-    if (status >= 200 && status < 300) {
-        set_down(c, CONN_REASON_CLOSED);
-        client_set_error(c, "the stream closed");
-    } else if (status == 0) {
-        char m[256];
-        snprintf(m, sizeof m, "stream: %s", http_req_error(r));
+    if (status == 0) {
+        snprintf(m, sizeof m, "%s: %s", what, http_req_error(r));
         set_down(c, transport_reason(r));
         client_set_error(c, m);
     } else {
-        char p[64];
         set_down(c, CONN_REASON_HTTP);
         c->s.http_status = (int)status;
-        snprintf(p, sizeof p, "stream: HTTP %ld: ", status);
-        client_safe_msg(c, p, body, len);
+        snprintf(m, sizeof m, "%s: HTTP %ld: ", what, status);
+        client_safe_msg(c, m, body, len);
+    }
+    return true;
+}
+
+/* Handles the end of the stream transfer. */
+static void stream_done(client *c, http_req *r, int64_t now)
+{
+    long status = http_req_status(r);
+    if (status >= 200 && status < 300) {
+        set_down(c, CONN_REASON_CLOSED);
+        client_set_error(c, "the stream closed");
+    } else if (!transfer_failed(c, r, "stream")) {
+        return;
     }
     if (c->stream_got_event)
         c->attempt = 0;
@@ -318,30 +330,17 @@ static void stream_done(client *c, http_req *r, int64_t now)
 /* Handles the snapshot answer: queues it (applied in order with the stream's items). */
 static void snapshot_done(client *c, http_req *r, int64_t now)
 {
-    long status = http_req_status(r);
-    size_t len;
-    const char *body = http_req_body(r, &len);
-    if (status == 200) {
+    if (http_req_status(r) == 200) {
+        size_t len;
+        const char *body = http_req_body(r, &len);
         item *it = client_item_new("snapshot", body, len, "");
         if (it) {
             client_enqueue(c, it);
             return;
         }
         client_set_error(c, "out of memory for the snapshot");
-    } else if (status == 401 || status == 403) {
-        auth_refused(c, status, body, len);
+    } else if (!transfer_failed(c, r, "snapshot")) {
         return;
-    } else if (status == 0) {
-        char m[256];
-        snprintf(m, sizeof m, "snapshot: %s", http_req_error(r));
-        set_down(c, transport_reason(r));
-        client_set_error(c, m);
-    } else {
-        char p[64];
-        set_down(c, CONN_REASON_HTTP);
-        c->s.http_status = (int)status;
-        snprintf(p, sizeof p, "snapshot: HTTP %ld: ", status);
-        client_safe_msg(c, p, body, len);
     }
     schedule_retry(c, now);
 }
