@@ -155,7 +155,7 @@ static void set_down(client *c, conn_reason why)
 /* The reason for a transfer that got no HTTP answer. */
 static conn_reason transport_reason(const http_req *r)
 {
-    switch (http_req_failure(r)) {
+    switch (http_req_result(r)->failure) {
         case HTTP_FAIL_REFUSED: return CONN_REASON_REFUSED;
         case HTTP_FAIL_UNREACHABLE: return CONN_REASON_UNREACHABLE;
         case HTTP_FAIL_DNS: return CONN_REASON_DNS;
@@ -223,6 +223,14 @@ void client_url_of(const client *c, const char *path, char *out, size_t size)
     snprintf(out, size, "%s%s", c->cfg->url, path);
 }
 
+/* A transfer of the connection could not start: tries again after the backoff. */
+static void start_failed(client *c, const char *msg, int64_t now)
+{
+    client_set_error(c, msg);
+    set_down(c, CONN_REASON_OTHER);
+    schedule_retry(c, now);
+}
+
 /* Starts the snapshot request. */
 static void start_snapshot(client *c, int64_t now)
 {
@@ -231,9 +239,7 @@ static void start_snapshot(client *c, int64_t now)
     const char *hdrs[] = {"Accept: application/json", NULL};
     c->snap = http_start(c->h, "GET", url, c->cfg->token, hdrs, NULL, NULL, NULL, 60000L, 0);
     if (!c->snap) {
-        client_set_error(c, "cannot start the snapshot request");
-        set_down(c, CONN_REASON_OTHER);
-        schedule_retry(c, now);
+        start_failed(c, "cannot start the snapshot request", now);
         return;
     }
     c->ph = PH_SNAPSHOT;
@@ -254,9 +260,7 @@ static void start_stream(client *c, int64_t now)
     sse_reset(c->sse);
     c->stream = http_start(c->h, "GET", url, c->cfg->token, hdrs, NULL, on_stream_data, c, 0L, 0);
     if (!c->stream) {
-        client_set_error(c, "cannot start the event stream");
-        set_down(c, CONN_REASON_OTHER);
-        schedule_retry(c, now);
+        start_failed(c, "cannot start the event stream", now);
         return;
     }
     c->ph = PH_STREAM;
@@ -291,7 +295,7 @@ static void resync(client *c, int64_t now, const char *why)
  * the token was refused. */
 static bool transfer_failed(client *c, http_req *r, const char *what)
 {
-    long status = http_req_status(r);
+    long status = http_req_result(r)->status;
     size_t len;
     const char *body = http_req_body(r, &len);
     char m[256];
@@ -300,7 +304,7 @@ static bool transfer_failed(client *c, http_req *r, const char *what)
         return false;
     }
     if (status == 0) {
-        snprintf(m, sizeof m, "%s: %s", what, http_req_error(r));
+        snprintf(m, sizeof m, "%s: %.230s", what, http_req_result(r)->error);
         set_down(c, transport_reason(r));
         client_set_error(c, m);
     } else {
@@ -315,7 +319,7 @@ static bool transfer_failed(client *c, http_req *r, const char *what)
 /* Handles the end of the stream transfer. */
 static void stream_done(client *c, http_req *r, int64_t now)
 {
-    long status = http_req_status(r);
+    long status = http_req_result(r)->status;
     if (status >= 200 && status < 300) {
         set_down(c, CONN_REASON_CLOSED);
         client_set_error(c, "the stream closed");
@@ -330,7 +334,7 @@ static void stream_done(client *c, http_req *r, int64_t now)
 /* Handles the snapshot answer: queues it (applied in order with the stream's items). */
 static void snapshot_done(client *c, http_req *r, int64_t now)
 {
-    if (http_req_status(r) == 200) {
+    if (http_req_result(r)->status == 200) {
         size_t len;
         const char *body = http_req_body(r, &len);
         item *it = client_item_new("snapshot", body, len, "");
@@ -348,7 +352,7 @@ static void snapshot_done(client *c, http_req *r, int64_t now)
 /* Handles GET /v1/whoami: a server without it (404) leaves the role "unknown". */
 static void whoami_done(client *c, http_req *r)
 {
-    long status = http_req_status(r);
+    long status = http_req_result(r)->status;
     size_t len;
     const char *body = http_req_body(r, &len);
     if (status == 200 &&

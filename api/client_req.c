@@ -93,14 +93,14 @@ static void no_answer(client *c, pending *p, decision_outcome *o, const char *wh
 /* Handles the end of a decision request. */
 void client_decision_done(client *c, pending *p, http_req *r, int64_t now)
 {
-    long status = http_req_status(r);
+    long status = http_req_result(r)->status;
     p->req = NULL;
     /* A request that never left (no connection, TLS refused) changed nothing; anything
      * else may have reached the server (a 502/504 from a proxy too). */
-    if (status != 0 || !http_req_not_sent(r))
+    if (status != 0 || !http_req_result(r)->not_sent)
         p->maybe_sent = true;
     /* An untrusted certificate is not transient: the request never left this machine. */
-    bool refused = status == 0 && http_req_tls_refused(r);
+    bool refused = status == 0 && http_req_result(r)->tls_refused;
     bool transient = (status == 0 && !refused) || status == 502 || status == 503 || status == 504;
     if (transient && p->attempts < DECISION_ATTEMPTS) {
         /* The same key again: if the first attempt did commit, the server replays it. */
@@ -114,13 +114,13 @@ void client_decision_done(client *c, pending *p, http_req *r, int64_t now)
     decision_outcome o = {0};
     o.http_status = (int)status;
     o.ok = status >= 200 && status < 300;
-    o.replayed = http_req_replayed(r);
+    o.replayed = http_req_result(r)->replayed;
     if (refused || transient) {
         char why[200];
-        snprintf(why, sizeof why, "%s after %d attempts",
-                 status ? "server unavailable" : http_req_error(r), p->attempts);
+        snprintf(why, sizeof why, "%.160s after %d attempts",
+                 status ? "server unavailable" : http_req_result(r)->error, p->attempts);
         o.http_status = 0;
-        no_answer(c, p, &o, refused ? http_req_error(r) : why);
+        no_answer(c, p, &o, refused ? http_req_result(r)->error : why);
     } else {
         o.delivery = DELIVERY_ANSWERED;
         journal_settle(c->j, p->key, (int)status);
@@ -442,7 +442,7 @@ void client_fetch_remove(client *c, fetch *f)
 void client_fetch_done(client *c, fetch *f, http_req *r)
 {
     f->req = NULL;
-    long status = http_req_status(r);
+    long status = http_req_result(r)->status;
     size_t len;
     const char *body = http_req_body(r, &len);
     bool more = false;
