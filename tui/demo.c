@@ -252,7 +252,7 @@ int demo_run(config *cfg)
         fprintf(stderr, "dealdesk: --demo needs marketd next to dealdesk (or MARKETD_BIN)\n");
         return 1;
     }
-    demo_dir d;
+    demo_dir d = {0};
     if (make_dir(&d) < 0)
         return 1;
     pid_t pid = spawn_marketd(cfg, marketd, &d);

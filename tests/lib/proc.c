@@ -28,12 +28,10 @@ int64_t tproc_now_ms(void)
     return clock_mono_ms();
 }
 
-/* Monotonic clock in seconds. */
+/* Monotonic clock in seconds (to the millisecond). */
 double tproc_now_s(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return (double)clock_mono_ms() / 1e3;
 }
 
 /* Sleeps ms milliseconds, resuming after a signal. */
