@@ -197,20 +197,20 @@ static int apply_option(int opt, const char *arg, config *cfg, cmdline *cl)
             cl->pos[cl->npos++] = arg;
             return 0;
         case OPT_URL:
-            cfg->set |= CONFIG_SET_URL;
+            cfg->set.url = true;
             return set_text(cfg->url, sizeof cfg->url, arg, "--url is too long");
         case OPT_TOKEN_FILE: cl->token_file = arg; return 0;
         case OPT_THEME:
             snprintf(cfg->theme, sizeof cfg->theme, "%s", arg);
-            cfg->set |= CONFIG_SET_THEME;
+            cfg->set.theme = true;
             return 0;
         case OPT_NO_COLOR:
             cfg->no_color = true;
-            cfg->set |= CONFIG_SET_NO_COLOR;
+            cfg->set.no_color = true;
             return 0;
         case OPT_READ_ONLY:
             cfg->read_only = true;
-            cfg->set |= CONFIG_SET_READ_ONLY;
+            cfg->set.read_only = true;
             return 0;
         case OPT_INSECURE_HTTP: cfg->insecure_http = true; return 0;
         case OPT_RECORD:
@@ -221,7 +221,7 @@ static int apply_option(int opt, const char *arg, config *cfg, cmdline *cl)
             if (parse_bounded(arg, 1, 3600, &v) < 0)
                 return usage_error("--heartbeat needs seconds between 1 and 3600", arg);
             cfg->heartbeat_s = (int)v;
-            cfg->set |= CONFIG_SET_HEARTBEAT;
+            cfg->set.heartbeat = true;
             return 0;
         case OPT_DEMO: cfg->demo = true; return 0;
         case OPT_SEED:
@@ -280,7 +280,7 @@ static int resolve_config(config *cfg, const cmdline *cl)
             fprintf(stderr, "dealdesk: %s\n", err);
             return 2;
         }
-        cfg->set |= CONFIG_SET_TOKEN;
+        cfg->set.token = true;
     }
     if (config_resolve(cfg, cl->config_path, err, sizeof err) < 0) {
         fprintf(stderr, "dealdesk: %s\n", err);
