@@ -1,6 +1,6 @@
-/* export.c: `:export ledger FILE.csv` and `:export threads FILE.json` (written by
- * api/json.c). Text from the network is written without its marks (text_strip_marks) and
- * quoted for its format. */
+/* export.c: `:export ledger FILE.csv` and `:export threads FILE.json` (the JSON written
+ * by api/json_write.c). Text from the network is written without its marks
+ * (text_strip_marks) and quoted for its format. */
 #include "tui/ui.h"
 
 #include <errno.h>
@@ -55,7 +55,7 @@ long export_ledger_csv(const store *st, const char *path)
     return (long)n;
 }
 
-/* Writes every thread with its messages as a JSON array (api/json.c writes it). */
+/* Writes every thread with its messages as a JSON array (json_write_threads). */
 long export_threads_json(const store *st, const char *path)
 {
     FILE *f = fopen(path, "w");
