@@ -3,16 +3,21 @@
  * | file        | holds                                                                  |
  * |-------------|------------------------------------------------------------------------|
  * | model.h/.c  | the domain types (agents, listings, threads, purchases, ...) and the   |
- * |             | store's interface; freeing objects, enumeration names                 |
+ * |             | store's interface; freeing objects; the one table of enumeration names |
  * | store.c     | the store: collections indexed by id, ordered views, change counters; |
  * |             | its one mutator applies one event (pure: libc and model.h only)       |
  * | money.h/.c  | amounts as int64 minor units + ISO 4217 currency: parse, format, check |
  * | text.h/.c   | untrusted text made safe for a terminal (sanitise once, on the way in) |
+ * | clock.h/.c  | the one monotonic and the one wall clock (ms); RFC 3339 times parsed  |
  * | sse.h/.c    | the WHATWG Server-Sent Events parser (bounded memory)                  |
- * | json.h/.c   | every JSON of the contract decoded and checked; request bodies; the   |
- * |             | ASCII printing of events (the only file with jansson)                 |
- * | http.h/.c   | libcurl multi transfers and the program's one wait (the only file     |
- * |             | with libcurl)                                                          |
+ * | json.h/.c   | every JSON of the contract decoded and checked, field by field: the    |
+ * |             | objects and one event (json*.c are the only files with jansson)       |
+ * | json_doc.c  | whole documents read: snapshot, a page of messages, reset, whoami, a  |
+ * |             | decision's answer (json_int.h: what the JSON files share)             |
+ * | json_write.c | what is written as JSON: decision bodies, tail's and snapshot's      |
+ * |             | ASCII lines, the threads export                                       |
+ * | http.h/.c   | libcurl multi transfers and the program's one wait; one blocking GET  |
+ * |             | for the headless commands and --demo (the only file with libcurl)      |
  * | client.h/.c | the connection state machine: snapshot, stream, re-sync, backoff; the |
  * |             | public API (client_int.h: what its files share)                        |
  * | client_req.c | decisions beside the stream (journal, retries) and thread history    |
@@ -21,13 +26,14 @@
  * | journal.h/.c  | the append-only, fsynced decision journal (idempotency keys)         |
  * | config.h/.c   | settings from flags, environment and the config file; the token file |
  *
- * Reading order: model.h, store.c, sse.c, json.c, client.c (and http.c), decision.c,
- * journal.c, config.c. Nothing here includes curses.
+ * Reading order: model.h, store.c, clock.c, sse.c, json.c, client.c (and http.c),
+ * decision.c, journal.c, config.c. Nothing here includes curses.
  */
 #ifndef DEALDESK_API_API_H
 #define DEALDESK_API_API_H
 
 #include "api/client.h"
+#include "api/clock.h"
 #include "api/config.h"
 #include "api/decision.h"
 #include "api/http.h"

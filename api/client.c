@@ -21,28 +21,12 @@
 
 /* ---- small helpers ---------------------------------------------------------------- */
 
-/* Monotonic milliseconds. */
-int64_t client_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Wall-clock milliseconds since the Unix epoch. */
-int64_t client_wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* A uniformly random number in [0, n) (n > 0), for jitter. */
 uint32_t client_rnd(uint32_t n)
 {
     uint32_t v = 0;
     if (getrandom(&v, sizeof v, GRND_NONBLOCK) != sizeof v)
-        v = (uint32_t)client_mono_ms() * 2654435761u;
+        v = (uint32_t)clock_mono_ms() * 2654435761u;
     return v % n;
 }
 
@@ -164,14 +148,14 @@ static void on_stream_data(void *ud, const char *buf, size_t n)
 static void set_down(client *c, conn_reason why)
 {
     if (!c->replay && (c->s.state == CONN_LIVE || (!c->s.stale_since_ms && c->s.snapshots)))
-        c->s.stale_since_ms = client_wall_ms();
+        c->s.stale_since_ms = clock_wall_ms();
     c->s.reason = why;
 }
 
 /* The reason for a transfer that got no HTTP answer. */
 static conn_reason transport_reason(const http_req *r)
 {
-    switch (http_req_failure(r)) {
+    switch (http_req_result(r)->failure) {
         case HTTP_FAIL_REFUSED: return CONN_REASON_REFUSED;
         case HTTP_FAIL_UNREACHABLE: return CONN_REASON_UNREACHABLE;
         case HTTP_FAIL_DNS: return CONN_REASON_DNS;
@@ -239,6 +223,14 @@ void client_url_of(const client *c, const char *path, char *out, size_t size)
     snprintf(out, size, "%s%s", c->cfg->url, path);
 }
 
+/* A transfer of the connection could not start: tries again after the backoff. */
+static void start_failed(client *c, const char *msg, int64_t now)
+{
+    client_set_error(c, msg);
+    set_down(c, CONN_REASON_OTHER);
+    schedule_retry(c, now);
+}
+
 /* Starts the snapshot request. */
 static void start_snapshot(client *c, int64_t now)
 {
@@ -247,9 +239,7 @@ static void start_snapshot(client *c, int64_t now)
     const char *hdrs[] = {"Accept: application/json", NULL};
     c->snap = http_start(c->h, "GET", url, c->cfg->token, hdrs, NULL, NULL, NULL, 60000L, 0);
     if (!c->snap) {
-        client_set_error(c, "cannot start the snapshot request");
-        set_down(c, CONN_REASON_OTHER);
-        schedule_retry(c, now);
+        start_failed(c, "cannot start the snapshot request", now);
         return;
     }
     c->ph = PH_SNAPSHOT;
@@ -270,9 +260,7 @@ static void start_stream(client *c, int64_t now)
     sse_reset(c->sse);
     c->stream = http_start(c->h, "GET", url, c->cfg->token, hdrs, NULL, on_stream_data, c, 0L, 0);
     if (!c->stream) {
-        client_set_error(c, "cannot start the event stream");
-        set_down(c, CONN_REASON_OTHER);
-        schedule_retry(c, now);
+        start_failed(c, "cannot start the event stream", now);
         return;
     }
     c->ph = PH_STREAM;
@@ -301,30 +289,42 @@ static void resync(client *c, int64_t now, const char *why)
     }
 }
 
-/* Handles the end of the stream transfer. */
-static void stream_done(client *c, http_req *r, int64_t now)
+/* Handles a transfer of the connection (what: "stream", "snapshot") that brought no
+ * usable answer: a refused token stops the retries (auth_refused); otherwise the reason
+ * is recorded, the transport's or the server's message (sanitised). Returns false when
+ * the token was refused. */
+static bool transfer_failed(client *c, http_req *r, const char *what)
 {
-    long status = http_req_status(r);
+    long status = http_req_result(r)->status;
     size_t len;
     const char *body = http_req_body(r, &len);
+    char m[256];
     if (status == 401 || status == 403) {
         auth_refused(c, status, body, len);
-        return;
+        return false;
     }
-    if (status >= 200 && status < 300) {
-        set_down(c, CONN_REASON_CLOSED);
-        client_set_error(c, "the stream closed");
-    } else if (status == 0) {
-        char m[256];
-        snprintf(m, sizeof m, "stream: %s", http_req_error(r));
+    if (status == 0) {
+        snprintf(m, sizeof m, "%s: %.230s", what, http_req_result(r)->error);
         set_down(c, transport_reason(r));
         client_set_error(c, m);
     } else {
-        char p[64];
         set_down(c, CONN_REASON_HTTP);
         c->s.http_status = (int)status;
-        snprintf(p, sizeof p, "stream: HTTP %ld: ", status);
-        client_safe_msg(c, p, body, len);
+        snprintf(m, sizeof m, "%s: HTTP %ld: ", what, status);
+        client_safe_msg(c, m, body, len);
+    }
+    return true;
+}
+
+/* Handles the end of the stream transfer. */
+static void stream_done(client *c, http_req *r, int64_t now)
+{
+    long status = http_req_result(r)->status;
+    if (status >= 200 && status < 300) {
+        set_down(c, CONN_REASON_CLOSED);
+        client_set_error(c, "the stream closed");
+    } else if (!transfer_failed(c, r, "stream")) {
+        return;
     }
     if (c->stream_got_event)
         c->attempt = 0;
@@ -334,30 +334,17 @@ static void stream_done(client *c, http_req *r, int64_t now)
 /* Handles the snapshot answer: queues it (applied in order with the stream's items). */
 static void snapshot_done(client *c, http_req *r, int64_t now)
 {
-    long status = http_req_status(r);
-    size_t len;
-    const char *body = http_req_body(r, &len);
-    if (status == 200) {
+    if (http_req_result(r)->status == 200) {
+        size_t len;
+        const char *body = http_req_body(r, &len);
         item *it = client_item_new("snapshot", body, len, "");
         if (it) {
             client_enqueue(c, it);
             return;
         }
         client_set_error(c, "out of memory for the snapshot");
-    } else if (status == 401 || status == 403) {
-        auth_refused(c, status, body, len);
+    } else if (!transfer_failed(c, r, "snapshot")) {
         return;
-    } else if (status == 0) {
-        char m[256];
-        snprintf(m, sizeof m, "snapshot: %s", http_req_error(r));
-        set_down(c, transport_reason(r));
-        client_set_error(c, m);
-    } else {
-        char p[64];
-        set_down(c, CONN_REASON_HTTP);
-        c->s.http_status = (int)status;
-        snprintf(p, sizeof p, "snapshot: HTTP %ld: ", status);
-        client_safe_msg(c, p, body, len);
     }
     schedule_retry(c, now);
 }
@@ -365,7 +352,7 @@ static void snapshot_done(client *c, http_req *r, int64_t now)
 /* Handles GET /v1/whoami: a server without it (404) leaves the role "unknown". */
 static void whoami_done(client *c, http_req *r)
 {
-    long status = http_req_status(r);
+    long status = http_req_result(r)->status;
     size_t len;
     const char *body = http_req_body(r, &len);
     if (status == 200 &&
@@ -534,7 +521,7 @@ client *client_new(const config *cfg, store *st, char *err, size_t errsz)
     }
     c->cfg = cfg;
     c->st = st;
-    c->rate_sec = client_mono_ms() / 1000;
+    c->rate_sec = clock_mono_ms() / 1000;
     c->h = http_new();
     c->sse = sse_new(0, on_sse_event, c);
     if (!c->h || !c->sse) {
@@ -547,7 +534,7 @@ client *client_new(const config *cfg, store *st, char *err, size_t errsz)
         client_free(c);
         return NULL;
     }
-    int64_t now = client_mono_ms();
+    int64_t now = clock_mono_ms();
     if (cfg->replay_file[0]) {
         c->replay = true;
         c->s.replay = true;
@@ -637,7 +624,7 @@ int client_wait(client *c, const int *extra_fds, size_t nfds, int timeout_ms, un
 void client_run(client *c)
 {
     client_deliver_refusals(c);
-    int64_t now = client_mono_ms();
+    int64_t now = clock_mono_ms();
     if (c->replay) {
         client_replay_release(c, now);
         drain(c, now);
@@ -646,7 +633,7 @@ void client_run(client *c)
         return;
     }
     http_perform(c->h);
-    now = client_mono_ms();
+    now = clock_mono_ms();
     http_req *r;
     while ((r = http_next_done(c->h))) {
         if (r == c->stream) {
@@ -716,7 +703,7 @@ void client_run(client *c)
 
 int client_next_timeout_ms(const client *c)
 {
-    int64_t now = client_mono_ms(), best = -1;
+    int64_t now = clock_mono_ms(), best = -1;
 #define CONSIDER(t)                                                                                \
     do {                                                                                           \
         int64_t d_ = (t)-now;                                                                      \
@@ -748,12 +735,12 @@ int client_next_timeout_ms(const client *c)
 void client_status_get(const client *c, client_status *st)
 {
     *st = c->s;
-    int64_t now = client_mono_ms();
+    int64_t now = clock_mono_ms();
     st->seq = store_seq(c->st);
     st->retrying = c->s.reason != CONN_REASON_NONE && c->s.state != CONN_LIVE &&
                    (c->ph == PH_SNAPSHOT || c->ph == PH_STREAM);
     st->next_retry_ms = c->ph == PH_WAIT && c->retry_at > now ? c->retry_at - now : 0;
-    st->lag_ms = c->last_at && !c->replay ? client_wall_ms() - c->last_at : 0;
+    st->lag_ms = c->last_at && !c->replay ? clock_wall_ms() - c->last_at : 0;
     if (st->lag_ms < 0)
         st->lag_ms = 0;
     if (now / 1000 > c->rate_sec + 1)
@@ -762,7 +749,7 @@ void client_status_get(const client *c, client_status *st)
 
 void client_resync(client *c)
 {
-    resync(c, client_mono_ms() - 5000, "re-sync asked for");
+    resync(c, clock_mono_ms() - 5000, "re-sync asked for");
 }
 
 const char *client_reason_name(conn_reason r)

@@ -17,6 +17,7 @@
 #include <stdio.h>
 
 #include "api/client.h"
+#include "api/clock.h"
 #include "api/http.h"
 #include "api/journal.h"
 #include "api/sse.h"
@@ -139,12 +140,6 @@ void client_deliver_refusals(client *c);
 
 /* Frees refusals not delivered (client_free). */
 void client_refusals_free(client *c);
-
-/* Monotonic milliseconds. */
-int64_t client_mono_ms(void);
-
-/* Wall-clock milliseconds since the Unix epoch. */
-int64_t client_wall_ms(void);
 
 /* A uniformly random number in [0, n) (n > 0), for jitter. */
 uint32_t client_rnd(uint32_t n);

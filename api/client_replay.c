@@ -165,10 +165,10 @@ void client_replay_release(client *c, int64_t now)
 int64_t client_clock_ms(const client *c)
 {
     if (!c->replay || c->rp_first_at < 0)
-        return client_wall_ms();
+        return clock_wall_ms();
     if (c->cfg->replay_speed <= 0 || !c->rp_head)
         return c->last_at > 0 ? c->last_at : c->rp_last_at;
     int64_t t =
-        c->rp_first_at + (int64_t)((double)(client_mono_ms() - c->rp_start) * c->cfg->replay_speed);
+        c->rp_first_at + (int64_t)((double)(clock_mono_ms() - c->rp_start) * c->cfg->replay_speed);
     return t < c->rp_last_at ? t : c->rp_last_at;
 }

@@ -93,14 +93,14 @@ static void no_answer(client *c, pending *p, decision_outcome *o, const char *wh
 /* Handles the end of a decision request. */
 void client_decision_done(client *c, pending *p, http_req *r, int64_t now)
 {
-    long status = http_req_status(r);
+    long status = http_req_result(r)->status;
     p->req = NULL;
     /* A request that never left (no connection, TLS refused) changed nothing; anything
      * else may have reached the server (a 502/504 from a proxy too). */
-    if (status != 0 || !http_req_not_sent(r))
+    if (status != 0 || !http_req_result(r)->not_sent)
         p->maybe_sent = true;
     /* An untrusted certificate is not transient: the request never left this machine. */
-    bool refused = status == 0 && http_req_tls_refused(r);
+    bool refused = status == 0 && http_req_result(r)->tls_refused;
     bool transient = (status == 0 && !refused) || status == 502 || status == 503 || status == 504;
     if (transient && p->attempts < DECISION_ATTEMPTS) {
         /* The same key again: if the first attempt did commit, the server replays it. */
@@ -114,13 +114,13 @@ void client_decision_done(client *c, pending *p, http_req *r, int64_t now)
     decision_outcome o = {0};
     o.http_status = (int)status;
     o.ok = status >= 200 && status < 300;
-    o.replayed = http_req_replayed(r);
+    o.replayed = http_req_result(r)->replayed;
     if (refused || transient) {
         char why[200];
-        snprintf(why, sizeof why, "%s after %d attempts",
-                 status ? "server unavailable" : http_req_error(r), p->attempts);
+        snprintf(why, sizeof why, "%.160s after %d attempts",
+                 status ? "server unavailable" : http_req_result(r)->error, p->attempts);
         o.http_status = 0;
-        no_answer(c, p, &o, refused ? http_req_error(r) : why);
+        no_answer(c, p, &o, refused ? http_req_result(r)->error : why);
     } else {
         o.delivery = DELIVERY_ANSWERED;
         journal_settle(c->j, p->key, (int)status);
@@ -175,7 +175,7 @@ static void look_at_journal(client *c)
         return;
     journal_entry *e;
     size_t n;
-    if (journal_unsettled(c->j, client_wall_ms(), &e, &n, NULL) < 0)
+    if (journal_unsettled(c->j, clock_wall_ms(), &e, &n, NULL) < 0)
         return;
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
@@ -385,7 +385,7 @@ uint64_t client_decide(client *c, const decision_req *req, decision_cb cb, void 
     char *body = json_decision_body(req);
     if (!body)
         return refuse(c, req, cb, ud, "out of memory: nothing sent");
-    journal_entry e = {.at_ms = client_wall_ms(), .version = req->if_match_version, .body = body};
+    journal_entry e = {.at_ms = clock_wall_ms(), .version = req->if_match_version, .body = body};
     snprintf(e.key, sizeof e.key, "%s", key);
     snprintf(e.action, sizeof e.action, "%s", decision_action_name(req->action));
     snprintf(e.subject, sizeof e.subject, "%s", req->subject_id);
@@ -462,7 +462,7 @@ void client_fetch_remove(client *c, fetch *f)
 void client_fetch_done(client *c, fetch *f, http_req *r)
 {
     f->req = NULL;
-    long status = http_req_status(r);
+    long status = http_req_result(r)->status;
     size_t len;
     const char *body = http_req_body(r, &len);
     bool more = false;

@@ -237,13 +237,13 @@ static int file_setting(config *cfg, const char *key, const char *val, const cha
 {
     int b;
     if (!strcmp(key, "url")) {
-        if (!(cfg->set & CONFIG_SET_URL)) {
+        if (!cfg->set.url) {
             if (strlen(val) >= sizeof cfg->url)
                 goto too_long;
             snprintf(cfg->url, sizeof cfg->url, "%s", val);
         }
     } else if (!strcmp(key, "token_file")) {
-        if (!(cfg->set & CONFIG_SET_TOKEN)) {
+        if (!cfg->set.token) {
             char path[CONFIG_PATH_MAX];
             if (val[0] == '~' && val[1] == '/' && getenv("HOME"))
                 snprintf(path, sizeof path, "%s%s", getenv("HOME"), val + 1);
@@ -257,7 +257,7 @@ static int file_setting(config *cfg, const char *key, const char *val, const cha
             *token_file_set = true;
         }
     } else if (!strcmp(key, "theme")) {
-        if (!(cfg->set & CONFIG_SET_THEME)) {
+        if (!cfg->set.theme) {
             if (strlen(val) >= sizeof cfg->theme)
                 goto too_long;
             snprintf(cfg->theme, sizeof cfg->theme, "%s", val);
@@ -268,11 +268,11 @@ static int file_setting(config *cfg, const char *key, const char *val, const cha
                      val);
             return -1;
         }
-        if (!strcmp(key, "no_color") && !(cfg->set & CONFIG_SET_NO_COLOR))
+        if (!strcmp(key, "no_color") && !cfg->set.no_color)
             cfg->no_color = cfg->no_color || b;
-        else if (!strcmp(key, "read_only") && !(cfg->set & CONFIG_SET_READ_ONLY))
+        else if (!strcmp(key, "read_only") && !cfg->set.read_only)
             cfg->read_only = b;
-        else if (!strcmp(key, "bell") && !(cfg->set & CONFIG_SET_BELL))
+        else if (!strcmp(key, "bell") && !cfg->set.bell)
             cfg->bell = b;
     } else if (!strcmp(key, "heartbeat")) {
         char *end;
@@ -281,7 +281,7 @@ static int file_setting(config *cfg, const char *key, const char *val, const cha
             snprintf(err, errsz, "%s:%d: heartbeat must be seconds between 1 and 3600", file, line);
             return -1;
         }
-        if (!(cfg->set & CONFIG_SET_HEARTBEAT))
+        if (!cfg->set.heartbeat)
             cfg->heartbeat_s = (int)v;
     } else if (!strcmp(key, "token")) {
         snprintf(err, errsz,
@@ -371,16 +371,16 @@ int config_resolve(config *cfg, const char *path, char *err, size_t errsz)
 {
     /* The environment. */
     const char *u = getenv("DEALDESK_URL");
-    if (u && *u && !(cfg->set & CONFIG_SET_URL)) {
+    if (u && *u && !cfg->set.url) {
         if (strlen(u) >= sizeof cfg->url) {
             snprintf(err, errsz, "DEALDESK_URL is too long");
             return -1;
         }
         snprintf(cfg->url, sizeof cfg->url, "%s", u);
-        cfg->set |= CONFIG_SET_URL;
+        cfg->set.url = true;
     }
     const char *t = getenv("DEALDESK_TOKEN");
-    if (t && *t && !(cfg->set & CONFIG_SET_TOKEN)) {
+    if (t && *t && !cfg->set.token) {
         if (strlen(t) >= sizeof cfg->token || !token_ok(t)) {
             snprintf(err, errsz,
                      "DEALDESK_TOKEN is not a usable token (too long, spaces or "
@@ -388,12 +388,12 @@ int config_resolve(config *cfg, const char *path, char *err, size_t errsz)
             return -1;
         }
         snprintf(cfg->token, sizeof cfg->token, "%s", t);
-        cfg->set |= CONFIG_SET_TOKEN;
+        cfg->set.token = true;
     }
     const char *nc = getenv("NO_COLOR");
-    if (nc && *nc && !(cfg->set & CONFIG_SET_NO_COLOR)) {
+    if (nc && *nc && !cfg->set.no_color) {
         cfg->no_color = true;
-        cfg->set |= CONFIG_SET_NO_COLOR;
+        cfg->set.no_color = true;
     }
     /* The file. */
     char def[CONFIG_PATH_MAX];

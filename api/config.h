@@ -22,16 +22,17 @@
 #define CONFIG_PATH_MAX  4096
 #define CONFIG_TOKEN_MAX 512
 
-/* Bits of config.set: which fields were given on the command line. */
-enum config_set_bits {
-    CONFIG_SET_URL = 1u << 0,
-    CONFIG_SET_TOKEN = 1u << 1, /* --token-file read into token */
-    CONFIG_SET_THEME = 1u << 2,
-    CONFIG_SET_NO_COLOR = 1u << 3,
-    CONFIG_SET_READ_ONLY = 1u << 4,
-    CONFIG_SET_BELL = 1u << 5,
-    CONFIG_SET_HEARTBEAT = 1u << 6,
-};
+/* Which fields were given on the command line (or, for url, token and no_color, in the
+ * environment): the config file does not override them. */
+typedef struct config_given {
+    bool url;
+    bool token; /* --token-file read into token */
+    bool theme;
+    bool no_color;
+    bool read_only;
+    bool bell;
+    bool heartbeat;
+} config_given;
 
 /* One `bind KEY ACTION` line of the config file, raw (the console interprets it). */
 typedef struct config_bind {
@@ -42,7 +43,7 @@ typedef struct config_bind {
 } config_bind;
 
 typedef struct config {
-    unsigned set;                 /* CONFIG_SET_* given by flags */
+    config_given set;             /* what flags gave */
     char url[1024];               /* base URL, e.g. http://127.0.0.1:8642 (no trailing /v1) */
     char token[CONFIG_TOKEN_MAX]; /* SECRET: never print; "" when none */
     char token_file[CONFIG_PATH_MAX];

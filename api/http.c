@@ -13,6 +13,9 @@
  * listings and 100,000 threads: ~75 MB of JSON, tests/bench/bench_live.c) must fit. */
 #define BODY_MAX (512u * 1024u * 1024u)
 
+_Static_assert(sizeof((http_result *)0)->error >= CURL_ERROR_SIZE,
+               "http_result.error holds libcurl's error buffer");
+
 struct http_req {
     http *h;
     CURL *easy;
@@ -23,13 +26,8 @@ struct http_req {
     char *body;
     size_t len, cap;
     bool too_big;
-    bool replayed;
     bool done;
-    bool tls_refused; /* the certificate was not trusted */
-    bool not_sent;    /* failed before any byte of the request left (see is_not_sent) */
-    http_failure failure;
-    long status;
-    char error[CURL_ERROR_SIZE];
+    http_result res; /* error is libcurl's CURLOPT_ERRORBUFFER */
     uint64_t bytes;
     http_req *next;                  /* in the done list */
     http_req *live_prev, *live_next; /* in the list of transfers on the multi handle */
@@ -160,11 +158,11 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
         const char *v = p + sizeof name - 1;
         while (*v == ' ' || *v == '\t')
             v++;
-        r->replayed = strncasecmp(v, "true", 4) == 0;
+        r->res.replayed = strncasecmp(v, "true", 4) == 0;
     }
     /* A new response (after a redirect or 100-continue) resets it. */
     if (n >= 5 && strncmp(p, "HTTP/", 5) == 0)
-        r->replayed = false;
+        r->res.replayed = false;
     return n;
 }
 
@@ -223,7 +221,7 @@ static int setup(http_req *r, const char *method, const char *url, const char *t
     curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->error);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->res.error);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -295,6 +293,11 @@ http_req *http_start(http *h, const char *method, const char *url, const char *t
     return r;
 }
 
+uintptr_t http_req_tag(const http_req *r)
+{
+    return r->tag;
+}
+
 void http_cancel(http *h, http_req *r)
 {
     if (!r)
@@ -362,21 +365,21 @@ void http_perform(http *h)
         live_unlink(r);
         r->done = true;
         if (res == CURLE_OK) {
-            curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
+            curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->res.status);
             if (r->too_big) {
-                r->status = 0;
-                r->failure = HTTP_FAIL_OTHER;
-                snprintf(r->error, sizeof r->error, "answer too large");
+                r->res.status = 0;
+                r->res.failure = HTTP_FAIL_OTHER;
+                snprintf(r->res.error, sizeof r->res.error, "answer too large");
             }
         } else {
-            r->status = 0;
-            r->tls_refused = is_tls_refusal(res);
-            r->not_sent = is_not_sent(res, r->easy);
+            r->res.status = 0;
+            r->res.tls_refused = is_tls_refusal(res);
+            r->res.not_sent = is_not_sent(res, r->easy);
             long os_errno = 0;
             curl_easy_getinfo(r->easy, CURLINFO_OS_ERRNO, &os_errno);
-            r->failure = failure_of(res, os_errno);
-            if (!r->error[0])
-                snprintf(r->error, sizeof r->error, "%s", curl_easy_strerror(res));
+            r->res.failure = failure_of(res, os_errno);
+            if (!r->res.error[0])
+                snprintf(r->res.error, sizeof r->res.error, "%s", curl_easy_strerror(res));
         }
         r->next = NULL;
         if (h->done_tail)
@@ -405,9 +408,9 @@ size_t http_running(const http *h)
     return h->running;
 }
 
-long http_req_status(const http_req *r)
+const http_result *http_req_result(const http_req *r)
 {
-    return r->status;
+    return &r->res;
 }
 
 const char *http_req_body(const http_req *r, size_t *len)
@@ -415,36 +418,6 @@ const char *http_req_body(const http_req *r, size_t *len)
     if (len)
         *len = r->len;
     return r->body ? r->body : "";
-}
-
-const char *http_req_error(const http_req *r)
-{
-    return r->error;
-}
-
-http_failure http_req_failure(const http_req *r)
-{
-    return r->failure;
-}
-
-bool http_req_tls_refused(const http_req *r)
-{
-    return r->tls_refused;
-}
-
-bool http_req_replayed(const http_req *r)
-{
-    return r->replayed;
-}
-
-bool http_req_not_sent(const http_req *r)
-{
-    return r->not_sent;
-}
-
-uintptr_t http_req_tag(const http_req *r)
-{
-    return r->tag;
 }
 
 uint64_t http_req_bytes(const http_req *r)
@@ -495,9 +468,9 @@ int http_request_sync(const char *method, const char *url, const char *token, co
     int rc = 0;
     if (res != CURLE_OK || r->too_big) {
         snprintf(err, errsz, "%s",
-                 r->too_big    ? "answer too large"
-                 : r->error[0] ? r->error
-                               : curl_easy_strerror(res));
+                 r->too_big        ? "answer too large"
+                 : r->res.error[0] ? r->res.error
+                                   : curl_easy_strerror(res));
         rc = !r->too_big && is_tls_refusal(res) ? -2 : -1;
     } else {
         curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, status);

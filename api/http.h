@@ -53,19 +53,6 @@ http_req *http_next_done(http *h);
 /* Number of transfers in progress. */
 size_t http_running(const http *h);
 
-/* The result of a finished transfer. status 0 means no HTTP answer (transport error:
- * the message says why). Body is the buffered body (borrowed; NUL-terminated). */
-long http_req_status(const http_req *r);
-const char *http_req_body(const http_req *r, size_t *len);
-const char *http_req_error(const http_req *r);
-bool http_req_replayed(const http_req *r); /* Idempotent-Replayed: true */
-/* True when the transfer failed because the server's certificate was not trusted: the
- * TLS handshake failed, so no byte of the request reached the server, and trying again
- * cannot succeed. */
-bool http_req_tls_refused(const http_req *r);
-/* True when the transfer failed before any byte of the request reached the network (no
- * connection, TLS refused, nothing written): the server cannot have acted on it. */
-bool http_req_not_sent(const http_req *r);
 /* Why a transfer got no HTTP answer, as a kind the caller can show and act on. */
 typedef enum http_failure {
     HTTP_FAIL_NONE,        /* an HTTP answer came (or the transfer is not done) */
@@ -74,9 +61,28 @@ typedef enum http_failure {
     HTTP_FAIL_DNS,         /* the host name did not resolve */
     HTTP_FAIL_TLS,         /* the TLS handshake failed or the certificate was refused */
     HTTP_FAIL_TIMEOUT,     /* connecting or the answer took too long */
-    HTTP_FAIL_OTHER        /* anything else (see http_req_error) */
+    HTTP_FAIL_OTHER        /* anything else (see error) */
 } http_failure;
-http_failure http_req_failure(const http_req *r);
+
+/* The result of a finished transfer (http_req_result). */
+typedef struct http_result {
+    long status;          /* the HTTP status; 0: no HTTP answer (transport error) */
+    http_failure failure; /* why there was no answer */
+    char error[256];      /* the transport's message when there was none, else "" */
+    bool replayed;        /* Idempotent-Replayed: true */
+    /* The server's certificate was not trusted: the TLS handshake failed, so no byte of
+     * the request reached the server, and trying again cannot succeed. */
+    bool tls_refused;
+    /* The transfer failed before any byte of the request reached the network (no
+     * connection, TLS refused, nothing written): the server cannot have acted on it. */
+    bool not_sent;
+} http_result;
+
+/* The result of a finished transfer (borrowed, as long as the transfer lives). */
+const http_result *http_req_result(const http_req *r);
+/* The buffered body of a finished transfer (borrowed; NUL-terminated; "" for none). */
+const char *http_req_body(const http_req *r, size_t *len);
+/* The tag given to http_start(). */
 uintptr_t http_req_tag(const http_req *r);
 /* Bytes received so far (streaming transfers count what went to on_data). */
 uint64_t http_req_bytes(const http_req *r);

@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api/clock.h"
+
 struct journal {
     int fd;
     int lockfd;  /* path.lock, flocked shared while open (compaction takes it exclusively) */
@@ -54,14 +56,6 @@ static void session_start(journal *j)
     j->livefd = fd;
 }
 
-/* Wall-clock ms. */
-static int64_t now_wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Removes every path.live.* file: called with the lock held exclusively, when no session
  * runs (each holds the lock shared), so they are all left by processes that died. */
 static void sweep_live_files(const char *path)
@@ -93,7 +87,7 @@ static int lock_and_compact(const char *path)
     if (fd < 0)
         return -1;
     if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
-        journal_compact_file(path, now_wall_ms()); /* best effort: the old file stays */
+        journal_compact_file(path, clock_wall_ms()); /* best effort: the old file stays */
         sweep_live_files(path);
     }
     while (flock(fd, LOCK_SH) < 0) {
@@ -249,7 +243,7 @@ int journal_settle(journal *j, const char *key, int http_status)
         return -1;
     char line[256];
     int n = snprintf(line, sizeof line - 12, "R\t%s\t%d\t%lld", key, http_status,
-                     (long long)now_wall_ms());
+                     (long long)clock_wall_ms());
     if (n < 0 || (size_t)n >= sizeof line - 12)
         return -1;
     return write_line(j, line, seal(line, (size_t)n));

@@ -1,23 +1,18 @@
-/* json.c: decoding the contract's JSON into the model, encoding requests (see json.h). */
+/* json.c: the contract's objects decoded into the model, field by field, and one event or
+ * object (see json.h); whole documents are read in json_doc.c. */
 #include "api/json.h"
+#include "api/json_int.h"
 
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/clock.h"
 #include "api/money.h"
 
-/* What every decoder carries: the text mode and where the first error goes. */
-typedef struct ctx {
-    text_mode mode;
-    char *err;
-    size_t errsz;
-    bool failed;
-} ctx;
-
 /* Records the first error ("field: what") and returns -1. */
-static int fail(ctx *c, const char *fmt, ...)
+int jc_fail(jctx *c, const char *fmt, ...)
 {
     if (!c->failed && c->err && c->errsz) {
         va_list ap;
@@ -29,33 +24,41 @@ static int fail(ctx *c, const char *fmt, ...)
     return -1;
 }
 
-/* ---- field readers: each returns 0, or -1 after fail() ----------------------------- */
+/* ---- field readers: each returns 0, or -1 after jc_fail() ----------------------------- */
+
+/* Reads key of o into *v: 1 when it holds a value, 0 when it is null or absent and that
+ * is allowed (nullable), else -1 after jc_fail(). */
+static int present(jctx *c, json_t *o, const char *key, bool nullable, json_t **v)
+{
+    *v = json_object_get(o, key);
+    if (*v && !json_is_null(*v))
+        return 1;
+    return nullable ? 0 : jc_fail(c, "%s: missing", key);
+}
 
 /* An id with a prefix (NULL: any valid id). nullable: null/absent gives "". */
-static int get_id(ctx *c, json_t *o, const char *key, const char *prefix, char *out, bool nullable)
+static int get_id(jctx *c, json_t *o, const char *key, const char *prefix, char *out, bool nullable)
 {
-    json_t *v = json_object_get(o, key);
+    json_t *v;
     out[0] = '\0';
-    if (!v || json_is_null(v)) {
-        if (nullable)
-            return 0;
-        return fail(c, "%s: missing", key);
-    }
+    int p = present(c, o, key, nullable, &v);
+    if (p <= 0)
+        return p;
     if (!json_is_string(v))
-        return fail(c, "%s: not a string", key);
+        return jc_fail(c, "%s: not a string", key);
     const char *s = json_string_value(v);
     if (strlen(s) != json_string_length(v) || !text_valid_id(s, prefix))
-        return fail(c, "%s: not a valid %sid", key, prefix ? prefix : "");
+        return jc_fail(c, "%s: not a valid %sid", key, prefix ? prefix : "");
     strcpy(out, s); /* text_valid_id bounds it to MODEL_ID_MAX */
     return 0;
 }
 
-/* Sanitises a JSON string into t. */
-static int text_of(ctx *c, json_t *v, const char *key, model_text *t)
+/* Sanitises n bytes at s into t. */
+static int text_of(jctx *c, const char *s, size_t n, const char *key, model_text *t)
 {
     text_safe ts;
-    if (text_sanitize(json_string_value(v), json_string_length(v), c->mode, &ts) < 0)
-        return fail(c, "%s: out of memory", key);
+    if (text_sanitize(s, n, c->mode, &ts) < 0)
+        return jc_fail(c, "%s: out of memory", key);
     t->s = ts.s;
     t->width = ts.width;
     t->flags = ts.flags;
@@ -63,107 +66,90 @@ static int text_of(ctx *c, json_t *v, const char *key, model_text *t)
     return 0;
 }
 
-/* A text field. nullable: null/absent leaves t->s NULL. Non-string values that the
- * contract leaves open (an address given as an object) are shown as compact JSON. */
-static int get_text(ctx *c, json_t *o, const char *key, model_text *t, bool nullable)
+/* A text field. nullable: null/absent leaves t->s NULL. */
+static int get_text(jctx *c, json_t *o, const char *key, model_text *t, bool nullable)
 {
-    json_t *v = json_object_get(o, key);
+    json_t *v;
     memset(t, 0, sizeof *t);
-    if (!v || json_is_null(v)) {
-        if (nullable)
-            return 0;
-        return fail(c, "%s: missing", key);
-    }
+    int p = present(c, o, key, nullable, &v);
+    if (p <= 0)
+        return p;
     if (json_is_string(v))
-        return text_of(c, v, key, t);
-    return fail(c, "%s: not a string", key);
+        return text_of(c, json_string_value(v), json_string_length(v), key, t);
+    return jc_fail(c, "%s: not a string", key);
 }
 
-/* A string or, failing that, any JSON value as compact text (ship_to, addresses). */
-static int get_loose_text(ctx *c, json_t *v, const char *key, model_text *t)
+/* A string or, failing that, any JSON value as compact text: values that the contract
+ * leaves open (ship_to, an address given as an object). */
+static int get_loose_text(jctx *c, json_t *v, const char *key, model_text *t)
 {
     memset(t, 0, sizeof *t);
     if (json_is_string(v))
-        return text_of(c, v, key, t);
+        return text_of(c, json_string_value(v), json_string_length(v), key, t);
     char *dump = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
-    if (!dump)
-        return fail(c, "%s: out of memory", key);
-    text_safe ts;
-    int rc = text_sanitize(dump, strlen(dump), c->mode, &ts);
+    int rc = dump ? text_of(c, dump, strlen(dump), key, t) : jc_fail(c, "%s: out of memory", key);
     free(dump);
-    if (rc < 0)
-        return fail(c, "%s: out of memory", key);
-    t->s = ts.s;
-    t->width = ts.width;
-    t->flags = ts.flags;
-    t->hidden = ts.hidden;
-    return 0;
+    return rc;
 }
 
 /* An integer within [min, max]. nullable: null/absent gives dflt. */
-static int get_int(ctx *c, json_t *o, const char *key, int64_t min, int64_t max, int64_t *out,
-                   bool nullable, int64_t dflt)
+int jc_get_int(jctx *c, json_t *o, const char *key, int64_t min, int64_t max, int64_t *out,
+               bool nullable, int64_t dflt)
 {
-    json_t *v = json_object_get(o, key);
-    if (!v || json_is_null(v)) {
-        if (nullable) {
-            *out = dflt;
-            return 0;
-        }
-        return fail(c, "%s: missing", key);
-    }
+    json_t *v;
+    *out = dflt;
+    int p = present(c, o, key, nullable, &v);
+    if (p <= 0)
+        return p;
     if (!json_is_integer(v))
-        return fail(c, "%s: not an integer", key);
+        return jc_fail(c, "%s: not an integer", key);
     json_int_t i = json_integer_value(v);
     if (i < min || i > max)
-        return fail(c, "%s: out of range", key);
+        return jc_fail(c, "%s: out of range", key);
     *out = i;
     return 0;
 }
 
 /* An amount in minor units (0..MONEY_MAX_MINOR); nullable gives -1. */
-static int get_money(ctx *c, json_t *o, const char *key, int64_t *out, bool nullable)
+static int get_money(jctx *c, json_t *o, const char *key, int64_t *out, bool nullable)
 {
-    if (get_int(c, o, key, 0, MONEY_MAX_MINOR, out, nullable, -1) < 0)
+    if (jc_get_int(c, o, key, 0, MONEY_MAX_MINOR, out, nullable, -1) < 0)
         return -1;
     if (*out >= 0 && !money_in_range(*out))
-        return fail(c, "%s: amount out of range", key);
+        return jc_fail(c, "%s: amount out of range", key);
     return 0;
 }
 
 /* A time; nullable gives 0. */
-static int get_time(ctx *c, json_t *o, const char *key, int64_t *out, bool nullable)
+static int get_time(jctx *c, json_t *o, const char *key, int64_t *out, bool nullable)
 {
-    json_t *v = json_object_get(o, key);
-    if (!v || json_is_null(v)) {
-        if (nullable) {
-            *out = 0;
-            return 0;
-        }
-        return fail(c, "%s: missing", key);
-    }
-    if (!json_is_string(v) || json_parse_time(json_string_value(v), out) < 0)
-        return fail(c, "%s: not an RFC 3339 time", key);
+    json_t *v;
+    *out = 0;
+    int p = present(c, o, key, nullable, &v);
+    if (p <= 0)
+        return p;
+    if (!json_is_string(v) || clock_parse_rfc3339(json_string_value(v), out) < 0)
+        return jc_fail(c, "%s: not an RFC 3339 time", key);
     return 0;
 }
 
 /* One of names[0..n) → its index. */
-static int get_enum(ctx *c, json_t *o, const char *key, const char *const *names, int n, int *out)
+static int get_enum(jctx *c, json_t *o, const char *key, const char *const *names, int n, int *out)
 {
     json_t *v = json_object_get(o, key);
     if (!json_is_string(v))
-        return fail(c, "%s: missing or not a string", key);
+        return jc_fail(c, "%s: missing or not a string", key);
     const char *s = json_string_value(v);
     for (int i = 0; i < n; i++)
         if (strcmp(s, names[i]) == 0) {
             *out = i;
             return 0;
         }
-    return fail(c, "%s: unknown value", key);
+    return jc_fail(c, "%s: unknown value", key);
 }
 
 /* Copies a sanitised, mark-free version of a JSON string into out. */
-static void safe_copy(json_t *v, text_mode mode, char *out, size_t size)
+void jc_safe_copy(json_t *v, text_mode mode, char *out, size_t size)
 {
     out[0] = '\0';
     if (!json_is_string(v) || !size)
@@ -178,20 +164,20 @@ static void safe_copy(json_t *v, text_mode mode, char *out, size_t size)
 /* One of names[0..n) → its index; a value this client does not know is kept: *out =
  * unknown and raw gets it as sent (sanitised, marks stripped; "?" when that leaves
  * nothing). raw is "" for a known value. Only a missing or non-string value fails. */
-static int get_enum_raw(ctx *c, json_t *o, const char *key, const char *const *names, int n,
+static int get_enum_raw(jctx *c, json_t *o, const char *key, const char *const *names, int n,
                         int unknown, int *out, model_raw raw)
 {
     raw[0] = '\0';
     json_t *v = json_object_get(o, key);
     if (!json_is_string(v))
-        return fail(c, "%s: missing or not a string", key);
+        return jc_fail(c, "%s: missing or not a string", key);
     for (int i = 0; i < n; i++)
         if (strcmp(json_string_value(v), names[i]) == 0) {
             *out = i;
             return 0;
         }
     *out = unknown;
-    safe_copy(v, c->mode, raw, sizeof(model_raw));
+    jc_safe_copy(v, c->mode, raw, sizeof(model_raw));
     if (!raw[0])
         snprintf(raw, sizeof(model_raw), "?");
     return 0;
@@ -199,79 +185,80 @@ static int get_enum_raw(ctx *c, json_t *o, const char *key, const char *const *n
 
 /* A name the server may grow (a rule, a subject kind, a decision's action): any
  * non-empty string, kept as sent (sanitised, marks stripped). */
-static int get_name(ctx *c, json_t *o, const char *key, char *out, size_t size)
+static int get_name(jctx *c, json_t *o, const char *key, char *out, size_t size)
 {
     json_t *v = json_object_get(o, key);
     if (!json_is_string(v) || json_string_length(v) == 0)
-        return fail(c, "%s: missing or not a string", key);
-    safe_copy(v, c->mode, out, size);
+        return jc_fail(c, "%s: missing or not a string", key);
+    jc_safe_copy(v, c->mode, out, size);
     if (!out[0])
         snprintf(out, size, "?");
     return 0;
 }
 
 /* A currency code this build knows. */
-static int get_currency(ctx *c, json_t *o, const char *key, char out[4])
+static int get_currency(jctx *c, json_t *o, const char *key, char out[4])
 {
     json_t *v = json_object_get(o, key);
     if (!json_is_string(v) || json_string_length(v) != 3 ||
         !money_currency_valid(json_string_value(v)))
-        return fail(c, "%s: not a known currency", key);
+        return jc_fail(c, "%s: not a known currency", key);
     memcpy(out, json_string_value(v), 4);
     return 0;
 }
 
 /* A short word (rule names, actions, kinds): 1..size-1 of [a-z0-9_.]. */
-static int get_word(ctx *c, json_t *o, const char *key, char *out, size_t size)
+int jc_get_word(jctx *c, json_t *o, const char *key, char *out, size_t size)
 {
     json_t *v = json_object_get(o, key);
     if (!json_is_string(v))
-        return fail(c, "%s: missing or not a string", key);
+        return jc_fail(c, "%s: missing or not a string", key);
     const char *s = json_string_value(v);
     size_t n = json_string_length(v);
     if (n == 0 || n >= size)
-        return fail(c, "%s: bad length", key);
+        return jc_fail(c, "%s: bad length", key);
     for (size_t i = 0; i < n; i++) {
         char ch = s[i];
         if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '.'))
-            return fail(c, "%s: not a word", key);
+            return jc_fail(c, "%s: not a word", key);
     }
     memcpy(out, s, n + 1);
     return 0;
 }
 
-static const char *const sev_names[] = {"info", "warning", "critical"};
+/* A table of model.h's names and its length, as get_enum and get_enum_raw take them. */
+#define NAMES(table) (table), MODEL_NAMES_COUNT(table)
 
 /* ---- objects ---------------------------------------------------------------------- */
 
 /* Version (>= 1) and updated_at, common to every mutable object. */
-static int get_head(ctx *c, json_t *o, const char *prefix, char *id, int64_t *version,
+static int get_head(jctx *c, json_t *o, const char *prefix, char *id, int64_t *version,
                     int64_t *updated_at)
 {
     if (get_id(c, o, "id", prefix, id, false) < 0 ||
-        get_int(c, o, "version", 1, INT64_MAX, version, false, 0) < 0 ||
+        jc_get_int(c, o, "version", 1, INT64_MAX, version, false, 0) < 0 ||
         get_time(c, o, "updated_at", updated_at, false) < 0)
         return -1;
     return 0;
 }
 
 /* An array of strings into owned texts. */
-static int get_text_array(ctx *c, json_t *arr, const char *key, model_text **out, size_t *n)
+static int get_text_array(jctx *c, json_t *arr, const char *key, model_text **out, size_t *n)
 {
     *out = NULL;
     *n = 0;
     if (!arr || json_is_null(arr))
         return 0;
     if (!json_is_array(arr))
-        return fail(c, "%s: not an array", key);
+        return jc_fail(c, "%s: not an array", key);
     size_t len = json_array_size(arr);
     if (len == 0)
         return 0;
     if (len > 4096)
-        return fail(c, "%s: too many items", key);
+        return jc_fail(c, "%s: too many items", key);
     *out = calloc(len, sizeof **out);
     if (!*out)
-        return fail(c, "%s: out of memory", key);
+        return jc_fail(c, "%s: out of memory", key);
     for (size_t i = 0; i < len; i++) {
         if (get_loose_text(c, json_array_get(arr, i), key, &(*out)[i]) < 0)
             return -1;
@@ -280,30 +267,30 @@ static int get_text_array(ctx *c, json_t *arr, const char *key, model_text **out
     return 0;
 }
 
-static int dec_agent(ctx *c, json_t *o, model_agent *a)
+static int dec_agent(jctx *c, json_t *o, model_agent *a)
 {
-    static const char *const roles[] = {"buyer", "seller"};
-    static const char *const st[] = {"active", "paused"};
     int role = 0, status = 0;
     json_t *lim = json_object_get(o, "limits");
     json_t *mandate = json_object_get(o, "mandate");
     if (get_head(c, o, "agt_", a->id, &a->version, &a->updated_at) < 0 ||
         get_text(c, o, "name", &a->name, false) < 0 ||
         get_text(c, o, "principal", &a->principal, true) < 0 ||
-        get_enum_raw(c, o, "role", roles, 2, 0, &role, a->role_raw) < 0 ||
-        get_enum_raw(c, o, "status", st, 2, 0, &status, a->status_raw) < 0 ||
+        get_enum_raw(c, o, "role", NAMES(model_agent_role_names), 0, &role, a->role_raw) < 0 ||
+        get_enum_raw(c, o, "status", NAMES(model_agent_status_names), 0, &status, a->status_raw) <
+            0 ||
         get_currency(c, o, "currency", a->currency) < 0 ||
         get_money(c, o, "spent_minor", &a->spent_minor, false) < 0)
         return -1;
     a->seller = role == 1 && !a->role_raw[0];
     a->paused = status == 1 && !a->status_raw[0];
     if (!json_is_object(lim))
-        return fail(c, "limits: missing");
+        return jc_fail(c, "limits: missing");
     if (get_money(c, lim, "spend_cap_minor", &a->limits.spend_cap_minor, true) < 0 ||
         get_money(c, lim, "per_deal_max_minor", &a->limits.per_deal_max_minor, true) < 0 ||
         get_money(c, lim, "approval_threshold_minor", &a->limits.approval_threshold_minor, true) <
             0 ||
-        get_int(c, lim, "max_quantity", 0, MONEY_MAX_MINOR, &a->limits.max_quantity, true, -1) < 0)
+        jc_get_int(c, lim, "max_quantity", 0, MONEY_MAX_MINOR, &a->limits.max_quantity, true, -1) <
+            0)
         return -1;
     if (json_is_object(mandate) &&
         get_text_array(c, json_object_get(mandate, "categories"), "mandate.categories",
@@ -313,9 +300,8 @@ static int dec_agent(ctx *c, json_t *o, model_agent *a)
                           &a->naddresses);
 }
 
-static int dec_listing(ctx *c, json_t *o, model_listing *l)
+static int dec_listing(jctx *c, json_t *o, model_listing *l)
 {
-    static const char *const st[] = {"open", "sold", "withdrawn"};
     int status = 0;
     if (get_head(c, o, "lst_", l->id, &l->version, &l->updated_at) < 0 ||
         get_id(c, o, "seller_id", "agt_", l->seller_id, false) < 0 ||
@@ -324,10 +310,11 @@ static int dec_listing(ctx *c, json_t *o, model_listing *l)
         get_text(c, o, "category", &l->category, false) < 0 ||
         get_money(c, o, "unit_price_minor", &l->unit_price_minor, false) < 0 ||
         get_currency(c, o, "currency", l->currency) < 0 ||
-        get_int(c, o, "quantity", 0, MONEY_MAX_MINOR, &l->quantity, false, 0) < 0 ||
+        jc_get_int(c, o, "quantity", 0, MONEY_MAX_MINOR, &l->quantity, false, 0) < 0 ||
         get_money(c, o, "reference_price_minor", &l->reference_price_minor, true) < 0 ||
         get_money(c, o, "floor_minor", &l->floor_minor, true) < 0 ||
-        get_enum_raw(c, o, "status", st, 3, LISTING_UNKNOWN, &status, l->status_raw) < 0 ||
+        get_enum_raw(c, o, "status", NAMES(model_listing_status_names), LISTING_UNKNOWN, &status,
+                     l->status_raw) < 0 ||
         get_time(c, o, "created_at", &l->created_at, true) < 0)
         return -1;
     l->status = (model_listing_status)status;
@@ -335,23 +322,23 @@ static int dec_listing(ctx *c, json_t *o, model_listing *l)
 }
 
 /* terms {unit_price_minor, quantity} | null */
-static int get_terms(ctx *c, json_t *o, const char *key, model_terms *t)
+static int get_terms(jctx *c, json_t *o, const char *key, model_terms *t)
 {
     json_t *v = json_object_get(o, key);
     memset(t, 0, sizeof *t);
     if (!v || json_is_null(v))
         return 0;
     if (!json_is_object(v))
-        return fail(c, "%s: not an object", key);
+        return jc_fail(c, "%s: not an object", key);
     t->present = true;
     if (get_money(c, v, "unit_price_minor", &t->unit_price_minor, false) < 0 ||
-        get_int(c, v, "quantity", 0, MONEY_MAX_MINOR, &t->quantity, false, 0) < 0)
+        jc_get_int(c, v, "quantity", 0, MONEY_MAX_MINOR, &t->quantity, false, 0) < 0)
         return -1;
     return 0;
 }
 
 /* cap {max_unit_price_minor|null, max_quantity|null} | null */
-static int get_cap(ctx *c, json_t *o, const char *key, model_cap *cap)
+static int get_cap(jctx *c, json_t *o, const char *key, model_cap *cap)
 {
     json_t *v = json_object_get(o, key);
     cap->present = false;
@@ -359,40 +346,40 @@ static int get_cap(ctx *c, json_t *o, const char *key, model_cap *cap)
     if (!v || json_is_null(v))
         return 0;
     if (!json_is_object(v))
-        return fail(c, "%s: not an object", key);
+        return jc_fail(c, "%s: not an object", key);
     cap->present = true;
     if (get_money(c, v, "max_unit_price_minor", &cap->max_unit_price_minor, true) < 0 ||
-        get_int(c, v, "max_quantity", 0, MONEY_MAX_MINOR, &cap->max_quantity, true, -1) < 0)
+        jc_get_int(c, v, "max_quantity", 0, MONEY_MAX_MINOR, &cap->max_quantity, true, -1) < 0)
         return -1;
     return 0;
 }
 
-static int dec_negotiation(ctx *c, json_t *o, model_negotiation *n)
+static int dec_negotiation(jctx *c, json_t *o, model_negotiation *n)
 {
-    static const char *const st[] = {"open", "agreed", "failed", "held", "vetoed", "expired"};
     int status = 0;
     if (get_head(c, o, "neg_", n->id, &n->version, &n->updated_at) < 0 ||
         get_id(c, o, "listing_id", "lst_", n->listing_id, false) < 0 ||
         get_id(c, o, "buyer_id", "agt_", n->buyer_id, false) < 0 ||
         get_id(c, o, "seller_id", "agt_", n->seller_id, false) < 0 ||
-        get_enum_raw(c, o, "status", st, 6, NEG_UNKNOWN, &status, n->status_raw) < 0 ||
+        get_enum_raw(c, o, "status", NAMES(model_neg_status_names), NEG_UNKNOWN, &status,
+                     n->status_raw) < 0 ||
         get_terms(c, o, "terms", &n->terms) < 0 ||
         get_terms(c, o, "agreed_terms", &n->agreed_terms) < 0 ||
         get_cap(c, o, "cap", &n->cap) < 0 || get_currency(c, o, "currency", n->currency) < 0 ||
-        get_int(c, o, "message_count", 0, INT64_MAX, &n->message_count, true, 0) < 0 ||
+        jc_get_int(c, o, "message_count", 0, INT64_MAX, &n->message_count, true, 0) < 0 ||
         get_time(c, o, "opened_at", &n->opened_at, true) < 0)
         return -1;
     n->status = (model_neg_status)status;
     return 0;
 }
 
-static int dec_message(ctx *c, json_t *o, model_message *m)
+static int dec_message(jctx *c, json_t *o, model_message *m)
 {
-    static const char *const kinds[] = {"offer", "counter", "accept", "reject", "note", "system"};
     int kind = 0;
     if (get_id(c, o, "negotiation_id", "neg_", m->negotiation_id, false) < 0 ||
-        get_int(c, o, "seq", 1, INT64_MAX, &m->seq, false, 0) < 0 ||
-        get_enum_raw(c, o, "kind", kinds, 6, MSG_UNKNOWN, &kind, m->kind_raw) < 0)
+        jc_get_int(c, o, "seq", 1, INT64_MAX, &m->seq, false, 0) < 0 ||
+        get_enum_raw(c, o, "kind", NAMES(model_msg_kind_names), MSG_UNKNOWN, &kind, m->kind_raw) <
+            0)
         return -1;
     m->kind = (model_msg_kind)kind;
     /* A system message (or one of a kind this client does not know) may come from the
@@ -400,16 +387,14 @@ static int dec_message(ctx *c, json_t *o, model_message *m)
     bool agent_only = m->kind != MSG_SYSTEM && m->kind != MSG_UNKNOWN;
     if (get_id(c, o, "from", agent_only ? "agt_" : NULL, m->from, !agent_only) < 0 ||
         get_money(c, o, "unit_price_minor", &m->unit_price_minor, true) < 0 ||
-        get_int(c, o, "quantity", 0, MONEY_MAX_MINOR, &m->quantity, true, -1) < 0 ||
+        jc_get_int(c, o, "quantity", 0, MONEY_MAX_MINOR, &m->quantity, true, -1) < 0 ||
         get_text(c, o, "text", &m->text, true) < 0 || get_time(c, o, "at", &m->at, false) < 0)
         return -1;
     return 0;
 }
 
-static int dec_purchase(ctx *c, json_t *o, model_purchase *p)
+static int dec_purchase(jctx *c, json_t *o, model_purchase *p)
 {
-    static const char *const st[] = {"pending_approval", "approved", "settled",  "vetoed",
-                                     "capped",           "expired",  "refunded", "failed"};
     int status = 0;
     int64_t risk = 0;
     if (get_head(c, o, "pur_", p->id, &p->version, &p->updated_at) < 0 ||
@@ -418,11 +403,12 @@ static int dec_purchase(ctx *c, json_t *o, model_purchase *p)
         get_id(c, o, "buyer_id", "agt_", p->buyer_id, false) < 0 ||
         get_id(c, o, "seller_id", "agt_", p->seller_id, false) < 0 ||
         get_money(c, o, "unit_price_minor", &p->unit_price_minor, false) < 0 ||
-        get_int(c, o, "quantity", 0, MONEY_MAX_MINOR, &p->quantity, false, 0) < 0 ||
+        jc_get_int(c, o, "quantity", 0, MONEY_MAX_MINOR, &p->quantity, false, 0) < 0 ||
         get_money(c, o, "total_minor", &p->total_minor, false) < 0 ||
         get_currency(c, o, "currency", p->currency) < 0 ||
-        get_enum_raw(c, o, "status", st, 8, PUR_UNKNOWN, &status, p->status_raw) < 0 ||
-        get_int(c, o, "risk_score", 0, 100, &risk, true, 0) < 0 ||
+        get_enum_raw(c, o, "status", NAMES(model_purchase_status_names), PUR_UNKNOWN, &status,
+                     p->status_raw) < 0 ||
+        jc_get_int(c, o, "risk_score", 0, 100, &risk, true, 0) < 0 ||
         get_time(c, o, "decide_by", &p->decide_by, true) < 0 ||
         get_time(c, o, "created_at", &p->created_at, true) < 0)
         return -1;
@@ -436,23 +422,23 @@ static int dec_purchase(ctx *c, json_t *o, model_purchase *p)
     json_t *flags = json_object_get(o, "flags");
     if (flags && !json_is_null(flags)) {
         if (!json_is_array(flags) || json_array_size(flags) > 64)
-            return fail(c, "flags: not an array of at most 64");
+            return jc_fail(c, "flags: not an array of at most 64");
         size_t nf = json_array_size(flags);
         if (nf) {
             p->flags = calloc(nf, sizeof *p->flags);
             if (!p->flags)
-                return fail(c, "flags: out of memory");
+                return jc_fail(c, "flags: out of memory");
         }
         for (size_t i = 0; i < nf; i++) {
             json_t *f = json_array_get(flags, i);
             model_flag *fl = &p->flags[i];
             int sev = 0;
             if (!json_is_object(f))
-                return fail(c, "flags: not an object");
+                return jc_fail(c, "flags: not an object");
             p->nflags++;
             if (get_name(c, f, "rule", fl->rule, sizeof fl->rule) < 0 ||
-                get_enum_raw(c, f, "severity", sev_names, 3, SEV_CRITICAL, &sev, fl->severity_raw) <
-                    0 ||
+                get_enum_raw(c, f, "severity", NAMES(model_severity_names), SEV_CRITICAL, &sev,
+                             fl->severity_raw) < 0 ||
                 get_text(c, f, "detail", &fl->detail, true) < 0)
                 return -1;
             fl->severity = (model_severity)sev;
@@ -461,7 +447,7 @@ static int dec_purchase(ctx *c, json_t *o, model_purchase *p)
     json_t *d = json_object_get(o, "decision");
     if (d && !json_is_null(d)) {
         if (!json_is_object(d))
-            return fail(c, "decision: not an object");
+            return jc_fail(c, "decision: not an object");
         p->decision.present = true;
         if (get_name(c, d, "action", p->decision.action, sizeof p->decision.action) < 0 ||
             get_text(c, d, "by", &p->decision.by, true) < 0 ||
@@ -474,29 +460,30 @@ static int dec_purchase(ctx *c, json_t *o, model_purchase *p)
 }
 
 /* subject {kind, id} */
-static int get_subject(ctx *c, json_t *o, char *kind, size_t kindsz, char *id)
+static int get_subject(jctx *c, json_t *o, char *kind, size_t kindsz, char *id)
 {
     json_t *s = json_object_get(o, "subject");
     kind[0] = id[0] = '\0';
     if (!s || json_is_null(s))
         return 0;
     if (!json_is_object(s))
-        return fail(c, "subject: not an object");
+        return jc_fail(c, "subject: not an object");
     if (get_name(c, s, "kind", kind, kindsz) < 0 || get_id(c, s, "id", NULL, id, true) < 0)
         return -1;
     return 0;
 }
 
-static int dec_alert(ctx *c, json_t *o, model_alert *a)
+static int dec_alert(jctx *c, json_t *o, model_alert *a)
 {
-    static const char *const st[] = {"open", "acked"};
     int sev = 0, status = 0;
     if (get_head(c, o, "alr_", a->id, &a->version, &a->updated_at) < 0 ||
-        get_enum_raw(c, o, "severity", sev_names, 3, SEV_CRITICAL, &sev, a->severity_raw) < 0 ||
+        get_enum_raw(c, o, "severity", NAMES(model_severity_names), SEV_CRITICAL, &sev,
+                     a->severity_raw) < 0 ||
         get_name(c, o, "rule", a->rule, sizeof a->rule) < 0 ||
         get_subject(c, o, a->subject_kind, sizeof a->subject_kind, a->subject_id) < 0 ||
         get_text(c, o, "message", &a->message, true) < 0 ||
-        get_enum_raw(c, o, "status", st, 2, ALERT_UNKNOWN, &status, a->status_raw) < 0 ||
+        get_enum_raw(c, o, "status", NAMES(model_alert_status_names), ALERT_UNKNOWN, &status,
+                     a->status_raw) < 0 ||
         get_text(c, o, "acked_by", &a->acked_by, true) < 0 ||
         get_time(c, o, "at", &a->at, true) < 0)
         return -1;
@@ -506,7 +493,7 @@ static int dec_alert(ctx *c, json_t *o, model_alert *a)
 }
 
 /* "agent:<id>" and the like: a word, a colon, a valid id. */
-static bool valid_account(const char *s)
+bool jc_valid_account(const char *s)
 {
     const char *colon = strchr(s, ':');
     if (!colon || colon == s || colon - s > 16)
@@ -517,13 +504,12 @@ static bool valid_account(const char *s)
     return text_valid_id(colon + 1, NULL);
 }
 
-static int dec_ledger(ctx *c, json_t *o, model_ledger_entry *e)
+static int dec_ledger(jctx *c, json_t *o, model_ledger_entry *e)
 {
-    static const char *const kinds[] = {"settlement", "refund"};
     int kind = 0;
     if (get_id(c, o, "id", "led_", e->id, false) < 0 ||
-        get_int(c, o, "seq", 0, INT64_MAX, &e->seq, false, 0) < 0 ||
-        get_enum_raw(c, o, "kind", kinds, 2, 0, &kind, e->kind_raw) < 0 ||
+        jc_get_int(c, o, "seq", 0, INT64_MAX, &e->seq, false, 0) < 0 ||
+        get_enum_raw(c, o, "kind", NAMES(model_ledger_kind_names), 0, &kind, e->kind_raw) < 0 ||
         get_id(c, o, "purchase_id", "pur_", e->purchase_id, false) < 0 ||
         get_currency(c, o, "currency", e->currency) < 0 || get_time(c, o, "at", &e->at, false) < 0)
         return -1;
@@ -531,27 +517,27 @@ static int dec_ledger(ctx *c, json_t *o, model_ledger_entry *e)
     json_t *ps = json_object_get(o, "postings");
     size_t np = json_array_size(ps);
     if (!json_is_array(ps) || np < 2 || np > sizeof e->postings / sizeof e->postings[0])
-        return fail(c, "postings: not an array of 2..4");
+        return jc_fail(c, "postings: not an array of 2..4");
     int64_t sum = 0;
     for (size_t i = 0; i < np; i++) {
         json_t *p = json_array_get(ps, i);
         json_t *acc = json_object_get(p, "account");
         if (!json_is_string(acc) || json_string_length(acc) >= sizeof e->postings[i].account ||
-            !valid_account(json_string_value(acc)))
-            return fail(c, "postings.account: not a valid account");
+            !jc_valid_account(json_string_value(acc)))
+            return jc_fail(c, "postings.account: not a valid account");
         strcpy(e->postings[i].account, json_string_value(acc));
-        if (get_int(c, p, "amount_minor", -MONEY_MAX_MINOR, MONEY_MAX_MINOR,
-                    &e->postings[i].amount_minor, false, 0) < 0)
+        if (jc_get_int(c, p, "amount_minor", -MONEY_MAX_MINOR, MONEY_MAX_MINOR,
+                       &e->postings[i].amount_minor, false, 0) < 0)
             return -1;
         sum += e->postings[i].amount_minor;
     }
     e->npostings = np;
     if (sum != 0)
-        return fail(c, "postings: do not sum to zero");
+        return jc_fail(c, "postings: do not sum to zero");
     return 0;
 }
 
-static int dec_decision(ctx *c, json_t *o, model_decision *d)
+static int dec_decision(jctx *c, json_t *o, model_decision *d)
 {
     if (get_id(c, o, "id", "dec_", d->id, false) < 0 ||
         get_name(c, o, "action", d->action, sizeof d->action) < 0 ||
@@ -562,11 +548,10 @@ static int dec_decision(ctx *c, json_t *o, model_decision *d)
     return 0;
 }
 
-static int dec_fleet(ctx *c, json_t *o, model_fleet *f)
+static int dec_fleet(jctx *c, json_t *o, model_fleet *f)
 {
-    static const char *const st[] = {"running", "halted"};
     int status = 0;
-    if (get_enum(c, o, "status", st, 2, &status) < 0 ||
+    if (get_enum(c, o, "status", NAMES(model_fleet_status_names), &status) < 0 ||
         get_text(c, o, "reason", &f->reason, true) < 0 || get_text(c, o, "by", &f->by, true) < 0 ||
         get_time(c, o, "updated_at", &f->updated_at, true) < 0)
         return -1;
@@ -576,11 +561,11 @@ static int dec_fleet(ctx *c, json_t *o, model_fleet *f)
 
 /* Decodes an object of kind into ev->u (ev->kind set). On failure frees what was
  * decoded. */
-static int dec_kind(ctx *c, model_kind kind, json_t *o, model_event *ev)
+int jc_decode(jctx *c, model_kind kind, json_t *o, model_event *ev)
 {
     ev->kind = kind;
     if (!json_is_object(o))
-        return fail(c, "data: not an object");
+        return jc_fail(c, "data: not an object");
     int rc = -1;
     switch (kind) {
         case MODEL_AGENT: rc = dec_agent(c, o, &ev->u.agent); break;
@@ -592,7 +577,7 @@ static int dec_kind(ctx *c, model_kind kind, json_t *o, model_event *ev)
         case MODEL_LEDGER: rc = dec_ledger(c, o, &ev->u.ledger); break;
         case MODEL_DECISION: rc = dec_decision(c, o, &ev->u.decision); break;
         case MODEL_FLEET: rc = dec_fleet(c, o, &ev->u.fleet); break;
-        case MODEL_KIND_COUNT: rc = fail(c, "kind: unknown"); break;
+        case MODEL_KIND_COUNT: rc = jc_fail(c, "kind: unknown"); break;
     }
     if (rc < 0)
         model_event_free(ev);
@@ -609,44 +594,44 @@ static int kind_of_type(const char *type)
 }
 
 /* Parses len bytes of JSON; NULL with err filled on failure. */
-static json_t *parse(const char *s, size_t len, ctx *c)
+json_t *jc_parse(const char *s, size_t len, jctx *c)
 {
     json_error_t je;
     json_t *root = json_loadb(s, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
     if (!root)
-        fail(c, "not JSON: %s (line %d)", je.text, je.line);
+        jc_fail(c, "not JSON: %s (line %d)", je.text, je.line);
     return root;
 }
 
 json_result json_decode_event(const char *type, const char *data, size_t len, text_mode mode,
                               model_event *out, char *err, size_t errsz)
 {
-    ctx c = {.mode = mode, .err = err, .errsz = errsz};
+    jctx c = {.mode = mode, .err = err, .errsz = errsz};
     memset(out, 0, sizeof *out);
-    json_t *root = parse(data, len, &c);
+    json_t *root = jc_parse(data, len, &c);
     if (!root)
         return JSON_BAD;
     json_result r = JSON_BAD;
     const char *jt = json_string_value(json_object_get(root, "type"));
     if (!json_is_object(root)) {
-        fail(&c, "event: not an object");
+        jc_fail(&c, "event: not an object");
         goto done;
     }
     if (!jt || (type && strcmp(jt, type) != 0)) {
-        fail(&c, "type: missing or not the SSE event type");
+        jc_fail(&c, "type: missing or not the SSE event type");
         goto done;
     }
-    if (get_int(&c, root, "seq", 1, INT64_MAX, &out->seq, false, 0) < 0 ||
+    if (jc_get_int(&c, root, "seq", 1, INT64_MAX, &out->seq, false, 0) < 0 ||
         get_time(&c, root, "at", &out->at, false) < 0)
         goto done;
     int kind = kind_of_type(jt);
     if (kind < 0) {
         r = JSON_UNKNOWN;
-        fail(&c, "type: unknown event type");
+        jc_fail(&c, "type: unknown event type");
         goto done;
     }
     int64_t ev_seq = out->seq, ev_at = out->at;
-    if (dec_kind(&c, (model_kind)kind, json_object_get(root, "data"), out) == 0)
+    if (jc_decode(&c, (model_kind)kind, json_object_get(root, "data"), out) == 0)
         r = JSON_OK;
     out->seq = ev_seq; /* dec_kind clears the event when it fails */
     out->at = ev_at;
@@ -660,412 +645,15 @@ done:
     return r;
 }
 
-/* The epoch (string or integer) as text. */
-static int get_epoch(ctx *c, json_t *o, char *epoch, size_t size)
-{
-    json_t *v = json_object_get(o, "epoch");
-    if (json_is_integer(v))
-        snprintf(epoch, size, "%lld", (long long)json_integer_value(v));
-    else if (json_is_string(v) && json_string_length(v) < size &&
-             text_valid_id(json_string_value(v), NULL))
-        snprintf(epoch, size, "%s", json_string_value(v));
-    else
-        return fail(c, "epoch: missing or not an id or integer");
-    return 0;
-}
-
-json_result json_decode_reset(const char *data, size_t len, char *epoch, size_t epochsz,
-                              int64_t *seq, char *err, size_t errsz)
-{
-    ctx c = {.err = err, .errsz = errsz};
-    json_t *root = parse(data, len, &c);
-    if (!root)
-        return JSON_BAD;
-    int rc = get_epoch(&c, root, epoch, epochsz) < 0 ||
-                     get_int(&c, root, "seq", 0, INT64_MAX, seq, false, 0) < 0
-                 ? -1
-                 : 0;
-    json_decref(root);
-    return rc < 0 ? JSON_BAD : JSON_OK;
-}
-
-/* Loads every object of a snapshot array into the store. */
-static json_result load_array(ctx *c, store *st, json_t *arr, model_kind kind, uint64_t *rejected)
-{
-    size_t i;
-    json_t *o;
-    if (!arr || json_is_null(arr))
-        return JSON_OK;
-    if (!json_is_array(arr)) {
-        (*rejected)++;
-        return JSON_OK;
-    }
-    json_array_foreach(arr, i, o)
-    {
-        model_event ev = {0};
-        ctx one = {.mode = c->mode};
-        if (dec_kind(&one, kind, o, &ev) < 0) {
-            (*rejected)++;
-            if (!c->failed && c->err)
-                snprintf(c->err, c->errsz, "%s[%zu]: %s", model_kind_event_type(kind), i,
-                         "outside the contract");
-            continue;
-        }
-        store_result r = store_load(st, &ev);
-        model_event_free(&ev);
-        if (r == STORE_NOMEM)
-            return JSON_NOMEM;
-    }
-    return JSON_OK;
-}
-
-json_result json_decode_snapshot(const char *body, size_t len, text_mode mode, store *st,
-                                 uint64_t *rejected, char *err, size_t errsz)
-{
-    ctx c = {.mode = mode, .err = err, .errsz = errsz};
-    json_t *root = parse(body, len, &c);
-    if (!root)
-        return JSON_BAD;
-    char epoch[64];
-    int64_t seq;
-    json_result r = JSON_BAD;
-    if (!json_is_object(root) || get_epoch(&c, root, epoch, sizeof epoch) < 0 ||
-        get_int(&c, root, "seq", 0, INT64_MAX, &seq, false, 0) < 0)
-        goto done;
-    store_reset(st, epoch, seq);
-    if (err && errsz)
-        err[0] = '\0';
-    static const struct {
-        const char *key;
-        model_kind kind;
-    } arrays[] = {{"agents", MODEL_AGENT},
-                  {"listings", MODEL_LISTING},
-                  {"negotiations", MODEL_NEGOTIATION},
-                  {"purchases", MODEL_PURCHASE},
-                  {"alerts", MODEL_ALERT},
-                  {"decisions", MODEL_DECISION}};
-    for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++) {
-        r = load_array(&c, st, json_object_get(root, arrays[i].key), arrays[i].kind, rejected);
-        if (r != JSON_OK)
-            goto done;
-    }
-    json_t *ledger = json_object_get(root, "ledger");
-    if (json_is_object(ledger)) {
-        r = load_array(&c, st, json_object_get(ledger, "entries"), MODEL_LEDGER, rejected);
-        if (r != JSON_OK)
-            goto done;
-        const char *acc;
-        json_t *amt;
-        json_object_foreach(json_object_get(ledger, "balances"), acc, amt)
-        {
-            if (!valid_account(acc) || strlen(acc) >= MODEL_ID_MAX + 8 || !json_is_integer(amt) ||
-                json_integer_value(amt) < -MONEY_MAX_MINOR ||
-                json_integer_value(amt) > MONEY_MAX_MINOR) {
-                (*rejected)++;
-                continue;
-            }
-            if (store_set_balance(st, acc, json_integer_value(amt)) < 0) {
-                r = JSON_NOMEM;
-                goto done;
-            }
-        }
-    }
-    json_t *fleet = json_object_get(root, "fleet");
-    if (fleet && !json_is_null(fleet)) {
-        model_event ev = {0};
-        ctx one = {.mode = mode};
-        if (dec_kind(&one, MODEL_FLEET, fleet, &ev) == 0)
-            store_load(st, &ev);
-        else
-            (*rejected)++;
-        model_event_free(&ev);
-    }
-    r = JSON_OK;
-done:
-    json_decref(root);
-    return r;
-}
-
-json_result json_decode_messages(const char *body, size_t len, text_mode mode, store *st,
-                                 uint64_t *rejected, int64_t *last_seq, bool *more)
-{
-    ctx c = {.mode = mode};
-    json_t *root = parse(body, len, &c);
-    *more = false;
-    if (!root)
-        return JSON_BAD;
-    json_t *items = json_object_get(root, "items");
-    if (!json_is_array(items)) {
-        json_decref(root);
-        return JSON_BAD;
-    }
-    size_t i;
-    json_t *o;
-    json_result r = JSON_OK;
-    json_array_foreach(items, i, o)
-    {
-        model_event ev = {0};
-        ctx one = {.mode = mode};
-        if (dec_kind(&one, MODEL_MESSAGE, o, &ev) < 0) {
-            (*rejected)++;
-            continue;
-        }
-        if (ev.u.message.seq > *last_seq)
-            *last_seq = ev.u.message.seq;
-        store_result sr = store_load(st, &ev);
-        model_event_free(&ev);
-        if (sr == STORE_NOMEM) {
-            r = JSON_NOMEM;
-            break;
-        }
-    }
-    json_t *next = json_object_get(root, "next");
-    *more = next && !json_is_null(next) && json_array_size(items) > 0;
-    json_decref(root);
-    return r;
-}
-
 json_result json_decode_object(model_kind kind, const char *body, size_t len, text_mode mode,
                                model_event *out, char *err, size_t errsz)
 {
-    ctx c = {.mode = mode, .err = err, .errsz = errsz};
+    jctx c = {.mode = mode, .err = err, .errsz = errsz};
     memset(out, 0, sizeof *out);
-    json_t *root = parse(body, len, &c);
+    json_t *root = jc_parse(body, len, &c);
     if (!root)
         return JSON_BAD;
-    int rc = dec_kind(&c, kind, root, out);
+    int rc = jc_decode(&c, kind, root, out);
     json_decref(root);
     return rc < 0 ? JSON_BAD : JSON_OK;
-}
-
-json_result json_decode_whoami(const char *body, size_t len, text_mode mode, char *name,
-                               size_t namesz, char *role, size_t rolesz)
-{
-    ctx c = {.mode = mode};
-    json_t *root = parse(body, len, &c);
-    if (!root)
-        return JSON_BAD;
-    safe_copy(json_object_get(root, "name"), mode, name, namesz);
-    if (get_word(&c, root, "role", role, rolesz) < 0)
-        snprintf(role, rolesz, "unknown");
-    json_decref(root);
-    return JSON_OK;
-}
-
-void json_decode_outcome(const char *body, size_t len, model_kind kind, text_mode mode,
-                         decision_outcome *o)
-{
-    ctx c = {.mode = mode};
-    json_t *root = body && len ? parse(body, len, &c) : NULL;
-    if (!root)
-        return;
-    json_t *cur = root;
-    if (!o->ok) {
-        safe_copy(json_object_get(root, "message"), mode, o->message, sizeof o->message);
-        /* any code, known or not, is shown as sent (sanitised) */
-        safe_copy(json_object_get(root, "error"), mode, o->error_code, sizeof o->error_code);
-        cur = json_object_get(root, "current");
-    }
-    if (kind < MODEL_KIND_COUNT && json_is_object(cur)) {
-        ctx one = {.mode = mode};
-        if (dec_kind(&one, kind, cur, &o->current) == 0)
-            o->has_current = true;
-    }
-    json_decref(root);
-}
-
-char *json_decision_body(const decision_req *r)
-{
-    json_t *o = json_object();
-    if (!o)
-        return NULL;
-    bool reason = r->reason[0] != '\0';
-    switch (r->action) {
-        case DEC_APPROVE:
-            json_object_set_new(o, "expected_total_minor", json_integer(r->expected_total_minor));
-            if (reason)
-                json_object_set_new(o, "comment", json_string(r->reason));
-            break;
-        case DEC_CAP:
-        case DEC_NEG_CAP:
-            if (r->max_unit_price_minor >= 0)
-                json_object_set_new(o, "max_unit_price_minor",
-                                    json_integer(r->max_unit_price_minor));
-            if (r->max_quantity >= 0)
-                json_object_set_new(o, "max_quantity", json_integer(r->max_quantity));
-            if (reason && r->action == DEC_CAP)
-                json_object_set_new(o, "reason", json_string(r->reason));
-            break;
-        case DEC_LIMITS:
-            if (r->limits.spend_cap_minor >= 0)
-                json_object_set_new(o, "spend_cap_minor", json_integer(r->limits.spend_cap_minor));
-            if (r->limits.per_deal_max_minor >= 0)
-                json_object_set_new(o, "per_deal_max_minor",
-                                    json_integer(r->limits.per_deal_max_minor));
-            if (r->limits.approval_threshold_minor >= 0)
-                json_object_set_new(o, "approval_threshold_minor",
-                                    json_integer(r->limits.approval_threshold_minor));
-            if (r->limits.max_quantity >= 0)
-                json_object_set_new(o, "max_quantity", json_integer(r->limits.max_quantity));
-            break;
-        case DEC_ACK:
-            if (reason)
-                json_object_set_new(o, "note", json_string(r->reason));
-            break;
-        case DEC_NEG_RELEASE:
-        case DEC_RESUME:
-        case DEC_FLEET_RESUME: break;
-        default:
-            if (reason)
-                json_object_set_new(o, "reason", json_string(r->reason));
-            break;
-    }
-    char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(o);
-    return s;
-}
-
-/* Prints a JSON value as one line of printable ASCII: the one place tail and snapshot
- * print JSON. JSON_ENSURE_ASCII escapes everything above 0x7f (C1 controls included) and
- * the C0 controls, but leaves DEL (0x7f) raw; DEL can only stand inside a string (key or
- * value), so it is written as \u007F here. */
-static int print_value(FILE *f, json_t *v)
-{
-    char *s =
-        json_dumps(v, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
-    if (!s)
-        return -1;
-    for (char *p = s, *del; *p; p = del + 1) {
-        del = strchr(p, 0x7f);
-        if (!del) {
-            fputs(p, f);
-            break;
-        }
-        fwrite(p, 1, (size_t)(del - p), f);
-        fputs("\\u007F", f); /* upper case, as jansson writes its escapes */
-    }
-    fputc('\n', f);
-    free(s);
-    return 0;
-}
-
-int json_print_event(FILE *f, const char *raw, size_t len)
-{
-    json_t *root = json_loadb(raw, len, 0, NULL);
-    if (!json_is_object(root)) {
-        json_decref(root);
-        return -1;
-    }
-    json_t *o = json_object();
-    const char *keys[] = {"seq", "type", "at", "data"};
-    for (size_t i = 0; i < 4; i++) {
-        json_t *v = json_object_get(root, keys[i]);
-        json_object_set(o, keys[i], v ? v : json_null());
-    }
-    int rc = print_value(f, o);
-    json_decref(o);
-    json_decref(root);
-    return rc;
-}
-
-int json_print_ascii(FILE *f, const char *raw, size_t len)
-{
-    json_t *root = json_loadb(raw, len, JSON_DECODE_ANY, NULL);
-    if (!root)
-        return -1;
-    int rc = print_value(f, root);
-    json_decref(root);
-    return rc;
-}
-
-/* Days from 1970-01-01 to y-m-d (proleptic Gregorian; Howard Hinnant's algorithm). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
-/* Reads exactly n digits. */
-static bool digits(const char **p, int n, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        char ch = (*p)[i];
-        if (ch < '0' || ch > '9')
-            return false;
-        v = v * 10 + (ch - '0');
-    }
-    *p += n;
-    *out = v;
-    return true;
-}
-
-int json_parse_time(const char *s, int64_t *ms)
-{
-    const char *p = s;
-    int y, mo, d, h, mi, sec, frac = 0;
-    if (!digits(&p, 4, &y) || *p++ != '-' || !digits(&p, 2, &mo) || *p++ != '-' ||
-        !digits(&p, 2, &d) || (*p != 'T' && *p != 't' && *p != ' '))
-        return -1;
-    p++;
-    if (!digits(&p, 2, &h) || *p++ != ':' || !digits(&p, 2, &mi) || *p++ != ':' ||
-        !digits(&p, 2, &sec))
-        return -1;
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
-        return -1;
-    if (*p == '.') {
-        p++;
-        int n = 0;
-        while (*p >= '0' && *p <= '9') {
-            if (n < 3)
-                frac = frac * 10 + (*p - '0');
-            n++;
-            p++;
-        }
-        if (n == 0 || n > 9)
-            return -1;
-        for (; n < 3; n++)
-            frac *= 10;
-    }
-    int64_t off = 0;
-    if (*p == 'Z' || *p == 'z') {
-        p++;
-    } else if (*p == '+' || *p == '-') {
-        int sign = *p == '-' ? -1 : 1, oh, om;
-        p++;
-        if (!digits(&p, 2, &oh) || *p++ != ':' || !digits(&p, 2, &om) || oh > 23 || om > 59)
-            return -1;
-        off = sign * (oh * 60 + om) * 60000LL;
-    } else {
-        return -1;
-    }
-    if (*p)
-        return -1;
-    int64_t days = days_from_civil(y, (unsigned)mo, (unsigned)d);
-    *ms = ((days * 24 + h) * 60 + mi) * 60000LL + sec * 1000LL + frac - off;
-    return 0;
-}
-
-int64_t json_peek_seq(const char *raw, size_t len)
-{
-    json_t *root = json_loadb(raw, len, 0, NULL);
-    json_t *v = json_object_get(root, "seq");
-    int64_t seq = json_is_integer(v) ? json_integer_value(v) : -1;
-    json_decref(root);
-    return seq;
-}
-
-int64_t json_peek_at(const char *raw, size_t len)
-{
-    json_t *root = json_loadb(raw, len, 0, NULL);
-    json_t *v = json_object_get(root, "at");
-    int64_t at = -1;
-    if (!json_is_string(v) || json_parse_time(json_string_value(v), &at) < 0)
-        at = -1;
-    json_decref(root);
-    return at;
 }

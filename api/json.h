@@ -84,11 +84,12 @@ int json_print_event(FILE *f, const char *raw, size_t len);
  * -1 when it is not JSON. */
 int json_print_ascii(FILE *f, const char *raw, size_t len);
 
-/* Parses an RFC 3339 time ("2026-11-26T10:02:11.345Z", offsets allowed) into ms since
- * the Unix epoch. Returns 0 or -1. */
-int json_parse_time(const char *s, int64_t *ms);
+/* Writes every thread of the store with its messages (`:export threads`) as a JSON array,
+ * text without its marks; amounts in minor units, times as at_ms. Returns the number of
+ * threads, or -1 (memory). */
+long json_write_threads(FILE *f, const store *st);
 
-/* Reads the time "at" of a document in ms since the epoch, or -1. */
+/* Reads the time "at" of a document in ms since the epoch (clock_parse_rfc3339), or -1. */
 int64_t json_peek_at(const char *raw, size_t len);
 
 /* Reads the integer "seq" of a document, or -1 (for the record file and replay). */

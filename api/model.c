@@ -1,4 +1,4 @@
-/* model.c: freeing the domain objects, and the names of their enumerations. */
+/* model.c: freeing the domain objects, and the one table of their enumerations' names. */
 #include "api/model.h"
 
 #include <stdlib.h>
@@ -99,98 +99,102 @@ void model_event_free(model_event *ev)
     memset(ev, 0, sizeof *ev);
 }
 
-const char *model_purchase_status_name(model_purchase_status s)
-{
-    static const char *const names[] = {"pending_approval", "approved", "settled",  "vetoed",
-                                        "capped",           "expired",  "refunded", "failed"};
-    return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "?";
-}
+/* The one table of each enumeration's names (model.h). */
+const char *const model_purchase_status_names[PUR_UNKNOWN] = {[PUR_PENDING] = "pending_approval",
+                                                              [PUR_APPROVED] = "approved",
+                                                              [PUR_SETTLED] = "settled",
+                                                              [PUR_VETOED] = "vetoed",
+                                                              [PUR_CAPPED] = "capped",
+                                                              [PUR_EXPIRED] = "expired",
+                                                              [PUR_REFUNDED] = "refunded",
+                                                              [PUR_FAILED] = "failed"};
+const char *const model_neg_status_names[NEG_UNKNOWN] = {
+    [NEG_OPEN] = "open", [NEG_AGREED] = "agreed", [NEG_FAILED] = "failed",
+    [NEG_HELD] = "held", [NEG_VETOED] = "vetoed", [NEG_EXPIRED] = "expired"};
+const char *const model_listing_status_names[LISTING_UNKNOWN] = {
+    [LISTING_OPEN] = "open", [LISTING_SOLD] = "sold", [LISTING_WITHDRAWN] = "withdrawn"};
+const char *const model_msg_kind_names[MSG_UNKNOWN] = {
+    [MSG_OFFER] = "offer",   [MSG_COUNTER] = "counter", [MSG_ACCEPT] = "accept",
+    [MSG_REJECT] = "reject", [MSG_NOTE] = "note",       [MSG_SYSTEM] = "system"};
+const char *const model_alert_status_names[ALERT_UNKNOWN] = {
+    [ALERT_OPEN] = "open", [ALERT_ACKED] = "acked"};
+const char *const model_severity_names[SEV_CRITICAL + 1] = {
+    [SEV_INFO] = "info", [SEV_WARNING] = "warning", [SEV_CRITICAL] = "critical"};
+const char *const model_agent_role_names[2] = {"buyer", "seller"};
+const char *const model_agent_status_names[2] = {"active", "paused"};
+const char *const model_ledger_kind_names[2] = {"settlement", "refund"};
+const char *const model_fleet_status_names[2] = {"running", "halted"};
+const char *const model_kind_event_types[MODEL_KIND_COUNT] = {
+    [MODEL_AGENT] = "agent.updated",
+    [MODEL_LISTING] = "listing.updated",
+    [MODEL_NEGOTIATION] = "negotiation.updated",
+    [MODEL_MESSAGE] = "negotiation.message",
+    [MODEL_PURCHASE] = "purchase.updated",
+    [MODEL_ALERT] = "alert.updated",
+    [MODEL_LEDGER] = "ledger.posted",
+    [MODEL_DECISION] = "decision.recorded",
+    [MODEL_FLEET] = "fleet.updated"};
 
-const char *model_neg_status_name(model_neg_status s)
+/* names[v] of a table of n names, or "?" past it. */
+static const char *name_of(const char *const *names, int n, int v)
 {
-    static const char *const names[] = {"open", "agreed", "failed", "held", "vetoed", "expired"};
-    return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "?";
-}
-
-const char *model_listing_status_name(model_listing_status s)
-{
-    static const char *const names[] = {"open", "sold", "withdrawn"};
-    return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "?";
-}
-
-const char *model_msg_kind_name(model_msg_kind k)
-{
-    static const char *const names[] = {"offer", "counter", "accept", "reject", "note", "system"};
-    return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "?";
-}
-
-const char *model_severity_name(model_severity s)
-{
-    static const char *const names[] = {"info", "warning", "critical"};
-    return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "?";
+    return v >= 0 && v < n ? names[v] : "?";
 }
 
 const char *model_kind_event_type(model_kind k)
 {
-    static const char *const names[] = {
-        "agent.updated",       "listing.updated",   "negotiation.updated",
-        "negotiation.message", "purchase.updated",  "alert.updated",
-        "ledger.posted",       "decision.recorded", "fleet.updated"};
-    return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "?";
+    return name_of(model_kind_event_types, MODEL_KIND_COUNT, (int)k);
 }
 
-/* The raw value when one was kept, else the known name. */
-static const char *label(const char *raw, const char *name)
-{
-    return raw[0] ? raw : name;
-}
+/* The raw value when one was kept, else the known name of v in a table. */
+#define LABEL(raw, table, v) ((raw)[0] ? (raw) : name_of(table, MODEL_NAMES_COUNT(table), (int)(v)))
 
 const char *model_purchase_status_label(const model_purchase *p)
 {
-    return label(p->status_raw, model_purchase_status_name(p->status));
+    return LABEL(p->status_raw, model_purchase_status_names, p->status);
 }
 
 const char *model_neg_status_label(const model_negotiation *n)
 {
-    return label(n->status_raw, model_neg_status_name(n->status));
+    return LABEL(n->status_raw, model_neg_status_names, n->status);
 }
 
 const char *model_listing_status_label(const model_listing *l)
 {
-    return label(l->status_raw, model_listing_status_name(l->status));
+    return LABEL(l->status_raw, model_listing_status_names, l->status);
 }
 
 const char *model_msg_kind_label(const model_message *m)
 {
-    return label(m->kind_raw, model_msg_kind_name(m->kind));
+    return LABEL(m->kind_raw, model_msg_kind_names, m->kind);
 }
 
 const char *model_flag_severity_label(const model_flag *f)
 {
-    return label(f->severity_raw, model_severity_name(f->severity));
+    return LABEL(f->severity_raw, model_severity_names, f->severity);
 }
 
 const char *model_alert_severity_label(const model_alert *a)
 {
-    return label(a->severity_raw, model_severity_name(a->severity));
+    return LABEL(a->severity_raw, model_severity_names, a->severity);
 }
 
 const char *model_alert_status_label(const model_alert *a)
 {
-    return label(a->status_raw, a->status == ALERT_ACKED ? "acked" : "open");
+    return LABEL(a->status_raw, model_alert_status_names, a->status);
 }
 
 const char *model_agent_role_label(const model_agent *a)
 {
-    return label(a->role_raw, a->seller ? "seller" : "buyer");
+    return LABEL(a->role_raw, model_agent_role_names, a->seller);
 }
 
 const char *model_agent_status_label(const model_agent *a)
 {
-    return label(a->status_raw, a->paused ? "paused" : "active");
+    return LABEL(a->status_raw, model_agent_status_names, a->paused);
 }
 
 const char *model_ledger_kind_label(const model_ledger_entry *e)
 {
-    return label(e->kind_raw, e->refund ? "refund" : "settlement");
+    return LABEL(e->kind_raw, model_ledger_kind_names, e->refund);
 }

@@ -312,18 +312,30 @@ void model_alert_clear(model_alert *a);
 void model_decision_clear(model_decision *d);
 void model_fleet_clear(model_fleet *f);
 
-/* The stream's event type for a kind ("purchase.updated", ...; static). */
+/* Each enumeration's names as docs/api.md spells them, indexed by value: the one table
+ * that json.c decodes with and the labels below show (marketd, which may not include
+ * this header, keeps its own in marketd/route.c). A value past a table (*_UNKNOWN) is
+ * shown from its raw string. The two-valued ones are indexed by their bool. */
+extern const char *const model_purchase_status_names[PUR_UNKNOWN];
+extern const char *const model_neg_status_names[NEG_UNKNOWN];
+extern const char *const model_listing_status_names[LISTING_UNKNOWN];
+extern const char *const model_msg_kind_names[MSG_UNKNOWN];
+extern const char *const model_alert_status_names[ALERT_UNKNOWN];
+extern const char *const model_severity_names[SEV_CRITICAL + 1];
+extern const char *const model_agent_role_names[2];   /* by model_agent.seller */
+extern const char *const model_agent_status_names[2]; /* by model_agent.paused */
+extern const char *const model_ledger_kind_names[2];  /* by model_ledger_entry.refund */
+extern const char *const model_fleet_status_names[2]; /* by model_fleet.halted */
+extern const char *const model_kind_event_types[MODEL_KIND_COUNT];
+
+/* How many names a table above holds. */
+#define MODEL_NAMES_COUNT(table) ((int)(sizeof(table) / sizeof(table)[0]))
+
+/* The stream's event type for a kind ("purchase.updated", ...; "?" for none; static). */
 const char *model_kind_event_type(model_kind k);
 
-/* Names for display and JSON: "pending_approval", "open", "critical", ... (static). */
-const char *model_purchase_status_name(model_purchase_status s);
-const char *model_neg_status_name(model_neg_status s);
-const char *model_listing_status_name(model_listing_status s);
-const char *model_msg_kind_name(model_msg_kind k);
-const char *model_severity_name(model_severity s);
-
-/* The same for one object as it is to be shown: the known name, or the unknown value as
- * sent (sanitised). Borrowed from the object or static. */
+/* An object's value as it is to be shown: the known name from its table, or the unknown
+ * value as sent (sanitised). Borrowed from the object or static. */
 const char *model_purchase_status_label(const model_purchase *p);
 const char *model_neg_status_label(const model_negotiation *n);
 const char *model_listing_status_label(const model_listing *l);

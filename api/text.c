@@ -370,8 +370,12 @@ int text_sanitize(const char *in, size_t len, text_mode mode, text_safe *out)
         return -1;
     sanitize_into(in ? in : "", in ? len : 0, mode, &o, out);
     o.s[o.len] = '\0';
+    /* Give back the worst case's spare room; when realloc cannot, the larger block stays
+     * (and is still the one result). */
     char *shrunk = realloc(o.s, o.len + 1);
-    out->s = shrunk ? shrunk : o.s;
+    if (shrunk)
+        o.s = shrunk;
+    out->s = o.s;
     out->len = o.len;
     return 0;
 }

@@ -11,6 +11,8 @@
 #include "tui/app.h"
 #include "tui/ui.h"
 
+#include "api/clock.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <locale.h>
@@ -35,9 +37,7 @@ static size_t crash_restore_len;
 /* Current time in ms since the epoch. */
 int64_t ui_now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return clock_wall_ms();
 }
 
 /* Sets the status line. */

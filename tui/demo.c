@@ -18,17 +18,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
+#include "api/clock.h"
+#include "api/http.h"
 
 #define DEMO_START_MS 20000 /* how long marketd may take to listen and be healthy */
-
-/* Milliseconds on a monotonic clock. */
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Finds marketd: $MARKETD_BIN, else next to this executable. */
 static int find_marketd(char *out, size_t size)
@@ -96,28 +89,16 @@ static int find_port(const char *log)
     return port > 0 && port < 65536 ? port : 0;
 }
 
-/* One GET of /v1/health; true on 200. */
+/* One GET of /v1/health (through api/http.c, 1 s at most); true on 200. */
 static bool healthy(const char *url)
 {
-    CURL *c = curl_easy_init();
-    if (!c)
-        return false;
-    char full[1100];
-    snprintf(full, sizeof full, "%s/v1/health", url);
-    curl_easy_setopt(c, CURLOPT_URL, full);
-    curl_easy_setopt(c, CURLOPT_NOBODY, 0L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 1000L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    FILE *sink = fopen("/dev/null", "w");
-    if (sink)
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, sink);
+    char full[1100], err[256], *body = NULL;
     long status = 0;
-    if (curl_easy_perform(c) == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(c);
-    if (sink)
-        fclose(sink);
-    return status == 200;
+    snprintf(full, sizeof full, "%s/v1/health", url);
+    int rc =
+        http_request_sync("GET", full, NULL, NULL, 1000L, &status, &body, NULL, err, sizeof err);
+    free(body);
+    return rc == 0 && status == 200;
 }
 
 /* Stops marketd: SIGTERM, up to 5 s, then SIGKILL; always reaps it. */
@@ -126,8 +107,8 @@ static void stop_marketd(pid_t pid)
     if (pid <= 0)
         return;
     kill(pid, SIGTERM);
-    int64_t deadline = mono_ms() + 5000;
-    while (mono_ms() < deadline) {
+    int64_t deadline = clock_mono_ms() + 5000;
+    while (clock_mono_ms() < deadline) {
         if (waitpid(pid, NULL, WNOHANG) == pid)
             return;
         poll(NULL, 0, 20);
@@ -161,6 +142,108 @@ static void say_where(const config *cfg, const char *marketd)
             marketd, cfg->url, cfg->token_file, cfg->url, cfg->token_file);
 }
 
+/* The demo's folder and the files in it. */
+typedef struct demo_dir {
+    char dir[1024];
+    char tokens[PATH_MAX], token[PATH_MAX], db[PATH_MAX], log[PATH_MAX];
+} demo_dir;
+
+/* Makes the demo's folder under $TMPDIR with a fresh supervisor token: marketd's tokens
+ * file and the console's token file (both 0600). Returns 0, or -1 after the message
+ * (and with nothing left behind). */
+static int make_dir(demo_dir *d)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(d->dir, sizeof d->dir, "%.900s/dealdesk-demo.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(d->dir)) {
+        fprintf(stderr, "dealdesk: --demo: cannot make a folder: %s\n", strerror(errno));
+        return -1;
+    }
+    char secret[64], line[200], tokline[80];
+    snprintf(d->tokens, sizeof d->tokens, "%s/tokens", d->dir);
+    snprintf(d->token, sizeof d->token, "%s/token", d->dir);
+    snprintf(d->db, sizeof d->db, "%s/market.db", d->dir);
+    snprintf(d->log, sizeof d->log, "%s/marketd.log", d->dir);
+    if (random_secret(secret, sizeof secret) < 0) {
+        fprintf(stderr, "dealdesk: --demo: no randomness for a token\n");
+        remove_dir(d->dir);
+        return -1;
+    }
+    snprintf(line, sizeof line, "# dealdesk --demo\ndemo supervisor %s\n", secret);
+    snprintf(tokline, sizeof tokline, "%s\n", secret);
+    if (write_private(d->tokens, line) < 0 || write_private(d->token, tokline) < 0) {
+        fprintf(stderr, "dealdesk: --demo: cannot write the token files: %s\n", strerror(errno));
+        remove_dir(d->dir);
+        return -1;
+    }
+    return 0;
+}
+
+/* Starts marketd on a free loopback port, its output into the log; it dies with us.
+ * Returns its pid, or -1 after the message. */
+static pid_t spawn_marketd(const config *cfg, const char *marketd, const demo_dir *d)
+{
+    char seed[32], rate[32];
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)(cfg->seed ? cfg->seed : 1));
+    snprintf(rate, sizeof rate, "%d", cfg->rate > 0 ? cfg->rate : 2);
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "dealdesk: --demo: fork: %s\n", strerror(errno));
+        return -1;
+    }
+    if (pid == 0) {
+        setpgid(0, 0); /* the terminal's ^C and hangup are ours to handle, not marketd's */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent)
+            _exit(1);
+        int in = open("/dev/null", O_RDONLY);
+        int out = open(d->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        if (in < 0 || out < 0)
+            _exit(127);
+        dup2(in, 0);
+        dup2(out, 1);
+        dup2(out, 2);
+        execl(marketd, marketd, "--listen", "127.0.0.1:0", "--db", d->db, "--tokens", d->tokens,
+              "--fleet", "12", "--seed", seed, "--rate", rate, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Waits (DEMO_START_MS at most) until marketd says its port and answers /v1/health
+ * with 200; sets cfg->url. *pid becomes 0 when marketd exited. Returns true when healthy,
+ * else false after the message and the first lines of its log. */
+static bool wait_healthy(config *cfg, pid_t *pid, const char *log)
+{
+    int port = 0;
+    int64_t deadline = clock_mono_ms() + DEMO_START_MS;
+    while (clock_mono_ms() < deadline) {
+        int status;
+        if (waitpid(*pid, &status, WNOHANG) == *pid) {
+            *pid = 0;
+            break;
+        }
+        if (!port)
+            port = find_port(log);
+        if (port) {
+            snprintf(cfg->url, sizeof cfg->url, "http://127.0.0.1:%d", port);
+            if (healthy(cfg->url))
+                return true;
+        }
+        poll(NULL, 0, 50);
+    }
+    fprintf(stderr, "dealdesk: --demo: marketd did not become healthy (log: %s)\n", log);
+    FILE *f = fopen(log, "r");
+    if (f) {
+        char l[256];
+        for (int i = 0; i < 10 && fgets(l, sizeof l, f); i++)
+            fprintf(stderr, "  %s", l);
+        fclose(f);
+    }
+    return false;
+}
+
 /* Runs the demo; see demo.h. */
 int demo_run(config *cfg)
 {
@@ -169,106 +252,30 @@ int demo_run(config *cfg)
         fprintf(stderr, "dealdesk: --demo needs marketd next to dealdesk (or MARKETD_BIN)\n");
         return 1;
     }
-    const char *tmp = getenv("TMPDIR");
-    char dir[1024];
-    snprintf(dir, sizeof dir, "%.900s/dealdesk-demo.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(dir)) {
-        fprintf(stderr, "dealdesk: --demo: cannot make a folder: %s\n", strerror(errno));
+    demo_dir d = {0};
+    if (make_dir(&d) < 0)
         return 1;
-    }
-    char secret[64], tokens[PATH_MAX], token[PATH_MAX], db[PATH_MAX], log[PATH_MAX];
-    char line[200];
-    snprintf(tokens, sizeof tokens, "%s/tokens", dir);
-    snprintf(token, sizeof token, "%s/token", dir);
-    snprintf(db, sizeof db, "%s/market.db", dir);
-    snprintf(log, sizeof log, "%s/marketd.log", dir);
-    if (random_secret(secret, sizeof secret) < 0) {
-        fprintf(stderr, "dealdesk: --demo: no randomness for a token\n");
-        remove_dir(dir);
-        return 1;
-    }
-    snprintf(line, sizeof line, "# dealdesk --demo\ndemo supervisor %s\n", secret);
-    char tokline[80];
-    snprintf(tokline, sizeof tokline, "%s\n", secret);
-    if (write_private(tokens, line) < 0 || write_private(token, tokline) < 0) {
-        fprintf(stderr, "dealdesk: --demo: cannot write the token files: %s\n", strerror(errno));
-        remove_dir(dir);
-        return 1;
-    }
-    char seed[32], rate[32];
-    snprintf(seed, sizeof seed, "%llu", (unsigned long long)(cfg->seed ? cfg->seed : 1));
-    snprintf(rate, sizeof rate, "%d", cfg->rate > 0 ? cfg->rate : 2);
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid < 0) {
-        fprintf(stderr, "dealdesk: --demo: fork: %s\n", strerror(errno));
-        remove_dir(dir);
-        return 1;
-    }
-    if (pid == 0) {
-        setpgid(0, 0); /* the terminal's ^C and hangup are ours to handle, not marketd's */
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        if (getppid() != parent)
-            _exit(1);
-        int in = open("/dev/null", O_RDONLY);
-        int out = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-        if (in < 0 || out < 0)
-            _exit(127);
-        dup2(in, 0);
-        dup2(out, 1);
-        dup2(out, 2);
-        execl(marketd, marketd, "--listen", "127.0.0.1:0", "--db", db, "--tokens", tokens,
-              "--fleet", "12", "--seed", seed, "--rate", rate, (char *)NULL);
-        _exit(127);
-    }
-    int port = 0;
-    int64_t deadline = mono_ms() + DEMO_START_MS;
-    bool ok = false;
-    while (mono_ms() < deadline) {
-        int status;
-        if (waitpid(pid, &status, WNOHANG) == pid) {
-            pid = 0;
-            break;
-        }
-        if (!port)
-            port = find_port(log);
-        if (port) {
-            snprintf(cfg->url, sizeof cfg->url, "http://127.0.0.1:%d", port);
-            if (healthy(cfg->url)) {
-                ok = true;
-                break;
-            }
-        }
-        poll(NULL, 0, 50);
-    }
-    if (!ok) {
-        fprintf(stderr, "dealdesk: --demo: marketd did not become healthy (log: %s)\n", log);
-        FILE *f = fopen(log, "r");
-        if (f) {
-            char l[256];
-            for (int i = 0; i < 10 && fgets(l, sizeof l, f); i++)
-                fprintf(stderr, "  %s", l);
-            fclose(f);
-        }
+    pid_t pid = spawn_marketd(cfg, marketd, &d);
+    if (pid < 0 || !wait_healthy(cfg, &pid, d.log)) {
         stop_marketd(pid);
-        remove_dir(dir);
+        remove_dir(d.dir);
         return 1;
     }
     char err[256];
     int rc;
-    if (config_read_token_file(cfg, token, err, sizeof err) < 0) {
+    if (config_read_token_file(cfg, d.token, err, sizeof err) < 0) {
         fprintf(stderr, "dealdesk: --demo: %s\n", err);
         rc = 1;
     } else {
-        if (snprintf(cfg->journal_path, sizeof cfg->journal_path, "%s/journal", dir) >=
+        if (snprintf(cfg->journal_path, sizeof cfg->journal_path, "%s/journal", d.dir) >=
             (int)sizeof cfg->journal_path)
             cfg->journal_path[0] = '\0';
-        snprintf(cfg->token_file, sizeof cfg->token_file, "%s", token);
+        snprintf(cfg->token_file, sizeof cfg->token_file, "%s", d.token);
         say_where(cfg, marketd);
         rc = app_run(cfg); /* its help screen (?) and first status line say it again */
     }
     stop_marketd(pid);
-    remove_dir(dir);
+    remove_dir(d.dir);
     fprintf(stderr, "dealdesk --demo: marketd at %s stopped; its folder and token removed\n",
             cfg->url);
     return rc;

@@ -42,13 +42,11 @@ static int signals_setup(void)
             fcntl(sig_pipe[i], F_SETFD, FD_CLOEXEC);
         }
     }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
+    static const int stops[] = {SIGINT, SIGTERM, SIGHUP};
+    struct sigaction sa = {.sa_handler = on_signal};
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
+    for (size_t i = 0; i < sizeof stops / sizeof stops[0]; i++)
+        sigaction(stops[i], &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     return 0;
 }
@@ -77,22 +75,33 @@ static void print_event(void *ud, int64_t seq, const char *type, const char *raw
         p->failed = true;
 }
 
+/* A client on a new store (*st, owned by the caller with the client), or NULL after
+ * the message. */
+static client *open_client(config *cfg, store **st)
+{
+    char err[512];
+    *st = store_new();
+    client *c = *st ? client_new(cfg, *st, err, sizeof err) : NULL;
+    if (!c) {
+        errmsg("", *st ? err : "out of memory");
+        store_free(*st);
+        *st = NULL;
+    }
+    return c;
+}
+
 /* Runs a client until a signal, a closed stdout, authentication failure or (replay) the
  * end of the recording. Returns the exit code. */
 static int run_printing(config *cfg)
 {
-    char err[512];
     if (signals_setup() < 0) {
         errmsg("", "cannot set up signal handling");
         return 1;
     }
-    store *st = store_new();
-    client *c = st ? client_new(cfg, st, err, sizeof err) : NULL;
-    if (!c) {
-        errmsg("", st ? err : "out of memory");
-        store_free(st);
+    store *st;
+    client *c = open_client(cfg, &st);
+    if (!c)
         return 1;
-    }
     printer pr = {0};
     client_set_event_hook(c, print_event, &pr);
     conn_state last = CONN_CONNECTING;
@@ -198,30 +207,40 @@ typedef struct answer {
     char summary[256];
 } answer;
 
-/* A one-line description of the server's current object (409/412). */
+/* A one-line description of the server's current object (409/412): its kind, id,
+ * version and state. */
 static void describe_current(const decision_outcome *o, char *out, size_t size)
 {
     const model_event *e = &o->current;
+    const char *id, *state;
+    int64_t version;
     switch (e->kind) {
         case MODEL_PURCHASE:
-            snprintf(out, size, "purchase %s is now version %lld, %s", e->u.purchase.id,
-                     (long long)e->u.purchase.version, model_purchase_status_label(&e->u.purchase));
+            id = e->u.purchase.id;
+            version = e->u.purchase.version;
+            state = model_purchase_status_label(&e->u.purchase);
             break;
         case MODEL_NEGOTIATION:
-            snprintf(out, size, "negotiation %s is now version %lld, %s", e->u.negotiation.id,
-                     (long long)e->u.negotiation.version,
-                     model_neg_status_label(&e->u.negotiation));
+            id = e->u.negotiation.id;
+            version = e->u.negotiation.version;
+            state = model_neg_status_label(&e->u.negotiation);
             break;
         case MODEL_AGENT:
-            snprintf(out, size, "agent %s is now version %lld, %s", e->u.agent.id,
-                     (long long)e->u.agent.version, model_agent_status_label(&e->u.agent));
+            id = e->u.agent.id;
+            version = e->u.agent.version;
+            state = model_agent_status_label(&e->u.agent);
             break;
         case MODEL_ALERT:
-            snprintf(out, size, "alert %s is now version %lld, %s", e->u.alert.id,
-                     (long long)e->u.alert.version, model_alert_status_label(&e->u.alert));
+            id = e->u.alert.id;
+            version = e->u.alert.version;
+            state = model_alert_status_label(&e->u.alert);
             break;
-        default: out[0] = '\0'; break;
+        default: out[0] = '\0'; return;
     }
+    char kind[16]; /* "purchase" of "purchase.updated" */
+    snprintf(kind, sizeof kind, "%.*s", (int)strcspn(model_kind_event_type(e->kind), "."),
+             model_kind_event_type(e->kind));
+    snprintf(out, size, "%s %s is now version %lld, %s", kind, id, (long long)version, state);
 }
 
 /* The decision callback: keeps the outcome for the loop. */
@@ -350,11 +369,30 @@ static int fetch_subject(const config *cfg, decision_req *req, int64_t *total, c
     return 0;
 }
 
-int headless_decide(config *cfg, decision_req *req, const char *total_text,
-                    const char *max_price_text)
+/* The subject of a decision as the messages name it. */
+static const char *subject_name(const decision_req *req)
+{
+    return req->subject_id[0] ? req->subject_id : "fleet";
+}
+
+/* Parses an amount given with flag in the subject's currency. Returns 0, or 2 after the
+ * message. */
+static int parse_amount(const char *flag, const char *text, const char *currency, int64_t *out)
+{
+    money_err me = money_parse(text, currency, out);
+    if (me == MONEY_OK)
+        return 0;
+    fprintf(stderr, "dealdesk: %s %s: %s\n", flag, text, money_strerror(me));
+    return 2;
+}
+
+/* Completes a decision from the command line: the subject's version (for approve also its
+ * total, and the currency) fetched when not given, the amounts parsed, the whole checked.
+ * *total_from_server says approve took the fetched total. Returns 0 or the exit code. */
+static int prepare(const config *cfg, decision_req *req, const char *total_text,
+                   const char *max_price_text, char currency[4], bool *total_from_server)
 {
     int64_t total = -1;
-    char currency[4] = "";
     bool need_fetch = req->if_match_version == 0 ||
                       (req->action == DEC_APPROVE && req->expected_total_minor < 0) ||
                       (req->action == DEC_APPROVE && total_text) || max_price_text;
@@ -366,48 +404,74 @@ int headless_decide(config *cfg, decision_req *req, const char *total_text,
         if (v)
             req->if_match_version = v; /* an explicit --if-match wins */
     }
-    bool total_from_server = false;
-    if (req->action == DEC_APPROVE) {
-        if (total_text) {
-            money_err me = money_parse(total_text, currency, &req->expected_total_minor);
-            if (me != MONEY_OK) {
-                fprintf(stderr, "dealdesk: --total %s: %s\n", total_text, money_strerror(me));
-                return 2;
-            }
-        } else if (req->expected_total_minor < 0) {
-            req->expected_total_minor = total;
-            total_from_server = true;
-        }
-    }
-    if (max_price_text) {
-        money_err me = money_parse(max_price_text, currency, &req->max_unit_price_minor);
-        if (me != MONEY_OK) {
-            fprintf(stderr, "dealdesk: --max-price %s: %s\n", max_price_text, money_strerror(me));
+    *total_from_server = false;
+    if (req->action == DEC_APPROVE && total_text) {
+        if (parse_amount("--total", total_text, currency, &req->expected_total_minor))
             return 2;
-        }
+    } else if (req->action == DEC_APPROVE && req->expected_total_minor < 0) {
+        req->expected_total_minor = total;
+        *total_from_server = true;
     }
+    if (max_price_text &&
+        parse_amount("--max-price", max_price_text, currency, &req->max_unit_price_minor))
+        return 2;
     char err[512];
     if (decision_validate(req, err, sizeof err) < 0) {
         errmsg(decision_action_name(req->action), err);
         return 2;
     }
+    return 0;
+}
+
+/* Says what came of a decision: "ok ..." on stdout, or the refusal (and what the subject
+ * is now) on stderr. Returns the exit code. */
+static int report(const decision_req *req, const answer *a, uint64_t id, bool total_from_server,
+                  const char *currency)
+{
+    const char *action = decision_action_name(req->action);
+    if (a->o.ok && total_from_server) {
+        char buf[64];
+        money_format(buf, sizeof buf, req->expected_total_minor, currency, MONEY_FMT_CODE);
+        fprintf(stderr, "dealdesk: approved %s at its current total %s (version %lld)\n",
+                req->subject_id, buf, (long long)req->if_match_version);
+    }
+    if (a->o.ok) {
+        printf("ok %s %s %d%s\n", action, subject_name(req), a->o.http_status,
+               a->o.replayed ? " replayed" : "");
+        return 0;
+    }
+    if (a->o.http_status == 0) {
+        fprintf(stderr, "dealdesk: %s %s: %s\n", action, req->subject_id, a->o.message);
+        return id ? 1 : 2;
+    }
+    fprintf(stderr, "dealdesk: %s %s: %d %s: %s\n", action, subject_name(req), a->o.http_status,
+            a->o.error_code, a->o.message);
+    if (a->summary[0])
+        fprintf(stderr, "dealdesk: %s\n", a->summary);
+    return 1;
+}
+
+int headless_decide(config *cfg, decision_req *req, const char *total_text,
+                    const char *max_price_text)
+{
+    char currency[4] = "", err[512];
+    bool total_from_server;
+    int rc = prepare(cfg, req, total_text, max_price_text, currency, &total_from_server);
+    if (rc)
+        return rc;
     if (signals_setup() < 0)
         return 1;
     char epoch[65], name[65];
     if (read_binding(cfg, epoch, sizeof epoch, name, sizeof name, err, sizeof err) < 0) {
         fprintf(stderr, "dealdesk: %s %s: not connected (%s): nothing sent\n",
-                decision_action_name(req->action), req->subject_id[0] ? req->subject_id : "fleet",
-                err);
+                decision_action_name(req->action), subject_name(req), err);
         return 1;
     }
     cfg->no_stream = true;
-    store *st = store_new();
-    client *c = st ? client_new(cfg, st, err, sizeof err) : NULL;
-    if (!c) {
-        errmsg("", st ? err : "out of memory");
-        store_free(st);
+    store *st;
+    client *c = open_client(cfg, &st);
+    if (!c)
         return 1;
-    }
     client_bind(c, epoch, name);
     answer a = {0};
     uint64_t id = client_decide(c, req, on_answer, &a);
@@ -423,33 +487,11 @@ int headless_decide(config *cfg, decision_req *req, const char *total_text,
     store_free(st);
     if (!a.done) {
         fprintf(stderr, "dealdesk: %s %s: interrupted before the answer came: %s\n",
-                decision_action_name(req->action), req->subject_id[0] ? req->subject_id : "fleet",
+                decision_action_name(req->action), subject_name(req),
                 maybe_sent ? "the outcome is unknown (it may have reached the server); it will not "
                              "be sent again"
                            : "nothing sent");
         return 1;
     }
-    if (a.o.ok && total_from_server) {
-        char buf[64];
-        money_format(buf, sizeof buf, req->expected_total_minor, currency, MONEY_FMT_CODE);
-        fprintf(stderr, "dealdesk: approved %s at its current total %s (version %lld)\n",
-                req->subject_id, buf, (long long)req->if_match_version);
-    }
-    if (a.o.ok) {
-        printf("ok %s %s %d%s\n", decision_action_name(req->action),
-               req->subject_id[0] ? req->subject_id : "fleet", a.o.http_status,
-               a.o.replayed ? " replayed" : "");
-        return 0;
-    }
-    if (a.o.http_status == 0) {
-        fprintf(stderr, "dealdesk: %s %s: %s\n", decision_action_name(req->action), req->subject_id,
-                a.o.message);
-        return id ? 1 : 2;
-    }
-    fprintf(stderr, "dealdesk: %s %s: %d %s: %s\n", decision_action_name(req->action),
-            req->subject_id[0] ? req->subject_id : "fleet", a.o.http_status, a.o.error_code,
-            a.o.message);
-    if (a.summary[0])
-        fprintf(stderr, "dealdesk: %s\n", a.summary);
-    return 1;
+    return report(req, &a, id, total_from_server, currency);
 }

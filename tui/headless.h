@@ -1,4 +1,5 @@
-/* headless.h: the commands that run without a console (architecture.md's command lines).
+/* headless.h: the commands that run without a console (the README's "Using it": tail,
+ * snapshot, replay and the one-shot decisions).
  *
  * Each returns the process exit code: 0 ok, 1 runtime failure (or a decision the server
  * refused: 409, 412, any 4xx), 2 usage error. Errors go to stderr, sanitised; the token

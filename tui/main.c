@@ -165,34 +165,144 @@ typedef struct cmdline {
     const char *reason, *total, *max_price, *max_qty, *if_match, *after, *speed;
     bool headless;
     bool help, version;
+    const char *pos[8]; /* the words that are not options, in order: the command and its ids */
+    int npos;
 } cmdline;
 
-/* Maps a command word to a decision action (-1 when it is not one). */
-static int decision_command(const char *cmd)
+/* Parses a decimal integer within [lo, hi] (parse_i64). Returns 0 or -1. */
+static int parse_bounded(const char *s, int64_t lo, int64_t hi, int64_t *out)
 {
-    static const struct {
-        const char *word;
-        decision_action a;
-    } map[] = {{"approve", DEC_APPROVE},
-               {"veto", DEC_VETO},
-               {"cap", DEC_CAP},
-               {"refund", DEC_REFUND},
-               {"pause", DEC_PAUSE},
-               {"resume", DEC_RESUME},
-               {"halt", DEC_HALT},
-               {"ack", DEC_ACK},
-               {"fleet-resume", DEC_FLEET_RESUME},
-               {"hold", DEC_NEG_HOLD},
-               {"release", DEC_NEG_RELEASE}};
-    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-        if (strcmp(cmd, map[i].word) == 0)
-            return (int)map[i].a;
-    return -1;
+    return parse_i64(s, out) < 0 || *out < lo || *out > hi ? -1 : 0;
 }
 
-/* Runs one decision command. */
-static int run_decision(config *cfg, const cmdline *cl, decision_action a, char **pos, int npos)
+/* Copies a path or URL option into a field of size bytes; refuses one that does not fit.
+ * Returns 0, or 2 after the usage error. */
+static int set_text(char *field, size_t size, const char *arg, const char *too_long)
 {
+    if (strlen(arg) >= size)
+        return usage_error(too_long, NULL);
+    snprintf(field, size, "%s", arg);
+    return 0;
+}
+
+/* Applies one option (or, as 1, one word) that getopt_long returned. Returns 0, or 2
+ * after the usage error. */
+static int apply_option(int opt, const char *arg, config *cfg, cmdline *cl)
+{
+    int64_t v;
+    switch (opt) {
+        case 1:
+            if (cl->npos == (int)(sizeof cl->pos / sizeof cl->pos[0]))
+                return usage_error("too many arguments", arg);
+            cl->pos[cl->npos++] = arg;
+            return 0;
+        case OPT_URL:
+            cfg->set.url = true;
+            return set_text(cfg->url, sizeof cfg->url, arg, "--url is too long");
+        case OPT_TOKEN_FILE: cl->token_file = arg; return 0;
+        case OPT_THEME:
+            snprintf(cfg->theme, sizeof cfg->theme, "%s", arg);
+            cfg->set.theme = true;
+            return 0;
+        case OPT_NO_COLOR:
+            cfg->no_color = true;
+            cfg->set.no_color = true;
+            return 0;
+        case OPT_READ_ONLY:
+            cfg->read_only = true;
+            cfg->set.read_only = true;
+            return 0;
+        case OPT_INSECURE_HTTP: cfg->insecure_http = true; return 0;
+        case OPT_RECORD:
+            return set_text(cfg->record_file, sizeof cfg->record_file, arg,
+                            "--record path is too long");
+        case OPT_CONFIG: cl->config_path = arg; return 0;
+        case OPT_HEARTBEAT:
+            if (parse_bounded(arg, 1, 3600, &v) < 0)
+                return usage_error("--heartbeat needs seconds between 1 and 3600", arg);
+            cfg->heartbeat_s = (int)v;
+            cfg->set.heartbeat = true;
+            return 0;
+        case OPT_DEMO: cfg->demo = true; return 0;
+        case OPT_SEED:
+            if (parse_bounded(arg, 0, INT64_MAX, &v) < 0)
+                return usage_error("--seed needs a non-negative integer", arg);
+            cfg->seed = (uint64_t)v;
+            return 0;
+        case OPT_RATE:
+            if (parse_bounded(arg, 0, 100000, &v) < 0)
+                return usage_error("--rate needs a non-negative integer", arg);
+            cfg->rate = (int)v;
+            return 0;
+        case OPT_HELP:
+        case 'h': cl->help = true; return 0;
+        case OPT_VERSION: cl->version = true; return 0;
+        case OPT_AFTER: cl->after = arg; return 0;
+        case OPT_SPEED: cl->speed = arg; return 0;
+        case OPT_HEADLESS: cl->headless = true; return 0;
+        case OPT_REASON: cl->reason = arg; return 0;
+        case OPT_TOTAL: cl->total = arg; return 0;
+        case OPT_IF_MATCH: cl->if_match = arg; return 0;
+        case OPT_MAX_PRICE: cl->max_price = arg; return 0;
+        case OPT_MAX_QTY: cl->max_qty = arg; return 0;
+        default: return -1; /* the caller names the option */
+    }
+}
+
+/* Parses the whole command line into cfg and cl. Returns 0, or 2 after the usage error. */
+static int parse_args(int argc, char **argv, config *cfg, cmdline *cl)
+{
+    int rc = exact_long_options(argc, argv);
+    opterr = 0;
+    while (rc == 0 && optind < argc) {
+        /* "-" first in the optstring: words that are not options come back in order as 1,
+         * so that options may stand anywhere ("dealdesk veto pur_1 --reason x" or the
+         * other way); ":" next: a missing value comes back as ':', not as '?' */
+        int opt = getopt_long(argc, argv, "-:h", long_opts, NULL);
+        if (opt == -1)
+            break;
+        if (opt == ':')
+            return usage_error("this option needs a value", argv[optind - 1]);
+        rc = apply_option(opt, optarg, cfg, cl);
+        if (rc < 0)
+            return usage_error("unknown option", argv[optind - 1]);
+    }
+    return rc;
+}
+
+/* Reads the token file named on the command line, then the environment and the config
+ * file. Returns 0, or 2 after the message. */
+static int resolve_config(config *cfg, const cmdline *cl)
+{
+    char err[1024];
+    if (cl->token_file) {
+        if (config_read_token_file(cfg, cl->token_file, err, sizeof err) < 0) {
+            fprintf(stderr, "dealdesk: %s\n", err);
+            return 2;
+        }
+        cfg->set.token = true;
+    }
+    if (config_resolve(cfg, cl->config_path, err, sizeof err) < 0) {
+        fprintf(stderr, "dealdesk: %s\n", err);
+        return 2;
+    }
+    return 0;
+}
+
+/* A headless command: its word, what runs it and, for a decision, its action. */
+typedef struct subcommand {
+    const char *word;
+    int (*run)(config *cfg, const cmdline *cl, const struct subcommand *sc);
+    decision_action action;
+    bool offline; /* connects to no market (no transport check) */
+} subcommand;
+
+/* Runs one decision command. */
+static int run_decision(config *cfg, const cmdline *cl, const subcommand *sc)
+{
+    decision_action a = sc->action;
+    const char *const *pos = cl->pos + 1;
+    int npos = cl->npos - 1;
     decision_req req;
     bool fleet = a == DEC_HALT || a == DEC_FLEET_RESUME;
     if (npos != (fleet ? 0 : 1))
@@ -217,190 +327,114 @@ static int run_decision(config *cfg, const cmdline *cl, decision_action a, char 
     return headless_decide(cfg, &req, cl->total, cl->max_price);
 }
 
+/* dealdesk tail [--after SEQ] */
+static int run_tail(config *cfg, const cmdline *cl, const subcommand *sc)
+{
+    (void)sc;
+    if (cl->npos != 1)
+        return usage_error("tail takes no arguments", cl->pos[1]);
+    if (cl->after && parse_i64(cl->after, &cfg->stream_after) < 0)
+        return usage_error("--after needs a seq (a non-negative integer)", cl->after);
+    return headless_tail(cfg);
+}
+
+/* dealdesk snapshot */
+static int run_snapshot(config *cfg, const cmdline *cl, const subcommand *sc)
+{
+    (void)sc;
+    if (cl->npos != 1)
+        return usage_error("snapshot takes no arguments", cl->pos[1]);
+    return headless_snapshot(cfg);
+}
+
+/* dealdesk replay FILE [--speed X] [--headless]: the console, or lines of JSON when
+ * stdout is not a terminal. */
+static int run_replay(config *cfg, const cmdline *cl, const subcommand *sc)
+{
+    (void)sc;
+    if (cl->npos != 2)
+        return usage_error("replay takes one FILE", NULL);
+    snprintf(cfg->replay_file, sizeof cfg->replay_file, "%s", cl->pos[1]);
+    if (cl->speed) {
+        char *end;
+        cfg->replay_speed = strtod(cl->speed, &end);
+        if (*end || cfg->replay_speed < 0 || cfg->replay_speed > 1e6)
+            return usage_error("--speed needs a factor (0 = as fast as possible)", cl->speed);
+    }
+    cfg->read_only = true;
+    if (cl->headless || !isatty(STDOUT_FILENO))
+        return headless_replay(cfg);
+    return app_run(cfg);
+}
+
+static const subcommand subcommands[] = {
+    {"tail", run_tail, 0, false},
+    {"snapshot", run_snapshot, 0, false},
+    {"replay", run_replay, 0, true},
+    {"approve", run_decision, DEC_APPROVE, false},
+    {"veto", run_decision, DEC_VETO, false},
+    {"cap", run_decision, DEC_CAP, false},
+    {"refund", run_decision, DEC_REFUND, false},
+    {"pause", run_decision, DEC_PAUSE, false},
+    {"resume", run_decision, DEC_RESUME, false},
+    {"halt", run_decision, DEC_HALT, false},
+    {"ack", run_decision, DEC_ACK, false},
+    {"fleet-resume", run_decision, DEC_FLEET_RESUME, false},
+    {"hold", run_decision, DEC_NEG_HOLD, false},
+    {"release", run_decision, DEC_NEG_RELEASE, false},
+};
+
+/* The subcommand named word, or NULL. */
+static const subcommand *find_subcommand(const char *word)
+{
+    for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
+        if (strcmp(word, subcommands[i].word) == 0)
+            return &subcommands[i];
+    return NULL;
+}
+
+/* Runs what the command line asked for, once it is parsed. Returns the exit code. */
+static int run(config *cfg, const cmdline *cl)
+{
+    if (cl->help) {
+        fputs(usage_text, stdout);
+        return 0;
+    }
+    if (cl->version) {
+        printf("dealdesk %s\n", DEALDESK_VERSION);
+        return 0;
+    }
+    int rc = resolve_config(cfg, cl);
+    if (rc)
+        return rc;
+    const char *cmd = cl->npos ? cl->pos[0] : NULL;
+    const subcommand *sc = cmd ? find_subcommand(cmd) : NULL;
+    /* The token never goes in clear over the network: checked before any connection
+     * (a replay and --demo's own loopback market connect nowhere else). */
+    if (!cfg->demo && !(sc && sc->offline)) {
+        char err[1024];
+        int t = config_check_transport(cfg, err, sizeof err);
+        if (t != 0)
+            fprintf(stderr, "dealdesk: %s\n", err);
+        if (t < 0)
+            return 2;
+    }
+    if (!cmd)
+        return cfg->demo ? demo_run(cfg) : app_run(cfg);
+    if (!sc)
+        return usage_error("unknown command", cmd);
+    return sc->run(cfg, cl, sc);
+}
+
 int main(int argc, char **argv)
 {
     setlocale(LC_ALL, "");
     config cfg;
     config_init(&cfg);
     cmdline cl = {0};
-    int rc = 0;
-    char err[1024];
-    int opt;
-    opterr = 0;
-    /* "-" in the optstring: words that are not options come back in order as 1, so that
-     * options may stand anywhere ("dealdesk veto pur_1 --reason x" or the other way). */
-    char *pos[8];
-    int npos = 0;
-    if ((rc = exact_long_options(argc, argv)) != 0)
-        goto out;
-    while (optind < argc) {
-        /* ":" first (after "-"): a missing value comes back as ':', not as '?' */
-        opt = getopt_long(argc, argv, "-:h", long_opts, NULL);
-        if (opt == -1)
-            break;
-        switch (opt) {
-            case 1:
-                if (npos == (int)(sizeof pos / sizeof pos[0])) {
-                    rc = usage_error("too many arguments", optarg);
-                    goto out;
-                }
-                pos[npos++] = optarg;
-                break;
-            case OPT_URL:
-                if (strlen(optarg) >= sizeof cfg.url) {
-                    rc = usage_error("--url is too long", NULL);
-                    goto out;
-                }
-                snprintf(cfg.url, sizeof cfg.url, "%s", optarg);
-                cfg.set |= CONFIG_SET_URL;
-                break;
-            case OPT_TOKEN_FILE: cl.token_file = optarg; break;
-            case OPT_THEME:
-                snprintf(cfg.theme, sizeof cfg.theme, "%s", optarg);
-                cfg.set |= CONFIG_SET_THEME;
-                break;
-            case OPT_NO_COLOR:
-                cfg.no_color = true;
-                cfg.set |= CONFIG_SET_NO_COLOR;
-                break;
-            case OPT_READ_ONLY:
-                cfg.read_only = true;
-                cfg.set |= CONFIG_SET_READ_ONLY;
-                break;
-            case OPT_INSECURE_HTTP: cfg.insecure_http = true; break;
-            case OPT_RECORD:
-                if (strlen(optarg) >= sizeof cfg.record_file) {
-                    rc = usage_error("--record path is too long", NULL);
-                    goto out;
-                }
-                snprintf(cfg.record_file, sizeof cfg.record_file, "%s", optarg);
-                break;
-            case OPT_CONFIG: cl.config_path = optarg; break;
-            case OPT_HEARTBEAT: {
-                int64_t v;
-                if (parse_i64(optarg, &v) < 0 || v < 1 || v > 3600) {
-                    rc = usage_error("--heartbeat needs seconds between 1 and 3600", optarg);
-                    goto out;
-                }
-                cfg.heartbeat_s = (int)v;
-                cfg.set |= CONFIG_SET_HEARTBEAT;
-                break;
-            }
-            case OPT_DEMO: cfg.demo = true; break;
-            case OPT_SEED: {
-                int64_t v;
-                if (parse_i64(optarg, &v) < 0) {
-                    rc = usage_error("--seed needs a non-negative integer", optarg);
-                    goto out;
-                }
-                cfg.seed = (uint64_t)v;
-                break;
-            }
-            case OPT_RATE: {
-                int64_t v;
-                if (parse_i64(optarg, &v) < 0 || v > 100000) {
-                    rc = usage_error("--rate needs a non-negative integer", optarg);
-                    goto out;
-                }
-                cfg.rate = (int)v;
-                break;
-            }
-            case OPT_HELP:
-            case 'h': cl.help = true; break;
-            case OPT_VERSION: cl.version = true; break;
-            case OPT_AFTER: cl.after = optarg; break;
-            case OPT_SPEED: cl.speed = optarg; break;
-            case OPT_HEADLESS: cl.headless = true; break;
-            case OPT_REASON: cl.reason = optarg; break;
-            case OPT_TOTAL: cl.total = optarg; break;
-            case OPT_IF_MATCH: cl.if_match = optarg; break;
-            case OPT_MAX_PRICE: cl.max_price = optarg; break;
-            case OPT_MAX_QTY: cl.max_qty = optarg; break;
-            case ':': rc = usage_error("this option needs a value", argv[optind - 1]); goto out;
-            default: rc = usage_error("unknown option", argv[optind - 1]); goto out;
-        }
-    }
-    if (cl.help) {
-        fputs(usage_text, stdout);
-        goto out;
-    }
-    if (cl.version) {
-        printf("dealdesk %s\n", DEALDESK_VERSION);
-        goto out;
-    }
-    if (cl.token_file) {
-        if (config_read_token_file(&cfg, cl.token_file, err, sizeof err) < 0) {
-            fprintf(stderr, "dealdesk: %s\n", err);
-            rc = 2;
-            goto out;
-        }
-        cfg.set |= CONFIG_SET_TOKEN;
-    }
-    if (config_resolve(&cfg, cl.config_path, err, sizeof err) < 0) {
-        fprintf(stderr, "dealdesk: %s\n", err);
-        rc = 2;
-        goto out;
-    }
-    const char *cmd = npos ? pos[0] : NULL;
-    /* The token never goes in clear over the network: checked before any connection
-     * (a replay and --demo's own loopback market connect nowhere else). */
-    if (!cfg.demo && !(cmd && !strcmp(cmd, "replay"))) {
-        int t = config_check_transport(&cfg, err, sizeof err);
-        if (t != 0)
-            fprintf(stderr, "dealdesk: %s\n", err);
-        if (t < 0) {
-            rc = 2;
-            goto out;
-        }
-    }
-    if (!cmd) {
-        if (cfg.demo)
-            rc = demo_run(&cfg);
-        else
-            rc = app_run(&cfg);
-        goto out;
-    }
-    if (!strcmp(cmd, "tail")) {
-        if (npos != 1) {
-            rc = usage_error("tail takes no arguments", pos[1]);
-            goto out;
-        }
-        if (cl.after && parse_i64(cl.after, &cfg.stream_after) < 0) {
-            rc = usage_error("--after needs a seq (a non-negative integer)", cl.after);
-            goto out;
-        }
-        rc = headless_tail(&cfg);
-    } else if (!strcmp(cmd, "snapshot")) {
-        rc = npos == 1 ? headless_snapshot(&cfg)
-                       : usage_error("snapshot takes no arguments", pos[1]);
-    } else if (!strcmp(cmd, "replay")) {
-        if (npos != 2) {
-            rc = usage_error("replay takes one FILE", NULL);
-            goto out;
-        }
-        snprintf(cfg.replay_file, sizeof cfg.replay_file, "%s", pos[1]);
-        if (cl.speed) {
-            char *end;
-            cfg.replay_speed = strtod(cl.speed, &end);
-            if (*end || cfg.replay_speed < 0 || cfg.replay_speed > 1e6) {
-                rc = usage_error("--speed needs a factor (0 = as fast as possible)", cl.speed);
-                goto out;
-            }
-        }
-        cfg.read_only = true;
-        if (cl.headless || !isatty(STDOUT_FILENO))
-            rc = headless_replay(&cfg);
-        else
-            rc = app_run(&cfg);
-    } else {
-        int a = decision_command(cmd);
-        if (a < 0) {
-            rc = usage_error("unknown command", cmd);
-            goto out;
-        }
-        rc = run_decision(&cfg, &cl, (decision_action)a, pos + 1, npos - 1);
-    }
-out:
+    int rc = parse_args(argc, argv, &cfg, &cl);
+    if (rc == 0)
+        rc = run(&cfg, &cl);
     config_free(&cfg);
     return rc;
 }

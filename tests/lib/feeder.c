@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api/clock.h"
+
 /* ---- small helpers ---------------------------------------------------------------- */
 
 typedef struct buf {
@@ -48,9 +50,7 @@ static void add(buf *b, const char *fmt, ...)
 /* RFC 3339 UTC with milliseconds for now + offset_ms, into out[32]. */
 static void rfc3339(int64_t offset_ms, char out[32])
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    int64_t ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + offset_ms;
+    int64_t ms = clock_wall_ms() + offset_ms;
     time_t s = (time_t)(ms / 1000);
     struct tm tm;
     gmtime_r(&s, &tm);

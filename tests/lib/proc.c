@@ -18,22 +18,20 @@
 
 #include <cmocka.h>
 
+#include "api/clock.h"
+
 extern char **environ;
 
-/* Monotonic clock in milliseconds. */
+/* Monotonic clock in milliseconds: the program's own (api/clock.h). */
 int64_t tproc_now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return clock_mono_ms();
 }
 
-/* Monotonic clock in seconds. */
+/* Monotonic clock in seconds (to the millisecond). */
 double tproc_now_s(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return (double)clock_mono_ms() / 1e3;
 }
 
 /* Sleeps ms milliseconds, resuming after a signal. */

@@ -98,7 +98,7 @@ static void test_precedence_and_file(void **state)
     setenv("NO_COLOR", "1", 1);
     config_init(&cfg);
     snprintf(cfg.theme, sizeof cfg.theme, "flag");
-    cfg.set |= CONFIG_SET_THEME;
+    cfg.set.theme = true;
     assert_int_equal(config_resolve(&cfg, p, err, sizeof err), 0);
     assert_string_equal(cfg.url, "http://env:2");
     assert_string_equal(cfg.token, "env-token");

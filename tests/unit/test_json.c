@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "api/clock.h"
 #include "api/json.h"
 #include "api/money.h"
 
@@ -70,7 +71,7 @@ static void test_purchase_decodes(void **state)
     assert_true(p->default_veto);
     assert_false(p->decision.present);
     int64_t at;
-    assert_int_equal(json_parse_time(AT, &at), 0);
+    assert_int_equal(clock_parse_rfc3339(AT, &at), 0);
     assert_int_equal(p->updated_at, at);
     assert_int_equal(p->decide_by - at, 60000);
     model_event_free(&ev);
@@ -359,17 +360,17 @@ static void test_times(void **state)
 {
     (void)state;
     int64_t ms;
-    assert_int_equal(json_parse_time("1970-01-01T00:00:00Z", &ms), 0);
+    assert_int_equal(clock_parse_rfc3339("1970-01-01T00:00:00Z", &ms), 0);
     assert_int_equal(ms, 0);
-    assert_int_equal(json_parse_time("2026-11-26T10:02:11.345Z", &ms), 0);
+    assert_int_equal(clock_parse_rfc3339("2026-11-26T10:02:11.345Z", &ms), 0);
     assert_int_equal(ms, 1795687331345LL);
-    assert_int_equal(json_parse_time("2026-11-26T12:02:11.345+02:00", &ms), 0);
+    assert_int_equal(clock_parse_rfc3339("2026-11-26T12:02:11.345+02:00", &ms), 0);
     assert_int_equal(ms, 1795687331345LL);
-    assert_int_equal(json_parse_time("2000-02-29T00:00:00.5Z", &ms), 0);
+    assert_int_equal(clock_parse_rfc3339("2000-02-29T00:00:00.5Z", &ms), 0);
     assert_int_equal(ms, 951782400500LL);
-    assert_int_equal(json_parse_time("2026-11-26T10:02:11", &ms), -1);
-    assert_int_equal(json_parse_time("2026-11-26T10:02:11.Z", &ms), -1);
-    assert_int_equal(json_parse_time("2026-11-26T10:02:11Zjunk", &ms), -1);
+    assert_int_equal(clock_parse_rfc3339("2026-11-26T10:02:11", &ms), -1);
+    assert_int_equal(clock_parse_rfc3339("2026-11-26T10:02:11.Z", &ms), -1);
+    assert_int_equal(clock_parse_rfc3339("2026-11-26T10:02:11Zjunk", &ms), -1);
 }
 
 static void test_print_event_is_ascii(void **state)
@@ -387,6 +388,105 @@ static void test_print_event_is_ascii(void **state)
                               "{\"t\":\"\\u001B[31m\\u00E9\\u202E\"}}\n");
 }
 
+/* Every known name decodes to its value and shows as itself: json.c reads the same
+ * table that model.c labels with (one table per enumeration, no holes). */
+static void test_names_one_table(void **state)
+{
+    (void)state;
+    const struct {
+        const char *const *names;
+        int n;
+    } tables[] = {
+        {model_purchase_status_names, MODEL_NAMES_COUNT(model_purchase_status_names)},
+        {model_neg_status_names, MODEL_NAMES_COUNT(model_neg_status_names)},
+        {model_listing_status_names, MODEL_NAMES_COUNT(model_listing_status_names)},
+        {model_msg_kind_names, MODEL_NAMES_COUNT(model_msg_kind_names)},
+        {model_alert_status_names, MODEL_NAMES_COUNT(model_alert_status_names)},
+        {model_severity_names, MODEL_NAMES_COUNT(model_severity_names)},
+        {model_agent_role_names, 2},
+        {model_agent_status_names, 2},
+        {model_ledger_kind_names, 2},
+        {model_fleet_status_names, 2},
+        {model_kind_event_types, MODEL_KIND_COUNT},
+    };
+    for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)
+        for (int i = 0; i < tables[t].n; i++) {
+            assert_non_null(tables[t].names[i]);
+            for (int j = 0; j < i; j++)
+                assert_string_not_equal(tables[t].names[i], tables[t].names[j]);
+        }
+    for (int i = 0; i < MODEL_NAMES_COUNT(model_purchase_status_names); i++) {
+        char quoted[40];
+        snprintf(quoted, sizeof quoted, "\"%s\"", model_purchase_status_names[i]);
+        const char *e =
+            event("purchase.updated", 1, subst(purchase_ok, "\"pending_approval\"", quoted));
+        model_event ev;
+        char err[256] = "";
+        assert_int_equal(
+            json_decode_event("purchase.updated", e, strlen(e), TEXT_UTF8, &ev, err, sizeof err),
+            JSON_OK);
+        assert_int_equal(ev.u.purchase.status, i);
+        assert_string_equal(model_purchase_status_label(&ev.u.purchase),
+                            model_purchase_status_names[i]);
+        model_event_free(&ev);
+    }
+    assert_string_equal(model_kind_event_type(MODEL_KIND_COUNT), "?");
+}
+
+/* The threads export: one JSON array, every thread with its messages, text without its
+ * marks (a control shows as its visible placeholder), null amounts as null. */
+static void test_write_threads(void **state)
+{
+    (void)state;
+    static const char snap[] =
+        "{\"epoch\":\"e1\",\"seq\":5,\"negotiations\":[{\"id\":\"neg_1\",\"version\":4,"
+        "\"listing_id\":\"lst_1\",\"buyer_id\":\"agt_b\",\"seller_id\":\"agt_s\","
+        "\"status\":\"agreed\",\"terms\":null,\"agreed_terms\":null,\"cap\":null,"
+        "\"currency\":\"USD\",\"message_count\":2,\"updated_at\":\"" AT "\"}]}";
+    static const char page[] =
+        "{\"items\":[{\"negotiation_id\":\"neg_1\",\"seq\":1,\"from\":\"agt_b\",\"kind\":"
+        "\"offer\",\"unit_price_minor\":1250,\"quantity\":3,\"text\":\"hi \\u001b[31m\\\"x\\\"\","
+        "\"at\":\"" AT "\"},{\"negotiation_id\":\"neg_1\",\"seq\":2,\"from\":\"market\","
+        "\"kind\":\"system\",\"unit_price_minor\":null,\"quantity\":null,\"text\":null,"
+        "\"at\":\"" AT "\"}],\"next\":null}";
+    store *st = store_new();
+    uint64_t rejected = 0;
+    int64_t last = 0;
+    bool more;
+    char err[256];
+    assert_int_equal(
+        json_decode_snapshot(snap, strlen(snap), TEXT_UTF8, st, &rejected, err, sizeof err),
+        JSON_OK);
+    assert_int_equal(
+        json_decode_messages(page, strlen(page), TEXT_UTF8, st, &rejected, &last, &more), JSON_OK);
+    assert_int_equal(rejected, 0);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    assert_int_equal(json_write_threads(f, st), 1);
+    fclose(f);
+    assert_null(strchr(buf, TEXT_MARK_ON));
+    assert_null(strchr(buf, TEXT_MARK_OFF));
+    assert_null(strchr(buf, 0x1b));
+    assert_non_null(strstr(buf, "\"id\": \"neg_1\""));
+    assert_non_null(strstr(buf, "\"status\": \"agreed\""));
+    assert_non_null(strstr(buf, "\"message_count\": 2"));
+    assert_non_null(strstr(buf, "\"unit_price_minor\": 1250"));
+    assert_non_null(strstr(buf, "\"unit_price_minor\": null"));
+    assert_non_null(strstr(buf, "\"quantity\": null"));
+    assert_non_null(strstr(buf, "\"text\": \"hi \xe2\x90\x9b[31m\\\"x\\\"\""));
+    assert_non_null(strstr(buf, "\"text\": \"\""));
+    assert_non_null(strstr(buf, "\"kind\": \"system\""));
+    /* and it is JSON that this program reads back */
+    FILE *sink = fopen("/dev/null", "w");
+    assert_non_null(sink);
+    assert_int_equal(json_print_ascii(sink, buf, len), 0);
+    fclose(sink);
+    free(buf);
+    store_free(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -398,6 +498,8 @@ int main(void)
         cmocka_unit_test(test_outcome_and_bodies),
         cmocka_unit_test(test_times),
         cmocka_unit_test(test_print_event_is_ascii),
+        cmocka_unit_test(test_names_one_table),
+        cmocka_unit_test(test_write_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

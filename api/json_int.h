@@ -1,0 +1,45 @@
+/* json_int.h: what the files of the JSON module share (json.c decodes objects and fields;
+ * json_doc.c reads whole documents with them). Not for use outside api/json*.c: it
+ * names jansson's types. */
+#ifndef DEALDESK_API_JSON_INT_H
+#define DEALDESK_API_JSON_INT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "api/json.h"
+
+/* What every decoder carries: the text mode and where the first error goes. */
+typedef struct jctx {
+    text_mode mode;
+    char *err;
+    size_t errsz;
+    bool failed;
+} jctx;
+
+/* Records the first error ("field: what") and returns -1. */
+int jc_fail(jctx *c, const char *fmt, ...);
+
+/* Parses len bytes of JSON (duplicate keys refused); NULL with the error recorded. */
+json_t *jc_parse(const char *s, size_t len, jctx *c);
+
+/* An integer field within [min, max]; nullable: null/absent gives dflt. 0 or -1. */
+int jc_get_int(jctx *c, json_t *o, const char *key, int64_t min, int64_t max, int64_t *out,
+               bool nullable, int64_t dflt);
+
+/* A short word field (a role): 1..size-1 of [a-z0-9_.]. 0 or -1. */
+int jc_get_word(jctx *c, json_t *o, const char *key, char *out, size_t size);
+
+/* Copies a sanitised, mark-free version of a JSON string into out ("" for none). */
+void jc_safe_copy(json_t *v, text_mode mode, char *out, size_t size);
+
+/* True for a ledger account: "agent:<id>" and the like. */
+bool jc_valid_account(const char *s);
+
+/* Decodes an object of kind into ev (ev->kind set); on failure frees what was decoded
+ * and returns -1. */
+int jc_decode(jctx *c, model_kind kind, json_t *o, model_event *ev);
+
+#endif
