@@ -94,7 +94,7 @@ static void on_outcome(void *ud, const decision_outcome *o)
 }
 
 /* Sends a request and marks its subject in flight with label. */
-static void send(ui *u, const decision_req *req, const char *label)
+static void send_decision(ui *u, const decision_req *req, const char *label)
 {
     if (u->read_only) {
         ui_status(u, true, "read-only: %s is unavailable", decision_action_verb(req->action));
@@ -265,7 +265,7 @@ void actions_veto(ui *u, const char *id, const char *reason)
     u->line_req.if_match_version = p->version;
     if (reason && reason[0]) {
         snprintf(u->line_req.reason, sizeof u->line_req.reason, "%s", reason);
-        send(u, &u->line_req, "vetoing…");
+        send_decision(u, &u->line_req, "vetoing…");
         return;
     }
     char prompt[200];
@@ -402,7 +402,7 @@ void actions_pause(ui *u, const char *id, const char *reason, int force_resume)
     u->line_req.if_match_version = a->version;
     if (reason && reason[0]) {
         snprintf(u->line_req.reason, sizeof u->line_req.reason, "%s", reason);
-        send(u, &u->line_req, "pausing…");
+        send_decision(u, &u->line_req, "pausing…");
         return;
     }
     char prompt[300];
@@ -459,7 +459,7 @@ void actions_ack(ui *u, const char *id, const char *note)
     r.if_match_version = a->version;
     if (note)
         snprintf(r.reason, sizeof r.reason, "%s", note);
-    send(u, &r, "acking…");
+    send_decision(u, &r, "acking…");
 }
 
 /* Moves within the table, or scrolls the detail when it fills the screen. */
@@ -485,6 +485,21 @@ static void move_sel(ui *u, long delta, bool absolute)
     u->dirty = true;
 }
 
+/* A movement key of the table (commands.c); see ui.h. */
+void actions_move(ui *u, int how)
+{
+    const ui_pane *pn = &u->panes[u->pane];
+    long page = pn->table.page > 1 ? pn->table.page - 1 : 1;
+    switch ((ui_move)how) {
+        case MOVE_UP: move_sel(u, -1, false); break;
+        case MOVE_DOWN: move_sel(u, 1, false); break;
+        case MOVE_PAGE_UP: move_sel(u, -page, false); break;
+        case MOVE_PAGE_DOWN: move_sel(u, page, false); break;
+        case MOVE_HOME: move_sel(u, -1, true); break;
+        case MOVE_END: move_sel(u, 1, true); break;
+    }
+}
+
 /* Switches the pane; see ui.h. */
 void actions_switch_pane(ui *u, int p)
 {
@@ -492,78 +507,6 @@ void actions_switch_pane(ui *u, int p)
     panes_refresh(u, u->pane, false);
     ui_status_clear(u); /* a message about the last pane does not follow to this one */
     u->dirty = true;
-}
-
-/* Performs an action; see ui.h. */
-void actions_do(ui *u, ui_action a)
-{
-    ui_pane *pn = &u->panes[u->pane];
-    if (keymap_is_decision(a) && u->read_only) {
-        ui_status(u, true, "read-only (%s): '%s' is unavailable",
-                  u->cfg && u->cfg->read_only ? "--read-only" : u->cs.role, keymap_action_name(a));
-        return;
-    }
-    long page = pn->table.page > 1 ? pn->table.page - 1 : 1;
-    switch (a) {
-        case ACT_UP: move_sel(u, -1, false); break;
-        case ACT_DOWN: move_sel(u, 1, false); break;
-        case ACT_PGUP: move_sel(u, -page, false); break;
-        case ACT_PGDN: move_sel(u, page, false); break;
-        case ACT_HOME: move_sel(u, -1, true); break;
-        case ACT_END: move_sel(u, 1, true); break;
-        case ACT_NEXT_PANE: actions_switch_pane(u, u->pane + 1); break;
-        case ACT_PREV_PANE: actions_switch_pane(u, u->pane - 1); break;
-        case ACT_PANE1:
-        case ACT_PANE2:
-        case ACT_PANE3:
-        case ACT_PANE4:
-        case ACT_PANE5:
-        case ACT_PANE6: actions_switch_pane(u, (int)(a - ACT_PANE1)); break;
-        case ACT_OPEN:
-            pn->detail = true;
-            pn->detail_scroll = 0;
-            u->dirty = true;
-            break;
-        case ACT_BACK:
-            if (pn->detail)
-                pn->detail = false;
-            else if (pn->filter[0]) {
-                pn->filter[0] = '\0';
-                panes_refresh(u, u->pane, true);
-                ui_status(u, false, "filter cleared");
-            }
-            u->dirty = true;
-            break;
-        case ACT_FILTER:
-            u->mode = MODE_FILTER;
-            u->dirty = true;
-            break;
-        case ACT_SORT:
-            pn->sort = (pn->sort + 1) % panes_sort_count(u->pane);
-            panes_refresh(u, u->pane, true);
-            ui_status(u, false, "%s sorted by %s", panes_name(u->pane),
-                      panes_sort_name(u->pane, pn->sort));
-            break;
-        case ACT_HELP:
-            u->mode = MODE_HELP;
-            u->help_scroll = 0;
-            u->dirty = true;
-            break;
-        case ACT_COMMAND: cmdline_start(u, LINE_COMMAND, ":"); break;
-        case ACT_APPROVE: actions_approve(u, NULL); break;
-        case ACT_VETO: actions_veto(u, NULL, NULL); break;
-        case ACT_CAP: actions_cap(u, NULL, NULL, NULL); break;
-        case ACT_REFUND: actions_refund(u, NULL, NULL); break;
-        case ACT_PAUSE: actions_pause(u, NULL, NULL, 0); break;
-        case ACT_HALT: actions_halt(u, NULL); break;
-        case ACT_ACK: actions_ack(u, NULL, NULL); break;
-        case ACT_REDRAW:
-            clearok(curscr, TRUE);
-            u->dirty = true;
-            break;
-        case ACT_QUIT: session_quit(u); break;
-        default: break;
-    }
 }
 
 /* Parses an optional whole quantity; returns false on garbage. */
@@ -595,14 +538,14 @@ void actions_line_done(ui *u, const char *line)
         return;
     }
     switch (u->line_purpose) {
-        case LINE_COMMAND: actions_command(u, line); break;
+        case LINE_COMMAND: commands_run(u, line); break;
         case LINE_VETO_REASON:
             if (!line[0]) {
                 ui_status(u, true, "a veto needs a reason; nothing was sent");
                 return;
             }
             snprintf(u->line_req.reason, sizeof u->line_req.reason, "%s", line);
-            send(u, &u->line_req, "vetoing…");
+            send_decision(u, &u->line_req, "vetoing…");
             break;
         case LINE_CAP_PRICE: {
             const model_purchase *p = store_purchase(u->st, u->line_req.subject_id);
@@ -641,7 +584,7 @@ void actions_line_done(ui *u, const char *line)
                 return;
             }
             snprintf(u->line_req.reason, sizeof u->line_req.reason, "%s", line);
-            send(u, &u->line_req, "pausing…");
+            send_decision(u, &u->line_req, "pausing…");
             break;
         case LINE_HALT_REASON:
             if (!line[0]) {
@@ -655,7 +598,7 @@ void actions_line_done(ui *u, const char *line)
                 ui_status(u, true, "not halted: you typed something other than 'halt'");
                 return;
             }
-            send(u, &u->line_req, "halting…");
+            send_decision(u, &u->line_req, "halting…");
             break;
     }
 }
@@ -675,7 +618,7 @@ void actions_confirm_key(ui *u, wint_t ch, bool is_key)
             case DEC_FLEET_RESUME: label = "resuming…"; break;
             default: break;
         }
-        send(u, &u->confirm_req, label);
+        send_decision(u, &u->confirm_req, label);
     } else {
         decision_action ca = u->confirm_req.action;
         ui_status(u, false, "not %s: nothing was sent",
