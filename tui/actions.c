@@ -241,6 +241,19 @@ static const model_purchase *target_purchase(ui *u, const char *id, bool want_pe
     return p;
 }
 
+/* Sends u->line_req with reason when one is given (a command's), else asks for it with
+ * prompt (a key's); the answer comes back to actions_line_done as purpose. */
+static void send_or_ask(ui *u, const char *reason, const char *label, ui_line_purpose purpose,
+                        const char *prompt)
+{
+    if (reason && reason[0]) {
+        snprintf(u->line_req.reason, sizeof u->line_req.reason, "%s", reason);
+        send_decision(u, &u->line_req, label);
+        return;
+    }
+    cmdline_start(u, purpose, prompt);
+}
+
 /* approve: a confirmation bound to version and total. */
 void actions_approve(ui *u, const char *id)
 {
@@ -263,14 +276,9 @@ void actions_veto(ui *u, const char *id, const char *reason)
         return;
     decision_req_init(&u->line_req, DEC_VETO, p->id);
     u->line_req.if_match_version = p->version;
-    if (reason && reason[0]) {
-        snprintf(u->line_req.reason, sizeof u->line_req.reason, "%s", reason);
-        send_decision(u, &u->line_req, "vetoing…");
-        return;
-    }
     char prompt[200];
     snprintf(prompt, sizeof prompt, "veto %s  reason: ", p->id);
-    cmdline_start(u, LINE_VETO_REASON, prompt);
+    send_or_ask(u, reason, "vetoing…", LINE_VETO_REASON, prompt);
 }
 
 /* The confirmation for a cap, from u->line_req. */
@@ -400,14 +408,9 @@ void actions_pause(ui *u, const char *id, const char *reason, int force_resume)
     }
     decision_req_init(&u->line_req, DEC_PAUSE, a->id);
     u->line_req.if_match_version = a->version;
-    if (reason && reason[0]) {
-        snprintf(u->line_req.reason, sizeof u->line_req.reason, "%s", reason);
-        send_decision(u, &u->line_req, "pausing…");
-        return;
-    }
     char prompt[300];
     snprintf(prompt, sizeof prompt, "pause %s  reason: ", who);
-    cmdline_start(u, LINE_PAUSE_REASON, prompt);
+    send_or_ask(u, reason, "pausing…", LINE_PAUSE_REASON, prompt);
 }
 
 /* halt the fleet (or resume it). */

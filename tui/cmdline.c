@@ -174,7 +174,7 @@ static void collect_ids(const char *cmd)
     free_ids();
     const ui_command *c = commands_find(cmd);
     if (c)
-        add_arg(cur->st, c->arg);
+        add_arg(cur->st, c->cmd.arg);
     else if (!cmd[0]) {
         add_arg(cur->st, ARG_PENDING);
         add_arg(cur->st, ARG_AGENT);
@@ -191,7 +191,7 @@ static char *generator(const char *text, int state)
     if (complete_commands) {
         while (cand_i < ACT_COUNT) {
             const ui_command *c = commands_get((ui_action)cand_i++);
-            if (c->usage && strncmp(c->name, text, len) == 0)
+            if (c->cmd.usage && strncmp(c->name, text, len) == 0)
                 return strdup(c->name);
         }
     } else {

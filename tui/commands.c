@@ -15,10 +15,12 @@
 
 /* ---- reading a command line ---- */
 
-/* Splits the next word off *s (in place); returns it or NULL. */
+/* Splits the next word off *s (in place); returns it or NULL (also for no line). */
 static char *word(char **s)
 {
     char *p = *s;
+    if (!p)
+        return NULL;
     while (*p == ' ' || *p == '\t')
         p++;
     if (!*p)
@@ -32,10 +34,12 @@ static char *word(char **s)
     return start;
 }
 
-/* The rest of the line, trimmed (may be ""). */
+/* The rest of the line, trimmed (may be ""; NULL for no line). */
 static char *rest(char **s)
 {
     char *p = *s;
+    if (!p)
+        return NULL;
     while (*p == ' ' || *p == '\t')
         p++;
     size_t n = strlen(p);
@@ -129,50 +133,14 @@ static void key_quit(ui *u, int arg)
     session_quit(u);
 }
 
-/* The decisions' keys act on the selection. */
-static void key_approve(ui *u, int arg)
+/* A decision's key is its command with nothing typed (cmd.run given NULL): it acts on
+ * the selection and asks for the rest on the prompt line. */
+static void key_decide(ui *u, int a)
 {
-    (void)arg;
-    actions_approve(u, NULL);
+    commands_get((ui_action)a)->cmd.run(u, NULL);
 }
 
-static void key_veto(ui *u, int arg)
-{
-    (void)arg;
-    actions_veto(u, NULL, NULL);
-}
-
-static void key_cap(ui *u, int arg)
-{
-    (void)arg;
-    actions_cap(u, NULL, NULL, NULL);
-}
-
-static void key_refund(ui *u, int arg)
-{
-    (void)arg;
-    actions_refund(u, NULL, NULL);
-}
-
-static void key_pause(ui *u, int arg)
-{
-    (void)arg;
-    actions_pause(u, NULL, NULL, 0);
-}
-
-static void key_halt(ui *u, int arg)
-{
-    (void)arg;
-    actions_halt(u, NULL);
-}
-
-static void key_ack(ui *u, int arg)
-{
-    (void)arg;
-    actions_ack(u, NULL, NULL);
-}
-
-/* ---- the commands' handlers (the rest of the line in s) ---- */
+/* ---- the commands' handlers (the rest of the line in s; NULL from a decision's key) ---- */
 
 static void cmd_approve(ui *u, char *s)
 {
@@ -188,7 +156,7 @@ static void cmd_veto(ui *u, char *s)
 static void cmd_cap(ui *u, char *s)
 {
     char *id = word(&s), *price = word(&s), *qty = word(&s);
-    if (!price) {
+    if (!price && s) { /* typed without a price (the key asks for it) */
         ui_status(u, true, "usage: cap PUR PRICE [QTY]  (PRICE '-' for none)");
         return;
     }
@@ -216,7 +184,7 @@ static void cmd_resume(ui *u, char *s)
 static void cmd_halt(ui *u, char *s)
 {
     const model_fleet *f = store_fleet(u->st);
-    if (f && f->halted)
+    if (s && f && f->halted) /* typed; the key H resumes a halted fleet */
         ui_status(u, true, "the fleet is already halted (:resume-fleet resumes it)");
     else
         actions_halt(u, rest(&s));
@@ -325,31 +293,23 @@ static void cmd_bell(ui *u, char *s)
 /* A movement key and a pane key: no command, not in the key bar. */
 #define MOVE(n, k, h, how)                                                                         \
     {                                                                                              \
-        .name = n, .keys = k, .key_help = h, .on_key = actions_move, .key_arg = how                \
+        .name = n, .key = { k, h, actions_move, how }                                              \
     }
 #define PANE_KEY(n, k, h, p)                                                                       \
     {                                                                                              \
-        .name = n, .keys = k, .key_help = h, .on_key = key_pane, .key_arg = p                      \
+        .name = n, .key = { k, h, key_pane, p }                                                    \
     }
 
 static const ui_command table[ACT_COUNT] = {
-    [ACT_NONE] = {.name = "none", .key_help = "unbound"},
+    [ACT_NONE] = {.name = "none", .key = {.help = "unbound"}},
     [ACT_UP] = MOVE("up", "Up k", "previous row", MOVE_UP),
     [ACT_DOWN] = MOVE("down", "Down j", "next row", MOVE_DOWN),
     [ACT_PGUP] = MOVE("page-up", "PgUp C-b", "previous page", MOVE_PAGE_UP),
     [ACT_PGDN] = MOVE("page-down", "PgDn C-f", "next page", MOVE_PAGE_DOWN),
     [ACT_HOME] = MOVE("home", "Home g", "first row", MOVE_HOME),
     [ACT_END] = MOVE("end", "End G", "last row", MOVE_END),
-    [ACT_NEXT_PANE] = {.name = "next-pane",
-                       .keys = "Tab",
-                       .key_help = "next pane",
-                       .on_key = key_pane_step,
-                       .key_arg = 1},
-    [ACT_PREV_PANE] = {.name = "prev-pane",
-                       .keys = "BTab",
-                       .key_help = "previous pane",
-                       .on_key = key_pane_step,
-                       .key_arg = -1},
+    [ACT_NEXT_PANE] = {.name = "next-pane", .key = {"Tab", "next pane", key_pane_step, 1}},
+    [ACT_PREV_PANE] = {.name = "prev-pane", .key = {"BTab", "previous pane", key_pane_step, -1}},
     [ACT_PANE1] =
         PANE_KEY("pane-pending", "1", "Pending: purchases waiting for approval", PANE_PENDING),
     [ACT_PANE2] = PANE_KEY("pane-threads", "2", "Threads: negotiations", PANE_THREADS),
@@ -358,167 +318,84 @@ static const ui_command table[ACT_COUNT] = {
     [ACT_PANE5] = PANE_KEY("pane-alerts", "5", "Alerts", PANE_ALERTS),
     [ACT_PANE6] = PANE_KEY("pane-agents", "6", "Agents: limits and spend", PANE_AGENTS),
     [ACT_OPEN] = {.name = "open",
-                  .keys = "Enter Right l",
-                  .key_help = "open the detail",
-                  .panes = ON_EVERY_PANE,
-                  .bar = 10,
-                  .on_key = key_open},
+                  .key = {"Enter Right l", "open the detail", key_open},
+                  .bar = {ON_EVERY_PANE, 10}},
     [ACT_BACK] = {.name = "back",
-                  .keys = "Esc Left h",
-                  .key_help = "close the detail, clear the filter",
-                  .on_key = key_back},
+                  .key = {"Esc Left h", "close the detail, clear the filter", key_back}},
     [ACT_EXPORT] = {.name = "export",
-                    .usage = "export ledger|threads F",
-                    .help = "ledger as CSV, threads as JSON",
-                    .arg = ARG_EXPORT,
-                    .on_command = cmd_export},
+                    .cmd = {"export ledger|threads F", "ledger as CSV, threads as JSON", cmd_export,
+                            ARG_EXPORT}},
     [ACT_THEME] = {.name = "theme",
-                   .usage = "theme NAME",
-                   .help = "default dark light monochrome high-contrast",
-                   .arg = ARG_THEME,
-                   .on_command = cmd_theme},
+                   .cmd = {"theme NAME", "default dark light monochrome high-contrast", cmd_theme,
+                           ARG_THEME}},
     [ACT_FILTER] = {.name = "filter",
-                    .keys = "/",
-                    .key_help = "filter rows as you type",
-                    .usage = "filter TEXT",
-                    .help = "filter the pane (empty clears)",
-                    .panes = ON_EVERY_PANE,
-                    .bar = 11,
-                    .on_key = key_filter,
-                    .on_command = cmd_filter},
+                    .key = {"/", "filter rows as you type", key_filter},
+                    .cmd = {"filter TEXT", "filter the pane (empty clears)", cmd_filter},
+                    .bar = {ON_EVERY_PANE, 11}},
     [ACT_SORT] = {.name = "sort",
-                  .keys = "s",
-                  .key_help = "next sort order",
-                  .usage = "sort [ORDER]",
-                  .help = "next or named sort order",
-                  .panes = ON_EVERY_PANE,
-                  .bar = 12,
-                  .on_key = key_sort,
-                  .on_command = cmd_sort},
-    [ACT_PANE] = {.name = "pane",
-                  .usage = "pane N|NAME",
-                  .help = "switch pane",
-                  .arg = ARG_PANE,
-                  .on_command = cmd_pane},
+                  .key = {"s", "next sort order", key_sort},
+                  .cmd = {"sort [ORDER]", "next or named sort order", cmd_sort},
+                  .bar = {ON_EVERY_PANE, 12}},
+    [ACT_PANE] = {.name = "pane", .cmd = {"pane N|NAME", "switch pane", cmd_pane, ARG_PANE}},
     [ACT_BELL] = {.name = "bell",
-                  .usage = "bell on|off",
-                  .help = "bell on critical alerts / new pending",
-                  .arg = ARG_ON_OFF,
-                  .on_command = cmd_bell},
+                  .cmd = {"bell on|off", "bell on critical alerts / new pending", cmd_bell,
+                          ARG_ON_OFF}},
     [ACT_HELP] = {.name = "help",
-                  .keys = "? F1",
-                  .key_help = "this help",
-                  .usage = "help",
-                  .help = "this help",
-                  .panes = ON_EVERY_PANE,
-                  .bar = 14,
-                  .on_key = key_help},
+                  .key = {"? F1", "this help", key_help},
+                  .cmd = {"help", "this help"},
+                  .bar = {ON_EVERY_PANE, 14}},
     [ACT_COMMAND] = {.name = "command",
-                     .keys = ":",
-                     .key_help = "command line (Tab completes)",
-                     .panes = ON_EVERY_PANE,
-                     .bar = 13,
-                     .on_key = key_command},
+                     .key = {":", "command line (Tab completes)", key_command},
+                     .bar = {ON_EVERY_PANE, 13}},
     [ACT_APPROVE] = {.name = "approve",
-                     .keys = "a",
-                     .key_help = "approve the purchase (confirm)",
-                     .usage = "approve PUR",
-                     .help = "approve (asks to confirm)",
                      .decision = true,
-                     .panes = ON(PANE_PENDING),
-                     .bar = 1,
-                     .arg = ARG_PENDING,
-                     .on_key = key_approve,
-                     .on_command = cmd_approve},
+                     .key = {"a", "approve the purchase (confirm)", key_decide, ACT_APPROVE},
+                     .cmd = {"approve PUR", "approve (asks to confirm)", cmd_approve, ARG_PENDING},
+                     .bar = {ON(PANE_PENDING), 1}},
     [ACT_VETO] = {.name = "veto",
-                  .keys = "v",
-                  .key_help = "veto the purchase (asks the reason)",
-                  .usage = "veto PUR REASON",
-                  .help = "veto with a reason",
                   .decision = true,
-                  .panes = ON(PANE_PENDING),
-                  .bar = 2,
-                  .arg = ARG_PENDING,
-                  .on_key = key_veto,
-                  .on_command = cmd_veto},
+                  .key = {"v", "veto the purchase (asks the reason)", key_decide, ACT_VETO},
+                  .cmd = {"veto PUR REASON", "veto with a reason", cmd_veto, ARG_PENDING},
+                  .bar = {ON(PANE_PENDING), 2}},
     [ACT_CAP] = {.name = "cap",
-                 .keys = "c",
-                 .key_help = "cap the purchase (asks the limits)",
-                 .usage = "cap PUR PRICE [QTY]",
-                 .help = "cap unit price (money) and quantity",
                  .decision = true,
-                 .panes = ON(PANE_PENDING),
-                 .bar = 3,
-                 .arg = ARG_PENDING,
-                 .on_key = key_cap,
-                 .on_command = cmd_cap},
+                 .key = {"c", "cap the purchase (asks the limits)", key_decide, ACT_CAP},
+                 .cmd = {"cap PUR PRICE [QTY]", "cap unit price (money) and quantity", cmd_cap,
+                         ARG_PENDING},
+                 .bar = {ON(PANE_PENDING), 3}},
     [ACT_REFUND] = {.name = "refund",
-                    .keys = "R",
-                    .key_help = "refund a settled purchase",
-                    .usage = "refund PUR REASON",
-                    .help = "refund a settled purchase (confirm)",
                     .decision = true,
-                    .panes = ON(PANE_LEDGER),
-                    .bar = 4,
-                    .arg = ARG_SETTLED,
-                    .on_key = key_refund,
-                    .on_command = cmd_refund},
+                    .key = {"R", "refund a settled purchase", key_decide, ACT_REFUND},
+                    .cmd = {"refund PUR REASON", "refund a settled purchase (confirm)", cmd_refund,
+                            ARG_SETTLED},
+                    .bar = {ON(PANE_LEDGER), 4}},
     [ACT_PAUSE] = {.name = "pause",
-                   .keys = "p",
-                   .key_help = "pause or resume the agent",
-                   .usage = "pause AGT REASON",
-                   .help = "pause an agent",
                    .decision = true,
-                   .panes = ON(PANE_THREADS) | ON(PANE_AGENTS),
-                   .bar = 5,
-                   .arg = ARG_AGENT,
-                   .on_key = key_pause,
-                   .on_command = cmd_pause},
+                   .key = {"p", "pause or resume the agent", key_decide, ACT_PAUSE},
+                   .cmd = {"pause AGT REASON", "pause an agent", cmd_pause, ARG_AGENT},
+                   .bar = {ON(PANE_THREADS) | ON(PANE_AGENTS), 5}},
     [ACT_RESUME] = {.name = "resume",
-                    .usage = "resume AGT",
-                    .help = "resume an agent (confirm)",
                     .decision = true,
-                    .arg = ARG_AGENT,
-                    .on_command = cmd_resume},
+                    .cmd = {"resume AGT", "resume an agent (confirm)", cmd_resume, ARG_AGENT}},
     [ACT_HALT] = {.name = "halt",
-                  .keys = "H",
-                  .key_help = "halt (or resume) the whole fleet",
-                  .usage = "halt REASON",
-                  .help = "halt the whole fleet (type halt)",
                   .decision = true,
-                  .panes = ON(PANE_AGENTS),
-                  .bar = 6,
-                  .on_key = key_halt,
-                  .on_command = cmd_halt},
+                  .key = {"H", "halt (or resume) the whole fleet", key_decide, ACT_HALT},
+                  .cmd = {"halt REASON", "halt the whole fleet (type halt)", cmd_halt},
+                  .bar = {ON(PANE_AGENTS), 6}},
     [ACT_RESUME_FLEET] = {.name = "resume-fleet",
-                          .usage = "resume-fleet",
-                          .help = "resume the fleet (confirm)",
                           .decision = true,
-                          .on_command = cmd_resume_fleet},
+                          .cmd = {"resume-fleet", "resume the fleet (confirm)", cmd_resume_fleet}},
     [ACT_ACK] = {.name = "ack",
-                 .keys = "A",
-                 .key_help = "acknowledge the alert",
-                 .usage = "ack ALR [NOTE]",
-                 .help = "acknowledge an alert",
                  .decision = true,
-                 .panes = ON(PANE_ALERTS),
-                 .bar = 7,
-                 .arg = ARG_OPEN_ALERT,
-                 .on_key = key_ack,
-                 .on_command = cmd_ack},
-    [ACT_REDRAW] = {.name = "redraw",
-                    .keys = "C-l",
-                    .key_help = "redraw the screen",
-                    .on_key = key_redraw},
+                 .key = {"A", "acknowledge the alert", key_decide, ACT_ACK},
+                 .cmd = {"ack ALR [NOTE]", "acknowledge an alert", cmd_ack, ARG_OPEN_ALERT},
+                 .bar = {ON(PANE_ALERTS), 7}},
+    [ACT_REDRAW] = {.name = "redraw", .key = {"C-l", "redraw the screen", key_redraw}},
     [ACT_QUIT] = {.name = "quit",
                   .alias = "q",
-                  .keys = "q",
-                  .key_help = "quit dealdesk",
-                  .usage = "quit",
-                  .help = "leave dealdesk",
-                  .panes = ON_EVERY_PANE,
-                  .bar = 15,
-                  .on_key = key_quit},
+                  .key = {"q", "quit dealdesk", key_quit},
+                  .cmd = {"quit", "leave dealdesk"},
+                  .bar = {ON_EVERY_PANE, 15}},
 };
 
 /* The entry of an action; see ui.h. */
@@ -531,7 +408,7 @@ const ui_command *commands_get(ui_action a)
 const ui_command *commands_find(const char *name)
 {
     for (int a = 0; a < ACT_COUNT; a++)
-        if (table[a].usage &&
+        if (table[a].cmd.usage &&
             (!strcmp(table[a].name, name) || (table[a].alias && !strcmp(table[a].alias, name))))
             return &table[a];
     return NULL;
@@ -543,14 +420,14 @@ const ui_command *commands_find(const char *name)
 void commands_do(ui *u, ui_action a)
 {
     const ui_command *c = commands_get(a);
-    if (!c || !c->on_key)
+    if (!c || !c->key.run)
         return;
     if (c->decision && u->read_only) {
         ui_status(u, true, "read-only (%s): '%s' is unavailable",
                   u->cfg && u->cfg->read_only ? "--read-only" : u->cs.role, c->name);
         return;
     }
-    c->on_key(u, c->key_arg);
+    c->key.run(u, c->key.arg);
 }
 
 /* Says that a typed command is unknown (sanitised: it was typed or pasted). */
@@ -577,10 +454,10 @@ void commands_run(ui *u, const char *line)
         unknown(u, cmd);
     else if (c->decision && u->read_only)
         ui_status(u, true, "read-only: '%s' is unavailable", c->name);
-    else if (c->on_command)
-        c->on_command(u, s);
+    else if (c->cmd.run)
+        c->cmd.run(u, s);
     else
-        c->on_key(u, c->key_arg);
+        c->key.run(u, c->key.arg);
 }
 
 /* ---- what the screen shows of the table ---- */
@@ -602,12 +479,12 @@ int commands_help(const ui *u, char lines[][UI_HELP_WIDTH], int max)
         snprintf(lines[n++], W,
                  "Keys (from the keymap; remap with `bind KEY ACTION` in the config)");
     for (int a = 1; a < ACT_COUNT && n < max; a++) {
-        if (!table[a].on_key)
+        if (!table[a].key.run)
             continue;
         char keys[64];
         keymap_keys_of((ui_action)a, keys, sizeof keys);
         snprintf(lines[n++], W, "  %-16s %-14s %s%s", keys[0] ? keys : "(unbound)", table[a].name,
-                 table[a].key_help,
+                 table[a].key.help,
                  u->read_only && table[a].decision ? "  [unavailable: read-only]" : "");
     }
     if (n + 2 <= max) {
@@ -616,8 +493,8 @@ int commands_help(const ui *u, char lines[][UI_HELP_WIDTH], int max)
     }
     for (int pass = 0; pass < 2; pass++) /* the decisions first: what the operator is for */
         for (int a = 1; a < ACT_COUNT && n < max; a++)
-            if (table[a].usage && table[a].decision == (pass == 0))
-                snprintf(lines[n++], W, "  %-25s %s", table[a].usage, table[a].help);
+            if (table[a].cmd.usage && table[a].decision == (pass == 0))
+                snprintf(lines[n++], W, "  %-25s %s", table[a].cmd.usage, table[a].cmd.help);
     if (u->binding_warnings[0] && n < max)
         snprintf(lines[n++], W, "Config: %.140s", u->binding_warnings);
     return n;
@@ -630,7 +507,7 @@ size_t commands_bar(const ui *u, int p, ui_bar_item *out, size_t max)
     for (int place = 1; place <= ACT_COUNT && n < max; place++)
         for (int a = 1; a < ACT_COUNT && n < max; a++) {
             const ui_command *c = &table[a];
-            if (c->bar != place || !(c->panes & ON(p)) || (u->read_only && c->decision))
+            if (c->bar.place != place || !(c->bar.panes & ON(p)) || (u->read_only && c->decision))
                 continue;
             char keys[64];
             keymap_keys_of((ui_action)a, keys, sizeof keys);

@@ -110,7 +110,7 @@ static int find_action(const char *name)
 {
     for (int a = 0; a < ACT_COUNT; a++) {
         const ui_command *c = commands_get((ui_action)a);
-        if ((a == ACT_NONE || c->on_key) && strcmp(name, c->name) == 0)
+        if ((a == ACT_NONE || c->key.run) && strcmp(name, c->name) == 0)
             return a;
     }
     return -1;
@@ -121,7 +121,7 @@ static void bind_defaults(void)
 {
     nbindings = 0;
     for (int a = 1; a < ACT_COUNT; a++) {
-        const char *keys = commands_get((ui_action)a)->keys;
+        const char *keys = commands_get((ui_action)a)->key.keys;
         char buf[64];
         snprintf(buf, sizeof buf, "%s", keys ? keys : "");
         for (char *save = NULL, *k = strtok_r(buf, " ", &save); k; k = strtok_r(NULL, " ", &save)) {

@@ -2,8 +2,9 @@
  *
  * One `ui` value holds the whole console: the store and client it reads from, the
  * panes' positions, the mode (browsing, filter, command line, prompt, confirmation,
- * help), the status line and the decisions in flight. Keys become actions (keymap.c),
- * actions become decision requests (actions.c), and every outcome comes back through
+ * help), the status line and the decisions in flight. Every operator action is one
+ * entry of the table in commands.c (a key, a command or both); keys are bound to entries
+ * (keymap.c), decisions become requests (actions.c), and every outcome comes back through
  * the client; nothing here writes the store.
  */
 #ifndef DEALDESK_TUI_UI_H
@@ -286,23 +287,31 @@ typedef enum ui_arg {
 } ui_arg;
 
 /* One operator action: everything about it is here, and the key dispatch, the command
- * line, completion, the key bar and the help screen are generated from the table. */
+ * line, completion, the key bar and the help screen are generated from the table (its
+ * order is ui_action's). A new action is a value of ui_action and an entry here. */
 typedef struct ui_command {
-    const char *name;     /* `bind KEY NAME` and ":NAME" */
-    const char *alias;    /* another name on the command line ("q"), or NULL */
-    const char *keys;     /* default keys, space separated ("Up k"), or NULL */
-    const char *key_help; /* what its key does; NULL when it has no key (a command only) */
-    const char *usage;    /* ":" usage ("cap PUR PRICE [QTY]"); NULL when not a command */
-    const char *help;     /* what the command does */
-    bool decision;        /* a decision: read-only refuses it */
-    unsigned panes;       /* the panes whose key bar offers it (bit 1u << ui_pane_id) */
-    int bar;              /* its place in the key bar (1 first, 0 never): a narrow bar cuts
-                             the last */
-    ui_arg arg;           /* what its arguments complete to */
-    void (*on_key)(ui *u, int arg); /* the key's handler, or NULL */
-    int key_arg;                    /* passed to on_key */
-    /* the command's handler, given the rest of the line (NULL: it runs on_key) */
-    void (*on_command)(ui *u, char *args);
+    const char *name;  /* `bind KEY NAME` and ":NAME" */
+    const char *alias; /* another name on the command line ("q"), or NULL */
+    bool decision;     /* a decision: read-only refuses it */
+    struct {
+        const char *keys; /* default keys, space separated ("Up k"), or NULL */
+        const char *help; /* what the key does; NULL when it has no key (a command only) */
+        void (*run)(ui *u, int arg); /* the handler */
+        int arg;                     /* passed to run */
+    } key;
+    struct {
+        const char *usage; /* ":" usage ("cap PUR PRICE [QTY]"); NULL when not a command */
+        const char *help;  /* what the command does */
+        /* the handler, given the rest of the line, or NULL from a decision's key (its
+         * command with nothing typed: the selection, and the prompts ask the rest); an
+         * entry without one runs its key's handler */
+        void (*run)(ui *u, char *args);
+        ui_arg arg; /* what its arguments complete to */
+    } cmd;
+    struct {
+        unsigned panes; /* the panes whose key bar offers it (bit 1u << ui_pane_id) */
+        int place;      /* its place there (1 first, 0 never): a narrow bar cuts the last */
+    } bar;
 } ui_command;
 
 /* The entry of action a (NULL out of range). */
