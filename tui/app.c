@@ -180,7 +180,7 @@ static void maybe_bell(ui *u)
 
 /* The key bar of the current pane (commands_bar: from the table and the live keymap),
  * as many items as fit. */
-static void draw_hints(ui *u, WINDOW *w, int y)
+static void draw_hints(const ui *u, WINDOW *w, int y)
 {
     int cols = getmaxx(w);
     unsigned long a = theme_attr(THEME_KEYS);

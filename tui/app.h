@@ -3,7 +3,7 @@
  * | file          | holds                                                         |
  * |---------------|---------------------------------------------------------------|
  * | app.c         | app_run: terminal setup/teardown, the one event loop, frames, |
- * |               | tabs, key bar, help screen, confirmation box                  |
+ * |               | tabs, key hints, help screen, confirmation box                |
  * | header.c      | the two header lines: only what is known (connection reason,  |
  * |               | next try, unknown/stale marks, replay position); the clock    |
  * | ui.h          | what the files below share (the `ui` state, internal)         |
