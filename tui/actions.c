@@ -208,23 +208,35 @@ static void confirm_purchase_text(ui *u, const model_purchase *p, const char *ve
     snprintf(u->confirm_lines[u->confirm_n++], 256, "%s this?   y yes    N no (default)", verb);
 }
 
+/* The object a decision is about: the one of kind want named id, else the selection's,
+ * followed where it points (a purchase or a thread to its buyer, a ledger entry or an
+ * alert to its purchase); NULL when there is none. */
+static const void *subject_of(ui *u, const char *id, model_kind want)
+{
+    if (id && id[0])
+        return want == MODEL_PURCHASE ? (const void *)store_purchase(u->st, id)
+               : want == MODEL_AGENT  ? (const void *)store_agent(u->st, id)
+                                      : (const void *)store_alert(u->st, id);
+    model_kind kind;
+    const void *row = panes_selected(u, &kind);
+    if (!row || kind == want)
+        return row;
+    if (want == MODEL_AGENT && kind == MODEL_PURCHASE)
+        return store_agent(u->st, ((const model_purchase *)row)->buyer_id);
+    if (want == MODEL_AGENT && kind == MODEL_NEGOTIATION)
+        return store_agent(u->st, ((const model_negotiation *)row)->buyer_id);
+    if (want == MODEL_PURCHASE && kind == MODEL_LEDGER)
+        return store_purchase(u->st, ((const model_ledger_entry *)row)->purchase_id);
+    if (want == MODEL_PURCHASE && kind == MODEL_ALERT &&
+        strcmp(((const model_alert *)row)->subject_kind, "purchase") == 0)
+        return store_purchase(u->st, ((const model_alert *)row)->subject_id);
+    return NULL;
+}
+
 /* Looks up a purchase to decide on, by id or the selection; NULL with a status. */
 static const model_purchase *target_purchase(ui *u, const char *id, bool want_pending)
 {
-    const model_purchase *p = NULL;
-    if (id && id[0]) {
-        p = store_purchase(u->st, id);
-    } else {
-        model_kind kind;
-        const void *row = panes_selected(u, &kind);
-        if (kind == MODEL_PURCHASE)
-            p = row;
-        else if (kind == MODEL_LEDGER && row)
-            p = store_purchase(u->st, ((const model_ledger_entry *)row)->purchase_id);
-        else if (kind == MODEL_ALERT && row &&
-                 strcmp(((const model_alert *)row)->subject_kind, "purchase") == 0)
-            p = store_purchase(u->st, ((const model_alert *)row)->subject_id);
-    }
+    const model_purchase *p = subject_of(u, id, MODEL_PURCHASE);
     if (!p) {
         ui_status(u, true, "%s", id && id[0] ? "no such purchase" : "select a purchase first");
         return NULL;
@@ -241,17 +253,22 @@ static const model_purchase *target_purchase(ui *u, const char *id, bool want_pe
     return p;
 }
 
+/* Sends u->line_req with its reason. */
+static void send_reason(ui *u, const char *reason, const char *label)
+{
+    snprintf(u->line_req.reason, sizeof u->line_req.reason, "%s", reason);
+    send_decision(u, &u->line_req, label);
+}
+
 /* Sends u->line_req with reason when one is given (a command's), else asks for it with
  * prompt (a key's); the answer comes back to actions_line_done as purpose. */
 static void send_or_ask(ui *u, const char *reason, const char *label, ui_line_purpose purpose,
                         const char *prompt)
 {
-    if (reason && reason[0]) {
-        snprintf(u->line_req.reason, sizeof u->line_req.reason, "%s", reason);
-        send_decision(u, &u->line_req, label);
-        return;
-    }
-    cmdline_start(u, purpose, prompt);
+    if (reason && reason[0])
+        send_reason(u, reason, label);
+    else
+        cmdline_start(u, purpose, prompt);
 }
 
 /* approve: a confirmation bound to version and total. */
@@ -365,19 +382,7 @@ void actions_refund(ui *u, const char *id, const char *reason)
 /* pause or resume an agent. */
 void actions_pause(ui *u, const char *id, const char *reason, int force_resume)
 {
-    const model_agent *a = NULL;
-    if (id && id[0])
-        a = store_agent(u->st, id);
-    else {
-        model_kind kind;
-        const void *row = panes_selected(u, &kind);
-        if (kind == MODEL_AGENT)
-            a = row;
-        else if (kind == MODEL_PURCHASE && row)
-            a = store_agent(u->st, ((const model_purchase *)row)->buyer_id);
-        else if (kind == MODEL_NEGOTIATION && row)
-            a = store_agent(u->st, ((const model_negotiation *)row)->buyer_id);
-    }
+    const model_agent *a = subject_of(u, id, MODEL_AGENT);
     if (!a) {
         ui_status(u, true, "select an agent first (pane 6)");
         return;
@@ -440,15 +445,7 @@ void actions_halt(ui *u, const char *reason)
 /* acknowledge an alert. */
 void actions_ack(ui *u, const char *id, const char *note)
 {
-    const model_alert *a = NULL;
-    if (id && id[0])
-        a = store_alert(u->st, id);
-    else {
-        model_kind kind;
-        const void *row = panes_selected(u, &kind);
-        if (kind == MODEL_ALERT)
-            a = row;
-    }
+    const model_alert *a = subject_of(u, id, MODEL_ALERT);
     if (!a) {
         ui_status(u, true, "select an alert first (pane 5)");
         return;
@@ -540,16 +537,21 @@ void actions_line_done(ui *u, const char *line)
             ui_status(u, false, "cancelled: nothing was sent");
         return;
     }
+    /* the prompts that ask for a reason, and what an empty answer says */
+    static const char *const needs_reason[] = {
+        [LINE_VETO_REASON] = "a veto needs a reason; nothing was sent",
+        [LINE_REFUND_REASON] = "a refund needs a reason; nothing was sent",
+        [LINE_PAUSE_REASON] = "a pause needs a reason; nothing was sent",
+        [LINE_HALT_REASON] = "a halt needs a reason; the fleet keeps running",
+    };
+    if (!line[0] && (size_t)u->line_purpose < sizeof needs_reason / sizeof needs_reason[0] &&
+        needs_reason[u->line_purpose]) {
+        ui_status(u, true, "%s", needs_reason[u->line_purpose]);
+        return;
+    }
     switch (u->line_purpose) {
         case LINE_COMMAND: commands_run(u, line); break;
-        case LINE_VETO_REASON:
-            if (!line[0]) {
-                ui_status(u, true, "a veto needs a reason; nothing was sent");
-                return;
-            }
-            snprintf(u->line_req.reason, sizeof u->line_req.reason, "%s", line);
-            send_decision(u, &u->line_req, "vetoing…");
-            break;
+        case LINE_VETO_REASON: send_reason(u, line, "vetoing…"); break;
         case LINE_CAP_PRICE: {
             const model_purchase *p = store_purchase(u->st, u->line_req.subject_id);
             if (!p)
@@ -574,28 +576,9 @@ void actions_line_done(ui *u, const char *line)
             }
             confirm_cap(u);
             break;
-        case LINE_REFUND_REASON:
-            if (!line[0]) {
-                ui_status(u, true, "a refund needs a reason; nothing was sent");
-                return;
-            }
-            actions_refund(u, u->line_req.subject_id, line);
-            break;
-        case LINE_PAUSE_REASON:
-            if (!line[0]) {
-                ui_status(u, true, "a pause needs a reason; nothing was sent");
-                return;
-            }
-            snprintf(u->line_req.reason, sizeof u->line_req.reason, "%s", line);
-            send_decision(u, &u->line_req, "pausing…");
-            break;
-        case LINE_HALT_REASON:
-            if (!line[0]) {
-                ui_status(u, true, "a halt needs a reason; the fleet keeps running");
-                return;
-            }
-            actions_halt(u, line);
-            break;
+        case LINE_REFUND_REASON: actions_refund(u, u->line_req.subject_id, line); break;
+        case LINE_PAUSE_REASON: send_reason(u, line, "pausing…"); break;
+        case LINE_HALT_REASON: actions_halt(u, line); break;
         case LINE_HALT_CONFIRM:
             if (strcmp(line, "halt") != 0) {
                 ui_status(u, true, "not halted: you typed something other than 'halt'");

@@ -56,6 +56,33 @@ static model_event alert(int64_t seq, const char *id, model_alert_status s)
     return ev;
 }
 
+static model_event listing(int64_t seq, const char *id, const char *title)
+{
+    model_event ev = {.seq = seq, .kind = MODEL_LISTING};
+    snprintf(ev.u.listing.id, sizeof ev.u.listing.id, "%s", id);
+    ev.u.listing.version = 1;
+    snprintf(ev.u.listing.seller_id, sizeof ev.u.listing.seller_id, "agt_s");
+    ev.u.listing.title.s = strdup(title);
+    ev.u.listing.unit_price_minor = 2000;
+    ev.u.listing.quantity = 5;
+    memcpy(ev.u.listing.currency, "USD", 4);
+    return ev;
+}
+
+static model_event ledger(int64_t seq, const char *id, const char *purchase_id)
+{
+    model_event ev = {.seq = seq, .kind = MODEL_LEDGER};
+    model_ledger_entry *e = &ev.u.ledger;
+    snprintf(e->id, sizeof e->id, "%s", id);
+    e->seq = seq;
+    snprintf(e->purchase_id, sizeof e->purchase_id, "%s", purchase_id);
+    memcpy(e->currency, "USD", 4);
+    e->postings[0] = (model_posting){"agent:agt_1", -4000};
+    e->postings[1] = (model_posting){"agent:agt_s", 4000};
+    e->npostings = 2;
+    return ev;
+}
+
 static model_event fleet(int64_t seq, bool halted)
 {
     model_event ev = {.seq = seq, .kind = MODEL_FLEET};
@@ -101,13 +128,16 @@ consolefx *consolefx_open(const char *const *binds, bool read_only)
     assert_int_equal(client_bind(u->cl, "ep1", "sup1"), 0);
     keymap_init(&f->cfg, u->binding_warnings, sizeof u->binding_warnings);
     store_reset(u->st, "ep1", 0);
-    put(u->st, agent(1, "agt_1", false));
-    put(u->st, agent(2, "agt_2", true));
-    put(u->st, purchase(3, "pur_1", PUR_PENDING, 3));
-    put(u->st, purchase(4, "pur_2", PUR_SETTLED, 7));
-    put(u->st, alert(5, "alr_1", ALERT_OPEN));
-    put(u->st, alert(6, "alr_2", ALERT_ACKED));
-    put(u->st, fleet(7, false));
+    int64_t seq = 0; /* each event the next in the stream (a repeat would be dropped) */
+    put(u->st, listing(++seq, "lst_1", "Gravel bike"));
+    put(u->st, agent(++seq, "agt_1", false));
+    put(u->st, agent(++seq, "agt_2", true));
+    put(u->st, purchase(++seq, "pur_1", PUR_PENDING, 3));
+    put(u->st, purchase(++seq, "pur_2", PUR_SETTLED, 7));
+    put(u->st, alert(++seq, "alr_1", ALERT_OPEN));
+    put(u->st, alert(++seq, "alr_2", ALERT_ACKED));
+    put(u->st, fleet(++seq, false));
+    put(u->st, ledger(++seq, "led_1", "pur_2"));
     for (int p = 0; p < PANE_COUNT; p++) {
         u->panes[p].table.page = 10;
         panes_refresh(u, p, true);

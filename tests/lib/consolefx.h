@@ -4,9 +4,9 @@
  * and nothing leaves the process. No curses call is made (cmdline.c's readline is not set
  * up: a prompt records its purpose and text only).
  *
- * The market it holds: pur_1 pending (version 3, 2 x $20.00 = $40.00, bought by agt_1),
- * pur_2 settled (version 7), agt_1 active, agt_2 paused, alr_1 open and alr_2
- * acknowledged (both about pur_1), the fleet running.
+ * The market it holds: lst_1 (a listing), pur_1 pending (version 3, 2 x $20.00 = $40.00, bought by
+ * agt_1), pur_2 settled (version 7), agt_1 active, agt_2 paused, alr_1 open and alr_2 acknowledged
+ * (both about pur_1), led_1 (pur_2's settlement), the fleet running.
  */
 #ifndef DEALDESK_TESTS_CONSOLEFX_H
 #define DEALDESK_TESTS_CONSOLEFX_H

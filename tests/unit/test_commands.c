@@ -121,7 +121,7 @@ static void check_ack(consolefx *f)
 
 static void check_export(consolefx *f)
 {
-    consolefx_says(f, "exported 0 ledger entries to ", false);
+    consolefx_says(f, "exported 1 ledger entries to ", false);
     char path[600];
     snprintf(path, sizeof path, "%s/ledger.csv", f->dir);
     struct stat sb;

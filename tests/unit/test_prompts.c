@@ -172,6 +172,12 @@ static void test_decision_keys(void **state)
     consolefx_says(f, "only a settled purchase can be refunded", true);
     commands_do(&f->u, ACT_ACK);
     consolefx_sent(f, DEC_ACK, "alr_1");
+    consolefx_key_on(f, PANE_LEDGER, "led_1", ACT_REFUND); /* the entry's purchase */
+    assert_int_equal(f->u.line_purpose, LINE_REFUND_REASON);
+    assert_string_equal(cmdline_prompt(), "refund pur_2  reason: ");
+    consolefx_answer(f, NULL);
+    consolefx_key_on(f, PANE_LISTINGS, "lst_1", ACT_PAUSE); /* a listing: no agent */
+    consolefx_says(f, "select an agent first (pane 6)", true);
     consolefx_close(f);
 
     f = consolefx_open(NULL, false);
