@@ -169,16 +169,28 @@ static void add_arg(const store *st, ui_arg arg)
 }
 
 /* Collects the words the arguments of command cmd complete to ("": any id). */
-static void collect_ids(const char *cmd)
+static void collect_ids(const store *st, const char *cmd)
 {
     free_ids();
     const ui_command *c = commands_find(cmd);
     if (c)
-        add_arg(cur->st, c->cmd.arg);
+        add_arg(st, c->cmd.arg);
     else if (!cmd[0]) {
-        add_arg(cur->st, ARG_PENDING);
-        add_arg(cur->st, ARG_AGENT);
-        add_arg(cur->st, ARG_OPEN_ALERT);
+        add_arg(st, ARG_PENDING);
+        add_arg(st, ARG_AGENT);
+        add_arg(st, ARG_OPEN_ALERT);
+    }
+}
+
+/* Sets up the candidates for the word of line that starts at start: the first word is a
+ * command, the later ones the arguments of that command. */
+static void candidates_for(const store *st, const char *line, int start)
+{
+    complete_commands = start == 0;
+    if (!complete_commands) {
+        char cmd[32] = "";
+        sscanf(line, "%31s", cmd);
+        collect_ids(st, cmd);
     }
 }
 
@@ -211,13 +223,29 @@ static char **complete(const char *text, int start, int end)
     rl_attempted_completion_over = 1; /* never fall back to file names */
     if (!cur || cur->line_purpose != LINE_COMMAND)
         return NULL;
-    complete_commands = start == 0;
-    if (!complete_commands) {
-        char cmd[32] = "";
-        sscanf(rl_line_buffer, "%31s", cmd);
-        collect_ids(cmd);
-    }
+    candidates_for(cur->st, rl_line_buffer, start);
     return rl_completion_matches(text, generator);
+}
+
+/* The completions of a word without readline; see ui.h. */
+size_t cmdline_completions(const ui *u, const char *line, int start, const char *text, char ***out)
+{
+    candidates_for(u->st, line, start);
+    size_t n = 0;
+    char **words = NULL, *w;
+    for (int state = 0; (w = generator(text, state)) != NULL; state++) {
+        char **more = realloc(words, (n + 2) * sizeof *more);
+        if (!more) {
+            free(w);
+            break;
+        }
+        words = more;
+        words[n++] = w;
+        words[n] = NULL;
+    }
+    free_ids();
+    *out = words;
+    return n;
 }
 
 /* Makes the folder of the history file (0700). */

@@ -377,6 +377,11 @@ void cmdline_done(void);
 void cmdline_start(ui *u, ui_line_purpose purpose, const char *prompt);
 /* The prompt of the line being read (static). */
 const char *cmdline_prompt(void);
+/* The words Tab offers for text, the word of the command line line that starts at start
+ * (0: a command of the table; later: an argument of that command, from its entry's arg
+ * and the store), as readline gets them; *out is a malloc'ed NULL-terminated array of
+ * malloc'ed words (NULL when none). Returns how many. */
+size_t cmdline_completions(const ui *u, const char *line, int start, const char *text, char ***out);
 /* Feeds one key from curses; returns when handled. */
 void cmdline_key(ui *u, wint_t ch, bool is_key);
 /* Draws the line at row y. */

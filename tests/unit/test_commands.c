@@ -1,6 +1,7 @@
 /* test_commands.c: the table of operator actions (tui/commands.c) without a terminal:
  * the table is whole; every command of it parses and acts, and its bad arguments change
- * nothing; unknown commands are named; read-only refuses every decision from a key and
+ * nothing; Tab offers the commands and their arguments as the table says; unknown
+ * commands are named; read-only refuses every decision from a key and
  * from the command line; the help screen and the key bar are generated from the table
  * with the live bindings (remaps and their conflicts). The console is tests/lib's
  * consolefx: the real ui, store, keymap and client, nothing leaving the process. */
@@ -238,6 +239,85 @@ static void test_command_forms(void **state)
     f->u.mode = MODE_BROWSE;
     commands_run(&f->u, "q");
     assert_true(f->u.quit);
+    consolefx_close(f);
+}
+
+/* ---- completion ---- */
+
+/* The words Tab offers for text (the word of line from start), joined by spaces. */
+static void offered(const consolefx *f, const char *line, int start, const char *text, char *out,
+                    size_t size)
+{
+    char **w;
+    size_t n = cmdline_completions(&f->u, line, start, text, &w);
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        if (used < size)
+            used += (size_t)snprintf(out + used, size - used, "%s%s", i ? " " : "", w[i]);
+        free(w[i]);
+    }
+    free(w);
+}
+
+/* Tab offers every command of the table (and no key), and for its arguments what its
+ * entry says they are, from the store. */
+static void test_completion(void **state)
+{
+    (void)state;
+    consolefx *f = consolefx_open(NULL, false);
+    char got[600];
+    size_t commands = 0;
+    for (int a = 0; a < ACT_COUNT; a++) {
+        const ui_command *c = commands_get((ui_action)a);
+        offered(f, c->name, 0, c->name, got, sizeof got);
+        bool has = false; /* the name is one of the words offered */
+        for (char *w = got; (w = strstr(w, c->name)) != NULL; w++)
+            has |= (w == got || w[-1] == ' ') && (!w[strlen(c->name)] || w[strlen(c->name)] == ' ');
+        assert_int_equal(has, c->cmd.usage != NULL);
+        commands += c->cmd.usage != NULL;
+    }
+    char **w;
+    size_t n = cmdline_completions(&f->u, "", 0, "", &w);
+    assert_int_equal(n, commands);
+    for (size_t i = 0; i < n; i++)
+        free(w[i]);
+    free(w);
+    static const struct {
+        const char *line, *text, *want;
+    } cases[] = {
+        {"pa", "pa", "pane pause"},
+        {"re", "re", "refund resume resume-fleet"},
+        {"up", "up", ""},
+        {"approve ", "", "pur_1"},
+        {"veto p", "p", "pur_1"},
+        {"cap ", "", "pur_1"},
+        {"refund ", "", "pur_2"},
+        {"pause ", "agt", "agt_1 agt_2"},
+        {"resume ", "", "agt_1 agt_2"},
+        {"ack ", "", "alr_1"},
+        {"export ", "", "ledger threads"},
+        {"pane ", "L", "Listings Ledger"},
+        {"bell ", "", "on off"},
+        {"halt ", "", ""},
+        {"q ", "", ""},
+        {"frob ", "", ""},
+        {" ", "", "pur_1 agt_1 agt_2 alr_1"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int start = (int)(strlen(cases[i].line) - strlen(cases[i].text)); /* the last word */
+        offered(f, cases[i].line, start, cases[i].text, got, sizeof got);
+        if (strcmp(got, cases[i].want) != 0)
+            fail_msg("'%s' Tab offers '%s', not '%s'", cases[i].line, got, cases[i].want);
+    }
+    n = cmdline_completions(&f->u, "theme ", 6, "", &w);
+    size_t themes = 0;
+    while (theme_builtin_names[themes])
+        themes++;
+    assert_int_equal(n, themes);
+    for (size_t i = 0; i < n; i++)
+        free(w[i]);
+    free(w);
     consolefx_close(f);
 }
 
@@ -513,6 +593,7 @@ int main(void)
         cmocka_unit_test(test_table_is_whole),
         cmocka_unit_test(test_every_command),
         cmocka_unit_test(test_command_forms),
+        cmocka_unit_test(test_completion),
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_read_only_refuses_decisions),
         cmocka_unit_test(test_help_lists_the_table),
