@@ -97,7 +97,7 @@ static void on_outcome(void *ud, const decision_outcome *o)
 }
 
 /* Sends a request and marks its subject in flight with label. */
-static void send(ui *u, const decision_req *req, const char *label)
+static void send_decision(ui *u, const decision_req *req, const char *label)
 {
     if (u->read_only) {
         ui_status(u, true, "read-only: %s is unavailable", decision_action_verb(req->action));
@@ -206,23 +206,35 @@ static void confirm_purchase_text(ui *u, const model_purchase *p, const char *ve
     snprintf(u->confirm_lines[u->confirm_n++], 256, "%s this?   y yes    N no (default)", verb);
 }
 
+/* The object a decision is about: the one of kind want named id, else the selection's,
+ * followed where it points (a purchase or a thread to its buyer, a ledger entry or an
+ * alert to its purchase); NULL when there is none. */
+static const void *subject_of(ui *u, const char *id, model_kind want)
+{
+    if (id && id[0])
+        return want == MODEL_PURCHASE ? (const void *)store_purchase(u->st, id)
+               : want == MODEL_AGENT  ? (const void *)store_agent(u->st, id)
+                                      : (const void *)store_alert(u->st, id);
+    model_kind kind;
+    const void *row = panes_selected(u, &kind);
+    if (!row || kind == want)
+        return row;
+    if (want == MODEL_AGENT && kind == MODEL_PURCHASE)
+        return store_agent(u->st, ((const model_purchase *)row)->buyer_id);
+    if (want == MODEL_AGENT && kind == MODEL_NEGOTIATION)
+        return store_agent(u->st, ((const model_negotiation *)row)->buyer_id);
+    if (want == MODEL_PURCHASE && kind == MODEL_LEDGER)
+        return store_purchase(u->st, ((const model_ledger_entry *)row)->purchase_id);
+    if (want == MODEL_PURCHASE && kind == MODEL_ALERT &&
+        strcmp(((const model_alert *)row)->subject_kind, "purchase") == 0)
+        return store_purchase(u->st, ((const model_alert *)row)->subject_id);
+    return NULL;
+}
+
 /* Looks up a purchase to decide on, by id or the selection; NULL with a status. */
 static const model_purchase *target_purchase(ui *u, const char *id, bool want_pending)
 {
-    const model_purchase *p = NULL;
-    if (id && id[0]) {
-        p = store_purchase(u->st, id);
-    } else {
-        model_kind kind;
-        const void *row = panes_selected(u, &kind);
-        if (kind == MODEL_PURCHASE)
-            p = row;
-        else if (kind == MODEL_LEDGER && row)
-            p = store_purchase(u->st, ((const model_ledger_entry *)row)->purchase_id);
-        else if (kind == MODEL_ALERT && row &&
-                 strcmp(((const model_alert *)row)->subject_kind, "purchase") == 0)
-            p = store_purchase(u->st, ((const model_alert *)row)->subject_id);
-    }
+    const model_purchase *p = subject_of(u, id, MODEL_PURCHASE);
     if (!p) {
         ui_status(u, true, "%s", id && id[0] ? "no such purchase" : "select a purchase first");
         return NULL;
@@ -237,6 +249,24 @@ static const model_purchase *target_purchase(ui *u, const char *id, bool want_pe
         return NULL;
     }
     return p;
+}
+
+/* Sends u->line_req with its reason. */
+static void send_reason(ui *u, const char *reason, const char *label)
+{
+    snprintf(u->line_req.reason, sizeof u->line_req.reason, "%s", reason);
+    send_decision(u, &u->line_req, label);
+}
+
+/* Sends u->line_req with reason when one is given (a command's), else asks for it with
+ * prompt (a key's); the answer comes back to actions_line_done as purpose. */
+static void send_or_ask(ui *u, const char *reason, const char *label, ui_line_purpose purpose,
+                        const char *prompt)
+{
+    if (reason && reason[0])
+        send_reason(u, reason, label);
+    else
+        cmdline_start(u, purpose, prompt);
 }
 
 /* approve: a confirmation bound to version and total. */
@@ -261,14 +291,9 @@ void actions_veto(ui *u, const char *id, const char *reason)
         return;
     decision_req_init(&u->line_req, DEC_VETO, p->id);
     u->line_req.if_match_version = p->version;
-    if (reason && reason[0]) {
-        snprintf(u->line_req.reason, sizeof u->line_req.reason, "%s", reason);
-        send(u, &u->line_req, "vetoing…");
-        return;
-    }
     char prompt[200];
     snprintf(prompt, sizeof prompt, "veto %s  reason: ", p->id);
-    cmdline_start(u, LINE_VETO_REASON, prompt);
+    send_or_ask(u, reason, "vetoing…", LINE_VETO_REASON, prompt);
 }
 
 /* The confirmation for a cap, from u->line_req. */
@@ -355,19 +380,7 @@ void actions_refund(ui *u, const char *id, const char *reason)
 /* pause or resume an agent. */
 void actions_pause(ui *u, const char *id, const char *reason, int force_resume)
 {
-    const model_agent *a = NULL;
-    if (id && id[0])
-        a = store_agent(u->st, id);
-    else {
-        model_kind kind;
-        const void *row = panes_selected(u, &kind);
-        if (kind == MODEL_AGENT)
-            a = row;
-        else if (kind == MODEL_PURCHASE && row)
-            a = store_agent(u->st, ((const model_purchase *)row)->buyer_id);
-        else if (kind == MODEL_NEGOTIATION && row)
-            a = store_agent(u->st, ((const model_negotiation *)row)->buyer_id);
-    }
+    const model_agent *a = subject_of(u, id, MODEL_AGENT);
     if (!a) {
         ui_status(u, true, "select an agent first (pane 6)");
         return;
@@ -398,14 +411,9 @@ void actions_pause(ui *u, const char *id, const char *reason, int force_resume)
     }
     decision_req_init(&u->line_req, DEC_PAUSE, a->id);
     u->line_req.if_match_version = a->version;
-    if (reason && reason[0]) {
-        snprintf(u->line_req.reason, sizeof u->line_req.reason, "%s", reason);
-        send(u, &u->line_req, "pausing…");
-        return;
-    }
     char prompt[300];
     snprintf(prompt, sizeof prompt, "pause %s  reason: ", who);
-    cmdline_start(u, LINE_PAUSE_REASON, prompt);
+    send_or_ask(u, reason, "pausing…", LINE_PAUSE_REASON, prompt);
 }
 
 /* halt the fleet (or resume it). */
@@ -435,15 +443,7 @@ void actions_halt(ui *u, const char *reason)
 /* acknowledge an alert. */
 void actions_ack(ui *u, const char *id, const char *note)
 {
-    const model_alert *a = NULL;
-    if (id && id[0])
-        a = store_alert(u->st, id);
-    else {
-        model_kind kind;
-        const void *row = panes_selected(u, &kind);
-        if (kind == MODEL_ALERT)
-            a = row;
-    }
+    const model_alert *a = subject_of(u, id, MODEL_ALERT);
     if (!a) {
         ui_status(u, true, "select an alert first (pane 5)");
         return;
@@ -457,7 +457,7 @@ void actions_ack(ui *u, const char *id, const char *note)
     r.if_match_version = a->version;
     if (note)
         snprintf(r.reason, sizeof r.reason, "%s", note);
-    send(u, &r, "acking…");
+    send_decision(u, &r, "acking…");
 }
 
 /* Moves within the table, or scrolls the detail when it fills the screen. */
@@ -483,6 +483,21 @@ static void move_sel(ui *u, long delta, bool absolute)
     u->dirty = true;
 }
 
+/* A movement key of the table (commands.c); see ui.h. */
+void actions_move(ui *u, int how)
+{
+    const ui_pane *pn = &u->panes[u->pane];
+    long page = pn->table.page > 1 ? pn->table.page - 1 : 1;
+    switch ((ui_move)how) {
+        case MOVE_UP: move_sel(u, -1, false); break;
+        case MOVE_DOWN: move_sel(u, 1, false); break;
+        case MOVE_PAGE_UP: move_sel(u, -page, false); break;
+        case MOVE_PAGE_DOWN: move_sel(u, page, false); break;
+        case MOVE_HOME: move_sel(u, -1, true); break;
+        case MOVE_END: move_sel(u, 1, true); break;
+    }
+}
+
 /* Switches the pane; see ui.h. */
 void actions_switch_pane(ui *u, int p)
 {
@@ -490,78 +505,6 @@ void actions_switch_pane(ui *u, int p)
     panes_refresh(u, u->pane, false);
     ui_status_clear(u); /* a message about the last pane does not follow to this one */
     u->dirty = true;
-}
-
-/* Performs an action; see ui.h. */
-void actions_do(ui *u, ui_action a)
-{
-    ui_pane *pn = &u->panes[u->pane];
-    if (keymap_is_decision(a) && u->read_only) {
-        ui_status(u, true, "read-only (%s): '%s' is unavailable",
-                  u->cfg && u->cfg->read_only ? "--read-only" : u->cs.role, keymap_action_name(a));
-        return;
-    }
-    long page = pn->table.page > 1 ? pn->table.page - 1 : 1;
-    switch (a) {
-        case ACT_UP: move_sel(u, -1, false); break;
-        case ACT_DOWN: move_sel(u, 1, false); break;
-        case ACT_PGUP: move_sel(u, -page, false); break;
-        case ACT_PGDN: move_sel(u, page, false); break;
-        case ACT_HOME: move_sel(u, -1, true); break;
-        case ACT_END: move_sel(u, 1, true); break;
-        case ACT_NEXT_PANE: actions_switch_pane(u, u->pane + 1); break;
-        case ACT_PREV_PANE: actions_switch_pane(u, u->pane - 1); break;
-        case ACT_PANE1:
-        case ACT_PANE2:
-        case ACT_PANE3:
-        case ACT_PANE4:
-        case ACT_PANE5:
-        case ACT_PANE6: actions_switch_pane(u, (int)(a - ACT_PANE1)); break;
-        case ACT_OPEN:
-            pn->detail = true;
-            pn->detail_scroll = 0;
-            u->dirty = true;
-            break;
-        case ACT_BACK:
-            if (pn->detail)
-                pn->detail = false;
-            else if (pn->filter[0]) {
-                pn->filter[0] = '\0';
-                panes_refresh(u, u->pane, true);
-                ui_status(u, false, "filter cleared");
-            }
-            u->dirty = true;
-            break;
-        case ACT_FILTER:
-            u->mode = MODE_FILTER;
-            u->dirty = true;
-            break;
-        case ACT_SORT:
-            pn->sort = (pn->sort + 1) % panes_sort_count(u->pane);
-            panes_refresh(u, u->pane, true);
-            ui_status(u, false, "%s sorted by %s", panes_name(u->pane),
-                      panes_sort_name(u->pane, pn->sort));
-            break;
-        case ACT_HELP:
-            u->mode = MODE_HELP;
-            u->help_scroll = 0;
-            u->dirty = true;
-            break;
-        case ACT_COMMAND: cmdline_start(u, LINE_COMMAND, ":"); break;
-        case ACT_APPROVE: actions_approve(u, NULL); break;
-        case ACT_VETO: actions_veto(u, NULL, NULL); break;
-        case ACT_CAP: actions_cap(u, NULL, NULL, NULL); break;
-        case ACT_REFUND: actions_refund(u, NULL, NULL); break;
-        case ACT_PAUSE: actions_pause(u, NULL, NULL, 0); break;
-        case ACT_HALT: actions_halt(u, NULL); break;
-        case ACT_ACK: actions_ack(u, NULL, NULL); break;
-        case ACT_REDRAW:
-            clearok(curscr, TRUE);
-            u->dirty = true;
-            break;
-        case ACT_QUIT: session_quit(u); break;
-        default: break;
-    }
 }
 
 /* Parses an optional whole quantity; returns false on garbage. */
@@ -592,16 +535,21 @@ void actions_line_done(ui *u, const char *line)
             ui_status(u, false, "cancelled: nothing was sent");
         return;
     }
+    /* the prompts that ask for a reason, and what an empty answer says */
+    static const char *const needs_reason[] = {
+        [LINE_VETO_REASON] = "a veto needs a reason; nothing was sent",
+        [LINE_REFUND_REASON] = "a refund needs a reason; nothing was sent",
+        [LINE_PAUSE_REASON] = "a pause needs a reason; nothing was sent",
+        [LINE_HALT_REASON] = "a halt needs a reason; the fleet keeps running",
+    };
+    if (!line[0] && (size_t)u->line_purpose < sizeof needs_reason / sizeof needs_reason[0] &&
+        needs_reason[u->line_purpose]) {
+        ui_status(u, true, "%s", needs_reason[u->line_purpose]);
+        return;
+    }
     switch (u->line_purpose) {
-        case LINE_COMMAND: actions_command(u, line); break;
-        case LINE_VETO_REASON:
-            if (!line[0]) {
-                ui_status(u, true, "a veto needs a reason; nothing was sent");
-                return;
-            }
-            snprintf(u->line_req.reason, sizeof u->line_req.reason, "%s", line);
-            send(u, &u->line_req, "vetoing…");
-            break;
+        case LINE_COMMAND: commands_run(u, line); break;
+        case LINE_VETO_REASON: send_reason(u, line, "vetoing…"); break;
         case LINE_CAP_PRICE: {
             const model_purchase *p = store_purchase(u->st, u->line_req.subject_id);
             if (!p)
@@ -626,34 +574,15 @@ void actions_line_done(ui *u, const char *line)
             }
             confirm_cap(u);
             break;
-        case LINE_REFUND_REASON:
-            if (!line[0]) {
-                ui_status(u, true, "a refund needs a reason; nothing was sent");
-                return;
-            }
-            actions_refund(u, u->line_req.subject_id, line);
-            break;
-        case LINE_PAUSE_REASON:
-            if (!line[0]) {
-                ui_status(u, true, "a pause needs a reason; nothing was sent");
-                return;
-            }
-            snprintf(u->line_req.reason, sizeof u->line_req.reason, "%s", line);
-            send(u, &u->line_req, "pausing…");
-            break;
-        case LINE_HALT_REASON:
-            if (!line[0]) {
-                ui_status(u, true, "a halt needs a reason; the fleet keeps running");
-                return;
-            }
-            actions_halt(u, line);
-            break;
+        case LINE_REFUND_REASON: actions_refund(u, u->line_req.subject_id, line); break;
+        case LINE_PAUSE_REASON: send_reason(u, line, "pausing…"); break;
+        case LINE_HALT_REASON: actions_halt(u, line); break;
         case LINE_HALT_CONFIRM:
             if (strcmp(line, "halt") != 0) {
                 ui_status(u, true, "not halted: you typed something other than 'halt'");
                 return;
             }
-            send(u, &u->line_req, "halting…");
+            send_decision(u, &u->line_req, "halting…");
             break;
     }
 }
@@ -673,7 +602,7 @@ void actions_confirm_key(ui *u, wint_t ch, bool is_key)
             case DEC_FLEET_RESUME: label = "resuming…"; break;
             default: break;
         }
-        send(u, &u->confirm_req, label);
+        send_decision(u, &u->confirm_req, label);
     } else {
         decision_action ca = u->confirm_req.action;
         ui_status(u, false, "not %s: nothing was sent",

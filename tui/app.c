@@ -159,19 +159,10 @@ static void maybe_bell(ui *u)
     u->seen_critical = sev[SEV_CRITICAL];
 }
 
-/* The key hints of the current pane, generated from the keymap. */
+/* The key bar of the current pane (commands_bar: from the table and the live keymap),
+ * as many items as fit. */
 static void draw_hints(const ui *u, WINDOW *w, int y)
 {
-    static const ui_action common[] = {ACT_OPEN,    ACT_FILTER, ACT_SORT,
-                                       ACT_COMMAND, ACT_HELP,   ACT_QUIT};
-    static const ui_action by_pane[PANE_COUNT][4] = {
-        [PANE_PENDING] = {ACT_APPROVE, ACT_VETO, ACT_CAP, ACT_NONE},
-        [PANE_THREADS] = {ACT_PAUSE, ACT_NONE},
-        [PANE_LISTINGS] = {ACT_NONE},
-        [PANE_LEDGER] = {ACT_REFUND, ACT_NONE},
-        [PANE_ALERTS] = {ACT_ACK, ACT_NONE},
-        [PANE_AGENTS] = {ACT_PAUSE, ACT_HALT, ACT_NONE},
-    };
     int cols = getmaxx(w);
     unsigned long a = theme_attr(THEME_KEYS);
     widget_fill(w, y, 0, cols, a);
@@ -186,69 +177,25 @@ static void draw_hints(const ui *u, WINDOW *w, int y)
     }
     if (u->read_only)
         x += widget_text(w, y, x, limit - x, "READ-ONLY ", theme_attr(THEME_WARN)) + 1;
-    for (int pass = 0; pass < 2; pass++) {
-        const ui_action *list = pass == 0 ? by_pane[u->pane] : common;
-        size_t n = pass == 0 ? 4 : sizeof common / sizeof common[0];
-        for (size_t i = 0; i < n && list[i] != ACT_NONE; i++) {
-            if (u->read_only && keymap_is_decision(list[i]))
-                continue;
-            char keys[40], item[80];
-            keymap_keys_of(list[i], keys, sizeof keys);
-            char *sp = strchr(keys, ' ');
-            if (sp)
-                *sp = '\0';
-            if (!keys[0])
-                continue;
-            snprintf(item, sizeof item, "%s %s", keys, keymap_action_name(list[i]));
-            int iw = (int)strlen(item);
-            if (x + iw + 2 > limit)
-                break;
-            widget_text(w, y, x, iw, keys, a | A_BOLD);
-            widget_text(w, y, x + (int)strlen(keys) + 1, iw, keymap_action_name(list[i]), a);
-            x += iw + 2;
-        }
+    ui_bar_item items[ACT_COUNT];
+    size_t n = commands_bar(u, u->pane, items, ACT_COUNT);
+    for (size_t i = 0; i < n; i++) {
+        int kw = (int)strlen(items[i].key), iw = kw + 1 + (int)strlen(items[i].name);
+        if (x + iw + 2 > limit)
+            break;
+        widget_text(w, y, x, iw, items[i].key, a | A_BOLD);
+        widget_text(w, y, x + kw + 1, iw, items[i].name, a);
+        x += iw + 2;
     }
     widget_text_right(w, y, cols - rw - 1, rw, right, a);
 }
 
-#define HELP_MAX_LINES (ACT_COUNT + 40)
-
-/* The help screen's lines, generated from the live keymap and the command table; returns
- * their number. */
-static int help_lines(const ui *u, char lines[HELP_MAX_LINES][160])
-{
-    int n = 0;
-    if (u->cfg->demo) { /* where the demo's market is (tui/demo.c) */
-        snprintf(lines[n++], 160, "Demo (its market and token file are removed when you quit)");
-        snprintf(lines[n++], 160, "  market      %.140s", u->cfg->url);
-        snprintf(lines[n++], 160, "  token file  %.140s", u->cfg->token_file);
-        snprintf(lines[n++], 160, "  paste       dealdesk --url %.30s --token-file %.80s tail",
-                 u->cfg->url, u->cfg->token_file);
-        snprintf(lines[n++], 160, "%s", "");
-    }
-    snprintf(lines[n++], 160, "Keys (from the keymap; remap with `bind KEY ACTION` in the config)");
-    for (int a = 1; a < ACT_COUNT && n < ACT_COUNT + 20; a++) {
-        char keys[64];
-        keymap_keys_of((ui_action)a, keys, sizeof keys);
-        snprintf(lines[n++], 160, "  %-16s %-14s %s%s", keys[0] ? keys : "(unbound)",
-                 keymap_action_name((ui_action)a), keymap_action_help((ui_action)a),
-                 u->read_only && keymap_is_decision((ui_action)a) ? "  [unavailable: read-only]"
-                                                                  : "");
-    }
-    snprintf(lines[n++], 160, "%s", "");
-    snprintf(lines[n++], 160, "Commands (after ':')");
-    for (int i = 0; actions_command_help[i] && n < ACT_COUNT + 40; i++)
-        snprintf(lines[n++], 160, "  %s", actions_command_help[i]);
-    if (u->binding_warnings[0] && n < ACT_COUNT + 40)
-        snprintf(lines[n++], 160, "Config: %.140s", u->binding_warnings);
-    return n;
-}
-
-/* Keeps the help's scroll inside its lines (the update step, before a frame). */
+/* Keeps the help's scroll inside its lines (commands_help: from the table and the live
+ * keymap), in the update step before a frame. */
 static void help_clamp(ui *u, int height)
 {
-    char lines[HELP_MAX_LINES][160];
-    int n = help_lines(u, lines);
+    char lines[UI_HELP_MAX][UI_HELP_WIDTH];
+    int n = commands_help(u, lines, UI_HELP_MAX);
     if (u->help_scroll > n - height)
         u->help_scroll = n - height;
     if (u->help_scroll < 0)
@@ -259,8 +206,8 @@ static void help_clamp(ui *u, int height)
 static void draw_help(const ui *u, WINDOW *w, int top, int height)
 {
     int cols = getmaxx(w);
-    char lines[HELP_MAX_LINES][160];
-    int n = help_lines(u, lines);
+    char lines[UI_HELP_MAX][UI_HELP_WIDTH];
+    int n = commands_help(u, lines, UI_HELP_MAX);
     for (int i = 0; i < height; i++) {
         widget_fill(w, top + i, 0, cols, theme_attr(THEME_NORMAL));
         int k = u->help_scroll + i;
@@ -411,7 +358,7 @@ static void handle_key(ui *u, wint_t ch, bool is_key)
     }
     ui_action a = keymap_lookup(ch, is_key);
     if (a != ACT_NONE)
-        actions_do(u, a);
+        commands_do(u, a);
 }
 
 /* Adopts the terminal's new size. */

@@ -16,10 +16,12 @@
  * | position.c    | the selection as an object; the pane title (rows, sort, filter)|
  * | format.c      | quantities, money, countdowns, clock times, agent names       |
  * | detail.c      | the detail views (purchase: everything to decide on one screen)|
- * | keymap.c      | keys as data with help text; `bind KEY ACTION` from config    |
- * | actions.c     | keys -> decision requests, confirmations, outcomes            |
- * | commands.c    | the command line's commands: parsing and dispatch             |
- * | cmdline.c     | readline (callback interface): commands, prompts, completion  |
+ * | commands.c    | every operator action, one table: name, keys, usage, help,    |
+ * |               | decision, panes, handlers; key and command dispatch, the key  |
+ * |               | bar and the help screen's lines are generated from it         |
+ * | keymap.c      | the table's default keys; `bind KEY ACTION` from config       |
+ * | actions.c     | decisions -> requests: prompts, confirmations, outcomes       |
+ * | cmdline.c     | readline (callback interface): prompts, completion (the table)|
  * | session.c     | decisions across sessions: unanswered ones at start, at quit  |
  * | export.c      | :export ledger FILE.csv, :export threads FILE.json            |
  * | demo.c        | demo_run: starts marketd with a simulated fleet and attaches  |

@@ -89,9 +89,10 @@ static void show_matches(char **matches, int n, int max)
     ui_status(cur, false, "%d matches: %s", n, safe);
 }
 
-/* Candidates for the word being completed. */
-static const char *const *cands;
-static size_t ncands, cand_i;
+/* Candidates for the word being completed: the table's commands (commands.c), or the
+ * words its entry says its arguments take. */
+static bool complete_commands;
+static size_t cand_i;
 static char **idlist;
 static size_t nidlist;
 
@@ -117,58 +118,93 @@ static void add_id(const char *id)
         nidlist++;
 }
 
-/* Collects the ids a command takes, from the store. */
-static void collect_ids(const char *cmd)
+/* Adds the purchases in status s. */
+static void add_purchases(const store *st, model_purchase_status s)
 {
-    free_ids();
-    store *st = cur->st;
     size_t n;
-    bool any = !cmd[0];
-    if (any || !strcmp(cmd, "approve") || !strcmp(cmd, "veto") || !strcmp(cmd, "cap") ||
-        !strcmp(cmd, "refund")) {
-        const model_purchase *const *p = store_purchases(st, &n);
-        for (size_t i = 0; i < n; i++)
-            if (strcmp(cmd, "refund") ? p[i]->status == PUR_PENDING : p[i]->status == PUR_SETTLED)
-                add_id(p[i]->id);
-    }
-    if (any || !strcmp(cmd, "pause") || !strcmp(cmd, "resume")) {
-        const model_agent *const *a = store_agents(st, &n);
-        for (size_t i = 0; i < n; i++)
-            add_id(a[i]->id);
-    }
-    if (any || !strcmp(cmd, "ack")) {
-        const model_alert *const *a = store_alerts(st, &n);
-        for (size_t i = 0; i < n; i++)
-            if (a[i]->status == ALERT_OPEN)
+    const model_purchase *const *p = store_purchases(st, &n);
+    for (size_t i = 0; i < n; i++)
+        if (p[i]->status == s)
+            add_id(p[i]->id);
+}
+
+/* Adds what an argument of kind arg can be. */
+static void add_arg(const store *st, ui_arg arg)
+{
+    size_t n;
+    switch (arg) {
+        case ARG_NONE: break;
+        case ARG_PENDING: add_purchases(st, PUR_PENDING); break;
+        case ARG_SETTLED: add_purchases(st, PUR_SETTLED); break;
+        case ARG_AGENT: {
+            const model_agent *const *a = store_agents(st, &n);
+            for (size_t i = 0; i < n; i++)
                 add_id(a[i]->id);
-    }
-    if (!strcmp(cmd, "export")) {
-        add_id("ledger");
-        add_id("threads");
-    }
-    if (!strcmp(cmd, "theme"))
-        for (size_t i = 0; theme_builtin_names[i]; i++)
-            add_id(theme_builtin_names[i]);
-    if (!strcmp(cmd, "pane"))
-        for (int i = 0; i < PANE_COUNT; i++)
-            add_id(panes_name(i));
-    if (!strcmp(cmd, "bell")) {
-        add_id("on");
-        add_id("off");
+            break;
+        }
+        case ARG_OPEN_ALERT: {
+            const model_alert *const *a = store_alerts(st, &n);
+            for (size_t i = 0; i < n; i++)
+                if (a[i]->status == ALERT_OPEN)
+                    add_id(a[i]->id);
+            break;
+        }
+        case ARG_EXPORT:
+            add_id("ledger");
+            add_id("threads");
+            break;
+        case ARG_THEME:
+            for (size_t i = 0; theme_builtin_names[i]; i++)
+                add_id(theme_builtin_names[i]);
+            break;
+        case ARG_PANE:
+            for (int i = 0; i < PANE_COUNT; i++)
+                add_id(panes_name(i));
+            break;
+        case ARG_ON_OFF:
+            add_id("on");
+            add_id("off");
+            break;
     }
 }
 
-/* readline generator over cands (commands) or idlist. */
+/* Collects the words the arguments of command cmd complete to ("": any id). */
+static void collect_ids(const store *st, const char *cmd)
+{
+    free_ids();
+    const ui_command *c = commands_find(cmd);
+    if (c)
+        add_arg(st, c->cmd.arg);
+    else if (!cmd[0]) {
+        add_arg(st, ARG_PENDING);
+        add_arg(st, ARG_AGENT);
+        add_arg(st, ARG_OPEN_ALERT);
+    }
+}
+
+/* Sets up the candidates for the word of line that starts at start: the first word is a
+ * command, the later ones the arguments of that command. */
+static void candidates_for(const store *st, const char *line, int start)
+{
+    complete_commands = start == 0;
+    if (!complete_commands) {
+        char cmd[32] = "";
+        sscanf(line, "%31s", cmd);
+        collect_ids(st, cmd);
+    }
+}
+
+/* readline generator over the commands of the table, or idlist. */
 static char *generator(const char *text, int state)
 {
     if (!state)
         cand_i = 0;
     size_t len = strlen(text);
-    if (cands) {
-        while (cand_i < ncands) {
-            const char *c = cands[cand_i++];
-            if (strncmp(c, text, len) == 0)
-                return strdup(c);
+    if (complete_commands) {
+        while (cand_i < ACT_COUNT) {
+            const ui_command *c = commands_get((ui_action)cand_i++);
+            if (c->cmd.usage && strncmp(c->name, text, len) == 0)
+                return strdup(c->name);
         }
     } else {
         while (cand_i < nidlist) {
@@ -180,25 +216,36 @@ static char *generator(const char *text, int state)
     return NULL;
 }
 
-/* Completion: the first word is a command, later ones ids for that command. */
+/* Completion: the first word is a command, later ones its arguments. */
 static char **complete(const char *text, int start, int end)
 {
     (void)end;
     rl_attempted_completion_over = 1; /* never fall back to file names */
     if (!cur || cur->line_purpose != LINE_COMMAND)
         return NULL;
-    if (start == 0) {
-        cands = actions_commands;
-        ncands = 0;
-        while (actions_commands[ncands])
-            ncands++;
-    } else {
-        char cmd[32] = "";
-        sscanf(rl_line_buffer, "%31s", cmd);
-        cands = NULL;
-        collect_ids(cmd);
-    }
+    candidates_for(cur->st, rl_line_buffer, start);
     return rl_completion_matches(text, generator);
+}
+
+/* The completions of a word without readline; see ui.h. */
+size_t cmdline_completions(const ui *u, const char *line, int start, const char *text, char ***out)
+{
+    candidates_for(u->st, line, start);
+    size_t n = 0;
+    char **words = NULL, *w;
+    for (int state = 0; (w = generator(text, state)) != NULL; state++) {
+        char **more = realloc(words, (n + 2) * sizeof *more);
+        if (!more) {
+            free(w);
+            break;
+        }
+        words = more;
+        words[n++] = w;
+        words[n] = NULL;
+    }
+    free_ids();
+    *out = words;
+    return n;
 }
 
 /* Makes the folder of the history file (0700). */
@@ -313,7 +360,14 @@ void cmdline_start(ui *u, ui_line_purpose purpose, const char *prompt)
     snprintf(prompt_text, sizeof prompt_text, "%s", prompt);
     have_done = false;
     qlen = 0;
-    rl_callback_handler_install(prompt_text, on_line);
+    if (cur) /* set up by cmdline_init: the console, not a unit test */
+        rl_callback_handler_install(prompt_text, on_line);
+}
+
+/* The prompt being shown; see ui.h. */
+const char *cmdline_prompt(void)
+{
+    return prompt_text;
 }
 
 /* Queues bytes for readline. */

@@ -1,48 +1,11 @@
-/* keymap.c: keys as data: each action with its name and help text, the default
- * bindings, and `bind KEY ACTION` lines from the config file. The help screen is
- * generated from this table. */
+/* keymap.c: which key does what: the default bindings (the keys of each entry of the
+ * table in commands.c), and `bind KEY ACTION` lines from the config file with their
+ * conflicts reported. The help screen and the key bar read the live bindings. */
 #include "tui/ui.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-
-static const struct {
-    const char *name;
-    const char *help;
-    bool decision;
-} actions[ACT_COUNT] = {
-    [ACT_NONE] = {"none", "unbound", false},
-    [ACT_UP] = {"up", "previous row", false},
-    [ACT_DOWN] = {"down", "next row", false},
-    [ACT_PGUP] = {"page-up", "previous page", false},
-    [ACT_PGDN] = {"page-down", "next page", false},
-    [ACT_HOME] = {"home", "first row", false},
-    [ACT_END] = {"end", "last row", false},
-    [ACT_NEXT_PANE] = {"next-pane", "next pane", false},
-    [ACT_PREV_PANE] = {"prev-pane", "previous pane", false},
-    [ACT_PANE1] = {"pane-pending", "Pending: purchases waiting for approval", false},
-    [ACT_PANE2] = {"pane-threads", "Threads: negotiations", false},
-    [ACT_PANE3] = {"pane-listings", "Listings", false},
-    [ACT_PANE4] = {"pane-ledger", "Ledger: entries and balances", false},
-    [ACT_PANE5] = {"pane-alerts", "Alerts", false},
-    [ACT_PANE6] = {"pane-agents", "Agents: limits and spend", false},
-    [ACT_OPEN] = {"open", "open the detail", false},
-    [ACT_BACK] = {"back", "close the detail, clear the filter", false},
-    [ACT_FILTER] = {"filter", "filter rows as you type", false},
-    [ACT_SORT] = {"sort", "next sort order", false},
-    [ACT_HELP] = {"help", "this help", false},
-    [ACT_COMMAND] = {"command", "command line (Tab completes)", false},
-    [ACT_APPROVE] = {"approve", "approve the purchase (confirm)", true},
-    [ACT_VETO] = {"veto", "veto the purchase (asks the reason)", true},
-    [ACT_CAP] = {"cap", "cap the purchase (asks the limits)", true},
-    [ACT_REFUND] = {"refund", "refund a settled purchase", true},
-    [ACT_PAUSE] = {"pause", "pause or resume the agent", true},
-    [ACT_HALT] = {"halt", "halt (or resume) the whole fleet", true},
-    [ACT_ACK] = {"ack", "acknowledge the alert", true},
-    [ACT_REDRAW] = {"redraw", "redraw the screen", false},
-    [ACT_QUIT] = {"quit", "quit dealdesk", false},
-};
 
 #define MAX_BINDINGS 96
 
@@ -136,32 +99,45 @@ static void keyname_of(wint_t ch, bool is_key, char *out, size_t size)
         snprintf(out, size, "#%u", (unsigned)ch);
 }
 
+/* The name of action a, as `bind` lines and the help say it. */
+static const char *name_of(ui_action a)
+{
+    return commands_get(a)->name;
+}
+
+/* The action a `bind` line names: one with a key handler, or "none"; -1 when none is. */
+static int find_action(const char *name)
+{
+    for (int a = 0; a < ACT_COUNT; a++) {
+        const ui_command *c = commands_get((ui_action)a);
+        if ((a == ACT_NONE || c->key.run) && strcmp(name, c->name) == 0)
+            return a;
+    }
+    return -1;
+}
+
+/* Binds the default keys of every action of the table ("Up k": each, in order). */
+static void bind_defaults(void)
+{
+    nbindings = 0;
+    for (int a = 1; a < ACT_COUNT; a++) {
+        const char *keys = commands_get((ui_action)a)->key.keys;
+        char buf[64];
+        snprintf(buf, sizeof buf, "%s", keys ? keys : "");
+        for (char *save = NULL, *k = strtok_r(buf, " ", &save); k; k = strtok_r(NULL, " ", &save)) {
+            wint_t ch;
+            bool is_key;
+            if (parse_key(k, &ch, &is_key))
+                bind_key(ch, is_key, (ui_action)a);
+        }
+    }
+}
+
 /* Default bindings, then the config's; see ui.h. */
 void keymap_init(const config *cfg, char *warn, size_t warnsz)
 {
-    nbindings = 0;
     warn[0] = '\0';
-    static const struct {
-        const char *key;
-        ui_action a;
-    } defaults[] = {
-        {"Up", ACT_UP},         {"k", ACT_UP},           {"Down", ACT_DOWN},  {"j", ACT_DOWN},
-        {"PgUp", ACT_PGUP},     {"C-b", ACT_PGUP},       {"PgDn", ACT_PGDN},  {"C-f", ACT_PGDN},
-        {"Home", ACT_HOME},     {"g", ACT_HOME},         {"End", ACT_END},    {"G", ACT_END},
-        {"Tab", ACT_NEXT_PANE}, {"BTab", ACT_PREV_PANE}, {"1", ACT_PANE1},    {"2", ACT_PANE2},
-        {"3", ACT_PANE3},       {"4", ACT_PANE4},        {"5", ACT_PANE5},    {"6", ACT_PANE6},
-        {"Enter", ACT_OPEN},    {"Right", ACT_OPEN},     {"l", ACT_OPEN},     {"Esc", ACT_BACK},
-        {"Left", ACT_BACK},     {"h", ACT_BACK},         {"/", ACT_FILTER},   {"s", ACT_SORT},
-        {"?", ACT_HELP},        {"F1", ACT_HELP},        {":", ACT_COMMAND},  {"a", ACT_APPROVE},
-        {"v", ACT_VETO},        {"c", ACT_CAP},          {"R", ACT_REFUND},   {"p", ACT_PAUSE},
-        {"H", ACT_HALT},        {"A", ACT_ACK},          {"C-l", ACT_REDRAW}, {"q", ACT_QUIT},
-    };
-    for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++) {
-        wint_t ch;
-        bool is_key;
-        if (parse_key(defaults[i].key, &ch, &is_key))
-            bind_key(ch, is_key, defaults[i].a);
-    }
+    bind_defaults();
     if (!cfg)
         return;
     /* Keys bound by the config file so far, to report two lines claiming one key. */
@@ -177,10 +153,7 @@ void keymap_init(const config *cfg, char *warn, size_t warnsz)
         char msg[200] = "";
         wint_t ch;
         bool is_key;
-        int act = -1;
-        for (int a = 0; a < ACT_COUNT; a++)
-            if (b->action && strcmp(b->action, actions[a].name) == 0)
-                act = a;
+        int act = b->action ? find_action(b->action) : -1;
         if (!b->key || !parse_key(b->key, &ch, &is_key)) {
             snprintf(msg, sizeof msg, "%s:%d: unknown key '%.20s'", fname, b->line,
                      b->key ? b->key : "");
@@ -195,10 +168,10 @@ void keymap_init(const config *cfg, char *warn, size_t warnsz)
                     twice = true;
             if (twice)
                 snprintf(msg, sizeof msg, "%s:%d: key %s bound twice; '%s' wins", fname, b->line,
-                         b->key, actions[act].name);
+                         b->key, name_of((ui_action)act));
             else if (before != ACT_NONE && before != (ui_action)act)
                 snprintf(msg, sizeof msg, "%s:%d: key %s was '%s', now '%s'", fname, b->line,
-                         b->key, actions[before].name, actions[act].name);
+                         b->key, name_of(before), name_of((ui_action)act));
             bind_key(ch, is_key, (ui_action)act);
             if (nclaimed < MAX_BINDINGS) {
                 claimed[nclaimed] = ch;
@@ -215,7 +188,7 @@ void keymap_init(const config *cfg, char *warn, size_t warnsz)
         keymap_keys_of(essential[e], keys, sizeof keys);
         if (!keys[0] && used + 40 < warnsz)
             used += (size_t)snprintf(warn + used, warnsz - used, "%s'%s' has no key",
-                                     used ? "; " : "", actions[essential[e]].name);
+                                     used ? "; " : "", name_of(essential[e]));
     }
 }
 
@@ -230,24 +203,6 @@ ui_action keymap_lookup(wint_t ch, bool is_key)
     if (is_key && ch == KEY_ENTER)
         return keymap_lookup('\n', false);
     return ACT_NONE;
-}
-
-/* The action's name (static). */
-const char *keymap_action_name(ui_action a)
-{
-    return (a >= 0 && a < ACT_COUNT) ? actions[a].name : "?";
-}
-
-/* The action's help text (static). */
-const char *keymap_action_help(ui_action a)
-{
-    return (a >= 0 && a < ACT_COUNT) ? actions[a].help : "";
-}
-
-/* True for decisions. */
-bool keymap_is_decision(ui_action a)
-{
-    return a >= 0 && a < ACT_COUNT && actions[a].decision;
 }
 
 /* The keys bound to an action, space separated. */

@@ -2,8 +2,9 @@
  *
  * One `ui` value holds the whole console: the store and client it reads from, the
  * panes' positions, the mode (browsing, filter, command line, prompt, confirmation,
- * help), the status line and the decisions in flight. Keys become actions (keymap.c),
- * actions become decision requests (actions.c), and every outcome comes back through
+ * help), the status line and the decisions in flight. Every operator action is one
+ * entry of the table in commands.c (a key, a command or both); keys are bound to entries
+ * (keymap.c), decisions become requests (actions.c), and every outcome comes back through
  * the client, always from client_run; nothing here writes the store. Before a frame the
  * update step (view.c) computes what it shows (layout, counts, rows, detail); the
  * drawing functions take a `const ui *` and only read.
@@ -298,8 +299,10 @@ void detail_draw(const ui *u, WINDOW *w, int top, int height);
 void detail_free(ui *u);
 
 /* ---- keymap.c ---- */
+/* Every operator action: the index of its entry in the table of commands.c. The order is
+ * the help screen's (keys in this order; commands in it too, decisions first). */
 typedef enum ui_action {
-    ACT_NONE,
+    ACT_NONE, /* `bind KEY none` unbinds a key */
     ACT_UP,
     ACT_DOWN,
     ACT_PGUP,
@@ -316,8 +319,12 @@ typedef enum ui_action {
     ACT_PANE6,
     ACT_OPEN,
     ACT_BACK,
+    ACT_EXPORT, /* a command only */
+    ACT_THEME,  /* a command only */
     ACT_FILTER,
     ACT_SORT,
+    ACT_PANE, /* a command only: ":pane N|NAME" */
+    ACT_BELL, /* a command only */
     ACT_HELP,
     ACT_COMMAND,
     ACT_APPROVE,
@@ -325,30 +332,101 @@ typedef enum ui_action {
     ACT_CAP,
     ACT_REFUND,
     ACT_PAUSE,
+    ACT_RESUME, /* a command only (the key p toggles) */
     ACT_HALT,
+    ACT_RESUME_FLEET, /* a command only (the key H toggles) */
     ACT_ACK,
     ACT_REDRAW,
     ACT_QUIT,
     ACT_COUNT
 } ui_action;
 
-/* Sets the default bindings, then applies cfg's `bind KEY ACTION` lines; conflicts and
- * errors are written into warn (empty when none). */
+/* Sets the default bindings (the table's keys), then applies cfg's `bind KEY ACTION`
+ * lines; conflicts and errors are written into warn (empty when none). */
 void keymap_init(const config *cfg, char *warn, size_t warnsz);
 /* The action bound to a key (wget_wch's result: is_key for KEY_* codes). */
 ui_action keymap_lookup(wint_t ch, bool is_key);
-/* Action name as used in `bind` lines and help ("approve"); static. */
-const char *keymap_action_name(ui_action a);
-/* The help text of an action (static). */
-const char *keymap_action_help(ui_action a);
 /* Writes the keys bound to action a ("a", "Up k") into out. */
 void keymap_keys_of(ui_action a, char *out, size_t size);
-/* True when the action is a decision (unavailable read-only). */
-bool keymap_is_decision(ui_action a);
+
+/* ---- commands.c ---- */
+/* What the words after a command's name complete to (cmdline.c). */
+typedef enum ui_arg {
+    ARG_NONE,
+    ARG_PENDING,    /* purchases waiting for approval */
+    ARG_SETTLED,    /* settled purchases */
+    ARG_AGENT,      /* agents */
+    ARG_OPEN_ALERT, /* alerts not yet acknowledged */
+    ARG_EXPORT,     /* ledger threads */
+    ARG_THEME,      /* the built-in themes */
+    ARG_PANE,       /* the panes' names */
+    ARG_ON_OFF,     /* on off */
+} ui_arg;
+
+/* One operator action: everything about it is here, and the key dispatch, the command
+ * line, completion, the key bar and the help screen are generated from the table (its
+ * order is ui_action's). A new action is a value of ui_action and an entry here. */
+typedef struct ui_command {
+    const char *name;  /* `bind KEY NAME` and ":NAME" */
+    const char *alias; /* another name on the command line ("q"), or NULL */
+    bool decision;     /* a decision: read-only refuses it */
+    struct {
+        const char *keys; /* default keys, space separated ("Up k"), or NULL */
+        const char *help; /* what the key does; NULL when it has no key (a command only) */
+        void (*run)(ui *u, int arg); /* the handler */
+        int arg;                     /* passed to run */
+    } key;
+    struct {
+        const char *usage; /* ":" usage ("cap PUR PRICE [QTY]"); NULL when not a command */
+        const char *help;  /* what the command does */
+        /* the handler, given the rest of the line, or NULL from a decision's key (its
+         * command with nothing typed: the selection, and the prompts ask the rest); an
+         * entry without one runs its key's handler */
+        void (*run)(ui *u, char *args);
+        ui_arg arg; /* what its arguments complete to */
+    } cmd;
+    struct {
+        unsigned panes; /* the panes whose key bar offers it (bit 1u << ui_pane_id) */
+        int place;      /* its place there (1 first, 0 never): a narrow bar cuts the last */
+    } bar;
+} ui_command;
+
+/* The entry of action a (NULL out of range). */
+const ui_command *commands_get(ui_action a);
+/* The command named name (or by its alias) on the command line, or NULL. */
+const ui_command *commands_find(const char *name);
+/* Performs the action of a key in browse mode (read-only refuses a decision). */
+void commands_do(ui *u, ui_action a);
+/* Runs one command line (":approve pur_1"); unknown commands say so on the status line. */
+void commands_run(ui *u, const char *line);
+
+#define UI_HELP_WIDTH 160
+#define UI_HELP_MAX   (2 * ACT_COUNT + 12)
+/* Writes the help screen's lines (keys from the live keymap, commands, the config's
+ * warnings; the demo's market first) into lines; returns how many. */
+int commands_help(const ui *u, char lines[][UI_HELP_WIDTH], int max);
+
+/* One item of the key bar: the first key bound to an action, and its name. */
+typedef struct ui_bar_item {
+    char key[16];
+    const char *name;
+} ui_bar_item;
+/* The key bar of pane p, in its order: what the pane offers, then the ways around;
+ * decisions left out when read-only, and actions without a key. Returns how many. */
+size_t commands_bar(const ui *u, int p, ui_bar_item *out, size_t max);
 
 /* ---- actions.c ---- */
-/* Performs an action from a key in browse mode. */
-void actions_do(ui *u, ui_action a);
+/* The movement keys: a row, a page or to an end (the table's key_arg of each). */
+typedef enum ui_move {
+    MOVE_UP,
+    MOVE_DOWN,
+    MOVE_PAGE_UP,
+    MOVE_PAGE_DOWN,
+    MOVE_HOME,
+    MOVE_END
+} ui_move;
+/* Moves the selection (or scrolls the detail when it fills the screen). */
+void actions_move(ui *u, int how);
 /* Switches to pane p (wraps around). */
 void actions_switch_pane(ui *u, int p);
 /* Decisions, from a key (id NULL: the selection) or a command (id given). Each asks what
@@ -361,26 +439,26 @@ void actions_refund(ui *u, const char *id, const char *reason);
 void actions_pause(ui *u, const char *id, const char *reason, int resume);
 void actions_halt(ui *u, const char *reason);
 void actions_ack(ui *u, const char *id, const char *note);
-
-/* ---- commands.c ---- */
-/* Runs one command line (":approve pur_1"); unknown commands say so on the status line. */
-void actions_command(ui *u, const char *line);
 /* Handles the answer to a readline prompt (line NULL: cancelled). */
 void actions_line_done(ui *u, const char *line);
 /* Handles a key in confirm mode. */
 void actions_confirm_key(ui *u, wint_t ch, bool is_key);
-/* Names of the commands, NULL-terminated (static), for completion and help. */
-extern const char *const actions_commands[];
-/* Help line of command i (static). */
-extern const char *const actions_command_help[];
 
 /* ---- cmdline.c ---- */
 /* Sets up readline (callback interface, history file, completion); call once. */
 void cmdline_init(ui *u);
 /* Saves history and removes readline's handler. */
 void cmdline_done(void);
-/* Starts reading a line with prompt (purpose is kept in u). */
+/* Starts reading a line with prompt (purpose is kept in u); readline takes the keys only
+ * once cmdline_init has set it up (a unit test drives prompts without it). */
 void cmdline_start(ui *u, ui_line_purpose purpose, const char *prompt);
+/* The prompt of the line being read (static). */
+const char *cmdline_prompt(void);
+/* The words Tab offers for text, the word of the command line line that starts at start
+ * (0: a command of the table; later: an argument of that command, from its entry's arg
+ * and the store), as readline gets them; *out is a malloc'ed NULL-terminated array of
+ * malloc'ed words (NULL when none). Returns how many. */
+size_t cmdline_completions(const ui *u, const char *line, int start, const char *text, char ***out);
 /* Feeds one key from curses; returns when handled. */
 void cmdline_key(ui *u, wint_t ch, bool is_key);
 /* Draws the line at row y. */
