@@ -416,6 +416,18 @@ const ui_command *commands_find(const char *name)
 
 /* ---- dispatch ---- */
 
+/* A decision before the market and the operator are known is refused before any prompt
+ * or box opens (client_decide would refuse it too, after the operator had confirmed it);
+ * true when refused, with the reason on the status line. */
+static bool refused_unbound(ui *u, const ui_command *c)
+{
+    if (!c->decision || !u->cl || client_bound(u->cl))
+        return false;
+    ui_status(u, true, "%s: not connected: nothing sent (the market has not been read yet)",
+              c->name);
+    return true;
+}
+
 /* Performs a key's action; see ui.h. */
 void commands_do(ui *u, ui_action a)
 {
@@ -427,6 +439,8 @@ void commands_do(ui *u, ui_action a)
                   u->cfg && u->cfg->read_only ? "--read-only" : u->cs.role, c->name);
         return;
     }
+    if (refused_unbound(u, c))
+        return;
     c->key.run(u, c->key.arg);
 }
 
@@ -454,6 +468,8 @@ void commands_run(ui *u, const char *line)
         unknown(u, cmd);
     else if (c->decision && u->read_only)
         ui_status(u, true, "read-only: '%s' is unavailable", c->name);
+    else if (refused_unbound(u, c))
+        return;
     else if (c->cmd.run)
         c->cmd.run(u, s);
     else

@@ -24,6 +24,8 @@ typedef struct consolefx {
 /* Opens a console on the market above; binds are `bind` lines of a config file as pairs
  * ("x", "quit", ...) ending with NULL (or binds NULL). Fails the test when it cannot. */
 consolefx *consolefx_open(const char *const *binds, bool read_only);
+/* The same; bound false: the client has not read the market (nor who the operator is). */
+consolefx *consolefx_open_as(const char *const *binds, bool read_only, bool bound);
 /* Frees everything and removes its folder. */
 void consolefx_close(consolefx *f);
 /* Halts the fleet (a fleet event applied to the store). */

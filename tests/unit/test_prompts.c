@@ -248,13 +248,37 @@ static void test_keys_dispatch(void **state)
     consolefx_close(f);
 }
 
+/* Before the market has been read, a decision is refused before any prompt or box opens:
+ * the operator is never asked to confirm what cannot be sent. */
+static void test_decisions_refused_before_the_market_is_read(void **state)
+{
+    (void)state;
+    consolefx *f = consolefx_open_as(NULL, false, false);
+    consolefx_key_on(f, PANE_PENDING, "pur_1", ACT_APPROVE);
+    consolefx_says(f, "approve: not connected: nothing sent", true);
+    assert_true(consolefx_nothing_sent(f));
+    commands_run(&f->u, "halt drill");
+    consolefx_says(f, "halt: not connected: nothing sent", true);
+    assert_true(consolefx_nothing_sent(f));
+    commands_run(&f->u, "veto pur_1 too dear");
+    consolefx_says(f, "veto: not connected: nothing sent", true);
+    assert_true(consolefx_nothing_sent(f));
+    commands_run(&f->u, "pane 2"); /* what is not a decision still works */
+    assert_int_equal(f->u.pane, PANE_THREADS);
+    consolefx_close(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_veto_prompt),   cmocka_unit_test(test_cap_prompts),
-        cmocka_unit_test(test_pause_prompt),  cmocka_unit_test(test_halt_and_refund_prompts),
-        cmocka_unit_test(test_decision_keys), cmocka_unit_test(test_command_prompt),
+        cmocka_unit_test(test_veto_prompt),
+        cmocka_unit_test(test_cap_prompts),
+        cmocka_unit_test(test_pause_prompt),
+        cmocka_unit_test(test_halt_and_refund_prompts),
+        cmocka_unit_test(test_decision_keys),
+        cmocka_unit_test(test_command_prompt),
         cmocka_unit_test(test_keys_dispatch),
+        cmocka_unit_test(test_decisions_refused_before_the_market_is_read),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
