@@ -445,8 +445,7 @@ static int fleet_halt(dec *d)
 {
     market *m = d->c->m;
     json_t *agents = json_array();
-    int rc = mkt_query_json(m, "SELECT json FROM objects WHERE kind='agent' ORDER BY ord", NULL,
-                            NULL, agents);
+    int rc = STORE(m->db, objects_each, "agent", mkt_collect, agents) < 0 ? -1 : 0;
     size_t i;
     json_t *o;
     json_array_foreach(agents, i, o)

@@ -28,12 +28,12 @@
 
 #include <jansson.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "marketd/market.h"
 #include "marketd/ratelimit.h"
+#include "marketd/store.h"
 
 /* The reference price is the median of the newest MKT_REF_WINDOW asking prices of a
  * category and currency (trade.c); the schema keeps that many per pair (market.c). */
@@ -78,11 +78,10 @@ typedef struct mkt_stats {
 
 struct market {
     pthread_mutex_t mu;
-    sqlite3 *db;
+    store *db; /* the database, through its engine's operations (marketd/store.h) */
     char epoch[33];
     int64_t seq;
     int decide_timeout_s;
-    bool memory;
 
     mkt_operator ops[MKT_MAX_OPERATORS];
     int nops;
@@ -108,7 +107,6 @@ struct market {
 
     int64_t last_prune;
     mkt_stats st;
-    struct mkt_stmt *stmts;    /* prepared statements, by SQL text (db.c) */
     struct mkt_refcache *refs; /* reference-price rings by category (trade.c) */
     int64_t ref_clock;         /* their use counter, for eviction */
     bool refs_dirty;           /* a ring changed in the current transaction */
@@ -203,25 +201,14 @@ int mkt_idem_store(market *m, const char *scope, const char *key, const char *fp
 void mkt_idem_prune(market *m);
 /* Stores a message of a negotiation (already complete) and emits negotiation.message. */
 int mkt_put_message(market *m, json_t *msg);
-/* Runs a query returning JSON texts in column 0; appends each parsed to arr.
- * The statement's parameters are bound by the caller-provided binder. */
-typedef void (*mkt_binder)(sqlite3_stmt *st, const void *ud);
-int mkt_query_json(market *m, const char *sql, mkt_binder bind, const void *ud, json_t *arr);
-
-/* Prepared statements are cached by their SQL text: mkt_prepare gives a reset
- * statement (0 or -1), mkt_release resets it for the next use (never finalize one);
- * mkt_stmts_free finalizes them all before the database closes. A statement must be
- * released before the same SQL is prepared again. */
-int mkt_prepare(market *m, const char *sql, sqlite3_stmt **out);
-void mkt_release(sqlite3_stmt *st);
-void mkt_stmts_free(market *m);
+/* A store walk (marketd/store.h) that appends each row's JSON, parsed, to the array arr
+ * (rows that do not parse are left out). */
+int mkt_collect(void *arr, const char *json, int64_t n);
 
 /* Transactions: begin (durable = synchronous=FULL), commit (0 or -1), rollback. */
 int mkt_begin(market *m, bool durable);
 int mkt_commit(market *m);
 void mkt_rollback(market *m);
-/* Executes SQL without results. Returns 0 or -1. */
-int mkt_exec(market *m, const char *sql);
 
 /* ---- JSON helpers (route.c) ---- */
 /* Gets an integer field: 1 present and valid, 0 absent/null, -1 wrong type or range

@@ -283,23 +283,29 @@ static json_t *object_view(const market_actor *a, const char *kind, json_t *o)
     return v;
 }
 
-typedef struct listq {
-    const char *kind, *status, *party;
-    int64_t after;
+/* A page of a list being answered: the objects as the actor may see them. */
+typedef struct page_walk {
+    const market_actor *a;
+    const char *kind;
+    json_t *items;
     int limit;
-} listq;
-
-/* Binds a list query's parameters. */
-static void bind_list(sqlite3_stmt *st, const void *ud)
+    int64_t last; /* the order of the last object given */
+    bool more;    /* there is one past the page */
+} page_walk;
+static int page_item(void *ud, const char *json, int64_t ord)
 {
-    const listq *q = ud;
-    sqlite3_bind_text(st, 1, q->kind, -1, SQLITE_STATIC);
-    if (q->status)
-        sqlite3_bind_text(st, 2, q->status, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, q->after);
-    if (q->party)
-        sqlite3_bind_text(st, 4, q->party, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 5, q->limit);
+    page_walk *w = ud;
+    if ((int)json_array_size(w->items) == w->limit) {
+        w->more = true;
+        return 1;
+    }
+    json_t *o = json ? json_loads(json, 0, NULL) : NULL;
+    w->last = ord;
+    if (o)
+        o = object_view(w->a, w->kind, o);
+    if (o)
+        json_array_append_new(w->items, o);
+    return 0;
 }
 
 /* GET /v1/{kind}?status=&after=&limit= */
@@ -308,7 +314,7 @@ static bool get_list(mkt_ctx *c, const kinddef *k)
     const market_actor *a = c->a;
     const char *q = c->rq->query;
     char status[64] = "", after[64] = "", limit[32] = "";
-    listq lq = {.kind = k->kind, .limit = 100};
+    store_page lq = {.kind = k->kind, .limit = 100};
     if (query_get(q, "status", status, sizeof status) && status[0]) {
         bool ok = false;
         for (const char *const *s = k->statuses; *s; s++)
@@ -333,47 +339,27 @@ static bool get_list(mkt_ctx *c, const kinddef *k)
         lq.limit = (int)v;
     }
     if (a->role == ROLE_AGENT) {
-        if (strcmp(k->kind, "agent") == 0 || strcmp(k->kind, "negotiation") == 0 ||
-            strcmp(k->kind, "purchase") == 0)
+        if (strcmp(k->kind, "agent") == 0)
+            lq.id = a->agent_id;
+        else if (strcmp(k->kind, "negotiation") == 0 || strcmp(k->kind, "purchase") == 0)
             lq.party = a->agent_id;
         else if (strcmp(k->kind, "listing") != 0)
             return mkt_fail(c, 403, "forbidden", NULL, NULL, "agents may not read %s", k->plural);
     }
-    char sql[512];
-    snprintf(sql, sizeof sql,
-             "SELECT json, ord FROM objects WHERE kind=?1 AND (?2 IS NULL OR status=?2) AND ord>?3 "
-             "AND (?4 IS NULL OR %s) ORDER BY ord LIMIT ?5",
-             strcmp(k->kind, "agent") == 0 ? "id=?4" : "p1=?4 OR p2=?4");
-    sqlite3_stmt *st;
-    if (mkt_prepare(c->m, sql, &st) != 0)
-        return mkt_fail(c, 503, "unavailable", NULL, NULL, "database: %s",
-                        sqlite3_errmsg(c->m->db));
+    page_walk w = {a, k->kind, json_array(), lq.limit, 0, false};
     lq.limit += 1;
-    bind_list(st, &lq);
-    lq.limit -= 1;
-    json_t *items = json_array();
-    int64_t last = 0;
-    bool more = false;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        if ((int)json_array_size(items) == lq.limit) {
-            more = true;
-            break;
-        }
-        json_t *o = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
-        last = sqlite3_column_int64(st, 1);
-        if (o)
-            o = object_view(a, k->kind, o);
-        if (o)
-            json_array_append_new(items, o);
+    if (STORE(c->m->db, objects_page, &lq, page_item, &w) < 0 && json_array_size(w.items) == 0) {
+        json_decref(w.items);
+        return mkt_fail(c, 503, "unavailable", NULL, NULL, "database: %s",
+                        c->m->db->ops->error(c->m->db));
     }
-    mkt_release(st);
     json_t *next = json_null();
-    if (more) {
+    if (w.more) {
         char cur[32];
-        snprintf(cur, sizeof cur, "o%lld", (long long)last);
+        snprintf(cur, sizeof cur, "o%lld", (long long)w.last);
         next = json_string(cur);
     }
-    return mkt_ok(c, 200, json_pack("{so so}", "items", items, "next", next));
+    return mkt_ok(c, 200, json_pack("{so so}", "items", w.items, "next", next));
 }
 
 /* GET /v1/{kind}/{id} */
@@ -392,18 +378,6 @@ static bool get_one(mkt_ctx *c, const kinddef *k, const char *id)
     return mkt_ok(c, 200, object_view(c->a, k->kind, o));
 }
 
-/* Binds a negotiation id and seq. */
-typedef struct msgq {
-    const char *id;
-    int64_t after;
-} msgq;
-static void bind_msgs(sqlite3_stmt *st, const void *ud)
-{
-    const msgq *q = ud;
-    sqlite3_bind_text(st, 1, q->id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, q->after);
-}
-
 /* GET /v1/negotiations/{id}/messages?after=SEQ */
 static bool get_messages(mkt_ctx *c, const char *id)
 {
@@ -417,18 +391,15 @@ static bool get_messages(mkt_ctx *c, const char *id)
     if (!may)
         return mkt_fail(c, 403, "forbidden", NULL, NULL, "not a party to this negotiation");
     char after[32] = "";
-    msgq q = {id, 0};
+    int64_t from = 0;
     if (query_get(c->rq->query, "after", after, sizeof after) && after[0]) {
         int64_t v;
         if (!mkt_parse_count(after, &v))
             return mkt_fail(c, 400, "bad_request", "after", NULL, "after must be a message seq");
-        q.after = v;
+        from = v;
     }
     json_t *items = json_array();
-    mkt_query_json(c->m,
-                   "SELECT json FROM messages WHERE negotiation_id=? AND seq>? ORDER BY seq "
-                   "LIMIT 1001",
-                   bind_msgs, &q, items);
+    STORE(c->m->db, messages_page, id, from, LIST_LIMIT + 1, mkt_collect, items);
     json_t *next = json_null();
     if (json_array_size(items) > LIST_LIMIT) {
         json_array_remove(items, LIST_LIMIT);
@@ -440,10 +411,12 @@ static bool get_messages(mkt_ctx *c, const char *id)
     return mkt_ok(c, 200, json_pack("{so so}", "items", items, "next", next));
 }
 
-/* Binds one text parameter. */
-static void bind_text1(sqlite3_stmt *st, const void *ud)
+/* Sets balances[account] = amount. */
+static int add_balance(void *balances, const char *account, int64_t amount)
 {
-    sqlite3_bind_text(st, 1, ud, -1, SQLITE_STATIC);
+    if (account)
+        json_object_set_new(balances, account, json_integer(amount));
+    return 0;
 }
 
 /* GET /v1/snapshot: everything, consistent as of seq (we hold the lock). */
@@ -459,54 +432,43 @@ static bool get_snapshot(mkt_ctx *c)
                                            {"alerts", "alert"}};
     for (size_t i = 0; i < 5; i++) {
         json_t *arr = json_array();
-        mkt_query_json(m, "SELECT json FROM objects WHERE kind=? ORDER BY ord", bind_text1,
-                       names[i][1], arr);
+        STORE(m->db, objects_each, names[i][1], mkt_collect, arr);
         json_object_set_new(snap, names[i][0], arr);
     }
     json_t *entries = json_array(), *decisions = json_array(), *balances = json_object();
-    mkt_query_json(m,
-                   "SELECT json FROM (SELECT json, ord FROM objects WHERE kind='ledger' ORDER BY "
-                   "ord DESC LIMIT 1000) ORDER BY ord",
-                   NULL, NULL, entries);
-    mkt_query_json(m,
-                   "SELECT json FROM (SELECT json, ord FROM objects WHERE kind='decision' ORDER "
-                   "BY ord DESC LIMIT 1000) ORDER BY ord",
-                   NULL, NULL, decisions);
-    sqlite3_stmt *st;
-    if (mkt_prepare(m, "SELECT account, amount FROM balances ORDER BY account", &st) == 0) {
-        while (sqlite3_step(st) == SQLITE_ROW)
-            json_object_set_new(balances, (const char *)sqlite3_column_text(st, 0),
-                                json_integer(sqlite3_column_int64(st, 1)));
-        mkt_release(st);
-    }
+    STORE(m->db, objects_newest, "ledger", 1000, mkt_collect, entries);
+    STORE(m->db, objects_newest, "decision", 1000, mkt_collect, decisions);
+    STORE(m->db, balances_each, add_balance, balances);
     json_object_set_new(snap, "ledger",
                         json_pack("{so so}", "entries", entries, "balances", balances));
     json_object_set_new(snap, "decisions", decisions);
     return mkt_ok(c, 200, snap);
 }
 
+/* Appends fault f to the array ud. */
+static int add_fault(void *ud, const store_fault *f)
+{
+    json_t *o = json_object();
+    const char *const cols[][2] = {{"kind", f->kind},
+                                   {"purchase_id", f->purchase_id},
+                                   {"negotiation_id", f->negotiation_id},
+                                   {"listing_id", f->listing_id},
+                                   {"agent_id", f->agent_id}};
+    for (int i = 0; i < 5; i++)
+        json_object_set_new(o, cols[i][0], cols[i][1] ? json_string(cols[i][1]) : json_null());
+    json_object_set_new(o, "at", mkt_time_json(f->at));
+    json_array_append_new(ud, o);
+    return 0;
+}
+
 /* GET /v1/sim/faults */
 static bool get_faults(mkt_ctx *c)
 {
-    sqlite3_stmt *st;
-    if (mkt_prepare(c->m,
-                    "SELECT kind,purchase_id,negotiation_id,listing_id,agent_id,at FROM "
-                    "faults ORDER BY n",
-                    &st) != 0)
-        return mkt_fail(c, 503, "unavailable", NULL, NULL, "database unavailable");
     json_t *items = json_array();
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        json_t *f = json_object();
-        static const char *const cols[] = {"kind", "purchase_id", "negotiation_id", "listing_id",
-                                           "agent_id"};
-        for (int i = 0; i < 5; i++) {
-            const unsigned char *v = sqlite3_column_text(st, i);
-            json_object_set_new(f, cols[i], v ? json_string((const char *)v) : json_null());
-        }
-        json_object_set_new(f, "at", mkt_time_json(sqlite3_column_int64(st, 5)));
-        json_array_append_new(items, f);
+    if (STORE(c->m->db, faults_each, add_fault, items) < 0 && json_array_size(items) == 0) {
+        json_decref(items);
+        return mkt_fail(c, 503, "unavailable", NULL, NULL, "database unavailable");
     }
-    mkt_release(st);
     return mkt_ok(c, 200, json_pack("{so}", "items", items));
 }
 

@@ -69,29 +69,10 @@ static int lower_bound(const int64_t *v, int n, int64_t x)
 /* Loads window r (category and currency set) from its tables. Returns 0 or -1. */
 static int ref_load(market *m, struct mkt_refcache *r)
 {
-    sqlite3_stmt *st;
-    if (mkt_prepare(m, "SELECT total FROM ref_keys WHERE category=? AND currency=?", &st) != 0)
-        return -1;
-    sqlite3_bind_text(st, 1, r->category, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, r->currency, -1, SQLITE_STATIC);
-    r->total = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    mkt_release(st);
+    int got =
+        STORE(m->db, ref_window, r->category, r->currency, &r->total, r->ring, MKT_REF_WINDOW);
     r->n = r->total < MKT_REF_WINDOW ? (int)r->total : MKT_REF_WINDOW;
-    if (mkt_prepare(m, "SELECT slot, price FROM ref_prices WHERE category=? AND currency=?", &st) !=
-        0)
-        return -1;
-    sqlite3_bind_text(st, 1, r->category, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, r->currency, -1, SQLITE_STATIC);
-    int got = 0, rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int64_t slot = sqlite3_column_int64(st, 0);
-        if (slot >= 0 && slot < r->n) {
-            r->ring[slot] = sqlite3_column_int64(st, 1);
-            got++;
-        }
-    }
-    mkt_release(st);
-    if (rc != SQLITE_DONE || got != r->n)
+    if (got != r->n)
         return -1;
     memcpy(r->sorted, r->ring, (size_t)r->n * sizeof r->sorted[0]);
     qsort(r->sorted, (size_t)r->n, sizeof r->sorted[0], cmp_i64);
@@ -141,29 +122,7 @@ static int ref_add(market *m, struct mkt_refcache *r, int64_t price)
     r->n++;
     r->ring[slot] = price;
     r->total++;
-    sqlite3_stmt *st;
-    if (mkt_prepare(m,
-                    "INSERT INTO ref_prices(category,currency,slot,price) VALUES(?,?,?,?) "
-                    "ON CONFLICT(category,currency,slot) DO UPDATE SET price=excluded.price",
-                    &st) != 0)
-        return -1;
-    sqlite3_bind_text(st, 1, r->category, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, r->currency, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 3, slot);
-    sqlite3_bind_int64(st, 4, price);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-    mkt_release(st);
-    if (rc != 0 || mkt_prepare(m,
-                               "INSERT INTO ref_keys(category,currency,total) VALUES(?,?,?) "
-                               "ON CONFLICT(category,currency) DO UPDATE SET total=excluded.total",
-                               &st) != 0)
-        return -1;
-    sqlite3_bind_text(st, 1, r->category, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, r->currency, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, r->total);
-    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-    mkt_release(st);
-    return rc;
+    return STORE(m->db, ref_put, r->category, r->currency, slot, price, r->total);
 }
 
 /* Median unit price of the category's listings in currency with own counted (own is
@@ -218,17 +177,7 @@ static int body_currency(mkt_ctx *c, const char **out)
  * -1. */
 static int open_listings(market *m, const char *seller)
 {
-    sqlite3_stmt *st;
-    if (mkt_prepare(m,
-                    "SELECT COUNT(*) FROM (SELECT 1 FROM objects WHERE kind='listing' AND "
-                    "status='open' AND p1=? LIMIT ?)",
-                    &st) != 0)
-        return -1;
-    sqlite3_bind_text(st, 1, seller, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, m->max_open_listings);
-    int n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
-    mkt_release(st);
-    return n;
+    return STORE(m->db, listings_open, seller, m->max_open_listings);
 }
 
 bool trade_post_listing(mkt_ctx *c)
