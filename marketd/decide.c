@@ -591,10 +591,6 @@ out:
 
 bool decide_route(mkt_ctx *c)
 {
-    if (c->a->role != ROLE_SUPERVISOR)
-        return mkt_fail(c, 403, "forbidden", NULL, NULL, "supervisors only");
-    if (c->nseg == 1 && !strcmp(c->seg[0], "agents"))
-        return agents_register(c);
     const subject *on = NULL;
     for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++) {
         const action *act = &actions[i];

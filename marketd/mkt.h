@@ -122,10 +122,11 @@ typedef struct mkt_ctx {
     const market_request *rq;
     char seg[6][72]; /* path segments after /v1 */
     int nseg;
-    json_t *body;   /* parsed POST body (an object), borrowed */
-    int status;     /* answer status */
-    json_t *answer; /* answer body (owned) */
-    json_t *replay; /* what a replay of this request answers instead, when the answer
+    json_t *body;      /* parsed POST body (an object), borrowed */
+    int status;        /* answer status */
+    json_t *answer;    /* answer body (owned) */
+    bool agent_paused; /* the calling agent is paused (POST, read once: route.c) */
+    json_t *replay;    /* what a replay of this request answers instead, when the answer
                        holds something never stored (a token); owned, usually NULL */
 } mkt_ctx;
 
@@ -141,7 +142,7 @@ bool mkt_rate_refuse(market *m, const market_actor *a, market_response *rs);
 /* Frees the reference-price rings (trade.c). */
 void mkt_refcache_free(market *m);
 
-/* ---- errors and answers (route.c) ---- */
+/* ---- errors and answers (request.c) ---- */
 
 /* Sets an error answer: status, contract code, message, optional field and the
  * current object (borrowed; copied). Returns false so handlers can `return mkt_fail()`. */
@@ -210,7 +211,7 @@ int mkt_begin(market *m, bool durable);
 int mkt_commit(market *m);
 void mkt_rollback(market *m);
 
-/* ---- JSON helpers (route.c) ---- */
+/* ---- a request's fields (request.c; the views: route.c) ---- */
 /* Gets an integer field: 1 present and valid, 0 absent/null, -1 wrong type or range
  * (mkt_fail already called). min/max inclusive. */
 int mkt_body_int(mkt_ctx *c, const char *key, int64_t min, int64_t max, int64_t *out);
@@ -219,6 +220,9 @@ int mkt_body_int(mkt_ctx *c, const char *key, int64_t min, int64_t max, int64_t 
 int mkt_body_str(mkt_ctx *c, const char *key, size_t minchars, size_t maxchars, bool required,
                  const char **out);
 int64_t mkt_int(json_t *obj, const char *key);
+/* Finds key in a query string (may be NULL) and percent-decodes its value into out
+ * (size bytes). True when present. */
+bool mkt_query_get(const char *q, const char *key, char *out, size_t size);
 /* Parses a count: 1 to 18 decimal digits and nothing else (no sign, space or overflow).
  * True with *out set, else false. */
 bool mkt_parse_count(const char *s, int64_t *out);
@@ -227,6 +231,8 @@ bool mkt_parse_count(const char *s, int64_t *out);
  * -1 malformed. */
 int mkt_parse_if_match(const char *h, int64_t *version);
 const char *mkt_str(json_t *obj, const char *key);
+
+/* ---- tokens (market.c), the fleet singleton (db.c) ---- */
 /* Issues a new agent token for agent_id: stores only its hash and returns the token
  * (owned) in *out. 0 or -1. */
 int mkt_issue_token(market *m, const char *agent_id, char **out);
@@ -236,14 +242,15 @@ int mkt_set_fleet(market *m, json_t *fleet);
 json_t *mkt_fleet(market *m);
 bool mkt_fleet_halted(market *m);
 
-/* Listing JSON for actor a (floor_minor hidden from agents other than the seller). */
+/* Listing JSON for actor a (floor_minor hidden from agents other than the seller;
+ * route.c). */
 json_t *mkt_listing_view(const market_actor *a, json_t *listing);
 
 /* ---- trade.c ---- */
 bool trade_post_listing(mkt_ctx *c);
-bool trade_withdraw_listing(mkt_ctx *c, const char *id);
+bool trade_withdraw_listing(mkt_ctx *c);
 bool trade_open_negotiation(mkt_ctx *c);
-bool trade_post_message(mkt_ctx *c, const char *id);
+bool trade_post_message(mkt_ctx *c);
 /* Adds a system message to a negotiation (its message_count is bumped by the caller's
  * update of neg). */
 int trade_system_message(market *m, json_t *neg, const char *text);
@@ -302,7 +309,7 @@ int hold_release(market *m, const char *kind, const char *holder, const char *te
 int hold_inherit(market *m, json_t *neg);
 
 /* ---- decide.c ---- */
-/* Routes a supervisor's POST (anyone else: 403) to its decision. */
+/* Routes a supervisor's POST (route.c takes no one else's here) to its decision. */
 bool decide_route(mkt_ctx *c);
 /* Writes a Decision record (decision.recorded) by the request's actor. params is stolen
  * (may be NULL). 0 or -1. */

@@ -241,8 +241,9 @@ bool trade_post_listing(mkt_ctx *c)
     return mkt_ok(c, 201, l);
 }
 
-bool trade_withdraw_listing(mkt_ctx *c, const char *id)
+bool trade_withdraw_listing(mkt_ctx *c)
 {
+    const char *id = c->seg[1];
     if (!text_valid_id(id, "lst_"))
         return mkt_fail(c, 400, "bad_request", "id", NULL, "not a valid listing id");
     json_t *l = mkt_get(c->m, "listing", id);
@@ -461,8 +462,9 @@ out:
     return p;
 }
 
-bool trade_post_message(mkt_ctx *c, const char *id)
+bool trade_post_message(mkt_ctx *c)
 {
+    const char *id = c->seg[1];
     market *m = c->m;
     if (!text_valid_id(id, "neg_"))
         return mkt_fail(c, 400, "bad_request", "id", NULL, "not a valid negotiation id");
