@@ -205,6 +205,19 @@ static void *deliver_main(void *arg)
     return NULL;
 }
 
+/* Frees m (no delivery thread running): its database, locks, operators' hashes. */
+static void market_free(market *m)
+{
+    if (m->db)
+        m->db->ops->close(m->db);
+    pthread_cond_destroy(&m->qcv);
+    pthread_mutex_destroy(&m->qmu);
+    pthread_mutex_destroy(&m->mu);
+    memset(m->ops, 0, sizeof m->ops);
+    ratelimit_free(m->rl);
+    free(m);
+}
+
 market *market_open(const market_options *opt, char *err, size_t errsz)
 {
     market *m = calloc(1, sizeof *m);
@@ -237,14 +250,7 @@ market *market_open(const market_options *opt, char *err, size_t errsz)
     }
     return m;
 fail:
-    if (m->db)
-        m->db->ops->close(m->db);
-    pthread_cond_destroy(&m->qcv);
-    pthread_mutex_destroy(&m->qmu);
-    pthread_mutex_destroy(&m->mu);
-    memset(m->ops, 0, sizeof m->ops);
-    ratelimit_free(m->rl);
-    free(m);
+    market_free(m);
     return NULL;
 }
 
@@ -259,14 +265,8 @@ void market_close(market *m)
     pthread_join(m->q_thread, NULL);
     pthread_mutex_lock(&m->mu);
     mkt_refcache_free(m);
-    m->db->ops->close(m->db);
     pthread_mutex_unlock(&m->mu);
-    pthread_cond_destroy(&m->qcv);
-    pthread_mutex_destroy(&m->qmu);
-    pthread_mutex_destroy(&m->mu);
-    memset(m->ops, 0, sizeof m->ops);
-    ratelimit_free(m->rl);
-    free(m);
+    market_free(m);
 }
 
 /* Makes actor ud the agent whose id is text. */
