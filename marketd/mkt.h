@@ -1,14 +1,21 @@
 /* mkt.h: the market's insides, shared by its files (not used outside marketd/).
  *
- *   market.c   open/close, schema migrations, tokens, event delivery, public odds and ends
- *   db.c       transactions, events, objects, ids, time
- *   route.c    market_handle(): routing, auth per route, idempotency, the read API
+ *   market.c   open/close, tokens, event delivery, public odds and ends
+ *   db.c       transactions, events, objects, ids, time: over the store, any engine
+ *   store.h    the storage interface: one const table of operations per engine
+ *   store_sqlite.c, store_sqlite_schema.c
+ *              the SQLite engine: its operations, and its file, schema migrations and
+ *              statement cache (store_sqlite.h); the only files that call SQLite
+ *   route.c    market_handle(): the tables of methods and routes (who may take each),
+ *              idempotency and the POST transaction, the read API
+ *   request.c  a request's pieces: error and success answers, body fields, query
+ *              strings, counts, If-Match
  *   trade.c    agent endpoints: listings, negotiations, messages, accept -> purchase
  *   risk.c     the risk rules run on every new purchase
  *   decide.c   operator decisions: one table of actions, taken the same way
  *   agents.c   an agent's registration and its limits
  *   settle.c   settlement, refunds, a purchase's thread after it, expiry (market_tick)
- *   http.c     libmicrohttpd server, the event stream, /metrics
+ *   http.c     libmicrohttpd server, the event stream; metrics.c the text of /metrics
  *   hold.c     holds: the set of holders (fleet halt, pauses, holds) of agents and threads
  *   listen.c   the listening socket (http_listen)
  *   limits.c   what one client may hold and send: connections per address, the header
@@ -17,11 +24,13 @@
  *   ratelimit.c per-agent request rate limits
  *   sha256.c   SHA-256 for agent tokens and request fingerprints
  *   words.c    the words of messages: money with its currency, caps
+ *   (the simulated fleet: marketd/fleet.h and fleet_impl.h; main.c the command line)
  *
  * Every function here runs with the market's lock held unless it says otherwise.
  * Objects are jansson values; the database stores each object's JSON with a few
- * indexed columns. A handler reports an error with mkt_fail() and changes nothing
- * durable: the caller rolls the transaction back.
+ * indexed columns. The rules name no database engine: they call db.c and, for a named
+ * query, STORE(m->db, op, ...) (marketd/store.h). A handler reports an error with
+ * mkt_fail() and changes nothing durable: the caller rolls the transaction back.
  */
 #ifndef DEALDESK_MARKETD_MKT_H
 #define DEALDESK_MARKETD_MKT_H
