@@ -319,6 +319,7 @@ static bool get_health(mkt_ctx *c)
 #define BY_SIGNED   (BY_OPERATOR | BY(ROLE_AGENT)) /* any valid token */
 #define BY_OPERATOR (BY(ROLE_VIEWER) | BY(ROLE_SUPERVISOR))
 #define AGENTS_ONLY "agents may use only the agent endpoints"
+#define NO_ENDPOINT "no such endpoint"
 
 /* One route. path is the segments after /v1/: a word matches itself, "*" any one
  * segment, "{kind}" a kind's plural (kinds[] above), and a last "**" any further
@@ -346,13 +347,13 @@ static const route routes[] = {
     {"GET",  "{kind}",                  BY_SIGNED,              0,   NULL, false, get_list},
     {"GET",  "{kind}/*",                BY_SIGNED,              0,   NULL, false, get_one},
     {"GET",  "negotiations/*/messages", BY_SIGNED,              0,   NULL, false, get_messages},
-    {"POST", "listings",                BY(ROLE_AGENT),         403, AGENTS_ONLY, true,
+    {"POST", "listings",                BY(ROLE_AGENT),         404, NO_ENDPOINT, true,
      trade_post_listing},
-    {"POST", "listings/*/withdraw",     BY(ROLE_AGENT),         403, AGENTS_ONLY, true,
+    {"POST", "listings/*/withdraw",     BY(ROLE_AGENT),         404, NO_ENDPOINT, true,
      trade_withdraw_listing},
-    {"POST", "negotiations",            BY(ROLE_AGENT),         403, AGENTS_ONLY, true,
+    {"POST", "negotiations",            BY(ROLE_AGENT),         404, NO_ENDPOINT, true,
      trade_open_negotiation},
-    {"POST", "negotiations/*/messages", BY(ROLE_AGENT),         403, AGENTS_ONLY, true,
+    {"POST", "negotiations/*/messages", BY(ROLE_AGENT),         404, NO_ENDPOINT, true,
      trade_post_message},
     {"POST", "agents",                  BY(ROLE_SUPERVISOR),    403, AGENTS_ONLY, false,
      agents_register},
@@ -415,7 +416,7 @@ static void take_route(mkt_ctx *c, const char *method)
         mkt_fail(c, refused->status, refused->status == 403 ? "forbidden" : "not_found", NULL, NULL,
                  "%s", refused->refusal);
     else if (!r)
-        mkt_fail(c, 404, "not_found", NULL, NULL, "no such endpoint");
+        mkt_fail(c, 404, "not_found", NULL, NULL, NO_ENDPOINT);
     else if (r->trading && c->a->role == ROLE_AGENT && mkt_fleet_halted(c->m))
         mkt_fail(c, 409, "fleet_halted", NULL, NULL, "the fleet is halted");
     else if (r->trading && c->a->role == ROLE_AGENT && c->agent_paused)

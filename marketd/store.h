@@ -40,7 +40,7 @@ struct store {
     const store_ops *ops;
 };
 
-/* Calls operation op of store s: STORE(m->db, open_listings, seller, max). */
+/* Calls operation op of store s: STORE(m->db, listings_open, seller, max). */
 #define STORE(s, op, ...) ((s)->ops->op((s), __VA_ARGS__))
 
 /* One row of a walk: a text (JSON, an account, a message's text) and a number (the row's
