@@ -1,10 +1,13 @@
-/* db.c: the market's data in SQLite: transactions, events, objects, ids and time.
+/* db.c: the market's data over the store (marketd/store.h): transactions, events,
+ * objects, ids and time, whatever the engine.
  *
  * Every change runs in one transaction (mkt_begin .. mkt_commit) that also appends its
  * events with the next seq, so that the stream and the state never disagree, even after
  * kill -9. Objects are stored as their JSON with a few indexed columns (status, the
- * parties, the decide_by deadline, creation time). Committed events go to the delivery
- * queue of market.c.
+ * parties, the decide_by deadline, creation time), which this file reads off the object.
+ * Each body is stored once: an event whose data is an object's current version or a
+ * message refers to that row, and gets its whole line back when the row changes
+ * (keep_superseded). Committed events go to the delivery queue of market.c.
  */
 #include "marketd/mkt.h"
 
@@ -49,47 +52,45 @@ static int64_t parse_time(const char *s)
     return (int64_t)timegm(&tm) * 1000 + ms;
 }
 
-int mkt_exec(market *m, const char *sql)
+/* Copies a row's text into the buffer of a text_buf. */
+typedef struct text_buf {
+    char *out;
+    size_t size;
+} text_buf;
+static int copy_text(void *ud, const char *text, int64_t n)
 {
-    char *err = NULL;
-    if (sqlite3_exec(m->db, sql, NULL, NULL, &err) != SQLITE_OK) {
-        fprintf(stderr, "marketd: sqlite: %s (%.60s)\n", err ? err : "?", sql);
-        sqlite3_free(err);
-        return -1;
-    }
+    (void)n;
+    text_buf *b = ud;
+    snprintf(b->out, b->size, "%s", text ? text : "");
     return 0;
 }
 
-/* Reads meta[key] into out (size bytes). Returns true when present. */
 bool mkt_meta_get(market *m, const char *key, char *out, size_t size)
 {
-    sqlite3_stmt *st;
-    bool found = false;
-    if (mkt_prepare(m, "SELECT value FROM meta WHERE key=?", &st) != 0)
-        return false;
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        snprintf(out, size, "%s", (const char *)sqlite3_column_text(st, 0));
-        found = true;
-    }
-    mkt_release(st);
-    return found;
+    text_buf b = {out, size};
+    return STORE(m->db, meta_get, key, copy_text, &b) == 1;
 }
 
-/* Writes meta[key] = value. Returns 0 or -1. */
 int mkt_meta_set(market *m, const char *key, const char *value)
 {
-    sqlite3_stmt *st;
-    if (mkt_prepare(m,
-                    "INSERT INTO meta(key,value) VALUES(?,?) ON CONFLICT(key) DO "
-                    "UPDATE SET value=excluded.value",
-                    &st) != 0)
-        return -1;
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-    mkt_release(st);
-    return rc;
+    return STORE(m->db, meta_set, key, value);
+}
+
+/* Parses a row's JSON into *(json_t **)ud (NULL when it does not parse). */
+static int parse_json(void *ud, const char *text, int64_t n)
+{
+    (void)n;
+    *(json_t **)ud = text ? json_loads(text, 0, NULL) : NULL;
+    return 0;
+}
+
+int mkt_collect(void *arr, const char *json, int64_t n)
+{
+    (void)n;
+    json_t *o = json ? json_loads(json, 0, NULL) : NULL;
+    if (o)
+        json_array_append_new(arr, o);
+    return 0;
 }
 
 int mkt_new_id(market *m, const char *prefix, char out[72])
@@ -110,9 +111,7 @@ int mkt_new_id(market *m, const char *prefix, char out[72])
 
 int mkt_begin(market *m, bool durable)
 {
-    if (!m->memory)
-        mkt_exec(m, durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
-    if (mkt_exec(m, "BEGIN IMMEDIATE") != 0)
+    if (m->db->ops->begin(m->db, durable) != 0)
         return -1;
     m->in_tx = true;
     m->tx_seq0 = m->seq;
@@ -132,7 +131,7 @@ static void free_nodes(mkt_evnode *n)
 
 int mkt_commit(market *m)
 {
-    if (mkt_exec(m, "COMMIT") != 0) {
+    if (m->db->ops->commit(m->db) != 0) {
         m->st.commit_failures++;
         mkt_rollback(m);
         return -1;
@@ -156,8 +155,7 @@ int mkt_commit(market *m)
 
 void mkt_rollback(market *m)
 {
-    if (sqlite3_get_autocommit(m->db) == 0)
-        mkt_exec(m, "ROLLBACK");
+    m->db->ops->rollback(m->db);
     m->in_tx = false;
     m->seq = m->tx_seq0;
     if (m->refs_dirty) /* the reference-price windows held what was rolled back */
@@ -199,27 +197,8 @@ static int emit_text(market *m, const char *type, const char *data, const char *
     size_t dlen = strlen(data), off;
     char *line = event_line(seq, type, m->now, data, dlen, &off);
     mkt_evnode *n = calloc(1, sizeof *n);
-    sqlite3_stmt *st;
-    if (!line || !n ||
-        mkt_prepare(m,
-                    "INSERT INTO events(seq,type,at,json,src,src_id,src_n) VALUES(?,?,?,?,?,?,?)",
-                    &st) != 0) {
-        free(line);
-        free(n);
-        return -1;
-    }
-    sqlite3_bind_int64(st, 1, seq);
-    sqlite3_bind_text(st, 2, type, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, m->now);
-    sqlite3_bind_text(st, 4, src ? "" : line, -1, SQLITE_STATIC);
-    if (src) {
-        sqlite3_bind_text(st, 5, src, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 6, src_id, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 7, src_n);
-    }
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-    mkt_release(st);
-    if (rc != 0) {
+    store_event e = {seq, type, m->now, src ? NULL : line, src, src_id, src_n};
+    if (!line || !n || STORE(m->db, event_append, &e) != 0) {
         free(line);
         free(n);
         return -1;
@@ -246,79 +225,86 @@ int mkt_emit(market *m, const char *type, json_t *data)
     return rc;
 }
 
-/* The SQL giving, for events, seq, type, at, the stored line ('' when elided) and, for
- * an elided one, its data from where it lives. */
-#define EVENT_SELECT                                                                               \
-    "SELECT e.seq, e.type, e.at, e.json, CASE WHEN e.json<>'' THEN NULL "                          \
-    "WHEN e.src='message' THEN (SELECT json FROM messages WHERE negotiation_id=e.src_id AND "      \
-    "seq=e.src_n) ELSE (SELECT json FROM objects WHERE kind=e.src AND id=e.src_id) END "           \
-    "FROM events e "
-
-/* The line of the event in the current row of st (an EVENT_SELECT): borrowed from the
- * row, or built into *buf (owned by the caller, freed and replaced). *data_off and
- * *data_len locate its data. NULL on a broken row or no memory. */
-static const char *row_line(sqlite3_stmt *st, char **buf, size_t *data_off, size_t *data_len)
+/* The line of event e: borrowed from e, or built into *buf (owned by the caller, freed
+ * and replaced). *data_off and *data_len locate its data. NULL on a broken row or no
+ * memory. */
+static const char *row_line(const store_evrow *e, char **buf, size_t *data_off, size_t *data_len)
 {
-    const char *json = (const char *)sqlite3_column_text(st, 3);
-    if (json && *json) {
-        const char *d = strstr(json, ",\"data\":");
-        size_t len = strlen(json);
+    if (e->line) {
+        const char *d = strstr(e->line, ",\"data\":");
+        size_t len = strlen(e->line);
         if (!d || len < 1)
             return NULL;
-        *data_off = (size_t)(d - json) + 8;
+        *data_off = (size_t)(d - e->line) + 8;
         *data_len = len - 1 - *data_off;
-        return json;
+        return e->line;
     }
-    const char *data = (const char *)sqlite3_column_text(st, 4);
-    if (!data)
+    if (!e->data)
         return NULL;
     free(*buf);
-    *buf = event_line(sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
-                      sqlite3_column_int64(st, 2), data, strlen(data), data_off);
-    *data_len = strlen(data);
+    *buf = event_line(e->seq, e->type, e->at, e->data, strlen(e->data), data_off);
+    *data_len = strlen(e->data);
     return *buf;
+}
+
+/* A walk of events handing each line to a subscriber's function. */
+typedef struct each_walk {
+    market_event_fn fn;
+    void *ud;
+    char *buf;
+} each_walk;
+static int each_event(void *ud, const store_evrow *e)
+{
+    each_walk *w = ud;
+    size_t off, len;
+    const char *line = row_line(e, &w->buf, &off, &len);
+    if (!line)
+        return -1;
+    w->fn(w->ud, e->seq, e->type, line);
+    return 0;
 }
 
 int mkt_events_each(market *m, int64_t after, int max, market_event_fn fn, void *ud)
 {
-    sqlite3_stmt *st;
-    if (mkt_prepare(m, EVENT_SELECT "WHERE e.seq>? ORDER BY e.seq LIMIT ?", &st) != 0)
-        return -1;
-    sqlite3_bind_int64(st, 1, after);
-    sqlite3_bind_int(st, 2, max);
-    int n = 0;
-    char *buf = NULL;
-    size_t off, len;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        const char *line = row_line(st, &buf, &off, &len);
-        if (!line) {
-            n = -1;
-            break;
-        }
-        fn(ud, sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1), line);
-        n++;
-    }
-    mkt_release(st);
-    free(buf);
+    each_walk w = {fn, ud, NULL};
+    int n = STORE(m->db, events_each, after, max, each_event, &w);
+    free(w.buf);
     return n;
+}
+
+/* Copies an event's data into *(char **)ud (owned; NULL when broken). */
+static int event_data(void *ud, const store_evrow *e)
+{
+    char *buf = NULL, **out = ud;
+    size_t off, len;
+    const char *line = row_line(e, &buf, &off, &len);
+    if (line && (*out = malloc(len + 1))) {
+        memcpy(*out, line + off, len);
+        (*out)[len] = '\0';
+    }
+    free(buf);
+    return 0;
 }
 
 char *mkt_event_data(market *m, int64_t seq)
 {
-    sqlite3_stmt *st;
-    if (mkt_prepare(m, EVENT_SELECT "WHERE e.seq=?", &st) != 0)
-        return NULL;
-    sqlite3_bind_int64(st, 1, seq);
-    char *buf = NULL, *out = NULL;
-    size_t off, len;
-    const char *line = sqlite3_step(st) == SQLITE_ROW ? row_line(st, &buf, &off, &len) : NULL;
-    if (line && (out = malloc(len + 1))) {
-        memcpy(out, line + off, len);
-        out[len] = '\0';
-    }
-    mkt_release(st);
-    free(buf);
+    char *out = NULL;
+    STORE(m->db, event_get, seq, event_data, &out);
     return out;
+}
+
+/* The event a superseded object version is the data of: its seq and whole line (owned). */
+typedef struct superseded {
+    int64_t seq;
+    char *line;
+} superseded;
+static int superseded_line(void *ud, const store_evrow *e)
+{
+    superseded *s = ud;
+    size_t off;
+    s->seq = e->seq;
+    s->line = e->data ? event_line(e->seq, e->type, e->at, e->data, strlen(e->data), &off) : NULL;
+    return 0;
 }
 
 /* Before the objects row (kind, id) changes: the event whose data it holds gets its
@@ -326,52 +312,19 @@ char *mkt_event_data(market *m, int64_t seq)
  * current one in its row, every earlier one in its event). Returns 0 or -1. */
 static int keep_superseded(market *m, const char *kind, const char *id)
 {
-    sqlite3_stmt *st;
-    if (mkt_prepare(m,
-                    "SELECT e.seq, e.type, e.at, o.json FROM objects o JOIN events e ON "
-                    "e.seq=o.seq AND e.json='' WHERE o.kind=? AND o.id=?",
-                    &st) != 0)
-        return -1;
-    sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-    int64_t seq = 0;
-    char *line = NULL;
-    size_t off;
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        const char *data = (const char *)sqlite3_column_text(st, 3);
-        seq = sqlite3_column_int64(st, 0);
-        line = data ? event_line(seq, (const char *)sqlite3_column_text(st, 1),
-                                 sqlite3_column_int64(st, 2), data, strlen(data), &off)
-                    : NULL;
-    }
-    mkt_release(st);
-    if (rc == SQLITE_DONE)
+    superseded s = {0, NULL};
+    int found = STORE(m->db, event_of_object, kind, id, superseded_line, &s);
+    if (found == 0)
         return 0;
-    if (!line)
-        return -1;
-    rc = mkt_prepare(m, "UPDATE events SET json=?, src=NULL, src_id=NULL WHERE seq=?", &st);
-    if (rc == 0) {
-        sqlite3_bind_text(st, 1, line, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, seq);
-        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-        mkt_release(st);
-    }
-    free(line);
+    int rc = found == 1 && s.line ? STORE(m->db, event_set_line, s.seq, s.line) : -1;
+    free(s.line);
     return rc;
 }
 
 json_t *mkt_get(market *m, const char *kind, const char *id)
 {
-    sqlite3_stmt *st;
     json_t *o = NULL;
-    if (mkt_prepare(m, "SELECT json FROM objects WHERE kind=? AND id=?", &st) != 0)
-        return NULL;
-    sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        o = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
-    mkt_release(st);
+    STORE(m->db, object_get, kind, id, parse_json, &o);
     return o;
 }
 
@@ -394,32 +347,10 @@ static int put_text(market *m, const char *kind, json_t *obj, const char *text, 
         json_t *subj = json_object_get(obj, "subject");
         p1 = mkt_str(subj, "id");
     }
-    sqlite3_stmt *st;
-    if (!id || keep_superseded(m, kind, id) != 0 ||
-        mkt_prepare(m,
-                    "INSERT INTO objects(kind,id,status,p1,p2,due,created,json,seq) "
-                    "VALUES(?,?,?,?,?,?,?,?,?) ON CONFLICT(kind,id) DO UPDATE SET "
-                    "status=excluded.status, due=excluded.due, json=excluded.json, "
-                    "seq=excluded.seq",
-                    &st) != 0)
+    if (!id || keep_superseded(m, kind, id) != 0)
         return -1;
-    sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-    if (status)
-        sqlite3_bind_text(st, 3, status, -1, SQLITE_STATIC);
-    if (p1)
-        sqlite3_bind_text(st, 4, p1, -1, SQLITE_STATIC);
-    if (p2)
-        sqlite3_bind_text(st, 5, p2, -1, SQLITE_STATIC);
-    if (due >= 0)
-        sqlite3_bind_int64(st, 6, due);
-    sqlite3_bind_int64(st, 7, m->now);
-    sqlite3_bind_text(st, 8, text, -1, SQLITE_STATIC);
-    if (seq > 0)
-        sqlite3_bind_int64(st, 9, seq);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-    mkt_release(st);
-    return rc;
+    store_object row = {kind, id, status, p1, p2, due, m->now, text, seq};
+    return STORE(m->db, object_put, &row);
 }
 
 int mkt_put(market *m, const char *kind, json_t *obj)
@@ -480,21 +411,13 @@ int mkt_put_message(market *m, json_t *msg)
     char *text = json_dumps(msg, JSON_COMPACT);
     if (!text)
         return -1;
-    sqlite3_stmt *st;
-    if (mkt_prepare(
-            m, "INSERT INTO messages(negotiation_id,seq,from_id,kind,at,json) VALUES(?,?,?,?,?,?)",
-            &st) != 0) {
-        free(text);
-        return -1;
-    }
-    sqlite3_bind_text(st, 1, mkt_str(msg, "negotiation_id"), -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, mkt_int(msg, "seq"));
-    sqlite3_bind_text(st, 3, mkt_str(msg, "from"), -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, mkt_str(msg, "kind"), -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 5, m->now);
-    sqlite3_bind_text(st, 6, text, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-    mkt_release(st);
+    store_message row = {mkt_str(msg, "negotiation_id"),
+                         mkt_int(msg, "seq"),
+                         mkt_str(msg, "from"),
+                         mkt_str(msg, "kind"),
+                         m->now,
+                         text};
+    int rc = STORE(m->db, message_put, &row);
     if (rc == 0) /* the message's text lives in its row only */
         rc = emit_text(m, "negotiation.message", text, "message", mkt_str(msg, "negotiation_id"),
                        mkt_int(msg, "seq"));
@@ -502,36 +425,12 @@ int mkt_put_message(market *m, json_t *msg)
     return rc;
 }
 
-int mkt_query_json(market *m, const char *sql, mkt_binder bind, const void *ud, json_t *arr)
-{
-    sqlite3_stmt *st;
-    if (mkt_prepare(m, sql, &st) != 0) {
-        fprintf(stderr, "marketd: sqlite: %s\n", sqlite3_errmsg(m->db));
-        return -1;
-    }
-    if (bind)
-        bind(st, ud);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        json_t *o = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
-        if (o)
-            json_array_append_new(arr, o);
-    }
-    mkt_release(st);
-    return rc == SQLITE_DONE ? 0 : -1;
-}
-
 json_t *mkt_fleet(market *m)
 {
     /* read whole, not through a fixed buffer: a halt's reason may take 2,000 bytes and
      * more once escaped, and a cut JSON text would not parse */
-    sqlite3_stmt *st;
     json_t *f = NULL;
-    if (mkt_prepare(m, "SELECT value FROM meta WHERE key='fleet'", &st) == 0) {
-        if (sqlite3_step(st) == SQLITE_ROW)
-            f = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
-        mkt_release(st);
-    }
+    STORE(m->db, meta_get, "fleet", parse_json, &f);
     return f ? f : json_pack("{ss sn sn sn}", "status", "running", "reason", "by", "updated_at");
 }
 
@@ -553,53 +452,4 @@ int mkt_set_fleet(market *m, json_t *fleet)
     int rc = mkt_meta_set(m, "fleet", text);
     free(text);
     return rc == 0 ? mkt_emit(m, "fleet.updated", fleet) : -1;
-}
-
-/* One cached prepared statement. */
-struct mkt_stmt {
-    struct mkt_stmt *next;
-    char *sql;
-    sqlite3_stmt *st;
-};
-
-int mkt_prepare(market *m, const char *sql, sqlite3_stmt **out)
-{
-    for (struct mkt_stmt *e = m->stmts; e; e = e->next) {
-        if (strcmp(e->sql, sql) == 0) {
-            sqlite3_reset(e->st);
-            sqlite3_clear_bindings(e->st);
-            *out = e->st;
-            return 0;
-        }
-    }
-    struct mkt_stmt *e = calloc(1, sizeof *e);
-    if (!e || !(e->sql = strdup(sql)) ||
-        sqlite3_prepare_v3(m->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &e->st, NULL) != SQLITE_OK) {
-        if (e) {
-            free(e->sql);
-            free(e);
-        }
-        fprintf(stderr, "marketd: sqlite: %s\n", sqlite3_errmsg(m->db));
-        return -1;
-    }
-    e->next = m->stmts;
-    m->stmts = e;
-    *out = e->st;
-    return 0;
-}
-
-void mkt_release(sqlite3_stmt *st)
-{
-    sqlite3_reset(st);
-}
-
-void mkt_stmts_free(market *m)
-{
-    while (m->stmts) {
-        struct mkt_stmt *e = m->stmts;
-        m->stmts = e->next;
-        sqlite3_finalize(e->st);
-        free(e->sql);
-        free(e);
-    }
 }

@@ -445,8 +445,7 @@ static int fleet_halt(dec *d)
 {
     market *m = d->c->m;
     json_t *agents = json_array();
-    int rc = mkt_query_json(m, "SELECT json FROM objects WHERE kind='agent' ORDER BY ord", NULL,
-                            NULL, agents);
+    int rc = STORE(m->db, objects_each, "agent", mkt_collect, agents) < 0 ? -1 : 0;
     size_t i;
     json_t *o;
     json_array_foreach(agents, i, o)
@@ -592,10 +591,6 @@ out:
 
 bool decide_route(mkt_ctx *c)
 {
-    if (c->a->role != ROLE_SUPERVISOR)
-        return mkt_fail(c, 403, "forbidden", NULL, NULL, "supervisors only");
-    if (c->nseg == 1 && !strcmp(c->seg[0], "agents"))
-        return agents_register(c);
     const subject *on = NULL;
     for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++) {
         const action *act = &actions[i];

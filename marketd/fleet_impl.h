@@ -1,6 +1,7 @@
 /* fleet_impl.h: the fleet's insides, shared by its files (not used outside them).
  *
  *   fleet.c           lifecycle, the thread, pacing, the event queue, pauses and halts
+ *   fleet_plan.c      choosing the next deal: buyer, listing, fault, price ranges
  *   fleet_deal.c      one negotiation from opening offer to purchase, and the faults
  *   fleet_operator.c  the agents' reactions to vetoes, caps, expiries and holds
  *   fleet_io.c        market_handle() calls with JSON bodies, agent registration,
@@ -234,9 +235,17 @@ bool fl_str_is(json_t *obj, const char *key, const char *value);
 /* Integer member of obj, or dflt when absent or not an integer. */
 int64_t fl_int(json_t *obj, const char *key, int64_t dflt);
 
-/* ---- fleet_deal.c ---- */
+/* ---- fleet_plan.c ---- */
 /* Tries to start a new deal for some buyer. Returns true when one was started. */
 bool fl_deal_spawn(fleet *f, double now);
+/* True when category c is in agent a's mandate. */
+bool fl_in_mandate(const fl_agent *a, sim_category c);
+/* True when buyer b should stay away from listing li or seller (a recent veto). */
+bool fl_avoided(const fl_agent *b, int li, int seller, double now);
+/* Scales an amount by a factor, at least 1 minor unit. */
+int64_t fl_scale(int64_t v, double k);
+
+/* ---- fleet_deal.c ---- */
 /* Performs deal d's next step (its time has come). */
 void fl_deal_step(fleet *f, int d, double now);
 /* Ends deal d and frees its slot. */

@@ -129,29 +129,10 @@ int hold_remove(market *m, const char *kind, json_t *obj, const char *holder, co
     return mkt_update(m, kind, obj) == 0 ? 1 : -1;
 }
 
-/* The parameters of the queries below. */
-typedef struct holdq {
-    const char *kind, *status, *a;
-} holdq;
-
-/* Binds kind, status and one text (the holder, or the agent id). */
-static void bind_holdq(sqlite3_stmt *st, const void *ud)
-{
-    const holdq *q = ud;
-    sqlite3_bind_text(st, 1, q->kind, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, q->status, -1, SQLITE_STATIC);
-    if (q->a)
-        sqlite3_bind_text(st, 3, q->a, -1, SQLITE_STATIC);
-}
-
 int hold_threads(market *m, const char *agent_id, const char *holder, const char *text)
 {
     json_t *items = json_array();
-    holdq q = {"negotiation", "open", agent_id};
-    int rc = mkt_query_json(m,
-                            "SELECT json FROM objects WHERE kind=?1 AND status IN (?2,'held') AND "
-                            "(?3 IS NULL OR p1=?3 OR p2=?3) ORDER BY ord",
-                            bind_holdq, &q, items);
+    int rc = STORE(m->db, threads_live, agent_id, mkt_collect, items) < 0 ? -1 : 0;
     size_t i;
     json_t *o;
     json_array_foreach(items, i, o)
@@ -166,12 +147,9 @@ int hold_threads(market *m, const char *agent_id, const char *holder, const char
 int hold_release(market *m, const char *kind, const char *holder, const char *text)
 {
     json_t *items = json_array();
-    holdq q = {kind, held_status(kind), holder};
-    int rc = mkt_query_json(m,
-                            "SELECT json FROM objects WHERE kind=?1 AND status=?2 AND EXISTS "
-                            "(SELECT 1 FROM json_each(objects.json,'$.held_by') WHERE value=?3) "
-                            "ORDER BY ord",
-                            bind_holdq, &q, items);
+    int rc = STORE(m->db, objects_held_by, kind, held_status(kind), holder, mkt_collect, items) < 0
+                 ? -1
+                 : 0;
     size_t i;
     json_t *o;
     json_array_foreach(items, i, o)

@@ -18,6 +18,7 @@
 #include "marketd/http.h"
 
 #include "marketd/limits.h"
+#include "marketd/metrics.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -339,68 +340,21 @@ static enum MHD_Result answer_error(struct MHD_Connection *c, int status, const 
     return answer_error_on(c, status, code, msg, false);
 }
 
-/* GET /metrics in the Prometheus text format. */
+/* GET /metrics in the Prometheus text format (marketd/metrics.c). */
 static enum MHD_Result answer_metrics(http_server *h, struct MHD_Connection *c)
 {
-    market_metrics mm;
-    market_stats(h->m, &mm);
+    metrics_http hm;
     pthread_mutex_lock(&h->smu);
-    int nstreams = h->nstreams;
-    uint64_t stotal = h->streams_total, req = h->http_requests, r2 = h->http_2xx, r4 = h->http_4xx,
-             r5 = h->http_5xx;
+    hm.streams = h->nstreams;
+    hm.streams_total = h->streams_total;
+    hm.requests = h->http_requests;
+    hm.r2xx = h->http_2xx;
+    hm.r4xx = h->http_4xx;
+    hm.r5xx = h->http_5xx;
     pthread_mutex_unlock(&h->smu);
-    enum { MSIZE = 6144 };
-    char *b = malloc(MSIZE);
+    char *b = metrics_text(h->m, &hm, h->lim);
     if (!b)
         return MHD_NO;
-    int n = snprintf(
-        b, MSIZE,
-        "# HELP marketd_seq Last committed event seq.\n# TYPE marketd_seq gauge\n"
-        "marketd_seq %" PRId64 "\n"
-        "# HELP marketd_events_total Events committed since start.\n"
-        "# TYPE marketd_events_total counter\nmarketd_events_total %" PRIu64 "\n"
-        "# HELP marketd_stream_clients Event stream clients connected.\n"
-        "# TYPE marketd_stream_clients gauge\nmarketd_stream_clients %d\n"
-        "# HELP marketd_streams_total Event stream connections since start.\n"
-        "# TYPE marketd_streams_total counter\nmarketd_streams_total %" PRIu64 "\n"
-        "# HELP marketd_http_requests_total HTTP requests by status class.\n"
-        "# TYPE marketd_http_requests_total counter\n"
-        "marketd_http_requests_total{code=\"2xx\"} %" PRIu64 "\n"
-        "marketd_http_requests_total{code=\"4xx\"} %" PRIu64 "\n"
-        "marketd_http_requests_total{code=\"5xx\"} %" PRIu64 "\n"
-        "marketd_http_requests_total{code=\"all\"} %" PRIu64 "\n"
-        "# HELP marketd_requests_total API requests handled by the market (HTTP and "
-        "fleet).\n# TYPE marketd_requests_total counter\nmarketd_requests_total %" PRIu64 "\n"
-        "# HELP marketd_errors_total API answers with status >= 400.\n"
-        "# TYPE marketd_errors_total counter\nmarketd_errors_total %" PRIu64 "\n"
-        "# HELP marketd_decisions_total Operator decisions committed.\n"
-        "# TYPE marketd_decisions_total counter\nmarketd_decisions_total %" PRIu64 "\n"
-        "# HELP marketd_decision_seconds_total Time spent in decision transactions.\n"
-        "# TYPE marketd_decision_seconds_total counter\n"
-        "marketd_decision_seconds_total %.6f\n"
-        "# HELP marketd_idempotent_replays_total Answers replayed for a repeated "
-        "Idempotency-Key.\n# TYPE marketd_idempotent_replays_total counter\n"
-        "marketd_idempotent_replays_total %" PRIu64 "\n"
-        "# HELP marketd_conflicts_total 409 and 412 answers.\n"
-        "# TYPE marketd_conflicts_total counter\nmarketd_conflicts_total %" PRIu64 "\n"
-        "# HELP marketd_purchases_total Purchases created.\n"
-        "# TYPE marketd_purchases_total counter\nmarketd_purchases_total %" PRIu64 "\n"
-        "# HELP marketd_purchases_expired_total Purchases expired at decide_by.\n"
-        "# TYPE marketd_purchases_expired_total counter\n"
-        "marketd_purchases_expired_total %" PRIu64 "\n"
-        "# HELP marketd_risk_flags_total Risk flags raised.\n"
-        "# TYPE marketd_risk_flags_total counter\nmarketd_risk_flags_total %" PRIu64 "\n"
-        "# HELP marketd_commit_failures_total Transactions that failed to commit.\n"
-        "# TYPE marketd_commit_failures_total counter\n"
-        "marketd_commit_failures_total %" PRIu64 "\n"
-        "# HELP marketd_rate_limited_total Agent requests refused with 429.\n"
-        "# TYPE marketd_rate_limited_total counter\n"
-        "marketd_rate_limited_total %" PRIu64 "\n",
-        mm.seq, mm.events, nstreams, stotal, r2, r4, r5, req, mm.requests, mm.errors, mm.decisions,
-        mm.decision_seconds, mm.replays, mm.conflicts, mm.purchases, mm.expired, mm.flags,
-        mm.commit_failures, mm.rate_limited);
-    if (n > 0 && n < MSIZE)
-        lim_metrics(h->lim, b + n, (size_t)(MSIZE - n));
     struct MHD_Response *r = MHD_create_response_from_buffer(strlen(b), b, MHD_RESPMEM_MUST_FREE);
     if (!r) {
         free(b);

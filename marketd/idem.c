@@ -81,23 +81,8 @@ int mkt_idem_store(market *m, const char *scope, const char *key, const char *fp
         if (!stored)
             refs[0] = '\0';
     }
-    sqlite3_stmt *st;
-    int rc = -1;
-    if (mkt_prepare(m,
-                    "INSERT INTO idem(actor,key,fingerprint,status,body,at,refs) "
-                    "VALUES(?,?,?,?,?,?,?)",
-                    &st) == 0) {
-        sqlite3_bind_text(st, 1, scope, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, fp, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 4, status);
-        sqlite3_bind_text(st, 5, whole ? "" : stored ? stored : body, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 6, m->now);
-        if (refs[0])
-            sqlite3_bind_text(st, 7, refs, -1, SQLITE_STATIC);
-        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-        mkt_release(st);
-    }
+    store_answer row = {fp, status, whole ? "" : stored ? stored : body, refs[0] ? refs : NULL};
+    int rc = STORE(m->db, idem_put, scope, key, &row, m->now);
     free(stored);
     return rc;
 }
@@ -132,28 +117,37 @@ static char *answer_rebuild(market *m, const char *body, const char *refs)
     return text;
 }
 
+/* A stored answer being looked up: what the request's fingerprint finds. */
+typedef struct lookup {
+    const char *fp;
+    int r; /* 1 found with this fingerprint, 2 with another, 0 unreadable */
+    int status;
+    char *stored; /* its body (owned) */
+    char *refs;   /* its references (owned), or NULL */
+} lookup;
+static int take_answer(void *ud, const store_answer *a)
+{
+    lookup *l = ud;
+    l->r = 2;
+    if (a->fingerprint && strcmp(a->fingerprint, l->fp) == 0) {
+        l->status = a->status;
+        l->stored = a->body ? strdup(a->body) : NULL;
+        l->refs = a->refs ? strdup(a->refs) : NULL;
+        l->r = l->stored && (l->refs || !a->refs) ? 1 : 0;
+    }
+    return 0;
+}
+
 int mkt_idem_lookup(market *m, const char *scope, const char *key, const char *fp, int *status,
                     char **body)
 {
-    sqlite3_stmt *st;
-    int r = 0;
-    if (mkt_prepare(m, "SELECT fingerprint,status,body,refs FROM idem WHERE actor=? AND key=?",
-                    &st) != 0)
-        return 0;
-    sqlite3_bind_text(st, 1, scope, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-    char *stored = NULL, *refs = NULL;
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        r = 2;
-        if (strcmp((const char *)sqlite3_column_text(st, 0), fp) == 0) {
-            *status = sqlite3_column_int(st, 1);
-            const char *rf = (const char *)sqlite3_column_text(st, 3);
-            stored = strdup((const char *)sqlite3_column_text(st, 2));
-            refs = rf ? strdup(rf) : NULL;
-            r = stored && (refs || !rf) ? 1 : 0;
-        }
-    }
-    mkt_release(st); /* before answer_rebuild prepares other statements */
+    lookup l = {fp, 0, 0, NULL, NULL};
+    if (STORE(m->db, idem_get, scope, key, take_answer, &l) != 1)
+        l.r = 0;
+    int r = l.r;
+    char *stored = l.stored, *refs = l.refs;
+    if (r == 1)
+        *status = l.status;
     if (r == 1 && refs) {
         char *text = answer_rebuild(m, stored, refs);
         free(stored);
@@ -178,9 +172,6 @@ void mkt_idem_prune(market *m)
     if (m->now - m->last_prune <= 3600 * 1000)
         return;
     /* Idempotency keys are kept 48 hours (the contract promises at least 24). */
-    char sql[96];
-    snprintf(sql, sizeof sql, "DELETE FROM idem WHERE at<%lld",
-             (long long)(m->now - 48LL * 3600 * 1000));
-    mkt_exec(m, sql);
+    STORE(m->db, idem_prune, m->now - 48LL * 3600 * 1000);
     m->last_prune = m->now;
 }

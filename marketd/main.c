@@ -125,16 +125,19 @@ static void *tick_main(void *arg)
     return NULL;
 }
 
-int main(int argc, char **argv)
+/* What the command line asks for. */
+typedef struct config {
+    const char *db, *tokens;
+    int fleet_n, decide_timeout;
+    double rate, faults, agent_rate;
+    unsigned long long seed;
+    int agent_burst, max_open;
+    http_options ho; /* listen, heartbeat, verbose and the limits of marketd/limits.h */
+} config;
+
+/* Reads the options into cf. Returns -1 to go on, or the exit status (--help, errors). */
+static int parse_args(int argc, char **argv, config *cf)
 {
-    const char *listen = "127.0.0.1:8080", *db = "marketd.db", *tokens = NULL;
-    int fleet_n = 0, decide_timeout = 120, heartbeat = 15;
-    double rate = 1.0, faults = 0.1;
-    unsigned long long seed = 1;
-    bool verbose = false;
-    http_options ho = {.heartbeat_s = heartbeat};
-    double agent_rate = MARKET_AGENT_RATE;
-    int agent_burst = MARKET_AGENT_BURST, max_open = MARKET_MAX_OPEN_LISTINGS;
     static const struct option opts[] = {
         {"listen", required_argument, NULL, 'l'},
         {"db", required_argument, NULL, 'd'},
@@ -158,34 +161,38 @@ int main(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
+    http_options *ho = &cf->ho;
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-            case 'l': listen = optarg; break;
-            case 'd': db = optarg; break;
-            case 't': tokens = optarg; break;
-            case 'f': fleet_n = (int)num_arg("fleet", optarg, 0, 10000); break;
-            case 'r': rate = num_arg("rate", optarg, 0.001, 1000); break;
+            case 'l': ho->listen = optarg; break;
+            case 'd': cf->db = optarg; break;
+            case 't': cf->tokens = optarg; break;
+            case 'f': cf->fleet_n = (int)num_arg("fleet", optarg, 0, 10000); break;
+            case 'r': cf->rate = num_arg("rate", optarg, 0.001, 1000); break;
             case 's':
-                seed = (unsigned long long)num_arg("seed", optarg, 0, 9007199254740992.0);
+                cf->seed = (unsigned long long)num_arg("seed", optarg, 0, 9007199254740992.0);
                 break;
-            case 'F': faults = num_arg("faults", optarg, 0, 1); break;
-            case 'D': decide_timeout = (int)num_arg("decide-timeout", optarg, 1, 86400 * 30); break;
-            case 'H': heartbeat = (int)num_arg("heartbeat", optarg, 1, 3600); break;
-            case 'C': ho.max_conns = (int)num_arg("max-conns", optarg, 1, 100000); break;
+            case 'F': cf->faults = num_arg("faults", optarg, 0, 1); break;
+            case 'D':
+                cf->decide_timeout = (int)num_arg("decide-timeout", optarg, 1, 86400 * 30);
+                break;
+            case 'H': ho->heartbeat_s = (int)num_arg("heartbeat", optarg, 1, 3600); break;
+            case 'C': ho->max_conns = (int)num_arg("max-conns", optarg, 1, 100000); break;
             case 'A':
-                ho.max_conns_per_addr = (int)num_arg("max-conns-per-addr", optarg, 1, 100000);
+                ho->max_conns_per_addr = (int)num_arg("max-conns-per-addr", optarg, 1, 100000);
                 break;
-            case 'T': ho.header_timeout_s = (int)num_arg("header-timeout", optarg, 1, 3600); break;
+            case 'T': ho->header_timeout_s = (int)num_arg("header-timeout", optarg, 1, 3600); break;
             case 'S':
-                ho.max_streams_per_token = (int)num_arg("max-streams-per-token", optarg, 1, 100000);
+                ho->max_streams_per_token =
+                    (int)num_arg("max-streams-per-token", optarg, 1, 100000);
                 break;
-            case 'L': ho.stream_stall_s = (int)num_arg("stream-stall", optarg, 1, 3600); break;
-            case 'P': ho.trusted_proxy = optarg; break;
-            case 'R': agent_rate = num_arg("agent-rate", optarg, 0, 1e6); break;
-            case 'b': agent_burst = (int)num_arg("agent-burst", optarg, 1, 1e6); break;
-            case 'O': max_open = (int)num_arg("max-open-listings", optarg, 1, 1e9); break;
-            case 'v': verbose = true; break;
+            case 'L': ho->stream_stall_s = (int)num_arg("stream-stall", optarg, 1, 3600); break;
+            case 'P': ho->trusted_proxy = optarg; break;
+            case 'R': cf->agent_rate = num_arg("agent-rate", optarg, 0, 1e6); break;
+            case 'b': cf->agent_burst = (int)num_arg("agent-burst", optarg, 1, 1e6); break;
+            case 'O': cf->max_open = (int)num_arg("max-open-listings", optarg, 1, 1e9); break;
+            case 'v': ho->verbose = true; break;
             case 'h': usage(stdout); return 0;
             default: usage(stderr); return 2;
         }
@@ -195,8 +202,14 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    return -1;
+}
 
-    /* Many stream clients: raise the open-files limit as far as allowed. */
+/* Raises the open-files limit as far as allowed (many stream clients), ignores SIGPIPE,
+ * and blocks SIGTERM and SIGINT (threads started later inherit that) with their handler
+ * set; *old gets the mask before. */
+static void setup_process(sigset_t *old)
+{
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
         rl.rlim_cur = rl.rlim_max;
@@ -209,54 +222,40 @@ int main(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
-    sigset_t block, old;
+    sigset_t block;
     sigemptyset(&block);
     sigaddset(&block, SIGTERM);
     sigaddset(&block, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &block, &old); /* threads started below inherit this */
+    pthread_sigmask(SIG_BLOCK, &block, old);
+}
 
-    char err[512];
-    market_options mo = {.db_path = db,
-                         .decide_timeout_s = decide_timeout,
-                         .tokens_path = tokens,
-                         .agent_rate = agent_rate > 0 ? agent_rate : -1,
-                         .agent_burst = agent_burst,
-                         .max_open_listings = max_open};
-    market *m = market_open(&mo, err, sizeof err);
-    if (!m) {
-        fprintf(stderr, "marketd: %s\n", err);
-        return 1;
-    }
-    if (!tokens)
-        fprintf(stderr, "marketd: no --tokens file: only agents can authenticate\n");
-    ho.listen = listen;
-    ho.heartbeat_s = heartbeat;
-    ho.verbose = verbose;
-    http_server *h = http_start(m, &ho, err, sizeof err);
-    if (!h) {
-        fprintf(stderr, "marketd: %s\n", err);
-        market_close(m);
-        return 1;
-    }
-    ticker t = {.m = m, .h = h};
-    pthread_mutex_init(&t.mu, NULL);
+/* Starts the timer thread t (m and h set). */
+static void ticker_start(ticker *t)
+{
+    pthread_mutex_init(&t->mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&t.cv, &ca);
+    pthread_cond_init(&t->cv, &ca);
     pthread_condattr_destroy(&ca);
-    pthread_create(&t.thread, NULL, tick_main, &t);
+    pthread_create(&t->thread, NULL, tick_main, t);
+}
 
-    fleet *fl = NULL;
-    if (fleet_n > 0) {
-        fleet_options fo = {.size = fleet_n, .rate = rate, .seed = seed, .faults = faults};
-        fl = fleet_start(m, &fo, err, sizeof err);
-        if (!fl) {
-            fprintf(stderr, "marketd: the fleet did not start: %s\n", err);
-            goto shutdown; /* clean shutdown, exit 1 */
-        }
-    }
-    /* The URL clients use: the listening host, with a wildcard shown as loopback. */
+/* Stops and joins the timer thread t. */
+static void ticker_stop(ticker *t)
+{
+    pthread_mutex_lock(&t->mu);
+    t->stop = true;
+    pthread_cond_signal(&t->cv);
+    pthread_mutex_unlock(&t->mu);
+    pthread_join(t->thread, NULL);
+    pthread_cond_destroy(&t->cv);
+    pthread_mutex_destroy(&t->mu);
+}
+
+/* Prints the URL clients use: the listening host, with a wildcard shown as loopback. */
+static void print_url(const char *listen, int port)
+{
     char host[256];
     const char *colon = strrchr(listen, ':');
     snprintf(host, sizeof host, "%.*s", (int)(colon - listen), listen);
@@ -264,11 +263,64 @@ int main(int argc, char **argv)
         snprintf(host, sizeof host, "127.0.0.1");
     else if (strcmp(host, "[::]") == 0)
         snprintf(host, sizeof host, "[::1]");
-    printf("marketd: listening on http://%s:%d\n", host, http_port(h));
+    printf("marketd: listening on http://%s:%d\n", host, port);
     fflush(stdout);
-    if (verbose)
+}
+
+int main(int argc, char **argv)
+{
+    config cf = {.db = "marketd.db",
+                 .decide_timeout = 120,
+                 .rate = 1.0,
+                 .faults = 0.1,
+                 .seed = 1,
+                 .agent_rate = MARKET_AGENT_RATE,
+                 .agent_burst = MARKET_AGENT_BURST,
+                 .max_open = MARKET_MAX_OPEN_LISTINGS,
+                 .ho = {.listen = "127.0.0.1:8080", .heartbeat_s = 15}};
+    int rc = parse_args(argc, argv, &cf);
+    if (rc >= 0)
+        return rc;
+    sigset_t old;
+    setup_process(&old);
+
+    char err[512];
+    market_options mo = {.db_path = cf.db,
+                         .decide_timeout_s = cf.decide_timeout,
+                         .tokens_path = cf.tokens,
+                         .agent_rate = cf.agent_rate > 0 ? cf.agent_rate : -1,
+                         .agent_burst = cf.agent_burst,
+                         .max_open_listings = cf.max_open};
+    market *m = market_open(&mo, err, sizeof err);
+    if (!m) {
+        fprintf(stderr, "marketd: %s\n", err);
+        return 1;
+    }
+    if (!cf.tokens)
+        fprintf(stderr, "marketd: no --tokens file: only agents can authenticate\n");
+    http_server *h = http_start(m, &cf.ho, err, sizeof err);
+    if (!h) {
+        fprintf(stderr, "marketd: %s\n", err);
+        market_close(m);
+        return 1;
+    }
+    ticker t = {.m = m, .h = h};
+    ticker_start(&t);
+
+    fleet *fl = NULL;
+    if (cf.fleet_n > 0) {
+        fleet_options fo = {
+            .size = cf.fleet_n, .rate = cf.rate, .seed = cf.seed, .faults = cf.faults};
+        fl = fleet_start(m, &fo, err, sizeof err);
+        if (!fl) {
+            fprintf(stderr, "marketd: the fleet did not start: %s\n", err);
+            goto shutdown; /* clean shutdown, exit 1 */
+        }
+    }
+    print_url(cf.ho.listen, http_port(h));
+    if (cf.ho.verbose)
         fprintf(stderr, "marketd: epoch %s, seq %lld, database %s\n", market_epoch(m),
-                (long long)market_seq(m), db);
+                (long long)market_seq(m), cf.db);
 
     /* Wait for SIGTERM/SIGINT: only this thread takes them, and only inside sigsuspend,
      * so a signal cannot slip in between the check and the wait. */
@@ -280,14 +332,8 @@ int main(int argc, char **argv)
     fprintf(stderr, "marketd: %s, shutting down\n", stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
 shutdown:
     fleet_stop(fl);
-    pthread_mutex_lock(&t.mu);
-    t.stop = true;
-    pthread_cond_signal(&t.cv);
-    pthread_mutex_unlock(&t.mu);
-    pthread_join(t.thread, NULL);
-    pthread_cond_destroy(&t.cv);
-    pthread_mutex_destroy(&t.mu);
+    ticker_stop(&t);
     http_stop(h);
     market_close(m);
-    return fleet_n > 0 && !fl ? 1 : 0;
+    return cf.fleet_n > 0 && !fl ? 1 : 0;
 }

@@ -1,6 +1,7 @@
-/* market.c: opening and closing the market, its schema, tokens, and event delivery.
+/* market.c: opening and closing the market, its tokens, and event delivery.
  *
- * One SQLite connection (marketd/db.c), guarded by the market's mutex. Committed events
+ * One store (marketd/store.h; the SQLite engine, store_sqlite.c, keeps the schema),
+ * guarded by the market's mutex. Committed events
  * are handed to a delivery thread that calls the subscribers in commit order without
  * the market's lock, so a subscriber may call market_handle() itself.
  */
@@ -17,82 +18,6 @@
 #include <unistd.h>
 
 #include "marketd/sha256.h"
-
-#define SCHEMA_VERSION 3
-
-/* The migrations, in order: migrations[i] takes user_version i to i+1. */
-static const char *const migrations[] = {
-    "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-    "CREATE TABLE objects(ord INTEGER PRIMARY KEY, kind TEXT NOT NULL, id TEXT NOT NULL,"
-    " status TEXT, p1 TEXT, p2 TEXT, due INTEGER, created INTEGER NOT NULL, json TEXT NOT NULL,"
-    " UNIQUE(kind, id));"
-    "CREATE INDEX objects_kind_status ON objects(kind, status, ord);"
-    "CREATE INDEX objects_p1 ON objects(kind, p1, ord);"
-    "CREATE INDEX objects_p2 ON objects(kind, p2, ord);"
-    "CREATE INDEX objects_due ON objects(due) WHERE due IS NOT NULL;"
-    "CREATE TABLE messages(negotiation_id TEXT NOT NULL, seq INTEGER NOT NULL,"
-    " from_id TEXT NOT NULL, kind TEXT NOT NULL, at INTEGER NOT NULL, json TEXT NOT NULL,"
-    " PRIMARY KEY(negotiation_id, seq));"
-    "CREATE INDEX messages_from ON messages(from_id, at);"
-    "CREATE TABLE events(seq INTEGER PRIMARY KEY, type TEXT NOT NULL, at INTEGER NOT NULL,"
-    " json TEXT NOT NULL);"
-    "CREATE TABLE idem(actor TEXT NOT NULL, key TEXT NOT NULL, fingerprint TEXT NOT NULL,"
-    " status INTEGER NOT NULL, body TEXT NOT NULL, at INTEGER NOT NULL,"
-    " PRIMARY KEY(actor, key));"
-    "CREATE INDEX idem_at ON idem(at);"
-    "CREATE TABLE agent_tokens(hash TEXT PRIMARY KEY, agent_id TEXT NOT NULL);"
-    "CREATE TABLE balances(account TEXT PRIMARY KEY, amount INTEGER NOT NULL);"
-    "CREATE TABLE faults(n INTEGER PRIMARY KEY, kind TEXT NOT NULL, purchase_id TEXT,"
-    " negotiation_id TEXT, listing_id TEXT, agent_id TEXT, at INTEGER NOT NULL);"
-    "CREATE TABLE halted(kind TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY(kind, id));",
-    /* 2: holds as a set of holders per object (marketd/hold.c), the author of the terms
-     * on the table (marketd/trade.c), and no agent token in a stored answer. The holders
-     * are read off what the database says: what the halt changed ("halted"), any other
-     * pause or hold being a supervisor's. */
-    "UPDATE objects SET json=json_set(json,'$.held_by',json('[]'))"
-    " WHERE kind IN ('agent','negotiation');"
-    "UPDATE objects SET json=json_set(json,'$.held_by',json_array('fleet'))"
-    " WHERE status IN ('paused','held') AND EXISTS"
-    " (SELECT 1 FROM halted h WHERE h.kind=objects.kind AND h.id=objects.id);"
-    "UPDATE objects SET json=json_set(json,'$.held_by',json_array('pause:'||id))"
-    " WHERE kind='agent' AND status='paused' AND json_array_length(json,'$.held_by')=0;"
-    "UPDATE objects SET json=json_set(json,'$.held_by',json_array('hold'))"
-    " WHERE kind='negotiation' AND status='held' AND json_array_length(json,'$.held_by')=0;"
-    "DROP TABLE halted;"
-    "UPDATE objects SET json=json_set(json,'$.terms.by',(SELECT from_id FROM messages"
-    " WHERE negotiation_id=objects.id AND kind IN ('offer','counter') ORDER BY seq DESC LIMIT 1))"
-    " WHERE kind='negotiation' AND json_type(json,'$.terms')='object';"
-    "UPDATE idem SET body=json_set(body,'$.token',json('null'),'$.token_note','" MKT_TOKEN_NOTE
-    "') WHERE json_type(body,'$.token')='text';",
-
-    /* 3: issue 11 item 8. Open listings per seller from a small index; the reference-price
-     * windows in their own tables (filled from the listings already there); each body
-     * stored once: an object row names the event whose data it is (objects.seq), an
-     * event whose data is an object's current row or a message has json '' and names it
-     * (src: the object's kind or 'message', src_id, src_n: the message seq), a stored
-     * answer names the events its parts are (idem.refs, see db.c). */
-    "CREATE INDEX objects_open_listings ON objects(p1) WHERE kind='listing' AND status='open';"
-    "CREATE TABLE ref_keys(category TEXT NOT NULL, currency TEXT NOT NULL,"
-    " total INTEGER NOT NULL, PRIMARY KEY(category, currency)) WITHOUT ROWID;"
-    "CREATE TABLE ref_prices(category TEXT NOT NULL, currency TEXT NOT NULL,"
-    " slot INTEGER NOT NULL, price INTEGER NOT NULL, PRIMARY KEY(category, currency, slot))"
-    " WITHOUT ROWID;"
-    "INSERT INTO ref_keys SELECT json_extract(json,'$.category'), json_extract(json,'$.currency'),"
-    " COUNT(*) FROM objects WHERE kind='listing' GROUP BY 1, 2;"
-    "INSERT INTO ref_prices SELECT c, cur, (n - r) % " MKT_REF_WINDOW_STR ", p FROM ("
-    " SELECT json_extract(json,'$.category') AS c, json_extract(json,'$.currency') AS cur,"
-    " json_extract(json,'$.unit_price_minor') AS p,"
-    " ROW_NUMBER() OVER (PARTITION BY json_extract(json,'$.category'),"
-    " json_extract(json,'$.currency') ORDER BY ord DESC) AS r,"
-    " COUNT(*) OVER (PARTITION BY json_extract(json,'$.category'),"
-    " json_extract(json,'$.currency')) AS n FROM objects WHERE kind='listing')"
-    " WHERE r <= " MKT_REF_WINDOW_STR ";"
-    "ALTER TABLE objects ADD COLUMN seq INTEGER;"
-    "ALTER TABLE events ADD COLUMN src TEXT;"
-    "ALTER TABLE events ADD COLUMN src_id TEXT;"
-    "ALTER TABLE events ADD COLUMN src_n INTEGER;"
-    "ALTER TABLE idem ADD COLUMN refs TEXT;",
-};
 
 /* Fills buf with n random bytes from the kernel. Returns 0 or -1. */
 static int random_bytes(unsigned char *buf, size_t n)
@@ -126,99 +51,28 @@ static int random_hex(char *out, size_t n)
     return 0;
 }
 
-/* Brings the schema to SCHEMA_VERSION and creates the epoch of a new database.
- * Returns 0 or -1 with err set. */
-static int migrate(market *m, char *err, size_t errsz)
+/* Opens the database at path with its engine: a new one is seeded with a random epoch
+ * and a running fleet. Returns 0 or -1 with err set. */
+static int open_store(market *m, const char *path, char *err, size_t errsz)
 {
-    sqlite3_stmt *st;
-    int version = 0;
-    if (mkt_prepare(m, "PRAGMA user_version", &st) == 0) {
-        if (sqlite3_step(st) == SQLITE_ROW)
-            version = sqlite3_column_int(st, 0);
-        mkt_release(st);
-    }
-    if (version > SCHEMA_VERSION) {
-        snprintf(err, errsz, "database schema %d is newer than this marketd (%d)", version,
-                 SCHEMA_VERSION);
+    char epoch[33], now[32], fleet[160];
+    if (random_hex(epoch, 8) != 0) {
+        snprintf(err, errsz, "cannot read random bytes for the epoch");
         return -1;
     }
-    /* A migration may scrub secrets (schema 2: agent tokens in stored answers): what it
-     * overwrites is zeroed in the file, and the WAL is checkpointed once it is done. */
-    bool migrated = version < SCHEMA_VERSION;
-    if (migrated)
-        mkt_exec(m, "PRAGMA secure_delete=ON");
-    for (; version < SCHEMA_VERSION; version++) {
-        char sql[64];
-        if (mkt_exec(m, "BEGIN IMMEDIATE") != 0)
-            goto fail;
-        snprintf(sql, sizeof sql, "PRAGMA user_version=%d", version + 1);
-        if (mkt_exec(m, migrations[version]) != 0 || mkt_exec(m, sql) != 0) {
-            mkt_exec(m, "ROLLBACK");
-            goto fail;
-        }
-        if (version == 0) {
-            char epoch[33], now[32];
-            if (random_hex(epoch, 8) != 0) {
-                mkt_exec(m, "ROLLBACK");
-                goto fail;
-            }
-            mkt_time_str(mkt_now_ms(), now);
-            char fleet[160];
-            snprintf(fleet, sizeof fleet,
-                     "{\"status\":\"running\",\"reason\":null,\"by\":null,\"updated_at\":\"%s\"}",
-                     now);
-            if (mkt_meta_set(m, "epoch", epoch) != 0 || mkt_meta_set(m, "fleet", fleet) != 0) {
-                mkt_exec(m, "ROLLBACK");
-                goto fail;
-            }
-        }
-        if (mkt_exec(m, "COMMIT") != 0)
-            goto fail;
+    mkt_time_str(mkt_now_ms(), now);
+    snprintf(fleet, sizeof fleet,
+             "{\"status\":\"running\",\"reason\":null,\"by\":null,\"updated_at\":\"%s\"}", now);
+    store_seed seed = {epoch, fleet};
+    /* the one engine so far; a second (PostgreSQL, issue 18) is chosen here by path */
+    m->db = store_sqlite.open(path, &seed, err, errsz);
+    if (!m->db)
+        return -1;
+    if (!mkt_meta_get(m, "epoch", m->epoch, sizeof m->epoch)) {
+        snprintf(err, errsz, "database %s has no epoch", path);
+        return -1;
     }
-    if (migrated) {
-        mkt_exec(m, "PRAGMA secure_delete=OFF");
-        if (!m->memory)
-            mkt_exec(m, "PRAGMA wal_checkpoint(TRUNCATE)");
-    }
-    return 0;
-fail:
-    snprintf(err, errsz, "cannot migrate the database: %s", sqlite3_errmsg(m->db));
-    return -1;
-}
-
-/* Makes the database file and its -wal and -shm files private to the user (0600): the
- * database holds the market's money, principals and addresses. The database is created
- * here, 0600, before SQLite opens it, because SQLite gives -wal and -shm the mode of the
- * database file; files an older marketd left readable are narrowed. Returns 0 or -1
- * with err set. */
-static int private_files(const char *path, char *err, size_t errsz)
-{
-    static const char *const suffixes[] = {"", "-wal", "-shm"};
-    for (int i = 0; i < 3; i++) {
-        char p[4200];
-        if (snprintf(p, sizeof p, "%s%s", path, suffixes[i]) >= (int)sizeof p) {
-            snprintf(err, errsz, "database path too long");
-            return -1;
-        }
-        int fd = open(p, O_RDWR | O_CLOEXEC | (i == 0 ? O_CREAT : 0), 0600);
-        if (fd < 0) {
-            if (i > 0 && errno == ENOENT)
-                continue; /* SQLite creates it later, with the database's mode */
-            snprintf(err, errsz, "cannot open database %s: %s", p, strerror(errno));
-            return -1;
-        }
-        struct stat sb;
-        int rc = fstat(fd, &sb);
-        if (rc == 0 && S_ISREG(sb.st_mode) && (sb.st_mode & 077))
-            rc = fchmod(fd, sb.st_mode & 0700);
-        if (rc != 0) {
-            snprintf(err, errsz, "cannot make database %s private (mode 0600): %s", p,
-                     strerror(errno));
-            close(fd);
-            return -1;
-        }
-        close(fd);
-    }
+    STORE(m->db, last_seq, &m->seq);
     return 0;
 }
 
@@ -352,6 +206,19 @@ static void *deliver_main(void *arg)
     return NULL;
 }
 
+/* Frees m (no delivery thread running): its database, locks, operators' hashes. */
+static void market_free(market *m)
+{
+    if (m->db)
+        m->db->ops->close(m->db);
+    pthread_cond_destroy(&m->qcv);
+    pthread_mutex_destroy(&m->qmu);
+    pthread_mutex_destroy(&m->mu);
+    memset(m->ops, 0, sizeof m->ops);
+    ratelimit_free(m->rl);
+    free(m);
+}
+
 market *market_open(const market_options *opt, char *err, size_t errsz)
 {
     market *m = calloc(1, sizeof *m);
@@ -374,51 +241,17 @@ market *market_open(const market_options *opt, char *err, size_t errsz)
         }
     }
     const char *path = opt->db_path ? opt->db_path : ":memory:";
-    m->memory = strcmp(path, ":memory:") == 0;
     if (opt->tokens_path && load_tokens(m, opt->tokens_path, err, errsz) != 0)
         goto fail;
-    if (!m->memory && private_files(path, err, errsz) != 0)
+    if (open_store(m, path, err, errsz) != 0)
         goto fail;
-    if (sqlite3_open_v2(path, &m->db,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                        NULL) != SQLITE_OK) {
-        snprintf(err, errsz, "cannot open database %s: %s", path,
-                 m->db ? sqlite3_errmsg(m->db) : "out of memory");
-        goto fail;
-    }
-    sqlite3_busy_timeout(m->db, 5000);
-    if ((!m->memory && mkt_exec(m, "PRAGMA journal_mode=WAL") != 0) ||
-        mkt_exec(m, "PRAGMA synchronous=FULL") != 0 || mkt_exec(m, "PRAGMA foreign_keys=ON") != 0) {
-        snprintf(err, errsz, "cannot configure database %s: %s", path, sqlite3_errmsg(m->db));
-        goto fail;
-    }
-    if (migrate(m, err, errsz) != 0)
-        goto fail;
-    if (!mkt_meta_get(m, "epoch", m->epoch, sizeof m->epoch)) {
-        snprintf(err, errsz, "database %s has no epoch", path);
-        goto fail;
-    }
-    sqlite3_stmt *st;
-    if (mkt_prepare(m, "SELECT COALESCE(MAX(seq),0) FROM events", &st) == SQLITE_OK) {
-        if (sqlite3_step(st) == SQLITE_ROW)
-            m->seq = sqlite3_column_int64(st, 0);
-        mkt_release(st);
-    }
     if (pthread_create(&m->q_thread, NULL, deliver_main, m) != 0) {
         snprintf(err, errsz, "cannot start the delivery thread");
         goto fail;
     }
     return m;
 fail:
-    mkt_stmts_free(m);
-    if (m->db)
-        sqlite3_close(m->db);
-    pthread_cond_destroy(&m->qcv);
-    pthread_mutex_destroy(&m->qmu);
-    pthread_mutex_destroy(&m->mu);
-    memset(m->ops, 0, sizeof m->ops);
-    ratelimit_free(m->rl);
-    free(m);
+    market_free(m);
     return NULL;
 }
 
@@ -432,18 +265,20 @@ void market_close(market *m)
     pthread_mutex_unlock(&m->qmu);
     pthread_join(m->q_thread, NULL);
     pthread_mutex_lock(&m->mu);
-    if (!m->memory)
-        sqlite3_exec(m->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
-    mkt_stmts_free(m);
     mkt_refcache_free(m);
-    sqlite3_close(m->db);
     pthread_mutex_unlock(&m->mu);
-    pthread_cond_destroy(&m->qcv);
-    pthread_mutex_destroy(&m->qmu);
-    pthread_mutex_destroy(&m->mu);
-    memset(m->ops, 0, sizeof m->ops);
-    ratelimit_free(m->rl);
-    free(m);
+    market_free(m);
+}
+
+/* Makes actor ud the agent whose id is text. */
+static int take_agent(void *ud, const char *text, int64_t n)
+{
+    (void)n;
+    market_actor *out = ud;
+    out->role = ROLE_AGENT;
+    snprintf(out->agent_id, sizeof out->agent_id, "%s", text ? text : "");
+    snprintf(out->name, sizeof out->name, "%s", out->agent_id);
+    return 0;
 }
 
 bool market_authenticate(market *m, const char *token, market_actor *out)
@@ -460,20 +295,8 @@ bool market_authenticate(market *m, const char *token, market_actor *out)
             return true;
         }
     }
-    bool found = false;
     pthread_mutex_lock(&m->mu);
-    sqlite3_stmt *st;
-    if (mkt_prepare(m, "SELECT agent_id FROM agent_tokens WHERE hash=?", &st) == 0) {
-        sqlite3_bind_text(st, 1, h, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            out->role = ROLE_AGENT;
-            snprintf(out->agent_id, sizeof out->agent_id, "%s",
-                     (const char *)sqlite3_column_text(st, 0));
-            snprintf(out->name, sizeof out->name, "%s", out->agent_id);
-            found = true;
-        }
-        mkt_release(st);
-    }
+    bool found = STORE(m->db, token_agent, h, take_agent, out) == 1;
     pthread_mutex_unlock(&m->mu);
     return found;
 }
@@ -486,13 +309,7 @@ int mkt_issue_token(market *m, const char *agent_id, char **out)
         return -1;
     snprintf(token, sizeof token, "agt-tok-%s", hex);
     sha256_hex(token, strlen(token), h);
-    sqlite3_stmt *st;
-    if (mkt_prepare(m, "INSERT INTO agent_tokens(hash,agent_id) VALUES(?,?)", &st) != 0)
-        return -1;
-    sqlite3_bind_text(st, 1, h, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, agent_id, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-    mkt_release(st);
+    int rc = STORE(m->db, token_put, h, agent_id);
     if (rc == 0 && !(*out = strdup(token)))
         rc = -1;
     return rc;
@@ -530,21 +347,10 @@ void market_record_fault(market *m, const char *kind, const char *purchase_id,
                          const char *negotiation_id, const char *listing_id, const char *agent_id)
 {
     pthread_mutex_lock(&m->mu);
-    sqlite3_stmt *st;
-    if (mkt_prepare(m,
-                    "INSERT INTO faults(kind,purchase_id,negotiation_id,listing_id,agent_id,"
-                    "at) VALUES(?,?,?,?,?,?)",
-                    &st) == 0) {
-        sqlite3_bind_text(st, 1, kind ? kind : "unknown", -1, SQLITE_TRANSIENT);
-        const char *ids[4] = {purchase_id, negotiation_id, listing_id, agent_id};
-        for (int i = 0; i < 4; i++)
-            if (ids[i])
-                sqlite3_bind_text(st, 2 + i, ids[i], -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(st, 6, mkt_now_ms());
-        if (sqlite3_step(st) != SQLITE_DONE)
-            fprintf(stderr, "marketd: cannot record fault: %s\n", sqlite3_errmsg(m->db));
-        mkt_release(st);
-    }
+    store_fault f = {
+        kind ? kind : "unknown", purchase_id, negotiation_id, listing_id, agent_id, mkt_now_ms()};
+    if (STORE(m->db, fault_put, &f) != 0)
+        fprintf(stderr, "marketd: cannot record fault: %s\n", m->db->ops->error(m->db));
     pthread_mutex_unlock(&m->mu);
 }
 

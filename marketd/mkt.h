@@ -1,14 +1,21 @@
 /* mkt.h: the market's insides, shared by its files (not used outside marketd/).
  *
- *   market.c   open/close, schema migrations, tokens, event delivery, public odds and ends
- *   db.c       transactions, events, objects, ids, time
- *   route.c    market_handle(): routing, auth per route, idempotency, the read API
+ *   market.c   open/close, tokens, event delivery, public odds and ends
+ *   db.c       transactions, events, objects, ids, time: over the store, any engine
+ *   store.h    the storage interface: one const table of operations per engine
+ *   store_sqlite.c, store_sqlite_schema.c
+ *              the SQLite engine: its operations, and its file, schema migrations and
+ *              statement cache (store_sqlite.h); the only files that call SQLite
+ *   route.c    market_handle(): the tables of methods and routes (who may take each),
+ *              idempotency and the POST transaction, the read API
+ *   request.c  a request's pieces: error and success answers, body fields, query
+ *              strings, counts, If-Match
  *   trade.c    agent endpoints: listings, negotiations, messages, accept -> purchase
  *   risk.c     the risk rules run on every new purchase
  *   decide.c   operator decisions: one table of actions, taken the same way
  *   agents.c   an agent's registration and its limits
  *   settle.c   settlement, refunds, a purchase's thread after it, expiry (market_tick)
- *   http.c     libmicrohttpd server, the event stream, /metrics
+ *   http.c     libmicrohttpd server, the event stream; metrics.c the text of /metrics
  *   hold.c     holds: the set of holders (fleet halt, pauses, holds) of agents and threads
  *   listen.c   the listening socket (http_listen)
  *   limits.c   what one client may hold and send: connections per address, the header
@@ -17,23 +24,25 @@
  *   ratelimit.c per-agent request rate limits
  *   sha256.c   SHA-256 for agent tokens and request fingerprints
  *   words.c    the words of messages: money with its currency, caps
+ *   (the simulated fleet: marketd/fleet.h and fleet_impl.h; main.c the command line)
  *
  * Every function here runs with the market's lock held unless it says otherwise.
  * Objects are jansson values; the database stores each object's JSON with a few
- * indexed columns. A handler reports an error with mkt_fail() and changes nothing
- * durable: the caller rolls the transaction back.
+ * indexed columns. The rules name no database engine: they call db.c and, for a named
+ * query, STORE(m->db, op, ...) (marketd/store.h). A handler reports an error with
+ * mkt_fail() and changes nothing durable: the caller rolls the transaction back.
  */
 #ifndef DEALDESK_MARKETD_MKT_H
 #define DEALDESK_MARKETD_MKT_H
 
 #include <jansson.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "marketd/market.h"
 #include "marketd/ratelimit.h"
+#include "marketd/store.h"
 
 /* The reference price is the median of the newest MKT_REF_WINDOW asking prices of a
  * category and currency (trade.c); the schema keeps that many per pair (market.c). */
@@ -78,11 +87,10 @@ typedef struct mkt_stats {
 
 struct market {
     pthread_mutex_t mu;
-    sqlite3 *db;
+    store *db; /* the database, through its engine's operations (marketd/store.h) */
     char epoch[33];
     int64_t seq;
     int decide_timeout_s;
-    bool memory;
 
     mkt_operator ops[MKT_MAX_OPERATORS];
     int nops;
@@ -108,7 +116,6 @@ struct market {
 
     int64_t last_prune;
     mkt_stats st;
-    struct mkt_stmt *stmts;    /* prepared statements, by SQL text (db.c) */
     struct mkt_refcache *refs; /* reference-price rings by category (trade.c) */
     int64_t ref_clock;         /* their use counter, for eviction */
     bool refs_dirty;           /* a ring changed in the current transaction */
@@ -124,10 +131,11 @@ typedef struct mkt_ctx {
     const market_request *rq;
     char seg[6][72]; /* path segments after /v1 */
     int nseg;
-    json_t *body;   /* parsed POST body (an object), borrowed */
-    int status;     /* answer status */
-    json_t *answer; /* answer body (owned) */
-    json_t *replay; /* what a replay of this request answers instead, when the answer
+    json_t *body;      /* parsed POST body (an object), borrowed */
+    int status;        /* answer status */
+    json_t *answer;    /* answer body (owned) */
+    bool agent_paused; /* the calling agent is paused (POST, read once: route.c) */
+    json_t *replay;    /* what a replay of this request answers instead, when the answer
                        holds something never stored (a token); owned, usually NULL */
 } mkt_ctx;
 
@@ -143,7 +151,7 @@ bool mkt_rate_refuse(market *m, const market_actor *a, market_response *rs);
 /* Frees the reference-price rings (trade.c). */
 void mkt_refcache_free(market *m);
 
-/* ---- errors and answers (route.c) ---- */
+/* ---- errors and answers (request.c) ---- */
 
 /* Sets an error answer: status, contract code, message, optional field and the
  * current object (borrowed; copied). Returns false so handlers can `return mkt_fail()`. */
@@ -203,27 +211,16 @@ int mkt_idem_store(market *m, const char *scope, const char *key, const char *fp
 void mkt_idem_prune(market *m);
 /* Stores a message of a negotiation (already complete) and emits negotiation.message. */
 int mkt_put_message(market *m, json_t *msg);
-/* Runs a query returning JSON texts in column 0; appends each parsed to arr.
- * The statement's parameters are bound by the caller-provided binder. */
-typedef void (*mkt_binder)(sqlite3_stmt *st, const void *ud);
-int mkt_query_json(market *m, const char *sql, mkt_binder bind, const void *ud, json_t *arr);
-
-/* Prepared statements are cached by their SQL text: mkt_prepare gives a reset
- * statement (0 or -1), mkt_release resets it for the next use (never finalize one);
- * mkt_stmts_free finalizes them all before the database closes. A statement must be
- * released before the same SQL is prepared again. */
-int mkt_prepare(market *m, const char *sql, sqlite3_stmt **out);
-void mkt_release(sqlite3_stmt *st);
-void mkt_stmts_free(market *m);
+/* A store walk (marketd/store.h) that appends each row's JSON, parsed, to the array arr
+ * (rows that do not parse are left out). */
+int mkt_collect(void *arr, const char *json, int64_t n);
 
 /* Transactions: begin (durable = synchronous=FULL), commit (0 or -1), rollback. */
 int mkt_begin(market *m, bool durable);
 int mkt_commit(market *m);
 void mkt_rollback(market *m);
-/* Executes SQL without results. Returns 0 or -1. */
-int mkt_exec(market *m, const char *sql);
 
-/* ---- JSON helpers (route.c) ---- */
+/* ---- a request's fields (request.c; the views: route.c) ---- */
 /* Gets an integer field: 1 present and valid, 0 absent/null, -1 wrong type or range
  * (mkt_fail already called). min/max inclusive. */
 int mkt_body_int(mkt_ctx *c, const char *key, int64_t min, int64_t max, int64_t *out);
@@ -232,6 +229,9 @@ int mkt_body_int(mkt_ctx *c, const char *key, int64_t min, int64_t max, int64_t 
 int mkt_body_str(mkt_ctx *c, const char *key, size_t minchars, size_t maxchars, bool required,
                  const char **out);
 int64_t mkt_int(json_t *obj, const char *key);
+/* Finds key in a query string (may be NULL) and percent-decodes its value into out
+ * (size bytes). True when present. */
+bool mkt_query_get(const char *q, const char *key, char *out, size_t size);
 /* Parses a count: 1 to 18 decimal digits and nothing else (no sign, space or overflow).
  * True with *out set, else false. */
 bool mkt_parse_count(const char *s, int64_t *out);
@@ -240,6 +240,8 @@ bool mkt_parse_count(const char *s, int64_t *out);
  * -1 malformed. */
 int mkt_parse_if_match(const char *h, int64_t *version);
 const char *mkt_str(json_t *obj, const char *key);
+
+/* ---- tokens (market.c), the fleet singleton (db.c) ---- */
 /* Issues a new agent token for agent_id: stores only its hash and returns the token
  * (owned) in *out. 0 or -1. */
 int mkt_issue_token(market *m, const char *agent_id, char **out);
@@ -249,14 +251,15 @@ int mkt_set_fleet(market *m, json_t *fleet);
 json_t *mkt_fleet(market *m);
 bool mkt_fleet_halted(market *m);
 
-/* Listing JSON for actor a (floor_minor hidden from agents other than the seller). */
+/* Listing JSON for actor a (floor_minor hidden from agents other than the seller;
+ * route.c). */
 json_t *mkt_listing_view(const market_actor *a, json_t *listing);
 
 /* ---- trade.c ---- */
 bool trade_post_listing(mkt_ctx *c);
-bool trade_withdraw_listing(mkt_ctx *c, const char *id);
+bool trade_withdraw_listing(mkt_ctx *c);
 bool trade_open_negotiation(mkt_ctx *c);
-bool trade_post_message(mkt_ctx *c, const char *id);
+bool trade_post_message(mkt_ctx *c);
 /* Adds a system message to a negotiation (its message_count is bumped by the caller's
  * update of neg). */
 int trade_system_message(market *m, json_t *neg, const char *text);
@@ -315,7 +318,7 @@ int hold_release(market *m, const char *kind, const char *holder, const char *te
 int hold_inherit(market *m, json_t *neg);
 
 /* ---- decide.c ---- */
-/* Routes a supervisor's POST (anyone else: 403) to its decision. */
+/* Routes a supervisor's POST (route.c takes no one else's here) to its decision. */
 bool decide_route(mkt_ctx *c);
 /* Writes a Decision record (decision.recorded) by the request's actor. params is stolen
  * (may be NULL). 0 or -1. */

@@ -88,19 +88,9 @@ json_t *risk_purchase_view(const market_actor *a, json_t *p)
 /* Median quantity of the buyer's earlier purchases, or -1 when there are none. */
 static int64_t median_quantity(market *m, const char *buyer)
 {
-    sqlite3_stmt *st;
     int64_t vals[512];
-    int n = 0;
-    if (mkt_prepare(m,
-                    "SELECT json_extract(json,'$.quantity') FROM objects WHERE "
-                    "kind='purchase' AND p1=? ORDER BY ord DESC LIMIT 512",
-                    &st) != 0)
-        return -1;
-    sqlite3_bind_text(st, 1, buyer, -1, SQLITE_STATIC);
-    while (n < 512 && sqlite3_step(st) == SQLITE_ROW)
-        vals[n++] = sqlite3_column_int64(st, 0);
-    mkt_release(st);
-    if (n == 0)
+    int n = STORE(m->db, purchase_quantities, buyer, vals, 512);
+    if (n <= 0)
         return -1;
     for (int i = 1; i < n; i++)
         for (int j = i; j > 0 && vals[j - 1] > vals[j]; j--) {
@@ -115,24 +105,9 @@ static int64_t median_quantity(market *m, const char *buyer)
  * pending and was made in the last 10 minutes. */
 static bool duplicate_exists(market *m, json_t *p)
 {
-    sqlite3_stmt *st;
-    bool found = false;
-    if (mkt_prepare(
-            m,
-            "SELECT 1 FROM objects WHERE kind='purchase' AND p1=? AND created>=? AND status IN "
-            "('pending_approval','approved','settled') AND json_extract(json,'$.listing_id')=? "
-            "AND json_extract(json,'$.unit_price_minor')=? AND json_extract(json,'$.quantity')=? "
-            "LIMIT 1",
-            &st) != 0)
-        return false;
-    sqlite3_bind_text(st, 1, mkt_str(p, "buyer_id"), -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, m->now - DUPLICATE_WINDOW);
-    sqlite3_bind_text(st, 3, mkt_str(p, "listing_id"), -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, mkt_int(p, "unit_price_minor"));
-    sqlite3_bind_int64(st, 5, mkt_int(p, "quantity"));
-    found = sqlite3_step(st) == SQLITE_ROW;
-    mkt_release(st);
-    return found;
+    store_dup q = {mkt_str(p, "buyer_id"), mkt_str(p, "listing_id"), mkt_int(p, "unit_price_minor"),
+                   mkt_int(p, "quantity"), m->now - DUPLICATE_WINDOW};
+    return STORE(m->db, purchase_duplicate, &q) == 1;
 }
 
 /* TEXT_F_HIDDEN_MASK flags of s; line feeds and tabs are ordinary layout in
@@ -152,6 +127,19 @@ static unsigned hidden_flags(const char *s)
     return f;
 }
 
+/* The first message of a thread holding hidden characters: its flags and seq. */
+typedef struct hidden_walk {
+    unsigned flags;
+    int64_t seq;
+} hidden_walk;
+static int hidden_message(void *ud, const char *text, int64_t seq)
+{
+    hidden_walk *w = ud;
+    w->flags = hidden_flags(text);
+    w->seq = seq;
+    return w->flags ? 1 : 0;
+}
+
 /* Flags of every text in the listing and the negotiation's thread. */
 static unsigned thread_hidden(market *m, json_t *listing, json_t *neg, char *where, size_t wsz)
 {
@@ -164,22 +152,11 @@ static unsigned thread_hidden(market *m, json_t *listing, json_t *neg, char *whe
         snprintf(where, wsz, "listing description");
         return f;
     }
-    sqlite3_stmt *st;
-    if (mkt_prepare(m,
-                    "SELECT seq, json_extract(json,'$.text') FROM messages WHERE "
-                    "negotiation_id=? ORDER BY seq",
-                    &st) != 0)
-        return 0;
-    sqlite3_bind_text(st, 1, mkt_str(neg, "id"), -1, SQLITE_STATIC);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        const unsigned char *t = sqlite3_column_text(st, 1);
-        if ((f = hidden_flags((const char *)t))) {
-            snprintf(where, wsz, "message %d", sqlite3_column_int(st, 0));
-            break;
-        }
-    }
-    mkt_release(st);
-    return f;
+    hidden_walk w = {0, 0};
+    STORE(m->db, message_texts, mkt_str(neg, "id"), hidden_message, &w);
+    if (w.flags)
+        snprintf(where, wsz, "message %d", (int)w.seq);
+    return w.flags;
 }
 
 /* True when the string array arr holds s. */
@@ -325,18 +302,9 @@ int risk_raise(market *m, json_t *p)
 
 int risk_velocity(market *m, const char *agent_id)
 {
-    sqlite3_stmt *st;
-    int n = 0;
-    if (mkt_prepare(m,
-                    "SELECT COUNT(*) FROM messages WHERE from_id=? AND at>? AND kind IN "
-                    "('offer','counter')",
-                    &st) != 0)
+    int n = STORE(m->db, offers_since, agent_id, m->now - 60000);
+    if (n < 0)
         return -1;
-    sqlite3_bind_text(st, 1, agent_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, m->now - 60000);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        n = sqlite3_column_int(st, 0);
-    mkt_release(st);
     if (n != VELOCITY_LIMIT + 1)
         return 0; /* alert once, when the limit is first passed in this minute */
     char msg[160];

@@ -1,13 +1,14 @@
 /* route.c: market_handle(), the one entry point for every API request.
  *
- * It takes the path apart, checks the caller's role for the route, handles
- * Idempotency-Key (lookup before, store in the same transaction after), runs the
- * handler inside one transaction for POSTs and serves the read API directly.
+ * It takes the path apart and routes it by two tables: methods[] (who may use a method
+ * at all: a viewer never changes anything) and routes[] (per method and path pattern,
+ * the roles that may take it, what the others get, and the handler). A POST is
+ * idempotent (its Idempotency-Key's answer is looked up before, and stored in the same
+ * transaction after) and runs inside one transaction; the read API is served here.
  */
 #include "marketd/mkt.h"
 
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,129 +18,9 @@
 #include "marketd/sha256.h"
 
 #define BODY_MAX   (64 * 1024)
-#define TEXT_MAX   4096
 #define LIST_LIMIT 1000
 
-/* Replaces, in place, every byte of s that does not begin or continue a well-formed
- * UTF-8 sequence with '?' (a sequence cut short at the end included): an error message
- * may quote the request (jansson's parse errors do), and jansson refuses to build a
- * string that is not UTF-8, which would turn a 400 into a 500. */
-static void utf8_repair(char *s)
-{
-    unsigned char *p = (unsigned char *)s;
-    while (*p) {
-        int n = *p < 0x80                    ? 1
-                : (*p >= 0xc2 && *p <= 0xdf) ? 2
-                : (*p >= 0xe0 && *p <= 0xef) ? 3
-                : (*p >= 0xf0 && *p <= 0xf4) ? 4
-                                             : 0;
-        bool ok = n > 0;
-        for (int i = 1; ok && i < n; i++)
-            ok = (p[i] & 0xc0) == 0x80;
-        /* overlong 3/4-byte forms, surrogates and code points above U+10FFFF */
-        if (ok && n == 3)
-            ok = !(p[0] == 0xe0 && p[1] < 0xa0) && !(p[0] == 0xed && p[1] >= 0xa0);
-        if (ok && n == 4)
-            ok = !(p[0] == 0xf0 && p[1] < 0x90) && !(p[0] == 0xf4 && p[1] >= 0x90);
-        if (!ok) {
-            *p++ = '?';
-            continue;
-        }
-        p += n;
-    }
-}
-
-bool mkt_fail(mkt_ctx *c, int status, const char *code, const char *field, json_t *current,
-              const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    utf8_repair(msg);
-    json_decref(c->answer);
-    c->status = status;
-    c->answer = json_pack("{ss ss}", "error", code, "message", msg);
-    if (field)
-        json_object_set_new(c->answer, "field", json_string(field));
-    if (current)
-        json_object_set(c->answer, "current", current);
-    return false;
-}
-
-bool mkt_ok(mkt_ctx *c, int status, json_t *body)
-{
-    json_decref(c->answer);
-    c->status = status;
-    c->answer = body;
-    return true;
-}
-
-int64_t mkt_int(json_t *obj, const char *key)
-{
-    return (int64_t)json_integer_value(json_object_get(obj, key));
-}
-
-const char *mkt_str(json_t *obj, const char *key)
-{
-    return json_string_value(json_object_get(obj, key));
-}
-
-int mkt_body_int(mkt_ctx *c, const char *key, int64_t min, int64_t max, int64_t *out)
-{
-    json_t *v = json_object_get(c->body, key);
-    if (!v || json_is_null(v))
-        return 0;
-    if (!json_is_integer(v)) {
-        mkt_fail(c, 400, "bad_request", key, NULL, "%s must be an integer", key);
-        return -1;
-    }
-    int64_t x = (int64_t)json_integer_value(v);
-    if (x < min || x > max) {
-        mkt_fail(c, 400, "bad_request", key, NULL, "%s must be between %lld and %lld", key,
-                 (long long)min, (long long)max);
-        return -1;
-    }
-    *out = x;
-    return 1;
-}
-
-/* Counts UTF-8 characters (lead bytes) of s. */
-static size_t utf8_chars(const char *s, size_t len)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++)
-        if (((unsigned char)s[i] & 0xC0) != 0x80)
-            n++;
-    return n;
-}
-
-int mkt_body_str(mkt_ctx *c, const char *key, size_t minchars, size_t maxchars, bool required,
-                 const char **out)
-{
-    json_t *v = json_object_get(c->body, key);
-    if (!v || json_is_null(v)) {
-        if (required) {
-            mkt_fail(c, 400, "bad_request", key, NULL, "%s is required", key);
-            return -1;
-        }
-        return 0;
-    }
-    if (!json_is_string(v)) {
-        mkt_fail(c, 400, "bad_request", key, NULL, "%s must be a string", key);
-        return -1;
-    }
-    size_t len = json_string_length(v);
-    size_t chars = utf8_chars(json_string_value(v), len);
-    if (len > TEXT_MAX || chars > maxchars || chars < minchars) {
-        mkt_fail(c, 400, "bad_request", key, NULL, "%s must be %zu to %zu characters (and 4 KiB)",
-                 key, minchars, maxchars);
-        return -1;
-    }
-    *out = json_string_value(v);
-    return 1;
-}
+/* ---- reading ---------------------------------------------------------------- */
 
 json_t *mkt_listing_view(const market_actor *a, json_t *listing)
 {
@@ -151,77 +32,6 @@ json_t *mkt_listing_view(const market_actor *a, json_t *listing)
     }
     return v;
 }
-
-/* ---- query strings and conditions ------------------------------------------- */
-
-bool mkt_parse_count(const char *s, int64_t *out)
-{
-    size_t n = strspn(s, "0123456789");
-    if (n == 0 || n > 18 || s[n] != '\0')
-        return false; /* empty, a sign, a space, a fraction or past 18 digits */
-    *out = strtoll(s, NULL, 10);
-    return true;
-}
-
-int mkt_parse_if_match(const char *h, int64_t *version)
-{
-    if (!h || !*h)
-        return 0;
-    size_t n = strlen(h);
-    char digits[24];
-    if (n < 3 || n - 2 >= sizeof digits || h[0] != '"' || h[n - 1] != '"')
-        return -1; /* W/"1", 1, " 1" unquoted... */
-    memcpy(digits, h + 1, n - 2);
-    digits[n - 2] = '\0';
-    int64_t v;
-    if (digits[0] == '0' || !mkt_parse_count(digits, &v))
-        return -1; /* a version is written without leading zeros, from 1 */
-    *version = v;
-    return 1;
-}
-
-/* Value of hex digit c, or -1. */
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Finds key in a query string and percent-decodes its value into out. Returns true
- * when present. */
-static bool query_get(const char *q, const char *key, char *out, size_t size)
-{
-    size_t kl = strlen(key);
-    for (const char *p = q; p && *p;) {
-        const char *amp = strchr(p, '&');
-        size_t n = amp ? (size_t)(amp - p) : strlen(p);
-        if (n >= kl && strncmp(p, key, kl) == 0 && (n == kl || p[kl] == '=')) {
-            size_t o = 0;
-            for (size_t i = kl + 1; i < n && o + 1 < size; i++) {
-                int ch = p[i];
-                if (ch == '+')
-                    ch = ' ';
-                else if (ch == '%' && i + 2 < n + 1 && hexval(p[i + 1]) >= 0 &&
-                         hexval(p[i + 2]) >= 0) {
-                    ch = hexval(p[i + 1]) * 16 + hexval(p[i + 2]);
-                    i += 2;
-                }
-                out[o++] = (char)ch;
-            }
-            out[o] = '\0';
-            return true;
-        }
-        p = amp ? amp + 1 : NULL;
-    }
-    return false;
-}
-
-/* ---- reading ---------------------------------------------------------------- */
 
 typedef struct kinddef {
     const char *plural; /* path segment */
@@ -283,33 +93,40 @@ static json_t *object_view(const market_actor *a, const char *kind, json_t *o)
     return v;
 }
 
-typedef struct listq {
-    const char *kind, *status, *party;
-    int64_t after;
+/* A page of a list being answered: the objects as the actor may see them. */
+typedef struct page_walk {
+    const market_actor *a;
+    const char *kind;
+    json_t *items;
     int limit;
-} listq;
-
-/* Binds a list query's parameters. */
-static void bind_list(sqlite3_stmt *st, const void *ud)
+    int64_t last; /* the order of the last object given */
+    bool more;    /* there is one past the page */
+} page_walk;
+static int page_item(void *ud, const char *json, int64_t ord)
 {
-    const listq *q = ud;
-    sqlite3_bind_text(st, 1, q->kind, -1, SQLITE_STATIC);
-    if (q->status)
-        sqlite3_bind_text(st, 2, q->status, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, q->after);
-    if (q->party)
-        sqlite3_bind_text(st, 4, q->party, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 5, q->limit);
+    page_walk *w = ud;
+    if ((int)json_array_size(w->items) == w->limit) {
+        w->more = true;
+        return 1;
+    }
+    json_t *o = json ? json_loads(json, 0, NULL) : NULL;
+    w->last = ord;
+    if (o)
+        o = object_view(w->a, w->kind, o);
+    if (o)
+        json_array_append_new(w->items, o);
+    return 0;
 }
 
 /* GET /v1/{kind}?status=&after=&limit= */
-static bool get_list(mkt_ctx *c, const kinddef *k)
+static bool get_list(mkt_ctx *c)
 {
+    const kinddef *k = find_kind(c->seg[0]);
     const market_actor *a = c->a;
     const char *q = c->rq->query;
     char status[64] = "", after[64] = "", limit[32] = "";
-    listq lq = {.kind = k->kind, .limit = 100};
-    if (query_get(q, "status", status, sizeof status) && status[0]) {
+    store_page lq = {.kind = k->kind, .limit = 100};
+    if (mkt_query_get(q, "status", status, sizeof status) && status[0]) {
         bool ok = false;
         for (const char *const *s = k->statuses; *s; s++)
             ok = ok || strcmp(*s, status) == 0;
@@ -318,14 +135,14 @@ static bool get_list(mkt_ctx *c, const kinddef *k)
                             k->plural);
         lq.status = status;
     }
-    if (query_get(q, "after", after, sizeof after) && after[0]) {
+    if (mkt_query_get(q, "after", after, sizeof after) && after[0]) {
         int64_t v;
         if (after[0] != 'o' || !mkt_parse_count(after + 1, &v))
             return mkt_fail(c, 400, "bad_request", "after", NULL,
                             "after must be a cursor from next");
         lq.after = v;
     }
-    if (query_get(q, "limit", limit, sizeof limit)) {
+    if (mkt_query_get(q, "limit", limit, sizeof limit)) {
         int64_t v;
         if (!mkt_parse_count(limit, &v) || v < 1 || v > LIST_LIMIT)
             return mkt_fail(c, 400, "bad_request", "limit", NULL, "limit must be 1 to %d",
@@ -333,52 +150,34 @@ static bool get_list(mkt_ctx *c, const kinddef *k)
         lq.limit = (int)v;
     }
     if (a->role == ROLE_AGENT) {
-        if (strcmp(k->kind, "agent") == 0 || strcmp(k->kind, "negotiation") == 0 ||
-            strcmp(k->kind, "purchase") == 0)
+        if (strcmp(k->kind, "agent") == 0)
+            lq.id = a->agent_id;
+        else if (strcmp(k->kind, "negotiation") == 0 || strcmp(k->kind, "purchase") == 0)
             lq.party = a->agent_id;
         else if (strcmp(k->kind, "listing") != 0)
             return mkt_fail(c, 403, "forbidden", NULL, NULL, "agents may not read %s", k->plural);
     }
-    char sql[512];
-    snprintf(sql, sizeof sql,
-             "SELECT json, ord FROM objects WHERE kind=?1 AND (?2 IS NULL OR status=?2) AND ord>?3 "
-             "AND (?4 IS NULL OR %s) ORDER BY ord LIMIT ?5",
-             strcmp(k->kind, "agent") == 0 ? "id=?4" : "p1=?4 OR p2=?4");
-    sqlite3_stmt *st;
-    if (mkt_prepare(c->m, sql, &st) != 0)
-        return mkt_fail(c, 503, "unavailable", NULL, NULL, "database: %s",
-                        sqlite3_errmsg(c->m->db));
+    page_walk w = {a, k->kind, json_array(), lq.limit, 0, false};
     lq.limit += 1;
-    bind_list(st, &lq);
-    lq.limit -= 1;
-    json_t *items = json_array();
-    int64_t last = 0;
-    bool more = false;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        if ((int)json_array_size(items) == lq.limit) {
-            more = true;
-            break;
-        }
-        json_t *o = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
-        last = sqlite3_column_int64(st, 1);
-        if (o)
-            o = object_view(a, k->kind, o);
-        if (o)
-            json_array_append_new(items, o);
+    if (STORE(c->m->db, objects_page, &lq, page_item, &w) < 0 && json_array_size(w.items) == 0) {
+        json_decref(w.items);
+        return mkt_fail(c, 503, "unavailable", NULL, NULL, "database: %s",
+                        c->m->db->ops->error(c->m->db));
     }
-    mkt_release(st);
     json_t *next = json_null();
-    if (more) {
+    if (w.more) {
         char cur[32];
-        snprintf(cur, sizeof cur, "o%lld", (long long)last);
+        snprintf(cur, sizeof cur, "o%lld", (long long)w.last);
         next = json_string(cur);
     }
-    return mkt_ok(c, 200, json_pack("{so so}", "items", items, "next", next));
+    return mkt_ok(c, 200, json_pack("{so so}", "items", w.items, "next", next));
 }
 
 /* GET /v1/{kind}/{id} */
-static bool get_one(mkt_ctx *c, const kinddef *k, const char *id)
+static bool get_one(mkt_ctx *c)
 {
+    const kinddef *k = find_kind(c->seg[0]);
+    const char *id = c->seg[1];
     if (!text_valid_id(id, k->prefix))
         return mkt_fail(c, 400, "bad_request", "id", NULL, "not a valid %s id", k->kind);
     json_t *o = mkt_get(c->m, k->kind, id);
@@ -392,21 +191,10 @@ static bool get_one(mkt_ctx *c, const kinddef *k, const char *id)
     return mkt_ok(c, 200, object_view(c->a, k->kind, o));
 }
 
-/* Binds a negotiation id and seq. */
-typedef struct msgq {
-    const char *id;
-    int64_t after;
-} msgq;
-static void bind_msgs(sqlite3_stmt *st, const void *ud)
-{
-    const msgq *q = ud;
-    sqlite3_bind_text(st, 1, q->id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, q->after);
-}
-
 /* GET /v1/negotiations/{id}/messages?after=SEQ */
-static bool get_messages(mkt_ctx *c, const char *id)
+static bool get_messages(mkt_ctx *c)
 {
+    const char *id = c->seg[1];
     if (!text_valid_id(id, "neg_"))
         return mkt_fail(c, 400, "bad_request", "id", NULL, "not a valid negotiation id");
     json_t *neg = mkt_get(c->m, "negotiation", id);
@@ -417,18 +205,15 @@ static bool get_messages(mkt_ctx *c, const char *id)
     if (!may)
         return mkt_fail(c, 403, "forbidden", NULL, NULL, "not a party to this negotiation");
     char after[32] = "";
-    msgq q = {id, 0};
-    if (query_get(c->rq->query, "after", after, sizeof after) && after[0]) {
+    int64_t from = 0;
+    if (mkt_query_get(c->rq->query, "after", after, sizeof after) && after[0]) {
         int64_t v;
         if (!mkt_parse_count(after, &v))
             return mkt_fail(c, 400, "bad_request", "after", NULL, "after must be a message seq");
-        q.after = v;
+        from = v;
     }
     json_t *items = json_array();
-    mkt_query_json(c->m,
-                   "SELECT json FROM messages WHERE negotiation_id=? AND seq>? ORDER BY seq "
-                   "LIMIT 1001",
-                   bind_msgs, &q, items);
+    STORE(c->m->db, messages_page, id, from, LIST_LIMIT + 1, mkt_collect, items);
     json_t *next = json_null();
     if (json_array_size(items) > LIST_LIMIT) {
         json_array_remove(items, LIST_LIMIT);
@@ -440,10 +225,12 @@ static bool get_messages(mkt_ctx *c, const char *id)
     return mkt_ok(c, 200, json_pack("{so so}", "items", items, "next", next));
 }
 
-/* Binds one text parameter. */
-static void bind_text1(sqlite3_stmt *st, const void *ud)
+/* Sets balances[account] = amount. */
+static int add_balance(void *balances, const char *account, int64_t amount)
 {
-    sqlite3_bind_text(st, 1, ud, -1, SQLITE_STATIC);
+    if (account)
+        json_object_set_new(balances, account, json_integer(amount));
+    return 0;
 }
 
 /* GET /v1/snapshot: everything, consistent as of seq (we hold the lock). */
@@ -459,156 +246,199 @@ static bool get_snapshot(mkt_ctx *c)
                                            {"alerts", "alert"}};
     for (size_t i = 0; i < 5; i++) {
         json_t *arr = json_array();
-        mkt_query_json(m, "SELECT json FROM objects WHERE kind=? ORDER BY ord", bind_text1,
-                       names[i][1], arr);
+        STORE(m->db, objects_each, names[i][1], mkt_collect, arr);
         json_object_set_new(snap, names[i][0], arr);
     }
     json_t *entries = json_array(), *decisions = json_array(), *balances = json_object();
-    mkt_query_json(m,
-                   "SELECT json FROM (SELECT json, ord FROM objects WHERE kind='ledger' ORDER BY "
-                   "ord DESC LIMIT 1000) ORDER BY ord",
-                   NULL, NULL, entries);
-    mkt_query_json(m,
-                   "SELECT json FROM (SELECT json, ord FROM objects WHERE kind='decision' ORDER "
-                   "BY ord DESC LIMIT 1000) ORDER BY ord",
-                   NULL, NULL, decisions);
-    sqlite3_stmt *st;
-    if (mkt_prepare(m, "SELECT account, amount FROM balances ORDER BY account", &st) == 0) {
-        while (sqlite3_step(st) == SQLITE_ROW)
-            json_object_set_new(balances, (const char *)sqlite3_column_text(st, 0),
-                                json_integer(sqlite3_column_int64(st, 1)));
-        mkt_release(st);
-    }
+    STORE(m->db, objects_newest, "ledger", 1000, mkt_collect, entries);
+    STORE(m->db, objects_newest, "decision", 1000, mkt_collect, decisions);
+    STORE(m->db, balances_each, add_balance, balances);
     json_object_set_new(snap, "ledger",
                         json_pack("{so so}", "entries", entries, "balances", balances));
     json_object_set_new(snap, "decisions", decisions);
     return mkt_ok(c, 200, snap);
 }
 
+/* Appends fault f to the array ud. */
+static int add_fault(void *ud, const store_fault *f)
+{
+    json_t *o = json_object();
+    const char *const cols[][2] = {{"kind", f->kind},
+                                   {"purchase_id", f->purchase_id},
+                                   {"negotiation_id", f->negotiation_id},
+                                   {"listing_id", f->listing_id},
+                                   {"agent_id", f->agent_id}};
+    for (int i = 0; i < 5; i++)
+        json_object_set_new(o, cols[i][0], cols[i][1] ? json_string(cols[i][1]) : json_null());
+    json_object_set_new(o, "at", mkt_time_json(f->at));
+    json_array_append_new(ud, o);
+    return 0;
+}
+
 /* GET /v1/sim/faults */
 static bool get_faults(mkt_ctx *c)
 {
-    sqlite3_stmt *st;
-    if (mkt_prepare(c->m,
-                    "SELECT kind,purchase_id,negotiation_id,listing_id,agent_id,at FROM "
-                    "faults ORDER BY n",
-                    &st) != 0)
-        return mkt_fail(c, 503, "unavailable", NULL, NULL, "database unavailable");
     json_t *items = json_array();
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        json_t *f = json_object();
-        static const char *const cols[] = {"kind", "purchase_id", "negotiation_id", "listing_id",
-                                           "agent_id"};
-        for (int i = 0; i < 5; i++) {
-            const unsigned char *v = sqlite3_column_text(st, i);
-            json_object_set_new(f, cols[i], v ? json_string((const char *)v) : json_null());
-        }
-        json_object_set_new(f, "at", mkt_time_json(sqlite3_column_int64(st, 5)));
-        json_array_append_new(items, f);
+    if (STORE(c->m->db, faults_each, add_fault, items) < 0 && json_array_size(items) == 0) {
+        json_decref(items);
+        return mkt_fail(c, 503, "unavailable", NULL, NULL, "database unavailable");
     }
-    mkt_release(st);
     return mkt_ok(c, 200, json_pack("{so}", "items", items));
 }
 
-/* Routes a GET. */
-static void route_get(mkt_ctx *c)
+/* GET /v1/fleet */
+static bool get_fleet(mkt_ctx *c)
 {
-    const market_actor *a = c->a;
-    bool op = a->role == ROLE_SUPERVISOR || a->role == ROLE_VIEWER;
-    if (c->nseg == 1 && strcmp(c->seg[0], "snapshot") == 0) {
-        if (!op)
-            mkt_fail(c, 403, "forbidden", NULL, NULL, "operators only");
-        else
-            get_snapshot(c);
-        return;
-    }
-    if (c->nseg == 1 && strcmp(c->seg[0], "fleet") == 0) {
-        mkt_ok(c, 200, mkt_fleet(c->m));
-        return;
-    }
-    if (c->nseg == 1 && strcmp(c->seg[0], "whoami") == 0) {
-        /* Who the token belongs to, so that a console can show it and grey out what
-         * the role may not do. Never the token itself. */
-        static const char *const roles[] = {"none", "viewer", "supervisor", "agent"};
-        json_t *who = json_pack("{ss ss}", "name", a->name, "role", roles[a->role]);
-        if (a->role == ROLE_AGENT)
-            json_object_set_new(who, "agent_id", json_string(a->agent_id));
-        mkt_ok(c, 200, who);
-        return;
-    }
-    if (c->nseg == 2 && strcmp(c->seg[0], "sim") == 0 && strcmp(c->seg[1], "faults") == 0) {
-        if (a->role != ROLE_SUPERVISOR)
-            mkt_fail(c, 403, "forbidden", NULL, NULL, "supervisors only");
-        else
-            get_faults(c);
-        return;
-    }
-    const kinddef *k = c->nseg >= 1 ? find_kind(c->seg[0]) : NULL;
-    if (!k) {
-        mkt_fail(c, 404, "not_found", NULL, NULL, "no such endpoint");
-        return;
-    }
-    if (c->nseg == 1)
-        get_list(c, k);
-    else if (c->nseg == 2)
-        get_one(c, k, c->seg[1]);
-    else if (c->nseg == 3 && strcmp(k->kind, "negotiation") == 0 &&
-             strcmp(c->seg[2], "messages") == 0)
-        get_messages(c, c->seg[1]);
-    else
-        mkt_fail(c, 404, "not_found", NULL, NULL, "no such endpoint");
+    return mkt_ok(c, 200, mkt_fleet(c->m));
 }
 
-/* ---- posting ---------------------------------------------------------------- */
+/* GET /v1/whoami: who the token belongs to, so that a console can show it and grey out
+ * what the role may not do. Never the token itself. */
+static bool get_whoami(mkt_ctx *c)
+{
+    static const char *const roles[] = {"none", "viewer", "supervisor", "agent"};
+    json_t *who = json_pack("{ss ss}", "name", c->a->name, "role", roles[c->a->role]);
+    if (c->a->role == ROLE_AGENT)
+        json_object_set_new(who, "agent_id", json_string(c->a->agent_id));
+    return mkt_ok(c, 200, who);
+}
 
-/* Routes a POST inside its transaction. */
+/* GET /v1/health, open to anyone. */
+static bool get_health(mkt_ctx *c)
+{
+    return mkt_ok(c, 200,
+                  json_pack("{ss ss sI}", "status", "ok", "epoch", c->m->epoch, "seq",
+                            (json_int_t)c->m->seq));
+}
+
+/* ---- the routes ------------------------------------------------------------- */
+
+/* Who may take a route: a set of roles. */
+#define BY(role)    (1u << (role))
+#define BY_ANYONE   (BY(ROLE_NONE) | BY_SIGNED)
+#define BY_SIGNED   (BY_OPERATOR | BY(ROLE_AGENT)) /* any valid token */
+#define BY_OPERATOR (BY(ROLE_VIEWER) | BY(ROLE_SUPERVISOR))
+#define AGENTS_ONLY "agents may use only the agent endpoints"
+#define NO_ENDPOINT "no such endpoint"
+
+/* One route. path is the segments after /v1/: a word matches itself, "*" any one
+ * segment, "{kind}" a kind's plural (kinds[] above), and a last "**" any further
+ * segments, or none. The first route whose method and path match and that the caller's
+ * role may take runs; when none may, the first whose path matches refuses it. */
+typedef struct route {
+    const char *method;          /* "GET" (HEAD too) or "POST" */
+    const char *path;            /* the pattern */
+    unsigned roles;              /* who may take it (BY_...) */
+    int status;                  /* what the others get: 403 or 404 ... */
+    const char *refusal;         /* ... with these words */
+    bool trading;                /* an agent's trade: refused while halted or paused */
+    bool (*handler)(mkt_ctx *c); /* answers the request */
+} route;
+
+/* clang-format off */
+static const route routes[] = {
+    {"GET",  "health",                  BY_ANYONE,              0,   NULL, false, get_health},
+    {"GET",  "snapshot",                BY_OPERATOR,            403, "operators only", false,
+     get_snapshot},
+    {"GET",  "fleet",                   BY_SIGNED,              0,   NULL, false, get_fleet},
+    {"GET",  "whoami",                  BY_SIGNED,              0,   NULL, false, get_whoami},
+    {"GET",  "sim/faults",              BY(ROLE_SUPERVISOR),    403, "supervisors only", false,
+     get_faults},
+    {"GET",  "{kind}",                  BY_SIGNED,              0,   NULL, false, get_list},
+    {"GET",  "{kind}/*",                BY_SIGNED,              0,   NULL, false, get_one},
+    {"GET",  "negotiations/*/messages", BY_SIGNED,              0,   NULL, false, get_messages},
+    {"POST", "listings",                BY(ROLE_AGENT),         404, NO_ENDPOINT, true,
+     trade_post_listing},
+    {"POST", "listings/*/withdraw",     BY(ROLE_AGENT),         404, NO_ENDPOINT, true,
+     trade_withdraw_listing},
+    {"POST", "negotiations",            BY(ROLE_AGENT),         404, NO_ENDPOINT, true,
+     trade_open_negotiation},
+    {"POST", "negotiations/*/messages", BY(ROLE_AGENT),         404, NO_ENDPOINT, true,
+     trade_post_message},
+    {"POST", "agents",                  BY(ROLE_SUPERVISOR),    403, AGENTS_ONLY, false,
+     agents_register},
+    /* the decisions (marketd/decide.c): an operator endpoint is forbidden to agents, any
+     * other path missing */
+    {"POST", "{kind}/**",               BY(ROLE_SUPERVISOR),    403, AGENTS_ONLY, false,
+     decide_route},
+    {"POST", "fleet/**",                BY(ROLE_SUPERVISOR),    403, AGENTS_ONLY, false,
+     decide_route},
+    {"POST", "**",                      BY(ROLE_SUPERVISOR),    404, AGENTS_ONLY, false,
+     decide_route},
+};
+/* clang-format on */
+
+/* True when the request's path matches pattern p (see route). */
+static bool path_matches(const mkt_ctx *c, const char *p)
+{
+    for (int i = 0;; i++) {
+        if (!*p)
+            return i == c->nseg;
+        if (strcmp(p, "**") == 0)
+            return true;
+        if (i == c->nseg)
+            return false;
+        size_t n = strcspn(p, "/");
+        const char *seg = c->seg[i];
+        bool ok = n == 1 && *p == '*';
+        if (!ok && n == 6 && strncmp(p, "{kind}", 6) == 0)
+            ok = find_kind(seg) != NULL;
+        else if (!ok)
+            ok = strlen(seg) == n && strncmp(p, seg, n) == 0;
+        if (!ok)
+            return false;
+        p += n + (p[n] == '/');
+    }
+}
+
+/* The route the caller may take for method and the request's path, or NULL; *refused is
+ * then the first route whose path matches (NULL: none). */
+static const route *find_route(const mkt_ctx *c, const char *method, const route **refused)
+{
+    *refused = NULL;
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        const route *r = &routes[i];
+        if (strcmp(r->method, method) != 0 || !path_matches(c, r->path))
+            continue;
+        if (r->roles & BY(c->a->role))
+            return r;
+        if (!*refused)
+            *refused = r;
+    }
+    return NULL;
+}
+
+/* Routes the request (method "GET" or "POST") and answers it. */
+static void take_route(mkt_ctx *c, const char *method)
+{
+    const route *refused, *r = find_route(c, method, &refused);
+    if (!r && refused)
+        mkt_fail(c, refused->status, refused->status == 403 ? "forbidden" : "not_found", NULL, NULL,
+                 "%s", refused->refusal);
+    else if (!r)
+        mkt_fail(c, 404, "not_found", NULL, NULL, NO_ENDPOINT);
+    else if (r->trading && c->a->role == ROLE_AGENT && mkt_fleet_halted(c->m))
+        mkt_fail(c, 409, "fleet_halted", NULL, NULL, "the fleet is halted");
+    else if (r->trading && c->a->role == ROLE_AGENT && c->agent_paused)
+        mkt_fail(c, 403, "agent_paused", NULL, NULL, "agent %s is paused", c->a->agent_id);
+    else
+        r->handler(c);
+}
+
+/* Routes a POST inside its transaction: an agent must exist (its pause is read once). */
 static void route_post(mkt_ctx *c)
 {
-    const market_actor *a = c->a;
-    if (a->role == ROLE_VIEWER) {
-        mkt_fail(c, 403, "forbidden", NULL, NULL, "viewers cannot make changes");
-        return;
-    }
-    if (a->role == ROLE_AGENT) {
-        json_t *agent = mkt_get(c->m, "agent", a->agent_id);
+    if (c->a->role == ROLE_AGENT) {
+        json_t *agent = mkt_get(c->m, "agent", c->a->agent_id);
         const char *status = agent ? mkt_str(agent, "status") : NULL;
-        bool paused = status && strcmp(status, "paused") == 0;
+        c->agent_paused = status && strcmp(status, "paused") == 0;
         json_decref(agent);
         if (!status) {
             mkt_fail(c, 401, "unauthorized", NULL, NULL, "unknown agent");
             return;
         }
-        bool listing = c->nseg >= 1 && strcmp(c->seg[0], "listings") == 0;
-        bool neg = c->nseg >= 1 && strcmp(c->seg[0], "negotiations") == 0;
-        if (!(listing && c->nseg == 1) &&
-            !(listing && c->nseg == 3 && !strcmp(c->seg[2], "withdraw")) &&
-            !(neg && c->nseg == 1) && !(neg && c->nseg == 3 && !strcmp(c->seg[2], "messages"))) {
-            /* An operator endpoint (a kind's, or the fleet's) is forbidden, not missing. */
-            bool known = c->nseg >= 1 && (find_kind(c->seg[0]) || strcmp(c->seg[0], "fleet") == 0);
-            mkt_fail(c, known ? 403 : 404, known ? "forbidden" : "not_found", NULL, NULL,
-                     "agents may use only the agent endpoints");
-            return;
-        }
-        if (mkt_fleet_halted(c->m)) {
-            mkt_fail(c, 409, "fleet_halted", NULL, NULL, "the fleet is halted");
-            return;
-        }
-        if (paused) {
-            mkt_fail(c, 403, "agent_paused", NULL, NULL, "agent %s is paused", a->agent_id);
-            return;
-        }
-        if (listing && c->nseg == 1)
-            trade_post_listing(c);
-        else if (listing)
-            trade_withdraw_listing(c, c->seg[1]);
-        else if (c->nseg == 1)
-            trade_open_negotiation(c);
-        else
-            trade_post_message(c, c->seg[1]);
-        return;
     }
-    /* Supervisors. */
-    decide_route(c);
+    take_route(c, "POST");
 }
 
 /* The idempotency scope of an actor. */
@@ -638,15 +468,76 @@ static double mono_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Handles a POST: idempotency, body, transaction. */
-static void handle_post(mkt_ctx *c)
+/* The fingerprint of a request (its path and body) as 64 hex digits into fp. */
+static void fingerprint(const market_request *rq, char fp[65])
+{
+    sha256_ctx h;
+    uint8_t d[32];
+    sha256_init(&h);
+    sha256_update(&h, rq->path, strlen(rq->path) + 1);
+    if (rq->body)
+        sha256_update(&h, rq->body, rq->body_len);
+    sha256_final(&h, d);
+    for (int i = 0; i < 32; i++)
+        snprintf(fp + 2 * i, 3, "%02x", d[i]);
+}
+
+/* Answers a POST from its stored answer when its Idempotency-Key was used before: true
+ * when answered (a replay, or 422 for another request under that key). */
+static bool replayed(mkt_ctx *c, const char *scope, const char *fp)
+{
+    int st = 0;
+    char *stored = NULL;
+    int found = mkt_idem_lookup(c->m, scope, c->rq->idempotency_key, fp, &st, &stored);
+    if (found == 1) {
+        json_t *b = json_loads(stored, 0, NULL);
+        free(stored);
+        c->m->st.replays++;
+        mkt_ok(c, st, b ? b : json_object());
+        c->status = -st; /* marks a replay for market_handle */
+        return true;
+    }
+    if (found == 2) {
+        mkt_fail(c, 422, "idempotency_mismatch", "Idempotency-Key", NULL,
+                 "this Idempotency-Key was used with another request");
+        return true;
+    }
+    return false;
+}
+
+/* Runs the POST (body parsed) in one transaction that also keeps its answer for its
+ * Idempotency-Key; anything but a 2xx rolls it all back. */
+static void post_in_transaction(mkt_ctx *c, const char *scope, const char *fp)
 {
     market *m = c->m;
-    const market_request *rq = c->rq;
-    if (c->a->role == ROLE_VIEWER) {
-        mkt_fail(c, 403, "forbidden", NULL, NULL, "viewers cannot make changes");
+    bool durable = c->a->role != ROLE_AGENT ||
+                   (mkt_str(c->body, "kind") && strcmp(mkt_str(c->body, "kind"), "accept") == 0);
+    double t0 = mono_s();
+    if (mkt_begin(m, durable) != 0) {
+        mkt_fail(c, 503, "unavailable", NULL, NULL, "database busy");
         return;
     }
+    route_post(c);
+    if (c->status < 200 || c->status >= 300) {
+        mkt_rollback(m);
+        return;
+    }
+    char *text = json_dumps(c->replay ? c->replay : c->answer, JSON_COMPACT);
+    if (!text || mkt_idem_store(m, scope, c->rq->idempotency_key, fp, c->status, text) != 0 ||
+        mkt_commit(m) != 0) {
+        mkt_rollback(m);
+        mkt_fail(c, 503, "unavailable", NULL, NULL, "could not commit the change");
+    } else if (c->a->role == ROLE_SUPERVISOR) {
+        m->st.decisions++;
+        m->st.decision_seconds += mono_s() - t0;
+    }
+    free(text);
+}
+
+/* Handles a POST: Idempotency-Key, body, then the change in its transaction. */
+static void handle_post(mkt_ctx *c)
+{
+    const market_request *rq = c->rq;
     if (!rq->idempotency_key || !valid_key(rq->idempotency_key)) {
         mkt_fail(c, 400, "bad_request", "Idempotency-Key", NULL,
                  "Idempotency-Key header (1-128 of A-Z a-z 0-9 _ -) is required");
@@ -658,31 +549,9 @@ static void handle_post(mkt_ctx *c)
     }
     char scope[80], fp[65];
     actor_scope(c->a, scope);
-    sha256_ctx h;
-    uint8_t d[32];
-    sha256_init(&h);
-    sha256_update(&h, rq->path, strlen(rq->path) + 1);
-    if (rq->body)
-        sha256_update(&h, rq->body, rq->body_len);
-    sha256_final(&h, d);
-    for (int i = 0; i < 32; i++)
-        snprintf(fp + 2 * i, 3, "%02x", d[i]);
-    int st = 0;
-    char *stored = NULL;
-    int found = mkt_idem_lookup(m, scope, rq->idempotency_key, fp, &st, &stored);
-    if (found == 1) {
-        json_t *b = json_loads(stored, 0, NULL);
-        free(stored);
-        m->st.replays++;
-        mkt_ok(c, st, b ? b : json_object());
-        c->status = -st; /* marks a replay for market_handle */
+    fingerprint(rq, fp);
+    if (replayed(c, scope, fp))
         return;
-    }
-    if (found == 2) {
-        mkt_fail(c, 422, "idempotency_mismatch", "Idempotency-Key", NULL,
-                 "this Idempotency-Key was used with another request");
-        return;
-    }
     json_error_t jerr;
     json_t *body = rq->body_len ? json_loadb(rq->body, rq->body_len, JSON_REJECT_DUPLICATES, &jerr)
                                 : json_object();
@@ -693,33 +562,34 @@ static void handle_post(mkt_ctx *c)
         return;
     }
     c->body = body;
-    bool durable = c->a->role != ROLE_AGENT ||
-                   (mkt_str(body, "kind") && strcmp(mkt_str(body, "kind"), "accept") == 0);
-    double t0 = mono_s();
-    if (mkt_begin(m, durable) != 0) {
-        mkt_fail(c, 503, "unavailable", NULL, NULL, "database busy");
-    } else {
-        route_post(c);
-        if (c->status >= 200 && c->status < 300) {
-            char *text = json_dumps(c->replay ? c->replay : c->answer, JSON_COMPACT);
-            if (!text || mkt_idem_store(m, scope, rq->idempotency_key, fp, c->status, text) != 0 ||
-                mkt_commit(m) != 0) {
-                mkt_rollback(m);
-                mkt_fail(c, 503, "unavailable", NULL, NULL, "could not commit the change");
-            } else if (c->a->role == ROLE_SUPERVISOR) {
-                m->st.decisions++;
-                m->st.decision_seconds += mono_s() - t0;
-            }
-            free(text);
-        } else {
-            mkt_rollback(m);
-        }
-    }
+    post_in_transaction(c, scope, fp);
     c->body = NULL;
     json_decref(body);
     json_decref(c->replay);
     c->replay = NULL;
 }
+
+/* A GET (or HEAD): routed at once. */
+static void handle_get(mkt_ctx *c)
+{
+    take_route(c, "GET");
+}
+
+/* The methods, and who may use each at all. */
+typedef struct method {
+    const char *name;
+    const char *route_as; /* the method of its routes */
+    unsigned roles;       /* who may use it */
+    const char *refusal;  /* the others' 403 */
+    void (*handle)(mkt_ctx *c);
+} method;
+
+static const method methods[] = {
+    {"GET", "GET", BY_SIGNED, NULL, handle_get},
+    {"HEAD", "GET", BY_SIGNED, NULL, handle_get},
+    {"POST", "POST", BY(ROLE_AGENT) | BY(ROLE_SUPERVISOR), "viewers cannot make changes",
+     handle_post},
+};
 
 /* Splits "/v1/a/b/c" into segments. Returns false when it is not a /v1 path. */
 static bool split_path(mkt_ctx *c, const char *path)
@@ -745,6 +615,28 @@ static bool split_path(mkt_ctx *c, const char *path)
     return c->nseg > 0;
 }
 
+/* Answers the request (its path split): a route open to anyone at once (health), then
+ * the token, the method and who may use it, and the method's handling. */
+static void dispatch(mkt_ctx *c)
+{
+    const market_request *rq = c->rq;
+    const method *mt = NULL;
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+        if (strcmp(methods[i].name, rq->method) == 0)
+            mt = &methods[i];
+    const route *refused, *open = mt ? find_route(c, mt->route_as, &refused) : NULL;
+    if (open && (open->roles & BY(ROLE_NONE)))
+        open->handler(c);
+    else if (c->a->role == ROLE_NONE)
+        mkt_fail(c, 401, "unauthorized", NULL, NULL, "a valid bearer token is required");
+    else if (!mt)
+        mkt_fail(c, 405, "bad_request", NULL, NULL, "method %s not allowed", rq->method);
+    else if (!(mt->roles & BY(c->a->role)))
+        mkt_fail(c, 403, "forbidden", NULL, NULL, "%s", mt->refusal);
+    else
+        mt->handle(c);
+}
+
 void market_handle(market *m, const market_actor *a, const market_request *rq, market_response *rs)
 {
     mkt_ctx c = {.m = m, .a = a, .rq = rq};
@@ -753,23 +645,10 @@ void market_handle(market *m, const market_actor *a, const market_request *rq, m
     pthread_mutex_lock(&m->mu);
     m->now = mkt_now_ms();
     m->st.requests++;
-    bool isget = strcmp(rq->method, "GET") == 0 || strcmp(rq->method, "HEAD") == 0;
-    bool ispost = strcmp(rq->method, "POST") == 0;
-    if (!rq->path || !split_path(&c, rq->path)) {
+    if (!rq->path || !split_path(&c, rq->path))
         mkt_fail(&c, 404, "not_found", NULL, NULL, "no such endpoint");
-    } else if (c.nseg == 1 && strcmp(c.seg[0], "health") == 0 && isget) {
-        mkt_ok(
-            &c, 200,
-            json_pack("{ss ss sI}", "status", "ok", "epoch", m->epoch, "seq", (json_int_t)m->seq));
-    } else if (a->role == ROLE_NONE) {
-        mkt_fail(&c, 401, "unauthorized", NULL, NULL, "a valid bearer token is required");
-    } else if (isget) {
-        route_get(&c);
-    } else if (ispost) {
-        handle_post(&c);
-    } else {
-        mkt_fail(&c, 405, "bad_request", NULL, NULL, "method %s not allowed", rq->method);
-    }
+    else
+        dispatch(&c);
     rs->replayed = c.status < 0;
     rs->retry_after = 0;
     rs->status = c.status < 0 ? -c.status : c.status;

@@ -17,17 +17,7 @@
 /* Sets the account's balance += delta. 0 or -1. */
 static int add_balance(market *m, const char *account, int64_t delta)
 {
-    sqlite3_stmt *st;
-    if (mkt_prepare(m,
-                    "INSERT INTO balances(account,amount) VALUES(?,?) ON CONFLICT(account) "
-                    "DO UPDATE SET amount=amount+excluded.amount",
-                    &st) != 0)
-        return -1;
-    sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, delta);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-    mkt_release(st);
-    return rc;
+    return STORE(m->db, balance_add, account, delta);
 }
 
 /* Posts a double entry moving amount from buyer to seller (negative: back). 0 or -1. */
@@ -129,19 +119,10 @@ int settle_expire(market *m, json_t *p)
         "The purchase expired without a supervisor's decision and is not going ahead.", NULL);
 }
 
-/* Binds the current time. */
-static void bind_now(sqlite3_stmt *st, const void *ud)
-{
-    sqlite3_bind_int64(st, 1, *(const int64_t *)ud);
-}
-
 void settle_expire_due(market *m)
 {
     json_t *due = json_array();
-    mkt_query_json(m,
-                   "SELECT json FROM objects WHERE kind='purchase' AND status='pending_approval' "
-                   "AND due IS NOT NULL AND due<=? ORDER BY due LIMIT 200",
-                   bind_now, &m->now, due);
+    STORE(m->db, purchases_due, m->now, 200, mkt_collect, due);
     size_t i;
     json_t *p;
     json_array_foreach(due, i, p)

@@ -69,29 +69,10 @@ static int lower_bound(const int64_t *v, int n, int64_t x)
 /* Loads window r (category and currency set) from its tables. Returns 0 or -1. */
 static int ref_load(market *m, struct mkt_refcache *r)
 {
-    sqlite3_stmt *st;
-    if (mkt_prepare(m, "SELECT total FROM ref_keys WHERE category=? AND currency=?", &st) != 0)
-        return -1;
-    sqlite3_bind_text(st, 1, r->category, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, r->currency, -1, SQLITE_STATIC);
-    r->total = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    mkt_release(st);
+    int got =
+        STORE(m->db, ref_window, r->category, r->currency, &r->total, r->ring, MKT_REF_WINDOW);
     r->n = r->total < MKT_REF_WINDOW ? (int)r->total : MKT_REF_WINDOW;
-    if (mkt_prepare(m, "SELECT slot, price FROM ref_prices WHERE category=? AND currency=?", &st) !=
-        0)
-        return -1;
-    sqlite3_bind_text(st, 1, r->category, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, r->currency, -1, SQLITE_STATIC);
-    int got = 0, rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int64_t slot = sqlite3_column_int64(st, 0);
-        if (slot >= 0 && slot < r->n) {
-            r->ring[slot] = sqlite3_column_int64(st, 1);
-            got++;
-        }
-    }
-    mkt_release(st);
-    if (rc != SQLITE_DONE || got != r->n)
+    if (got != r->n)
         return -1;
     memcpy(r->sorted, r->ring, (size_t)r->n * sizeof r->sorted[0]);
     qsort(r->sorted, (size_t)r->n, sizeof r->sorted[0], cmp_i64);
@@ -141,29 +122,7 @@ static int ref_add(market *m, struct mkt_refcache *r, int64_t price)
     r->n++;
     r->ring[slot] = price;
     r->total++;
-    sqlite3_stmt *st;
-    if (mkt_prepare(m,
-                    "INSERT INTO ref_prices(category,currency,slot,price) VALUES(?,?,?,?) "
-                    "ON CONFLICT(category,currency,slot) DO UPDATE SET price=excluded.price",
-                    &st) != 0)
-        return -1;
-    sqlite3_bind_text(st, 1, r->category, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, r->currency, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 3, slot);
-    sqlite3_bind_int64(st, 4, price);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-    mkt_release(st);
-    if (rc != 0 || mkt_prepare(m,
-                               "INSERT INTO ref_keys(category,currency,total) VALUES(?,?,?) "
-                               "ON CONFLICT(category,currency) DO UPDATE SET total=excluded.total",
-                               &st) != 0)
-        return -1;
-    sqlite3_bind_text(st, 1, r->category, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, r->currency, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, r->total);
-    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-    mkt_release(st);
-    return rc;
+    return STORE(m->db, ref_put, r->category, r->currency, slot, price, r->total);
 }
 
 /* Median unit price of the category's listings in currency with own counted (own is
@@ -218,17 +177,7 @@ static int body_currency(mkt_ctx *c, const char **out)
  * -1. */
 static int open_listings(market *m, const char *seller)
 {
-    sqlite3_stmt *st;
-    if (mkt_prepare(m,
-                    "SELECT COUNT(*) FROM (SELECT 1 FROM objects WHERE kind='listing' AND "
-                    "status='open' AND p1=? LIMIT ?)",
-                    &st) != 0)
-        return -1;
-    sqlite3_bind_text(st, 1, seller, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, m->max_open_listings);
-    int n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
-    mkt_release(st);
-    return n;
+    return STORE(m->db, listings_open, seller, m->max_open_listings);
 }
 
 bool trade_post_listing(mkt_ctx *c)
@@ -292,8 +241,9 @@ bool trade_post_listing(mkt_ctx *c)
     return mkt_ok(c, 201, l);
 }
 
-bool trade_withdraw_listing(mkt_ctx *c, const char *id)
+bool trade_withdraw_listing(mkt_ctx *c)
 {
+    const char *id = c->seg[1];
     if (!text_valid_id(id, "lst_"))
         return mkt_fail(c, 400, "bad_request", "id", NULL, "not a valid listing id");
     json_t *l = mkt_get(c->m, "listing", id);
@@ -512,104 +462,124 @@ out:
     return p;
 }
 
-bool trade_post_message(mkt_ctx *c, const char *id)
+/* A message's body: its kind, text, ship_to, and terms (-1: none given). */
+typedef struct msgbody {
+    const char *kind, *text, *ship_to;
+    bool offer, accept; /* an offer or counter; an accept */
+    int64_t price, qty;
+} msgbody;
+
+/* Reads and checks a message's body. False: answered (400). */
+static bool message_body(mkt_ctx *c, msgbody *b)
 {
-    market *m = c->m;
-    if (!text_valid_id(id, "neg_"))
-        return mkt_fail(c, 400, "bad_request", "id", NULL, "not a valid negotiation id");
-    const char *kind, *text = "", *ship_to = NULL;
-    if (mkt_body_str(c, "kind", 1, 16, true, &kind) < 0 ||
-        mkt_body_str(c, "text", 0, 4096, false, &text) < 0 ||
-        mkt_body_str(c, "ship_to", 1, 500, false, &ship_to) < 0)
+    *b = (msgbody){.text = "", .price = -1, .qty = -1};
+    if (mkt_body_str(c, "kind", 1, 16, true, &b->kind) < 0 ||
+        mkt_body_str(c, "text", 0, 4096, false, &b->text) < 0 ||
+        mkt_body_str(c, "ship_to", 1, 500, false, &b->ship_to) < 0)
         return false;
-    bool offer = !strcmp(kind, "offer") || !strcmp(kind, "counter");
-    bool accept = !strcmp(kind, "accept");
-    if (!offer && !accept && strcmp(kind, "reject") != 0 && strcmp(kind, "note") != 0)
+    const char *kind = b->kind;
+    b->offer = !strcmp(kind, "offer") || !strcmp(kind, "counter");
+    b->accept = !strcmp(kind, "accept");
+    if (!b->offer && !b->accept && strcmp(kind, "reject") != 0 && strcmp(kind, "note") != 0)
         return mkt_fail(c, 400, "bad_request", "kind", NULL,
                         "kind must be offer, counter, accept, reject or note");
-    int64_t price = -1, qty = -1;
-    int r1 = mkt_body_int(c, "unit_price_minor", 0, MONEY_MAX_MINOR, &price);
+    int r1 = mkt_body_int(c, "unit_price_minor", 0, MONEY_MAX_MINOR, &b->price);
     if (r1 < 0)
         return false;
-    int r2 = mkt_body_int(c, "quantity", 1, QTY_MAX, &qty);
+    int r2 = mkt_body_int(c, "quantity", 1, QTY_MAX, &b->qty);
     if (r2 < 0)
         return false;
-    if (offer && (r1 == 0 || r2 == 0))
+    if (b->offer && (r1 == 0 || r2 == 0))
         return mkt_fail(c, 400, "bad_request", r1 == 0 ? "unit_price_minor" : "quantity", NULL,
                         "an %s needs a unit price and a quantity", kind);
     int64_t total;
-    if (price >= 0 && qty >= 0 && !money_mul(price, qty, &total))
+    if (b->price >= 0 && b->qty >= 0 && !money_mul(b->price, b->qty, &total))
         return mkt_fail(c, 400, "bad_request", "quantity", NULL, "the total is out of range");
-    json_t *neg = mkt_get(m, "negotiation", id);
-    if (!neg)
-        return mkt_fail(c, 404, "not_found", NULL, NULL, "no such negotiation");
-    bool ok = false;
-    const char *me = c->a->agent_id, *status = mkt_str(neg, "status");
+    return true;
+}
+
+/* Checks that the caller may accept the terms on neg's table, and fills in b's terms
+ * from them where the body gave none. False: answered (409, 400). */
+static bool may_accept(mkt_ctx *c, json_t *neg, msgbody *b)
+{
     json_t *terms = json_object_get(neg, "terms");
-    json_t *msg = NULL, *p = NULL;
-    if (strcmp(mkt_str(neg, "buyer_id"), me) != 0 && strcmp(mkt_str(neg, "seller_id"), me) != 0) {
-        mkt_fail(c, 403, "forbidden", NULL, NULL, "not a party to this negotiation");
-        goto out;
-    }
+    if (!json_is_object(terms))
+        return mkt_fail(c, 409, "conflict", NULL, neg, "there are no terms on the table to accept");
+    const char *by = mkt_str(terms, "by");
+    if (!by || strcmp(by, c->a->agent_id) == 0)
+        return mkt_fail(c, 409, "own_offer", NULL, neg,
+                        "these are the caller's own terms: only the party that did not put them "
+                        "on the table may accept them");
+    char paused[72];
+    if (paused_party(c->m, neg, paused))
+        return mkt_fail(c, 409, "conflict", NULL, neg,
+                        "agent %s is paused: no purchase can involve it until it is resumed",
+                        paused);
+    if (b->price < 0)
+        b->price = mkt_int(terms, "unit_price_minor");
+    if (b->qty < 0)
+        b->qty = mkt_int(terms, "quantity");
+    int64_t total;
+    if (!money_mul(b->price, b->qty, &total))
+        return mkt_fail(c, 400, "bad_request", "quantity", NULL, "the total is out of range");
+    if (!inside_cap(neg, b->price, b->qty))
+        return cap_exceeded(c, neg, "the terms", b->price, b->qty);
+    return true;
+}
+
+/* Checks that the caller may post message b on neg: a party, the negotiation open, an
+ * offer inside its cap, an accept of the other party's terms. False: answered. */
+static bool may_post(mkt_ctx *c, json_t *neg, msgbody *b)
+{
+    const char *me = c->a->agent_id, *status = mkt_str(neg, "status");
+    if (strcmp(mkt_str(neg, "buyer_id"), me) != 0 && strcmp(mkt_str(neg, "seller_id"), me) != 0)
+        return mkt_fail(c, 403, "forbidden", NULL, NULL, "not a party to this negotiation");
     if (strcmp(status, "open") != 0) {
         char who[400] = "";
         if (strcmp(status, "held") == 0)
             hold_describe(neg, who, sizeof who);
-        mkt_fail(c, 409, "conflict", NULL, neg, "the negotiation is %s%s%s", status,
-                 who[0] ? " by " : "", who);
+        return mkt_fail(c, 409, "conflict", NULL, neg, "the negotiation is %s%s%s", status,
+                        who[0] ? " by " : "", who);
+    }
+    if (b->offer && !inside_cap(neg, b->price, b->qty))
+        return cap_exceeded(c, neg, "the offer", b->price, b->qty);
+    return !b->accept || may_accept(c, neg, b);
+}
+
+bool trade_post_message(mkt_ctx *c)
+{
+    market *m = c->m;
+    const char *id = c->seg[1];
+    if (!text_valid_id(id, "neg_"))
+        return mkt_fail(c, 400, "bad_request", "id", NULL, "not a valid negotiation id");
+    msgbody b;
+    if (!message_body(c, &b))
+        return false;
+    json_t *neg = mkt_get(m, "negotiation", id);
+    if (!neg)
+        return mkt_fail(c, 404, "not_found", NULL, NULL, "no such negotiation");
+    bool ok = false;
+    const char *me = c->a->agent_id;
+    json_t *terms = json_object_get(neg, "terms");
+    json_t *msg = NULL, *p = NULL;
+    if (!may_post(c, neg, &b))
         goto out;
-    }
-    if (offer && !inside_cap(neg, price, qty)) {
-        cap_exceeded(c, neg, "the offer", price, qty);
-        goto out;
-    }
-    if (accept) {
-        if (!json_is_object(terms)) {
-            mkt_fail(c, 409, "conflict", NULL, neg, "there are no terms on the table to accept");
-            goto out;
-        }
-        const char *by = mkt_str(terms, "by");
-        if (!by || strcmp(by, me) == 0) {
-            mkt_fail(c, 409, "own_offer", NULL, neg,
-                     "these are the caller's own terms: only the party that did not put them on "
-                     "the table may accept them");
-            goto out;
-        }
-        char paused[72];
-        if (paused_party(m, neg, paused)) {
-            mkt_fail(c, 409, "conflict", NULL, neg,
-                     "agent %s is paused: no purchase can involve it until it is resumed", paused);
-            goto out;
-        }
-        if (price < 0)
-            price = mkt_int(terms, "unit_price_minor");
-        if (qty < 0)
-            qty = mkt_int(terms, "quantity");
-        if (!money_mul(price, qty, &total)) {
-            mkt_fail(c, 400, "bad_request", "quantity", NULL, "the total is out of range");
-            goto out;
-        }
-        if (!inside_cap(neg, price, qty)) {
-            cap_exceeded(c, neg, "the terms", price, qty);
-            goto out;
-        }
-    }
-    msg = add_message(m, neg, me, kind, price, qty, text);
+    msg = add_message(m, neg, me, b.kind, b.price, b.qty, b.text);
     if (!msg)
         goto fail;
-    if (offer) {
-        put_terms(neg, me, price, qty);
-    } else if (accept) {
+    if (b.offer) {
+        put_terms(neg, me, b.price, b.qty);
+    } else if (b.accept) {
         json_object_set_new(neg, "status", json_string("agreed"));
         json_object_set(neg, "agreed_terms", terms);
-    } else if (!strcmp(kind, "reject")) {
+    } else if (!strcmp(b.kind, "reject")) {
         json_object_set_new(neg, "status", json_string("failed"));
     }
     if (mkt_update(m, "negotiation", neg) != 0)
         goto fail;
-    if (offer && risk_velocity(m, me) != 0)
+    if (b.offer && risk_velocity(m, me) != 0)
         goto fail;
-    if (accept && !(p = make_purchase(c, neg, price, qty, ship_to)))
+    if (b.accept && !(p = make_purchase(c, neg, b.price, b.qty, b.ship_to)))
         goto fail;
     json_t *ans = json_pack("{sO sO}", "message", msg, "negotiation", neg);
     if (p)

@@ -8,7 +8,8 @@
 #             the store (api/store.c) only libc and api/model.h, api/text.h
 #   tui/      everything above; HTTP through api/http.c and JSON through api/json.h
 #             (no libcurl, no jansson, no server libraries)
-#   marketd/  libc, libmicrohttpd, sqlite3, jansson, api/money.h, api/text.h, marketd/
+#   marketd/  libc, libmicrohttpd, sqlite3, jansson, api/money.h, api/text.h, marketd/;
+#             sqlite3 only in the SQLite engine (marketd/store_sqlite*)
 set -u
 cd "$(dirname "$0")/.." || exit 2
 bad=0
@@ -62,6 +63,15 @@ if [ -f api/store.c ]; then
     echo "check-layers: api/store.c includes more than libc and api/model.h: $impure" >&2
     bad=1
   fi
+fi
+# marketd's rules never name the database engine: sqlite3 only in the SQLite engine's
+# files (marketd/store_sqlite*), behind the interface of marketd/store.h.
+named=$(grep -ln 'sqlite3' marketd/*.[ch] 2>/dev/null | grep -v '^marketd/store_sqlite')
+if [ -n "$named" ]; then
+  for f in $named; do
+    echo "check-layers: $f names sqlite3: the engine belongs in marketd/store_sqlite*.c (marketd/store.h)" >&2
+  done
+  bad=1
 fi
 [ "$bad" -eq 0 ] && echo "check-layers: ok"
 exit $bad

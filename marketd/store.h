@@ -1,0 +1,244 @@
+/* store.h: marketd's storage behind one seam, whatever the database engine.
+ *
+ * The market's rules (trade.c, decide.c, settle.c, hold.c, risk.c, route.c, agents.c,
+ * idem.c, market.c) never name an engine: they call the operations of a store_ops table,
+ * through db.c (transactions, objects, the event log) or STORE() for a named query. An
+ * engine is one const table of these operations and the files behind it (SQLite:
+ * store_sqlite.c, its schema in store_sqlite_schema.c: the only files that call the
+ * SQLite library, as tools/check-layers.sh checks). A second engine (PostgreSQL, issue
+ * 18) is a second table with the same answers.
+ *
+ * What is stored (each body once; see db.c and idem.c):
+ *   objects   one row per object (kind, id): its JSON, a few indexed columns (status, the
+ *             parties p1 and p2, the decide_by deadline as due, the creation time) and the
+ *             seq of the event whose data is this version (0: none);
+ *   events    the gapless log: seq, type, time, and either the whole line or, when its
+ *             data is an object's current row or a message, where that data lives;
+ *   messages  a negotiation's messages, by (negotiation, seq);
+ *   idem      the answers kept for Idempotency-Key, with references to events;
+ *   meta      small named values (ids, the epoch, the fleet singleton);
+ *   and the reference-price windows, balances, agent token hashes, injected faults.
+ *
+ * Text handed to a callback is borrowed for the call only. A walk calls its callback
+ * once a row, in the order the operation states; the callback returns 0 to go on, more
+ * than 0 to stop, less than 0 to stop with an error. A walk returns how many rows it gave,
+ * or -1 (an engine error, or the callback's). Every operation runs inside the caller's
+ * transaction when there is one, with the market's lock held.
+ */
+#ifndef DEALDESK_MARKETD_STORE_H
+#define DEALDESK_MARKETD_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct store store;
+typedef struct store_ops store_ops;
+
+/* Every engine's handle begins with this (the engine's own state follows). */
+struct store {
+    const store_ops *ops;
+};
+
+/* Calls operation op of store s: STORE(m->db, listings_open, seller, max). */
+#define STORE(s, op, ...) ((s)->ops->op((s), __VA_ARGS__))
+
+/* One row of a walk: a text (JSON, an account, a message's text) and a number (the row's
+ * order, a seq, an amount). */
+typedef int (*store_row_fn)(void *ud, const char *text, int64_t n);
+
+/* What a new database starts with (written with its first schema). */
+typedef struct store_seed {
+    const char *epoch; /* meta "epoch" */
+    const char *fleet; /* meta "fleet": the fleet singleton's JSON */
+} store_seed;
+
+/* An object's row. */
+typedef struct store_object {
+    const char *kind, *id;
+    const char *status;  /* or NULL */
+    const char *p1, *p2; /* its parties (seller; buyer and seller; an alert's subject), or NULL */
+    int64_t due;         /* a pending purchase's decide_by in ms, or -1 */
+    int64_t created;     /* ms; kept from the first store of the row */
+    const char *json;
+    int64_t seq; /* the event whose data this version is, or 0 */
+} store_object;
+
+/* An event to append: line is the whole line, or NULL when the data lives in the row
+ * named by src ("message": messages (src_id, src_n); else objects (src, src_id)). */
+typedef struct store_event {
+    int64_t seq;
+    const char *type;
+    int64_t at;
+    const char *line;
+    const char *src, *src_id;
+    int64_t src_n;
+} store_event;
+
+/* An event read back: line, or (line NULL) its data from where it lives. */
+typedef struct store_evrow {
+    int64_t seq;
+    const char *type;
+    int64_t at;
+    const char *line, *data;
+} store_evrow;
+typedef int (*store_event_fn)(void *ud, const store_evrow *e);
+
+/* A negotiation's message. */
+typedef struct store_message {
+    const char *negotiation_id;
+    int64_t seq;
+    const char *from, *kind;
+    int64_t at;
+    const char *json;
+} store_message;
+
+/* A stored idempotent answer (idem.c): refs NULL when it holds no reference. */
+typedef struct store_answer {
+    const char *fingerprint;
+    int status;
+    const char *body, *refs;
+} store_answer;
+typedef int (*store_answer_fn)(void *ud, const store_answer *a);
+
+/* A fault the simulated fleet injected (ids NULL when absent). */
+typedef struct store_fault {
+    const char *kind, *purchase_id, *negotiation_id, *listing_id, *agent_id;
+    int64_t at;
+} store_fault;
+typedef int (*store_fault_fn)(void *ud, const store_fault *f);
+
+/* A page of a list (GET /v1/{kind}): objects of kind, in creation order after the
+ * cursor, at most limit of them, filtered by status, by party (p1 or p2) or by id. */
+typedef struct store_page {
+    const char *kind;
+    const char *status; /* or NULL: any */
+    const char *party;  /* or NULL: anyone's */
+    const char *id;     /* or NULL: any (the agent reading the list of agents: itself) */
+    int64_t after;      /* the cursor: the order of the last row of the page before */
+    int limit;
+} store_page;
+
+/* The terms of a purchase that would repeat an earlier one (risk.c's duplicate rule). */
+typedef struct store_dup {
+    const char *buyer, *listing_id;
+    int64_t unit_price, quantity;
+    int64_t since; /* ms: made at or after */
+} store_dup;
+
+struct store_ops {
+    const char *name; /* the engine's name, for messages ("sqlite") */
+
+    /* ---- the database ---- */
+    /* Opens (creating and migrating it to this marketd's schema, seeded with seed when
+     * new) the database at path: the handle (owned), or NULL with a message in err. */
+    store *(*open)(const char *path, const store_seed *seed, char *err, size_t errsz);
+    /* Closes it (after making the file whole: no journal left beside it). */
+    void (*close)(store *s);
+    /* The engine's last error message, for a log line or a 503's words. */
+    const char *(*error)(store *s);
+
+    /* ---- transactions ---- */
+    /* Begins one; durable: it must survive a power loss once committed. 0 or -1. */
+    int (*begin)(store *s, bool durable);
+    /* Commits it. 0 or -1 (then it is still open: the caller rolls it back). */
+    int (*commit)(store *s);
+    /* Rolls back the open transaction, if there is one. */
+    void (*rollback)(store *s);
+
+    /* ---- meta ---- */
+    /* Gives meta[key] to fn (n 0): 1 found, 0 absent, -1. */
+    int (*meta_get)(store *s, const char *key, store_row_fn fn, void *ud);
+    /* Sets meta[key] = value. 0 or -1. */
+    int (*meta_set)(store *s, const char *key, const char *value);
+
+    /* ---- objects ---- */
+    /* Gives object (kind, id)'s JSON to fn (n 0): 1 found, 0 absent, -1. */
+    int (*object_get)(store *s, const char *kind, const char *id, store_row_fn fn, void *ud);
+    /* Inserts or replaces the row (kind, id); created is kept from the first insert. 0/-1. */
+    int (*object_put)(store *s, const store_object *o);
+    /* A page of a list: fn gets each object's JSON and its order (the next cursor). */
+    int (*objects_page)(store *s, const store_page *q, store_row_fn fn, void *ud);
+    /* Every object of kind, oldest first. */
+    int (*objects_each)(store *s, const char *kind, store_row_fn fn, void *ud);
+    /* The newest max objects of kind, oldest of them first (the snapshot's ledger). */
+    int (*objects_newest)(store *s, const char *kind, int max, store_row_fn fn, void *ud);
+    /* Objects of kind in status whose held_by holds holder, oldest first (hold.c). */
+    int (*objects_held_by)(store *s, const char *kind, const char *status, const char *holder,
+                           store_row_fn fn, void *ud);
+    /* Negotiations open or held of agent_id (a party; NULL: everyone's), oldest first. */
+    int (*threads_live)(store *s, const char *agent_id, store_row_fn fn, void *ud);
+    /* At most max pending purchases whose deadline is at or before now, soonest first. */
+    int (*purchases_due)(store *s, int64_t now, int max, store_row_fn fn, void *ud);
+    /* How many open listings seller has, counting no further than max (or -1). */
+    int (*listings_open)(store *s, const char *seller, int max);
+    /* The quantities of buyer's newest max purchases into out, newest first: how many, or
+     * -1 (their median is risk.c's rule). */
+    int (*purchase_quantities)(store *s, const char *buyer, int64_t *out, int max);
+    /* 1 when a purchase like q (pending, approved or settled) exists, 0 when not, -1. */
+    int (*purchase_duplicate)(store *s, const store_dup *q);
+
+    /* ---- messages ---- */
+    /* Stores a message. 0 or -1. */
+    int (*message_put)(store *s, const store_message *msg);
+    /* Messages of negotiation neg after seq after, at most max, in order: fn gets each
+     * one's JSON and seq. */
+    int (*messages_page)(store *s, const char *neg, int64_t after, int max, store_row_fn fn,
+                         void *ud);
+    /* Each message's text (NULL when it has none) and seq, in order (risk.c). */
+    int (*message_texts)(store *s, const char *neg, store_row_fn fn, void *ud);
+    /* How many offers and counters agent from sent after time since (ms), or -1. */
+    int (*offers_since)(store *s, const char *from, int64_t since);
+
+    /* ---- the event log ---- */
+    /* Appends event e (seq is the next one). 0 or -1. */
+    int (*event_append)(store *s, const store_event *e);
+    /* Events with seq > after, in order, at most max. */
+    int (*events_each)(store *s, int64_t after, int max, store_event_fn fn, void *ud);
+    /* Gives event seq to fn: 1 found, 0 absent, -1. */
+    int (*event_get)(store *s, int64_t seq, store_event_fn fn, void *ud);
+    /* Gives the event whose data is the current row of object (kind, id) (its line NULL,
+     * its data the row's JSON) to fn: 1 found, 0 none, -1. */
+    int (*event_of_object)(store *s, const char *kind, const char *id, store_event_fn fn, void *ud);
+    /* Stores event seq's whole line in place of a reference to its data. 0 or -1. */
+    int (*event_set_line)(store *s, int64_t seq, const char *line);
+    /* The last seq stored (0 when none) into *seq. 0 or -1. */
+    int (*last_seq)(store *s, int64_t *seq);
+
+    /* ---- idempotency ---- */
+    /* Gives the answer kept for (scope, key) to fn: 1 found, 0 none, -1. */
+    int (*idem_get)(store *s, const char *scope, const char *key, store_answer_fn fn, void *ud);
+    /* Keeps an answer for (scope, key), stored at time at. 0 or -1. */
+    int (*idem_put)(store *s, const char *scope, const char *key, const store_answer *a,
+                    int64_t at);
+    /* Forgets the answers stored before time before. 0 or -1. */
+    int (*idem_prune)(store *s, int64_t before);
+
+    /* ---- reference prices (trade.c) ---- */
+    /* Reads the window of (category, currency): *total prices ever added (0: none yet),
+     * ring[slot] for each slot stored below min(*total, size). How many slots, or -1. */
+    int (*ref_window)(store *s, const char *category, const char *currency, int64_t *total,
+                      int64_t *ring, int size);
+    /* Stores price in slot and the window's new total. 0 or -1. */
+    int (*ref_put)(store *s, const char *category, const char *currency, int64_t slot,
+                   int64_t price, int64_t total);
+
+    /* ---- balances, tokens, faults ---- */
+    /* Adds delta to account's balance (from 0). 0 or -1. */
+    int (*balance_add)(store *s, const char *account, int64_t delta);
+    /* Each balance: account and amount, by account. */
+    int (*balances_each)(store *s, store_row_fn fn, void *ud);
+    /* Stores an agent token's hash. 0 or -1. */
+    int (*token_put)(store *s, const char *hash, const char *agent_id);
+    /* Gives the agent id of a token hash to fn: 1 found, 0 none, -1. */
+    int (*token_agent)(store *s, const char *hash, store_row_fn fn, void *ud);
+    /* Records an injected fault. 0 or -1. */
+    int (*fault_put)(store *s, const store_fault *f);
+    /* Each recorded fault, in order. */
+    int (*faults_each)(store *s, store_fault_fn fn, void *ud);
+};
+
+/* The SQLite engine (store_sqlite.c). */
+extern const store_ops store_sqlite;
+
+#endif

@@ -1,0 +1,520 @@
+/* store_sqlite.c: the SQLite engine's operations, and their table (marketd/store.h).
+ *
+ * Each operation is one or two statements over the tables of store_sqlite_schema.c,
+ * prepared once and cached by their text (sq_stmt), bound by a spec string, and stepped
+ * here, so that no other file of marketd/ calls sqlite3_*. Rows go to the caller's
+ * callback as SQLite gives them (borrowed text: no copy).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "marketd/store_sqlite.h"
+
+/* Steps st to its end, giving column 0 (text) and column 1 (an integer, when the
+ * statement has one; else 0) of each row to fn; resets st. The rows given, or -1. */
+static int walk(sqlite3_stmt *st, store_row_fn fn, void *ud)
+{
+    if (!st)
+        return -1;
+    bool two = sqlite3_column_count(st) > 1;
+    int n = 0, rc, stop = 0;
+    while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        stop =
+            fn(ud, (const char *)sqlite3_column_text(st, 0), two ? sqlite3_column_int64(st, 1) : 0);
+        n++;
+    }
+    sqlite3_reset(st);
+    return stop < 0 || (!stop && rc != SQLITE_DONE) ? -1 : n;
+}
+
+/* Steps st once: its first row to fn (as walk). 1 a row, 0 none, -1. */
+static int one(sqlite3_stmt *st, store_row_fn fn, void *ud)
+{
+    if (!st)
+        return -1;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        fn(ud, (const char *)sqlite3_column_text(st, 0),
+           sqlite3_column_count(st) > 1 ? sqlite3_column_int64(st, 1) : 0);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* The integer in column 0 of st's first row into *out (untouched when there is none).
+ * 1 a row, 0 none, -1. */
+static int one_int(sqlite3_stmt *st, int64_t *out)
+{
+    if (!st)
+        return -1;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* ---- transactions and meta ---------------------------------------------------- */
+
+static int sq_begin(store *s, bool durable)
+{
+    sq *q = SQ(s);
+    if (!q->memory)
+        sq_exec(q, durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+    return sq_exec(q, "BEGIN IMMEDIATE");
+}
+
+static int sq_commit(store *s)
+{
+    return sq_exec(SQ(s), "COMMIT");
+}
+
+static void sq_rollback(store *s)
+{
+    if (sqlite3_get_autocommit(SQ(s)->db) == 0)
+        sq_exec(SQ(s), "ROLLBACK");
+}
+
+static int sq_meta_get(store *s, const char *key, store_row_fn fn, void *ud)
+{
+    return one(sq_stmt(SQ(s), "SELECT value FROM meta WHERE key=?", "t", key), fn, ud);
+}
+
+static int sq_meta_set(store *s, const char *key, const char *value)
+{
+    return sq_run(SQ(s),
+                  "INSERT INTO meta(key,value) VALUES(?,?) ON CONFLICT(key) DO "
+                  "UPDATE SET value=excluded.value",
+                  "tt", key, value);
+}
+
+/* ---- objects -------------------------------------------------------------------- */
+
+static int sq_object_get(store *s, const char *kind, const char *id, store_row_fn fn, void *ud)
+{
+    return one(sq_stmt(SQ(s), "SELECT json FROM objects WHERE kind=? AND id=?", "tt", kind, id), fn,
+               ud);
+}
+
+static int sq_object_put(store *s, const store_object *o)
+{
+    sqlite3_stmt *st = sq_stmt(SQ(s),
+                               "INSERT INTO objects(kind,id,status,p1,p2,due,created,json,seq) "
+                               "VALUES(?,?,?,?,?,?,?,?,?) ON CONFLICT(kind,id) DO UPDATE SET "
+                               "status=excluded.status, due=excluded.due, json=excluded.json, "
+                               "seq=excluded.seq",
+                               "ttttt", o->kind, o->id, o->status, o->p1, o->p2);
+    if (!st)
+        return -1;
+    if (o->due >= 0)
+        sqlite3_bind_int64(st, 6, o->due);
+    sqlite3_bind_int64(st, 7, o->created);
+    sqlite3_bind_text(st, 8, o->json, -1, SQLITE_STATIC);
+    if (o->seq > 0)
+        sqlite3_bind_int64(st, 9, o->seq);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    sqlite3_reset(st);
+    return rc;
+}
+
+static int sq_objects_page(store *s, const store_page *q, store_row_fn fn, void *ud)
+{
+    static const char by_id[] =
+        "SELECT json, ord FROM objects WHERE kind=?1 AND (?2 IS NULL OR status=?2) AND ord>?3 "
+        "AND (?4 IS NULL OR id=?4) ORDER BY ord LIMIT ?5";
+    static const char by_party[] =
+        "SELECT json, ord FROM objects WHERE kind=?1 AND (?2 IS NULL OR status=?2) AND ord>?3 "
+        "AND (?4 IS NULL OR p1=?4 OR p2=?4) ORDER BY ord LIMIT ?5";
+    return walk(sq_stmt(SQ(s), q->id ? by_id : by_party, "ttItI", q->kind, q->status, q->after,
+                        q->id ? q->id : q->party, (int64_t)q->limit),
+                fn, ud);
+}
+
+static int sq_objects_each(store *s, const char *kind, store_row_fn fn, void *ud)
+{
+    return walk(sq_stmt(SQ(s), "SELECT json FROM objects WHERE kind=? ORDER BY ord", "t", kind), fn,
+                ud);
+}
+
+static int sq_objects_newest(store *s, const char *kind, int max, store_row_fn fn, void *ud)
+{
+    return walk(sq_stmt(SQ(s),
+                        "SELECT json FROM (SELECT json, ord FROM objects WHERE kind=? ORDER BY "
+                        "ord DESC LIMIT ?) ORDER BY ord",
+                        "tI", kind, (int64_t)max),
+                fn, ud);
+}
+
+static int sq_objects_held_by(store *s, const char *kind, const char *status, const char *holder,
+                              store_row_fn fn, void *ud)
+{
+    return walk(sq_stmt(SQ(s),
+                        "SELECT json FROM objects WHERE kind=?1 AND status=?2 AND EXISTS "
+                        "(SELECT 1 FROM json_each(objects.json,'$.held_by') WHERE value=?3) "
+                        "ORDER BY ord",
+                        "ttt", kind, status, holder),
+                fn, ud);
+}
+
+static int sq_threads_live(store *s, const char *agent_id, store_row_fn fn, void *ud)
+{
+    return walk(sq_stmt(SQ(s),
+                        "SELECT json FROM objects WHERE kind=?1 AND status IN (?2,'held') AND "
+                        "(?3 IS NULL OR p1=?3 OR p2=?3) ORDER BY ord",
+                        "ttt", "negotiation", "open", agent_id),
+                fn, ud);
+}
+
+static int sq_purchases_due(store *s, int64_t now, int max, store_row_fn fn, void *ud)
+{
+    return walk(sq_stmt(SQ(s),
+                        "SELECT json FROM objects WHERE kind='purchase' AND "
+                        "status='pending_approval' AND due IS NOT NULL AND due<=? ORDER BY due "
+                        "LIMIT ?",
+                        "II", now, (int64_t)max),
+                fn, ud);
+}
+
+static int sq_listings_open(store *s, const char *seller, int max)
+{
+    /* a partial index holds only open listings: this reads at most max entries */
+    int64_t n = -1;
+    one_int(sq_stmt(SQ(s),
+                    "SELECT COUNT(*) FROM (SELECT 1 FROM objects WHERE kind='listing' AND "
+                    "status='open' AND p1=? LIMIT ?)",
+                    "tI", seller, (int64_t)max),
+            &n);
+    return (int)n;
+}
+
+static int sq_purchase_quantities(store *s, const char *buyer, int64_t *out, int max)
+{
+    sqlite3_stmt *st = sq_stmt(SQ(s),
+                               "SELECT json_extract(json,'$.quantity') FROM objects WHERE "
+                               "kind='purchase' AND p1=? ORDER BY ord DESC LIMIT ?",
+                               "tI", buyer, (int64_t)max);
+    if (!st)
+        return -1;
+    int n = 0;
+    while (n < max && sqlite3_step(st) == SQLITE_ROW)
+        out[n++] = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return n;
+}
+
+static int sq_purchase_duplicate(store *s, const store_dup *q)
+{
+    int64_t one_row = 0;
+    return one_int(sq_stmt(SQ(s),
+                           "SELECT 1 FROM objects WHERE kind='purchase' AND p1=? AND created>=? "
+                           "AND status IN ('pending_approval','approved','settled') AND "
+                           "json_extract(json,'$.listing_id')=? AND "
+                           "json_extract(json,'$.unit_price_minor')=? AND "
+                           "json_extract(json,'$.quantity')=? LIMIT 1",
+                           "tItII", q->buyer, q->since, q->listing_id, q->unit_price, q->quantity),
+                   &one_row);
+}
+
+/* ---- messages ------------------------------------------------------------------- */
+
+static int sq_message_put(store *s, const store_message *msg)
+{
+    return sq_run(SQ(s),
+                  "INSERT INTO messages(negotiation_id,seq,from_id,kind,at,json) "
+                  "VALUES(?,?,?,?,?,?)",
+                  "tIttIt", msg->negotiation_id, msg->seq, msg->from, msg->kind, msg->at,
+                  msg->json);
+}
+
+static int sq_messages_page(store *s, const char *neg, int64_t after, int max, store_row_fn fn,
+                            void *ud)
+{
+    return walk(sq_stmt(SQ(s),
+                        "SELECT json, seq FROM messages WHERE negotiation_id=? AND seq>? ORDER BY "
+                        "seq LIMIT ?",
+                        "tII", neg, after, (int64_t)max),
+                fn, ud);
+}
+
+static int sq_message_texts(store *s, const char *neg, store_row_fn fn, void *ud)
+{
+    return walk(sq_stmt(SQ(s),
+                        "SELECT json_extract(json,'$.text'), seq FROM messages WHERE "
+                        "negotiation_id=? ORDER BY seq",
+                        "t", neg),
+                fn, ud);
+}
+
+static int sq_offers_since(store *s, const char *from, int64_t since)
+{
+    int64_t n = 0;
+    if (one_int(sq_stmt(SQ(s),
+                        "SELECT COUNT(*) FROM messages WHERE from_id=? AND at>? AND kind IN "
+                        "('offer','counter')",
+                        "tI", from, since),
+                &n) < 0)
+        return -1;
+    return (int)n;
+}
+
+/* ---- the event log -------------------------------------------------------------- */
+
+static int sq_event_append(store *s, const store_event *e)
+{
+    sqlite3_stmt *st = sq_stmt(
+        SQ(s), "INSERT INTO events(seq,type,at,json,src,src_id,src_n) VALUES(?,?,?,?,?,?,?)",
+        "ItIttt", e->seq, e->type, e->at, e->line ? e->line : "", e->src,
+        e->src ? e->src_id : NULL);
+    if (!st)
+        return -1;
+    if (e->src)
+        sqlite3_bind_int64(st, 7, e->src_n);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    sqlite3_reset(st);
+    return rc;
+}
+
+/* The SQL giving, for events, seq, type, at, the stored line ('' when elided) and, for
+ * an elided one, its data from where it lives. */
+#define EVENT_SELECT                                                                               \
+    "SELECT e.seq, e.type, e.at, e.json, CASE WHEN e.json<>'' THEN NULL "                          \
+    "WHEN e.src='message' THEN (SELECT json FROM messages WHERE negotiation_id=e.src_id AND "      \
+    "seq=e.src_n) ELSE (SELECT json FROM objects WHERE kind=e.src AND id=e.src_id) END "           \
+    "FROM events e "
+
+/* Steps st (columns seq, type, at, line or '', data) giving each row to fn, at most max
+ * rows (max < 0: all); resets st. The rows given, or -1. */
+static int walk_events(sqlite3_stmt *st, int max, store_event_fn fn, void *ud)
+{
+    if (!st)
+        return -1;
+    int n = 0, rc = SQLITE_DONE, stop = 0;
+    while (!stop && (max < 0 || n < max) && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *line = (const char *)sqlite3_column_text(st, 3);
+        store_evrow e = {.seq = sqlite3_column_int64(st, 0),
+                         .type = (const char *)sqlite3_column_text(st, 1),
+                         .at = sqlite3_column_int64(st, 2),
+                         .line = line && *line ? line : NULL,
+                         .data = (const char *)sqlite3_column_text(st, 4)};
+        stop = fn(ud, &e);
+        n++;
+    }
+    sqlite3_reset(st);
+    return stop < 0 || (!stop && rc != SQLITE_DONE && rc != SQLITE_ROW) ? -1 : n;
+}
+
+static int sq_events_each(store *s, int64_t after, int max, store_event_fn fn, void *ud)
+{
+    return walk_events(sq_stmt(SQ(s), EVENT_SELECT "WHERE e.seq>? ORDER BY e.seq LIMIT ?", "II",
+                               after, (int64_t)max),
+                       -1, fn, ud);
+}
+
+static int sq_event_get(store *s, int64_t seq, store_event_fn fn, void *ud)
+{
+    return walk_events(sq_stmt(SQ(s), EVENT_SELECT "WHERE e.seq=?", "I", seq), 1, fn, ud);
+}
+
+static int sq_event_of_object(store *s, const char *kind, const char *id, store_event_fn fn,
+                              void *ud)
+{
+    sqlite3_stmt *st = sq_stmt(SQ(s),
+                               "SELECT e.seq, e.type, e.at, '', o.json FROM objects o JOIN "
+                               "events e ON e.seq=o.seq AND e.json='' WHERE o.kind=? AND o.id=?",
+                               "tt", kind, id);
+    return walk_events(st, 1, fn, ud);
+}
+
+static int sq_event_set_line(store *s, int64_t seq, const char *line)
+{
+    return sq_run(SQ(s), "UPDATE events SET json=?, src=NULL, src_id=NULL WHERE seq=?", "tI", line,
+                  seq);
+}
+
+static int sq_last_seq(store *s, int64_t *seq)
+{
+    *seq = 0;
+    return one_int(sq_stmt(SQ(s), "SELECT COALESCE(MAX(seq),0) FROM events", ""), seq) < 0 ? -1 : 0;
+}
+
+/* ---- idempotency ---------------------------------------------------------------- */
+
+static int sq_idem_get(store *s, const char *scope, const char *key, store_answer_fn fn, void *ud)
+{
+    sqlite3_stmt *st = sq_stmt(SQ(s),
+                               "SELECT fingerprint,status,body,refs FROM idem WHERE actor=? AND "
+                               "key=?",
+                               "tt", scope, key);
+    if (!st)
+        return -1;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        store_answer a = {.fingerprint = (const char *)sqlite3_column_text(st, 0),
+                          .status = sqlite3_column_int(st, 1),
+                          .body = (const char *)sqlite3_column_text(st, 2),
+                          .refs = (const char *)sqlite3_column_text(st, 3)};
+        fn(ud, &a);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int sq_idem_put(store *s, const char *scope, const char *key, const store_answer *a,
+                       int64_t at)
+{
+    return sq_run(SQ(s),
+                  "INSERT INTO idem(actor,key,fingerprint,status,body,at,refs) "
+                  "VALUES(?,?,?,?,?,?,?)",
+                  "tttItIt", scope, key, a->fingerprint, (int64_t)a->status, a->body, at, a->refs);
+}
+
+static int sq_idem_prune(store *s, int64_t before)
+{
+    char sql[96];
+    snprintf(sql, sizeof sql, "DELETE FROM idem WHERE at<%lld", (long long)before);
+    return sq_exec(SQ(s), sql);
+}
+
+/* ---- reference prices ------------------------------------------------------------ */
+
+static int sq_ref_window(store *s, const char *category, const char *currency, int64_t *total,
+                         int64_t *ring, int size)
+{
+    *total = 0;
+    if (one_int(sq_stmt(SQ(s), "SELECT total FROM ref_keys WHERE category=? AND currency=?", "tt",
+                        category, currency),
+                total) < 0)
+        return -1;
+    int64_t n = *total < size ? *total : size;
+    sqlite3_stmt *st =
+        sq_stmt(SQ(s), "SELECT slot, price FROM ref_prices WHERE category=? AND currency=?", "tt",
+                category, currency);
+    if (!st)
+        return -1;
+    int got = 0, rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t slot = sqlite3_column_int64(st, 0);
+        if (slot >= 0 && slot < n) {
+            ring[slot] = sqlite3_column_int64(st, 1);
+            got++;
+        }
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? got : -1;
+}
+
+static int sq_ref_put(store *s, const char *category, const char *currency, int64_t slot,
+                      int64_t price, int64_t total)
+{
+    if (sq_run(SQ(s),
+               "INSERT INTO ref_prices(category,currency,slot,price) VALUES(?,?,?,?) "
+               "ON CONFLICT(category,currency,slot) DO UPDATE SET price=excluded.price",
+               "ttII", category, currency, slot, price) != 0)
+        return -1;
+    return sq_run(SQ(s),
+                  "INSERT INTO ref_keys(category,currency,total) VALUES(?,?,?) "
+                  "ON CONFLICT(category,currency) DO UPDATE SET total=excluded.total",
+                  "ttI", category, currency, total);
+}
+
+/* ---- balances, tokens, faults ------------------------------------------------------ */
+
+static int sq_balance_add(store *s, const char *account, int64_t delta)
+{
+    return sq_run(SQ(s),
+                  "INSERT INTO balances(account,amount) VALUES(?,?) ON CONFLICT(account) "
+                  "DO UPDATE SET amount=amount+excluded.amount",
+                  "tI", account, delta);
+}
+
+static int sq_balances_each(store *s, store_row_fn fn, void *ud)
+{
+    return walk(sq_stmt(SQ(s), "SELECT account, amount FROM balances ORDER BY account", ""), fn,
+                ud);
+}
+
+static int sq_token_put(store *s, const char *hash, const char *agent_id)
+{
+    return sq_run(SQ(s), "INSERT INTO agent_tokens(hash,agent_id) VALUES(?,?)", "tt", hash,
+                  agent_id);
+}
+
+static int sq_token_agent(store *s, const char *hash, store_row_fn fn, void *ud)
+{
+    return one(sq_stmt(SQ(s), "SELECT agent_id FROM agent_tokens WHERE hash=?", "t", hash), fn, ud);
+}
+
+static int sq_fault_put(store *s, const store_fault *f)
+{
+    return sq_run(SQ(s),
+                  "INSERT INTO faults(kind,purchase_id,negotiation_id,listing_id,agent_id,"
+                  "at) VALUES(?,?,?,?,?,?)",
+                  "tttttI", f->kind, f->purchase_id, f->negotiation_id, f->listing_id, f->agent_id,
+                  f->at);
+}
+
+static int sq_faults_each(store *s, store_fault_fn fn, void *ud)
+{
+    sqlite3_stmt *st = sq_stmt(SQ(s),
+                               "SELECT kind,purchase_id,negotiation_id,listing_id,agent_id,at FROM "
+                               "faults ORDER BY n",
+                               "");
+    if (!st)
+        return -1;
+    int n = 0, rc, stop = 0;
+    while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *c[5];
+        for (int i = 0; i < 5; i++)
+            c[i] = (const char *)sqlite3_column_text(st, i);
+        store_fault f = {c[0], c[1], c[2], c[3], c[4], sqlite3_column_int64(st, 5)};
+        stop = fn(ud, &f);
+        n++;
+    }
+    sqlite3_reset(st);
+    return stop < 0 || (!stop && rc != SQLITE_DONE) ? -1 : n;
+}
+
+/* ---- the table ------------------------------------------------------------------- */
+
+const store_ops store_sqlite = {
+    .name = "sqlite",
+    .open = sq_open,
+    .close = sq_close,
+    .error = sq_error,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .meta_get = sq_meta_get,
+    .meta_set = sq_meta_set,
+    .object_get = sq_object_get,
+    .object_put = sq_object_put,
+    .objects_page = sq_objects_page,
+    .objects_each = sq_objects_each,
+    .objects_newest = sq_objects_newest,
+    .objects_held_by = sq_objects_held_by,
+    .threads_live = sq_threads_live,
+    .purchases_due = sq_purchases_due,
+    .listings_open = sq_listings_open,
+    .purchase_quantities = sq_purchase_quantities,
+    .purchase_duplicate = sq_purchase_duplicate,
+    .message_put = sq_message_put,
+    .messages_page = sq_messages_page,
+    .message_texts = sq_message_texts,
+    .offers_since = sq_offers_since,
+    .event_append = sq_event_append,
+    .events_each = sq_events_each,
+    .event_get = sq_event_get,
+    .event_of_object = sq_event_of_object,
+    .event_set_line = sq_event_set_line,
+    .last_seq = sq_last_seq,
+    .idem_get = sq_idem_get,
+    .idem_put = sq_idem_put,
+    .idem_prune = sq_idem_prune,
+    .ref_window = sq_ref_window,
+    .ref_put = sq_ref_put,
+    .balance_add = sq_balance_add,
+    .balances_each = sq_balances_each,
+    .token_put = sq_token_put,
+    .token_agent = sq_token_agent,
+    .fault_put = sq_fault_put,
+    .faults_each = sq_faults_each,
+};
