@@ -196,9 +196,8 @@ bool fl_deal_spawn(fleet *f, double now)
             sim_fault order[FAULT_COUNT];
             fault_order(f, order);
             for (int i = 0; i < FAULT_COUNT && !ok; i++)
-                ok = plan(f, &tmp, bi, order[i], now);
-            if (ok)
-                f->fault_counts[tmp.fault]++;
+                if ((ok = plan(f, &tmp, bi, order[i], now)))
+                    f->fault_counts[order[i]]++; /* the fault plan() gave the deal */
         }
         if (!ok)
             ok = plan(f, &tmp, bi, FAULT_NONE, now);
