@@ -168,8 +168,9 @@ void fl_deal_fail(fleet *f, int d)
 /* Sends a message in deal x's thread as agent who. price/qty < 0: none. ship_to
  * may be NULL. Returns the HTTP status; *answer is the parsed answer (owned)
  * when wanted. */
-static int send(fleet *f, fl_deal *x, fl_agent *who, const char *kind, int64_t price, int64_t qty,
-                const char *text, const char *ship_to, double now, json_t **answer)
+static int post_message(fleet *f, fl_deal *x, fl_agent *who, const char *kind, int64_t price,
+                        int64_t qty, const char *text, const char *ship_to, double now,
+                        json_t **answer)
 {
     char path[128];
     snprintf(path, sizeof path, "/v1/negotiations/%s/messages", x->neg);
@@ -389,18 +390,18 @@ static void step_seller(fleet *f, int d, double now)
     int st;
     if (agree) {
         say(f, x, s, SAY_SELLER_AGREE, bp, qty, text, sizeof text);
-        st = send(f, x, s, "counter", bp, qty, text, NULL, now, &ans);
+        st = post_message(f, x, s, "counter", bp, qty, text, NULL, now, &ans);
         if (st / 100 == 2 && x->ns < FL_HIST)
             x->so[x->ns++] = bp;
     } else if (walk) {
         say(f, x, s, SAY_SELLER_WALK, 0, qty, text, sizeof text);
-        st = send(f, x, s, "reject", -1, -1, text, NULL, now, &ans);
+        st = post_message(f, x, s, "reject", -1, -1, text, NULL, now, &ans);
         json_decref(ans);
         fl_deal_fail(f, d);
         return;
     } else {
         say(f, x, s, SAY_SELLER_COUNTER, next, qty, text, sizeof text);
-        st = send(f, x, s, "counter", next, qty, text, NULL, now, &ans);
+        st = post_message(f, x, s, "counter", next, qty, text, NULL, now, &ans);
         if (st / 100 == 2 && x->ns < FL_HIST)
             x->so[x->ns++] = next;
     }
@@ -441,7 +442,7 @@ static void buyer_accept(fleet *f, int d, double now)
     char text[512];
     say(f, x, b, SAY_ACCEPT, price >= 0 ? price : x->table_price, x->table_qty, text, sizeof text);
     json_t *ans = NULL;
-    int st = send(f, x, b, "accept", price, qty, text, ship, now, &ans);
+    int st = post_message(f, x, b, "accept", price, qty, text, ship, now, &ans);
     json_t *p = json_object_get(ans, "purchase");
     if (st / 100 != 2 || !json_is_object(p)) {
         refused(f, d, st, ans);
@@ -475,7 +476,7 @@ static void step_buyer(fleet *f, int d, double now)
             char text[512];
             say(f, x, b, SAY_BUYER_WALK, sp, x->table_qty, text, sizeof text);
             json_t *ans = NULL;
-            send(f, x, b, "reject", -1, -1, text, NULL, now, &ans);
+            post_message(f, x, b, "reject", -1, -1, text, NULL, now, &ans);
             json_decref(ans);
             fl_deal_fail(f, d);
             return;
@@ -507,7 +508,7 @@ static void step_buyer(fleet *f, int d, double now)
         char text[512];
         say(f, x, b, SAY_BUYER_WALK, sp, qty, text, sizeof text);
         json_t *ans = NULL;
-        send(f, x, b, "reject", -1, -1, text, NULL, now, &ans);
+        post_message(f, x, b, "reject", -1, -1, text, NULL, now, &ans);
         json_decref(ans);
         fl_deal_fail(f, d);
         return;
@@ -516,14 +517,14 @@ static void step_buyer(fleet *f, int d, double now)
         char note[512];
         say(f, x, b, SAY_NUDGE, sp, qty, note, sizeof note);
         json_t *ans = NULL;
-        send(f, x, b, "note", -1, -1, note, NULL, now, &ans);
+        post_message(f, x, b, "note", -1, -1, note, NULL, now, &ans);
         json_decref(ans);
     }
     x->stalled = false;
     char text[512];
     say(f, x, b, capped_now ? SAY_CAP_ACK : SAY_BUYER_COUNTER, next, qty, text, sizeof text);
     json_t *ans = NULL;
-    int st = send(f, x, b, "counter", next, qty, text, NULL, now, &ans);
+    int st = post_message(f, x, b, "counter", next, qty, text, NULL, now, &ans);
     if (st / 100 != 2) {
         refused(f, d, st, ans);
         json_decref(ans);
@@ -549,7 +550,7 @@ static void step_burst(fleet *f, int d, double now)
         int64_t price = fl_scale(x->table_price, sim_rng_uniform(&f->dyn, 0.98, 1.02));
         say(f, x, b, SAY_BUYER_COUNTER, price, x->qty, text, sizeof text);
         json_t *ans = NULL;
-        int st = send(f, x, b, "offer", price, x->qty, text, NULL, now, &ans);
+        int st = post_message(f, x, b, "offer", price, x->qty, text, NULL, now, &ans);
         json_decref(ans);
         if (st / 100 != 2)
             break;
@@ -562,7 +563,7 @@ static void step_burst(fleet *f, int d, double now)
     b->quiet_until = fl_now() + 65.0;
     say(f, x, b, SAY_BUYER_WALK, x->table_price, x->qty, text, sizeof text);
     json_t *ans = NULL;
-    send(f, x, b, "reject", -1, -1, text, NULL, now, &ans);
+    post_message(f, x, b, "reject", -1, -1, text, NULL, now, &ans);
     json_decref(ans);
     fl_deal_fail(f, d);
 }
@@ -598,14 +599,14 @@ static void step_duplicate(fleet *f, int d, double now)
     x->table_price = price;
     x->table_qty = qty;
     say(f, x, s, SAY_SELLER_AGREE, price, qty, text, sizeof text);
-    st = send(f, x, s, "counter", price, qty, text, NULL, now, &ans);
+    st = post_message(f, x, s, "counter", price, qty, text, NULL, now, &ans);
     json_decref(ans);
     if (st / 100 != 2) {
         fl_deal_end(f, d);
         return;
     }
     say(f, x, b, SAY_ACCEPT, price, qty, text, sizeof text);
-    st = send(f, x, b, "accept", -1, -1, text, b->p.addresses[0], now, &ans);
+    st = post_message(f, x, b, "accept", -1, -1, text, b->p.addresses[0], now, &ans);
     json_t *p = json_object_get(ans, "purchase");
     if (st / 100 == 2 && json_is_object(p)) {
         x->fault_done = false; /* this purchase is the fault's */
