@@ -105,7 +105,8 @@ typedef struct client_status {
 
 /* Called from client_run() after each event is applied to the store: seq and type, and
  * the raw JSON of the event ({seq, type, at, data}, borrowed, as the server sent it —
- * untrusted: print it through json_print_event()). */
+ * untrusted: print it through json_print_event_decoded(), since json_decode_event
+ * accepted it). */
 typedef void (*client_event_cb)(void *ud, int64_t seq, const char *type, const char *raw,
                                 size_t rawlen);
 

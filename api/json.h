@@ -80,6 +80,18 @@ char *json_decision_body(const decision_req *r);
  * raw is not a JSON object. */
 int json_print_event(FILE *f, const char *raw, size_t len);
 
+/* Whether an event's JSON, as received, is already what json_print_event prints, up to
+ * spaces and the spelling of numbers and escapes: every byte printable ASCII (no control,
+ * DEL or byte above 0x7e, so nothing to escape), and exactly the keys "seq", "type", "at",
+ * "data" in that order, each once. raw must be valid JSON (json_decode_event accepted
+ * it): the values are skipped, not checked. */
+bool json_event_verbatim(const char *raw, size_t len);
+
+/* Prints an event json_decode_event accepted as one line: its text as received when
+ * json_event_verbatim says so (no parse, no encode: `dealdesk tail`'s speed), else
+ * through json_print_event. Returns 0, or -1 as json_print_event. */
+int json_print_event_decoded(FILE *f, const char *raw, size_t len);
+
 /* Prints a JSON document as one line of ASCII JSON (keys in their order). Returns 0 or
  * -1 when it is not JSON. */
 int json_print_ascii(FILE *f, const char *raw, size_t len);

@@ -89,7 +89,8 @@ static int print_value(FILE *f, json_t *v)
 
 int json_print_event(FILE *f, const char *raw, size_t len)
 {
-    json_t *root = json_loadb(raw, len, 0, NULL);
+    /* NUL allowed as the decoder allows it (jc_parse): an applied event is printed */
+    json_t *root = json_loadb(raw, len, JSON_ALLOW_NUL, NULL);
     if (!json_is_object(root)) {
         json_decref(root);
         return -1;
@@ -104,6 +105,87 @@ int json_print_event(FILE *f, const char *raw, size_t len)
     json_decref(o);
     json_decref(root);
     return rc;
+}
+
+/* The index after the string that starts at s[i] ('"'), or len + 1 when it does not
+ * end. */
+static size_t string_end(const char *s, size_t i, size_t len)
+{
+    for (i++; i < len; i++) {
+        if (s[i] == '\\')
+            i++;
+        else if (s[i] == '"')
+            return i + 1;
+    }
+    return len + 1;
+}
+
+/* The index after the (valid) JSON value that starts at s[i]: a string, an object or
+ * array (brackets counted outside strings), or a literal or number (up to the next
+ * delimiter); len + 1 when it does not end. */
+static size_t value_end(const char *s, size_t i, size_t len)
+{
+    if (s[i] == '"')
+        return string_end(s, i, len);
+    if (s[i] != '{' && s[i] != '[') {
+        while (i < len && s[i] != ',' && s[i] != '}' && s[i] != ']' && s[i] != ' ')
+            i++;
+        return i;
+    }
+    for (size_t depth = 0; i < len; i++) {
+        if (s[i] == '"')
+            i = string_end(s, i, len) - 1;
+        else if (s[i] == '{' || s[i] == '[')
+            depth++;
+        else if ((s[i] == '}' || s[i] == ']') && --depth == 0)
+            return i + 1;
+    }
+    return len + 1;
+}
+
+/* The index of the first byte at or after i that is not a space. */
+static size_t skip_spaces(const char *s, size_t i, size_t len)
+{
+    while (i < len && s[i] == ' ')
+        i++;
+    return i;
+}
+
+bool json_event_verbatim(const char *raw, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)raw[i] < 0x20 || (unsigned char)raw[i] > 0x7e)
+            return false; /* a control, DEL or non-ASCII: json_print_event escapes it */
+    static const char *const keys[] = {"\"seq\"", "\"type\"", "\"at\"", "\"data\""};
+    if (len < 2 || raw[0] != '{' || raw[len - 1] != '}')
+        return false;
+    size_t i = 1;
+    for (size_t k = 0; k < 4; k++) {
+        i = skip_spaces(raw, i, len);
+        size_t kl = strlen(keys[k]);
+        if (len - i < kl || memcmp(raw + i, keys[k], kl) != 0)
+            return false; /* another key, another order, or a key written with escapes */
+        i = skip_spaces(raw, i + kl, len);
+        if (i >= len || raw[i] != ':')
+            return false;
+        i = skip_spaces(raw, i + 1, len);
+        if (i >= len || (i = value_end(raw, i, len)) > len)
+            return false;
+        i = skip_spaces(raw, i, len);
+        if (i >= len || raw[i] != (k < 3 ? ',' : '}'))
+            return false;
+        i++;
+    }
+    return i == len;
+}
+
+int json_print_event_decoded(FILE *f, const char *raw, size_t len)
+{
+    if (!json_event_verbatim(raw, len))
+        return json_print_event(f, raw, len);
+    fwrite(raw, 1, len, f);
+    putc('\n', f);
+    return 0;
 }
 
 int json_print_ascii(FILE *f, const char *raw, size_t len)

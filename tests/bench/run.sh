@@ -5,7 +5,8 @@
 #
 # Every figure becomes one line in a results file:
 #     BENCH|<section>|<metric>|<value>|<unit>|<goal or comparison>|<met|missed|info>
-# bench_live, bench_decide and bench_abuse print such lines themselves; the lines of bench_ingest,
+# bench_live, bench_decide, bench_abuse and bench_tail (tail against `jq -c .`, CPU
+# seconds, median of three runs) print such lines themselves; the lines of bench_ingest,
 # bench_marketd and bench_console are read from their human output here. The `jq -c .`
 # comparison runs here, over the payloads bench_ingest wrote (BENCH_PAYLOADS).
 # Benchmarks print what they measured; nothing here fails on a timing. Exits non-zero
