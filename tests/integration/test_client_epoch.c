@@ -9,6 +9,8 @@
  *   epoch_mismatch, nothing is applied there, the entry is settled and not retried.
  * - Entries of a dead session that a console re-sends are taken over: a second console
  *   does not offer them while the first runs, and does after it ended.
+ * - One-shot commands (finding 9): bound to another market, refused (412); the market
+ *   changing between reading it and reading the subject: nothing sent.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -26,6 +28,7 @@
 #include "api/config.h"
 #include "api/journal.h"
 
+#include "tests/lib/faultproxy.h"
 #include "tests/lib/proc.h"
 #include "tests/lib/testsrv.h"
 
@@ -441,6 +444,50 @@ static void test_one_shot_bound_elsewhere_refused(void **state)
     assert_string_equal(st, "running");
 }
 
+/* Finding 9: a one-shot approve reads the market (health, whoami) and the purchase's
+ * version and total; when another market appears at the URL in between, it sends
+ * nothing (the version and total read may be the other market's). */
+static void test_one_shot_market_changes_while_preparing(void **state)
+{
+    (void)state;
+    testsrv a, b;
+    testsrv_market ma, mb;
+    char pa[72], pb[72], st[32], out[600], errp[600], text[4096] = "";
+    assert_int_equal(testsrv_start(&a, NULL), 0);
+    assert_int_equal(testsrv_start(&b, NULL), 0);
+    assert_int_equal(testsrv_market_setup(&a, &ma, 1000), 0);
+    assert_int_equal(testsrv_market_setup(&b, &mb, 1000), 0);
+    assert_int_equal(testsrv_market_purchase(&a, &ma, 50000, 2, pa), 0);
+    assert_int_equal(testsrv_market_purchase(&b, &mb, 50000, 2, pb), 0);
+    assert_string_equal(pa, pb);
+    faultproxy *fp = faultproxy_start(a.port);
+    assert_non_null(fp);
+    faultproxy_switch_after(fp, "/v1/whoami", b.port); /* B from the next request on */
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", faultproxy_port(fp));
+    char *tok = testsrv_token_file(&a, TESTSRV_TOKEN_SUP1);
+    const char *args[] = {"--url", url, "--token-file", tok, "approve", pa, NULL};
+    snprintf(out, sizeof out, "%s/epoch.out", getenv("TEST_TMP"));
+    snprintf(errp, sizeof errp, "%s/epoch.err", getenv("TEST_TMP"));
+    int rc = tproc_wait_child(tproc_spawn_dealdesk(args, out, errp), 30000);
+    tproc_slurp(errp, text, sizeof text);
+    free(tok);
+    faultproxy_stop(fp);
+    char path[128];
+    snprintf(path, sizeof path, "/v1/purchases/%s", pb);
+    testhttp_resp r = {0};
+    assert_int_equal(testsrv_get(&b, TESTSRV_TOKEN_SUP1, path, &r), 0);
+    testjson_str(r.body, "status", st, sizeof st);
+    testhttp_resp_free(&r);
+    testsrv_stop(&a);
+    testsrv_stop(&b);
+    print_message("exit %d; market B's %s is now %s; stderr: %s\n", rc, pb, st, text);
+    assert_string_equal(st, "pending_approval");
+    assert_int_equal(rc, 1);
+    assert_non_null(strstr(text, "changed while the decision was prepared"));
+    assert_non_null(strstr(text, "nothing sent"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -450,6 +497,7 @@ int main(void)
         cmocka_unit_test(test_offer_read_again_for_new_market),
         cmocka_unit_test(test_resent_entries_taken_over),
         cmocka_unit_test(test_one_shot_bound_elsewhere_refused),
+        cmocka_unit_test(test_one_shot_market_changes_while_preparing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
