@@ -70,8 +70,8 @@ static void offer_changed(ui *u)
         u->mode = MODE_BROWSE;
         u->dirty = true;
         ui_status(u, false,
-                  "the server at this address now serves another market: the earlier "
-                  "decisions stay in the journal for their own market, nothing sent here");
+                  "another market here now: earlier decisions kept for their own market, "
+                  "not sent");
     } else if (strcmp(l1, u->ask_lines[0]) != 0) {
         snprintf(u->ask_lines[0], sizeof u->ask_lines[0], "%s", l1);
         u->dirty = true;

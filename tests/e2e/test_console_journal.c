@@ -304,12 +304,13 @@ static void fleet_status(e2e_market *m, char *out, size_t size)
     testhttp_resp_free(&r);
 }
 
-/* Journals, as a session that died, a halt for the market and sup1 (review finding 6). */
-static void journal_left_halt(e2e_market *m, const char *reason)
+/* Journals, as a session that died, a halt for the market of srv and sup1 (review
+ * findings 2 and 6). */
+static void journal_left_halt_at(testsrv *srv, const char *reason)
 {
     testhttp_resp r = {0};
     char epoch[65], path[4096], err[256], body[256];
-    assert_int_equal(testsrv_get(&m->srv, NULL, "/v1/health", &r), 0);
+    assert_int_equal(testsrv_get(srv, NULL, "/v1/health", &r), 0);
     assert_true(testjson_str(r.body, "epoch", epoch, sizeof epoch));
     testhttp_resp_free(&r);
     config cfg;
@@ -328,6 +329,46 @@ static void journal_left_halt(e2e_market *m, const char *reason)
     assert_int_equal(journal_append(j, &e), 0);
     journal_close(j);
     config_free(&cfg);
+}
+
+static void journal_left_halt(e2e_market *m, const char *reason)
+{
+    journal_left_halt_at(&m->srv, reason);
+}
+
+/* The start-up box is open for market A's halt when the URL starts serving market B: the
+ * box closes and says why, and nothing reaches B (review finding 2, in the console). */
+static void test_resend_box_closes_on_market_change(void **state)
+{
+    e2e_market *m = *state;
+    testsrv a, b;
+    assert_int_equal(testsrv_start(&a, NULL), 0);
+    assert_int_equal(testsrv_start(&b, NULL), 0);
+    journal_left_halt_at(&a, "market A only");
+    vt *t = e2e_dealdesk_at(m, a.url, 24, 80, m->sup1_file, NULL, NULL);
+    assert_non_null(t);
+    assert_true(e2e_wait(t, "has no answer yet: halt fleet", WAIT_MS));
+    char cmd[4096]; /* a's URL serves b's market from now on */
+    assert_true(testsrv_terminate(&b) == 0);
+    assert_true(testsrv_terminate(&a) == 0);
+    snprintf(cmd, sizeof cmd, "rm -f '%s'-wal '%s'-shm && cp '%s' '%s'", a.db, a.db, b.db, a.db);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(testsrv_restart(&a), 0);
+    assert_true(e2e_wait(t, "another market here now: earlier decisions kept", WAIT_MS));
+    capture(t, "after the market changed");
+    assert_false(vt_contains(t, "Unanswered decisions"));
+    vt_send(t, "y"); /* too late: nothing to answer */
+    vt_send(t, "q");
+    assert_int_equal(vt_wait_exit(t, 5000), 0);
+    vt_free(t);
+    testhttp_resp r = {0};
+    char st[32] = "";
+    assert_int_equal(testsrv_get(&a, TESTSRV_TOKEN_SUP1, "/v1/snapshot", &r), 0);
+    testjson_str(r.body, "fleet.status", st, sizeof st);
+    testhttp_resp_free(&r);
+    testsrv_stop(&a);
+    testsrv_stop(&b);
+    assert_string_equal(st, "running");
 }
 
 /* The start-up box pops up by itself: a key typed ahead for the table (j, an arrow) is
@@ -380,6 +421,7 @@ int main(void)
         cmocka_unit_test(test_two_consoles_merge_history),
         cmocka_unit_test(test_running_console_not_offered),
         cmocka_unit_test(test_resend_box_ignores_typeahead),
+        cmocka_unit_test(test_resend_box_closes_on_market_change),
     };
     return cmocka_run_group_tests(tests, e2e_group_setup, e2e_group_teardown);
 }
