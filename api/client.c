@@ -694,7 +694,7 @@ void client_run(client *c)
         else
             start_stream(c, now);
     }
-    for (pending *p = c->decs, *nx; p; p = nx) {
+    for (pending *p = c->decs, *nx; p && !client_retries_held(c); p = nx) {
         nx = p->next;
         if (!p->req && p->next_try <= now)
             client_send_decision(c, p);
@@ -723,7 +723,7 @@ int client_next_timeout_ms(const client *c)
         CONSIDER(c->retry_at);
     if (c->stream)
         CONSIDER(c->last_bytes_ms + 3000LL * c->cfg->heartbeat_s + 1);
-    for (const pending *p = c->decs; p; p = p->next)
+    for (const pending *p = c->decs; p && !client_retries_held(c); p = p->next)
         if (!p->req)
             CONSIDER(p->next_try);
 #undef CONSIDER
@@ -745,6 +745,19 @@ void client_status_get(const client *c, client_status *st)
         st->lag_ms = 0;
     if (now / 1000 > c->rate_sec + 1)
         st->events_per_s = 0;
+}
+
+bool client_retries_held(const client *c)
+{
+    return c->need_snapshot && !c->replay && !c->cfg->no_stream;
+}
+
+void client_market_changed(client *c)
+{
+    if (c->replay || c->cfg->no_stream || c->need_snapshot)
+        return;
+    resync(c, clock_mono_ms(),
+           "the server at this address serves another market: taking a fresh snapshot");
 }
 
 void client_resync(client *c)

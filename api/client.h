@@ -20,10 +20,12 @@
  * Decisions are asynchronous: client_decide() journals the request (fsync) with a fresh
  * Idempotency-Key and returns at once; the outcome, a refusal before sending included,
  * arrives through its callback, called from a later client_run(). Transport errors are
- * retried with the same key. Every decision is bound to the market (its epoch, from the
- * snapshot) and the operator (GET /v1/whoami): until both are known a decision is refused
- * before anything is sent, and nothing is ever sent to another market or as another
- * operator. Journal entries an earlier session left without an answer are never sent
+ * retried with the same key (not while a fresh snapshot is due). Every decision is bound
+ * to the market (its epoch, from the snapshot) and the operator (GET /v1/whoami): until
+ * both are known a decision is refused before anything is sent, and nothing is ever sent
+ * to another market or as another operator: every attempt carries `If-Epoch`, and another
+ * market at the URL answers 412 epoch_mismatch (the outcome: nothing applied; not
+ * retried). Journal entries an earlier session left without an answer are never sent
  * unasked: once bound, a console gets those of this market and operator from
  * client_unanswered(), shows them, and sends them again with the same key
  * (client_unanswered_send: the server answers a repeat with its first answer) or discards
@@ -162,10 +164,14 @@ bool client_bound(const client *c);
  * summary (may be NULL). */
 size_t client_unanswered(const client *c, char *summary, size_t size);
 
-/* Sends them again with their keys (outcomes to cb), or settles them as abandoned (never
- * sent again); either empties the list. */
+/* Sends them again with their keys (outcomes to cb; the journal records that this session
+ * took them over), settles them as abandoned (never sent again), or leaves them in the
+ * journal unsettled, to be offered at the next start (keep); each empties the list. The
+ * list is also emptied (kept) when the URL starts serving another market, and the journal
+ * is then read again for that market. */
 void client_unanswered_send(client *c, decision_cb cb, void *ud);
 void client_unanswered_discard(client *c);
+void client_unanswered_keep(client *c);
 
 /* The decisions of this session whose outcome is unknown (in flight, waiting to be
  * retried after an attempt that may have reached the server, or retried to the end with

@@ -45,6 +45,7 @@ typedef struct pending {
     char key[JOURNAL_KEY_MAX + 1];
     char action[24];
     char subject[65]; /* "" for the fleet */
+    char epoch[65];   /* the market it is bound to: sent as If-Epoch on every attempt */
     model_kind kind;
     char path[256];
     char *body;
@@ -210,7 +211,16 @@ int client_load_replay(client *c, char *err, size_t errsz);
 /* Moves due replay items to the apply queue. */
 void client_replay_release(client *c, int64_t now);
 
-/* Sends (or re-sends) a decision with its key and If-Match. */
+/* Sends (or re-sends) a decision with its key, If-Match and If-Epoch. */
 void client_send_decision(client *c, pending *p);
+
+/* True while decisions must not be retried: a fresh snapshot is due (the stream saw a
+ * gap, a reset or another epoch), so the market at the URL may not be the one they are
+ * bound to; they go again once it is read (or are dropped by client_bind_epoch). */
+bool client_retries_held(const client *c);
+
+/* The server answered 412 epoch_mismatch: it serves another market than the one the
+ * client has read. Takes a fresh snapshot (once: not while one is due already). */
+void client_market_changed(client *c);
 
 #endif

@@ -11,16 +11,18 @@
 
 /* ---- decisions --------------------------------------------------------------------- */
 
-/* Sends (or re-sends) a decision with its key and If-Match. */
+/* Sends (or re-sends) a decision with its key, If-Match and If-Epoch (the market it is
+ * bound to: another market at this URL answers 412 epoch_mismatch and applies nothing). */
 void client_send_decision(client *c, pending *p)
 {
-    char url[1400], key[128], ifm[64];
+    char url[1400], key[128], ifm[64], ife[96];
     client_url_of(c, p->path, url, sizeof url);
     snprintf(key, sizeof key, "Idempotency-Key: %s", p->key);
-    const char *hdrs[4] = {key, "Accept: application/json", NULL, NULL};
+    snprintf(ife, sizeof ife, "If-Epoch: %s", p->epoch);
+    const char *hdrs[5] = {key, "Accept: application/json", ife, NULL, NULL};
     if (p->version > 0) {
         snprintf(ifm, sizeof ifm, "If-Match: \"%lld\"", (long long)p->version);
-        hdrs[2] = ifm;
+        hdrs[3] = ifm;
     }
     p->attempts++;
     p->req = http_start(c->h, "POST", url, c->cfg->token, hdrs, p->body, NULL, NULL,
@@ -127,6 +129,15 @@ void client_decision_done(client *c, pending *p, http_req *r, int64_t now)
         size_t len;
         const char *body = http_req_body(r, &len);
         json_decode_outcome(body, len, p->kind, c->cfg->mode, &o);
+        if (status == 412 && !strcmp(o.error_code, "epoch_mismatch")) {
+            /* Refused before anything was looked at: settled as answered (412), never
+             * sent again; the client reads the market that is there now. */
+            snprintf(o.message, sizeof o.message,
+                     "the market at %.300s is not the one this decision was made for: nothing "
+                     "applied",
+                     c->cfg->url);
+            client_market_changed(c);
+        }
         if (!o.ok && !o.message[0])
             snprintf(o.message, sizeof o.message, "HTTP %ld", status);
     }
@@ -135,9 +146,8 @@ void client_decision_done(client *c, pending *p, http_req *r, int64_t now)
 }
 
 /* Queues a decision for sending; takes ownership of body. Returns its pending entry. */
-static pending *pending_add(client *c, const char *key, const char *action, const char *subject,
-                            model_kind kind, const char *path, char *body, int64_t version,
-                            decision_cb cb, void *ud)
+static pending *pending_add(client *c, const journal_entry *e, model_kind kind, const char *path,
+                            char *body, decision_cb cb, void *ud)
 {
     pending *p = calloc(1, sizeof *p);
     if (!p) {
@@ -145,13 +155,14 @@ static pending *pending_add(client *c, const char *key, const char *action, cons
         return NULL;
     }
     p->id = ++c->next_dec_id;
-    snprintf(p->key, sizeof p->key, "%s", key);
-    snprintf(p->action, sizeof p->action, "%s", action);
+    snprintf(p->key, sizeof p->key, "%s", e->key);
+    snprintf(p->action, sizeof p->action, "%s", e->action);
     snprintf(p->path, sizeof p->path, "%s", path);
-    snprintf(p->subject, sizeof p->subject, "%s", subject);
+    snprintf(p->subject, sizeof p->subject, "%s", e->subject);
+    snprintf(p->epoch, sizeof p->epoch, "%s", e->epoch);
     p->kind = kind;
     p->body = body;
-    p->version = version;
+    p->version = e->version;
     p->cb = cb;
     p->ud = ud;
     p->next = c->decs;
@@ -181,9 +192,9 @@ static void look_at_journal(client *c)
     for (size_t i = 0; i < n; i++) {
         /* this market, this operator, and left behind (not in flight in a console
          * that is still running) */
-        bool mine =
-            !strcmp(e[i].epoch, c->bound_epoch) && !strcmp(e[i].operator_name, c->bound_operator) &&
-            decision_action_from_name(e[i].action) >= 0 && !journal_key_live(c->j, e[i].key);
+        bool mine = !strcmp(e[i].epoch, c->bound_epoch) &&
+                    !strcmp(e[i].operator_name, c->bound_operator) &&
+                    decision_action_from_name(e[i].action) >= 0 && !journal_entry_live(c->j, &e[i]);
         if (mine) {
             journal_entry t = e[k];
             e[k++] = e[i];
@@ -208,6 +219,10 @@ void client_bind_epoch(client *c, const char *epoch)
             no_answer(c, p, &o, "the server at this address now serves another market");
             deliver(c, p, &o);
         }
+        /* The offer was the old market's: it stays in the journal for that market (not
+         * settled), and the journal is read again for this one. */
+        client_unanswered_keep(c);
+        c->offered = false;
     }
     snprintf(c->bound_epoch, sizeof c->bound_epoch, "%s", epoch);
     look_at_journal(c);
@@ -258,10 +273,12 @@ void client_unanswered_send(client *c, decision_cb cb, void *ud)
         char path[256];
         if (a < 0 || decision_path_of((decision_action)a, e->subject, path, sizeof path) < 0)
             continue;
-        /* The same key: if the first attempt did reach the server, it answers that again. */
+        /* The same key: if the first attempt did reach the server, it answers that again.
+         * Taken over first, so that another console does not offer it while this one runs
+         * (best effort: at worst the key makes a second send harmless). */
+        journal_take_over(c->j, e->key);
         pending *p =
-            pending_add(c, e->key, e->action, e->subject, decision_subject_kind((decision_action)a),
-                        path, e->body, e->version, cb, ud);
+            pending_add(c, e, decision_subject_kind((decision_action)a), path, e->body, cb, ud);
         if (p)
             p->maybe_sent = true;
         e->body = NULL;
@@ -275,6 +292,11 @@ void client_unanswered_discard(client *c)
 {
     for (size_t i = 0; i < c->noffer; i++)
         journal_settle(c->j, c->offer[i].key, JOURNAL_ABANDONED);
+    client_unanswered_keep(c);
+}
+
+void client_unanswered_keep(client *c)
+{
     journal_entries_free(c->offer, c->noffer);
     c->offer = NULL;
     c->noffer = 0;
@@ -306,9 +328,7 @@ void client_decisions_end(client *c)
         else if (c->cfg->no_stream)
             journal_settle(c->j, p->key, JOURNAL_ABANDONED);
     }
-    journal_entries_free(c->offer, c->noffer);
-    c->offer = NULL;
-    c->noffer = 0;
+    client_unanswered_keep(c);
 }
 
 /* Queues a refusal for the next client_run: nothing was journaled or sent. Returns its
@@ -397,8 +417,7 @@ uint64_t client_decide(client *c, const decision_req *req, decision_cb cb, void 
         free(body);
         return refuse(c, req, cb, ud, err);
     }
-    pending *p = pending_add(c, key, e.action, e.subject, decision_subject_kind(req->action), path,
-                             body, req->if_match_version, cb, ud);
+    pending *p = pending_add(c, &e, decision_subject_kind(req->action), path, body, cb, ud);
     return p ? p->id : 0;
 }
 

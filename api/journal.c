@@ -328,6 +328,13 @@ static bool is_d(char **f, size_t nf)
     return (nf == 9 || nf == 7) && strcmp(f[0], "D") == 0;
 }
 
+/* True for a T line: "T <key> <session> <ms>" (the session took the entry over). */
+static bool is_take_over(char **f, size_t nf)
+{
+    return nf == 4 && strcmp(f[0], "T") == 0 && strlen(f[2]) == 8 &&
+           strspn(f[2], "0123456789abcdef") == 8;
+}
+
 /* Removes v[i] (its body freed). */
 static void entry_remove(journal_entry *v, size_t *len, size_t i)
 {
@@ -379,6 +386,10 @@ int journal_unsettled(journal *j, int64_t now_ms, journal_entry **out, size_t *n
                     entry_remove(v, &len, i);
                     break;
                 }
+        } else if (is_take_over(fld, nf)) {
+            for (size_t i = 0; i < len; i++)
+                if (strcmp(v[i].key, fld[1]) == 0)
+                    snprintf(v[i].taken_by, sizeof v[i].taken_by, "%s", fld[2]);
         } else {
             nbad++; /* torn, edited or unknown */
         }
@@ -442,7 +453,7 @@ static long read_lines(FILE *f, cline **out)
         copy[r - 1] = '\0';
         char *fld[9];
         size_t nf = check_split(copy, fld);
-        if ((is_d(fld, nf) || (nf == 4 && !strcmp(fld[0], "R"))) &&
+        if ((is_d(fld, nf) || (nf == 4 && !strcmp(fld[0], "R")) || is_take_over(fld, nf)) &&
             strlen(fld[1]) <= JOURNAL_KEY_MAX) {
             c->kind = fld[0][0];
             strcpy(c->key, fld[1]);
@@ -512,8 +523,8 @@ long journal_compact_file(const char *path, int64_t now_ms)
     fclose(f);
     if (n < 0)
         return -1;
-    /* Settled D lines (and their R lines) older than the window go, with malformed lines
-     * and R lines whose entry is gone; unsettled entries always stay. */
+    /* Settled D lines (and their R and T lines) older than the window go, with malformed
+     * lines and R and T lines whose entry is gone; unsettled entries always stay. */
     for (long i = 0; i < n; i++)
         if (v[i].kind == 'R')
             for (long k = 0; k < i; k++)
@@ -523,7 +534,7 @@ long journal_compact_file(const char *path, int64_t now_ms)
     for (long i = 0; i < n; i++) {
         if (v[i].kind == 'D')
             v[i].keep = !v[i].settled || now_ms - v[i].at_ms <= JOURNAL_IDEMPOTENCY_WINDOW_MS;
-        for (long k = 0; v[i].kind == 'R' && k < i; k++)
+        for (long k = 0; (v[i].kind == 'R' || v[i].kind == 'T') && k < i; k++)
             if (v[k].kind == 'D' && v[k].keep && !strcmp(v[k].key, v[i].key))
                 v[i].keep = true;
         dropped += !v[i].keep;
@@ -571,14 +582,11 @@ int journal_session_key(journal *j, char *out, size_t size)
     return 0;
 }
 
-bool journal_key_live(journal *j, const char *key)
+/* True when session sid (8 hex digits) is running: this one, or another process's. */
+static bool session_live(journal *j, const char *sid)
 {
-    char sid[9], lp[4300];
-    if (strncmp(key, "dd_", 3) != 0 || strlen(key) < 13 || key[11] != '_')
-        return false; /* a key without a session (older versions, tests) */
-    memcpy(sid, key + 3, 8);
-    sid[8] = '\0';
-    if (strspn(sid, "0123456789abcdef") != 8)
+    char lp[4300];
+    if (strlen(sid) != 8 || strspn(sid, "0123456789abcdef") != 8)
         return false;
     if (!strcmp(sid, j->sid))
         return true;
@@ -591,4 +599,33 @@ bool journal_key_live(journal *j, const char *key)
         unlink(lp); /* its session ended without closing (a crash): tidy up */
     close(fd);
     return live;
+}
+
+bool journal_key_live(journal *j, const char *key)
+{
+    char sid[9];
+    if (strncmp(key, "dd_", 3) != 0 || strlen(key) < 13 || key[11] != '_')
+        return false; /* a key without a session (older versions, tests) */
+    memcpy(sid, key + 3, 8);
+    sid[8] = '\0';
+    return session_live(j, sid);
+}
+
+bool journal_entry_live(journal *j, const journal_entry *e)
+{
+    return e->taken_by[0] ? session_live(j, e->taken_by) : journal_key_live(j, e->key);
+}
+
+int journal_take_over(journal *j, const char *key)
+{
+    if (!j->sid[0] || !field_ok(key)) {
+        errno = EINVAL; /* this session has no id to record */
+        return -1;
+    }
+    char line[256];
+    int n = snprintf(line, sizeof line - 12, "T\t%s\t%s\t%lld", key, j->sid,
+                     (long long)clock_wall_ms());
+    if (n < 0 || (size_t)n >= sizeof line - 12)
+        return -1;
+    return write_line(j, line, seal(line, (size_t)n));
 }

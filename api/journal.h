@@ -14,7 +14,11 @@
  *
  *     D <key> <ms> <action> <subject|-> <version> <epoch|-> <operator|-> <body> <fnv1a>
  *     R <key> <status> <ms> <fnv1a>
+ *     T <key> <session> <ms> <fnv1a>
  *
+ * A T line says that a running session took an entry of a session that ended over (it
+ * sends it again with the same key): from then on the entry is in flight there, and is
+ * left behind again only when that session ends too (journal_entry_live).
  * (D lines of older versions have no epoch and operator: they are never sent again.)
  * Settled entries older than the server's idempotency window are dropped when a journal
  * is opened with no other process using it (write a new file, fsync, rename, fsync the
@@ -49,6 +53,7 @@ typedef struct journal_entry {
     int64_t version;        /* If-Match; 0 none */
     char epoch[65];         /* the market's epoch ("" in lines of older versions) */
     char operator_name[65]; /* whoami's name ("" in lines of older versions) */
+    char taken_by[9];       /* the session that took it over (last T line), "" none */
     char *body;             /* owned, one line of JSON */
 } journal_entry;
 
@@ -91,6 +96,15 @@ int journal_session_key(journal *j, char *out, size_t size);
  * process's open journal): its unsettled entry is in flight there, not left behind.
  * Keys without a session are never live. */
 bool journal_key_live(journal *j, const char *key);
+
+/* True when the entry is in flight in a running session: the one that took it over (its
+ * last T line), else the one that made its key (journal_key_live). */
+bool journal_entry_live(journal *j, const journal_entry *e);
+
+/* Records (T line, fsynced) that this session takes key over: it is about to send an
+ * entry of a session that ended again, so other sessions must not offer it while this one
+ * runs. Returns 0, or -1 (errno set; EINVAL: this session has no id). */
+int journal_take_over(journal *j, const char *key);
 
 /* Writes a fresh Idempotency-Key ("dd_" and 32 hex digits from getrandom()) into out
  * (at least 36 bytes). Returns 0, or -1 when the system has no secure random source. */

@@ -624,6 +624,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 .idempotency_key =
                     MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Idempotency-Key"),
                 .if_match = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-Match"),
+                .if_epoch = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-Epoch"),
             };
             market_response rs = {0};
             market_handle(h->m, actor, &rq, &rs);

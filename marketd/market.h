@@ -32,6 +32,7 @@ typedef struct market_request {
     size_t body_len;
     const char *idempotency_key; /* header value or NULL */
     const char *if_match;        /* header value or NULL */
+    const char *if_epoch;        /* If-Epoch: the market a POST is bound to, or NULL */
 } market_request;
 
 /* The answer. body is owned (malloc'd JSON text, NUL-terminated). */

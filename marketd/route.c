@@ -534,10 +534,28 @@ static void post_in_transaction(mkt_ctx *c, const char *scope, const char *fp)
     free(text);
 }
 
-/* Handles a POST: Idempotency-Key, body, then the change in its transaction. */
+/* True (and the answer set) when the POST is bound to another market than this one: its
+ * If-Epoch is not this market's epoch. Checked before anything else, the Idempotency-Key
+ * too (the same key, ids and versions may exist in both markets); the answer names this
+ * market's epoch. No If-Epoch: not bound, taken as before (docs/api.md, "Writing"). */
+static bool epoch_mismatch(mkt_ctx *c)
+{
+    if (!c->rq->if_epoch || strcmp(c->rq->if_epoch, c->m->epoch) == 0)
+        return false;
+    mkt_fail(c, 412, "epoch_mismatch", "If-Epoch", NULL,
+             "this server serves market %s, not the one the request was made for: nothing "
+             "applied",
+             c->m->epoch);
+    json_object_set_new(c->answer, "epoch", json_string(c->m->epoch));
+    return true;
+}
+
+/* Handles a POST: If-Epoch, Idempotency-Key, body, then the change in its transaction. */
 static void handle_post(mkt_ctx *c)
 {
     const market_request *rq = c->rq;
+    if (epoch_mismatch(c))
+        return;
     if (!rq->idempotency_key || !valid_key(rq->idempotency_key)) {
         mkt_fail(c, 400, "bad_request", "Idempotency-Key", NULL,
                  "Idempotency-Key header (1-128 of A-Z a-z 0-9 _ -) is required");

@@ -282,6 +282,25 @@ static int get_retrying(const config *cfg, const char *path, long *status, char 
     }
 }
 
+/* Reads the market's epoch (GET /v1/health). Returns 0, or -1 with the reason in err. */
+static int read_epoch(const config *cfg, char *epoch, size_t epochsz, char *err, size_t errsz)
+{
+    long status = 0;
+    char *body = NULL;
+    size_t len = 0;
+    int64_t seq;
+    if (get_retrying(cfg, "/v1/health", &status, &body, &len, err, errsz) < 0)
+        return -1;
+    int rc = status == 200 && json_decode_reset(body, len, epoch, epochsz, &seq, NULL, 0) == JSON_OK
+                 ? 0
+                 : -1;
+    free(body);
+    if (rc < 0)
+        snprintf(err, errsz, "the server did not say which market it is (GET /v1/health: %ld)",
+                 status);
+    return rc;
+}
+
 /* Reads what a one-shot decision is bound to: the market's epoch (GET /v1/health) and the
  * operator's name (GET /v1/whoami), as the console reads them from its snapshot and
  * whoami. Returns 0, or -1 with the reason in err. */
@@ -291,19 +310,8 @@ static int read_binding(const config *cfg, char *epoch, size_t epochsz, char *na
     long status = 0;
     char *body = NULL, role[16];
     size_t len = 0;
-    int64_t seq;
-    if (get_retrying(cfg, "/v1/health", &status, &body, &len, err, errsz) < 0)
+    if (read_epoch(cfg, epoch, epochsz, err, errsz) < 0)
         return -1;
-    int rc = status == 200 && json_decode_reset(body, len, epoch, epochsz, &seq, NULL, 0) == JSON_OK
-                 ? 0
-                 : -1;
-    free(body);
-    if (rc < 0) {
-        snprintf(err, errsz, "the server did not say which market it is (GET /v1/health: %ld)",
-                 status);
-        return -1;
-    }
-    body = NULL;
     if (get_retrying(cfg, "/v1/whoami", &status, &body, &len, err, errsz) < 0)
         return -1;
     name[0] = '\0';
@@ -455,22 +463,51 @@ static int report(const decision_req *req, const answer *a, uint64_t id, bool to
     return 1;
 }
 
+/* Reads the binding, then completes the decision (prepare: the subject's version and
+ * total are read from the server), then reads the market's epoch again: the version and
+ * total are bound to the market they were read from (a market served at the URL in
+ * between is refused here, and any later by If-Epoch, api/client_req.c). Returns 0 or the
+ * exit code. */
+static int bind_and_prepare(config *cfg, decision_req *req, const char *total_text,
+                            const char *max_price_text, char currency[4], bool *total_from_server,
+                            char epoch[65], char name[65])
+{
+    char err[512], again[65];
+    const char *what = decision_action_name(req->action);
+    if (read_binding(cfg, epoch, 65, name, 65, err, sizeof err) < 0) {
+        fprintf(stderr, "dealdesk: %s %s: not connected (%s): nothing sent\n", what,
+                subject_name(req), err);
+        return 1;
+    }
+    int rc = prepare(cfg, req, total_text, max_price_text, currency, total_from_server);
+    if (rc)
+        return rc;
+    if (read_epoch(cfg, again, sizeof again, err, sizeof err) < 0) {
+        fprintf(stderr, "dealdesk: %s %s: not connected (%s): nothing sent\n", what,
+                subject_name(req), err);
+        return 1;
+    }
+    if (strcmp(again, epoch) != 0) {
+        fprintf(stderr,
+                "dealdesk: %s %s: the market at %s changed while the decision was prepared "
+                "(market %s, now %s): nothing sent\n",
+                what, subject_name(req), cfg->url, epoch, again);
+        return 1;
+    }
+    return 0;
+}
+
 int headless_decide(config *cfg, decision_req *req, const char *total_text,
                     const char *max_price_text)
 {
-    char currency[4] = "", err[512];
+    char currency[4] = "", epoch[65], name[65];
     bool total_from_server;
-    int rc = prepare(cfg, req, total_text, max_price_text, currency, &total_from_server);
+    int rc = bind_and_prepare(cfg, req, total_text, max_price_text, currency, &total_from_server,
+                              epoch, name);
     if (rc)
         return rc;
-    if (signals_setup() < 0)
+    if (signals_setup() < 0) /* from here on a signal ends the wait, not the process */
         return 1;
-    char epoch[65], name[65];
-    if (read_binding(cfg, epoch, sizeof epoch, name, sizeof name, err, sizeof err) < 0) {
-        fprintf(stderr, "dealdesk: %s %s: not connected (%s): nothing sent\n",
-                decision_action_name(req->action), subject_name(req), err);
-        return 1;
-    }
     cfg->no_stream = true;
     store *st;
     client *c = open_client(cfg, &st);

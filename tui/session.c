@@ -2,7 +2,12 @@
  *
  * At start, once the market and the operator are known (api/client.h, client_bound), the
  * decisions an earlier session left without an answer, for this market and operator
- * only, are shown and sent again with their keys only on y (N: discarded, never sent).
+ * only, are shown and sent again with their keys only on y; n or N discards them (never
+ * sent); Esc keeps them in the journal, unanswered, to be asked about at the next start.
+ * The box pops up by itself, so any other key (typed ahead for the table) is ignored and
+ * the box stays. When the URL starts serving another market while the box is open, the
+ * client drops the offer (api/client_req.c, client_bind_epoch): the box closes, or shows
+ * that market's own entries.
  * At quit, decisions of this session with an unknown outcome (in flight, or retrying
  * after an attempt that may have reached the server) are named and the quit asks first;
  * those kept are offered at the next start. Decisions never sent are settled as not sent
@@ -31,32 +36,62 @@ static void on_resent(void *ud, const decision_outcome *o)
     u->dirty = true;
 }
 
-/* Opens the y/N box for kind with a title and up to three lines. */
-static void ask(ui *u, ui_ask kind, const char *title, const char *l1, const char *l2)
+/* Opens the box for kind with a title and three lines. */
+static void ask(ui *u, ui_ask kind, const char *title, const char *l1, const char *l2,
+                const char *l3)
 {
     u->ask = kind;
     snprintf(u->ask_title, sizeof u->ask_title, "%s", title);
     snprintf(u->ask_lines[0], sizeof u->ask_lines[0], "%s", l1);
     snprintf(u->ask_lines[1], sizeof u->ask_lines[1], "%s", l2);
-    snprintf(u->ask_lines[2], sizeof u->ask_lines[2], "y yes    N no (default)");
+    snprintf(u->ask_lines[2], sizeof u->ask_lines[2], "%s", l3);
     u->mode = MODE_ASK;
     u->dirty = true;
 }
 
+/* The first line of the start-up box for the client's offer into out; how many. */
+static size_t offer_line(const ui *u, char *out, size_t size)
+{
+    char list[200];
+    size_t n = client_unanswered(u->cl, list, sizeof list);
+    snprintf(out, size, "%zu decision%s from your last session ha%s no answer yet: %s", n,
+             n == 1 ? "" : "s", n == 1 ? "s" : "ve", list);
+    return n;
+}
+
+/* Keeps an open start-up box true to the client's offer, which a market change replaces
+ * (api/client_req.c, client_bind_epoch): closed when nothing is left, its line rewritten
+ * when that market has entries of its own. */
+static void offer_changed(ui *u)
+{
+    char l1[300];
+    if (offer_line(u, l1, sizeof l1) == 0) {
+        u->ask = ASK_NONE;
+        u->mode = MODE_BROWSE;
+        u->dirty = true;
+        ui_status(u, false,
+                  "another market here now: earlier decisions kept for their own market, "
+                  "not sent");
+    } else if (strcmp(l1, u->ask_lines[0]) != 0) {
+        snprintf(u->ask_lines[0], sizeof u->ask_lines[0], "%s", l1);
+        u->dirty = true;
+    }
+}
+
 void session_tick(ui *u)
 {
-    if (u->asked_unanswered || u->mode != MODE_BROWSE || !client_bound(u->cl))
+    if (u->mode == MODE_ASK && u->ask == ASK_RESEND) {
+        offer_changed(u);
         return;
-    u->asked_unanswered = true;
-    char list[200], l1[300];
-    size_t n = client_unanswered(u->cl, list, sizeof list);
-    if (n == 0)
+    }
+    if (u->mode != MODE_BROWSE || !client_bound(u->cl) || client_unanswered(u->cl, NULL, 0) == 0)
         return;
-    snprintf(l1, sizeof l1, "%zu decision%s from your last session ha%s no answer yet: %s", n,
-             n == 1 ? "" : "s", n == 1 ? "s" : "ve", list);
+    char l1[300];
+    size_t n = offer_line(u, l1, sizeof l1);
     ask(u, ASK_RESEND, "Unanswered decisions", l1,
-        n == 1 ? "send now (same key: at most once)? N discards it, never sent"
-               : "send now (same keys: each at most once)? N discards them, never sent");
+        n == 1 ? "y send now (same key: applied at most once)    n discard (never sent)"
+               : "y send now (same keys: each at most once)    n discard (never sent)",
+        "Esc keep for the next start (not sent now)    other keys: ignored");
 }
 
 void session_quit(ui *u)
@@ -71,11 +106,39 @@ void session_quit(ui *u)
              n == 1 ? "s" : "ve", list);
     ask(u, ASK_QUIT, "Quit with decisions unanswered?", l1,
         n == 1 ? "quit anyway? it stays in the journal and is shown at the next start"
-               : "quit anyway? they stay in the journal and are shown at the next start");
+               : "quit anyway? they stay in the journal and are shown at the next start",
+        "y yes    N no (default)");
+}
+
+/* Answers the start-up box: y sends, n/N discards, Esc keeps for the next start; any
+ * other key is ignored (returns false: the box stays). */
+static bool resend_key(ui *u, wint_t ch, bool is_key)
+{
+    if (is_key || (ch != 'y' && ch != 'n' && ch != 'N' && ch != 27))
+        return false;
+    size_t n = client_unanswered(u->cl, NULL, 0);
+    const char *s = n == 1 ? "" : "s";
+    if (ch == 'y') {
+        client_unanswered_send(u->cl, on_resent, u);
+        ui_status(u, false, "sending %zu earlier decision%s again, no answer yet", n, s);
+    } else if (ch == 27) {
+        client_unanswered_keep(u->cl);
+        ui_status(u, false, "%zu earlier decision%s kept, not sent: asked again at the next start",
+                  n, s);
+    } else {
+        client_unanswered_discard(u->cl);
+        ui_status(u, false,
+                  "%zu earlier decision%s discarded, not sent again (one may have reached "
+                  "the server before: look before deciding again)",
+                  n, s);
+    }
+    return true;
 }
 
 void session_ask_key(ui *u, wint_t ch, bool is_key)
 {
+    if (u->ask == ASK_RESEND && !resend_key(u, ch, is_key))
+        return;
     bool yes = !is_key && (ch == 'y' || ch == 'Y');
     ui_ask kind = u->ask;
     u->ask = ASK_NONE;
@@ -86,19 +149,6 @@ void session_ask_key(ui *u, wint_t ch, bool is_key)
             u->quit = true;
         else
             ui_status(u, false, "not quitting: waiting for the answers");
-    } else if (kind == ASK_RESEND) {
-        size_t n = client_unanswered(u->cl, NULL, 0);
-        if (yes) {
-            client_unanswered_send(u->cl, on_resent, u);
-            ui_status(u, false, "sending %zu earlier decision%s again, no answer yet", n,
-                      n == 1 ? "" : "s");
-        } else {
-            client_unanswered_discard(u->cl);
-            ui_status(u, false,
-                      "%zu earlier decision%s discarded, not sent again (one may have reached "
-                      "the server before: look before deciding again)",
-                      n, n == 1 ? "" : "s");
-        }
     }
 }
 

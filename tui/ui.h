@@ -147,7 +147,6 @@ typedef struct ui {
     ui_ask ask;
     char ask_title[64];
     char ask_lines[3][320];
-    bool asked_unanswered; /* the earlier session's decisions were looked at */
 
     ui_inflight inflight[UI_MAX_INFLIGHT];
     size_t ninflight;
@@ -470,7 +469,8 @@ void cmdline_draw(const ui *u, WINDOW *w, int y);
 void session_tick(ui *u);
 /* Quits, or first asks when decisions of this session have an unknown outcome. */
 void session_quit(ui *u);
-/* Handles a key in MODE_ASK (y yes, anything else no). */
+/* Handles a key in MODE_ASK (the quit box: y yes, anything else no; the start-up box: y,
+ * n/N or Esc, other keys ignored). */
 void session_ask_key(ui *u, wint_t ch, bool is_key);
 /* Draws the question box. */
 void session_draw(const ui *u, WINDOW *w, int cols);

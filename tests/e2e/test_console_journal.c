@@ -3,7 +3,8 @@
  * decision whose answer never came is named when quitting (which asks first), is not
  * offered to another operator, and is offered to the same operator on the same market
  * (at another URL), sent again with its key only on y, and applied once. Two consoles at
- * once both keep their command history (merged on save). */
+ * once both keep their command history (merged on save). The start-up box ignores keys
+ * typed ahead; Esc keeps its decisions for the next start. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -13,10 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <cmocka.h>
 
 #include "api/config.h"
+#include "api/journal.h"
 #include "tests/lib/e2e.h"
 #include "tests/lib/faultproxy.h"
 #include "tests/lib/proc.h"
@@ -176,7 +179,7 @@ static void test_unknown_outcome_asked_and_offered(void **state)
     snprintf(want, sizeof want, "1 decision from your last session has no answer yet: veto %s",
              pur);
     assert_true(e2e_wait(t, want, WAIT_MS));
-    assert_true(e2e_wait(t, "N no (default)", WAIT_MS));
+    assert_true(e2e_wait(t, "Esc keep for the next start", WAIT_MS));
     capture(t, "the question at start");
     vt_send(t, "y");
     snprintf(want, sizeof want, "earlier veto %s: done (200, replayed", pur);
@@ -291,6 +294,125 @@ static void test_running_console_not_offered(void **state)
     vt_free(c);
 }
 
+/* The fleet's status as the server has it. */
+static void fleet_status(e2e_market *m, char *out, size_t size)
+{
+    testhttp_resp r = {0};
+    assert_int_equal(testsrv_get(&m->srv, TESTSRV_TOKEN_SUP1, "/v1/snapshot", &r), 0);
+    out[0] = '\0';
+    testjson_str(r.body, "fleet.status", out, size);
+    testhttp_resp_free(&r);
+}
+
+/* Journals, as a session that died, a halt for the market of srv and sup1 (review
+ * findings 2 and 6). */
+static void journal_left_halt_at(testsrv *srv, const char *reason)
+{
+    testhttp_resp r = {0};
+    char epoch[65], path[4096], err[256], body[256];
+    assert_int_equal(testsrv_get(srv, NULL, "/v1/health", &r), 0);
+    assert_true(testjson_str(r.body, "epoch", epoch, sizeof epoch));
+    testhttp_resp_free(&r);
+    config cfg;
+    config_init(&cfg);
+    assert_int_equal(config_journal_path(&cfg, path, sizeof path), 0);
+    journal *j = journal_open(path, err, sizeof err);
+    assert_non_null(j);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    snprintf(body, sizeof body, "{\"reason\":\"%s\"}", reason);
+    journal_entry e = {.at_ms = (int64_t)ts.tv_sec * 1000, .body = body};
+    assert_int_equal(journal_new_key(e.key, sizeof e.key), 0);
+    snprintf(e.action, sizeof e.action, "halt");
+    snprintf(e.epoch, sizeof e.epoch, "%s", epoch);
+    snprintf(e.operator_name, sizeof e.operator_name, "sup1");
+    assert_int_equal(journal_append(j, &e), 0);
+    journal_close(j);
+    config_free(&cfg);
+}
+
+static void journal_left_halt(e2e_market *m, const char *reason)
+{
+    journal_left_halt_at(&m->srv, reason);
+}
+
+/* The start-up box is open for market A's halt when the URL starts serving market B: the
+ * box closes and says why, and nothing reaches B (review finding 2, in the console). */
+static void test_resend_box_closes_on_market_change(void **state)
+{
+    e2e_market *m = *state;
+    testsrv a, b;
+    assert_int_equal(testsrv_start(&a, NULL), 0);
+    assert_int_equal(testsrv_start(&b, NULL), 0);
+    journal_left_halt_at(&a, "market A only");
+    vt *t = e2e_dealdesk_at(m, a.url, 24, 80, m->sup1_file, NULL, NULL);
+    assert_non_null(t);
+    assert_true(e2e_wait(t, "has no answer yet: halt fleet", WAIT_MS));
+    char cmd[4096]; /* a's URL serves b's market from now on */
+    assert_true(testsrv_terminate(&b) == 0);
+    assert_true(testsrv_terminate(&a) == 0);
+    snprintf(cmd, sizeof cmd, "rm -f '%s'-wal '%s'-shm && cp '%s' '%s'", a.db, a.db, b.db, a.db);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(testsrv_restart(&a), 0);
+    assert_true(e2e_wait(t, "another market here now: earlier decisions kept", WAIT_MS));
+    capture(t, "after the market changed");
+    assert_false(vt_contains(t, "Unanswered decisions"));
+    vt_send(t, "y"); /* too late: nothing to answer */
+    vt_send(t, "q");
+    assert_int_equal(vt_wait_exit(t, 5000), 0);
+    vt_free(t);
+    testhttp_resp r = {0};
+    char st[32] = "";
+    assert_int_equal(testsrv_get(&a, TESTSRV_TOKEN_SUP1, "/v1/snapshot", &r), 0);
+    testjson_str(r.body, "fleet.status", st, sizeof st);
+    testhttp_resp_free(&r);
+    testsrv_stop(&a);
+    testsrv_stop(&b);
+    assert_string_equal(st, "running");
+}
+
+/* The start-up box pops up by itself: a key typed ahead for the table (j, an arrow) is
+ * ignored and the box stays; Esc keeps the earlier halt for the next start (not sent,
+ * not discarded), where y sends it (review finding 6's reproduction). */
+static void test_resend_box_ignores_typeahead(void **state)
+{
+    e2e_market *m = *state;
+    char st[32];
+    journal_left_halt(m, "fraud ring: stop everything");
+    vt *t = e2e_dealdesk(m, 24, 80, m->sup1_file, NULL, NULL);
+    assert_non_null(t);
+    assert_true(e2e_wait(t, "Unanswered decisions", WAIT_MS));
+    assert_true(e2e_wait(t, "has no answer yet: halt fleet", WAIT_MS));
+    capture(t, "the box");
+    vt_send(t, "j");      /* the operator was moving down the table as the box came up */
+    vt_send(t, "\x1b[B"); /* an arrow */
+    vt_send(t, "\x1b");   /* then Esc: kept */
+    assert_true(
+        e2e_wait(t, "1 earlier decision kept, not sent: asked again at the next start", WAIT_MS));
+    capture(t, "after j, an arrow and Esc");
+    assert_false(vt_contains(t, "discarded"));
+    vt_send(t, "q");
+    assert_int_equal(vt_wait_exit(t, 5000), 0);
+    vt_free(t);
+    fleet_status(m, st, sizeof st);
+    assert_string_equal(st, "running"); /* not sent */
+
+    t = e2e_dealdesk(m, 24, 80, m->sup1_file, NULL, NULL); /* asked again */
+    assert_non_null(t);
+    assert_true(e2e_wait(t, "has no answer yet: halt fleet", WAIT_MS));
+    vt_send(t, "y");
+    assert_true(e2e_wait(t, "earlier halt fleet: done (200", WAIT_MS));
+    vt_send(t, "q");
+    assert_int_equal(vt_wait_exit(t, 5000), 0);
+    vt_free(t);
+    fleet_status(m, st, sizeof st);
+    assert_string_equal(st, "halted");
+    testhttp_resp r = {0}; /* leave the fleet running for the other tests */
+    assert_int_equal(testsrv_post(&m->srv, TESTSRV_TOKEN_SUP1, "/v1/fleet/resume", 0, "{}", &r), 0);
+    assert_int_equal(r.status, 200);
+    testhttp_resp_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -298,6 +420,8 @@ int main(void)
         cmocka_unit_test(test_unknown_outcome_asked_and_offered),
         cmocka_unit_test(test_two_consoles_merge_history),
         cmocka_unit_test(test_running_console_not_offered),
+        cmocka_unit_test(test_resend_box_ignores_typeahead),
+        cmocka_unit_test(test_resend_box_closes_on_market_change),
     };
     return cmocka_run_group_tests(tests, e2e_group_setup, e2e_group_teardown);
 }

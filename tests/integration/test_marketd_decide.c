@@ -3,7 +3,7 @@
  * approve/veto/cap/refund on purchases, cap/hold/release/veto on negotiations,
  * pause/resume/limits on agents, fleet halt/resume, alert ack; If-Match (428/412),
  * expected_total_minor (412), state conflicts (409), Idempotency-Key replay and 422,
- * roles, and expiry at decide_by.
+ * roles, expiry at decide_by, and If-Epoch (412 epoch_mismatch before anything else).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -668,6 +668,85 @@ static void test_decision_routes(void **state)
     post_error("/v1/fleet/resume", "{}", 409, "the fleet is already running", NULL);
 }
 
+/* POSTs body to path as sup1 with key, If-Match: version (when > 0) and, when epoch is
+ * not NULL, If-Epoch: epoch. */
+static void post_bound(const char *path, const char *key, long long version, const char *epoch,
+                       const char *body, testhttp_resp *r)
+{
+    char url[512], k[96], ifm[48], ife[96];
+    snprintf(url, sizeof url, "%s%s", srv.url, path);
+    snprintf(k, sizeof k, "Idempotency-Key: %s", key);
+    snprintf(ifm, sizeof ifm, "If-Match: \"%lld\"", version);
+    snprintf(ife, sizeof ife, "If-Epoch: %s", epoch ? epoch : "");
+    const char *hdrs[4] = {k, NULL, NULL, NULL};
+    int n = 1;
+    if (version > 0)
+        hdrs[n++] = ifm;
+    if (epoch)
+        hdrs[n++] = ife;
+    assert_int_equal(testhttp("POST", url, TESTSRV_TOKEN_SUP1, hdrs, body, r), 0);
+}
+
+/* If-Epoch binds a decision to a market: another epoch is 412 epoch_mismatch with the
+ * market's epoch, before anything else (a key already used is not replayed, a stale
+ * If-Match is not looked at), and nothing changes; the market's own epoch, or none, is
+ * taken as always. */
+static void test_if_epoch_mismatch_refused_first(void **state)
+{
+    (void)state;
+    testsrv_market t;
+    char pur[72], path[128], epoch[65], key[48], cur[65] = "", st[32] = "";
+    pending(&t, pur, path);
+    char *h = get_body("/v1/health");
+    assert_true(testjson_str(h, "epoch", epoch, sizeof epoch));
+    free(h);
+    char apath[160];
+    snprintf(apath, sizeof apath, "%s/approve", path);
+    testsrv_key(key);
+    testhttp_resp r = {0};
+    /* Another market's epoch: refused, whatever the rest says. */
+    post_bound(apath, key, 1, "00000000deadbeef", "{\"expected_total_minor\":90000}", &r);
+    assert_int_equal(r.status, 412);
+    assert_non_null(strstr(r.body, "\"epoch_mismatch\""));
+    assert_true(testjson_str(r.body, "epoch", cur, sizeof cur));
+    assert_string_equal(cur, epoch);
+    assert_true(testjson_str(r.body, "field", st, sizeof st));
+    assert_string_equal(st, "If-Epoch");
+    testhttp_resp_free(&r);
+    post_bound(apath, key, 99, "0", "{\"expected_total_minor\":1}", &r); /* stale too */
+    assert_int_equal(r.status, 412);
+    assert_non_null(strstr(r.body, "\"epoch_mismatch\""));
+    testhttp_resp_free(&r);
+    char *b = get_body(path);
+    assert_true(testjson_str(b, "status", st, sizeof st));
+    assert_string_equal(st, "pending_approval");
+    free(b);
+    /* This market's epoch: applied (the key was left free by the refusals). */
+    post_bound(apath, key, 1, epoch, "{\"expected_total_minor\":90000}", &r);
+    assert_int_equal(r.status, 200);
+    testhttp_resp_free(&r);
+    /* Its replay under another epoch: refused before the idempotency lookup. */
+    post_bound(apath, key, 1, "00000000deadbeef", "{\"expected_total_minor\":90000}", &r);
+    assert_int_equal(r.status, 412);
+    assert_non_null(strstr(r.body, "\"epoch_mismatch\""));
+    assert_null(testhttp_header(&r, "Idempotent-Replayed", st, sizeof st));
+    testhttp_resp_free(&r);
+    /* Without If-Epoch (curl): the replay as before. */
+    post_bound(apath, key, 1, NULL, "{\"expected_total_minor\":90000}", &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(testhttp_header(&r, "Idempotent-Replayed", st, sizeof st));
+    testhttp_resp_free(&r);
+    /* The fleet too (no If-Match): refused, the fleet still running. */
+    testsrv_key(key);
+    post_bound("/v1/fleet/halt", key, 0, "00000000deadbeef", "{\"reason\":\"x\"}", &r);
+    assert_int_equal(r.status, 412);
+    testhttp_resp_free(&r);
+    b = get_body("/v1/fleet");
+    assert_true(testjson_str(b, "status", st, sizeof st));
+    assert_string_equal(st, "running");
+    free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -682,6 +761,7 @@ int main(void)
         cmocka_unit_test(test_alert_ack),
         cmocka_unit_test(test_expiry_at_decide_by),
         cmocka_unit_test(test_decision_routes),
+        cmocka_unit_test(test_if_epoch_mismatch_refused_first),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

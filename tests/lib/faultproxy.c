@@ -48,6 +48,8 @@ struct faultproxy {
     int delay_ms;
     int drop_n;
     char needle[64];
+    char switch_needle[64]; /* after a request with it: new connections to switch_port */
+    int switch_port;
     bool cut;
     bool stop;
     faultproxy_stats stats;
@@ -238,6 +240,11 @@ static void *run(void *arg)
                         p->drop_n--;
                         c->drop_response = true;
                     }
+                    if (p->switch_needle[0] && memmem(c->up.buf + before, c->up.len - before,
+                                                      p->switch_needle, strlen(p->switch_needle))) {
+                        p->upstream = p->switch_port; /* read by accept_one, this thread */
+                        p->switch_needle[0] = '\0';
+                    }
                     pthread_mutex_unlock(&p->mu);
                 }
             }
@@ -339,6 +346,15 @@ void faultproxy_drop_responses(faultproxy *p, int n, const char *needle)
     pthread_mutex_lock(&p->mu);
     p->drop_n = n;
     snprintf(p->needle, sizeof p->needle, "%s", needle);
+    pthread_mutex_unlock(&p->mu);
+    wake(p);
+}
+
+void faultproxy_switch_after(faultproxy *p, const char *needle, int upstream_port)
+{
+    pthread_mutex_lock(&p->mu);
+    p->switch_port = upstream_port;
+    snprintf(p->switch_needle, sizeof p->switch_needle, "%s", needle);
     pthread_mutex_unlock(&p->mu);
     wake(p);
 }

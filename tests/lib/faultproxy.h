@@ -45,6 +45,11 @@ void faultproxy_set(faultproxy *p, unsigned mode, int delay_ms);
  * without passing a byte of the answer on. */
 void faultproxy_drop_responses(faultproxy *p, int n, const char *needle);
 
+/* Once a request whose bytes contain needle has been read, connects every new connection
+ * to 127.0.0.1:upstream_port instead (open connections keep their server): another market
+ * appears at the proxy's URL between two requests. */
+void faultproxy_switch_after(faultproxy *p, const char *needle, int upstream_port);
+
 /* Closes every open connection (both sides) now. */
 void faultproxy_cut_all(faultproxy *p);
 

@@ -3,7 +3,8 @@
  * and nothing in it resembles a token; every entry is bound to a market and an operator
  * (an unbound one is refused; lines of older versions read as unbound); compaction drops
  * settled entries older than the idempotency window, crash-safely, and never while
- * another process has the journal open. */
+ * another process has the journal open; an entry a session took over is live while that
+ * session runs. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -149,6 +150,23 @@ static void add(journal *j, const char *key, int64_t at_ms)
     snprintf(e.epoch, sizeof e.epoch, "ep");
     snprintf(e.operator_name, sizeof e.operator_name, "sup1");
     assert_int_equal(journal_append(j, &e), 0);
+}
+
+/* Settles key and compacts path far in the future: the entry, its R and T lines go. */
+static void j_settle_old(const char *path, const char *key)
+{
+    char err[256], text[4096] = "";
+    journal *j = journal_open(path, err, sizeof err);
+    assert_non_null(j);
+    assert_int_equal(journal_settle(j, key, 200), 0);
+    journal_close(j);
+    int64_t later = (int64_t)time(NULL) * 1000 + 2 * JOURNAL_IDEMPOTENCY_WINDOW_MS;
+    assert_int_equal(journal_compact_file(path, later), 3); /* D, T, R */
+    FILE *f = fopen(path, "r");
+    size_t len = fread(text, 1, sizeof text - 1, f);
+    text[len] = '\0';
+    fclose(f);
+    assert_null(strstr(text, key));
 }
 
 /* Compaction: settled entries older than the window go (D and R lines), unsettled ones
@@ -299,6 +317,52 @@ static void test_sessions(void **state)
     journal_close(j3);
 }
 
+/* The live entry of (key) in j's unsettled list: -1 when not unsettled, else 0 or 1. */
+static int entry_live(journal *j, const char *key)
+{
+    journal_entry *v;
+    size_t n;
+    int live = -1;
+    assert_int_equal(journal_unsettled(j, (int64_t)time(NULL) * 1000, &v, &n, NULL), 0);
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(v[i].key, key))
+            live = journal_entry_live(j, &v[i]) ? 1 : 0;
+    journal_entries_free(v, n);
+    return live;
+}
+
+/* A session that sends again an entry of a session that ended takes it over (T line):
+ * the entry is live while the taker runs, left behind again once it ends; compaction
+ * keeps the T line with its entry and drops it with it. */
+static void test_take_over(void **state)
+{
+    (void)state;
+    char path[512], err[256], key[64], text[4096] = "";
+    path_for("takeover", path, sizeof path);
+    journal *dead = journal_open(path, err, sizeof err);
+    assert_non_null(dead);
+    assert_int_equal(journal_session_key(dead, key, sizeof key), 0);
+    add(dead, key, (int64_t)time(NULL) * 1000);
+    journal_close(dead); /* its session ended: the entry is left behind */
+    journal *a = journal_open(path, err, sizeof err), *b = journal_open(path, err, sizeof err);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_int_equal(entry_live(b, key), 0);
+    assert_int_equal(journal_take_over(a, key), 0);
+    assert_int_equal(entry_live(b, key), 1); /* in flight in a */
+    assert_int_equal(entry_live(a, key), 1);
+    journal_close(a);
+    assert_int_equal(entry_live(b, key), 0); /* a ended without an answer */
+    journal_close(b);
+    assert_int_equal(journal_compact_file(path, (int64_t)time(NULL) * 1000), 0);
+    FILE *f = fopen(path, "r");
+    size_t len = fread(text, 1, sizeof text - 1, f);
+    text[len] = '\0';
+    fclose(f);
+    assert_non_null(strstr(text, "\nT\t"));
+    j_settle_old(path, key);
+}
+
 static void test_keys(void **state)
 {
     (void)state;
@@ -319,6 +383,7 @@ int main(void)
         cmocka_unit_test(test_append_settle), cmocka_unit_test(test_keys),
         cmocka_unit_test(test_binding),       cmocka_unit_test(test_sessions),
         cmocka_unit_test(test_compaction),    cmocka_unit_test(test_compaction_waits_for_others),
+        cmocka_unit_test(test_take_over),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
