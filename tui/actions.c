@@ -435,7 +435,7 @@ static void confirm_fleet_resume(ui *u, const model_fleet *f)
     decision_req r;
     decision_req_init(&r, DEC_FLEET_RESUME, "");
     r.if_match_version = f->version;
-    char by[80], why[400], reason[160], when[16] = "?";
+    char by[48], why[400], reason[176], when[16] = "?"; /* the line fits its 256 bytes */
     text_strip_marks(f->by.s ? f->by.s : "?", why, sizeof why);
     text_truncate(why, 32, u->mode_text, by, sizeof by);
     text_strip_marks(f->reason.s ? f->reason.s : "no reason given", why, sizeof why);
