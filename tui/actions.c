@@ -54,7 +54,8 @@ static void explain_current(const decision_outcome *o, char *out, size_t size)
         snprintf(out, size, "alert now %s (v%lld)", model_alert_status_label(&ev->u.alert),
                  (long long)ev->u.alert.version);
     } else if (ev->kind == MODEL_FLEET) {
-        snprintf(out, size, "fleet now %s", ev->u.fleet.halted ? "halted" : "running");
+        snprintf(out, size, "fleet now %s (v%lld)", ev->u.fleet.halted ? "halted" : "running",
+                 (long long)ev->u.fleet.version);
     }
 }
 
