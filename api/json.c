@@ -551,7 +551,8 @@ static int dec_decision(jctx *c, json_t *o, model_decision *d)
 static int dec_fleet(jctx *c, json_t *o, model_fleet *f)
 {
     int status = 0;
-    if (get_enum(c, o, "status", NAMES(model_fleet_status_names), &status) < 0 ||
+    if (jc_get_int(c, o, "version", 1, INT64_MAX, &f->version, true, 0) < 0 ||
+        get_enum(c, o, "status", NAMES(model_fleet_status_names), &status) < 0 ||
         get_text(c, o, "reason", &f->reason, true) < 0 || get_text(c, o, "by", &f->by, true) < 0 ||
         get_time(c, o, "updated_at", &f->updated_at, true) < 0)
         return -1;

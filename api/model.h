@@ -274,6 +274,7 @@ typedef struct model_decision {
 } model_decision;
 
 typedef struct model_fleet {
+    int64_t version; /* 0 from a server that gives none (then decisions send no If-Match) */
     bool halted;
     model_text reason; /* s == NULL when null */
     model_text by;     /* s == NULL when null */

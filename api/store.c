@@ -403,7 +403,12 @@ static store_result put(store *s, model_event *ev, bool post)
         case MODEL_LEDGER: r = put_ledger(s, &ev->u.ledger, post); break;
         case MODEL_DECISION: r = put_decision(s, &ev->u.decision); break;
         case MODEL_FLEET:
-            /* The fleet has no version: the stream's order decides. */
+            /* an older version is not applied; a fleet without one (an older server)
+             * follows the stream's order */
+            if (ev->u.fleet.version && ev->u.fleet.version < s->fleet.version) {
+                r = STORE_STALE;
+                break;
+            }
             model_fleet_clear(&s->fleet);
             s->fleet = ev->u.fleet;
             memset(&ev->u.fleet, 0, sizeof ev->u.fleet);

@@ -431,7 +431,12 @@ json_t *mkt_fleet(market *m)
      * more once escaped, and a cut JSON text would not parse */
     json_t *f = NULL;
     STORE(m->db, meta_get, "fleet", parse_json, &f);
-    return f ? f : json_pack("{ss sn sn sn}", "status", "running", "reason", "by", "updated_at");
+    if (!f)
+        return json_pack("{sI ss sn sn sn}", "version", (json_int_t)1, "status", "running",
+                         "reason", "by", "updated_at");
+    if (!json_is_integer(json_object_get(f, "version"))) /* stored before fleets had one */
+        json_object_set_new(f, "version", json_integer(1));
+    return f;
 }
 
 bool mkt_fleet_halted(market *m)
@@ -442,9 +447,10 @@ bool mkt_fleet_halted(market *m)
     return h;
 }
 
-/* Stores the fleet singleton in meta and emits fleet.updated. */
+/* Stores the fleet singleton in meta with its next version and emits fleet.updated. */
 int mkt_set_fleet(market *m, json_t *fleet)
 {
+    json_object_set_new(fleet, "version", json_integer(mkt_int(fleet, "version") + 1));
     json_object_set_new(fleet, "updated_at", mkt_time_json(m->now));
     char *text = json_dumps(fleet, JSON_COMPACT);
     if (!text)

@@ -98,7 +98,7 @@ typedef struct subject {
     const char *seg;     /* the path: /v1/{seg}/{id}/{action}, the fleet's /v1/fleet/{action} */
     int nseg;            /* segments of that path */
     const char *kind;    /* its stored kind, and the Decision's subject kind */
-    const char *prefix;  /* its ids' prefix; NULL: the fleet, one object, no id, no If-Match */
+    const char *prefix;  /* its ids' prefix; NULL: the fleet, one object, no id */
     const char *unknown; /* the 404 message of an action it does not have */
     /* Brings the subject up to date before its state is checked; false: answered. */
     bool (*current)(dec *d);
@@ -238,6 +238,28 @@ static bool check_total(dec *d)
                     "the total is %s, not %s",
                     mkt_money(now, mkt_int(p, "total_minor"), mkt_str(p, "currency")),
                     mkt_money(exp, d->expected, mkt_str(p, "currency")));
+}
+
+/* An approval settles now, so it holds only within the buyer's spending cap as it is now:
+ * the budget rule (risk_over_cap) again, in the transaction that settles. Over it: 409
+ * budget_exceeded, and the purchase stays pending for a person to veto, cap, or raise
+ * the cap (POST /v1/agents/{id}/limits) and approve. */
+static bool check_cap(dec *d)
+{
+    json_t *p = d->obj;
+    json_t *buyer = mkt_get(d->c->m, "agent", mkt_str(p, "buyer_id"));
+    char why[256];
+    bool over = buyer && risk_over_cap(buyer, p, why, sizeof why);
+    json_decref(buyer);
+    if (!buyer)
+        return mkt_fail(d->c, 503, "unavailable", NULL, NULL, "could not read the buyer");
+    return !over || mkt_fail(d->c, 409, "budget_exceeded", NULL, p, "%s", why);
+}
+
+/* An approval: the total the supervisor saw, within the buyer's spending cap. */
+static bool check_approval(dec *d)
+{
+    return check_total(d) && check_cap(d);
 }
 
 /* Marks the purchase decided: its new status and the decision on it. */
@@ -429,7 +451,10 @@ static void fleet_refuse(dec *d)
              mkt_str(d->obj, "status"));
 }
 
-/* Stores the fleet with the action's status, its reason and who decided. */
+/* Stores the fleet with the action's status, its reason and who decided (its next
+ * version: mkt_set_fleet). A halt or resume holds only for the version the operator
+ * saw (If-Match, like every decision): a resume decided on one halt cannot lift a later
+ * one made for another reason. */
 static int fleet_store(dec *d, int rc)
 {
     json_t *fleet = d->obj;
@@ -503,7 +528,7 @@ static const subject alerts =
  * A row: subject, action, the states it is allowed in, the status it leaves, body parser,
  * further check, change, follow-up. */
 static const action actions[] = {
-    {&purchases,    "approve", {"pending_approval"}, "approved", parse_approval,   check_total,
+    {&purchases,    "approve", {"pending_approval"}, "approved", parse_approval,   check_approval,
      purchase_decided,    follow_approve},
     {&purchases,    "veto",    {"pending_approval"}, "vetoed",   parse_reason,     NULL,
      purchase_decided,    follow_veto},
@@ -569,7 +594,7 @@ static bool decide(mkt_ctx *c, const action *act)
     if (act->parse && !act->parse(&d))
         goto out;
     d.obj = on->prefix ? load(c, on->kind, on->prefix) : mkt_fleet(c->m);
-    if (!d.obj || (on->prefix && !check_if_match(c, d.obj)))
+    if (!d.obj || !check_if_match(c, d.obj))
         goto out;
     if (on->current && !on->current(&d))
         goto out;

@@ -61,8 +61,10 @@ static int open_store(market *m, const char *path, char *err, size_t errsz)
         return -1;
     }
     mkt_time_str(mkt_now_ms(), now);
-    snprintf(fleet, sizeof fleet,
-             "{\"status\":\"running\",\"reason\":null,\"by\":null,\"updated_at\":\"%s\"}", now);
+    snprintf(
+        fleet, sizeof fleet,
+        "{\"version\":1,\"status\":\"running\",\"reason\":null,\"by\":null,\"updated_at\":\"%s\"}",
+        now);
     store_seed seed = {epoch, fleet};
     /* the one engine so far; a second (PostgreSQL, issue 18) is chosen here by path */
     m->db = store_sqlite.open(path, &seed, err, errsz);

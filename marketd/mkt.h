@@ -245,9 +245,11 @@ const char *mkt_str(json_t *obj, const char *key);
 /* Issues a new agent token for agent_id: stores only its hash and returns the token
  * (owned) in *out. 0 or -1. */
 int mkt_issue_token(market *m, const char *agent_id, char **out);
-/* Stores the fleet object (borrowed) and emits fleet.updated. 0 or -1. */
+/* Stores the fleet object (borrowed) at its next version and emits fleet.updated. 0 or
+ * -1. */
 int mkt_set_fleet(market *m, json_t *fleet);
-/* Fleet state (the singleton), owned. */
+/* Fleet state (the singleton, {version, status, reason, by, updated_at}), owned; a fleet
+ * stored before it had a version reads as version 1. */
 json_t *mkt_fleet(market *m);
 bool mkt_fleet_halted(market *m);
 
@@ -280,6 +282,12 @@ const char *mkt_cap_words(char *out, size_t size, json_t *cap, const char *curre
 /* Runs every rule on the new purchase p (borrowed; its flags and risk_score are set).
  * Returns 0 or -1. */
 int risk_check(market *m, json_t *p, json_t *buyer, json_t *listing, json_t *neg);
+/* The budget rule: true when buyer's spent_minor + p's total_minor is over its
+ * spend_cap_minor (or out of range); why (size bytes) then says so in money ("spent
+ * $1,000.00 USD + total $900.00 USD is over the $1,500.00 USD spending cap"). Checked when a
+ * purchase is made (its critical budget flag), when it is approved (409 budget_exceeded:
+ * decide.c) and by settlement itself (settle.c), each time on the buyer as it is now. */
+bool risk_over_cap(json_t *buyer, json_t *p, char *why, size_t size);
 /* Raises one alert per flag of the stored purchase p. Returns 0 or -1. */
 int risk_raise(market *m, json_t *p);
 /* Counts the agent's offers in the last minute and raises a velocity alert when it
@@ -333,7 +341,9 @@ bool agents_register(mkt_ctx *c);
 json_t *agents_limits(mkt_ctx *c, json_t *src, bool required);
 
 /* ---- settle.c ---- */
-/* Settles purchase p (approved): ledger entry, spent, listing quantity. 0 or -1. */
+/* Settles purchase p (approved): ledger entry, spent, listing quantity. 0, 1 when that
+ * would take the buyer over its spending cap (risk_over_cap on the buyer as it is now:
+ * nothing changed; the callers check it first), or -1. */
 int settle_purchase(market *m, json_t *p);
 /* Refunds settled purchase p: the ledger's entry back, the buyer's spending. 0 or -1. */
 int settle_refund(market *m, json_t *p);

@@ -171,6 +171,19 @@ static bool array_has(json_t *arr, const char *s)
     return false;
 }
 
+bool risk_over_cap(json_t *buyer, json_t *p, char *why, size_t size)
+{
+    const char *cur = mkt_str(p, "currency");
+    int64_t cap = mkt_int(json_object_get(buyer, "limits"), "spend_cap_minor");
+    int64_t spent = mkt_int(buyer, "spent_minor"), total = mkt_int(p, "total_minor"), after;
+    if (money_add(spent, total, &after) && after <= cap)
+        return false;
+    char m1[MKT_MONEY_LEN], m2[MKT_MONEY_LEN], m3[MKT_MONEY_LEN];
+    snprintf(why, size, "spent %s + total %s is over the %s spending cap",
+             mkt_money(m1, spent, cur), mkt_money(m2, total, cur), mkt_money(m3, cap, cur));
+    return true;
+}
+
 /* The rules on the buyer's limits: quantity, deal maximum, spending cap, mandate. */
 static void buyer_rules(market *m, json_t *p, int *score, json_t *buyer, json_t *listing)
 {
@@ -195,10 +208,11 @@ static void buyer_rules(market *m, json_t *p, int *score, json_t *buyer, json_t 
         flag(p, score, "over_deal_max", "critical", "total %s is over the %s deal maximum",
              mkt_money(m1, total, cur), mkt_money(m2, per_deal, cur));
 
-    int64_t cap = mkt_int(lim, "spend_cap_minor"), spent = mkt_int(buyer, "spent_minor"), after;
-    if (!money_add(spent, total, &after) || after > cap)
-        flag(p, score, "budget", "critical", "spent %s + total %s is over the %s spending cap",
-             mkt_money(m1, spent, cur), mkt_money(m2, total, cur), mkt_money(m3, cap, cur));
+    int64_t cap = mkt_int(lim, "spend_cap_minor"), spent = mkt_int(buyer, "spent_minor");
+    int64_t after = spent + total; /* in range when risk_over_cap says it is not over */
+    char why[256];
+    if (risk_over_cap(buyer, p, why, sizeof why))
+        flag(p, score, "budget", "critical", "%s", why);
     else if (after * 5 >= cap * 4)
         flag(p, score, "budget", "warning",
              "spent %s + total %s reaches %lld%% of the %s spending cap", mkt_money(m1, spent, cur),

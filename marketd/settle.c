@@ -47,8 +47,15 @@ int settle_purchase(market *m, json_t *p)
     json_t *buyer = mkt_get(m, "agent", mkt_str(p, "buyer_id"));
     int64_t qty = mkt_int(p, "quantity"), total = mkt_int(p, "total_minor");
     int rc = -1;
+    char why[256];
     if (!l || !buyer)
         goto out;
+    if (risk_over_cap(buyer, p, why, sizeof why)) {
+        /* never past the cap: the approval refused it already (409 budget_exceeded), and
+         * an automatic settlement follows the budget rule in the same transaction */
+        rc = 1;
+        goto out;
+    }
     int64_t spent;
     if (strcmp(mkt_str(l, "status"), "open") != 0 || mkt_int(l, "quantity") < qty ||
         !money_add(mkt_int(buyer, "spent_minor"), total, &spent)) {

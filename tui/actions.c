@@ -54,7 +54,8 @@ static void explain_current(const decision_outcome *o, char *out, size_t size)
         snprintf(out, size, "alert now %s (v%lld)", model_alert_status_label(&ev->u.alert),
                  (long long)ev->u.alert.version);
     } else if (ev->kind == MODEL_FLEET) {
-        snprintf(out, size, "fleet now %s", ev->u.fleet.halted ? "halted" : "running");
+        snprintf(out, size, "fleet now %s (v%lld)", ev->u.fleet.halted ? "halted" : "running",
+                 (long long)ev->u.fleet.version);
     }
 }
 
@@ -279,7 +280,18 @@ void actions_approve(ui *u, const char *id)
     decision_req_init(&r, DEC_APPROVE, p->id);
     r.if_match_version = p->version;
     r.expected_total_minor = p->total_minor;
-    confirm_purchase_text(u, p, "Approve", NULL);
+    /* the cap holds at approval on the buyer's spending now (409 budget_exceeded): said
+     * before y, with what the detail's budget line reads (tui/detail.c) */
+    const model_agent *b = store_agent(u->st, p->buyer_id);
+    char extra[200] = "", spent[48], cap[48], total[48];
+    if (b && b->spent_minor + p->total_minor > b->limits.spend_cap_minor) {
+        format_money(b->spent_minor, b->currency, spent, sizeof spent);
+        format_money(p->total_minor, p->currency, total, sizeof total);
+        format_money(b->limits.spend_cap_minor, b->currency, cap, sizeof cap);
+        snprintf(extra, sizeof extra, "over the spending cap: spent %s + %s > %s %s", spent, total,
+                 cap, b->currency);
+    }
+    confirm_purchase_text(u, p, "Approve", extra);
     confirm(u, &r, p->version);
 }
 
@@ -416,25 +428,51 @@ void actions_pause(ui *u, const char *id, const char *reason, int force_resume)
     send_or_ask(u, reason, "pausing…", LINE_PAUSE_REASON, prompt);
 }
 
-/* halt the fleet (or resume it). */
+/* The resume box of a halted fleet f: which halt it lifts (its reason, who and when,
+ * sanitised and without marks), bound to the version shown (If-Match: a later halt made
+ * for another reason answers 412). */
+static void confirm_fleet_resume(ui *u, const model_fleet *f)
+{
+    decision_req r;
+    decision_req_init(&r, DEC_FLEET_RESUME, "");
+    r.if_match_version = f->version;
+    char by[48], why[400], reason[176], when[16] = "?"; /* the line fits its 256 bytes */
+    text_strip_marks(f->by.s ? f->by.s : "?", why, sizeof why);
+    text_truncate(why, 32, u->mode_text, by, sizeof by);
+    text_strip_marks(f->reason.s ? f->reason.s : "no reason given", why, sizeof why);
+    text_truncate(why, 60, u->mode_text, reason, sizeof reason);
+    if (f->updated_at)
+        format_clock(f->updated_at, when, sizeof when);
+    snprintf(u->confirm_title, sizeof u->confirm_title, "Resume the fleet (version %lld)",
+             (long long)f->version);
+    u->confirm_n = 0;
+    snprintf(u->confirm_lines[u->confirm_n++], 256, "halted by %s at %s: %s", by, when, reason);
+    snprintf(u->confirm_lines[u->confirm_n++], 256, "every agent may trade again");
+    snprintf(u->confirm_lines[u->confirm_n++], 256, "%s", "");
+    snprintf(u->confirm_lines[u->confirm_n++], 256, "Resume?   y yes    N no (default)");
+    confirm(u, &r, 0);
+}
+
+/* Asks for the word before a halt with reason (u->line_req holds the halt). */
+static void confirm_halt(ui *u, const char *reason)
+{
+    snprintf(u->line_req.reason, sizeof u->line_req.reason, "%s", reason);
+    cmdline_start(u, LINE_HALT_CONFIRM, "type halt to stop every agent: ");
+}
+
+/* halt the fleet (or resume it). A halt is bound to the version of the running fleet
+ * seen when it was asked for (If-Match). */
 void actions_halt(ui *u, const char *reason)
 {
     const model_fleet *f = store_fleet(u->st);
     if (f && f->halted) {
-        decision_req r;
-        decision_req_init(&r, DEC_FLEET_RESUME, "");
-        snprintf(u->confirm_title, sizeof u->confirm_title, "Resume the fleet");
-        u->confirm_n = 0;
-        snprintf(u->confirm_lines[u->confirm_n++], 256, "every agent may trade again");
-        snprintf(u->confirm_lines[u->confirm_n++], 256, "%s", "");
-        snprintf(u->confirm_lines[u->confirm_n++], 256, "Resume?   y yes    N no (default)");
-        confirm(u, &r, 0);
+        confirm_fleet_resume(u, f);
         return;
     }
     decision_req_init(&u->line_req, DEC_HALT, "");
+    u->line_req.if_match_version = f ? f->version : 0;
     if (reason && reason[0]) { /* H's reason or ":halt REASON": then the word, for both */
-        snprintf(u->line_req.reason, sizeof u->line_req.reason, "%s", reason);
-        cmdline_start(u, LINE_HALT_CONFIRM, "type halt to stop every agent: ");
+        confirm_halt(u, reason);
         return;
     }
     cmdline_start(u, LINE_HALT_REASON, "HALT THE FLEET  reason: ");
@@ -576,7 +614,7 @@ void actions_line_done(ui *u, const char *line)
             break;
         case LINE_REFUND_REASON: actions_refund(u, u->line_req.subject_id, line); break;
         case LINE_PAUSE_REASON: send_reason(u, line, "pausing…"); break;
-        case LINE_HALT_REASON: actions_halt(u, line); break;
+        case LINE_HALT_REASON: confirm_halt(u, line); break; /* the version H saw */
         case LINE_HALT_CONFIRM:
             if (strcmp(line, "halt") != 0) {
                 ui_status(u, true, "not halted: you typed something other than 'halt'");

@@ -329,7 +329,7 @@ static int read_binding(const config *cfg, char *epoch, size_t epochsz, char *na
 }
 
 /* Fetches the subject of a decision for its version (and, for approve, total and
- * currency). Returns 0, or the exit code. */
+ * currency); the fleet's for a halt or resume. Returns 0, or the exit code. */
 static int fetch_subject(const config *cfg, decision_req *req, int64_t *total, char currency[4])
 {
     static const char *const coll[] = {[MODEL_AGENT] = "agents",
@@ -337,22 +337,23 @@ static int fetch_subject(const config *cfg, decision_req *req, int64_t *total, c
                                        [MODEL_NEGOTIATION] = "negotiations",
                                        [MODEL_ALERT] = "alerts"};
     model_kind kind = decision_subject_kind(req->action);
-    if (kind == MODEL_FLEET)
-        return 0;
     char path[200], err[512];
-    snprintf(path, sizeof path, "/v1/%s/%s", coll[kind], req->subject_id);
+    const char *name = kind == MODEL_FLEET ? "fleet" : req->subject_id;
+    if (kind == MODEL_FLEET)
+        snprintf(path, sizeof path, "/v1/fleet");
+    else
+        snprintf(path, sizeof path, "/v1/%s/%s", coll[kind], req->subject_id);
     long status = 0;
     char *body = NULL;
     size_t len = 0;
     if (get_retrying(cfg, path, &status, &body, &len, err, sizeof err) < 0) {
-        errmsg(req->subject_id, err);
+        errmsg(name, err);
         return 1;
     }
     if (status != 200) {
         decision_outcome o = {0};
         json_decode_outcome(body, len, MODEL_KIND_COUNT, cfg->mode, &o);
-        fprintf(stderr, "dealdesk: %s: HTTP %ld %s: %s\n", req->subject_id, status, o.error_code,
-                o.message);
+        fprintf(stderr, "dealdesk: %s: HTTP %ld %s: %s\n", name, status, o.error_code, o.message);
         free(body);
         return 1;
     }
@@ -360,7 +361,7 @@ static int fetch_subject(const config *cfg, decision_req *req, int64_t *total, c
     json_result r = json_decode_object(kind, body, len, cfg->mode, &ev, err, sizeof err);
     free(body);
     if (r != JSON_OK) {
-        errmsg(req->subject_id, err);
+        errmsg(name, err);
         return 1;
     }
     switch (kind) {
@@ -375,6 +376,7 @@ static int fetch_subject(const config *cfg, decision_req *req, int64_t *total, c
             break;
         case MODEL_AGENT: req->if_match_version = ev.u.agent.version; break;
         case MODEL_ALERT: req->if_match_version = ev.u.alert.version; break;
+        case MODEL_FLEET: req->if_match_version = ev.u.fleet.version; break;
         default: break;
     }
     model_event_free(&ev);
@@ -408,7 +410,7 @@ static int prepare(const config *cfg, decision_req *req, const char *total_text,
     bool need_fetch = req->if_match_version == 0 ||
                       (req->action == DEC_APPROVE && req->expected_total_minor < 0) ||
                       (req->action == DEC_APPROVE && total_text) || max_price_text;
-    if (decision_subject_kind(req->action) != MODEL_FLEET && need_fetch) {
+    if (need_fetch) {
         int64_t v = req->if_match_version;
         int rc = fetch_subject(cfg, req, &total, currency);
         if (rc)

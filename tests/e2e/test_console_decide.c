@@ -77,6 +77,54 @@ static void test_approve_confirms_and_shows_outcome(void **state)
     quit(t);
 }
 
+/* A purchase of buyer as seller, a qty x price bike; writes its id. */
+static void bike_purchase(e2e_market *m, const e2e_agent *buyer, int64_t price, int64_t qty,
+                          char pur[65])
+{
+    char lst[65], neg[65];
+    assert_int_equal(e2e_listing(m, &m->seller, "Cap bike", 8, "bikes", price, 10, lst), 201);
+    assert_int_equal(e2e_offer(m, buyer, lst, price, qty, "ok", 2, neg), 201);
+    assert_int_equal(e2e_accept(m, &m->seller, neg, pur), 201);
+    assert_true(pur[0] != '\0');
+}
+
+/* Review finding 4 in the console: approving a purchase that would take its buyer past
+ * its spending cap (spent since the purchase was made) says so in the approve box and
+ * shows the server's 409 budget_exceeded message; nothing settles. */
+static void test_approve_over_cap_shows_why(void **state)
+{
+    e2e_market *m = *state;
+    e2e_agent b;
+    char p1[65] = "", p2[65] = "", path[160];
+    assert_int_equal(e2e_agent_new(m, "buyer", "capped-e2e", 10, &b), 0);
+    snprintf(path, sizeof path, "/v1/agents/%s/limits", b.id);
+    assert_int_equal(e2e_decide(m, TESTSRV_TOKEN_SUP2, path, 1, "{\"spend_cap_minor\":150000}"),
+                     200);
+    bike_purchase(m, &b, 50000, 2, p1); /* $1,000 */
+    bike_purchase(m, &b, 45000, 2, p2); /* $900 */
+    snprintf(path, sizeof path, "/v1/purchases/%s/approve", p1);
+    assert_int_equal(
+        e2e_decide(m, TESTSRV_TOKEN_SUP2, path, 1, "{\"expected_total_minor\":100000}"), 200);
+    vt *t = e2e_dealdesk(m, 30, 120, m->sup1_file, NULL, NULL);
+    assert_non_null(t);
+    assert_true(e2e_wait(t, p2, WAIT_MS));
+    vt_send(t, "/");
+    vt_send(t, p2);
+    vt_send(t, "\r");
+    assert_true(e2e_wait(t, "-$400.00 of $1,500.00 left after this", WAIT_MS)); /* the detail */
+    vt_send(t, "a");
+    assert_true(
+        e2e_wait(t, "over the spending cap: spent $1,000.00 + $900.00 > $1,500.00 USD", WAIT_MS));
+    vt_send(t, "y");
+    assert_true(e2e_wait(t,
+                         "spent $1,000.00 USD + total $900.00 USD is over the $1,500.00 USD "
+                         "spending cap",
+                         WAIT_MS));
+    assert_true(vt_contains(t, "409 approve"));
+    assert_status(m, p2, "pending_approval");
+    quit(t);
+}
+
 /* Veto asks the reason on the readline prompt; the server records it. */
 static void test_veto_with_reason(void **state)
 {
@@ -333,6 +381,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_approve_confirms_and_shows_outcome),
+        cmocka_unit_test(test_approve_over_cap_shows_why),
         cmocka_unit_test(test_veto_with_reason),
         cmocka_unit_test(test_cap_with_money_limits),
         cmocka_unit_test(test_race_with_another_operator),

@@ -106,9 +106,9 @@ static void test_console_through_server_faults(void **state)
     }
     /* Quiet the market, then the header must match the server. */
     testhttp_resp r = {0};
-    assert_int_equal(
-        testsrv_post(&m.srv, TESTSRV_TOKEN_SUP1, "/v1/fleet/halt", 0, "{\"reason\":\"drill\"}", &r),
-        0);
+    assert_int_equal(testsrv_post(&m.srv, TESTSRV_TOKEN_SUP1, "/v1/fleet/halt",
+                                  testsrv_fleet_version(&m.srv), "{\"reason\":\"drill\"}", &r),
+                     0);
     assert_int_equal(r.status, 200);
     testhttp_resp_free(&r);
     assert_true(e2e_wait(t, "FLEET HALTED", WAIT_MS));

@@ -258,7 +258,7 @@ static void test_hostile_in_every_field(void **state)
         if (strcmp(cases[i].name, "osc52_clipboard") && strcmp(cases[i].name, "csi_clear") &&
             strcmp(cases[i].name, "cr_overwrite"))
             continue;
-        if (post(&m, TESTSRV_TOKEN_SUP1, "/v1/fleet/halt", 0,
+        if (post(&m, TESTSRV_TOKEN_SUP1, "/v1/fleet/halt", testsrv_fleet_version(&m.srv),
                  json_pack("{s:o}", "reason", raw(&cases[i], 500)), NULL) == 200)
             halted_with = i;
     }

@@ -184,29 +184,37 @@ static void market_epoch(char *out, size_t size)
     testhttp_resp_free(&r);
 }
 
-/* Journals a veto of pur, bound to epoch and operator, as a session that died before
- * its answer came would have left it; writes the key into key (65 bytes). */
-static void journal_veto(const char *pur, const char *epoch, const char *op, char *key)
+/* Journals action on subject at version with body, bound to epoch and operator, as a
+ * session that died before its answer came would have left it; writes the key into key
+ * (65 bytes). */
+static void journal_left(const char *action, const char *subject, int64_t version, const char *body,
+                         const char *epoch, const char *op, char *key)
 {
     config cfg;
-    char path[4096], err[256];
+    char path[4096], err[256], text[200];
     config_init(&cfg);
     assert_int_equal(config_journal_path(&cfg, path, sizeof path), 0);
     journal *j = journal_open(path, err, sizeof err);
     assert_non_null(j);
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    char body[] = "{\"reason\":\"journal replay\"}";
-    journal_entry e = {.at_ms = (int64_t)ts.tv_sec * 1000, .version = 1, .body = body};
+    snprintf(text, sizeof text, "%s", body);
+    journal_entry e = {.at_ms = (int64_t)ts.tv_sec * 1000, .version = version, .body = text};
     assert_int_equal(journal_new_key(e.key, sizeof e.key), 0);
-    snprintf(e.action, sizeof e.action, "veto");
-    snprintf(e.subject, sizeof e.subject, "%.64s", pur);
+    snprintf(e.action, sizeof e.action, "%s", action);
+    snprintf(e.subject, sizeof e.subject, "%.64s", subject);
     snprintf(e.epoch, sizeof e.epoch, "%s", epoch);
     snprintf(e.operator_name, sizeof e.operator_name, "%s", op);
     assert_int_equal(journal_append(j, &e), 0);
     snprintf(key, JOURNAL_KEY_MAX + 1, "%s", e.key);
     journal_close(j);
     config_free(&cfg);
+}
+
+/* Journals a veto of pur at version 1 (see journal_left). */
+static void journal_veto(const char *pur, const char *epoch, const char *op, char *key)
+{
+    journal_left("veto", pur, 1, "{\"reason\":\"journal replay\"}", epoch, op, key);
 }
 
 /* True when the journal holds key without a settling line. */
@@ -330,6 +338,71 @@ static void test_journal_bound_to_market_and_operator(void **state)
     assert_true(unsettled(k3));
     assert_int_equal(decisions_on(&srv, "veto", pur2), 0);
     assert_int_equal(decisions_on(&srv, "veto", pur3), 0);
+}
+
+/* Review finding 5: an earlier session's fleet resume, decided on one halt and left
+ * without an answer, is offered at start-up and re-sent with the version it was decided
+ * on; the fleet was resumed and halted again for another reason since, so it answers 412
+ * and the later halt stands. */
+static void test_resent_resume_fails_on_later_halt(void **state)
+{
+    (void)state;
+    char epoch[65], key[65], body[80];
+    testhttp_resp r = {0};
+    long long v = testsrv_fleet_version(&srv);
+    assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP1, "/v1/fleet/halt", v,
+                                  "{\"reason\":\"incident 1\"}", &r),
+                     0);
+    assert_int_equal(r.status, 200);
+    testhttp_resp_free(&r);
+    market_epoch(epoch, sizeof epoch);
+    journal_left("fleet_resume", "", v + 1, "{}", epoch, "sup1", key); /* on incident 1 */
+    assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP2, "/v1/fleet/resume", v + 1, "{}", &r),
+                     0);
+    testhttp_resp_free(&r);
+    snprintf(body, sizeof body, "{\"reason\":\"incident 2\"}");
+    assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP2, "/v1/fleet/halt", v + 2, body, &r), 0);
+    assert_int_equal(r.status, 200);
+    testhttp_resp_free(&r);
+
+    config cfg;
+    config_init(&cfg);
+    snprintf(cfg.url, sizeof cfg.url, "%s", srv.url);
+    snprintf(cfg.token, sizeof cfg.token, "%s", TESTSRV_TOKEN_SUP1);
+    store *s = store_new();
+    char err[256];
+    client *c = client_new(&cfg, s, err, sizeof err);
+    assert_non_null(c);
+    int64_t deadline = tproc_now_ms() + 15000;
+    while (!client_bound(c) && tproc_now_ms() < deadline) {
+        client_wait(c, NULL, 0, 100, NULL);
+        client_run(c);
+    }
+    assert_true(client_bound(c));
+    assert_int_equal(client_unanswered(c, NULL, 0), 1);
+    answer_box box = {0};
+    client_unanswered_send(c, on_box, &box);
+    while (!box.done && tproc_now_ms() < deadline) {
+        client_wait(c, NULL, 0, 100, NULL);
+        client_run(c);
+    }
+    client_free(c);
+    store_free(s);
+    config_free(&cfg);
+    assert_true(box.done);
+    assert_int_equal(box.status, 412);
+    assert_int_equal(testsrv_get(&srv, TESTSRV_TOKEN_SUP1, "/v1/fleet", &r), 0);
+    char st[32], why[32];
+    assert_true(testjson_str(r.body, "status", st, sizeof st));
+    assert_true(testjson_str(r.body, "reason", why, sizeof why));
+    testhttp_resp_free(&r);
+    assert_string_equal(st, "halted");
+    assert_string_equal(why, "incident 2");
+    assert_false(unsettled(key));
+    assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP1, "/v1/fleet/resume", v + 3, "{}", &r),
+                     0);
+    assert_int_equal(r.status, 200);
+    testhttp_resp_free(&r);
 }
 
 /* Issue 12's blocker, headless: a decision that cannot be bound (no market read: a
@@ -709,6 +782,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lost_answer_applied_once),
         cmocka_unit_test(test_journal_bound_to_market_and_operator),
+        cmocka_unit_test(test_resent_resume_fails_on_later_halt),
         cmocka_unit_test(test_headless_failures_leave_nothing),
         cmocka_unit_test(test_conflicts_and_usage),
         cmocka_unit_test(test_headless_messages),

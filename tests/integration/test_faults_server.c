@@ -108,9 +108,9 @@ static size_t compare_with_snapshot(const char *out_path, const char *snapshot, 
 static int64_t halt_and_settle(testsrv *srv)
 {
     testhttp_resp r = {0};
-    assert_int_equal(
-        testsrv_post(srv, TESTSRV_TOKEN_SUP1, "/v1/fleet/halt", 0, "{\"reason\":\"drill\"}", &r),
-        0);
+    assert_int_equal(testsrv_post(srv, TESTSRV_TOKEN_SUP1, "/v1/fleet/halt",
+                                  testsrv_fleet_version(srv), "{\"reason\":\"drill\"}", &r),
+                     0);
     if (r.status != 200)
         fail_msg("halt: %ld %s", r.status, r.body);
     testhttp_resp_free(&r);

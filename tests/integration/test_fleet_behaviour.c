@@ -293,7 +293,8 @@ static void test_pause_and_resume(void **state)
 static void test_halt_and_resume(void **state)
 {
     (void)state;
-    json_t *fl = post(&srv, "/v1/fleet/halt", 0, "{\"reason\":\"test: kill switch\"}");
+    json_t *fl = post(&srv, "/v1/fleet/halt", testsrv_fleet_version(&srv),
+                      "{\"reason\":\"test: kill switch\"}");
     since w = {.agent = NULL};
     str_of(fl, "updated_at", w.at, sizeof w.at);
     json_decref(fl);
@@ -306,7 +307,7 @@ static void test_halt_and_resume(void **state)
     assert_int_equal(json_array_size(open), 0);
     json_decref(open);
 
-    fl = post(&srv, "/v1/fleet/resume", 0, NULL);
+    fl = post(&srv, "/v1/fleet/resume", testsrv_fleet_version(&srv), NULL);
     str_of(fl, "updated_at", w.at, sizeof w.at);
     json_decref(fl);
     assert_true(wait_for(&srv, acted_since, &w, 30));
@@ -342,10 +343,11 @@ static void test_pause_during_halt_outlives_fleet_resume(void **state)
     str_of(json_array_get(negs, json_array_size(negs) - 1), "buyer_id", agent, sizeof agent);
     json_decref(negs);
     snprintf(path, sizeof path, "/v1/agents/%s", agent);
-    json_decref(post(&srv, "/v1/fleet/halt", 0, "{\"reason\":\"test: halt\"}"));
+    json_decref(
+        post(&srv, "/v1/fleet/halt", testsrv_fleet_version(&srv), "{\"reason\":\"test: halt\"}"));
     snprintf(act, sizeof act, "%s/pause", path);
     json_decref(post(&srv, act, version_of(&srv, path), "{\"reason\":\"compromised\"}"));
-    json_t *fl = post(&srv, "/v1/fleet/resume", 0, NULL);
+    json_t *fl = post(&srv, "/v1/fleet/resume", testsrv_fleet_version(&srv), NULL);
     since w = {.agent = NULL};
     str_of(fl, "updated_at", w.at, sizeof w.at);
     json_decref(fl);

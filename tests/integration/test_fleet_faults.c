@@ -193,8 +193,8 @@ static void run(const char *args, size_t want, double budget_s, bool report)
     /* Halt the fleet before reading, so that no purchase is read before the fleet has
      * recorded its fault (the fleet records a fault right after its purchase). */
     testhttp_resp hr;
-    assert_int_equal(testsrv_post(&s, TESTSRV_TOKEN_SUP1, "/v1/fleet/halt", 0,
-                                  "{\"reason\":\"measuring\"}", &hr),
+    assert_int_equal(testsrv_post(&s, TESTSRV_TOKEN_SUP1, "/v1/fleet/halt",
+                                  testsrv_fleet_version(&s), "{\"reason\":\"measuring\"}", &hr),
                      0);
     assert_int_equal(hr.status, 200);
     testhttp_resp_free(&hr);

@@ -3,7 +3,8 @@
  * approve/veto/cap/refund on purchases, cap/hold/release/veto on negotiations,
  * pause/resume/limits on agents, fleet halt/resume, alert ack; If-Match (428/412),
  * expected_total_minor (412), state conflicts (409), Idempotency-Key replay and 422,
- * roles, expiry at decide_by, and If-Epoch (412 epoch_mismatch before anything else).
+ * roles, expiry at decide_by, and If-Epoch (412 epoch_mismatch before anything else);
+ * the spending cap at approval (409 budget_exceeded) and conditional fleet decisions.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -504,12 +505,14 @@ static void test_fleet_halt_and_resume(void **state)
     assert_true(testjson_str(r.body, "negotiation.id", neg, sizeof neg));
     testhttp_resp_free(&r);
     snprintf(npath, sizeof npath, "/v1/negotiations/%s", neg);
-    assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP1, "/v1/fleet/halt", 0, "{}", &r), 0);
+    assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP1, "/v1/fleet/halt",
+                                  testsrv_fleet_version(&srv), "{}", &r),
+                     0);
     assert_int_equal(r.status, 400); /* reason required */
     testhttp_resp_free(&r);
-    assert_int_equal(
-        testsrv_post(&srv, TESTSRV_TOKEN_SUP1, "/v1/fleet/halt", 0, "{\"reason\":\"stop\"}", &r),
-        0);
+    assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP1, "/v1/fleet/halt",
+                                  testsrv_fleet_version(&srv), "{\"reason\":\"stop\"}", &r),
+                     0);
     assert_int_equal(r.status, 200);
     char st[32];
     assert_true(testjson_str(r.body, "status", st, sizeof st));
@@ -525,8 +528,9 @@ static void test_fleet_halt_and_resume(void **state)
     assert_true(testjson_str(r.body, "error", code, sizeof code));
     assert_string_equal(code, "fleet_halted");
     testhttp_resp_free(&r);
-    post_expect(TESTSRV_TOKEN_SUP1, "/v1/fleet/halt", 0, "{\"reason\":\"stop\"}", 409);
-    post_expect(TESTSRV_TOKEN_SUP2, "/v1/fleet/resume", 0, "{}", 200);
+    post_expect(TESTSRV_TOKEN_SUP1, "/v1/fleet/halt", testsrv_fleet_version(&srv),
+                "{\"reason\":\"stop\"}", 409);
+    post_expect(TESTSRV_TOKEN_SUP2, "/v1/fleet/resume", testsrv_fleet_version(&srv), "{}", 200);
     b = get_body(npath);
     assert_true(testjson_str(b, "status", st, sizeof st));
     assert_string_equal(st, "open");
@@ -665,7 +669,141 @@ static void test_decision_routes(void **state)
                "id");
     post_error("/v1/negotiations/neg_999999/release", "{}", 404, "no such negotiation", NULL);
     post_error("/v1/agents/agt_1/limits", "{}", 400, "give at least one limit", "spend_cap_minor");
-    post_error("/v1/fleet/resume", "{}", 409, "the fleet is already running", NULL);
+    post_error("/v1/fleet/resume", "{}", 428, "If-Match: \"<version>\" is required", "If-Match");
+}
+
+/* Asserts an error answer's code and (when given) message, and that its current object's
+ * field holds want. */
+static void expect_error(testhttp_resp *r, long status, const char *code, const char *message,
+                         const char *field, const char *want)
+{
+    char got[300] = "";
+    assert_int_equal(r->status, status);
+    assert_true(testjson_str(r->body, "error", got, sizeof got));
+    assert_string_equal(got, code);
+    if (message) {
+        assert_true(testjson_str(r->body, "message", got, sizeof got));
+        assert_string_equal(got, message);
+    }
+    assert_true(testjson_str(r->body, field, got, sizeof got));
+    assert_string_equal(got, want);
+    testhttp_resp_free(r);
+}
+
+/* Review finding 4 (tests/integration/test_rev_market.c on rev-review): the spending cap
+ * holds at approval, on the buyer's spending as it is then. Two purchases, each inside a
+ * $1,500 cap alone and without flags: the first approval settles, the second is 409
+ * budget_exceeded (in money, with the purchase still pending) and nothing moves; after
+ * the supervisor raises the cap it approves. */
+static void test_spend_cap_checked_at_approval(void **state)
+{
+    (void)state;
+    testsrv_market m;
+    assert_int_equal(testsrv_market_setup(&srv, &m, 1000), 0);
+    char path[160], p1[72], p2[72], body[200];
+    snprintf(path, sizeof path, "/v1/agents/%s", m.buyer_id);
+    snprintf(body, sizeof body, "%s/limits", path);
+    post_expect(TESTSRV_TOKEN_SUP1, body, version_of(path), "{\"spend_cap_minor\":150000}", 200);
+    assert_int_equal(testsrv_market_purchase(&srv, &m, 50000, 2, p1), 0); /* $1,000 */
+    assert_int_equal(testsrv_market_purchase(&srv, &m, 45000, 2, p2), 0); /* $900 */
+    const char *ps[] = {p1, p2};
+    testhttp_resp r;
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "/v1/purchases/%s", ps[i]);
+        char *b = get_body(path);
+        assert_int_equal(testjson_len(b, "flags"), 0);
+        long long v = testjson_int(b, "version"), total = testjson_int(b, "total_minor");
+        free(b);
+        snprintf(body, sizeof body, "{\"expected_total_minor\":%lld}", total);
+        snprintf(path, sizeof path, "/v1/purchases/%s/approve", ps[i]);
+        assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP1, path, v, body, &r), 0);
+        if (i == 0) {
+            assert_int_equal(r.status, 200);
+            testhttp_resp_free(&r);
+        } else {
+            expect_error(&r, 409, "budget_exceeded",
+                         "spent $1,000.00 USD + total $900.00 USD is over the $1,500.00 USD "
+                         "spending cap",
+                         "current.status", "pending_approval");
+        }
+    }
+    snprintf(path, sizeof path, "/v1/agents/%s", m.buyer_id);
+    char *b = get_body(path);
+    assert_int_equal(testjson_int(b, "spent_minor"), 100000);
+    free(b);
+    /* a person raises the cap and approves: now it settles */
+    char lim[200];
+    snprintf(lim, sizeof lim, "%s/limits", path);
+    post_expect(TESTSRV_TOKEN_SUP1, lim, version_of(path), "{\"spend_cap_minor\":200000}", 200);
+    snprintf(path, sizeof path, "/v1/purchases/%s", p2);
+    snprintf(lim, sizeof lim, "%s/approve", path);
+    post_expect(TESTSRV_TOKEN_SUP1, lim, version_of(path), "{\"expected_total_minor\":90000}", 200);
+    snprintf(path, sizeof path, "/v1/agents/%s", m.buyer_id);
+    b = get_body(path);
+    assert_int_equal(testjson_int(b, "spent_minor"), 190000);
+    free(b);
+}
+
+/* A purchase below the approval threshold that would take the buyer past its cap does not
+ * settle by itself: the budget rule flags it (critical) and it waits for a person. */
+static void test_automatic_settlement_within_cap(void **state)
+{
+    (void)state;
+    testsrv_market m;
+    assert_int_equal(testsrv_market_setup(&srv, &m, 1000000), 0);
+    char path[160], pur[72];
+    snprintf(path, sizeof path, "/v1/agents/%s", m.buyer_id);
+    char lim[200];
+    snprintf(lim, sizeof lim, "%s/limits", path);
+    post_expect(TESTSRV_TOKEN_SUP1, lim, version_of(path), "{\"spend_cap_minor\":150000}", 200);
+    assert_int_equal(testsrv_market_purchase(&srv, &m, 50000, 2, pur), 0);
+    snprintf(path, sizeof path, "/v1/purchases/%s", pur);
+    char *b = get_body(path), st[32], rule[32];
+    assert_true(testjson_str(b, "status", st, sizeof st));
+    assert_string_equal(st, "settled");
+    free(b);
+    assert_int_equal(testsrv_market_purchase(&srv, &m, 45000, 2, pur), 0);
+    snprintf(path, sizeof path, "/v1/purchases/%s", pur);
+    b = get_body(path);
+    assert_true(testjson_str(b, "status", st, sizeof st));
+    assert_string_equal(st, "pending_approval");
+    assert_true(testjson_str(b, "flags.0.rule", rule, sizeof rule));
+    assert_string_equal(rule, "budget");
+    free(b);
+    snprintf(path, sizeof path, "/v1/agents/%s", m.buyer_id);
+    b = get_body(path);
+    assert_int_equal(testjson_int(b, "spent_minor"), 100000);
+    free(b);
+}
+
+/* Review finding 5: a fleet halt or resume holds only for the version the operator saw.
+ * Without If-Match: 428; a resume decided on one halt, after a resume and a second halt
+ * for another reason: 412 with the fleet as it is (halted for incident 2). */
+static void test_fleet_decisions_conditional(void **state)
+{
+    (void)state;
+    testhttp_resp r;
+    assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP1, "/v1/fleet/halt", 0,
+                                  "{\"reason\":\"incident 1\"}", &r),
+                     0);
+    expect_error(&r, 428, "precondition_required", NULL, "current.status", "running");
+    long long v = testsrv_fleet_version(&srv);
+    post_expect(TESTSRV_TOKEN_SUP1, "/v1/fleet/halt", v, "{\"reason\":\"incident 1\"}", 200);
+    long long seen = testsrv_fleet_version(&srv); /* sup2's resume box shows incident 1 */
+    assert_int_equal(seen, v + 1);
+    post_expect(TESTSRV_TOKEN_SUP1, "/v1/fleet/resume", seen, "{}", 200);
+    post_expect(TESTSRV_TOKEN_SUP1, "/v1/fleet/halt", seen + 1,
+                "{\"reason\":\"incident 2: card fraud\"}", 200);
+    assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP2, "/v1/fleet/resume", seen, "{}", &r), 0);
+    expect_error(&r, 412, "precondition_failed", NULL, "current.reason", "incident 2: card fraud");
+    char *b = get_body("/v1/fleet");
+    char st[32];
+    assert_true(testjson_str(b, "status", st, sizeof st));
+    assert_string_equal(st, "halted");
+    free(b);
+    /* the current version resumes; a resume of the running fleet at its version is 409 */
+    post_expect(TESTSRV_TOKEN_SUP2, "/v1/fleet/resume", seen + 2, "{}", 200);
+    post_expect(TESTSRV_TOKEN_SUP2, "/v1/fleet/resume", seen + 3, "{}", 409);
 }
 
 /* POSTs body to path as sup1 with key, If-Match: version (when > 0) and, when epoch is
@@ -762,6 +900,9 @@ int main(void)
         cmocka_unit_test(test_expiry_at_decide_by),
         cmocka_unit_test(test_decision_routes),
         cmocka_unit_test(test_if_epoch_mismatch_refused_first),
+        cmocka_unit_test(test_spend_cap_checked_at_approval),
+        cmocka_unit_test(test_automatic_settlement_within_cap),
+        cmocka_unit_test(test_fleet_decisions_conditional),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -48,7 +48,8 @@ static int fleet_running(void **state)
 {
     (void)state;
     testhttp_resp r;
-    if (testsrv_post(&srv, TESTSRV_TOKEN_SUP1, "/v1/fleet/resume", 0, "{}", &r) != 0)
+    if (testsrv_post(&srv, TESTSRV_TOKEN_SUP1, "/v1/fleet/resume", testsrv_fleet_version(&srv),
+                     "{}", &r) != 0)
         return -1;
     int rc = r.status == 200 || r.status == 409 ? 0 : -1;
     testhttp_resp_free(&r);
@@ -277,14 +278,16 @@ static void test_fleet_resume_keeps_a_later_pause(void **state)
     snprintf(sapath, sizeof sapath, "/v1/agents/%s", t.seller_id);
 
     /* halt, pause the buyer, resume the fleet: the buyer and its thread stay held */
-    post_expect(TESTSRV_TOKEN_SUP1, "/v1/fleet/halt", 0, "{\"reason\":\"stop\"}", 200, NULL);
+    post_expect(TESTSRV_TOKEN_SUP1, "/v1/fleet/halt", testsrv_fleet_version(&srv),
+                "{\"reason\":\"stop\"}", 200, NULL);
     field_is(apath, "status", "paused");
     snprintf(act, sizeof act, "%s/pause", apath);
     post_expect(TESTSRV_TOKEN_SUP1, act, version_of(apath),
                 "{\"reason\":\"compromised, keep paused\"}", 200, NULL);
     post_expect(TESTSRV_TOKEN_SUP1, act, version_of(apath), "{\"reason\":\"again\"}", 409,
                 "conflict");
-    post_expect(TESTSRV_TOKEN_SUP2, "/v1/fleet/resume", 0, "{}", 200, NULL);
+    post_expect(TESTSRV_TOKEN_SUP2, "/v1/fleet/resume", testsrv_fleet_version(&srv), "{}", 200,
+                NULL);
     field_is(apath, "status", "paused");
     field_is(npath, "status", "held");
     field_is(sapath, "status", "active"); /* the halt's own hold is gone everywhere */
@@ -294,7 +297,8 @@ static void test_fleet_resume_keeps_a_later_pause(void **state)
     post_expect(t.seller_token, mpath, 0, "{\"kind\":\"accept\"}", 409, "conflict");
 
     /* halt; resume the buyer (its own pause); pause it again; resume the fleet: paused */
-    post_expect(TESTSRV_TOKEN_SUP1, "/v1/fleet/halt", 0, "{\"reason\":\"stop\"}", 200, NULL);
+    post_expect(TESTSRV_TOKEN_SUP1, "/v1/fleet/halt", testsrv_fleet_version(&srv),
+                "{\"reason\":\"stop\"}", 200, NULL);
     snprintf(act, sizeof act, "%s/resume", apath);
     post_expect(TESTSRV_TOKEN_SUP1, act, version_of(apath), "{}", 200, NULL);
     field_is(apath, "status", "paused"); /* the halt still holds it */
@@ -302,7 +306,8 @@ static void test_fleet_resume_keeps_a_later_pause(void **state)
     snprintf(act, sizeof act, "%s/pause", apath);
     post_expect(TESTSRV_TOKEN_SUP1, act, version_of(apath), "{\"reason\":\"keep paused\"}", 200,
                 NULL);
-    post_expect(TESTSRV_TOKEN_SUP2, "/v1/fleet/resume", 0, "{}", 200, NULL);
+    post_expect(TESTSRV_TOKEN_SUP2, "/v1/fleet/resume", testsrv_fleet_version(&srv), "{}", 200,
+                NULL);
     field_is(apath, "status", "paused");
     field_is(npath, "status", "held");
     assert_int_equal(purchases_of(&t), 0);
@@ -332,17 +337,21 @@ static void test_release_removes_only_its_own_hold(void **state)
     /* hold, halt, resume the fleet: the supervisor's hold stays */
     snprintf(act, sizeof act, "%s/hold", npath);
     post_expect(TESTSRV_TOKEN_SUP1, act, version_of(npath), "{\"reason\":\"look\"}", 200, NULL);
-    post_expect(TESTSRV_TOKEN_SUP1, "/v1/fleet/halt", 0, "{\"reason\":\"stop\"}", 200, NULL);
-    post_expect(TESTSRV_TOKEN_SUP2, "/v1/fleet/resume", 0, "{}", 200, NULL);
+    post_expect(TESTSRV_TOKEN_SUP1, "/v1/fleet/halt", testsrv_fleet_version(&srv),
+                "{\"reason\":\"stop\"}", 200, NULL);
+    post_expect(TESTSRV_TOKEN_SUP2, "/v1/fleet/resume", testsrv_fleet_version(&srv), "{}", 200,
+                NULL);
     field_is(npath, "status", "held");
     /* halt, release: the halt's hold stays until the fleet resumes */
-    post_expect(TESTSRV_TOKEN_SUP1, "/v1/fleet/halt", 0, "{\"reason\":\"stop\"}", 200, NULL);
+    post_expect(TESTSRV_TOKEN_SUP1, "/v1/fleet/halt", testsrv_fleet_version(&srv),
+                "{\"reason\":\"stop\"}", 200, NULL);
     snprintf(act, sizeof act, "%s/release", npath);
     post_expect(TESTSRV_TOKEN_SUP1, act, version_of(npath), "{}", 200, NULL);
     field_is(npath, "status", "held");
     field_is(npath, "held_by.0", "fleet");
     post_expect(TESTSRV_TOKEN_SUP1, act, version_of(npath), "{}", 409, "conflict");
-    post_expect(TESTSRV_TOKEN_SUP2, "/v1/fleet/resume", 0, "{}", 200, NULL);
+    post_expect(TESTSRV_TOKEN_SUP2, "/v1/fleet/resume", testsrv_fleet_version(&srv), "{}", 200,
+                NULL);
     field_is(npath, "status", "open");
 }
 
@@ -440,8 +449,10 @@ static void test_database_files_are_private(void **state)
 {
     (void)state;
     /* a write, so that the WAL surely exists */
-    post_expect(TESTSRV_TOKEN_SUP1, "/v1/fleet/halt", 0, "{\"reason\":\"mode\"}", 200, NULL);
-    post_expect(TESTSRV_TOKEN_SUP1, "/v1/fleet/resume", 0, "{}", 200, NULL);
+    post_expect(TESTSRV_TOKEN_SUP1, "/v1/fleet/halt", testsrv_fleet_version(&srv),
+                "{\"reason\":\"mode\"}", 200, NULL);
+    post_expect(TESTSRV_TOKEN_SUP1, "/v1/fleet/resume", testsrv_fleet_version(&srv), "{}", 200,
+                NULL);
     assert_db_files_private();
     /* files an older marketd left readable by others are narrowed at the next start */
     testsrv_kill9(&srv);
@@ -573,7 +584,11 @@ static void test_schema1_database_migrates(void **state)
     field_of(&s2, "/v1/negotiations/neg_1", "held_by.0", "fleet");
     field_of(&s2, "/v1/negotiations/neg_2", "held_by.0", "hold");
     field_of(&s2, "/v1/negotiations/neg_1", "terms.by", "agt_1");
-    free(post_on(&s2, TESTSRV_TOKEN_SUP1, "/v1/fleet/resume", NULL, "{}", 200));
+    testhttp_resp fr = {0}; /* the fleet stored before it had a version reads as 1 */
+    assert_int_equal(testsrv_fleet_version(&s2), 1);
+    assert_int_equal(testsrv_post(&s2, TESTSRV_TOKEN_SUP1, "/v1/fleet/resume", 1, "{}", &fr), 0);
+    assert_int_equal(fr.status, 200);
+    testhttp_resp_free(&fr);
     field_of(&s2, "/v1/agents/agt_1", "status", "active");
     field_of(&s2, "/v1/agents/agt_2", "status", "paused");
     field_of(&s2, "/v1/negotiations/neg_1", "status", "open");
@@ -685,7 +700,8 @@ static void test_long_multibyte_reasons_are_stored_whole(void **state)
         snprintf(path, sizeof path, "/v1/agents/%s", t.buyer_id);
         snprintf(act, sizeof act, "%s/pause", path);
         post_expect(TESTSRV_TOKEN_SUP1, act, version_of(path), r500, 200, NULL);
-        post_expect(TESTSRV_TOKEN_SUP1, "/v1/fleet/halt", 0, r500, 200, NULL);
+        post_expect(TESTSRV_TOKEN_SUP1, "/v1/fleet/halt", testsrv_fleet_version(&srv), r500, 200,
+                    NULL);
         b = get_body("/v1/fleet");
         char *got = malloc(4096);
         assert_non_null(got);
@@ -693,7 +709,8 @@ static void test_long_multibyte_reasons_are_stored_whole(void **state)
         assert_string_equal(got, reason);
         free(got);
         free(b);
-        post_expect(TESTSRV_TOKEN_SUP1, "/v1/fleet/resume", 0, "{}", 200, NULL);
+        post_expect(TESTSRV_TOKEN_SUP1, "/v1/fleet/resume", testsrv_fleet_version(&srv), "{}", 200,
+                    NULL);
         free(r500);
         free(whole);
     }

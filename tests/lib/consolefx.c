@@ -87,6 +87,12 @@ static model_event fleet(int64_t seq, bool halted)
 {
     model_event ev = {.seq = seq, .kind = MODEL_FLEET};
     ev.u.fleet.halted = halted;
+    ev.u.fleet.version = halted ? 2 : 1; /* halted once by sup1, for a storm */
+    if (halted) {
+        ev.u.fleet.reason.s = strdup("storm");
+        ev.u.fleet.by.s = strdup("sup1");
+        ev.u.fleet.updated_at = 1796135375723; /* 2026-12-01T14:29:35.723Z */
+    }
     return ev;
 }
 

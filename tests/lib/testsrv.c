@@ -447,6 +447,16 @@ int testsrv_post(testsrv *s, const char *token, const char *path, long long vers
     return testhttp("POST", url, token, hdrs, body ? body : "{}", out);
 }
 
+long long testsrv_fleet_version(testsrv *s)
+{
+    testhttp_resp r = {0};
+    long long v = 0;
+    if (testsrv_get(s, TESTSRV_TOKEN_SUP1, "/v1/fleet", &r) == 0 && r.status == 200)
+        v = testjson_int(r.body, "version");
+    testhttp_resp_free(&r);
+    return v > 0 ? v : 0;
+}
+
 /* Registers an agent from body; copies its id and token. Returns 0 or -1. */
 static int register_agent(testsrv *s, const char *body, char id[72], char token[128])
 {

@@ -88,6 +88,10 @@ int testsrv_get(testsrv *s, const char *token, const char *path, testhttp_resp *
 int testsrv_post(testsrv *s, const char *token, const char *path, long long version,
                  const char *body, testhttp_resp *out);
 
+/* The fleet's current version (GET /v1/fleet as sup1), for the If-Match of a halt or a
+ * resume; 0 when it cannot be read (then the post goes without If-Match: 428). */
+long long testsrv_fleet_version(testsrv *s);
+
 /* A small market for tests: one seller with one listing, one buyer. */
 typedef struct testsrv_market {
     char seller_id[72], buyer_id[72], listing_id[72];

@@ -124,6 +124,7 @@ static void test_halt_and_refund_prompts(void **state)
     commands_do(&f->u, ACT_HALT);
     consolefx_answer(f, "storm");
     assert_int_equal(f->u.line_purpose, LINE_HALT_CONFIRM);
+    assert_int_equal(f->u.line_req.if_match_version, 1); /* the running fleet H saw */
     consolefx_answer(f, "HALT");
     consolefx_says(f, "not halted: you typed something other than 'halt'", true);
     assert_true(consolefx_nothing_sent(f));
@@ -184,7 +185,11 @@ static void test_decision_keys(void **state)
     consolefx_halt_fleet(f);
     commands_do(&f->u, ACT_HALT);
     consolefx_confirming(f, DEC_FLEET_RESUME, "");
-    assert_string_equal(f->u.confirm_title, "Resume the fleet");
+    /* the box names the halt it lifts and is bound to its version (review finding 5) */
+    assert_string_equal(f->u.confirm_title, "Resume the fleet (version 2)");
+    assert_int_equal(f->u.confirm_req.if_match_version, 2);
+    assert_non_null(strstr(f->u.confirm_lines[0], "halted by sup1 at "));
+    assert_non_null(strstr(f->u.confirm_lines[0], ": storm"));
     actions_confirm_key(&f->u, 'y', false);
     consolefx_sent(f, DEC_FLEET_RESUME, "fleet");
     consolefx_close(f);
