@@ -321,7 +321,8 @@ static void journal_left_halt_at(testsrv *srv, const char *reason)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     snprintf(body, sizeof body, "{\"reason\":\"%s\"}", reason);
-    journal_entry e = {.at_ms = (int64_t)ts.tv_sec * 1000, .body = body};
+    journal_entry e = {
+        .at_ms = (int64_t)ts.tv_sec * 1000, .version = testsrv_fleet_version(srv), .body = body};
     assert_int_equal(journal_new_key(e.key, sizeof e.key), 0);
     snprintf(e.action, sizeof e.action, "halt");
     snprintf(e.epoch, sizeof e.epoch, "%s", epoch);
@@ -408,7 +409,9 @@ static void test_resend_box_ignores_typeahead(void **state)
     fleet_status(m, st, sizeof st);
     assert_string_equal(st, "halted");
     testhttp_resp r = {0}; /* leave the fleet running for the other tests */
-    assert_int_equal(testsrv_post(&m->srv, TESTSRV_TOKEN_SUP1, "/v1/fleet/resume", 0, "{}", &r), 0);
+    assert_int_equal(testsrv_post(&m->srv, TESTSRV_TOKEN_SUP1, "/v1/fleet/resume",
+                                  testsrv_fleet_version(&m->srv), "{}", &r),
+                     0);
     assert_int_equal(r.status, 200);
     testhttp_resp_free(&r);
 }

@@ -166,7 +166,8 @@ static void test_offer_dropped_on_market_change(void **state)
     epoch_of(&a, ea, sizeof ea);
     epoch_of(&b, eb, sizeof eb);
     testhttp_resp r = {0};
-    assert_int_equal(testsrv_post(&b, TESTSRV_TOKEN_SUP1, "/v1/fleet/halt", 0,
+    assert_int_equal(testsrv_post(&b, TESTSRV_TOKEN_SUP1, "/v1/fleet/halt",
+                                  testsrv_fleet_version(&b),
                                   "{\"reason\":\"incident in market B\"}", &r),
                      0);
     assert_int_equal(r.status, 200);
@@ -214,10 +215,12 @@ static void test_retry_refused_by_other_market(void **state)
     assert_int_equal(testsrv_start(&b, NULL), 0);
     char st[32];
     testhttp_resp r = {0};
-    assert_int_equal(
-        testsrv_post(&a, TESTSRV_TOKEN_SUP1, "/v1/fleet/halt", 0, "{\"reason\":\"A\"}", &r), 0);
+    assert_int_equal(testsrv_post(&a, TESTSRV_TOKEN_SUP1, "/v1/fleet/halt",
+                                  testsrv_fleet_version(&a), "{\"reason\":\"A\"}", &r),
+                     0);
     testhttp_resp_free(&r);
-    assert_int_equal(testsrv_post(&b, TESTSRV_TOKEN_SUP1, "/v1/fleet/halt", 0,
+    assert_int_equal(testsrv_post(&b, TESTSRV_TOKEN_SUP1, "/v1/fleet/halt",
+                                  testsrv_fleet_version(&b),
                                   "{\"reason\":\"incident in market B\"}", &r),
                      0);
     testhttp_resp_free(&r);
