@@ -20,6 +20,7 @@
  * |             | for the headless commands and --demo (the only file with libcurl)      |
  * | client.h/.c | the connection state machine: snapshot, stream, re-sync, backoff; the |
  * |             | public API (client_int.h: what its files share)                        |
+ * | client_util.c | jitter, the error line, the apply queue's items, state names      |
  * | client_req.c | decisions beside the stream (journal, retries) and thread history    |
  * | client_replay.c | recording the stream, and replaying a recording                   |
  * | decision.h/.c | decision requests as data: names, checks, paths                     |

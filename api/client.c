@@ -14,95 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
 #include "api/json.h"
-
-/* ---- small helpers ---------------------------------------------------------------- */
-
-/* A uniformly random number in [0, n) (n > 0), for jitter. */
-uint32_t client_rnd(uint32_t n)
-{
-    uint32_t v = 0;
-    if (getrandom(&v, sizeof v, GRND_NONBLOCK) != sizeof v)
-        v = (uint32_t)clock_mono_ms() * 2654435761u;
-    return v % n;
-}
-
-/* Records the last error (already safe text: our own words or sanitised). */
-void client_set_error(client *c, const char *msg)
-{
-    /* Cut on a character boundary: never leave half a UTF-8 sequence. */
-    size_t n = strlen(msg), max = sizeof c->s.last_error - 1;
-    if (n > max) {
-        n = max;
-        while (n > 0 && ((unsigned char)msg[n] & 0xC0) == 0x80)
-            n--;
-    }
-    memcpy(c->s.last_error, msg, n);
-    c->s.last_error[n] = '\0';
-}
-
-/* Sanitises an error answer into a short, mark-free message: the server's "message"
- * when the body is the contract's error JSON, else the start of the body. */
-void client_safe_msg(client *c, const char *prefix, const char *body, size_t len)
-{
-    decision_outcome o = {0};
-    json_decode_outcome(body, len, MODEL_KIND_COUNT, c->cfg->mode, &o);
-    if (o.message[0]) {
-        snprintf(c->s.last_error, sizeof c->s.last_error, "%s%.150s", prefix, o.message);
-        return;
-    }
-    text_safe t;
-    char clean[200] = "";
-    if (len > 300)
-        len = 300;
-    if (text_sanitize(body, len, c->cfg->mode, &t) == 0) {
-        text_strip_marks(t.s, clean, sizeof clean);
-        text_safe_free(&t);
-    }
-    snprintf(c->s.last_error, sizeof c->s.last_error, "%s%s", prefix, clean);
-}
-
-/* Frees one item. */
-void client_item_free(item *it)
-{
-    free(it->type);
-    free(it->data);
-    free(it);
-}
-
-/* Makes an item from copies of its parts; NULL on out of memory. */
-item *client_item_new(const char *type, const char *data, size_t len, const char *id)
-{
-    item *it = calloc(1, sizeof *it);
-    if (!it)
-        return NULL;
-    it->type = strdup(type);
-    it->data = malloc(len + 1);
-    if (!it->type || !it->data) {
-        client_item_free(it);
-        return NULL;
-    }
-    memcpy(it->data, data, len);
-    it->data[len] = '\0';
-    it->len = len;
-    snprintf(it->id, sizeof it->id, "%s", id ? id : "");
-    return it;
-}
-
-/* Appends to the apply queue. */
-void client_enqueue(client *c, item *it)
-{
-    if (c->qtail)
-        c->qtail->next = it;
-    else
-        c->qhead = it;
-    c->qtail = it;
-    c->qlen++;
-    c->qbytes += it->len;
-}
 
 /* Empties the apply queue. */
 static void queue_clear(client *c)
@@ -215,6 +129,22 @@ static void close_transfers(client *c)
     if (c->snap)
         http_cancel(c->h, c->snap);
     c->stream = c->snap = NULL;
+    if (c->snap_held) /* answered already: only freed */
+        http_req_free(c->snap_held);
+    c->snap_held = NULL;
+}
+
+/* Asks the server who we are, unless it has answered or is being asked. Asked again at
+ * every snapshot and stream start until it answers: a console started before its server
+ * would otherwise never learn its operator, and a decision is bound to the market and the
+ * operator (client_req.c). */
+static void ask_whoami(client *c)
+{
+    if (c->whoami_answered || c->whoami)
+        return;
+    char url[1200];
+    client_url_of(c, "/v1/whoami", url, sizeof url);
+    c->whoami = http_start(c->h, "GET", url, c->cfg->token, NULL, NULL, NULL, NULL, 10000L, 0);
 }
 
 /* Builds base + path into out. */
@@ -235,6 +165,11 @@ static void start_failed(client *c, const char *msg, int64_t now)
 static void start_snapshot(client *c, int64_t now)
 {
     char url[1200];
+    ask_whoami(c);
+    if (c->snap_held) { /* superseded by this one */
+        http_req_free(c->snap_held);
+        c->snap_held = NULL;
+    }
     client_url_of(c, "/v1/snapshot", url, sizeof url);
     const char *hdrs[] = {"Accept: application/json", NULL};
     c->snap = http_start(c->h, "GET", url, c->cfg->token, hdrs, NULL, NULL, NULL, 60000L, 0);
@@ -249,6 +184,7 @@ static void start_snapshot(client *c, int64_t now)
 static void start_stream(client *c, int64_t now)
 {
     char url[1200], path[96], lei[128];
+    ask_whoami(c);
     snprintf(path, sizeof path, "/v1/events?after=%lld", (long long)store_seq(c->st));
     client_url_of(c, path, url, sizeof url);
     const char *hdrs[4] = {"Accept: text/event-stream", "Cache-Control: no-cache", NULL, NULL};
@@ -353,6 +289,7 @@ static void snapshot_done(client *c, http_req *r, int64_t now)
 static void whoami_done(client *c, http_req *r)
 {
     long status = http_req_result(r)->status;
+    c->whoami_answered = status > 0; /* an HTTP answer, not a transport failure */
     size_t len;
     const char *body = http_req_body(r, &len);
     if (status == 200 &&
@@ -562,9 +499,7 @@ client *client_new(const config *cfg, store *st, char *err, size_t errsz)
         c->ph = PH_IDLE;
         return c;
     }
-    char url[1200];
-    client_url_of(c, "/v1/whoami", url, sizeof url);
-    c->whoami = http_start(c->h, "GET", url, cfg->token, NULL, NULL, NULL, NULL, 10000L, 0);
+    ask_whoami(c);
     c->s.state = CONN_CONNECTING;
     if (cfg->stream_after >= 0) {
         store_reset(st, "", cfg->stream_after);
@@ -644,12 +579,22 @@ void client_run(client *c)
             http_req_free(r);
         } else if (r == c->snap) {
             c->snap = NULL;
+            if (c->whoami) { /* the market is read with who we are in it: wait for whoami */
+                c->snap_held = r;
+                continue;
+            }
             snapshot_done(c, r, now);
             http_req_free(r);
         } else if (r == c->whoami) {
             c->whoami = NULL;
             whoami_done(c, r);
             http_req_free(r);
+            http_req *held = c->snap_held;
+            c->snap_held = NULL;
+            if (held) {
+                snapshot_done(c, held, now);
+                http_req_free(held);
+            }
         } else {
             client_req_done(c, r, now);
         }
@@ -763,36 +708,4 @@ void client_market_changed(client *c)
 void client_resync(client *c)
 {
     resync(c, clock_mono_ms() - 5000, "re-sync asked for");
-}
-
-const char *client_reason_name(conn_reason r)
-{
-    switch (r) {
-        case CONN_REASON_NONE: return "";
-        case CONN_REASON_REFUSED: return "refused";
-        case CONN_REASON_UNREACHABLE: return "unreachable";
-        case CONN_REASON_DNS: return "DNS";
-        case CONN_REASON_TLS: return "TLS";
-        case CONN_REASON_TIMEOUT: return "timeout";
-        case CONN_REASON_UNAUTHORIZED: return "unauthorized";
-        case CONN_REASON_FORBIDDEN: return "forbidden";
-        case CONN_REASON_HTTP: return "HTTP error";
-        case CONN_REASON_CLOSED: return "closed";
-        case CONN_REASON_STALLED: return "no data";
-        case CONN_REASON_BAD_ANSWER: return "bad answer";
-        case CONN_REASON_RESYNC: return "re-syncing";
-        case CONN_REASON_OTHER: return "error";
-    }
-    return "error";
-}
-
-const char *client_state_name(conn_state s)
-{
-    switch (s) {
-        case CONN_CONNECTING: return "connecting";
-        case CONN_LIVE: return "live";
-        case CONN_RECONNECTING: return "reconnecting";
-        case CONN_OFFLINE: return "offline";
-    }
-    return "?";
 }

@@ -93,8 +93,10 @@ struct client {
     phase ph;
     bool need_snapshot;
     http_req *snap, *stream, *whoami;
-    int attempt;      /* consecutive failed connections */
-    int64_t retry_at; /* monotonic ms */
+    http_req *snap_held;  /* a snapshot answered before whoami: applied after it (client.c) */
+    bool whoami_answered; /* the server answered whoami (even 404): not asked again */
+    int attempt;          /* consecutive failed connections */
+    int64_t retry_at;     /* monotonic ms */
     int64_t last_snapshot_ms;
     uint64_t seen_bytes;
     int64_t last_bytes_ms;

@@ -491,6 +491,40 @@ static void test_one_shot_market_changes_while_preparing(void **state)
     assert_non_null(strstr(text, "nothing sent"));
 }
 
+/* A console started before its server learns who it is when the server comes up: whoami
+ * is asked again at every connection attempt until it is answered (it was asked once, at
+ * start, so a console that began on a closed port could never bind a decision); and the
+ * market is shown as read only with the operator in it (the snapshot waits for whoami). */
+static void test_console_started_before_its_server_binds(void **state)
+{
+    (void)state;
+    testsrv a;
+    assert_int_equal(testsrv_start(&a, NULL), 0);
+    assert_int_equal(testsrv_terminate(&a), 0); /* the port is closed when the client starts */
+    config cfg;
+    config_init(&cfg);
+    snprintf(cfg.url, sizeof cfg.url, "%s", a.url);
+    snprintf(cfg.token, sizeof cfg.token, "%s", TESTSRV_TOKEN_SUP1);
+    store *s = store_new();
+    char err[256];
+    client *c = client_new(&cfg, s, err, sizeof err);
+    assert_non_null(c);
+    for (int i = 0; i < 5; i++) { /* a few refused attempts, whoami among them */
+        client_wait(c, NULL, 0, 100, NULL);
+        client_run(c);
+    }
+    assert_false(client_bound(c));
+    assert_int_equal(testsrv_restart(&a), 0);
+    char ea[65];
+    epoch_of(&a, ea, sizeof ea);
+    run_until(c, on_epoch, s, ea);
+    assert_true(client_bound(c)); /* read with who we are in it, in the same turn */
+    client_free(c);
+    store_free(s);
+    config_free(&cfg);
+    testsrv_stop(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -501,6 +535,7 @@ int main(void)
         cmocka_unit_test(test_resent_entries_taken_over),
         cmocka_unit_test(test_one_shot_bound_elsewhere_refused),
         cmocka_unit_test(test_one_shot_market_changes_while_preparing),
+        cmocka_unit_test(test_console_started_before_its_server_binds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
