@@ -8,9 +8,10 @@
  * resumes it. A vanished client fails on the next write and is freed by libmicrohttpd.
  *
  * Hostile networks: marketd/limits.c keeps the table of connections (per address, the
- * operators' reserve, a header deadline, a minimum body rate, streams per token); a stream whose
- * client takes nothing for stream_stall_ms while events wait is closed (the client resumes with
- * Last-Event-ID). A request whose framing is ambiguous (two Content-Length, Content-Length with
+ * operators' reserve, a header deadline, a minimum body rate, streams per token); a
+ * stream whose client takes nothing for stream_stall_ms while events wait is closed (the
+ * client resumes with Last-Event-ID).
+ * A request whose framing is ambiguous (two Content-Length, Content-Length with
  * Transfer-Encoding, an encoding other than chunked), whose raw path holds %00, whose
  * declared body is over the limit or that has too many query parameters is refused on
  * its headers, before any body is read, and its connection is closed.
