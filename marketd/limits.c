@@ -193,12 +193,13 @@ typedef struct tally {
     int live;     /* connections alive */
     int for_addr; /* of them, counting against the address asked about */
     int busy;     /* non-operators' connections with a request's headers in, not refused */
+    int leaving;  /* refused on their headers: they close after that answer */
 } tally;
 
 /* Counts the table; for_addr against addr (NULL: none). Lock held. */
 static tally count(limits *l, const char *addr)
 {
-    tally t = {0, 0, 0};
+    tally t = {0, 0, 0, 0};
     for (lim_conn *c = l->head; c; c = c->next) {
         if (c->dead)
             continue;
@@ -207,6 +208,7 @@ static tally count(limits *l, const char *addr)
             t.for_addr++;
         if (!c->is_operator && !c->waiting && !c->leaving)
             t.busy++;
+        t.leaving += c->leaving;
     }
     return t;
 }
@@ -319,20 +321,21 @@ int lim_request(limits *l, lim_conn *c, bool is_operator, const char *forwarded)
     c->body_since = now_ms();
     c->body_bytes = 0;
     int status = 0;
+    tally t = count(l, NULL);
+    bool over = t.live - t.leaving > l->o.max_conns; /* those refused are closing already */
     if (c->proxied && !proxied_within(l, c, is_operator, forwarded)) {
         status = 429;
         l->st.addr_429++;
     } else if (c->is_operator) {
         /* over the cap (it came in through the reserve): a non-operator's connection
          * makes room, one stuck in the middle of its body if need be */
-        lim_conn *v = count(l, NULL).live > l->o.max_conns ? victim(l, NULL, true, c) : NULL;
+        lim_conn *v = over ? victim(l, NULL, true, c) : NULL;
         if (v) {
             shut(v);
             l->st.pushed++;
         }
     } else {
-        tally t = count(l, NULL);
-        if (t.live > l->o.max_conns || t.busy > l->o.max_conns - reserve_of(l)) {
+        if (over || t.busy > l->o.max_conns - reserve_of(l)) {
             status = 503;
             l->st.share_refused++;
         }
