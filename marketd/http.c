@@ -7,9 +7,10 @@
  * connection; a committed event (market_subscribe) or a due heartbeat (http_tick)
  * resumes it. A vanished client fails on the next write and is freed by libmicrohttpd.
  *
- * Hostile networks: marketd/limits.c keeps the table of connections (per address, a
- * header deadline, streams per token); a stream whose client takes nothing for
- * stream_stall_ms while events wait is closed (the client resumes with Last-Event-ID).
+ * Hostile networks: marketd/limits.c keeps the table of connections (per address, the
+ * operators' reserve, a header deadline, a minimum body rate, streams per token); a
+ * stream whose client takes nothing for stream_stall_ms while events wait is closed (the
+ * client resumes with Last-Event-ID).
  * A request whose framing is ambiguous (two Content-Length, Content-Length with
  * Transfer-Encoding, an encoding other than chunked), whose raw path holds %00, whose
  * declared body is over the limit or that has too many query parameters is refused on
@@ -325,7 +326,7 @@ static enum MHD_Result answer_error_on(struct MHD_Connection *c, int status, con
     common_headers(r, "application/json");
     if (status == 401)
         MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"marketd\"");
-    if (status == 429)
+    if (status == 429 || status == 503)
         MHD_add_response_header(r, "Retry-After", "5");
     if (close)
         MHD_add_response_header(r, "Connection", "close");
@@ -564,6 +565,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return MHD_YES;
     }
     if (*upload_size > 0) {
+        lim_request_body(h->lim, c, *upload_size);
         if (!rc->too_large) {
             if (rc->len + *upload_size > BODY_MAX) {
                 rc->too_large = true;
@@ -682,6 +684,9 @@ http_server *http_start(market *m, const http_options *opt, char *err, size_t er
             opt->header_timeout_s > 0 ? opt->header_timeout_s : LIM_HEADER_TIMEOUT_S,
         .max_streams_per_token =
             opt->max_streams_per_token > 0 ? opt->max_streams_per_token : LIM_STREAMS_PER_TOKEN,
+        .min_body_rate = opt->min_body_rate < 0   ? 0
+                         : opt->min_body_rate > 0 ? opt->min_body_rate
+                                                  : LIM_MIN_BODY_RATE,
         .trusted_proxy = opt->trusted_proxy,
     };
     h->lim = lim_new(&lo, err, errsz);

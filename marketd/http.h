@@ -17,6 +17,7 @@ typedef struct http_options {
     /* What one client may hold (marketd/limits.h; 0 takes the default there). */
     int max_conns, max_conns_per_addr, header_timeout_s, max_streams_per_token;
     int stream_stall_s;        /* close a stream whose client took nothing for this long */
+    int min_body_rate;         /* body bytes a second at least (0: the default, -1: none) */
     const char *trusted_proxy; /* address whose X-Forwarded-For is believed, or NULL */
 } http_options;
 

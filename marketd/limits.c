@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/ioctl.h>
 #include <time.h>
 
 #define ADDR_LEN       64  /* INET6_ADDRSTRLEN and more */
@@ -27,13 +28,16 @@ struct lim_conn {
     lim_conn *next, *prev;
     const void *conn; /* the MHD_Connection */
     int fd;
-    char addr[ADDR_LEN]; /* the client's address (forwarded one, through the proxy) */
+    char addr[ADDR_LEN]; /* the client it counts under (addr_key; forwarded through the proxy) */
     bool proxied;        /* the peer is the trusted proxy */
     bool waiting;        /* waiting for a request's headers */
     bool reading;        /* reading a request (headers, then body): the deadline runs */
-    bool is_operator;    /* its last request carried an operator token */
+    bool is_operator;    /* it carried an operator token (through the proxy: its last request) */
+    bool leaving;        /* refused on its headers: it closes after that answer */
     bool dead;           /* shut down here; libmicrohttpd has not freed it yet */
     int64_t since;       /* monotonic ms: when it began waiting for a request */
+    int64_t body_since;  /* monotonic ms: when the request's headers were in */
+    uint64_t body_bytes; /* the request's body bytes handed to http.c so far */
 };
 
 struct limits {
@@ -56,6 +60,18 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Formats an IPv6 address (an IPv4-mapped one as its IPv4 address) into out. */
+static void addr6_text(const struct in6_addr *a6, char out[ADDR_LEN])
+{
+    if (IN6_IS_ADDR_V4MAPPED(a6)) {
+        struct in_addr a4;
+        memcpy(&a4, a6->s6_addr + 12, sizeof a4);
+        inet_ntop(AF_INET, &a4, out, ADDR_LEN);
+    } else {
+        inet_ntop(AF_INET6, a6, out, ADDR_LEN);
+    }
+}
+
 /* Formats an address as text (the form inet_ntop gives); "" when unknown. */
 static void addr_text(const struct sockaddr *sa, char out[ADDR_LEN])
 {
@@ -63,7 +79,7 @@ static void addr_text(const struct sockaddr *sa, char out[ADDR_LEN])
     if (sa && sa->sa_family == AF_INET)
         inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, ADDR_LEN);
     else if (sa && sa->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, ADDR_LEN);
+        addr6_text(&((const struct sockaddr_in6 *)sa)->sin6_addr, out);
 }
 
 /* Normalises an address given as text (v4 or v6) into out; false when it is not one. */
@@ -73,9 +89,25 @@ static bool addr_parse(const char *s, char out[ADDR_LEN])
     struct in_addr a4;
     if (inet_pton(AF_INET, s, &a4) == 1)
         return inet_ntop(AF_INET, &a4, out, ADDR_LEN) != NULL;
-    if (inet_pton(AF_INET6, s, &a6) == 1)
-        return inet_ntop(AF_INET6, &a6, out, ADDR_LEN) != NULL;
+    if (inet_pton(AF_INET6, s, &a6) == 1) {
+        addr6_text(&a6, out);
+        return true;
+    }
     return false;
+}
+
+/* The client a normalised address counts under, in place: an IPv4 address as itself, an
+ * IPv6 address as its /64 ("2001:db8:0:1::/64"). One subscriber is commonly given a whole
+ * /64: counted one address at a time, it could open the per-address limit 2^64 times. */
+static void addr_key(char addr[ADDR_LEN])
+{
+    struct in6_addr a6;
+    if (inet_pton(AF_INET6, addr, &a6) != 1)
+        return;
+    memset(a6.s6_addr + 8, 0, 8);
+    char net[INET6_ADDRSTRLEN];
+    inet_ntop(AF_INET6, &a6, net, sizeof net);
+    snprintf(addr, ADDR_LEN, "%s/64", net);
 }
 
 limits *lim_new(const lim_options *o, char *err, size_t errsz)
@@ -109,6 +141,15 @@ void lim_free(limits *l)
     free(l);
 }
 
+/* The slots of the table kept for operators: a non-operator's request may hold at most
+ * max_conns minus these, and a newcomer may be taken this far over max_conns while its
+ * headers are not in (docs/api.md "Connections and request framing"). */
+static int reserve_of(const limits *l)
+{
+    int r = l->o.max_conns / 16;
+    return r > 0 ? r : 1;
+}
+
 /* True when c counts against address addr: alive, not an operator's, and attributed to
  * addr (a proxy's connection waiting for headers belongs to no client yet). */
 static bool counts_for(const lim_conn *c, const char *addr)
@@ -123,41 +164,61 @@ static void shut(lim_conn *c)
     shutdown(c->fd, SHUT_RDWR);
 }
 
-/* The oldest live connection waiting for headers (of addr when not NULL; operators'
- * aside), other than self; NULL when none. Lock held. */
-static lim_conn *oldest_waiting(limits *l, const char *addr, const lim_conn *self)
+/* A connection that may be closed for a newcomer: alive, never an operator's, not already
+ * answered a refusal, and waiting for its headers or (when mid_request) still reading a
+ * request, its body stuck halfway included. Lock held. */
+static bool closable(const lim_conn *c, bool mid_request)
+{
+    return !c->dead && !c->is_operator && !c->leaving &&
+           (c->waiting || (mid_request && c->reading));
+}
+
+/* The oldest closable connection (of addr when not NULL) other than self: one waiting for
+ * its headers first, then (mid_request) one reading a request. NULL when none. Lock held. */
+static lim_conn *victim(limits *l, const char *addr, bool mid_request, const lim_conn *self)
 {
     lim_conn *best = NULL;
     for (lim_conn *c = l->head; c; c = c->next) {
-        if (c == self || c->dead || !c->waiting || (addr && !counts_for(c, addr)))
+        if (c == self || !closable(c, mid_request) || (addr && !counts_for(c, addr)))
             continue;
-        if (!best || c->since < best->since)
+        if (!best || (c->waiting && !best->waiting) ||
+            (c->waiting == best->waiting && c->since < best->since))
             best = c;
     }
     return best;
 }
 
-/* Live connections in all, and those counting against addr (NULL: none). Lock held. */
-static int live(limits *l, const char *addr, int *for_addr)
+/* What the table holds (a count under the lock). */
+typedef struct tally {
+    int live;     /* connections alive */
+    int for_addr; /* of them, counting against the address asked about */
+    int busy;     /* non-operators' connections with a request's headers in, not refused */
+    int leaving;  /* refused on their headers: they close after that answer */
+} tally;
+
+/* Counts the table; for_addr against addr (NULL: none). Lock held. */
+static tally count(limits *l, const char *addr)
 {
-    int n = 0, a = 0;
+    tally t = {0, 0, 0, 0};
     for (lim_conn *c = l->head; c; c = c->next) {
         if (c->dead)
             continue;
-        n++;
+        t.live++;
         if (addr && counts_for(c, addr))
-            a++;
+            t.for_addr++;
+        if (!c->is_operator && !c->waiting && !c->leaving)
+            t.busy++;
+        t.leaving += c->leaving;
     }
-    if (for_addr)
-        *for_addr = a;
-    return n;
+    return t;
 }
 
-/* Makes room for self under a limit: closes the oldest waiting connection (of addr, or
- * anywhere). False when there is none to close. Lock held. */
-static bool make_room(limits *l, const char *addr, const lim_conn *self)
+/* Makes room for a newcomer under a limit: closes the oldest connection waiting for its
+ * headers (of addr, or anywhere; never an operator's). False when there is none. Lock
+ * held. */
+static bool make_room(limits *l, const char *addr)
 {
-    lim_conn *v = oldest_waiting(l, addr, self);
+    lim_conn *v = victim(l, addr, false, NULL);
     if (!v)
         return false;
     shut(v);
@@ -174,17 +235,17 @@ lim_conn *lim_open(limits *l, void *conn, int fd, const struct sockaddr *sa)
     c->fd = fd;
     addr_text(sa, c->addr);
     c->proxied = l->proxy[0] && strcmp(c->addr, l->proxy) == 0;
+    addr_key(c->addr);
     c->waiting = c->reading = true;
     c->since = now_ms();
     pthread_mutex_lock(&l->mu);
-    bool ok = true;
-    if (live(l, NULL, NULL) >= l->o.max_conns)
-        ok = make_room(l, NULL, NULL);
-    int for_addr = 0;
-    if (ok && !c->proxied)
-        live(l, c->addr, &for_addr);
-    if (ok && !c->proxied && for_addr >= l->o.max_conns_per_addr)
-        ok = make_room(l, c->addr, NULL);
+    tally t = count(l, c->proxied ? NULL : c->addr);
+    /* At the cap with nothing to close, the newcomer is taken into the operators' reserve
+     * over it: an operator's token is known only once its headers are in (lim_request). */
+    bool ok =
+        t.live < l->o.max_conns || make_room(l, NULL) || t.live < l->o.max_conns + reserve_of(l);
+    if (ok && !c->proxied && t.for_addr >= l->o.max_conns_per_addr)
+        ok = make_room(l, c->addr);
     if (!ok) {
         l->st.refused++;
         pthread_mutex_unlock(&l->mu);
@@ -237,27 +298,51 @@ static bool forwarded_addr(const char *v, char out[ADDR_LEN])
     return addr_parse(buf, out);
 }
 
-bool lim_request(limits *l, lim_conn *c, bool is_operator, const char *forwarded)
+/* Through the proxy: the client is the forwarded address (the proxy's own when it
+ * forwards none), and only now can its limit be checked. False when it is over. Lock
+ * held. */
+static bool proxied_within(limits *l, lim_conn *c, bool is_operator, const char *forwarded)
+{
+    if (!forwarded || !forwarded_addr(forwarded, c->addr))
+        snprintf(c->addr, sizeof c->addr, "%s", l->proxy);
+    addr_key(c->addr);
+    return is_operator || count(l, c->addr).for_addr <= l->o.max_conns_per_addr;
+}
+
+int lim_request(limits *l, lim_conn *c, bool is_operator, const char *forwarded)
 {
     if (!c)
-        return true;
+        return 0;
     pthread_mutex_lock(&l->mu);
     c->waiting = false;
-    c->is_operator = is_operator;
-    bool ok = true;
-    if (c->proxied) {
-        /* Through the proxy: the client is the forwarded address (the proxy's own when it
-         * forwards none), and only now can its limit be checked. */
-        if (!forwarded || !forwarded_addr(forwarded, c->addr))
-            snprintf(c->addr, sizeof c->addr, "%s", l->proxy);
-        int for_addr;
-        live(l, c->addr, &for_addr);
-        ok = is_operator || for_addr <= l->o.max_conns_per_addr;
-        if (!ok)
-            l->st.addr_429++;
+    /* a direct connection that showed an operator token stays an operator's; a proxy's
+     * carries one client's request after another */
+    c->is_operator = is_operator || (c->is_operator && !c->proxied);
+    c->body_since = now_ms();
+    c->body_bytes = 0;
+    int status = 0;
+    tally t = count(l, NULL);
+    bool over = t.live - t.leaving > l->o.max_conns; /* those refused are closing already */
+    if (c->proxied && !proxied_within(l, c, is_operator, forwarded)) {
+        status = 429;
+        l->st.addr_429++;
+    } else if (c->is_operator) {
+        /* over the cap (it came in through the reserve): a non-operator's connection
+         * makes room, one stuck in the middle of its body if need be */
+        lim_conn *v = over ? victim(l, NULL, true, c) : NULL;
+        if (v) {
+            shut(v);
+            l->st.pushed++;
+        }
+    } else {
+        if (over || t.busy > l->o.max_conns - reserve_of(l)) {
+            status = 503;
+            l->st.share_refused++;
+        }
     }
+    c->leaving = status != 0;
     pthread_mutex_unlock(&l->mu);
-    return ok;
+    return status;
 }
 
 void lim_idle(limits *l, lim_conn *c)
@@ -285,14 +370,37 @@ void lim_kill(limits *l, const void *conn)
     pthread_mutex_unlock(&l->mu);
 }
 
+/* True when c, reading a request's body, is below the minimum body rate: after a grace of
+ * LIM_BODY_GRACE_MS from its headers, it must have sent min_body_rate bytes a second.
+ * Bytes already in its socket count (a busy server thread has not read them yet). Lock
+ * held. */
+static bool body_too_slow(const limits *l, const lim_conn *c, int64_t now)
+{
+    int64_t t = now - c->body_since - LIM_BODY_GRACE_MS;
+    if (l->o.min_body_rate <= 0 || c->waiting || t <= 0)
+        return false;
+    uint64_t want = (uint64_t)t * (uint64_t)l->o.min_body_rate / 1000;
+    if (c->body_bytes >= want)
+        return false;
+    int queued = 0;
+    if (ioctl(c->fd, FIONREAD, &queued) < 0 || queued < 0)
+        queued = 0;
+    return c->body_bytes + (uint64_t)queued < want;
+}
+
 void lim_tick(limits *l)
 {
     int64_t now = now_ms(), limit = (int64_t)l->o.header_timeout_s * 1000;
     pthread_mutex_lock(&l->mu);
     for (lim_conn *c = l->head; c; c = c->next) {
-        if (!c->dead && c->reading && now - c->since > limit) {
+        if (c->dead || !c->reading)
+            continue;
+        if (now - c->since > limit) {
             shut(c);
             l->st.header_timeouts++;
+        } else if (body_too_slow(l, c, now)) {
+            shut(c);
+            l->st.body_rate++;
         }
     }
     pthread_mutex_unlock(&l->mu);
@@ -371,9 +479,12 @@ int lim_metrics(limits *l, char *out, size_t size)
                     "marketd_limited_total{limit=\"conns_per_addr\"} %" PRIu64 "\n"
                     "marketd_limited_total{limit=\"streams_per_token\"} %" PRIu64 "\n"
                     "marketd_limited_total{limit=\"stream_stall\"} %" PRIu64 "\n"
-                    "marketd_limited_total{limit=\"bad_framing\"} %" PRIu64 "\n",
+                    "marketd_limited_total{limit=\"bad_framing\"} %" PRIu64 "\n"
+                    "marketd_limited_total{limit=\"conns_share\"} %" PRIu64 "\n"
+                    "marketd_limited_total{limit=\"conns_pushed\"} %" PRIu64 "\n"
+                    "marketd_limited_total{limit=\"body_rate\"} %" PRIu64 "\n",
                     s.conns, s.refused, s.evicted, s.header_timeouts, s.addr_429, s.streams_refused,
-                    s.streams_stalled, s.bad_framing);
+                    s.streams_stalled, s.bad_framing, s.share_refused, s.pushed, s.body_rate);
 }
 
 /* ---- on libmicrohttpd's side ------------------------------------------------- */
@@ -403,6 +514,18 @@ void lim_request_done(limits *l, struct MHD_Connection *c)
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     if (ci)
         lim_idle(l, ci->socket_context);
+}
+
+void lim_request_body(limits *l, struct MHD_Connection *c, size_t n)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    lim_conn *lc = ci ? ci->socket_context : NULL;
+    if (!lc)
+        return;
+    pthread_mutex_lock(&l->mu);
+    lc->body_bytes += n;
+    pthread_mutex_unlock(&l->mu);
 }
 
 void lim_request_read(limits *l, struct MHD_Connection *c)
@@ -482,10 +605,9 @@ int lim_check_request(limits *l, struct MHD_Connection *c, bool nul_uri, bool is
     }
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-    if (ci && !lim_request(l, ci->socket_context, is_operator, f.forwarded)) {
-        *code = "too_many_connections";
-        *why = "this client address holds as many connections as it may";
-        return 429;
-    }
-    return 0;
+    int status = ci ? lim_request(l, ci->socket_context, is_operator, f.forwarded) : 0;
+    *code = "too_many_connections";
+    *why = status == 429 ? "this client address holds as many connections as it may"
+                         : "the server holds as many connections as it may: retry later";
+    return status;
 }

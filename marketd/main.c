@@ -37,8 +37,8 @@ static void usage(FILE *f)
           "               [--decide-timeout S] [--heartbeat S] [--agent-rate R]\n"
           "               [--agent-burst N] [--max-open-listings N] [--max-conns N]\n"
           "               [--max-conns-per-addr N] [--header-timeout S]\n"
-          "               [--max-streams-per-token N] [--stream-stall S]\n"
-          "               [--trusted-proxy ADDR] [--verbose] [--help]\n"
+          "               [--min-body-rate B] [--max-streams-per-token N]\n"
+          "               [--stream-stall S] [--trusted-proxy ADDR] [--verbose] [--help]\n"
           "\n"
           "The reference marketplace for dealdesk: the HTTP API of docs/api.md, its event\n"
           "stream, SQLite persistence, risk rules and an optional simulated fleet.\n"
@@ -60,11 +60,14 @@ static void usage(FILE *f)
           "  --agent-burst N       requests each agent may make at once (default 1500)\n"
           "  --max-open-listings N open listings per seller (default 1000)\n"
           "  --max-conns N         connections in all (default 4096); at the limit the\n"
-          "                        oldest one still sending its headers is closed\n"
-          "  --max-conns-per-addr N  connections of one client address, operators' aside\n"
-          "                        (default 256); the same rule at the limit\n"
+          "                        oldest one still sending its headers is closed; 1/16\n"
+          "                        of them are kept for operators' tokens\n"
+          "  --max-conns-per-addr N  connections of one client address (an IPv6 one: its\n"
+          "                        /64), operators' aside (default 256); the same rule\n"
           "  --header-timeout S    seconds a connection has to send a request (its headers\n"
           "                        and body; default 10)\n"
+          "  --min-body-rate B     bytes a second a request's body must arrive at, 2 s\n"
+          "                        after its headers (default 1024; 0: no minimum)\n"
           "  --max-streams-per-token N  event streams of one operator token (default 128)\n"
           "  --stream-stall S      close a stream whose client reads nothing for S seconds\n"
           "                        while events wait (default 30; it resumes from its\n"
@@ -151,6 +154,7 @@ static int parse_args(int argc, char **argv, config *cf)
         {"max-conns", required_argument, NULL, 'C'},
         {"max-conns-per-addr", required_argument, NULL, 'A'},
         {"header-timeout", required_argument, NULL, 'T'},
+        {"min-body-rate", required_argument, NULL, 'B'},
         {"max-streams-per-token", required_argument, NULL, 'S'},
         {"stream-stall", required_argument, NULL, 'L'},
         {"trusted-proxy", required_argument, NULL, 'P'},
@@ -183,6 +187,10 @@ static int parse_args(int argc, char **argv, config *cf)
                 ho->max_conns_per_addr = (int)num_arg("max-conns-per-addr", optarg, 1, 100000);
                 break;
             case 'T': ho->header_timeout_s = (int)num_arg("header-timeout", optarg, 1, 3600); break;
+            case 'B':
+                ho->min_body_rate = (int)num_arg("min-body-rate", optarg, 0, 1e9);
+                ho->min_body_rate = ho->min_body_rate ? ho->min_body_rate : -1;
+                break;
             case 'S':
                 ho->max_streams_per_token =
                     (int)num_arg("max-streams-per-token", optarg, 1, 100000);

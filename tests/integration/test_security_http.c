@@ -35,73 +35,8 @@
 #include <cmocka.h>
 
 #include "tests/lib/proc.h"
+#include "tests/lib/rawhttp.h"
 #include "tests/lib/testsrv.h"
-
-/* A blocking TCP connection from address src (port chosen by the kernel) to
- * 127.0.0.1:port, or -1. */
-static int dial_from(const char *src, int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -1;
-    struct sockaddr_in me = {.sin_family = AF_INET};
-    inet_pton(AF_INET, src, &me.sin_addr);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(fd, (struct sockaddr *)&me, sizeof me) < 0 ||
-        connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-/* The first occurrence of needle in hay ignoring ASCII case, or NULL. */
-static const char *find_nocase(const char *hay, const char *needle)
-{
-    size_t n = strlen(needle);
-    for (; *hay; hay++)
-        if (strncasecmp(hay, needle, n) == 0)
-            return hay;
-    return NULL;
-}
-
-/* What a raw exchange gave: the bytes (NUL-terminated) and whether the server closed. */
-typedef struct rawans {
-    char text[16384];
-    size_t len;
-    bool closed;
-} rawans;
-
-/* Reads from fd until the server closes or timeout_ms passes, or (when stop_complete) an
- * answer with its Content-Length body is in. */
-static void read_raw(int fd, rawans *a, int timeout_ms, bool stop_complete)
-{
-    a->len = 0;
-    a->closed = false;
-    a->text[0] = '\0';
-    int64_t deadline = tproc_now_ms() + timeout_ms;
-    while (a->len + 1 < sizeof a->text) {
-        int left = (int)(deadline - tproc_now_ms());
-        if (left <= 0)
-            break;
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        if (poll(&p, 1, left) <= 0)
-            break;
-        ssize_t r = recv(fd, a->text + a->len, sizeof a->text - 1 - a->len, 0);
-        if (r <= 0) {
-            a->closed = true;
-            break;
-        }
-        a->len += (size_t)r;
-        a->text[a->len] = '\0';
-        const char *end = strstr(a->text, "\r\n\r\n");
-        const char *cl = find_nocase(a->text, "\r\nContent-Length:");
-        if (stop_complete && end && cl && cl < end &&
-            a->len >= (size_t)(end + 4 - a->text) + (size_t)atol(cl + 17))
-            break;
-    }
-}
 
 /* Sends req from src and reads until the server closes (at most timeout_ms). */
 static void exchange(const char *src, int port, const char *req, size_t len, rawans *a,
@@ -112,12 +47,6 @@ static void exchange(const char *src, int port, const char *req, size_t len, raw
     assert_int_equal(tproc_send_all(fd, req, len), 0);
     read_raw(fd, a, timeout_ms, false);
     close(fd);
-}
-
-/* The status of a raw answer, or 0. */
-static int raw_status(const char *ans)
-{
-    return strncmp(ans, "HTTP/1.", 7) == 0 ? atoi(ans + 9) : 0;
 }
 
 /* How many answers (status lines) a raw exchange holds. */
@@ -479,21 +408,6 @@ static int ask(int fd, const char *req, rawans *a)
     return raw_status(a->text);
 }
 
-/* Whether the server closed fd within ms (reading and dropping what it sends). */
-static bool closed_within(int fd, int ms)
-{
-    static char sink[1 << 16];
-    int64_t deadline = tproc_now_ms() + ms;
-    for (;;) {
-        int left = (int)(deadline - tproc_now_ms());
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        if (poll(&p, 1, left > 0 ? left : 0) <= 0)
-            return false;
-        if (recv(fd, sink, sizeof sink, 0) <= 0)
-            return true;
-    }
-}
-
 /* The limited_total counter of limit name. */
 static long long limited(testsrv *s, const char *name)
 {
@@ -785,12 +699,14 @@ static void test_stalled_stream_closed(void **state)
 }
 
 /* Behind a trusted proxy: the proxy's own connections are not limited as one client, and
- * each forwarded client is held to its own limit. */
+ * each forwarded client is held to its own limit. It waits on states, never on a guess:
+ * the held requests' headers are known to be in when their "100 Continue" comes. */
 static void test_trusted_proxy(void **state)
 {
     (void)state;
     testsrv s;
-    start_with(&s, "--trusted-proxy 127.0.0.8 --max-conns-per-addr 2");
+    /* the held requests send no body: no minimum body rate (test_security_conns has it) */
+    start_with(&s, "--trusted-proxy 127.0.0.8 --max-conns-per-addr 2 --min-body-rate 0");
     /* Six idle connections from the proxy: none is closed for another. */
     int idle[6];
     for (int i = 0; i < 6; i++)
@@ -802,22 +718,19 @@ static void test_trusted_proxy(void **state)
     /* One forwarded client holding two requests open (their bodies not sent): its third
      * is 429; another forwarded client still gets through. */
     const char *hold = "POST /v1/listings HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 10.0.0.1, "
-                       "192.0.2.7\r\nIdempotency-Key: p-1\r\nContent-Length: 2\r\n\r\n";
+                       "192.0.2.7\r\nIdempotency-Key: p-1\r\nExpect: 100-continue\r\n"
+                       "Content-Length: 2\r\n\r\n";
     int h1 = dial_from("127.0.0.8", s.port), h2 = dial_from("127.0.0.8", s.port);
     assert_int_equal(tproc_send_all(h1, hold, strlen(hold)), 0);
     assert_int_equal(tproc_send_all(h2, hold, strlen(hold)), 0);
-    /* their headers are in once a request after them on another connection is answered
-     * ... which cannot be known from outside: retry the third until it is refused. */
-    int64_t deadline = tproc_now_ms() + 10000;
-    int st = 0;
-    while (st != 429 && tproc_now_ms() < deadline) {
-        int h3 = dial_from("127.0.0.8", s.port);
-        st =
-            ask(h3, "GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 192.0.2.7\r\n\r\n", &a);
-        close(h3);
-        if (st != 429)
-            tproc_nap(20);
-    }
+    read_head(h1, &a, 10000);
+    assert_int_equal(raw_status(a.text), 100);
+    read_head(h2, &a, 10000);
+    assert_int_equal(raw_status(a.text), 100);
+    int h3 = dial_from("127.0.0.8", s.port);
+    int st =
+        ask(h3, "GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 192.0.2.7\r\n\r\n", &a);
+    close(h3);
     printf("a forwarded client holding 2 requests at --max-conns-per-addr 2: its third %d\n", st);
     assert_int_equal(st, 429);
     assert_int_equal(limited(&s, "conns_per_addr"), 1);
