@@ -53,14 +53,18 @@ static int ask(int fd, const char *req, rawans *a)
 
 /* A supervisor's request from 127.0.0.1 (POST with a body when body is not NULL) on a
  * fresh connection; returns its status (0: closed without an answer). */
-static int supervisor(testsrv *s, const char *method, const char *path, const char *body)
+static int supervisor(testsrv *s, const char *method, const char *path, long long version,
+                      const char *body)
 {
     static int key;
-    char req[768];
+    char req[768], if_match[48] = "";
+    if (version > 0) /* the fleet's decisions are conditional on its version */
+        snprintf(if_match, sizeof if_match, "If-Match: \"%lld\"\r\n", version);
     snprintf(req, sizeof req,
              "%s %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nIdempotency-Key: "
-             "conns-%d\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
-             method, path, TESTSRV_TOKEN_SUP1, ++key, body ? strlen(body) : 0, body ? body : "");
+             "conns-%d\r\n%sContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+             method, path, TESTSRV_TOKEN_SUP1, ++key, if_match, body ? strlen(body) : 0,
+             body ? body : "");
     int fd = dial_from("127.0.0.1", s->port);
     assert_true(fd >= 0);
     rawans a;
@@ -151,7 +155,9 @@ static void test_slow_bodies_leave_room_for_supervisor(void **state)
     /* no minimum body rate and a long deadline: only the reserve can let it in */
     start_with(&s, "--max-conns 64 --max-conns-per-addr 16 --min-body-rate 0 "
                    "--header-timeout 60");
-    assert_int_equal(supervisor(&s, "POST", "/v1/fleet/halt", "{\"reason\":\"incident\"}"), 200);
+    long long fleet_version = testsrv_fleet_version(&s); /* read before the flood */
+    assert_int_equal(
+        supervisor(&s, "POST", "/v1/fleet/halt", fleet_version, "{\"reason\":\"incident\"}"), 200);
     /* a console's connection, kept open to watch the table from */
     int op = dial_from("127.0.0.1", s.port);
     assert_true(op >= 0);
@@ -168,7 +174,7 @@ static void test_slow_bodies_leave_room_for_supervisor(void **state)
     }
     /* the refused ones gone: the held bodies and the console's connection */
     long long conns = wait_conns(op, held + 1);
-    int st = supervisor(&s, "POST", "/v1/fleet/resume", "{}");
+    int st = supervisor(&s, "POST", "/v1/fleet/resume", fleet_version + 1, "{}");
     int still = 0;
     for (int i = 0; i < ADDRS * PER; i++)
         still += fds[i] >= 0 && !closed_within(fds[i], 0);
