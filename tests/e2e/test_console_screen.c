@@ -208,6 +208,8 @@ static void test_pane_title_sort_filter_scroll(void **state)
     assert_true(e2e_wait(t, "FLEET RUNNING", WAIT_MS));
     vt_send(t, "3");
     assert_true(e2e_wait(t, "Titlelamp 23", WAIT_MS));
+    const char *title[] = {"by newest", "1-18 of ", NULL}; /* the pane's title, drawn whole */
+    assert_true(e2e_wait_row(t, title, WAIT_MS));
     char row[512];
     vt_row(t, 2, row, sizeof row);
     assert_non_null(strstr(row, "by newest"));
@@ -218,8 +220,10 @@ static void test_pane_title_sort_filter_scroll(void **state)
     assert_null(strstr(row, "1-18 of "));
     assert_non_null(strstr(row, " of "));
     vt_send(t, "/Titlelamp\r");
-    assert_true(e2e_wait(t, "/Titlelamp", WAIT_MS));
-    assert_true(e2e_wait(t, "of 24", WAIT_MS));
+    /* the title with the filter and its count (the command line also echoes
+     * "/Titlelamp" while it is typed) */
+    const char *filtered[] = {"/Titlelamp", "of 24", NULL};
+    assert_true(e2e_wait_row(t, filtered, WAIT_MS));
     vt_row(t, 2, row, sizeof row);
     assert_non_null(strstr(row, "/Titlelamp"));
     vt_send(t, "s");

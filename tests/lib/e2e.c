@@ -271,6 +271,42 @@ bool e2e_wait(vt *t, const char *needle, int timeout_ms)
     return false;
 }
 
+/* The texts one row must hold (NULL-terminated). */
+typedef struct row_texts {
+    const char *const *texts;
+} row_texts;
+
+/* True when one row of the screen holds every text of ud (a row_texts). */
+static bool one_row_holds(vt *t, void *ud)
+{
+    const char *const *texts = ((const row_texts *)ud)->texts;
+    int rows, cols;
+    vt_size(t, &rows, &cols);
+    for (int r = 0; r < rows; r++) {
+        char row[4096];
+        vt_row(t, r, row, sizeof row);
+        int i = 0;
+        while (texts[i] && strstr(row, texts[i]))
+            i++;
+        if (!texts[i])
+            return true;
+    }
+    return false;
+}
+
+bool e2e_wait_row(vt *t, const char *const *texts, int timeout_ms)
+{
+    row_texts w = {texts};
+    if (vt_wait(t, one_row_holds, &w, timeout_ms))
+        return true;
+    fprintf(stderr, "no row ever held all of:");
+    for (int i = 0; texts[i]; i++)
+        fprintf(stderr, " '%s'", texts[i]);
+    fprintf(stderr, "\n");
+    vt_dump(t, "screen");
+    return false;
+}
+
 /* Starts a console with only pur on screen (filtered to it). */
 vt *e2e_console_on(e2e_market *m, const char *pur, const char *token_file, const char *const *args)
 {
