@@ -100,7 +100,8 @@ static void test_selection_moves_on_after_approve(void **state)
     vt *t = e2e_dealdesk(m, 30, 100, m->sup1_file, NULL, NULL);
     assert_non_null(t);
     assert_true(e2e_wait(t, p3, WAIT_MS));
-    vt_send(t, "/Nextbike\r"); /* the three, by deadline: p1 first */
+    assert_true(e2e_wait_operator(t, WAIT_MS)); /* whoami answered: decisions can be bound */
+    vt_send(t, "/Nextbike\r");                  /* the three, by deadline: p1 first */
     assert_true(wait_selected(t, p1, "waiting", WAIT_MS));
     vt_send(t, "a");
     assert_true(e2e_wait(t, "N no (default)", WAIT_MS));
@@ -293,7 +294,10 @@ static void test_pause_names_agent_and_resume_asks(void **state)
     snprintf(done, sizeof done, "pause %s: done", m->buyer.id);
     assert_true(e2e_wait(t, done, WAIT_MS));
     vt_send(t, "6\033/buyer-e2e\r");
-    assert_true(e2e_wait(t, "paused", WAIT_MS));
+    /* the agent's own row says paused (the event applied): the status line's "agent now
+     * paused" comes with the answer, which may land before the event, and p acts on the
+     * row's state */
+    assert_true(wait_selected(t, m->buyer.id, "paused", WAIT_MS));
     vt_send(t, "p"); /* a paused agent: resume, asked */
     char title[160];
     snprintf(title, sizeof title, "Resume agent buyer-e2e (%s)", m->buyer.id);
@@ -301,7 +305,7 @@ static void test_pause_names_agent_and_resume_asks(void **state)
     assert_true(e2e_wait(t, "may negotiate and spend again", WAIT_MS));
     vt_send(t, "n");
     assert_true(e2e_wait(t, "not resumed: nothing was sent", WAIT_MS));
-    assert_true(e2e_wait(t, "paused", WAIT_MS));
+    assert_true(wait_selected(t, m->buyer.id, "paused", WAIT_MS));
     char cmd[128];
     snprintf(cmd, sizeof cmd, "resume %s", m->buyer.id);
     command(t, cmd);
@@ -309,7 +313,7 @@ static void test_pause_names_agent_and_resume_asks(void **state)
     vt_send(t, "y");
     snprintf(done, sizeof done, "resume %s: done", m->buyer.id);
     assert_true(e2e_wait(t, done, WAIT_MS));
-    assert_true(e2e_wait(t, "active", WAIT_MS));
+    assert_true(wait_selected(t, m->buyer.id, "active", WAIT_MS)); /* the row, not the answer */
     command(t, cmd);
     assert_true(e2e_wait(t, "is active: nothing to resume", WAIT_MS));
     quit(t);
@@ -344,6 +348,7 @@ static void test_halt_and_resume_fleet_ask(void **state)
     vt *t = e2e_dealdesk(m, 30, 100, m->sup1_file, NULL, NULL);
     assert_non_null(t);
     assert_true(e2e_wait(t, "FLEET RUNNING", WAIT_MS));
+    assert_true(e2e_wait_operator(t, WAIT_MS)); /* whoami answered: decisions can be bound */
     command(t, "halt drill from the command line");
     assert_true(e2e_wait(t, "type halt", WAIT_MS));
     assert_true(vt_contains(t, "FLEET RUNNING"));
@@ -381,9 +386,9 @@ int main(void)
         cmocka_unit_test(test_box_stays_on_its_purchase),
         cmocka_unit_test(test_pane_title_sort_filter_scroll),
         cmocka_unit_test(test_status_messages_expire),
-        cmocka_unit_test(test_pause_names_agent_and_resume_asks),
         cmocka_unit_test(test_cap_wording),
-        cmocka_unit_test(test_halt_and_resume_fleet_ask), /* last: it halts the fleet */
+        cmocka_unit_test(test_pause_names_agent_and_resume_asks), /* after the buyer's deals */
+        cmocka_unit_test(test_halt_and_resume_fleet_ask),         /* last: it halts the fleet */
     };
     return cmocka_run_group_tests(tests, e2e_group_setup, e2e_group_teardown);
 }

@@ -148,6 +148,7 @@ static void test_decisions_on_the_deadline(void **state)
         vt *t = e2e_dealdesk(&m, 30, 100, m.sup1_file, NULL, NULL);
         assert_non_null(t);
         assert_true(e2e_wait(t, "live", WAIT_MS));
+        assert_true(e2e_wait_operator(t, WAIT_MS)); /* whoami answered: decisions can be bound */
         int64_t made = tproc_now_ms();
         assert_int_equal(e2e_purchase(&m, "Racing bike", "bikes", 90000 + (int)k, 1, pur, neg), 0);
         vt_send(t, "/");
@@ -278,6 +279,7 @@ static void test_pty_closed_idle_and_mid_request(void **state)
     t = e2e_dealdesk_at(&m, url, 30, 100, m.sup1_file, NULL, NULL);
     assert_non_null(t);
     assert_true(e2e_wait(t, pur, WAIT_MS));
+    assert_true(e2e_wait_operator(t, WAIT_MS)); /* whoami answered: decisions can be bound */
     vt_send(t, "/");
     vt_send(t, pur);
     vt_send(t, "\r");

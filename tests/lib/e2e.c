@@ -307,6 +307,23 @@ bool e2e_wait_row(vt *t, const char *const *texts, int timeout_ms)
     return false;
 }
 
+/* True when the header names the operator and role: GET /v1/whoami has answered. */
+static bool operator_known(vt *t, void *ud)
+{
+    (void)ud;
+    char row[2048];
+    vt_row(t, 0, row, sizeof row);
+    return strstr(row, "\xc2\xb7 supervisor") || strstr(row, "\xc2\xb7 viewer");
+}
+
+bool e2e_wait_operator(vt *t, int timeout_ms)
+{
+    if (vt_wait(t, operator_known, NULL, timeout_ms))
+        return true;
+    vt_dump(t, "screen while waiting for the header to name the operator");
+    return false;
+}
+
 /* Starts a console with only pur on screen (filtered to it). */
 vt *e2e_console_on(e2e_market *m, const char *pur, const char *token_file, const char *const *args)
 {
@@ -319,5 +336,6 @@ vt *e2e_console_on(e2e_market *m, const char *pur, const char *token_file, const
     char want[80];
     snprintf(want, sizeof want, "%s v", pur);
     assert_true(e2e_wait(t, want, 15000));
+    assert_true(e2e_wait_operator(t, 15000)); /* ready to decide: bound to its operator */
     return t;
 }
