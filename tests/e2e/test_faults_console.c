@@ -117,6 +117,11 @@ static void test_two_consoles_decide_at_once(void **state)
             vt_dump(loser, "the operator who lost the race");
             fail_msg("the loser of the race for %s was not told (409 or 412)", pur);
         }
+        /* and the winner has its own answer (the outcome on screen may be the event's,
+         * which can land first): else q asks about a decision still unanswered */
+        char done[96];
+        snprintf(done, sizeof done, "%s %s: done", won_a ? "approve" : "veto", pur);
+        assert_true(e2e_wait(won_a ? a : b, done, WAIT_MS));
         quit(a);
         quit(b);
     }
