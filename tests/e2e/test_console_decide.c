@@ -247,6 +247,7 @@ static void test_in_flight_and_lost_answer(void **state)
     char want[80];
     snprintf(want, sizeof want, "%s v1", pur);
     assert_true(e2e_wait(t, want, WAIT_MS));
+    assert_true(e2e_wait_operator(t, WAIT_MS)); /* whoami answered: decisions can be bound */
 
     faultproxy_set(fp, FAULTPROXY_STALL, 0); /* the server's answers are held */
     vt_send(t, "a");
@@ -302,6 +303,7 @@ static void test_refund_pause_ack_export_halt(void **state)
     vt *t = e2e_dealdesk(m, 30, 100, m->sup1_file, NULL, NULL);
     assert_non_null(t);
     assert_true(e2e_wait(t, "FLEET RUNNING", WAIT_MS));
+    assert_true(e2e_wait_operator(t, WAIT_MS)); /* whoami answered: decisions can be bound */
     /* refund: ledger pane, filter to the entry of our purchase */
     vt_send(t, "4/");
     vt_send(t, pur);

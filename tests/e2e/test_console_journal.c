@@ -130,6 +130,7 @@ static void test_unknown_outcome_asked_and_offered(void **state)
     vt *t = e2e_dealdesk_at(m, url, 24, 80, m->sup1_file, NULL, NULL);
     assert_non_null(t);
     assert_true(e2e_wait(t, pur, WAIT_MS));
+    assert_true(e2e_wait_operator(t, WAIT_MS)); /* whoami answered: decisions can be bound */
     vt_send(t, "/");
     vt_send(t, pur);
     vt_send(t, "\r");
@@ -254,6 +255,7 @@ static void test_running_console_not_offered(void **state)
     vt_send(a, "\r");
     snprintf(want, sizeof want, "%s v1", pur);
     assert_true(e2e_wait(a, want, WAIT_MS));
+    assert_true(e2e_wait_operator(a, WAIT_MS)); /* whoami answered: decisions can be bound */
     faultproxy_drop_responses(fp, 1000, "/veto");
     vt_send(a, "v");
     assert_true(e2e_wait(a, "reason:", WAIT_MS));

@@ -130,14 +130,10 @@ static void test_200x50_wide_columns(void **state)
     assert_non_null(t);
     assert_true(e2e_wait(t, many_pur, WAIT_MS));
     assert_true(e2e_wait(t, "13,333", WAIT_MS));
-    assert_true(
-        e2e_wait(t, "Touring bike with rack, fenders, a dynamo hub and a leather saddle", WAIT_MS));
-    int r = vt_find_row(t, "Touring bike with rack");
-    assert_true(r > 0);
-    char row[2048];
-    vt_row(t, r, row, sizeof row);
-    assert_non_null(strstr(row, "$20,000.00"));
-    assert_non_null(strstr(row, "buyer-e2e"));
+    /* the whole row at once (a wait on the title alone could read the row half drawn) */
+    const char *row[] = {"Touring bike with rack, fenders, a dynamo hub and a leather saddle",
+                         "$20,000.00", "buyer-e2e", NULL};
+    assert_true(e2e_wait_row(t, row, WAIT_MS));
     assert_no_cut_number(t);
     vt_send(t, "q");
     assert_int_equal(vt_wait_exit(t, 5000), 0);
@@ -188,6 +184,19 @@ static bool box_row_clean(const char *row)
     return (*after == '\0' || *after == ' ') && (left == row || left[-1] == ' ');
 }
 
+/* True when the box is drawn whole: its top edge, and below it its bottom edge with both
+ * corners (the last cells a frame draws of it). */
+static bool box_drawn(vt *t, void *ud)
+{
+    (void)ud;
+    int top = vt_find_row(t, "┌"), bottom = vt_find_row(t, "└");
+    if (top <= 0 || bottom <= top || !vt_contains(t, "Approve this?"))
+        return false;
+    char row[2048];
+    vt_row(t, bottom, row, sizeof row);
+    return strstr(row, "┘") != NULL;
+}
+
 /* The approve box over a full Pending table (countdowns, amounts, states and titles in
  * wide characters under both of its edges): every row of the box on the real screen has
  * a blank beside each edge. */
@@ -208,7 +217,11 @@ static void test_box_leaves_no_fragments(void **state)
     snprintf(cmd, sizeof cmd, ":approve %s\r", pur);
     vt_send(t, cmd);
     assert_true(e2e_wait(t, "Approve this?", WAIT_MS));
-    vt_wait_quiet(t, 100, 2000);
+    /* the whole box on screen (its bottom edge drawn), not a guessed 100 ms of quiet */
+    if (!vt_wait(t, box_drawn, NULL, WAIT_MS)) {
+        vt_dump(t, "waiting for the box's bottom edge");
+        fail();
+    }
     int top = vt_find_row(t, "┌"), bottom = vt_find_row(t, "└");
     assert_true(top > 0 && bottom > top);
     for (int r = top; r <= bottom; r++) {

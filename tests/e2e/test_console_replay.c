@@ -44,16 +44,20 @@ static bool tail_caught_up(rig *r, const char *out, int ms)
 }
 
 /* Lists lamps until the tail prints one: its snapshot is taken and it streams (a lamp
- * listed before the snapshot is in it, not printed). */
+ * listed before the snapshot is in it, not printed). Each lamp is given twice as long
+ * as the last to show, so that a slow tail (ASan, a loaded machine) is caught up with,
+ * not outrun by lamps every 300 ms. */
 static bool tail_streaming(rig *r, const char *out)
 {
     int64_t deadline = tproc_now_ms() + WAIT_MS;
+    int ms = 300;
     while (tproc_now_ms() < deadline) {
         char l[65];
         if (e2e_listing(&r->m, &r->m.seller, "Wall lamp", 9, "home", 1500, 1, l) / 100 != 2)
             return false;
-        if (tail_caught_up(r, out, 300))
+        if (tail_caught_up(r, out, ms))
             return true;
+        ms *= 2;
     }
     return false;
 }

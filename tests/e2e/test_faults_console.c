@@ -117,6 +117,11 @@ static void test_two_consoles_decide_at_once(void **state)
             vt_dump(loser, "the operator who lost the race");
             fail_msg("the loser of the race for %s was not told (409 or 412)", pur);
         }
+        /* and the winner has its own answer (the outcome on screen may be the event's,
+         * which can land first): else q asks about a decision still unanswered */
+        char done[96];
+        snprintf(done, sizeof done, "%s %s: done", won_a ? "approve" : "veto", pur);
+        assert_true(e2e_wait(won_a ? a : b, done, WAIT_MS));
         quit(a);
         quit(b);
     }
@@ -125,6 +130,16 @@ static void test_two_consoles_decide_at_once(void **state)
         "(sup2 first), each exactly one decision record\n",
         (long long)(tproc_now_ms() - t_start), approved, vetoed);
     e2e_market_stop(&m);
+}
+
+/* True when the console shows the answer to its approval of the purchase ud: "approve
+ * ID: done", "409 approve ID refused", "412 approve ID: ..." or another refusal. */
+static bool approve_answered(vt *t, void *ud)
+{
+    char a[96], b[96];
+    snprintf(a, sizeof a, "approve %s: ", (const char *)ud);
+    snprintf(b, sizeof b, "approve %s refused", (const char *)ud);
+    return vt_contains(t, a) || vt_contains(t, b);
 }
 
 /* True when the approve box is open, or the console says the purchase expired. */
@@ -148,6 +163,7 @@ static void test_decisions_on_the_deadline(void **state)
         vt *t = e2e_dealdesk(&m, 30, 100, m.sup1_file, NULL, NULL);
         assert_non_null(t);
         assert_true(e2e_wait(t, "live", WAIT_MS));
+        assert_true(e2e_wait_operator(t, WAIT_MS)); /* whoami answered: decisions can be bound */
         int64_t made = tproc_now_ms();
         assert_int_equal(e2e_purchase(&m, "Racing bike", "bikes", 90000 + (int)k, 1, pur, neg), 0);
         vt_send(t, "/");
@@ -186,6 +202,12 @@ static void test_decisions_on_the_deadline(void **state)
             fail_msg("%s at offset %d ms: %s", pur, offsets[k], status);
         }
         assert_true(e2e_wait(t, status, WAIT_MS));
+        /* the approval's own answer, whichever it is (the status on screen may be the
+         * event's, which can land first): else q asks about a decision unanswered */
+        if (dialog && !vt_wait(t, approve_answered, pur, WAIT_MS)) {
+            vt_dump(t, "waiting for the approval's answer");
+            fail();
+        }
         quit(t);
     }
     printf(
@@ -278,6 +300,7 @@ static void test_pty_closed_idle_and_mid_request(void **state)
     t = e2e_dealdesk_at(&m, url, 30, 100, m.sup1_file, NULL, NULL);
     assert_non_null(t);
     assert_true(e2e_wait(t, pur, WAIT_MS));
+    assert_true(e2e_wait_operator(t, WAIT_MS)); /* whoami answered: decisions can be bound */
     vt_send(t, "/");
     vt_send(t, pur);
     vt_send(t, "\r");

@@ -271,6 +271,59 @@ bool e2e_wait(vt *t, const char *needle, int timeout_ms)
     return false;
 }
 
+/* The texts one row must hold (NULL-terminated). */
+typedef struct row_texts {
+    const char *const *texts;
+} row_texts;
+
+/* True when one row of the screen holds every text of ud (a row_texts). */
+static bool one_row_holds(vt *t, void *ud)
+{
+    const char *const *texts = ((const row_texts *)ud)->texts;
+    int rows, cols;
+    vt_size(t, &rows, &cols);
+    for (int r = 0; r < rows; r++) {
+        char row[4096];
+        vt_row(t, r, row, sizeof row);
+        int i = 0;
+        while (texts[i] && strstr(row, texts[i]))
+            i++;
+        if (!texts[i])
+            return true;
+    }
+    return false;
+}
+
+bool e2e_wait_row(vt *t, const char *const *texts, int timeout_ms)
+{
+    row_texts w = {texts};
+    if (vt_wait(t, one_row_holds, &w, timeout_ms))
+        return true;
+    fprintf(stderr, "no row ever held all of:");
+    for (int i = 0; texts[i]; i++)
+        fprintf(stderr, " '%s'", texts[i]);
+    fprintf(stderr, "\n");
+    vt_dump(t, "screen");
+    return false;
+}
+
+/* True when the header names the operator and role: GET /v1/whoami has answered. */
+static bool operator_known(vt *t, void *ud)
+{
+    (void)ud;
+    char row[2048];
+    vt_row(t, 0, row, sizeof row);
+    return strstr(row, "\xc2\xb7 supervisor") || strstr(row, "\xc2\xb7 viewer");
+}
+
+bool e2e_wait_operator(vt *t, int timeout_ms)
+{
+    if (vt_wait(t, operator_known, NULL, timeout_ms))
+        return true;
+    vt_dump(t, "screen while waiting for the header to name the operator");
+    return false;
+}
+
 /* Starts a console with only pur on screen (filtered to it). */
 vt *e2e_console_on(e2e_market *m, const char *pur, const char *token_file, const char *const *args)
 {
@@ -283,5 +336,6 @@ vt *e2e_console_on(e2e_market *m, const char *pur, const char *token_file, const
     char want[80];
     snprintf(want, sizeof want, "%s v", pur);
     assert_true(e2e_wait(t, want, 15000));
+    assert_true(e2e_wait_operator(t, 15000)); /* ready to decide: bound to its operator */
     return t;
 }

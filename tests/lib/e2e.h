@@ -81,9 +81,22 @@ vt *e2e_dealdesk_at(e2e_market *m, const char *url, int rows, int cols, const ch
 /* Waits for text, and on failure dumps the screen to stderr. */
 bool e2e_wait(vt *t, const char *needle, int timeout_ms);
 
+/* Waits until the header names the operator and role ("sup1 · supervisor"): GET
+ * /v1/whoami has answered, a request of its own that may land after the rows and the
+ * live stream. Until then the console binds no decision to an operator and refuses it
+ * ("not connected: nothing sent"), so a test waits for this before deciding. On failure
+ * dumps the screen to stderr. */
+bool e2e_wait_operator(vt *t, int timeout_ms);
+
+/* Waits until one row of the screen holds every one of texts (NULL-terminated), so that
+ * texts drawn in one row are asserted together, never half a row; on failure dumps the
+ * screen to stderr. */
+bool e2e_wait_row(vt *t, const char *const *texts, int timeout_ms);
+
 /* Runs dealdesk (30 x 100, token_file, extra args or NULL) against the market, waits
  * for purchase pur and filters the list to it ("/" pur Enter) until its row shows, 15 s
- * each at most. Fails the running cmocka test when it cannot. Returns the vt (owned). */
+ * each at most, and for the header to name the operator (e2e_wait_operator). Fails the
+ * running cmocka test when it cannot. Returns the vt (owned). */
 vt *e2e_console_on(e2e_market *m, const char *pur, const char *token_file, const char *const *args);
 
 #endif
