@@ -154,7 +154,11 @@ static void test_tail_through_20_kills(void **state)
 {
     (void)state;
     testsrv srv;
-    assert_int_equal(testsrv_start(&srv, "--heartbeat 1"), 0);
+    /* the traffic is one seller listing as fast as it can, on purpose: past the per-agent
+     * rate limit and the cap on open listings (with them, it stopped after 1,000 listings
+     * and every round below waited out its 5 s for traffic that never came) */
+    assert_int_equal(
+        testsrv_start(&srv, "--heartbeat 1 --agent-rate 0 --max-open-listings 1000000000"), 0);
     traffic t = {.srv = &srv};
     assert_int_equal(testsrv_market_setup(&srv, &t.m, 1000000), 0);
     char *tok = testsrv_token_file(&srv, TESTSRV_TOKEN_SUP1);
@@ -175,6 +179,9 @@ static void test_tail_through_20_kills(void **state)
         int64_t deadline = tproc_now_ms() + 5000;
         while (testsrv_seq(&srv) < base + 5 && tproc_now_ms() < deadline)
             tproc_nap(5);
+        if (testsrv_seq(&srv) < base + 5) /* the crash must land while traffic flows */
+            fail_msg("restart %d: no traffic (seq %lld, was %lld)", k, (long long)testsrv_seq(&srv),
+                     (long long)base);
         testsrv_kill9(&srv);
         assert_int_equal(testsrv_restart(&srv), 0);
         /* The client must come back: it prints what was committed before the crash. */
