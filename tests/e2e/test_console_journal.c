@@ -22,6 +22,7 @@
 #include "api/journal.h"
 #include "tests/lib/e2e.h"
 #include "tests/lib/faultproxy.h"
+#include "tests/lib/journalfx.h"
 #include "tests/lib/proc.h"
 
 #define WAIT_MS 15000
@@ -311,27 +312,12 @@ static void fleet_status(e2e_market *m, char *out, size_t size)
 static void journal_left_halt_at(testsrv *srv, const char *reason)
 {
     testhttp_resp r = {0};
-    char epoch[65], path[4096], err[256], body[256];
+    char epoch[65], body[256];
     assert_int_equal(testsrv_get(srv, NULL, "/v1/health", &r), 0);
     assert_true(testjson_str(r.body, "epoch", epoch, sizeof epoch));
     testhttp_resp_free(&r);
-    config cfg;
-    config_init(&cfg);
-    assert_int_equal(config_journal_path(&cfg, path, sizeof path), 0);
-    journal *j = journal_open(path, err, sizeof err);
-    assert_non_null(j);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
     snprintf(body, sizeof body, "{\"reason\":\"%s\"}", reason);
-    journal_entry e = {
-        .at_ms = (int64_t)ts.tv_sec * 1000, .version = testsrv_fleet_version(srv), .body = body};
-    assert_int_equal(journal_new_key(e.key, sizeof e.key), 0);
-    snprintf(e.action, sizeof e.action, "halt");
-    snprintf(e.epoch, sizeof e.epoch, "%s", epoch);
-    snprintf(e.operator_name, sizeof e.operator_name, "sup1");
-    assert_int_equal(journal_append(j, &e), 0);
-    journal_close(j);
-    config_free(&cfg);
+    journalfx_left("halt", "", testsrv_fleet_version(srv), body, epoch, "sup1", NULL);
 }
 
 static void journal_left_halt(e2e_market *m, const char *reason)

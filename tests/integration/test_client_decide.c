@@ -28,6 +28,7 @@
 #include "api/journal.h"
 #include "tests/lib/proc.h"
 #include "tests/lib/faultproxy.h"
+#include "tests/lib/journalfx.h"
 #include "tests/lib/testsrv.h"
 
 typedef struct run_result {
@@ -184,60 +185,10 @@ static void market_epoch(char *out, size_t size)
     testhttp_resp_free(&r);
 }
 
-/* Journals action on subject at version with body, bound to epoch and operator, as a
- * session that died before its answer came would have left it; writes the key into key
- * (65 bytes). */
-static void journal_left(const char *action, const char *subject, int64_t version, const char *body,
-                         const char *epoch, const char *op, char *key)
-{
-    config cfg;
-    char path[4096], err[256], text[200];
-    config_init(&cfg);
-    assert_int_equal(config_journal_path(&cfg, path, sizeof path), 0);
-    journal *j = journal_open(path, err, sizeof err);
-    assert_non_null(j);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    snprintf(text, sizeof text, "%s", body);
-    journal_entry e = {.at_ms = (int64_t)ts.tv_sec * 1000, .version = version, .body = text};
-    assert_int_equal(journal_new_key(e.key, sizeof e.key), 0);
-    snprintf(e.action, sizeof e.action, "%s", action);
-    snprintf(e.subject, sizeof e.subject, "%.64s", subject);
-    snprintf(e.epoch, sizeof e.epoch, "%s", epoch);
-    snprintf(e.operator_name, sizeof e.operator_name, "%s", op);
-    assert_int_equal(journal_append(j, &e), 0);
-    snprintf(key, JOURNAL_KEY_MAX + 1, "%s", e.key);
-    journal_close(j);
-    config_free(&cfg);
-}
-
 /* Journals a veto of pur at version 1 (see journal_left). */
 static void journal_veto(const char *pur, const char *epoch, const char *op, char *key)
 {
-    journal_left("veto", pur, 1, "{\"reason\":\"journal replay\"}", epoch, op, key);
-}
-
-/* True when the journal holds key without a settling line. */
-static bool unsettled(const char *key)
-{
-    config cfg;
-    char path[4096], err[256];
-    config_init(&cfg);
-    assert_int_equal(config_journal_path(&cfg, path, sizeof path), 0);
-    journal *j = journal_open(path, err, sizeof err);
-    assert_non_null(j);
-    journal_entry *e;
-    size_t n;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    assert_int_equal(journal_unsettled(j, (int64_t)ts.tv_sec * 1000, &e, &n, NULL), 0);
-    bool found = false;
-    for (size_t i = 0; i < n; i++)
-        found |= !strcmp(e[i].key, key);
-    journal_entries_free(e, n);
-    journal_close(j);
-    config_free(&cfg);
-    return found;
+    journalfx_left("veto", pur, 1, "{\"reason\":\"journal replay\"}", epoch, op, key);
 }
 
 /* Issue 12's blocker, headless: decisions left without an answer are never sent by a
@@ -295,7 +246,7 @@ static void test_journal_bound_to_market_and_operator(void **state)
         purchase_status(&srv, purs[i], st, sizeof st);
         assert_string_equal(st, "pending_approval");
         assert_int_equal(decisions_on(&srv, "veto", purs[i]), 0);
-        assert_true(unsettled(keys[i]));
+        assert_true(journalfx_unsettled(keys[i]));
     }
 
     /* A console's client, once it has read the market and who it is: only pur1. */
@@ -332,10 +283,10 @@ static void test_journal_bound_to_market_and_operator(void **state)
     purchase_status(&srv, pur1, st, sizeof st);
     assert_string_equal(st, "vetoed");
     assert_int_equal(decisions_on(&srv, "veto", pur1), 1);
-    assert_false(unsettled(k1));
+    assert_false(journalfx_unsettled(k1));
     /* The others are kept for their own market and operator. */
-    assert_true(unsettled(k2));
-    assert_true(unsettled(k3));
+    assert_true(journalfx_unsettled(k2));
+    assert_true(journalfx_unsettled(k3));
     assert_int_equal(decisions_on(&srv, "veto", pur2), 0);
     assert_int_equal(decisions_on(&srv, "veto", pur3), 0);
 }
@@ -356,7 +307,7 @@ static void test_resent_resume_fails_on_later_halt(void **state)
     assert_int_equal(r.status, 200);
     testhttp_resp_free(&r);
     market_epoch(epoch, sizeof epoch);
-    journal_left("fleet_resume", "", v + 1, "{}", epoch, "sup1", key); /* on incident 1 */
+    journalfx_left("fleet_resume", "", v + 1, "{}", epoch, "sup1", key); /* on incident 1 */
     assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP2, "/v1/fleet/resume", v + 1, "{}", &r),
                      0);
     testhttp_resp_free(&r);
@@ -398,7 +349,7 @@ static void test_resent_resume_fails_on_later_halt(void **state)
     testhttp_resp_free(&r);
     assert_string_equal(st, "halted");
     assert_string_equal(why, "incident 2");
-    assert_false(unsettled(key));
+    assert_false(journalfx_unsettled(key));
     assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP1, "/v1/fleet/resume", v + 3, "{}", &r),
                      0);
     assert_int_equal(r.status, 200);

@@ -30,6 +30,7 @@
 
 #include "tests/lib/faultproxy.h"
 #include "tests/lib/proc.h"
+#include "tests/lib/journalfx.h"
 #include "tests/lib/testsrv.h"
 
 static void epoch_of(testsrv *s, char *out, size_t size)
@@ -52,53 +53,12 @@ static void fleet_status(testsrv *s, char *out, size_t size)
  * the key into key (may be NULL). */
 static void journal_fleet_resume_key(const char *epoch, char key[JOURNAL_KEY_MAX + 1])
 {
-    config cfg;
-    char path[4096], err[256];
-    config_init(&cfg);
-    assert_int_equal(config_journal_path(&cfg, path, sizeof path), 0);
-    journal *j = journal_open(path, err, sizeof err);
-    assert_non_null(j);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    char body[] = "{}";
-    journal_entry e = {.at_ms = (int64_t)ts.tv_sec * 1000, .version = 0, .body = body};
-    assert_int_equal(journal_new_key(e.key, sizeof e.key), 0);
-    snprintf(e.action, sizeof e.action, "fleet_resume");
-    snprintf(e.epoch, sizeof e.epoch, "%s", epoch);
-    snprintf(e.operator_name, sizeof e.operator_name, "sup1");
-    assert_int_equal(journal_append(j, &e), 0);
-    if (key)
-        snprintf(key, JOURNAL_KEY_MAX + 1, "%s", e.key);
-    journal_close(j);
-    config_free(&cfg);
+    journalfx_left("fleet_resume", "", 0, "{}", epoch, "sup1", key);
 }
 
 static void journal_fleet_resume(const char *epoch)
 {
     journal_fleet_resume_key(epoch, NULL);
-}
-
-/* True when key has no settling line in the journal. */
-static bool unsettled(const char *key)
-{
-    config cfg;
-    char path[4096], err[256];
-    config_init(&cfg);
-    assert_int_equal(config_journal_path(&cfg, path, sizeof path), 0);
-    journal *j = journal_open(path, err, sizeof err);
-    assert_non_null(j);
-    journal_entry *e;
-    size_t n;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    assert_int_equal(journal_unsettled(j, (int64_t)ts.tv_sec * 1000, &e, &n, NULL), 0);
-    bool found = false;
-    for (size_t i = 0; i < n; i++)
-        found = found || !strcmp(e[i].key, key);
-    journal_entries_free(e, n);
-    journal_close(j);
-    config_free(&cfg);
-    return found;
 }
 
 typedef struct box {
@@ -360,8 +320,8 @@ static void test_offer_read_again_for_new_market(void **state)
     config_free(&cfg);
     testsrv_stop(&a);
     testsrv_stop(&b);
-    assert_false(unsettled(kb)); /* discarded: it was B's */
-    assert_true(unsettled(ka));  /* A's: kept for A */
+    assert_false(journalfx_unsettled(kb)); /* discarded: it was B's */
+    assert_true(journalfx_unsettled(ka));  /* A's: kept for A */
 }
 
 /* Finding 7: entries of a dead session re-sent by one console are taken over: a second
@@ -393,7 +353,7 @@ static void test_resent_entries_taken_over(void **state)
     size_t offered = client_unanswered(c2, NULL, 0);
     client_free(c2);
     client_free(c1); /* ends with the answer unread: the outcome stays unknown */
-    assert_true(unsettled(ka));
+    assert_true(journalfx_unsettled(ka));
     c2 = client_new(&cfg, s3, err, sizeof err);
     assert_non_null(c2);
     run_until(c2, is_bound, s3, NULL);
