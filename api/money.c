@@ -200,6 +200,39 @@ const char *money_strerror(money_err err)
     return "invalid amount";
 }
 
+/* Writes units' digits backwards into digits (at least 27 bytes), with a comma every three
+ * when group; returns how many. Shared by amounts and counts, so both group alike. */
+static int digits_backwards(uint64_t units, bool group, char *digits)
+{
+    int nd = 0, since = 0;
+    do {
+        if (since == 3 && group) {
+            digits[nd++] = ',';
+            since = 0;
+        }
+        digits[nd++] = (char)('0' + units % 10);
+        units /= 10;
+        since++;
+    } while (units > 0);
+    return nd;
+}
+
+/* Formats a count (a quantity) with grouping; see money.h. */
+const char *money_format_count(char *buf, size_t size, int64_t n)
+{
+    uint64_t mag = n < 0 ? (uint64_t)0 - (uint64_t)n : (uint64_t)n;
+    char digits[40], out[48];
+    int nd = digits_backwards(mag, true, digits);
+    size_t len = 0;
+    if (n < 0)
+        out[len++] = '-';
+    while (nd > 0)
+        out[len++] = digits[--nd];
+    out[len] = '\0';
+    snprintf(buf, size, "%s", out);
+    return buf;
+}
+
 /* Formats minor units; see money.h. */
 size_t money_format(char *buf, size_t size, int64_t minor, const char *currency, unsigned flags)
 {
@@ -215,18 +248,8 @@ size_t money_format(char *buf, size_t size, int64_t minor, const char *currency,
         scale *= 10;
     uint64_t units = mag / scale, frac = mag % scale;
 
-    /* Integer digits with grouping, written backwards into tmp. */
     char digits[40];
-    int nd = 0, since = 0;
-    do {
-        if (since == 3 && !(flags & MONEY_FMT_NOGROUP)) {
-            digits[nd++] = ',';
-            since = 0;
-        }
-        digits[nd++] = (char)('0' + units % 10);
-        units /= 10;
-        since++;
-    } while (units > 0);
+    int nd = digits_backwards(units, !(flags & MONEY_FMT_NOGROUP), digits);
 
     char out[96];
     size_t n = 0;

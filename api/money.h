@@ -64,6 +64,10 @@ enum money_format_flags {
  * with exponent 0 and its code. Returns the length the full text needs, like snprintf. */
 size_t money_format(char *buf, size_t size, int64_t minor, const char *currency, unsigned flags);
 
+/* Formats a count (a quantity) grouped as amounts are ("13,333", "-1,000") into buf
+ * (NUL-terminated when size > 0); returns buf. */
+const char *money_format_count(char *buf, size_t size, int64_t n);
+
 /* Checked arithmetic: returns false (and leaves *out alone) when the result would
  * leave [-MONEY_MAX_MINOR, MONEY_MAX_MINOR]. */
 bool money_add(int64_t a, int64_t b, int64_t *out);

@@ -20,18 +20,7 @@ const char *mkt_money(char out[MKT_MONEY_LEN], int64_t minor, const char *curren
 
 const char *mkt_count(char out[MKT_COUNT_LEN], int64_t n)
 {
-    char digits[24];
-    int len = snprintf(digits, sizeof digits, "%lld", (long long)(n < 0 ? -n : n));
-    int o = 0;
-    if (n < 0)
-        out[o++] = '-';
-    for (int i = 0; i < len; i++) {
-        if (i > 0 && (len - i) % 3 == 0)
-            out[o++] = ',';
-        out[o++] = digits[i];
-    }
-    out[o] = '\0';
-    return out;
+    return money_format_count(out, MKT_COUNT_LEN, n);
 }
 
 const char *mkt_cap_words(char *out, size_t size, json_t *cap, const char *currency)

@@ -17,18 +17,7 @@ void format_money(int64_t minor, const char *currency, char *out, size_t size)
 /* Formats a quantity with grouping; returns out. */
 const char *format_qty(int64_t q, char *out, size_t size)
 {
-    char digits[32];
-    int n = snprintf(digits, sizeof digits, "%lld", (long long)(q < 0 ? -q : q));
-    size_t used = 0;
-    if (q < 0 && used + 1 < size)
-        out[used++] = '-';
-    for (int i = 0; i < n && used + 2 < size; i++) {
-        if (i > 0 && (n - i) % 3 == 0)
-            out[used++] = ',';
-        out[used++] = digits[i];
-    }
-    out[used] = '\0';
-    return out;
+    return money_format_count(out, size, q);
 }
 
 /* Formats a countdown. */

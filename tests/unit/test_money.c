@@ -161,6 +161,20 @@ static void test_checked_arithmetic(void **state)
     assert_false(money_currency_valid(NULL));
 }
 
+/* Counts group as amounts do: one rule for quantities in marketd's messages and on screen. */
+static void test_format_count(void **state)
+{
+    (void)state;
+    char b[32];
+    assert_string_equal(money_format_count(b, sizeof b, 0), "0");
+    assert_string_equal(money_format_count(b, sizeof b, 999), "999");
+    assert_string_equal(money_format_count(b, sizeof b, 1000), "1,000");
+    assert_string_equal(money_format_count(b, sizeof b, 13333), "13,333");
+    assert_string_equal(money_format_count(b, sizeof b, -1000), "-1,000");
+    assert_string_equal(money_format_count(b, sizeof b, INT64_MIN), "-9,223,372,036,854,775,808");
+    assert_string_equal(money_format_count(b, 4, 13333), "13,"); /* cut, never overrun */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -171,6 +185,7 @@ int main(void)
         cmocka_unit_test(test_format_truncates_safely),
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_checked_arithmetic),
+        cmocka_unit_test(test_format_count),
     };
     return cmocka_run_group_tests_name("money", tests, NULL, NULL);
 }
