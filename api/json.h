@@ -59,6 +59,21 @@ json_result json_decode_snapshot(const char *body, size_t len, text_mode mode, s
 json_result json_decode_messages(const char *body, size_t len, text_mode mode, store *st,
                                  uint64_t *rejected, int64_t *last_seq, bool *more);
 
+/* Decodes a page of a list (GET /v1/{kind}: {items, next, seq?}) of a kind: *rows gets
+ * the items within the contract (an owned array of *nrows events of that kind: each
+ * model_event_free, then free the array; also on JSON_BAD it may be set), the others are
+ * counted in *rejected; next gets the cursor of the next page ("" on the last: `next`
+ * null), a cursor that is not 1..nextsz-1 printable ASCII bytes is JSON_BAD; *seq the
+ * market's seq when the answer has one, else 0. */
+json_result json_decode_page(model_kind kind, const char *body, size_t len, text_mode mode,
+                             model_event **rows, size_t *nrows, char *next, size_t nextsz,
+                             int64_t *seq, uint64_t *rejected, char *err, size_t errsz);
+
+/* The code and the `field` of an error answer ({error, message, field?}), sanitised, "" for
+ * none. */
+void json_decode_error(const char *body, size_t len, text_mode mode, char *code, size_t codesz,
+                       char *field, size_t fieldsz);
+
 /* Decodes one object of a kind (a GET /v1/{kind}/{id} answer, an error's `current`). */
 json_result json_decode_object(model_kind kind, const char *body, size_t len, text_mode mode,
                                model_event *out, char *err, size_t errsz);
