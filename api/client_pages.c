@@ -23,24 +23,6 @@ typedef struct page_req {
     char epoch[64];  /* the market it was asked of */
 } page_req;
 
-/* Percent-encodes s into out (RFC 3986 unreserved characters kept). */
-static void url_encode(const char *s, char *out, size_t size)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    size_t n = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p && n + 4 < size; p++) {
-        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-            *p == '-' || *p == '_' || *p == '.' || *p == '~') {
-            out[n++] = (char)*p;
-        } else {
-            out[n++] = '%';
-            out[n++] = hex[*p >> 4];
-            out[n++] = hex[*p & 15];
-        }
-    }
-    out[n] = '\0';
-}
-
 /* A status or sort name as the contract spells them: 0..23 of [a-z_]. */
 static bool word_ok(const char *w, size_t size)
 {
@@ -82,11 +64,11 @@ static int ask_page(client *c, page_set *s)
     if (q->sort[0])
         n += snprintf(path + n, sizeof path - (size_t)n, "&sort=%s", q->sort);
     if (q->q[0]) {
-        url_encode(q->q, enc, sizeof enc);
+        http_url_encode(q->q, enc, sizeof enc);
         n += snprintf(path + n, sizeof path - (size_t)n, "&q=%s", enc);
     }
     if (pages_cursor(s)[0]) {
-        url_encode(pages_cursor(s), enc, sizeof enc);
+        http_url_encode(pages_cursor(s), enc, sizeof enc);
         snprintf(path + n, sizeof path - (size_t)n, "&after=%s", enc);
     }
     page_req *pr = calloc(1, sizeof *pr);

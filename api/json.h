@@ -111,6 +111,22 @@ int json_print_event_decoded(FILE *f, const char *raw, size_t len);
  * -1 when it is not JSON. */
 int json_print_ascii(FILE *f, const char *raw, size_t len);
 
+/* Reads one page of a list for json_print_state: GET /v1/{path}?limit=1000 (and
+ * &after=AFTER, percent-encoded, unless after is ""); the answer's body in *body (owned,
+ * malloc'ed). Returns 0, or -1 with a message in err (nothing more is printed). */
+typedef int (*json_page_fn)(void *ud, const char *path, const char *after, char **body, size_t *len,
+                            char *err, size_t errsz);
+
+/* Prints the whole state for `dealdesk snapshot` as one line of ASCII JSON: the members of
+ * the snapshot snap (epoch, seq, fleet, agents, ledger.balances, history, and any member
+ * this build does not know) in their order, each list of history (listings,
+ * negotiations, purchases, alerts, decisions, ledger.entries) replaced by every object
+ * the server holds, in creation order, read page by page with fetch and printed as it
+ * comes (one page in memory at a time). Objects outside the contract are printed as sent
+ * and counted in *rejected. Returns 0, or -1 with err (the line is then incomplete). */
+int json_print_state(FILE *f, const char *snap, size_t len, text_mode mode, json_page_fn fetch,
+                     void *ud, uint64_t *rejected, char *err, size_t errsz);
+
 /* Writes every thread of the store with its messages (`:export threads`) as a JSON array,
  * text without its marks; amounts in minor units, times as at_ms. Returns the number of
  * threads, or -1 (memory). */

@@ -334,6 +334,56 @@ static void test_pages_sort_and_search(void **state)
     conn_close(&k);
 }
 
+/* `dealdesk snapshot` prints the whole state, the lists read page by page from the server
+ * (the snapshot holds only the working set), as one line of ASCII JSON. */
+static void test_snapshot_command_pages(void **state)
+{
+    (void)state;
+    char pur[72];
+    assert_int_equal(testsrv_market_purchase(&srv, &mk, 50000, 1, pur), 0);
+    char *tok = testsrv_token_file(&srv, TESTSRV_TOKEN_SUP1);
+    assert_non_null(tok);
+    const char *tmp = getenv("TEST_TMP");
+    char op[600], ep[600];
+    snprintf(op, sizeof op, "%s/snapshot.out", tmp);
+    snprintf(ep, sizeof ep, "%s/snapshot.err", tmp);
+    const char *args[] = {"--url", srv.url, "--token-file", tok, "snapshot", NULL};
+    int status = tproc_wait_child(tproc_spawn_dealdesk(args, op, ep), 30000);
+    size_t size = 8u << 20;
+    char *out = malloc(size), err[2048];
+    assert_non_null(out);
+    long n = tproc_slurp(op, out, size);
+    tproc_slurp(ep, err, sizeof err);
+    if (status != 0)
+        fail_msg("dealdesk snapshot: status %d: %s", status, err);
+    assert_true(n > 0 && (size_t)n < size - 1);
+    /* one line of printable ASCII */
+    assert_int_equal(out[n - 1], '\n');
+    for (long i = 0; i < n - 1; i++)
+        assert_true(out[i] >= 0x20 && out[i] < 0x7f);
+    /* every listing once, in creation order, whatever the snapshot held */
+    assert_int_equal(testjson_len(out, "listings"), NLISTINGS);
+    for (int i = 0; i < NLISTINGS; i++) {
+        char path[64], id[72] = "";
+        snprintf(path, sizeof path, "listings.%d.id", i);
+        assert_true(testjson_str(out, path, id, sizeof id));
+        assert_string_equal(id, ids[i]);
+    }
+    /* the other lists and the snapshot's own members are there */
+    assert_true(testjson_len(out, "negotiations") >= 1);
+    assert_true(testjson_len(out, "purchases") >= 1);
+    assert_true(testjson_len(out, "ledger.entries") >= 1);
+    assert_true(testjson_len(out, "ledger.balances") >= 1);
+    assert_true(testjson_len(out, "agents") >= 2);
+    assert_true(testjson_len(out, "alerts") >= 0);
+    assert_true(testjson_len(out, "decisions") >= 0);
+    assert_true(testjson_int(out, "seq") > 0);
+    char fleet[16];
+    assert_true(testjson_str(out, "fleet.status", fleet, sizeof fleet));
+    free(out);
+    free(tok);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -341,6 +391,7 @@ int main(void)
         cmocka_unit_test(test_pages_failures),
         cmocka_unit_test(test_pages_dropped),
         cmocka_unit_test(test_pages_sort_and_search),
+        cmocka_unit_test(test_snapshot_command_pages),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
