@@ -21,7 +21,9 @@
 #define SCHEMA_VERSION 4
 
 /* SQL pieces of migration 4: an RFC 3339 time of ours as ms; a field of an object's JSON
- * as text ('' when absent); the separator of the fields of a searchable text. */
+ * as text ('' when absent); the separator of the fields of a searchable text; a table of
+ * searchable text (trigrams of the lower-case text, case-sensitive: ASCII case is folded
+ * by the writer, as SQL lower() does) and its filling from the rows there. */
 #define MS(x)   "(CAST(strftime('%s'," x ") AS INTEGER)*1000+CAST(substr(" x ",21,3) AS INTEGER))"
 #define F(path) "ifnull(json_extract(json,'$." path "'),'')"
 #define SEP     "||char(10)||"
@@ -33,305 +35,128 @@
     ") FROM objects WHERE kind='" kind "';"
 
 /* The migrations, in order: migrations[i] takes user_version i to i+1. */
-static const char
-    *const migrations[] =
-        {
-            "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-            "CREATE TABLE objects(ord INTEGER PRIMARY KEY, kind TEXT NOT NULL, id TEXT NOT NULL,"
-            " status TEXT, p1 TEXT, p2 TEXT, due INTEGER, created INTEGER NOT NULL, json TEXT NOT "
-            "NULL,"
-            " UNIQUE(kind, id));"
-            "CREATE INDEX objects_kind_status ON objects(kind, status, ord);"
-            "CREATE INDEX objects_p1 ON objects(kind, p1, ord);"
-            "CREATE INDEX objects_p2 ON objects(kind, p2, ord);"
-            "CREATE INDEX objects_due ON objects(due) WHERE due IS NOT NULL;"
-            "CREATE TABLE messages(negotiation_id TEXT NOT NULL, seq INTEGER NOT NULL,"
-            " from_id TEXT NOT NULL, kind TEXT NOT NULL, at INTEGER NOT NULL, json TEXT NOT NULL,"
-            " PRIMARY KEY(negotiation_id, seq));"
-            "CREATE INDEX messages_from ON messages(from_id, at);"
-            "CREATE TABLE events(seq INTEGER PRIMARY KEY, type TEXT NOT NULL, at INTEGER NOT NULL,"
-            " json TEXT NOT NULL);"
-            "CREATE TABLE idem(actor TEXT NOT NULL, key TEXT NOT NULL, fingerprint TEXT NOT NULL,"
-            " status INTEGER NOT NULL, body TEXT NOT NULL, at INTEGER NOT NULL,"
-            " PRIMARY KEY(actor, key));"
-            "CREATE INDEX idem_at ON idem(at);"
-            "CREATE TABLE agent_tokens(hash TEXT PRIMARY KEY, agent_id TEXT NOT NULL);"
-            "CREATE TABLE balances(account TEXT PRIMARY KEY, amount INTEGER NOT NULL);"
-            "CREATE TABLE faults(n INTEGER PRIMARY KEY, kind TEXT NOT NULL, purchase_id TEXT,"
-            " negotiation_id TEXT, listing_id TEXT, agent_id TEXT, at INTEGER NOT NULL);"
-            "CREATE TABLE halted(kind TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY(kind, id));",
-            /* 2: holds as a set of holders per object (marketd/hold.c), the author of the terms
-             * on the table (marketd/trade.c), and no agent token in a stored answer. The holders
-             * are read off what the database says: what the halt changed ("halted"), any other
-             * pause or hold being a supervisor's. */
-            "UPDATE objects SET json=json_set(json,'$.held_by',json('[]'))"
-            " WHERE kind IN ('agent','negotiation');"
-            "UPDATE objects SET json=json_set(json,'$.held_by',json_array('fleet'))"
-            " WHERE status IN ('paused','held') AND EXISTS"
-            " (SELECT 1 FROM halted h WHERE h.kind=objects.kind AND h.id=objects.id);"
-            "UPDATE objects SET json=json_set(json,'$.held_by',json_array('pause:'||id))"
-            " WHERE kind='agent' AND status='paused' AND json_array_length(json,'$.held_by')=0;"
-            "UPDATE objects SET json=json_set(json,'$.held_by',json_array('hold'))"
-            " WHERE kind='negotiation' AND status='held' AND json_array_length(json,'$.held_by')=0;"
-            "DROP TABLE halted;"
-            "UPDATE objects SET json=json_set(json,'$.terms.by',(SELECT from_id FROM messages"
-            " WHERE negotiation_id=objects.id AND kind IN ('offer','counter') ORDER BY seq DESC "
-            "LIMIT 1))"
-            " WHERE kind='negotiation' AND json_type(json,'$.terms')='object';"
-            "UPDATE idem SET "
-            "body=json_set(body,'$.token',json('null'),'$.token_note','" MKT_TOKEN_NOTE
-            "') WHERE json_type(body,'$.token')='text';",
+/* clang-format off */
+static const char *const migrations[] = {
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE objects(ord INTEGER PRIMARY KEY, kind TEXT NOT NULL, id TEXT NOT NULL,"
+    " status TEXT, p1 TEXT, p2 TEXT, due INTEGER, created INTEGER NOT NULL, json TEXT NOT NULL,"
+    " UNIQUE(kind, id));"
+    "CREATE INDEX objects_kind_status ON objects(kind, status, ord);"
+    "CREATE INDEX objects_p1 ON objects(kind, p1, ord);"
+    "CREATE INDEX objects_p2 ON objects(kind, p2, ord);"
+    "CREATE INDEX objects_due ON objects(due) WHERE due IS NOT NULL;"
+    "CREATE TABLE messages(negotiation_id TEXT NOT NULL, seq INTEGER NOT NULL,"
+    " from_id TEXT NOT NULL, kind TEXT NOT NULL, at INTEGER NOT NULL, json TEXT NOT NULL,"
+    " PRIMARY KEY(negotiation_id, seq));"
+    "CREATE INDEX messages_from ON messages(from_id, at);"
+    "CREATE TABLE events(seq INTEGER PRIMARY KEY, type TEXT NOT NULL, at INTEGER NOT NULL,"
+    " json TEXT NOT NULL);"
+    "CREATE TABLE idem(actor TEXT NOT NULL, key TEXT NOT NULL, fingerprint TEXT NOT NULL,"
+    " status INTEGER NOT NULL, body TEXT NOT NULL, at INTEGER NOT NULL,"
+    " PRIMARY KEY(actor, key));"
+    "CREATE INDEX idem_at ON idem(at);"
+    "CREATE TABLE agent_tokens(hash TEXT PRIMARY KEY, agent_id TEXT NOT NULL);"
+    "CREATE TABLE balances(account TEXT PRIMARY KEY, amount INTEGER NOT NULL);"
+    "CREATE TABLE faults(n INTEGER PRIMARY KEY, kind TEXT NOT NULL, purchase_id TEXT,"
+    " negotiation_id TEXT, listing_id TEXT, agent_id TEXT, at INTEGER NOT NULL);"
+    "CREATE TABLE halted(kind TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY(kind, id));",
+    /* 2: holds as a set of holders per object (marketd/hold.c), the author of the terms
+     * on the table (marketd/trade.c), and no agent token in a stored answer. The holders
+     * are read off what the database says: what the halt changed ("halted"), any other
+     * pause or hold being a supervisor's. */
+    "UPDATE objects SET json=json_set(json,'$.held_by',json('[]'))"
+    " WHERE kind IN ('agent','negotiation');"
+    "UPDATE objects SET json=json_set(json,'$.held_by',json_array('fleet'))"
+    " WHERE status IN ('paused','held') AND EXISTS"
+    " (SELECT 1 FROM halted h WHERE h.kind=objects.kind AND h.id=objects.id);"
+    "UPDATE objects SET json=json_set(json,'$.held_by',json_array('pause:'||id))"
+    " WHERE kind='agent' AND status='paused' AND json_array_length(json,'$.held_by')=0;"
+    "UPDATE objects SET json=json_set(json,'$.held_by',json_array('hold'))"
+    " WHERE kind='negotiation' AND status='held' AND json_array_length(json,'$.held_by')=0;"
+    "DROP TABLE halted;"
+    "UPDATE objects SET json=json_set(json,'$.terms.by',(SELECT from_id FROM messages"
+    " WHERE negotiation_id=objects.id AND kind IN ('offer','counter') ORDER BY seq DESC LIMIT 1))"
+    " WHERE kind='negotiation' AND json_type(json,'$.terms')='object';"
+    "UPDATE idem SET body=json_set(body,'$.token',json('null'),'$.token_note','" MKT_TOKEN_NOTE
+    "') WHERE json_type(body,'$.token')='text';",
 
-            /* 3: issue 11 item 8. Open listings per seller from a small index; the reference-price
-             * windows in their own tables (filled from the listings already there); each body
-             * stored once: an object row names the event whose data it is (objects.seq), an
-             * event whose data is an object's current row or a message has json '' and names it
-             * (src: the object's kind or 'message', src_id, src_n: the message seq), a stored
-             * answer names the events its parts are (idem.refs, see db.c). */
-            "CREATE INDEX objects_open_listings ON objects(p1) WHERE kind='listing' AND "
-            "status='open';"
-            "CREATE TABLE ref_keys(category TEXT NOT NULL, currency TEXT NOT NULL,"
-            " total INTEGER NOT NULL, PRIMARY KEY(category, currency)) WITHOUT ROWID;"
-            "CREATE TABLE ref_prices(category TEXT NOT NULL, currency TEXT NOT NULL,"
-            " slot INTEGER NOT NULL, price INTEGER NOT NULL, PRIMARY KEY(category, currency, slot))"
-            " WITHOUT ROWID;"
-            "INSERT INTO ref_keys SELECT json_extract(json,'$.category'), "
-            "json_extract(json,'$.currency'),"
-            " COUNT(*) FROM objects WHERE kind='listing' GROUP BY 1, 2;"
-            "INSERT INTO ref_prices SELECT c, cur, (n - r) % " MKT_REF_WINDOW_STR ", p FROM ("
-            " SELECT json_extract(json,'$.category') AS c, json_extract(json,'$.currency') AS cur,"
-            " json_extract(json,'$.unit_price_minor') AS p,"
-            " ROW_NUMBER() OVER (PARTITION BY json_extract(json,'$.category'),"
-            " json_extract(json,'$.currency') ORDER BY ord DESC) AS r,"
-            " COUNT(*) OVER (PARTITION BY json_extract(json,'$.category'),"
-            " json_extract(json,'$.currency')) AS n FROM objects WHERE kind='listing')"
-            " WHERE r <= " MKT_REF_WINDOW_STR ";"
-            "ALTER TABLE objects ADD COLUMN seq INTEGER;"
-            "ALTER TABLE events ADD COLUMN src TEXT;"
-            "ALTER TABLE events ADD COLUMN src_id TEXT;"
-            "ALTER TABLE events ADD COLUMN src_n INTEGER;"
-            "ALTER TABLE idem ADD COLUMN refs TEXT;",
+    /* 3: issue 11 item 8. Open listings per seller from a small index; the reference-price
+     * windows in their own tables (filled from the listings already there); each body
+     * stored once: an object row names the event whose data it is (objects.seq), an
+     * event whose data is an object's current row or a message has json '' and names it
+     * (src: the object's kind or 'message', src_id, src_n: the message seq), a stored
+     * answer names the events its parts are (idem.refs, see db.c). */
+    "CREATE INDEX objects_open_listings ON objects(p1) WHERE kind='listing' AND status='open';"
+    "CREATE TABLE ref_keys(category TEXT NOT NULL, currency TEXT NOT NULL,"
+    " total INTEGER NOT NULL, PRIMARY KEY(category, currency)) WITHOUT ROWID;"
+    "CREATE TABLE ref_prices(category TEXT NOT NULL, currency TEXT NOT NULL,"
+    " slot INTEGER NOT NULL, price INTEGER NOT NULL, PRIMARY KEY(category, currency, slot))"
+    " WITHOUT ROWID;"
+    "INSERT INTO ref_keys SELECT json_extract(json,'$.category'), json_extract(json,'$.currency'),"
+    " COUNT(*) FROM objects WHERE kind='listing' GROUP BY 1, 2;"
+    "INSERT INTO ref_prices SELECT c, cur, (n - r) % " MKT_REF_WINDOW_STR ", p FROM ("
+    " SELECT json_extract(json,'$.category') AS c, json_extract(json,'$.currency') AS cur,"
+    " json_extract(json,'$.unit_price_minor') AS p,"
+    " ROW_NUMBER() OVER (PARTITION BY json_extract(json,'$.category'),"
+    " json_extract(json,'$.currency') ORDER BY ord DESC) AS r,"
+    " COUNT(*) OVER (PARTITION BY json_extract(json,'$.category'),"
+    " json_extract(json,'$.currency')) AS n FROM objects WHERE kind='listing')"
+    " WHERE r <= " MKT_REF_WINDOW_STR ";"
+    "ALTER TABLE objects ADD COLUMN seq INTEGER;"
+    "ALTER TABLE events ADD COLUMN src TEXT;"
+    "ALTER TABLE events ADD COLUMN src_id TEXT;"
+    "ALTER TABLE events ADD COLUMN src_n INTEGER;"
+    "ALTER TABLE idem ADD COLUMN refs TEXT;",
 
-            /* 4: issue 14. The lists' sort keys (store.h, store_keys: read off each object by
-             * db.c, mkt_sort_keys; here off the rows already there), an index per sort with and
-             * without a status, how many objects of each kind were ever stored (kept by a trigger
-             * in the transaction that inserts) and a trigram index per kind of the searchable
-             * text (db.c, search_fields: the same fields, in the same order, lower case). */
-            "ALTER TABLE objects ADD COLUMN upd INTEGER;"
-            "ALTER TABLE objects ADD COLUMN k1 INTEGER;"
-            "ALTER TABLE objects ADD COLUMN k2 INTEGER;"
-            "ALTER TABLE objects ADD COLUMN tk TEXT;"
-            "UPDATE objects SET upd=" MS(
-                "json_extract(json,'$.updated_at')") " WHERE kind IN ('listing','negotiation');"
-                                                     "UPDATE objects SET "
-                                                     "k1=json_extract(json,'$.unit_price_minor') "
-                                                     "WHERE kind='listing';"
-                                                     "UPDATE objects SET "
-                                                     "k1=json_extract(json,'$.message_count') "
-                                                     "WHERE kind='negotiation';"
-                                                     "UPDATE objects SET "
-                                                     "k1=json_extract(json,'$.total_minor'), "
-                                                     "k2=ifnull(" MS("json_extract(json,'$.decide_"
-                                                                     "by')") ",9223372036854775807)"
-                                                                             " WHERE "
-                                                                             "kind='purchase';"
-                                                                             "UPDATE objects SET "
-                                                                             "k1=CASE "
-                                                                             "json_extract(json,'$."
-                                                                             "severity') WHEN "
-                                                                             "'critical' THEN 2"
-                                                                             " WHEN 'warning' THEN "
-                                                                             "1 ELSE 0 END WHERE "
-                                                                             "kind='alert';"
-                                                                             "UPDATE objects SET "
-                                                                             "k1=ifnull((SELECT "
-                                                                             "MAX(json_extract("
-                                                                             "value,'$.amount_"
-                                                                             "minor')) FROM"
-                                                                             " json_each(objects."
-                                                                             "json,'$.postings')),"
-                                                                             "0) WHERE "
-                                                                             "kind='ledger';"
-                                                                             "UPDATE objects SET "
-                                                                             "tk=json_extract(json,"
-                                                                             "'$.name') WHERE "
-                                                                             "kind='agent';"
-                                                                             "CREATE INDEX "
-                                                                             "objects_kind_ord ON "
-                                                                             "objects(kind, ord);"
-                                                                             "CREATE INDEX "
-                                                                             "objects_upd ON "
-                                                                             "objects(kind, upd, "
-                                                                             "ord) WHERE upd IS "
-                                                                             "NOT NULL;"
-                                                                             "CREATE INDEX "
-                                                                             "objects_status_upd "
-                                                                             "ON objects(kind, "
-                                                                             "status, upd, ord) "
-                                                                             "WHERE upd IS NOT "
-                                                                             "NULL;"
-                                                                             "CREATE INDEX "
-                                                                             "objects_k1 ON "
-                                                                             "objects(kind, k1, "
-                                                                             "ord) WHERE k1 IS NOT "
-                                                                             "NULL;"
-                                                                             "CREATE INDEX "
-                                                                             "objects_status_k1 ON "
-                                                                             "objects(kind, "
-                                                                             "status, k1, ord)"
-                                                                             " WHERE k1 IS NOT "
-                                                                             "NULL AND status IS "
-                                                                             "NOT NULL;"
-                                                                             "CREATE INDEX "
-                                                                             "objects_k2 ON "
-                                                                             "objects(kind, k2, "
-                                                                             "ord) WHERE k2 IS NOT "
-                                                                             "NULL;"
-                                                                             "CREATE INDEX "
-                                                                             "objects_status_k2 ON "
-                                                                             "objects(kind, "
-                                                                             "status, k2, ord) "
-                                                                             "WHERE k2 IS NOT NULL;"
-                                                                             "CREATE INDEX "
-                                                                             "objects_tk ON "
-                                                                             "objects(kind, tk, "
-                                                                             "ord) WHERE tk IS NOT "
-                                                                             "NULL;"
-                                                                             "CREATE TABLE "
-                                                                             "kind_totals(kind "
-                                                                             "TEXT PRIMARY KEY, n "
-                                                                             "INTEGER NOT NULL) "
-                                                                             "WITHOUT ROWID;"
-                                                                             "INSERT INTO "
-                                                                             "kind_totals SELECT "
-                                                                             "kind, COUNT(*) FROM "
-                                                                             "objects GROUP BY "
-                                                                             "kind;"
-                                                                             "CREATE TRIGGER "
-                                                                             "objects_total AFTER "
-                                                                             "INSERT ON objects "
-                                                                             "BEGIN INSERT INTO "
-                                                                             "kind_totals(kind,n)"
-                                                                             " VALUES(new.kind,1) "
-                                                                             "ON CONFLICT(kind) DO "
-                                                                             "UPDATE SET n=n+1; "
-                                                                             "END;" FTS("agent") FTS(
-                                                                                 "listing") FTS("ne"
-                                                                                                "go"
-                                                                                                "ti"
-                                                                                                "at"
-                                                                                                "io"
-                                                                                                "n") FTS("purchase")
-                                                                                 FTS("alert") FTS("ledger") FTS("decision") FILL(
-                                                                                     "agent",
-                                                                                     F("id") SEP F(
-                                                                                         "name") SEP
-                                                                                         F("princip"
-                                                                                           "al"))
-                                                                                     FILL(
-                                                                                         "listing",
-                                                                                         F("id") SEP F(
-                                                                                             "titl"
-                                                                                             "e") SEP
-                                                                                             F("cat"
-                                                                                               "ego"
-                                                                                               "ry") SEP F(
-                                                                                                 "s"
-                                                                                                 "e"
-                                                                                                 "l"
-                                                                                                 "l"
-                                                                                                 "e"
-                                                                                                 "r"
-                                                                                                 "_"
-                                                                                                 "i"
-                                                                                                 "d"))
-                                                                                         FILL(
-                                                                                             "negot"
-                                                                                             "iatio"
-                                                                                             "n",
-                                                                                             F("id") SEP F(
-                                                                                                 "l"
-                                                                                                 "i"
-                                                                                                 "s"
-                                                                                                 "t"
-                                                                                                 "i"
-                                                                                                 "n"
-                                                                                                 "g"
-                                                                                                 "_"
-                                                                                                 "i"
-                                                                                                 "d") SEP
-                                                                                                 F("buyer_id") SEP
-                                                                                                     F("seller_id")
-                                                                                                         SEP
-                                                                                             "ifnul"
-                                                                                             "l(("
-                                                                                             "SELEC"
-                                                                                             "T "
-                                                                                             "json_"
-                                                                                             "extra"
-                                                                                             "ct(l."
-                                                                                             "json,"
-                                                                                             "'$."
-                                                                                             "title"
-                                                                                             "') "
-                                                                                             "FROM "
-                                                                                             "objec"
-                                                                                             "ts l "
-                                                                                             "WHERE"
-                                                                                             " l."
-                                                                                             "kind="
-                                                                                             "'list"
-                                                                                             "ing'"
-                                                                                             " AND "
-                                                                                             "l.id="
-                                                                                             "json_"
-                                                                                             "extra"
-                                                                                             "ct("
-                                                                                             "objec"
-                                                                                             "ts."
-                                                                                             "json,"
-                                                                                             "'$."
-                                                                                             "listi"
-                                                                                             "ng_"
-                                                                                             "id'))"
-                                                                                             ",'')")
-                                                                                             FILL(
-                                                                                                 "p"
-                                                                                                 "u"
-                                                                                                 "r"
-                                                                                                 "c"
-                                                                                                 "h"
-                                                                                                 "a"
-                                                                                                 "s"
-                                                                                                 "e",
-                                                                                                 F("id") SEP F(
-                                                                                                     "negotiation_id")
-                                                                                                     SEP F(
-                                                                                                         "listing_id")
-                                                                                                         SEP F(
-                                                                                                             "buyer_id") SEP
-                                                                                                             F("seller_id"))
-                                                                                                 FILL(
-                                                                                                     "alert",
-                                                                                                     F("id") SEP F(
-                                                                                                         "rule") SEP
-                                                                                                         F("message") SEP
-                                                                                                             F("subject.id"))
-                                                                                                     FILL(
-                                                                                                         "ledger",
-                                                                                                         F("id") SEP
-                                                                                                             F("purchase_id")
-                                                                                                                 SEP
-                                                                                                         "ifnull((SELECT group_concat(json_extract(value,'$.account'),char(10)) FROM"
-                                                                                                         " json_each(objects.json,'$.postings')),'')")
-                                                                                                         FILL(
-                                                                                                             "decision",
-                                                                                                             F("id") SEP F(
-                                                                                                                 "action") SEP
-                                                                                                                 F("by") SEP F(
-                                                                                                                     "subject.id") SEP
-                                                                                                                     F("reason")),
+    /* 4: issue 14. The lists' sort keys (store.h, store_keys: read off each object by
+     * db.c, mkt_sort_keys; here off the rows already there), an index per sort with and
+     * without a status, how many objects of each kind were ever stored (kept by a trigger
+     * in the transaction that inserts) and a trigram index per kind of the searchable
+     * text (db.c, search_fields: the same fields, in the same order, lower case). */
+    "ALTER TABLE objects ADD COLUMN upd INTEGER;"
+    "ALTER TABLE objects ADD COLUMN k1 INTEGER;"
+    "ALTER TABLE objects ADD COLUMN k2 INTEGER;"
+    "ALTER TABLE objects ADD COLUMN tk TEXT;"
+    "UPDATE objects SET upd=" MS("json_extract(json,'$.updated_at')")
+    " WHERE kind IN ('listing','negotiation');"
+    "UPDATE objects SET k1=json_extract(json,'$.unit_price_minor') WHERE kind='listing';"
+    "UPDATE objects SET k1=json_extract(json,'$.message_count') WHERE kind='negotiation';"
+    "UPDATE objects SET k1=json_extract(json,'$.total_minor'), k2=ifnull("
+    MS("json_extract(json,'$.decide_by')") ",9223372036854775807) WHERE kind='purchase';"
+    "UPDATE objects SET k1=CASE json_extract(json,'$.severity') WHEN 'critical' THEN 2"
+    " WHEN 'warning' THEN 1 ELSE 0 END WHERE kind='alert';"
+    "UPDATE objects SET k1=ifnull((SELECT MAX(json_extract(value,'$.amount_minor')) FROM"
+    " json_each(objects.json,'$.postings')),0) WHERE kind='ledger';"
+    "UPDATE objects SET tk=json_extract(json,'$.name') WHERE kind='agent';"
+    "CREATE INDEX objects_kind_ord ON objects(kind, ord);"
+    "CREATE INDEX objects_upd ON objects(kind, upd, ord) WHERE upd IS NOT NULL;"
+    "CREATE INDEX objects_status_upd ON objects(kind, status, upd, ord) WHERE upd IS NOT NULL;"
+    "CREATE INDEX objects_k1 ON objects(kind, k1, ord) WHERE k1 IS NOT NULL;"
+    "CREATE INDEX objects_status_k1 ON objects(kind, status, k1, ord)"
+    " WHERE k1 IS NOT NULL AND status IS NOT NULL;"
+    "CREATE INDEX objects_k2 ON objects(kind, k2, ord) WHERE k2 IS NOT NULL;"
+    "CREATE INDEX objects_status_k2 ON objects(kind, status, k2, ord) WHERE k2 IS NOT NULL;"
+    "CREATE INDEX objects_tk ON objects(kind, tk, ord) WHERE tk IS NOT NULL;"
+    "CREATE TABLE kind_totals(kind TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;"
+    "INSERT INTO kind_totals SELECT kind, COUNT(*) FROM objects GROUP BY kind;"
+    "CREATE TRIGGER objects_total AFTER INSERT ON objects BEGIN INSERT INTO kind_totals(kind,n)"
+    " VALUES(new.kind,1) ON CONFLICT(kind) DO UPDATE SET n=n+1; END;"
+    FTS("agent") FTS("listing") FTS("negotiation") FTS("purchase") FTS("alert") FTS("ledger")
+    FTS("decision")
+    FILL("agent", F("id") SEP F("name") SEP F("principal"))
+    FILL("listing", F("id") SEP F("title") SEP F("category") SEP F("seller_id"))
+    FILL("negotiation", F("id") SEP F("listing_id") SEP F("buyer_id") SEP F("seller_id") SEP
+         "ifnull((SELECT json_extract(l.json,'$.title') FROM objects l WHERE l.kind='listing'"
+         " AND l.id=json_extract(objects.json,'$.listing_id')),'')")
+    FILL("purchase", F("id") SEP F("negotiation_id") SEP F("listing_id") SEP F("buyer_id") SEP
+         F("seller_id"))
+    FILL("alert", F("id") SEP F("rule") SEP F("message") SEP F("subject.id"))
+    FILL("ledger", F("id") SEP F("purchase_id") SEP
+         "ifnull((SELECT group_concat(json_extract(value,'$.account'),char(10)) FROM"
+         " json_each(objects.json,'$.postings')),'')")
+    FILL("decision", F("id") SEP F("action") SEP F("by") SEP F("subject.id") SEP F("reason")),
 };
+/* clang-format on */
 
 /* ---- statements -------------------------------------------------------------- */
 
