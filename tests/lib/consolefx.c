@@ -145,8 +145,14 @@ consolefx *consolefx_open_as(const char *const *binds, bool read_only, bool boun
     put(u->st, agent(++seq, "agt_1", false));
     put(u->st, agent(++seq, "agt_2", true));
     put(u->st, purchase(++seq, "pur_1", PUR_PENDING, 3));
+    /* pur_2 and alr_2 are seen while waiting or open, then closed: the store takes a
+     * closed object it does not hold only from a snapshot (its working set, model.h) */
+    put(u->st, purchase(++seq, "pur_2", PUR_PENDING, 6));
     put(u->st, purchase(++seq, "pur_2", PUR_SETTLED, 7));
     put(u->st, alert(++seq, "alr_1", ALERT_OPEN));
+    model_event open2 = alert(++seq, "alr_2", ALERT_OPEN);
+    open2.u.alert.version = 1;
+    put(u->st, open2);
     put(u->st, alert(++seq, "alr_2", ALERT_ACKED));
     put(u->st, fleet(++seq, false));
     put(u->st, ledger(++seq, "led_1", "pur_2"));

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <malloc.h>
 
 #include "api/model.h"
 
@@ -650,9 +651,13 @@ static void test_bounded_under_flood(void **state)
         snprintf(id, sizeof id, "neg_%ld", f->open[i]);
         assert_non_null(store_negotiation(f->s, id));
     }
+    size_t heap = 0;
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
+    heap = mallinfo2().uordblks; /* the process's heap in use: the store, and this test's */
+#endif
     print_message("flood: %ld events, %ld objects made; the store held at most %zu objects "
-                  "(bound %zu), %zu at the end\n",
-                  total, f->next, most, flood_bound(f->s), store_held(f->s));
+                  "(bound %zu), %zu at the end; heap in use %.1f MB\n",
+                  total, f->next, most, flood_bound(f->s), store_held(f->s), (double)heap / 1e6);
     assert_true((size_t)f->next > 4 * most); /* the flood made far more than is held */
     store_free(f->s);
     free(f);
