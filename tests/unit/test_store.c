@@ -298,6 +298,13 @@ static void test_working_set_rule(void **state)
     assert_int_equal(apply(s, listing(++q, "lst_2", 4, "named by neg_h")), STORE_APPLIED);
     assert_int_equal(apply(s, listing(++q, "lst_4", 4, "named by pur_p")), STORE_APPLIED);
     assert_int_equal(apply(s, listing(++q, "lst_new", 1, "new")), STORE_APPLIED);
+    /* a status this build does not know: taken (the safe side) */
+    model_event u = thread_ev(++q, "neg_u", 2, NEG_UNKNOWN, "lst_1");
+    snprintf(u.u.negotiation.status_raw, sizeof u.u.negotiation.status_raw, "parked");
+    assert_int_equal(apply(s, u), STORE_APPLIED);
+    assert_int_equal(apply(s, purchase_ev(++q, "pur_u", 2, PUR_UNKNOWN, "neg_y", "lst_4")),
+                     STORE_APPLIED);
+    assert_int_equal(apply(s, alert_ev(++q, "alr_u", 2, ALERT_UNKNOWN)), STORE_APPLIED);
     /* agents, ledger entries and decisions always */
     assert_int_equal(apply(s, agent_ev(++q, "agt_1", 9)), STORE_APPLIED);
     assert_int_equal(apply(s, entry(++q, "led_1", 1, 5)), STORE_APPLIED);
