@@ -592,7 +592,7 @@ static const widget_column alert_cols[AC_COUNT] = {
     [AC_RULE] = {.title = "RULE", .width = 18, .drop = 1},
     [AC_SUBJECT] = {.title = "SUBJECT", .width = 12, .drop = 4},
     [AC_MESSAGE] = {.title = "MESSAGE", .width = 16, .flex = true},
-    [AC_STATUS] = {.title = "STATUS", .width = 12},
+    [AC_STATUS] = {.title = "STATUS", .width = 15}, /* "resolved vetoed" */
 };
 enum alert_sort { AS_OPEN_FIRST, AS_SEVERITY, AS_NEWEST };
 static const char *const alert_sorts[] = {
@@ -653,7 +653,8 @@ static void alert_cell(const ui *u, const void *row, int col, char *buf, size_t 
             } else if (a->status == ALERT_ACKED) {
                 snprintf(buf, size, "acked %s", a->acked_by.s ? a->acked_by.s : "");
             } else if (a->status == ALERT_RESOLVED) { /* "resolved vetoed" */
-                snprintf(buf, size, "resolved %s", a->resolved_status);
+                snprintf(buf, size, "resolved%s%s", a->resolved_status[0] ? " " : "",
+                         a->resolved_status);
                 *attr = theme_attr(THEME_DIM);
             } else
                 snprintf(buf, size, "%s", model_alert_status_label(a));
