@@ -51,8 +51,7 @@ static void test_unknown_values_shown_as_sent(void **state)
     record(f, 3, "alert.updated",
            "{\"id\":\"alr_1\",\"version\":2,\"severity\":\"warning\",\"rule\":\"price_spike\","
            "\"subject\":{\"kind\":\"purchase\",\"id\":\"pur_1\"},\"message\":\"a spike\","
-           "\"status\":\"snoozed\",\"acked_by\":null,\"at\":\"" AT "\",\"updated_at\":\"" AT
-           "\"}");
+           "\"status\":\"snoozed\",\"acked_by\":null,\"at\":\"" AT "\",\"updated_at\":\"" AT "\"}");
     fclose(f);
     const char *argv[] = {getenv("DEALDESK_BIN"), "replay", path, NULL};
     const char *env[] = {"LANG=C.UTF-8", "LC_ALL=C.UTF-8", NULL};
