@@ -25,33 +25,23 @@
 
 #define ALERT_GROUP_MS  (10 * 60 * 1000) /* ten minutes */
 #define ALERT_GROUP_MAX 100              /* purchases in one alert at most */
-#define ALERT_PAGE      200
 
-/* A walk collecting alerts into arr and the order of the last (the next page's cursor). */
-typedef struct alert_walk {
-    json_t *arr;
-    int64_t last;
-} alert_walk;
-static int collect_alert(void *ud, const char *json, int64_t n)
+/* The open (and, with acked, the acknowledged) alerts of agent_id, oldest first, into
+ * arr. 0 or -1. */
+static int agent_alerts(market *m, const char *agent_id, bool acked, json_t *arr)
 {
-    alert_walk *w = ud;
-    w->last = n;
-    return mkt_collect(w->arr, json, n);
-}
-
-/* Appends the alerts of agent_id (as their subject or their agent) in status to arr
- * (oldest first). 0 or -1. */
-static int agent_alerts(market *m, const char *agent_id, const char *status, json_t *arr)
-{
-    alert_walk w = {arr, 0};
-    for (;;) {
-        store_page q = {"alert", status, agent_id, NULL, w.last, ALERT_PAGE};
-        int n = STORE(m->db, objects_page, &q, collect_alert, &w);
-        if (n < 0)
-            return -1;
-        if (n < ALERT_PAGE)
-            return 0;
+    json_t *all = json_array();
+    int rc = STORE(m->db, alerts_live, agent_id, mkt_collect, all) < 0 ? -1 : 0;
+    size_t i;
+    json_t *a;
+    json_array_foreach(all, i, a)
+    {
+        const char *st = mkt_str(a, "status");
+        if (st && (strcmp(st, "open") == 0 || (acked && strcmp(st, "acked") == 0)))
+            json_array_append(arr, a);
     }
+    json_decref(all);
+    return rc;
 }
 
 /* True when the string array arr holds s. */
@@ -106,7 +96,7 @@ int risk_alert(market *m, const char *severity, const char *rulename, json_t *p,
     if (!agent || (p && !pur))
         return -1;
     json_t *open = json_array();
-    int rc = agent_alerts(m, agent, "open", open);
+    int rc = agent_alerts(m, agent, false, open);
     json_t *g = rc == 0 ? group_of(m, open, severity, rulename, kind) : NULL;
     if (g) {
         rc = group_add(m, g, pur);
@@ -182,9 +172,7 @@ int risk_resolve(market *m, json_t *p)
         json_array_size(json_object_get(p, "flags")) == 0)
         return 0;
     json_t *live = json_array();
-    int rc = agent_alerts(m, buyer, "open", live) == 0 && agent_alerts(m, buyer, "acked", live) == 0
-                 ? 0
-                 : -1;
+    int rc = agent_alerts(m, buyer, true, live);
     size_t i;
     json_t *a;
     json_array_foreach(live, i, a)
