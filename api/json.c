@@ -473,6 +473,38 @@ static int get_subject(jctx *c, json_t *o, char *kind, size_t kindsz, char *id)
     return 0;
 }
 
+/* An alert's purchase_ids (absent or null: none) and resolution (absent or null: none). */
+static int dec_alert_group(jctx *c, json_t *o, model_alert *a)
+{
+    json_t *ids = json_object_get(o, "purchase_ids");
+    if (ids && !json_is_null(ids)) {
+        size_t n = json_array_size(ids);
+        if (!json_is_array(ids) || n > MODEL_ALERT_PURCHASES_MAX)
+            return jc_fail(c, "purchase_ids: not an array of at most %d",
+                           MODEL_ALERT_PURCHASES_MAX);
+        if (n && !(a->purchase_ids = calloc(n, sizeof *a->purchase_ids)))
+            return jc_fail(c, "purchase_ids: out of memory");
+        for (size_t i = 0; i < n; i++) {
+            json_t *v = json_array_get(ids, i);
+            const char *id = json_string_value(v);
+            if (!id || !text_valid_id(id, "pur_"))
+                return jc_fail(c, "purchase_ids: not a purchase id");
+            snprintf(a->purchase_ids[a->npurchase_ids++], sizeof(model_id), "%s", id);
+        }
+    }
+    json_t *r = json_object_get(o, "resolution");
+    if (!r || json_is_null(r))
+        return 0;
+    if (!json_is_object(r))
+        return jc_fail(c, "resolution: not an object");
+    if (get_id(c, r, "purchase_id", "pur_", a->resolved_purchase, true) < 0 ||
+        get_name(c, r, "purchase_status", a->resolved_status, sizeof a->resolved_status) < 0 ||
+        get_text(c, r, "by", &a->resolved_by, true) < 0 ||
+        get_time(c, r, "at", &a->resolved_at, true) < 0)
+        return -1;
+    return 0;
+}
+
 static int dec_alert(jctx *c, json_t *o, model_alert *a)
 {
     int sev = 0, status = 0;
@@ -485,8 +517,13 @@ static int dec_alert(jctx *c, json_t *o, model_alert *a)
         get_enum_raw(c, o, "status", NAMES(model_alert_status_names), ALERT_UNKNOWN, &status,
                      a->status_raw) < 0 ||
         get_text(c, o, "acked_by", &a->acked_by, true) < 0 ||
-        get_time(c, o, "at", &a->at, true) < 0)
+        get_time(c, o, "at", &a->at, true) < 0 ||
+        get_id(c, o, "agent_id", "agt_", a->agent_id, true) < 0 ||
+        jc_get_int(c, o, "count", 1, INT64_MAX, &a->count, true, 1) < 0 ||
+        get_time(c, o, "last_at", &a->last_at, true) < 0 || dec_alert_group(c, o, a) < 0)
         return -1;
+    if (!a->last_at)
+        a->last_at = a->at;
     a->severity = (model_severity)sev;
     a->status = (model_alert_status)status;
     return 0;

@@ -65,6 +65,8 @@ void model_alert_clear(model_alert *a)
 {
     text_free(&a->message);
     text_free(&a->acked_by);
+    text_free(&a->resolved_by);
+    free(a->purchase_ids);
     memset(a, 0, sizeof *a);
 }
 
@@ -117,7 +119,7 @@ const char *const model_msg_kind_names[MSG_UNKNOWN] = {
     [MSG_OFFER] = "offer",   [MSG_COUNTER] = "counter", [MSG_ACCEPT] = "accept",
     [MSG_REJECT] = "reject", [MSG_NOTE] = "note",       [MSG_SYSTEM] = "system"};
 const char *const model_alert_status_names[ALERT_UNKNOWN] = {
-    [ALERT_OPEN] = "open", [ALERT_ACKED] = "acked"};
+    [ALERT_OPEN] = "open", [ALERT_ACKED] = "acked", [ALERT_RESOLVED] = "resolved"};
 const char *const model_severity_names[SEV_CRITICAL + 1] = {
     [SEV_INFO] = "info", [SEV_WARNING] = "warning", [SEV_CRITICAL] = "critical"};
 const char *const model_agent_role_names[2] = {"buyer", "seller"};

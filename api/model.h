@@ -227,8 +227,12 @@ typedef struct model_purchase {
 typedef enum model_alert_status {
     ALERT_OPEN,
     ALERT_ACKED,
-    ALERT_UNKNOWN /* status_raw holds it ("resolved") */
+    ALERT_RESOLVED, /* its purchases left pending_approval: readable, not open */
+    ALERT_UNKNOWN   /* status_raw holds it */
 } model_alert_status;
+
+/* The most purchase ids an alert's group keeps here (marketd's cap is 100). */
+#define MODEL_ALERT_PURCHASES_MAX 1000
 
 typedef struct model_alert {
     model_id id;
@@ -244,6 +248,19 @@ typedef struct model_alert {
     model_text acked_by; /* s == NULL when null */
     int64_t at;
     int64_t updated_at;
+    /* Grouping (docs/api.md, Alert): repeats of the rule for the agent; an alert from
+     * before grouping reads count 1, last_at = at, no purchase ids. */
+    model_id agent_id;      /* "" when absent */
+    int64_t count;          /* >= 1 */
+    int64_t last_at;        /* the last repeat */
+    model_id *purchase_ids; /* owned, in the order raised */
+    size_t npurchase_ids;
+    /* resolution (status resolved): the purchase whose change resolved it, the status
+     * it left for, who decided (s NULL when null or absent) and when */
+    model_id resolved_purchase;
+    model_raw resolved_status;
+    model_text resolved_by;
+    int64_t resolved_at; /* 0 when not resolved */
 } model_alert;
 
 typedef struct model_posting {

@@ -461,6 +461,7 @@ static int put_text(market *m, const char *kind, json_t *obj, const char *text, 
     } else if (strcmp(kind, "alert") == 0) {
         json_t *subj = json_object_get(obj, "subject");
         p1 = mkt_str(subj, "id");
+        p2 = mkt_str(obj, "agent_id"); /* its agent: the buyer of a purchase (alert.c) */
     }
     if (!id || keep_superseded(m, kind, id) != 0)
         return -1;
@@ -524,7 +525,12 @@ int mkt_update(market *m, const char *kind, json_t *obj)
     json_object_set_new(obj, "updated_at", mkt_time_json(m->now));
     char type[40];
     event_type(kind, type);
-    return put_and_emit(m, kind, obj, type, false);
+    int rc = put_and_emit(m, kind, obj, type, false);
+    /* every change of a purchase passes here: one that leaves pending_approval resolves
+     * its alerts in the same transaction (marketd/alert.c) */
+    if (rc == 0 && strcmp(kind, "purchase") == 0)
+        rc = risk_resolve(m, obj);
+    return rc;
 }
 
 int mkt_put_message(market *m, json_t *msg)

@@ -494,9 +494,17 @@ static int fleet_resume(dec *d)
 
 /* ---- alerts ---- */
 
+/* Only an open alert is acknowledged: an acknowledged one already was, and a resolved
+ * one needs no one any more (its purchases were decided: marketd/alert.c). */
 static void alert_refuse(dec *d)
 {
-    mkt_fail(d->c, 409, "conflict", NULL, d->obj, "the alert is already acknowledged");
+    json_t *res = json_object_get(d->obj, "resolution");
+    if (strcmp(mkt_str(d->obj, "status"), "resolved") == 0)
+        mkt_fail(d->c, 409, "conflict", NULL, d->obj, "the alert is resolved: purchase %s is %s",
+                 json_is_object(res) ? mkt_str(res, "purchase_id") : "?",
+                 json_is_object(res) ? mkt_str(res, "purchase_status") : "decided");
+    else
+        mkt_fail(d->c, 409, "conflict", NULL, d->obj, "the alert is already acknowledged");
 }
 
 static int alert_ack(dec *d)

@@ -196,7 +196,8 @@ bool fl_deal_spawn(fleet *f, double now)
             sim_fault order[FAULT_COUNT];
             fault_order(f, order);
             for (int i = 0; i < FAULT_COUNT && !ok; i++)
-                if ((ok = plan(f, &tmp, bi, order[i], now)))
+                if (!sim_fault_over_share(f->fault_counts, order[i]) &&
+                    (ok = plan(f, &tmp, bi, order[i], now)))
                     f->fault_counts[order[i]]++; /* the fault plan() gave the deal */
         }
         if (!ok)

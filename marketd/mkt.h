@@ -14,6 +14,7 @@
  *              strings, counts, If-Match
  *   trade.c    agent endpoints: listings, negotiations, messages, accept -> purchase
  *   risk.c     the risk rules run on every new purchase
+ *   alert.c    alerts: raised, grouped (repeats within ten minutes), resolved
  *   decide.c   operator decisions: one table of actions, taken the same way
  *   agents.c   an agent's registration and its limits
  *   settle.c   settlement, refunds, a purchase's thread after it, expiry (market_tick)
@@ -310,8 +311,6 @@ int risk_check(market *m, json_t *p, json_t *buyer, json_t *listing, json_t *neg
  * purchase is made (its critical budget flag), when it is approved (409 budget_exceeded:
  * decide.c) and by settlement itself (settle.c), each time on the buyer as it is now. */
 bool risk_over_cap(json_t *buyer, json_t *p, char *why, size_t size);
-/* Raises one alert per flag of the stored purchase p. Returns 0 or -1. */
-int risk_raise(market *m, json_t *p);
 /* Counts the agent's offers in the last minute and raises a velocity alert when it
  * passes the limit (once a minute). Returns 0 or -1. */
 int risk_velocity(market *m, const char *agent_id);
@@ -319,9 +318,21 @@ int risk_velocity(market *m, const char *agent_id);
  * fixed sentence for agents, so that no party's private limit (the seller's floor, the
  * buyer's limits) reaches another agent. Operators get p as it is. */
 json_t *risk_purchase_view(const market_actor *a, json_t *p);
-/* Creates an alert. Returns 0 or -1. */
-int risk_alert(market *m, const char *severity, const char *rule, const char *kind, const char *id,
+
+/* ---- alert.c ---- */
+/* Raises an alert about purchase p (borrowed; its buyer is the alert's agent) or, when p
+ * is NULL, about agent agent_id: a repeat of the same rule and severity for the same
+ * agent within ten minutes updates that agent's open alert (count, last_at,
+ * purchase_ids) instead. Returns 0 or -1. */
+int risk_alert(market *m, const char *severity, const char *rule, json_t *p, const char *agent_id,
                const char *message);
+/* Raises (or groups) one alert per flag of the stored purchase p; when p no longer
+ * waits (decided as it was made), resolves them at once. Returns 0 or -1. */
+int risk_raise(market *m, json_t *p);
+/* Resolves every open or acknowledged alert about purchase p (just stored, mkt_update)
+ * once p is out of pending_approval and none of the alert's purchases still waits.
+ * Returns 0 or -1. */
+int risk_resolve(market *m, json_t *p);
 
 /* ---- hold.c ---- */
 /* Holders: "fleet" (the fleet halt), "pause:<agent id>" (a supervisor's pause: the agent

@@ -287,33 +287,6 @@ int risk_check(market *m, json_t *p, json_t *buyer, json_t *listing, json_t *neg
     return 0;
 }
 
-int risk_alert(market *m, const char *severity, const char *rulename, const char *kind,
-               const char *id, const char *message)
-{
-    char aid[72];
-    if (mkt_new_id(m, "alr_", aid) != 0)
-        return -1;
-    json_t *a = json_pack("{ss sI ss ss s{ss ss} ss ss sn so}", "id", aid, "version", 1, "severity",
-                          severity, "rule", rulename, "subject", "kind", kind, "id", id, "message",
-                          message, "status", "open", "acked_by", "at", mkt_time_json(m->now));
-    int rc = a ? mkt_create(m, "alert", a, NULL) : -1;
-    json_decref(a);
-    return rc;
-}
-
-int risk_raise(market *m, json_t *p)
-{
-    size_t i;
-    json_t *f;
-    json_array_foreach(json_object_get(p, "flags"), i, f)
-    {
-        if (risk_alert(m, mkt_str(f, "severity"), mkt_str(f, "rule"), "purchase", mkt_str(p, "id"),
-                       mkt_str(f, "detail")) != 0)
-            return -1;
-    }
-    return 0;
-}
-
 int risk_velocity(market *m, const char *agent_id)
 {
     int n = STORE(m->db, offers_since, agent_id, m->now - 60000);
@@ -324,5 +297,5 @@ int risk_velocity(market *m, const char *agent_id)
     char msg[160];
     snprintf(msg, sizeof msg, "agent %s sent more than %d offers in a minute", agent_id,
              VELOCITY_LIMIT);
-    return risk_alert(m, "warning", "velocity", "agent", agent_id, msg);
+    return risk_alert(m, "warning", "velocity", NULL, agent_id, msg);
 }

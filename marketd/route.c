@@ -40,7 +40,7 @@ static const char *const listing_st[] = {"open", "sold", "withdrawn", NULL};
 static const char *const neg_st[] = {"open", "agreed", "failed", "held", "vetoed", "expired", NULL};
 static const char *const pur_st[] = {"pending_approval", "approved", "settled", "vetoed", "capped",
                                      "expired",          "refunded", "failed",  NULL};
-static const char *const alert_st[] = {"open", "acked", NULL};
+static const char *const alert_st[] = {"open", "acked", "resolved", NULL};
 static const char *const none_st[] = {NULL};
 
 static const kinddef kinds[] = {

@@ -63,7 +63,7 @@ int settle_purchase(market *m, json_t *p)
         json_object_set_new(p, "status", json_string("failed"));
         rc = mkt_update(m, "purchase", p);
         if (rc == 0)
-            rc = risk_alert(m, "warning", "settlement_failed", "purchase", mkt_str(p, "id"),
+            rc = risk_alert(m, "warning", "settlement_failed", p, NULL,
                             "the listing no longer has the quantity; the purchase failed");
         goto out;
     }

@@ -207,6 +207,15 @@ const char *sim_fault_rule(sim_fault f);
 /* Parses a fault name; FAULT_NONE when unknown. */
 sim_fault sim_fault_parse(const char *name);
 
+/* No fault kind takes more than this share (%) of the faults injected (issue 15). */
+#define SIM_FAULT_SHARE_MAX 30
+/* True when one more fault of kind k, with counts[] injected so far by kind, would take
+ * k past SIM_FAULT_SHARE_MAX of them all; a kind's first fault never does. The fleet
+ * skips such a kind for the next (marketd/fleet_plan.c): a kind every buyer can always
+ * make (off_mandate) would otherwise take the turns of kinds a buyer cannot make just now,
+ * and 79% of the demo's alerts were off_mandate. */
+bool sim_fault_over_share(const int counts[FAULT_COUNT], sim_fault k);
+
 /* Inserts one hidden sequence (a zero-width space, a bidi override, a C0 control, ...)
  * into text at a random word boundary, in place (size bytes). Returns text. */
 char *sim_fault_hide(sim_rng *r, char *text, size_t size);

@@ -45,6 +45,16 @@ sim_fault sim_fault_parse(const char *name)
     return FAULT_NONE;
 }
 
+/* True when one more fault of kind k would pass its share; see sim.h. */
+bool sim_fault_over_share(const int counts[FAULT_COUNT], sim_fault k)
+{
+    int total = 0;
+    for (int i = 0; i < FAULT_COUNT; i++)
+        total += counts[i];
+    return k >= 0 && k < FAULT_COUNT && counts[k] > 0 &&
+           (counts[k] + 1) * 100 > SIM_FAULT_SHARE_MAX * (total + 1);
+}
+
 /* What an agent's text can carry without anyone seeing it: each is one of the classes
  * text_scan() reports under TEXT_F_HIDDEN_MASK. */
 static const char *const hidden_seqs[] = {

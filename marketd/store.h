@@ -70,7 +70,8 @@ typedef struct store_keys {
 typedef struct store_object {
     const char *kind, *id;
     const char *status;  /* or NULL */
-    const char *p1, *p2; /* its parties (seller; buyer and seller; an alert's subject), or NULL */
+    const char *p1, *p2; /* its parties (seller; buyer and seller; an alert's subject and
+                            agent), or NULL */
     int64_t due;         /* a pending purchase's decide_by in ms, or -1 */
     int64_t created;     /* ms; kept from the first store of the row */
     const char *json;
@@ -207,6 +208,8 @@ struct store_ops {
                            store_row_fn fn, void *ud);
     /* Negotiations open or held of agent_id (a party; NULL: everyone's), oldest first. */
     int (*threads_live)(store *s, const char *agent_id, store_row_fn fn, void *ud);
+    /* The open and acknowledged alerts of agent_id (their p2: alert.c), oldest first. */
+    int (*alerts_live)(store *s, const char *agent_id, store_row_fn fn, void *ud);
     /* At most max pending purchases whose deadline is at or before now, soonest first. */
     int (*purchases_due)(store *s, int64_t now, int max, store_row_fn fn, void *ud);
     /* How many open listings seller has, counting no further than max (or -1). */

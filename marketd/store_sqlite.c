@@ -295,6 +295,16 @@ static int sq_threads_live(store *s, const char *agent_id, store_row_fn fn, void
                 fn, ud);
 }
 
+static int sq_alerts_live(store *s, const char *agent_id, store_row_fn fn, void *ud)
+{
+    /* objects_p2 (kind, p2, ord): the agent's alerts only, in order */
+    return walk(sq_stmt(SQ(s),
+                        "SELECT json FROM objects WHERE kind='alert' AND p2=?1 AND "
+                        "status IN ('open','acked') ORDER BY ord",
+                        "t", agent_id),
+                fn, ud);
+}
+
 static int sq_purchases_due(store *s, int64_t now, int max, store_row_fn fn, void *ud)
 {
     return walk(sq_stmt(SQ(s),
@@ -626,6 +636,7 @@ const store_ops store_sqlite = {
     .objects_total = sq_objects_total,
     .objects_held_by = sq_objects_held_by,
     .threads_live = sq_threads_live,
+    .alerts_live = sq_alerts_live,
     .purchases_due = sq_purchases_due,
     .listings_open = sq_listings_open,
     .purchase_quantities = sq_purchase_quantities,

@@ -510,10 +510,13 @@ static void move_sel(ui *u, long delta, bool absolute)
         if (pn->detail_scroll < 0)
             pn->detail_scroll = 0;
     } else {
-        if (absolute)
+        if (absolute) {
+            /* to an end of the order as ranked now, not of rows held in place around a
+             * resting cursor (pane_ops.hold) */
+            panes_refresh(u, u->pane, true);
             widget_table_move(&pn->table,
                               delta < 0 ? -(long)pn->table.nrows : (long)pn->table.nrows);
-        else
+        } else
             widget_table_move(&pn->table, delta);
         pn->detail_scroll = 0;
         panes_note_selection(u, u->pane); /* the selection is an object, not a row number */

@@ -231,6 +231,24 @@ static void flag_explain(const ui *u, const model_purchase *p, const model_flag 
 }
 
 /* The purchase detail. */
+/* Why a pending purchase stands where it does in the queue at stake (tui/panes.c):
+ * "ranked 3 of 12: critical, $20,000.00 USD, 1:40 left". */
+static void rank_line(const ui *u, dbuf *b, const model_purchase *p, const char *total,
+                      const char *left)
+{
+    size_t of, rank = panes_pending_rank(u, p, &of);
+    int band = panes_pending_band(p);
+    add(b,
+        band == SEV_CRITICAL  ? THEME_CRIT
+        : band == SEV_WARNING ? THEME_WARN
+                              : THEME_DIM,
+        "ranked %zu of %zu: %s, %s %s, %s%s", rank, of,
+        band == SEV_CRITICAL  ? "critical"
+        : band == SEV_WARNING ? "warning"
+                              : "no flags",
+        total, p->currency, left, strcmp(left, "no deadline") ? " left" : "");
+}
+
 static void purchase_lines(const ui *u, dbuf *b, const model_purchase *p)
 {
     char total[48], unit[40];
@@ -245,6 +263,7 @@ static void purchase_lines(const ui *u, dbuf *b, const model_purchase *p)
             p->decide_by ? left : "no deadline",
             p->default_veto ? "EXPIRES (vetoed, fail closed)" : "expires", fl ? "  " : "",
             fl ? fl : "");
+        rank_line(u, b, p, total, p->decide_by ? left : "no deadline");
     } else {
         add(b, THEME_HEADER, "%s v%lld %s %s%s%s", p->id, (long long)p->version,
             widget_glyph_str(GLYPH_MIDDOT), model_purchase_status_label(p), fl ? "  " : "",
@@ -433,6 +452,35 @@ static void ledger_lines(const ui *u, dbuf *b, const model_ledger_entry *e)
     }
 }
 
+/* An alert's repeats and resolution: "3 times, last 10:09:00", "purchases pur_3 pur_5
+ * pur_8", "resolved 10:12:30: pur_8 expired (market)". */
+static void alert_group_lines(dbuf *b, const model_alert *a)
+{
+    char when[16], ids[160] = "";
+    if (a->count > 1) {
+        size_t o = 0;
+        for (size_t i = 0; i < a->npurchase_ids && o + 2 < sizeof ids; i++) {
+            int n = snprintf(ids + o, sizeof ids - o, " %s", a->purchase_ids[i]);
+            if (n < 0 || (size_t)n >= sizeof ids - o) {
+                ids[o] = '\0'; /* a whole id or none */
+                snprintf(ids + o, sizeof ids - o, " %s", widget_glyph_str(GLYPH_ELLIPSIS));
+                break;
+            }
+            o += (size_t)n;
+        }
+        format_clock(a->last_at, when, sizeof when);
+        add(b, THEME_NORMAL, "%lld times, last %s", (long long)a->count, when);
+        if (ids[0])
+            add(b, THEME_DIM, "purchases%s", ids);
+    }
+    if (a->status == ALERT_RESOLVED) {
+        format_clock(a->resolved_at, when, sizeof when);
+        add(b, THEME_DIM, "resolved %s: %s %s%s%s%s", when, a->resolved_purchase,
+            a->resolved_status, a->resolved_by.s ? " (" : "",
+            a->resolved_by.s ? a->resolved_by.s : "", a->resolved_by.s ? ")" : "");
+    }
+}
+
 /* The alert detail. */
 static void alert_lines(const ui *u, dbuf *b, const model_alert *a)
 {
@@ -445,6 +493,7 @@ static void alert_lines(const ui *u, dbuf *b, const model_alert *a)
     add(b, THEME_NORMAL, "%s", txt(&a->message));
     if (a->acked_by.s)
         add(b, THEME_DIM, "acknowledged by %s", a->acked_by.s);
+    alert_group_lines(b, a);
     if (strcmp(a->subject_kind, "purchase") == 0) {
         const model_purchase *p = store_purchase(u->st, a->subject_id);
         if (p) {
@@ -571,6 +620,12 @@ void detail_draw(const ui *u, WINDOW *w, int top, int height)
     const dbuf *b = u->detail;
     if (b && b->n)
         detail_rows(w, b, width, b->wrap_soft, top, u->panes[u->pane].detail_scroll, height);
+}
+
+/* A line of the detail; see ui.h. */
+const char *detail_line(const ui *u, int i)
+{
+    return u->detail && i >= 0 && i < u->detail->n ? u->detail->l[i].text : NULL;
 }
 
 /* Frees the detail's lines; see ui.h. */

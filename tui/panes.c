@@ -52,10 +52,13 @@ static size_t copy_rows(const void *const *src, size_t n, const void ***rows, si
 
 /* ---- Pending ------------------------------------------------------------------------ */
 
-/* At 80 columns FLAGS, then RISK, then BUYER drop (the README, "What you see"); ITEM shortens.
- * Columns of numbers are `whole` (last field): never cut, the text columns give way. */
+/* At 80 columns FLAGS, then RISK, then BUYER drop (the README, "What you see"); ITEM
+ * shortens; the one-character marker `!` of the worst flag (✗ critical, ⚠ warning)
+ * stays at every width. Columns of numbers are `whole` (last field): never cut, the text
+ * columns give way. */
 enum pending_col {
     PC_DUE,
+    PC_MARK,
     PC_PURCHASE,
     PC_BUYER,
     PC_ITEM,
@@ -68,6 +71,7 @@ enum pending_col {
 };
 static const widget_column pending_cols[PC_COUNT] = {
     [PC_DUE] = {.title = "DUE", .width = 5, .right = true, .whole = true},
+    [PC_MARK] = {.title = "!", .width = 1, .whole = true},
     [PC_PURCHASE] = {.title = "PURCHASE", .width = 10},
     [PC_BUYER] = {.title = "BUYER", .width = 10, .drop = 1},
     [PC_ITEM] = {.title = "ITEM", .width = 12, .flex = true, .max = 48},
@@ -77,12 +81,12 @@ static const widget_column pending_cols[PC_COUNT] = {
     [PC_STATE] = {.title = "STATE", .width = 10},
     [PC_FLAGS] = {.title = "FLAGS", .width = 16, .drop = 3},
 };
-enum pending_sort { PS_DEADLINE, PS_TOTAL, PS_RISK, PS_BUYER };
-static const char *const pending_sorts[] = {[PS_DEADLINE] = "deadline",
-                                            [PS_TOTAL] = "total",
-                                            [PS_RISK] = "risk",
-                                            [PS_BUYER] = "buyer",
-                                            NULL};
+/* "stake" (what is at stake) is the default (issue 15): what a person must see first is what can go
+ * most wrong, not what expires first. */
+enum pending_sort { PS_STAKE, PS_DEADLINE, PS_TOTAL, PS_RISK, PS_BUYER };
+static const char *const pending_sorts[] = {
+    [PS_STAKE] = "stake", [PS_DEADLINE] = "deadline", [PS_TOTAL] = "total",
+    [PS_RISK] = "risk",   [PS_BUYER] = "buyer",       NULL};
 
 /* True when the purchase was decided from this console (kept on the pane). */
 static bool is_recent(const ui *u, const char *id)
@@ -113,6 +117,27 @@ static size_t pending_collect(const ui *u, const void ***rows, size_t *cap)
     return k;
 }
 
+/* The severity band of a purchase; see ui.h. */
+int panes_pending_band(const model_purchase *p)
+{
+    int w = -1;
+    for (size_t i = 0; i < p->nflags; i++)
+        if ((int)p->flags[i].severity > w)
+            w = (int)p->flags[i].severity;
+    return w >= SEV_WARNING ? w : -1; /* an info flag is no band of its own */
+}
+
+/* What is at stake, most first: the severity band (critical, warning, none), then the
+ * total within a currency (no exchange rates: currencies in the order of their codes),
+ * larger first. 0 when alike (the deadline decides). */
+static int stake_compare(const model_purchase *x, const model_purchase *y)
+{
+    int r = panes_pending_band(y) - panes_pending_band(x);
+    if (!r)
+        r = strcmp(x->currency, y->currency);
+    return r ? r : -cmp64(x->total_minor, y->total_minor);
+}
+
 /* Orders purchases: pending before decided, then by the chosen key. */
 static int pending_compare(const ui *u, int sort, const void *a, const void *b)
 {
@@ -122,6 +147,7 @@ static int pending_compare(const ui *u, int sort, const void *a, const void *b)
         return px - py;
     int r = 0;
     switch (sort) {
+        case PS_STAKE: r = stake_compare(x, y); break;
         case PS_TOTAL: r = -cmp64(x->total_minor, y->total_minor); break;
         case PS_RISK: r = -cmp64(x->risk_score, y->risk_score); break;
         case PS_BUYER:
@@ -132,6 +158,20 @@ static int pending_compare(const ui *u, int sort, const void *a, const void *b)
     if (!r)
         r = cmp64(x->decide_by ? x->decide_by : INT64_MAX, y->decide_by ? y->decide_by : INT64_MAX);
     return r ? r : strcmp(x->id, y->id);
+}
+
+/* The rank of a purchase in the queue at stake; see ui.h. */
+size_t panes_pending_rank(const ui *u, const model_purchase *p, size_t *of)
+{
+    size_t n, before = 0, pending = 0;
+    const model_purchase *const *all = store_purchases(u->st, &n);
+    for (size_t i = 0; i < n; i++)
+        if (all[i]->status == PUR_PENDING) {
+            pending++;
+            before += all[i] != p && pending_compare(u, PS_STAKE, all[i], p) < 0;
+        }
+    *of = pending;
+    return p->status == PUR_PENDING ? before + 1 : 0;
 }
 
 /* Short names of the risk rules for the FLAGS column ("qty mandate max"). */
@@ -192,7 +232,23 @@ static void pending_cell(const ui *u, const void *row, int col, char *buf, size_
             } else
                 snprintf(buf, size, "%s", p->status == PUR_PENDING ? "-" : "done");
             break;
-        case PC_PURCHASE: snprintf(buf, size, "%s", p->id); break;
+        case PC_MARK: /* the worst flag, where FLAGS does not fit */
+        case PC_PURCHASE: {
+            int band = panes_pending_band(p);
+            if (col == PC_MARK)
+                snprintf(buf, size, "%s",
+                         band == SEV_CRITICAL  ? widget_glyph_str(GLYPH_CROSS)
+                         : band == SEV_WARNING ? widget_glyph_str(GLYPH_WARN)
+                                               : "");
+            else
+                snprintf(buf, size, "%s", p->id);
+            /* high stakes stand out at every width */
+            if (band == SEV_CRITICAL)
+                *attr = theme_attr(THEME_CRIT);
+            else if (band == SEV_WARNING)
+                *attr = theme_attr(THEME_WARN);
+            break;
+        }
         case PC_BUYER: snprintf(buf, size, "%s", format_agent_name(u, p->buyer_id)); break;
         case PC_ITEM:
             snprintf(buf, size, "%s", l && l->title.s ? l->title.s : p->listing_id);
@@ -536,7 +592,7 @@ static const widget_column alert_cols[AC_COUNT] = {
     [AC_RULE] = {.title = "RULE", .width = 18, .drop = 1},
     [AC_SUBJECT] = {.title = "SUBJECT", .width = 12, .drop = 4},
     [AC_MESSAGE] = {.title = "MESSAGE", .width = 16, .flex = true},
-    [AC_STATUS] = {.title = "STATUS", .width = 12},
+    [AC_STATUS] = {.title = "STATUS", .width = 15}, /* "resolved vetoed" */
 };
 enum alert_sort { AS_OPEN_FIRST, AS_SEVERITY, AS_NEWEST };
 static const char *const alert_sorts[] = {
@@ -580,7 +636,13 @@ static void alert_cell(const ui *u, const void *row, int col, char *buf, size_t 
             break;
         case AC_AT: format_clock(a->at, buf, size); break;
         case AC_ALERT: snprintf(buf, size, "%s", a->id); break;
-        case AC_RULE: snprintf(buf, size, "%s", a->rule); break;
+        case AC_RULE: /* a group of repeats: "off_mandate ×3" */
+            if (a->count > 1)
+                snprintf(buf, size, "%s %s%lld", a->rule, widget_glyph_str(GLYPH_TIMES),
+                         (long long)a->count);
+            else
+                snprintf(buf, size, "%s", a->rule);
+            break;
         case AC_SUBJECT: snprintf(buf, size, "%s", a->subject_id); break;
         case AC_MESSAGE: snprintf(buf, size, "%s", a->message.s ? a->message.s : ""); break;
         case AC_STATUS: {
@@ -588,9 +650,13 @@ static void alert_cell(const ui *u, const void *row, int col, char *buf, size_t 
             if (fl) {
                 snprintf(buf, size, "%s", fl);
                 *attr = theme_attr(THEME_INFLIGHT);
-            } else if (a->status == ALERT_ACKED)
+            } else if (a->status == ALERT_ACKED) {
                 snprintf(buf, size, "acked %s", a->acked_by.s ? a->acked_by.s : "");
-            else
+            } else if (a->status == ALERT_RESOLVED) { /* "resolved vetoed" */
+                snprintf(buf, size, "resolved%s%s", a->resolved_status[0] ? " " : "",
+                         a->resolved_status);
+                *attr = theme_attr(THEME_DIM);
+            } else
                 snprintf(buf, size, "%s", model_alert_status_label(a));
             break;
         }
@@ -724,7 +790,7 @@ static const char *agent_id(const void *r)
 
 const pane_ops panes_ops[PANE_COUNT] = {
     [PANE_PENDING] = {"Pending", MODEL_PURCHASE, pending_cols, PC_COUNT, pending_sorts,
-                      pending_collect, pending_compare, pending_cell, purchase_id},
+                      pending_collect, pending_compare, pending_cell, purchase_id, true},
     [PANE_THREADS] = {"Threads", MODEL_NEGOTIATION, thread_cols, TC_COUNT, thread_sorts,
                       thread_collect, thread_compare, thread_cell, neg_id},
     [PANE_LISTINGS] = {"Listings", MODEL_LISTING, listing_cols, LC_COUNT, listing_sorts,

@@ -69,6 +69,15 @@ static int sort_cmp(const void *a, const void *b, void *arg)
     return c->ops->compare(c->u, c->order, *(const void *const *)a, *(const void *const *)b);
 }
 
+/* Moves rows[from] up to rows[to] (to < from), the rows between one down: the selected
+ * row keeps its screen row while new or re-ranked rows go in around it (pane_ops.hold). */
+static void hold_row(const void **rows, size_t from, size_t to)
+{
+    const void *r = rows[from];
+    memmove(&rows[to + 1], &rows[to], (from - to) * sizeof *rows);
+    rows[to] = r;
+}
+
 /* Recomputes a pane's rows; see ui.h. */
 void panes_refresh(ui *u, int p, bool force)
 {
@@ -77,6 +86,8 @@ void panes_refresh(ui *u, int p, bool force)
     if (!force && same_data && strcmp(pn->filtered_by, pn->filter) == 0)
         return;
     const pane_ops *ops = &panes_ops[p];
+    /* the same view of new data: what a resting cursor holds its place through */
+    bool same_view = !force && strcmp(pn->filtered_by, pn->filter) == 0;
     char needle[128];
     snprintf(needle, sizeof needle, "%s", pn->filter);
     ascii_lower(needle);
@@ -101,7 +112,10 @@ void panes_refresh(ui *u, int p, bool force)
     if (pn->sel_id[0]) {
         for (size_t i = 0; i < n; i++)
             if (strcmp(ops->id(pn->rows[i]), pn->sel_id) == 0) {
-                pn->table.sel = i;
+                if (ops->hold && same_view && i > pn->table.sel)
+                    hold_row(pn->rows, i, pn->table.sel);
+                else
+                    pn->table.sel = i;
                 break;
             }
     }

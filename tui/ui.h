@@ -230,11 +230,21 @@ typedef struct pane_ops {
                  unsigned long *attr);
     /* The row's id (borrowed). */
     const char *(*id)(const void *row);
+    /* The selected row holds its place while the cursor rests (Pending): when the data
+     * changes, what arrives or ranks higher goes in around it, never pushing it down
+     * the screen; the order is recomputed whole once the cursor moves (rows.c). */
+    bool hold;
 } pane_ops;
 /* The six panes, by ui_pane_id. */
 extern const pane_ops panes_ops[PANE_COUNT];
 /* The in-flight label for subject id, or NULL. */
 const char *panes_inflight_label(const ui *u, const char *id);
+/* Where purchase p stands in the Pending queue ranked by what is at stake (severity
+ * band, then total within a currency, then deadline): 1-based among the purchases
+ * still pending, with how many there are in *of; 0 when p is not pending. */
+size_t panes_pending_rank(const ui *u, const model_purchase *p, size_t *of);
+/* The severity band of purchase p's flags: SEV_CRITICAL, SEV_WARNING, or -1 for none. */
+int panes_pending_band(const model_purchase *p);
 
 /* ---- rows.c: a pane's rows ---- */
 /* Recomputes the rows of pane p if the store or the marks changed since, or the filter
@@ -294,6 +304,9 @@ const char *format_agent_name(const ui *u, const char *id);
 int detail_update(ui *u, int width, int height);
 /* Draws the detail built by detail_update in (top, height) of w. */
 void detail_draw(const ui *u, WINDOW *w, int top, int height);
+/* The text of line i of the detail built last (borrowed; NULL past its end): what a
+ * test reads without a screen. */
+const char *detail_line(const ui *u, int i);
 /* Frees the detail's lines. */
 void detail_free(ui *u);
 

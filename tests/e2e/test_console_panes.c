@@ -121,6 +121,8 @@ static void test_filter_sort_help(void **state)
     vt_send(t, "\033");
     assert_true(e2e_wait(t, "filter cleared", WAIT_MS));
     assert_true(e2e_wait(t, p1, WAIT_MS));
+    vt_send(t, "s"); /* from the default, what is at stake: deadline, then total */
+    assert_true(e2e_wait(t, "sorted by deadline", WAIT_MS));
     vt_send(t, "s");
     assert_true(e2e_wait(t, "sorted by total", WAIT_MS));
     /* by total: the 900.00 gravel bike above the 60.00 atlas */
@@ -276,6 +278,40 @@ static void test_below_reference_flag_shown(void **state)
     vt_free(t);
 }
 
+/* At 80 columns FLAGS does not fit, and the one-character marker of the worst flag
+ * stays: ✗ on a purchase with a critical flag, not on one without (issue 15). */
+static void test_flags_marker_at_80_columns(void **state)
+{
+    e2e_market *m = *state;
+    char bad[65], clean[65], neg[65];
+    assert_int_equal(e2e_purchase(m, "Marker GPU hours", "compute", 2500, 1, bad, neg), 0);
+    assert_int_equal(e2e_purchase(m, "Marker bike", "bikes", 12500, 1, clean, neg), 0);
+    vt *t = e2e_dealdesk(m, 24, 80, m->sup1_file, NULL, NULL);
+    assert_non_null(t);
+    assert_true(e2e_wait(t, "FLEET RUNNING", WAIT_MS));
+    vt_send(t, "/Marker\r");
+    assert_true(e2e_wait(t, bad, WAIT_MS));
+    assert_true(e2e_wait(t, clean, WAIT_MS));
+    const char *heads[] = {"DUE", "PURCHASE", "TOTAL", NULL};
+    assert_true(e2e_wait_row(t, heads, WAIT_MS));
+    char row[2048];
+    vt_row(t, vt_find_row(t, "PURCHASE"), row, sizeof row);
+    assert_null(strstr(row, "FLAGS")); /* dropped at 80 columns */
+    assert_non_null(strstr(row, " ! "));
+    vt_row(t, vt_find_row(t, bad), row, sizeof row);
+    if (!strstr(row, "\xe2\x9c\x97")) { /* ✗ */
+        vt_dump(t, "no flags marker on the critical purchase's row");
+        fail();
+    }
+    vt_row(t, vt_find_row(t, clean), row, sizeof row);
+    assert_null(strstr(row, "\xe2\x9c\x97")); /* no critical flag (a warning may be) */
+    /* the critical one ranks first: what is at stake */
+    assert_true(vt_find_row(t, bad) < vt_find_row(t, clean));
+    vt_send(t, "q");
+    assert_int_equal(vt_wait_exit(t, 5000), 0);
+    vt_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -284,6 +320,7 @@ int main(void)
         cmocka_unit_test(test_command_line),
         cmocka_unit_test(test_80x24_layout_and_resize),
         cmocka_unit_test(test_below_reference_flag_shown),
+        cmocka_unit_test(test_flags_marker_at_80_columns),
     };
     return cmocka_run_group_tests(tests, e2e_group_setup, e2e_group_teardown);
 }

@@ -101,7 +101,9 @@ static void test_selection_moves_on_after_approve(void **state)
     assert_non_null(t);
     assert_true(e2e_wait(t, p3, WAIT_MS));
     assert_true(e2e_wait_operator(t, WAIT_MS)); /* whoami answered: decisions can be bound */
-    vt_send(t, "/Nextbike\r");                  /* the three, by deadline: p1 first */
+    command(t, "sort deadline");                /* the default ranks by what is at stake */
+    assert_true(e2e_wait(t, "sorted by deadline", WAIT_MS));
+    vt_send(t, "/Nextbike\r"); /* the three, by deadline: p1 first */
     assert_true(wait_selected(t, p1, "waiting", WAIT_MS));
     vt_send(t, "a");
     assert_true(e2e_wait(t, "N no (default)", WAIT_MS));
@@ -172,6 +174,8 @@ static void test_box_stays_on_its_purchase(void **state)
     vt *t = e2e_dealdesk(m, 30, 100, m->sup1_file, NULL, NULL);
     assert_non_null(t);
     assert_true(e2e_wait(t, "FLEET RUNNING", WAIT_MS));
+    command(t, "sort deadline"); /* the default ranks by what is at stake */
+    assert_true(e2e_wait(t, "sorted by deadline", WAIT_MS));
     vt_send(t, "/Boxbike\r");
     assert_true(e2e_wait(t, "no rows match the filter", WAIT_MS));
     assert_int_equal(e2e_purchase(m, "Boxbike first", "bikes", 30000, 1, pa, na), 0);

@@ -1,5 +1,5 @@
 /* test_console_unknown.c: values the server has grown since this console was built (an
- * alert status `resolved`, a rule, a severity, a purchase or agent status) are shown as
+ * alert status `snoozed`, a rule, a severity, a purchase or agent status) are shown as
  * they were sent and keep their object; a purchase in a status the console does not know
  * is not offered for a decision (issue 12). The events come from a recording
  * (`dealdesk replay`), as the reference marketd never sends such values. */
@@ -51,15 +51,14 @@ static void test_unknown_values_shown_as_sent(void **state)
     record(f, 3, "alert.updated",
            "{\"id\":\"alr_1\",\"version\":2,\"severity\":\"warning\",\"rule\":\"price_spike\","
            "\"subject\":{\"kind\":\"purchase\",\"id\":\"pur_1\"},\"message\":\"a spike\","
-           "\"status\":\"resolved\",\"acked_by\":null,\"at\":\"" AT "\",\"updated_at\":\"" AT
-           "\"}");
+           "\"status\":\"snoozed\",\"acked_by\":null,\"at\":\"" AT "\",\"updated_at\":\"" AT "\"}");
     fclose(f);
     const char *argv[] = {getenv("DEALDESK_BIN"), "replay", path, NULL};
     const char *env[] = {"LANG=C.UTF-8", "LC_ALL=C.UTF-8", NULL};
     vt *t = vt_spawn(30, 120, argv, env);
     assert_non_null(t);
     vt_send(t, "5");
-    const char *alert_row[] = {"price_spike", "resolved", NULL}; /* one row, drawn whole */
+    const char *alert_row[] = {"price_spike", "snoozed", NULL}; /* one row, drawn whole */
     assert_true(e2e_wait_row(t, alert_row, WAIT_MS));
     /* the alert's purchase: its status and its flag as sent, and no decision offered */
     vt_send(t, "\r");

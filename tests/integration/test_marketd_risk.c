@@ -15,6 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
 
 #include "tests/lib/testsrv.h"
 
@@ -540,6 +544,247 @@ static void test_velocity_and_alerts(void **state)
     assert_int_equal(n, flags);
 }
 
+/* ---- alerts that resolve and group (issue 15) ---- */
+
+/* The alert (owned JSON) whose purchase_ids hold pur, for rule; its id into id[72]. NULL
+ * when there is none. */
+static char *alert_about(const char *pur, const char *rule, char id[72])
+{
+    testhttp_resp r;
+    char *found = NULL;
+    assert_int_equal(testsrv_get(&srv, TESTSRV_TOKEN_SUP1, "/v1/alerts?limit=1000", &r), 0);
+    for (long long i = 0; !found && i < testjson_len(r.body, "items"); i++) {
+        char p[80], got[72];
+        snprintf(p, sizeof p, "items.%lld.rule", i);
+        if (!testjson_str(r.body, p, got, sizeof got) || strcmp(got, rule) != 0)
+            continue;
+        snprintf(p, sizeof p, "items.%lld.purchase_ids", i);
+        for (long long j = 0; !found && j < testjson_len(r.body, p); j++) {
+            char q[96];
+            snprintf(q, sizeof q, "items.%lld.purchase_ids.%lld", i, j);
+            if (testjson_str(r.body, q, got, sizeof got) && !strcmp(got, pur)) {
+                snprintf(q, sizeof q, "items.%lld.id", i);
+                assert_true(testjson_str(r.body, q, id, 72));
+                char path[120];
+                snprintf(path, sizeof path, "/v1/alerts/%s", id);
+                testhttp_resp one;
+                assert_int_equal(testsrv_get(&srv, TESTSRV_TOKEN_SUP1, path, &one), 0);
+                assert_int_equal(one.status, 200);
+                found = one.body;
+                one.body = NULL;
+                testhttp_resp_free(&one);
+            }
+        }
+    }
+    testhttp_resp_free(&r);
+    return found;
+}
+
+/* Asserts the string at path of json is want. */
+static void str_is(const char *json, const char *path, const char *want)
+{
+    char got[128] = "";
+    testjson_str(json, path, got, sizeof got);
+    if (strcmp(got, want) != 0)
+        fail_msg("%s is '%s', not '%s' in %s", path, got, want, json);
+}
+
+/* A purchase of qty at $100.00 over the rig's $50.00 deal maximum (critical
+ * over_deal_max): pending. Its id into pur[72]. */
+static void flagged(rig *g, long long qty, char pur[72])
+{
+    char *a = deal(g, 10000, qty, NULL, NULL);
+    assert_string_equal(flag(a, "over_deal_max"), "critical");
+    assert_string_equal(status(a), "pending_approval");
+    assert_true(testjson_str(a, "purchase.id", pur, 72));
+    free(a);
+}
+
+/* Takes decision action (body) on purchase pur as sup1: 200. */
+static void decide_on(const char *pur, const char *action, const char *body)
+{
+    char path[160];
+    snprintf(path, sizeof path, "/v1/purchases/%s", pur);
+    testhttp_resp r;
+    assert_int_equal(testsrv_get(&srv, TESTSRV_TOKEN_SUP1, path, &r), 0);
+    long long v = testjson_int(r.body, "version");
+    testhttp_resp_free(&r);
+    snprintf(path, sizeof path, "/v1/purchases/%s/%s", pur, action);
+    assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP1, path, v, body, &r), 0);
+    if (r.status != 200)
+        fail_msg("%s %s: %ld %s", action, pur, r.status, r.body);
+    testhttp_resp_free(&r);
+}
+
+/* Each way a purchase leaves pending_approval by a person resolves its alert in the
+ * same request (one transaction): status resolved, the outcome, version 2; it stays
+ * readable, is listed as resolved and not as open, and is not acknowledged any more. */
+static void test_alert_resolves_when_decided(void **state)
+{
+    (void)state;
+    static const char *const ways[][3] = {
+        {"approve", "{\"expected_total_minor\":20000}", "approved"},
+        {"veto", "{\"reason\":\"no\"}", "vetoed"},
+        {"cap", "{\"max_unit_price_minor\":4000}", "capped"}};
+    for (int w = 0; w < 3; w++) {
+        rig g;
+        rig_setup(&g, 10000, -1, NULL, BIG, 5000, BIG, 1000);
+        char pur[72], id[72];
+        flagged(&g, 2, pur);
+        char *a = alert_about(pur, "over_deal_max", id);
+        assert_non_null(a);
+        str_is(a, "status", "open");
+        str_is(a, "agent_id", g.buyer_id);
+        str_is(a, "subject.id", pur);
+        assert_int_equal(testjson_int(a, "count"), 1);
+        assert_true(testjson_null(a, "resolution"));
+        free(a);
+        decide_on(pur, ways[w][0], ways[w][1]);
+        a = alert_about(pur, "over_deal_max", id);
+        str_is(a, "status", "resolved");
+        str_is(a, "resolution.purchase_id", pur);
+        str_is(a, "resolution.purchase_status", ways[w][2]);
+        str_is(a, "resolution.by", "sup1");
+        assert_int_equal(testjson_int(a, "version"), 2);
+        free(a);
+        char path[120];
+        testhttp_resp r;
+        snprintf(path, sizeof path, "/v1/alerts/%s/ack", id);
+        assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP1, path, 2, "{}", &r), 0);
+        assert_int_equal(r.status, 409);
+        assert_non_null(strstr(r.body, "the alert is resolved"));
+        testhttp_resp_free(&r);
+        for (int open = 0; open < 2; open++) {
+            assert_int_equal(testsrv_get(&srv, TESTSRV_TOKEN_SUP1,
+                                         open ? "/v1/alerts?status=open&limit=1000"
+                                              : "/v1/alerts?status=resolved&limit=1000",
+                                         &r),
+                             0);
+            assert_int_equal(r.status, 200);
+            assert_true((strstr(r.body, id) != NULL) == !open);
+            testhttp_resp_free(&r);
+        }
+    }
+}
+
+/* Expiry (the clock, by "market") resolves the alert too: on a market whose purchases
+ * wait one second; the test waits for the purchase's expired status, not for a time. */
+static void test_alert_resolves_when_expired(void **state)
+{
+    (void)state;
+    testsrv main_srv = srv;
+    assert_int_equal(testsrv_start(&srv, "--decide-timeout 1"), 0);
+    rig g;
+    rig_setup(&g, 10000, -1, NULL, BIG, 5000, BIG, 1000);
+    char pur[72], id[72], path[120], st[32] = "";
+    flagged(&g, 2, pur);
+    snprintf(path, sizeof path, "/v1/purchases/%s", pur);
+    for (int i = 0; i < 400 && strcmp(st, "expired") != 0; i++) {
+        testhttp_resp r;
+        assert_int_equal(testsrv_get(&srv, TESTSRV_TOKEN_SUP1, path, &r), 0);
+        testjson_str(r.body, "status", st, sizeof st);
+        testhttp_resp_free(&r);
+        if (strcmp(st, "expired") != 0)
+            usleep(50000);
+    }
+    assert_string_equal(st, "expired");
+    char *a = alert_about(pur, "over_deal_max", id);
+    str_is(a, "status", "resolved");
+    str_is(a, "resolution.purchase_status", "expired");
+    str_is(a, "resolution.by", "market");
+    free(a);
+    testsrv_stop(&srv);
+    srv = main_srv;
+}
+
+/* The same rule for the same agent within ten minutes updates one alert; it resolves
+ * when the last of its purchases leaves pending; a repeat after that opens a new one. */
+static void test_alerts_group(void **state)
+{
+    (void)state;
+    rig g;
+    rig_setup(&g, 10000, -1, NULL, BIG, 5000, BIG, 1000);
+    char p[4][72], id[72], id2[72];
+    for (int i = 0; i < 3; i++)
+        flagged(&g, 2 + i, p[i]);
+    char *a = alert_about(p[2], "over_deal_max", id);
+    assert_non_null(a);
+    assert_int_equal(testjson_int(a, "count"), 3);
+    assert_int_equal(testjson_len(a, "purchase_ids"), 3);
+    str_is(a, "subject.id", p[0]); /* the first purchase stays the subject */
+    for (int i = 0; i < 3; i++) {
+        char q[32];
+        snprintf(q, sizeof q, "purchase_ids.%d", i);
+        str_is(a, q, p[i]);
+    }
+    free(a);
+    decide_on(p[0], "veto", "{\"reason\":\"no\"}");
+    decide_on(p[1], "veto", "{\"reason\":\"no\"}");
+    a = alert_about(p[0], "over_deal_max", id2);
+    assert_string_equal(id2, id);
+    str_is(a, "status", "open"); /* p[2] still waits */
+    free(a);
+    decide_on(p[2], "approve", "{\"expected_total_minor\":40000}");
+    a = alert_about(p[0], "over_deal_max", id2);
+    str_is(a, "status", "resolved");
+    str_is(a, "resolution.purchase_id", p[2]);
+    str_is(a, "resolution.purchase_status", "approved");
+    free(a);
+    flagged(&g, 5, p[3]);
+    a = alert_about(p[3], "over_deal_max", id2);
+    assert_string_not_equal(id2, id);
+    assert_int_equal(testjson_int(a, "count"), 1);
+    str_is(a, "status", "open");
+    free(a);
+}
+
+/* Sets alert id's last_at in the stopped server's database to ago_s seconds before now,
+ * and starts the server again: the market as it would be that much later. */
+static void age_alert(const char *id, int ago_s)
+{
+    assert_int_equal(testsrv_terminate(&srv), 0);
+    time_t t = time(NULL) - ago_s;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    char when[40], sql[300];
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+    snprintf(sql, sizeof sql,
+             "UPDATE objects SET json=json_set(json,'$.last_at','%s') WHERE kind='alert' AND "
+             "id='%s'",
+             when, id);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(srv.db, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_changes(db), 1);
+    sqlite3_close(db);
+    assert_int_equal(testsrv_restart(&srv), 0);
+}
+
+/* The window is ten minutes since the alert was last raised: a repeat nine minutes
+ * later joins it, one eleven minutes later opens a new alert. marketd has no clock to
+ * drive, so the time is the stored alert's, set back in its database. */
+static void test_alert_group_window(void **state)
+{
+    (void)state;
+    rig g;
+    rig_setup(&g, 10000, -1, NULL, BIG, 5000, BIG, 1000);
+    char p[3][72], id[72], id2[72];
+    flagged(&g, 2, p[0]);
+    free(alert_about(p[0], "over_deal_max", id));
+    age_alert(id, 9 * 60);
+    flagged(&g, 3, p[1]);
+    char *a = alert_about(p[1], "over_deal_max", id2);
+    assert_string_equal(id2, id);
+    assert_int_equal(testjson_int(a, "count"), 2);
+    free(a);
+    age_alert(id, 11 * 60);
+    flagged(&g, 4, p[2]);
+    a = alert_about(p[2], "over_deal_max", id2);
+    assert_string_not_equal(id2, id);
+    assert_int_equal(testjson_int(a, "count"), 1);
+    free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -556,6 +801,10 @@ int main(void)
         cmocka_unit_test(test_duplicate),
         cmocka_unit_test(test_hidden_text),
         cmocka_unit_test(test_velocity_and_alerts),
+        cmocka_unit_test(test_alert_resolves_when_decided),
+        cmocka_unit_test(test_alert_resolves_when_expired),
+        cmocka_unit_test(test_alerts_group),
+        cmocka_unit_test(test_alert_group_window),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

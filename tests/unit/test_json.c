@@ -147,6 +147,65 @@ static void decode_ok(const char *type, const char *data, model_event *ev)
         fail_msg("%s was dropped: %s", type, err);
 }
 
+/* A grouped alert, resolved (issue 15): count, last_at, purchase_ids, agent_id and
+ * resolution decoded; a purchase id that is not one refuses the alert. */
+static void test_alert_group_decodes(void **state)
+{
+    (void)state;
+    static const char grouped[] =
+        "{\"id\":\"alr_7\",\"version\":4,\"severity\":\"critical\",\"rule\":\"off_mandate\","
+        "\"subject\":{\"kind\":\"purchase\",\"id\":\"pur_3\"},\"agent_id\":\"agt_9\","
+        "\"message\":\"m\",\"status\":\"resolved\",\"acked_by\":null,\"at\":\"" AT "\","
+        "\"count\":3,\"last_at\":\"2026-11-26T10:09:00.000Z\","
+        "\"purchase_ids\":[\"pur_3\",\"pur_5\",\"pur_8\"],\"resolution\":{\"purchase_id\":"
+        "\"pur_8\",\"purchase_status\":\"expired\",\"by\":\"market\",\"at\":\"" AT "\"},"
+        "\"updated_at\":\"" AT "\"}";
+    model_event ev;
+    decode_ok("alert.updated", grouped, &ev);
+    model_alert *a = &ev.u.alert;
+    assert_int_equal(a->status, ALERT_RESOLVED);
+    assert_string_equal(model_alert_status_label(a), "resolved");
+    assert_string_equal(a->status_raw, "");
+    assert_int_equal(a->count, 3);
+    assert_true(a->last_at > a->at);
+    assert_string_equal(a->agent_id, "agt_9");
+    assert_int_equal(a->npurchase_ids, 3);
+    assert_string_equal(a->purchase_ids[0], "pur_3");
+    assert_string_equal(a->purchase_ids[2], "pur_8");
+    assert_string_equal(a->resolved_purchase, "pur_8");
+    assert_string_equal(a->resolved_status, "expired");
+    assert_string_equal(a->resolved_by.s, "market");
+    assert_true(a->resolved_at > 0);
+    model_event_free(&ev);
+    /* an open one: no resolution */
+    char open[sizeof grouped];
+    snprintf(open, sizeof open, "%s",
+             subst(grouped, "\"status\":\"resolved\"", "\"status\":\"open\""));
+    decode_ok("alert.updated",
+              subst(open,
+                    "\"resolution\":{\"purchase_id\":\"pur_8\",\"purchase_status\":\"expired\","
+                    "\"by\":\"market\",\"at\":\"" AT "\"}",
+                    "\"resolution\":null"),
+              &ev);
+    assert_int_equal(ev.u.alert.status, ALERT_OPEN);
+    assert_int_equal(ev.u.alert.resolved_at, 0);
+    assert_null(ev.u.alert.resolved_by.s);
+    model_event_free(&ev);
+    static const char *const bad[][2] = {{"\"pur_5\"", "\"lst_5\""},
+                                         {"\"count\":3", "\"count\":0"},
+                                         {"\"count\":3", "\"count\":\"3\""},
+                                         {"\"purchase_ids\":[", "\"purchase_ids\":[7,"},
+                                         {"\"agent_id\":\"agt_9\"", "\"agent_id\":7"}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *e = event("alert.updated", 1, subst(grouped, bad[i][0], bad[i][1]));
+        char err[256];
+        if (json_decode_event(NULL, e, strlen(e), TEXT_UTF8, &ev, err, sizeof err) != JSON_BAD)
+            fail_msg("alert mutation %zu was accepted", i);
+        if (strstr(err, "not JSON"))
+            fail_msg("alert mutation %zu is not JSON: %s", i, err);
+    }
+}
+
 /* The server grows new values (issue 12): an unknown status, kind, rule, severity or
  * error code keeps the object and the value as sent, sanitised; an unknown purchase
  * status is never a decidable one; a currency or fleet status still is refused. */
@@ -187,14 +246,18 @@ static void test_unknown_values_kept(void **state)
     assert_string_equal(model_purchase_status_label(&ev.u.purchase), "pending_approval");
     model_event_free(&ev);
 
-    /* an alert resolved, about a rule this client does not know */
+    /* an alert in a status this client does not know, about a rule it does not know */
     static const char alert[] =
         "{\"id\":\"alr_1\",\"version\":2,\"severity\":\"warning\",\"rule\":\"price_spike\","
         "\"subject\":{\"kind\":\"listing\",\"id\":\"lst_1\"},\"message\":\"m\","
-        "\"status\":\"resolved\",\"acked_by\":null,\"at\":\"" AT "\",\"updated_at\":\"" AT "\"}";
+        "\"status\":\"snoozed\",\"acked_by\":null,\"at\":\"" AT "\",\"updated_at\":\"" AT "\"}";
     decode_ok("alert.updated", alert, &ev);
     assert_int_equal(ev.u.alert.status, ALERT_UNKNOWN);
-    assert_string_equal(model_alert_status_label(&ev.u.alert), "resolved");
+    assert_string_equal(model_alert_status_label(&ev.u.alert), "snoozed");
+    /* an alert from before grouping: one of itself, last raised when raised */
+    assert_int_equal(ev.u.alert.count, 1);
+    assert_int_equal(ev.u.alert.last_at, ev.u.alert.at);
+    assert_int_equal(ev.u.alert.npurchase_ids, 0);
     assert_string_equal(ev.u.alert.rule, "price_spike");
     assert_string_equal(ev.u.alert.subject_kind, "listing");
     model_event_free(&ev);
@@ -495,6 +558,7 @@ int main(void)
         cmocka_unit_test(test_purchase_decodes),
         cmocka_unit_test(test_contract_rejections),
         cmocka_unit_test(test_unknown_values_kept),
+        cmocka_unit_test(test_alert_group_decodes),
         cmocka_unit_test(test_hostile_text_sanitised),
         cmocka_unit_test(test_snapshot_skips_bad_objects),
         cmocka_unit_test(test_outcome_and_bodies),

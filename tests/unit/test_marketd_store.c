@@ -2,7 +2,8 @@
  * operation, against an engine's table.
  *
  * What the market's rules rely on from any engine: pages in creation order with a
- * cursor and their filters, the named queries (holders, live threads, due purchases,
+ * cursor and their filters, the named queries (holders, live threads, an agent's live
+ * alerts, due purchases,
  * counts, quantities, duplicates), the event log with lines stored whole or by
  * reference, idempotent answers, reference-price windows, transactions that roll back,
  * and a new database's seed that a reopen keeps. ENGINE is the table under test (the
@@ -188,6 +189,16 @@ static void test_named_queries(void **state)
     assert_int_equal(STORE(s, objects_held_by, "negotiation", "held", "fleet", take, &r), 1);
     assert_non_null(strstr(r.s, "neg_2"));
     assert_int_equal(STORE(s, objects_held_by, "negotiation", "held", "hold", take, &r), 0);
+    /* alerts: an agent's open and acknowledged ones (p2), oldest first */
+    put(s, "alert", "alr_1", "open", "pur_1", "agt_1", -1, 5);
+    put(s, "alert", "alr_2", "resolved", "pur_2", "agt_1", -1, 6);
+    put(s, "alert", "alr_3", "acked", "agt_1", "agt_1", -1, 7);
+    put(s, "alert", "alr_4", "open", "pur_4", "agt_2", -1, 8);
+    put(s, "alert", "alr_5", "open", "agt_1", NULL, -1, 9); /* stored before alerts had agents */
+    r = (rows){0};
+    assert_int_equal(STORE(s, alerts_live, "agt_1", take, &r), 2);
+    assert_true(strstr(r.s, "alr_1") && strstr(r.s, "alr_3") &&
+                strstr(r.s, "alr_1") < strstr(r.s, "alr_3"));
 
     /* purchases: due ones soonest first; quantities newest first; duplicates */
     const char *pj[] = {"{\"id\":\"pur_1\",\"listing_id\":\"lst_1\",\"unit_price_minor\":5,"

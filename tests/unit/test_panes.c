@@ -76,6 +76,23 @@ static void add_purchase(ui *u, const char *id, model_purchase_status status, in
     u->gen++;
 }
 
+/* Loads an alert of severity sev in status st. */
+static void add_alert(ui *u, const char *id, model_severity sev, model_alert_status st)
+{
+    model_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.kind = MODEL_ALERT;
+    model_alert *a = &ev.u.alert;
+    snprintf(a->id, sizeof a->id, "%s", id);
+    a->version = 1;
+    a->severity = sev;
+    a->status = st;
+    a->count = 1;
+    store_load(u->st, &ev);
+    model_event_free(&ev);
+    u->gen++;
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -141,7 +158,8 @@ static void test_filter(void **state)
     assert_int_equal(pn->table.nrows, 3);
 }
 
-/* Pending: waiting purchases first, by deadline, total or risk; the names of the orders. */
+/* Pending: waiting purchases first, at stake (the default), by deadline, total or risk;
+ * the names of the orders. */
 static void test_sort(void **state)
 {
     (void)state;
@@ -150,22 +168,28 @@ static void test_sort(void **state)
     add_purchase(&U, "pur_3", PUR_PENDING, 60000, 90000, 40, 1);
     ui_pane *pn = &U.panes[PANE_PENDING];
     panes_refresh(&U, PANE_PENDING, false);
+    assert_string_equal(panes_sort_name(PANE_PENDING, pn->sort), "stake");
+    assert_string_equal(row(PANE_PENDING, 0), "pur_3"); /* no flags: the largest total */
+    assert_string_equal(row(PANE_PENDING, 1), "pur_1");
+    assert_string_equal(row(PANE_PENDING, 2), "pur_2");
+    pn->sort = 1;
+    panes_refresh(&U, PANE_PENDING, true);
     assert_string_equal(panes_sort_name(PANE_PENDING, pn->sort), "deadline");
     assert_string_equal(row(PANE_PENDING, 0), "pur_2");
     assert_string_equal(row(PANE_PENDING, 1), "pur_3");
     assert_string_equal(row(PANE_PENDING, 2), "pur_1");
-    pn->sort = 1;
+    pn->sort = 2;
     panes_refresh(&U, PANE_PENDING, true);
     assert_string_equal(panes_sort_name(PANE_PENDING, pn->sort), "total");
     assert_string_equal(row(PANE_PENDING, 0), "pur_3");
     assert_string_equal(row(PANE_PENDING, 2), "pur_2");
-    pn->sort = 2;
+    pn->sort = 3;
     panes_refresh(&U, PANE_PENDING, true);
     assert_string_equal(panes_sort_name(PANE_PENDING, pn->sort), "risk");
     assert_string_equal(row(PANE_PENDING, 0), "pur_2");
     assert_string_equal(row(PANE_PENDING, 2), "pur_1");
-    assert_int_equal(panes_sort_count(PANE_PENDING), 4);
-    assert_string_equal(panes_sort_name(PANE_PENDING, 4), "?");
+    assert_int_equal(panes_sort_count(PANE_PENDING), 5);
+    assert_string_equal(panes_sort_name(PANE_PENDING, 5), "?");
     assert_string_equal(panes_name(PANE_AGENTS), "Agents");
 }
 
@@ -225,9 +249,12 @@ static void test_selection_when_rows_leave(void **state)
     assert_int_equal(pn->table.nrows, 1);
     assert_int_equal(pn->table.sel, 0);
     assert_string_equal(selected(PANE_PENDING), "pur_3");
-    add_purchase(&U, "pur_4", PUR_PENDING, 10000, 100, 0, 1); /* arrives above it */
+    /* one that ranks above it arrives: the resting cursor's row keeps its place, the
+     * new one goes in below it (issue 15; test_pending_rank.c) */
+    add_purchase(&U, "pur_4", PUR_PENDING, 10000, 100, 0, 1);
     panes_refresh(&U, PANE_PENDING, false);
-    assert_string_equal(row(PANE_PENDING, 0), "pur_4");
+    assert_string_equal(row(PANE_PENDING, 0), "pur_3");
+    assert_string_equal(row(PANE_PENDING, 1), "pur_4");
     assert_string_equal(selected(PANE_PENDING), "pur_3");
 }
 
@@ -323,6 +350,14 @@ static void test_prepare(void **state)
     ui_counts c = ui_count(&U);
     assert_int_equal(c.pending, 2);
     assert_int_equal(c.sev[SEV_CRITICAL], 0);
+    /* open alerts count; acknowledged and resolved ones do not (issue 15) */
+    add_alert(&U, "alr_1", SEV_CRITICAL, ALERT_OPEN);
+    add_alert(&U, "alr_2", SEV_CRITICAL, ALERT_RESOLVED);
+    add_alert(&U, "alr_3", SEV_WARNING, ALERT_RESOLVED);
+    add_alert(&U, "alr_4", SEV_WARNING, ALERT_ACKED);
+    c = ui_count(&U);
+    assert_int_equal(c.sev[SEV_CRITICAL], 1);
+    assert_int_equal(c.sev[SEV_WARNING], 0);
 }
 
 int main(void)
