@@ -49,6 +49,7 @@
 #include "api/config.h"
 #include "api/decision.h"
 #include "api/model.h"
+#include "api/pages.h"
 
 typedef struct client client;
 
@@ -182,9 +183,33 @@ size_t client_unknown_outcomes(const client *c, char *summary, size_t size);
 
 /* Fetches a thread's earlier messages (the snapshot carries threads, not their
  * messages) into the store, page by page, in the background; the MODEL_MESSAGE change
- * counter moves when they arrive. Returns 0, or -1 (bad id, replay, memory). A fetch
- * already running for the thread is not started twice. */
+ * counter moves when they arrive. Marks the thread watched (store_watch_thread: only the
+ * STORE_WATCH_MAX most recently fetched threads keep their messages), so a pane calls it
+ * whenever it shows a thread's messages. Returns 0, or -1 (bad id, replay, memory). A
+ * fetch already running for the thread is not started twice; a thread already watched
+ * whose messages are held is only marked (nothing is fetched). */
 int client_fetch_thread(client *c, const char *negotiation_id);
+
+/* ---- history, a page at a time (issue 14; api/pages.h) ------------------------------ */
+
+/* The rows of query q read so far (out: borrowed until the next client_run() or
+ * client_history_forget()). When fewer than `want` rows are here, the server has more and
+ * no page is on its way, asks for the next page (GET /v1/{kind}?status=&q=&sort=&limit=100
+ * &after=) on the client's one multi handle; never blocks. A failed read (PAGE_FAILED,
+ * out->error) is tried again by the next call that wants more. The query becomes the most
+ * recently used; the cache drops the least recently used queries beyond PAGES_MAX_ROWS
+ * rows. Every query is dropped at a new snapshot, a reset or another epoch. A query of an
+ * unsupported kind, or with q of 1..PAGES_Q_MIN-1 bytes, fails at once (PAGE_FAILED).
+ * In a replay (no server) every query fails with "no server in a replay". */
+void client_history(client *c, const page_query *q, size_t want, page_result *out);
+
+/* Drops every query of a kind (MODEL_KIND_COUNT: of every kind), cancelling the pages on
+ * their way: the next client_history() reads them fresh. */
+void client_history_forget(client *c, model_kind kind);
+
+/* Moves whenever a page arrives, fails or is dropped: the panes compare it to know when
+ * to ask client_history() again. */
+uint64_t client_history_changes(const client *c);
 
 /* Asks for a fresh snapshot now (as a `reset` would). */
 void client_resync(client *c);

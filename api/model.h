@@ -417,4 +417,49 @@ int store_set_balance(store *s, const char *account, int64_t amount_minor);
 /* Fills up to max accounts (borrowed) and amounts; returns how many balances there are. */
 size_t store_balances(const store *s, const char **accounts, int64_t *amounts, size_t max);
 
+/* ---- the working set (issue 14; docs/api.md, Reading) ------------------------------
+ *
+ * The store holds the working set, not history: every agent, the fleet, the balances,
+ * every pending purchase, open or held thread and open alert, the listings a held thread
+ * or purchase names, and the newest of the rest. store_apply() applies an event about an
+ * object the store does not hold only when the new version belongs to the working set
+ * (a pending purchase, an open or held thread, an open alert, any agent, the fleet, a
+ * listing a held thread or purchase names or one just created, a new ledger entry or
+ * decision); otherwise it returns STORE_STALE (the object is read from the server when a
+ * pane pages through history: api/pages.h). Closed objects beyond the newest
+ * STORE_KEEP_CLOSED of each kind (by updated_at) are evicted by an amortised sweep inside
+ * store_apply()/store_load(), which bumps the kind's change counter: a pointer borrowed
+ * before is then invalid (as documented for every accessor). A closed thread a held
+ * pending purchase names, and a watched thread, are never evicted. The ledger and the
+ * decisions keep their newest STORE_KEEP_RECORDS (balances are kept whole).
+ *
+ * A thread's messages are kept only while it is watched: the STORE_WATCH_MAX threads most
+ * recently marked with store_watch_thread() (client_fetch_thread marks its thread). A
+ * message of a thread not watched is dropped (STORE_STALE), but the held thread's
+ * message_count still moves to it; a thread that falls out of the watched set loses its
+ * messages (the MODEL_MESSAGE counter moves). */
+#define STORE_KEEP_CLOSED  500
+#define STORE_KEEP_RECORDS 500
+#define STORE_WATCH_MAX    16
+
+/* Marks a thread watched (the most recently watched; the least recently watched beyond
+ * STORE_WATCH_MAX is forgotten and its messages freed). The thread need not be held yet.
+ * The set survives store_reset(). Returns 0, or -1 on a bad id. */
+int store_watch_thread(store *s, const char *negotiation_id);
+
+/* Whether a thread is watched (its messages are kept). */
+bool store_thread_watched(const store *s, const char *negotiation_id);
+
+/* How many objects of a kind the server holds, from the last snapshot's `history`
+ * ({kind: {total}}); -1 when unknown (an older server, or before the first snapshot).
+ * Kinds: MODEL_LISTING, _NEGOTIATION, _PURCHASE, _ALERT, _LEDGER, _DECISION. */
+int64_t store_history_total(const store *s, model_kind k);
+
+/* Sets a kind's total (the snapshot decoder; store_reset() makes every total -1). */
+void store_set_history_total(store *s, model_kind k, int64_t total);
+
+/* How many objects the store holds over every kind (messages included): a measure for
+ * tests and benchmarks that the working set stays bounded. */
+size_t store_held(const store *s);
+
 #endif
