@@ -256,8 +256,7 @@ void panes_refresh(ui *u, int p, bool force)
     size_t want = paged && (!pn->filter[0] || q.q[0]) ? pane_want(pn) : 0;
     bool same_data = pn->computed_gen == u->gen && pn->computed_marks == u->marks && pn->rows;
     bool same_filter = strcmp(pn->filtered_by, pn->filter) == 0;
-    if (!force && same_data && same_filter && (want <= pn->asked || pn->hist == PAGE_LOADING) &&
-        !pn->retry)
+    if (!force && same_data && same_filter && want <= pn->asked && !pn->retry)
         return;
     /* Typing one more character of a filter narrows the rows already shown (same data,
      * already sorted): no collect, no sort. Not where the server searches. */
@@ -350,8 +349,9 @@ static void status_row_text(const ui *u, const ui_pane *pn, char *out, size_t si
         char *sp = strchr(keys, ' ');
         if (sp)
             *sp = '\0';
-        snprintf(out, size, "history: %s (%s%s retries)", pn->hist_error[0] ? pn->hist_error : "failed",
-                 keys[0] ? keys : ":refresh", keys[0] ? " or a move" : "");
+        snprintf(out, size, "history: %s (%s%s retries)",
+                 pn->hist_error[0] ? pn->hist_error : "failed", keys[0] ? keys : ":refresh",
+                 keys[0] ? " or a move" : "");
     } else
         snprintf(out, size, "loading%s", widget_glyph_str(GLYPH_ELLIPSIS));
     (void)u;

@@ -60,12 +60,12 @@ typedef struct ui_pane {
     int detail_scroll; /* first line of the detail shown */
     char sel_id[80];   /* id of the selected row, kept across recomputes */
     /* history read from the server (a pane that pages, rows.c) */
-    size_t asked;          /* rows of the query asked for at the last read */
-    bool retry;            /* the operator asked again after a failure (a move, refresh) */
-    page_state hist;       /* the query's state at the last read */
-    bool hist_more;        /* the server has rows after the last shown */
-    bool status_row;       /* the last row is the "loading…" or error row, not an object */
-    char hist_error[160];  /* sanitised (PAGE_FAILED) */
+    size_t asked;         /* rows of the query asked for at the last read */
+    bool retry;           /* the operator asked again after a failure (a move, refresh) */
+    page_state hist;      /* the query's state at the last read */
+    bool hist_more;       /* the server has rows after the last shown */
+    bool status_row;      /* the last row is the "loading…" or error row, not an object */
+    char hist_error[160]; /* sanitised (PAGE_FAILED) */
 } ui_pane;
 
 /* A decision sent and not yet answered. */
@@ -170,9 +170,8 @@ typedef struct ui {
     char recent[16][MODEL_ID_MAX + 1];
     size_t nrecent;
 
-    /* threads whose earlier messages were asked for (once each, a ring) */
-    char fetched[64][MODEL_ID_MAX + 1];
-    size_t nfetched;
+    /* the thread whose messages the detail showed last (client_fetch_thread watches it) */
+    char watching[MODEL_ID_MAX + 1];
 
     /* purchase decided with a key: the Pending selection moves on from it in the update
      * step, unless the client refused the decision before sending it */
