@@ -506,11 +506,18 @@ void client_fetch_done(client *c, fetch *f, http_req *r)
 
 int client_fetch_thread(client *c, const char *negotiation_id)
 {
-    if (c->replay || !text_valid_id(negotiation_id, "neg_"))
+    if (!text_valid_id(negotiation_id, "neg_"))
+        return -1;
+    /* watched from now on, also in a replay (whose stream brings its messages) */
+    bool was = store_thread_watched(c->st, negotiation_id);
+    if (store_watch_thread(c->st, negotiation_id) < 0 || c->replay)
         return -1;
     for (fetch *f = c->fetches; f; f = f->next)
         if (!strcmp(f->neg, negotiation_id))
             return 0;
+    const model_negotiation *n = store_negotiation(c->st, negotiation_id);
+    if (was && n && n->nmessages >= (size_t)n->message_count)
+        return 0; /* every message is here already */
     fetch *f = calloc(1, sizeof *f);
     if (!f)
         return -1;

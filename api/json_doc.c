@@ -76,6 +76,23 @@ static json_result load_array(jctx *c, store *st, json_t *arr, model_kind kind, 
     return JSON_OK;
 }
 
+/* The snapshot's `history` ({kind: {total}}): how many of each kind the server holds
+ * (store_history_total). A total absent or not a count stays unknown (-1). */
+static void load_history(store *st, json_t *h)
+{
+    static const struct {
+        const char *key;
+        model_kind kind;
+    } kinds[] = {{"listings", MODEL_LISTING},   {"negotiations", MODEL_NEGOTIATION},
+                 {"purchases", MODEL_PURCHASE}, {"alerts", MODEL_ALERT},
+                 {"ledger", MODEL_LEDGER},      {"decisions", MODEL_DECISION}};
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        json_t *t = json_object_get(json_object_get(h, kinds[i].key), "total");
+        if (json_is_integer(t) && json_integer_value(t) >= 0)
+            store_set_history_total(st, kinds[i].kind, json_integer_value(t));
+    }
+}
+
 json_result json_decode_snapshot(const char *body, size_t len, text_mode mode, store *st,
                                  uint64_t *rejected, char *err, size_t errsz)
 {
@@ -127,6 +144,7 @@ json_result json_decode_snapshot(const char *body, size_t len, text_mode mode, s
             }
         }
     }
+    load_history(st, json_object_get(root, "history"));
     json_t *fleet = json_object_get(root, "fleet");
     if (fleet && !json_is_null(fleet)) {
         model_event ev = {0};

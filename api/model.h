@@ -438,9 +438,13 @@ size_t store_balances(const store *s, const char **accounts, int64_t *amounts, s
  * message of a thread not watched is dropped (STORE_STALE), but the held thread's
  * message_count still moves to it; a thread that falls out of the watched set loses its
  * messages (the MODEL_MESSAGE counter moves). */
-#define STORE_KEEP_CLOSED  500
-#define STORE_KEEP_RECORDS 500
-#define STORE_WATCH_MAX    16
+/* The size past which a collection of n objects after a sweep is swept again: at least
+ * keep insertions later, and n/8 for a large working set (20,000 open threads), so that a
+ * sweep's O(n) costs O(1) per event. */
+#define store_sweep_mark(n, keep) ((n) + ((n) / 8 > (keep) ? (n) / 8 : (keep)))
+#define STORE_KEEP_CLOSED         500
+#define STORE_KEEP_RECORDS        500
+#define STORE_WATCH_MAX           16
 
 /* Marks a thread watched (the most recently watched; the least recently watched beyond
  * STORE_WATCH_MAX is forgotten and its messages freed). The thread need not be held yet.

@@ -6,36 +6,11 @@
  * records, which never change, are held by value. The store is pure: libc and the
  * domain types only.
  */
-#include "api/model.h"
+#include "api/store_int.h"
 
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* One collection: elements of elem bytes whose first member is the NUL-terminated key
- * (model_id or the account name), either by value or (byptr) as pointers to them. */
-typedef struct coll {
-    char *base;
-    size_t n, cap;
-    size_t elem;
-    bool byptr;
-    uint32_t *slots; /* index + 1, 0 = empty */
-    size_t nslots;   /* a power of two, at least twice n */
-} coll;
-
-typedef struct balance {
-    char account[MODEL_ID_MAX + 8];
-    int64_t amount_minor;
-} balance;
-
-struct store {
-    char epoch[64];
-    int64_t seq;
-    uint64_t changes[MODEL_KIND_COUNT];
-    coll agents, listings, negotiations, purchases, alerts; /* by pointer */
-    coll ledger, decisions, balances;                       /* by value */
-    model_fleet fleet;
-};
 
 /* ---- collections ----------------------------------------------------------------- */
 
@@ -51,14 +26,14 @@ static uint32_t hash(const char *s)
 }
 
 /* The element at i (the object itself, also for byptr collections). */
-static void *coll_at(const coll *c, size_t i)
+void *coll_at(const coll *c, size_t i)
 {
     char *p = c->base + i * c->elem;
     return c->byptr ? *(void **)p : p;
 }
 
 /* Index of the element with key, or -1. */
-static long coll_find(const coll *c, const char *key)
+long coll_find(const coll *c, const char *key)
 {
     if (!c->nslots)
         return -1;
@@ -73,7 +48,7 @@ static long coll_find(const coll *c, const char *key)
 }
 
 /* Puts index i into the hash index (which has room). */
-static void slot_put(coll *c, size_t i)
+void slot_put(coll *c, size_t i)
 {
     size_t mask = c->nslots - 1;
     size_t h = hash((const char *)coll_at(c, i)) & mask;
@@ -83,7 +58,7 @@ static void slot_put(coll *c, size_t i)
 }
 
 /* Rebuilds the hash index for at least want elements. Returns 0 or -1. */
-static int coll_rehash(coll *c, size_t want)
+int coll_rehash(coll *c, size_t want)
 {
     size_t ns = 16;
     while (ns < want * 2)
@@ -100,7 +75,7 @@ static int coll_rehash(coll *c, size_t want)
 }
 
 /* Makes room for one more element. Returns 0 or -1. */
-static int coll_reserve(coll *c)
+int coll_reserve(coll *c)
 {
     if (c->n == c->cap) {
         size_t nc = c->cap ? c->cap * 2 : 16;
@@ -117,7 +92,7 @@ static int coll_reserve(coll *c)
 
 /* Appends an element (bytes of c->elem: the value, or the pointer) whose key is not
  * present; coll_reserve() must have succeeded. */
-static void coll_append(coll *c, const void *elem)
+void coll_append(coll *c, const void *elem)
 {
     memcpy(c->base + c->n * c->elem, elem, c->elem);
     c->n++;
@@ -125,7 +100,7 @@ static void coll_append(coll *c, const void *elem)
 }
 
 /* Frees the arrays (not the objects). */
-static void coll_free(coll *c)
+void coll_free(coll *c)
 {
     free(c->base);
     free(c->slots);
@@ -151,6 +126,8 @@ store *store_new(void)
     s->ledger.elem = sizeof(model_ledger_entry);
     s->decisions.elem = sizeof(model_decision);
     s->balances.elem = sizeof(balance);
+    s->named.elem = sizeof(model_id);
+    keep_init(s);
     return s;
 }
 
@@ -179,8 +156,8 @@ static void store_clear(store *s)
     }
     for (size_t i = 0; i < s->decisions.n; i++)
         model_decision_clear(coll_at(&s->decisions, i));
-    coll *all[] = {&s->agents, &s->listings, &s->negotiations, &s->purchases,
-                   &s->alerts, &s->ledger,   &s->decisions,    &s->balances};
+    coll *all[] = {&s->agents, &s->listings,  &s->negotiations, &s->purchases, &s->alerts,
+                   &s->ledger, &s->decisions, &s->balances,     &s->named};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         coll_free(all[i]);
     model_fleet_clear(&s->fleet);
@@ -203,6 +180,7 @@ void store_reset(store *s, const char *epoch, int64_t seq)
     memcpy(s->epoch, epoch ? epoch : "", n);
     s->epoch[n] = '\0';
     s->seq = seq;
+    keep_init(s);
     for (int k = 0; k < MODEL_KIND_COUNT; k++)
         s->changes[k]++;
 }
@@ -277,12 +255,17 @@ static void keep_messages(void *nw, void *old)
 
 /* Puts a message into its thread in seq order: normally an append; a thread's history
  * fetched later (client_fetch_thread) is inserted before what the stream brought.
- * A message already held, or for a thread not held, is stale. */
+ * A message already held, or for a thread not held, is stale; so is one of a thread not
+ * watched (model.h), whose message_count still moves. */
 static store_result put_message(store *s, model_message *m)
 {
     long i = coll_find(&s->negotiations, m->negotiation_id);
     if (i < 0)
         return STORE_STALE;
+    if (!store_thread_watched(s, m->negotiation_id)) {
+        keep_count_message(s, m);
+        return STORE_STALE;
+    }
     model_negotiation *n = coll_at(&s->negotiations, (size_t)i);
     size_t lo = 0, hi = n->nmessages; /* first position with seq >= m->seq */
     if (hi && n->messages[hi - 1].seq < m->seq) {
@@ -372,11 +355,32 @@ static store_result put_decision(store *s, model_decision *d)
     return STORE_APPLIED;
 }
 
-/* Puts one object into the store, whatever its kind; post says whether a ledger entry
- * changes the balances (stream events do; snapshot entries come with their balances). */
+/* Whether the store holds the object an event is about (versioned kinds; the others:
+ * true, their own put decides). */
+static bool held(const store *s, const model_event *ev)
+{
+    switch (ev->kind) {
+        case MODEL_LISTING: return coll_find(&s->listings, ev->u.listing.id) >= 0;
+        case MODEL_NEGOTIATION: return coll_find(&s->negotiations, ev->u.negotiation.id) >= 0;
+        case MODEL_PURCHASE: return coll_find(&s->purchases, ev->u.purchase.id) >= 0;
+        case MODEL_ALERT: return coll_find(&s->alerts, ev->u.alert.id) >= 0;
+        default: return true;
+    }
+}
+
+/* Puts one object into the store, whatever its kind; post says whether it is a stream
+ * event (a ledger entry changes the balances; an object not held is applied only when it
+ * belongs to the working set) or a snapshot's (entries come with their balances). */
 static store_result put(store *s, model_event *ev, bool post)
 {
     store_result r = STORE_STALE;
+    if (post && !held(s, ev) && !keep_admits(s, ev))
+        return STORE_STALE;
+    model_id named = "";
+    if (ev->kind == MODEL_NEGOTIATION)
+        memcpy(named, ev->u.negotiation.listing_id, sizeof named);
+    else if (ev->kind == MODEL_PURCHASE)
+        memcpy(named, ev->u.purchase.listing_id, sizeof named);
     switch (ev->kind) {
         case MODEL_AGENT:
             r = put_versioned(&s->agents, &ev->u.agent, sizeof ev->u.agent,
@@ -419,6 +423,10 @@ static store_result put(store *s, model_event *ev, bool post)
     if (r == STORE_APPLIED) {
         s->changes[ev->kind]++;
         memset(&ev->u, 0, sizeof ev->u); /* its strings are the store's now */
+        if (named[0])
+            keep_note_named(s, named);
+        if (post) /* a snapshot is the server's working set: its objects all stay */
+            keep_sweep(s, ev->kind);
     }
     return r;
 }

@@ -457,6 +457,8 @@ static void test_write_threads(void **state)
     assert_int_equal(
         json_decode_snapshot(snap, strlen(snap), TEXT_UTF8, st, &rejected, err, sizeof err),
         JSON_OK);
+    /* the client watches a thread whose messages it reads (client_fetch_thread; model.h) */
+    assert_int_equal(store_watch_thread(st, "neg_1"), 0);
     assert_int_equal(
         json_decode_messages(page, strlen(page), TEXT_UTF8, st, &rejected, &last, &more), JSON_OK);
     assert_int_equal(rejected, 0);
