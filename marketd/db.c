@@ -328,9 +328,124 @@ json_t *mkt_get(market *m, const char *kind, const char *id)
     return o;
 }
 
-/* Stores obj as its JSON text (with its indexed columns); seq > 0 names the event that
- * carries this version (emitted next, see emit_text). Returns 0 or -1. */
-static int put_text(market *m, const char *kind, json_t *obj, const char *text, int64_t seq)
+/* The sort keys of obj, of kind (marketd/store.h, store_keys; the sorts that use them:
+ * marketd/lists.c). Migration 4 of store_sqlite_schema.c reads the same off older rows. */
+store_keys mkt_sort_keys(const char *kind, json_t *obj)
+{
+    store_keys k = {0};
+    if (strcmp(kind, "listing") == 0 || strcmp(kind, "negotiation") == 0) {
+        k.upd = parse_time(mkt_str(obj, "updated_at"));
+        k.has_upd = k.has_k1 = true;
+        k.k1 = mkt_int(obj, strcmp(kind, "listing") == 0 ? "unit_price_minor" : "message_count");
+    } else if (strcmp(kind, "purchase") == 0) {
+        int64_t due = parse_time(mkt_str(obj, "decide_by"));
+        k.has_k1 = k.has_k2 = true;
+        k.k1 = mkt_int(obj, "total_minor");
+        k.k2 = due >= 0 ? due : INT64_MAX; /* none: last, soonest first */
+    } else if (strcmp(kind, "alert") == 0) {
+        const char *sev = mkt_str(obj, "severity");
+        k.has_k1 = true;
+        k.k1 = !sev ? 0 : strcmp(sev, "critical") == 0 ? 2 : strcmp(sev, "warning") == 0 ? 1 : 0;
+    } else if (strcmp(kind, "ledger") == 0) {
+        size_t i;
+        json_t *p;
+        k.has_k1 = true;
+        json_array_foreach(json_object_get(obj, "postings"), i, p)
+        {
+            if (i == 0 || mkt_int(p, "amount_minor") > k.k1)
+                k.k1 = mkt_int(p, "amount_minor");
+        }
+    } else if (strcmp(kind, "agent") == 0) {
+        k.tk = mkt_str(obj, "name");
+    }
+    return k;
+}
+
+/* The fields of each kind's searchable text (docs/api.md, Reading: q=), in order: a
+ * name, a dotted path into an object ("subject.id"), an array's field
+ * ("postings[].account": each one), or "listing:title" (the title of the listing the
+ * object names). Migration 4 of store_sqlite_schema.c writes the same for older rows. */
+static const struct {
+    const char *kind;
+    const char *fields[6];
+} search_fields[] = {
+    {"agent", {"id", "name", "principal"}},
+    {"listing", {"id", "title", "category", "seller_id"}},
+    {"negotiation", {"id", "listing_id", "buyer_id", "seller_id", "listing:title"}},
+    {"purchase", {"id", "negotiation_id", "listing_id", "buyer_id", "seller_id"}},
+    {"alert", {"id", "rule", "message", "subject.id"}},
+    {"ledger", {"id", "purchase_id", "postings[].account"}},
+    {"decision", {"id", "action", "by", "subject.id", "reason"}},
+};
+
+/* Appends text (NULL: nothing) and a separator to the buffer *b of *len bytes. */
+static void search_add(char **b, size_t *len, const char *text, bool sep)
+{
+    size_t n = text ? strlen(text) : 0;
+    char *nb = realloc(*b, *len + n + 2);
+    if (!nb)
+        return;
+    *b = nb;
+    memcpy(nb + *len, text ? text : "", n);
+    *len += n;
+    if (sep)
+        nb[(*len)++] = '\n';
+    nb[*len] = '\0';
+}
+
+/* Appends one field of obj (see search_fields) to the buffer. */
+static void search_field(market *m, json_t *obj, const char *f, char **b, size_t *len, bool sep)
+{
+    const char *dot = strchr(f, '.'), *colon = strchr(f, ':');
+    if (colon) { /* "listing:title": the object the kind's listing_id names */
+        json_t *o =
+            mkt_get(m, "listing", mkt_str(obj, "listing_id") ? mkt_str(obj, "listing_id") : "");
+        search_add(b, len, o ? mkt_str(o, colon + 1) : NULL, sep);
+        json_decref(o);
+    } else if (dot && dot > f + 2 && dot[-1] == ']') { /* "postings[].account" */
+        char name[32];
+        snprintf(name, sizeof name, "%.*s", (int)(dot - f - 2), f);
+        json_t *arr = json_object_get(obj, name), *el;
+        size_t i, n = json_array_size(arr);
+        json_array_foreach(arr, i, el)
+        {
+            search_add(b, len, mkt_str(el, dot + 1), i + 1 < n);
+        }
+        if (sep)
+            search_add(b, len, "", true);
+    } else if (dot) { /* "subject.id" */
+        char name[32];
+        snprintf(name, sizeof name, "%.*s", (int)(dot - f), f);
+        search_add(b, len, mkt_str(json_object_get(obj, name), dot + 1), sep);
+    } else {
+        search_add(b, len, mkt_str(obj, f), sep);
+    }
+}
+
+/* The searchable text of obj, of kind, in lower case (ASCII): owned, or NULL. */
+static char *search_text(market *m, const char *kind, json_t *obj)
+{
+    for (size_t i = 0; i < sizeof search_fields / sizeof search_fields[0]; i++) {
+        if (strcmp(search_fields[i].kind, kind) != 0)
+            continue;
+        char *b = NULL;
+        size_t len = 0;
+        const char *const *f = search_fields[i].fields;
+        for (int k = 0; f[k]; k++)
+            search_field(m, obj, f[k], &b, &len, f[k + 1] != NULL);
+        for (size_t c = 0; b && c < len; c++)
+            if (b[c] >= 'A' && b[c] <= 'Z')
+                b[c] = (char)(b[c] - 'A' + 'a');
+        return b;
+    }
+    return NULL;
+}
+
+/* Stores obj as its JSON text (with its indexed columns and sort keys; its searchable
+ * text too when it is new); seq > 0 names the event that carries this version (emitted
+ * next, see emit_text). Returns 0 or -1. */
+static int put_text(market *m, const char *kind, json_t *obj, const char *text, int64_t seq,
+                    bool created)
 {
     const char *id = mkt_str(obj, "id");
     const char *status = mkt_str(obj, "status");
@@ -349,24 +464,30 @@ static int put_text(market *m, const char *kind, json_t *obj, const char *text, 
     }
     if (!id || keep_superseded(m, kind, id) != 0)
         return -1;
-    store_object row = {kind, id, status, p1, p2, due, m->now, text, seq};
-    return STORE(m->db, object_put, &row);
+    char *search = created ? search_text(m, kind, obj) : NULL;
+    if (created && !search)
+        return -1;
+    store_object row = {kind,  id, status, p1, p2, due, m->now, text, seq, mkt_sort_keys(kind, obj),
+                        search};
+    int rc = STORE(m->db, object_put, &row);
+    free(search);
+    return rc;
 }
 
 int mkt_put(market *m, const char *kind, json_t *obj)
 {
     char *text = json_dumps(obj, JSON_COMPACT);
-    int rc = text ? put_text(m, kind, obj, text, 0) : -1;
+    int rc = text ? put_text(m, kind, obj, text, 0, false) : -1;
     free(text);
     return rc;
 }
 
 /* Stores obj and emits its event (type), the data held once, in the object's row. */
-static int put_and_emit(market *m, const char *kind, json_t *obj, const char *type)
+static int put_and_emit(market *m, const char *kind, json_t *obj, const char *type, bool created)
 {
     char *text = json_dumps(obj, JSON_COMPACT);
     const char *id = mkt_str(obj, "id");
-    int rc = text && id && put_text(m, kind, obj, text, m->seq + 1) == 0
+    int rc = text && id && put_text(m, kind, obj, text, m->seq + 1, created) == 0
                  ? emit_text(m, type, text, kind, id, 0)
                  : -1;
     free(text);
@@ -394,7 +515,7 @@ int mkt_create(market *m, const char *kind, json_t *obj, const char *created_key
         snprintf(type, sizeof type, "decision.recorded");
     else
         event_type(kind, type);
-    return put_and_emit(m, kind, obj, type);
+    return put_and_emit(m, kind, obj, type, true);
 }
 
 int mkt_update(market *m, const char *kind, json_t *obj)
@@ -403,7 +524,7 @@ int mkt_update(market *m, const char *kind, json_t *obj)
     json_object_set_new(obj, "updated_at", mkt_time_json(m->now));
     char type[40];
     event_type(kind, type);
-    return put_and_emit(m, kind, obj, type);
+    return put_and_emit(m, kind, obj, type, false);
 }
 
 int mkt_put_message(market *m, json_t *msg)

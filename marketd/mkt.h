@@ -7,7 +7,9 @@
  *              the SQLite engine: its operations, and its file, schema migrations and
  *              statement cache (store_sqlite.h); the only files that call SQLite
  *   route.c    market_handle(): the tables of methods and routes (who may take each),
- *              idempotency and the POST transaction, the read API
+ *              idempotency and the POST transaction, the read API of one object
+ *   lists.c    the reads of many: the snapshot (the working set) and the lists (their
+ *              sorts, search and cursors)
  *   request.c  a request's pieces: error and success answers, body fields, query
  *              strings, counts, If-Match
  *   trade.c    agent endpoints: listings, negotiations, messages, accept -> purchase
@@ -256,6 +258,26 @@ bool mkt_fleet_halted(market *m);
 /* Listing JSON for actor a (floor_minor hidden from agents other than the seller;
  * route.c). */
 json_t *mkt_listing_view(const market_actor *a, json_t *listing);
+
+/* ---- reading (route.c, lists.c) ---- */
+/* A kind of object as the API names it (route.c's table). */
+typedef struct mkt_kind {
+    const char *plural; /* path segment */
+    const char *kind;   /* objects.kind */
+    const char *prefix; /* id prefix */
+    const char *const *statuses;
+} mkt_kind;
+/* The kind for a path segment ("listings"), or NULL. */
+const mkt_kind *mkt_find_kind(const char *plural);
+/* Object o (stolen) of kind as a may see it (owned). */
+json_t *mkt_object_view(const market_actor *a, const char *kind, json_t *o);
+/* How many of each closed kind the snapshot holds beyond the working set (lists.c). */
+#define MKT_SNAPSHOT_NEWEST 100
+/* GET /v1/snapshot and GET /v1/{kind} (lists.c). */
+bool lists_snapshot(mkt_ctx *c);
+bool lists_get(mkt_ctx *c);
+/* The sort keys of obj, of kind, as stored with its row (db.c; text borrowed from obj). */
+store_keys mkt_sort_keys(const char *kind, json_t *obj);
 
 /* ---- trade.c ---- */
 bool trade_post_listing(mkt_ctx *c);

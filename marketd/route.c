@@ -33,12 +33,7 @@ json_t *mkt_listing_view(const market_actor *a, json_t *listing)
     return v;
 }
 
-typedef struct kinddef {
-    const char *plural; /* path segment */
-    const char *kind;   /* objects.kind */
-    const char *prefix; /* id prefix */
-    const char *const *statuses;
-} kinddef;
+typedef mkt_kind kinddef;
 
 static const char *const agent_st[] = {"active", "paused", NULL};
 static const char *const listing_st[] = {"open", "sold", "withdrawn", NULL};
@@ -55,8 +50,7 @@ static const kinddef kinds[] = {
     {"decisions", "decision", "dec_", none_st},
 };
 
-/* The kind for a path segment, or NULL. */
-static const kinddef *find_kind(const char *plural)
+const mkt_kind *mkt_find_kind(const char *plural)
 {
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
         if (strcmp(kinds[i].plural, plural) == 0)
@@ -81,7 +75,7 @@ static bool agent_may_read(const market_actor *a, const char *kind, json_t *o)
 /* Object o (stolen) of kind as a may see it (owned): an agent never sees another party's
  * private limits, in a listing's floor (mkt_listing_view) or a flag's detail
  * (risk_purchase_view). */
-static json_t *object_view(const market_actor *a, const char *kind, json_t *o)
+json_t *mkt_object_view(const market_actor *a, const char *kind, json_t *o)
 {
     json_t *v = o;
     if (strcmp(kind, "listing") == 0)
@@ -93,90 +87,10 @@ static json_t *object_view(const market_actor *a, const char *kind, json_t *o)
     return v;
 }
 
-/* A page of a list being answered: the objects as the actor may see them. */
-typedef struct page_walk {
-    const market_actor *a;
-    const char *kind;
-    json_t *items;
-    int limit;
-    int64_t last; /* the order of the last object given */
-    bool more;    /* there is one past the page */
-} page_walk;
-static int page_item(void *ud, const char *json, int64_t ord)
-{
-    page_walk *w = ud;
-    if ((int)json_array_size(w->items) == w->limit) {
-        w->more = true;
-        return 1;
-    }
-    json_t *o = json ? json_loads(json, 0, NULL) : NULL;
-    w->last = ord;
-    if (o)
-        o = object_view(w->a, w->kind, o);
-    if (o)
-        json_array_append_new(w->items, o);
-    return 0;
-}
-
-/* GET /v1/{kind}?status=&after=&limit= */
-static bool get_list(mkt_ctx *c)
-{
-    const kinddef *k = find_kind(c->seg[0]);
-    const market_actor *a = c->a;
-    const char *q = c->rq->query;
-    char status[64] = "", after[64] = "", limit[32] = "";
-    store_page lq = {.kind = k->kind, .limit = 100};
-    if (mkt_query_get(q, "status", status, sizeof status) && status[0]) {
-        bool ok = false;
-        for (const char *const *s = k->statuses; *s; s++)
-            ok = ok || strcmp(*s, status) == 0;
-        if (!ok)
-            return mkt_fail(c, 400, "bad_request", "status", NULL, "unknown status for %s",
-                            k->plural);
-        lq.status = status;
-    }
-    if (mkt_query_get(q, "after", after, sizeof after) && after[0]) {
-        int64_t v;
-        if (after[0] != 'o' || !mkt_parse_count(after + 1, &v))
-            return mkt_fail(c, 400, "bad_request", "after", NULL,
-                            "after must be a cursor from next");
-        lq.after = v;
-    }
-    if (mkt_query_get(q, "limit", limit, sizeof limit)) {
-        int64_t v;
-        if (!mkt_parse_count(limit, &v) || v < 1 || v > LIST_LIMIT)
-            return mkt_fail(c, 400, "bad_request", "limit", NULL, "limit must be 1 to %d",
-                            LIST_LIMIT);
-        lq.limit = (int)v;
-    }
-    if (a->role == ROLE_AGENT) {
-        if (strcmp(k->kind, "agent") == 0)
-            lq.id = a->agent_id;
-        else if (strcmp(k->kind, "negotiation") == 0 || strcmp(k->kind, "purchase") == 0)
-            lq.party = a->agent_id;
-        else if (strcmp(k->kind, "listing") != 0)
-            return mkt_fail(c, 403, "forbidden", NULL, NULL, "agents may not read %s", k->plural);
-    }
-    page_walk w = {a, k->kind, json_array(), lq.limit, 0, false};
-    lq.limit += 1;
-    if (STORE(c->m->db, objects_page, &lq, page_item, &w) < 0 && json_array_size(w.items) == 0) {
-        json_decref(w.items);
-        return mkt_fail(c, 503, "unavailable", NULL, NULL, "database: %s",
-                        c->m->db->ops->error(c->m->db));
-    }
-    json_t *next = json_null();
-    if (w.more) {
-        char cur[32];
-        snprintf(cur, sizeof cur, "o%lld", (long long)w.last);
-        next = json_string(cur);
-    }
-    return mkt_ok(c, 200, json_pack("{so so}", "items", w.items, "next", next));
-}
-
 /* GET /v1/{kind}/{id} */
 static bool get_one(mkt_ctx *c)
 {
-    const kinddef *k = find_kind(c->seg[0]);
+    const kinddef *k = mkt_find_kind(c->seg[0]);
     const char *id = c->seg[1];
     if (!text_valid_id(id, k->prefix))
         return mkt_fail(c, 400, "bad_request", "id", NULL, "not a valid %s id", k->kind);
@@ -188,7 +102,7 @@ static bool get_one(mkt_ctx *c)
         return mkt_fail(c, 403, "forbidden", NULL, NULL, "agents may read only their own %s",
                         k->plural);
     }
-    return mkt_ok(c, 200, object_view(c->a, k->kind, o));
+    return mkt_ok(c, 200, mkt_object_view(c->a, k->kind, o));
 }
 
 /* GET /v1/negotiations/{id}/messages?after=SEQ */
@@ -223,40 +137,6 @@ static bool get_messages(mkt_ctx *c)
         next = json_string(cur);
     }
     return mkt_ok(c, 200, json_pack("{so so}", "items", items, "next", next));
-}
-
-/* Sets balances[account] = amount. */
-static int add_balance(void *balances, const char *account, int64_t amount)
-{
-    if (account)
-        json_object_set_new(balances, account, json_integer(amount));
-    return 0;
-}
-
-/* GET /v1/snapshot: everything, consistent as of seq (we hold the lock). */
-static bool get_snapshot(mkt_ctx *c)
-{
-    market *m = c->m;
-    json_t *snap = json_pack("{ss sI so}", "epoch", m->epoch, "seq", (json_int_t)m->seq, "fleet",
-                             mkt_fleet(m));
-    static const char *const names[][2] = {{"agents", "agent"},
-                                           {"listings", "listing"},
-                                           {"negotiations", "negotiation"},
-                                           {"purchases", "purchase"},
-                                           {"alerts", "alert"}};
-    for (size_t i = 0; i < 5; i++) {
-        json_t *arr = json_array();
-        STORE(m->db, objects_each, names[i][1], mkt_collect, arr);
-        json_object_set_new(snap, names[i][0], arr);
-    }
-    json_t *entries = json_array(), *decisions = json_array(), *balances = json_object();
-    STORE(m->db, objects_newest, "ledger", 1000, mkt_collect, entries);
-    STORE(m->db, objects_newest, "decision", 1000, mkt_collect, decisions);
-    STORE(m->db, balances_each, add_balance, balances);
-    json_object_set_new(snap, "ledger",
-                        json_pack("{so so}", "entries", entries, "balances", balances));
-    json_object_set_new(snap, "decisions", decisions);
-    return mkt_ok(c, 200, snap);
 }
 
 /* Appends fault f to the array ud. */
@@ -339,12 +219,12 @@ typedef struct route {
 static const route routes[] = {
     {"GET",  "health",                  BY_ANYONE,              0,   NULL, false, get_health},
     {"GET",  "snapshot",                BY_OPERATOR,            403, "operators only", false,
-     get_snapshot},
+     lists_snapshot},
     {"GET",  "fleet",                   BY_SIGNED,              0,   NULL, false, get_fleet},
     {"GET",  "whoami",                  BY_SIGNED,              0,   NULL, false, get_whoami},
     {"GET",  "sim/faults",              BY(ROLE_SUPERVISOR),    403, "supervisors only", false,
      get_faults},
-    {"GET",  "{kind}",                  BY_SIGNED,              0,   NULL, false, get_list},
+    {"GET",  "{kind}",                  BY_SIGNED,              0,   NULL, false, lists_get},
     {"GET",  "{kind}/*",                BY_SIGNED,              0,   NULL, false, get_one},
     {"GET",  "negotiations/*/messages", BY_SIGNED,              0,   NULL, false, get_messages},
     {"POST", "listings",                BY(ROLE_AGENT),         404, NO_ENDPOINT, true,
@@ -382,7 +262,7 @@ static bool path_matches(const mkt_ctx *c, const char *p)
         const char *seg = c->seg[i];
         bool ok = n == 1 && *p == '*';
         if (!ok && n == 6 && strncmp(p, "{kind}", 6) == 0)
-            ok = find_kind(seg) != NULL;
+            ok = mkt_find_kind(seg) != NULL;
         else if (!ok)
             ok = strlen(seg) == n && strncmp(p, seg, n) == 0;
         if (!ok)

@@ -10,8 +10,11 @@
  *
  * What is stored (each body once; see db.c and idem.c):
  *   objects   one row per object (kind, id): its JSON, a few indexed columns (status, the
- *             parties p1 and p2, the decide_by deadline as due, the creation time) and the
- *             seq of the event whose data is this version (0: none);
+ *             parties p1 and p2, the decide_by deadline as due, the creation time, the
+ *             sort keys of the lists: see store_keys) and the seq of the event whose data
+ *             is this version (0: none); how many of each kind were ever stored, kept in
+ *             the transaction that inserts; and each object's searchable text, indexed
+ *             for substring search (the lists' q=);
  *   events    the gapless log: seq, type, time, and either the whole line or, when its
  *             data is an object's current row or a message, where that data lives;
  *   messages  a negotiation's messages, by (negotiation, seq);
@@ -53,6 +56,16 @@ typedef struct store_seed {
     const char *fleet; /* meta "fleet": the fleet singleton's JSON */
 } store_seed;
 
+/* The sort keys of an object's row, read off the object by db.c (mkt_sort_keys): which
+ * field each one holds depends on the kind (marketd/lists.c names the sorts). */
+typedef struct store_keys {
+    bool has_upd, has_k1, has_k2;
+    int64_t upd;    /* updated_at, ms (listings, negotiations) */
+    int64_t k1;     /* the kind's first number (a price, a count, a total, a rank, an amount) */
+    int64_t k2;     /* its second (a purchase's deadline) */
+    const char *tk; /* a text key (an agent's name), or NULL */
+} store_keys;
+
 /* An object's row. */
 typedef struct store_object {
     const char *kind, *id;
@@ -62,6 +75,10 @@ typedef struct store_object {
     int64_t created;     /* ms; kept from the first store of the row */
     const char *json;
     int64_t seq; /* the event whose data this version is, or 0 */
+    store_keys keys;
+    /* The searchable text (lower case: ASCII), given when the row is new (NULL: leave it
+     * as it is; an object's searchable text never changes once it exists). */
+    const char *search;
 } store_object;
 
 /* An event to append: line is the whole line, or NULL when the data lives in the row
@@ -108,15 +125,27 @@ typedef struct store_fault {
 } store_fault;
 typedef int (*store_fault_fn)(void *ud, const store_fault *f);
 
-/* A page of a list (GET /v1/{kind}): objects of kind, in creation order after the
- * cursor, at most limit of them, filtered by status, by party (p1 or p2) or by id. */
+/* What a list is sorted by: the creation order, or a sort key of store_keys (ties by
+ * creation order, in the same direction). */
+typedef enum store_col { STORE_ORD, STORE_UPD, STORE_K1, STORE_K2, STORE_TK } store_col;
+
+/* A page of a list (GET /v1/{kind}): objects of kind in the order of col (desc: highest
+ * first) after the cursor, at most limit of them, filtered by status, by party (p1 or
+ * p2), by id and by searchable text. */
 typedef struct store_page {
     const char *kind;
     const char *status; /* or NULL: any */
     const char *party;  /* or NULL: anyone's */
     const char *id;     /* or NULL: any (the agent reading the list of agents: itself) */
-    int64_t after;      /* the cursor: the order of the last row of the page before */
+    int64_t after;      /* the cursor: the order of the last row of the page before (0: the
+                           first page; with has_key, paired with the key below) */
     int limit;
+    store_col col;
+    bool desc;
+    bool has_key;     /* the cursor holds the last row's sort key too (not for STORE_ORD) */
+    int64_t key;      /* its number (STORE_UPD, K1, K2) */
+    const char *tkey; /* its text (STORE_TK) */
+    const char *q;    /* searched text (lower case, at least 3 characters), or NULL */
 } store_page;
 
 /* The terms of a purchase that would repeat an earlier one (risk.c's duplicate rule). */
@@ -163,6 +192,16 @@ struct store_ops {
     int (*objects_each)(store *s, const char *kind, store_row_fn fn, void *ud);
     /* The newest max objects of kind, oldest of them first (the snapshot's ledger). */
     int (*objects_newest)(store *s, const char *kind, int max, store_row_fn fn, void *ud);
+    /* The working set of kind (the snapshot's, marketd/lists.c): every object whose
+     * status is s1 or s2 (either may be NULL) and the newest max others, oldest first;
+     * n is each one's order. */
+    int (*objects_working)(store *s, const char *kind, const char *s1, const char *s2, int max,
+                           store_row_fn fn, void *ud);
+    /* The objects of kind whose ids are in ids (a JSON array of strings), oldest first;
+     * n is each one's order. */
+    int (*objects_named)(store *s, const char *kind, const char *ids, store_row_fn fn, void *ud);
+    /* How many objects of kind were ever stored into *n (a counter, not a count). 0/-1. */
+    int (*objects_total)(store *s, const char *kind, int64_t *n);
     /* Objects of kind in status whose held_by holds holder, oldest first (hold.c). */
     int (*objects_held_by)(store *s, const char *kind, const char *status, const char *holder,
                            store_row_fn fn, void *ud);

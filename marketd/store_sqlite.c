@@ -95,14 +95,54 @@ static int sq_object_get(store *s, const char *kind, const char *id, store_row_f
                ud);
 }
 
+/* The kinds of object, each with its table of searchable text (search_<kind>). */
+static const char *const kinds[] = {"agent", "listing", "negotiation", "purchase",
+                                    "alert", "ledger",  "decision",    NULL};
+
+/* True when kind is one of kinds[] (its name may then be written into SQL text). */
+static bool known_kind(const char *kind)
+{
+    for (int i = 0; kind && kinds[i]; i++)
+        if (strcmp(kinds[i], kind) == 0)
+            return true;
+    return false;
+}
+
+/* Binds k's sort keys to st's parameters 10 to 13 (NULL where the kind has none). */
+static void bind_keys(sqlite3_stmt *st, const store_keys *k)
+{
+    if (k->has_upd)
+        sqlite3_bind_int64(st, 10, k->upd);
+    if (k->has_k1)
+        sqlite3_bind_int64(st, 11, k->k1);
+    if (k->has_k2)
+        sqlite3_bind_int64(st, 12, k->k2);
+    if (k->tk)
+        sqlite3_bind_text(st, 13, k->tk, -1, SQLITE_STATIC);
+}
+
+/* Adds a new row's searchable text to its kind's index. 0 or -1. */
+static int search_put(sq *q, const store_object *o)
+{
+    char sql[160];
+    if (!known_kind(o->kind))
+        return -1;
+    snprintf(sql, sizeof sql,
+             "INSERT INTO search_%s(rowid,t) SELECT ord, ?3 FROM objects WHERE kind=?1 AND id=?2",
+             o->kind);
+    return sq_run(q, sql, "ttt", o->kind, o->id, o->search);
+}
+
 static int sq_object_put(store *s, const store_object *o)
 {
-    sqlite3_stmt *st = sq_stmt(SQ(s),
-                               "INSERT INTO objects(kind,id,status,p1,p2,due,created,json,seq) "
-                               "VALUES(?,?,?,?,?,?,?,?,?) ON CONFLICT(kind,id) DO UPDATE SET "
-                               "status=excluded.status, due=excluded.due, json=excluded.json, "
-                               "seq=excluded.seq",
-                               "ttttt", o->kind, o->id, o->status, o->p1, o->p2);
+    sqlite3_stmt *st =
+        sq_stmt(SQ(s),
+                "INSERT INTO objects(kind,id,status,p1,p2,due,created,json,seq,upd,k1,k2,tk) "
+                "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(kind,id) DO UPDATE SET "
+                "status=excluded.status, due=excluded.due, json=excluded.json, "
+                "seq=excluded.seq, upd=excluded.upd, k1=excluded.k1, k2=excluded.k2, "
+                "tk=excluded.tk",
+                "ttttt", o->kind, o->id, o->status, o->p1, o->p2);
     if (!st)
         return -1;
     if (o->due >= 0)
@@ -111,22 +151,113 @@ static int sq_object_put(store *s, const store_object *o)
     sqlite3_bind_text(st, 8, o->json, -1, SQLITE_STATIC);
     if (o->seq > 0)
         sqlite3_bind_int64(st, 9, o->seq);
+    bind_keys(st, &o->keys);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
     sqlite3_reset(st);
+    if (rc == 0 && o->search)
+        rc = search_put(SQ(s), o);
     return rc;
+}
+
+/* The SQL of a page of q into sql (size bytes): the parameters are ?1 kind, ?2 status,
+ * ?3 the cursor's order, ?4 the party or id, ?5 the cursor's key, ?6 the search (an
+ * FTS5 phrase), ?7 the limit. With a search in creation order the trigram index leads
+ * (its rowids are the rows' order); with another sort, the rows it finds are sorted.
+ * The kind is one of kinds[]. */
+static void page_sql(const store_page *q, char *sql, size_t size)
+{
+    static const char *const cols[] = {"o.ord", "o.upd", "o.k1", "o.k2", "o.tk"};
+    const char *dir = q->desc ? " DESC" : "", *cmp = q->desc ? "<" : ">";
+    bool by_ord = q->col == STORE_ORD, lead = q->q && by_ord;
+    char col[64], from[128], cursor[128] = "", search[128] = "", order[160], notnull[96] = "";
+    snprintf(col, sizeof col, "%s", cols[q->col]);
+    if (lead) {
+        snprintf(col, sizeof col, "search_%s.rowid", q->kind);
+        snprintf(from, sizeof from, "search_%s JOIN objects o ON o.ord=%s", q->kind, col);
+        snprintf(search, sizeof search, " AND search_%s MATCH ?6", q->kind);
+    } else {
+        snprintf(from, sizeof from, "objects o");
+        if (q->q)
+            snprintf(search, sizeof search,
+                     " AND o.ord IN (SELECT rowid FROM search_%s WHERE search_%s MATCH ?6)",
+                     q->kind, q->kind);
+    }
+    if (by_ord && (q->after > 0 || !q->desc))
+        snprintf(cursor, sizeof cursor, " AND %s %s ?3", col, cmp);
+    else if (!by_ord && q->has_key)
+        snprintf(cursor, sizeof cursor, " AND (%s, o.ord) %s (?5, ?3)", col, cmp);
+    if (by_ord) {
+        snprintf(order, sizeof order, "%s%s", col, dir);
+    } else {
+        snprintf(order, sizeof order, "%s%s, o.ord%s", col, dir, dir);
+        snprintf(notnull, sizeof notnull, " AND %s IS NOT NULL", col);
+    }
+    snprintf(sql, size,
+             "SELECT o.json, o.ord FROM %s WHERE o.kind=?1%s%s%s%s%s ORDER BY %s LIMIT ?7", from,
+             q->status ? " AND o.status=?2" : "", notnull,
+             q->id      ? " AND o.id=?4"
+             : q->party ? " AND (o.p1=?4 OR o.p2=?4)"
+                        : "",
+             cursor, search, order);
 }
 
 static int sq_objects_page(store *s, const store_page *q, store_row_fn fn, void *ud)
 {
-    static const char by_id[] =
-        "SELECT json, ord FROM objects WHERE kind=?1 AND (?2 IS NULL OR status=?2) AND ord>?3 "
-        "AND (?4 IS NULL OR id=?4) ORDER BY ord LIMIT ?5";
-    static const char by_party[] =
-        "SELECT json, ord FROM objects WHERE kind=?1 AND (?2 IS NULL OR status=?2) AND ord>?3 "
-        "AND (?4 IS NULL OR p1=?4 OR p2=?4) ORDER BY ord LIMIT ?5";
-    return walk(sq_stmt(SQ(s), q->id ? by_id : by_party, "ttItI", q->kind, q->status, q->after,
-                        q->id ? q->id : q->party, (int64_t)q->limit),
+    if (!known_kind(q->kind) || q->col > STORE_TK)
+        return -1;
+    char sql[1024], phrase[256] = "";
+    if (q->q) { /* one FTS5 phrase: in double quotes, a double quote doubled */
+        size_t n = 0;
+        phrase[n++] = '"';
+        for (const char *c = q->q; *c && n < sizeof phrase - 3; c++) {
+            if (*c == '"')
+                phrase[n++] = '"';
+            phrase[n++] = *c;
+        }
+        phrase[n++] = '"';
+        phrase[n] = '\0';
+    }
+    page_sql(q, sql, sizeof sql);
+    sqlite3_stmt *st =
+        sq_stmt(SQ(s), sql, "ttIt", q->kind, q->status, q->after, q->id ? q->id : q->party);
+    if (!st)
+        return -1;
+    if (q->has_key && q->col == STORE_TK)
+        sqlite3_bind_text(st, 5, q->tkey ? q->tkey : "", -1, SQLITE_STATIC);
+    else if (q->has_key)
+        sqlite3_bind_int64(st, 5, q->key);
+    if (q->q)
+        sqlite3_bind_text(st, 6, phrase, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 7, q->limit);
+    return walk(st, fn, ud);
+}
+
+static int sq_objects_working(store *s, const char *kind, const char *s1, const char *s2, int max,
+                              store_row_fn fn, void *ud)
+{
+    return walk(sq_stmt(SQ(s),
+                        "SELECT json, ord FROM objects WHERE kind=?1 AND status IN (?2,?3) "
+                        "UNION ALL SELECT json, ord FROM (SELECT json, ord FROM objects WHERE "
+                        "kind=?1 AND (status IS NULL OR (status IS NOT ?2 AND status IS NOT ?3)) "
+                        "ORDER BY ord DESC LIMIT ?4) ORDER BY 2",
+                        "tttI", kind, s1, s2, (int64_t)max),
                 fn, ud);
+}
+
+static int sq_objects_named(store *s, const char *kind, const char *ids, store_row_fn fn, void *ud)
+{
+    return walk(sq_stmt(SQ(s),
+                        "SELECT json, ord FROM objects WHERE kind=?1 AND id IN (SELECT value FROM "
+                        "json_each(?2)) ORDER BY ord",
+                        "tt", kind, ids),
+                fn, ud);
+}
+
+static int sq_objects_total(store *s, const char *kind, int64_t *n)
+{
+    *n = 0;
+    return one_int(sq_stmt(SQ(s), "SELECT n FROM kind_totals WHERE kind=?", "t", kind), n) < 0 ? -1
+                                                                                               : 0;
 }
 
 static int sq_objects_each(store *s, const char *kind, store_row_fn fn, void *ud)
@@ -490,6 +621,9 @@ const store_ops store_sqlite = {
     .objects_page = sq_objects_page,
     .objects_each = sq_objects_each,
     .objects_newest = sq_objects_newest,
+    .objects_working = sq_objects_working,
+    .objects_named = sq_objects_named,
+    .objects_total = sq_objects_total,
     .objects_held_by = sq_objects_held_by,
     .threads_live = sq_threads_live,
     .purchases_due = sq_purchases_due,

@@ -18,9 +18,24 @@
 #include "marketd/mkt.h"
 #include "marketd/store_sqlite.h"
 
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 4
+
+/* SQL pieces of migration 4: an RFC 3339 time of ours as ms; a field of an object's JSON
+ * as text ('' when absent); the separator of the fields of a searchable text; a table of
+ * searchable text (trigrams of the lower-case text, case-sensitive: ASCII case is folded
+ * by the writer, as SQL lower() does) and its filling from the rows there. */
+#define MS(x)   "(CAST(strftime('%s'," x ") AS INTEGER)*1000+CAST(substr(" x ",21,3) AS INTEGER))"
+#define F(path) "ifnull(json_extract(json,'$." path "'),'')"
+#define SEP     "||char(10)||"
+#define FTS(kind)                                                                                  \
+    "CREATE VIRTUAL TABLE search_" kind " USING fts5(t, tokenize='trigram "                        \
+    "case_sensitive 1', content='', detail=full);"
+#define FILL(kind, text)                                                                           \
+    "INSERT INTO search_" kind "(rowid,t) SELECT ord, lower(" text                                 \
+    ") FROM objects WHERE kind='" kind "';"
 
 /* The migrations, in order: migrations[i] takes user_version i to i+1. */
+/* clang-format off */
 static const char *const migrations[] = {
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
     "CREATE TABLE objects(ord INTEGER PRIMARY KEY, kind TEXT NOT NULL, id TEXT NOT NULL,"
@@ -92,7 +107,56 @@ static const char *const migrations[] = {
     "ALTER TABLE events ADD COLUMN src_id TEXT;"
     "ALTER TABLE events ADD COLUMN src_n INTEGER;"
     "ALTER TABLE idem ADD COLUMN refs TEXT;",
+
+    /* 4: issue 14. The lists' sort keys (store.h, store_keys: read off each object by
+     * db.c, mkt_sort_keys; here off the rows already there), an index per sort with and
+     * without a status, how many objects of each kind were ever stored (kept by a trigger
+     * in the transaction that inserts) and a trigram index per kind of the searchable
+     * text (db.c, search_fields: the same fields, in the same order, lower case). */
+    "ALTER TABLE objects ADD COLUMN upd INTEGER;"
+    "ALTER TABLE objects ADD COLUMN k1 INTEGER;"
+    "ALTER TABLE objects ADD COLUMN k2 INTEGER;"
+    "ALTER TABLE objects ADD COLUMN tk TEXT;"
+    "UPDATE objects SET upd=" MS("json_extract(json,'$.updated_at')")
+    " WHERE kind IN ('listing','negotiation');"
+    "UPDATE objects SET k1=json_extract(json,'$.unit_price_minor') WHERE kind='listing';"
+    "UPDATE objects SET k1=json_extract(json,'$.message_count') WHERE kind='negotiation';"
+    "UPDATE objects SET k1=json_extract(json,'$.total_minor'), k2=ifnull("
+    MS("json_extract(json,'$.decide_by')") ",9223372036854775807) WHERE kind='purchase';"
+    "UPDATE objects SET k1=CASE json_extract(json,'$.severity') WHEN 'critical' THEN 2"
+    " WHEN 'warning' THEN 1 ELSE 0 END WHERE kind='alert';"
+    "UPDATE objects SET k1=ifnull((SELECT MAX(json_extract(value,'$.amount_minor')) FROM"
+    " json_each(objects.json,'$.postings')),0) WHERE kind='ledger';"
+    "UPDATE objects SET tk=json_extract(json,'$.name') WHERE kind='agent';"
+    "CREATE INDEX objects_kind_ord ON objects(kind, ord);"
+    "CREATE INDEX objects_upd ON objects(kind, upd, ord) WHERE upd IS NOT NULL;"
+    "CREATE INDEX objects_status_upd ON objects(kind, status, upd, ord) WHERE upd IS NOT NULL;"
+    "CREATE INDEX objects_k1 ON objects(kind, k1, ord) WHERE k1 IS NOT NULL;"
+    "CREATE INDEX objects_status_k1 ON objects(kind, status, k1, ord)"
+    " WHERE k1 IS NOT NULL AND status IS NOT NULL;"
+    "CREATE INDEX objects_k2 ON objects(kind, k2, ord) WHERE k2 IS NOT NULL;"
+    "CREATE INDEX objects_status_k2 ON objects(kind, status, k2, ord) WHERE k2 IS NOT NULL;"
+    "CREATE INDEX objects_tk ON objects(kind, tk, ord) WHERE tk IS NOT NULL;"
+    "CREATE TABLE kind_totals(kind TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;"
+    "INSERT INTO kind_totals SELECT kind, COUNT(*) FROM objects GROUP BY kind;"
+    "CREATE TRIGGER objects_total AFTER INSERT ON objects BEGIN INSERT INTO kind_totals(kind,n)"
+    " VALUES(new.kind,1) ON CONFLICT(kind) DO UPDATE SET n=n+1; END;"
+    FTS("agent") FTS("listing") FTS("negotiation") FTS("purchase") FTS("alert") FTS("ledger")
+    FTS("decision")
+    FILL("agent", F("id") SEP F("name") SEP F("principal"))
+    FILL("listing", F("id") SEP F("title") SEP F("category") SEP F("seller_id"))
+    FILL("negotiation", F("id") SEP F("listing_id") SEP F("buyer_id") SEP F("seller_id") SEP
+         "ifnull((SELECT json_extract(l.json,'$.title') FROM objects l WHERE l.kind='listing'"
+         " AND l.id=json_extract(objects.json,'$.listing_id')),'')")
+    FILL("purchase", F("id") SEP F("negotiation_id") SEP F("listing_id") SEP F("buyer_id") SEP
+         F("seller_id"))
+    FILL("alert", F("id") SEP F("rule") SEP F("message") SEP F("subject.id"))
+    FILL("ledger", F("id") SEP F("purchase_id") SEP
+         "ifnull((SELECT group_concat(json_extract(value,'$.account'),char(10)) FROM"
+         " json_each(objects.json,'$.postings')),'')")
+    FILL("decision", F("id") SEP F("action") SEP F("by") SEP F("subject.id") SEP F("reason")),
 };
+/* clang-format on */
 
 /* ---- statements -------------------------------------------------------------- */
 

@@ -65,7 +65,7 @@ static void put(store *s, const char *kind, const char *id, const char *status, 
     char json[256];
     snprintf(json, sizeof json, "{\"id\":\"%s\",\"status\":\"%s\",\"held_by\":[\"fleet\"]}", id,
              status ? status : "");
-    store_object o = {kind, id, status, p1, p2, due, created, json, 0};
+    store_object o = {kind, id, status, p1, p2, due, created, json, 0, {0}, NULL};
     assert_int_equal(STORE(s, object_put, &o), 0);
 }
 
@@ -200,7 +200,8 @@ static void test_named_queries(void **state)
     const char *sts[] = {"pending_approval", "vetoed", "pending_approval"};
     int64_t due[] = {300, -1, 200};
     for (int i = 0; i < 3; i++) {
-        store_object o = {"purchase", ids[i], sts[i], "agt_1", "agt_2", due[i], 1000 + i, pj[i], 0};
+        store_object o = {"purchase", ids[i], sts[i], "agt_1", "agt_2", due[i],
+                          1000 + i,   pj[i],  0,      {0},     NULL};
         assert_int_equal(STORE(s, object_put, &o), 0);
     }
     r = (rows){0};
@@ -263,7 +264,7 @@ static void test_event_log(void **state)
     assert_int_equal(STORE(s, last_seq, &seq), 0);
     assert_int_equal(seq, 0);
     /* an object whose current version is event 2's data, a message that is event 3's */
-    store_object o = {"alert", "alr_1", "open", NULL, NULL, -1, 1, "{\"v\":1}", 2};
+    store_object o = {"alert", "alr_1", "open", NULL, NULL, -1, 1, "{\"v\":1}", 2, {0}, NULL};
     assert_int_equal(STORE(s, object_put, &o), 0);
     store_message m = {"neg_1", 1, "agt_1", "offer", 1, "{\"m\":1}"};
     assert_int_equal(STORE(s, message_put, &m), 0);

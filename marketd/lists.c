@@ -1,0 +1,407 @@
+/* lists.c: reading many objects at once: GET /v1/snapshot (the working set) and
+ * GET /v1/{kind} (a page of a list: its sorts, its search and its cursors).
+ *
+ * The snapshot holds what a console keeps in memory (docs/api.md, Reading): every agent,
+ * everything pending or open, the newest MKT_SNAPSHOT_NEWEST of each closed kind, the
+ * listings and threads those name, and how many of each kind the server holds; the rest
+ * is paged with the lists. A list is sorted by one of its kind's sorts (sorts[] below:
+ * a key of the store's rows, marketd/store.h, store_keys, read off each object by db.c),
+ * ties by creation order in the same direction; its cursor `next` names the sort, the
+ * last row's key and its creation order, so the next page starts right after that row
+ * whatever was added meanwhile.
+ */
+#include "marketd/mkt.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LIST_LIMIT 1000
+#define Q_MIN      3   /* the shortest searched text (characters) ... */
+#define Q_MAX      100 /* ... and the longest (bytes) */
+
+/* One sort of a kind's list: the store's column and its direction. */
+typedef struct sortdef {
+    const char *kind, *name;
+    store_col col;
+    bool desc;
+} sortdef;
+
+/* clang-format off */
+static const sortdef sorts[] = {
+    {"listing",     "newest",   STORE_ORD, true}, {"listing",     "updated",  STORE_UPD, true},
+    {"listing",     "price",    STORE_K1,  true},
+    {"negotiation", "newest",   STORE_ORD, true}, {"negotiation", "activity", STORE_UPD, true},
+    {"negotiation", "messages", STORE_K1,  true},
+    {"purchase",    "newest",   STORE_ORD, true}, {"purchase",    "total",    STORE_K1,  true},
+    {"purchase",    "deadline", STORE_K2,  false},
+    {"alert",       "newest",   STORE_ORD, true}, {"alert",       "severity", STORE_K1,  true},
+    {"ledger",      "newest",   STORE_ORD, true}, {"ledger",      "amount",   STORE_K1,  true},
+    {"decision",    "newest",   STORE_ORD, true},
+    {"agent",       "name",     STORE_TK,  false},
+};
+/* clang-format on */
+
+/* The sort name of kind, or NULL. */
+static const sortdef *find_sort(const char *kind, const char *name)
+{
+    for (size_t i = 0; i < sizeof sorts / sizeof sorts[0]; i++)
+        if (strcmp(sorts[i].kind, kind) == 0 && strcmp(sorts[i].name, name) == 0)
+            return &sorts[i];
+    return NULL;
+}
+
+/* ---- cursors ---------------------------------------------------------------- */
+
+/* A cursor is "o<order>" in creation order (as before sorts existed), else
+ * "<id prefix><sort>.<order>" for a sort by creation order and
+ * "<id prefix><sort>.<key>.<order>" for a sort by a key: the key in decimal, or a text
+ * key in hex. */
+
+/* Parses a signed decimal integer that is all of s. */
+static bool parse_int(const char *s, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (!*s || *end || errno || (*s != '-' && (*s < '0' || *s > '9')))
+        return false;
+    *out = v;
+    return true;
+}
+
+/* Decodes hex text (size bytes out, NUL-terminated). */
+static bool parse_hex(const char *s, size_t n, char *out, size_t size)
+{
+    if (n % 2 || n / 2 >= size)
+        return false;
+    for (size_t i = 0; i < n; i += 2) {
+        unsigned v;
+        if (sscanf(s + i, "%2x", &v) != 1 || !strchr("0123456789abcdef", s[i]) ||
+            !strchr("0123456789abcdef", s[i + 1]))
+            return false;
+        out[i / 2] = (char)v;
+    }
+    out[n / 2] = '\0';
+    return memchr(out, '\0', n / 2) == NULL;
+}
+
+/* Reads cursor text into q for sort (NULL: creation order) of kind k; tbuf holds a
+ * text key. False when it is not a cursor of this list's sort. */
+static bool parse_cursor(const char *text, const mkt_kind *k, const sortdef *sort, store_page *q,
+                         char *tbuf, size_t tsize)
+{
+    if (!sort)
+        return text[0] == 'o' && mkt_parse_count(text + 1, &q->after);
+    size_t pl = strlen(k->prefix), nl = strlen(sort->name);
+    if (strncmp(text, k->prefix, pl) != 0 || strncmp(text + pl, sort->name, nl) != 0 ||
+        text[pl + nl] != '.')
+        return false;
+    const char *rest = text + pl + nl + 1, *dot = strrchr(rest, '.');
+    if (sort->col == STORE_ORD)
+        return mkt_parse_count(rest, &q->after);
+    if (!dot || !mkt_parse_count(dot + 1, &q->after))
+        return false;
+    char key[40];
+    if (sort->col == STORE_TK) {
+        if (!parse_hex(rest, (size_t)(dot - rest), tbuf, tsize))
+            return false;
+        q->tkey = tbuf;
+    } else {
+        size_t n = (size_t)(dot - rest);
+        if (n >= sizeof key)
+            return false;
+        memcpy(key, rest, n);
+        key[n] = '\0';
+        if (!parse_int(key, &q->key))
+            return false;
+    }
+    q->has_key = true;
+    return true;
+}
+
+/* The cursor after object o (order ord) into out (size bytes). */
+static void make_cursor(const mkt_kind *k, const sortdef *sort, json_t *o, int64_t ord, char *out,
+                        size_t size)
+{
+    if (!sort) {
+        snprintf(out, size, "o%lld", (long long)ord);
+        return;
+    }
+    int n = snprintf(out, size, "%s%s.", k->prefix, sort->name);
+    store_keys keys = mkt_sort_keys(k->kind, o);
+    int64_t key = sort->col == STORE_UPD ? keys.upd : sort->col == STORE_K1 ? keys.k1 : keys.k2;
+    if (sort->col == STORE_TK) {
+        for (const char *t = keys.tk ? keys.tk : ""; *t && n + 3 < (int)size; t++)
+            n += snprintf(out + n, size - (size_t)n, "%02x", (unsigned char)*t);
+        snprintf(out + n, size - (size_t)n, ".%lld", (long long)ord);
+    } else if (sort->col == STORE_ORD) {
+        snprintf(out + n, size - (size_t)n, "%lld", (long long)ord);
+    } else {
+        snprintf(out + n, size - (size_t)n, "%lld.%lld", (long long)key, (long long)ord);
+    }
+}
+
+/* ---- GET /v1/{kind} --------------------------------------------------------- */
+
+/* A page of a list being answered: the objects as the actor may see them. */
+typedef struct page_walk {
+    const market_actor *a;
+    const char *kind;
+    json_t *items;
+    int limit;
+    int64_t last;   /* the order of the last object given */
+    json_t *last_o; /* and that object as stored (owned) */
+    bool more;      /* there is one past the page */
+} page_walk;
+static int page_item(void *ud, const char *json, int64_t ord)
+{
+    page_walk *w = ud;
+    if ((int)json_array_size(w->items) == w->limit) {
+        w->more = true;
+        return 1;
+    }
+    json_t *o = json ? json_loads(json, 0, NULL) : NULL;
+    w->last = ord;
+    json_decref(w->last_o);
+    w->last_o = json_incref(o);
+    if (o)
+        o = mkt_object_view(w->a, w->kind, o);
+    if (o)
+        json_array_append_new(w->items, o);
+    return 0;
+}
+
+/* Reads q= into out (lower case, ASCII): 1 given, 0 absent, -1 bad (answer set). */
+static int list_search(mkt_ctx *c, char *out, size_t size)
+{
+    if (!mkt_query_get(c->rq->query, "q", out, size))
+        return 0;
+    size_t n = strlen(out), chars = 0;
+    for (size_t i = 0; i < n; i++)
+        chars += ((unsigned char)out[i] & 0xc0) != 0x80;
+    if (n > Q_MAX || chars < Q_MIN) {
+        mkt_fail(c, 400, "bad_request", "q", NULL,
+                 "q must be %d to %d bytes and hold at least %d characters", Q_MIN, Q_MAX, Q_MIN);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (out[i] >= 'A' && out[i] <= 'Z')
+            out[i] = (char)(out[i] - 'A' + 'a');
+    return 1;
+}
+
+/* Reads status=, sort=, q=, after= and limit= of kind k into lq (buffers: the caller's,
+ * living as long as lq); *sort the sort (NULL: creation order). False: answer set. */
+static bool list_query(mkt_ctx *c, const mkt_kind *k, store_page *lq, const sortdef **sort,
+                       char status[64], char qtext[256], char tkey[1024])
+{
+    const char *q = c->rq->query;
+    char text[2200] = "";
+    if (mkt_query_get(q, "status", status, 64) && status[0]) {
+        bool ok = false;
+        for (const char *const *s = k->statuses; *s; s++)
+            ok = ok || strcmp(*s, status) == 0;
+        if (!ok)
+            return mkt_fail(c, 400, "bad_request", "status", NULL, "unknown status for %s",
+                            k->plural);
+        lq->status = status;
+    }
+    *sort = NULL;
+    if (mkt_query_get(q, "sort", text, sizeof text) && text[0]) {
+        if (!(*sort = find_sort(k->kind, text)))
+            return mkt_fail(c, 400, "bad_request", "sort", NULL, "unknown sort for %s", k->plural);
+        lq->col = (*sort)->col;
+        lq->desc = (*sort)->desc;
+    }
+    int has_q = list_search(c, qtext, 256);
+    if (has_q < 0)
+        return false;
+    lq->q = has_q ? qtext : NULL;
+    if (mkt_query_get(q, "after", text, sizeof text) && text[0] &&
+        !parse_cursor(text, k, *sort, lq, tkey, 1024))
+        return mkt_fail(c, 400, "bad_request", "after", NULL,
+                        "after must be the next of a page of this list and sort");
+    if (mkt_query_get(q, "limit", text, 32)) {
+        int64_t v;
+        if (!mkt_parse_count(text, &v) || v < 1 || v > LIST_LIMIT)
+            return mkt_fail(c, 400, "bad_request", "limit", NULL, "limit must be 1 to %d",
+                            LIST_LIMIT);
+        lq->limit = (int)v;
+    }
+    return true;
+}
+
+bool lists_get(mkt_ctx *c)
+{
+    const mkt_kind *k = mkt_find_kind(c->seg[0]);
+    const market_actor *a = c->a;
+    char status[64] = "", qtext[256] = "", tkey[1024] = "";
+    const sortdef *sort = NULL;
+    store_page lq = {.kind = k->kind, .limit = 100};
+    if (!list_query(c, k, &lq, &sort, status, qtext, tkey))
+        return false;
+    if (a->role == ROLE_AGENT) {
+        if (strcmp(k->kind, "agent") == 0)
+            lq.id = a->agent_id;
+        else if (strcmp(k->kind, "negotiation") == 0 || strcmp(k->kind, "purchase") == 0)
+            lq.party = a->agent_id;
+        else if (strcmp(k->kind, "listing") != 0)
+            return mkt_fail(c, 403, "forbidden", NULL, NULL, "agents may not read %s", k->plural);
+    }
+    page_walk w = {a, k->kind, json_array(), lq.limit, 0, NULL, false};
+    lq.limit += 1;
+    if (STORE(c->m->db, objects_page, &lq, page_item, &w) < 0 && json_array_size(w.items) == 0) {
+        json_decref(w.items);
+        json_decref(w.last_o);
+        return mkt_fail(c, 503, "unavailable", NULL, NULL, "database: %s",
+                        c->m->db->ops->error(c->m->db));
+    }
+    json_t *next = json_null();
+    if (w.more) {
+        char cur[2200];
+        make_cursor(k, sort, w.last_o, w.last, cur, sizeof cur);
+        next = json_string(cur);
+    }
+    json_decref(w.last_o);
+    return mkt_ok(c, 200, json_pack("{so so}", "items", w.items, "next", next));
+}
+
+/* ---- GET /v1/snapshot ----------------------------------------------------------- */
+
+/* Rows of a kind in creation order: each one's order and object (owned). */
+typedef struct rowset {
+    int64_t *ord;
+    json_t **obj;
+    size_t n, cap;
+} rowset;
+static int rowset_add(void *ud, const char *json, int64_t ord)
+{
+    rowset *r = ud;
+    json_t *o = json ? json_loads(json, 0, NULL) : NULL;
+    if (!o)
+        return 0;
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 64;
+        int64_t *no = realloc(r->ord, cap * sizeof *no);
+        if (no)
+            r->ord = no;
+        json_t **nj = no ? realloc(r->obj, cap * sizeof *nj) : NULL;
+        if (!nj) {
+            json_decref(o);
+            return -1;
+        }
+        r->obj = nj;
+        r->cap = cap;
+    }
+    r->ord[r->n] = ord;
+    r->obj[r->n++] = o;
+    return 0;
+}
+
+/* Merges a and b (each in creation order) into a JSON array, each row once; frees both. */
+static json_t *rowset_merge(rowset *a, rowset *b)
+{
+    json_t *arr = json_array();
+    size_t i = 0, j = 0;
+    while (i < a->n || j < b->n) {
+        bool take_a = j == b->n || (i < a->n && a->ord[i] <= b->ord[j]);
+        bool same = i < a->n && j < b->n && a->ord[i] == b->ord[j];
+        json_array_append_new(arr, take_a ? a->obj[i++] : b->obj[j++]);
+        if (same)
+            json_decref(b->obj[j++]);
+    }
+    free(a->ord);
+    free(a->obj);
+    free(b->ord);
+    free(b->obj);
+    *a = *b = (rowset){0};
+    return arr;
+}
+
+/* The ids that the objects of arr name in field key, as a JSON array's text (owned). */
+static char *named_ids(json_t *arr, const char *key)
+{
+    json_t *ids = json_array(), *o;
+    size_t i;
+    json_array_foreach(arr, i, o)
+    {
+        if (mkt_str(o, key))
+            json_array_append_new(ids, json_string(mkt_str(o, key)));
+    }
+    char *text = json_dumps(ids, JSON_COMPACT);
+    json_decref(ids);
+    return text;
+}
+
+/* The working set of kind (statuses s1, s2, the newest others) merged with the objects
+ * of kind named in field key of arr1 and arr2 (either may be NULL). */
+static json_t *working_set(market *m, const char *kind, const char *s1, const char *s2,
+                           json_t *arr1, json_t *arr2, const char *key)
+{
+    rowset a = {0}, b = {0};
+    STORE(m->db, objects_working, kind, s1, s2, MKT_SNAPSHOT_NEWEST, rowset_add, &a);
+    json_t *both = json_array();
+    if (arr1)
+        json_array_extend(both, arr1);
+    if (arr2)
+        json_array_extend(both, arr2);
+    char *ids = json_array_size(both) ? named_ids(both, key) : NULL;
+    json_decref(both);
+    if (ids)
+        STORE(m->db, objects_named, kind, ids, rowset_add, &b);
+    free(ids);
+    return rowset_merge(&a, &b);
+}
+
+/* Sets balances[account] = amount. */
+static int add_balance(void *balances, const char *account, int64_t amount)
+{
+    if (account)
+        json_object_set_new(balances, account, json_integer(amount));
+    return 0;
+}
+
+/* {kind: {total}} for each kind of history. */
+static json_t *history(market *m)
+{
+    static const char *const names[][2] = {
+        {"listings", "listing"},   {"negotiations", "negotiation"},
+        {"purchases", "purchase"}, {"alerts", "alert"},
+        {"ledger", "ledger"},      {"decisions", "decision"}};
+    json_t *h = json_object();
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        int64_t n = 0;
+        STORE(m->db, objects_total, names[i][1], &n);
+        json_object_set_new(h, names[i][0], json_pack("{sI}", "total", (json_int_t)n));
+    }
+    return h;
+}
+
+bool lists_snapshot(mkt_ctx *c)
+{
+    market *m = c->m;
+    json_t *snap = json_pack("{ss sI so}", "epoch", m->epoch, "seq", (json_int_t)m->seq, "fleet",
+                             mkt_fleet(m));
+    json_t *agents = json_array();
+    STORE(m->db, objects_each, "agent", mkt_collect, agents);
+    json_t *purchases = working_set(m, "purchase", "pending_approval", NULL, NULL, NULL, NULL);
+    json_t *negs = working_set(m, "negotiation", "open", "held", purchases, NULL, "negotiation_id");
+    json_t *listings = working_set(m, "listing", NULL, NULL, negs, purchases, "listing_id");
+    json_t *alerts = working_set(m, "alert", "open", NULL, NULL, NULL, NULL);
+    json_object_set_new(snap, "agents", agents);
+    json_object_set_new(snap, "listings", listings);
+    json_object_set_new(snap, "negotiations", negs);
+    json_object_set_new(snap, "purchases", purchases);
+    json_object_set_new(snap, "alerts", alerts);
+    json_t *entries = json_array(), *decisions = json_array(), *balances = json_object();
+    STORE(m->db, objects_newest, "ledger", MKT_SNAPSHOT_NEWEST, mkt_collect, entries);
+    STORE(m->db, objects_newest, "decision", MKT_SNAPSHOT_NEWEST, mkt_collect, decisions);
+    STORE(m->db, balances_each, add_balance, balances);
+    json_object_set_new(snap, "ledger",
+                        json_pack("{so so}", "entries", entries, "balances", balances));
+    json_object_set_new(snap, "decisions", decisions);
+    json_object_set_new(snap, "history", history(m));
+    return mkt_ok(c, 200, snap);
+}
