@@ -500,18 +500,14 @@ static int64_t ledger_amount(const model_ledger_entry *e)
     return s;
 }
 
-/* The largest posting of an entry (its absolute amount): what the server's "amount"
- * sort orders by. */
+/* The largest posting of an entry (the greatest amount, as signed): what the server's
+ * "amount" sort orders by (marketd/db.c, the ledger's sort key). */
 static int64_t ledger_largest(const model_ledger_entry *e)
 {
-    int64_t m = 0;
-    for (size_t i = 0; i < e->npostings; i++) {
-        int64_t a = e->postings[i].amount_minor;
-        if (a < 0)
-            a = -a;
-        if (a > m)
-            m = a;
-    }
+    int64_t m = e->npostings ? e->postings[0].amount_minor : 0;
+    for (size_t i = 1; i < e->npostings; i++)
+        if (e->postings[i].amount_minor > m)
+            m = e->postings[i].amount_minor;
     return m;
 }
 
