@@ -138,6 +138,11 @@ static void thread_lines(const ui *u, dbuf *b, const model_negotiation *n, size_
     if (missing > 0 && u->cs.replay) /* nothing to fetch them from */
         add(b, THEME_DIM, "  (%lld earlier message%s not in the recording)", missing,
             missing == 1 ? "" : "s");
+    else if (missing > 0 && !store_negotiation(u->st, n->id)) /* a row read from history */
+        add(b, THEME_DIM,
+            "  (%lld message%s: a thread read from history; its messages are not "
+            "kept here)",
+            (long long)n->message_count, n->message_count == 1 ? "" : "s");
     else if (missing > 0 && n->nmessages == 0)
         add(b, THEME_DIM, "  (loading %lld earlier message%s%s)", (long long)n->message_count,
             n->message_count == 1 ? "" : "s", widget_glyph_str(GLYPH_ELLIPSIS));
