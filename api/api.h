@@ -6,6 +6,10 @@
  * |             | store's interface; freeing objects; the one table of enumeration names |
  * | store.c     | the store: collections indexed by id, ordered views, change counters; |
  * |             | its one mutator applies one event (pure: libc and model.h only)       |
+ * | store_keep.c | the working set (issue 14): which events enter, the amortised sweep  |
+ * |             | evicting closed objects, watched threads, history totals (store_int.h) |
+ * | pages.h/.c  | history read a page at a time: the bounded cache of queries' rows     |
+ * |             | (pure data; the client fills it)                                      |
  * | money.h/.c  | amounts as int64 minor units + ISO 4217 currency: parse, format, check |
  * | text.h/.c   | untrusted text made safe for a terminal (sanitise once, on the way in) |
  * | clock.h/.c  | the one monotonic and the one wall clock (ms); RFC 3339 times parsed  |
@@ -23,6 +27,7 @@
  * | client_util.c | jitter, the error line, the apply queue's items, state names      |
  * | client_req.c | decisions beside the stream (journal, retries) and thread history    |
  * | client_replay.c | recording the stream, and replaying a recording                   |
+ * | client_pages.c | the requests of history pages (GET /v1/{kind}?...&after=)          |
  * | decision.h/.c | decision requests as data: names, checks, paths                     |
  * | journal.h/.c  | the append-only, fsynced decision journal (idempotency keys)         |
  * | config.h/.c   | settings from flags, environment and the config file; the token file |
@@ -42,6 +47,7 @@
 #include "api/json.h"
 #include "api/model.h"
 #include "api/money.h"
+#include "api/pages.h"
 #include "api/sse.h"
 #include "api/text.h"
 

@@ -213,6 +213,7 @@ static void resync(client *c, int64_t now, const char *why)
     close_transfers(c);
     queue_clear(c);
     c->need_snapshot = true;
+    client_history_forget(c, MODEL_KIND_COUNT); /* pages of the market as it was */
     client_set_error(c, why);
     if (c->replay)
         return;
@@ -351,6 +352,7 @@ static bool apply_item(client *c, item *it, int64_t now)
         }
         c->s.snapshots++;
         c->need_snapshot = false;
+        client_history_forget(c, MODEL_KIND_COUNT); /* read again against this snapshot */
         client_bind_epoch(c, store_epoch(c->st));
 #ifdef __GLIBC__
         /* The snapshot's JSON tree is freed by now: give its pages back, else a large
@@ -461,7 +463,7 @@ client *client_new(const config *cfg, store *st, char *err, size_t errsz)
     c->rate_sec = clock_mono_ms() / 1000;
     c->h = http_new();
     c->sse = sse_new(0, on_sse_event, c);
-    if (!c->h || !c->sse) {
+    if (!c->h || !c->sse || client_pages_init(c) < 0) {
         snprintf(err, errsz, "out of memory");
         client_free(c);
         return NULL;
@@ -524,6 +526,7 @@ void client_free(client *c)
     client_refusals_free(c);
     while (c->fetches)
         client_fetch_remove(c, c->fetches);
+    client_pages_end(c);
     queue_clear(c);
     while (c->rp_head) {
         item *it = c->rp_head;

@@ -7,6 +7,7 @@
  * | client_req.c    | requests beside the stream: decisions (journal, retries) and a  |
  * |                 | thread's history                                               |
  * | client_replay.c | recording the stream, and replaying a recording                |
+ * | client_pages.c  | history a page at a time: the requests filling api/pages.c     |
  */
 #ifndef DEALDESK_API_CLIENT_INT_H
 #define DEALDESK_API_CLIENT_INT_H
@@ -20,6 +21,7 @@
 #include "api/clock.h"
 #include "api/http.h"
 #include "api/journal.h"
+#include "api/pages.h"
 #include "api/sse.h"
 
 #define RETRY_MIN_MS      500
@@ -115,6 +117,8 @@ struct client {
     refusal *refused; /* in the order refused */
     uint64_t next_dec_id;
     fetch *fetches;
+    pages *pg;                  /* history read a page at a time (client_pages.c) */
+    struct page_req *page_reqs; /* pages on their way */
     uint64_t overflows;
     size_t qbytes;
 
@@ -179,6 +183,13 @@ void client_bind_operator(client *c, const char *name);
 /* Handles a finished request that is neither the stream, the snapshot nor whoami (a
  * decision or a history page); frees it. */
 void client_req_done(client *c, http_req *r, int64_t now);
+
+/* History pages (client_pages.c): the cache made at client_new (0 or -1: memory); a
+ * finished request handled if it is a page's (true; freed), and everything freed at
+ * client_free. */
+int client_pages_init(client *c);
+bool client_page_done(client *c, http_req *r);
+void client_pages_end(client *c);
 
 /* At client_free: settles what will never be sent (and, for one-shot commands, whatever
  * has no answer) and frees the offer. */

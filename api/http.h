@@ -93,6 +93,10 @@ void http_req_free(http_req *r);
 /* host:port of a URL (for the header), or the URL itself. */
 void http_url_hostport(const char *url, char *out, size_t size);
 
+/* Percent-encodes s for a URL's query into out (RFC 3986's unreserved characters are
+ * kept; what does not fit in size is cut at a whole character). */
+void http_url_encode(const char *s, char *out, size_t size);
+
 /* Blocking one-shot request for headless commands: returns 0 when an HTTP answer came
  * (status set, *body owned, NUL-terminated), -1 on a transport error worth retrying,
  * -2 when the server's certificate was refused (message in err either way). */

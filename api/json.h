@@ -59,6 +59,21 @@ json_result json_decode_snapshot(const char *body, size_t len, text_mode mode, s
 json_result json_decode_messages(const char *body, size_t len, text_mode mode, store *st,
                                  uint64_t *rejected, int64_t *last_seq, bool *more);
 
+/* Decodes a page of a list (GET /v1/{kind}: {items, next, seq?}) of a kind: *rows gets
+ * the items within the contract (an owned array of *nrows events of that kind: each
+ * model_event_free, then free the array; also on JSON_BAD it may be set), the others are
+ * counted in *rejected; next gets the cursor of the next page ("" on the last: `next`
+ * null), a cursor that is not 1..nextsz-1 printable ASCII bytes is JSON_BAD; *seq the
+ * market's seq when the answer has one, else 0. */
+json_result json_decode_page(model_kind kind, const char *body, size_t len, text_mode mode,
+                             model_event **rows, size_t *nrows, char *next, size_t nextsz,
+                             int64_t *seq, uint64_t *rejected, char *err, size_t errsz);
+
+/* The code and the `field` of an error answer ({error, message, field?}), sanitised, "" for
+ * none. */
+void json_decode_error(const char *body, size_t len, text_mode mode, char *code, size_t codesz,
+                       char *field, size_t fieldsz);
+
 /* Decodes one object of a kind (a GET /v1/{kind}/{id} answer, an error's `current`). */
 json_result json_decode_object(model_kind kind, const char *body, size_t len, text_mode mode,
                                model_event *out, char *err, size_t errsz);
@@ -95,6 +110,22 @@ int json_print_event_decoded(FILE *f, const char *raw, size_t len);
 /* Prints a JSON document as one line of ASCII JSON (keys in their order). Returns 0 or
  * -1 when it is not JSON. */
 int json_print_ascii(FILE *f, const char *raw, size_t len);
+
+/* Reads one page of a list for json_print_state: GET /v1/{path}?limit=1000 (and
+ * &after=AFTER, percent-encoded, unless after is ""); the answer's body in *body (owned,
+ * malloc'ed). Returns 0, or -1 with a message in err (nothing more is printed). */
+typedef int (*json_page_fn)(void *ud, const char *path, const char *after, char **body, size_t *len,
+                            char *err, size_t errsz);
+
+/* Prints the whole state for `dealdesk snapshot` as one line of ASCII JSON: the members of
+ * the snapshot snap (epoch, seq, fleet, agents, ledger.balances, history, and any member
+ * this build does not know) in their order, each list of history (listings,
+ * negotiations, purchases, alerts, decisions, ledger.entries) replaced by every object
+ * the server holds, in creation order, read page by page with fetch and printed as it
+ * comes (one page in memory at a time). Objects outside the contract are printed as sent
+ * and counted in *rejected. Returns 0, or -1 with err (the line is then incomplete). */
+int json_print_state(FILE *f, const char *snap, size_t len, text_mode mode, json_page_fn fetch,
+                     void *ud, uint64_t *rejected, char *err, size_t errsz);
 
 /* Writes every thread of the store with its messages (`:export threads`) as a JSON array,
  * text without its marks; amounts in minor units, times as at_ms. Returns the number of

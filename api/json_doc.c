@@ -198,6 +198,83 @@ json_result json_decode_messages(const char *body, size_t len, text_mode mode, s
     return r;
 }
 
+/* Whether a cursor is one to send back: 1..size-1 printable ASCII bytes (it goes into a
+ * URL, percent-encoded, and never to the screen). */
+static bool cursor_ok(const char *s, size_t size)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n >= size)
+        return false;
+    for (; *s; s++)
+        if (*s < 0x21 || *s > 0x7e)
+            return false;
+    return true;
+}
+
+json_result json_decode_page(model_kind kind, const char *body, size_t len, text_mode mode,
+                             model_event **rows, size_t *nrows, char *next, size_t nextsz,
+                             int64_t *seq, uint64_t *rejected, char *err, size_t errsz)
+{
+    jctx c = {.mode = mode, .err = err, .errsz = errsz};
+    *rows = NULL;
+    *nrows = 0;
+    next[0] = '\0';
+    *seq = 0;
+    json_t *root = jc_parse(body, len, &c);
+    if (!root)
+        return JSON_BAD;
+    json_t *items = json_object_get(root, "items"), *nx = json_object_get(root, "next");
+    json_result r = JSON_BAD;
+    if (!json_is_array(items)) {
+        jc_fail(&c, "items: missing or not an array");
+        goto done;
+    }
+    if (nx && !json_is_null(nx)) {
+        if (!json_is_string(nx) || !cursor_ok(json_string_value(nx), nextsz)) {
+            jc_fail(&c, "next: not a cursor");
+            goto done;
+        }
+        snprintf(next, nextsz, "%s", json_string_value(nx));
+    }
+    int64_t s = 0; /* the market's seq, when the server says (optional) */
+    if (jc_get_int(&c, root, "seq", 0, INT64_MAX, &s, true, 0) == 0)
+        *seq = s;
+    else if (err && errsz)
+        err[0] = '\0'; /* a seq outside the contract is only not known */
+    r = JSON_NOMEM;
+    *rows = calloc(json_array_size(items) ? json_array_size(items) : 1, sizeof **rows);
+    if (!*rows)
+        goto done;
+    size_t i;
+    json_t *o;
+    json_array_foreach(items, i, o)
+    {
+        if (decode_one(mode, kind, o, &(*rows)[*nrows]) < 0) {
+            memset(&(*rows)[*nrows], 0, sizeof **rows);
+            (*rejected)++;
+            continue;
+        }
+        (*nrows)++;
+    }
+    r = JSON_OK;
+done:
+    json_decref(root);
+    return r;
+}
+
+void json_decode_error(const char *body, size_t len, text_mode mode, char *code, size_t codesz,
+                       char *field, size_t fieldsz)
+{
+    jctx c = {.mode = mode};
+    code[0] = field[0] = '\0';
+    json_t *root = body && len ? jc_parse(body, len, &c) : NULL;
+    if (!root)
+        return;
+    jc_safe_copy(json_object_get(root, "error"), mode, code, codesz);
+    jc_safe_copy(json_object_get(root, "field"), mode, field, fieldsz);
+    json_decref(root);
+}
+
 json_result json_decode_whoami(const char *body, size_t len, text_mode mode, char *name,
                                size_t namesz, char *role, size_t rolesz)
 {

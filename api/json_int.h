@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "api/json.h"
 
@@ -41,5 +42,9 @@ bool jc_valid_account(const char *s);
 /* Decodes an object of kind into ev (ev->kind set); on failure frees what was decoded
  * and returns -1. */
 int jc_decode(jctx *c, model_kind kind, json_t *o, model_event *ev);
+
+/* Writes a value as compact, printable ASCII JSON (no newline; json_write.c: the one
+ * writer of the lines tail and snapshot print). Returns 0 or -1. */
+int jc_write_ascii(FILE *f, json_t *v);
 
 #endif

@@ -2,6 +2,7 @@
  * lines of tail and snapshot, the threads export. With json.c, the only file that
  * includes jansson. */
 #include "api/json.h"
+#include "api/json_int.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -61,8 +62,8 @@ char *json_decision_body(const decision_req *r)
 /* Writes a JSON value with jansson's flags: the one place tail, snapshot and the export
  * print JSON. JSON_ENSURE_ASCII escapes everything above 0x7f (C1 controls included), and
  * jansson escapes the C0 controls, but leaves DEL (0x7f) raw; DEL can only stand inside
- * a string (key or value), so it is written as \u007F here. */
-static int write_value(FILE *f, json_t *v, size_t flags)
+ * a string (key or value), so it is written as \u007F here. newline: end with one. */
+static int write_json(FILE *f, json_t *v, size_t flags, bool newline)
 {
     char *s = json_dumps(v, flags | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
     if (!s)
@@ -76,9 +77,20 @@ static int write_value(FILE *f, json_t *v, size_t flags)
         fwrite(p, 1, (size_t)(del - p), f);
         fputs("\\u007F", f); /* upper case, as jansson writes its escapes */
     }
-    fputc('\n', f);
+    if (newline)
+        fputc('\n', f);
     free(s);
     return 0;
+}
+
+static int write_value(FILE *f, json_t *v, size_t flags)
+{
+    return write_json(f, v, flags, true);
+}
+
+int jc_write_ascii(FILE *f, json_t *v)
+{
+    return write_json(f, v, JSON_COMPACT | JSON_ENSURE_ASCII, false);
 }
 
 /* Prints a JSON value as one line of printable ASCII. */

@@ -51,4 +51,67 @@ typedef struct page_result {
     char error[160];  /* sanitised; for PAGE_FAILED */
 } page_result;
 
+/* ---- the cache (api/pages.c): pure data, filled by the client (api/client_pages.c) --- */
+
+#define PAGES_MAX_QUERIES 64  /* queries cached (the least recently asked dropped first) */
+#define PAGES_CURSOR_MAX  255 /* the longest `next` cursor kept (a longer one is refused) */
+
+typedef struct pages pages;
+typedef struct page_set page_set; /* one query's rows */
+
+/* A new, empty cache (NULL: memory); freeing frees every row. */
+pages *pages_new(void);
+void pages_free(pages *p);
+
+/* The set of a query, made the most recently asked; created empty (PAGE_IDLE, no rows,
+ * not complete) when absent, which may drop the least recently asked set beyond
+ * PAGES_MAX_QUERIES. NULL: memory. */
+page_set *pages_get(pages *p, const page_query *q);
+
+/* The set with this serial number (each set gets a new one), or NULL when it was dropped:
+ * how a page that arrives finds its set. */
+page_set *pages_find(pages *p, uint64_t serial);
+uint64_t pages_serial(const page_set *s);
+const page_query *pages_query(const page_set *s);
+
+/* The cursor to ask for the next page with (after=; "" for the first page). */
+const char *pages_cursor(const page_set *s);
+
+/* The set as a result (borrowed rows: until the set changes or is dropped). */
+void pages_result(const page_set *s, page_result *out);
+
+/* A page is on its way (PAGE_LOADING). */
+void pages_loading(pages *p, page_set *s);
+
+/* The read failed: PAGE_FAILED with error (copied; already sanitised), at now_ms. */
+void pages_failed(pages *p, page_set *s, const char *error, int64_t now_ms);
+
+/* When the set's last read failed (monotonic ms; 0: it did not). */
+int64_t pages_failed_at(const page_set *s);
+
+/* Appends a page's rows: takes each event's object (rows[i].kind must be the query's kind;
+ * each event is zeroed), sets the cursor of the next page (next NULL or "": the last
+ * page: complete), read_seq on the first page, and PAGE_IDLE. Then drops the least
+ * recently asked other sets until the cache holds at most PAGES_MAX_ROWS rows. Returns 0,
+ * or -1 (memory, or a cursor longer than PAGES_CURSOR_MAX: the set is PAGE_FAILED, the
+ * rows are left to the caller). */
+int pages_add(pages *p, page_set *s, model_event *rows, size_t n, const char *next,
+              int64_t read_seq);
+
+/* Drops every set of a kind (MODEL_KIND_COUNT: every set). */
+void pages_forget(pages *p, model_kind kind);
+
+/* Rows held over every set, and sets held. */
+size_t pages_rows(const pages *p);
+size_t pages_sets(const pages *p);
+
+/* Moves whenever a set gets rows, starts loading, fails or is dropped. */
+uint64_t pages_changes(const pages *p);
+
+/* Whether history of a kind is read a page at a time (the six kinds of page_query). */
+bool pages_kind_ok(model_kind kind);
+
+/* The list endpoint's name of a kind ("listings", ..., "ledger"); NULL for another kind. */
+const char *pages_kind_path(model_kind kind);
+
 #endif

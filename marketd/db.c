@@ -356,7 +356,7 @@ store_keys mkt_sort_keys(const char *kind, json_t *obj)
                 k.k1 = mkt_int(p, "amount_minor");
         }
     } else if (strcmp(kind, "agent") == 0) {
-        k.tk = mkt_str(obj, "name");
+        k.tk = mkt_str(obj, "name") ? mkt_str(obj, "name") : "";
     }
     return k;
 }

@@ -165,6 +165,36 @@ int headless_replay(config *cfg)
     return run_printing(cfg);
 }
 
+/* Reads one page of a list for the snapshot command (json_page_fn). */
+static int snapshot_page(void *ud, const char *path, const char *after, char **body, size_t *len,
+                         char *err, size_t errsz)
+{
+    const config *cfg = *(const config **)ud;
+    char url[2600], enc[800];
+    http_url_encode(after, enc, sizeof enc);
+    snprintf(url, sizeof url, "%s/v1/%s?limit=1000%s%s", cfg->url, path, enc[0] ? "&after=" : "",
+             enc);
+    long status;
+    char m[256];
+    if (http_request_sync("GET", url, cfg->token, NULL, 60000L, &status, body, len, m, sizeof m) <
+        0) {
+        snprintf(err, errsz, "%s: %s", path, m);
+        return -1;
+    }
+    if (status == 200)
+        return 0;
+    decision_outcome o = {.http_status = (int)status};
+    json_decode_outcome(*body, *len, MODEL_KIND_COUNT, cfg->mode, &o);
+    snprintf(err, errsz, "%s: HTTP %ld %s: %.200s", path, status, o.error_code, o.message);
+    free(*body);
+    *body = NULL;
+    return -1;
+}
+
+/* `dealdesk snapshot`: the whole state as one line of JSON (docs/dealdesk.1): the
+ * snapshot (GET /v1/snapshot: the working set, issue 14) with each list of history read
+ * whole from the server page by page and printed as it comes (json_print_state), so
+ * that a market of any size prints in the memory of one page. */
 int headless_snapshot(const config *cfg)
 {
     char url[1200], err[512];
@@ -193,12 +223,18 @@ int headless_snapshot(const config *cfg)
         goto out;
     }
     store_free(st);
-    if (rejected)
-        fprintf(stderr, "dealdesk: snapshot: %llu objects outside the contract\n",
-                (unsigned long long)rejected);
     signal(SIGPIPE, SIG_IGN);
-    if (json_print_ascii(stdout, body, len) == 0 && fflush(stdout) == 0)
+    uint64_t paged = 0; /* objects of the lists outside the contract */
+    const config *ud = cfg;
+    if (json_print_state(stdout, body, len, cfg->mode, snapshot_page, &ud, &paged, err,
+                         sizeof err) == 0 &&
+        fflush(stdout) == 0)
         rc = 0;
+    else if (err[0])
+        fprintf(stderr, "dealdesk: snapshot: %s: the output is incomplete\n", err);
+    if (rejected + paged)
+        fprintf(stderr, "dealdesk: snapshot: %llu objects outside the contract\n",
+                (unsigned long long)(rejected + paged));
 out:
     free(body);
     return rc;

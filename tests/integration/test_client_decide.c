@@ -57,7 +57,7 @@ static run_result run(const char *const *args)
 static int decisions_on(testsrv *s, const char *action, const char *subject)
 {
     testhttp_resp r = {0};
-    assert_int_equal(testsrv_get(s, TESTSRV_TOKEN_SUP1, "/v1/snapshot", &r), 0);
+    assert_non_null(r.body = testsrv_state(s, TESTSRV_TOKEN_SUP1));
     int n = 0;
     long long len = testjson_len(r.body, "decisions");
     for (long long i = 0; i < len; i++) {
@@ -88,7 +88,7 @@ static void purchase_status(testsrv *s, const char *id, char *out, size_t size)
 static int ledger_entries_for(testsrv *s, const char *pur)
 {
     testhttp_resp r = {0};
-    assert_int_equal(testsrv_get(s, TESTSRV_TOKEN_SUP1, "/v1/snapshot", &r), 0);
+    assert_non_null(r.body = testsrv_state(s, TESTSRV_TOKEN_SUP1));
     int n = 0;
     long long len = testjson_len(r.body, "ledger.entries");
     for (long long i = 0; i < len; i++) {
@@ -462,7 +462,7 @@ static void test_conflicts_and_usage(void **state)
     free(vt);
     /* Read-only: refused before anything is sent. */
     testhttp_resp before = {0};
-    assert_int_equal(testsrv_get(&srv, TESTSRV_TOKEN_SUP1, "/v1/snapshot", &before), 0);
+    assert_non_null(before.body = testsrv_state(&srv, TESTSRV_TOKEN_SUP1));
     long long ndec = testjson_len(before.body, "decisions");
     testhttp_resp_free(&before);
     const char *ro[] = {"--url", srv.url, "--token-file", tok, "--read-only", "halt", "--reason",
@@ -471,7 +471,7 @@ static void test_conflicts_and_usage(void **state)
     assert_true(r.status != 0);
     assert_non_null(strstr(r.err, "read-only"));
     testhttp_resp after = {0};
-    assert_int_equal(testsrv_get(&srv, TESTSRV_TOKEN_SUP1, "/v1/snapshot", &after), 0);
+    assert_non_null(after.body = testsrv_state(&srv, TESTSRV_TOKEN_SUP1));
     assert_int_equal(testjson_len(after.body, "decisions"), ndec);
     testhttp_resp_free(&after);
     /* The token appears in no output and not in the journal. */

@@ -476,7 +476,7 @@ static void test_lists_and_cursors(void **state)
     b = get_expect(TESTSRV_TOKEN_VIEW1, "/v1/snapshot", 200);
     static const char *const keys[] = {"epoch",    "seq",          "fleet",     "agents",
                                        "listings", "negotiations", "purchases", "alerts",
-                                       "ledger",   "decisions"};
+                                       "ledger",   "decisions",    "history"};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         bool present = testjson_len(b, keys[i]) >= 0 || testjson_int(b, keys[i]) != TESTJSON_NONE ||
                        testjson_str(b, keys[i], NULL, 0);

@@ -430,7 +430,7 @@ void testsrv_key(char out[48])
 
 int testsrv_get(testsrv *s, const char *token, const char *path, testhttp_resp *out)
 {
-    char url[1024];
+    char url[4096];
     snprintf(url, sizeof url, "%s%s", s->url, path);
     return testhttp("GET", url, token, NULL, NULL, out);
 }
@@ -662,4 +662,63 @@ int testjson_null(const char *json, const char *path)
     int r = json_is_null(walk(root, path));
     json_decref(root);
     return r;
+}
+
+/* Every item of the list path ("/v1/decisions") as token reads it, paged to the end,
+ * appended to arr. 0 or -1. */
+static int list_all(testsrv *s, const char *token, const char *path, json_t *arr)
+{
+    char next[2200] = "";
+    for (;;) {
+        char url[2400];
+        snprintf(url, sizeof url, "%s?limit=1000%s%s", path, next[0] ? "&after=" : "", next);
+        testhttp_resp r = {0};
+        json_t *page = NULL;
+        if (testsrv_get(s, token, url, &r) == 0 && r.status == 200)
+            page = json_loads(r.body, 0, NULL);
+        testhttp_resp_free(&r);
+        if (!page)
+            return -1;
+        json_array_extend(arr, json_object_get(page, "items"));
+        const char *n = json_string_value(json_object_get(page, "next"));
+        snprintf(next, sizeof next, "%s", n ? n : "");
+        json_decref(page);
+        if (!n)
+            return 0;
+    }
+}
+
+char *testsrv_state(testsrv *s, const char *token)
+{
+    static const char *const lists[][2] = {{"listings", "/v1/listings"},
+                                           {"negotiations", "/v1/negotiations"},
+                                           {"purchases", "/v1/purchases"},
+                                           {"alerts", "/v1/alerts"},
+                                           {"decisions", "/v1/decisions"}};
+    for (int attempt = 0; attempt < 50; attempt++) {
+        testhttp_resp r = {0};
+        json_t *snap = NULL;
+        if (testsrv_get(s, token, "/v1/snapshot", &r) == 0 && r.status == 200)
+            snap = json_loads(r.body, 0, NULL);
+        testhttp_resp_free(&r);
+        if (!snap)
+            return NULL;
+        bool ok = true;
+        for (size_t i = 0; ok && i < sizeof lists / sizeof lists[0]; i++) {
+            json_t *arr = json_array();
+            ok = list_all(s, token, lists[i][1], arr) == 0;
+            json_object_set_new(snap, lists[i][0], arr);
+        }
+        json_t *entries = json_array();
+        ok = ok && list_all(s, token, "/v1/ledger", entries) == 0;
+        json_object_set_new(json_object_get(snap, "ledger"), "entries", entries);
+        /* the lists were read after the snapshot: the same state only when nothing moved */
+        if (ok && testsrv_seq(s) == json_integer_value(json_object_get(snap, "seq"))) {
+            char *text = json_dumps(snap, JSON_COMPACT);
+            json_decref(snap);
+            return text;
+        }
+        json_decref(snap);
+    }
+    return NULL;
 }

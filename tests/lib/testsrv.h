@@ -117,6 +117,12 @@ int testsrv_market_purchase(testsrv *s, testsrv_market *t, long long price, long
 int testsrv_market_fresh_purchase(testsrv *s, testsrv_market *t, const char *title, long long stock,
                                   long long qty, char pur_id[72]);
 
+/* The whole state of the market as token reads it (owned JSON text; NULL when it cannot
+ * be read): the snapshot, its working-set lists (listings, negotiations, purchases,
+ * alerts, decisions, ledger.entries) replaced by every object of each list, paged to the
+ * end, read again until no event came in between (a quiet market's truth). */
+char *testsrv_state(testsrv *s, const char *token);
+
 /* The server's current event seq (GET /v1/health), or -1 while it does not answer. */
 long long testsrv_seq(testsrv *s);
 

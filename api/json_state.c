@@ -1,0 +1,177 @@
+/* json_state.c: the whole state as one line of ASCII JSON for `dealdesk snapshot` (see
+ * json.h, json_print_state): the snapshot's members, with each list of history read
+ * whole from the server a page at a time and printed as it comes, so that only one page
+ * is in memory whatever the market's size. */
+#include "api/json.h"
+#include "api/json_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* The lists printed whole, by their member in the snapshot (ledger entries are in the
+ * ledger member) and their list endpoint. */
+static const struct {
+    const char *member;
+    const char *path;
+    model_kind kind;
+} lists[] = {
+    {"listings", "listings", MODEL_LISTING},    {"negotiations", "negotiations", MODEL_NEGOTIATION},
+    {"purchases", "purchases", MODEL_PURCHASE}, {"alerts", "alerts", MODEL_ALERT},
+    {"decisions", "decisions", MODEL_DECISION}, {"entries", "ledger", MODEL_LEDGER}};
+#define NLISTS (sizeof lists / sizeof lists[0])
+#define LEDGER (NLISTS - 1)
+
+typedef struct pstate {
+    FILE *f;
+    json_page_fn fetch;
+    void *ud;
+    text_mode mode;
+    uint64_t *rejected;
+    char *err;
+    size_t errsz;
+} pstate;
+
+/* Prints the items of one page, comma-separated (first: none printed yet); the next
+ * cursor into next ("" on the last page). Returns 0 or -1. */
+static int print_page(pstate *ps, size_t li, const char *body, size_t len, bool *first, char *next,
+                      size_t nextsz)
+{
+    jctx c = {.mode = ps->mode, .err = ps->err, .errsz = ps->errsz};
+    json_t *root = jc_parse(body, len, &c);
+    json_t *items = json_object_get(root, "items"), *nx = json_object_get(root, "next");
+    int rc = -1;
+    if (!json_is_array(items) || (nx && !json_is_null(nx) && !json_is_string(nx))) {
+        snprintf(ps->err, ps->errsz, "%s: a page outside the contract", lists[li].path);
+        goto done;
+    }
+    size_t i;
+    json_t *o;
+    json_array_foreach(items, i, o)
+    {
+        model_event ev = {0};
+        jctx one = {.mode = ps->mode};
+        if (jc_decode(&one, lists[li].kind, o, &ev) < 0)
+            (*ps->rejected)++; /* printed as the server sent it, and counted */
+        model_event_free(&ev);
+        if (!*first)
+            fputc(',', ps->f);
+        *first = false;
+        if (jc_write_ascii(ps->f, o) < 0)
+            goto done;
+    }
+    const char *n = json_is_string(nx) ? json_string_value(nx) : "";
+    if (strlen(n) >= nextsz || (n[0] && json_array_size(items) == 0)) {
+        snprintf(ps->err, ps->errsz, "%s: a cursor outside the contract", lists[li].path);
+        goto done;
+    }
+    snprintf(next, nextsz, "%s", n);
+    rc = 0;
+done:
+    json_decref(root);
+    return rc;
+}
+
+/* Prints `[...]`: every object of a list, page by page. Returns 0 or -1. */
+static int print_list(pstate *ps, size_t li)
+{
+    char after[512] = "", next[512];
+    bool first = true;
+    fputc('[', ps->f);
+    for (;;) {
+        char *body = NULL;
+        size_t len = 0;
+        if (ps->fetch(ps->ud, lists[li].path, after, &body, &len, ps->err, ps->errsz) < 0)
+            return -1;
+        int rc = print_page(ps, li, body, len, &first, next, sizeof next);
+        free(body);
+        if (rc < 0)
+            return -1;
+        if (!next[0])
+            break;
+        if (strcmp(next, after) == 0) { /* a server that does not move on */
+            snprintf(ps->err, ps->errsz, "%s: the cursor did not move", lists[li].path);
+            return -1;
+        }
+        snprintf(after, sizeof after, "%s", next);
+    }
+    fputc(']', ps->f);
+    return ferror(ps->f) ? -1 : 0;
+}
+
+/* The list a member of (the snapshot, or its ledger: in_ledger) stands for, or -1. */
+static long list_of(const char *key, bool in_ledger)
+{
+    if (in_ledger)
+        return strcmp(key, "entries") == 0 ? (long)LEDGER : -1;
+    for (size_t i = 0; i < LEDGER; i++)
+        if (strcmp(key, lists[i].member) == 0)
+            return (long)i;
+    return -1;
+}
+
+/* Prints an object's members, each list read whole in place of the snapshot's, then the
+ * lists it lacks. Returns 0 or -1. */
+static int print_members(pstate *ps, json_t *obj, bool in_ledger)
+{
+    bool seen[NLISTS] = {false}, first = true;
+    const char *key;
+    json_t *v;
+    fputc('{', ps->f);
+    json_object_foreach(obj, key, v)
+    {
+        json_t *k = json_string(key);
+        if (!k)
+            return -1;
+        if (!first)
+            fputc(',', ps->f);
+        first = false;
+        int rc = jc_write_ascii(ps->f, k);
+        json_decref(k);
+        fputc(':', ps->f);
+        long li = list_of(key, in_ledger);
+        if (rc == 0 && li >= 0) {
+            seen[li] = true;
+            rc = print_list(ps, (size_t)li);
+        } else if (rc == 0 && !in_ledger && strcmp(key, "ledger") == 0) {
+            seen[LEDGER] = true;
+            rc = json_is_object(v) ? print_members(ps, v, true) : jc_write_ascii(ps->f, v);
+        } else if (rc == 0) {
+            rc = jc_write_ascii(ps->f, v);
+        }
+        if (rc < 0)
+            return -1;
+    }
+    for (size_t i = in_ledger ? LEDGER : 0; i < NLISTS; i++) {
+        if (seen[i])
+            continue;
+        bool wrap = i == LEDGER && !in_ledger; /* no ledger member at all */
+        fprintf(ps->f, "%s\"%s\":%s", first ? "" : ",", wrap ? "ledger" : lists[i].member,
+                wrap ? "{\"entries\":" : "");
+        first = false;
+        if (print_list(ps, i) < 0)
+            return -1;
+        if (wrap)
+            fputc('}', ps->f);
+    }
+    fputc('}', ps->f);
+    return 0;
+}
+
+int json_print_state(FILE *f, const char *snap, size_t len, text_mode mode, json_page_fn fetch,
+                     void *ud, uint64_t *rejected, char *err, size_t errsz)
+{
+    jctx c = {.mode = mode, .err = err, .errsz = errsz};
+    json_t *root = jc_parse(snap, len, &c);
+    if (!json_is_object(root)) {
+        if (root)
+            snprintf(err, errsz, "the snapshot is not a JSON object");
+        json_decref(root);
+        return -1;
+    }
+    pstate ps = {f, fetch, ud, mode, rejected, err, errsz};
+    int rc = print_members(&ps, root, false);
+    json_decref(root);
+    if (rc == 0)
+        fputc('\n', f);
+    return rc == 0 && !ferror(f) ? 0 : -1;
+}
