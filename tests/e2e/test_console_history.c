@@ -25,13 +25,14 @@
 #define WAIT_MS 15000
 #define OLD     130 /* closed threads: 30 more than the snapshot carries */
 
-/* The market of the group and what the tests look for in it. */
+/* The market of the group and what the tests look for in it: ids as a table shows
+ * them, followed by a space ("neg_1 " is not "neg_10"). */
 typedef struct history_fx {
     e2e_market m;
-    char oldest_thread[65];  /* about the "Zanzibar lantern", the most expensive listing */
-    char oldest_listing[65]; /* that listing */
-    char newest_thread[65];
-    char newest_listing[65];
+    char oldest_thread[66];  /* about the "Zanzibar lantern", the most expensive listing */
+    char oldest_listing[66]; /* that listing */
+    char newest_thread[66];
+    char newest_listing[66];
 } history_fx;
 
 /* The seller rejects the offer on the table: the thread is closed ("failed"). */
@@ -63,25 +64,14 @@ static int closed_thread(e2e_market *m, const char *title, int64_t price, char *
     return reject(m, neg);
 }
 
-/* Starts the market and fills it: OLD closed threads, the oldest about the most expensive
- * listing; two settled purchases (the ledger) and a flagged one (alerts). */
+/* Starts the market and fills it: two settled purchases (the ledger) and a flagged one
+ * (alerts), then OLD closed threads, the first about the most expensive listing. */
 static int group_setup(void **state)
 {
     static history_fx fx;
     if (e2e_market_start(&fx.m, NULL) < 0)
         return -1;
     char lst[65], neg[65];
-    if (closed_thread(&fx.m, "Zanzibar lantern", 990000, fx.oldest_listing, fx.oldest_thread))
-        return -1;
-    for (int i = 1; i < OLD; i++) {
-        char title[64];
-        snprintf(title, sizeof title, "Item %03d", i);
-        /* prices repeat: ties are ordered by creation, as the server orders them */
-        if (closed_thread(&fx.m, title, 1000 + (i % 7) * 100, lst, neg))
-            return -1;
-    }
-    snprintf(fx.newest_thread, sizeof fx.newest_thread, "%s", neg);
-    snprintf(fx.newest_listing, sizeof fx.newest_listing, "%s", lst);
     for (int i = 0; i < 3; i++) {
         char pur[65], path[128];
         if (e2e_purchase(&fx.m, i ? "Road bike" : "H100 GPU hours", i ? "bikes" : "compute",
@@ -93,6 +83,19 @@ static int group_setup(void **state)
         if (i && e2e_decide(&fx.m, TESTSRV_TOKEN_SUP2, path, 1, body) != 200)
             return -1;
     }
+    if (closed_thread(&fx.m, "Zanzibar lantern", 990000, lst, neg))
+        return -1;
+    snprintf(fx.oldest_thread, sizeof fx.oldest_thread, "%s ", neg);
+    snprintf(fx.oldest_listing, sizeof fx.oldest_listing, "%s ", lst);
+    for (int i = 1; i < OLD; i++) {
+        char title[64];
+        snprintf(title, sizeof title, "Item %03d", i);
+        /* prices repeat: ties are ordered by creation, as the server orders them */
+        if (closed_thread(&fx.m, title, 1000 + (i % 7) * 100, lst, neg))
+            return -1;
+    }
+    snprintf(fx.newest_thread, sizeof fx.newest_thread, "%s ", neg);
+    snprintf(fx.newest_listing, sizeof fx.newest_listing, "%s ", lst);
     *state = &fx;
     return 0;
 }
@@ -199,6 +202,7 @@ static void test_sort_changes_what_comes_first(void **state)
     }
     vt_send(t, ":sort price\r");
     assert_true(e2e_wait(t, "sorted by price", WAIT_MS));
+    vt_send(t, "g"); /* the selection stayed on its listing, further down: to the top */
     const char *dearest[] = {"LISTING", fx->oldest_listing};
     if (!vt_wait(t, first_row, (void *)dearest, WAIT_MS)) {
         vt_dump(t, "waiting for the dearest (oldest) listing first");
@@ -206,6 +210,7 @@ static void test_sort_changes_what_comes_first(void **state)
     }
     assert_true(e2e_wait(t, "Zanzibar lantern", WAIT_MS));
     vt_send(t, ":sort newest\r");
+    vt_send(t, "g");
     if (!vt_wait(t, first_row, (void *)newest, WAIT_MS)) {
         vt_dump(t, "waiting for the newest listing first again");
         fail();
@@ -292,6 +297,8 @@ static void test_failed_page_shows_error(void **state)
     }
     testsrv_kill9(&fx->m.srv);
     vt_send(t, ":sort updated\r"); /* a query not read yet: its first page fails */
+    assert_true(e2e_wait(t, "sorted by updated", WAIT_MS));
+    vt_send(t, "G"); /* the rows held, then the failure in the last row */
     assert_true(e2e_wait(t, "history:", WAIT_MS));
     vt_send(t, "6"); /* the screen answers */
     assert_true(e2e_wait(t, "SPEND / CAP", WAIT_MS));
