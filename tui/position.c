@@ -79,7 +79,7 @@ static int64_t title_total(const ui *u, int p, bool *more)
     int64_t total = pn->filter[0] ? -1 : store_history_total(u->st, panes_ops[p].kind);
     if (total >= shown)
         return total;
-    *more = pn->hist_more;
+    *more = pn->hist_more && shown > 0;
     return shown;
 }
 
@@ -99,7 +99,8 @@ static const char *history_note(const ui *u, int p)
 }
 
 /* Writes the pane's position, order and filter ("↑ 12-33 of 1,400 · by opened · /bike")
- * into out; *above is set when rows are scrolled off the top. */
+ * into out, led by what to type to search the history when the filter is too short for
+ * the server; *above is set when rows are scrolled off the top. */
 static void title_info(const ui *u, int p, char *out, size_t size, bool *above)
 {
     const ui_pane *pn = &u->panes[p];
@@ -123,17 +124,18 @@ static void title_info(const ui *u, int p, char *out, size_t size, bool *above)
         snprintf(pos, sizeof pos, "%s row%s", total, all == 1 ? "" : "s");
     }
     const char *dot = widget_glyph_str(GLYPH_MIDDOT);
-    int n = snprintf(out, size, "%s %s by %s", pos, dot, panes_sort_name(p, pn->sort));
+    /* what to type to search the history goes first: at 80 columns the rest is cut */
+    const char *note = history_note(u, p);
+    const char *sort = panes_sort_name(p, pn->sort);
+    int n = note ? snprintf(out, size, "%s %s %s %s by %s", note, dot, pos, dot, sort)
+                 : snprintf(out, size, "%s %s by %s", pos, dot, sort);
     if (pn->filter[0] && n >= 0 && (size_t)n < size) {
         char *safe = text_sanitize_str(pn->filter, u->mode_text, NULL, NULL);
         char shown[96];
         text_truncate(safe ? safe : "?", 24, u->mode_text, shown, sizeof shown);
         free(safe);
-        n += snprintf(out + n, size - (size_t)n, " %s /%s", dot, shown);
+        snprintf(out + n, size - (size_t)n, " %s /%s", dot, shown);
     }
-    const char *note = history_note(u, p);
-    if (note && n >= 0 && (size_t)n < size)
-        snprintf(out + n, size - (size_t)n, " %s %s", dot, note);
 }
 
 /* Draws the tabs and the current pane's title on row y; see ui.h. At 80 columns the

@@ -234,14 +234,19 @@ static size_t pane_want(const ui_pane *pn)
 
 /* Reads pane p's query from the client: first without asking (a failure is not asked
  * again by itself: a failing server would be asked in a loop), then asking for `want`
- * rows when the last read did not fail or the operator asked again. */
+ * rows when the last read did not fail or the operator asked again, once the market has
+ * been read. */
 static void read_history(ui *u, int p, const page_query *q, size_t want, page_result *res)
 {
     ui_pane *pn = &u->panes[p];
     client_history(u->cl, q, 0, res);
+    if (u->cs.snapshots == 0 && !client_bound(u->cl)) /* the market not read yet */
+        want = 0;
     if (want && (res->state != PAGE_FAILED || pn->retry)) {
         client_history(u->cl, q, want, res);
-        pn->retry = false;
+        /* the client pauses a second after a failure (api/client_pages.c): the
+         * operator's ask is kept until it goes out */
+        pn->retry = pn->retry && res->state == PAGE_FAILED;
     }
     pn->asked = want;
 }
@@ -341,7 +346,7 @@ void panes_place(ui *u)
 }
 
 /* The status row's text: "loading…", or why the read failed and how to ask again. */
-static void status_row_text(const ui *u, const ui_pane *pn, char *out, size_t size)
+static void status_row_text(const ui_pane *pn, char *out, size_t size)
 {
     if (pn->hist == PAGE_FAILED) {
         char keys[64];
@@ -349,12 +354,13 @@ static void status_row_text(const ui *u, const ui_pane *pn, char *out, size_t si
         char *sp = strchr(keys, ' ');
         if (sp)
             *sp = '\0';
-        snprintf(out, size, "history: %s (%s%s retries)",
-                 pn->hist_error[0] ? pn->hist_error : "failed", keys[0] ? keys : ":refresh",
+        const char *why = pn->hist_error[0] ? pn->hist_error : "failed";
+        if (strncmp(why, "history: ", 9) == 0) /* the client's own prefix, said once */
+            why += 9;
+        snprintf(out, size, "history: %s (%s%s retries)", why, keys[0] ? keys : ":refresh",
                  keys[0] ? " or a move" : "");
     } else
         snprintf(out, size, "loading%s", widget_glyph_str(GLYPH_ELLIPSIS));
-    (void)u;
 }
 
 /* Draws the status row across the table's width when it is in view. */
@@ -371,7 +377,7 @@ static void status_row_draw(const ui *u, WINDOW *w, int width)
     unsigned long a = sel ? theme_attr(THEME_SELECTED)
                           : theme_attr(pn->hist == PAGE_FAILED ? THEME_WARN : THEME_DIM);
     char text[256];
-    status_row_text(u, pn, text, sizeof text);
+    status_row_text(pn, text, sizeof text);
     widget_fill(w, y, 0, width, a);
     if (sel)
         widget_text(w, y, 0, 1, widget_glyph_str(GLYPH_POINTER), a);

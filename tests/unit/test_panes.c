@@ -587,6 +587,49 @@ static void test_queries_and_loading(void **state)
     consolefx_close(f);
 }
 
+/* A page that failed is not asked again by itself (a failing server would be asked in a
+ * loop, every failure changing what the panes show): the next frames keep the failure,
+ * with its error in the status row; a move keeps the operator's ask until the client's
+ * pause after a failure is over; refresh asks again at once. Nothing listens at the
+ * market's address (loopback port 9): the read fails at once. */
+static void test_failure_asked_again(void **state)
+{
+    (void)state;
+    consolefx *f = consolefx_open(NULL, false);
+    ui *u = &f->u;
+    ui_pane *pn = &u->panes[PANE_THREADS];
+    commands_do(u, ACT_PANE2);
+    view_prepare(u, 24, 80);
+    assert_int_equal(pn->hist, PAGE_LOADING);
+    for (int i = 0; i < 200 && pn->hist != PAGE_FAILED; i++) { /* until the answer */
+        client_wait(u->cl, NULL, 0, 50, NULL);
+        client_run(u->cl);
+        if (view_after_client(u))
+            view_prepare(u, 24, 80);
+    }
+    assert_int_equal(pn->hist, PAGE_FAILED);
+    assert_true(pn->hist_error[0]);
+    assert_true(panes_is_status_row(pn->rows[pn->table.nrows - 1]));
+    /* past the client's pause after a failure (a second), anything else changing
+     * computes the pane again: the failure is kept, not asked again */
+    int64_t failed_by = ui_now_ms();
+    while (ui_now_ms() < failed_by + 1200)
+        client_wait(u->cl, NULL, 0, 100, NULL);
+    client_run(u->cl);
+    u->gen++;
+    view_prepare(u, 24, 80);
+    assert_int_equal(pn->hist, PAGE_FAILED);
+    commands_do(u, ACT_DOWN); /* a move asks again: kept while the client pauses */
+    assert_true(pn->retry);
+    view_prepare(u, 24, 80);
+    assert_true(pn->retry || pn->hist == PAGE_LOADING);
+    commands_do(u, ACT_REFRESH); /* read afresh, now */
+    view_prepare(u, 24, 80);
+    assert_int_equal(pn->hist, PAGE_LOADING);
+    assert_false(pn->retry);
+    consolefx_close(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -602,6 +645,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_comparators, setup, teardown),
         cmocka_unit_test_setup_teardown(test_search, setup, teardown),
         cmocka_unit_test(test_queries_and_loading),
+        cmocka_unit_test(test_failure_asked_again),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
