@@ -97,9 +97,9 @@ bool panes_query(const ui *u, int p, page_query *q)
 {
     const pane_ops *ops = &panes_ops[p];
     const ui_pane *pn = &u->panes[p];
-    if (!u->cl || !ops->history || pn->sort < 0 || pn->sort >= panes_sort_count(p) ||
-        !ops->history[pn->sort].sort)
-        return false;
+    if (!u->cl || u->cs.replay || !ops->history || pn->sort < 0 ||
+        pn->sort >= panes_sort_count(p) || !ops->history[pn->sort].sort)
+        return false; /* a replay has no server to read history from */
     memset(q, 0, sizeof *q);
     q->kind = ops->kind;
     snprintf(q->status, sizeof q->status, "%s", ops->history[pn->sort].status);

@@ -271,7 +271,7 @@ void panes_refresh(ui *u, int p, bool force);
  * server: the rows read are kept whatever their cells show. */
 void panes_compute(ui *u, int p, const page_result *res);
 /* The query pane p makes now into q; false when it shows the store's rows only (a local
- * pane, a sort without a server sort, no client). */
+ * pane, a sort without a server sort, no client, a replay). */
 bool panes_query(const ui *u, int p, page_query *q);
 /* True when row is a pane's status row ("loading…", an error), not an object. */
 bool panes_is_status_row(const void *row);
