@@ -237,8 +237,14 @@ static void cmd_export(ui *u, char *s)
         return;
     }
     long n = ledger ? export_ledger_csv(u->st, file) : export_threads_json(u->st, file);
+    /* the console holds the working set (issue 14): say so when the market holds more */
+    int64_t all = store_history_total(u->st, ledger ? MODEL_LEDGER : MODEL_NEGOTIATION);
     if (n < 0)
         ui_status(u, true, "export %s: %s", what, strerror(errno));
+    else if (all > n)
+        ui_status(u, false,
+                  "exported the %ld %s held (of %lld; `dealdesk snapshot` prints every one) to %s",
+                  n, ledger ? "ledger entries" : "threads", (long long)all, file);
     else
         ui_status(u, false, "exported %ld %s to %s", n, ledger ? "ledger entries" : "threads",
                   file);

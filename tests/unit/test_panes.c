@@ -630,6 +630,23 @@ static void test_failure_asked_again(void **state)
     consolefx_close(f);
 }
 
+/* An export writes what the console holds; when the market holds more (its history
+ * total), the status line says so and where the whole of it is. */
+static void test_export_says_what_is_held(void **state)
+{
+    (void)state;
+    consolefx *f = consolefx_open(NULL, false);
+    char line[700];
+    snprintf(line, sizeof line, "export ledger %s/ledger.csv", f->dir);
+    commands_run(&f->u, line);
+    consolefx_says(f, "exported 1 ledger entries to ", false); /* the total unknown */
+    store_set_history_total(f->u.st, MODEL_LEDGER, 900);
+    commands_run(&f->u, line);
+    consolefx_says(f, "exported the 1 ledger entries held (of 900; `dealdesk snapshot` prints",
+                   false);
+    consolefx_close(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -646,6 +663,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_search, setup, teardown),
         cmocka_unit_test(test_queries_and_loading),
         cmocka_unit_test(test_failure_asked_again),
+        cmocka_unit_test(test_export_says_what_is_held),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
