@@ -196,11 +196,14 @@ int client_fetch_thread(client *c, const char *negotiation_id);
  * client_history_forget()). When fewer than `want` rows are here, the server has more and
  * no page is on its way, asks for the next page (GET /v1/{kind}?status=&q=&sort=&limit=100
  * &after=) on the client's one multi handle; never blocks. A failed read (PAGE_FAILED,
- * out->error) is tried again by the next call that wants more. The query becomes the most
+ * out->error) is tried again by the next call that wants more, once a second has passed
+ * since the failure (a pane that asks at every frame does not hammer a server that is
+ * down; nothing wakes the loop for it: the next ask retries). The query becomes the most
  * recently used; the cache drops the least recently used queries beyond PAGES_MAX_ROWS
- * rows. Every query is dropped at a new snapshot, a reset or another epoch. A query of an
- * unsupported kind, or with q of 1..PAGES_Q_MIN-1 bytes, fails at once (PAGE_FAILED).
- * In a replay (no server) every query fails with "no server in a replay". */
+ * rows (one query reads no more than that: past it, PAGE_FAILED says to narrow it).
+ * Every query is dropped at a new snapshot, a reset or another epoch. A query of an
+ * unsupported kind, or with q of 1..PAGES_Q_MIN-1 bytes, fails at once (PAGE_FAILED); in a
+ * replay (no server) every query fails so. */
 void client_history(client *c, const page_query *q, size_t want, page_result *out);
 
 /* Drops every query of a kind (MODEL_KIND_COUNT: of every kind), cancelling the pages on

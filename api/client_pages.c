@@ -152,24 +152,18 @@ uint64_t client_history_changes(const client *c)
     return c->pg ? pages_changes(c->pg) : 0;
 }
 
-/* The words of a failed read: a server that does not know sort= or q= (400 naming it)
- * says so; else the status and the server's message, sanitised. */
+/* The words of a failed read: a sort or search the server refuses (400 naming sort or q:
+ * a server that cannot sort or search history this way) says so; else the status and the
+ * server's message, sanitised. */
 static void failure_text(client *c, const page_query *q, http_req *r, char *out, size_t size)
 {
     const http_result *res = http_req_result(r);
     size_t len;
     const char *body = http_req_body(r, &len);
-    char code[32], field[32];
+    char code[32], field[32], clean[120] = "";
     json_decode_error(body, len, c->cfg->mode, code, sizeof code, field, sizeof field);
-    if (res->status == 400 &&
-        ((q->sort[0] && strcmp(field, "sort") == 0) || (q->q[0] && strcmp(field, "q") == 0))) {
-        snprintf(out, size, "this server cannot %s history (it refused %s=): update marketd",
-                 field[0] == 's' ? "sort" : "search", field);
-        return;
-    }
-    decision_outcome o = {0};
-    char clean[120] = "";
     if (res->status) {
+        decision_outcome o = {0};
         json_decode_outcome(body, len, MODEL_KIND_COUNT, c->cfg->mode, &o);
         snprintf(clean, sizeof clean, "%.100s", o.message);
     } else {
@@ -179,7 +173,11 @@ static void failure_text(client *c, const page_query *q, http_req *r, char *out,
             text_safe_free(&t);
         }
     }
-    if (res->status)
+    bool sort = q->sort[0] && strcmp(field, "sort") == 0, search = q->q[0] && !strcmp(field, "q");
+    if (res->status == 400 && (sort || search))
+        snprintf(out, size, "the server cannot %s history this way (%s= refused: %s)",
+                 sort ? "sort" : "search", field, clean);
+    else if (res->status)
         snprintf(out, size, "history: HTTP %ld: %s", res->status, clean);
     else
         snprintf(out, size, "history: %s", clean[0] ? clean : "no answer");

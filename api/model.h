@@ -425,8 +425,9 @@ size_t store_balances(const store *s, const char **accounts, int64_t *amounts, s
  * object the store does not hold only when the new version belongs to the working set
  * (a pending purchase, an open or held thread, an open alert, any agent, the fleet, a
  * listing a held thread or purchase names or one just created, a new ledger entry or
- * decision); otherwise it returns STORE_STALE (the object is read from the server when a
- * pane pages through history: api/pages.h). Closed objects beyond the newest
+ * decision; and an object in a status this build does not know, on the safe side, which
+ * is then evicted as a closed one); otherwise it returns STORE_STALE (the object is read from the
+ * server when a pane pages through history: api/pages.h). Closed objects beyond the newest
  * STORE_KEEP_CLOSED of each kind (by updated_at) are evicted by an amortised sweep inside
  * store_apply()/store_load(), which bumps the kind's change counter: a pointer borrowed
  * before is then invalid (as documented for every accessor). A closed thread a held

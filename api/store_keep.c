@@ -42,10 +42,15 @@ bool keep_admits(const store *s, const model_event *ev)
         case MODEL_LISTING:
             /* one just created is among the newest (as the snapshot's newest listings) */
             return ev->u.listing.version == 1 || ids_has(&s->named, ev->u.listing.id);
+        /* a status this build does not know may need the operator: taken (the safe side),
+         * and evicted as a closed one is, so that what is held stays bounded */
         case MODEL_NEGOTIATION:
-            return ev->u.negotiation.status == NEG_OPEN || ev->u.negotiation.status == NEG_HELD;
-        case MODEL_PURCHASE: return ev->u.purchase.status == PUR_PENDING;
-        case MODEL_ALERT: return ev->u.alert.status == ALERT_OPEN;
+            return ev->u.negotiation.status == NEG_OPEN || ev->u.negotiation.status == NEG_HELD ||
+                   ev->u.negotiation.status == NEG_UNKNOWN;
+        case MODEL_PURCHASE:
+            return ev->u.purchase.status == PUR_PENDING || ev->u.purchase.status == PUR_UNKNOWN;
+        case MODEL_ALERT:
+            return ev->u.alert.status == ALERT_OPEN || ev->u.alert.status == ALERT_UNKNOWN;
         default: return true; /* agents, the fleet, new entries, decisions, messages */
     }
 }

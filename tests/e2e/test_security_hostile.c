@@ -315,8 +315,8 @@ static void answer(int fd, int status, const char *body)
     tproc_send_all(fd, body, strlen(body));
 }
 
-/* Serves one connection: whoami, snapshot, a stream of heartbeats, and a hostile 409
- * for every POST. */
+/* Serves one connection: whoami, snapshot, empty lists, a stream of heartbeats, and a
+ * hostile 409 for every POST. */
 static void evil_serve(evil *e, int fd)
 {
     char req[16384];
@@ -350,6 +350,8 @@ static void evil_serve(evil *e, int fd)
         answer(fd, 200, body);
     } else if (strstr(req, "GET /v1/snapshot")) {
         answer(fd, 200, e->snapshot);
+    } else if (!strncmp(req, "GET /v1/", 8) && strstr(req, "?limit=")) {
+        answer(fd, 200, "{\"items\":[],\"next\":null}"); /* the lists `snapshot` pages */
     } else if (strstr(req, "GET /v1/events")) {
         const char *head =
             "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\nretry: 2000\n\n";

@@ -85,6 +85,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 model_event neg = {.seq = ev.seq - 1, .kind = MODEL_NEGOTIATION};
                 memcpy(neg.u.negotiation.id, ev.u.message.negotiation_id, sizeof(model_id));
                 neg.u.negotiation.version = 1;
+                store_watch_thread(st, ev.u.message.negotiation_id); /* its messages kept */
                 store_load(st, &neg);
             }
             store_apply(st, &ev);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <malloc.h>
 
 #include "api/model.h"
 
@@ -297,6 +298,13 @@ static void test_working_set_rule(void **state)
     assert_int_equal(apply(s, listing(++q, "lst_2", 4, "named by neg_h")), STORE_APPLIED);
     assert_int_equal(apply(s, listing(++q, "lst_4", 4, "named by pur_p")), STORE_APPLIED);
     assert_int_equal(apply(s, listing(++q, "lst_new", 1, "new")), STORE_APPLIED);
+    /* a status this build does not know: taken (the safe side) */
+    model_event u = thread_ev(++q, "neg_u", 2, NEG_UNKNOWN, "lst_1");
+    snprintf(u.u.negotiation.status_raw, sizeof u.u.negotiation.status_raw, "parked");
+    assert_int_equal(apply(s, u), STORE_APPLIED);
+    assert_int_equal(apply(s, purchase_ev(++q, "pur_u", 2, PUR_UNKNOWN, "neg_y", "lst_4")),
+                     STORE_APPLIED);
+    assert_int_equal(apply(s, alert_ev(++q, "alr_u", 2, ALERT_UNKNOWN)), STORE_APPLIED);
     /* agents, ledger entries and decisions always */
     assert_int_equal(apply(s, agent_ev(++q, "agt_1", 9)), STORE_APPLIED);
     assert_int_equal(apply(s, entry(++q, "led_1", 1, 5)), STORE_APPLIED);
@@ -650,9 +658,15 @@ static void test_bounded_under_flood(void **state)
         snprintf(id, sizeof id, "neg_%ld", f->open[i]);
         assert_non_null(store_negotiation(f->s, id));
     }
+    size_t heap = 0;
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
+    heap = mallinfo2().uordblks; /* the process's heap in use: the store, and this test's */
+#endif
     print_message("flood: %ld events, %ld objects made; the store held at most %zu objects "
                   "(bound %zu), %zu at the end\n",
                   total, f->next, most, flood_bound(f->s), store_held(f->s));
+    if (heap) /* 0: not known (under a sanitizer's allocator) */
+        print_message("flood: heap in use %.1f MB\n", (double)heap / 1e6);
     assert_true((size_t)f->next > 4 * most); /* the flood made far more than is held */
     store_free(f->s);
     free(f);
