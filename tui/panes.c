@@ -1,7 +1,9 @@
 /* panes.c: the six panes as data: for each, its columns (an enum and a table with
  * designated initialisers, so that a cell names its column), its sort orders and how it
- * compares rows, how it collects its rows from the store, and its cells. The machinery
- * that recomputes, filters, sorts and draws the rows is rows.c. */
+ * compares rows, how it collects its rows from the store, and its cells; for the four
+ * that page from the server, the query of each sort order (the server's sort its
+ * comparator agrees with, ties by creation order) and the store's version of a row read.
+ * The machinery that recomputes, filters, sorts and draws the rows is rows.c. */
 #include "tui/ui.h"
 
 #include <stdio.h>

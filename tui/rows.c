@@ -1,8 +1,13 @@
-/* rows.c: a pane's rows. They are borrowed pointers into the store, recomputed only when
- * the store (ui.gen), this console's marks on them (ui.marks) or the filter changed:
- * collected, filtered on what the cells show, sorted (qsort_r with the pane as context),
- * and the selection found again by its id. The update step places the table (page,
- * scroll, widths); the drawing then only reads. The panes themselves are panes.c. */
+/* rows.c: a pane's rows. They are borrowed pointers into the store and, for a pane that
+ * pages (issue 14), into the client's pages of history (api/pages.h), recomputed only
+ * when the store or the history read (ui.gen), this console's marks on them (ui.marks) or
+ * the filter changed, or the pane scrolled near the end of what was read: collected,
+ * merged with the rows read (the store's version wins), filtered on what the cells show
+ * (a filter the server searched keeps what it found), sorted (qsort_r with the pane as
+ * context), cut at the frontier (the last row read) while the server has more, ended by
+ * the status row ("loading…", an error) while a page is on its way or failed, and the
+ * selection found again by its id. The update step asks for more and places the table
+ * (page, scroll, widths); the drawing then only reads. The panes themselves are panes.c. */
 #define _GNU_SOURCE /* qsort_r */
 #include "tui/ui.h"
 
