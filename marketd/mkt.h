@@ -140,6 +140,8 @@ typedef struct mkt_ctx {
     bool agent_paused; /* the calling agent is paused (POST, read once: route.c) */
     json_t *replay;    /* what a replay of this request answers instead, when the answer
                        holds something never stored (a token); owned, usually NULL */
+    char *text;        /* the answer's body as JSON text, in place of answer (owned; a
+                          large read written as text: lists.c) */
 } mkt_ctx;
 
 /* What the stored answer of POST /v1/agents says in place of the token (docs/api.md). */
@@ -162,6 +164,8 @@ bool mkt_fail(mkt_ctx *c, int status, const char *code, const char *field, json_
               const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 /* Sets a success answer; steals body. Returns true. */
 bool mkt_ok(mkt_ctx *c, int status, json_t *body);
+/* Sets a success answer whose body is JSON text (stolen). Returns true. */
+bool mkt_ok_text(mkt_ctx *c, int status, char *text);
 
 /* ---- time, ids, meta (db.c) ---- */
 /* Reads meta[key] into out (size bytes); true when present. */

@@ -51,6 +51,8 @@ bool mkt_fail(mkt_ctx *c, int status, const char *code, const char *field, json_
     va_end(ap);
     utf8_repair(msg);
     json_decref(c->answer);
+    free(c->text);
+    c->text = NULL;
     c->status = status;
     c->answer = json_pack("{ss ss}", "error", code, "message", msg);
     if (field)
@@ -63,8 +65,20 @@ bool mkt_fail(mkt_ctx *c, int status, const char *code, const char *field, json_
 bool mkt_ok(mkt_ctx *c, int status, json_t *body)
 {
     json_decref(c->answer);
+    free(c->text);
+    c->text = NULL;
     c->status = status;
     c->answer = body;
+    return true;
+}
+
+bool mkt_ok_text(mkt_ctx *c, int status, char *text)
+{
+    json_decref(c->answer);
+    free(c->text);
+    c->answer = NULL;
+    c->status = status;
+    c->text = text;
     return true;
 }
 

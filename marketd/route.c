@@ -555,7 +555,7 @@ void market_handle(market *m, const market_actor *a, const market_request *rq, m
     if (rs->status == 409 || rs->status == 412)
         m->st.conflicts++;
     pthread_mutex_unlock(&m->mu);
-    rs->body = c.answer ? json_dumps(c.answer, JSON_COMPACT) : NULL;
+    rs->body = c.text ? c.text : c.answer ? json_dumps(c.answer, JSON_COMPACT) : NULL;
     json_decref(c.answer);
     if (!rs->body) {
         rs->status = 500;

@@ -161,26 +161,26 @@ static int sq_object_put(store *s, const store_object *o)
 
 /* The SQL of a page of q into sql (size bytes): the parameters are ?1 kind, ?2 status,
  * ?3 the cursor's order, ?4 the party or id, ?5 the cursor's key, ?6 the search (an
- * FTS5 phrase), ?7 the limit. With a search in creation order the trigram index leads
- * (its rowids are the rows' order); with another sort, the rows it finds are sorted.
+ * FTS5 phrase), ?7 the limit. A search leads (CROSS JOIN: SQLite keeps that order) and
+ * the rows it finds are looked up by their order: in creation order they come sorted
+ * (the index's rowids are the rows' order), in another sort they are sorted (every
+ * match: a search that matches much of a large kind is slower than the plain lists).
  * The kind is one of kinds[]. */
 static void page_sql(const store_page *q, char *sql, size_t size)
 {
     static const char *const cols[] = {"o.ord", "o.upd", "o.k1", "o.k2", "o.tk"};
     const char *dir = q->desc ? " DESC" : "", *cmp = q->desc ? "<" : ">";
-    bool by_ord = q->col == STORE_ORD, lead = q->q && by_ord;
+    bool by_ord = q->col == STORE_ORD;
     char col[64], from[128], cursor[128] = "", search[128] = "", order[160], notnull[96] = "";
     snprintf(col, sizeof col, "%s", cols[q->col]);
-    if (lead) {
-        snprintf(col, sizeof col, "search_%s.rowid", q->kind);
-        snprintf(from, sizeof from, "search_%s JOIN objects o ON o.ord=%s", q->kind, col);
+    if (q->q) {
+        if (by_ord)
+            snprintf(col, sizeof col, "search_%s.rowid", q->kind);
+        snprintf(from, sizeof from, "search_%s CROSS JOIN objects o ON o.ord=search_%s.rowid",
+                 q->kind, q->kind);
         snprintf(search, sizeof search, " AND search_%s MATCH ?6", q->kind);
     } else {
         snprintf(from, sizeof from, "objects o");
-        if (q->q)
-            snprintf(search, sizeof search,
-                     " AND o.ord IN (SELECT rowid FROM search_%s WHERE search_%s MATCH ?6)",
-                     q->kind, q->kind);
     }
     if (by_ord && (q->after > 0 || !q->desc))
         snprintf(cursor, sizeof cursor, " AND %s %s ?3", col, cmp);
@@ -232,11 +232,14 @@ static int sq_objects_page(store *s, const store_page *q, store_row_fn fn, void 
     return walk(st, fn, ud);
 }
 
+/* The live ones by the index of statuses (not the creation order's: it would read the
+ * whole kind), sorted; the newest others by creation order. */
 static int sq_objects_working(store *s, const char *kind, const char *s1, const char *s2, int max,
                               store_row_fn fn, void *ud)
 {
     return walk(sq_stmt(SQ(s),
-                        "SELECT json, ord FROM objects WHERE kind=?1 AND status IN (?2,?3) "
+                        "SELECT json, ord FROM objects INDEXED BY objects_kind_status WHERE "
+                        "kind=?1 AND status IN (?2,?3) "
                         "UNION ALL SELECT json, ord FROM (SELECT json, ord FROM objects WHERE "
                         "kind=?1 AND (status IS NULL OR (status IS NOT ?2 AND status IS NOT ?3)) "
                         "ORDER BY ord DESC LIMIT ?4) ORDER BY 2",
@@ -244,11 +247,12 @@ static int sq_objects_working(store *s, const char *kind, const char *s1, const 
                 fn, ud);
 }
 
+/* Each id looked up (not the whole kind read), sorted. */
 static int sq_objects_named(store *s, const char *kind, const char *ids, store_row_fn fn, void *ud)
 {
     return walk(sq_stmt(SQ(s),
-                        "SELECT json, ord FROM objects WHERE kind=?1 AND id IN (SELECT value FROM "
-                        "json_each(?2)) ORDER BY ord",
+                        "SELECT o.json, o.ord FROM (SELECT DISTINCT value AS v FROM json_each(?2)) "
+                        "j CROSS JOIN objects o ON o.kind=?1 AND o.id=j.v ORDER BY o.ord",
                         "tt", kind, ids),
                 fn, ud);
 }

@@ -520,6 +520,8 @@ static void move_sel(ui *u, long delta, bool absolute)
             widget_table_move(&pn->table, delta);
         pn->detail_scroll = 0;
         panes_note_selection(u, u->pane); /* the selection is an object, not a row number */
+        if (pn->hist == PAGE_FAILED)
+            pn->retry = true; /* a move asks a failed history read again */
     }
     u->dirty = true;
 }

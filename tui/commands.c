@@ -127,6 +127,24 @@ static void key_redraw(ui *u, int arg)
     u->dirty = true;
 }
 
+/* Reads the current pane's history again from the server (after a failure, or to see
+ * what changed in rows read earlier): the pane's kind is forgotten and asked afresh. */
+static void key_refresh(ui *u, int arg)
+{
+    (void)arg;
+    ui_pane *pn = &u->panes[u->pane];
+    page_query q;
+    if (!panes_query(u, u->pane, &q)) {
+        ui_status(u, false, "%s shows what the market sent: nothing to read again",
+                  panes_name(u->pane));
+        return;
+    }
+    client_history_forget(u->cl, q.kind);
+    pn->retry = true;
+    panes_refresh(u, u->pane, true);
+    ui_status(u, false, "%s: reading history again", panes_name(u->pane));
+}
+
 static void key_quit(ui *u, int arg)
 {
     (void)arg;
@@ -219,8 +237,14 @@ static void cmd_export(ui *u, char *s)
         return;
     }
     long n = ledger ? export_ledger_csv(u->st, file) : export_threads_json(u->st, file);
+    /* the console holds the working set (issue 14): say so when the market holds more */
+    int64_t all = store_history_total(u->st, ledger ? MODEL_LEDGER : MODEL_NEGOTIATION);
     if (n < 0)
         ui_status(u, true, "export %s: %s", what, strerror(errno));
+    else if (all > n)
+        ui_status(u, false,
+                  "exported the %ld %s held (of %lld; `dealdesk snapshot` prints every one) to %s",
+                  n, ledger ? "ledger entries" : "threads", (long long)all, file);
     else
         ui_status(u, false, "exported %ld %s to %s", n, ledger ? "ledger entries" : "threads",
                   file);
@@ -391,6 +415,9 @@ static const ui_command table[ACT_COUNT] = {
                  .cmd = {"ack ALR [NOTE]", "acknowledge an alert", cmd_ack, ARG_OPEN_ALERT},
                  .bar = {ON(PANE_ALERTS), 7}},
     [ACT_REDRAW] = {.name = "redraw", .key = {"C-l", "redraw the screen", key_redraw}},
+    [ACT_REFRESH] = {.name = "refresh",
+                     .key = {"r", "read the pane's history again (after a failure)", key_refresh},
+                     .cmd = {"refresh", "read the pane's history from the market again"}},
     [ACT_QUIT] = {.name = "quit",
                   .alias = "q",
                   .key = {"q", "quit dealdesk", key_quit},

@@ -87,18 +87,16 @@ static const char *fit(const char *safe, int cols, char *out, size_t size)
     return out;
 }
 
-/* Asks the client (once per thread) for the messages sent before this session: the
- * snapshot carries threads, not their messages. They arrive in the background. */
+/* Asks the client for a shown thread's messages: the snapshot carries threads, not their
+ * messages, and the store keeps them only for the threads watched (api/model.h,
+ * store_watch_thread). Asked when the detail shows another thread, or the thread shown
+ * is no longer watched; they arrive in the background. */
 static void want_history(ui *u, const model_negotiation *n)
 {
-    if (!u->cl || n->nmessages >= (size_t)n->message_count)
+    if (!u->cl || (strcmp(u->watching, n->id) == 0 && store_thread_watched(u->st, n->id)))
         return;
-    size_t ring = sizeof u->fetched / sizeof u->fetched[0];
-    for (size_t i = 0; i < u->nfetched && i < ring; i++)
-        if (strcmp(u->fetched[i], n->id) == 0)
-            return;
-    if (client_fetch_thread(u->cl, n->id) == 0)
-        snprintf(u->fetched[u->nfetched++ % ring], sizeof u->fetched[0], "%s", n->id);
+    snprintf(u->watching, sizeof u->watching, "%s", n->id);
+    client_fetch_thread(u->cl, n->id);
 }
 
 /* The thread's price path and message lines. */
@@ -140,6 +138,11 @@ static void thread_lines(const ui *u, dbuf *b, const model_negotiation *n, size_
     if (missing > 0 && u->cs.replay) /* nothing to fetch them from */
         add(b, THEME_DIM, "  (%lld earlier message%s not in the recording)", missing,
             missing == 1 ? "" : "s");
+    else if (missing > 0 && !store_negotiation(u->st, n->id)) /* a row read from history */
+        add(b, THEME_DIM,
+            "  (%lld message%s: a thread read from history; its messages are not "
+            "kept here)",
+            (long long)n->message_count, n->message_count == 1 ? "" : "s");
     else if (missing > 0 && n->nmessages == 0)
         add(b, THEME_DIM, "  (loading %lld earlier message%s%s)", (long long)n->message_count,
             n->message_count == 1 ? "" : "s", widget_glyph_str(GLYPH_ELLIPSIS));

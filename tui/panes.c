@@ -1,7 +1,9 @@
 /* panes.c: the six panes as data: for each, its columns (an enum and a table with
  * designated initialisers, so that a cell names its column), its sort orders and how it
- * compares rows, how it collects its rows from the store, and its cells. The machinery
- * that recomputes, filters, sorts and draws the rows is rows.c. */
+ * compares rows, how it collects its rows from the store, and its cells; for the four
+ * that page from the server, the query of each sort order (the server's sort its
+ * comparator agrees with, ties by creation order) and the store's version of a row read.
+ * The machinery that recomputes, filters, sorts and draws the rows is rows.c. */
 #include "tui/ui.h"
 
 #include <stdio.h>
@@ -23,6 +25,14 @@ const char *panes_inflight_label(const ui *u, const char *id)
 static int cmp64(int64_t a, int64_t b)
 {
     return a < b ? -1 : a > b;
+}
+
+/* Compares two ids of one kind by creation order: marketd numbers them in order
+ * (marketd/db.c, mkt_new_id: the prefix and a counter), so the shorter is the older. */
+static int cmp_created(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    return la != lb ? (la < lb ? -1 : 1) : strcmp(a, b);
 }
 
 /* Grows a row array to hold n rows; returns false on out of memory. */
@@ -316,13 +326,19 @@ static const widget_column thread_cols[TC_COUNT] = {
 };
 /* "opened" (newest first) is the default: it only changes when a thread opens, so rows
  * do not move under the cursor with every message; "activity" (last update first) re-sorts
- * as the market talks, and is asked for explicitly. */
+ * as the market talks, and is asked for explicitly; "status" puts the threads that may
+ * still move (open, then held: all held by the store) before the closed ones, newest
+ * first. Each agrees with the server's sort of its query (thread_history). */
 enum thread_sort { TS_OPENED, TS_ACTIVITY, TS_STATUS, TS_MESSAGES };
 static const char *const thread_sorts[] = {[TS_OPENED] = "opened",
                                            [TS_ACTIVITY] = "activity",
                                            [TS_STATUS] = "status",
                                            [TS_MESSAGES] = "messages",
                                            NULL};
+static const pane_history thread_history[] = {[TS_OPENED] = {"newest", ""},
+                                              [TS_ACTIVITY] = {"activity", ""},
+                                              [TS_STATUS] = {"newest", ""},
+                                              [TS_MESSAGES] = {"messages", ""}};
 
 /* Every negotiation. */
 static size_t thread_collect(const ui *u, const void ***rows, size_t *cap)
@@ -332,7 +348,13 @@ static size_t thread_collect(const ui *u, const void ***rows, size_t *cap)
     return copy_rows((const void *const *)p, n, rows, cap);
 }
 
-/* Orders threads. */
+/* A thread's place under "status": open, held, then the closed ones. */
+static int thread_status_rank(const model_negotiation *n)
+{
+    return n->status == NEG_OPEN ? 0 : n->status == NEG_HELD ? 1 : 2;
+}
+
+/* Orders threads as the server's sort of the order does, ties newest first. */
 static int thread_compare(const ui *u, int sort, const void *a, const void *b)
 {
     (void)u;
@@ -341,12 +363,10 @@ static int thread_compare(const ui *u, int sort, const void *a, const void *b)
     if (sort == TS_ACTIVITY)
         r = -cmp64(x->updated_at, y->updated_at);
     else if (sort == TS_STATUS)
-        r = (int)x->status - (int)y->status;
+        r = thread_status_rank(x) - thread_status_rank(y);
     else if (sort == TS_MESSAGES)
         r = -cmp64(x->message_count, y->message_count);
-    if (!r)
-        r = -cmp64(x->opened_at, y->opened_at);
-    return r ? r : strcmp(x->id, y->id);
+    return r ? r : -cmp_created(x->id, y->id);
 }
 
 /* Formats terms "1,000 × $12.50". */
@@ -417,13 +437,18 @@ static const widget_column listing_cols[LC_COUNT] = {
     [LC_STATUS] = {.title = "STATUS", .width = 9, .drop = 1},
     [LC_HIDDEN] = {.title = "HIDDEN", .width = 10},
 };
-/* "newest" (by creation) by default, stable while sales change quantities. */
+/* "newest" (by creation) by default, stable while sales change quantities. "hidden" has
+ * no server sort: it orders the listings the store holds. */
 enum listing_sort { LS_NEWEST, LS_UPDATED, LS_PRICE, LS_HIDDEN };
 static const char *const listing_sorts[] = {[LS_NEWEST] = "newest",
                                             [LS_UPDATED] = "updated",
                                             [LS_PRICE] = "price",
                                             [LS_HIDDEN] = "hidden",
                                             NULL};
+static const pane_history listing_history[] = {[LS_NEWEST] = {"newest", ""},
+                                               [LS_UPDATED] = {"updated", ""},
+                                               [LS_PRICE] = {"price", ""},
+                                               [LS_HIDDEN] = {NULL, NULL}};
 
 /* Every listing. */
 static size_t listing_collect(const ui *u, const void ***rows, size_t *cap)
@@ -439,7 +464,7 @@ static unsigned listing_hidden(const model_listing *l)
     return l->title.hidden + l->description.hidden + l->category.hidden;
 }
 
-/* Orders listings. */
+/* Orders listings as the server's sort of the order does, ties newest first. */
 static int listing_compare(const ui *u, int sort, const void *a, const void *b)
 {
     (void)u;
@@ -451,9 +476,7 @@ static int listing_compare(const ui *u, int sort, const void *a, const void *b)
         r = -cmp64(x->unit_price_minor, y->unit_price_minor);
     else if (sort == LS_HIDDEN)
         r = -cmp64(listing_hidden(x), listing_hidden(y));
-    if (!r)
-        r = -cmp64(x->created_at, y->created_at);
-    return r ? r : strcmp(x->id, y->id);
+    return r ? r : -cmp_created(x->id, y->id);
 }
 
 /* Fills a Listings cell. */
@@ -510,6 +533,8 @@ static const widget_column ledger_cols[GC_COUNT] = {
 enum ledger_sort { GS_NEWEST, GS_OLDEST, GS_AMOUNT };
 static const char *const ledger_sorts[] = {
     [GS_NEWEST] = "newest", [GS_OLDEST] = "oldest", [GS_AMOUNT] = "amount", NULL};
+static const pane_history ledger_history[] = {
+    [GS_NEWEST] = {"newest", ""}, [GS_OLDEST] = {"", ""}, [GS_AMOUNT] = {"amount", ""}};
 
 /* Every ledger entry. */
 static size_t ledger_collect(const ui *u, const void ***rows, size_t *cap)
@@ -533,17 +558,29 @@ static int64_t ledger_amount(const model_ledger_entry *e)
     return s;
 }
 
-/* Orders ledger entries. */
+/* The largest posting of an entry (the greatest amount, as signed): what the server's
+ * "amount" sort orders by (marketd/db.c, the ledger's sort key). */
+static int64_t ledger_largest(const model_ledger_entry *e)
+{
+    int64_t m = e->npostings ? e->postings[0].amount_minor : 0;
+    for (size_t i = 1; i < e->npostings; i++)
+        if (e->postings[i].amount_minor > m)
+            m = e->postings[i].amount_minor;
+    return m;
+}
+
+/* Orders ledger entries as the server's sort of the order does (ties newest first;
+ * "oldest" is creation order). */
 static int ledger_compare(const ui *u, int sort, const void *a, const void *b)
 {
     (void)u;
     const model_ledger_entry *x = a, *y = b;
     if (sort == GS_AMOUNT) {
-        int r = -cmp64(ledger_amount(x), ledger_amount(y));
+        int r = -cmp64(ledger_largest(x), ledger_largest(y));
         if (r)
             return r;
     }
-    return sort == GS_OLDEST ? cmp64(x->seq, y->seq) : -cmp64(x->seq, y->seq);
+    return sort == GS_OLDEST ? cmp_created(x->id, y->id) : -cmp_created(x->id, y->id);
 }
 
 /* The account of the first posting with the given sign, without "agent:". */
@@ -597,6 +634,11 @@ static const widget_column alert_cols[AC_COUNT] = {
 enum alert_sort { AS_OPEN_FIRST, AS_SEVERITY, AS_NEWEST };
 static const char *const alert_sorts[] = {
     [AS_OPEN_FIRST] = "open first", [AS_SEVERITY] = "severity", [AS_NEWEST] = "newest", NULL};
+/* "open first" reads the server's "severity": the open alerts all come first, and the
+ * store holds every one of them, so the closed ones follow in the server's order. */
+static const pane_history alert_history[] = {[AS_OPEN_FIRST] = {"severity", ""},
+                                             [AS_SEVERITY] = {"severity", ""},
+                                             [AS_NEWEST] = {"newest", ""}};
 
 /* Every alert. */
 static size_t alert_collect(const ui *u, const void ***rows, size_t *cap)
@@ -606,19 +648,18 @@ static size_t alert_collect(const ui *u, const void ***rows, size_t *cap)
     return copy_rows((const void *const *)p, n, rows, cap);
 }
 
-/* Orders alerts. */
+/* Orders alerts as the server's sort of the order does: critical first, ties newest
+ * first ("open first": the open ones before the rest, then the same). */
 static int alert_compare(const ui *u, int sort, const void *a, const void *b)
 {
     (void)u;
     const model_alert *x = a, *y = b;
     int r = 0;
     if (sort == AS_OPEN_FIRST)
-        r = (int)x->status - (int)y->status;
+        r = (x->status != ALERT_OPEN) - (y->status != ALERT_OPEN);
     if (!r && sort != AS_NEWEST)
         r = (int)y->severity - (int)x->severity;
-    if (!r)
-        r = -cmp64(x->at, y->at);
-    return r ? r : strcmp(x->id, y->id);
+    return r ? r : -cmp_created(x->id, y->id);
 }
 
 /* Fills an Alerts cell. */
@@ -788,17 +829,52 @@ static const char *agent_id(const void *r)
     return ((const model_agent *)r)->id;
 }
 
+/* ---- the store's version of a row read from the server ------------------------------- */
+
+static const void *listing_held(const ui *u, const void *r)
+{
+    return store_listing(u->st, listing_id(r));
+}
+static const void *neg_held(const ui *u, const void *r)
+{
+    return store_negotiation(u->st, neg_id(r));
+}
+static const void *alert_held(const ui *u, const void *r)
+{
+    return store_alert(u->st, alert_id(r));
+}
+/* The store's ledger is in seq order: a binary search (entries never change). */
+static const void *ledger_held(const ui *u, const void *r)
+{
+    const model_ledger_entry *e = r;
+    size_t n;
+    const model_ledger_entry *all = store_ledger(u->st, &n);
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (all[mid].seq < e->seq)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && strcmp(all[lo].id, e->id) == 0 ? &all[lo] : NULL;
+}
+
 const pane_ops panes_ops[PANE_COUNT] = {
     [PANE_PENDING] = {"Pending", MODEL_PURCHASE, pending_cols, PC_COUNT, pending_sorts,
-                      pending_collect, pending_compare, pending_cell, purchase_id, true},
+                      pending_collect, pending_compare, pending_cell, purchase_id, .hold = true},
     [PANE_THREADS] = {"Threads", MODEL_NEGOTIATION, thread_cols, TC_COUNT, thread_sorts,
-                      thread_collect, thread_compare, thread_cell, neg_id},
+                      thread_collect, thread_compare, thread_cell, neg_id,
+                      .history = thread_history, .held = neg_held},
     [PANE_LISTINGS] = {"Listings", MODEL_LISTING, listing_cols, LC_COUNT, listing_sorts,
-                       listing_collect, listing_compare, listing_cell, listing_id},
+                       listing_collect, listing_compare, listing_cell, listing_id,
+                       .history = listing_history, .held = listing_held},
     [PANE_LEDGER] = {"Ledger", MODEL_LEDGER, ledger_cols, GC_COUNT, ledger_sorts, ledger_collect,
-                     ledger_compare, ledger_cell, ledger_id},
+                     ledger_compare, ledger_cell, ledger_id, .history = ledger_history,
+                     .held = ledger_held},
     [PANE_ALERTS] = {"Alerts", MODEL_ALERT, alert_cols, AC_COUNT, alert_sorts, alert_collect,
-                     alert_compare, alert_cell, alert_id},
+                     alert_compare, alert_cell, alert_id, .history = alert_history,
+                     .held = alert_held},
     [PANE_AGENTS] = {"Agents", MODEL_AGENT, agent_cols, NC_COUNT, agent_sorts, agent_collect,
                      agent_compare, agent_cell, agent_id},
 };

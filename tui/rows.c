@@ -1,8 +1,13 @@
-/* rows.c: a pane's rows. They are borrowed pointers into the store, recomputed only when
- * the store (ui.gen), this console's marks on them (ui.marks) or the filter changed:
- * collected, filtered on what the cells show, sorted (qsort_r with the pane as context),
- * and the selection found again by its id. The update step places the table (page,
- * scroll, widths); the drawing then only reads. The panes themselves are panes.c. */
+/* rows.c: a pane's rows. They are borrowed pointers into the store and, for a pane that
+ * pages (issue 14), into the client's pages of history (api/pages.h), recomputed only
+ * when the store or the history read (ui.gen), this console's marks on them (ui.marks) or
+ * the filter changed, or the pane scrolled near the end of what was read: collected,
+ * merged with the rows read (the store's version wins), filtered on what the cells show
+ * (a filter the server searched keeps what it found), sorted (qsort_r with the pane as
+ * context), cut at the frontier (the last row read) while the server has more, ended by
+ * the status row ("loading…", an error) while a page is on its way or failed, and the
+ * selection found again by its id. The update step asks for more and places the table
+ * (page, scroll, widths); the drawing then only reads. The panes themselves are panes.c. */
 #define _GNU_SOURCE /* qsort_r */
 #include "tui/ui.h"
 
@@ -69,6 +74,112 @@ static int sort_cmp(const void *a, const void *b, void *arg)
     return c->ops->compare(c->u, c->order, *(const void *const *)a, *(const void *const *)b);
 }
 
+/* The status row's address: a row pointer that is no object. */
+static const char status_row_mark;
+#define STATUS_ROW ((const void *)&status_row_mark)
+
+/* True for the status row; see ui.h. */
+bool panes_is_status_row(const void *row)
+{
+    return row == STATUS_ROW;
+}
+
+/* The objects among a pane's rows; see ui.h. */
+size_t panes_objects(const ui *u, int p)
+{
+    const ui_pane *pn = &u->panes[p];
+    return pn->table.nrows - (pn->status_row && pn->table.nrows ? 1 : 0);
+}
+
+/* True when the filter is long enough for the server to search (q=). */
+static bool searches_server(const char *filter)
+{
+    return strlen(filter) >= PAGES_Q_MIN;
+}
+
+/* The query of pane p; see ui.h. */
+bool panes_query(const ui *u, int p, page_query *q)
+{
+    const pane_ops *ops = &panes_ops[p];
+    const ui_pane *pn = &u->panes[p];
+    if (!u->cl || u->cs.replay || !ops->history || pn->sort < 0 ||
+        pn->sort >= panes_sort_count(p) || !ops->history[pn->sort].sort)
+        return false; /* a replay has no server to read history from */
+    memset(q, 0, sizeof *q);
+    q->kind = ops->kind;
+    snprintf(q->status, sizeof q->status, "%s", ops->history[pn->sort].status);
+    snprintf(q->sort, sizeof q->sort, "%s", ops->history[pn->sort].sort);
+    if (searches_server(pn->filter))
+        snprintf(q->q, sizeof q->q, "%.*s", PAGES_Q_MAX, pn->filter);
+    return true;
+}
+
+/* Grows the pane's row array to n rows. */
+static bool reserve(ui_pane *pn, size_t n)
+{
+    if (n <= pn->cap)
+        return true;
+    size_t nc = pn->cap ? pn->cap : 256;
+    while (nc < n)
+        nc *= 2;
+    const void **r = realloc(pn->rows, nc * sizeof *r);
+    if (!r)
+        return false;
+    pn->rows = r;
+    pn->cap = nc;
+    return true;
+}
+
+/* Keeps the rows [0, n) the filter matches; returns how many. */
+static size_t filter_rows(const ui *u, const pane_ops *ops, const void **rows, size_t n,
+                          const char *needle)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (row_matches(u, ops, rows[i], needle))
+            rows[k++] = rows[i];
+    return k;
+}
+
+/* Adds the rows read from the server after the n rows of the store: a row the store holds
+ * is the store's (already among them, unless the filter left it out: a server search
+ * found it, so it is added). Returns the rows in all. */
+static size_t merge_read(ui *u, int p, const page_result *res, size_t n, const char *needle)
+{
+    const pane_ops *ops = &panes_ops[p];
+    ui_pane *pn = &u->panes[p];
+    if (!reserve(pn, n + res->nrows + 1))
+        return n;
+    for (size_t i = 0; i < res->nrows; i++) {
+        const void *h = ops->held ? ops->held(u, res->rows[i]) : NULL;
+        if (!h)
+            pn->rows[n++] = res->rows[i];
+        else if (needle[0] && !row_matches(u, ops, h, needle))
+            pn->rows[n++] = h;
+    }
+    return n;
+}
+
+/* The rows up to the frontier: those that sort after the last row read may have rows of
+ * the server not yet read before them. */
+static size_t cut_at_frontier(const ui *u, int p, const page_result *res, size_t n)
+{
+    if (!res || res->complete || res->nrows == 0)
+        return n;
+    const pane_ops *ops = &panes_ops[p];
+    const void *frontier = res->rows[res->nrows - 1];
+    int sort = u->panes[p].sort;
+    size_t lo = 0, hi = n; /* the first row after the frontier (the rows are sorted) */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ops->compare(u, sort, u->panes[p].rows[mid], frontier) <= 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 /* Moves rows[from] up to rows[to] (to < from), the rows between one down: the selected
  * row keeps its screen row while new or re-ranked rows go in around it (pane_ops.hold). */
 static void hold_row(const void **rows, size_t from, size_t to)
@@ -78,41 +189,17 @@ static void hold_row(const void **rows, size_t from, size_t to)
     rows[to] = r;
 }
 
-/* Recomputes a pane's rows; see ui.h. */
-void panes_refresh(ui *u, int p, bool force)
+/* Finds the selection again by its id (kept at its place when it was the status row).
+ * hold: the same view of new data on a pane whose resting cursor holds its place. */
+static void keep_selection(ui *u, int p, bool hold)
 {
     ui_pane *pn = &u->panes[p];
-    bool same_data = pn->computed_gen == u->gen && pn->computed_marks == u->marks && pn->rows;
-    if (!force && same_data && strcmp(pn->filtered_by, pn->filter) == 0)
-        return;
-    const pane_ops *ops = &panes_ops[p];
-    /* the same view of new data: what a resting cursor holds its place through */
-    bool same_view = !force && strcmp(pn->filtered_by, pn->filter) == 0;
-    char needle[128];
-    snprintf(needle, sizeof needle, "%s", pn->filter);
-    ascii_lower(needle);
-    /* Typing one more character of a filter narrows the rows already shown (same data,
-     * already sorted): no collect, no sort. */
-    bool narrowing = same_data && !force && pn->filtered_by[0] &&
-                     strncmp(pn->filter, pn->filtered_by, strlen(pn->filtered_by)) == 0;
-    size_t n = narrowing ? pn->table.nrows : ops->collect(u, &pn->rows, &pn->cap);
-    if (needle[0]) {
-        size_t k = 0;
-        for (size_t i = 0; i < n; i++)
-            if (row_matches(u, ops, pn->rows[i], needle))
-                pn->rows[k++] = pn->rows[i];
-        n = k;
-    }
-    memcpy(pn->filtered_by, pn->filter, sizeof pn->filtered_by); /* same size, NUL inside */
-    sort_ctx ctx = {u, ops, pn->sort};
-    if (n > 1 && !narrowing)
-        qsort_r(pn->rows, n, sizeof *pn->rows, sort_cmp, &ctx);
-    pn->table.nrows = n;
-    /* keep the selection on the same object */
+    size_t n = pn->table.nrows;
     if (pn->sel_id[0]) {
         for (size_t i = 0; i < n; i++)
-            if (strcmp(ops->id(pn->rows[i]), pn->sel_id) == 0) {
-                if (ops->hold && same_view && i > pn->table.sel)
+            if (!panes_is_status_row(pn->rows[i]) &&
+                strcmp(panes_ops[p].id(pn->rows[i]), pn->sel_id) == 0) {
+                if (hold && i > pn->table.sel)
                     hold_row(pn->rows, i, pn->table.sel);
                 else
                     pn->table.sel = i;
@@ -120,8 +207,104 @@ void panes_refresh(ui *u, int p, bool force)
             }
     }
     widget_table_clamp(&pn->table);
-    if (n)
-        snprintf(pn->sel_id, sizeof pn->sel_id, "%s", ops->id(pn->rows[pn->table.sel]));
+    if (n && !panes_is_status_row(pn->rows[pn->table.sel]))
+        snprintf(pn->sel_id, sizeof pn->sel_id, "%s", panes_ops[p].id(pn->rows[pn->table.sel]));
+}
+
+/* Computes a pane's rows (see ui.h); hold as keep_selection's. */
+static void compute(ui *u, int p, const page_result *res, bool hold)
+{
+    ui_pane *pn = &u->panes[p];
+    const pane_ops *ops = &panes_ops[p];
+    char needle[128];
+    snprintf(needle, sizeof needle, "%s", pn->filter);
+    ascii_lower(needle);
+    bool searched = res && searches_server(pn->filter);
+    size_t n = ops->collect(u, &pn->rows, &pn->cap);
+    if (needle[0] && (searched || !res))
+        n = filter_rows(u, ops, pn->rows, n, needle); /* the store's rows only */
+    if (res) {
+        n = merge_read(u, p, res, n, searched ? needle : "");
+        if (needle[0] && !searched)
+            n = filter_rows(u, ops, pn->rows, n, needle); /* what is held, read or not */
+    }
+    sort_ctx ctx = {u, ops, pn->sort};
+    if (n > 1)
+        qsort_r(pn->rows, n, sizeof *pn->rows, sort_cmp, &ctx);
+    n = cut_at_frontier(u, p, res, n);
+    pn->hist = res ? res->state : PAGE_IDLE;
+    pn->hist_more = res && !res->complete;
+    snprintf(pn->hist_error, sizeof pn->hist_error, "%s",
+             res && res->state == PAGE_FAILED ? res->error : "");
+    pn->status_row = res && res->state != PAGE_IDLE && reserve(pn, n + 1);
+    if (pn->status_row)
+        pn->rows[n++] = STATUS_ROW;
+    pn->table.nrows = n;
+    keep_selection(u, p, hold);
+}
+
+/* Computes a pane's rows; see ui.h. */
+void panes_compute(ui *u, int p, const page_result *res)
+{
+    compute(u, p, res, false);
+}
+
+/* The rows a pane wants read: two screens past its top row. */
+static size_t pane_want(const ui_pane *pn)
+{
+    size_t page = pn->table.page > 0 ? (size_t)pn->table.page : 20;
+    return pn->table.top + 2 * page;
+}
+
+/* Reads pane p's query from the client: first without asking (a failure is not asked
+ * again by itself: a failing server would be asked in a loop), then asking for `want`
+ * rows when the last read did not fail or the operator asked again, once the market has
+ * been read. */
+static void read_history(ui *u, int p, const page_query *q, size_t want, page_result *res)
+{
+    ui_pane *pn = &u->panes[p];
+    client_history(u->cl, q, 0, res);
+    if (u->cs.snapshots == 0 && !client_bound(u->cl)) /* the market not read yet */
+        want = 0;
+    if (want && (res->state != PAGE_FAILED || pn->retry)) {
+        client_history(u->cl, q, want, res);
+        /* the client pauses a second after a failure (api/client_pages.c): the
+         * operator's ask is kept until it goes out */
+        pn->retry = pn->retry && res->state == PAGE_FAILED;
+    }
+    pn->asked = want;
+}
+
+/* Recomputes a pane's rows; see ui.h. */
+void panes_refresh(ui *u, int p, bool force)
+{
+    ui_pane *pn = &u->panes[p];
+    page_query q;
+    bool paged = panes_query(u, p, &q);
+    /* a filter too short for the server filters what is held: nothing more is read */
+    size_t want = paged && (!pn->filter[0] || q.q[0]) ? pane_want(pn) : 0;
+    bool same_data = pn->computed_gen == u->gen && pn->computed_marks == u->marks && pn->rows;
+    bool same_filter = strcmp(pn->filtered_by, pn->filter) == 0;
+    if (!force && same_data && same_filter && want <= pn->asked && !pn->retry)
+        return;
+    /* Typing one more character of a filter narrows the rows already shown (same data,
+     * already sorted): no collect, no sort. Not where the server searches. */
+    if (!paged && !force && same_data && pn->filtered_by[0] &&
+        strncmp(pn->filter, pn->filtered_by, strlen(pn->filtered_by)) == 0) {
+        char needle[128];
+        snprintf(needle, sizeof needle, "%s", pn->filter);
+        ascii_lower(needle);
+        pn->table.nrows = filter_rows(u, &panes_ops[p], pn->rows, pn->table.nrows, needle);
+        keep_selection(u, p, false);
+    } else {
+        page_result res = {0};
+        if (paged)
+            read_history(u, p, &q, want, &res);
+        /* the same view of new data: what a resting cursor holds its place through */
+        bool hold = panes_ops[p].hold && !force && same_filter;
+        compute(u, p, paged ? &res : NULL, hold);
+    }
+    memcpy(pn->filtered_by, pn->filter, sizeof pn->filtered_by); /* same size, NUL inside */
     pn->computed_gen = u->gen;
     pn->computed_marks = u->marks;
 }
@@ -132,7 +315,7 @@ const void *panes_current(const ui *u, model_kind *kind)
     const ui_pane *pn = &u->panes[u->pane];
     if (kind)
         *kind = panes_ops[u->pane].kind;
-    if (pn->table.nrows == 0)
+    if (pn->table.nrows == 0 || panes_is_status_row(pn->rows[pn->table.sel]))
         return NULL;
     return pn->rows[pn->table.sel];
 }
@@ -160,14 +343,19 @@ typedef struct cell_ctx {
 static void cell_adaptor(void *ud, size_t row, int col, char *buf, size_t size, unsigned long *attr)
 {
     const cell_ctx *c = ud;
-    panes_ops[c->pane].cell(c->u, c->u->panes[c->pane].rows[row], col, buf, size, attr);
+    const void *r = c->u->panes[c->pane].rows[row];
+    if (!panes_is_status_row(r)) /* drawn across the row by panes_draw */
+        panes_ops[c->pane].cell(c->u, r, col, buf, size, attr);
 }
 
 /* widget_row_attr_fn adaptor: in-flight rows stand out. */
 static unsigned long row_attr_adaptor(void *ud, size_t row)
 {
     const cell_ctx *c = ud;
-    const char *id = panes_ops[c->pane].id(c->u->panes[c->pane].rows[row]);
+    const void *r = c->u->panes[c->pane].rows[row];
+    if (panes_is_status_row(r))
+        return theme_attr(c->u->panes[c->pane].hist == PAGE_FAILED ? THEME_WARN : THEME_DIM);
+    const char *id = panes_ops[c->pane].id(r);
     return panes_inflight_label(c->u, id) ? theme_attr(THEME_INFLIGHT) : theme_attr(THEME_NORMAL);
 }
 
@@ -183,6 +371,45 @@ void panes_place(ui *u)
     panes_note_selection(u, u->pane);
 }
 
+/* The status row's text: "loading…", or why the read failed and how to ask again. */
+static void status_row_text(const ui_pane *pn, char *out, size_t size)
+{
+    if (pn->hist == PAGE_FAILED) {
+        char keys[64];
+        keymap_keys_of(ACT_REFRESH, keys, sizeof keys);
+        char *sp = strchr(keys, ' ');
+        if (sp)
+            *sp = '\0';
+        const char *why = pn->hist_error[0] ? pn->hist_error : "failed";
+        if (strncmp(why, "history: ", 9) == 0) /* the client's own prefix, said once */
+            why += 9;
+        snprintf(out, size, "history: %s (%s%s retries)", why, keys[0] ? keys : ":refresh",
+                 keys[0] ? " or a move" : "");
+    } else
+        snprintf(out, size, "loading%s", widget_glyph_str(GLYPH_ELLIPSIS));
+}
+
+/* Draws the status row across the table's width when it is in view. */
+static void status_row_draw(const ui *u, WINDOW *w, int width)
+{
+    const ui_pane *pn = &u->panes[u->pane];
+    const widget_table *t = &pn->table;
+    size_t last = t->nrows - 1;
+    if (!pn->status_row || t->nrows == 0 || last < t->top ||
+        last - t->top >= (size_t)(u->lay.table_h - 1))
+        return;
+    int y = u->lay.top + 1 + (int)(last - t->top);
+    bool sel = t->sel == last;
+    unsigned long a = sel ? theme_attr(THEME_SELECTED)
+                          : theme_attr(pn->hist == PAGE_FAILED ? THEME_WARN : THEME_DIM);
+    char text[256];
+    status_row_text(pn, text, sizeof text);
+    widget_fill(w, y, 0, width, a);
+    if (sel)
+        widget_text(w, y, 0, 1, widget_glyph_str(GLYPH_POINTER), a);
+    widget_text(w, y, 2, width - 3, text, a);
+}
+
 /* Draws the current pane: table, and the detail below it when there is room or open. */
 void panes_draw(const ui *u, WINDOW *w)
 {
@@ -195,6 +422,7 @@ void panes_draw(const ui *u, WINDOW *w)
         cell_ctx ctx = {u, u->pane};
         widget_table_draw(w, l->top, 0, width, l->table_h, &pn->table, panes_ops[u->pane].cols,
                           panes_ops[u->pane].ncols, cell_adaptor, row_attr_adaptor, &ctx);
+        status_row_draw(u, w, width);
         if (pn->table.nrows == 0) {
             const char *msg = pn->filter[0]          ? "no rows match the filter (Esc clears it)"
                               : u->cs.snapshots == 0 ? "waiting for the first snapshot…"

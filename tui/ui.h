@@ -21,6 +21,7 @@
 #include "api/config.h"
 #include "api/decision.h"
 #include "api/model.h"
+#include "api/pages.h"
 #include "widgets/widgets.h"
 
 typedef enum ui_pane_id {
@@ -58,6 +59,13 @@ typedef struct ui_pane {
     bool detail;       /* the detail view is open (full screen at small sizes) */
     int detail_scroll; /* first line of the detail shown */
     char sel_id[80];   /* id of the selected row, kept across recomputes */
+    /* history read from the server (a pane that pages, rows.c) */
+    size_t asked;         /* rows of the query asked for at the last read */
+    bool retry;           /* the operator asked again after a failure (a move, refresh) */
+    page_state hist;      /* the query's state at the last read */
+    bool hist_more;       /* the server has rows after the last shown */
+    bool status_row;      /* the last row is the "loading…" or error row, not an object */
+    char hist_error[160]; /* sanitised (PAGE_FAILED) */
 } ui_pane;
 
 /* A decision sent and not yet answered. */
@@ -117,7 +125,8 @@ typedef struct ui {
     ui_pane panes[PANE_COUNT];
     int pane;
     ui_mode mode;
-    uint64_t gen;          /* bumps when the store changed, and only then */
+    uint64_t gen;          /* bumps when the store or the history read changed, and only
+                              then */
     uint64_t marks;        /* bumps when this console's own marks on rows change (in
                               flight, decided here, the confirmation's subject) */
     uint64_t seen_changes; /* sum of the store's change counters at the last look */
@@ -161,9 +170,8 @@ typedef struct ui {
     char recent[16][MODEL_ID_MAX + 1];
     size_t nrecent;
 
-    /* threads whose earlier messages were asked for (once each, a ring) */
-    char fetched[64][MODEL_ID_MAX + 1];
-    size_t nfetched;
+    /* the thread whose messages the detail showed last (client_fetch_thread watches it) */
+    char watching[MODEL_ID_MAX + 1];
 
     /* purchase decided with a key: the Pending selection moves on from it in the update
      * step, unless the client refused the decision before sending it */
@@ -214,6 +222,14 @@ int64_t ui_clock_ms(const ui *u);
 void header_draw(const ui *u, WINDOW *w);
 
 /* ---- panes.c: the six panes as data ---- */
+/* What a pane that pages from the server asks for under one of its sort orders: the
+ * server's sort= (docs/api.md, Reading) that the pane's comparator agrees with, ties by
+ * creation order in the same direction, and status=. sort NULL: that order has no
+ * server sort, and the pane shows the rows the store holds. */
+typedef struct pane_history {
+    const char *sort;
+    const char *status;
+} pane_history;
 /* One pane as a table of operations. */
 typedef struct pane_ops {
     const char *name;
@@ -230,6 +246,11 @@ typedef struct pane_ops {
                  unsigned long *attr);
     /* The row's id (borrowed). */
     const char *(*id)(const void *row);
+    /* A pane that pages: the query of each sort order (by its index; NULL: the pane
+     * shows only what the store holds, as Pending and Agents do). */
+    const pane_history *history;
+    /* The store's version of a row read from the server, or NULL when not held. */
+    const void *(*held)(const ui *u, const void *row);
     /* The selected row holds its place while the cursor rests (Pending): when the data
      * changes, what arrives or ranks higher goes in around it, never pushing it down
      * the screen; the order is recomputed whole once the cursor moves (rows.c). */
@@ -247,9 +268,25 @@ size_t panes_pending_rank(const ui *u, const model_purchase *p, size_t *of);
 int panes_pending_band(const model_purchase *p);
 
 /* ---- rows.c: a pane's rows ---- */
-/* Recomputes the rows of pane p if the store or the marks changed since, or the filter
- * (force: always); the selection stays on its object. */
+/* Recomputes the rows of pane p if the store, the history read, the marks or the filter
+ * changed since, or the pane scrolled near the end of the history read (force: always);
+ * the selection stays on its object. A pane that pages asks the client for its query's
+ * rows: at least two screens past the top row (none while the last read failed, until
+ * the operator moves or refreshes). */
 void panes_refresh(ui *u, int p, bool force);
+/* Computes pane p's rows from the store and res (its query's rows as read; NULL: the
+ * store's only): merged by id (the store's version wins), filtered, sorted, cut at the
+ * frontier (the last row read) while the server has more, and the status row last while
+ * a page is on its way or failed. A filter of PAGES_Q_MIN+ characters searched the
+ * server: the rows read are kept whatever their cells show. */
+void panes_compute(ui *u, int p, const page_result *res);
+/* The query pane p makes now into q; false when it shows the store's rows only (a local
+ * pane, a sort without a server sort, no client, a replay). */
+bool panes_query(const ui *u, int p, page_query *q);
+/* True when row is a pane's status row ("loading…", an error), not an object. */
+bool panes_is_status_row(const void *row);
+/* The objects among pane p's rows (its status row left out). */
+size_t panes_objects(const ui *u, int p);
 /* Places the current pane's table in the layout (page, scroll, widths) and notes the
  * selected object (the update step). */
 void panes_place(ui *u);
@@ -349,6 +386,7 @@ typedef enum ui_action {
     ACT_RESUME_FLEET, /* a command only (the key H toggles) */
     ACT_ACK,
     ACT_REDRAW,
+    ACT_REFRESH,
     ACT_QUIT,
     ACT_COUNT
 } ui_action;

@@ -9,12 +9,15 @@
 
 #include <string.h>
 
-/* Sum of the store's change counters and its position: changes when anything does. */
-static uint64_t store_fingerprint(const store *st)
+/* Sum of the store's change counters, its position and the history read (a page that
+ * arrived, failed or was dropped): changes when anything a pane shows does. */
+static uint64_t store_fingerprint(const store *st, const client *cl)
 {
     uint64_t s = (uint64_t)store_seq(st) * 1000003u;
     for (int k = 0; k < MODEL_KIND_COUNT; k++)
         s += store_changes(st, (model_kind)k);
+    if (cl)
+        s += client_history_changes(cl) * 7919u;
     return s;
 }
 
@@ -22,7 +25,7 @@ static uint64_t store_fingerprint(const store *st)
 bool view_after_client(ui *u)
 {
     bool changed = false;
-    uint64_t fp = store_fingerprint(u->st);
+    uint64_t fp = store_fingerprint(u->st, u->cl);
     if (fp != u->seen_changes) {
         u->seen_changes = fp;
         u->gen++;
@@ -112,6 +115,8 @@ void view_prepare(ui *u, int rows, int cols)
         return;
     panes_refresh(u, u->pane, false);
     u->lay = ui_layout_of(u, rows, cols); /* the split depends on whether rows are shown */
+    panes_place(u);
+    panes_refresh(u, u->pane, false); /* placed near the end of the history read: more */
     panes_place(u);
     if (u->lay.detail_h > 0)
         detail_update(u, cols, u->lay.detail_h);

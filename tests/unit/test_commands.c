@@ -158,6 +158,18 @@ static void check_bell(consolefx *f)
     consolefx_says(f, "bell on", false);
 }
 
+/* On the Threads pane (it pages from the server): its history is read again. */
+static void on_threads(consolefx *f)
+{
+    commands_do(&f->u, ACT_PANE2);
+}
+
+static void check_refresh(consolefx *f)
+{
+    assert_int_equal(f->u.pane, PANE_THREADS);
+    consolefx_says(f, "Threads: reading history again", false);
+}
+
 static void check_help(consolefx *f)
 {
     assert_int_equal(f->u.mode, MODE_HELP);
@@ -186,6 +198,7 @@ static const cmd_case good[] = {
     {ACT_PANE, "pane 4", NULL, check_pane},
     {ACT_BELL, "bell on", NULL, check_bell},
     {ACT_HELP, "help", NULL, check_help},
+    {ACT_REFRESH, "refresh", on_threads, check_refresh},
     {ACT_QUIT, "quit", NULL, check_quit},
 };
 
@@ -287,7 +300,7 @@ static void test_completion(void **state)
         const char *line, *text, *want;
     } cases[] = {
         {"pa", "pa", "pane pause"},
-        {"re", "re", "refund resume resume-fleet"},
+        {"re", "re", "refund resume resume-fleet refresh"},
         {"up", "up", ""},
         {"approve ", "", "pur_1"},
         {"veto p", "p", "pur_1"},

@@ -384,6 +384,92 @@ static void test_balances_tokens_faults(void **state)
     assert_string_equal(r.s, "duplicate,pur_1,-,-,agt_1@7 overpay,-,neg_1,lst_1,-@8");
 }
 
+/* Stores a listing whose first sort key is price, and its searchable text when new. */
+static void put_keyed(store *s, const char *id, const char *status, int64_t price,
+                      const char *search)
+{
+    char json[128];
+    snprintf(json, sizeof json, "{\"id\":\"%s\"}", id);
+    store_object o = {
+        "listing", id, status, "agt_1", NULL,
+        -1,        1,  json,   0,       {.has_k1 = true, .k1 = price, .has_upd = true, .upd = 5},
+        search};
+    assert_int_equal(STORE(s, object_put, &o), 0);
+}
+
+static void test_sorts_search_working_set_totals(void **state)
+{
+    store *s = *state;
+    put_keyed(s, "lst_1", "open", 300, "lst_1\nred bike");
+    put_keyed(s, "lst_2", "sold", 100, "lst_2\nblue bike");
+    put_keyed(s, "lst_3", "open", 300, "lst_3\nred lamp");
+    put_keyed(s, "lst_4", "sold", 200, "lst_4\ngreen chair");
+    put_keyed(s, "lst_2", "withdrawn", 900, NULL); /* a key changes; its text stays */
+
+    /* by price, highest first, ties by creation order in the same direction */
+    store_page q = {.kind = "listing", .limit = 10, .col = STORE_K1, .desc = true};
+    rows r = {0};
+    assert_int_equal(STORE(s, objects_page, &q, take, &r), 4);
+    assert_string_equal(r.s, "{\"id\":\"lst_2\"}/2 {\"id\":\"lst_3\"}/3 {\"id\":\"lst_1\"}/1 "
+                             "{\"id\":\"lst_4\"}/4");
+    /* after a cursor (key 300, order 3): the rows after it */
+    q.has_key = true;
+    q.key = 300;
+    q.after = 3;
+    r = (rows){0};
+    assert_int_equal(STORE(s, objects_page, &q, take, &r), 2);
+    assert_string_equal(r.s, "{\"id\":\"lst_1\"}/1 {\"id\":\"lst_4\"}/4");
+    /* ascending, with a status */
+    q = (store_page){.kind = "listing", .status = "open", .limit = 10, .col = STORE_K1};
+    r = (rows){0};
+    assert_int_equal(STORE(s, objects_page, &q, take, &r), 2);
+    assert_string_equal(r.s, "{\"id\":\"lst_1\"}/1 {\"id\":\"lst_3\"}/3");
+    /* newest first, in creation order */
+    q = (store_page){.kind = "listing", .limit = 2, .desc = true};
+    r = (rows){0};
+    assert_int_equal(STORE(s, objects_page, &q, take, &r), 2);
+    assert_string_equal(r.s, "{\"id\":\"lst_4\"}/4 {\"id\":\"lst_3\"}/3");
+    q.after = 3;
+    r = (rows){0};
+    assert_int_equal(STORE(s, objects_page, &q, take, &r), 2);
+    assert_string_equal(r.s, "{\"id\":\"lst_2\"}/2 {\"id\":\"lst_1\"}/1");
+
+    /* search: a substring of the searchable text, in creation order or another sort */
+    q = (store_page){.kind = "listing", .limit = 10, .q = "bike"};
+    r = (rows){0};
+    assert_int_equal(STORE(s, objects_page, &q, take, &r), 2);
+    assert_string_equal(r.s, "{\"id\":\"lst_1\"}/1 {\"id\":\"lst_2\"}/2");
+    q = (store_page){.kind = "listing", .limit = 10, .q = "red", .col = STORE_K1, .desc = true};
+    r = (rows){0};
+    assert_int_equal(STORE(s, objects_page, &q, take, &r), 2);
+    assert_string_equal(r.s, "{\"id\":\"lst_3\"}/3 {\"id\":\"lst_1\"}/1");
+    q = (store_page){.kind = "listing", .limit = 10, .q = "d b\"x"};
+    assert_int_equal(STORE(s, objects_page, &q, take, &r), 0);
+    q = (store_page){.kind = "listing", .limit = 10, .q = "ed b", .after = 1};
+    r = (rows){0};
+    assert_int_equal(STORE(s, objects_page, &q, take, &r), 0); /* red bike is order 1 */
+
+    /* the working set: status open, and the newest 1 other; named ones; totals */
+    r = (rows){0};
+    assert_int_equal(STORE(s, objects_working, "listing", "open", NULL, 1, take, &r), 3);
+    assert_string_equal(r.s, "{\"id\":\"lst_1\"}/1 {\"id\":\"lst_3\"}/3 {\"id\":\"lst_4\"}/4");
+    r = (rows){0};
+    assert_int_equal(
+        STORE(s, objects_named, "listing", "[\"lst_4\",\"lst_2\",\"lst_9\"]", take, &r), 2);
+    assert_string_equal(r.s, "{\"id\":\"lst_2\"}/2 {\"id\":\"lst_4\"}/4");
+    int64_t n = -1;
+    assert_int_equal(STORE(s, objects_total, "listing", &n), 0);
+    assert_int_equal(n, 4); /* stored four, one of them twice */
+    assert_int_equal(STORE(s, objects_total, "alert", &n), 0);
+    assert_int_equal(n, 0);
+    /* a rolled-back insert is not counted */
+    assert_int_equal(STORE(s, begin, false), 0);
+    put_keyed(s, "lst_5", "open", 1, "lst_5\nx");
+    s->ops->rollback(s);
+    assert_int_equal(STORE(s, objects_total, "listing", &n), 0);
+    assert_int_equal(n, 4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -397,6 +483,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_idempotent_answers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reference_windows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_balances_tokens_faults, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sorts_search_working_set_totals, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

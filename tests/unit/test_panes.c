@@ -1,8 +1,12 @@
 /* test_panes.c: the panes' logic without a terminal (no curses screen is opened): the
  * filter searches what the cells show, the sort orders, the selection kept on its object
  * while rows arrive, leave or re-sort, the move to the next waiting purchase after a
- * decision, the layout rule, and the header's counts. A store is filled as a snapshot
- * fills it (store_load) and the panes are recomputed as the update step does. */
+ * decision, the layout rule, and the header's counts; for the panes that page from the
+ * server (issue 14): the store's rows merged with the rows read (the store's version
+ * wins), cut at the frontier while the server has more, the status row, the search, the
+ * comparators' ties by creation order, and the query each sort order makes. A store is
+ * filled as a snapshot fills it (store_load) and the panes are recomputed as the update
+ * step does; the rows read are given as the client gives them (a page_result). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +19,7 @@
 
 #include "api/model.h"
 #include "api/text.h"
+#include "tests/lib/consolefx.h"
 #include "tui/ui.h"
 
 static ui U; /* large: static, one per test (reset by setup) */
@@ -88,6 +93,52 @@ static void add_alert(ui *u, const char *id, model_severity sev, model_alert_sta
     a->severity = sev;
     a->status = st;
     a->count = 1;
+    store_load(u->st, &ev);
+    model_event_free(&ev);
+    u->gen++;
+}
+
+/* A listing as a page from the server holds it (not in the store); free with
+ * model_listing_clear. */
+static model_listing page_listing(const char *id, const char *title, int64_t price)
+{
+    model_listing l;
+    memset(&l, 0, sizeof l);
+    snprintf(l.id, sizeof l.id, "%s", id);
+    snprintf(l.seller_id, sizeof l.seller_id, "agt_1");
+    l.version = 1;
+    l.title = mk(title);
+    l.description = mk("");
+    l.category = mk("home");
+    l.unit_price_minor = price;
+    memcpy(l.currency, "USD", 4);
+    l.quantity = 1;
+    l.floor_minor = -1;
+    return l;
+}
+
+/* A thread about listing_id (held by the store when load). */
+static model_negotiation thread(const char *id, const char *listing_id, model_neg_status st)
+{
+    model_negotiation n;
+    memset(&n, 0, sizeof n);
+    snprintf(n.id, sizeof n.id, "%s", id);
+    snprintf(n.listing_id, sizeof n.listing_id, "%s", listing_id);
+    snprintf(n.buyer_id, sizeof n.buyer_id, "agt_2");
+    snprintf(n.seller_id, sizeof n.seller_id, "agt_1");
+    n.version = 1;
+    n.status = st;
+    memcpy(n.currency, "USD", 4);
+    return n;
+}
+
+/* Loads a thread into the store. */
+static void add_thread(ui *u, const char *id, const char *listing_id, model_neg_status st)
+{
+    model_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.kind = MODEL_NEGOTIATION;
+    ev.u.negotiation = thread(id, listing_id, st);
     store_load(u->st, &ev);
     model_event_free(&ev);
     u->gen++;
@@ -360,6 +411,277 @@ static void test_prepare(void **state)
     assert_int_equal(c.sev[SEV_WARNING], 0);
 }
 
+/* The rows of a pane that pages: the store's rows merged by id with the rows read, the
+ * store's version shown; the rows that sort after the last row read are cut while the
+ * server has more; the status row while a page is on its way or failed, the rows read
+ * next taking its place; all the rows once the server has no more. */
+static void test_merge_and_frontier(void **state)
+{
+    (void)state;
+    add_listing(&U, "lst_12", "Lamp (held)", 500, 12);
+    add_listing(&U, "lst_10", "Desk lamp (held)", 1200, 10);
+    add_listing(&U, "lst_3", "Old chair", 300, 3); /* held: a thread names it */
+    model_listing read[4] = {
+        page_listing("lst_12", "Lamp (read)", 500), page_listing("lst_11", "Kettle", 800),
+        page_listing("lst_10", "Desk lamp (read)", 1200), page_listing("lst_9", "Rug", 700)};
+    const void *rows[4] = {&read[0], &read[1], &read[2], &read[3]};
+    page_result res = {.state = PAGE_IDLE, .rows = rows, .nrows = 4, .read_seq = 5};
+    U.pane = PANE_LISTINGS;
+    ui_pane *pn = &U.panes[PANE_LISTINGS];
+    assert_string_equal(panes_sort_name(PANE_LISTINGS, pn->sort), "newest");
+    panes_compute(&U, PANE_LISTINGS, &res);
+    assert_int_equal(pn->table.nrows, 4); /* lst_3 is past the frontier (lst_9) */
+    assert_int_equal(panes_objects(&U, PANE_LISTINGS), 4);
+    assert_string_equal(row(PANE_LISTINGS, 0), "lst_12");
+    assert_string_equal(row(PANE_LISTINGS, 1), "lst_11");
+    assert_string_equal(row(PANE_LISTINGS, 2), "lst_10");
+    assert_string_equal(row(PANE_LISTINGS, 3), "lst_9");
+    assert_ptr_equal(pn->rows[0], store_listing(U.st, "lst_12")); /* the store's version */
+    assert_ptr_equal(pn->rows[2], store_listing(U.st, "lst_10"));
+    assert_ptr_equal(pn->rows[1], &read[1]);
+    assert_true(pn->hist_more);
+
+    /* a page on its way: the status row last; selected, it is no object */
+    res.state = PAGE_LOADING;
+    panes_compute(&U, PANE_LISTINGS, &res);
+    assert_int_equal(pn->table.nrows, 5);
+    assert_int_equal(panes_objects(&U, PANE_LISTINGS), 4);
+    assert_true(panes_is_status_row(pn->rows[4]));
+    widget_table_move(&pn->table, 10);
+    panes_note_selection(&U, PANE_LISTINGS);
+    assert_int_equal(pn->table.sel, 4);
+    assert_null(panes_current(&U, NULL));
+    /* the page arrived, the last: the held lst_3 shows, where the status row was */
+    res.state = PAGE_IDLE;
+    res.complete = true;
+    panes_compute(&U, PANE_LISTINGS, &res);
+    assert_int_equal(pn->table.nrows, 5);
+    assert_false(panes_is_status_row(pn->rows[4]));
+    assert_string_equal(selected(PANE_LISTINGS), "lst_3");
+    assert_false(pn->hist_more);
+
+    /* a failure: the error in the status row; the rows read stay */
+    res.state = PAGE_FAILED;
+    res.complete = false;
+    snprintf(res.error, sizeof res.error, "HTTP 503 from the market");
+    panes_compute(&U, PANE_LISTINGS, &res);
+    assert_int_equal(pn->hist, PAGE_FAILED);
+    assert_string_equal(pn->hist_error, "HTTP 503 from the market");
+    assert_true(panes_is_status_row(pn->rows[pn->table.nrows - 1]));
+    assert_string_equal(row(PANE_LISTINGS, 3), "lst_9");
+
+    /* nothing read yet (the first page on its way): the held rows, then the status row */
+    page_result none = {.state = PAGE_LOADING};
+    panes_compute(&U, PANE_LISTINGS, &none);
+    assert_int_equal(panes_objects(&U, PANE_LISTINGS), 3);
+    assert_true(panes_is_status_row(pn->rows[3]));
+    for (int i = 0; i < 4; i++)
+        model_listing_clear(&read[i]);
+}
+
+/* The frontier under another order: by price, the rows cheaper than the last read are
+ * cut; equal prices are ordered by creation, newest first, as the server orders them
+ * (lst_10 was created after lst_9: numbers, not strings). */
+static void test_frontier_by_price(void **state)
+{
+    (void)state;
+    add_listing(&U, "lst_9", "Nine", 700, 9);
+    add_listing(&U, "lst_10", "Ten", 700, 10);
+    add_listing(&U, "lst_2", "Cheap", 100, 2);
+    add_listing(&U, "lst_1", "Dear", 90000, 1);
+    ui_pane *pn = &U.panes[PANE_LISTINGS];
+    pn->sort = 2;
+    assert_string_equal(panes_sort_name(PANE_LISTINGS, pn->sort), "price");
+    model_listing read[2] = {page_listing("lst_1", "Dear", 90000),
+                             page_listing("lst_10", "Ten", 700)};
+    const void *rows[2] = {&read[0], &read[1]};
+    page_result res = {.state = PAGE_IDLE, .rows = rows, .nrows = 2};
+    panes_compute(&U, PANE_LISTINGS, &res);
+    /* lst_9 has lst_10's price but is older: after it, past the frontier, as lst_2 */
+    assert_int_equal(pn->table.nrows, 2);
+    assert_string_equal(row(PANE_LISTINGS, 0), "lst_1");
+    assert_string_equal(row(PANE_LISTINGS, 1), "lst_10");
+    res.complete = true;
+    panes_compute(&U, PANE_LISTINGS, &res);
+    assert_int_equal(pn->table.nrows, 4);
+    assert_string_equal(row(PANE_LISTINGS, 2), "lst_9");
+    assert_string_equal(row(PANE_LISTINGS, 3), "lst_2");
+    for (int i = 0; i < 2; i++)
+        model_listing_clear(&read[i]);
+}
+
+/* Each comparator orders ties by creation (the id's number) in its direction: threads
+ * by "status" put open, then held, then the rest newest first; alerts "open first". */
+static void test_comparators(void **state)
+{
+    (void)state;
+    add_thread(&U, "neg_8", "lst_1", NEG_AGREED);
+    add_thread(&U, "neg_10", "lst_1", NEG_EXPIRED);
+    add_thread(&U, "neg_9", "lst_1", NEG_HELD);
+    add_thread(&U, "neg_2", "lst_1", NEG_OPEN);
+    ui_pane *pn = &U.panes[PANE_THREADS];
+    panes_refresh(&U, PANE_THREADS, true); /* opened: newest first */
+    assert_string_equal(row(PANE_THREADS, 0), "neg_10");
+    assert_string_equal(row(PANE_THREADS, 1), "neg_9");
+    assert_string_equal(row(PANE_THREADS, 3), "neg_2");
+    pn->sort = 2;
+    assert_string_equal(panes_sort_name(PANE_THREADS, pn->sort), "status");
+    panes_refresh(&U, PANE_THREADS, true);
+    assert_string_equal(row(PANE_THREADS, 0), "neg_2");
+    assert_string_equal(row(PANE_THREADS, 1), "neg_9");
+    assert_string_equal(row(PANE_THREADS, 2), "neg_10");
+    assert_string_equal(row(PANE_THREADS, 3), "neg_8");
+}
+
+/* A filter of PAGES_Q_MIN+ characters searched the server: what it found stays whatever
+ * the cells show (an old thread whose listing the store does not hold shows the listing's
+ * id), the store's rows are filtered; a shorter filter filters everything held. */
+static void test_search(void **state)
+{
+    (void)state;
+    add_listing(&U, "lst_1", "Gravel bike", 90000, 1);
+    add_listing(&U, "lst_2", "Desk lamp", 1200, 2);
+    add_thread(&U, "neg_5", "lst_1", NEG_OPEN);
+    add_thread(&U, "neg_6", "lst_2", NEG_OPEN);
+    model_negotiation read[2] = {thread("neg_5", "lst_1", NEG_OPEN),
+                                 thread("neg_2", "lst_77", NEG_AGREED)};
+    const void *rows[2] = {&read[0], &read[1]};
+    page_result res = {.state = PAGE_IDLE, .rows = rows, .nrows = 2, .complete = true};
+    ui_pane *pn = &U.panes[PANE_THREADS];
+    snprintf(pn->filter, sizeof pn->filter, "bike");
+    panes_compute(&U, PANE_THREADS, &res);
+    assert_int_equal(pn->table.nrows, 2);
+    assert_string_equal(row(PANE_THREADS, 0), "neg_5");
+    assert_ptr_equal(pn->rows[0], store_negotiation(U.st, "neg_5"));
+    assert_string_equal(row(PANE_THREADS, 1), "neg_2");
+    snprintf(pn->filter, sizeof pn->filter, "bi");
+    panes_compute(&U, PANE_THREADS, &res);
+    assert_int_equal(pn->table.nrows, 1);
+    assert_string_equal(row(PANE_THREADS, 0), "neg_5");
+}
+
+/* With a client, each paged pane's sort order makes its query (one table: kind, status,
+ * the server's sort); a sort without a server sort and the local panes make none; a filter
+ * of PAGES_Q_MIN+ characters is the query's q. The first read asks for a page: the status
+ * row shows "loading" while it is on its way (the client is never run here). */
+static void test_queries_and_loading(void **state)
+{
+    (void)state;
+    consolefx *f = consolefx_open(NULL, false);
+    ui *u = &f->u;
+    page_query q;
+    static const struct {
+        int pane, sort;
+        const char *name, *server;
+        model_kind kind;
+    } want[] = {
+        {PANE_THREADS, 0, "opened", "newest", MODEL_NEGOTIATION},
+        {PANE_THREADS, 1, "activity", "activity", MODEL_NEGOTIATION},
+        {PANE_THREADS, 2, "status", "newest", MODEL_NEGOTIATION},
+        {PANE_THREADS, 3, "messages", "messages", MODEL_NEGOTIATION},
+        {PANE_LISTINGS, 0, "newest", "newest", MODEL_LISTING},
+        {PANE_LISTINGS, 1, "updated", "updated", MODEL_LISTING},
+        {PANE_LISTINGS, 2, "price", "price", MODEL_LISTING},
+        {PANE_LISTINGS, 3, "hidden", NULL, MODEL_LISTING},
+        {PANE_LEDGER, 0, "newest", "newest", MODEL_LEDGER},
+        {PANE_LEDGER, 1, "oldest", "", MODEL_LEDGER},
+        {PANE_LEDGER, 2, "amount", "amount", MODEL_LEDGER},
+        {PANE_ALERTS, 0, "open first", "severity", MODEL_ALERT},
+        {PANE_ALERTS, 1, "severity", "severity", MODEL_ALERT},
+        {PANE_ALERTS, 2, "newest", "newest", MODEL_ALERT},
+        {PANE_PENDING, 0, "stake", NULL, MODEL_PURCHASE},
+        {PANE_AGENTS, 0, "name", NULL, MODEL_AGENT},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        u->panes[want[i].pane].sort = want[i].sort;
+        assert_string_equal(panes_sort_name(want[i].pane, want[i].sort), want[i].name);
+        bool paged = panes_query(u, want[i].pane, &q);
+        assert_int_equal(paged, want[i].server != NULL);
+        if (paged) {
+            assert_int_equal(q.kind, want[i].kind);
+            assert_string_equal(q.sort, want[i].server);
+            assert_string_equal(q.q, "");
+        }
+        u->panes[want[i].pane].sort = 0;
+    }
+    snprintf(u->panes[PANE_THREADS].filter, sizeof u->panes[0].filter, "gr");
+    assert_true(panes_query(u, PANE_THREADS, &q));
+    assert_string_equal(q.q, "");
+    snprintf(u->panes[PANE_THREADS].filter, sizeof u->panes[0].filter, "gravel");
+    assert_true(panes_query(u, PANE_THREADS, &q));
+    assert_string_equal(q.q, "gravel");
+    u->panes[PANE_THREADS].filter[0] = '\0';
+
+    commands_do(u, ACT_PANE2);
+    view_prepare(u, 24, 80);
+    ui_pane *pn = &u->panes[PANE_THREADS];
+    assert_int_equal(pn->hist, PAGE_LOADING);
+    assert_true(pn->table.nrows >= 1);
+    assert_true(panes_is_status_row(pn->rows[pn->table.nrows - 1]));
+    assert_true(pn->asked >= 2 * (size_t)pn->table.page); /* two screens */
+    consolefx_close(f);
+}
+
+/* A page that failed is not asked again by itself (a failing server would be asked in a
+ * loop, every failure changing what the panes show): the next frames keep the failure,
+ * with its error in the status row; a move keeps the operator's ask until the client's
+ * pause after a failure is over; refresh asks again at once. Nothing listens at the
+ * market's address (loopback port 9): the read fails at once. */
+static void test_failure_asked_again(void **state)
+{
+    (void)state;
+    consolefx *f = consolefx_open(NULL, false);
+    ui *u = &f->u;
+    ui_pane *pn = &u->panes[PANE_THREADS];
+    commands_do(u, ACT_PANE2);
+    view_prepare(u, 24, 80);
+    assert_int_equal(pn->hist, PAGE_LOADING);
+    for (int i = 0; i < 200 && pn->hist != PAGE_FAILED; i++) { /* until the answer */
+        client_wait(u->cl, NULL, 0, 50, NULL);
+        client_run(u->cl);
+        if (view_after_client(u))
+            view_prepare(u, 24, 80);
+    }
+    assert_int_equal(pn->hist, PAGE_FAILED);
+    assert_true(pn->hist_error[0]);
+    assert_true(panes_is_status_row(pn->rows[pn->table.nrows - 1]));
+    /* past the client's pause after a failure (a second), anything else changing
+     * computes the pane again: the failure is kept, not asked again */
+    int64_t failed_by = ui_now_ms();
+    while (ui_now_ms() < failed_by + 1200)
+        client_wait(u->cl, NULL, 0, 100, NULL);
+    client_run(u->cl);
+    u->gen++;
+    view_prepare(u, 24, 80);
+    assert_int_equal(pn->hist, PAGE_FAILED);
+    commands_do(u, ACT_DOWN); /* a move asks again: kept while the client pauses */
+    assert_true(pn->retry);
+    view_prepare(u, 24, 80);
+    assert_true(pn->retry || pn->hist == PAGE_LOADING);
+    commands_do(u, ACT_REFRESH); /* read afresh, now */
+    view_prepare(u, 24, 80);
+    assert_int_equal(pn->hist, PAGE_LOADING);
+    assert_false(pn->retry);
+    consolefx_close(f);
+}
+
+/* An export writes what the console holds; when the market holds more (its history
+ * total), the status line says so and where the whole of it is. */
+static void test_export_says_what_is_held(void **state)
+{
+    (void)state;
+    consolefx *f = consolefx_open(NULL, false);
+    char line[700];
+    snprintf(line, sizeof line, "export ledger %s/ledger.csv", f->dir);
+    commands_run(&f->u, line);
+    consolefx_says(f, "exported 1 ledger entries to ", false); /* the total unknown */
+    store_set_history_total(f->u.st, MODEL_LEDGER, 900);
+    commands_run(&f->u, line);
+    consolefx_says(f, "exported the 1 ledger entries held (of 900; `dealdesk snapshot` prints",
+                   false);
+    consolefx_close(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -370,6 +692,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_selection_after_decision, setup, teardown),
         cmocka_unit_test_setup_teardown(test_layout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prepare, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_merge_and_frontier, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_frontier_by_price, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_comparators, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_search, setup, teardown),
+        cmocka_unit_test(test_queries_and_loading),
+        cmocka_unit_test(test_failure_asked_again),
+        cmocka_unit_test(test_export_says_what_is_held),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
