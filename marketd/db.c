@@ -40,7 +40,7 @@ json_t *mkt_time_json(int64_t ms)
 }
 
 /* Parses our own RFC 3339 form back to ms; returns -1 when it is not one. */
-static int64_t parse_time(const char *s)
+int64_t mkt_parse_time(const char *s)
 {
     struct tm tm = {0};
     int ms = 0;
@@ -342,7 +342,7 @@ static int put_text(market *m, const char *kind, json_t *obj, const char *text, 
         p1 = mkt_str(obj, "buyer_id");
         p2 = mkt_str(obj, "seller_id");
         if (status && strcmp(status, "pending_approval") == 0)
-            due = parse_time(mkt_str(obj, "decide_by"));
+            due = mkt_parse_time(mkt_str(obj, "decide_by"));
     } else if (strcmp(kind, "alert") == 0) {
         json_t *subj = json_object_get(obj, "subject");
         p1 = mkt_str(subj, "id");

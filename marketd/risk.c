@@ -52,6 +52,14 @@ static const rule *rule_of(const char *name, const char *severity)
     return NULL;
 }
 
+bool risk_rule_known(const char *name)
+{
+    for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
+        if (name && strcmp(rules[i].name, name) == 0)
+            return true;
+    return false;
+}
+
 /* Appends a flag to p and adds its rule's weight to *score. */
 static void flag(json_t *p, int *score, const char *rulename, const char *severity, const char *fmt,
                  ...) __attribute__((format(printf, 5, 6)));

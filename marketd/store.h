@@ -236,6 +236,22 @@ struct store_ops {
     int (*fault_put)(store *s, const store_fault *f);
     /* Each recorded fault, in order. */
     int (*faults_each)(store *s, store_fault_fn fn, void *ud);
+
+    /* ---- policies (marketd/policy.c) ---- */
+    /* How many purchases buyer made at or after time since (ms) into *count, and the sum
+     * of their totals into *sum: read newest first, stopping at the first older one (a
+     * policy's hour window). 0 or -1. */
+    int (*purchases_window)(store *s, const char *buyer, int64_t since, int64_t *count,
+                            int64_t *sum);
+    /* A read-only handle on the same database, inside one read transaction (a snapshot
+     * that no writer waits for), for work done without the market's lock (a backtest);
+     * any read operation works on it; closed with reader_close. NULL when there cannot
+     * be a second connection (":memory:") or on failure. */
+    store *(*reader_open)(store *s);
+    void (*reader_close)(store *r);
+    /* The newest max purchases, oldest of them first: each one's JSON with its listing's
+     * "category" added. */
+    int (*purchases_recent)(store *s, int max, store_row_fn fn, void *ud);
 };
 
 /* The SQLite engine (store_sqlite.c). */

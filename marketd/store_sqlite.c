@@ -517,4 +517,8 @@ const store_ops store_sqlite = {
     .token_agent = sq_token_agent,
     .fault_put = sq_fault_put,
     .faults_each = sq_faults_each,
+    .purchases_window = sq_purchases_window,
+    .reader_open = sq_reader_open,
+    .reader_close = sq_reader_close,
+    .purchases_recent = sq_purchases_recent,
 };
