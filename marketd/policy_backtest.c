@@ -302,6 +302,9 @@ static json_t *candidate_set(mkt_ctx *c, json_t *body)
             snprintf(field, sizeof field, "policies.%zu%s%s", i, f ? "." : "", f ? f : "");
             if (!c->answer)
                 mkt_fail(c, 400, "bad_request", NULL, NULL, "a policy must be an object");
+            char msg[700]; /* the message names the policy too, for a client without field */
+            snprintf(msg, sizeof msg, "policies.%zu: %s", i, mkt_str(c->answer, "message"));
+            json_object_set_new(c->answer, "message", json_string(msg));
             json_object_set_new(c->answer, "field", json_string(field));
             json_decref(defs);
             return NULL;

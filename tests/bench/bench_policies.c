@@ -13,9 +13,9 @@
  *
  * Nobody decides during the run: a purchase left to a person waits, then expires.
  * Prints human lines and "BENCH|section|metric|value|unit|goal|verdict" lines.
- * Usage: bench_policies [SECONDS [AGENTS [RATE]]] (default 600 s, 2000 agents at rate
- * 1000: the fleet at its top rate, as the issue asks; `bench_policies 180 12 2` is the
- * make demo fleet).
+ * Usage: bench_policies [SECONDS [AGENTS [RATE [none]]]] (default 600 s, 2000 agents at
+ * rate 1000: the fleet at its top rate, as the issue asks; `bench_policies 180 12 2` is
+ * the make demo fleet; a fourth word "none" runs without the policies, for comparison).
  */
 #include <jansson.h>
 #include <stdbool.h>
@@ -177,7 +177,9 @@ int main(int argc, char **argv)
     if (!getenv("MARKETD_BIN"))
         setenv("MARKETD_BIN", "build/marketd", 1);
     char args[200];
-    snprintf(args, sizeof args, "--fleet %d --rate %g --seed 3 --default-policies", agents, rate);
+    bool none = argc > 4 && !strcmp(argv[4], "none");
+    snprintf(args, sizeof args, "--fleet %d --rate %g --seed 3%s", agents, rate,
+             none ? "" : " --default-policies");
     if (testsrv_start(&srv, args) != 0)
         return 1;
     double w = tproc_now_s();

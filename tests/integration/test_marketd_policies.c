@@ -5,7 +5,9 @@
  * not; priority order; a critical flag is never approved by a policy; shadow mode
  * records and decides nothing; the hour windows (twenty $49 purchases against a $50
  * rule); the backtest's counts, totals, differences and overridden approvals; viewers
- * and agents refused. Each test has a server of its own (policies apply market-wide).
+ * and agents refused; dealdesk policies export, import (idempotent; an invalid file
+ * changes nothing) and list. Each test has a server of its own (policies apply
+ * market-wide).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/lib/proc.h"
 #include "tests/lib/testsrv.h"
 
 static testsrv srv;
@@ -488,6 +491,110 @@ static void test_backtest(void **state)
     (void)st;
 }
 
+/* What one run of dealdesk printed. */
+typedef struct run_out {
+    int status;
+    char out[8192], err[4096];
+} run_out;
+
+/* Runs dealdesk --url ... --token-file ... policies WHAT [FILE] as sup1. */
+static run_out policies_cmd(const char *what, const char *file)
+{
+    static run_out r;
+    char *tok = testsrv_token_file(&srv, TESTSRV_TOKEN_SUP1), op[600], ep[600];
+    const char *args[] = {"--url", srv.url, "--token-file", tok, "policies", what, file, NULL};
+    snprintf(op, sizeof op, "%s/pol.out", srv.dir);
+    snprintf(ep, sizeof ep, "%s/pol.err", srv.dir);
+    r.status = tproc_wait_child(tproc_spawn_dealdesk(args, op, ep), 30000);
+    tproc_slurp(op, r.out, sizeof r.out);
+    tproc_slurp(ep, r.err, sizeof r.err);
+    free(tok);
+    return r;
+}
+
+/* Writes text to file dir/name; its path into out[600]. */
+static const char *write_file(const char *name, const char *text, char out[600])
+{
+    snprintf(out, 600, "%s/%s", srv.dir, name);
+    FILE *f = fopen(out, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    return out;
+}
+
+static void test_headless_export_import_round_trip(void **state)
+{
+    (void)state;
+    char a[72], b[72], file[600], other[600];
+    create("\"name\":\"small\",\"priority\":20,\"action\":\"approve\",\"match\":{"
+           "\"total_max_minor\":5000,\"flags_none\":[\"overpay\"]}",
+           a);
+    create("\"name\":\"flagged\",\"priority\":10,\"action\":\"review\",\"reason\":\"look\","
+           "\"match\":{\"flags_any\":[\"overpay\"]}",
+           b);
+    snprintf(file, sizeof file, "%s/set.json", srv.dir);
+    run_out r = policies_cmd("export", file);
+    assert_int_equal(r.status, 0);
+    char text[8192];
+    tproc_slurp(file, text, sizeof text);
+    assert_int_equal(testjson_len(text, "policies"), 2);
+    assert_int_equal(testjson_int(text, "policies.0.match.total_max_minor"), 5000);
+    assert_true(strstr(text, "\"id\"") == NULL); /* a definition, not the server's object */
+    /* the same set: nothing changes */
+    long long seq = testsrv_seq(&srv);
+    r = policies_cmd("import", file);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "unchanged small"));
+    assert_int_equal(testsrv_seq(&srv), seq);
+    /* an invalid file (a condition out of range, or not JSON) changes nothing, says why */
+    r = policies_cmd("import",
+                     write_file("bad.json",
+                                "{\"policies\":[{\"name\":\"small\",\"action\":\"approve\","
+                                "\"match\":{\"risk_max\":500}}]}",
+                                other));
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "risk_max"));
+    assert_non_null(strstr(r.err, "nothing changed"));
+    r = policies_cmd("import", write_file("junk.json", "{\"policies\":[", other));
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "nothing changed"));
+    assert_int_equal(testsrv_seq(&srv), seq);
+    /* an edited set: small replaced, flagged disabled (not in the file), big created */
+    const char *edited =
+        "{\"policies\":[{\"name\":\"small\",\"enabled\":true,\"priority\":5,\"action\":"
+        "\"approve\",\"match\":{\"total_max_minor\":6000}},{\"name\":\"big\",\"enabled\":"
+        "true,\"action\":\"review\",\"match\":{\"total_min_minor\":100000}}]}";
+    r = policies_cmd("import", write_file("edited.json", edited, other));
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "replaced small"));
+    assert_non_null(strstr(r.out, "created big"));
+    assert_non_null(strstr(r.out, "disabled (not in the file) flagged"));
+    char path[128];
+    snprintf(path, sizeof path, "/v1/policies/%s", a);
+    char *body = get(path);
+    assert_int_equal(testjson_int(body, "priority"), 5);
+    assert_int_equal(testjson_int(body, "version"), 2);
+    free(body);
+    snprintf(path, sizeof path, "/v1/policies/%s", b);
+    assert_non_null(strstr(body = get(path), "\"enabled\":false"));
+    free(body);
+    /* again: idempotent */
+    seq = testsrv_seq(&srv);
+    r = policies_cmd("import", other);
+    assert_int_equal(r.status, 0);
+    assert_null(strstr(r.out, "replaced"));
+    assert_int_equal(testsrv_seq(&srv), seq);
+    /* rolled back to the exported set */
+    r = policies_cmd("import", file);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "replaced flagged"));
+    assert_non_null(strstr(r.out, "disabled (not in the file) big"));
+    r = policies_cmd("list", NULL);
+    assert_int_equal(r.status, 0);
+    assert_true(strstr(r.out, "flagged") < strstr(r.out, "small")); /* evaluation order */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -499,6 +606,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_shadow_mode, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hour_windows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backtest, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_headless_export_import_round_trip, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
