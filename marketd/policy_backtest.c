@@ -5,10 +5,11 @@
  * evaluated by the same policy_order() and policy_matches() as a live purchase, on each
  * of the newest `limit` purchases with its flags as they were; a purchase no policy
  * decides gets today's rule (no flags and a total at most the buyer's
- * approval_threshold_minor, as the buyer's limits are now). The hour windows are counted
- * over the purchases replayed. The answer compares that with what happened to each
- * purchase (decided automatically, by a policy or the threshold, or left to a person)
- * and lists every purchase the set would have approved that a person vetoed, capped or
+ * approval_threshold_minor, as the buyer's limits are now). The hour windows count the
+ * purchases replayed and, before the oldest of them, each buyer's purchases of the hour
+ * before it (at most BACKTEST_HISTORY in all), as the live windows do. The answer compares that
+ * with what happened to each purchase (decided automatically, by a policy or the threshold, or left
+ * to a person) and lists every purchase the set would have approved that a person vetoed, capped or
  * refunded, or that the simulation injected a fault into (GET /v1/sim/faults).
  *
  * It runs without the market's lock: the lock is held only to open a read-only snapshot
@@ -31,12 +32,24 @@
 #define BACKTEST_BODY_MAX (64 * 1024)
 #define BACKTEST_LIST_MAX 1000 /* purchases listed in approved_but */
 #define BACKTEST_HOUR_MS  3600000
+#define BACKTEST_HISTORY  1000000 /* earlier purchases read for the hour windows */
+
+/* An earlier purchase, counted in the hour windows only. */
+typedef struct bt_past {
+    const char *buyer; /* borrowed from a purchase of the set */
+    int64_t at, total, seq;
+} bt_past;
 
 /* What was read for a backtest. */
 typedef struct bt_data {
     json_t *agents;    /* id -> agent */
     json_t *faults;    /* purchase id -> the fault's kind */
     json_t *purchases; /* oldest first */
+    int64_t first_ord; /* the order of the oldest */
+    bool windows;      /* the set has an hour condition: read past */
+    bt_past *past;     /* the buyers' purchases in the hour before the oldest */
+    size_t npast, cap;
+    const char *buyer; /* the buyer being read */
 } bt_data;
 
 static int add_agent(void *ud, const char *json, int64_t n)
@@ -56,18 +69,68 @@ static int add_fault(void *ud, const store_fault *f)
     return 0;
 }
 
-/* Reads the purchases and faults from s. 0 or -1. */
+/* Appends a purchase of the set (and keeps the oldest's order). */
+static int add_purchase(void *ud, const char *json, int64_t ord)
+{
+    bt_data *d = ud;
+    if (json_array_size(d->purchases) == 0)
+        d->first_ord = ord;
+    return mkt_collect(d->purchases, json, ord);
+}
+
+/* Keeps one earlier purchase of d->buyer. */
+static int add_past(void *ud, int64_t at, int64_t total)
+{
+    bt_data *d = ud;
+    if (d->npast == d->cap) {
+        size_t cap = d->cap ? 2 * d->cap : 1024;
+        bt_past *p = realloc(d->past, cap * sizeof *p);
+        if (!p)
+            return -1;
+        d->past = p;
+        d->cap = cap;
+    }
+    d->past[d->npast] = (bt_past){d->buyer, at, total, -(int64_t)d->npast - 1};
+    d->npast++;
+    return 0;
+}
+
+/* Reads each buyer's purchases in the hour before the set's oldest (what its hour windows
+ * count there), at most BACKTEST_HISTORY in all. 0 or -1. */
+static int read_past(store *s, bt_data *d)
+{
+    json_t *p = json_array_get(d->purchases, 0), *seen = json_object();
+    int64_t since = mkt_parse_time(mkt_str(p, "created_at")) - BACKTEST_HOUR_MS;
+    size_t i;
+    int rc = 0;
+    json_array_foreach(d->purchases, i, p)
+    {
+        const char *b = mkt_str(p, "buyer_id");
+        if (rc != 0 || !b || json_object_get(seen, b))
+            continue;
+        json_object_set_new(seen, b, json_true());
+        d->buyer = b;
+        int left = (int)(BACKTEST_HISTORY - d->npast);
+        if (left > 0 && STORE(s, purchases_history, b, d->first_ord, since, left, add_past, d) < 0)
+            rc = -1;
+    }
+    json_decref(seen);
+    return rc;
+}
+
+/* Reads the purchases, the hour before them and the faults from s. 0 or -1. */
 static int read_rest(store *s, bt_data *d, int limit)
 {
-    return STORE(s, purchases_recent, limit, mkt_collect, d->purchases) < 0 ||
-                   STORE(s, faults_each, add_fault, d->faults) < 0
-               ? -1
-               : 0;
+    if (STORE(s, purchases_recent, limit, add_purchase, d) < 0 ||
+        STORE(s, faults_each, add_fault, d->faults) < 0)
+        return -1;
+    return d->windows && json_array_size(d->purchases) ? read_past(s, d) : 0;
 }
 
 /* Reads what a backtest needs, the purchases without the market's lock. 0 or -1. */
 static int bt_read(market *m, bt_data *d, int limit)
 {
+    /* (d->windows is set by the caller) */
     d->agents = json_object();
     d->faults = json_object();
     d->purchases = json_array();
@@ -87,11 +150,11 @@ static int bt_read(market *m, bt_data *d, int limit)
 
 /* ---- the replay ---- */
 
-/* One purchase replayed. */
+/* One purchase replayed (p), or an earlier one counted in the windows (p NULL). */
 typedef struct bt_row {
     json_t *p;
     const char *buyer;
-    int64_t at;
+    int64_t at, total, seq; /* seq: the order of purchases made at the same time */
     int64_t hour_count, hour_sum;
 } bt_row;
 
@@ -103,7 +166,7 @@ static int cmp_rows(const void *a, const void *b)
         return c;
     if (x->at != y->at)
         return x->at < y->at ? -1 : 1;
-    return (x > y) - (x < y);
+    return (x->seq > y->seq) - (x->seq < y->seq);
 }
 
 /* Each row's hour window: the same buyer's purchases of the previous 60 minutes. */
@@ -123,10 +186,10 @@ static void windows(bt_row *rows, size_t n)
             sum = 0;
         }
         while (left < j && by[left]->at < by[j]->at - BACKTEST_HOUR_MS)
-            sum -= mkt_int(by[left++]->p, "total_minor");
+            sum -= by[left++]->total;
         by[j]->hour_count = (int64_t)(j - left);
         by[j]->hour_sum = sum;
-        sum += mkt_int(by[j]->p, "total_minor");
+        sum += by[j]->total;
     }
     free(by);
 }
@@ -239,7 +302,7 @@ static void note_approved(json_t *ans, json_t *set, size_t which, bt_row *r, jso
 static void replay(json_t *set, bt_data *d, json_t *ans)
 {
     size_t n = json_array_size(d->purchases), np = json_array_size(set);
-    bt_row *rows = calloc(n ? n : 1, sizeof *rows);
+    bt_row *rows = calloc(n + d->npast + 1, sizeof *rows);
     int64_t *hits = calloc(np ? np : 1, sizeof *hits),
             *shadow = calloc(np ? np : 1, sizeof *shadow);
     if (!rows || !hits || !shadow)
@@ -247,9 +310,19 @@ static void replay(json_t *set, bt_data *d, json_t *ans)
     for (size_t i = 0; i < n; i++) {
         json_t *p = json_array_get(d->purchases, i);
         const char *b = mkt_str(p, "buyer_id");
-        rows[i] = (bt_row){p, b ? b : "", mkt_parse_time(mkt_str(p, "created_at")), 0, 0};
+        rows[i] = (bt_row){p,
+                           b ? b : "",
+                           mkt_parse_time(mkt_str(p, "created_at")),
+                           mkt_int(p, "total_minor"),
+                           (int64_t)i,
+                           0,
+                           0};
     }
-    windows(rows, n);
+    for (size_t i = 0; i < d->npast; i++) {
+        const bt_past *q = &d->past[i];
+        rows[n + i] = (bt_row){NULL, q->buyer, q->at, q->total, q->seq, 0, 0};
+    }
+    windows(rows, n + d->npast);
     int64_t differ = 0;
     for (size_t i = 0; i < n; i++) {
         size_t which;
@@ -329,6 +402,21 @@ static double clock_ms(clockid_t id)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
+/* True when a policy of set has an hour condition (then the hour before the oldest
+ * purchase replayed is read too). */
+static bool hour_conditions(json_t *set)
+{
+    size_t i;
+    json_t *pol;
+    json_array_foreach(set, i, pol)
+    {
+        json_t *m = json_object_get(pol, "match");
+        if (json_object_get(m, "max_per_hour") || json_object_get(m, "max_spend_per_hour_minor"))
+            return true;
+    }
+    return false;
+}
+
 /* Answers the backtest of c->rq. */
 static void backtest(mkt_ctx *c)
 {
@@ -348,6 +436,7 @@ static void backtest(mkt_ctx *c)
         mkt_fail(c, 400, "bad_request", NULL, NULL, "the body must be a JSON object");
     else if (mkt_body_int(c, "limit", 1, BACKTEST_MAX, &limit) >= 0 &&
              (set = candidate_set(c, body))) {
+        d.windows = hour_conditions(set);
         if (bt_read(c->m, &d, (int)limit) != 0) {
             mkt_fail(c, 503, "unavailable", NULL, NULL, "could not read the purchases");
         } else {
@@ -370,6 +459,7 @@ static void backtest(mkt_ctx *c)
     json_decref(d.agents);
     json_decref(d.faults);
     json_decref(d.purchases);
+    free(d.past);
     json_decref(body);
 }
 

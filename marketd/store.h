@@ -250,8 +250,13 @@ struct store_ops {
     store *(*reader_open)(store *s);
     void (*reader_close)(store *r);
     /* The newest max purchases, oldest of them first: each one's JSON with its listing's
-     * "category" added. */
+     * "category" added, and its order (n: an ord below is an older purchase). */
     int (*purchases_recent)(store *s, int max, store_row_fn fn, void *ud);
+    /* buyer's purchases older than order before_ord made at or after since (ms), newest
+     * first, at most max: fn gets each one's creation time (ms) and total. How many, or
+     * -1 (a backtest's hour windows before its first purchase). */
+    int (*purchases_history)(store *s, const char *buyer, int64_t before_ord, int64_t since,
+                             int max, int (*fn)(void *ud, int64_t at, int64_t total), void *ud);
 };
 
 /* The SQLite engine (store_sqlite.c). */

@@ -521,4 +521,5 @@ const store_ops store_sqlite = {
     .reader_open = sq_reader_open,
     .reader_close = sq_reader_close,
     .purchases_recent = sq_purchases_recent,
+    .purchases_history = sq_purchases_history,
 };

@@ -44,5 +44,7 @@ int sq_purchases_window(store *s, const char *buyer, int64_t since, int64_t *cou
 store *sq_reader_open(store *s);
 void sq_reader_close(store *r);
 int sq_purchases_recent(store *s, int max, store_row_fn fn, void *ud);
+int sq_purchases_history(store *s, const char *buyer, int64_t before_ord, int64_t since, int max,
+                         int (*fn)(void *ud, int64_t at, int64_t total), void *ud);
 
 #endif

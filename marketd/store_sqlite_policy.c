@@ -73,17 +73,38 @@ int sq_purchases_recent(store *s, int max, store_row_fn fn, void *ud)
     sqlite3_stmt *st = sq_stmt(
         SQ(s),
         "SELECT json_set(p.json, '$.category', (SELECT json_extract(l.json, '$.category') "
-        "FROM objects l WHERE l.kind='listing' AND l.id=json_extract(p.json, '$.listing_id'))) "
-        "FROM objects p WHERE p.ord IN (SELECT ord FROM objects WHERE kind='purchase' ORDER BY "
+        "FROM objects l WHERE l.kind='listing' AND l.id=json_extract(p.json, '$.listing_id'))), "
+        "p.ord FROM objects p WHERE p.ord IN (SELECT ord FROM objects WHERE kind='purchase' ORDER "
+        "BY "
         "ord DESC LIMIT ?) ORDER BY p.ord",
         "I", (int64_t)max);
     if (!st)
         return -1;
     int n = 0, rc, stop = 0;
     while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        stop = fn(ud, (const char *)sqlite3_column_text(st, 0), 0);
+        stop = fn(ud, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1));
         n++;
     }
     sqlite3_reset(st);
     return stop < 0 || (!stop && rc != SQLITE_DONE) ? -1 : n;
+}
+
+int sq_purchases_history(store *s, const char *buyer, int64_t before_ord, int64_t since, int max,
+                         int (*fn)(void *ud, int64_t at, int64_t total), void *ud)
+{
+    /* newest first by the (kind, p1, ord) index, ending at the first one made before since */
+    sqlite3_stmt *st = sq_stmt(SQ(s),
+                               "SELECT created, json_extract(json,'$.total_minor') FROM objects "
+                               "WHERE kind='purchase' AND p1=? AND ord<? ORDER BY ord DESC",
+                               "tI", buyer, before_ord);
+    if (!st)
+        return -1;
+    int n = 0, rc = SQLITE_DONE, stop = 0;
+    while (!stop && n < max && (rc = sqlite3_step(st)) == SQLITE_ROW &&
+           sqlite3_column_int64(st, 0) >= since) {
+        stop = fn(ud, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1));
+        n++;
+    }
+    sqlite3_reset(st);
+    return stop < 0 || (rc != SQLITE_ROW && rc != SQLITE_DONE) ? -1 : n;
 }

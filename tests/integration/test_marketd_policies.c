@@ -415,6 +415,15 @@ static void test_hour_windows(void **state)
     char *b = get(path);
     assert_int_equal(testjson_int(b, "hits"), 1);
     free(b);
+    /* a backtest of the newest 5 counts the hour before them too: none approved, as live */
+    b = post(TESTSRV_TOKEN_SUP1, "/v1/policies/backtest", 0,
+             "{\"limit\":5,\"policies\":[{\"name\":\"under-50\",\"action\":\"approve\","
+             "\"match\":{\"max_spend_per_hour_minor\":5000}}]}",
+             200);
+    assert_int_equal(testjson_int(b, "approve.count"), 0);
+    assert_int_equal(testjson_int(b, "review.count"), 5);
+    assert_int_equal(testjson_int(b, "differ"), 0);
+    free(b);
     /* fewer than N purchases in the previous hour: 20 made, so 20 does not hold, 21 does */
     create("\"name\":\"pace\",\"priority\":1,\"action\":\"veto\",\"reason\":\"pace\",\"match\":{"
            "\"max_per_hour\":20}",
