@@ -4,9 +4,10 @@
  * idem.c, market.c) never name an engine: they call the operations of a store_ops table,
  * through db.c (transactions, objects, the event log) or STORE() for a named query. An
  * engine is one const table of these operations and the files behind it (SQLite:
- * store_sqlite.c, its schema in store_sqlite_schema.c: the only files that call the
- * SQLite library, as tools/check-layers.sh checks). A second engine (PostgreSQL, issue
- * 18) is a second table with the same answers.
+ * store_sqlite.c, its schema in store_sqlite_schema.c, the policies' reads in
+ * store_sqlite_policy.c: the only files that call the SQLite library, as
+ * tools/check-layers.sh checks). A second engine (PostgreSQL, issue 18) is a second table
+ * with the same answers.
  *
  * What is stored (each body once; see db.c and idem.c):
  *   objects   one row per object (kind, id): its JSON, a few indexed columns (status, the
@@ -23,7 +24,8 @@
  * once a row, in the order the operation states; the callback returns 0 to go on, more
  * than 0 to stop, less than 0 to stop with an error. A walk returns how many rows it gave,
  * or -1 (an engine error, or the callback's). Every operation runs inside the caller's
- * transaction when there is one, with the market's lock held.
+ * transaction when there is one, with the market's lock held (on a reader's handle,
+ * reader_open: in its own read transaction, without the lock).
  */
 #ifndef DEALDESK_MARKETD_STORE_H
 #define DEALDESK_MARKETD_STORE_H
