@@ -665,7 +665,7 @@ void market_handle(market *m, const market_actor *a, const market_request *rq, m
     if (mkt_rate_refuse(m, a, rs))
         return; /* before the lock: a flooding agent slows no one else */
     if (policy_backtest_take(m, a, rq, rs))
-        return; /* a read of thousands of purchases: without the lock (marketd/policy.c) */
+        return; /* thousands of purchases read without the lock (marketd/policy_backtest.c) */
     pthread_mutex_lock(&m->mu);
     m->now = mkt_now_ms();
     m->st.requests++;
