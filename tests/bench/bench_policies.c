@@ -116,9 +116,10 @@ static void backtest(void)
     free(body);
     json_t *a = r.status == 200 ? json_loads(r.body, 0, NULL) : NULL;
     long long n = json_integer_value(json_object_get(a, "purchases"));
-    printf("backtest: HTTP %ld over %lld purchases in %.0f ms (server %lld ms); %lld events "
-           "committed meanwhile; approve %lld veto %lld review %lld, differ %lld\n",
-           r.status, n, ms, (long long)json_integer_value(json_object_get(a, "elapsed_ms")),
+    long long cpu = json_integer_value(json_object_get(a, "cpu_ms"));
+    printf("backtest: HTTP %ld over %lld purchases in %.0f ms (server %lld ms, %lld ms of CPU); "
+           "%lld events committed meanwhile; approve %lld veto %lld review %lld, differ %lld\n",
+           r.status, n, ms, (long long)json_integer_value(json_object_get(a, "elapsed_ms")), cpu,
            s1 - s0,
            (long long)json_integer_value(json_object_get(json_object_get(a, "approve"), "count")),
            (long long)json_integer_value(json_object_get(json_object_get(a, "veto"), "count")),
@@ -126,6 +127,7 @@ static void backtest(void)
            (long long)json_integer_value(json_object_get(a, "differ")));
     bench_line("policies", "backtest purchases", (double)n, "purchases", "10000", "info");
     bench_line("policies", "backtest time", ms, "ms", "-", r.status == 200 ? "info" : "missed");
+    bench_line("policies", "backtest CPU", (double)cpu, "ms", "-", "info");
     bench_line("policies", "events during backtest", (double)(s1 - s0), "events",
                "> 0: not under the lock", s1 > s0 ? "met" : "info");
     json_decref(a);
