@@ -301,7 +301,8 @@ int risk_raise(market *m, json_t *p);
 int risk_velocity(market *m, const char *agent_id);
 /* A copy (owned) of purchase p as agent a may see it: each flag's detail is the rule's
  * fixed sentence for agents, so that no party's private limit (the seller's floor, the
- * buyer's limits) reaches another agent. Operators get p as it is. */
+ * buyer's limits) reaches another agent, and without the policies that matched (policy,
+ * policy_shadow: what would let an agent probe them). Operators get p as it is. */
 json_t *risk_purchase_view(const market_actor *a, json_t *p);
 /* True when name is one of the rules that flag purchases (docs/api.md's rules table). */
 bool risk_rule_known(const char *name);

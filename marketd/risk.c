@@ -90,6 +90,8 @@ json_t *risk_purchase_view(const market_actor *a, json_t *p)
         const rule *r = rule_of(mkt_str(f, "rule"), mkt_str(f, "severity"));
         json_object_set_new(f, "detail", json_string(r ? r->to_agents : "flagged for review"));
     }
+    json_object_del(v, "policy"); /* the supervisors' policies are theirs (policy.c) */
+    json_object_del(v, "policy_shadow");
     return v;
 }
 

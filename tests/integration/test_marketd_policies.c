@@ -392,7 +392,16 @@ static void test_shadow_mode(void **state)
     assert_true(testjson_str(b, "policy_shadow.0.action", pid, sizeof pid));
     assert_string_equal(pid, "veto");
     assert_true(testjson_null(b, "decision"));
+    char pur[72];
+    assert_true(testjson_str(b, "id", pur, sizeof pur));
     assert_string_equal(status_of(b, st), "pending_approval");
+    /* the buyer does not see which policies matched */
+    testhttp_resp r;
+    snprintf(path, sizeof path, "/v1/purchases/%s", pur);
+    assert_int_equal(testsrv_get(&srv, mk.buyer_token, path, &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_null(strstr(r.body, "policy_shadow"));
+    testhttp_resp_free(&r);
     snprintf(path, sizeof path, "/v1/policies/%s", s);
     b = get(path);
     assert_int_equal(testjson_int(b, "shadow_hits"), 1);
