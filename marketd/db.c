@@ -40,7 +40,7 @@ json_t *mkt_time_json(int64_t ms)
 }
 
 /* Parses our own RFC 3339 form back to ms; returns -1 when it is not one. */
-static int64_t parse_time(const char *s)
+int64_t mkt_parse_time(const char *s)
 {
     struct tm tm = {0};
     int ms = 0;
@@ -334,11 +334,11 @@ store_keys mkt_sort_keys(const char *kind, json_t *obj)
 {
     store_keys k = {0};
     if (strcmp(kind, "listing") == 0 || strcmp(kind, "negotiation") == 0) {
-        k.upd = parse_time(mkt_str(obj, "updated_at"));
+        k.upd = mkt_parse_time(mkt_str(obj, "updated_at"));
         k.has_upd = k.has_k1 = true;
         k.k1 = mkt_int(obj, strcmp(kind, "listing") == 0 ? "unit_price_minor" : "message_count");
     } else if (strcmp(kind, "purchase") == 0) {
-        int64_t due = parse_time(mkt_str(obj, "decide_by"));
+        int64_t due = mkt_parse_time(mkt_str(obj, "decide_by"));
         k.has_k1 = k.has_k2 = true;
         k.k1 = mkt_int(obj, "total_minor");
         k.k2 = due >= 0 ? due : INT64_MAX; /* none: last, soonest first */
@@ -422,6 +422,15 @@ static void search_field(market *m, json_t *obj, const char *f, char **b, size_t
     }
 }
 
+/* True when objects of kind have a searchable text; see mkt.h. */
+bool mkt_searchable(const char *kind)
+{
+    for (size_t i = 0; i < sizeof search_fields / sizeof search_fields[0]; i++)
+        if (strcmp(search_fields[i].kind, kind) == 0)
+            return true;
+    return false;
+}
+
 /* The searchable text of obj, of kind, in lower case (ASCII): owned, or NULL. */
 static char *search_text(market *m, const char *kind, json_t *obj)
 {
@@ -457,7 +466,7 @@ static int put_text(market *m, const char *kind, json_t *obj, const char *text, 
         p1 = mkt_str(obj, "buyer_id");
         p2 = mkt_str(obj, "seller_id");
         if (status && strcmp(status, "pending_approval") == 0)
-            due = parse_time(mkt_str(obj, "decide_by"));
+            due = mkt_parse_time(mkt_str(obj, "decide_by"));
     } else if (strcmp(kind, "alert") == 0) {
         json_t *subj = json_object_get(obj, "subject");
         p1 = mkt_str(subj, "id");
@@ -465,8 +474,9 @@ static int put_text(market *m, const char *kind, json_t *obj, const char *text, 
     }
     if (!id || keep_superseded(m, kind, id) != 0)
         return -1;
-    char *search = created ? search_text(m, kind, obj) : NULL;
-    if (created && !search)
+    bool with_search = created && mkt_searchable(kind);
+    char *search = with_search ? search_text(m, kind, obj) : NULL;
+    if (with_search && !search)
         return -1;
     store_object row = {kind,  id, status, p1, p2, due, m->now, text, seq, mkt_sort_keys(kind, obj),
                         search};

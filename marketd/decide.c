@@ -7,7 +7,7 @@
  * 412 with the current object.
  *
  * The decisions are one table (actions[] below): per subject (purchase, negotiation,
- * agent, fleet, alert) and action, the states it is allowed in, its body parser, a
+ * agent, fleet, alert, policy) and action, the states it is allowed in, its body parser, a
  * further check, the change and its follow-up. decide() runs any of them the same way:
  * parse, load, If-Match, state, check, change, follow-up, then decided() records the
  * Decision and answers, or answers 503 when a step could not be stored. Registering an
@@ -57,6 +57,11 @@ static bool check_if_match(mkt_ctx *c, json_t *obj)
                         "the object is at version %lld, not %lld",
                         (long long)mkt_int(obj, "version"), (long long)v);
     return true;
+}
+
+bool decide_if_match(mkt_ctx *c, json_t *obj)
+{
+    return check_if_match(c, obj);
 }
 
 int decide_record(mkt_ctx *c, const char *action, const char *kind, const char *id,
@@ -514,6 +519,23 @@ static int alert_ack(dec *d)
     return mkt_update(d->c->m, "alert", d->obj);
 }
 
+/* ---- policies (marketd/policy.c): enable and disable ---- */
+
+static bool check_enable(dec *d)
+{
+    bool on = json_is_true(json_object_get(d->obj, "enabled"));
+    if (on != !strcmp(d->act->name, "enable"))
+        return true;
+    return mkt_fail(d->c, 409, "conflict", NULL, d->obj, "the policy is already %s",
+                    on ? "enabled" : "disabled");
+}
+
+static int policy_enable(dec *d)
+{
+    json_object_set_new(d->obj, "enabled", json_boolean(!strcmp(d->act->name, "enable")));
+    return mkt_update(d->c->m, "policy", d->obj);
+}
+
 /* ---- the table ---- */
 
 #define NO_SUCH_DECISION "no such decision"
@@ -531,6 +553,8 @@ static const subject fleet =
     {"fleet",        2, "fleet",       NULL,   NO_SUCH_DECISION,   NULL, fleet_refuse};
 static const subject alerts =
     {"alerts",       3, "alert",       "alr_", "no such endpoint", NULL, alert_refuse};
+static const subject policies =
+    {"policies",     3, "policy",      "pol_", "no such endpoint", NULL, NULL};
 
 /* POST /v1/{purchases|negotiations|agents|alerts}/{id}/{action}, /v1/fleet/{action}.
  * A row: subject, action, the states it is allowed in, the status it leaves, body parser,
@@ -564,6 +588,10 @@ static const action actions[] = {
      fleet_resume,        NULL},
     {&alerts,       "ack",     {"open"},             "acked",    parse_note,       NULL,
      alert_ack,           NULL},
+    {&policies,     "enable",  {NULL},               NULL,       NULL,             check_enable,
+     policy_enable,       NULL},
+    {&policies,     "disable", {NULL},               NULL,       NULL,             check_enable,
+     policy_enable,       NULL},
 };
 /* clang-format on */
 

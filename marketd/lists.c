@@ -173,11 +173,16 @@ static int page_item(void *ud, const char *json, int64_t ord)
     return 0;
 }
 
-/* Reads q= into out (lower case, ASCII): 1 given, 0 absent, -1 bad (answer set). */
-static int list_search(mkt_ctx *c, char *out, size_t size)
+/* Reads q= of a list of kind into out (lower case, ASCII): 1 given, 0 absent, -1 bad
+ * (answer set). */
+static int list_search(mkt_ctx *c, const char *kind, char *out, size_t size)
 {
     if (!mkt_query_get(c->rq->query, "q", out, size))
         return 0;
+    if (!mkt_searchable(kind)) {
+        mkt_fail(c, 400, "bad_request", "q", NULL, "this list is not searched");
+        return -1;
+    }
     size_t n = strlen(out), chars = 0;
     for (size_t i = 0; i < n; i++)
         chars += ((unsigned char)out[i] & 0xc0) != 0x80;
@@ -215,7 +220,7 @@ static bool list_query(mkt_ctx *c, const mkt_kind *k, store_page *lq, const sort
         lq->col = (*sort)->col;
         lq->desc = (*sort)->desc;
     }
-    int has_q = list_search(c, qtext, 256);
+    int has_q = list_search(c, k->kind, qtext, 256);
     if (has_q < 0)
         return false;
     lq->q = has_q ? qtext : NULL;

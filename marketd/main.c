@@ -38,7 +38,8 @@ static void usage(FILE *f)
           "               [--agent-burst N] [--max-open-listings N] [--max-conns N]\n"
           "               [--max-conns-per-addr N] [--header-timeout S]\n"
           "               [--min-body-rate B] [--max-streams-per-token N]\n"
-          "               [--stream-stall S] [--trusted-proxy ADDR] [--verbose] [--help]\n"
+          "               [--stream-stall S] [--trusted-proxy ADDR]\n"
+          "               [--policies FILE | --default-policies] [--verbose] [--help]\n"
           "\n"
           "The reference marketplace for dealdesk: the HTTP API of docs/api.md, its event\n"
           "stream, SQLite persistence, risk rules and an optional simulated fleet.\n"
@@ -74,6 +75,10 @@ static void usage(FILE *f)
           "                        Last-Event-ID)\n"
           "  --trusted-proxy ADDR  a reverse proxy's address: its connections count under\n"
           "                        the client address it forwards in X-Forwarded-For\n"
+          "  --policies FILE       install the policies of FILE ({\"policies\": [...]}, as\n"
+          "                        dealdesk policies export writes it) before the fleet\n"
+          "                        starts; nothing when one is invalid\n"
+          "  --default-policies    install the default set (docs/api.md, \"Policies\")\n"
           "  --verbose             one line per request on stderr (never a token; bytes\n"
           "                        outside printable ASCII written as \\xHH)\n"
           "  --help                this text\n"
@@ -131,6 +136,7 @@ static void *tick_main(void *arg)
 /* What the command line asks for. */
 typedef struct config {
     const char *db, *tokens;
+    const char *policies; /* --policies FILE, or market_default_policies */
     int fleet_n, decide_timeout;
     double rate, faults, agent_rate;
     unsigned long long seed;
@@ -161,6 +167,8 @@ static int parse_args(int argc, char **argv, config *cf)
         {"agent-rate", required_argument, NULL, 'R'},
         {"agent-burst", required_argument, NULL, 'b'},
         {"max-open-listings", required_argument, NULL, 'O'},
+        {"policies", required_argument, NULL, 'p'},
+        {"default-policies", no_argument, NULL, 'E'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -200,6 +208,8 @@ static int parse_args(int argc, char **argv, config *cf)
             case 'R': cf->agent_rate = num_arg("agent-rate", optarg, 0, 1e6); break;
             case 'b': cf->agent_burst = (int)num_arg("agent-burst", optarg, 1, 1e6); break;
             case 'O': cf->max_open = (int)num_arg("max-open-listings", optarg, 1, 1e9); break;
+            case 'p': cf->policies = optarg; break;
+            case 'E': cf->policies = market_default_policies; break;
             case 'v': ho->verbose = true; break;
             case 'h': usage(stdout); return 0;
             default: usage(stderr); return 2;
@@ -235,6 +245,35 @@ static void setup_process(sigset_t *old)
     sigaddset(&block, SIGTERM);
     sigaddset(&block, SIGINT);
     pthread_sigmask(SIG_BLOCK, &block, old);
+}
+
+/* Installs the policies of --policies FILE (or the default set's text) before the fleet
+ * trades. 0, or -1 after the message. */
+static int install_policies(market *m, const char *what)
+{
+    char err[512], *text = NULL;
+    size_t len = 0;
+    bool builtin = what == market_default_policies;
+    if (builtin) {
+        len = strlen(what);
+    } else {
+        FILE *f = fopen(what, "rb");
+        text = f ? malloc(1 << 20) : NULL;
+        if (text)
+            len = fread(text, 1, (1 << 20) - 1, f);
+        if (f)
+            fclose(f);
+        if (!text) {
+            fprintf(stderr, "marketd: --policies %s: cannot read it\n", what);
+            return -1;
+        }
+    }
+    int rc = market_load_policies(m, builtin ? what : text, len, err, sizeof err);
+    if (rc != 0)
+        fprintf(stderr, "marketd: --policies %s: %s: none installed\n",
+                builtin ? "(default)" : what, err);
+    free(text);
+    return rc;
 }
 
 /* Starts the timer thread t (m and h set). */
@@ -316,6 +355,9 @@ int main(int argc, char **argv)
     ticker_start(&t);
 
     fleet *fl = NULL;
+    bool failed = cf.policies && install_policies(m, cf.policies) != 0;
+    if (failed)
+        goto shutdown;
     if (cf.fleet_n > 0) {
         fleet_options fo = {
             .size = cf.fleet_n, .rate = cf.rate, .seed = cf.seed, .faults = cf.faults};
@@ -343,5 +385,5 @@ shutdown:
     ticker_stop(&t);
     http_stop(h);
     market_close(m);
-    return cf.fleet_n > 0 && !fl ? 1 : 0;
+    return failed || (cf.fleet_n > 0 && !fl) ? 1 : 0;
 }

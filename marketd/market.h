@@ -83,6 +83,14 @@ void market_subscribe(market *m, market_event_fn fn, void *ud);
 void market_record_fault(market *m, const char *kind, const char *purchase_id,
                          const char *negotiation_id, const char *listing_id, const char *agent_id);
 
+/* Installs a set of policies ({"policies": [...]}, as `dealdesk policies export` writes
+ * it) through POST /v1/policies as the operator "marketd": nothing when one is invalid;
+ * a restart on the same database replays them (marketd/policy_load.c). 0, or -1 with a
+ * message in err. */
+int market_load_policies(market *m, const char *text, size_t len, char *err, size_t errsz);
+/* The default set (--default-policies, make demo), as that JSON text. */
+extern const char market_default_policies[];
+
 /* The current epoch (borrowed) and last seq. */
 const char *market_epoch(market *m);
 int64_t market_seq(market *m);

@@ -3,9 +3,10 @@
  *   market.c   open/close, tokens, event delivery, public odds and ends
  *   db.c       transactions, events, objects, ids, time: over the store, any engine
  *   store.h    the storage interface: one const table of operations per engine
- *   store_sqlite.c, store_sqlite_schema.c
+ *   store_sqlite.c, store_sqlite_schema.c, store_sqlite_policy.c
  *              the SQLite engine: its operations, and its file, schema migrations and
- *              statement cache (store_sqlite.h); the only files that call SQLite
+ *              statement cache, the policies' reads (store_sqlite.h); the only files that
+ *              call SQLite
  *   route.c    market_handle(): the tables of methods and routes (who may take each),
  *              idempotency and the POST transaction, the read API of one object
  *   lists.c    the reads of many: the snapshot (the working set) and the lists (their
@@ -16,6 +17,8 @@
  *   risk.c     the risk rules run on every new purchase
  *   alert.c    alerts: raised, grouped (repeats within ten minutes), resolved
  *   decide.c   operator decisions: one table of actions, taken the same way
+ *   policy.c   policies: their objects, create and replace, their evaluation on a new
+ *              purchase; policy_backtest.c replays a set over recent purchases
  *   agents.c   an agent's registration and its limits
  *   settle.c   settlement, refunds, a purchase's thread after it, expiry (market_tick)
  *   http.c     libmicrohttpd server, the event stream; metrics.c the text of /metrics
@@ -173,6 +176,12 @@ bool mkt_meta_get(market *m, const char *key, char *out, size_t size);
 /* Writes meta[key] = value. 0 or -1. */
 int mkt_meta_set(market *m, const char *key, const char *value);
 int64_t mkt_now_ms(void);
+/* Parses our own RFC 3339 form ("2026-01-02T03:04:05.678Z") back to ms; -1 when it is
+ * not one. */
+int64_t mkt_parse_time(const char *s);
+/* True when objects of kind have a searchable text (q= of the lists; db.c's
+ * search_fields): policies have none, being few and listed whole. */
+bool mkt_searchable(const char *kind);
 /* Formats ms since the Unix epoch as RFC 3339 UTC with milliseconds into out[32]. */
 void mkt_time_str(int64_t ms, char out[32]);
 /* A new json string of that time. */
@@ -320,8 +329,12 @@ bool risk_over_cap(json_t *buyer, json_t *p, char *why, size_t size);
 int risk_velocity(market *m, const char *agent_id);
 /* A copy (owned) of purchase p as agent a may see it: each flag's detail is the rule's
  * fixed sentence for agents, so that no party's private limit (the seller's floor, the
- * buyer's limits) reaches another agent. Operators get p as it is. */
+ * buyer's limits) reaches another agent, and without the policies that matched (policy,
+ * policy_shadow: what would let an agent probe them). Operators get p as it is. */
 json_t *risk_purchase_view(const market_actor *a, json_t *p);
+
+/* True when name is one of the rules that flag purchases (docs/api.md's rules table). */
+bool risk_rule_known(const char *name);
 
 /* ---- alert.c ---- */
 /* Raises an alert about purchase p (borrowed; its buyer is the alert's agent) or, when p
@@ -369,6 +382,58 @@ bool decide_route(mkt_ctx *c);
  * (may be NULL). 0 or -1. */
 int decide_record(mkt_ctx *c, const char *action, const char *kind, const char *id,
                   const char *reason, json_t *params);
+/* Checks If-Match against obj's version, as every decision does: true when it matches
+ * (else the answer is set: 428 missing, 400 malformed, 412 stale with obj). */
+bool decide_if_match(mkt_ctx *c, json_t *obj);
+
+/* ---- policy.c, policy_backtest.c ---- */
+/* What the live policies decided about a new purchase: action NULL when none matched
+ * (today's rule, approval_threshold_minor, decides), else "approve", "veto" or
+ * "review" by policy (id, name) with its reason (owned strings in a json object). */
+typedef struct policy_verdict {
+    const char *action;
+    json_t *policy; /* the deciding policy (owned), or NULL */
+} policy_verdict;
+/* POST /v1/policies and POST /v1/policies/{id}. */
+bool policy_create(mkt_ctx *c);
+bool policy_replace(mkt_ctx *c);
+/* Reads a policy's definition from c->body (name, mode, priority, match, action, reason,
+ * enabled): the normalised definition (owned), or NULL with the answer set (400). */
+json_t *policy_parse(mkt_ctx *c);
+/* The facts a policy's match is checked against: a purchase, its buyer and listing, and
+ * the buyer's purchases in the 60 minutes before it (count, sum of totals), read once
+ * when a condition needs them: by window(ud) when set, else given. */
+typedef struct policy_facts {
+    json_t *p; /* the purchase (its flags and risk_score set) */
+    const char *principal, *category;
+    bool have_window;
+    int64_t hour_count, hour_sum;
+    int (*window)(void *ud, struct policy_facts *f); /* 0 or -1 */
+    void *ud;
+    int failed; /* a window could not be read */
+} policy_facts;
+/* True when every condition of policy pol's match holds for f (an approve never holds
+ * for a purchase with a critical flag). */
+bool policy_matches(json_t *pol, policy_facts *f);
+/* The enabled policies of set (an array), live or shadow, in the order they are
+ * evaluated: priority ascending, then their order in set. Owned. */
+json_t *policy_order(json_t *set);
+/* Evaluates the enabled policies on new purchase p (not yet stored) of buyer from
+ * listing: the first live one that matches decides (*v; its hits counted), every shadow
+ * one that matches is recorded in p's policy_shadow (its shadow_hits counted). 0 or -1;
+ * the caller frees v->policy. */
+int policy_decide(market *m, json_t *p, json_t *buyer, json_t *listing, policy_verdict *v);
+/* Applies verdict v to purchase p before it is stored: approve and veto decide it (its
+ * status and decision, by "policy:<id>"), review leaves it pending. */
+void policy_apply(market *m, json_t *p, const policy_verdict *v);
+/* What follows a policy's veto once p is stored: the reason goes back to the agent in
+ * its thread, as an operator's veto does. 0 or -1. */
+int policy_follow(market *m, json_t *p, const policy_verdict *v);
+/* POST /v1/policies/backtest, taken without the market's lock (its reads go through a
+ * read-only snapshot: store_ops.reader_open): true when rq is that request (answered
+ * into rs), false otherwise. */
+bool policy_backtest_take(market *m, const market_actor *a, const market_request *rq,
+                          market_response *rs);
 
 /* ---- agents.c ---- */
 /* POST /v1/agents: registers an agent and issues its token. */

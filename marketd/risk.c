@@ -52,6 +52,14 @@ static const rule *rule_of(const char *name, const char *severity)
     return NULL;
 }
 
+bool risk_rule_known(const char *name)
+{
+    for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
+        if (name && strcmp(rules[i].name, name) == 0)
+            return true;
+    return false;
+}
+
 /* Appends a flag to p and adds its rule's weight to *score. */
 static void flag(json_t *p, int *score, const char *rulename, const char *severity, const char *fmt,
                  ...) __attribute__((format(printf, 5, 6)));
@@ -82,6 +90,8 @@ json_t *risk_purchase_view(const market_actor *a, json_t *p)
         const rule *r = rule_of(mkt_str(f, "rule"), mkt_str(f, "severity"));
         json_object_set_new(f, "detail", json_string(r ? r->to_agents : "flagged for review"));
     }
+    json_object_del(v, "policy"); /* the supervisors' policies are theirs (policy.c) */
+    json_object_del(v, "policy_shadow");
     return v;
 }
 

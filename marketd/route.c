@@ -47,7 +47,7 @@ static const kinddef kinds[] = {
     {"agents", "agent", "agt_", agent_st},           {"listings", "listing", "lst_", listing_st},
     {"negotiations", "negotiation", "neg_", neg_st}, {"purchases", "purchase", "pur_", pur_st},
     {"alerts", "alert", "alr_", alert_st},           {"ledger", "ledger", "led_", none_st},
-    {"decisions", "decision", "dec_", none_st},
+    {"decisions", "decision", "dec_", none_st},      {"policies", "policy", "pol_", none_st},
 };
 
 const mkt_kind *mkt_find_kind(const char *plural)
@@ -237,6 +237,10 @@ static const route routes[] = {
      trade_post_message},
     {"POST", "agents",                  BY(ROLE_SUPERVISOR),    403, AGENTS_ONLY, false,
      agents_register},
+    {"POST", "policies",                BY(ROLE_SUPERVISOR),    403, AGENTS_ONLY, false,
+     policy_create},
+    {"POST", "policies/*",              BY(ROLE_SUPERVISOR),    403, AGENTS_ONLY, false,
+     policy_replace},
     /* the decisions (marketd/decide.c): an operator endpoint is forbidden to agents, any
      * other path missing */
     {"POST", "{kind}/**",               BY(ROLE_SUPERVISOR),    403, AGENTS_ONLY, false,
@@ -540,6 +544,8 @@ void market_handle(market *m, const market_actor *a, const market_request *rq, m
     mkt_ctx c = {.m = m, .a = a, .rq = rq};
     if (mkt_rate_refuse(m, a, rs))
         return; /* before the lock: a flooding agent slows no one else */
+    if (policy_backtest_take(m, a, rq, rs))
+        return; /* thousands of purchases read without the lock (marketd/policy_backtest.c) */
     pthread_mutex_lock(&m->mu);
     m->now = mkt_now_ms();
     m->st.requests++;

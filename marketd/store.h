@@ -4,9 +4,10 @@
  * idem.c, market.c) never name an engine: they call the operations of a store_ops table,
  * through db.c (transactions, objects, the event log) or STORE() for a named query. An
  * engine is one const table of these operations and the files behind it (SQLite:
- * store_sqlite.c, its schema in store_sqlite_schema.c: the only files that call the
- * SQLite library, as tools/check-layers.sh checks). A second engine (PostgreSQL, issue
- * 18) is a second table with the same answers.
+ * store_sqlite.c, its schema in store_sqlite_schema.c, the policies' reads in
+ * store_sqlite_policy.c: the only files that call the SQLite library, as
+ * tools/check-layers.sh checks). A second engine (PostgreSQL, issue 18) is a second table
+ * with the same answers.
  *
  * What is stored (each body once; see db.c and idem.c):
  *   objects   one row per object (kind, id): its JSON, a few indexed columns (status, the
@@ -26,7 +27,8 @@
  * once a row, in the order the operation states; the callback returns 0 to go on, more
  * than 0 to stop, less than 0 to stop with an error. A walk returns how many rows it gave,
  * or -1 (an engine error, or the callback's). Every operation runs inside the caller's
- * transaction when there is one, with the market's lock held.
+ * transaction when there is one, with the market's lock held (on a reader's handle,
+ * reader_open: in its own read transaction, without the lock).
  */
 #ifndef DEALDESK_MARKETD_STORE_H
 #define DEALDESK_MARKETD_STORE_H
@@ -278,6 +280,27 @@ struct store_ops {
     int (*fault_put)(store *s, const store_fault *f);
     /* Each recorded fault, in order. */
     int (*faults_each)(store *s, store_fault_fn fn, void *ud);
+
+    /* ---- policies (marketd/policy.c) ---- */
+    /* How many purchases buyer made at or after time since (ms) into *count, and the sum
+     * of their totals into *sum: read newest first, stopping at the first older one (a
+     * policy's hour window). 0 or -1. */
+    int (*purchases_window)(store *s, const char *buyer, int64_t since, int64_t *count,
+                            int64_t *sum);
+    /* A read-only handle on the same database, inside one read transaction (a snapshot
+     * that no writer waits for), for work done without the market's lock (a backtest);
+     * any read operation works on it; closed with reader_close. NULL when there cannot
+     * be a second connection (":memory:") or on failure. */
+    store *(*reader_open)(store *s);
+    void (*reader_close)(store *r);
+    /* The newest max purchases, oldest of them first: each one's JSON with its listing's
+     * "category" added, and its order (n: an ord below is an older purchase). */
+    int (*purchases_recent)(store *s, int max, store_row_fn fn, void *ud);
+    /* buyer's purchases older than order before_ord made at or after since (ms), newest
+     * first, at most max: fn gets each one's creation time (ms) and total. How many, or
+     * -1 (a backtest's hour windows before its first purchase). */
+    int (*purchases_history)(store *s, const char *buyer, int64_t before_ord, int64_t since,
+                             int max, int (*fn)(void *ud, int64_t at, int64_t total), void *ud);
 };
 
 /* The SQLite engine (store_sqlite.c). */

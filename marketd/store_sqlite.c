@@ -95,7 +95,8 @@ static int sq_object_get(store *s, const char *kind, const char *id, store_row_f
                ud);
 }
 
-/* The kinds of object, each with its table of searchable text (search_<kind>). */
+/* The kinds of object, each with its table of searchable text (search_<kind>); policies
+ * are listed but not searched (few, listed whole: marketd/db.c, mkt_searchable). */
 static const char *const kinds[] = {"agent", "listing", "negotiation", "purchase",
                                     "alert", "ledger",  "decision",    NULL};
 
@@ -203,7 +204,8 @@ static void page_sql(const store_page *q, char *sql, size_t size)
 
 static int sq_objects_page(store *s, const store_page *q, store_row_fn fn, void *ud)
 {
-    if (!known_kind(q->kind) || q->col > STORE_TK)
+    bool listed = known_kind(q->kind) || (!q->q && strcmp(q->kind, "policy") == 0);
+    if (!listed || q->col > STORE_TK)
         return -1;
     char sql[1024], phrase[256] = "";
     if (q->q) { /* one FTS5 phrase: in double quotes, a double quote doubled */
@@ -666,4 +668,9 @@ const store_ops store_sqlite = {
     .token_agent = sq_token_agent,
     .fault_put = sq_fault_put,
     .faults_each = sq_faults_each,
+    .purchases_window = sq_purchases_window,
+    .reader_open = sq_reader_open,
+    .reader_close = sq_reader_close,
+    .purchases_recent = sq_purchases_recent,
+    .purchases_history = sq_purchases_history,
 };

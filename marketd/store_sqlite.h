@@ -1,7 +1,8 @@
-/* store_sqlite.h: the SQLite engine's insides, shared by its two files (marketd/store.h).
+/* store_sqlite.h: the SQLite engine's insides, shared by its files (marketd/store.h).
  *
  *   store_sqlite_schema.c  the file (private, WAL), its migrations, the statement cache
  *   store_sqlite.c         the operations, and the table of them (store_sqlite)
+ *   store_sqlite_policy.c  the policies' operations: hour windows, the backtest's reader
  */
 #ifndef DEALDESK_MARKETD_STORE_SQLITE_H
 #define DEALDESK_MARKETD_STORE_SQLITE_H
@@ -28,6 +29,8 @@ sqlite3_stmt *sq_stmt(sq *q, const char *sql, const char *spec, ...);
 sqlite3_stmt *sq_vstmt(sq *q, const char *sql, const char *spec, va_list ap);
 /* Runs sql (bound as sq_stmt) to its end. 0 or -1. */
 int sq_run(sq *q, const char *sql, const char *spec, ...);
+/* Finalizes and forgets every cached statement (before the connection closes). */
+void sq_stmts_free(sq *q);
 /* Executes SQL text without parameters or results. 0 or -1 (logged). */
 int sq_exec(sq *q, const char *sql);
 
@@ -35,5 +38,13 @@ int sq_exec(sq *q, const char *sql);
 store *sq_open(const char *path, const store_seed *seed, char *err, size_t errsz);
 void sq_close(store *s);
 const char *sq_error(store *s);
+
+/* The policies' operations (store_sqlite_policy.c; marketd/store.h). */
+int sq_purchases_window(store *s, const char *buyer, int64_t since, int64_t *count, int64_t *sum);
+store *sq_reader_open(store *s);
+void sq_reader_close(store *r);
+int sq_purchases_recent(store *s, int max, store_row_fn fn, void *ud);
+int sq_purchases_history(store *s, const char *buyer, int64_t before_ord, int64_t since, int max,
+                         int (*fn)(void *ud, int64_t at, int64_t total), void *ud);
 
 #endif

@@ -242,7 +242,7 @@ int sq_exec(sq *q, const char *sql)
 }
 
 /* Finalizes every cached statement (before the connection closes). */
-static void stmts_free(sq *q)
+void sq_stmts_free(sq *q)
 {
     while (q->stmts) {
         struct sq_stmt *e = q->stmts;
@@ -378,7 +378,7 @@ store *sq_open(const char *path, const store_seed *seed, char *err, size_t errsz
         goto fail;
     return &q->base;
 fail:
-    stmts_free(q);
+    sq_stmts_free(q);
     if (q->db)
         sqlite3_close(q->db);
     free(q);
@@ -392,7 +392,7 @@ void sq_close(store *s)
         return;
     if (!q->memory)
         sqlite3_exec(q->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
-    stmts_free(q);
+    sq_stmts_free(q);
     sqlite3_close(q->db);
     free(q);
 }

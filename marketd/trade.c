@@ -423,6 +423,7 @@ static json_t *make_purchase(mkt_ctx *c, json_t *neg, int64_t price, int64_t qty
     json_t *p = NULL;
     int64_t total;
     char id[72];
+    policy_verdict pv = {0};
     if (!buyer || !l || !money_mul(price, qty, &total) || mkt_new_id(m, "pur_", id) != 0)
         goto out;
     if (!ship_to) {
@@ -437,26 +438,31 @@ static json_t *make_purchase(mkt_ctx *c, json_t *neg, int64_t price, int64_t qty
                   ship_to ? json_string(ship_to) : json_null(), "status", "pending_approval",
                   "flags", "risk_score", (json_int_t)0, "decide_by", "default_on_timeout", "veto",
                   "decision");
-    if (!p || risk_check(m, p, buyer, l, neg) != 0)
+    if (!p || risk_check(m, p, buyer, l, neg) != 0 || policy_decide(m, p, buyer, l, &pv) != 0)
         goto fail;
+    /* the first live policy that matches decides (marketd/policy.c); none: the threshold */
     int64_t threshold = mkt_int(json_object_get(buyer, "limits"), "approval_threshold_minor");
-    bool clean = json_array_size(json_object_get(p, "flags")) == 0 && total <= threshold;
+    bool clean = pv.action
+                     ? !strcmp(pv.action, "approve")
+                     : json_array_size(json_object_get(p, "flags")) == 0 && total <= threshold;
     if (clean) {
         json_object_set_new(p, "status", json_string("approved"));
     } else {
         json_object_set_new(p, "decide_by",
                             mkt_time_json(m->now + (int64_t)m->decide_timeout_s * 1000));
     }
+    policy_apply(m, p, &pv);
     if (mkt_create(m, "purchase", p, "created_at") != 0 || risk_raise(m, p) != 0)
         goto fail;
     m->st.purchases++;
-    if (clean && settle_purchase(m, p) != 0)
+    if ((clean && settle_purchase(m, p) != 0) || policy_follow(m, p, &pv) != 0)
         goto fail;
     goto out;
 fail:
     json_decref(p);
     p = NULL;
 out:
+    json_decref(pv.policy);
     json_decref(buyer);
     json_decref(l);
     return p;

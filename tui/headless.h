@@ -35,4 +35,13 @@ int headless_replay(config *cfg);
 int headless_decide(config *cfg, decision_req *req, const char *total_text,
                     const char *max_price_text);
 
+/* dealdesk policies list: the server's policies, one line each, in evaluation order. */
+int headless_policies_list(const config *cfg);
+/* dealdesk policies export FILE: the server's set written to FILE ({"policies": [...]}). */
+int headless_policies_export(const config *cfg, const char *file);
+/* dealdesk policies import FILE: the server's set made FILE's (tui/headless_policies.c):
+ * created, replaced, unchanged, or disabled when the file does not name it; an invalid
+ * file changes nothing and says why. */
+int headless_policies_import(const config *cfg, const char *file);
+
 #endif

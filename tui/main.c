@@ -6,6 +6,7 @@
  *   dealdesk snapshot
  *   dealdesk approve|veto|cap|refund|pause|resume|halt|ack ...
  *   dealdesk replay FILE [--speed X] [--headless]
+ *   dealdesk policies list|export FILE|import FILE
  *   dealdesk --record FILE ...
  *
  * Exit codes: 0 ok, 1 runtime failure, 2 usage error.
@@ -40,6 +41,7 @@ static const char usage_text[] =
     "       dealdesk pause AGT --reason TEXT    dealdesk resume AGT\n"
     "       dealdesk halt --reason TEXT         dealdesk ack ALR [--note TEXT]\n"
     "       dealdesk replay FILE [--speed X] [--headless]\n"
+    "       dealdesk policies list | export FILE | import FILE\n"
     "\n"
     "options:\n"
     "  --url URL          the marketplace (DEALDESK_URL; default http://127.0.0.1:8642)\n"
@@ -367,10 +369,26 @@ static int run_replay(config *cfg, const cmdline *cl, const subcommand *sc)
     return app_run(cfg);
 }
 
+/* dealdesk policies list | export FILE | import FILE */
+static int run_policies(config *cfg, const cmdline *cl, const subcommand *sc)
+{
+    (void)sc;
+    const char *what = cl->npos > 1 ? cl->pos[1] : "";
+    if (!strcmp(what, "list") && cl->npos == 2)
+        return headless_policies_list(cfg);
+    if (!strcmp(what, "export") && cl->npos == 3)
+        return headless_policies_export(cfg, cl->pos[2]);
+    if (!strcmp(what, "import") && cl->npos == 3)
+        return headless_policies_import(cfg, cl->pos[2]);
+    return usage_error("policies takes list, export FILE or import FILE",
+                       cl->npos > 1 ? what : NULL);
+}
+
 static const subcommand subcommands[] = {
     {"tail", run_tail, 0, false},
     {"snapshot", run_snapshot, 0, false},
     {"replay", run_replay, 0, true},
+    {"policies", run_policies, 0, false},
     {"approve", run_decision, DEC_APPROVE, false},
     {"veto", run_decision, DEC_VETO, false},
     {"cap", run_decision, DEC_CAP, false},

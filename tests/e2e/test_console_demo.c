@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "tests/lib/proc.h"
 #include "tests/lib/vt.h"
 
 #define WAIT_MS 20000
@@ -72,6 +73,23 @@ static void printed_token_file(vt *t, char *out, size_t size)
         }
 }
 
+/* The URL the demo printed ("dealdesk --url URL "), or "". */
+static void printed_url(vt *t, char *out, size_t size)
+{
+    size_t len;
+    const unsigned char *o = vt_output(t, &len);
+    static const char key[] = "dealdesk --url ";
+    out[0] = '\0';
+    for (size_t i = 0; i + sizeof key - 1 <= len; i++)
+        if (memcmp(o + i, key, sizeof key - 1) == 0) {
+            size_t j = i + sizeof key - 1, n = 0;
+            while (j < len && o[j] != ' ' && o[j] != '\r' && o[j] != '\n' && n + 1 < size)
+                out[n++] = (char)o[j++];
+            out[n] = '\0';
+            return;
+        }
+}
+
 /* True when the raw output holds needle. */
 static bool output_has(vt *t, const char *needle)
 {
@@ -118,6 +136,16 @@ static void test_demo_runs_and_cleans_up(void **state)
     }
     vt_send(t, "\033");
     assert_true(vt_wait_text(t, "FLEET RUNNING", WAIT_MS));
+    /* its market runs the default policy set (marketd --default-policies) */
+    char url[200], op[1200], ep[1200], pols[4096];
+    printed_url(t, url, sizeof url);
+    snprintf(op, sizeof op, "%s/policies.out", getenv("TEST_TMP"));
+    snprintf(ep, sizeof ep, "%s/policies.err", getenv("TEST_TMP"));
+    const char *pargs[] = {"--url", url, "--token-file", tokf, "policies", "list", NULL};
+    assert_int_equal(tproc_wait_child(tproc_spawn_dealdesk(pargs, op, ep), 30000), 0);
+    tproc_slurp(op, pols, sizeof pols);
+    assert_non_null(strstr(pols, "enabled  live        10  review  flagged-to-a-person"));
+    assert_non_null(strstr(pols, "small-clean-books"));
     /* the fleet trades: threads appear */
     vt_send(t, "2");
     if (!vt_wait_text(t, "neg_", WAIT_MS))
