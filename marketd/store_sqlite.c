@@ -161,9 +161,10 @@ static int sq_object_put(store *s, const store_object *o)
     return rc;
 }
 
-/* A search in another order than creation's: when it matches at most this many rows,
- * they are found by the trigram index and sorted; when more, the sort's index is read in
- * order, each row's text tested, until the page is full (a common text fills it soon). */
+/* A search in another order than creation's, or with a status (or party): when it
+ * matches at most this many rows, they are found by the trigram index (and sorted);
+ * when more, the index of the sort (and status) is read in order, each row's text
+ * tested, until the page is full (a common text fills it soon). */
 #define SEARCH_SORTED_MAX 4000
 
 /* The SQL of a page of q into sql (size bytes): the parameters are ?1 kind, ?2 status,
@@ -237,7 +238,8 @@ static int sq_objects_page(store *s, const store_page *q, store_row_fn fn, void 
         phrase[n++] = '"';
         phrase[n] = '\0';
     }
-    bool scan = q->q && q->col != STORE_ORD && search_is_common(SQ(s), q, phrase);
+    bool filtered = q->col != STORE_ORD || q->status || q->party || q->id;
+    bool scan = q->q && filtered && search_is_common(SQ(s), q, phrase);
     page_sql(q, scan, sql, sizeof sql);
     sqlite3_stmt *st =
         sq_stmt(SQ(s), sql, "ttIt", q->kind, q->status, q->after, q->id ? q->id : q->party);

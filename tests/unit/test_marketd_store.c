@@ -486,6 +486,11 @@ static void test_common_search_in_a_sort(void **state)
     assert_int_equal(STORE(s, objects_page, &q, take, &r), 3);
     assert_string_equal(r.s, "{\"id\":\"lst_3782\"}/3782 {\"id\":\"lst_3588\"}/3588 "
                              "{\"id\":\"lst_3394\"}/3394");
+    /* in creation order with a status: the same rows as the trigram index would give */
+    q = (store_page){.kind = "listing", .limit = 3, .status = "sold", .q = "common", .after = 2};
+    r = (rows){0};
+    assert_int_equal(STORE(s, objects_page, &q, take, &r), 3);
+    assert_string_equal(r.s, "{\"id\":\"lst_4\"}/4 {\"id\":\"lst_6\"}/6 {\"id\":\"lst_8\"}/8");
     /* "word 409": a few rows (409, 4090..4099), the same order */
     q = (store_page){
         .kind = "listing", .limit = 20, .col = STORE_K1, .desc = true, .q = "word 409"};
