@@ -89,26 +89,15 @@ static void url_encode(const char *s, char *out, size_t size)
     out[n] = '\0';
 }
 
-/* Every item of list path ("/v1/listings?q=x": with its query) paged with limit to the
- * end (owned array). */
-static json_t *list_all(testsrv *s, const char *path, int limit)
+/* Every item of list path ("/v1/listings?q=x": with its query), paged to the end. */
+static json_t *list_all(testsrv *s, const char *path)
 {
-    json_t *all = json_array();
-    char next[2400] = "", url[5000];
-    for (int pages = 0; pages < 100000; pages++) {
-        snprintf(url, sizeof url, "%s%slimit=%d%s%s", path, strchr(path, '?') ? "&" : "?", limit,
-                 next[0] ? "&after=" : "", next);
-        json_t *page = get_ok(s, url);
-        json_array_extend(all, json_object_get(page, "items"));
-        const char *n = json_string_value(json_object_get(page, "next"));
-        if (n)
-            url_encode(n, next, sizeof next);
-        json_decref(page);
-        if (!n)
-            return all;
-    }
-    fail_msg("%s: no end", path);
-    return all;
+    char *text = testsrv_list(s, TESTSRV_TOKEN_SUP1, path);
+    json_t *items = text ? json_loads(text, 0, NULL) : NULL;
+    if (!items)
+        fail_msg("GET %s: no list", path);
+    free(text);
+    return items;
 }
 
 /* ---- the market -------------------------------------------------------------- */
@@ -655,7 +644,7 @@ static void search_for(testsrv *s, size_t k, json_t *all, json_t *listings, cons
     url_encode(q, enc, sizeof enc);
     snprintf(path, sizeof path, "/v1/%s?q=%s%s%s%s%s", searchable[k].plural, enc,
              *sort ? "&sort=" : "", sort, *status ? "&status=" : "", status);
-    json_t *got = list_all(s, path, 1000), *want = json_array(), *o;
+    json_t *got = list_all(s, path), *want = json_array(), *o;
     size_t i;
     json_array_foreach(all, i, o) if (matches(k, o, listings, q) &&
                                       (!*status || !strcmp(str(o, "status"), status)))
@@ -768,23 +757,25 @@ static void test_bad_sorts_searches_and_cursors(void **state)
 {
     (void)state;
     market();
-    refused("/v1/listings?sort=bogus", "sort");
-    refused("/v1/negotiations?sort=price", "sort");
-    refused("/v1/agents?sort=newest", "sort");
-    refused("/v1/decisions?sort=amount", "sort");
-    refused("/v1/listings?q=ab", "q");
-    refused("/v1/listings?q=", "q");
-    refused("/v1/listings?q=%C3%A9a", "q"); /* 3 bytes, 2 characters */
-    char path[400] = "/v1/listings?q=";
-    for (int i = 0; i < 101; i++)
-        strcat(path, "x");
-    refused(path, "q");
-    refused("/v1/listings?after=garbage", "after");
-    refused("/v1/listings?sort=price&after=o5", "after");
-    refused("/v1/listings?after=lst_price.5.5", "after");
-    refused("/v1/listings?sort=price&after=lst_price.x.5", "after");
-    refused("/v1/listings?sort=price&after=lst_price.5", "after");
-    refused("/v1/agents?sort=name&after=agt_name.zz.1", "after");
+    static const char *const bad[][2] = {
+        {"/v1/listings?sort=bogus", "sort"},
+        {"/v1/negotiations?sort=price", "sort"},
+        {"/v1/agents?sort=newest", "sort"},
+        {"/v1/decisions?sort=amount", "sort"},
+        {"/v1/listings?q=ab", "q"},
+        {"/v1/listings?q=", "q"},
+        {"/v1/listings?q=%C3%A9a", "q"}, /* 3 bytes, 2 characters */
+        {"/v1/listings?q=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+         "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+         "q"}, /* 101 bytes */
+        {"/v1/listings?after=garbage", "after"},
+        {"/v1/listings?sort=price&after=o5", "after"},
+        {"/v1/listings?after=lst_price.5.5", "after"},
+        {"/v1/listings?sort=price&after=lst_price.x.5", "after"},
+        {"/v1/listings?sort=price&after=lst_price.5", "after"},
+        {"/v1/agents?sort=name&after=agt_name.zz.1", "after"}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        refused(bad[i][0], bad[i][1]);
     char price[256], agents[256], url[600];
     first_next("/v1/listings?sort=price&limit=1", price);
     first_next("/v1/agents?sort=name&limit=1", agents);
@@ -808,30 +799,6 @@ static void test_bad_sorts_searches_and_cursors(void **state)
 
 /* ---- migration ------------------------------------------------------------------ */
 
-/* Replaces s's database (marketd stopped) with the one the SQL text at path makes. */
-static void load_database(testsrv *s, const char *path)
-{
-    for (int i = 0; i < 3; i++) {
-        char p[700];
-        snprintf(p, sizeof p, "%s%s", s->db, i == 0 ? "" : i == 1 ? "-wal" : "-shm");
-        unlink(p);
-    }
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    char *text = calloc(1, 1 << 20);
-    size_t n = fread(text, 1, (1 << 20) - 1, f);
-    fclose(f);
-    assert_true(n > 0);
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(s->db, &db), SQLITE_OK);
-    char *err = NULL;
-    if (sqlite3_exec(db, text, NULL, NULL, &err) != SQLITE_OK)
-        fail_msg("%s: %s", path, err ? err : "?");
-    sqlite3_close(db);
-    free(text);
-    assert_int_equal(chmod(s->db, 0600), 0);
-}
-
 /* A database of schema 1 (each fixture) opens at schema 4: its snapshot is its working
  * set with its totals, its rows sort and page like new ones, and q= finds them (the
  * migration filled the keys and the search index from the rows there). */
@@ -846,7 +813,7 @@ static void test_schema1_migrates_to_pages(void **state)
         char path[600];
         snprintf(path, sizeof path, "%s/data/%s",
                  getenv("TESTS_DIR") ? getenv("TESTS_DIR") : "tests", fixtures[i]);
-        load_database(&s2, path);
+        assert_int_equal(testsrv_load_sql(&s2, path), 0);
         assert_int_equal(testsrv_restart(&s2), 0);
         check_working_set(&s2);
         check_search(&s2);
