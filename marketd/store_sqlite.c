@@ -179,7 +179,9 @@ static void page_sql(const store_page *q, bool scan, char *sql, size_t size)
     const char *dir = q->desc ? " DESC" : "", *cmp = q->desc ? "<" : ">";
     bool by_ord = q->col == STORE_ORD;
     char col[64], from[128], cursor[128] = "", search[128] = "", order[160], notnull[96] = "";
-    snprintf(col, sizeof col, "%s", cols[q->col]);
+    /* a party's rows (an agent's threads) are found by the parties' indexes and sorted:
+     * "+" keeps SQLite from reading the whole kind in the sort's index instead */
+    snprintf(col, sizeof col, "%s%s", q->party ? "+" : "", cols[q->col]);
     if (q->q && !scan) {
         if (by_ord)
             snprintf(col, sizeof col, "search_%s.rowid", q->kind);
@@ -205,7 +207,8 @@ static void page_sql(const store_page *q, bool scan, char *sql, size_t size)
              "SELECT o.json, o.ord FROM %s WHERE o.kind=?1%s%s%s%s%s ORDER BY %s LIMIT ?7", from,
              q->status ? " AND o.status=?2" : "", notnull,
              q->id      ? " AND o.id=?4"
-             : q->party ? " AND (o.p1=?4 OR o.p2=?4)"
+             : q->party ? " AND o.ord IN (SELECT ord FROM objects WHERE kind=?1 AND p1=?4 UNION "
+                          "SELECT ord FROM objects WHERE kind=?1 AND p2=?4)"
                         : "",
              cursor, search, order);
 }

@@ -797,6 +797,58 @@ static void test_bad_sorts_searches_and_cursors(void **state)
     json_decref(j);
 }
 
+/* An agent's sorted and searched lists page through its own rows only, in order. */
+static void test_agent_lists_its_own(void **state)
+{
+    (void)state;
+    market();
+    static const char *const lists[][2] = {{"negotiations", "activity"},
+                                           {"purchases", "total"},
+                                           {"negotiations", ""},
+                                           {"purchases", "deadline&q=pur_1"}};
+    json_t *snap, *st = whole_state(&srv, &snap);
+    json_decref(snap);
+    for (int i = 0; i < 4; i++) {
+        const char *sort = lists[i][1], *amp = strchr(sort, '&');
+        char sortname[32], next[256] = "", url[600];
+        snprintf(sortname, sizeof sortname, "%.*s", amp ? (int)(amp - sort) : (int)strlen(sort),
+                 sort);
+        json_t *want = json_array(), *o, *prev = NULL;
+        size_t k, n = 0;
+        json_array_foreach(all_of(st, lists[i][0]), k,
+                           o) if ((!strcmp(str(o, "buyer_id"), ta.buyer_id) ||
+                                   !strcmp(str(o, "seller_id"), ta.buyer_id)) &&
+                                  (!amp || strstr(str(o, "id"), "pur_1")))
+            json_array_append(want, o);
+        do {
+            snprintf(url, sizeof url, "%s/v1/%s?limit=7%s%s%s%s", srv.url, lists[i][0],
+                     *sort ? "&sort=" : "", sort, next[0] ? "&after=" : "", next);
+            testhttp_resp r = {0};
+            assert_int_equal(testhttp("GET", url, ta.buyer_token, NULL, NULL, &r), 0);
+            assert_int_equal(r.status, 200);
+            json_t *page = json_loads(r.body, 0, NULL);
+            testhttp_resp_free(&r);
+            json_array_foreach(json_object_get(page, "items"), k, o)
+            {
+                assert_true(holds(want, str(o, "id")));
+                if (prev)
+                    assert_true(order(sortname, prev, o) < 0);
+                json_decref(prev);
+                prev = json_incref(o);
+                n++;
+            }
+            const char *nx = json_string_value(json_object_get(page, "next"));
+            snprintf(next, sizeof next, "%s", nx ? nx : "");
+            json_decref(page);
+        } while (next[0]);
+        assert_int_equal(n, json_array_size(want));
+        assert_true(n > 0);
+        json_decref(prev);
+        json_decref(want);
+    }
+    json_decref(st);
+}
+
 /* ---- migration ------------------------------------------------------------------ */
 
 /* A database of schema 1 (each fixture) opens at schema 4: its snapshot is its working
@@ -840,6 +892,7 @@ int main(void)
         cmocka_unit_test(test_every_sort_pages_through),
         cmocka_unit_test(test_search_every_field),
         cmocka_unit_test(test_bad_sorts_searches_and_cursors),
+        cmocka_unit_test(test_agent_lists_its_own),
         cmocka_unit_test(test_schema1_migrates_to_pages),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
