@@ -639,6 +639,7 @@ static int sq_faults_each(store *s, store_fault_fn fn, void *ud)
 const store_ops store_sqlite = {
     .name = "sqlite",
     .open = sq_open,
+    .open_reader = sq_open_reader,
     .close = sq_close,
     .error = sq_error,
     .begin = sq_begin,

@@ -361,6 +361,10 @@ store *sq_open(const char *path, const store_seed *seed, char *err, size_t errsz
     }
     q->base.ops = &store_sqlite;
     q->memory = strcmp(path, ":memory:") == 0;
+    if (!(q->path = strdup(path))) {
+        snprintf(err, errsz, "out of memory");
+        goto fail;
+    }
     if (!q->memory && private_files(path, err, errsz) != 0)
         goto fail;
     if (sqlite3_open_v2(path, &q->db,
@@ -383,8 +387,33 @@ fail:
     stmts_free(q);
     if (q->db)
         sqlite3_close(q->db);
+    free(q->path);
     free(q);
     return NULL;
+}
+
+store *sq_open_reader(store *s, char *err, size_t errsz)
+{
+    sq *w = SQ(s), *q = w->memory ? NULL : calloc(1, sizeof *q);
+    if (!q) {
+        snprintf(err, errsz, "%s",
+                 w->memory ? "an in-memory database has one handle" : "out of memory");
+        return NULL;
+    }
+    q->base.ops = &store_sqlite;
+    q->reader = true;
+    if (!(q->path = strdup(w->path)) ||
+        sqlite3_open_v2(w->path, &q->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
+            SQLITE_OK) {
+        snprintf(err, errsz, "cannot open database %s to read: %s", w->path,
+                 q->db ? sqlite3_errmsg(q->db) : "out of memory");
+        sqlite3_close(q->db);
+        free(q->path);
+        free(q);
+        return NULL;
+    }
+    sqlite3_busy_timeout(q->db, 5000);
+    return &q->base;
 }
 
 void sq_close(store *s)
@@ -392,10 +421,11 @@ void sq_close(store *s)
     sq *q = SQ(s);
     if (!q)
         return;
-    if (!q->memory)
+    if (!q->memory && !q->reader)
         sqlite3_exec(q->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
     stmts_free(q);
     sqlite3_close(q->db);
+    free(q->path);
     free(q);
 }
 

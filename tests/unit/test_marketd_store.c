@@ -505,6 +505,43 @@ static void test_common_search_in_a_sort(void **state)
     assert_int_equal(STORE(s, objects_page, &q, take, &r), 0);
 }
 
+/* A reader sees what was committed before each read, never a transaction still open,
+ * and writes nothing; an in-memory database has none. */
+static void test_reader(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/test_marketd_store.XXXXXX", path[300], err[256];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/m.db", dir);
+    store *s = ENGINE->open(path, &seed, err, sizeof err);
+    assert_non_null(s);
+    store *rd = s->ops->open_reader(s, err, sizeof err);
+    assert_non_null(rd);
+    put_keyed(s, "lst_1", "open", 5, "lst_1\nlamp");
+    store_page q = {.kind = "listing", .limit = 10, .q = "lamp"};
+    rows r = {0};
+    assert_int_equal(STORE(rd, objects_page, &q, take, &r), 1);
+    assert_int_equal(STORE(s, begin, false), 0);
+    put_keyed(s, "lst_2", "open", 5, "lst_2\nlamp");
+    r = (rows){0};
+    assert_int_equal(STORE(rd, objects_page, &q, take, &r), 1); /* not yet committed */
+    assert_int_equal(s->ops->commit(s), 0);
+    r = (rows){0};
+    assert_int_equal(STORE(rd, objects_page, &q, take, &r), 2);
+    int64_t n = 0;
+    assert_int_equal(STORE(rd, objects_total, "listing", &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(STORE(rd, meta_set, "k", "v"), -1); /* read only */
+    rd->ops->close(rd);
+    s->ops->close(s);
+    s = ENGINE->open(":memory:", &seed, err, sizeof err);
+    assert_null(s->ops->open_reader(s, err, sizeof err));
+    s->ops->close(s);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -520,6 +557,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_balances_tokens_faults, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sorts_search_working_set_totals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_common_search_in_a_sort, setup, teardown),
+        cmocka_unit_test(test_reader),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
