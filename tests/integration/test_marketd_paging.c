@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tests/lib/listmodel.h"
 #include "tests/lib/testsrv.h"
 
 #define NEWEST  100 /* marketd's MKT_SNAPSHOT_NEWEST */
@@ -443,62 +444,6 @@ static const struct {
     {"agents", "name"},
 };
 
-static int cmp_ll(long long a, long long b)
-{
-    return (a > b) - (a < b);
-}
-
-/* An alert's severity as a rank (critical first). */
-static int rank(json_t *o)
-{
-    const char *s = str(o, "severity");
-    return !strcmp(s, "critical") ? 2 : !strcmp(s, "warning") ? 1 : 0;
-}
-
-/* A ledger entry's largest posting. */
-static long long largest(json_t *o)
-{
-    long long max = 0;
-    size_t i;
-    json_t *p;
-    json_array_foreach(json_object_get(o, "postings"), i, p)
-    {
-        if (i == 0 || num(p, "amount_minor") > max)
-            max = num(p, "amount_minor");
-    }
-    return max;
-}
-
-/* Below 0 when a comes before b in sort (docs/api.md, Reading): its key, then the
- * creation order in the same direction. */
-static int order(const char *sort, json_t *a, json_t *b)
-{
-    int c = 0;
-    bool desc = *sort != '\0';
-    if (!strcmp(sort, "updated") || !strcmp(sort, "activity"))
-        c = strcmp(str(a, "updated_at"), str(b, "updated_at"));
-    else if (!strcmp(sort, "price"))
-        c = cmp_ll(num(a, "unit_price_minor"), num(b, "unit_price_minor"));
-    else if (!strcmp(sort, "messages"))
-        c = cmp_ll(num(a, "message_count"), num(b, "message_count"));
-    else if (!strcmp(sort, "total"))
-        c = cmp_ll(num(a, "total_minor"), num(b, "total_minor"));
-    else if (!strcmp(sort, "severity"))
-        c = cmp_ll(rank(a), rank(b));
-    else if (!strcmp(sort, "amount"))
-        c = cmp_ll(largest(a), largest(b));
-    else if (!strcmp(sort, "deadline") || !strcmp(sort, "name")) {
-        const char *k = !strcmp(sort, "name") ? "name" : "decide_by";
-        const char *x = json_string_value(json_object_get(a, k));
-        const char *y = json_string_value(json_object_get(b, k));
-        c = strcmp(x ? x : "\x7f", y ? y : "\x7f"); /* none last */
-        desc = false;
-    }
-    if (c == 0)
-        c = cmp_ll(idn(a), idn(b));
-    return desc ? -c : c;
-}
-
 /* Pages list plural in sort with limit, adding rows between its first pages when add: no row
  * doubled, each in sort's order, and every object of before (the list as it was)
  * given. How many pages. */
@@ -518,7 +463,7 @@ static int page_through(testsrv *s, const char *plural, const char *sort, int li
             if (json_object_get(seen, str(o, "id")))
                 fail_msg("%s sort=%s: %s given twice (page %d)", plural, sort, str(o, "id"), pages);
             json_object_set_new(seen, str(o, "id"), json_true());
-            if (prev && order(sort, prev, o) >= 0)
+            if (prev && listmodel_order(sort, prev, o) >= 0)
                 fail_msg("%s sort=%s: %s before %s", plural, sort, str(prev, "id"), str(o, "id"));
             json_decref(prev);
             prev = json_incref(o);
@@ -567,92 +512,26 @@ static void test_every_sort_pages_through(void **state)
 
 /* ---- search ------------------------------------------------------------------- */
 
-/* The searchable fields of each list (docs/api.md, Reading: q=): a field, "a.b" (a
- * field of an object), "a[].b" (that field of each element), "listing:title" (the
- * title of the listing the object names). */
-static const struct {
-    const char *plural;
-    const char *fields[6];
-} searchable[] = {
-    {"agents", {"id", "name", "principal"}},
-    {"listings", {"id", "title", "category", "seller_id"}},
-    {"negotiations", {"id", "listing_id", "buyer_id", "seller_id", "listing:title"}},
-    {"purchases", {"id", "negotiation_id", "listing_id", "buyer_id", "seller_id"}},
-    {"alerts", {"id", "rule", "message", "subject.id"}},
-    {"ledger", {"id", "purchase_id", "postings[].account"}},
-    {"decisions", {"id", "action", "by", "subject.id", "reason"}},
-};
-
-/* The values of field f of o (strings, appended to out). */
-static void values(json_t *o, const char *f, json_t *listings, json_t *out)
-{
-    const char *dot = strchr(f, '.');
-    if (!strcmp(f, "listing:title")) {
-        size_t i;
-        json_t *l;
-        json_array_foreach(listings, i, l) if (!strcmp(str(l, "id"), str(o, "listing_id")))
-            json_array_append_new(out, json_string(str(l, "title")));
-    } else if (!strcmp(f, "postings[].account")) {
-        size_t i;
-        json_t *p;
-        json_array_foreach(json_object_get(o, "postings"), i, p)
-            json_array_append_new(out, json_string(str(p, "account")));
-    } else if (dot) {
-        char k[16];
-        snprintf(k, sizeof k, "%.*s", (int)(dot - f), f);
-        json_array_append_new(out, json_string(str(json_object_get(o, k), dot + 1)));
-    } else if (json_is_string(json_object_get(o, f))) {
-        json_array_append_new(out, json_string(str(o, f)));
-    }
-}
-
-/* True when hay holds needle, ASCII case aside. */
-static bool holds_text(const char *hay, const char *needle)
-{
-    size_t n = strlen(needle);
-    for (; *hay; hay++) {
-        size_t i = 0;
-        while (i < n && hay[i] &&
-               tolower((unsigned char)hay[i]) == tolower((unsigned char)needle[i]))
-            i++;
-        if (i == n)
-            return true;
-    }
-    return false;
-}
-
-/* True when some searchable field of o (of list k) holds q. */
-static bool matches(size_t k, json_t *o, json_t *listings, const char *q)
-{
-    json_t *vals = json_array(), *v;
-    size_t i;
-    for (int f = 0; searchable[k].fields[f]; f++)
-        values(o, searchable[k].fields[f], listings, vals);
-    bool yes = false;
-    json_array_foreach(vals, i, v) yes = yes || holds_text(json_string_value(v), q);
-    json_decref(vals);
-    return yes;
-}
-
-/* Searches list k of s for q (extra: more of the query, "" for none): the answer must
+/* Searches list plural of s for q (extra: more of the query, "" for none): the answer must
  * be exactly the objects of all that match, in the order of sort (a sort name, "" for
  * creation order), with status when given. */
-static void search_for(testsrv *s, size_t k, json_t *all, json_t *listings, const char *q,
+static void search_for(testsrv *s, const char *plural, json_t *all, json_t *listings, const char *q,
                        const char *sort, const char *status)
 {
     char enc[400], path[600];
     url_encode(q, enc, sizeof enc);
-    snprintf(path, sizeof path, "/v1/%s?q=%s%s%s%s%s", searchable[k].plural, enc,
-             *sort ? "&sort=" : "", sort, *status ? "&status=" : "", status);
+    snprintf(path, sizeof path, "/v1/%s?q=%s%s%s%s%s", plural, enc, *sort ? "&sort=" : "", sort,
+             *status ? "&status=" : "", status);
     json_t *got = list_all(s, path), *want = json_array(), *o;
     size_t i;
-    json_array_foreach(all, i, o) if (matches(k, o, listings, q) &&
+    json_array_foreach(all, i, o) if (listmodel_matches(plural, o, listings, q) &&
                                       (!*status || !strcmp(str(o, "status"), status)))
         json_array_append(want, o);
     /* in sort's order: an insertion sort of the expected rows */
     for (size_t a = 1; a < json_array_size(want); a++)
-        for (size_t b = a;
-             b > 0 && order(sort, json_array_get(want, b - 1), json_array_get(want, b)) > 0; b--) {
+        for (size_t b = a; b > 0 && listmodel_order(sort, json_array_get(want, b - 1),
+                                                    json_array_get(want, b)) > 0;
+             b--) {
             json_t *x = json_incref(json_array_get(want, b - 1));
             json_array_set(want, b - 1, json_array_get(want, b));
             json_array_set_new(want, b, x);
@@ -688,19 +567,20 @@ static void check_search(testsrv *s)
     json_t *snap, *state = whole_state(s, &snap);
     json_decref(snap);
     json_t *listings = all_of(state, "listings");
-    for (size_t k = 0; k < sizeof searchable / sizeof searchable[0]; k++) {
-        json_t *all = all_of(state, searchable[k].plural);
+    for (const char *const *pl = listmodel_lists; *pl; pl++) {
+        json_t *all = all_of(state, *pl);
+        const char *const *fields = listmodel_fields(*pl);
         size_t n = json_array_size(all);
         size_t samples[] = {0, n / 2, n ? n - 1 : 0};
         for (int si = 0; si < 3 && n; si++) {
             json_t *o = json_array_get(all, samples[si]);
-            for (int f = 0; searchable[k].fields[f]; f++) {
+            for (int f = 0; fields[f]; f++) {
                 json_t *vals = json_array(), *v;
                 size_t i;
                 char q[32];
-                values(o, searchable[k].fields[f], listings, vals);
+                listmodel_values(o, fields[f], listings, vals);
                 json_array_foreach(vals, i, v) if (piece(json_string_value(v), si == 1, q))
-                    search_for(s, k, all, listings, q, "", "");
+                    search_for(s, *pl, all, listings, q, "", "");
                 json_decref(vals);
             }
         }
@@ -716,17 +596,19 @@ static void test_search_every_field(void **state)
     /* with a sort and a status; a quote and case in the text searched */
     json_t *snap, *st = whole_state(&srv, &snap);
     json_decref(snap);
-    search_for(&srv, 1, all_of(st, "listings"), all_of(st, "listings"), "qUOKKA", "price", "open");
-    search_for(&srv, 1, all_of(st, "listings"), all_of(st, "listings"), "QUOKKA", "updated",
-               "sold");
-    search_for(&srv, 2, all_of(st, "negotiations"), all_of(st, "listings"), "quokka", "messages",
-               "");
-    search_for(&srv, 0, all_of(st, "agents"), NULL, "\"QUOTED\"", "name", "");
-    search_for(&srv, 6, all_of(st, "decisions"), NULL, "zanzibar", "newest", "");
-    search_for(&srv, 4, all_of(st, "alerts"), NULL, "OVER_DEAL", "severity", "open");
-    search_for(&srv, 3, all_of(st, "purchases"), NULL, tb.buyer_id, "deadline", "pending_approval");
-    search_for(&srv, 5, all_of(st, "ledger"), NULL, "AGENT:", "amount", "");
-    search_for(&srv, 1, all_of(st, "listings"), NULL, "no such text anywhere", "", "");
+    search_for(&srv, "listings", all_of(st, "listings"), all_of(st, "listings"), "qUOKKA", "price",
+               "open");
+    search_for(&srv, "listings", all_of(st, "listings"), all_of(st, "listings"), "QUOKKA",
+               "updated", "sold");
+    search_for(&srv, "negotiations", all_of(st, "negotiations"), all_of(st, "listings"), "quokka",
+               "messages", "");
+    search_for(&srv, "agents", all_of(st, "agents"), NULL, "\"QUOTED\"", "name", "");
+    search_for(&srv, "decisions", all_of(st, "decisions"), NULL, "zanzibar", "newest", "");
+    search_for(&srv, "alerts", all_of(st, "alerts"), NULL, "OVER_DEAL", "severity", "open");
+    search_for(&srv, "purchases", all_of(st, "purchases"), NULL, tb.buyer_id, "deadline",
+               "pending_approval");
+    search_for(&srv, "ledger", all_of(st, "ledger"), NULL, "AGENT:", "amount", "");
+    search_for(&srv, "listings", all_of(st, "listings"), NULL, "no such text anywhere", "", "");
     json_decref(st);
 }
 
@@ -832,7 +714,7 @@ static void test_agent_lists_its_own(void **state)
             {
                 assert_true(holds(want, str(o, "id")));
                 if (prev)
-                    assert_true(order(sortname, prev, o) < 0);
+                    assert_true(listmodel_order(sortname, prev, o) < 0);
                 json_decref(prev);
                 prev = json_incref(o);
                 n++;
