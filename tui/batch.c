@@ -282,16 +282,16 @@ bool batch_decide(ui *u, decision_action a, const char *reason)
     return true;
 }
 
-/* Why a purchase's decision was refused, in a few words. */
-static void refusal(const decision_outcome *o, char *out, size_t size)
+/* Why the decision on item it was refused, in a few words: "changed since shown (now
+ * vetoed)" when the purchase is no longer what the preview showed (412, or a 409 with
+ * another version), else the server's code. */
+static void refusal(const ui_batch_item *it, const decision_outcome *o, char *out, size_t size)
 {
     const model_purchase *now =
         o->has_current && o->current.kind == MODEL_PURCHASE ? &o->current.u.purchase : NULL;
-    if (o->http_status == 412)
+    if (o->http_status == 412 || (o->http_status == 409 && now && now->version != it->version))
         snprintf(out, size, "changed since shown%s%s%s", now ? " (now " : "",
                  now ? model_purchase_status_label(now) : "", now ? ")" : "");
-    else if (o->http_status == 409 && now)
-        snprintf(out, size, "now %s", model_purchase_status_label(now));
     else if (o->http_status)
         snprintf(out, size, "%d %s", o->http_status, o->error_code);
     else
@@ -343,7 +343,7 @@ static void on_batch_outcome(void *ud, const decision_outcome *o)
                      : o->delivery == DELIVERY_UNKNOWN ? BATCH_UNKNOWN
                                                        : BATCH_REFUSED;
         if (!o->ok)
-            refusal(o, it->why, sizeof it->why);
+            refusal(it, o, it->why, sizeof it->why);
         if (b->open && --b->open == 0)
             summarise(u);
         break;
