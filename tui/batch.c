@@ -195,17 +195,20 @@ static void flags_line(const model_purchase *const *p, size_t n, char *out, size
                seen[k].critical ? " (critical)" : "");
 }
 
-/* One of the five largest: "pur_7  $16,919.00 USD  GoPro Hero 11…  Atlas shopper-8". */
+/* One of the five largest: "pur_7  $16,919.00 USD  GoPro Hero 11…  Atlas shopper-8",
+ * its texts shortened to fit the box at 80 columns (wider on a wide terminal). */
 static void largest_line(const ui *u, const model_purchase *p, char *out, size_t size)
 {
     const model_listing *l = store_listing(u->st, p->listing_id);
-    char money[48], title[120], buyer[80];
+    bool wide = u->lay.cols >= 120;
+    char money[48], title[160], buyer[120];
     format_money(p->total_minor, p->currency, money, sizeof money);
-    text_truncate(l && l->title.s ? l->title.s : p->listing_id, 30, u->mode_text, title,
+    text_truncate(l && l->title.s ? l->title.s : p->listing_id, wide ? 40 : 22, u->mode_text, title,
                   sizeof title);
-    text_truncate(format_agent_name(u, p->buyer_id), 20, u->mode_text, buyer, sizeof buyer);
+    text_truncate(format_agent_name(u, p->buyer_id), wide ? 24 : 16, u->mode_text, buyer,
+                  sizeof buyer);
     out[0] = '\0';
-    append(out, size, "  %-10s %14s %s  %s  %s", p->id, money, p->currency, title, buyer);
+    append(out, size, "  %-9s %12s %s  %s  %s", p->id, money, p->currency, title, buyer);
 }
 
 /* Fills the preview box from the marked purchases p[0..n) (sorted by_total) and keeps
