@@ -203,6 +203,8 @@ static void confirm_purchase_text(ui *u, const model_purchase *p, const char *ve
              widget_glyph_str(GLYPH_MIDDOT), flagtxt);
     if (extra && extra[0])
         snprintf(u->confirm_lines[u->confirm_n++], 256, "%s", extra);
+    if (twoperson_confirm_line(u, p, u->confirm_lines[u->confirm_n], 256))
+        u->confirm_n++; /* "sup2 is reviewing: decide anyway?", "1 of 2 approvals" */
     snprintf(u->confirm_lines[u->confirm_n++], 256, "%s", "");
     snprintf(u->confirm_lines[u->confirm_n++], 256, "%s this?   y yes    N no (default)", verb);
 }
@@ -293,6 +295,7 @@ void actions_approve(ui *u, const char *id)
     }
     confirm_purchase_text(u, p, "Approve", extra);
     confirm(u, &r, p->version);
+    twoperson_claim(u, p); /* opening the approve box claims it */
 }
 
 /* veto: asks the reason unless given. */

@@ -67,6 +67,9 @@ static void key_open(ui *u, int arg)
     pn->detail = true;
     pn->detail_scroll = 0;
     u->dirty = true;
+    const model_purchase *p = u->pane == PANE_PENDING ? store_purchase(u->st, pn->sel_id) : NULL;
+    if (p) /* Enter on a purchase claims it (moving the cursor does not) */
+        twoperson_claim(u, p);
 }
 
 /* Closes the detail, else clears the filter. */
