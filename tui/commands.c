@@ -67,9 +67,10 @@ static void key_open(ui *u, int arg)
     pn->detail = true;
     pn->detail_scroll = 0;
     u->dirty = true;
-    const model_purchase *p = u->pane == PANE_PENDING ? store_purchase(u->st, pn->sel_id) : NULL;
-    if (p) /* Enter on a purchase claims it (moving the cursor does not) */
-        twoperson_claim(u, p);
+    model_kind kind;
+    const void *o = u->pane == PANE_PENDING ? panes_selected(u, &kind) : NULL;
+    if (o && kind == MODEL_PURCHASE) /* Enter on a purchase claims it (moving does not) */
+        twoperson_claim(u, o);
 }
 
 /* Closes the detail, else clears the filter. */
