@@ -242,10 +242,11 @@ static store_result put_claim(store *s, model_claim *cl)
     memset(&p->claim_by, 0, sizeof p->claim_by);
     p->claim_version = cl->version;
     p->claim_until = cl->active ? cl->until : 0;
-    if (cl->active) {
-        p->claim_by = cl->by;
-        memset(&cl->by, 0, sizeof cl->by);
-    }
+    if (cl->active)
+        p->claim_by = cl->by; /* taken */
+    else
+        free(cl->by.s); /* applied: the caller no longer frees the event's strings */
+    memset(&cl->by, 0, sizeof cl->by);
     s->changes[MODEL_PURCHASE]++;
     return STORE_APPLIED;
 }
