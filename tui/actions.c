@@ -306,8 +306,11 @@ void actions_veto(ui *u, const char *id, const char *reason)
         return;
     decision_req_init(&u->line_req, DEC_VETO, p->id);
     u->line_req.if_match_version = p->version;
-    char prompt[200];
-    snprintf(prompt, sizeof prompt, "veto %s  reason: ", p->id);
+    char prompt[200], rv[96];
+    /* another supervisor's claim is said before the reason is asked (tui/twoperson.c) */
+    const char *who = twoperson_reviewer(u, p, rv, sizeof rv);
+    snprintf(prompt, sizeof prompt, "veto %s%s%s%s  reason: ", p->id, who ? " (" : "",
+             who ? who : "", who ? ")" : "");
     send_or_ask(u, reason, "vetoing…", LINE_VETO_REASON, prompt);
 }
 

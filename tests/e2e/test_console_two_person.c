@@ -108,6 +108,10 @@ static void test_claimed_by_another_asks(void **state)
     assert_true(e2e_wait(t, "sup1 is reviewing: decide anyway?", WAIT_MS));
     vt_send(t, "n");
     assert_true(e2e_wait(t, "not approved: nothing was sent", WAIT_MS));
+    /* the veto's prompt says it too */
+    vt_send(t, "v");
+    assert_true(e2e_wait(t, "(sup1 is reviewing)  reason:", WAIT_MS));
+    vt_send(t, "\x1b"); /* Esc: nothing sent */
     /* sup1's claim stands: sup2's box did not take it over */
     assert_true(wait_claim(m, pur, "sup1"));
     quit(t);
