@@ -47,6 +47,10 @@ static void explain_current(const decision_outcome *o, char *out, size_t size)
             snprintf(out, size, "now %s (v%lld), total %s", model_purchase_status_label(p),
                      (long long)p->version, total);
         }
+        char ap[200]; /* a first approval of two: it waits for another supervisor */
+        size_t n = strlen(out);
+        if (p->status == PUR_PENDING && twoperson_approvals(p, ap, sizeof ap)[0] && n < size)
+            snprintf(out + n, size - n, ", %.120s", ap);
     } else if (ev->kind == MODEL_AGENT) {
         snprintf(out, size, "agent now %s (v%lld)", model_agent_status_label(&ev->u.agent),
                  (long long)ev->u.agent.version);
@@ -75,7 +79,7 @@ static void on_outcome(void *ud, const decision_outcome *o)
             u->inflight[i] = u->inflight[--u->ninflight];
             break;
         }
-    char now[200];
+    char now[400];
     explain_current(o, now, sizeof now);
     if (o->ok) {
         ui_status(u, false, "%s %s: done (%d%s)%s%s", label, subject, o->http_status,

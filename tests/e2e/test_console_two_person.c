@@ -92,6 +92,29 @@ static void test_second_approval_shown_and_claimed(void **state)
     vt_send(t, "\r");
     assert_true(e2e_wait(t, "1 of 2 approvals (sup1): yours is needed", WAIT_MS));
     assert_true(wait_claim(m, pur, "sup2"));
+    /* sup2's approval is the second: it settles */
+    vt_send(t, "a");
+    assert_true(e2e_wait(t, "1 of 2 approvals (sup1), yours settles it", WAIT_MS));
+    vt_send(t, "y");
+    char done[96], st[32];
+    snprintf(done, sizeof done, "approve %s: done", pur);
+    assert_true(e2e_wait(t, done, WAIT_MS));
+    assert_int_equal(e2e_purchase_status(m, pur, st, sizeof st, NULL), 0);
+    assert_string_equal(st, "settled");
+    quit(t);
+
+    /* a first approval from the console: said, and the purchase stays pending */
+    char pur2[65];
+    assert_int_equal(e2e_purchase(m, "Cargo tandem", "bikes", 70000, 1, pur2, neg), 0);
+    t = e2e_console_on(m, pur2, m->sup2_file, NULL);
+    vt_send(t, "a");
+    assert_true(e2e_wait(t, "0 of 2 approvals, yours is the first: it stays pending", WAIT_MS));
+    vt_send(t, "y");
+    assert_true(
+        e2e_wait(t, "done (200), now pending_approval (v2), total $700.00, 1 of 2 approvals (sup2)",
+                 WAIT_MS));
+    assert_int_equal(e2e_purchase_status(m, pur2, st, sizeof st, NULL), 0);
+    assert_string_equal(st, "pending_approval");
     quit(t);
 }
 
