@@ -149,6 +149,13 @@ void client_status_get(const client *c, client_status *st);
  * DELIVERY_NOT_SENT and a message saying so). */
 uint64_t client_decide(client *c, const decision_req *req, decision_cb cb, void *ud);
 
+/* Claims pending purchase purchase_id (POST /v1/purchases/{id}/claim: "I am reviewing
+ * it", docs/api.md, Claims) without waiting: the answer is not read, the claim arrives
+ * through the stream (claim.updated), someone else's claim stays as it is. Not a
+ * decision: nothing journaled. Returns 0 when sent, -1 when it cannot be (replay,
+ * read-only, not bound, a bad id). */
+int client_claim(client *c, const char *purchase_id);
+
 /* Number of decisions sent and not yet answered (journal replays included). */
 size_t client_pending_decisions(const client *c);
 

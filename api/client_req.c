@@ -452,6 +452,28 @@ void client_req_done(client *c, http_req *r, int64_t now)
         http_req_free(r);
 }
 
+/* ---- claims (issue 16) ------------------------------------------------------------- */
+
+int client_claim(client *c, const char *purchase_id)
+{
+    char path[160], url[1400], key[160], ife[96], id[80];
+    if (c->replay || c->cfg->read_only || !client_bound(c) || !purchase_id[0] ||
+        strlen(purchase_id) > 64 ||
+        strspn(purchase_id, "abcdefghijklmnopqrstuvwxyz"
+                            "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != strlen(purchase_id))
+        return -1;
+    snprintf(id, sizeof id, "%s", purchase_id);
+    snprintf(path, sizeof path, "/v1/purchases/%s/claim", id);
+    client_url_of(c, path, url, sizeof url);
+    /* a claim is not a decision: a fresh key each time (a renewal is a new request) */
+    snprintf(key, sizeof key, "Idempotency-Key: claim-%s-%08x%08x", id, client_rnd(0xffffffffu),
+             client_rnd(0xffffffffu));
+    snprintf(ife, sizeof ife, "If-Epoch: %s", c->bound_epoch);
+    const char *hdrs[] = {key, ife, "Accept: application/json", NULL};
+    /* tag 0: client_req_done frees the answer unread (the claim comes as claim.updated) */
+    return http_start(c->h, "POST", url, c->cfg->token, hdrs, "{}", NULL, NULL, 10000L, 0) ? 0 : -1;
+}
+
 /* ---- threads' history ------------------------------------------------------------- */
 
 /* Starts (or continues) a history fetch. Returns 0 or -1. */

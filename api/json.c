@@ -393,6 +393,29 @@ static int dec_message(jctx *c, json_t *o, model_message *m)
     return 0;
 }
 
+/* approvals_required (absent: 1) and approvals [{by, at}] (absent: none) of a purchase. */
+static int get_approvals(jctx *c, json_t *o, model_purchase *p)
+{
+    int64_t req = 1;
+    if (jc_get_int(c, o, "approvals_required", 1, 2, &req, true, 1) < 0)
+        return -1;
+    p->approvals_required = (int)req;
+    json_t *list = json_object_get(o, "approvals");
+    if (!list || json_is_null(list))
+        return 0;
+    if (!json_is_array(list) || json_array_size(list) > 16)
+        return jc_fail(c, "approvals: not an array of at most 16");
+    p->napprovals = (int)json_array_size(list);
+    for (size_t i = 0; i < json_array_size(list) && i < MODEL_APPROVALS_MAX; i++) {
+        json_t *a = json_array_get(list, i);
+        if (!json_is_object(a))
+            return jc_fail(c, "approvals: not an object");
+        if (get_text(c, a, "by", &p->approved_by[i], false) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int dec_purchase(jctx *c, json_t *o, model_purchase *p)
 {
     int status = 0;
@@ -456,6 +479,20 @@ static int dec_purchase(jctx *c, json_t *o, model_purchase *p)
             get_cap(c, d, "cap", &p->decision.cap) < 0)
             return -1;
     }
+    return get_approvals(c, o, p);
+}
+
+/* A Claim (marketd/claims.c): keyed by its purchase's id. */
+static int dec_claim(jctx *c, json_t *o, model_claim *cl)
+{
+    json_t *st = json_object_get(o, "status");
+    if (get_id(c, o, "purchase_id", "pur_", cl->purchase_id, false) < 0 ||
+        jc_get_int(c, o, "version", 1, INT64_MAX, &cl->version, false, 0) < 0 ||
+        get_text(c, o, "by", &cl->by, false) < 0 || get_time(c, o, "until", &cl->until, false) < 0)
+        return -1;
+    if (!json_is_string(st))
+        return jc_fail(c, "status: not a string");
+    cl->active = strcmp(json_string_value(st), "active") == 0;
     return 0;
 }
 
@@ -615,6 +652,7 @@ int jc_decode(jctx *c, model_kind kind, json_t *o, model_event *ev)
         case MODEL_LEDGER: rc = dec_ledger(c, o, &ev->u.ledger); break;
         case MODEL_DECISION: rc = dec_decision(c, o, &ev->u.decision); break;
         case MODEL_FLEET: rc = dec_fleet(c, o, &ev->u.fleet); break;
+        case MODEL_CLAIM: rc = dec_claim(c, o, &ev->u.claim); break;
         case MODEL_KIND_COUNT: rc = jc_fail(c, "kind: unknown"); break;
     }
     if (rc < 0)

@@ -58,7 +58,28 @@ void model_purchase_clear(model_purchase *p)
     free(p->flags);
     text_free(&p->decision.by);
     text_free(&p->decision.reason);
+    for (int i = 0; i < MODEL_APPROVALS_MAX; i++)
+        text_free(&p->approved_by[i]);
+    text_free(&p->claim_by);
     memset(p, 0, sizeof *p);
+}
+
+const char *model_claimed_by_other(const model_purchase *p, const char *me, int64_t now_ms)
+{
+    if (!p->claim_by.s || p->claim_until <= now_ms || p->status != PUR_PENDING)
+        return NULL;
+    return me && strcmp(p->claim_by.s, me) == 0 ? NULL : p->claim_by.s;
+}
+
+bool model_awaits_approval_by(const model_purchase *p, const char *me)
+{
+    if (p->status != PUR_PENDING || p->approvals_required < 2 ||
+        p->napprovals >= p->approvals_required)
+        return false;
+    for (int i = 0; i < p->napprovals && i < MODEL_APPROVALS_MAX; i++)
+        if (me && p->approved_by[i].s && strcmp(p->approved_by[i].s, me) == 0)
+            return false;
+    return true;
 }
 
 void model_alert_clear(model_alert *a)
@@ -96,6 +117,7 @@ void model_event_free(model_event *ev)
         case MODEL_LEDGER: break;
         case MODEL_DECISION: model_decision_clear(&ev->u.decision); break;
         case MODEL_FLEET: model_fleet_clear(&ev->u.fleet); break;
+        case MODEL_CLAIM: text_free(&ev->u.claim.by); break;
         case MODEL_KIND_COUNT: break;
     }
     memset(ev, 0, sizeof *ev);
@@ -135,7 +157,8 @@ const char *const model_kind_event_types[MODEL_KIND_COUNT] = {
     [MODEL_ALERT] = "alert.updated",
     [MODEL_LEDGER] = "ledger.posted",
     [MODEL_DECISION] = "decision.recorded",
-    [MODEL_FLEET] = "fleet.updated"};
+    [MODEL_FLEET] = "fleet.updated",
+    [MODEL_CLAIM] = "claim.updated"};
 
 /* names[v] of a table of n names, or "?" past it. */
 static const char *name_of(const char *const *names, int n, int v)

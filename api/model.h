@@ -48,6 +48,7 @@ typedef enum model_kind {
     MODEL_LEDGER,
     MODEL_DECISION,
     MODEL_FLEET,
+    MODEL_CLAIM, /* a supervisor's claim on a pending purchase (claim.updated) */
     MODEL_KIND_COUNT
 } model_kind;
 
@@ -222,7 +223,28 @@ typedef struct model_purchase {
     model_decision_summary decision;
     int64_t created_at;
     int64_t updated_at;
+    /* two-person approval (docs/api.md): 2 when it needs two supervisors' approvals,
+     * else 1; the approvals so far (by, the first MODEL_APPROVALS_MAX of them) */
+    int approvals_required;
+    int napprovals;
+    model_text approved_by[2];
+    /* the claim on it (a Claim: store_apply of a MODEL_CLAIM keeps it here, with its
+     * purchase; a new version of the purchase keeps it): by (s NULL: none) and until */
+    model_text claim_by;
+    int64_t claim_until;
+    int64_t claim_version;
 } model_purchase;
+
+#define MODEL_APPROVALS_MAX 2
+
+/* A Claim {purchase_id, by, until, status}: a supervisor reviewing a pending purchase. */
+typedef struct model_claim {
+    model_id purchase_id;
+    int64_t version;
+    model_text by;
+    int64_t until;
+    bool active; /* status "active" (else released or expired) */
+} model_claim;
 
 typedef enum model_alert_status {
     ALERT_OPEN,
@@ -314,6 +336,7 @@ typedef struct model_event {
         model_ledger_entry ledger;
         model_decision decision;
         model_fleet fleet;
+        model_claim claim;
     } u;
 } model_event;
 
@@ -406,6 +429,13 @@ int64_t store_seq(const store *s);
 
 /* Change counter of a collection: increases whenever anything in it changes. */
 uint64_t store_changes(const store *s, model_kind kind);
+
+/* Whether purchase p is claimed at now_ms by someone other than me: its claim's by
+ * (borrowed), or NULL. */
+const char *model_claimed_by_other(const model_purchase *p, const char *me, int64_t now_ms);
+/* Whether pending purchase p waits for an approval that operator me can give: it needs
+ * two, has fewer, and me has not given one. */
+bool model_awaits_approval_by(const model_purchase *p, const char *me);
 
 /* Lookup by id (borrowed; NULL when absent). */
 const model_agent *store_agent(const store *s, const char *id);

@@ -217,6 +217,40 @@ static store_result put_versioned(coll *c, void *obj, size_t size, size_t voff,
     return STORE_APPLIED;
 }
 
+/* A new version of a purchase keeps the claim on it (put_versioned's keep). */
+static void keep_claim(void *nw, void *old)
+{
+    model_purchase *n = nw, *o = old;
+    n->claim_by = o->claim_by;
+    n->claim_until = o->claim_until;
+    n->claim_version = o->claim_version;
+    memset(&o->claim_by, 0, sizeof o->claim_by);
+}
+
+/* A Claim is kept on the purchase it names, while the store holds that purchase (a claim
+ * on a purchase out of the working set is dropped); a claim no longer active clears it.
+ * The purchases' change counter moves too: the panes show it. */
+static store_result put_claim(store *s, model_claim *cl)
+{
+    long i = coll_find(&s->purchases, cl->purchase_id);
+    if (i < 0)
+        return STORE_STALE;
+    model_purchase *p = coll_at(&s->purchases, (size_t)i);
+    if (cl->version <= p->claim_version)
+        return STORE_STALE;
+    free(p->claim_by.s);
+    memset(&p->claim_by, 0, sizeof p->claim_by);
+    p->claim_version = cl->version;
+    p->claim_until = cl->active ? cl->until : 0;
+    if (cl->active)
+        p->claim_by = cl->by; /* taken */
+    else
+        free(cl->by.s); /* applied: the caller no longer frees the event's strings */
+    memset(&cl->by, 0, sizeof cl->by);
+    s->changes[MODEL_PURCHASE]++;
+    return STORE_APPLIED;
+}
+
 /* Adapters with the signature put_versioned wants. */
 static void clear_agent(void *p)
 {
@@ -398,8 +432,9 @@ static store_result put(store *s, model_event *ev, bool post)
         case MODEL_MESSAGE: r = put_message(s, &ev->u.message); break;
         case MODEL_PURCHASE:
             r = put_versioned(&s->purchases, &ev->u.purchase, sizeof ev->u.purchase,
-                              offsetof(model_purchase, version), clear_purchase, NULL);
+                              offsetof(model_purchase, version), clear_purchase, keep_claim);
             break;
+        case MODEL_CLAIM: r = put_claim(s, &ev->u.claim); break;
         case MODEL_ALERT:
             r = put_versioned(&s->alerts, &ev->u.alert, sizeof ev->u.alert,
                               offsetof(model_alert, version), clear_alert, NULL);

@@ -2,8 +2,8 @@
  *
  * Registration is a supervisor's decision (recorded with decide_record) that creates the
  * agent and issues its token; the token is shown once and only its hash is stored
- * (market.c). The limits parser serves registration (all four limits required) and the
- * limits decision (any of them; marketd/decide.c).
+ * (market.c). The limits parser serves registration (the first four limits required) and
+ * the limits decision (any of them; marketd/decide.c).
  */
 #include "marketd/mkt.h"
 
@@ -12,8 +12,12 @@
 
 #include "api/money.h"
 
+/* The limits; the last, two_person_minor (0 or absent: off), is optional at registration:
+ * a purchase whose total is at or above it needs two supervisors' approvals (decide.c). */
 static const char *const limit_keys[] = {"spend_cap_minor", "per_deal_max_minor",
-                                         "approval_threshold_minor", "max_quantity"};
+                                         "approval_threshold_minor", "max_quantity",
+                                         "two_person_minor"};
+#define REQUIRED_LIMITS 4
 
 /* Reads a limits object field into lim (required or optional). Returns 1/0/-1. */
 static int limit_field(mkt_ctx *c, json_t *src, json_t *lim, const char *key, bool required)
@@ -40,11 +44,17 @@ json_t *agents_limits(mkt_ctx *c, json_t *src, bool required)
 {
     json_t *lim = json_object();
     for (size_t i = 0; i < sizeof limit_keys / sizeof limit_keys[0]; i++)
-        if (limit_field(c, src, lim, limit_keys[i], required) < 0) {
+        if (limit_field(c, src, lim, limit_keys[i], required && i < REQUIRED_LIMITS) < 0) {
             json_decref(lim);
             return NULL;
         }
     return lim;
+}
+
+bool agents_two_person(json_t *buyer, int64_t total)
+{
+    int64_t lim = mkt_int(json_object_get(buyer, "limits"), "two_person_minor");
+    return lim > 0 && total >= lim;
 }
 
 /* Checks that v is an array of 0..max strings of 1..maxlen bytes. */

@@ -540,6 +540,9 @@ int mkt_update(market *m, const char *kind, json_t *obj)
      * its alerts in the same transaction (marketd/alert.c) */
     if (rc == 0 && strcmp(kind, "purchase") == 0)
         rc = risk_resolve(m, obj);
+    /* ... and releases its claim: any change of it is a decision, or its expiry */
+    if (rc == 0 && strcmp(kind, "purchase") == 0)
+        rc = claims_release(m, obj);
     return rc;
 }
 

@@ -261,10 +261,34 @@ static bool check_cap(dec *d)
     return !over || mkt_fail(d->c, 409, "budget_exceeded", NULL, p, "%s", why);
 }
 
-/* An approval: the total the supervisor saw, within the buyer's spending cap. */
+/* True when the purchase's approvals (two-person: marketd/agents.c) hold one by name. */
+static bool approved_by(json_t *p, const char *name)
+{
+    size_t i;
+    json_t *a;
+    json_array_foreach(json_object_get(p, "approvals"), i, a)
+    {
+        if (!strcmp(mkt_str(a, "by"), name))
+            return true;
+    }
+    return false;
+}
+
+/* A second approval of a two-person purchase must come from another supervisor. */
+static bool check_second_person(dec *d)
+{
+    if (!approved_by(d->obj, d->c->a->name))
+        return true;
+    return mkt_fail(d->c, 409, "same_approver", NULL, d->obj,
+                    "%s already approved this purchase; it needs another supervisor's approval",
+                    d->c->a->name);
+}
+
+/* An approval: the total the supervisor saw, by a supervisor who has not approved it yet,
+ * within the buyer's spending cap. */
 static bool check_approval(dec *d)
 {
-    return check_total(d) && check_cap(d);
+    return check_total(d) && check_second_person(d) && check_cap(d);
 }
 
 /* Marks the purchase decided: its new status and the decision on it. */
@@ -287,8 +311,29 @@ static int mark(dec *d)
     return mkt_update(d->c->m, d->act->on->kind, d->obj);
 }
 
+/* An approval adds {by, at} to the purchase's approvals; it settles the purchase when it
+ * has as many as it requires (two at or above the buyer's two_person_minor, fixed when the
+ * purchase was made: marketd/trade.c), else the purchase stays pending at its next
+ * version. */
+static int purchase_approve(dec *d)
+{
+    json_t *p = d->obj, *list = json_object_get(p, "approvals");
+    int64_t need = mkt_int(p, "approvals_required");
+    if (!json_is_array(list)) {
+        list = json_array();
+        json_object_set_new(p, "approvals", list);
+    }
+    json_array_append_new(
+        list, json_pack("{ss so}", "by", d->c->a->name, "at", mkt_time_json(d->c->m->now)));
+    if ((int64_t)json_array_size(list) < need)
+        return mkt_update(d->c->m, "purchase", p);
+    return purchase_decided(d);
+}
+
 static int follow_approve(dec *d)
 {
+    if (strcmp(mkt_str(d->obj, "status"), "approved") != 0)
+        return 0; /* a first approval of two */
     return settle_purchase(d->c->m, d->obj);
 }
 
@@ -442,8 +487,52 @@ static int agent_resume(dec *d)
                : -1;
 }
 
+/* Changing an agent's two_person_minor once it is set (lowering, raising or clearing it)
+ * is itself a two-person decision: the first supervisor's limits call is held on the
+ * agent as pending_limits {the limits, by, at}; another supervisor's identical call
+ * confirms it. Setting it when it is off, or any other limit, takes effect at once. */
+static bool limits_guarded(dec *d)
+{
+    json_t *tp = json_object_get(d->params, "two_person_minor");
+    int64_t cur = mkt_int(json_object_get(d->obj, "limits"), "two_person_minor");
+    return tp && cur > 0 && json_integer_value(tp) != cur;
+}
+
+/* True when the agent's pending limits change is the one d asks for. */
+static bool limits_pending_same(dec *d)
+{
+    json_t *pend = json_object_get(d->obj, "pending_limits");
+    if (!json_is_object(pend))
+        return false;
+    json_t *lim = json_deep_copy(pend);
+    json_object_del(lim, "by");
+    json_object_del(lim, "at");
+    bool same = json_equal(lim, d->params);
+    json_decref(lim);
+    return same;
+}
+
+/* The supervisor who proposed a held limits change cannot confirm it. */
+static bool check_limits(dec *d)
+{
+    if (!limits_guarded(d) || !limits_pending_same(d) ||
+        strcmp(mkt_str(json_object_get(d->obj, "pending_limits"), "by"), d->c->a->name) != 0)
+        return true;
+    return mkt_fail(d->c, 409, "same_approver", "two_person_minor", d->obj,
+                    "%s proposed this change; another supervisor must confirm it", d->c->a->name);
+}
+
 static int agent_limits(dec *d)
 {
+    if (limits_guarded(d) && !limits_pending_same(d)) {
+        json_t *pend = json_deep_copy(d->params);
+        json_object_set_new(pend, "by", json_string(d->c->a->name));
+        json_object_set_new(pend, "at", mkt_time_json(d->c->m->now));
+        json_object_set_new(d->obj, "pending_limits", pend);
+        return mkt_update(d->c->m, "agent", d->obj);
+    }
+    if (limits_guarded(d))
+        json_object_del(d->obj, "pending_limits"); /* confirmed */
     json_object_update(json_object_get(d->obj, "limits"), d->params);
     return mkt_update(d->c->m, "agent", d->obj);
 }
@@ -561,7 +650,7 @@ static const subject policies =
  * further check, change, follow-up. */
 static const action actions[] = {
     {&purchases,    "approve", {"pending_approval"}, "approved", parse_approval,   check_approval,
-     purchase_decided,    follow_approve},
+     purchase_approve,    follow_approve},
     {&purchases,    "veto",    {"pending_approval"}, "vetoed",   parse_reason,     NULL,
      purchase_decided,    follow_veto},
     {&purchases,    "cap",     {"pending_approval"}, "capped",   parse_reason_cap, NULL,
@@ -580,7 +669,7 @@ static const action actions[] = {
      agent_pause,         NULL},
     {&agents,       "resume",  {NULL},               NULL,       NULL,             check_paused,
      agent_resume,        NULL},
-    {&agents,       "limits",  {NULL},               NULL,       parse_limits,     NULL,
+    {&agents,       "limits",  {NULL},               NULL,       parse_limits,     check_limits,
      agent_limits,        NULL},
     {&fleet,        "halt",    {"running"},          "halted",   parse_reason,     NULL,
      fleet_halt,          NULL},

@@ -484,6 +484,8 @@ bool lists_snapshot(mkt_ctx *c)
     named_ids(&pur, "listing_id", ids);
     rowset lst = working_set(m, "listing", NULL, NULL, ids);
     rowset alr = working_set(m, "alert", "open", NULL, NULL);
+    rowset clm = {0}; /* the active claims only (marketd/claims.c) */
+    STORE(m->db, objects_working, "claim", "active", NULL, 0, rowset_add, &clm);
     STORE(m->db, objects_newest, "ledger", MKT_SNAPSHOT_NEWEST, rowset_add, &entries);
     STORE(m->db, objects_newest, "decision", MKT_SNAPSHOT_NEWEST, rowset_add, &decisions);
     json_t *balances = json_object();
@@ -501,6 +503,7 @@ bool lists_snapshot(mkt_ctx *c)
     sb_rows(&b, "negotiations", &neg);
     sb_rows(&b, "purchases", &pur);
     sb_rows(&b, "alerts", &alr);
+    sb_rows(&b, "claims", &clm);
     sb_str(&b, ",\"ledger\":{\"balances\":");
     sb_json(&b, balances);
     sb_rows(&b, "entries", &entries);

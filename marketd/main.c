@@ -34,7 +34,8 @@ static void usage(FILE *f)
 {
     fputs("usage: marketd [--listen ADDR:PORT] [--db PATH|:memory:] [--tokens FILE]\n"
           "               [--fleet N] [--rate R] [--seed N] [--faults P]\n"
-          "               [--decide-timeout S] [--heartbeat S] [--agent-rate R]\n"
+          "               [--decide-timeout S] [--two-person-timeout S] [--claim-seconds S]\n"
+          "               [--heartbeat S] [--agent-rate R]\n"
           "               [--agent-burst N] [--max-open-listings N] [--max-conns N]\n"
           "               [--max-conns-per-addr N] [--header-timeout S]\n"
           "               [--min-body-rate B] [--max-streams-per-token N]\n"
@@ -55,6 +56,8 @@ static void usage(FILE *f)
           "  --faults P            probability in [0,1] that a simulated deal carries an\n"
           "                        injected fault (default 0.1)\n"
           "  --decide-timeout S    seconds a purchase waits for a decision (default 120)\n"
+          "  --two-person-timeout S  seconds a two-person purchase waits (default 600)\n"
+          "  --claim-seconds S     how long a supervisor's claim lasts (default 120)\n"
           "  --heartbeat S         seconds between stream heartbeats (default 15)\n"
           "  --agent-rate R        requests a second each agent may make, sustained\n"
           "                        (default 50; 0 turns the limit off); past it: 429\n"
@@ -137,7 +140,7 @@ static void *tick_main(void *arg)
 typedef struct config {
     const char *db, *tokens;
     const char *policies; /* --policies FILE, or market_default_policies */
-    int fleet_n, decide_timeout;
+    int fleet_n, decide_timeout, two_person_timeout, claim_s;
     double rate, faults, agent_rate;
     unsigned long long seed;
     int agent_burst, max_open;
@@ -156,6 +159,8 @@ static int parse_args(int argc, char **argv, config *cf)
         {"seed", required_argument, NULL, 's'},
         {"faults", required_argument, NULL, 'F'},
         {"decide-timeout", required_argument, NULL, 'D'},
+        {"two-person-timeout", required_argument, NULL, '2'},
+        {"claim-seconds", required_argument, NULL, 'c'},
         {"heartbeat", required_argument, NULL, 'H'},
         {"max-conns", required_argument, NULL, 'C'},
         {"max-conns-per-addr", required_argument, NULL, 'A'},
@@ -189,6 +194,10 @@ static int parse_args(int argc, char **argv, config *cf)
             case 'D':
                 cf->decide_timeout = (int)num_arg("decide-timeout", optarg, 1, 86400 * 30);
                 break;
+            case '2':
+                cf->two_person_timeout = (int)num_arg("two-person-timeout", optarg, 1, 86400 * 30);
+                break;
+            case 'c': cf->claim_s = (int)num_arg("claim-seconds", optarg, 1, 86400); break;
             case 'H': ho->heartbeat_s = (int)num_arg("heartbeat", optarg, 1, 3600); break;
             case 'C': ho->max_conns = (int)num_arg("max-conns", optarg, 1, 100000); break;
             case 'A':
@@ -334,6 +343,8 @@ int main(int argc, char **argv)
     char err[512];
     market_options mo = {.db_path = cf.db,
                          .decide_timeout_s = cf.decide_timeout,
+                         .two_person_timeout_s = cf.two_person_timeout,
+                         .claim_s = cf.claim_s,
                          .tokens_path = cf.tokens,
                          .agent_rate = cf.agent_rate > 0 ? cf.agent_rate : -1,
                          .agent_burst = cf.agent_burst,

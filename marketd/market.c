@@ -236,6 +236,8 @@ market *market_open(const market_options *opt, char *err, size_t errsz)
     pthread_mutex_init(&m->qmu, NULL);
     pthread_cond_init(&m->qcv, NULL);
     m->decide_timeout_s = opt->decide_timeout_s > 0 ? opt->decide_timeout_s : 120;
+    m->two_person_timeout_s = opt->two_person_timeout_s > 0 ? opt->two_person_timeout_s : 600;
+    m->claim_s = opt->claim_s > 0 ? opt->claim_s : 120;
     m->max_open_listings =
         opt->max_open_listings > 0 ? opt->max_open_listings : MARKET_MAX_OPEN_LISTINGS;
     if (opt->agent_rate >= 0) {

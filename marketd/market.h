@@ -48,9 +48,11 @@ typedef struct market_options {
     int decide_timeout_s;    /* default 120 */
     const char *tokens_path; /* operator tokens file, or NULL */
     /* Per-agent limits (0 takes the default; a negative rate turns rate limiting off). */
-    double agent_rate;     /* requests a second per agent, sustained (default 50) */
-    int agent_burst;       /* requests per agent at once (default 1500) */
-    int max_open_listings; /* open listings per seller (default 1000) */
+    double agent_rate;        /* requests a second per agent, sustained (default 50) */
+    int agent_burst;          /* requests per agent at once (default 1500) */
+    int max_open_listings;    /* open listings per seller (default 1000) */
+    int two_person_timeout_s; /* decision deadline of a two-person purchase (default 600) */
+    int claim_s;              /* how long a claim lasts (default 120) */
 } market_options;
 
 #define MARKET_AGENT_RATE        50.0

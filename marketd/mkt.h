@@ -20,6 +20,7 @@
  *   policy.c   policies: their objects, create and replace, their evaluation on a new
  *              purchase; policy_backtest.c replays a set over recent purchases
  *   agents.c   an agent's registration and its limits
+ *   claims.c   a supervisor's claim on a pending purchase (its own object, kind "claim")
  *   settle.c   settlement, refunds, a purchase's thread after it, expiry (market_tick)
  *   http.c     libmicrohttpd server, the event stream; metrics.c the text of /metrics
  *   hold.c     holds: the set of holders (fleet halt, pauses, holds) of agents and threads
@@ -132,8 +133,11 @@ struct market {
     int64_t ref_clock;         /* their use counter, for eviction */
     bool refs_dirty;           /* a ring changed in the current transaction */
 
-    ratelimit *rl;         /* per-agent request limits (NULL: none) */
-    int max_open_listings; /* open listings per seller */
+    ratelimit *rl;            /* per-agent request limits (NULL: none) */
+    int max_open_listings;    /* open listings per seller */
+    int two_person_timeout_s; /* a two-person purchase's decision deadline (decide.c) */
+    int claim_s;              /* a claim's lifetime (claims.c) */
+    int64_t claim_due;        /* the earliest until of an active claim (0: unknown) */
 };
 
 /* A request being handled: the parsed pieces and the answer being built. */
@@ -448,6 +452,17 @@ bool agents_register(mkt_ctx *c);
 /* The limits in object src (all four required, or any), owned; NULL when one is
  * invalid (the answer is set). */
 json_t *agents_limits(mkt_ctx *c, json_t *src, bool required);
+/* True when a purchase of total by buyer needs two supervisors' approvals: its limit
+ * two_person_minor is set (not 0) and total is at or above it. */
+bool agents_two_person(json_t *buyer, int64_t total);
+
+/* ---- claims.c ---- */
+/* POST /v1/purchases/{id}/claim: claims (or renews the claim on) a pending purchase. */
+bool claims_post(mkt_ctx *c);
+/* Releases the active claim on purchase p (just changed: db.c's mkt_update). 0 or -1. */
+int claims_release(market *m, json_t *p);
+/* Expires the claims past their until (own transaction; market_tick). */
+void claims_tick(market *m);
 
 /* ---- settle.c ---- */
 /* Settles purchase p (approved): ledger entry, spent, listing quantity. 0, 1 when that

@@ -42,12 +42,14 @@ static const char *const pur_st[] = {"pending_approval", "approved", "settled", 
                                      "expired",          "refunded", "failed",  NULL};
 static const char *const alert_st[] = {"open", "acked", "resolved", NULL};
 static const char *const none_st[] = {NULL};
+static const char *const claim_st[] = {"active", "released", "expired", NULL};
 
 static const kinddef kinds[] = {
     {"agents", "agent", "agt_", agent_st},           {"listings", "listing", "lst_", listing_st},
     {"negotiations", "negotiation", "neg_", neg_st}, {"purchases", "purchase", "pur_", pur_st},
     {"alerts", "alert", "alr_", alert_st},           {"ledger", "ledger", "led_", none_st},
     {"decisions", "decision", "dec_", none_st},      {"policies", "policy", "pol_", none_st},
+    {"claims", "claim", "pur_", claim_st},
 };
 
 const mkt_kind *mkt_find_kind(const char *plural)
@@ -241,6 +243,8 @@ static const route routes[] = {
      policy_create},
     {"POST", "policies/*",              BY(ROLE_SUPERVISOR),    403, AGENTS_ONLY, false,
      policy_replace},
+    {"POST", "purchases/*/claim",       BY(ROLE_SUPERVISOR),    403, AGENTS_ONLY, false,
+     claims_post},
     /* the decisions (marketd/decide.c): an operator endpoint is forbidden to agents, any
      * other path missing */
     {"POST", "{kind}/**",               BY(ROLE_SUPERVISOR),    403, AGENTS_ONLY, false,

@@ -228,7 +228,9 @@ static bool search_is_common(sq *s, const store_page *q, const char *phrase)
 
 static int sq_objects_page(store *s, const store_page *q, store_row_fn fn, void *ud)
 {
-    bool listed = known_kind(q->kind) || (!q->q && strcmp(q->kind, "policy") == 0);
+    /* policies and claims have no searchable text: listed, never searched */
+    bool listed = known_kind(q->kind) ||
+                  (!q->q && (strcmp(q->kind, "policy") == 0 || strcmp(q->kind, "claim") == 0));
     if (!listed || q->col > STORE_TK)
         return -1;
     char sql[1024], phrase[256] = "";

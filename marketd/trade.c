@@ -440,16 +440,23 @@ static json_t *make_purchase(mkt_ctx *c, json_t *neg, int64_t price, int64_t qty
                   "decision");
     if (!p || risk_check(m, p, buyer, l, neg) != 0 || policy_decide(m, p, buyer, l, &pv) != 0)
         goto fail;
-    /* the first live policy that matches decides (marketd/policy.c); none: the threshold */
+    /* the first live policy that matches decides (marketd/policy.c); none: the threshold.
+     * At or above two_person_minor nothing automatic approves: a policy's approve waits
+     * for two supervisors instead (decide.c), with the longer deadline. */
     int64_t threshold = mkt_int(json_object_get(buyer, "limits"), "approval_threshold_minor");
-    bool clean = pv.action
-                     ? !strcmp(pv.action, "approve")
-                     : json_array_size(json_object_get(p, "flags")) == 0 && total <= threshold;
+    bool two = agents_two_person(buyer, total);
+    if (two && pv.action && !strcmp(pv.action, "approve"))
+        pv.action = "review";
+    bool clean =
+        pv.action ? !strcmp(pv.action, "approve")
+                  : !two && json_array_size(json_object_get(p, "flags")) == 0 && total <= threshold;
+    json_object_set_new(p, "approvals_required", json_integer(two ? 2 : 1));
+    json_object_set_new(p, "approvals", json_array());
     if (clean) {
         json_object_set_new(p, "status", json_string("approved"));
     } else {
-        json_object_set_new(p, "decide_by",
-                            mkt_time_json(m->now + (int64_t)m->decide_timeout_s * 1000));
+        int64_t wait_s = two ? m->two_person_timeout_s : m->decide_timeout_s;
+        json_object_set_new(p, "decide_by", mkt_time_json(m->now + wait_s * 1000));
     }
     policy_apply(m, p, &pv);
     if (mkt_create(m, "purchase", p, "created_at") != 0 || risk_raise(m, p) != 0)

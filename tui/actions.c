@@ -47,6 +47,10 @@ static void explain_current(const decision_outcome *o, char *out, size_t size)
             snprintf(out, size, "now %s (v%lld), total %s", model_purchase_status_label(p),
                      (long long)p->version, total);
         }
+        char ap[200]; /* a first approval of two: it waits for another supervisor */
+        size_t n = strlen(out);
+        if (p->status == PUR_PENDING && twoperson_approvals(p, ap, sizeof ap)[0] && n < size)
+            snprintf(out + n, size - n, ", %.120s", ap);
     } else if (ev->kind == MODEL_AGENT) {
         snprintf(out, size, "agent now %s (v%lld)", model_agent_status_label(&ev->u.agent),
                  (long long)ev->u.agent.version);
@@ -75,7 +79,7 @@ static void on_outcome(void *ud, const decision_outcome *o)
             break;
         }
     actions_landed(u, o);
-    char now[200];
+    char now[400];
     explain_current(o, now, sizeof now);
     if (o->ok) {
         ui_status(u, false, "%s %s: done (%d%s)%s%s", label, subject, o->http_status,
@@ -226,6 +230,8 @@ static void confirm_purchase_text(ui *u, const model_purchase *p, const char *ve
              widget_glyph_str(GLYPH_MIDDOT), flagtxt);
     if (extra && extra[0])
         snprintf(u->confirm_lines[u->confirm_n++], 256, "%s", extra);
+    if (twoperson_confirm_line(u, p, u->confirm_lines[u->confirm_n], 256))
+        u->confirm_n++; /* "sup2 is reviewing: decide anyway?", "1 of 2 approvals" */
     snprintf(u->confirm_lines[u->confirm_n++], 256, "%s", "");
     snprintf(u->confirm_lines[u->confirm_n++], 256, "%s this?   y yes    N no (default)", verb);
 }
@@ -316,6 +322,7 @@ void actions_approve(ui *u, const char *id)
     }
     confirm_purchase_text(u, p, "Approve", extra);
     confirm(u, &r, p->version);
+    twoperson_claim(u, p); /* opening the approve box claims it */
 }
 
 /* veto: asks the reason unless given. */
@@ -326,8 +333,11 @@ void actions_veto(ui *u, const char *id, const char *reason)
         return;
     decision_req_init(&u->line_req, DEC_VETO, p->id);
     u->line_req.if_match_version = p->version;
-    char prompt[200];
-    snprintf(prompt, sizeof prompt, "veto %s  reason: ", p->id);
+    char prompt[200], rv[96];
+    /* another supervisor's claim is said before the reason is asked (tui/twoperson.c) */
+    const char *who = twoperson_reviewer(u, p, rv, sizeof rv);
+    snprintf(prompt, sizeof prompt, "veto %s%s%s%s  reason: ", p->id, who ? " (" : "",
+             who ? who : "", who ? ")" : "");
     send_or_ask(u, reason, "vetoing…", LINE_VETO_REASON, prompt);
 }
 

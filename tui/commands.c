@@ -67,6 +67,10 @@ static void key_open(ui *u, int arg)
     pn->detail = true;
     pn->detail_scroll = 0;
     u->dirty = true;
+    model_kind kind;
+    const void *o = u->pane == PANE_PENDING ? panes_selected(u, &kind) : NULL;
+    if (o && kind == MODEL_PURCHASE) /* Enter on a purchase claims it (moving does not) */
+        twoperson_claim(u, o);
 }
 
 /* Closes the detail, else clears the filter. */

@@ -267,6 +267,12 @@ static void purchase_lines(const ui *u, dbuf *b, const model_purchase *p)
             p->default_veto ? "EXPIRES (vetoed, fail closed)" : "expires", fl ? "  " : "",
             fl ? fl : "");
         rank_line(u, b, p, total, p->decide_by ? left : "no deadline");
+        char ap[200], rv[96];
+        if (twoperson_approvals(p, ap, sizeof ap)[0])
+            add(b, twoperson_mine(u, p) ? THEME_WARN : THEME_NORMAL, "%s%s", ap,
+                twoperson_mine(u, p) ? ": yours is needed" : "");
+        if (twoperson_reviewer(u, p, rv, sizeof rv))
+            add(b, THEME_WARN, "%s", rv);
     } else {
         add(b, THEME_HEADER, "%s v%lld %s %s%s%s", p->id, (long long)p->version,
             widget_glyph_str(GLYPH_MIDDOT), model_purchase_status_label(p), fl ? "  " : "",

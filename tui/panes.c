@@ -287,7 +287,7 @@ static void pending_cell(const ui *u, const void *row, int col, char *buf, size_
             if (fl) {
                 snprintf(buf, size, "%s", fl);
                 *attr = theme_attr(THEME_INFLIGHT);
-            } else {
+            } else if (!twoperson_state(u, p, buf, size)) { /* approvals, claims */
                 snprintf(buf, size, "%s",
                          p->status == PUR_PENDING ? "waiting" : model_purchase_status_label(p));
                 if (p->status == PUR_SETTLED || p->status == PUR_APPROVED)

@@ -305,6 +305,21 @@ size_t panes_pending_rank(const ui *u, const model_purchase *p, size_t *of);
 /* The severity band of purchase p's flags: SEV_CRITICAL, SEV_WARNING, or -1 for none. */
 int panes_pending_band(const model_purchase *p);
 
+/* ---- twoperson.c: two-person approval and claims (issue 16) ---- */
+/* "1 of 2 approvals (sup1)" for a purchase that needs two, else "" (into buf). */
+const char *twoperson_approvals(const model_purchase *p, char *buf, size_t size);
+/* True when pending purchase p waits for an approval this operator can give. */
+bool twoperson_mine(const ui *u, const model_purchase *p);
+/* "sup2 is reviewing" (into buf) when another supervisor claims p now, else NULL. */
+const char *twoperson_reviewer(const ui *u, const model_purchase *p, char *buf, size_t size);
+/* The Pending state of pending purchase p when it says more than "waiting": its
+ * approvals ("you: " first when this operator can give one) or who reviews it. */
+bool twoperson_state(const ui *u, const model_purchase *p, char *buf, size_t size);
+/* The confirmation's line about p's approvals and another's claim; false: none. */
+bool twoperson_confirm_line(const ui *u, const model_purchase *p, char *buf, size_t size);
+/* Claims pending purchase p for this operator without waiting (api/client.h). */
+void twoperson_claim(ui *u, const model_purchase *p);
+
 /* ---- rows.c: a pane's rows ---- */
 /* Recomputes the rows of pane p if the store, the history read, the marks or the filter
  * changed since, or the pane scrolled near the end of the history read (force: always);
