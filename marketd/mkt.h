@@ -23,6 +23,7 @@
  *   settle.c   settlement, refunds, a purchase's thread after it, expiry (market_tick)
  *   http.c     libmicrohttpd server, the event stream; metrics.c the text of /metrics
  *   hold.c     holds: the set of holders (fleet halt, pauses, holds) of agents and threads
+ *   halt.c     scoped halts: a halt's scope, what it holds and refuses, its lift
  *   listen.c   the listening socket (http_listen)
  *   limits.c   what one client may hold and send: connections per address, the header
  *              deadline, streams per token, request framing (marketd/limits.h)
@@ -353,7 +354,8 @@ int risk_resolve(market *m, json_t *p);
 
 /* ---- hold.c ---- */
 /* Holders: "fleet" (the fleet halt), "pause:<agent id>" (a supervisor's pause: the agent
- * and its open negotiations), "hold" (a supervisor's hold of one negotiation). */
+ * and its open negotiations), "hold" (a supervisor's hold of one negotiation),
+ * "halt:<halt id>" (a scoped halt: marketd/halt.c). */
 
 /* True when holder is in obj's held_by. */
 bool hold_has(json_t *obj, const char *holder);
@@ -374,6 +376,23 @@ int hold_release(market *m, const char *kind, const char *holder, const char *te
 /* A negotiation that reopens takes the holders of its two parties (held, with a system
  * message, when there are any); the caller stores it. 0 or -1. */
 int hold_inherit(market *m, json_t *neg);
+
+/* ---- halt.c: scoped halts (holder "halt:<id>") ---- */
+/* POST /v1/halts: creates a halt, holds the open negotiations in its scope, lists it in
+ * the Fleet object and records the Decision. */
+bool halt_create(mkt_ctx *c);
+/* GET /v1/halts: every halt, active and lifted, oldest first. */
+bool halt_list(mkt_ctx *c);
+/* Lifts halt h (borrowed, stored here): releases exactly what it held and takes it out
+ * of the Fleet object (the lift decision of marketd/decide.c). 0 or -1. */
+int halt_lift(mkt_ctx *c, json_t *h);
+/* True (answered 409 halted, naming the halt) when an active halt's scope matches a
+ * trade on listing_id between buyer_id and the listing's seller: a new negotiation or
+ * purchase there is refused. */
+bool halt_refuse(mkt_ctx *c, const char *listing_id, const char *buyer_id);
+/* Appends to holders (an array) the holder of each active halt whose scope matches
+ * negotiation neg and that neg does not have yet (hold_inherit). 0 or -1. */
+int halt_inherit(market *m, json_t *neg, json_t *holders);
 
 /* ---- decide.c ---- */
 /* Routes a supervisor's POST (route.c takes no one else's here) to its decision. */

@@ -41,13 +41,19 @@ static const char *const neg_st[] = {"open", "agreed", "failed", "held", "vetoed
 static const char *const pur_st[] = {"pending_approval", "approved", "settled", "vetoed", "capped",
                                      "expired",          "refunded", "failed",  NULL};
 static const char *const alert_st[] = {"open", "acked", "resolved", NULL};
+static const char *const halt_st[] = {"active", "lifted", NULL};
 static const char *const none_st[] = {NULL};
 
 static const kinddef kinds[] = {
-    {"agents", "agent", "agt_", agent_st},           {"listings", "listing", "lst_", listing_st},
-    {"negotiations", "negotiation", "neg_", neg_st}, {"purchases", "purchase", "pur_", pur_st},
-    {"alerts", "alert", "alr_", alert_st},           {"ledger", "ledger", "led_", none_st},
-    {"decisions", "decision", "dec_", none_st},      {"policies", "policy", "pol_", none_st},
+    {"agents", "agent", "agt_", agent_st},
+    {"listings", "listing", "lst_", listing_st},
+    {"negotiations", "negotiation", "neg_", neg_st},
+    {"purchases", "purchase", "pur_", pur_st},
+    {"alerts", "alert", "alr_", alert_st},
+    {"ledger", "ledger", "led_", none_st},
+    {"decisions", "decision", "dec_", none_st},
+    {"policies", "policy", "pol_", none_st},
+    {"halts", "halt", "hlt_", halt_st},
 };
 
 const mkt_kind *mkt_find_kind(const char *plural)
@@ -224,6 +230,7 @@ static const route routes[] = {
     {"GET",  "whoami",                  BY_SIGNED,              0,   NULL, false, get_whoami},
     {"GET",  "sim/faults",              BY(ROLE_SUPERVISOR),    403, "supervisors only", false,
      get_faults},
+    {"GET",  "halts",                   BY_SIGNED,              0,   NULL, false, halt_list},
     {"GET",  "{kind}",                  BY_SIGNED,              0,   NULL, false, lists_get},
     {"GET",  "{kind}/*",                BY_SIGNED,              0,   NULL, false, get_one},
     {"GET",  "negotiations/*/messages", BY_SIGNED,              0,   NULL, false, get_messages},
@@ -241,6 +248,8 @@ static const route routes[] = {
      policy_create},
     {"POST", "policies/*",              BY(ROLE_SUPERVISOR),    403, AGENTS_ONLY, false,
      policy_replace},
+    {"POST", "halts",                   BY(ROLE_SUPERVISOR),    403, AGENTS_ONLY, false,
+     halt_create},
     /* the decisions (marketd/decide.c): an operator endpoint is forbidden to agents, any
      * other path missing */
     {"POST", "{kind}/**",               BY(ROLE_SUPERVISOR),    403, AGENTS_ONLY, false,
