@@ -29,7 +29,9 @@
  *              deadline, streams per token, request framing (marketd/limits.h)
  *   idem.c     the answers kept for Idempotency-Key, pruned after 48 hours
  *   ratelimit.c per-agent request rate limits
- *   sha256.c   SHA-256 for agent tokens and request fingerprints
+ *   crypto.c   SHA-256 (agent tokens, request fingerprints) and HMAC-SHA256 (webhook
+ *              signatures) from OpenSSL's libcrypto
+ *   webhook.c  webhooks: the outbox, written in the change's transaction, and its sender
  *   words.c    the words of messages: money with its currency, caps
  *   (the simulated fleet: marketd/fleet.h and fleet_impl.h; main.c the command line)
  *
@@ -61,6 +63,8 @@
 #define MKT_MAX_SUBSCRIBERS 8
 #define MKT_QTY_MAX         1000000000LL /* the largest quantity a body may give */
 #define MKT_MAX_OPERATORS   64
+
+typedef struct webhook webhook; /* marketd/webhook.c */
 
 typedef struct mkt_operator {
     char name[65];
@@ -129,6 +133,7 @@ struct market {
 
     ratelimit *rl;         /* per-agent request limits (NULL: none) */
     int max_open_listings; /* open listings per seller */
+    webhook *wh;           /* --webhook: the outbox's sender (NULL: none) */
 };
 
 /* A request being handled: the parsed pieces and the answer being built. */
@@ -351,6 +356,38 @@ int risk_raise(market *m, json_t *p);
  * once p is out of pending_approval and none of the alert's purchases still waits.
  * Returns 0 or -1. */
 int risk_resolve(market *m, json_t *p);
+
+/* ---- crypto.c (OpenSSL's libcrypto) ---- */
+/* SHA-256 of a's alen bytes followed by b's blen (b may be NULL when blen is 0) into
+ * out. 0 or -1. */
+int mkt_sha256(const void *a, size_t alen, const void *b, size_t blen, unsigned char out[32]);
+/* SHA-256 of data as 64 lower-case hex digits and a NUL ("" on failure). */
+void mkt_sha256_hex(const void *data, size_t len, char hex[65]);
+/* HMAC-SHA256 of data under key as 64 lower-case hex digits and a NUL. 0 or -1. */
+int mkt_hmac_sha256_hex(const void *key, size_t keylen, const void *data, size_t len, char hex[65]);
+
+/* ---- webhook.c, webhook_send.c ---- */
+/* Escalates an event to every --webhook receiver, at least once: writes its outbox rows
+ * (an event {id: "whe_…", type, created_at, data}) in the current transaction, so that
+ * the POST goes out when, and only when, the change commits, and survives a crash;
+ * nothing when marketd has no --webhook. type names what happened ("alert.critical",
+ * "purchase.deadline", "unattended.started", ...: docs/api.md, "Webhooks"), data
+ * (borrowed; may be NULL) is what it is about. Call it with the lock held, inside the
+ * transaction of the change (mkt_begin). 0 or -1 (the caller rolls back). */
+int webhook_enqueue(market *m, const char *type, json_t *data);
+/* Reports the pending purchases with under 30 s left, once each (market_tick). */
+void webhook_tick(market *m);
+/* Stops the sender and frees the webhooks (market_close; without the lock). */
+void webhook_stop(market *m);
+void webhook_free(market *m);
+/* The sender's counters (any thread). */
+void webhook_stats(market *m, uint64_t *deliveries, uint64_t *failures, int64_t *pending);
+/* curl_global_init, once, before any thread sends (market_webhooks). 0 or -1. */
+int webhook_send_init(void);
+/* POSTs body to url, signed with secret (webhook_send.c). 0 on a 2xx answer, else -1.
+ * Without the market's lock. */
+int webhook_send(const char *url, const char *event_id, const char *body, const char *secret,
+                 size_t secretlen);
 
 /* ---- hold.c ---- */
 /* Holders: "fleet" (the fleet halt), "pause:<agent id>" (a supervisor's pause: the agent

@@ -15,7 +15,6 @@
 #include <time.h>
 
 #include "api/text.h"
-#include "marketd/sha256.h"
 
 #define BODY_MAX   (64 * 1024)
 #define LIST_LIMIT 1000
@@ -364,13 +363,8 @@ static double mono_s(void)
 /* The fingerprint of a request (its path and body) as 64 hex digits into fp. */
 static void fingerprint(const market_request *rq, char fp[65])
 {
-    sha256_ctx h;
-    uint8_t d[32];
-    sha256_init(&h);
-    sha256_update(&h, rq->path, strlen(rq->path) + 1);
-    if (rq->body)
-        sha256_update(&h, rq->body, rq->body_len);
-    sha256_final(&h, d);
+    unsigned char d[32] = {0};
+    mkt_sha256(rq->path, strlen(rq->path) + 1, rq->body, rq->body ? rq->body_len : 0, d);
     for (int i = 0; i < 32; i++)
         snprintf(fp + 2 * i, 3, "%02x", d[i]);
 }

@@ -175,6 +175,7 @@ void market_tick(market *m)
     pthread_mutex_lock(&m->mu);
     m->now = mkt_now_ms();
     settle_expire_due(m);
+    webhook_tick(m);
     mkt_idem_prune(m);
     pthread_mutex_unlock(&m->mu);
 }

@@ -673,4 +673,9 @@ const store_ops store_sqlite = {
     .reader_close = sq_reader_close,
     .purchases_recent = sq_purchases_recent,
     .purchases_history = sq_purchases_history,
+    .outbox_put = sq_outbox_put,
+    .outbox_due = sq_outbox_due,
+    .outbox_next = sq_outbox_next,
+    .outbox_done = sq_outbox_done,
+    .outbox_retry = sq_outbox_retry,
 };
