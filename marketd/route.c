@@ -66,7 +66,7 @@ const mkt_kind *mkt_find_kind(const char *plural)
 /* True when an agent may read this object. */
 static bool agent_may_read(const market_actor *a, const char *kind, json_t *o)
 {
-    if (strcmp(kind, "listing") == 0)
+    if (strcmp(kind, "listing") == 0 || strcmp(kind, "halt") == 0) /* halts: as in the Fleet */
         return true;
     if (strcmp(kind, "agent") == 0)
         return strcmp(mkt_str(o, "id"), a->agent_id) == 0;

@@ -172,6 +172,9 @@ static void test_halt_holds_refuses_and_lifts_what_it_held(void **state)
     assert_true(testjson_str(b, "halts.0.id", named, sizeof named));
     assert_string_equal(named, id);
     free(b);
+    assert_int_equal(testsrv_get(&srv, t.buyer_token, "/v1/halts", &r), 0);
+    assert_int_equal(r.status, 200); /* agents see them, as in the Fleet */
+    testhttp_resp_free(&r);
     b = get_body("/v1/halts");
     assert_int_equal(testjson_len(b, "items"), 1);
     assert_true(testjson_str(b, "items.0.scope.categories.0", named, sizeof named));
