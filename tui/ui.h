@@ -86,6 +86,7 @@ typedef enum ui_line_purpose {
     LINE_PAUSE_REASON,
     LINE_HALT_REASON,
     LINE_HALT_CONFIRM,
+    LINE_HALT_SCOPE, /* H: the fleet, or the selection's category, seller or principal */
 } ui_line_purpose;
 
 #define UI_MAX_INFLIGHT 64
