@@ -18,7 +18,7 @@ PKG_CONFIG ?= pkg-config
 FUZZ_SECONDS ?= 60
 WERROR  ?= $(if $(filter true,$(CI)),1,0)
 
-PKGS := ncursesw libcurl jansson libmicrohttpd sqlite3
+PKGS := ncursesw libcurl jansson libmicrohttpd sqlite3 libcrypto
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
         -Wundef -Wcast-qual -Wwrite-strings -Wpointer-arith

@@ -30,6 +30,7 @@ static const struct action_info {
     [DEC_HALT] = {"halt", "fleet", "halt", "", true},
     [DEC_FLEET_RESUME] = {"fleet_resume", "fleet", "resume", "", false},
     [DEC_ACK] = {"ack", "alerts", "ack", "alr_", false},
+    [DEC_HALT_SCOPE] = {"halt_scope", "halts", "", "", true}, /* POST /v1/halts */
 };
 
 void decision_req_init(decision_req *r, decision_action action, const char *subject_id)
@@ -118,6 +119,13 @@ int decision_validate(const decision_req *r, char *err, size_t errsz)
             return -1;
         }
     }
+    if (r->action == DEC_HALT_SCOPE &&
+        (!r->scope_value[0] ||
+         (strcmp(r->scope_key, "categories") != 0 && strcmp(r->scope_key, "sellers") != 0 &&
+          strcmp(r->scope_key, "principals") != 0))) {
+        snprintf(err, errsz, "a scoped halt needs a category, a seller or a principal");
+        return -1;
+    }
     if (r->action == DEC_LIMITS) {
         const int64_t v[] = {r->limits.spend_cap_minor, r->limits.per_deal_max_minor,
                              r->limits.approval_threshold_minor, r->limits.max_quantity};
@@ -148,7 +156,8 @@ int decision_path_of(decision_action action, const char *subject, char *out, siz
         return -1;
     const struct action_info *a = &actions[action];
     int n = a->prefix[0] ? snprintf(out, size, "/v1/%s/%s/%s", a->collection, subject, a->verb)
-                         : snprintf(out, size, "/v1/%s/%s", a->collection, a->verb);
+            : a->verb[0] ? snprintf(out, size, "/v1/%s/%s", a->collection, a->verb)
+                         : snprintf(out, size, "/v1/%s", a->collection);
     return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 

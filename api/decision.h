@@ -29,6 +29,7 @@ typedef enum decision_action {
     DEC_HALT,         /* fleet/halt {reason} (no subject) */
     DEC_FLEET_RESUME, /* fleet/resume {} (no subject) */
     DEC_ACK,          /* alerts/{id}/ack {note?} (note from reason) */
+    DEC_HALT_SCOPE,   /* halts {reason, scope: {scope_key: [scope_value]}} (no subject) */
     DEC_ACTION_COUNT
 } decision_action;
 
@@ -41,6 +42,8 @@ typedef struct decision_req {
     int64_t max_quantity;         /* CAP / NEG_CAP: -1 none */
     model_limits limits;          /* LIMITS: each member -1 = unchanged */
     char reason[501];             /* "" = none (required by VETO, REFUND, HOLD, PAUSE...) */
+    char scope_key[16];           /* HALT_SCOPE: "categories", "sellers" or "principals" */
+    char scope_value[201];        /* HALT_SCOPE: the one category, seller id or principal */
 } decision_req;
 
 /* Whether a decision reached the server (told apart when no answer came). */

@@ -631,6 +631,9 @@ static int dec_fleet(jctx *c, json_t *o, model_fleet *f)
         get_time(c, o, "updated_at", &f->updated_at, true) < 0)
         return -1;
     f->halted = status == 1;
+    json_t *halts = json_object_get(o, "halts"); /* absent from an older server: none */
+    f->halts =
+        json_is_array(halts) && json_array_size(halts) < 100000 ? (int)json_array_size(halts) : 0;
     return 0;
 }
 

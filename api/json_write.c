@@ -46,6 +46,10 @@ char *json_decision_body(const decision_req *r)
             if (reason)
                 json_object_set_new(o, "note", json_string(r->reason));
             break;
+        case DEC_HALT_SCOPE:
+            json_object_set_new(o, "reason", json_string(r->reason));
+            json_object_set_new(o, "scope", json_pack("{s[s]}", r->scope_key, r->scope_value));
+            break;
         case DEC_NEG_RELEASE:
         case DEC_RESUME:
         case DEC_FLEET_RESUME: break;

@@ -318,6 +318,7 @@ typedef struct model_fleet {
     model_text reason; /* s == NULL when null */
     model_text by;     /* s == NULL when null */
     int64_t updated_at;
+    int halts; /* active scoped halts (the Fleet's `halts`: docs/api.md, "Halt") */
 } model_fleet;
 
 /* One event of the stream, decoded. Exactly the member named by kind is set; the

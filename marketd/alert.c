@@ -115,6 +115,8 @@ int risk_alert(market *m, const char *severity, const char *rulename, json_t *p,
     if (a && pur)
         json_array_append_new(json_object_get(a, "purchase_ids"), json_string(pur));
     rc = a ? mkt_create(m, "alert", a, NULL) : -1;
+    if (rc == 0 && strcmp(severity, "critical") == 0) /* escalated (marketd/webhook.c) */
+        rc = webhook_enqueue(m, "alert.critical", a);
     json_decref(a);
     return rc;
 }

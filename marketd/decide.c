@@ -586,6 +586,18 @@ static int fleet_resume(dec *d)
     return fleet_store(d, rc);
 }
 
+/* ---- scoped halts (marketd/halt.c): their lift ---- */
+
+static void halt_refuse_lift(dec *d)
+{
+    mkt_fail(d->c, 409, "conflict", NULL, d->obj, "the halt is already lifted");
+}
+
+static int halt_lift_change(dec *d)
+{
+    return halt_lift(d->c, d->obj);
+}
+
 /* ---- alerts ---- */
 
 /* Only an open alert is acknowledged: an acknowledged one already was, and a resolved
@@ -642,6 +654,8 @@ static const subject fleet =
     {"fleet",        2, "fleet",       NULL,   NO_SUCH_DECISION,   NULL, fleet_refuse};
 static const subject alerts =
     {"alerts",       3, "alert",       "alr_", "no such endpoint", NULL, alert_refuse};
+static const subject halts =
+    {"halts",        3, "halt",        "hlt_", NO_SUCH_DECISION,   NULL, halt_refuse_lift};
 static const subject policies =
     {"policies",     3, "policy",      "pol_", "no such endpoint", NULL, NULL};
 
@@ -675,6 +689,8 @@ static const action actions[] = {
      fleet_halt,          NULL},
     {&fleet,        "resume",  {"halted"},           "running",  NULL,             NULL,
      fleet_resume,        NULL},
+    {&halts,        "lift",    {"active"},           "lifted",   NULL,             NULL,
+     halt_lift_change,    NULL},
     {&alerts,       "ack",     {"open"},             "acked",    parse_note,       NULL,
      alert_ack,           NULL},
     {&policies,     "enable",  {NULL},               NULL,       NULL,             check_enable,

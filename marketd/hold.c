@@ -9,7 +9,9 @@
  *                      trade with it either;
  *   "hold"             a supervisor's hold of one negotiation.
  *
- * (Scoped halts will add holders of their own.) A release removes only its own holder,
+ *   "halt:<halt id>"   a scoped halt (marketd/halt.c): the open negotiations in its scope.
+ *
+ * A release removes only its own holder,
  * and an object reopens (`active`, `open`) only when its last holder is gone: resuming
  * the fleet leaves an agent that a supervisor paused during the halt paused, with its
  * threads held. The holders live in the object's JSON, so that every reader (answers,
@@ -73,6 +75,8 @@ void hold_describe(json_t *obj, char *out, size_t size)
             w = snprintf(out + n, size - n, "%sthe pause of %s", sep, h + 6);
         else if (strcmp(h, "hold") == 0)
             w = snprintf(out + n, size - n, "%sa supervisor's hold", sep);
+        else if (strncmp(h, "halt:", 5) == 0)
+            w = snprintf(out + n, size - n, "%sthe halt %s", sep, h + 5);
         else
             w = snprintf(out + n, size - n, "%s%s", sep, h);
         n += w > 0 ? (size_t)w : 0;
@@ -176,6 +180,8 @@ int hold_inherit(market *m, json_t *neg)
         }
         json_decref(ag);
     }
+    if (halt_inherit(m, neg, hb) != 0)
+        return -1;
     if (json_array_size(hb) == 0)
         return 0;
     json_object_set_new(neg, "status", json_string("held"));

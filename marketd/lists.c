@@ -252,7 +252,7 @@ bool lists_get(mkt_ctx *c)
             lq.id = a->agent_id;
         else if (strcmp(k->kind, "negotiation") == 0 || strcmp(k->kind, "purchase") == 0)
             lq.party = a->agent_id;
-        else if (strcmp(k->kind, "listing") != 0)
+        else if (!mkt_agent_reads_all(k->kind))
             return mkt_fail(c, 403, "forbidden", NULL, NULL, "agents may not read %s", k->plural);
     }
     page_walk w = {a, k->kind, json_array(), lq.limit, 0, NULL, false};

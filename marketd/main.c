@@ -40,7 +40,8 @@ static void usage(FILE *f)
           "               [--max-conns-per-addr N] [--header-timeout S]\n"
           "               [--min-body-rate B] [--max-streams-per-token N]\n"
           "               [--stream-stall S] [--trusted-proxy ADDR]\n"
-          "               [--policies FILE | --default-policies] [--verbose] [--help]\n"
+          "               [--policies FILE | --default-policies]\n"
+          "               [--webhook URL ... --webhook-secret-file FILE] [--verbose] [--help]\n"
           "\n"
           "The reference marketplace for dealdesk: the HTTP API of docs/api.md, its event\n"
           "stream, SQLite persistence, risk rules and an optional simulated fleet.\n"
@@ -86,6 +87,9 @@ static void usage(FILE *f)
           "                        outside printable ASCII written as \\xHH)\n"
           "  --help                this text\n"
           "\n"
+          "  --webhook URL         POST critical alerts, purchases with under 30 s left and\n"
+          "                        unattended transitions to URL, signed (repeatable, up to 8)\n"
+          "  --webhook-secret-file FILE  the webhooks' HMAC secret, on FILE's first line\n"
           "Exit status: 0 after SIGTERM/SIGINT, 1 on a runtime failure, 2 on a usage error.\n",
           f);
 }
@@ -144,7 +148,10 @@ typedef struct config {
     double rate, faults, agent_rate;
     unsigned long long seed;
     int agent_burst, max_open;
-    http_options ho; /* listen, heartbeat, verbose and the limits of marketd/limits.h */
+    http_options ho;         /* listen, heartbeat, verbose and the limits of marketd/limits.h */
+    const char *webhooks[8]; /* --webhook URL (repeatable) */
+    int nwebhooks;
+    const char *webhook_secret_file;
 } config;
 
 /* Reads the options into cf. Returns -1 to go on, or the exit status (--help, errors). */
@@ -174,6 +181,8 @@ static int parse_args(int argc, char **argv, config *cf)
         {"max-open-listings", required_argument, NULL, 'O'},
         {"policies", required_argument, NULL, 'p'},
         {"default-policies", no_argument, NULL, 'E'},
+        {"webhook", required_argument, NULL, 'W'},
+        {"webhook-secret-file", required_argument, NULL, 'K'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -219,6 +228,14 @@ static int parse_args(int argc, char **argv, config *cf)
             case 'O': cf->max_open = (int)num_arg("max-open-listings", optarg, 1, 1e9); break;
             case 'p': cf->policies = optarg; break;
             case 'E': cf->policies = market_default_policies; break;
+            case 'W':
+                if (cf->nwebhooks == 8) {
+                    fprintf(stderr, "marketd: --webhook: at most 8\n");
+                    return 2;
+                }
+                cf->webhooks[cf->nwebhooks++] = optarg;
+                break;
+            case 'K': cf->webhook_secret_file = optarg; break;
             case 'v': ho->verbose = true; break;
             case 'h': usage(stdout); return 0;
             default: usage(stderr); return 2;
@@ -282,6 +299,30 @@ static int install_policies(market *m, const char *what)
         fprintf(stderr, "marketd: --policies %s: %s: none installed\n",
                 builtin ? "(default)" : what, err);
     free(text);
+    return rc;
+}
+
+/* Starts the webhooks of --webhook with the secret of --webhook-secret-file (its first
+ * line). 0, or -1 after the message. */
+static int start_webhooks(market *m, const config *cf)
+{
+    if (cf->nwebhooks == 0)
+        return 0;
+    char secret[1024] = "", err[512];
+    FILE *f = cf->webhook_secret_file ? fopen(cf->webhook_secret_file, "r") : NULL;
+    if (f && !fgets(secret, sizeof secret, f))
+        secret[0] = '\0';
+    if (f)
+        fclose(f);
+    secret[strcspn(secret, "\r\n")] = '\0';
+    int rc = -1;
+    if (!secret[0])
+        fprintf(stderr, "marketd: --webhook needs --webhook-secret-file FILE with the secret "
+                        "on its first line\n");
+    else if ((rc = market_webhooks(m, cf->webhooks, cf->nwebhooks, secret, strlen(secret), err,
+                                   sizeof err)) != 0)
+        fprintf(stderr, "marketd: %s\n", err);
+    memset(secret, 0, sizeof secret);
     return rc;
 }
 
@@ -356,6 +397,10 @@ int main(int argc, char **argv)
     }
     if (!cf.tokens)
         fprintf(stderr, "marketd: no --tokens file: only agents can authenticate\n");
+    if (start_webhooks(m, &cf) != 0) {
+        market_close(m);
+        return 1;
+    }
     http_server *h = http_start(m, &cf.ho, err, sizeof err);
     if (!h) {
         fprintf(stderr, "marketd: %s\n", err);

@@ -17,8 +17,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "marketd/sha256.h"
-
 /* Fills buf with n random bytes from the kernel. Returns 0 or -1. */
 static int random_bytes(unsigned char *buf, size_t n)
 {
@@ -150,7 +148,7 @@ static int load_tokens(market *m, const char *path, char *err, size_t errsz)
         mkt_operator *op = &m->ops[m->nops];
         memcpy(op->name, name, strlen(name) + 1); /* at most 64 characters, checked above */
         op->role = r;
-        sha256_hex(secret, strlen(secret), op->secret_hash);
+        mkt_sha256_hex(secret, strlen(secret), op->secret_hash);
         memset(secret, 0, sizeof secret);
         /* Two lines with one name would make the log and the decisions ambiguous; two with
          * one secret would authenticate as whichever comes first. */
@@ -269,6 +267,7 @@ void market_close(market *m)
 {
     if (!m)
         return;
+    webhook_stop(m); /* first: it takes the market's lock */
     pthread_mutex_lock(&m->qmu);
     m->q_stop = true;
     pthread_cond_broadcast(&m->qcv);
@@ -297,7 +296,7 @@ bool market_authenticate(market *m, const char *token, market_actor *out)
     if (!token || !*token || strlen(token) > 512)
         return false;
     char h[65];
-    sha256_hex(token, strlen(token), h);
+    mkt_sha256_hex(token, strlen(token), h);
     for (int i = 0; i < m->nops; i++) {
         if (digest_eq(h, m->ops[i].secret_hash)) {
             out->role = m->ops[i].role;
@@ -318,7 +317,7 @@ int mkt_issue_token(market *m, const char *agent_id, char **out)
     if (random_hex(hex, 24) != 0)
         return -1;
     snprintf(token, sizeof token, "agt-tok-%s", hex);
-    sha256_hex(token, strlen(token), h);
+    mkt_sha256_hex(token, strlen(token), h);
     int rc = STORE(m->db, token_put, h, agent_id);
     if (rc == 0 && !(*out = strdup(token)))
         rc = -1;
@@ -403,4 +402,5 @@ void market_stats(market *m, market_metrics *out)
     out->decision_seconds = m->st.decision_seconds;
     pthread_mutex_unlock(&m->mu);
     out->rate_limited = ratelimit_refused(m->rl);
+    webhook_stats(m, &out->webhook_deliveries, &out->webhook_failures, &out->webhook_pending);
 }

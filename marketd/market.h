@@ -93,6 +93,14 @@ int market_load_policies(market *m, const char *text, size_t len, char *err, siz
 /* The default set (--default-policies, make demo), as that JSON text. */
 extern const char market_default_policies[];
 
+/* Escalation (marketd/webhook.c, docs/api.md "Webhooks"): POSTs critical alerts,
+ * purchases with under 30 s left and the unattended switch's transitions to each of the
+ * n urls, signed with HMAC-SHA256 under secret (secretlen bytes), at least once, from a
+ * thread of its own that never holds the market's lock while it sends. Call once, before
+ * the market takes requests; market_close stops it. 0, or -1 with a message in err. */
+int market_webhooks(market *m, const char *const *urls, int n, const char *secret, size_t secretlen,
+                    char *err, size_t errsz);
+
 /* The current epoch (borrowed) and last seq. */
 const char *market_epoch(market *m);
 int64_t market_seq(market *m);
@@ -111,8 +119,10 @@ typedef struct market_metrics {
     int64_t seq;
     uint64_t events, requests, errors, decisions, replays, conflicts, expired, purchases, flags,
         commit_failures;
-    uint64_t rate_limited;   /* agent requests refused with 429 */
-    double decision_seconds; /* total time spent in decision transactions */
+    uint64_t rate_limited;                         /* agent requests refused with 429 */
+    uint64_t webhook_deliveries, webhook_failures; /* webhook POSTs answered 2xx, and not */
+    int64_t webhook_pending;                       /* outbox rows not yet delivered */
+    double decision_seconds;                       /* total time spent in decision transactions */
 } market_metrics;
 void market_stats(market *m, market_metrics *out);
 

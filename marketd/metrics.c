@@ -57,10 +57,19 @@ char *metrics_text(market *m, const metrics_http *hm, limits *lim)
         "marketd_commit_failures_total %" PRIu64 "\n"
         "# HELP marketd_rate_limited_total Agent requests refused with 429.\n"
         "# TYPE marketd_rate_limited_total counter\n"
-        "marketd_rate_limited_total %" PRIu64 "\n",
+        "marketd_rate_limited_total %" PRIu64 "\n"
+        "# HELP marketd_webhook_deliveries_total Webhook POSTs answered 2xx.\n"
+        "# TYPE marketd_webhook_deliveries_total counter\n"
+        "marketd_webhook_deliveries_total %" PRIu64 "\n"
+        "# HELP marketd_webhook_failures_total Webhook POSTs that failed (each retried).\n"
+        "# TYPE marketd_webhook_failures_total counter\n"
+        "marketd_webhook_failures_total %" PRIu64 "\n"
+        "# HELP marketd_webhook_pending Webhook outbox rows not yet delivered.\n"
+        "# TYPE marketd_webhook_pending gauge\nmarketd_webhook_pending %" PRId64 "\n",
         mm.seq, mm.events, hm->streams, hm->streams_total, hm->r2xx, hm->r4xx, hm->r5xx,
         hm->requests, mm.requests, mm.errors, mm.decisions, mm.decision_seconds, mm.replays,
-        mm.conflicts, mm.purchases, mm.expired, mm.flags, mm.commit_failures, mm.rate_limited);
+        mm.conflicts, mm.purchases, mm.expired, mm.flags, mm.commit_failures, mm.rate_limited,
+        mm.webhook_deliveries, mm.webhook_failures, mm.webhook_pending);
     if (n > 0 && n < MSIZE)
         lim_metrics(lim, b + n, (size_t)(MSIZE - n));
     return b;

@@ -24,12 +24,15 @@
  *   settle.c   settlement, refunds, a purchase's thread after it, expiry (market_tick)
  *   http.c     libmicrohttpd server, the event stream; metrics.c the text of /metrics
  *   hold.c     holds: the set of holders (fleet halt, pauses, holds) of agents and threads
+ *   halt.c     scoped halts: a halt's scope, what it holds and refuses, its lift
  *   listen.c   the listening socket (http_listen)
  *   limits.c   what one client may hold and send: connections per address, the header
  *              deadline, streams per token, request framing (marketd/limits.h)
  *   idem.c     the answers kept for Idempotency-Key, pruned after 48 hours
  *   ratelimit.c per-agent request rate limits
- *   sha256.c   SHA-256 for agent tokens and request fingerprints
+ *   crypto.c   SHA-256 (agent tokens, request fingerprints) and HMAC-SHA256 (webhook
+ *              signatures) from OpenSSL's libcrypto
+ *   webhook.c  webhooks: the outbox, written in the change's transaction, and its sender
  *   words.c    the words of messages: money with its currency, caps
  *   (the simulated fleet: marketd/fleet.h and fleet_impl.h; main.c the command line)
  *
@@ -61,6 +64,8 @@
 #define MKT_MAX_SUBSCRIBERS 8
 #define MKT_QTY_MAX         1000000000LL /* the largest quantity a body may give */
 #define MKT_MAX_OPERATORS   64
+
+typedef struct webhook webhook; /* marketd/webhook.c */
 
 typedef struct mkt_operator {
     char name[65];
@@ -138,6 +143,7 @@ struct market {
     int two_person_timeout_s; /* a two-person purchase's decision deadline (decide.c) */
     int claim_s;              /* a claim's lifetime (claims.c) */
     int64_t claim_due;        /* the earliest until of an active claim (0: unknown) */
+    webhook *wh;              /* --webhook: the outbox's sender (NULL: none) */
 };
 
 /* A request being handled: the parsed pieces and the answer being built. */
@@ -292,6 +298,9 @@ typedef struct mkt_kind {
     const char *prefix; /* id prefix */
     const char *const *statuses;
 } mkt_kind;
+/* True when an agent may read every object of kind (listings, halts); of the others only
+ * its own (route.c, agent_may_read; the lists of lists.c). */
+bool mkt_agent_reads_all(const char *kind);
 /* The kind for a path segment ("listings"), or NULL. */
 const mkt_kind *mkt_find_kind(const char *plural);
 /* Object o (stolen) of kind as a may see it (owned). */
@@ -362,9 +371,42 @@ int risk_raise(market *m, json_t *p);
  * Returns 0 or -1. */
 int risk_resolve(market *m, json_t *p);
 
+/* ---- crypto.c (OpenSSL's libcrypto) ---- */
+/* SHA-256 of a's alen bytes followed by b's blen (b may be NULL when blen is 0) into
+ * out. 0 or -1. */
+int mkt_sha256(const void *a, size_t alen, const void *b, size_t blen, unsigned char out[32]);
+/* SHA-256 of data as 64 lower-case hex digits and a NUL ("" on failure). */
+void mkt_sha256_hex(const void *data, size_t len, char hex[65]);
+/* HMAC-SHA256 of data under key as 64 lower-case hex digits and a NUL. 0 or -1. */
+int mkt_hmac_sha256_hex(const void *key, size_t keylen, const void *data, size_t len, char hex[65]);
+
+/* ---- webhook.c, webhook_send.c ---- */
+/* Escalates an event to every --webhook receiver, at least once: writes its outbox rows
+ * (an event {id: "whe_…", type, created_at, data}) in the current transaction, so that
+ * the POST goes out when, and only when, the change commits, and survives a crash;
+ * nothing when marketd has no --webhook. type names what happened ("alert.critical",
+ * "purchase.deadline", "unattended.started", ...: docs/api.md, "Webhooks"), data
+ * (borrowed; may be NULL) is what it is about. Call it with the lock held, inside the
+ * transaction of the change (mkt_begin). 0 or -1 (the caller rolls back). */
+int webhook_enqueue(market *m, const char *type, json_t *data);
+/* Reports the pending purchases with under 30 s left, once each (market_tick). */
+void webhook_tick(market *m);
+/* Stops the sender and frees the webhooks (market_close; without the lock). */
+void webhook_stop(market *m);
+void webhook_free(market *m);
+/* The sender's counters (any thread). */
+void webhook_stats(market *m, uint64_t *deliveries, uint64_t *failures, int64_t *pending);
+/* curl_global_init, once, before any thread sends (market_webhooks). 0 or -1. */
+int webhook_send_init(void);
+/* POSTs body to url, signed with secret (webhook_send.c). 0 on a 2xx answer, else -1.
+ * Without the market's lock. */
+int webhook_send(const char *url, const char *event_id, const char *body, const char *secret,
+                 size_t secretlen);
+
 /* ---- hold.c ---- */
 /* Holders: "fleet" (the fleet halt), "pause:<agent id>" (a supervisor's pause: the agent
- * and its open negotiations), "hold" (a supervisor's hold of one negotiation). */
+ * and its open negotiations), "hold" (a supervisor's hold of one negotiation),
+ * "halt:<halt id>" (a scoped halt: marketd/halt.c). */
 
 /* True when holder is in obj's held_by. */
 bool hold_has(json_t *obj, const char *holder);
@@ -385,6 +427,21 @@ int hold_release(market *m, const char *kind, const char *holder, const char *te
 /* A negotiation that reopens takes the holders of its two parties (held, with a system
  * message, when there are any); the caller stores it. 0 or -1. */
 int hold_inherit(market *m, json_t *neg);
+
+/* ---- halt.c: scoped halts (holder "halt:<id>") ---- */
+/* POST /v1/halts: creates a halt, holds the open negotiations in its scope, lists it in
+ * the Fleet object and records the Decision. */
+bool halt_create(mkt_ctx *c);
+/* Lifts halt h (borrowed, stored here): releases exactly what it held and takes it out
+ * of the Fleet object (the lift decision of marketd/decide.c). 0 or -1. */
+int halt_lift(mkt_ctx *c, json_t *h);
+/* True (answered 409 halted, naming the halt) when an active halt's scope matches a
+ * trade on listing_id between buyer_id and the listing's seller: a new negotiation or
+ * purchase there is refused. */
+bool halt_refuse(mkt_ctx *c, const char *listing_id, const char *buyer_id);
+/* Appends to holders (an array) the holder of each active halt whose scope matches
+ * negotiation neg and that neg does not have yet (hold_inherit). 0 or -1. */
+int halt_inherit(market *m, json_t *neg, json_t *holders);
 
 /* ---- decide.c ---- */
 /* Routes a supervisor's POST (route.c takes no one else's here) to its decision. */

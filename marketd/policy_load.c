@@ -13,8 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "marketd/sha256.h"
-
 /* The default set (make demo): every flagged purchase goes to a person, whatever else
  * matches later (the simulation's faults are flagged by the rules of
  * marketd/sim_fault.c); a small clean purchase inside the buyer's mandate (no flag: no
@@ -42,11 +40,8 @@ const char market_default_policies[] =
 /* The Idempotency-Key of a policy's text: "policy-" and 32 hex digits of its hash. */
 static void key_of(const char *text, char out[48])
 {
-    sha256_ctx h;
-    uint8_t d[32];
-    sha256_init(&h);
-    sha256_update(&h, text, strlen(text));
-    sha256_final(&h, d);
+    unsigned char d[32] = {0};
+    mkt_sha256(text, strlen(text), NULL, 0, d);
     memcpy(out, "policy-", 7);
     for (int i = 0; i < 16; i++)
         snprintf(out + 7 + 2 * i, 3, "%02x", d[i]);

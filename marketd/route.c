@@ -15,7 +15,6 @@
 #include <time.h>
 
 #include "api/text.h"
-#include "marketd/sha256.h"
 
 #define BODY_MAX   (64 * 1024)
 #define LIST_LIMIT 1000
@@ -41,6 +40,7 @@ static const char *const neg_st[] = {"open", "agreed", "failed", "held", "vetoed
 static const char *const pur_st[] = {"pending_approval", "approved", "settled", "vetoed", "capped",
                                      "expired",          "refunded", "failed",  NULL};
 static const char *const alert_st[] = {"open", "acked", "resolved", NULL};
+static const char *const halt_st[] = {"active", "lifted", NULL};
 static const char *const none_st[] = {NULL};
 static const char *const claim_st[] = {"active", "released", "expired", NULL};
 
@@ -49,7 +49,7 @@ static const kinddef kinds[] = {
     {"negotiations", "negotiation", "neg_", neg_st}, {"purchases", "purchase", "pur_", pur_st},
     {"alerts", "alert", "alr_", alert_st},           {"ledger", "ledger", "led_", none_st},
     {"decisions", "decision", "dec_", none_st},      {"policies", "policy", "pol_", none_st},
-    {"claims", "claim", "pur_", claim_st},
+    {"claims", "claim", "pur_", claim_st},           {"halts", "halt", "hlt_", halt_st},
 };
 
 const mkt_kind *mkt_find_kind(const char *plural)
@@ -60,10 +60,16 @@ const mkt_kind *mkt_find_kind(const char *plural)
     return NULL;
 }
 
+/* True when an agent may read every object of kind; see mkt.h. */
+bool mkt_agent_reads_all(const char *kind)
+{
+    return strcmp(kind, "listing") == 0 || strcmp(kind, "halt") == 0; /* halts: as in the Fleet */
+}
+
 /* True when an agent may read this object. */
 static bool agent_may_read(const market_actor *a, const char *kind, json_t *o)
 {
-    if (strcmp(kind, "listing") == 0)
+    if (mkt_agent_reads_all(kind))
         return true;
     if (strcmp(kind, "agent") == 0)
         return strcmp(mkt_str(o, "id"), a->agent_id) == 0;
@@ -245,6 +251,8 @@ static const route routes[] = {
      policy_replace},
     {"POST", "purchases/*/claim",       BY(ROLE_SUPERVISOR),    403, AGENTS_ONLY, false,
      claims_post},
+    {"POST", "halts",                   BY(ROLE_SUPERVISOR),    403, AGENTS_ONLY, false,
+     halt_create},
     /* the decisions (marketd/decide.c): an operator endpoint is forbidden to agents, any
      * other path missing */
     {"POST", "{kind}/**",               BY(ROLE_SUPERVISOR),    403, AGENTS_ONLY, false,
@@ -359,13 +367,8 @@ static double mono_s(void)
 /* The fingerprint of a request (its path and body) as 64 hex digits into fp. */
 static void fingerprint(const market_request *rq, char fp[65])
 {
-    sha256_ctx h;
-    uint8_t d[32];
-    sha256_init(&h);
-    sha256_update(&h, rq->path, strlen(rq->path) + 1);
-    if (rq->body)
-        sha256_update(&h, rq->body, rq->body_len);
-    sha256_final(&h, d);
+    unsigned char d[32] = {0};
+    mkt_sha256(rq->path, strlen(rq->path) + 1, rq->body, rq->body ? rq->body_len : 0, d);
     for (int i = 0; i < 32; i++)
         snprintf(fp + 2 * i, 3, "%02x", d[i]);
 }
@@ -579,7 +582,7 @@ void market_handle(market *m, const market_actor *a, const market_request *rq, m
 {
     mkt_ctx c = {.m = m, .a = a, .rq = rq, .db = m->db};
     if (mkt_rate_refuse(m, a, rs))
-        return;          /* before the lock: a flooding agent slows no one else */
+        return; /* before the lock: a flooding agent slows no one else */
     if (policy_backtest_take(m, a, rq, rs))
         return; /* thousands of purchases read without the lock (marketd/policy_backtest.c) */
     if (list_read(&c)) { /* a page of a list, on the reader: no writer waits for it */

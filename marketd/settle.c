@@ -176,6 +176,7 @@ void market_tick(market *m)
     m->now = mkt_now_ms();
     settle_expire_due(m);
     claims_tick(m);
+    webhook_tick(m);
     mkt_idem_prune(m);
     pthread_mutex_unlock(&m->mu);
 }

@@ -307,6 +307,20 @@ struct store_ops {
      * -1 (a backtest's hour windows before its first purchase). */
     int (*purchases_history)(store *s, const char *buyer, int64_t before_ord, int64_t since,
                              int max, int (*fn)(void *ud, int64_t at, int64_t total), void *ud);
+    /* The webhook outbox (marketd/webhook.c): one row per event id and receiver url.
+     * outbox_put adds one (body: the JSON text POSTed) due at `at`, nothing when that
+     * pair is there already; outbox_due gives the undelivered rows due by now, earliest
+     * first, at most max, each as JSON {n, event_id, url, body, attempts, created};
+     * outbox_next the earliest next attempt of an undelivered row into *at and how many
+     * wait into *pending (1 some, 0 none, -1); outbox_done marks row n delivered at `at`;
+     * outbox_retry counts a failed attempt of row n and sets its next one. 0 or -1 (due:
+     * how many, or -1). */
+    int (*outbox_put)(store *s, const char *event_id, const char *url, const char *body,
+                      int64_t at);
+    int (*outbox_due)(store *s, int64_t now, int max, store_row_fn fn, void *ud);
+    int (*outbox_next)(store *s, int64_t *at, int64_t *pending);
+    int (*outbox_done)(store *s, int64_t n, int64_t at);
+    int (*outbox_retry)(store *s, int64_t n, int64_t next_at);
 };
 
 /* The SQLite engine (store_sqlite.c). */

@@ -228,10 +228,9 @@ static bool search_is_common(sq *s, const store_page *q, const char *phrase)
 
 static int sq_objects_page(store *s, const store_page *q, store_row_fn fn, void *ud)
 {
-    /* policies and claims have no searchable text: listed, never searched */
-    bool listed = known_kind(q->kind) ||
-                  (!q->q && (strcmp(q->kind, "policy") == 0 || strcmp(q->kind, "claim") == 0));
-    if (!listed || q->col > STORE_TK)
+    /* the kind is a parameter of the SQL, but a search names its table: only the kinds
+     * with one are searched (policies, claims, halts are listed, never searched) */
+    if ((q->q && !known_kind(q->kind)) || q->col > STORE_TK)
         return -1;
     char sql[1024], phrase[256] = "";
     if (q->q) { /* one FTS5 phrase: in double quotes, a double quote doubled */
@@ -702,4 +701,9 @@ const store_ops store_sqlite = {
     .reader_close = sq_reader_close,
     .purchases_recent = sq_purchases_recent,
     .purchases_history = sq_purchases_history,
+    .outbox_put = sq_outbox_put,
+    .outbox_due = sq_outbox_due,
+    .outbox_next = sq_outbox_next,
+    .outbox_done = sq_outbox_done,
+    .outbox_retry = sq_outbox_retry,
 };

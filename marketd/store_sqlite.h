@@ -3,6 +3,7 @@
  *   store_sqlite_schema.c  the file (private, WAL), its migrations, the statement cache
  *   store_sqlite.c         the operations, and the table of them (store_sqlite)
  *   store_sqlite_policy.c  the policies' operations: hour windows, the backtest's reader
+ *   store_sqlite_webhook.c the webhook outbox (marketd/webhook.c)
  */
 #ifndef DEALDESK_MARKETD_STORE_SQLITE_H
 #define DEALDESK_MARKETD_STORE_SQLITE_H
@@ -49,5 +50,12 @@ void sq_reader_close(store *r);
 int sq_purchases_recent(store *s, int max, store_row_fn fn, void *ud);
 int sq_purchases_history(store *s, const char *buyer, int64_t before_ord, int64_t since, int max,
                          int (*fn)(void *ud, int64_t at, int64_t total), void *ud);
+
+/* The webhook outbox's operations (store_sqlite_webhook.c; marketd/store.h). */
+int sq_outbox_put(store *s, const char *event_id, const char *url, const char *body, int64_t at);
+int sq_outbox_due(store *s, int64_t now, int max, store_row_fn fn, void *ud);
+int sq_outbox_next(store *s, int64_t *at, int64_t *pending);
+int sq_outbox_done(store *s, int64_t n, int64_t at);
+int sq_outbox_retry(store *s, int64_t n, int64_t next_at);
 
 #endif

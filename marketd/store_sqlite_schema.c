@@ -18,7 +18,7 @@
 #include "marketd/mkt.h"
 #include "marketd/store_sqlite.h"
 
-#define SCHEMA_VERSION 4
+#define SCHEMA_VERSION 5
 
 /* SQL pieces of migration 4: an RFC 3339 time of ours as ms; a field of an object's JSON
  * as text ('' when absent); the separator of the fields of a searchable text; a table of
@@ -158,6 +158,13 @@ static const char *const migrations[] = {
     FTS("decision")
     FILL("agent") FILL("listing") FILL("negotiation") FILL("purchase") FILL("alert")
     FILL("ledger") FILL("decision"),
+
+    /* 5: issue 16. The webhook outbox (marketd/webhook.c): a row per event and receiver,
+     * written in the transaction of the change it reports, kept once delivered. */
+    "CREATE TABLE webhook_outbox(n INTEGER PRIMARY KEY, event_id TEXT NOT NULL,"
+    " url TEXT NOT NULL, body TEXT NOT NULL, attempts INTEGER NOT NULL, next_at INTEGER NOT NULL,"
+    " created INTEGER NOT NULL, delivered INTEGER, UNIQUE(event_id, url));"
+    "CREATE INDEX webhook_outbox_due ON webhook_outbox(next_at) WHERE delivered IS NULL;",
 };
 /* clang-format on */
 

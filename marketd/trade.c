@@ -369,6 +369,8 @@ bool trade_open_negotiation(mkt_ctx *c)
                  mkt_str(l, "currency"), agcur);
     } else if (strcmp(mkt_str(l, "seller_id"), c->a->agent_id) == 0) {
         mkt_fail(c, 409, "conflict", "listing_id", NULL, "an agent cannot buy from itself");
+    } else if (halt_refuse(c, lid, c->a->agent_id)) {
+        /* answered 409 halted (marketd/halt.c) */
     } else if (agent_paused(m, mkt_str(l, "seller_id"))) {
         mkt_fail(c, 409, "conflict", "listing_id", NULL,
                  "the seller %s is paused: nothing trades with it until it is resumed",
@@ -528,6 +530,8 @@ static bool may_accept(mkt_ctx *c, json_t *neg, msgbody *b)
         return mkt_fail(c, 409, "conflict", NULL, neg,
                         "agent %s is paused: no purchase can involve it until it is resumed",
                         paused);
+    if (halt_refuse(c, mkt_str(neg, "listing_id"), mkt_str(neg, "buyer_id")))
+        return false;
     if (b->price < 0)
         b->price = mkt_int(terms, "unit_price_minor");
     if (b->qty < 0)

@@ -9,7 +9,8 @@
 #   tui/      everything above; HTTP through api/http.c and JSON through api/json.h
 #             (no libcurl, no jansson, no server libraries)
 #   marketd/  libc, libmicrohttpd, sqlite3, jansson, api/money.h, api/text.h, marketd/;
-#             sqlite3 only in the SQLite engine (marketd/store_sqlite*)
+#             sqlite3 only in the SQLite engine (marketd/store_sqlite*); libcrypto
+#             (OpenSSL) only in marketd/crypto.c; libcurl only in marketd/webhook_send.c
 set -u
 cd "$(dirname "$0")/.." || exit 2
 bad=0
@@ -24,6 +25,7 @@ for f in $(find api tui widgets themes marketd -name '*.[ch]' 2>/dev/null | sort
     case "$inc" in
       curses.h|ncurses.h|ncursesw/*|term.h) kind=curses ;;
       curl/*) kind=curl ;;
+      openssl/*) kind=crypto ;;
       jansson.h) kind=jansson ;;
       microhttpd.h) kind=mhd ;;
       sqlite3.h) kind=sqlite ;;
@@ -44,6 +46,8 @@ for f in $(find api tui widgets themes marketd -name '*.[ch]' 2>/dev/null | sort
       tui:curl) echo "$where: tui/ reaches HTTP through api/http.c, not libcurl" ;;
       tui:jansson) echo "$where: tui/ reaches JSON through api/, not jansson" ;;
       marketd:mhd|marketd:sqlite|marketd:jansson) ;;
+      marketd:crypto) [ "$f" = marketd/crypto.c ] || echo "$where: libcrypto belongs in marketd/crypto.c only" ;;
+      marketd:curl) [ "$f" = marketd/webhook_send.c ] || echo "$where: libcurl belongs in marketd/webhook_send.c only" ;;
       marketd:api) case "$inc" in api/text.h|api/money.h) ;; *) echo "$where: marketd/ may include only api/money.h and api/text.h from api/, not $inc" ;; esac ;;
       *) echo "$where: $dir/ may not include $inc ($kind)" ;;
     esac

@@ -6,7 +6,7 @@
 set -eu
 
 want="make gcc pkg-config openssl libncurses-dev libcurl4-openssl-dev libjansson-dev
-libmicrohttpd-dev libsqlite3-dev libreadline-dev libcmocka-dev libvterm-dev ca-certificates"
+libmicrohttpd-dev libsqlite3-dev libssl-dev libreadline-dev libcmocka-dev libvterm-dev ca-certificates"
 for set in "$@"; do
   case "$set" in
     fuzz) want="$want clang libclang-rt-14-dev" ;;

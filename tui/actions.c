@@ -486,11 +486,86 @@ static void confirm_fleet_resume(ui *u, const model_fleet *f)
     confirm(u, &r, 0);
 }
 
-/* Asks for the word before a halt with reason (u->line_req holds the halt). */
+/* Asks for the word before a halt with reason (u->line_req holds the halt: the fleet's
+ * or a scoped one). */
 static void confirm_halt(ui *u, const char *reason)
 {
     snprintf(u->line_req.reason, sizeof u->line_req.reason, "%s", reason);
-    cmdline_start(u, LINE_HALT_CONFIRM, "type halt to stop every agent: ");
+    cmdline_start(u, LINE_HALT_CONFIRM,
+                  u->line_req.action == DEC_HALT_SCOPE ? "type halt to stop what it names: "
+                                                       : "type halt to stop every agent: ");
+}
+
+/* The scopes H offers for the selection (docs/api.md, "Halt"): the category of its
+ * listing, its seller, and the principal of its agent (a purchase's or a thread's
+ * buyer); "" where there is none. Texts are as shown, without the sanitiser's marks. */
+static void halt_scopes(ui *u, char scope[3][201])
+{
+    static const char *const none = "";
+    model_kind kind;
+    const void *row = panes_selected(u, &kind);
+    const char *lid = none, *sid = none, *aid = none;
+    if (row && kind == MODEL_PURCHASE) {
+        const model_purchase *p = row;
+        lid = p->listing_id, sid = p->seller_id, aid = p->buyer_id;
+    } else if (row && kind == MODEL_NEGOTIATION) {
+        const model_negotiation *n = row;
+        lid = n->listing_id, sid = n->seller_id, aid = n->buyer_id;
+    } else if (row && kind == MODEL_LISTING) {
+        lid = ((const model_listing *)row)->id, sid = ((const model_listing *)row)->seller_id;
+    } else if (row && kind == MODEL_AGENT) {
+        const model_agent *a = row;
+        aid = a->id, sid = a->seller ? a->id : none;
+    }
+    const model_listing *l = lid[0] ? store_listing(u->st, lid) : NULL;
+    const model_agent *a = aid[0] ? store_agent(u->st, aid) : NULL;
+    scope[0][0] = scope[2][0] = '\0';
+    if (l && l->category.s)
+        text_strip_marks(l->category.s, scope[0], 201);
+    snprintf(scope[1], 201, "%s", sid);
+    if (a && a->principal.s)
+        text_strip_marks(a->principal.s, scope[2], 201);
+}
+
+static const char *const scope_keys[3] = {"categories", "sellers", "principals"};
+static const char *const scope_words[3] = {"category", "seller", "principal"};
+
+/* H with a selection: asks what to halt, the fleet or one of the selection's scopes. */
+static void ask_halt_scope(ui *u, char scope[3][201])
+{
+    char prompt[400], shown[3][100];
+    for (int i = 0; i < 3; i++)
+        text_truncate(scope[i], 30, u->mode_text, shown[i], sizeof shown[i]);
+    int n = snprintf(prompt, sizeof prompt, "halt what?  f the fleet");
+    for (int i = 0; i < 3; i++)
+        if (scope[i][0] && n > 0 && (size_t)n < sizeof prompt)
+            n += snprintf(prompt + n, sizeof prompt - (size_t)n, "  %c %s %s", scope_words[i][0],
+                          scope_words[i], shown[i]);
+    snprintf(prompt + n, n > 0 && (size_t)n < sizeof prompt ? sizeof prompt - (size_t)n : 0, ": ");
+    cmdline_start(u, LINE_HALT_SCOPE, prompt);
+}
+
+/* The answer to "halt what?": f (or nothing) the fleet, c, s or p a scope offered. */
+static void halt_scope_chosen(ui *u, const char *line)
+{
+    char scope[3][201], prompt[300], shown[100];
+    halt_scopes(u, scope);
+    if (!line[0] || !strcmp(line, "f")) {
+        cmdline_start(u, LINE_HALT_REASON, "HALT THE FLEET  reason: ");
+        return;
+    }
+    for (int i = 0; i < 3; i++) {
+        if (line[0] == scope_words[i][0] && !line[1] && scope[i][0]) {
+            decision_req_init(&u->line_req, DEC_HALT_SCOPE, "");
+            snprintf(u->line_req.scope_key, sizeof u->line_req.scope_key, "%s", scope_keys[i]);
+            snprintf(u->line_req.scope_value, sizeof u->line_req.scope_value, "%s", scope[i]);
+            text_truncate(scope[i], 40, u->mode_text, shown, sizeof shown);
+            snprintf(prompt, sizeof prompt, "HALT %s %s  reason: ", scope_words[i], shown);
+            cmdline_start(u, LINE_HALT_REASON, prompt);
+            return;
+        }
+    }
+    ui_status(u, true, "not halted: answer f, or a letter offered; nothing was sent");
 }
 
 /* halt the fleet (or resume it). A halt is bound to the version of the running fleet
@@ -506,6 +581,12 @@ void actions_halt(ui *u, const char *reason)
     u->line_req.if_match_version = f ? f->version : 0;
     if (reason && reason[0]) { /* H's reason or ":halt REASON": then the word, for both */
         confirm_halt(u, reason);
+        return;
+    }
+    char scope[3][201];
+    halt_scopes(u, scope);
+    if (!reason && (scope[0][0] || scope[1][0] || scope[2][0])) { /* the key, on a row */
+        ask_halt_scope(u, scope);
         return;
     }
     cmdline_start(u, LINE_HALT_REASON, "HALT THE FLEET  reason: ");
@@ -654,6 +735,7 @@ void actions_line_done(ui *u, const char *line)
         case LINE_REFUND_REASON: actions_refund(u, u->line_req.subject_id, line); break;
         case LINE_PAUSE_REASON: send_reason(u, line, "pausing…"); break;
         case LINE_BATCH_VETO_REASON: batch_decide(u, DEC_VETO, line); break;
+        case LINE_HALT_SCOPE: halt_scope_chosen(u, line); break;
         case LINE_HALT_REASON: confirm_halt(u, line); break; /* the version H saw */
         case LINE_HALT_CONFIRM:
             if (strcmp(line, "halt") != 0) {

@@ -210,6 +210,11 @@ static void draw_counts(const ui *u, WINDOW *w, int cols, unsigned long h)
         px += widget_text(w, 1, px, cols - px, "  halted: ", a);
         px += widget_text(w, 1, px, cols - px - 1, f->reason.s, a);
     }
+    if (f && f->halts > 0 && px + 16 < cols) { /* scoped halts: part of the market stopped */
+        char hl[48];
+        snprintf(hl, sizeof hl, "  %d scoped halt%s", f->halts, f->halts == 1 ? "" : "s");
+        px += widget_text(w, 1, px, cols - px, hl, stale ? dim : theme_attr(THEME_WARN));
+    }
     char today[96];
     settled_today(u, today, sizeof today);
     if (today[0] && px + text_width(today) < cols) /* only whole, never cut */

@@ -357,14 +357,19 @@ static void test_refund_pause_ack_export_halt(void **state)
     assert_true(tproc_slurp(json, buf, sizeof buf) > 0);
     assert_non_null(strstr(buf, neg));
 
-    /* halt: a reason, then the word itself; anything else halts nothing */
+    /* halt: on a row, what to halt (f the fleet, or Enter), a reason, then the word itself;
+     * anything else halts nothing */
     vt_send(t, "H");
+    assert_true(e2e_wait(t, "halt what?", WAIT_MS));
+    vt_send(t, "f\r");
     assert_true(e2e_wait(t, "HALT THE FLEET", WAIT_MS));
     vt_send(t, "drill\r");
     assert_true(e2e_wait(t, "type halt", WAIT_MS));
     vt_send(t, "yes\r");
     assert_true(e2e_wait(t, "not halted", WAIT_MS));
     vt_send(t, "H");
+    assert_true(e2e_wait(t, "halt what?", WAIT_MS));
+    vt_send(t, "\r");
     assert_true(e2e_wait(t, "HALT THE FLEET", WAIT_MS));
     vt_send(t, "drill\r");
     assert_true(e2e_wait(t, "type halt", WAIT_MS));

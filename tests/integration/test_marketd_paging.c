@@ -745,10 +745,8 @@ static void test_agent_lists_its_own(void **state)
     json_decref(st);
 }
 
-/* ---- migration ------------------------------------------------------------------ */
-
-/* A database of schema 1 (each fixture) opens at schema 4: its snapshot is its working
- * set with its totals, its rows sort and page like new ones, and q= finds them (the
+/* A database of schema 1 (each fixture) opens at the current schema (5): its snapshot is its
+ * working set with its totals, its rows sort and page like new ones, and q= finds them (the
  * migration filled the keys and the search index from the rows there). */
 static void test_schema1_migrates_to_pages(void **state)
 {
@@ -774,7 +772,7 @@ static void test_schema1_migrates_to_pages(void **state)
         sqlite3_stmt *st = NULL;
         assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
         assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-        assert_int_equal(sqlite3_column_int(st, 0), 4);
+        assert_int_equal(sqlite3_column_int(st, 0), 5);
         sqlite3_finalize(st);
         sqlite3_close(db);
         testsrv_stop(&s2);

@@ -299,6 +299,14 @@ static void test_unknown_values_kept(void **state)
     assert_int_equal(
         json_decode_event("purchase.updated", e, strlen(e), TEXT_UTF8, &ev, err, sizeof err),
         JSON_BAD);
+    /* the Fleet's active scoped halts are counted (issue 16) */
+    e = event("fleet.updated", 1,
+              "{\"version\":3,\"status\":\"running\",\"reason\":null,\"by\":null,"
+              "\"updated_at\":\"" AT "\",\"halts\":[{\"id\":\"hlt_1\"},{\"id\":\"hlt_2\"}]}");
+    assert_int_equal(
+        json_decode_event("fleet.updated", e, strlen(e), TEXT_UTF8, &ev, err, sizeof err), JSON_OK);
+    assert_int_equal(ev.u.fleet.halts, 2);
+    model_event_free(&ev);
     e = event("fleet.updated", 1,
               "{\"status\":\"draining\",\"reason\":null,\"by\":null,\"updated_at\":\"" AT "\"}");
     assert_int_equal(

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "api/json.h"
 #include "tests/lib/consolefx.h"
 
 /* ---- the prompts ---- */
@@ -112,16 +113,48 @@ static void test_pause_prompt(void **state)
     consolefx_close(f);
 }
 
+/* H on a purchase offers its seller (the fixture's listing has no category, its buyer no
+ * principal: not offered); the scoped halt asks a reason and the word, and sends POST
+ * /v1/halts with the one scope chosen. */
+static void test_halt_scope_prompt(void **state)
+{
+    (void)state;
+    consolefx *f = consolefx_open(NULL, false);
+    consolefx_key_on(f, PANE_PENDING, "pur_1", ACT_HALT);
+    assert_int_equal(f->u.line_purpose, LINE_HALT_SCOPE);
+    assert_string_equal(cmdline_prompt(), "halt what?  f the fleet  s seller agt_s: ");
+    consolefx_answer(f, "c"); /* not offered */
+    consolefx_says(f, "not halted: answer f, or a letter offered; nothing was sent", true);
+    assert_true(consolefx_nothing_sent(f));
+    consolefx_key_on(f, PANE_PENDING, "pur_1", ACT_HALT);
+    consolefx_answer(f, "s");
+    assert_string_equal(cmdline_prompt(), "HALT seller agt_s  reason: ");
+    consolefx_answer(f, "bad seller");
+    assert_int_equal(f->u.line_purpose, LINE_HALT_CONFIRM);
+    assert_string_equal(cmdline_prompt(), "type halt to stop what it names: ");
+    char *body = json_decision_body(&f->u.line_req), path[64];
+    assert_string_equal(body, "{\"reason\":\"bad seller\",\"scope\":{\"sellers\":[\"agt_s\"]}}");
+    free(body);
+    assert_int_equal(decision_path(&f->u.line_req, path, sizeof path), 0);
+    assert_string_equal(path, "/v1/halts");
+    consolefx_answer(f, "halt");
+    consolefx_sent(f, DEC_HALT_SCOPE, "fleet");
+    consolefx_close(f);
+}
+
 static void test_halt_and_refund_prompts(void **state)
 {
     (void)state;
     consolefx *f = consolefx_open(NULL, false);
-    commands_do(&f->u, ACT_HALT);
+    commands_do(&f->u, ACT_HALT); /* on a row: the fleet, or the row's scopes (issue 16) */
+    assert_int_equal(f->u.line_purpose, LINE_HALT_SCOPE);
+    consolefx_answer(f, "f");
     assert_int_equal(f->u.line_purpose, LINE_HALT_REASON);
     assert_string_equal(cmdline_prompt(), "HALT THE FLEET  reason: ");
     consolefx_answer(f, "");
     consolefx_says(f, "a halt needs a reason; the fleet keeps running", true);
     commands_do(&f->u, ACT_HALT);
+    consolefx_answer(f, ""); /* Enter: the fleet */
     consolefx_answer(f, "storm");
     assert_int_equal(f->u.line_purpose, LINE_HALT_CONFIRM);
     assert_int_equal(f->u.line_req.if_match_version, 1); /* the running fleet H saw */
@@ -280,6 +313,7 @@ int main(void)
         cmocka_unit_test(test_cap_prompts),
         cmocka_unit_test(test_pause_prompt),
         cmocka_unit_test(test_halt_and_refund_prompts),
+        cmocka_unit_test(test_halt_scope_prompt),
         cmocka_unit_test(test_decision_keys),
         cmocka_unit_test(test_command_prompt),
         cmocka_unit_test(test_keys_dispatch),
