@@ -87,7 +87,7 @@ typedef enum ui_line_purpose {
     LINE_HALT_REASON,
     LINE_HALT_CONFIRM,
     LINE_BATCH_VETO_REASON, /* one reason for every marked purchase (batch.c) */
-    LINE_HALT_SCOPE, /* H: the fleet, or the selection's category, seller or principal */
+    LINE_HALT_SCOPE,        /* H: the fleet, or the selection's category, seller or principal */
 } ui_line_purpose;
 
 /* At most this many rows marked, decisions in flight, purchases kept with their outcome:
