@@ -306,14 +306,18 @@ static void refusal(const ui_batch_item *it, const decision_outcome *o, char *ou
 static void summarise(ui *u)
 {
     const ui_batch *b = &u->batch;
-    size_t done = 0, refused = 0, unknown = 0;
+    size_t done = 0, firsts = 0, refused = 0, unknown = 0;
     for (size_t i = 0; i < b->n; i++) {
         done += b->items[i].result == BATCH_DONE;
+        firsts += b->items[i].result == BATCH_FIRST;
         refused += b->items[i].result == BATCH_REFUSED;
         unknown += b->items[i].result == BATCH_UNKNOWN;
     }
     char text[sizeof u->status];
     snprintf(text, sizeof text, "%zu %s", done, b->action == DEC_APPROVE ? "approved" : "vetoed");
+    if (firsts) /* two-person purchases: approved by this operator, waiting for a second */
+        append(text, sizeof text, ", %zu first approval%s of two (a second supervisor settles %s)",
+               firsts, firsts == 1 ? "" : "s", firsts == 1 ? "it" : "them");
     for (int pass = 0; pass < 2; pass++) {
         ui_batch_result want = pass == 0 ? BATCH_REFUSED : BATCH_UNKNOWN;
         size_t count = pass == 0 ? refused : unknown;
@@ -331,6 +335,14 @@ static void summarise(ui *u)
     ui_status(u, refused + unknown > 0, "%s", text);
 }
 
+/* True when a successful approval left the purchase waiting: the first of two
+ * supervisors' approvals (docs/api.md, Two-person approval). */
+static bool first_of_two(const ui_batch *b, const decision_outcome *o)
+{
+    return b->action == DEC_APPROVE && o->has_current && o->current.kind == MODEL_PURCHASE &&
+           o->current.u.purchase.status == PUR_PENDING;
+}
+
 /* A batch decision's callback (from client_run): its item's result; the summary once
  * the last is in. */
 static void on_batch_outcome(void *ud, const decision_outcome *o)
@@ -342,7 +354,8 @@ static void on_batch_outcome(void *ud, const decision_outcome *o)
         ui_batch_item *it = &b->items[i];
         if (it->dec != o->id || it->result != BATCH_WAITING)
             continue;
-        it->result = o->ok                             ? BATCH_DONE
+        it->result = o->ok && first_of_two(b, o)       ? BATCH_FIRST
+                     : o->ok                           ? BATCH_DONE
                      : o->delivery == DELIVERY_UNKNOWN ? BATCH_UNKNOWN
                                                        : BATCH_REFUSED;
         if (!o->ok)

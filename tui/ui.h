@@ -100,6 +100,7 @@ typedef enum ui_line_purpose {
 typedef enum ui_batch_result {
     BATCH_WAITING,
     BATCH_DONE,
+    BATCH_FIRST, /* a first approval of two: the purchase still waits for a second person */
     BATCH_REFUSED,
     BATCH_UNKNOWN
 } ui_batch_result;

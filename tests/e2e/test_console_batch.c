@@ -86,10 +86,43 @@ static void test_batch_approve_with_one_changed(void **state)
     vt_free(t);
 }
 
+/* With the buyer's two_person_minor at $500.00, a batch approval of a $410.00 and a
+ * $520.00 purchase settles the first and gives the second its first approval of two: the
+ * summary counts them apart (issue 16). */
+static void test_batch_counts_first_approvals(void **state)
+{
+    e2e_market *m = *state;
+    assert_int_equal(e2e_set_two_person(m, 50000), 200);
+    char small[65], large[65], neg[65];
+    assert_int_equal(e2e_purchase(m, "Pair lamp small", "bikes", 41000, 1, small, neg), 0);
+    assert_int_equal(e2e_purchase(m, "Pair lamp large", "bikes", 52000, 1, large, neg), 0);
+    assert_status(m, small, "pending_approval");
+    assert_status(m, large, "pending_approval");
+    vt *t = e2e_dealdesk(m, 30, 120, m->sup1_file, NULL, NULL);
+    assert_non_null(t);
+    assert_true(e2e_wait(t, large, WAIT_MS));
+    assert_true(e2e_wait_operator(t, WAIT_MS));
+    vt_send(t, "/Pair lamp\r");
+    assert_true(e2e_wait(t, "2 rows", WAIT_MS));
+    vt_send(t, "*");
+    assert_true(e2e_wait(t, "2 marked", WAIT_MS));
+    vt_send(t, "a");
+    assert_true(e2e_wait(t, "Approve all 2?", WAIT_MS));
+    vt_send(t, "y");
+    assert_true(e2e_wait(t, "1 approved, 1 first approval of two", WAIT_MS));
+    assert_status(m, small, "settled");
+    assert_status(m, large, "pending_approval");
+    vt_send(t, "q");
+    vt_send(t, "y"); /* a quit box may ask about the purchase still waiting: quit */
+    assert_int_equal(vt_wait_exit(t, 5000), 0);
+    vt_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_batch_approve_with_one_changed),
+        cmocka_unit_test(test_batch_counts_first_approvals),
     };
     return cmocka_run_group_tests(tests, e2e_group_setup, e2e_group_teardown);
 }

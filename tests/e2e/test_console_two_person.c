@@ -22,20 +22,6 @@
 
 #define WAIT_MS 15000
 
-/* Sets the buyer's two_person_minor (off before: at once). */
-static void set_two_person(e2e_market *m, long long minor)
-{
-    char path[160], body[64];
-    snprintf(path, sizeof path, "/v1/agents/%s", m->buyer.id);
-    testhttp_resp r;
-    assert_int_equal(testsrv_get(&m->srv, TESTSRV_TOKEN_SUP1, path, &r), 0);
-    long long v = testjson_int(r.body, "version");
-    testhttp_resp_free(&r);
-    strcat(path, "/limits");
-    snprintf(body, sizeof body, "{\"two_person_minor\":%lld}", minor);
-    assert_int_equal(e2e_decide(m, TESTSRV_TOKEN_SUP1, path, v, body), 200);
-}
-
 /* Polls the claim on pur until it is active by who (15 s at most). */
 static bool wait_claim(e2e_market *m, const char *pur, const char *who)
 {
@@ -70,7 +56,7 @@ static void quit(vt *t)
 static void test_second_approval_shown_and_claimed(void **state)
 {
     e2e_market *m = *state;
-    set_two_person(m, 50000);
+    assert_int_equal(e2e_set_two_person(m, 50000), 200);
     char pur[65], neg[65], path[160];
     assert_int_equal(e2e_purchase(m, "Tandem bike", "bikes", 60000, 1, pur, neg), 0);
     snprintf(path, sizeof path, "/v1/purchases/%s/approve", pur);

@@ -222,6 +222,23 @@ int e2e_decide(e2e_market *m, const char *token, const char *path, int64_t if_ma
     return st;
 }
 
+/* Sets the buyer's two_person_minor; see e2e.h. */
+int e2e_set_two_person(e2e_market *m, int64_t minor)
+{
+    char path[160], body[64];
+    snprintf(path, sizeof path, "/v1/agents/%s", m->buyer.id);
+    testhttp_resp r;
+    if (testsrv_get(&m->srv, TESTSRV_TOKEN_SUP1, path, &r) != 0)
+        return -1;
+    long long v = r.status == 200 ? testjson_int(r.body, "version") : 0;
+    testhttp_resp_free(&r);
+    if (v <= 0)
+        return -1;
+    strncat(path, "/limits", sizeof path - strlen(path) - 1);
+    snprintf(body, sizeof body, "{\"two_person_minor\":%lld}", (long long)minor);
+    return e2e_decide(m, TESTSRV_TOKEN_SUP1, path, v, body);
+}
+
 /* Runs dealdesk in a pty. */
 vt *e2e_dealdesk(e2e_market *m, int rows, int cols, const char *token_file,
                  const char *const *extra_args, const char *const *env)

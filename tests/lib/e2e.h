@@ -69,6 +69,10 @@ int e2e_purchase_status(e2e_market *m, const char *pur_id, char *status, size_t 
 int e2e_decide(e2e_market *m, const char *token, const char *path, int64_t if_match,
                const char *body);
 
+/* Sets the buyer's two_person_minor as sup1 (turning it on from off takes effect at once;
+ * a change of a set limit waits for a second supervisor). Returns the HTTP status or -1. */
+int e2e_set_two_person(e2e_market *m, int64_t minor);
+
 /* Runs dealdesk against the market in a rows x cols pty with token_file and extra
  * arguments (NULL-terminated, may be NULL) and extra environment (may be NULL). */
 vt *e2e_dealdesk(e2e_market *m, int rows, int cols, const char *token_file,
