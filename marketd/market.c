@@ -211,6 +211,7 @@ static void *deliver_main(void *arg)
 /* Frees m (no delivery thread running): its database, locks, operators' hashes. */
 static void market_free(market *m)
 {
+    presence_close(m);
     if (m->db)
         m->db->ops->close(m->db);
     pthread_cond_destroy(&m->qcv);
@@ -245,7 +246,7 @@ market *market_open(const market_options *opt, char *err, size_t errsz)
     const char *path = opt->db_path ? opt->db_path : ":memory:";
     if (opt->tokens_path && load_tokens(m, opt->tokens_path, err, errsz) != 0)
         goto fail;
-    if (open_store(m, path, err, errsz) != 0)
+    if (open_store(m, path, err, errsz) != 0 || presence_open(m, opt, err, errsz) != 0)
         goto fail;
     if (pthread_create(&m->q_thread, NULL, deliver_main, m) != 0) {
         snprintf(err, errsz, "cannot start the delivery thread");

@@ -51,6 +51,10 @@ typedef struct market_options {
     double agent_rate;     /* requests a second per agent, sustained (default 50) */
     int agent_burst;       /* requests per agent at once (default 1500) */
     int max_open_listings; /* open listings per seller (default 1000) */
+    /* Presence and the unattended switch (marketd/presence.c). */
+    int presence_window_s; /* keyboard input makes a supervisor present this long (600) */
+    int unattended_s;      /* the switch acts after this long unwatched (0: off) */
+    bool unattended_halt;  /* its action: halt the fleet (else restrict) */
 } market_options;
 
 #define MARKET_AGENT_RATE        50.0
@@ -70,8 +74,14 @@ bool market_authenticate(market *m, const char *token, market_actor *out);
  * Always answers: errors are the contract's error bodies. */
 void market_handle(market *m, const market_actor *a, const market_request *rq, market_response *rs);
 
-/* Runs time-driven rules (expiry of purchases past decide_by). Call about every 100 ms. */
+/* Runs time-driven rules (expiry of purchases past decide_by, presence and the
+ * unattended switch). Call about every 100 ms. */
 void market_tick(market *m);
+
+/* Operator a's console opened (delta +1) or ended (-1) its event stream (GET
+ * /v1/events?console=1, marketd/http.c): presence follows it (marketd/presence.c). Takes
+ * the market's lock. */
+void market_console(market *m, const market_actor *a, int delta);
 
 /* Called after every committed event, outside the market's lock, in commit order:
  * seq, type ("purchase.updated", ...) and the one-line JSON {seq,type,at,data}. */

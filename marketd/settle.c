@@ -177,4 +177,5 @@ void market_tick(market *m)
     settle_expire_due(m);
     mkt_idem_prune(m);
     pthread_mutex_unlock(&m->mu);
+    presence_tick(m); /* without the lock: it may halt the fleet (marketd/presence.c) */
 }
