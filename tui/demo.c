@@ -207,7 +207,8 @@ static pid_t spawn_marketd(const config *cfg, const char *marketd, const demo_di
         dup2(out, 1);
         dup2(out, 2);
         execl(marketd, marketd, "--listen", "127.0.0.1:0", "--db", d->db, "--tokens", d->tokens,
-              "--fleet", "12", "--seed", seed, "--rate", rate, "--default-policies", (char *)NULL);
+              "--fleet", "12", "--seed", seed, "--rate", rate, "--default-policies", "--unattended",
+              "600:restrict", (char *)NULL);
         _exit(127);
     }
     return pid;
