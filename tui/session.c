@@ -129,6 +129,8 @@ void session_tick(ui *u)
 static bool last_watcher(const ui *u, char *out, size_t size)
 {
     const model_fleet *f = store_fleet(u->st);
+    if (u->cfg->demo) /* the demo's market stops when its console quits */
+        return false;
     if (!f || !f->unattended_after_s || f->unattended_since || !u->cs.presence_me ||
         u->cs.presence_supervisors != 1)
         return false;
