@@ -245,13 +245,13 @@ static void draw_counts(const ui *u, WINDOW *w, int cols, unsigned long h)
                       stale              ? dim
                       : sev[SEV_WARNING] ? theme_attr(THEME_WARN)
                                          : h);
-    px = draw_presence(u, w, px, cols, stale, false);
     const model_fleet *f = store_fleet(u->st);
     if (f && f->halted && f->reason.s && px + 10 < cols) { /* why the fleet stopped first */
         unsigned long a = stale ? dim : theme_attr(THEME_CRIT);
         px += widget_text(w, 1, px, cols - px, "  halted: ", a);
         px += widget_text(w, 1, px, cols - px - 1, f->reason.s, a);
     }
+    px = draw_presence(u, w, px, cols, stale, false); /* who watches, after why it stopped */
     char today[96];
     settled_today(u, today, sizeof today);
     if (today[0] && px + text_width(today) < cols) /* only whole, never cut */
