@@ -102,9 +102,8 @@ static void explain_unattended(ui *u)
                   "unwatched for %s: the market halted the fleet at %.5s; :resume-fleet resumes it",
                   span, at);
     else if (!f->unattended_halt)
-        ui_status(u, true,
-                  "unattended since %.5s (%s unwatched): no auto-approvals or new negotiations; %s",
-                  at, span, sup ? "you lift it" : "a supervisor lifts it");
+        ui_status(u, true, "unattended since %.5s: no auto-approvals or new negotiations; %s", at,
+                  sup ? "you lift it" : "a supervisor lifts it");
 }
 
 void session_tick(ui *u)

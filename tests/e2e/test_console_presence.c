@@ -115,13 +115,22 @@ static void test_return_explained(void **state)
         struct timespec ts = {0, 20 * 1000000L};
         nanosleep(&ts, NULL);
     }
+    /* a viewer's console watches the restriction, and cannot lift it */
+    vt *v = e2e_dealdesk(&m, 30, 100, m.view_file, NULL, NULL);
+    assert_non_null(v);
+    assert_true(e2e_wait(v, "unattended: restricting since", WAIT_MS));
+    assert_true(e2e_wait(v, "a supervisor lifts it", WAIT_MS));
+    assert_true(e2e_wait(v, "0 watching", WAIT_MS));
     vt *t = e2e_dealdesk(&m, 30, 100, m.sup1_file, NULL, NULL);
     assert_non_null(t);
     assert_true(e2e_wait(t, "no auto-approvals or new negotiations", WAIT_MS));
     assert_true(e2e_wait(t, "you lift it", WAIT_MS));
     assert_true(e2e_wait(t, "restricts after 1 s unwatched", WAIT_MS)); /* lifted */
     assert_true(e2e_wait(t, "1 watching", WAIT_MS));
+    assert_true(e2e_wait(v, "restricts after 1 s unwatched", WAIT_MS)); /* the viewer sees it */
+    assert_true(e2e_wait(v, "1 watching", WAIT_MS));
     vt_free(t);
+    vt_free(v);
     e2e_market_stop(&m);
 }
 
