@@ -1,7 +1,9 @@
 /* demo.c: `dealdesk --demo`: the bundled marketd with a simulated fleet on a free
  * loopback port, a temporary database, a generated supervisor token in a 0600 file, the
  * default policy set (marketd --default-policies: a purchase every 10-20 s reaches the
- * presenter, every flagged one does; tests/bench/bench_policies.c); the console attached
+ * presenter, every flagged one does; tests/bench/bench_policies.c), the unattended switch
+ * on (--unattended 600:restrict: ten minutes unwatched, nothing approves itself); the
+ * console attached
  * to it; marketd stopped and the folder removed on exit. */
 #include "tui/demo.h"
 
