@@ -101,14 +101,23 @@ static int in_tx(market *m, bool durable, int (*change)(market *m))
     return 0;
 }
 
-/* Emits presence.updated when who is present (or the viewers) changed since the last. */
+/* Emits presence.updated when who is present (or the viewers) changed since the last,
+ * in the open transaction or one of its own (none when nothing changed: the tick asks
+ * ten times a second). 0 or -1. */
 static int emit_if_changed(market *m)
 {
     char *key = NULL;
     json_t *doc = presence_doc(m, &key);
     int rc = 0;
     if (key && (!m->pres->shown || strcmp(key, m->pres->shown) != 0)) {
-        rc = mkt_emit(m, "presence.updated", doc);
+        bool own = !m->in_tx;
+        rc = own ? mkt_begin(m, false) : 0;
+        if (rc == 0)
+            rc = mkt_emit(m, "presence.updated", doc);
+        if (own && rc == 0)
+            rc = mkt_commit(m);
+        if (own && rc != 0)
+            mkt_rollback(m);
         if (rc == 0) {
             free(m->pres->shown);
             m->pres->shown = key;
@@ -172,7 +181,7 @@ static int refresh(market *m)
                 p->since = was;
         }
     }
-    return rc == 0 ? in_tx(m, false, emit_if_changed) : rc;
+    return rc == 0 ? emit_if_changed(m) : rc;
 }
 
 int presence_open(market *m, const market_options *opt, char *err, size_t errsz)
