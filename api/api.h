@@ -28,6 +28,8 @@
  * | client_req.c | decisions beside the stream (journal, retries) and thread history    |
  * | client_replay.c | recording the stream, and replaying a recording                   |
  * | client_pages.c | the requests of history pages (GET /v1/{kind}?...&after=)          |
+ * | client_presence.c | a console's presence: POST /v1/presence on keys, the counts      |
+ * | json_presence.c | the presence document (GET /v1/presence, presence.updated)         |
  * | decision.h/.c | decision requests as data: names, checks, paths                     |
  * | journal.h/.c  | the append-only, fsynced decision journal (idempotency keys)         |
  * | config.h/.c   | settings from flags, environment and the config file; the token file |

@@ -185,7 +185,8 @@ static void start_stream(client *c, int64_t now)
 {
     char url[1200], path[96], lei[128];
     ask_whoami(c);
-    snprintf(path, sizeof path, "/v1/events?after=%lld", (long long)store_seq(c->st));
+    snprintf(path, sizeof path, "/v1/events?after=%lld%s", (long long)store_seq(c->st),
+             c->cfg->console ? "&console=1" : "");
     client_url_of(c, path, url, sizeof url);
     const char *hdrs[4] = {"Accept: text/event-stream", "Cache-Control: no-cache", NULL, NULL};
     if (store_epoch(c->st)[0]) {
@@ -392,6 +393,8 @@ static bool apply_item(client *c, item *it, int64_t now)
     json_result jr =
         json_decode_event(it->type, it->data, it->len, c->cfg->mode, &ev, err, sizeof err);
     c->stream_got_event = true;
+    if (jr == JSON_UNKNOWN && strcmp(it->type, "presence.updated") == 0)
+        client_presence_event(c, it->data, it->len); /* not in the store: a status */
     if (jr != JSON_OK) {
         /* Outside the contract (or a type this client does not know): counted, and the
          * position moves past it so that one bad event does not force a snapshot. */
@@ -461,6 +464,8 @@ client *client_new(const config *cfg, store *st, char *err, size_t errsz)
     c->cfg = cfg;
     c->st = st;
     c->rate_sec = clock_mono_ms() / 1000;
+    c->input_ms = clock_mono_ms(); /* starting the console is input (client_presence.c) */
+    c->s.presence_supervisors = -1;
     c->h = http_new();
     c->sse = sse_new(0, on_sse_event, c);
     if (!c->h || !c->sse || client_pages_init(c) < 0) {
@@ -598,10 +603,11 @@ void client_run(client *c)
                 snapshot_done(c, held, now);
                 http_req_free(held);
             }
-        } else {
+        } else if (!client_presence_done(c, r)) {
             client_req_done(c, r, now);
         }
     }
+    client_presence_run(c, now);
     if (c->overflow) {
         c->overflow = false;
         c->overflows++;

@@ -103,7 +103,11 @@ typedef struct client_status {
     uint32_t events_per_s;   /* events applied during the last whole second */
     int http_status;         /* of the last failed request, 0 none */
     bool auth_failed;        /* 401/403 on the stream: the client stops retrying */
-    char last_error[256];    /* sanitised; never holds the token */
+    /* Presence (GET /v1/presence, presence.updated): supervisors present (-1 unknown),
+     * viewers watching, and whether this operator is among the present. */
+    int presence_supervisors, presence_viewers;
+    bool presence_me;
+    char last_error[256]; /* sanitised; never holds the token */
 } client_status;
 
 /* Called from client_run() after each event is applied to the store: seq and type, and
@@ -220,6 +224,12 @@ void client_history_forget(client *c, model_kind kind);
 /* Moves whenever a page arrives, fails or is dropped: the panes compare it to know when
  * to ask client_history() again. */
 uint64_t client_history_changes(const client *c);
+
+/* Notes keyboard input at a console (cfg->console): reported to the market with POST
+ * /v1/presence at most once a minute, never blocking (a supervisor is present while its
+ * console is connected and had input in the last ten minutes; docs/api.md, "Presence").
+ * Starting the console counts as input; each live spell reports once at its start. */
+void client_presence_input(client *c);
 
 /* Asks for a fresh snapshot now (as a `reset` would). */
 void client_resync(client *c);

@@ -131,6 +131,12 @@ struct client {
 
     client_status s;
 
+    /* Presence (api/client_presence.c): the report on its way, when input last came and
+     * when it was last reported (monotonic ms), and whether this live spell reported. */
+    http_req *presence;
+    int64_t input_ms, reported_ms;
+    bool presence_live;
+
     /* What decisions are bound to (api/client_req.c): the market's epoch (from the
      * snapshot, or given by client_bind) and the operator (whoami's name). */
     char bound_epoch[65];
@@ -179,6 +185,12 @@ void client_bind_epoch(client *c, const char *epoch);
 
 /* The operator's name from GET /v1/whoami (NULL: the server did not say). */
 void client_bind_operator(client *c, const char *name);
+
+/* Presence (api/client_presence.c): reports it when due (from client_run); true when r
+ * was its request (then handled and freed); a presence.updated event's JSON. */
+void client_presence_run(client *c, int64_t now);
+bool client_presence_done(client *c, http_req *r);
+void client_presence_event(client *c, const char *json, size_t len);
 
 /* Handles a finished request that is neither the stream, the snapshot nor whoami (a
  * decision or a history page); frees it. */

@@ -61,6 +61,8 @@ typedef struct config {
     double replay_speed;               /* replay time factor (1 = real time, 0 = at once) */
     int64_t stream_after; /* -1: snapshot, then stream; >= 0: stream after this seq only */
     bool no_stream;       /* one-shot decisions: no snapshot, no stream */
+    bool console;         /* a console: its stream says so (?console=1) and it reports
+                             keyboard input (POST /v1/presence: api/client_presence.c) */
     char journal_path[CONFIG_PATH_MAX]; /* "" = $XDG_STATE_HOME/dealdesk/journal */
 
     /* --demo (the console's) */

@@ -622,6 +622,21 @@ static int dec_decision(jctx *c, json_t *o, model_decision *d)
     return 0;
 }
 
+/* The fleet's unattended switch ({after_s, action, since|null}; absent or null: off). */
+static int dec_unattended(jctx *c, json_t *u, model_fleet *f)
+{
+    if (!u || json_is_null(u))
+        return 0;
+    const char *action = json_string_value(json_object_get(u, "action"));
+    if (!json_is_object(u) || !action || (strcmp(action, "halt") && strcmp(action, "restrict")))
+        return jc_fail(c, "unattended: not {after_s, action, since}");
+    f->unattended_halt = strcmp(action, "halt") == 0;
+    if (jc_get_int(c, u, "after_s", 1, INT64_MAX / 1000, &f->unattended_after_s, false, 0) < 0 ||
+        get_time(c, u, "since", &f->unattended_since, true) < 0)
+        return -1;
+    return 0;
+}
+
 static int dec_fleet(jctx *c, json_t *o, model_fleet *f)
 {
     int status = 0;
@@ -634,7 +649,7 @@ static int dec_fleet(jctx *c, json_t *o, model_fleet *f)
     json_t *halts = json_object_get(o, "halts"); /* absent from an older server: none */
     f->halts =
         json_is_array(halts) && json_array_size(halts) < 100000 ? (int)json_array_size(halts) : 0;
-    return 0;
+    return dec_unattended(c, json_object_get(o, "unattended"), f);
 }
 
 /* Decodes an object of kind into ev->u (ev->kind set). On failure frees what was

@@ -42,6 +42,13 @@ typedef enum json_result {
 json_result json_decode_event(const char *type, const char *data, size_t len, text_mode mode,
                               model_event *out, char *err, size_t errsz);
 
+/* Decodes a presence document ({supervisors: [{name, consoles, since, last_seen}],
+ * viewers}, GET /v1/presence) or a presence.updated event holding one as its data: how
+ * many supervisors are present, how many viewers watch, and whether operator me (a
+ * sanitised name; may be "") is among the supervisors (api/json_presence.c). */
+json_result json_decode_presence(const char *json, size_t len, const char *me, int *supervisors,
+                                 int *viewers, bool *me_present);
+
 /* Decodes a `reset` event's data ({epoch, seq}). epoch gets the epoch as text. */
 json_result json_decode_reset(const char *data, size_t len, char *epoch, size_t epochsz,
                               int64_t *seq, char *err, size_t errsz);

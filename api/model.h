@@ -319,6 +319,11 @@ typedef struct model_fleet {
     model_text by;     /* s == NULL when null */
     int64_t updated_at;
     int halts; /* active scoped halts (the Fleet's `halts`: docs/api.md, "Halt") */
+    /* The unattended switch (marketd --unattended; docs/api.md, "Presence"): after_s 0
+     * when it is off; since 0 while the market is attended. */
+    int64_t unattended_after_s;
+    bool unattended_halt; /* its action: halt (else restrict) */
+    int64_t unattended_since;
 } model_fleet;
 
 /* One event of the stream, decoded. Exactly the member named by kind is set; the

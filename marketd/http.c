@@ -84,6 +84,8 @@ struct stream {
     int64_t last_write; /* monotonic ms */
     int64_t woke;       /* monotonic ms of the last resume */
     char holder[65];    /* the operator's name (lim_stream_open) */
+    bool console;       /* a console's stream (?console=1): presence (market_console) */
+    market_actor who;   /* its operator, for market_console */
 };
 
 /* One request's state while its body arrives. */
@@ -202,7 +204,10 @@ static void stream_free(void *cls)
     if (s->next)
         s->next->prev = s->prev;
     h->nstreams--;
+    bool console = s->console;
     pthread_mutex_unlock(&h->smu);
+    if (console)
+        market_console(h->m, &s->who, -1);
     lim_stream_close(h->lim, s->holder);
     free(s->buf);
     free(s);
@@ -239,6 +244,32 @@ static void close_stalled(http_server *h)
     }
 }
 
+/* Ends the presence of the consoles whose client has gone (its end of the connection
+ * closed) while their stream waits, suspended, for an event: a suspended connection is
+ * not read by libmicrohttpd, which would notice only at the next write (a heartbeat), and
+ * presence must end when the console does (marketd/presence.c). The stream then ends.
+ * Lock held; returns how many ended, each then in ended[] to be told to the market. */
+static int close_gone_consoles(http_server *h, market_actor *ended, int max)
+{
+    int n = 0;
+    for (stream *s = h->streams; s && n < max; s = s->next) {
+        if (!s->console || !s->suspended)
+            continue;
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(s->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        char b;
+        ssize_t r = ci ? recv(ci->connect_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) : 1;
+        if (r != 0 && !(r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+            continue;
+        s->console = false;
+        ended[n++] = s->who;
+        s->done = true;
+        s->suspended = false;
+        MHD_resume_connection(s->conn);
+    }
+    return n;
+}
+
 /* market_subscribe callback: a committed event wakes the streams. */
 static void on_event(void *ud, int64_t seq, const char *type, const char *json)
 {
@@ -253,10 +284,14 @@ static void on_event(void *ud, int64_t seq, const char *type, const char *json)
 
 void http_tick(http_server *h)
 {
+    market_actor ended[16];
     pthread_mutex_lock(&h->smu);
+    int n = close_gone_consoles(h, ended, 16);
     wake_streams(h, true);
     close_stalled(h);
     pthread_mutex_unlock(&h->smu);
+    for (int i = 0; i < n; i++)
+        market_console(h->m, &ended[i], -1);
     lim_tick(h->lim);
 }
 
@@ -385,6 +420,9 @@ static enum MHD_Result answer_stream(http_server *h, struct MHD_Connection *c,
         return MHD_NO;
     }
     snprintf(s->holder, sizeof s->holder, "%s", a->name);
+    const char *console = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "console");
+    s->console = console && strcmp(console, "1") == 0;
+    s->who = *a;
     s->h = h;
     s->conn = c;
     s->last_write = s->woke = mono_ms();
@@ -418,6 +456,8 @@ static enum MHD_Result answer_stream(http_server *h, struct MHD_Connection *c,
     h->nstreams++;
     h->streams_total++;
     pthread_mutex_unlock(&h->smu);
+    if (s->console) /* counted before its first byte: the free callback uncounts it */
+        market_console(h->m, a, +1);
     enum MHD_Result ret = MHD_queue_response(c, 200, r);
     MHD_destroy_response(r);
     return ret;

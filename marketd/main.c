@@ -41,7 +41,9 @@ static void usage(FILE *f)
           "               [--min-body-rate B] [--max-streams-per-token N]\n"
           "               [--stream-stall S] [--trusted-proxy ADDR]\n"
           "               [--policies FILE | --default-policies]\n"
-          "               [--webhook URL ... --webhook-secret-file FILE] [--verbose] [--help]\n"
+          "               [--webhook URL ... --webhook-secret-file FILE]\n"
+          "               [--unattended SECONDS[:restrict|halt]] [--presence-window S]\n"
+          "               [--verbose] [--help]\n"
           "\n"
           "The reference marketplace for dealdesk: the HTTP API of docs/api.md, its event\n"
           "stream, SQLite persistence, risk rules and an optional simulated fleet.\n"
@@ -83,6 +85,12 @@ static void usage(FILE *f)
           "                        dealdesk policies export writes it) before the fleet\n"
           "                        starts; nothing when one is invalid\n"
           "  --default-policies    install the default set (docs/api.md, \"Policies\")\n"
+          "  --unattended SECONDS[:restrict|halt]  when no supervisor has been present\n"
+          "                        (a console with keyboard input) for SECONDS: restrict\n"
+          "                        (the default) stops automatic approvals and refuses new\n"
+          "                        negotiations until one is back; halt halts the fleet\n"
+          "  --presence-window S   keyboard input keeps a supervisor present for S seconds\n"
+          "                        (default 600)\n"
           "  --verbose             one line per request on stderr (never a token; bytes\n"
           "                        outside printable ASCII written as \\xHH)\n"
           "  --help                this text\n"
@@ -152,7 +160,24 @@ typedef struct config {
     const char *webhooks[8]; /* --webhook URL (repeatable) */
     int nwebhooks;
     const char *webhook_secret_file;
+    int presence_window, unattended; /* seconds; 0: the default, off */
+    bool unattended_halt;
 } config;
+
+/* Parses --unattended SECONDS[:restrict|halt] into cf. Exits 2 when it is not that. */
+static void unattended_arg(const char *v, config *cf)
+{
+    char secs[32];
+    const char *colon = strchr(v, ':');
+    size_t n = colon ? (size_t)(colon - v) : strlen(v);
+    snprintf(secs, sizeof secs, "%.*s", (int)(n < sizeof secs ? n : sizeof secs - 1), v);
+    if (colon && strcmp(colon + 1, "restrict") != 0 && strcmp(colon + 1, "halt") != 0) {
+        fprintf(stderr, "marketd: --unattended wants SECONDS[:restrict|halt], not '%s'\n", v);
+        exit(2);
+    }
+    cf->unattended = (int)num_arg("unattended", secs, 1, 86400 * 30);
+    cf->unattended_halt = colon && strcmp(colon + 1, "halt") == 0;
+}
 
 /* Reads the options into cf. Returns -1 to go on, or the exit status (--help, errors). */
 static int parse_args(int argc, char **argv, config *cf)
@@ -183,6 +208,8 @@ static int parse_args(int argc, char **argv, config *cf)
         {"default-policies", no_argument, NULL, 'E'},
         {"webhook", required_argument, NULL, 'W'},
         {"webhook-secret-file", required_argument, NULL, 'K'},
+        {"unattended", required_argument, NULL, 'U'},
+        {"presence-window", required_argument, NULL, 'Y'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -236,6 +263,10 @@ static int parse_args(int argc, char **argv, config *cf)
                 cf->webhooks[cf->nwebhooks++] = optarg;
                 break;
             case 'K': cf->webhook_secret_file = optarg; break;
+            case 'U': unattended_arg(optarg, cf); break;
+            case 'Y':
+                cf->presence_window = (int)num_arg("presence-window", optarg, 1, 86400);
+                break;
             case 'v': ho->verbose = true; break;
             case 'h': usage(stdout); return 0;
             default: usage(stderr); return 2;
@@ -389,7 +420,10 @@ int main(int argc, char **argv)
                          .tokens_path = cf.tokens,
                          .agent_rate = cf.agent_rate > 0 ? cf.agent_rate : -1,
                          .agent_burst = cf.agent_burst,
-                         .max_open_listings = cf.max_open};
+                         .max_open_listings = cf.max_open,
+                         .presence_window_s = cf.presence_window,
+                         .unattended_s = cf.unattended,
+                         .unattended_halt = cf.unattended_halt};
     market *m = market_open(&mo, err, sizeof err);
     if (!m) {
         fprintf(stderr, "marketd: %s\n", err);

@@ -211,6 +211,7 @@ static void market_free(market *m)
 {
     if (m->rdb)
         m->rdb->ops->close(m->rdb);
+    presence_close(m);
     if (m->db)
         m->db->ops->close(m->db);
     pthread_cond_destroy(&m->qcv);
@@ -249,7 +250,7 @@ market *market_open(const market_options *opt, char *err, size_t errsz)
     const char *path = opt->db_path ? opt->db_path : ":memory:";
     if (opt->tokens_path && load_tokens(m, opt->tokens_path, err, errsz) != 0)
         goto fail;
-    if (open_store(m, path, err, errsz) != 0)
+    if (open_store(m, path, err, errsz) != 0 || presence_open(m, opt, err, errsz) != 0)
         goto fail;
     char rerr[256]; /* no reader (":memory:"): the lists are read under the lock */
     m->rdb = m->db->ops->open_reader ? m->db->ops->open_reader(m->db, rerr, sizeof rerr) : NULL;

@@ -53,6 +53,10 @@ typedef struct market_options {
     int max_open_listings;    /* open listings per seller (default 1000) */
     int two_person_timeout_s; /* decision deadline of a two-person purchase (default 600) */
     int claim_s;              /* how long a claim lasts (default 120) */
+    /* Presence and the unattended switch (marketd/presence.c). */
+    int presence_window_s; /* keyboard input makes a supervisor present this long (600) */
+    int unattended_s;      /* the switch acts after this long unwatched (0: off) */
+    bool unattended_halt;  /* its action: halt the fleet (else restrict) */
 } market_options;
 
 #define MARKET_AGENT_RATE        50.0
@@ -72,8 +76,14 @@ bool market_authenticate(market *m, const char *token, market_actor *out);
  * Always answers: errors are the contract's error bodies. */
 void market_handle(market *m, const market_actor *a, const market_request *rq, market_response *rs);
 
-/* Runs time-driven rules (expiry of purchases past decide_by). Call about every 100 ms. */
+/* Runs time-driven rules (expiry of purchases past decide_by, presence and the
+ * unattended switch). Call about every 100 ms. */
 void market_tick(market *m);
+
+/* Operator a's console opened (delta +1) or ended (-1) its event stream (GET
+ * /v1/events?console=1, marketd/http.c): presence follows it (marketd/presence.c). Takes
+ * the market's lock. */
+void market_console(market *m, const market_actor *a, int delta);
 
 /* Called after every committed event, outside the market's lock, in commit order:
  * seq, type ("purchase.updated", ...) and the one-line JSON {seq,type,at,data}. */

@@ -34,6 +34,7 @@
  *              signatures) from OpenSSL's libcrypto
  *   webhook.c  webhooks: the outbox, written in the change's transaction, and its sender
  *   words.c    the words of messages: money with its currency, caps
+ *   presence.c who is watching (consoles with keyboard input), the unattended switch
  *   (the simulated fleet: marketd/fleet.h and fleet_impl.h; main.c the command line)
  *
  * Every function here runs with the market's lock held unless it says otherwise.
@@ -138,12 +139,13 @@ struct market {
     int64_t ref_clock;         /* their use counter, for eviction */
     bool refs_dirty;           /* a ring changed in the current transaction */
 
-    ratelimit *rl;            /* per-agent request limits (NULL: none) */
-    int max_open_listings;    /* open listings per seller */
-    int two_person_timeout_s; /* a two-person purchase's decision deadline (decide.c) */
-    int claim_s;              /* a claim's lifetime (claims.c) */
-    int64_t claim_due;        /* the earliest until of an active claim (0: unknown) */
-    webhook *wh;              /* --webhook: the outbox's sender (NULL: none) */
+    ratelimit *rl;             /* per-agent request limits (NULL: none) */
+    int max_open_listings;     /* open listings per seller */
+    int two_person_timeout_s;  /* a two-person purchase's decision deadline (decide.c) */
+    int claim_s;               /* a claim's lifetime (claims.c) */
+    int64_t claim_due;         /* the earliest until of an active claim (0: unknown) */
+    webhook *wh;               /* --webhook: the outbox's sender (NULL: none) */
+    struct mkt_presence *pres; /* who is watching, the unattended switch (presence.c) */
 };
 
 /* A request being handled: the parsed pieces and the answer being built. */
@@ -502,6 +504,27 @@ int policy_follow(market *m, json_t *p, const policy_verdict *v);
  * into rs), false otherwise. */
 bool policy_backtest_take(market *m, const market_actor *a, const market_request *rq,
                           market_response *rs);
+
+/* ---- presence.c ---- */
+/* Sets up presence and the unattended switch (opt's presence_window_s, unattended_s,
+ * unattended_halt) and stores the switch's state in the Fleet object (the since of an
+ * unattended market survives a restart). 0, or -1 with err. */
+int presence_open(market *m, const market_options *opt, char *err, size_t errsz);
+void presence_close(market *m);
+/* GET /v1/presence and POST /v1/presence (a supervisor's keyboard input, idle_s ago). */
+bool presence_get(mkt_ctx *c);
+bool presence_post(mkt_ctx *c);
+/* Presence at the clock (input past the window) and the switch: without the lock (it
+ * fires a halt through market_handle). */
+void presence_tick(market *m);
+/* True when the switch restricts now (restrict, and no supervisor present for after_s). */
+bool presence_restricting(market *m);
+/* True (and the answer set: 409 unattended) when a new negotiation is refused now. */
+bool presence_refuse_negotiation(mkt_ctx *c);
+/* While restricting, nothing automatic approves new purchase p: *approve (a policy's
+ * approve or the approval threshold) becomes false, a policy's approve a review, and p
+ * is marked unattended. */
+void presence_restrict(market *m, json_t *p, policy_verdict *v, bool *approve);
 
 /* ---- agents.c ---- */
 /* POST /v1/agents: registers an agent and issues its token. */

@@ -229,6 +229,8 @@ static const route routes[] = {
     {"GET",  "snapshot",                BY_OPERATOR,            403, "operators only", false,
      lists_snapshot},
     {"GET",  "fleet",                   BY_SIGNED,              0,   NULL, false, get_fleet},
+    {"GET",  "presence",                BY_OPERATOR,            403, "operators only", false,
+     presence_get},
     {"GET",  "whoami",                  BY_SIGNED,              0,   NULL, false, get_whoami},
     {"GET",  "sim/faults",              BY(ROLE_SUPERVISOR),    403, "supervisors only", false,
      get_faults},
@@ -253,6 +255,8 @@ static const route routes[] = {
      claims_post},
     {"POST", "halts",                   BY(ROLE_SUPERVISOR),    403, AGENTS_ONLY, false,
      halt_create},
+    {"POST", "presence",                BY(ROLE_SUPERVISOR),    403, AGENTS_ONLY, false,
+     presence_post},
     /* the decisions (marketd/decide.c): an operator endpoint is forbidden to agents, any
      * other path missing */
     {"POST", "{kind}/**",               BY(ROLE_SUPERVISOR),    403, AGENTS_ONLY, false,

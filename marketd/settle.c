@@ -179,4 +179,5 @@ void market_tick(market *m)
     webhook_tick(m);
     mkt_idem_prune(m);
     pthread_mutex_unlock(&m->mu);
+    presence_tick(m); /* without the lock: it may halt the fleet (marketd/presence.c) */
 }

@@ -340,6 +340,8 @@ bool trade_open_negotiation(mkt_ctx *c)
     json_decref(ag);
     if (!buyer)
         return mkt_fail(c, 403, "forbidden", NULL, NULL, "only buyer agents open negotiations");
+    if (presence_refuse_negotiation(c)) /* 409 unattended (marketd/presence.c) */
+        return false;
     const char *lid, *text = "";
     int64_t price, qty;
     if (mkt_body_str(c, "listing_id", 1, 64, true, &lid) < 0)
@@ -454,6 +456,7 @@ static json_t *make_purchase(mkt_ctx *c, json_t *neg, int64_t price, int64_t qty
                   : !two && json_array_size(json_object_get(p, "flags")) == 0 && total <= threshold;
     json_object_set_new(p, "approvals_required", json_integer(two ? 2 : 1));
     json_object_set_new(p, "approvals", json_array());
+    presence_restrict(m, p, &pv, &clean); /* unattended: a person decides */
     if (clean) {
         json_object_set_new(p, "status", json_string("approved"));
     } else {

@@ -342,6 +342,7 @@ static void filter_key(ui *u, wint_t ch, bool is_key)
 static void handle_key(ui *u, wint_t ch, bool is_key)
 {
     u->dirty = true;
+    client_presence_input(u->cl); /* a person is here (reported at most once a minute) */
     switch (u->mode) {
         case MODE_LINE: cmdline_key(u, ch, is_key); return;
         case MODE_FILTER: filter_key(u, ch, is_key); return;

@@ -1,7 +1,9 @@
 /* demo.c: `dealdesk --demo`: the bundled marketd with a simulated fleet on a free
  * loopback port, a temporary database, a generated supervisor token in a 0600 file, the
  * default policy set (marketd --default-policies: a purchase every 10-20 s reaches the
- * presenter, every flagged one does; tests/bench/bench_policies.c); the console attached
+ * presenter, every flagged one does; tests/bench/bench_policies.c), the unattended switch
+ * on (--unattended 600:restrict: ten minutes unwatched, nothing approves itself); the
+ * console attached
  * to it; marketd stopped and the folder removed on exit. */
 #include "tui/demo.h"
 
@@ -207,7 +209,8 @@ static pid_t spawn_marketd(const config *cfg, const char *marketd, const demo_di
         dup2(out, 1);
         dup2(out, 2);
         execl(marketd, marketd, "--listen", "127.0.0.1:0", "--db", d->db, "--tokens", d->tokens,
-              "--fleet", "12", "--seed", seed, "--rate", rate, "--default-policies", (char *)NULL);
+              "--fleet", "12", "--seed", seed, "--rate", rate, "--default-policies", "--unattended",
+              "600:restrict", (char *)NULL);
         _exit(127);
     }
     return pid;

@@ -152,6 +152,47 @@ static void draw_line0(const ui *u, WINDOW *w, int cols, unsigned long h)
     widget_text(w, 0, x, room, op, u->read_only ? theme_attr(THEME_WARN) : h);
 }
 
+void header_span_words(int64_t seconds, char *out, size_t size)
+{
+    if (seconds >= 60 && seconds % 60 == 0)
+        snprintf(out, size, "%lld min", (long long)(seconds / 60));
+    else
+        snprintf(out, size, "%lld s", (long long)seconds);
+}
+
+/* Who is watching and the unattended switch (issue 16): "1 watching" (supervisors
+ * present, when known), then, when the switch is on, "unattended: restricting since
+ * 10:02" while it acts, else (passive, only where it fits whole) "restricts after 10 min
+ * unwatched" / "halts after ...". Returns the new x. */
+static int draw_presence(const ui *u, WINDOW *w, int px, int cols, bool stale, bool passive)
+{
+    const model_fleet *f = store_fleet(u->st);
+    const char *mid = widget_glyph_str(GLYPH_MIDDOT);
+    char line[160], span[24], at[16];
+    unsigned long dim = theme_attr(THEME_DIM), h = theme_attr(THEME_HEADER);
+    if (!passive && u->cs.presence_supervisors >= 0) {
+        snprintf(line, sizeof line, " %s %d watching", mid, u->cs.presence_supervisors);
+        px += widget_text(w, 1, px, cols - px, line,
+                          stale                             ? dim
+                          : u->cs.presence_supervisors == 0 ? theme_attr(THEME_WARN)
+                                                            : h);
+    }
+    if (!f || !f->unattended_after_s || (f->unattended_since != 0) == passive)
+        return px;
+    header_span_words(f->unattended_after_s, span, sizeof span);
+    if (f->unattended_since) {
+        format_clock(f->unattended_since, at, sizeof at);
+        snprintf(line, sizeof line, "  unattended: %s since %.5s",
+                 f->unattended_halt ? "halted" : "restricting", at);
+        return px + widget_text(w, 1, px, cols - px, line, stale ? dim : theme_attr(THEME_CRIT));
+    }
+    snprintf(line, sizeof line, " %s %s after %s unwatched", mid,
+             f->unattended_halt ? "halts" : "restricts", span);
+    if (px + text_width(line) < cols)
+        px += widget_text(w, 1, px, cols - px, line, dim);
+    return px;
+}
+
 /* Line 1 before the market has been read: every count unknown, and why. */
 static void draw_unknown_counts(const ui *u, WINDOW *w, int cols, unsigned long h)
 {
@@ -215,10 +256,12 @@ static void draw_counts(const ui *u, WINDOW *w, int cols, unsigned long h)
         snprintf(hl, sizeof hl, "  %d scoped halt%s", f->halts, f->halts == 1 ? "" : "s");
         px += widget_text(w, 1, px, cols - px, hl, stale ? dim : theme_attr(THEME_WARN));
     }
+    px = draw_presence(u, w, px, cols, stale, false); /* who watches, after why it stopped */
     char today[96];
     settled_today(u, today, sizeof today);
     if (today[0] && px + text_width(today) < cols) /* only whole, never cut */
-        widget_text(w, 1, px, cols - px, today, stale ? dim : h);
+        px += widget_text(w, 1, px, cols - px, today, stale ? dim : h);
+    draw_presence(u, w, px, cols, stale, true);
 }
 
 void header_draw(const ui *u, WINDOW *w)

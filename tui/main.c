@@ -504,6 +504,7 @@ static int run(config *cfg, const cmdline *cl)
         if (t < 0)
             return 2;
     }
+    cfg->console = !cmd; /* the console reports presence; tail and commands do not */
     if (!cmd)
         return cfg->demo ? demo_run(cfg) : app_run(cfg);
     if (!sc)

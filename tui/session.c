@@ -11,7 +11,9 @@
  * At quit, decisions of this session with an unknown outcome (in flight, or retrying
  * after an attempt that may have reached the server) are named and the quit asks first;
  * those kept are offered at the next start. Decisions never sent are settled as not sent
- * by the client and need no question.
+ * by the client and need no question. Quitting the last present supervisor's console of a
+ * market with the unattended switch on says what the market will do without it, and asks
+ * (issue 16; docs/api.md, "Presence").
  */
 #include "tui/ui.h"
 
@@ -78,8 +80,35 @@ static void offer_changed(ui *u)
     }
 }
 
+/* Explains, once, what the unattended switch did while nobody watched (issue 16): the
+ * market restricting since a time, or the fleet halted by the market. On the status line,
+ * at the start (a return) or whenever it happens. */
+static void explain_unattended(ui *u)
+{
+    const model_fleet *f = store_fleet(u->st);
+    if (!u->cs.snapshots || !f || !f->unattended_after_s)
+        return;
+    bool by_market = f->halted && f->by.s && strcmp(f->by.s, "market") == 0;
+    int64_t key = f->unattended_since ? f->unattended_since : by_market ? f->updated_at : 0;
+    if (!key || key == u->unattended_told)
+        return;
+    u->unattended_told = key;
+    char span[24], at[16];
+    header_span_words(f->unattended_after_s, span, sizeof span);
+    format_clock(key, at, sizeof at);
+    bool sup = strcmp(u->cs.role, "supervisor") == 0;
+    if (by_market)
+        ui_status(u, true,
+                  "unwatched for %s: the market halted the fleet at %.5s; :resume-fleet resumes it",
+                  span, at);
+    else if (!f->unattended_halt)
+        ui_status(u, true, "unattended since %.5s: no auto-approvals or new negotiations; %s", at,
+                  sup ? "you lift it" : "a supervisor lifts it");
+}
+
 void session_tick(ui *u)
 {
+    explain_unattended(u);
     if (u->mode == MODE_ASK && u->ask == ASK_RESEND) {
         offer_changed(u);
         return;
@@ -94,19 +123,48 @@ void session_tick(ui *u)
         "Esc keep for the next start (not sent now)    other keys: ignored");
 }
 
+/* When this console is the last present supervisor's and the unattended switch is on
+ * (and not acting yet): what the market does without it, into out; else false. */
+static bool last_watcher(const ui *u, char *out, size_t size)
+{
+    const model_fleet *f = store_fleet(u->st);
+    if (u->cfg->demo) /* the demo's market stops when its console quits */
+        return false;
+    if (!f || !f->unattended_after_s || f->unattended_since || !u->cs.presence_me ||
+        u->cs.presence_supervisors != 1)
+        return false;
+    char span[24];
+    header_span_words(f->unattended_after_s, span, sizeof span);
+    snprintf(out, size,
+             f->unattended_halt
+                 ? "you are the last supervisor watching: %s after you leave, the market halts "
+                   "the fleet (a person must resume it)"
+                 : "you are the last supervisor watching: %s after you leave, nothing approves "
+                   "itself and no new negotiation opens until a supervisor is back",
+             span);
+    return true;
+}
+
 void session_quit(ui *u)
 {
-    char list[200], l1[300];
+    char list[200], l1[300], alone[240];
     size_t n = client_unknown_outcomes(u->cl, list, sizeof list);
-    if (n == 0) {
+    bool last = last_watcher(u, alone, sizeof alone);
+    if (n == 0 && !last) {
         u->quit = true;
+        return;
+    }
+    if (n == 0) {
+        ask(u, ASK_QUIT, "Quit the last console watching?", alone, "quit anyway?",
+            "y yes    N no (default)");
         return;
     }
     snprintf(l1, sizeof l1, "%zu decision%s ha%s no answer yet: %s", n, n == 1 ? "" : "s",
              n == 1 ? "s" : "ve", list);
     ask(u, ASK_QUIT, "Quit with decisions unanswered?", l1,
-        n == 1 ? "quit anyway? it stays in the journal and is shown at the next start"
-               : "quit anyway? they stay in the journal and are shown at the next start",
+        last     ? alone
+        : n == 1 ? "quit anyway? it stays in the journal and is shown at the next start"
+                 : "quit anyway? they stay in the journal and are shown at the next start",
         "y yes    N no (default)");
 }
 
@@ -147,8 +205,10 @@ void session_ask_key(ui *u, wint_t ch, bool is_key)
     if (kind == ASK_QUIT) {
         if (yes)
             u->quit = true;
-        else
+        else if (client_unknown_outcomes(u->cl, NULL, 0))
             ui_status(u, false, "not quitting: waiting for the answers");
+        else
+            ui_status(u, false, "not quitting: still watching");
     }
 }
 

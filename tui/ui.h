@@ -189,6 +189,7 @@ typedef struct ui {
 
     /* a question of session.c */
     ui_ask ask;
+    int64_t unattended_told; /* the unattended spell explained (session.c), 0 none */
     char ask_title[64];
     char ask_lines[3][320];
 
@@ -386,6 +387,8 @@ void format_cap(int64_t max_unit_price_minor, int64_t max_quantity, const char *
                 size_t size);
 /* Formats a time (ms since the epoch) as HH:MM:SS UTC. */
 void format_clock(int64_t ms, char *out, size_t size);
+/* A span of seconds in words: "10 min", "90 s" (tui/header.c). */
+void header_span_words(int64_t seconds, char *out, size_t size);
 /* The display name of an agent id: its sanitised name, else the id (borrowed). */
 const char *format_agent_name(const ui *u, const char *id);
 
