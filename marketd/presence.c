@@ -148,6 +148,9 @@ static int store_unattended(market *m)
         !(json_is_null(u) && !json_object_get(fleet, "unattended"))) {
         json_object_set(fleet, "unattended", u);
         rc = mkt_set_fleet(m, fleet);
+        /* a transition is escalated in the same transaction (marketd/webhook.c) */
+        if (rc == 0 && !json_is_null(u))
+            rc = webhook_enqueue(m, "market.unattended", u);
     }
     json_decref(u);
     json_decref(fleet);

@@ -73,9 +73,9 @@ static void verify_signature(int i)
 static testsrv srv;
 static char secret_path[600];
 
-static int setup(void **state)
+/* Starts a receiver and a marketd posting to it, with extra arguments. */
+static int setup_with(const char *extra)
 {
-    (void)state;
     rcv = whrecv_start();
     if (!rcv)
         return -1;
@@ -88,9 +88,22 @@ static int setup(void **state)
     fclose(f);
     char args[800];
     snprintf(args, sizeof args,
-             "--decide-timeout 20 --webhook http://127.0.0.1:%d/hook --webhook-secret-file %s",
-             whrecv_port(rcv), secret_path);
+             "--decide-timeout 20 --webhook http://127.0.0.1:%d/hook --webhook-secret-file %s%s",
+             whrecv_port(rcv), secret_path, extra);
     return testsrv_start(&srv, args);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    return setup_with("");
+}
+
+/* The unattended switch after one second nobody watched (no console ever connects). */
+static int setup_unattended(void **state)
+{
+    (void)state;
+    return setup_with(" --unattended 1");
 }
 
 static int teardown(void **state)
@@ -260,6 +273,26 @@ static void test_token_stored_before_still_works(void **state)
     testhttp_resp_free(&r);
 }
 
+/* The unattended switch's transition is escalated: a signed market.unattended delivery
+ * carrying the switch as the Fleet now holds it (issue 16). */
+static void test_unattended_transition_is_posted(void **state)
+{
+    (void)state;
+    int i = wait_for_type("market.unattended", NULL);
+    const char *body;
+    assert_true(whrecv_get(rcv, i, NULL, &body, NULL));
+    char action[16] = "", since[40] = "";
+    assert_true(testjson_str(body, "data.action", action, sizeof action));
+    assert_string_equal(action, "restrict");
+    assert_true(testjson_str(body, "data.since", since, sizeof since)); /* it acted */
+    testhttp_resp r;
+    assert_int_equal(testsrv_get(&srv, TESTSRV_TOKEN_SUP1, "/v1/fleet", &r), 0);
+    char fleet_since[40] = "";
+    assert_true(testjson_str(r.body, "unattended.since", fleet_since, sizeof fleet_since));
+    assert_string_equal(fleet_since, since);
+    testhttp_resp_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -272,6 +305,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_market_answers_while_the_receiver_hangs, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_token_stored_before_still_works, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unattended_transition_is_posted, setup_unattended,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
