@@ -58,6 +58,10 @@ void model_purchase_clear(model_purchase *p)
     free(p->flags);
     text_free(&p->decision.by);
     text_free(&p->decision.reason);
+    text_free(&p->policy.name);
+    for (size_t i = 0; i < p->npolicy_shadow; i++)
+        text_free(&p->policy_shadow[i].name);
+    free(p->policy_shadow);
     memset(p, 0, sizeof *p);
 }
 
@@ -75,6 +79,15 @@ void model_decision_clear(model_decision *d)
     text_free(&d->by);
     text_free(&d->reason);
     memset(d, 0, sizeof *d);
+}
+
+void model_policy_clear(model_policy *p)
+{
+    text_free(&p->name);
+    text_free(&p->reason);
+    text_free(&p->match_text);
+    free(p->def);
+    memset(p, 0, sizeof *p);
 }
 
 void model_fleet_clear(model_fleet *f)
@@ -96,6 +109,7 @@ void model_event_free(model_event *ev)
         case MODEL_LEDGER: break;
         case MODEL_DECISION: model_decision_clear(&ev->u.decision); break;
         case MODEL_FLEET: model_fleet_clear(&ev->u.fleet); break;
+        case MODEL_POLICY: model_policy_clear(&ev->u.policy); break;
         case MODEL_KIND_COUNT: break;
     }
     memset(ev, 0, sizeof *ev);
@@ -135,7 +149,8 @@ const char *const model_kind_event_types[MODEL_KIND_COUNT] = {
     [MODEL_ALERT] = "alert.updated",
     [MODEL_LEDGER] = "ledger.posted",
     [MODEL_DECISION] = "decision.recorded",
-    [MODEL_FLEET] = "fleet.updated"};
+    [MODEL_FLEET] = "fleet.updated",
+    [MODEL_POLICY] = "policy.updated"};
 
 /* names[v] of a table of n names, or "?" past it. */
 static const char *name_of(const char *const *names, int n, int v)

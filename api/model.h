@@ -48,6 +48,7 @@ typedef enum model_kind {
     MODEL_LEDGER,
     MODEL_DECISION,
     MODEL_FLEET,
+    MODEL_POLICY,
     MODEL_KIND_COUNT
 } model_kind;
 
@@ -200,6 +201,14 @@ typedef struct model_decision_summary {
     model_cap cap;
 } model_decision_summary;
 
+/* A policy a purchase names: the live one that decided it (`policy`) or a shadow one
+ * that matched (`policy_shadow`); docs/api.md, Policies. action is a word as sent. */
+typedef struct model_policy_ref {
+    model_id id;
+    model_text name;
+    char action[16];
+} model_policy_ref;
+
 typedef struct model_purchase {
     model_id id;
     int64_t version;
@@ -220,6 +229,9 @@ typedef struct model_purchase {
     int64_t decide_by; /* 0 when null */
     bool default_veto; /* default_on_timeout == "veto" */
     model_decision_summary decision;
+    model_policy_ref policy;         /* id "" when no live policy matched */
+    model_policy_ref *policy_shadow; /* owned: the shadow policies that matched */
+    size_t npolicy_shadow;
     int64_t created_at;
     int64_t updated_at;
 } model_purchase;
@@ -298,6 +310,26 @@ typedef struct model_fleet {
     int64_t updated_at;
 } model_fleet;
 
+/* A supervisors' policy (docs/api.md, Policies). def is its definition as
+ * api/json_policy.c makes it (compact JSON with sorted keys, not sanitised: never shown,
+ * only sent back in a replacement or a backtest); match_text is its match in words,
+ * sanitised ("total <= $1,000.00, risk <= 0"). */
+typedef struct model_policy {
+    model_id id;
+    int64_t version;
+    model_text name;
+    bool enabled;
+    bool shadow;        /* mode "shadow" (else "live") */
+    model_raw mode_raw; /* an unknown mode as sent (shadow false), else "" */
+    char action[16];    /* approve, veto, review, or another word as sent */
+    int64_t priority;
+    model_text reason; /* s == NULL when null */
+    model_text match_text;
+    char *def;
+    int64_t hits, shadow_hits;
+    int64_t updated_at;
+} model_policy;
+
 /* One event of the stream, decoded. Exactly the member named by kind is set; the
  * event owns its strings until store_apply() takes them (see store_apply). */
 typedef struct model_event {
@@ -314,6 +346,7 @@ typedef struct model_event {
         model_ledger_entry ledger;
         model_decision decision;
         model_fleet fleet;
+        model_policy policy;
     } u;
 } model_event;
 
@@ -329,6 +362,7 @@ void model_purchase_clear(model_purchase *p);
 void model_alert_clear(model_alert *a);
 void model_decision_clear(model_decision *d);
 void model_fleet_clear(model_fleet *f);
+void model_policy_clear(model_policy *p);
 
 /* Each enumeration's names as docs/api.md spells them, indexed by value: the one table
  * that json.c decodes with and the labels below show (marketd, which may not include
@@ -414,10 +448,12 @@ const model_negotiation *store_negotiation(const store *s, const char *id);
 const model_purchase *store_purchase(const store *s, const char *id);
 const model_alert *store_alert(const store *s, const char *id);
 const model_fleet *store_fleet(const store *s);
+const model_policy *store_policy(const store *s, const char *id);
 
 /* Ordered views (borrowed arrays of borrowed pointers, in arrival order of first
  * sight; the panes sort and filter their own copies). */
 const model_agent *const *store_agents(const store *s, size_t *n);
+const model_policy *const *store_policies(const store *s, size_t *n); /* every one, always */
 const model_listing *const *store_listings(const store *s, size_t *n);
 const model_negotiation *const *store_negotiations(const store *s, size_t *n);
 const model_purchase *const *store_purchases(const store *s, size_t *n);
@@ -440,7 +476,7 @@ size_t store_balances(const store *s, const char **accounts, int64_t *amounts, s
  * every pending purchase, open or held thread and open alert, the listings a held thread
  * or purchase names, and the newest of the rest. store_apply() applies an event about an
  * object the store does not hold only when the new version belongs to the working set
- * (a pending purchase, an open or held thread, an open alert, any agent, the fleet, a
+ * (a pending purchase, an open or held thread, an open alert, any agent or policy, the fleet, a
  * listing a held thread or purchase names or one just created, a new ledger entry or
  * decision; and an object in a status this build does not know, on the safe side, which
  * is then evicted as a closed one); otherwise it returns STORE_STALE (the object is read from the
