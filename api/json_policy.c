@@ -280,6 +280,9 @@ int jc_dec_policy(jctx *c, json_t *o, model_policy *p)
     if (mode && !p->shadow && strcmp(mode, "live") != 0)
         word_of(c, json_object_get(o, "mode"), p->mode_raw, sizeof p->mode_raw);
     word_of(c, json_object_get(o, "action"), p->action, sizeof p->action);
+    const char *cur = json_string_value(json_object_get(match, "currency"));
+    if (cur && money_currency_valid(cur))
+        snprintf(p->currency, sizeof p->currency, "%s", cur);
     char words[1200];
     match_words(match, words, sizeof words);
     json_t *def = definition(o);
@@ -352,6 +355,16 @@ char *json_policy_def_set(const char *def, const char *key, const char *value)
     }
     json_decref(v);
     json_decref(o);
+    return out;
+}
+
+char *json_policy_def_set_text(const char *def, const char *key, const char *text)
+{
+    json_t *v = json_string(text);
+    char *value = v ? json_dumps(v, JSON_ENCODE_ANY) : NULL;
+    json_decref(v);
+    char *out = value ? json_policy_def_set(def, key, value) : NULL;
+    free(value);
     return out;
 }
 

@@ -56,6 +56,9 @@ char *json_policy_backtest_body(const policy_set *s, int limit);
  * definition. NULL when def or value is not JSON, or out of memory. Owned. */
 char *json_policy_def_set(const char *def, const char *key, const char *value);
 
+/* The same with a text value (any string, written as a JSON string). */
+char *json_policy_def_set_text(const char *def, const char *key, const char *text);
+
 /* The body of POST /v1/policies/backtest for n definitions (the whole set as it would
  * be) and limit (0: the server's default), or NULL. Owned. */
 char *json_policy_backtest_defs(const char *const *defs, size_t n, int limit);

@@ -325,6 +325,7 @@ typedef struct model_policy {
     int64_t priority;
     model_text reason; /* s == NULL when null */
     model_text match_text;
+    char currency[4]; /* match.currency, "" when the match holds every currency */
     char *def;
     int64_t hits, shadow_hits;
     int64_t updated_at;
@@ -476,7 +477,8 @@ size_t store_balances(const store *s, const char **accounts, int64_t *amounts, s
  * every pending purchase, open or held thread and open alert, the listings a held thread
  * or purchase names, and the newest of the rest. store_apply() applies an event about an
  * object the store does not hold only when the new version belongs to the working set
- * (a pending purchase, an open or held thread, an open alert, any agent or policy, the fleet, a
+ * (a pending purchase, a purchase a policy decided (recent automatic decisions, evicted as
+ * closed ones are), an open or held thread, an open alert, any agent or policy, the fleet, a
  * listing a held thread or purchase names or one just created, a new ledger entry or
  * decision; and an object in a status this build does not know, on the safe side, which
  * is then evicted as a closed one); otherwise it returns STORE_STALE (the object is read from the

@@ -47,8 +47,11 @@ bool keep_admits(const store *s, const model_event *ev)
         case MODEL_NEGOTIATION:
             return ev->u.negotiation.status == NEG_OPEN || ev->u.negotiation.status == NEG_HELD ||
                    ev->u.negotiation.status == NEG_UNKNOWN;
+        /* one a policy decided is a recent automatic decision the console shows as such
+         * (issue 15): held, and evicted as closed ones are */
         case MODEL_PURCHASE:
-            return ev->u.purchase.status == PUR_PENDING || ev->u.purchase.status == PUR_UNKNOWN;
+            return ev->u.purchase.status == PUR_PENDING || ev->u.purchase.status == PUR_UNKNOWN ||
+                   ev->u.purchase.policy.id[0];
         case MODEL_ALERT:
             return ev->u.alert.status == ALERT_OPEN || ev->u.alert.status == ALERT_UNKNOWN;
         default: return true; /* agents, policies, the fleet, new entries, decisions, messages */
