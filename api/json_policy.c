@@ -196,44 +196,14 @@ static void add(char *out, size_t size, const char *text)
         snprintf(out + n, size - n, "%s%s", n ? ", " : "", text);
 }
 
-/* A match's conditions in words, in the order of docs/api.md's table: lists as
- * "agents agt_1 agt_2", amounts formatted as money in the match's currency (without one
- * the amounts hold for every currency: "minor units" says so), "any purchase" when
- * there is none. Not sanitised yet. */
+/* A match's lists in words, in the order of docs/api.md's table ("agents agt_1 agt_2,
+ * flags_any overpay"); "" when there is none. Not sanitised yet. */
 static void match_words(json_t *m, char *out, size_t size)
 {
     static const char *const lists[] = {"agents",     "principals", "sellers",
                                         "categories", "flags_any",  "flags_none"};
-    static const struct {
-        const char *key, *label;
-        bool money;
-    } nums[] = {
-        {"total_min_minor", "total>=", true},     {"total_max_minor", "total<=", true},
-        {"unit_price_max_minor", "unit<=", true}, {"risk_max", "risk<=", false},
-        {"max_per_hour", "<N/h:", false},         {"max_spend_per_hour_minor", "spend/h<=", true}};
-    const char *cur = json_string_value(json_object_get(m, "currency"));
     out[0] = '\0';
     char part[400];
-    if (cur) {
-        snprintf(part, sizeof part, "currency %s", cur);
-        add(out, size, part);
-    }
-    for (size_t k = 0; k < sizeof nums / sizeof nums[0]; k++) {
-        json_t *v = json_object_get(m, nums[k].key);
-        if (!json_is_integer(v))
-            continue;
-        char amt[64];
-        if (nums[k].money && cur && money_currency_valid(cur))
-            money_format(amt, sizeof amt, json_integer_value(v), cur, MONEY_FMT_SYMBOL);
-        else
-            snprintf(amt, sizeof amt, "%lld%s", (long long)json_integer_value(v),
-                     nums[k].money ? " minor" : "");
-        if (!strcmp(nums[k].key, "max_per_hour"))
-            snprintf(part, sizeof part, "<%s/h", amt);
-        else
-            snprintf(part, sizeof part, "%s%s", nums[k].label, amt);
-        add(out, size, part);
-    }
     for (size_t k = 0; k < sizeof lists / sizeof lists[0]; k++) {
         json_t *arr = json_object_get(m, lists[k]), *v;
         size_t i;
@@ -244,8 +214,6 @@ static void match_words(json_t *m, char *out, size_t size)
             n += snprintf(part + n, sizeof part - (size_t)n, " %s", json_string_value(v));
         add(out, size, part);
     }
-    if (!out[0])
-        snprintf(out, size, "any purchase");
 }
 
 /* A word field (action, mode) copied when it is one, sanitised otherwise. */
@@ -283,6 +251,10 @@ int jc_dec_policy(jctx *c, json_t *o, model_policy *p)
     const char *cur = json_string_value(json_object_get(match, "currency"));
     if (cur && money_currency_valid(cur))
         snprintf(p->currency, sizeof p->currency, "%s", cur);
+    for (int k = 0; k < MODEL_POLICY_CONDS; k++) {
+        json_t *v = json_object_get(match, model_policy_conds[k].key);
+        p->cond[k] = json_is_integer(v) && json_integer_value(v) >= 0 ? json_integer_value(v) : -1;
+    }
     char words[1200];
     match_words(match, words, sizeof words);
     json_t *def = definition(o);

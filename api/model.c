@@ -115,6 +115,10 @@ void model_event_free(model_event *ev)
     memset(ev, 0, sizeof *ev);
 }
 
+const model_policy_cond model_policy_conds[MODEL_POLICY_CONDS] = {
+    {"total_min_minor", true}, {"total_max_minor", true}, {"unit_price_max_minor", true},
+    {"risk_max", false},       {"max_per_hour", false},   {"max_spend_per_hour_minor", true}};
+
 /* The one table of each enumeration's names (model.h). */
 const char *const model_purchase_status_names[PUR_UNKNOWN] = {[PUR_PENDING] = "pending_approval",
                                                               [PUR_APPROVED] = "approved",

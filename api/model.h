@@ -310,10 +310,20 @@ typedef struct model_fleet {
     int64_t updated_at;
 } model_fleet;
 
+/* The numeric conditions of a policy's match, by index into model_policy.cond: the key
+ * each has in the match, and whether it is an amount (minor units of the purchase's
+ * currency). */
+#define MODEL_POLICY_CONDS 6
+typedef struct model_policy_cond {
+    const char *key;
+    bool money;
+} model_policy_cond;
+extern const model_policy_cond model_policy_conds[MODEL_POLICY_CONDS];
+
 /* A supervisors' policy (docs/api.md, Policies). def is its definition as
  * api/json_policy.c makes it (compact JSON with sorted keys, not sanitised: never shown,
- * only sent back in a replacement or a backtest); match_text is its match in words,
- * sanitised ("total <= $1,000.00, risk <= 0"). */
+ * only sent back in a replacement or a backtest); its match is kept as what the console
+ * shows: the numeric conditions and the lists in words (sanitised). */
 typedef struct model_policy {
     model_id id;
     int64_t version;
@@ -323,9 +333,11 @@ typedef struct model_policy {
     model_raw mode_raw; /* an unknown mode as sent (shadow false), else "" */
     char action[16];    /* approve, veto, review, or another word as sent */
     int64_t priority;
-    model_text reason; /* s == NULL when null */
-    model_text match_text;
-    char currency[4]; /* match.currency, "" when the match holds every currency */
+    model_text reason;     /* s == NULL when null */
+    model_text match_text; /* the match's lists in words ("flags_any overpay"), or "" */
+    char currency[4];      /* match.currency, "" when the match holds every currency */
+    /* its numeric conditions (-1: none), in the order of model_policy_conds */
+    int64_t cond[MODEL_POLICY_CONDS];
     char *def;
     int64_t hits, shadow_hits;
     int64_t updated_at;

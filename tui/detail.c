@@ -453,7 +453,9 @@ static void policy_lines(const ui *u, dbuf *b, const model_policy *p)
         : p->shadow    ? "shadow"
                        : "live",
         widget_glyph_str(GLYPH_MIDDOT), p->action);
-    add(b, THEME_NORMAL, "match   %s", txt(&p->match_text));
+    char match[480];
+    policies_match(u, p, match, sizeof match);
+    add(b, THEME_NORMAL, "match   %s", match);
     add(b, THEME_NORMAL, "reason  %s", p->reason.s ? p->reason.s : "(none)");
     add(b, THEME_MONEY, "hits %lld %s shadow hits %lld", (long long)p->hits,
         widget_glyph_str(GLYPH_MIDDOT), (long long)p->shadow_hits);

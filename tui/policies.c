@@ -14,7 +14,39 @@
 #include "api/json_policy.h"
 #include "api/money.h"
 
+static const char *amount_currency(const ui *u, const model_policy *p);
+
 /* ---- the pane ------------------------------------------------------------------------ */
+
+/* Labels of the numeric conditions (model_policy_conds' order), before their values. */
+static const char *const cond_labels[MODEL_POLICY_CONDS] = {
+    "total>=", "total<=", "unit<=", "risk<=", "<", "spend/h<="};
+
+void policies_match(const ui *u, const model_policy *p, char *out, size_t size)
+{
+    const char *cur = amount_currency(u, p);
+    size_t used = 0;
+    out[0] = '\0';
+    if (p->currency[0])
+        used += (size_t)snprintf(out, size, "%s", p->currency);
+    for (int k = 0; k < MODEL_POLICY_CONDS && used + 1 < size; k++) {
+        if (p->cond[k] < 0)
+            continue;
+        char v[64];
+        if (model_policy_conds[k].money && cur[0])
+            format_money(p->cond[k], cur, v, sizeof v);
+        else
+            snprintf(v, sizeof v, "%lld%s", (long long)p->cond[k],
+                     model_policy_conds[k].money ? " minor" : "");
+        int n = snprintf(out + used, size - used, "%s%s%s%s", used ? ", " : "", cond_labels[k], v,
+                         !strcmp(model_policy_conds[k].key, "max_per_hour") ? "/h" : "");
+        used += n > 0 ? (size_t)n : 0;
+    }
+    if (p->match_text.s && p->match_text.s[0] && used + 1 < size)
+        snprintf(out + used, size - used, "%s%s", used ? ", " : "", p->match_text.s);
+    if (!out[0])
+        snprintf(out, size, "any purchase");
+}
 
 const widget_column policies_cols[PLC_COUNT] = {
     [PLC_PRIO] = {.title = "PRIO", .width = 7, .right = true, .whole = true},
@@ -96,7 +128,7 @@ void policies_cell(const ui *u, const void *row, int col, char *buf, size_t size
             if (!strcmp(p->action, "veto"))
                 *attr = theme_attr(THEME_WARN);
             break;
-        case PLC_MATCH: snprintf(buf, size, "%s", p->match_text.s ? p->match_text.s : ""); break;
+        case PLC_MATCH: policies_match(u, p, buf, size); break;
         case PLC_HITS:
             snprintf(buf, size, "%lld/%lld", (long long)p->hits, (long long)p->shadow_hits);
             break;
@@ -316,10 +348,11 @@ void policies_toggle(ui *u, const char *name, int want)
     }
     decision_req r;
     decision_req_init(&r, enable ? DEC_POLICY_ENABLE : DEC_POLICY_DISABLE, p->id);
-    char change[256];
-    snprintf(change, sizeof change, "%s %s: %s, priority %lld, %s %.120s",
+    char change[256], match[400];
+    policies_match(u, p, match, sizeof match);
+    snprintf(change, sizeof change, "%s %s: %s, priority %lld, %s %.100s",
              enable ? "enable" : "disable", p->id, p->shadow ? "shadow" : "live",
-             (long long)p->priority, p->action, p->match_text.s ? p->match_text.s : "");
+             (long long)p->priority, p->action, match);
     confirm_change(u, p, &r, def, enable ? "Enable" : "Disable", change);
     free(def);
 }

@@ -326,6 +326,9 @@ int policies_compare(const ui *u, int sort, const void *a, const void *b);
 void policies_cell(const ui *u, const void *row, int col, char *buf, size_t size,
                    unsigned long *attr);
 const char *policies_row_id(const void *row);
+/* Policy p's match in words: its numeric conditions (amounts as money in its currency,
+ * else in the one every agent holds) and its lists; "any purchase" when none. */
+void policies_match(const ui *u, const model_policy *p, char *out, size_t size);
 /* "approved by policy small-clean-books" when a policy decided purchase p (the name from
  * the store, else as the purchase carries it, else the id; sanitised), else NULL. */
 const char *policies_decided_by(const ui *u, const model_purchase *p, char *out, size_t size);
