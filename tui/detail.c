@@ -457,8 +457,10 @@ static void policy_lines(const ui *u, dbuf *b, const model_policy *p)
     policies_match(u, p, match, sizeof match);
     add(b, THEME_NORMAL, "match   %s", match);
     add(b, THEME_NORMAL, "reason  %s", p->reason.s ? p->reason.s : "(none)");
-    add(b, THEME_MONEY, "hits %lld %s shadow hits %lld", (long long)p->hits,
-        widget_glyph_str(GLYPH_MIDDOT), (long long)p->shadow_hits);
+    /* a hit moves no version and sends no event (docs/api.md): the counts are the last
+     * snapshot's or change's */
+    add(b, THEME_MONEY, "hits %lld %s shadow hits %lld (as of the last change or snapshot)",
+        (long long)p->hits, widget_glyph_str(GLYPH_MIDDOT), (long long)p->shadow_hits);
     add(b, THEME_DIM, "e enables/disables, K/J move it, :policy set %s FIELD VALUE changes it",
         p->id);
 }

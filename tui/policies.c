@@ -48,14 +48,15 @@ void policies_match(const ui *u, const model_policy *p, char *out, size_t size)
         snprintf(out, size, "any purchase");
 }
 
+/* At 80 columns HITS/SHADOW drops first: what a policy matches matters more. */
 const widget_column policies_cols[PLC_COUNT] = {
-    [PLC_PRIO] = {.title = "PRIO", .width = 7, .right = true, .whole = true},
-    [PLC_NAME] = {.title = "NAME", .width = 20, .flex = true, .max = 40},
+    [PLC_PRIO] = {.title = "PRIO", .width = 4, .right = true, .whole = true},
+    [PLC_NAME] = {.title = "NAME", .width = 19},
     [PLC_MODE] = {.title = "MODE", .width = 6},
     [PLC_ENABLED] = {.title = "ENABLED", .width = 8},
     [PLC_ACTION] = {.title = "ACTION", .width = 7},
-    [PLC_MATCH] = {.title = "MATCH", .width = 16, .flex = true, .drop = 1},
-    [PLC_HITS] = {.title = "HITS/SHADOW", .width = 11, .right = true, .whole = true, .drop = 2},
+    [PLC_MATCH] = {.title = "MATCH", .width = 16, .flex = true},
+    [PLC_HITS] = {.title = "HITS/SHADOW", .width = 11, .right = true, .whole = true, .drop = 1},
 };
 enum policy_sort { POS_PRIORITY, POS_NAME, POS_HITS };
 /* "priority" is the order the market evaluates them in (lowest first, ties by creation). */
