@@ -234,6 +234,7 @@ static void test_decided_by_policy(void **state)
     assert_true(detail_update(&f->u, 100, 40) > 0);
     assert_non_null(detail_with(f, "approved by policy small-clean-books at "));
     assert_non_null(detail_with(f, "shadow: overpay-veto-shadow would veto"));
+    detail_free(&f->u);
     consolefx_close(f);
 }
 
