@@ -257,11 +257,11 @@ bool lists_get(mkt_ctx *c)
     }
     page_walk w = {a, k->kind, json_array(), lq.limit, 0, NULL, false};
     lq.limit += 1;
-    if (STORE(c->m->db, objects_page, &lq, page_item, &w) < 0 && json_array_size(w.items) == 0) {
+    if (STORE(c->db, objects_page, &lq, page_item, &w) < 0 && json_array_size(w.items) == 0) {
         json_decref(w.items);
         json_decref(w.last_o);
         return mkt_fail(c, 503, "unavailable", NULL, NULL, "database: %s",
-                        c->m->db->ops->error(c->m->db));
+                        c->db->ops->error(c->db));
     }
     json_t *next = json_null();
     if (w.more) {

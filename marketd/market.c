@@ -211,9 +211,12 @@ static void *deliver_main(void *arg)
 /* Frees m (no delivery thread running): its database, locks, operators' hashes. */
 static void market_free(market *m)
 {
+    if (m->rdb)
+        m->rdb->ops->close(m->rdb);
     if (m->db)
         m->db->ops->close(m->db);
     pthread_cond_destroy(&m->qcv);
+    pthread_mutex_destroy(&m->rmu);
     pthread_mutex_destroy(&m->qmu);
     pthread_mutex_destroy(&m->mu);
     memset(m->ops, 0, sizeof m->ops);
@@ -229,6 +232,7 @@ market *market_open(const market_options *opt, char *err, size_t errsz)
         return NULL;
     }
     pthread_mutex_init(&m->mu, NULL);
+    pthread_mutex_init(&m->rmu, NULL);
     pthread_mutex_init(&m->qmu, NULL);
     pthread_cond_init(&m->qcv, NULL);
     m->decide_timeout_s = opt->decide_timeout_s > 0 ? opt->decide_timeout_s : 120;
@@ -247,6 +251,8 @@ market *market_open(const market_options *opt, char *err, size_t errsz)
         goto fail;
     if (open_store(m, path, err, errsz) != 0)
         goto fail;
+    char rerr[256]; /* no reader (":memory:"): the lists are read under the lock */
+    m->rdb = m->db->ops->open_reader ? m->db->ops->open_reader(m->db, rerr, sizeof rerr) : NULL;
     if (pthread_create(&m->q_thread, NULL, deliver_main, m) != 0) {
         snprintf(err, errsz, "cannot start the delivery thread");
         goto fail;
@@ -383,8 +389,8 @@ void market_stats(market *m, market_metrics *out)
     memset(out, 0, sizeof *out);
     out->seq = m->seq;
     out->events = m->st.events;
-    out->requests = m->st.requests;
-    out->errors = m->st.errors;
+    out->requests = m->st.requests + __atomic_load_n(&m->st.reads, __ATOMIC_RELAXED);
+    out->errors = m->st.errors + __atomic_load_n(&m->st.read_errors, __ATOMIC_RELAXED);
     out->decisions = m->st.decisions;
     out->replays = m->st.replays;
     out->conflicts = m->st.conflicts;

@@ -78,22 +78,28 @@ typedef struct mkt_evnode {
 
 /* Counters for /metrics (read with the lock held, or racily for display). */
 typedef struct mkt_stats {
-    uint64_t events;          /* events committed since start */
-    uint64_t requests;        /* market_handle calls */
-    uint64_t errors;          /* answers >= 400 */
-    uint64_t decisions;       /* operator decisions committed */
-    uint64_t replays;         /* idempotent replays */
-    uint64_t conflicts;       /* 409/412 answers */
-    uint64_t expired;         /* purchases expired by the clock */
-    uint64_t purchases;       /* purchases created */
-    uint64_t flags;           /* risk flags raised */
-    uint64_t commit_failures; /* transactions that failed to commit */
-    double decision_seconds;  /* total time inside decision transactions */
+    uint64_t events;             /* events committed since start */
+    uint64_t requests;           /* market_handle calls */
+    uint64_t errors;             /* answers >= 400 */
+    uint64_t decisions;          /* operator decisions committed */
+    uint64_t replays;            /* idempotent replays */
+    uint64_t conflicts;          /* 409/412 answers */
+    uint64_t expired;            /* purchases expired by the clock */
+    uint64_t purchases;          /* purchases created */
+    uint64_t flags;              /* risk flags raised */
+    uint64_t commit_failures;    /* transactions that failed to commit */
+    uint64_t reads, read_errors; /* list pages read on the reader (and answers >= 400), out
+                                    of the lock: only through __atomic builtins */
+    double decision_seconds;     /* total time inside decision transactions */
 } mkt_stats;
 
 struct market {
     pthread_mutex_t mu;
     store *db; /* the database, through its engine's operations (marketd/store.h) */
+    /* A read-only handle on it (NULL: none), under rmu instead of mu: the lists are read
+     * there (route.c, market_handle), so that no writer waits for a page. */
+    store *rdb;
+    pthread_mutex_t rmu;
     char epoch[33];
     int64_t seq;
     int decide_timeout_s;
@@ -133,6 +139,7 @@ struct market {
 /* A request being handled: the parsed pieces and the answer being built. */
 typedef struct mkt_ctx {
     market *m;
+    store *db; /* where it reads: m->db, or m->rdb for a list (route.c) */
     const market_actor *a;
     const market_request *rq;
     char seg[6][72]; /* path segments after /v1 */

@@ -539,28 +539,59 @@ static void dispatch(mkt_ctx *c)
         mt->handle(c);
 }
 
-void market_handle(market *m, const market_actor *a, const market_request *rq, market_response *rs)
+/* True when the request is a list's page (GET or HEAD /v1/{kind}: lists.c, the route
+ * "{kind}" above, open to any token) and the market has a reader to read it with. */
+static bool list_read(mkt_ctx *c)
 {
-    mkt_ctx c = {.m = m, .a = a, .rq = rq};
-    if (mkt_rate_refuse(m, a, rs))
-        return; /* before the lock: a flooding agent slows no one else */
-    if (policy_backtest_take(m, a, rq, rs))
-        return; /* thousands of purchases read without the lock (marketd/policy_backtest.c) */
+    const market_request *rq = c->rq;
+    return c->m->rdb && c->a->role != ROLE_NONE && rq->path && rq->method &&
+           (strcmp(rq->method, "GET") == 0 || strcmp(rq->method, "HEAD") == 0) &&
+           split_path(c, rq->path) && c->nseg == 1 && mkt_find_kind(c->seg[0]);
+}
+
+/* Answers the request with the market's lock held (everything but a list's page). */
+static void handle_locked(mkt_ctx *c, market_response *rs)
+{
+    market *m = c->m;
+    const market_request *rq = c->rq;
     pthread_mutex_lock(&m->mu);
     m->now = mkt_now_ms();
     m->st.requests++;
-    if (!rq->path || !split_path(&c, rq->path))
-        mkt_fail(&c, 404, "not_found", NULL, NULL, "no such endpoint");
+    if (!rq->path || !split_path(c, rq->path))
+        mkt_fail(c, 404, "not_found", NULL, NULL, "no such endpoint");
     else
-        dispatch(&c);
-    rs->replayed = c.status < 0;
+        dispatch(c);
+    rs->replayed = c->status < 0;
     rs->retry_after = 0;
-    rs->status = c.status < 0 ? -c.status : c.status;
+    rs->status = c->status < 0 ? -c->status : c->status;
     if (rs->status >= 400)
         m->st.errors++;
     if (rs->status == 409 || rs->status == 412)
         m->st.conflicts++;
     pthread_mutex_unlock(&m->mu);
+}
+
+void market_handle(market *m, const market_actor *a, const market_request *rq, market_response *rs)
+{
+    mkt_ctx c = {.m = m, .a = a, .rq = rq, .db = m->db};
+    if (mkt_rate_refuse(m, a, rs))
+        return;          /* before the lock: a flooding agent slows no one else */
+    if (policy_backtest_take(m, a, rq, rs))
+        return; /* thousands of purchases read without the lock (marketd/policy_backtest.c) */
+    if (list_read(&c)) { /* a page of a list, on the reader: no writer waits for it */
+        pthread_mutex_lock(&m->rmu);
+        c.db = m->rdb;
+        lists_get(&c);
+        pthread_mutex_unlock(&m->rmu);
+        __atomic_add_fetch(&m->st.reads, 1, __ATOMIC_RELAXED);
+        if (c.status >= 400)
+            __atomic_add_fetch(&m->st.read_errors, 1, __ATOMIC_RELAXED);
+        rs->replayed = false;
+        rs->retry_after = 0;
+        rs->status = c.status;
+    } else {
+        handle_locked(&c, rs);
+    }
     rs->body = c.text ? c.text : c.answer ? json_dumps(c.answer, JSON_COMPACT) : NULL;
     json_decref(c.answer);
     if (!rs->body) {

@@ -27,8 +27,9 @@
  * once a row, in the order the operation states; the callback returns 0 to go on, more
  * than 0 to stop, less than 0 to stop with an error. A walk returns how many rows it gave,
  * or -1 (an engine error, or the callback's). Every operation runs inside the caller's
- * transaction when there is one, with the market's lock held (on a reader's handle,
- * reader_open: in its own read transaction, without the lock).
+ * transaction when there is one, with the market's lock held (on the long-lived reader,
+ * open_reader: with the reader's lock held instead; on a one-read reader, reader_open: in
+ * its own read transaction, without a lock).
  */
 #ifndef DEALDESK_MARKETD_STORE_H
 #define DEALDESK_MARKETD_STORE_H
@@ -165,6 +166,11 @@ struct store_ops {
     /* Opens (creating and migrating it to this marketd's schema, seeded with seed when
      * new) the database at path: the handle (owned), or NULL with a message in err. */
     store *(*open)(const char *path, const store_seed *seed, char *err, size_t errsz);
+    /* A second handle on the same database, for reading only: read without the market's
+     * lock (under a lock of its own), it sees every transaction committed before each
+     * read began and keeps no writer waiting. NULL when there is none (":memory:"; an
+     * error: err says why); closed with close. */
+    store *(*open_reader)(store *s, char *err, size_t errsz);
     /* Closes it (after making the file whole: no journal left beside it). */
     void (*close)(store *s);
     /* The engine's last error message, for a log line or a 503's words. */

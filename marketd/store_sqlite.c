@@ -138,8 +138,8 @@ static int sq_object_put(store *s, const store_object *o)
 {
     sqlite3_stmt *st =
         sq_stmt(SQ(s),
-                "INSERT INTO objects(kind,id,status,p1,p2,due,created,json,seq,upd,k1,k2,tk) "
-                "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(kind,id) DO UPDATE SET "
+                "INSERT INTO objects(kind,id,status,p1,p2,due,created,json,seq,upd,k1,k2,tk,st) "
+                "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(kind,id) DO UPDATE SET "
                 "status=excluded.status, due=excluded.due, json=excluded.json, "
                 "seq=excluded.seq, upd=excluded.upd, k1=excluded.k1, k2=excluded.k2, "
                 "tk=excluded.tk",
@@ -153,6 +153,8 @@ static int sq_object_put(store *s, const store_object *o)
     if (o->seq > 0)
         sqlite3_bind_int64(st, 9, o->seq);
     bind_keys(st, &o->keys);
+    if (o->search)
+        sqlite3_bind_text(st, 14, o->search, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
     sqlite3_reset(st);
     if (rc == 0 && o->search)
@@ -160,21 +162,28 @@ static int sq_object_put(store *s, const store_object *o)
     return rc;
 }
 
+/* A search in another order than creation's, or with a status (or party): when it
+ * matches at most this many rows, they are found by the trigram index (and sorted);
+ * when more, the index of the sort (and status) is read in order, each row's text
+ * tested, until the page is full (a common text fills it soon). */
+#define SEARCH_SORTED_MAX 4000
+
 /* The SQL of a page of q into sql (size bytes): the parameters are ?1 kind, ?2 status,
  * ?3 the cursor's order, ?4 the party or id, ?5 the cursor's key, ?6 the search (an
- * FTS5 phrase), ?7 the limit. A search leads (CROSS JOIN: SQLite keeps that order) and
- * the rows it finds are looked up by their order: in creation order they come sorted
- * (the index's rowids are the rows' order), in another sort they are sorted (every
- * match: a search that matches much of a large kind is slower than the plain lists).
- * The kind is one of kinds[]. */
-static void page_sql(const store_page *q, char *sql, size_t size)
+ * FTS5 phrase), ?7 the limit, ?8 the searched text. A search led by its index (CROSS
+ * JOIN: SQLite keeps that order) gives rows in creation order (the index's rowids are
+ * the rows' order), sorted then in another sort; scan: the sort's index leads and each
+ * row's text (objects.st) is tested. The kind is one of kinds[]. */
+static void page_sql(const store_page *q, bool scan, char *sql, size_t size)
 {
     static const char *const cols[] = {"o.ord", "o.upd", "o.k1", "o.k2", "o.tk"};
     const char *dir = q->desc ? " DESC" : "", *cmp = q->desc ? "<" : ">";
     bool by_ord = q->col == STORE_ORD;
     char col[64], from[128], cursor[128] = "", search[128] = "", order[160], notnull[96] = "";
-    snprintf(col, sizeof col, "%s", cols[q->col]);
-    if (q->q) {
+    /* a party's rows (an agent's threads) are found by the parties' indexes and sorted:
+     * "+" keeps SQLite from reading the whole kind in the sort's index instead */
+    snprintf(col, sizeof col, "%s%s", q->party ? "+" : "", cols[q->col]);
+    if (q->q && !scan) {
         if (by_ord)
             snprintf(col, sizeof col, "search_%s.rowid", q->kind);
         snprintf(from, sizeof from, "search_%s CROSS JOIN objects o ON o.ord=search_%s.rowid",
@@ -182,6 +191,8 @@ static void page_sql(const store_page *q, char *sql, size_t size)
         snprintf(search, sizeof search, " AND search_%s MATCH ?6", q->kind);
     } else {
         snprintf(from, sizeof from, "objects o");
+        if (q->q)
+            snprintf(search, sizeof search, " AND instr(o.st, ?8) > 0");
     }
     if (by_ord && (q->after > 0 || !q->desc))
         snprintf(cursor, sizeof cursor, " AND %s %s ?3", col, cmp);
@@ -197,9 +208,22 @@ static void page_sql(const store_page *q, char *sql, size_t size)
              "SELECT o.json, o.ord FROM %s WHERE o.kind=?1%s%s%s%s%s ORDER BY %s LIMIT ?7", from,
              q->status ? " AND o.status=?2" : "", notnull,
              q->id      ? " AND o.id=?4"
-             : q->party ? " AND (o.p1=?4 OR o.p2=?4)"
+             : q->party ? " AND o.ord IN (SELECT ord FROM objects WHERE kind=?1 AND p1=?4 UNION "
+                          "SELECT ord FROM objects WHERE kind=?1 AND p2=?4)"
                         : "",
              cursor, search, order);
+}
+
+/* True when the search phrase of page q matches more than SEARCH_SORTED_MAX rows. */
+static bool search_is_common(sq *s, const store_page *q, const char *phrase)
+{
+    char sql[200];
+    int64_t n = 0;
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM (SELECT 1 FROM search_%s WHERE search_%s MATCH ?1 LIMIT %d)",
+             q->kind, q->kind, SEARCH_SORTED_MAX + 1);
+    one_int(sq_stmt(s, sql, "t", phrase), &n);
+    return n > SEARCH_SORTED_MAX;
 }
 
 static int sq_objects_page(store *s, const store_page *q, store_row_fn fn, void *ud)
@@ -219,7 +243,9 @@ static int sq_objects_page(store *s, const store_page *q, store_row_fn fn, void 
         phrase[n++] = '"';
         phrase[n] = '\0';
     }
-    page_sql(q, sql, sizeof sql);
+    bool filtered = q->col != STORE_ORD || q->status || q->party || q->id;
+    bool scan = q->q && filtered && search_is_common(SQ(s), q, phrase);
+    page_sql(q, scan, sql, sizeof sql);
     sqlite3_stmt *st =
         sq_stmt(SQ(s), sql, "ttIt", q->kind, q->status, q->after, q->id ? q->id : q->party);
     if (!st)
@@ -228,14 +254,14 @@ static int sq_objects_page(store *s, const store_page *q, store_row_fn fn, void 
         sqlite3_bind_text(st, 5, q->tkey ? q->tkey : "", -1, SQLITE_STATIC);
     else if (q->has_key)
         sqlite3_bind_int64(st, 5, q->key);
-    if (q->q)
+    if (q->q && !scan)
         sqlite3_bind_text(st, 6, phrase, -1, SQLITE_STATIC);
+    if (q->q && scan)
+        sqlite3_bind_text(st, 8, q->q, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 7, q->limit);
     return walk(st, fn, ud);
 }
 
-/* The live ones by the index of statuses (not the creation order's: it would read the
- * whole kind), sorted; the newest others by creation order. */
 static int sq_objects_working(store *s, const char *kind, const char *s1, const char *s2, int max,
                               store_row_fn fn, void *ud)
 {
@@ -625,6 +651,7 @@ static int sq_faults_each(store *s, store_fault_fn fn, void *ud)
 const store_ops store_sqlite = {
     .name = "sqlite",
     .open = sq_open,
+    .open_reader = sq_open_reader,
     .close = sq_close,
     .error = sq_error,
     .begin = sq_begin,

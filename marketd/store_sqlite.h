@@ -17,6 +17,8 @@ typedef struct sq {
     store base;
     sqlite3 *db;
     bool memory;           /* ":memory:": no file, no WAL, no synchronous */
+    bool reader;           /* a read-only handle (store_ops.open_reader) */
+    char *path;            /* the database's path (owned) */
     struct sq_stmt *stmts; /* prepared statements, by SQL text */
 } sq;
 
@@ -36,6 +38,7 @@ int sq_exec(sq *q, const char *sql);
 
 /* store_ops.open, close, error. */
 store *sq_open(const char *path, const store_seed *seed, char *err, size_t errsz);
+store *sq_open_reader(store *s, char *err, size_t errsz);
 void sq_close(store *s);
 const char *sq_error(store *s);
 

@@ -23,16 +23,15 @@
 /* SQL pieces of migration 4: an RFC 3339 time of ours as ms; a field of an object's JSON
  * as text ('' when absent); the separator of the fields of a searchable text; a table of
  * searchable text (trigrams of the lower-case text, case-sensitive: ASCII case is folded
- * by the writer, as SQL lower() does) and its filling from the rows there. */
+ * by the writer, as SQL lower() does) and its filling from the rows' texts. */
 #define MS(x)   "(CAST(strftime('%s'," x ") AS INTEGER)*1000+CAST(substr(" x ",21,3) AS INTEGER))"
 #define F(path) "ifnull(json_extract(json,'$." path "'),'')"
 #define SEP     "||char(10)||"
 #define FTS(kind)                                                                                  \
     "CREATE VIRTUAL TABLE search_" kind " USING fts5(t, tokenize='trigram "                        \
     "case_sensitive 1', content='', detail=full);"
-#define FILL(kind, text)                                                                           \
-    "INSERT INTO search_" kind "(rowid,t) SELECT ord, lower(" text                                 \
-    ") FROM objects WHERE kind='" kind "';"
+#define FILL(kind)                                                                                 \
+    "INSERT INTO search_" kind "(rowid,t) SELECT ord, st FROM objects WHERE kind='" kind "';"
 
 /* The migrations, in order: migrations[i] takes user_version i to i+1. */
 /* clang-format off */
@@ -109,26 +108,39 @@ static const char *const migrations[] = {
     "ALTER TABLE idem ADD COLUMN refs TEXT;",
 
     /* 4: issue 14. The lists' sort keys (store.h, store_keys: read off each object by
-     * db.c, mkt_sort_keys; here off the rows already there), an index per sort with and
-     * without a status, how many objects of each kind were ever stored (kept by a trigger
-     * in the transaction that inserts) and a trigram index per kind of the searchable
-     * text (db.c, search_fields: the same fields, in the same order, lower case). */
+     * db.c, mkt_sort_keys; here off the rows already there) and each object's searchable
+     * text (db.c, search_fields: the same fields, in the same order, lower case) in its
+     * row, one pass a kind; an index per sort with and without a status; how many
+     * objects of each kind were ever stored (kept by a trigger in the transaction that
+     * inserts); and a trigram index per kind of the searchable text. */
     "ALTER TABLE objects ADD COLUMN upd INTEGER;"
     "ALTER TABLE objects ADD COLUMN k1 INTEGER;"
     "ALTER TABLE objects ADD COLUMN k2 INTEGER;"
     "ALTER TABLE objects ADD COLUMN tk TEXT;"
-    "UPDATE objects SET upd=ifnull(" MS("json_extract(json,'$.updated_at')") ",-1)"
-    " WHERE kind IN ('listing','negotiation');"
-    "UPDATE objects SET k1=ifnull(json_extract(json,'$.unit_price_minor'),0) WHERE kind='listing';"
-    "UPDATE objects SET k1=ifnull(json_extract(json,'$.message_count'),0)"
-    " WHERE kind='negotiation';"
+    "ALTER TABLE objects ADD COLUMN st TEXT;"
+    "UPDATE objects SET tk=ifnull(json_extract(json,'$.name'),''), st=lower("
+    F("id") SEP F("name") SEP F("principal") ") WHERE kind='agent';"
+    "UPDATE objects SET upd=ifnull(" MS("json_extract(json,'$.updated_at')") ",-1),"
+    " k1=ifnull(json_extract(json,'$.unit_price_minor'),0), st=lower("
+    F("id") SEP F("title") SEP F("category") SEP F("seller_id") ") WHERE kind='listing';"
+    "UPDATE objects SET upd=ifnull(" MS("json_extract(json,'$.updated_at')") ",-1),"
+    " k1=ifnull(json_extract(json,'$.message_count'),0), st=lower("
+    F("id") SEP F("listing_id") SEP F("buyer_id") SEP F("seller_id") SEP
+    "ifnull((SELECT json_extract(l.json,'$.title') FROM objects l WHERE l.kind='listing'"
+    " AND l.id=json_extract(objects.json,'$.listing_id')),'')) WHERE kind='negotiation';"
     "UPDATE objects SET k1=ifnull(json_extract(json,'$.total_minor'),0), k2=ifnull("
-    MS("json_extract(json,'$.decide_by')") ",9223372036854775807) WHERE kind='purchase';"
+    MS("json_extract(json,'$.decide_by')") ",9223372036854775807), st=lower("
+    F("id") SEP F("negotiation_id") SEP F("listing_id") SEP F("buyer_id") SEP F("seller_id")
+    ") WHERE kind='purchase';"
     "UPDATE objects SET k1=CASE json_extract(json,'$.severity') WHEN 'critical' THEN 2"
-    " WHEN 'warning' THEN 1 ELSE 0 END WHERE kind='alert';"
+    " WHEN 'warning' THEN 1 ELSE 0 END, st=lower("
+    F("id") SEP F("rule") SEP F("message") SEP F("subject.id") ") WHERE kind='alert';"
     "UPDATE objects SET k1=ifnull((SELECT MAX(json_extract(value,'$.amount_minor')) FROM"
-    " json_each(objects.json,'$.postings')),0) WHERE kind='ledger';"
-    "UPDATE objects SET tk=ifnull(json_extract(json,'$.name'),'') WHERE kind='agent';"
+    " json_each(objects.json,'$.postings')),0), st=lower(" F("id") SEP F("purchase_id") SEP
+    "ifnull((SELECT group_concat(json_extract(value,'$.account'),char(10)) FROM"
+    " json_each(objects.json,'$.postings')),'')) WHERE kind='ledger';"
+    "UPDATE objects SET st=lower(" F("id") SEP F("action") SEP F("by") SEP F("subject.id") SEP
+    F("reason") ") WHERE kind='decision';"
     "CREATE INDEX objects_kind_ord ON objects(kind, ord);"
     "CREATE INDEX objects_upd ON objects(kind, upd, ord) WHERE upd IS NOT NULL;"
     "CREATE INDEX objects_status_upd ON objects(kind, status, upd, ord) WHERE upd IS NOT NULL;"
@@ -144,18 +156,8 @@ static const char *const migrations[] = {
     " VALUES(new.kind,1) ON CONFLICT(kind) DO UPDATE SET n=n+1; END;"
     FTS("agent") FTS("listing") FTS("negotiation") FTS("purchase") FTS("alert") FTS("ledger")
     FTS("decision")
-    FILL("agent", F("id") SEP F("name") SEP F("principal"))
-    FILL("listing", F("id") SEP F("title") SEP F("category") SEP F("seller_id"))
-    FILL("negotiation", F("id") SEP F("listing_id") SEP F("buyer_id") SEP F("seller_id") SEP
-         "ifnull((SELECT json_extract(l.json,'$.title') FROM objects l WHERE l.kind='listing'"
-         " AND l.id=json_extract(objects.json,'$.listing_id')),'')")
-    FILL("purchase", F("id") SEP F("negotiation_id") SEP F("listing_id") SEP F("buyer_id") SEP
-         F("seller_id"))
-    FILL("alert", F("id") SEP F("rule") SEP F("message") SEP F("subject.id"))
-    FILL("ledger", F("id") SEP F("purchase_id") SEP
-         "ifnull((SELECT group_concat(json_extract(value,'$.account'),char(10)) FROM"
-         " json_each(objects.json,'$.postings')),'')")
-    FILL("decision", F("id") SEP F("action") SEP F("by") SEP F("subject.id") SEP F("reason")),
+    FILL("agent") FILL("listing") FILL("negotiation") FILL("purchase") FILL("alert")
+    FILL("ledger") FILL("decision"),
 };
 /* clang-format on */
 
@@ -359,6 +361,10 @@ store *sq_open(const char *path, const store_seed *seed, char *err, size_t errsz
     }
     q->base.ops = &store_sqlite;
     q->memory = strcmp(path, ":memory:") == 0;
+    if (!(q->path = strdup(path))) {
+        snprintf(err, errsz, "out of memory");
+        goto fail;
+    }
     if (!q->memory && private_files(path, err, errsz) != 0)
         goto fail;
     if (sqlite3_open_v2(path, &q->db,
@@ -381,8 +387,33 @@ fail:
     sq_stmts_free(q);
     if (q->db)
         sqlite3_close(q->db);
+    free(q->path);
     free(q);
     return NULL;
+}
+
+store *sq_open_reader(store *s, char *err, size_t errsz)
+{
+    sq *w = SQ(s), *q = w->memory ? NULL : calloc(1, sizeof *q);
+    if (!q) {
+        snprintf(err, errsz, "%s",
+                 w->memory ? "an in-memory database has one handle" : "out of memory");
+        return NULL;
+    }
+    q->base.ops = &store_sqlite;
+    q->reader = true;
+    if (!(q->path = strdup(w->path)) ||
+        sqlite3_open_v2(w->path, &q->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
+            SQLITE_OK) {
+        snprintf(err, errsz, "cannot open database %s to read: %s", w->path,
+                 q->db ? sqlite3_errmsg(q->db) : "out of memory");
+        sqlite3_close(q->db);
+        free(q->path);
+        free(q);
+        return NULL;
+    }
+    sqlite3_busy_timeout(q->db, 5000);
+    return &q->base;
 }
 
 void sq_close(store *s)
@@ -390,10 +421,11 @@ void sq_close(store *s)
     sq *q = SQ(s);
     if (!q)
         return;
-    if (!q->memory)
+    if (!q->memory && !q->reader)
         sqlite3_exec(q->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
     sq_stmts_free(q);
     sqlite3_close(q->db);
+    free(q->path);
     free(q);
 }
 

@@ -76,9 +76,9 @@ static void on_outcome(void *ud, const decision_outcome *o)
         if (u->inflight[i].id == o->id) {
             snprintf(subject, sizeof subject, "%s", u->inflight[i].subject);
             label = decision_action_verb(u->inflight[i].action); /* "resume", not fleet_resume */
-            u->inflight[i] = u->inflight[--u->ninflight];
             break;
         }
+    actions_landed(u, o);
     char now[200];
     explain_current(o, now, sizeof now);
     if (o->ok) {
@@ -97,30 +97,43 @@ static void on_outcome(void *ud, const decision_outcome *o)
         ui_status(u, true, "%d %s %s: %s %s", o->http_status, label, subject, o->error_code,
                   o->message);
     }
-    u->marks++; /* the row is no longer in flight */
+    u->marks++; /* what the row shows may have changed */
     u->dirty = true;
 }
 
-/* Sends a request and marks its subject in flight with label. */
-static void send_decision(ui *u, const decision_req *req, const char *label)
+/* Takes an answered decision out of the in-flight list; see ui.h. */
+bool actions_landed(ui *u, const decision_outcome *o)
+{
+    for (size_t i = 0; i < u->ninflight; i++)
+        if (u->inflight[i].id == o->id) {
+            u->inflight[i] = u->inflight[--u->ninflight];
+            u->marks++; /* the row is no longer in flight */
+            u->dirty = true;
+            return true;
+        }
+    return false;
+}
+
+/* Sends a request and marks its subject in flight with label; see ui.h. */
+uint64_t actions_send(ui *u, const decision_req *req, const char *label, decision_cb cb)
 {
     if (u->read_only) {
         ui_status(u, true, "read-only: %s is unavailable", decision_action_verb(req->action));
-        return;
+        return 0;
     }
     char err[200];
     if (decision_validate(req, err, sizeof err) < 0) {
         ui_status(u, true, "not sent: %s", err);
-        return;
+        return 0;
     }
     if (req->action <= DEC_REFUND)
         remember(u, req->subject_id);
     /* the outcome (a refusal before sending too) comes later, from client_run */
-    uint64_t id = client_decide(u->cl, req, on_outcome, u);
+    uint64_t id = client_decide(u->cl, req, cb ? cb : on_outcome, u);
     const char *subject = req->subject_id[0] ? req->subject_id : "fleet";
     if (id == 0) {
         ui_status(u, true, "%s %s: out of memory: nothing sent", label, subject);
-        return;
+        return 0;
     }
     if (u->ninflight < UI_MAX_INFLIGHT) {
         ui_inflight *f = &u->inflight[u->ninflight++];
@@ -129,14 +142,23 @@ static void send_decision(ui *u, const decision_req *req, const char *label)
         snprintf(f->subject, sizeof f->subject, "%s", subject);
         snprintf(f->label, sizeof f->label, "%s", label);
     }
-    ui_status(u, false, "%s %s: sending, no answer yet", label, subject);
     u->marks++;
     u->dirty = true;
+    if (cb)
+        return id; /* a batch: its own summary, the selection stays */
+    ui_status(u, false, "%s %s: sending, no answer yet", label, subject);
     if (req->action == DEC_APPROVE || req->action == DEC_VETO || req->action == DEC_CAP) {
         /* on to the next waiting one, in the update step, once the client has run */
         u->advance_id = id;
         snprintf(u->advance_from, sizeof u->advance_from, "%s", req->subject_id);
     }
+    return id;
+}
+
+/* Sends a request with the console's own outcome handling (actions_send). */
+static void send_decision(ui *u, const decision_req *req, const char *label)
+{
+    actions_send(u, req, label, NULL);
 }
 
 /* Opens a y/N confirmation for req (title and lines already set). The box is tied to its
@@ -147,6 +169,7 @@ static void confirm(ui *u, const decision_req *req, int64_t version)
 {
     u->confirm_req = *req;
     u->confirm_version = version;
+    u->batch.boxed = false;
     u->mode = MODE_CONFIRM;
     ui_status_clear(u);
     if (u->pane == PANE_PENDING && store_purchase(u->st, req->subject_id))
@@ -594,6 +617,7 @@ void actions_line_done(ui *u, const char *line)
         [LINE_REFUND_REASON] = "a refund needs a reason; nothing was sent",
         [LINE_PAUSE_REASON] = "a pause needs a reason; nothing was sent",
         [LINE_HALT_REASON] = "a halt needs a reason; the fleet keeps running",
+        [LINE_BATCH_VETO_REASON] = "a veto needs a reason; nothing was sent",
     };
     if (!line[0] && (size_t)u->line_purpose < sizeof needs_reason / sizeof needs_reason[0] &&
         needs_reason[u->line_purpose]) {
@@ -629,6 +653,7 @@ void actions_line_done(ui *u, const char *line)
             break;
         case LINE_REFUND_REASON: actions_refund(u, u->line_req.subject_id, line); break;
         case LINE_PAUSE_REASON: send_reason(u, line, "pausing…"); break;
+        case LINE_BATCH_VETO_REASON: batch_decide(u, DEC_VETO, line); break;
         case LINE_HALT_REASON: confirm_halt(u, line); break; /* the version H saw */
         case LINE_HALT_CONFIRM:
             if (strcmp(line, "halt") != 0) {
@@ -645,6 +670,10 @@ void actions_confirm_key(ui *u, wint_t ch, bool is_key)
 {
     u->mode = MODE_BROWSE;
     u->dirty = true;
+    if (u->batch.boxed) {
+        batch_confirm(u, !is_key && (ch == 'y' || ch == 'Y'));
+        return;
+    }
     if (!is_key && (ch == 'y' || ch == 'Y')) {
         const char *label = "deciding…";
         switch (u->confirm_req.action) {

@@ -248,11 +248,18 @@ static bool draw_bottom(const ui *u, WINDOW *w, int rows)
 /* The confirmation box, saying so when its purchase changed since it was shown. */
 static void draw_confirm(const ui *u, WINDOW *w, int cols)
 {
-    const char *lines[8];
-    char changed[160];
+    const char *lines[14];
+    char changed[256];
     int n = 0;
-    for (int i = 0; i < u->confirm_n && n < 7; i++)
+    for (int i = 0; i < u->confirm_n && n < 13; i++)
         lines[n++] = u->confirm_lines[i];
+    if (u->batch.boxed) { /* a batch: the marked purchases that changed since shown */
+        batch_changed(u, changed, sizeof changed);
+        if (changed[0])
+            lines[n++] = changed;
+        widget_dialog(w, u->confirm_title, lines, n, cols - 4);
+        return;
+    }
     const model_purchase *p = store_purchase(u->st, u->confirm_req.subject_id);
     if (u->confirm_version && p && p->version != u->confirm_version) {
         snprintf(changed, sizeof changed, "CHANGED since shown: now v%lld %s; y will be refused",

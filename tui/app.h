@@ -21,12 +21,14 @@
  * |               | bar and the help screen's lines are generated from it         |
  * | keymap.c      | the table's default keys; `bind KEY ACTION` from config       |
  * | actions.c     | decisions -> requests: prompts, confirmations, outcomes       |
+ * | batch.c       | marks on Pending rows; one preview and y/N for a decision on  |
+ * |               | all of them, each sent as its own bound decision; summary     |
  * | cmdline.c     | readline (callback interface): prompts, completion (the table)|
  * | session.c     | decisions across sessions: unanswered ones at start, at quit  |
  * | export.c      | :export ledger FILE.csv, :export threads FILE.json            |
  * | demo.c        | demo_run: starts marketd with a simulated fleet and attaches  |
  * | main.c        | dealdesk's main (the client engineer's)                       |
- * | headless.c    | tail, snapshot, one-shot decisions (the client engineer's)    |
+ * | headless.c    | tail, snapshot, one-shot decisions, several ids at once       |
  */
 #ifndef DEALDESK_TUI_APP_H
 #define DEALDESK_TUI_APP_H

@@ -160,14 +160,21 @@ static void key_decide(ui *u, int a)
 
 /* ---- the commands' handlers (the rest of the line in s; NULL from a decision's key) ---- */
 
+/* Without an id, the marked purchases when there are marks (batch.c), else the
+ * selection. */
 static void cmd_approve(ui *u, char *s)
 {
-    actions_approve(u, word(&s));
+    char *id = word(&s);
+    if (!id && batch_decide(u, DEC_APPROVE, NULL))
+        return;
+    actions_approve(u, id);
 }
 
 static void cmd_veto(ui *u, char *s)
 {
     char *id = word(&s);
+    if (!id && batch_decide(u, DEC_VETO, NULL))
+        return;
     actions_veto(u, id, rest(&s));
 }
 
@@ -400,15 +407,33 @@ static const ui_command table[ACT_COUNT] = {
     [ACT_COMMAND] = {.name = "command",
                      .key = {":", "command line (Tab completes)", key_command},
                      .bar = {ON_EVERY_PANE, 13}},
+    /* marks serve decisions only: read-only offers none (batch.c) */
+    [ACT_MARK] = {.name = "mark",
+                  .decision = true,
+                  .key = {"Space", "mark or unmark the purchase (a, v decide on the marks)",
+                          batch_mark},
+                  .bar = {ON(PANE_PENDING), 4}},
+    [ACT_MARK_ALL] = {.name = "mark-all",
+                      .decision = true,
+                      .key = {"*", "mark every waiting purchase the filter shows", batch_mark_all},
+                      .cmd = {"mark-all", "mark every waiting purchase the filter shows"}},
+    [ACT_UNMARK_ALL] = {.name = "unmark-all",
+                        .decision = true,
+                        .key = {"u", "clear the marks", batch_unmark_all},
+                        .cmd = {"unmark-all", "clear the marks"}},
     [ACT_APPROVE] = {.name = "approve",
                      .decision = true,
-                     .key = {"a", "approve the purchase (confirm)", key_decide, ACT_APPROVE},
-                     .cmd = {"approve PUR", "approve (asks to confirm)", cmd_approve, ARG_PENDING},
+                     .key = {"a", "approve the purchase, or every marked one (confirm)", key_decide,
+                             ACT_APPROVE},
+                     .cmd = {"approve PUR", "approve (asks to confirm); no id: the marked ones",
+                             cmd_approve, ARG_PENDING},
                      .bar = {ON(PANE_PENDING), 1}},
     [ACT_VETO] = {.name = "veto",
                   .decision = true,
-                  .key = {"v", "veto the purchase (asks the reason)", key_decide, ACT_VETO},
-                  .cmd = {"veto PUR REASON", "veto with a reason", cmd_veto, ARG_PENDING},
+                  .key = {"v", "veto the purchase, or every marked one (asks the reason)",
+                          key_decide, ACT_VETO},
+                  .cmd = {"veto PUR REASON", "veto with a reason; no id: the marked ones", cmd_veto,
+                          ARG_PENDING},
                   .bar = {ON(PANE_PENDING), 2}},
     [ACT_CAP] = {.name = "cap",
                  .decision = true,

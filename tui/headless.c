@@ -574,3 +574,146 @@ int headless_decide(config *cfg, decision_req *req, const char *total_text,
     }
     return report(req, &a, id, total_from_server, currency);
 }
+
+/* One id of `dealdesk approve|veto PUR…` (headless_decide_many). */
+typedef struct batch_one {
+    decision_req req;
+    char currency[4];
+    bool from_server; /* approve at the total read from the server */
+    bool unread;      /* the purchase could not be read (stderr says why): not sent */
+    uint64_t id;      /* client_decide's */
+    answer a;
+} batch_one;
+
+/* Reads each purchase (its version; for approve its total and currency) and parses the
+ * totals the caller gave. Returns 0, or 2 after the message (a bad amount: nothing is
+ * sent at all). */
+static int batch_prepare(const config *cfg, batch_one *b, const char *const *totals, int n)
+{
+    for (int i = 0; i < n; i++) {
+        int64_t total = -1;
+        if (fetch_subject(cfg, &b[i].req, &total, b[i].currency)) {
+            b[i].unread = true;
+            continue;
+        }
+        if (b[i].req.action != DEC_APPROVE)
+            continue;
+        char flag[100];
+        snprintf(flag, sizeof flag, "%s=", b[i].req.subject_id);
+        if (totals[i] &&
+            parse_amount(flag, totals[i], b[i].currency, &b[i].req.expected_total_minor))
+            return 2;
+        if (!totals[i]) {
+            b[i].req.expected_total_minor = total;
+            b[i].from_server = true;
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        char err[512];
+        if (!b[i].unread && decision_validate(&b[i].req, err, sizeof err) < 0) {
+            errmsg(decision_action_name(b[i].req.action), err);
+            return 2;
+        }
+    }
+    return 0;
+}
+
+/* Sends every prepared decision on one client and waits for all the answers (or a
+ * signal). Returns 0, or 1 when no client could be opened. */
+static int batch_send(config *cfg, batch_one *b, int n, const char *epoch, const char *name)
+{
+    if (signals_setup() < 0)
+        return 1;
+    cfg->no_stream = true;
+    store *st;
+    client *c = open_client(cfg, &st);
+    if (!c)
+        return 1;
+    client_bind(c, epoch, name);
+    for (int i = 0; i < n; i++)
+        if (!b[i].unread)
+            b[i].id = client_decide(c, &b[i].req, on_answer, &b[i].a);
+    for (;;) {
+        bool all = true;
+        for (int i = 0; i < n; i++)
+            all &= b[i].unread || !b[i].id || b[i].a.done;
+        if (all || got_signal)
+            break;
+        unsigned ready = 0;
+        client_wait(c, &sig_pipe[0], 1, 1000, &ready);
+        client_run(c);
+    }
+    client_free(c); /* an unanswered one is settled: not sent, or abandoned */
+    store_free(st);
+    return 0;
+}
+
+/* One line on stdout for each id, in the order given: "ok approve pur_1 200", "refused
+ * approve pur_2 412 version_mismatch: …", "failed …" or "unknown …". True when ok. */
+static bool batch_line(const batch_one *b)
+{
+    const char *action = decision_action_name(b->req.action), *id = b->req.subject_id;
+    if (b->unread)
+        printf("failed %s %s: not read, nothing sent\n", action, id);
+    else if (!b->id || !b->a.done)
+        printf("unknown %s %s: %s\n", action, id,
+               b->id ? "interrupted before the answer came; it will not be sent again"
+                     : "out of memory: nothing sent");
+    else if (b->a.o.ok)
+        printf("ok %s %s %d%s\n", action, id, b->a.o.http_status,
+               b->a.o.replayed ? " replayed" : "");
+    else if (b->a.o.http_status == 0)
+        printf("failed %s %s: %s\n", action, id, b->a.o.message);
+    else
+        printf("refused %s %s %d %s: %s%s%s\n", action, id, b->a.o.http_status, b->a.o.error_code,
+               b->a.o.message, b->a.summary[0] ? "; " : "", b->a.summary);
+    return !b->unread && b->id && b->a.done && b->a.o.ok;
+}
+
+int headless_decide_many(config *cfg, decision_action action, const char *const *ids,
+                         const char *const *totals, int n, const char *reason)
+{
+    batch_one *b = calloc((size_t)n, sizeof *b);
+    if (!b) {
+        errmsg("", "out of memory");
+        return 1;
+    }
+    const char *what = decision_action_name(action);
+    char epoch[65], name[65], again[65], err[512];
+    int rc = 0;
+    for (int i = 0; i < n; i++) {
+        decision_req_init(&b[i].req, action, ids[i]);
+        snprintf(b[i].req.reason, sizeof b[i].req.reason, "%s", reason ? reason : "");
+    }
+    if (read_binding(cfg, epoch, sizeof epoch, name, sizeof name, err, sizeof err) < 0) {
+        fprintf(stderr, "dealdesk: %s: not connected (%s): nothing sent\n", what, err);
+        rc = 1;
+    }
+    if (!rc)
+        rc = batch_prepare(cfg, b, totals, n);
+    for (int i = 0; !rc && i < n; i++) /* what an id without a total is approved at: first */
+        if (b[i].from_server) {
+            char money[64];
+            money_format(money, sizeof money, b[i].req.expected_total_minor, b[i].currency,
+                         MONEY_FMT_CODE);
+            fprintf(stderr, "dealdesk: approving %s at its current total %s (version %lld)\n",
+                    ids[i], money, (long long)b[i].req.if_match_version);
+        }
+    if (!rc &&
+        (read_epoch(cfg, again, sizeof again, err, sizeof err) < 0 || strcmp(again, epoch))) {
+        fprintf(stderr, "dealdesk: %s: the market at %s changed or cannot be read: nothing sent\n",
+                what, cfg->url);
+        rc = 1;
+    }
+    if (!rc)
+        rc = batch_send(cfg, b, n, epoch, name);
+    if (!rc) {
+        for (int i = 0; i < n; i++)
+            if (!batch_line(&b[i]))
+                rc = 1;
+        if (fflush(stdout) != 0)
+            rc = 1;
+    }
+    free(b);
+    return rc;
+}

@@ -35,6 +35,16 @@ int headless_replay(config *cfg);
 int headless_decide(config *cfg, decision_req *req, const char *total_text,
                     const char *max_price_text);
 
+/* dealdesk approve|veto PUR PUR…: one decision per id (ids[0..n), distinct), each
+ * bound to the version read from the server and, for approve, to totals[i] (typed money
+ * in the purchase's currency) or, when NULL, the total read (said on stderr before
+ * anything is sent); a veto's reason goes with every one. Prints one line per id on
+ * stdout, in order: "ok ACTION ID STATUS", "refused ACTION ID STATUS CODE: message",
+ * "failed …" or "unknown …". Returns 0 only when every one succeeded, 1 otherwise, 2 for
+ * an amount that does not parse (nothing sent). */
+int headless_decide_many(config *cfg, decision_action action, const char *const *ids,
+                         const char *const *totals, int n, const char *reason);
+
 /* dealdesk policies list: the server's policies, one line each, in evaluation order. */
 int headless_policies_list(const config *cfg);
 /* dealdesk policies export FILE: the server's set written to FILE ({"policies": [...]}). */

@@ -34,8 +34,8 @@ static const char usage_text[] =
     "       dealdesk --demo [--seed N] [--rate R]   a bundled marketd and fleet, attached\n"
     "       dealdesk tail [--after SEQ]             each event as a line of JSON\n"
     "       dealdesk snapshot                       the current state as JSON\n"
-    "       dealdesk approve PUR [--total AMOUNT] [--if-match V] [--comment TEXT]\n"
-    "       dealdesk veto PUR --reason TEXT [--if-match V]\n"
+    "       dealdesk approve PUR[=TOTAL]... [--total AMOUNT] [--if-match V] [--comment TEXT]\n"
+    "       dealdesk veto PUR... --reason TEXT [--if-match V]\n"
     "       dealdesk cap PUR [--max-price AMOUNT] [--max-quantity N] [--reason TEXT]\n"
     "       dealdesk refund PUR --reason TEXT\n"
     "       dealdesk pause AGT --reason TEXT    dealdesk resume AGT\n"
@@ -58,6 +58,9 @@ static const char usage_text[] =
     "\n"
     "Without --if-match a decision fetches the subject first and uses its version; approve\n"
     "without --total approves the total it fetched (and says so on stderr).\n"
+    "approve and veto take several ids, each its own decision, one line each on stdout\n"
+    "(PUR=TOTAL: the total you expect, as money in the purchase's currency; --total and\n"
+    "--if-match are for one id); the exit code is 0 only when every one succeeded.\n"
     "Exit codes: 0 ok, 1 runtime failure or a refused decision (message on stderr),\n"
     "2 usage error.\n";
 
@@ -167,7 +170,8 @@ typedef struct cmdline {
     const char *reason, *total, *max_price, *max_qty, *if_match, *after, *speed;
     bool headless;
     bool help, version;
-    const char *pos[8]; /* the words that are not options, in order: the command and its ids */
+    const char *pos[257]; /* the words that are not options, in order: the command and its ids
+                             (approve and veto take up to 256) */
     int npos;
 } cmdline;
 
@@ -299,6 +303,58 @@ typedef struct subcommand {
     bool offline; /* connects to no market (no transport check) */
 } subcommand;
 
+/* Splits "pur_12=535.00" into its id (into id, 65 bytes) and the expected total (*total,
+ * NULL without "="). Returns 0, or 2 after the usage error. */
+static int split_id(const char *word, char id[65], const char **total)
+{
+    const char *eq = strchr(word, '=');
+    size_t n = eq ? (size_t)(eq - word) : strlen(word);
+    if (n == 0 || n > 64 || (eq && !eq[1]))
+        return usage_error("an id is PUR or PUR=TOTAL", word);
+    snprintf(id, 65, "%.*s", (int)n, word);
+    *total = eq ? eq + 1 : NULL;
+    return 0;
+}
+
+/* `approve PUR[=TOTAL]…` and `veto PUR… --reason R` with several ids (or one carrying its
+ * total, which is --total): each id its own decision (headless_decide_many). Returns -1
+ * when the command line is a single decision after all (run_decision goes on), else the
+ * exit code. */
+static int run_several(config *cfg, const cmdline *cl, decision_action a, const char **total)
+{
+    const char *const *pos = cl->pos + 1;
+    int npos = cl->npos - 1;
+    static char ids[256][65];
+    const char *idp[256], *totals[256];
+    for (int i = 0; i < npos; i++) {
+        int rc = split_id(pos[i], ids[i], &totals[i]);
+        if (rc)
+            return rc;
+        if (totals[i] && a != DEC_APPROVE)
+            return usage_error("only approve takes an expected total (PUR=TOTAL)", pos[i]);
+        for (int j = 0; j < i; j++)
+            if (!strcmp(ids[j], ids[i]))
+                return usage_error("an id given twice", ids[i]);
+        idp[i] = ids[i];
+    }
+    if (npos == 1) { /* one id: the single decision, PUR=TOTAL being --total */
+        if (totals[0] && cl->total)
+            return usage_error("give the total once: PUR=TOTAL or --total", pos[0]);
+        if (totals[0])
+            *total = totals[0];
+        return -1;
+    }
+    if (cl->total || cl->if_match)
+        return usage_error("with several ids, give each its total as PUR=TOTAL (no --total or "
+                           "--if-match)",
+                           NULL);
+    if (a == DEC_VETO && !(cl->reason && cl->reason[0]))
+        return usage_error("veto needs --reason (one for every id)", NULL);
+    if (cl->reason && strlen(cl->reason) > 500)
+        return usage_error("the reason is longer than 500 characters", NULL);
+    return headless_decide_many(cfg, a, idp, totals, npos, cl->reason);
+}
+
 /* Runs one decision command. */
 static int run_decision(config *cfg, const cmdline *cl, const subcommand *sc)
 {
@@ -307,6 +363,17 @@ static int run_decision(config *cfg, const cmdline *cl, const subcommand *sc)
     int npos = cl->npos - 1;
     decision_req req;
     bool fleet = a == DEC_HALT || a == DEC_FLEET_RESUME;
+    const char *total = cl->total;
+    char one[65];
+    const char *onep[1] = {one};
+    if ((a == DEC_APPROVE || a == DEC_VETO) && npos >= 1) {
+        int rc = run_several(cfg, cl, a, &total);
+        if (rc >= 0)
+            return rc;
+        const char *t;
+        split_id(pos[0], one, &t); /* checked by run_several */
+        pos = onep;
+    }
     if (npos != (fleet ? 0 : 1))
         return usage_error(fleet ? "this command takes no id" : "this command takes one id",
                            decision_action_name(a));
@@ -326,7 +393,7 @@ static int run_decision(config *cfg, const cmdline *cl, const subcommand *sc)
         return usage_error("cap needs --max-price or --max-quantity", NULL);
     if (cl->total && a != DEC_APPROVE)
         return usage_error("--total belongs to approve", NULL);
-    return headless_decide(cfg, &req, cl->total, cl->max_price);
+    return headless_decide(cfg, &req, total, cl->max_price);
 }
 
 /* dealdesk tail [--after SEQ] */

@@ -67,6 +67,7 @@ static size_t copy_rows(const void *const *src, size_t n, const void ***rows, si
  * stays at every width. Columns of numbers are `whole` (last field): never cut, the text
  * columns give way. */
 enum pending_col {
+    PC_MARKED, /* ● a mark for a batch decision (batch.c) */
     PC_DUE,
     PC_MARK,
     PC_PURCHASE,
@@ -80,6 +81,7 @@ enum pending_col {
     PC_COUNT
 };
 static const widget_column pending_cols[PC_COUNT] = {
+    [PC_MARKED] = {.title = " ", .width = 1, .whole = true},
     [PC_DUE] = {.title = "DUE", .width = 5, .right = true, .whole = true},
     [PC_MARK] = {.title = "!", .width = 1, .whole = true},
     [PC_PURCHASE] = {.title = "PURCHASE", .width = 10},
@@ -233,6 +235,12 @@ static void pending_cell(const ui *u, const void *row, int col, char *buf, size_
     const model_listing *l = store_listing(u->st, p->listing_id);
     const char *fl = panes_inflight_label(u, p->id);
     switch (col) {
+        case PC_MARKED:
+            if (batch_is_marked(u, p->id)) {
+                snprintf(buf, size, "%s", widget_glyph_str(GLYPH_DOT));
+                *attr = theme_attr(THEME_INFLIGHT);
+            }
+            break;
         case PC_DUE:
             if (p->status == PUR_PENDING && p->decide_by) {
                 int64_t left = p->decide_by - ui_clock_ms(u);

@@ -127,8 +127,11 @@ static void title_info(const ui *u, int p, char *out, size_t size, bool *above)
     /* what to type to search the history goes first: at 80 columns the rest is cut */
     const char *note = history_note(u, p);
     const char *sort = panes_sort_name(p, pn->sort);
-    int n = note ? snprintf(out, size, "%s %s %s %s by %s", note, dot, pos, dot, sort)
-                 : snprintf(out, size, "%s %s by %s", pos, dot, sort);
+    char marked[48] = ""; /* the marks of a batch decision, first too (batch.c) */
+    if (p == PANE_PENDING && u->nmarked)
+        snprintf(marked, sizeof marked, "%zu marked %s ", u->nmarked, dot);
+    int n = note ? snprintf(out, size, "%s%s %s %s %s by %s", marked, note, dot, pos, dot, sort)
+                 : snprintf(out, size, "%s%s %s by %s", marked, pos, dot, sort);
     if (pn->filter[0] && n >= 0 && (size_t)n < size) {
         char *safe = text_sanitize_str(pn->filter, u->mode_text, NULL, NULL);
         char shown[96];

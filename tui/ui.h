@@ -87,9 +87,42 @@ typedef enum ui_line_purpose {
     LINE_PAUSE_REASON,
     LINE_HALT_REASON,
     LINE_HALT_CONFIRM,
+    LINE_BATCH_VETO_REASON, /* one reason for every marked purchase (batch.c) */
 } ui_line_purpose;
 
-#define UI_MAX_INFLIGHT 64
+/* At most this many rows marked, decisions in flight, purchases kept with their outcome:
+ * a batch of marks is sent at once (batch.c). */
+#define UI_MAX_MARKS    128
+#define UI_MAX_INFLIGHT UI_MAX_MARKS
+
+/* One purchase of a batch decision: what the preview showed (the version and total the
+ * decision is bound to), then what came of it. */
+typedef enum ui_batch_result {
+    BATCH_WAITING,
+    BATCH_DONE,
+    BATCH_REFUSED,
+    BATCH_UNKNOWN
+} ui_batch_result;
+typedef struct ui_batch_item {
+    char id[MODEL_ID_MAX + 1];
+    int64_t version, total_minor;
+    char currency[4];
+    uint64_t dec; /* client_decide's id (0: not sent) */
+    ui_batch_result result;
+    char why[96]; /* a refusal in words ("changed since shown") */
+} ui_batch_item;
+
+/* A batch decision on the marked purchases (batch.c): previewed in the confirmation box
+ * (boxed), then sent one decision per purchase; the summary goes to the status line when
+ * the last answer is in. */
+typedef struct ui_batch {
+    bool boxed; /* the confirmation box open is this batch's */
+    decision_action action;
+    char reason[501];
+    ui_batch_item items[UI_MAX_MARKS];
+    size_t n;
+    size_t open; /* sent and not yet answered */
+} ui_batch;
 
 /* Where the parts of a frame go: the one layout rule (view.c, ui_layout_of), read by the
  * update step, the drawing, and the keys that scroll a detail filling the screen. */
@@ -149,7 +182,7 @@ typedef struct ui {
     /* confirmation */
     decision_req confirm_req;
     char confirm_title[128];
-    char confirm_lines[6][256];
+    char confirm_lines[12][256];
     int confirm_n;
     int64_t confirm_version;   /* the version the confirmation is bound to (0: none) */
     uint64_t confirm_backtest; /* the backtest the confirmation shows (policies.c; 0: none) */
@@ -170,8 +203,13 @@ typedef struct ui {
     int64_t bell_at_ms; /* last ring: at most one every 2 s under a flood */
 
     /* purchases decided from this console: kept on the Pending pane with their outcome */
-    char recent[16][MODEL_ID_MAX + 1];
+    char recent[UI_MAX_MARKS][MODEL_ID_MAX + 1];
     size_t nrecent;
+
+    /* Pending rows marked for a batch decision, by purchase id (batch.c) */
+    char marked[UI_MAX_MARKS][MODEL_ID_MAX + 1];
+    size_t nmarked;
+    ui_batch batch;
 
     /* the thread whose messages the detail showed last (client_fetch_thread watches it) */
     char watching[MODEL_ID_MAX + 1];
@@ -419,6 +457,9 @@ typedef enum ui_action {
     ACT_BELL, /* a command only */
     ACT_HELP,
     ACT_COMMAND,
+    ACT_MARK,       /* batch.c: Space marks the row */
+    ACT_MARK_ALL,   /* every row the filter shows */
+    ACT_UNMARK_ALL, /* clears the marks */
     ACT_APPROVE,
     ACT_VETO,
     ACT_CAP,
@@ -542,6 +583,37 @@ void actions_line_done(ui *u, const char *line);
 void actions_confirm(ui *u, const decision_req *req, int64_t version);
 /* Handles a key in confirm mode. */
 void actions_confirm_key(ui *u, wint_t ch, bool is_key);
+
+/* Sends req as every decision of the console goes (validated, journaled and sent by the
+ * client, its subject in flight with label, a purchase kept on the Pending pane with its
+ * outcome). cb NULL: the outcome goes to the status line and the Pending selection moves
+ * on; else to cb (batch.c). Returns the decision's id, 0 when nothing went (the status
+ * line says why). */
+uint64_t actions_send(ui *u, const decision_req *req, const char *label, decision_cb cb);
+/* Takes the decision of outcome o out of the in-flight list (its answer came); true when
+ * it was there. */
+bool actions_landed(ui *u, const decision_outcome *o);
+
+/* ---- batch.c: marks and batch decisions ---- */
+/* True when purchase id is marked. */
+bool batch_is_marked(const ui *u, const char *id);
+/* The keys: Space marks or unmarks the selected Pending row, mark-all marks every
+ * waiting row the filter shows, unmark-all clears the marks (arg unused). */
+void batch_mark(ui *u, int arg);
+void batch_mark_all(ui *u, int arg);
+void batch_unmark_all(ui *u, int arg);
+/* Drops the marks of purchases no longer waiting for approval (the update step, after
+ * the store changed). */
+void batch_prune(ui *u);
+/* Approve (reason NULL) or veto the marked purchases when there are marks on the
+ * Pending pane: a veto asks its one reason first, then one preview box (count, totals
+ * per currency, flags by rule, the five largest). Returns false when there are no marks
+ * here (the caller decides on the selection). */
+bool batch_decide(ui *u, decision_action a, const char *reason);
+/* The answer to the batch's box: yes sends one decision per purchase. */
+void batch_confirm(ui *u, bool yes);
+/* The box's warning when marked purchases changed since the preview ("" when none). */
+void batch_changed(const ui *u, char *out, size_t size);
 
 /* ---- cmdline.c ---- */
 /* Sets up readline (callback interface, history file, completion); call once. */

@@ -32,6 +32,7 @@ bool view_after_client(ui *u)
         u->dirty = true;
         client_status_get(u->cl, &u->cs);
         u->shown_lag_ms = u->cs.lag_ms; /* measured as the events land, not while idle */
+        batch_prune(u);                 /* a mark on a purchase no longer waiting drops by itself */
         changed = true;
     } else {
         /* The header tells the connection's state and who we are even when no event

@@ -4,6 +4,7 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
+#include <sqlite3.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -664,28 +665,39 @@ int testjson_null(const char *json, const char *path)
     return r;
 }
 
-/* Every item of the list path ("/v1/decisions") as token reads it, paged to the end,
- * appended to arr. 0 or -1. */
+/* Every item of the list path ("/v1/decisions", "/v1/listings?q=bike") as token reads
+ * it, paged to the end, appended to arr. 0 or -1. */
 static int list_all(testsrv *s, const char *token, const char *path, json_t *arr)
 {
     char next[2200] = "";
     for (;;) {
-        char url[2400];
-        snprintf(url, sizeof url, "%s?limit=1000%s%s", path, next[0] ? "&after=" : "", next);
+        char url[4000];
+        snprintf(url, sizeof url, "%s%slimit=1000%s%s", path, strchr(path, '?') ? "&" : "?",
+                 next[0] ? "&after=" : "", next);
         testhttp_resp r = {0};
         json_t *page = NULL;
         if (testsrv_get(s, token, url, &r) == 0 && r.status == 200)
             page = json_loads(r.body, 0, NULL);
+        else
+            fprintf(stderr, "testsrv: GET %s: %ld %s\n", url, r.status, r.body ? r.body : "");
         testhttp_resp_free(&r);
         if (!page)
             return -1;
         json_array_extend(arr, json_object_get(page, "items"));
         const char *n = json_string_value(json_object_get(page, "next"));
-        snprintf(next, sizeof next, "%s", n ? n : "");
+        snprintf(next, sizeof next, "%s", n ? n : ""); /* a cursor needs no escaping */
         json_decref(page);
         if (!n)
             return 0;
     }
+}
+
+char *testsrv_list(testsrv *s, const char *token, const char *path)
+{
+    json_t *arr = json_array();
+    char *text = list_all(s, token, path, arr) == 0 ? json_dumps(arr, JSON_COMPACT) : NULL;
+    json_decref(arr);
+    return text;
 }
 
 char *testsrv_state(testsrv *s, const char *token)
@@ -721,4 +733,30 @@ char *testsrv_state(testsrv *s, const char *token)
         json_decref(snap);
     }
     return NULL;
+}
+
+int testsrv_load_sql(testsrv *s, const char *path)
+{
+    for (int i = 0; i < 3; i++) {
+        char p[700];
+        snprintf(p, sizeof p, "%s%s", s->db, i == 0 ? "" : i == 1 ? "-wal" : "-shm");
+        unlink(p);
+    }
+    FILE *f = fopen(path, "rb");
+    char *text = f ? calloc(1, 1 << 22) : NULL;
+    size_t n = text ? fread(text, 1, (1 << 22) - 1, f) : 0;
+    if (f)
+        fclose(f);
+    sqlite3 *db = NULL;
+    char *err = NULL;
+    int rc = n > 0 && sqlite3_open(s->db, &db) == SQLITE_OK &&
+                     sqlite3_exec(db, text, NULL, NULL, &err) == SQLITE_OK
+                 ? 0
+                 : -1;
+    if (rc != 0)
+        fprintf(stderr, "testsrv: %s: %s\n", path, err ? err : "cannot read it");
+    sqlite3_free(err);
+    sqlite3_close(db);
+    free(text);
+    return rc == 0 && chmod(s->db, 0600) == 0 ? 0 : -1;
 }

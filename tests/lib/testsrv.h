@@ -117,11 +117,20 @@ int testsrv_market_purchase(testsrv *s, testsrv_market *t, long long price, long
 int testsrv_market_fresh_purchase(testsrv *s, testsrv_market *t, const char *title, long long stock,
                                   long long qty, char pur_id[72]);
 
+/* Every item of the list at path ("/v1/listings", "/v1/listings?q=bike&sort=price") as
+ * token reads it, page after page to the end, as a JSON array's text (owned), or NULL. */
+char *testsrv_list(testsrv *s, const char *token, const char *path);
+
 /* The whole state of the market as token reads it (owned JSON text; NULL when it cannot
  * be read): the snapshot, its working-set lists (listings, negotiations, purchases,
  * alerts, decisions, ledger.entries) replaced by every object of each list, paged to the
  * end, read again until no event came in between (a quiet market's truth). */
 char *testsrv_state(testsrv *s, const char *token);
+
+/* Replaces the database of s (marketd stopped: testsrv_terminate) with the one that the
+ * SQL text in the file at path makes (an older marketd's database: tests/data/), mode
+ * 0600. Returns 0 or -1. */
+int testsrv_load_sql(testsrv *s, const char *path);
 
 /* The server's current event seq (GET /v1/health), or -1 while it does not answer. */
 long long testsrv_seq(testsrv *s);

@@ -182,6 +182,25 @@ static void check_help(consolefx *f)
     assert_int_equal(f->u.mode, MODE_HELP);
 }
 
+static void check_mark_all(consolefx *f)
+{
+    assert_int_equal(f->u.nmarked, 1); /* pur_1: the one waiting purchase */
+    assert_true(batch_is_marked(&f->u, "pur_1"));
+    consolefx_says(f, "marked 1 more, 1 in all", false);
+}
+
+static void check_unmark_all(consolefx *f)
+{
+    assert_int_equal(f->u.nmarked, 0);
+    consolefx_says(f, "1 mark cleared", false);
+}
+
+/* One mark to clear. */
+static void mark_one(consolefx *f)
+{
+    commands_run(&f->u, "mark-all");
+}
+
 static void check_quit(consolefx *f)
 {
     assert_true(f->u.quit);
@@ -207,6 +226,8 @@ static const cmd_case good[] = {
     {ACT_BELL, "bell on", NULL, check_bell},
     {ACT_HELP, "help", NULL, check_help},
     {ACT_REFRESH, "refresh", on_threads, check_refresh},
+    {ACT_MARK_ALL, "mark-all", NULL, check_mark_all},
+    {ACT_UNMARK_ALL, "unmark-all", mark_one, check_unmark_all},
     {ACT_QUIT, "quit", NULL, check_quit},
 };
 
@@ -435,7 +456,9 @@ static void test_read_only_refuses_decisions(void **state)
             refused++;
         }
     }
-    assert_int_equal(refused, 10 + 10); /* ten decision commands, ten decision keys */
+    /* twelve decision commands, thirteen decision keys (the marks serve decisions only;
+     * the policies' e K J and :policy, issue 15) */
+    assert_int_equal(refused, 12 + 13);
     commands_run(&f->u, "bell on");
     assert_true(f->u.bell);
     commands_do(&f->u, ACT_NEXT_PANE);
@@ -519,7 +542,7 @@ static void test_help_read_only_and_demo(void **state)
     int marked = 0;
     for (int i = 0; i < n; i++)
         marked += strstr(lines[i], "  [unavailable: read-only]") != NULL;
-    assert_int_equal(marked, 10);
+    assert_int_equal(marked, 13);
     assert_non_null(strstr(help_line(lines, n, "  v "), "[unavailable: read-only]"));
     consolefx_close(f);
 }
@@ -544,8 +567,9 @@ static void test_remaps_show(void **state)
     assert_non_null(help_line(lines, n, "Config: config:2: key s was 'sort'"));
     ui_bar_item bar[ACT_COUNT];
     size_t nb = commands_bar(&f->u, PANE_PENDING, bar, ACT_COUNT);
-    const char *want[][2] = {{"z", "approve"}, {"v", "veto"},    {"c", "cap"},  {"Enter", "open"},
-                             {"/", "filter"},  {":", "command"}, {"s", "help"}, {"q", "quit"}};
+    const char *want[][2] = {{"z", "approve"},  {"v", "veto"},     {"c", "cap"},
+                             {"Space", "mark"}, {"Enter", "open"}, {"/", "filter"},
+                             {":", "command"},  {"s", "help"},     {"q", "quit"}};
     assert_int_equal(nb, sizeof want / sizeof want[0]); /* sort has no key: not offered */
     for (size_t i = 0; i < nb; i++) {
         assert_string_equal(bar[i].key, want[i][0]);
@@ -569,7 +593,7 @@ static void test_key_bar(void **state)
 {
     (void)state;
     static const char *const want[PANE_COUNT] = {
-        [PANE_PENDING] = "a approve v veto c cap ",
+        [PANE_PENDING] = "a approve v veto c cap Space mark ",
         [PANE_THREADS] = "p pause ",
         [PANE_LISTINGS] = "",
         [PANE_LEDGER] = "R refund ",

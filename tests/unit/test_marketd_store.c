@@ -470,6 +470,89 @@ static void test_sorts_search_working_set_totals(void **state)
     assert_int_equal(n, 4);
 }
 
+/* A search in a sort that matches many rows (more than the engine sorts after the
+ * trigram index: SQLite's 4,000) is answered the same way as one that matches few. */
+static void test_common_search_in_a_sort(void **state)
+{
+    store *s = *state;
+    assert_int_equal(STORE(s, begin, false), 0);
+    for (int i = 1; i <= 4100; i++) {
+        char id[32], text[64];
+        snprintf(id, sizeof id, "lst_%d", i);
+        snprintf(text, sizeof text, "%s\ncommon word %d", id, i);
+        put_keyed(s, id, i % 2 ? "open" : "sold", i % 97, text);
+    }
+    assert_int_equal(s->ops->commit(s), 0);
+    /* "common": every row; price 96 first (the newest of them first), then 95 */
+    store_page q = {.kind = "listing", .limit = 3, .col = STORE_K1, .desc = true, .q = "common"};
+    rows r = {0};
+    assert_int_equal(STORE(s, objects_page, &q, take, &r), 3);
+    assert_string_equal(r.s, "{\"id\":\"lst_4073\"}/4073 {\"id\":\"lst_3976\"}/3976 "
+                             "{\"id\":\"lst_3879\"}/3879");
+    q.has_key = true; /* after a cursor, with a status */
+    q.key = 96;
+    q.after = 3879;
+    q.status = "sold";
+    r = (rows){0};
+    assert_int_equal(STORE(s, objects_page, &q, take, &r), 3);
+    assert_string_equal(r.s, "{\"id\":\"lst_3782\"}/3782 {\"id\":\"lst_3588\"}/3588 "
+                             "{\"id\":\"lst_3394\"}/3394");
+    /* in creation order with a status: the same rows as the trigram index would give */
+    q = (store_page){.kind = "listing", .limit = 3, .status = "sold", .q = "common", .after = 2};
+    r = (rows){0};
+    assert_int_equal(STORE(s, objects_page, &q, take, &r), 3);
+    assert_string_equal(r.s, "{\"id\":\"lst_4\"}/4 {\"id\":\"lst_6\"}/6 {\"id\":\"lst_8\"}/8");
+    /* "word 409": a few rows (409, 4090..4099), the same order */
+    q = (store_page){
+        .kind = "listing", .limit = 20, .col = STORE_K1, .desc = true, .q = "word 409"};
+    r = (rows){0};
+    assert_int_equal(STORE(s, objects_page, &q, take, &r), 11);
+    assert_true(strstr(r.s, "lst_4095\"}/4095 {\"id\":\"lst_409\"}/409 ") != NULL);  /* 21, 21 */
+    assert_true(strstr(r.s, "lst_4092\"}/4092 {\"id\":\"lst_4091\"}/4091") != NULL); /* 18, 17 */
+    /* the text is matched exactly (no row holds "word 4101"; "lst_1\n" is not "lst_10") */
+    q.q = "word 4101";
+    assert_int_equal(STORE(s, objects_page, &q, take, &r), 0);
+    q.q = "ommon word 1\n";
+    assert_int_equal(STORE(s, objects_page, &q, take, &r), 0);
+}
+
+/* A reader sees what was committed before each read, never a transaction still open,
+ * and writes nothing; an in-memory database has none. */
+static void test_reader(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/test_marketd_store.XXXXXX", path[300], err[256];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/m.db", dir);
+    store *s = ENGINE->open(path, &seed, err, sizeof err);
+    assert_non_null(s);
+    store *rd = s->ops->open_reader(s, err, sizeof err);
+    assert_non_null(rd);
+    put_keyed(s, "lst_1", "open", 5, "lst_1\nlamp");
+    store_page q = {.kind = "listing", .limit = 10, .q = "lamp"};
+    rows r = {0};
+    assert_int_equal(STORE(rd, objects_page, &q, take, &r), 1);
+    assert_int_equal(STORE(s, begin, false), 0);
+    put_keyed(s, "lst_2", "open", 5, "lst_2\nlamp");
+    r = (rows){0};
+    assert_int_equal(STORE(rd, objects_page, &q, take, &r), 1); /* not yet committed */
+    assert_int_equal(s->ops->commit(s), 0);
+    r = (rows){0};
+    assert_int_equal(STORE(rd, objects_page, &q, take, &r), 2);
+    int64_t n = 0;
+    assert_int_equal(STORE(rd, objects_total, "listing", &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(STORE(rd, meta_set, "k", "v"), -1); /* read only */
+    rd->ops->close(rd);
+    s->ops->close(s);
+    s = ENGINE->open(":memory:", &seed, err, sizeof err);
+    assert_null(s->ops->open_reader(s, err, sizeof err));
+    s->ops->close(s);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -484,6 +567,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reference_windows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_balances_tokens_faults, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sorts_search_working_set_totals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_common_search_in_a_sort, setup, teardown),
+        cmocka_unit_test(test_reader),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

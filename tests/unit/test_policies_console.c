@@ -228,7 +228,11 @@ static void test_decided_by_policy(void **state)
     assert_null(policies_decided_by(&f->u, store_purchase(f->u.st, "pur_2"), by, sizeof by));
     unsigned long attr = 0;
     char state_cell[64];
-    panes_ops[PANE_PENDING].cell(&f->u, p, 8 /* STATE */, state_cell, sizeof state_cell, &attr);
+    int col = 0; /* Pending's STATE column, by its title */
+    while (col < panes_ops[PANE_PENDING].ncols &&
+           strcmp(panes_ops[PANE_PENDING].cols[col].title, "STATE") != 0)
+        col++;
+    panes_ops[PANE_PENDING].cell(&f->u, p, col, state_cell, sizeof state_cell, &attr);
     assert_string_equal(state_cell, "by policy");
     assert_true(panes_select_id(&f->u, PANE_PENDING, "pur_9"));
     assert_true(detail_update(&f->u, 100, 40) > 0);
