@@ -104,10 +104,35 @@ static void test_policies_pane(void **state)
     e2e_market_stop(&m);
 }
 
+/* A policy changed by another operator under the open confirmation: the box says so, and
+ * y is refused by the server (412: the change was bound to the version shown). */
+static void test_changed_under_the_box(void **state)
+{
+    (void)state;
+    e2e_market m;
+    assert_int_equal(e2e_market_start(&m, "--default-policies"), 0);
+    char id[80], path[120];
+    policy_id(&m, "large-to-a-person", id, sizeof id);
+    vt *t = e2e_dealdesk(&m, 30, 100, m.sup1_file, NULL, NULL);
+    assert_true(e2e_wait_operator(t, WAIT_MS));
+    vt_send(t, ":policy disable large-to-a-person\r");
+    assert_true(e2e_wait(t, "Disable policy large-to-a-person (version 1)", WAIT_MS));
+    snprintf(path, sizeof path, "/v1/policies/%s/disable", id);
+    assert_int_equal(e2e_decide(&m, TESTSRV_TOKEN_SUP2, path, 1, "{}"), 200);
+    assert_true(e2e_wait(t, "CHANGED since shown: now v2 disabled; y will be refused", WAIT_MS));
+    vt_send(t, "y");
+    char refused[96];
+    snprintf(refused, sizeof refused, "412 disable %s", id);
+    assert_true(e2e_wait(t, refused, WAIT_MS));
+    quit(t);
+    e2e_market_stop(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_policies_pane),
+        cmocka_unit_test(test_changed_under_the_box),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
