@@ -485,7 +485,7 @@ static const ui_command table[ACT_COUNT] = {
                     .decision = true,
                     .cmd = {"policy set NAME FIELD VALUE",
                             "change a policy (also: policy enable|disable|up|down NAME)",
-                            cmd_policy}},
+                            cmd_policy, ARG_POLICY}},
     [ACT_REDRAW] = {.name = "redraw", .key = {"C-l", "redraw the screen", key_redraw}},
     [ACT_REFRESH] = {.name = "refresh",
                      .key = {"r", "read the pane's history again (after a failure)", key_refresh},

@@ -499,6 +499,7 @@ typedef enum ui_arg {
     ARG_THEME,      /* the built-in themes */
     ARG_PANE,       /* the panes' names */
     ARG_ON_OFF,     /* on off */
+    ARG_POLICY,     /* policy's verbs, the policies' names and the fields of `policy set` */
 } ui_arg;
 
 /* One operator action: everything about it is here, and the key dispatch, the command

@@ -128,6 +128,12 @@ static void test_policy_command(void **state)
     assert_null(strstr(f->u.confirm_req.policy, "risk_max"));
     consolefx_close(f);
     f = open_policies();
+    char **words = NULL; /* Tab completes the policies' names */
+    assert_int_equal(cmdline_completions(&f->u, "policy disable sm", 15, "sm", &words), 1);
+    assert_string_equal(words[0], "small-clean-books");
+    for (size_t i = 0; words[i]; i++)
+        free(words[i]);
+    free(words);
     commands_run(&f->u, "policy disable large-to-a-person");
     consolefx_confirming(f, DEC_POLICY_DISABLE, "pol_3");
     consolefx_close(f);
