@@ -532,6 +532,8 @@ void client_free(client *c)
     while (c->fetches)
         client_fetch_remove(c, c->fetches);
     client_pages_end(c);
+    if (c->bt_req)
+        http_cancel(c->h, c->bt_req);
     queue_clear(c);
     while (c->rp_head) {
         item *it = c->rp_head;

@@ -48,6 +48,7 @@
 
 #include "api/config.h"
 #include "api/decision.h"
+#include "api/json_policy.h"
 #include "api/model.h"
 #include "api/pages.h"
 
@@ -220,6 +221,26 @@ void client_history(client *c, const page_query *q, size_t want, page_result *ou
 /* Drops every query of a kind (MODEL_KIND_COUNT: of every kind), cancelling the pages on
  * their way: the next client_history() reads them fresh. */
 void client_history_forget(client *c, model_kind kind);
+
+/* ---- a policy backtest (POST /v1/policies/backtest; api/client_backtest.c) ----------
+ *
+ * One at a time, beside the stream, never blocking: client_backtest() starts one (a
+ * running one is cancelled), client_run() collects its answer, client_backtest_last()
+ * tells where it is. A backtest changes nothing: it is neither journaled nor retried. */
+typedef struct client_backtest_state {
+    uint64_t id;     /* what client_backtest() returned (0: none asked) */
+    bool done;       /* answered or failed */
+    bool ok;         /* result holds the answer */
+    char error[240]; /* why not (sanitised), when done and not ok */
+    policy_backtest result;
+} client_backtest_state;
+
+/* Starts a backtest of body (json_policy_backtest_defs). Returns its id (> 0), or 0 when
+ * none could start (a replay, no server, out of memory: the state says why). */
+uint64_t client_backtest(client *c, const char *body);
+
+/* The last backtest asked for (borrowed; id 0 when none). */
+const client_backtest_state *client_backtest_last(const client *c);
 
 /* Moves whenever a page arrives, fails or is dropped: the panes compare it to know when
  * to ask client_history() again. */

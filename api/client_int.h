@@ -144,9 +144,14 @@ struct client {
     bool offered;         /* the journal was looked at once both were known */
     journal_entry *offer; /* unanswered entries of an earlier session, this market */
     size_t noffer;
-    size_t given_up;         /* decisions of this session retried to the end, outcome unknown */
-    char given_up_list[200]; /* "veto pur_3, halt fleet" (as much as fits), named at quit */
+    size_t given_up;          /* decisions of this session retried to the end, outcome unknown */
+    char given_up_list[200];  /* "veto pur_3, halt fleet" (as much as fits), named at quit */
+    http_req *bt_req;         /* a backtest on its way (client_backtest.c) */
+    client_backtest_state bt; /* the last one */
 };
+
+/* A finished transfer that is the backtest's: handled (true), else false. */
+bool client_backtest_done(client *c, http_req *r);
 
 /* Delivers the outcomes of decisions refused since the last client_run (client_req.c). */
 void client_deliver_refusals(client *c);

@@ -31,6 +31,10 @@ static const struct action_info {
     [DEC_FLEET_RESUME] = {"fleet_resume", "fleet", "resume", "", false},
     [DEC_ACK] = {"ack", "alerts", "ack", "alr_", false},
     [DEC_HALT_SCOPE] = {"halt_scope", "halts", "", "", true}, /* POST /v1/halts */
+    [DEC_POLICY_ENABLE] = {"policy_enable", "policies", "enable", "pol_", false},
+    [DEC_POLICY_DISABLE] = {"policy_disable", "policies", "disable", "pol_", false},
+    [DEC_POLICY_REPLACE] = {"policy_replace", "policies", "", "pol_",
+                            false}, /* POST /v1/policies/{id} */
 };
 
 void decision_req_init(decision_req *r, decision_action action, const char *subject_id)
@@ -51,7 +55,9 @@ const char *decision_action_name(decision_action a)
 
 const char *decision_action_verb(decision_action a)
 {
-    return (unsigned)a < DEC_ACTION_COUNT ? actions[a].verb : "?";
+    if ((unsigned)a >= DEC_ACTION_COUNT)
+        return "?";
+    return actions[a].verb[0] ? actions[a].verb : "change"; /* a replacement's path has none */
 }
 
 int decision_action_from_name(const char *name)
@@ -75,6 +81,8 @@ model_kind decision_subject_kind(decision_action a)
         return MODEL_AGENT;
     if (!strcmp(p, "alr_"))
         return MODEL_ALERT;
+    if (!strcmp(p, "pol_"))
+        return MODEL_POLICY;
     return MODEL_FLEET;
 }
 
@@ -99,6 +107,11 @@ int decision_validate(const decision_req *r, char *err, size_t errsz)
     }
     if (strlen(r->reason) > 500) {
         snprintf(err, errsz, "the reason is longer than 500 characters");
+        return -1;
+    }
+    if (r->action == DEC_POLICY_REPLACE &&
+        (r->policy[0] != '{' || !memchr(r->policy, '\0', sizeof r->policy))) {
+        snprintf(err, errsz, "replace needs the policy");
         return -1;
     }
     if (r->if_match_version < 0) {
@@ -155,9 +168,11 @@ int decision_path_of(decision_action action, const char *subject, char *out, siz
     if ((unsigned)action >= DEC_ACTION_COUNT)
         return -1;
     const struct action_info *a = &actions[action];
-    int n = a->prefix[0] ? snprintf(out, size, "/v1/%s/%s/%s", a->collection, subject, a->verb)
-            : a->verb[0] ? snprintf(out, size, "/v1/%s/%s", a->collection, a->verb)
-                         : snprintf(out, size, "/v1/%s", a->collection);
+    int n = a->prefix[0] && a->verb[0]
+                ? snprintf(out, size, "/v1/%s/%s/%s", a->collection, subject, a->verb)
+            : a->prefix[0] ? snprintf(out, size, "/v1/%s/%s", a->collection, subject)
+            : a->verb[0]   ? snprintf(out, size, "/v1/%s/%s", a->collection, a->verb)
+                           : snprintf(out, size, "/v1/%s", a->collection);
     return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 

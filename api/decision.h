@@ -15,35 +15,42 @@
 #include "api/model.h"
 
 typedef enum decision_action {
-    DEC_APPROVE,      /* purchases/{id}/approve {expected_total_minor} */
-    DEC_VETO,         /* purchases/{id}/veto {reason} */
-    DEC_CAP,          /* purchases/{id}/cap {max_unit_price_minor?, max_quantity?, reason?} */
-    DEC_REFUND,       /* purchases/{id}/refund {reason} */
-    DEC_NEG_CAP,      /* negotiations/{id}/cap {max_unit_price_minor?, max_quantity?} */
-    DEC_NEG_HOLD,     /* negotiations/{id}/hold {reason} */
-    DEC_NEG_RELEASE,  /* negotiations/{id}/release {} */
-    DEC_NEG_VETO,     /* negotiations/{id}/veto {reason} */
-    DEC_PAUSE,        /* agents/{id}/pause {reason} */
-    DEC_RESUME,       /* agents/{id}/resume {} */
-    DEC_LIMITS,       /* agents/{id}/limits {spend_cap_minor?, ...} (from limits) */
-    DEC_HALT,         /* fleet/halt {reason} (no subject) */
-    DEC_FLEET_RESUME, /* fleet/resume {} (no subject) */
-    DEC_ACK,          /* alerts/{id}/ack {note?} (note from reason) */
-    DEC_HALT_SCOPE,   /* halts {reason, scope: {scope_key: [scope_value]}} (no subject) */
+    DEC_APPROVE,        /* purchases/{id}/approve {expected_total_minor} */
+    DEC_VETO,           /* purchases/{id}/veto {reason} */
+    DEC_CAP,            /* purchases/{id}/cap {max_unit_price_minor?, max_quantity?, reason?} */
+    DEC_REFUND,         /* purchases/{id}/refund {reason} */
+    DEC_NEG_CAP,        /* negotiations/{id}/cap {max_unit_price_minor?, max_quantity?} */
+    DEC_NEG_HOLD,       /* negotiations/{id}/hold {reason} */
+    DEC_NEG_RELEASE,    /* negotiations/{id}/release {} */
+    DEC_NEG_VETO,       /* negotiations/{id}/veto {reason} */
+    DEC_PAUSE,          /* agents/{id}/pause {reason} */
+    DEC_RESUME,         /* agents/{id}/resume {} */
+    DEC_LIMITS,         /* agents/{id}/limits {spend_cap_minor?, ...} (from limits) */
+    DEC_HALT,           /* fleet/halt {reason} (no subject) */
+    DEC_FLEET_RESUME,   /* fleet/resume {} (no subject) */
+    DEC_ACK,            /* alerts/{id}/ack {note?} (note from reason) */
+    DEC_POLICY_ENABLE,  /* policies/{id}/enable {} */
+    DEC_POLICY_DISABLE, /* policies/{id}/disable {} */
+    DEC_POLICY_REPLACE, /* policies/{id} {the whole policy} (from policy) */
+    DEC_HALT_SCOPE,     /* halts {reason, scope: {scope_key: [scope_value]}} (no subject) */
     DEC_ACTION_COUNT
 } decision_action;
 
+/* The longest policy definition a replacement sends (api/json_policy.h). */
+#define DECISION_POLICY_MAX 4096
+
 typedef struct decision_req {
     decision_action action;
-    char subject_id[65];          /* "" for HALT / FLEET_RESUME */
-    int64_t if_match_version;     /* the version the operator saw; 0 = send no If-Match */
-    int64_t expected_total_minor; /* APPROVE: the total the operator saw */
-    int64_t max_unit_price_minor; /* CAP / NEG_CAP: -1 none */
-    int64_t max_quantity;         /* CAP / NEG_CAP: -1 none */
-    model_limits limits;          /* LIMITS: each member -1 = unchanged */
-    char reason[501];             /* "" = none (required by VETO, REFUND, HOLD, PAUSE...) */
-    char scope_key[16];           /* HALT_SCOPE: "categories", "sellers" or "principals" */
-    char scope_value[201];        /* HALT_SCOPE: the one category, seller id or principal */
+    char subject_id[65];              /* "" for HALT / FLEET_RESUME */
+    int64_t if_match_version;         /* the version the operator saw; 0 = send no If-Match */
+    int64_t expected_total_minor;     /* APPROVE: the total the operator saw */
+    int64_t max_unit_price_minor;     /* CAP / NEG_CAP: -1 none */
+    int64_t max_quantity;             /* CAP / NEG_CAP: -1 none */
+    model_limits limits;              /* LIMITS: each member -1 = unchanged */
+    char reason[501];                 /* "" = none (required by VETO, REFUND, HOLD, PAUSE...) */
+    char policy[DECISION_POLICY_MAX]; /* POLICY_REPLACE: the new definition (JSON) */
+    char scope_key[16];               /* HALT_SCOPE: "categories", "sellers" or "principals" */
+    char scope_value[201];            /* HALT_SCOPE: the one category, seller id or principal */
 } decision_req;
 
 /* Whether a decision reached the server (told apart when no answer came). */

@@ -479,7 +479,9 @@ static int dec_purchase(jctx *c, json_t *o, model_purchase *p)
             get_cap(c, d, "cap", &p->decision.cap) < 0)
             return -1;
     }
-    return get_approvals(c, o, p);
+    if (get_approvals(c, o, p) < 0)
+        return -1;
+    return jc_purchase_policies(c, o, p);
 }
 
 /* A Claim (marketd/claims.c): keyed by its purchase's id. */
@@ -671,6 +673,7 @@ int jc_decode(jctx *c, model_kind kind, json_t *o, model_event *ev)
         case MODEL_DECISION: rc = dec_decision(c, o, &ev->u.decision); break;
         case MODEL_FLEET: rc = dec_fleet(c, o, &ev->u.fleet); break;
         case MODEL_CLAIM: rc = dec_claim(c, o, &ev->u.claim); break;
+        case MODEL_POLICY: rc = jc_dec_policy(c, o, &ev->u.policy); break;
         case MODEL_KIND_COUNT: rc = jc_fail(c, "kind: unknown"); break;
     }
     if (rc < 0)

@@ -118,7 +118,8 @@ json_result json_decode_snapshot(const char *body, size_t len, text_mode mode, s
                   {"purchases", MODEL_PURCHASE},
                   {"alerts", MODEL_ALERT},
                   {"decisions", MODEL_DECISION},
-                  {"claims", MODEL_CLAIM}}; /* after the purchases they are kept with */
+                  {"claims", MODEL_CLAIM}, /* after the purchases they are kept with */
+                  {"policies", MODEL_POLICY}};
     for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++) {
         r = load_array(&c, st, json_object_get(root, arrays[i].key), arrays[i].kind, rejected);
         if (r != JSON_OK)

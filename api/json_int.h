@@ -43,6 +43,11 @@ bool jc_valid_account(const char *s);
  * and returns -1. */
 int jc_decode(jctx *c, model_kind kind, json_t *o, model_event *ev);
 
+/* A Policy into p, and a purchase's `policy` and `policy_shadow` into p (json_policy.c).
+ * 0, or -1 with the error recorded (the caller frees what was decoded). */
+int jc_dec_policy(jctx *c, json_t *o, model_policy *p);
+int jc_purchase_policies(jctx *c, json_t *o, model_purchase *p);
+
 /* Writes a value as compact, printable ASCII JSON (no newline; json_write.c: the one
  * writer of the lines tail and snapshot print). Returns 0 or -1. */
 int jc_write_ascii(FILE *f, json_t *v);

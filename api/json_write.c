@@ -10,6 +10,8 @@
 
 char *json_decision_body(const decision_req *r)
 {
+    if (r->action == DEC_POLICY_REPLACE) /* the definition as it is (json_policy.c) */
+        return strdup(r->policy);
     json_t *o = json_object();
     if (!o)
         return NULL;
@@ -51,6 +53,8 @@ char *json_decision_body(const decision_req *r)
             json_object_set_new(o, "scope", json_pack("{s[s]}", r->scope_key, r->scope_value));
             break;
         case DEC_NEG_RELEASE:
+        case DEC_POLICY_ENABLE:
+        case DEC_POLICY_DISABLE:
         case DEC_RESUME:
         case DEC_FLEET_RESUME: break;
         default:

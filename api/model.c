@@ -61,6 +61,10 @@ void model_purchase_clear(model_purchase *p)
     for (int i = 0; i < MODEL_APPROVALS_MAX; i++)
         text_free(&p->approved_by[i]);
     text_free(&p->claim_by);
+    text_free(&p->policy.name);
+    for (size_t i = 0; i < p->npolicy_shadow; i++)
+        text_free(&p->policy_shadow[i].name);
+    free(p->policy_shadow);
     memset(p, 0, sizeof *p);
 }
 
@@ -98,6 +102,15 @@ void model_decision_clear(model_decision *d)
     memset(d, 0, sizeof *d);
 }
 
+void model_policy_clear(model_policy *p)
+{
+    text_free(&p->name);
+    text_free(&p->reason);
+    text_free(&p->match_text);
+    free(p->def);
+    memset(p, 0, sizeof *p);
+}
+
 void model_fleet_clear(model_fleet *f)
 {
     text_free(&f->reason);
@@ -118,10 +131,15 @@ void model_event_free(model_event *ev)
         case MODEL_DECISION: model_decision_clear(&ev->u.decision); break;
         case MODEL_FLEET: model_fleet_clear(&ev->u.fleet); break;
         case MODEL_CLAIM: text_free(&ev->u.claim.by); break;
+        case MODEL_POLICY: model_policy_clear(&ev->u.policy); break;
         case MODEL_KIND_COUNT: break;
     }
     memset(ev, 0, sizeof *ev);
 }
+
+const model_policy_cond model_policy_conds[MODEL_POLICY_CONDS] = {
+    {"total_min_minor", true}, {"total_max_minor", true}, {"unit_price_max_minor", true},
+    {"risk_max", false},       {"max_per_hour", false},   {"max_spend_per_hour_minor", true}};
 
 /* The one table of each enumeration's names (model.h). */
 const char *const model_purchase_status_names[PUR_UNKNOWN] = {[PUR_PENDING] = "pending_approval",
@@ -158,7 +176,8 @@ const char *const model_kind_event_types[MODEL_KIND_COUNT] = {
     [MODEL_LEDGER] = "ledger.posted",
     [MODEL_DECISION] = "decision.recorded",
     [MODEL_FLEET] = "fleet.updated",
-    [MODEL_CLAIM] = "claim.updated"};
+    [MODEL_CLAIM] = "claim.updated",
+    [MODEL_POLICY] = "policy.updated"};
 
 /* names[v] of a table of n names, or "?" past it. */
 static const char *name_of(const char *const *names, int n, int v)

@@ -49,6 +49,7 @@ typedef enum model_kind {
     MODEL_DECISION,
     MODEL_FLEET,
     MODEL_CLAIM, /* a supervisor's claim on a pending purchase (claim.updated) */
+    MODEL_POLICY,
     MODEL_KIND_COUNT
 } model_kind;
 
@@ -201,6 +202,14 @@ typedef struct model_decision_summary {
     model_cap cap;
 } model_decision_summary;
 
+/* A policy a purchase names: the live one that decided it (`policy`) or a shadow one
+ * that matched (`policy_shadow`); docs/api.md, Policies. action is a word as sent. */
+typedef struct model_policy_ref {
+    model_id id;
+    model_text name;
+    char action[16];
+} model_policy_ref;
+
 typedef struct model_purchase {
     model_id id;
     int64_t version;
@@ -221,6 +230,9 @@ typedef struct model_purchase {
     int64_t decide_by; /* 0 when null */
     bool default_veto; /* default_on_timeout == "veto" */
     model_decision_summary decision;
+    model_policy_ref policy;         /* id "" when no live policy matched */
+    model_policy_ref *policy_shadow; /* owned: the shadow policies that matched */
+    size_t npolicy_shadow;
     int64_t created_at;
     int64_t updated_at;
     /* two-person approval (docs/api.md): 2 when it needs two supervisors' approvals,
@@ -326,6 +338,39 @@ typedef struct model_fleet {
     int64_t unattended_since;
 } model_fleet;
 
+/* The numeric conditions of a policy's match, by index into model_policy.cond: the key
+ * each has in the match, and whether it is an amount (minor units of the purchase's
+ * currency). */
+#define MODEL_POLICY_CONDS 6
+typedef struct model_policy_cond {
+    const char *key;
+    bool money;
+} model_policy_cond;
+extern const model_policy_cond model_policy_conds[MODEL_POLICY_CONDS];
+
+/* A supervisors' policy (docs/api.md, Policies). def is its definition as
+ * api/json_policy.c makes it (compact JSON with sorted keys, not sanitised: never shown,
+ * only sent back in a replacement or a backtest); its match is kept as what the console
+ * shows: the numeric conditions and the lists in words (sanitised). */
+typedef struct model_policy {
+    model_id id;
+    int64_t version;
+    model_text name;
+    bool enabled;
+    bool shadow;        /* mode "shadow" (else "live") */
+    model_raw mode_raw; /* an unknown mode as sent (shadow false), else "" */
+    char action[16];    /* approve, veto, review, or another word as sent */
+    int64_t priority;
+    model_text reason;     /* s == NULL when null */
+    model_text match_text; /* the match's lists in words ("flags_any overpay"), or "" */
+    char currency[4];      /* match.currency, "" when the match holds every currency */
+    /* its numeric conditions (-1: none), in the order of model_policy_conds */
+    int64_t cond[MODEL_POLICY_CONDS];
+    char *def;
+    int64_t hits, shadow_hits;
+    int64_t updated_at;
+} model_policy;
+
 /* One event of the stream, decoded. Exactly the member named by kind is set; the
  * event owns its strings until store_apply() takes them (see store_apply). */
 typedef struct model_event {
@@ -343,6 +388,7 @@ typedef struct model_event {
         model_decision decision;
         model_fleet fleet;
         model_claim claim;
+        model_policy policy;
     } u;
 } model_event;
 
@@ -358,6 +404,7 @@ void model_purchase_clear(model_purchase *p);
 void model_alert_clear(model_alert *a);
 void model_decision_clear(model_decision *d);
 void model_fleet_clear(model_fleet *f);
+void model_policy_clear(model_policy *p);
 
 /* Each enumeration's names as docs/api.md spells them, indexed by value: the one table
  * that json.c decodes with and the labels below show (marketd, which may not include
@@ -450,10 +497,12 @@ const model_negotiation *store_negotiation(const store *s, const char *id);
 const model_purchase *store_purchase(const store *s, const char *id);
 const model_alert *store_alert(const store *s, const char *id);
 const model_fleet *store_fleet(const store *s);
+const model_policy *store_policy(const store *s, const char *id);
 
 /* Ordered views (borrowed arrays of borrowed pointers, in arrival order of first
  * sight; the panes sort and filter their own copies). */
 const model_agent *const *store_agents(const store *s, size_t *n);
+const model_policy *const *store_policies(const store *s, size_t *n); /* every one, always */
 const model_listing *const *store_listings(const store *s, size_t *n);
 const model_negotiation *const *store_negotiations(const store *s, size_t *n);
 const model_purchase *const *store_purchases(const store *s, size_t *n);
@@ -476,7 +525,8 @@ size_t store_balances(const store *s, const char **accounts, int64_t *amounts, s
  * every pending purchase, open or held thread and open alert, the listings a held thread
  * or purchase names, and the newest of the rest. store_apply() applies an event about an
  * object the store does not hold only when the new version belongs to the working set
- * (a pending purchase, an open or held thread, an open alert, any agent, the fleet, a
+ * (a pending purchase, a purchase a policy decided (recent automatic decisions, evicted as
+ * closed ones are), an open or held thread, an open alert, any agent or policy, the fleet, a
  * listing a held thread or purchase names or one just created, a new ledger entry or
  * decision; and an object in a status this build does not know, on the safe side, which
  * is then evicted as a closed one); otherwise it returns STORE_STALE (the object is read from the

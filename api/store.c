@@ -118,7 +118,8 @@ store *store_new(void)
     store *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
-    coll *ptrs[] = {&s->agents, &s->listings, &s->negotiations, &s->purchases, &s->alerts};
+    coll *ptrs[] = {&s->agents,    &s->listings, &s->negotiations,
+                    &s->purchases, &s->alerts,   &s->policies};
     for (size_t i = 0; i < sizeof ptrs / sizeof ptrs[0]; i++) {
         ptrs[i]->elem = sizeof(void *);
         ptrs[i]->byptr = true;
@@ -154,10 +155,14 @@ static void store_clear(store *s)
         model_alert_clear(coll_at(&s->alerts, i));
         free(coll_at(&s->alerts, i));
     }
+    for (size_t i = 0; i < s->policies.n; i++) {
+        model_policy_clear(coll_at(&s->policies, i));
+        free(coll_at(&s->policies, i));
+    }
     for (size_t i = 0; i < s->decisions.n; i++)
         model_decision_clear(coll_at(&s->decisions, i));
     coll *all[] = {&s->agents, &s->listings,  &s->negotiations, &s->purchases, &s->alerts,
-                   &s->ledger, &s->decisions, &s->balances,     &s->named};
+                   &s->ledger, &s->decisions, &s->balances,     &s->named,     &s->policies};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         coll_free(all[i]);
     model_fleet_clear(&s->fleet);
@@ -271,6 +276,10 @@ static void clear_purchase(void *p)
 static void clear_alert(void *p)
 {
     model_alert_clear(p);
+}
+static void clear_policy(void *p)
+{
+    model_policy_clear(p);
 }
 
 /* A newer version of a negotiation keeps the messages received so far. */
@@ -439,6 +448,10 @@ static store_result put(store *s, model_event *ev, bool post)
             r = put_versioned(&s->alerts, &ev->u.alert, sizeof ev->u.alert,
                               offsetof(model_alert, version), clear_alert, NULL);
             break;
+        case MODEL_POLICY: /* every policy is in the working set (store_keep.c admits it) */
+            r = put_versioned(&s->policies, &ev->u.policy, sizeof ev->u.policy,
+                              offsetof(model_policy, version), clear_policy, NULL);
+            break;
         case MODEL_LEDGER: r = put_ledger(s, &ev->u.ledger, post); break;
         case MODEL_DECISION: r = put_decision(s, &ev->u.decision); break;
         case MODEL_FLEET:
@@ -565,6 +578,11 @@ const model_alert *store_alert(const store *s, const char *id)
     return find_ptr(&s->alerts, id);
 }
 
+const model_policy *store_policy(const store *s, const char *id)
+{
+    return find_ptr(&s->policies, id);
+}
+
 const model_fleet *store_fleet(const store *s)
 {
     return &s->fleet;
@@ -574,6 +592,12 @@ const model_agent *const *store_agents(const store *s, size_t *n)
 {
     *n = s->agents.n;
     return (const model_agent *const *)(const void *)s->agents.base;
+}
+
+const model_policy *const *store_policies(const store *s, size_t *n)
+{
+    *n = s->policies.n;
+    return (const model_policy *const *)(const void *)s->policies.base;
 }
 
 const model_listing *const *store_listings(const store *s, size_t *n)

@@ -47,11 +47,14 @@ bool keep_admits(const store *s, const model_event *ev)
         case MODEL_NEGOTIATION:
             return ev->u.negotiation.status == NEG_OPEN || ev->u.negotiation.status == NEG_HELD ||
                    ev->u.negotiation.status == NEG_UNKNOWN;
+        /* one a policy decided is a recent automatic decision the console shows as such
+         * (issue 15): held, and evicted as closed ones are */
         case MODEL_PURCHASE:
-            return ev->u.purchase.status == PUR_PENDING || ev->u.purchase.status == PUR_UNKNOWN;
+            return ev->u.purchase.status == PUR_PENDING || ev->u.purchase.status == PUR_UNKNOWN ||
+                   ev->u.purchase.policy.id[0];
         case MODEL_ALERT:
             return ev->u.alert.status == ALERT_OPEN || ev->u.alert.status == ALERT_UNKNOWN;
-        default: return true; /* agents, the fleet, new entries, decisions, messages */
+        default: return true; /* agents, policies, the fleet, new entries, decisions, messages */
     }
 }
 
@@ -327,7 +330,7 @@ void store_set_history_total(store *s, model_kind k, int64_t total)
 size_t store_held(const store *s)
 {
     size_t n = s->agents.n + s->listings.n + s->negotiations.n + s->purchases.n + s->alerts.n +
-               s->ledger.n + s->decisions.n;
+               s->ledger.n + s->decisions.n + s->policies.n;
     for (size_t i = 0; i < s->negotiations.n; i++)
         n += ((const model_negotiation *)coll_at(&s->negotiations, i))->nmessages;
     return n;

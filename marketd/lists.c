@@ -473,8 +473,9 @@ static json_t *history(market *m)
 bool lists_snapshot(mkt_ctx *c)
 {
     market *m = c->m;
-    rowset agents = {0}, entries = {0}, decisions = {0};
+    rowset agents = {0}, entries = {0}, decisions = {0}, policies = {0};
     STORE(m->db, objects_each, "agent", rowset_add, &agents);
+    STORE(m->db, objects_each, "policy", rowset_add, &policies); /* every one (policy.c) */
     rowset pur = working_set(m, "purchase", "pending_approval", NULL, NULL);
     json_t *ids = json_array();
     named_ids(&pur, "negotiation_id", ids);
@@ -509,6 +510,7 @@ bool lists_snapshot(mkt_ctx *c)
     sb_rows(&b, "entries", &entries);
     sb_str(&b, "}");
     sb_rows(&b, "decisions", &decisions);
+    sb_rows(&b, "policies", &policies);
     sb_str(&b, ",\"history\":");
     sb_json(&b, history(m));
     sb_str(&b, "}");

@@ -57,6 +57,10 @@ static void explain_current(const decision_outcome *o, char *out, size_t size)
     } else if (ev->kind == MODEL_ALERT) {
         snprintf(out, size, "alert now %s (v%lld)", model_alert_status_label(&ev->u.alert),
                  (long long)ev->u.alert.version);
+    } else if (ev->kind == MODEL_POLICY) {
+        snprintf(out, size, "policy now %s, priority %lld (v%lld)",
+                 ev->u.policy.enabled ? "enabled" : "disabled", (long long)ev->u.policy.priority,
+                 (long long)ev->u.policy.version);
     } else if (ev->kind == MODEL_FLEET) {
         snprintf(out, size, "fleet now %s (v%lld)", ev->u.fleet.halted ? "halted" : "running",
                  (long long)ev->u.fleet.version);
@@ -175,6 +179,12 @@ static void confirm(ui *u, const decision_req *req, int64_t version)
     if (u->pane == PANE_PENDING && store_purchase(u->st, req->subject_id))
         panes_select_id(u, PANE_PENDING, req->subject_id);
     u->dirty = true;
+}
+
+/* Opens a confirmation; see ui.h. */
+void actions_confirm(ui *u, const decision_req *req, int64_t version)
+{
+    confirm(u, req, version);
 }
 
 /* "Name (agt_3)" for prompts and boxes: the agent's sanitised name, without marks and
@@ -764,6 +774,9 @@ void actions_confirm_key(ui *u, wint_t ch, bool is_key)
             case DEC_REFUND: label = "refunding…"; break;
             case DEC_RESUME:
             case DEC_FLEET_RESUME: label = "resuming…"; break;
+            case DEC_POLICY_ENABLE: label = "enabling…"; break;
+            case DEC_POLICY_DISABLE: label = "disabling…"; break;
+            case DEC_POLICY_REPLACE: label = "changing…"; break;
             default: break;
         }
         send_decision(u, &u->confirm_req, label);

@@ -165,6 +165,18 @@ static void add_arg(const store *st, ui_arg arg)
             add_id("on");
             add_id("off");
             break;
+        case ARG_POLICY: {
+            static const char *const verbs[] = {"enable", "disable", "up", "down", "set"};
+            for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+                add_id(verbs[i]);
+            const model_policy *const *p = store_policies(st, &n);
+            for (size_t i = 0; i < n; i++) { /* names as typed: marks stripped */
+                char name[160];
+                text_strip_marks(p[i]->name.s ? p[i]->name.s : p[i]->id, name, sizeof name);
+                add_id(name);
+            }
+            break;
+        }
     }
 }
 

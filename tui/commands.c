@@ -305,7 +305,7 @@ static void cmd_sort(ui *u, char *s)
 static void cmd_pane(ui *u, char *s)
 {
     char *p = word(&s);
-    if (p && p[0] >= '1' && p[0] <= '6' && !p[1])
+    if (p && p[0] >= '1' && p[0] < '1' + PANE_COUNT && !p[1])
         actions_switch_pane(u, p[0] - '1');
     else if (p)
         for (int i = 0; i < PANE_COUNT; i++)
@@ -318,6 +318,33 @@ static void cmd_bell(ui *u, char *s)
     char *v = word(&s);
     u->bell = v ? !strcmp(v, "on") : !u->bell;
     ui_status(u, false, "bell %s", u->bell ? "on" : "off");
+}
+
+/* ":policy enable|disable|toggle|up|down [NAME]" and ":policy set NAME FIELD VALUE"
+ * (tui/policies.c); a key passes NULL: the selected policy. */
+static void cmd_policy(ui *u, char *s)
+{
+    char *verb = word(&s), *name = word(&s);
+    if (!verb)
+        ui_status(u, true,
+                  "usage: policy enable|disable|up|down [NAME] | policy set NAME FIELD VALUE");
+    else if (!strcmp(verb, "enable") || !strcmp(verb, "disable") || !strcmp(verb, "toggle"))
+        policies_toggle(u, name, !strcmp(verb, "toggle") ? -1 : !strcmp(verb, "enable"));
+    else if (!strcmp(verb, "up") || !strcmp(verb, "down"))
+        policies_move(u, name, !strcmp(verb, "up") ? -1 : 1);
+    else if (!strcmp(verb, "set")) {
+        char *field = word(&s);
+        policies_set(u, name, field, rest(&s));
+    } else
+        ui_status(u, true, "policy: enable, disable, up, down or set");
+}
+
+static void key_policy(ui *u, int how)
+{
+    if (how == 0)
+        policies_toggle(u, NULL, -1);
+    else
+        policies_move(u, NULL, how);
 }
 
 /* ---- the table ---- */
@@ -352,6 +379,8 @@ static const ui_command table[ACT_COUNT] = {
     [ACT_PANE4] = PANE_KEY("pane-ledger", "4", "Ledger: entries and balances", PANE_LEDGER),
     [ACT_PANE5] = PANE_KEY("pane-alerts", "5", "Alerts", PANE_ALERTS),
     [ACT_PANE6] = PANE_KEY("pane-agents", "6", "Agents: limits and spend", PANE_AGENTS),
+    [ACT_PANE7] =
+        PANE_KEY("pane-policies", "7", "Policies: what a person never needs to see", PANE_POLICIES),
     [ACT_OPEN] = {.name = "open",
                   .key = {"Enter Right l", "open the detail", key_open},
                   .bar = {ON_EVERY_PANE, 10}},
@@ -445,6 +474,24 @@ static const ui_command table[ACT_COUNT] = {
                  .key = {"A", "acknowledge the alert", key_decide, ACT_ACK},
                  .cmd = {"ack ALR [NOTE]", "acknowledge an alert", cmd_ack, ARG_OPEN_ALERT},
                  .bar = {ON(PANE_ALERTS), 7}},
+    [ACT_POLICY_TOGGLE] = {.name = "policy-toggle",
+                           .decision = true,
+                           .key = {"e", "enable or disable the policy (backtest, confirm)",
+                                   key_policy, 0},
+                           .bar = {ON(PANE_POLICIES), 1}},
+    [ACT_POLICY_UP] = {.name = "policy-up",
+                       .decision = true,
+                       .key = {"K", "move the policy up in priority (confirm)", key_policy, -1},
+                       .bar = {ON(PANE_POLICIES), 2}},
+    [ACT_POLICY_DOWN] = {.name = "policy-down",
+                         .decision = true,
+                         .key = {"J", "move the policy down in priority (confirm)", key_policy, 1},
+                         .bar = {ON(PANE_POLICIES), 3}},
+    [ACT_POLICY] = {.name = "policy",
+                    .decision = true,
+                    .cmd = {"policy set NAME FIELD VALUE",
+                            "change a policy (also: policy enable|disable|up|down NAME)",
+                            cmd_policy, ARG_POLICY}},
     [ACT_REDRAW] = {.name = "redraw", .key = {"C-l", "redraw the screen", key_redraw}},
     [ACT_REFRESH] = {.name = "refresh",
                      .key = {"r", "read the pane's history again (after a failure)", key_refresh},

@@ -345,12 +345,21 @@ static void purchase_lines(const ui *u, dbuf *b, const model_purchase *p)
             d->indent = 2 + 1 + 1 + 8 + 1 + 18 + 1; /* under the explanation */
     }
     if (p->decision.present) {
-        char when[16];
+        char when[16], auto_by[200];
         format_clock(p->decision.at, when, sizeof when);
-        add(b, THEME_WARN, "decision: %s by %s at %s%s%s", p->decision.action, txt(&p->decision.by),
-            when, p->decision.reason.s ? " · " : "",
-            p->decision.reason.s ? p->decision.reason.s : "");
-    }
+        if (policies_decided_by(u, p, auto_by, sizeof auto_by)) /* an automatic decision */
+            add(b, THEME_WARN, "%s at %s%s%s", auto_by, when, p->decision.reason.s ? " · " : "",
+                p->decision.reason.s ? p->decision.reason.s : "");
+        else
+            add(b, THEME_WARN, "decision: %s by %s at %s%s%s", p->decision.action,
+                txt(&p->decision.by), when, p->decision.reason.s ? " · " : "",
+                p->decision.reason.s ? p->decision.reason.s : "");
+    } else if (p->policy.id[0]) /* a review policy sent it to a person */
+        add(b, THEME_NORMAL, "sent to a person by policy %s (%s)", txt(&p->policy.name),
+            p->policy.action);
+    for (size_t i = 0; i < p->npolicy_shadow; i++) /* what shadow policies would have done */
+        add(b, THEME_DIM, "shadow: %s would %s", txt(&p->policy_shadow[i].name),
+            p->policy_shadow[i].action);
     thread_lines(u, b, store_negotiation(u->st, p->negotiation_id), 12);
 }
 
@@ -392,6 +401,10 @@ static void thread_detail(const ui *u, dbuf *b, const model_negotiation *n)
         l ? txt(&l->title) : n->listing_id);
     add(b, THEME_NORMAL, "buyer %s  %s  seller %s", format_agent_name(u, n->buyer_id),
         widget_glyph_str(GLYPH_LARROW), format_agent_name(u, n->seller_id));
+    const model_purchase *p = policies_thread_purchase(u, n);
+    char auto_by[200];
+    if (p && policies_decided_by(u, p, auto_by, sizeof auto_by)) /* decided automatically */
+        add(b, THEME_WARN, "%s: %s", p->id, auto_by);
     thread_lines(u, b, n, 200);
 }
 
@@ -431,6 +444,31 @@ static void agent_lines(const ui *u, dbuf *b, const model_agent *a)
     char bal[40];
     format_money(store_balance(u->st, acct), a->currency, bal, sizeof bal);
     add(b, THEME_MONEY, "ledger balance %s", bal);
+}
+
+/* The policy detail: what it matches and does, and how often it did (docs/api.md). */
+static void policy_lines(const ui *u, dbuf *b, const model_policy *p)
+{
+    const char *fl = panes_inflight_label(u, p->id);
+    add(b, THEME_HEADER, "%s v%lld %s %s %s %s%s%s", p->id, (long long)p->version,
+        widget_glyph_str(GLYPH_MIDDOT), txt(&p->name), widget_glyph_str(GLYPH_MIDDOT),
+        p->enabled ? "enabled" : "DISABLED", fl ? "  " : "", fl ? fl : "");
+    add(b, THEME_NORMAL, "priority %lld %s %s %s %s", (long long)p->priority,
+        widget_glyph_str(GLYPH_MIDDOT),
+        p->mode_raw[0] ? p->mode_raw
+        : p->shadow    ? "shadow"
+                       : "live",
+        widget_glyph_str(GLYPH_MIDDOT), p->action);
+    char match[480];
+    policies_match(u, p, match, sizeof match);
+    add(b, THEME_NORMAL, "match   %s", match);
+    add(b, THEME_NORMAL, "reason  %s", p->reason.s ? p->reason.s : "(none)");
+    /* a hit moves no version and sends no event (docs/api.md): the counts are the last
+     * snapshot's or change's */
+    add(b, THEME_MONEY, "hits %lld %s shadow hits %lld (as of the last change or snapshot)",
+        (long long)p->hits, widget_glyph_str(GLYPH_MIDDOT), (long long)p->shadow_hits);
+    add(b, THEME_DIM, "e enables/disables, K/J move it, :policy set %s FIELD VALUE changes it",
+        p->id);
 }
 
 /* The ledger entry detail, and the balances of every agent. */
@@ -605,6 +643,7 @@ int detail_update(ui *u, int width, int height)
         case MODEL_LEDGER: ledger_lines(u, b, row); break;
         case MODEL_ALERT: alert_lines(u, b, row); break;
         case MODEL_AGENT: agent_lines(u, b, row); break;
+        case MODEL_POLICY: policy_lines(u, b, row); break;
         default: break;
     }
     if (b->thread)

@@ -1,7 +1,7 @@
-/* panes.c: the six panes as data: for each, its columns (an enum and a table with
- * designated initialisers, so that a cell names its column), its sort orders and how it
- * compares rows, how it collects its rows from the store, and its cells; for the four
- * that page from the server, the query of each sort order (the server's sort its
+/* panes.c: the seven panes as data (the Policies pane's own parts: policies.c): for each, its
+ * columns (an enum and a table with designated initialisers, so that a cell names its column), its
+ * sort orders and how it compares rows, how it collects its rows from the store, and its cells; for
+ * the four that page from the server, the query of each sort order (the server's sort its
  * comparator agrees with, ties by creation order) and the store's version of a row read.
  * The machinery that recomputes, filters, sorts and draws the rows is rows.c. */
 #include "tui/ui.h"
@@ -287,6 +287,10 @@ static void pending_cell(const ui *u, const void *row, int col, char *buf, size_
             if (fl) {
                 snprintf(buf, size, "%s", fl);
                 *attr = theme_attr(THEME_INFLIGHT);
+            } else if (p->decision.present && p->decision.by.s &&
+                       !strncmp(p->decision.by.s, "policy:", 7)) { /* automatic (policies.c) */
+                snprintf(buf, size, "by policy");
+                *attr = theme_attr(strcmp(p->decision.action, "approve") ? THEME_WARN : THEME_OK);
             } else if (!twoperson_state(u, p, buf, size)) { /* approvals, claims */
                 snprintf(buf, size, "%s",
                          p->status == PUR_PENDING ? "waiting" : model_purchase_status_label(p));
@@ -327,7 +331,7 @@ static const widget_column thread_cols[TC_COUNT] = {
     [TC_ITEM] = {.title = "ITEM", .width = 14, .flex = true, .max = 40},
     [TC_BUYER] = {.title = "BUYER", .width = 12, .drop = 2},
     [TC_SELLER] = {.title = "SELLER", .width = 12, .drop = 3},
-    [TC_STATUS] = {.title = "STATUS", .width = 8},
+    [TC_STATUS] = {.title = "STATUS", .width = 13}, /* "agreed·policy" */
     [TC_TERMS] = {.title = "TERMS", .width = 18, .drop = 1, .right = true, .whole = true},
     [TC_MSGS] = {.title = "MSGS", .width = 4, .drop = 4, .right = true, .whole = true},
     [TC_UPDATED] = {.title = "UPDATED", .width = 8, .drop = 5, .whole = true},
@@ -404,8 +408,12 @@ static void thread_cell(const ui *u, const void *row, int col, char *buf, size_t
             break;
         case TC_BUYER: snprintf(buf, size, "%s", format_agent_name(u, n->buyer_id)); break;
         case TC_SELLER: snprintf(buf, size, "%s", format_agent_name(u, n->seller_id)); break;
-        case TC_STATUS:
-            snprintf(buf, size, "%s", model_neg_status_label(n));
+        case TC_STATUS: /* "agreed·policy": its purchase decided by a policy (policies.c) */
+            if (policies_thread_purchase(u, n))
+                snprintf(buf, size, "%s%spolicy", model_neg_status_label(n),
+                         widget_glyph_str(GLYPH_MIDDOT));
+            else
+                snprintf(buf, size, "%s", model_neg_status_label(n));
             if (n->status == NEG_AGREED)
                 *attr = theme_attr(THEME_OK);
             else if (n->status == NEG_HELD || n->status == NEG_VETOED)
@@ -885,4 +893,6 @@ const pane_ops panes_ops[PANE_COUNT] = {
                      .held = alert_held},
     [PANE_AGENTS] = {"Agents", MODEL_AGENT, agent_cols, NC_COUNT, agent_sorts, agent_collect,
                      agent_compare, agent_cell, agent_id},
+    [PANE_POLICIES] = {"Policies", MODEL_POLICY, policies_cols, PLC_COUNT, policies_sorts,
+                       policies_collect, policies_compare, policies_cell, policies_row_id},
 };

@@ -31,6 +31,7 @@ typedef enum ui_pane_id {
     PANE_LEDGER,
     PANE_ALERTS,
     PANE_AGENTS,
+    PANE_POLICIES,
     PANE_COUNT
 } ui_pane_id;
 
@@ -185,7 +186,9 @@ typedef struct ui {
     char confirm_title[128];
     char confirm_lines[12][256];
     int confirm_n;
-    int64_t confirm_version; /* the version the confirmation is bound to (0: none) */
+    int64_t confirm_version;   /* the version the confirmation is bound to (0: none) */
+    uint64_t confirm_backtest; /* the backtest the confirmation shows (policies.c; 0: none) */
+    uint64_t shown_backtest;   /* the one whose answer its lines show */
 
     /* a question of session.c */
     ui_ask ask;
@@ -262,7 +265,7 @@ int64_t ui_clock_ms(const ui *u);
 /* Draws the two header lines (connection, operator, fleet; u->counts). */
 void header_draw(const ui *u, WINDOW *w);
 
-/* ---- panes.c: the six panes as data ---- */
+/* ---- panes.c: the seven panes as data ---- */
 /* What a pane that pages from the server asks for under one of its sort orders: the
  * server's sort= (docs/api.md, Reading) that the pane's comparator agrees with, ties by
  * creation order in the same direction, and status=. sort NULL: that order has no
@@ -297,7 +300,7 @@ typedef struct pane_ops {
      * the screen; the order is recomputed whole once the cursor moves (rows.c). */
     bool hold;
 } pane_ops;
-/* The six panes, by ui_pane_id. */
+/* The seven panes, by ui_pane_id. */
 extern const pane_ops panes_ops[PANE_COUNT];
 /* The in-flight label for subject id, or NULL. */
 const char *panes_inflight_label(const ui *u, const char *id);
@@ -360,6 +363,45 @@ const char *panes_sort_name(int p, int sort);
 int panes_sort_count(int p);
 /* The id of a row of pane p (borrowed). */
 const char *panes_row_id(int p, const void *row);
+
+/* ---- policies.c: the Policies pane, its decisions and their backtest preview ---- */
+enum policy_col {
+    PLC_PRIO,
+    PLC_NAME,
+    PLC_MODE,
+    PLC_ENABLED,
+    PLC_ACTION,
+    PLC_MATCH,
+    PLC_HITS,
+    PLC_COUNT
+};
+extern const widget_column policies_cols[PLC_COUNT];
+extern const char *const policies_sorts[];
+size_t policies_collect(const ui *u, const void ***rows, size_t *cap);
+int policies_compare(const ui *u, int sort, const void *a, const void *b);
+void policies_cell(const ui *u, const void *row, int col, char *buf, size_t size,
+                   unsigned long *attr);
+const char *policies_row_id(const void *row);
+/* Policy p's match in words: its numeric conditions (amounts as money in its currency,
+ * else in the one every agent holds) and its lists; "any purchase" when none. */
+void policies_match(const ui *u, const model_policy *p, char *out, size_t size);
+/* "approved by policy small-clean-books" when a policy decided purchase p (the name from
+ * the store, else as the purchase carries it, else the id; sanitised), else NULL. */
+const char *policies_decided_by(const ui *u, const model_purchase *p, char *out, size_t size);
+/* The purchase of thread n that a policy decided, or NULL (a scan of the held purchases). */
+const model_purchase *policies_thread_purchase(const ui *u, const model_negotiation *n);
+/* The decisions: enable or disable the policy named name (NULL: the selected one; want
+ * 1 enable, 0 disable, -1 the other of what it is), move it up (-1) or down (+1) in priority, or
+ * change one field (":policy set NAME FIELD VALUE"). Each opens a y/N confirmation showing the
+ * backtest of the whole set as it would be; nothing is sent before y. */
+void policies_toggle(ui *u, const char *name, int want);
+void policies_move(ui *u, const char *name, int dir);
+void policies_set(ui *u, const char *name, const char *field, const char *value);
+/* After client_run: rewrites an open confirmation's preview when its backtest answered. */
+void policies_after_client(ui *u);
+/* Writes the preview of backtest bt (running, failed or its answer) into lines (at most
+ * max of 256 bytes); returns how many. */
+int policies_preview(const client_backtest_state *bt, char lines[][256], int max);
 
 /* ---- position.c ---- */
 /* Selects the row of pane p whose id is id (kept across recomputes); true when shown. */
@@ -424,6 +466,7 @@ typedef enum ui_action {
     ACT_PANE4,
     ACT_PANE5,
     ACT_PANE6,
+    ACT_PANE7,
     ACT_OPEN,
     ACT_BACK,
     ACT_EXPORT, /* a command only */
@@ -446,6 +489,10 @@ typedef enum ui_action {
     ACT_HALT,
     ACT_RESUME_FLEET, /* a command only (the key H toggles) */
     ACT_ACK,
+    ACT_POLICY_TOGGLE, /* enable or disable the selected policy (tui/policies.c) */
+    ACT_POLICY_UP,     /* move it up in priority */
+    ACT_POLICY_DOWN,
+    ACT_POLICY, /* a command only: ":policy enable|disable|up|down|set ..." */
     ACT_REDRAW,
     ACT_REFRESH,
     ACT_QUIT,
@@ -472,6 +519,7 @@ typedef enum ui_arg {
     ARG_THEME,      /* the built-in themes */
     ARG_PANE,       /* the panes' names */
     ARG_ON_OFF,     /* on off */
+    ARG_POLICY,     /* policy's verbs, the policies' names and the fields of `policy set` */
 } ui_arg;
 
 /* One operator action: everything about it is here, and the key dispatch, the command
@@ -552,6 +600,8 @@ void actions_halt(ui *u, const char *reason);
 void actions_ack(ui *u, const char *id, const char *note);
 /* Handles the answer to a readline prompt (line NULL: cancelled). */
 void actions_line_done(ui *u, const char *line);
+/* Opens the y/N confirmation of req (title and lines already set), bound to version. */
+void actions_confirm(ui *u, const decision_req *req, int64_t version);
 /* Handles a key in confirm mode. */
 void actions_confirm_key(ui *u, wint_t ch, bool is_key);
 

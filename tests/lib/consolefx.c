@@ -1,6 +1,8 @@
 /* consolefx.c: a console without a terminal; see consolefx.h. */
 #include "tests/lib/consolefx.h"
 
+#include "api/json.h"
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -224,4 +226,36 @@ void consolefx_answer(consolefx *f, const char *line)
 {
     f->u.mode = MODE_BROWSE; /* cmdline_key closes the line before handing it over */
     actions_line_done(&f->u, line);
+}
+
+/* Adds marketd's default policies; see consolefx.h. */
+void consolefx_policies(consolefx *f)
+{
+    static const char *const pols[] = {
+        "\"id\":\"pol_1\",\"name\":\"flagged-to-a-person\",\"priority\":10,\"mode\":\"live\","
+        "\"action\":\"review\",\"match\":{\"flags_any\":[\"overpay\",\"budget\"]},\"hits\":0",
+        "\"id\":\"pol_2\",\"name\":\"small-clean-books\",\"priority\":20,\"mode\":\"live\","
+        "\"action\":\"approve\",\"match\":{\"currency\":\"USD\",\"total_max_minor\":100000,"
+        "\"risk_max\":0,\"max_per_hour\":60},\"hits\":7",
+        "\"id\":\"pol_3\",\"name\":\"large-to-a-person\",\"priority\":30,\"mode\":\"live\","
+        "\"action\":\"review\",\"match\":{\"total_min_minor\":100001},\"hits\":0",
+        "\"id\":\"pol_4\",\"name\":\"overpay-veto-shadow\",\"priority\":40,\"mode\":\"shadow\","
+        "\"action\":\"veto\",\"reason\":\"overpay\",\"match\":{\"flags_any\":[\"overpay\"]},"
+        "\"shadow_hits\":2",
+    };
+    for (size_t i = 0; i < sizeof pols / sizeof pols[0]; i++) {
+        char data[800], err[200];
+        long long seq = (long long)store_seq(f->u.st) + 1;
+        snprintf(data, sizeof data,
+                 "{\"seq\":%lld,\"type\":\"policy.updated\",\"at\":\"2026-01-01T00:00:00Z\","
+                 "\"data\":{%s,\"version\":1,\"enabled\":true,"
+                 "\"updated_at\":\"2026-01-01T00:00:00Z\"}}",
+                 seq, pols[i]);
+        model_event ev;
+        assert_int_equal(json_decode_event("policy.updated", data, strlen(data), TEXT_UTF8, &ev,
+                                           err, sizeof err),
+                         JSON_OK);
+        assert_int_equal(store_apply(f->u.st, &ev), STORE_APPLIED);
+        model_event_free(&ev);
+    }
 }

@@ -31,6 +31,11 @@ void consolefx_close(consolefx *f);
 /* Halts the fleet (a fleet event applied to the store). */
 void consolefx_halt_fleet(consolefx *f);
 
+/* Adds the four policies of marketd's default set (docs/api.md, Policies) as pol_1..pol_4,
+ * each a policy.updated event read by the real decoder (version 1, enabled; pol_4
+ * overpay-veto-shadow in shadow mode; pol_2 small-clean-books with 7 hits). */
+void consolefx_policies(consolefx *f);
+
 /* True when nothing was sent or queued and the console is back to browsing. */
 bool consolefx_nothing_sent(const consolefx *f);
 /* Fails unless the status line holds want (its marks stripped) and is (not) an error. */

@@ -159,6 +159,13 @@ static void check_bell(consolefx *f)
 }
 
 /* On the Threads pane (it pages from the server): its history is read again. */
+static void check_policy(consolefx *f)
+{
+    consolefx_confirming(f, DEC_POLICY_REPLACE, "pol_2");
+    assert_non_null(strstr(f->u.confirm_req.policy, "\"total_max_minor\":50000"));
+    assert_string_equal(f->u.confirm_lines[0], "total_max → $500.00");
+}
+
 static void on_threads(consolefx *f)
 {
     commands_do(&f->u, ACT_PANE2);
@@ -210,6 +217,7 @@ static const cmd_case good[] = {
     {ACT_HALT, "halt market closed", NULL, check_halt},
     {ACT_RESUME_FLEET, "resume-fleet", consolefx_halt_fleet, check_resume_fleet},
     {ACT_ACK, "ack alr_1 seen it", NULL, check_ack},
+    {ACT_POLICY, "policy set small-clean-books total_max 500.00", consolefx_policies, check_policy},
     {ACT_EXPORT, "export ledger DIR/ledger.csv", NULL, check_export},
     {ACT_THEME, "theme dark", NULL, check_theme},
     {ACT_FILTER, "filter pur_1", NULL, check_filter},
@@ -448,8 +456,9 @@ static void test_read_only_refuses_decisions(void **state)
             refused++;
         }
     }
-    /* eleven decision commands, ten decision keys (the marks serve decisions only) */
-    assert_int_equal(refused, 11 + 10);
+    /* twelve decision commands, thirteen decision keys (the marks serve decisions only;
+     * the policies' e K J and :policy, issue 15) */
+    assert_int_equal(refused, 12 + 13);
     commands_run(&f->u, "bell on");
     assert_true(f->u.bell);
     commands_do(&f->u, ACT_NEXT_PANE);
@@ -533,7 +542,7 @@ static void test_help_read_only_and_demo(void **state)
     int marked = 0;
     for (int i = 0; i < n; i++)
         marked += strstr(lines[i], "  [unavailable: read-only]") != NULL;
-    assert_int_equal(marked, 10);
+    assert_int_equal(marked, 13);
     assert_non_null(strstr(help_line(lines, n, "  v "), "[unavailable: read-only]"));
     consolefx_close(f);
 }
@@ -590,6 +599,7 @@ static void test_key_bar(void **state)
         [PANE_LEDGER] = "R refund ",
         [PANE_ALERTS] = "A ack ",
         [PANE_AGENTS] = "p pause H halt ",
+        [PANE_POLICIES] = "e policy-toggle K policy-up J policy-down ",
     };
     const char *ways = "Enter open / filter s sort : command ? help q quit ";
     for (int ro = 0; ro < 2; ro++) {

@@ -504,6 +504,72 @@ static void test_names_one_table(void **state)
     assert_string_equal(model_kind_event_type(MODEL_KIND_COUNT), "?");
 }
 
+/* A Policy (policy.updated): its fields, its match kept as numbers and words (hostile text
+ * sanitised), its definition with the server's defaults; a purchase's policy and
+ * policy_shadow; a policy outside the contract refused. */
+static void test_policy_decodes(void **state)
+{
+    (void)state;
+    static const char pol[] =
+        "{\"id\":\"pol_2\",\"version\":3,\"name\":\"small\\u001b[31m-books\",\"enabled\":true,"
+        "\"mode\":\"shadow\",\"priority\":20,\"action\":\"approve\",\"reason\":null,"
+        "\"match\":{\"total_max_minor\":100000,\"risk_max\":0,\"currency\":\"EUR\","
+        "\"flags_none\":[\"overpay\"],\"max_per_hour\":null},\"hits\":12,\"shadow_hits\":4,"
+        "\"created_at\":\"" AT "\",\"updated_at\":\"" AT "\"}";
+    model_event ev;
+    char err[256] = "";
+    const char *e = event("policy.updated", 4, pol);
+    assert_int_equal(
+        json_decode_event("policy.updated", e, strlen(e), TEXT_UTF8, &ev, err, sizeof err),
+        JSON_OK);
+    assert_int_equal(ev.kind, MODEL_POLICY);
+    const model_policy *p = &ev.u.policy;
+    assert_string_equal(p->id, "pol_2");
+    assert_int_equal(p->version, 3);
+    assert_true(p->enabled);
+    assert_true(p->shadow);
+    assert_int_equal(p->priority, 20);
+    assert_string_equal(p->action, "approve");
+    assert_null(p->reason.s);
+    assert_null(strchr(p->name.s, '\x1b')); /* the escape is a placeholder now */
+    assert_true(p->name.flags & TEXT_F_ESCAPE);
+    assert_string_equal(p->currency, "EUR");
+    assert_int_equal(p->cond[1], 100000); /* total_max_minor */
+    assert_int_equal(p->cond[3], 0);      /* risk_max */
+    assert_int_equal(p->cond[4], -1);     /* max_per_hour: null is no condition */
+    assert_string_equal(p->match_text.s, "flags_none overpay");
+    assert_int_equal(p->hits, 12);
+    assert_int_equal(p->shadow_hits, 4);
+    assert_non_null(strstr(p->def, "\"match\":{\"currency\":\"EUR\",\"flags_none\":[\"overpay\"],"
+                                   "\"risk_max\":0,\"total_max_minor\":100000}"));
+    assert_null(strstr(p->def, "hits"));
+    model_event_free(&ev);
+    static const char *const bad[] = {"\"pol_2\"", "\"enabled\":true", "\"match\":{"};
+    static const char *const worse[] = {"\"agt_2\"", "\"enabled\":\"yes\"", "\"match\":[{"};
+    for (size_t i = 0; i < 3; i++) {
+        e = event("policy.updated", 4, subst(pol, bad[i], worse[i]));
+        assert_int_equal(
+            json_decode_event("policy.updated", e, strlen(e), TEXT_UTF8, &ev, err, sizeof err),
+            JSON_BAD);
+    }
+    e = event("purchase.updated", 5,
+              subst(purchase_ok, "\"decision\":null",
+                    "\"decision\":null,\"policy\":{\"id\":\"pol_3\",\"name\":\"large\","
+                    "\"action\":\"review\"},\"policy_shadow\":[{\"policy_id\":\"pol_4\","
+                    "\"name\":\"shadow-veto\",\"action\":\"veto\"}]"));
+    assert_int_equal(
+        json_decode_event("purchase.updated", e, strlen(e), TEXT_UTF8, &ev, err, sizeof err),
+        JSON_OK);
+    assert_string_equal(ev.u.purchase.policy.id, "pol_3");
+    assert_string_equal(ev.u.purchase.policy.name.s, "large");
+    assert_string_equal(ev.u.purchase.policy.action, "review");
+    assert_int_equal(ev.u.purchase.npolicy_shadow, 1);
+    assert_string_equal(ev.u.purchase.policy_shadow[0].id, "pol_4");
+    assert_string_equal(ev.u.purchase.policy_shadow[0].name.s, "shadow-veto");
+    assert_string_equal(ev.u.purchase.policy_shadow[0].action, "veto");
+    model_event_free(&ev);
+}
+
 /* The threads export: one JSON array, every thread with its messages, text without its
  * marks (a control shows as its visible placeholder), null amounts as null. */
 static void test_write_threads(void **state)
@@ -574,6 +640,7 @@ int main(void)
         cmocka_unit_test(test_print_event_is_ascii),
         cmocka_unit_test(test_names_one_table),
         cmocka_unit_test(test_write_threads),
+        cmocka_unit_test(test_policy_decodes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
