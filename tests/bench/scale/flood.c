@@ -73,6 +73,14 @@ static long qty_of(long i)
     return 1 + (long)(((uint64_t)i * 2654435761u) % 4294967296u / 256 % 20);
 }
 
+/* The listing a thread is about: its own for the fixture's threads; for a thread the
+ * flood opens, one of the fixture's open listings (those of its pending and open threads),
+ * which marketd holds and the console may read. */
+static long listing_of(long i)
+{
+    return i <= SCALE_THREADS ? i : SCALE_CLOSED + 1 + i % (SCALE_PENDING + SCALE_OPEN);
+}
+
 /* ---- output ------------------------------------------------------------------------ */
 
 typedef struct obuf {
@@ -151,8 +159,8 @@ static void ev_thread(emit *e, long i, const char *status, long msgs)
              "ld\",\"seller_id\":\"agt_%ld\",\"status\":\"%s\",\"terms\":%s,\"agreed_terms\":%s,"
              "\"cap\":null,\"currency\":\"USD\",\"message_count\":%ld,\"opened_at\":\"%s\","
              "\"held_by\":[],\"updated_at\":\"%s\"}",
-             i, e->seq + 1, i, buyer_of(i), seller_of(i), status, terms, agreed ? terms : "null",
-             msgs, e->at, e->at);
+             i, e->seq + 1, listing_of(i), buyer_of(i), seller_of(i), status, terms,
+             agreed ? terms : "null", msgs, e->at, e->at);
     event(e, "negotiation.updated", d);
 }
 
@@ -190,8 +198,8 @@ static void ev_purchase(emit *e, long id, long thread, bool pending)
         "address is not one of the buyer's verified addresses\"}],\"risk_score\":60,"
         "\"decide_by\":%s,\"default_on_timeout\":\"veto\",\"decision\":%s%s%s,\"created_at\":"
         "\"%s\",\"updated_at\":\"%s\"}",
-        id, e->seq + 1, thread, thread, buyer_of(thread), seller_of(thread), ap, q, ap * q,
-        pending ? "pending_approval" : "settled", due,
+        id, e->seq + 1, thread, listing_of(thread), buyer_of(thread), seller_of(thread), ap, q,
+        ap * q, pending ? "pending_approval" : "settled", due,
         pending ? "null" : "{\"action\":\"approve\",\"by\":\"bench\",\"at\":\"",
         pending ? "" : e->at, pending ? "" : "\",\"reason\":null,\"cap\":null}", e->at, e->at);
     event(e, "purchase.updated", d);
@@ -249,11 +257,10 @@ static void ev_agent(emit *e, long k)
     event(e, "agent.updated", d);
 }
 
-/* Opens a new thread (and its listing) in open slot k. */
+/* Opens a new thread in open slot k. */
 static void thread_open(scale_market *mk, emit *e, long k)
 {
     long n = mk->next_neg++;
-    ev_listing(e, n, n, "open");
     ev_thread(e, n, "open", 0);
     mk->open_id[k] = n;
     mk->open_msgs[k] = 0;

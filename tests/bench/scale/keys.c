@@ -42,21 +42,24 @@ static char *list_text(vt *t)
     return out;
 }
 
-/* True when a row of the screen is a page on its way ("loading…"; not the thread
- * preview's "(loading N earlier messages)", tui/detail.c). */
-static bool page_loading(vt *t)
+/* 1 when a row of the screen is a page on its way ("loading…"; not the thread preview's
+ * "(loading N earlier messages)", tui/detail.c), -1 when it is a failed read ("history:
+ * ...", tui/rows.c), else 0. */
+static int page_state(vt *t)
 {
     char row[1024];
     for (int r = 2; r < ROWS - 2; r++) {
         vt_row(t, r, row, sizeof row);
         if (strstr(row, "loading") && !strstr(row, "earlier message"))
-            return true;
+            return 1;
+        if (strstr(row, " history: "))
+            return -1;
     }
-    return false;
+    return 0;
 }
 
 /* Milliseconds from writing keys to the page on screen (see above), or -1 when it did
- * not come within 15 s. *loading: a "loading" row was seen on the way. */
+ * not come within 15 s or the read failed. *loading: a "loading" row was seen on the way. */
 static double key_ms(vt *t, const char *keys, bool *loading)
 {
     char *before = list_text(t);
@@ -71,7 +74,13 @@ static double key_ms(vt *t, const char *keys, bool *loading)
         if (r > 0) {
             last_out = now;
             char *cur = list_text(t);
-            if (page_loading(t)) {
+            int state = page_state(t);
+            if (state < 0) { /* the read failed: no page to time */
+                free(cur);
+                settled = -1;
+                break;
+            }
+            if (state > 0) {
                 *loading = true;
                 settled = -1;
             } else if (settled < 0 && strcmp(cur, before) != 0) {
