@@ -16,6 +16,7 @@
 #
 # Environment: BUILD (default build), MARKETD_BIN (default $BUILD/marketd).
 set -eu
+umask 077
 top=$(cd "$(dirname "$0")/../../.." && pwd)
 BUILD=${BUILD:-build}
 case $BUILD in /*) out=$BUILD/bench-scale ;; *) out=$top/$BUILD/bench-scale ;; esac
