@@ -30,6 +30,7 @@
  * Usage: bench_scale [frame|flood|keys|tail]... (default all four). Needs BENCH_SCALE_DB,
  * DEALDESK_BIN and MARKETD_BIN (default build/...), TEST_TMP (default /tmp).
  */
+#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -276,6 +277,93 @@ static int run_frame(const scale_server *s)
     return 0;
 }
 
+/* Appends what libcurl received to a growing string. */
+static size_t grow(char *p, size_t size, size_t n, void *ud)
+{
+    char **buf = ud;
+    size_t have = *buf ? strlen(*buf) : 0, add = size * n;
+    char *b = realloc(*buf, have + add + 1);
+    if (!b)
+        return 0;
+    memcpy(b + have, p, add);
+    b[have + add] = '\0';
+    *buf = b;
+    return add;
+}
+
+/* The number of an id ("neg_123": 123), or 0. */
+static long id_num(json_t *o, const char *key)
+{
+    const char *id = json_string_value(json_object_get(o, key));
+    const char *u = id ? strchr(id, '_') : NULL;
+    return u ? atol(u + 1) : 0;
+}
+
+/* True when object o's status is st. */
+static bool status_is(json_t *o, const char *st)
+{
+    const char *v = json_string_value(json_object_get(o, "status"));
+    return v && strcmp(v, st) == 0;
+}
+
+/* Reads marketd's snapshot (however long it takes) into the flood's working set: open
+ * threads, pending purchases, open alerts. 0 or -1. */
+static int read_workset(const scale_server *s, scale_workset *ws)
+{
+    char url[128], auth[128], *body = NULL;
+    snprintf(url, sizeof url, "%s/v1/snapshot", s->url);
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", SECRET);
+    CURL *h = curl_easy_init();
+    struct curl_slist *hd = curl_slist_append(NULL, auth);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, grow);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+    CURLcode rc = curl_easy_perform(h);
+    curl_slist_free_all(hd);
+    curl_easy_cleanup(h);
+    json_t *j = rc == CURLE_OK && body ? json_loads(body, 0, NULL) : NULL;
+    free(body);
+    if (!j)
+        return -1;
+    json_t *negs = json_object_get(j, "negotiations"), *purs = json_object_get(j, "purchases"),
+           *alrs = json_object_get(j, "alerts"), *o;
+    size_t nn = json_array_size(negs) + 1, np = json_array_size(purs) + 1,
+           na = json_array_size(alrs) + 1, i;
+    *ws = (scale_workset){0};
+    ws->open = calloc(nn, sizeof(long)), ws->open_lst = calloc(nn, sizeof(long));
+    ws->open_msgs = calloc(nn, sizeof(long));
+    ws->pend = calloc(np, sizeof(long)), ws->pend_neg = calloc(np, sizeof(long));
+    ws->pend_lst = calloc(np, sizeof(long));
+    ws->alr = calloc(na, sizeof(long)), ws->alr_pur = calloc(na, sizeof(long));
+    json_array_foreach(negs, i, o) if (status_is(o, "open"))
+    {
+        ws->open[ws->nopen] = id_num(o, "id");
+        ws->open_lst[ws->nopen] = id_num(o, "listing_id");
+        ws->open_msgs[ws->nopen++] = (long)json_integer_value(json_object_get(o, "message_count"));
+    }
+    json_array_foreach(purs, i, o) if (status_is(o, "pending_approval"))
+    {
+        ws->pend[ws->npend] = id_num(o, "id");
+        ws->pend_neg[ws->npend] = id_num(o, "negotiation_id");
+        ws->pend_lst[ws->npend++] = id_num(o, "listing_id");
+    }
+    json_array_foreach(alrs, i, o) if (status_is(o, "open"))
+    {
+        ws->alr[ws->nalr] = id_num(o, "id");
+        ws->alr_pur[ws->nalr++] = id_num(json_object_get(o, "subject"), "id");
+    }
+    json_decref(j);
+    return 0;
+}
+
+static void workset_free(scale_workset *ws)
+{
+    free(ws->open), free(ws->open_lst), free(ws->open_msgs);
+    free(ws->pend), free(ws->pend_neg), free(ws->pend_lst);
+    free(ws->alr), free(ws->alr_pur);
+}
+
 /* ---- flood: memory under 5,000 events/s --------------------------------------------------- */
 
 /* Pumps the console for secs seconds, dropping the captured output. Bytes read, or -1. */
@@ -300,7 +388,17 @@ static int run_flood(const scale_server *s)
 {
     double secs = env_num("BENCH_SCALE_FLOOD_S", 1800), every = env_num("BENCH_SCALE_SAMPLE_S", 60);
     scale_flood f;
-    if (scale_flood_start(&f, s->port, s->epoch, s->seq, 5000, secs) < 0)
+    scale_workset ws;
+    if (read_workset(s, &ws) != 0) {
+        fprintf(stderr, "bench-scale flood: cannot read marketd's snapshot\n");
+        return -1;
+    }
+    printf("flood: the snapshot's working set: %ld open threads, %ld pending purchases, %ld open "
+           "alerts\n",
+           ws.nopen, ws.npend, ws.nalr);
+    int started = scale_flood_start(&f, s->port, s->epoch, s->seq, &ws, 5000, secs);
+    workset_free(&ws);
+    if (started < 0)
         return -1;
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%d", f.port);

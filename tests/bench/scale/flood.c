@@ -24,34 +24,46 @@
 /* ---- the market the flood changes (ids of tests/bench/scale/fixture.sql) ------------- */
 
 typedef struct scale_market {
+    long nopen, npend, nalr;  /* the working set's sizes (marketd's snapshot) */
     long open_id[SCALE_OPEN]; /* the open threads */
     long open_msgs[SCALE_OPEN];
-    long pend_pur[SCALE_PENDING], pend_neg[SCALE_PENDING]; /* pending purchases, a ring */
-    int pend_head;                                         /* the oldest */
-    long alr[SCALE_ALERTS], alr_pur[SCALE_ALERTS];         /* open alerts, a ring */
+    long lst[SCALE_OPEN];  /* the listing of each open thread */
+    long lst0[SCALE_OPEN]; /* the listings of the snapshot's open threads */
+    long pend_pur[SCALE_PENDING], pend_neg[SCALE_PENDING], pend_lst[SCALE_PENDING]; /* a ring */
+    int pend_head;                                                                  /* the oldest */
+    long alr[SCALE_ALERTS], alr_pur[SCALE_ALERTS]; /* open alerts, a ring */
     int alr_head;
     long next_neg, next_pur, next_led, next_dec, next_alr, next_lst;
     uint64_t rng;
 } scale_market;
 
-static void market_init(scale_market *mk)
+/* The market as the snapshot gave it; what the flood makes gets ids far past the
+ * fixture's (tests/bench/scale/fixture.sql makes at most a few million of a kind). */
+static void market_init(scale_market *mk, const scale_workset *ws)
 {
-    for (long k = 0; k < SCALE_OPEN; k++) {
-        mk->open_id[k] = SCALE_CLOSED + SCALE_PENDING + 1 + k;
-        mk->open_msgs[k] = 10;
+    mk->nopen = ws->nopen < SCALE_OPEN ? ws->nopen : SCALE_OPEN;
+    mk->npend = ws->npend < SCALE_PENDING ? ws->npend : SCALE_PENDING;
+    mk->nalr = ws->nalr < SCALE_ALERTS ? ws->nalr : SCALE_ALERTS;
+    for (long k = 0; k < mk->nopen; k++) {
+        mk->open_id[k] = ws->open[k];
+        mk->lst[k] = mk->lst0[k] = ws->open_lst[k];
+        mk->open_msgs[k] = ws->open_msgs[k];
     }
-    for (long k = 0; k < SCALE_PENDING; k++)
-        mk->pend_pur[k] = mk->pend_neg[k] = SCALE_CLOSED + 1 + k;
-    for (long k = 0; k < SCALE_ALERTS; k++) {
-        mk->alr[k] = SCALE_CLOSED + 1 + k;
-        mk->alr_pur[k] = SCALE_CLOSED + 1 + k / 2;
+    for (long k = 0; k < mk->npend; k++) {
+        mk->pend_pur[k] = ws->pend[k];
+        mk->pend_neg[k] = ws->pend_neg[k];
+        mk->pend_lst[k] = ws->pend_lst[k];
     }
-    mk->next_neg = SCALE_THREADS + 1;
-    mk->next_pur = SCALE_CLOSED + SCALE_PENDING + 1;
-    mk->next_led = SCALE_LEDGER + 1;
-    mk->next_dec = SCALE_AGENTS + SCALE_CLOSED + 1;
-    mk->next_alr = SCALE_CLOSED + SCALE_ALERTS + 1;
-    mk->next_lst = 2 * SCALE_THREADS + 1; /* listings made alone, apart from threads' */
+    for (long k = 0; k < mk->nalr; k++) {
+        mk->alr[k] = ws->alr[k];
+        mk->alr_pur[k] = ws->alr_pur[k];
+    }
+    mk->next_neg = 100000001;
+    mk->next_pur = 100000001;
+    mk->next_led = 1000000001;
+    mk->next_dec = 100000001;
+    mk->next_alr = 100000001;
+    mk->next_lst = 200000001; /* listings made alone, apart from threads' */
     mk->rng = 0x5ca1e14;
 }
 
@@ -71,14 +83,6 @@ static long price_of(long i)
 static long qty_of(long i)
 {
     return 1 + (long)(((uint64_t)i * 2654435761u) % 4294967296u / 256 % 20);
-}
-
-/* The listing a thread is about: its own for the fixture's threads; for a thread the
- * flood opens, one of the fixture's open listings (those of its pending and open threads),
- * which marketd holds and the console may read. */
-static long listing_of(long i)
-{
-    return i <= SCALE_THREADS ? i : SCALE_CLOSED + 1 + i % (SCALE_PENDING + SCALE_OPEN);
 }
 
 /* ---- output ------------------------------------------------------------------------ */
@@ -146,7 +150,7 @@ static void ev_listing(emit *e, long id, long thread, const char *status)
     event(e, "listing.updated", d);
 }
 
-static void ev_thread(emit *e, long i, const char *status, long msgs)
+static void ev_thread(emit *e, long i, long lst, const char *status, long msgs)
 {
     char d[768];
     long p = price_of(i), q = qty_of(i);
@@ -159,8 +163,8 @@ static void ev_thread(emit *e, long i, const char *status, long msgs)
              "ld\",\"seller_id\":\"agt_%ld\",\"status\":\"%s\",\"terms\":%s,\"agreed_terms\":%s,"
              "\"cap\":null,\"currency\":\"USD\",\"message_count\":%ld,\"opened_at\":\"%s\","
              "\"held_by\":[],\"updated_at\":\"%s\"}",
-             i, e->seq + 1, listing_of(i), buyer_of(i), seller_of(i), status, terms,
-             agreed ? terms : "null", msgs, e->at, e->at);
+             i, e->seq + 1, lst, buyer_of(i), seller_of(i), status, terms, agreed ? terms : "null",
+             msgs, e->at, e->at);
     event(e, "negotiation.updated", d);
 }
 
@@ -177,7 +181,7 @@ static void ev_message(emit *e, long i, long seq)
     event(e, "negotiation.message", d);
 }
 
-static void ev_purchase(emit *e, long id, long thread, bool pending)
+static void ev_purchase(emit *e, long id, long thread, long lst, bool pending)
 {
     char d[1400], due[40] = "null";
     long ap = price_of(thread) * 97 / 100, q = qty_of(thread);
@@ -198,8 +202,8 @@ static void ev_purchase(emit *e, long id, long thread, bool pending)
         "address is not one of the buyer's verified addresses\"}],\"risk_score\":60,"
         "\"decide_by\":%s,\"default_on_timeout\":\"veto\",\"decision\":%s%s%s,\"created_at\":"
         "\"%s\",\"updated_at\":\"%s\"}",
-        id, e->seq + 1, thread, listing_of(thread), buyer_of(thread), seller_of(thread), ap, q,
-        ap * q, pending ? "pending_approval" : "settled", due,
+        id, e->seq + 1, thread, lst, buyer_of(thread), seller_of(thread), ap, q, ap * q,
+        pending ? "pending_approval" : "settled", due,
         pending ? "null" : "{\"action\":\"approve\",\"by\":\"bench\",\"at\":\"",
         pending ? "" : e->at, pending ? "" : "\",\"reason\":null,\"cap\":null}", e->at, e->at);
     event(e, "purchase.updated", d);
@@ -261,7 +265,8 @@ static void ev_agent(emit *e, long k)
 static void thread_open(scale_market *mk, emit *e, long k)
 {
     long n = mk->next_neg++;
-    ev_thread(e, n, "open", 0);
+    mk->lst[k] = mk->lst0[n % mk->nopen];
+    ev_thread(e, n, mk->lst[k], "open", 0);
     mk->open_id[k] = n;
     mk->open_msgs[k] = 0;
 }
@@ -272,22 +277,23 @@ static void thread_open(scale_market *mk, emit *e, long k)
 static void purchase_cycle(scale_market *mk, emit *e, long k)
 {
     int h = mk->pend_head;
-    ev_purchase(e, mk->pend_pur[h], mk->pend_neg[h], false);
+    ev_purchase(e, mk->pend_pur[h], mk->pend_neg[h], mk->pend_lst[h], false);
     ev_decision(e, mk->next_dec++, mk->pend_pur[h], mk->pend_neg[h]);
     ev_ledger(e, mk->next_led++, mk->pend_pur[h], mk->pend_neg[h]);
     long thread = mk->open_id[k], pur = mk->next_pur++;
-    ev_thread(e, thread, "agreed", mk->open_msgs[k]);
-    ev_purchase(e, pur, thread, true);
+    ev_thread(e, thread, mk->lst[k], "agreed", mk->open_msgs[k]);
+    ev_purchase(e, pur, thread, mk->lst[k], true);
     mk->pend_pur[h] = pur;
     mk->pend_neg[h] = thread;
-    mk->pend_head = (h + 1) % SCALE_PENDING;
+    mk->pend_lst[h] = mk->lst[k];
+    mk->pend_head = (int)((h + 1) % mk->npend);
     for (int a = 0; a < 2; a++) {
         int ah = mk->alr_head;
         ev_alert(e, mk->alr[ah], mk->alr_pur[ah], false);
         mk->alr[ah] = mk->next_alr++;
         mk->alr_pur[ah] = pur;
         ev_alert(e, mk->alr[ah], pur, true);
-        mk->alr_head = (ah + 1) % SCALE_ALERTS;
+        mk->alr_head = (int)((ah + 1) % mk->nalr);
     }
     thread_open(mk, e, k);
 }
@@ -297,18 +303,18 @@ static void next_change(scale_market *mk, emit *e)
 {
     uint64_t r = tproc_rng(&mk->rng);
     unsigned op = (unsigned)(r % 1000);
-    long k = (long)((r >> 16) % SCALE_OPEN), old = 1 + (long)((r >> 40) % SCALE_CLOSED);
+    long k = (long)((r >> 16) % (uint64_t)mk->nopen), old = 1 + (long)((r >> 40) % SCALE_CLOSED);
     if (op < 400) {
         ev_message(e, mk->open_id[k], ++mk->open_msgs[k]);
     } else if (op < 600) {
-        ev_thread(e, mk->open_id[k], "open", mk->open_msgs[k]);
+        ev_thread(e, mk->open_id[k], mk->lst[k], "open", mk->open_msgs[k]);
     } else if (op < 630) {
-        ev_thread(e, mk->open_id[k], "failed", mk->open_msgs[k]);
+        ev_thread(e, mk->open_id[k], mk->lst[k], "failed", mk->open_msgs[k]);
         thread_open(mk, e, k);
     } else if (op < 680) {
         long n = mk->next_lst++;
         ev_listing(e, n, n, "open");
-    } else if (op < 695) {
+    } else if (op < 695 && mk->npend > 0 && mk->nalr > 1) {
         purchase_cycle(mk, e, k);
     } else if (op < 775) {
         ev_ledger(e, mk->next_led++, old, old);
@@ -317,7 +323,7 @@ static void next_change(scale_market *mk, emit *e)
     } else if (op < 885) {
         ev_listing(e, old, old, "sold"); /* history: the console does not hold it */
     } else {
-        ev_thread(e, old, "agreed", 10);
+        ev_thread(e, old, old, "agreed", 10);
     }
 }
 
@@ -494,20 +500,21 @@ static void *accept_main(void *arg)
     return NULL;
 }
 
-int scale_flood_start(scale_flood *f, int upstream, const char *epoch, long long seq0, double rate,
-                      double seconds)
+int scale_flood_start(scale_flood *f, int upstream, const char *epoch, long long seq0,
+                      const scale_workset *ws, double rate, double seconds)
 {
+    if (ws->nopen < 1)
+        return -1;
     memset(f, 0, sizeof *f);
     f->upstream = upstream;
     snprintf(f->epoch, sizeof f->epoch, "%s", epoch);
     f->seq0 = seq0;
     f->rate = rate;
     f->seconds = seconds;
-    atomic_store(&f->pending, SCALE_PENDING);
     pthread_mutex_init(&f->mu, NULL);
     if (!(f->mk = calloc(1, sizeof *f->mk)))
         return -1;
-    market_init(f->mk);
+    market_init(f->mk, ws);
     f->lfd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
