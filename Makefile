@@ -6,6 +6,7 @@
 #   make demo       marketd with a simulated fleet, dealdesk attached
 #   make fuzz       every libFuzzer target for FUZZ_SECONDS each
 #   make bench      the benchmarks (prints a table of measured figures)
+#   make bench-scale  the console against a 1M-thread market (a cached fixture; long)
 #   make deps       install the Debian packages the build needs (apt-get as root)
 #
 # Sources are found by wildcard: a new file in a folder is built without editing this.
@@ -51,7 +52,8 @@ TESTLIB_SRC := $(sort $(wildcard tests/lib/*.c))
 UNIT_SRC    := $(sort $(wildcard tests/unit/test_*.c))
 INTEG_SRC   := $(sort $(wildcard tests/integration/test_*.c))
 E2E_SRC     := $(sort $(wildcard tests/e2e/test_*.c))
-BENCH_SRC   := $(sort $(wildcard tests/bench/bench_*.c))
+BENCH_SRC   := $(filter-out tests/bench/bench_scale.c,$(sort $(wildcard tests/bench/bench_*.c)))
+SCALE_SRC   := tests/bench/bench_scale.c $(sort $(wildcard tests/bench/scale/*.c))
 FUZZ_SRC    := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -65,11 +67,13 @@ DEALDESK := $(BUILD)/dealdesk
 MARKETD  := $(BUILD)/marketd
 TEST_BINS  := $(patsubst tests/%.c,$(BUILD)/tests/%,$(UNIT_SRC) $(INTEG_SRC) $(E2E_SRC))
 BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+SCALE_BIN  := $(BUILD)/bench/bench_scale
 
 ALL_OBJ := $(call obj,$(API_SRC) $(THEMES_SRC) $(WIDGETS_SRC) $(TUI_SRC) tui/main.c \
-             $(MARKETD_SRC) marketd/main.c $(TESTLIB_SRC) $(UNIT_SRC) $(INTEG_SRC) $(E2E_SRC) $(BENCH_SRC))
+             $(MARKETD_SRC) marketd/main.c $(TESTLIB_SRC) $(UNIT_SRC) $(INTEG_SRC) $(E2E_SRC) $(BENCH_SRC) \
+             $(SCALE_SRC))
 
-.PHONY: all deps test test-build asan demo fuzz fuzz-deps fuzz-run bench soak check-layers format format-check \
+.PHONY: all deps test test-build asan demo fuzz fuzz-deps fuzz-run bench bench-scale soak check-layers format format-check \
         install uninstall clean
 .DEFAULT_GOAL := all
 
@@ -132,6 +136,18 @@ demo: deps all
 bench: all $(BENCH_BINS)
 	@tools/deps.sh bench
 	@BUILD=$(BUILD) tests/bench/run.sh $(BENCH_BINS)
+
+# The console against a market of 1M listings and threads, 10M messages and ledger entries
+# (issue 14; docs/benchmarks.md): minutes to make the fixture the first time (cached in
+# $(BUILD)/bench-scale/), then a 30-minute flood (BENCH_SCALE_FLOOD_S). Never part of
+# `make bench` or `make test`. BENCH_SCALE_ARGS picks parts: frame flood keys tail.
+$(SCALE_BIN): $(call obj,$(SCALE_SRC)) $(TEST_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka -lvterm -lutil
+
+bench-scale: all $(SCALE_BIN)
+	@tools/deps.sh bench scale
+	@BUILD=$(BUILD) tests/bench/scale/run.sh $(SCALE_BIN) $(BENCH_SCALE_ARGS)
 
 # The long runs: every *soak, *faults and test_faults_* binary with SOAK=1 (100 server
 # faults, 200 proxied decisions, 300 killed dealdesks, ...); tests/soak/README.md.

@@ -2,7 +2,7 @@
 # make deps: install the Debian packages the build and the suite need.
 # As root it runs apt-get update and apt-get install for what is missing; otherwise it
 # prints the exact command and fails, so that nothing half-builds.
-# Usage: tools/deps.sh [extra-set ...]   (sets: fuzz, bench, check)
+# Usage: tools/deps.sh [extra-set ...]   (sets: fuzz, bench, scale, check)
 set -eu
 
 want="make gcc pkg-config openssl libncurses-dev libcurl4-openssl-dev libjansson-dev
@@ -11,6 +11,7 @@ for set in "$@"; do
   case "$set" in
     fuzz) want="$want clang libclang-rt-14-dev" ;;
     bench) want="$want jq" ;;
+    scale) want="$want sqlite3" ;;
     check) want="$want clang-format cppcheck" ;;
     *) echo "deps: unknown set '$set'" >&2; exit 2 ;;
   esac
