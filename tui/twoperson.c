@@ -79,10 +79,18 @@ bool twoperson_confirm_line(const ui *u, const model_purchase *p, char *buf, siz
         twoperson_approvals(p, ap, sizeof ap);
     if (!who && !two)
         return false;
-    snprintf(buf, size, "%s%s%s%s", who ? rv : "", who ? ": decide anyway? " : "", two ? ap : "",
-             !two                                        ? ""
-             : p->napprovals + 1 < p->approvals_required ? ", yours is the first: it stays pending"
-                                                         : ", yours settles it");
+    bool first = two && p->napprovals + 1 < p->approvals_required;
+    /* presence known and under two: a second approval may not come before the deadline */
+    int watching = u->cs.presence_supervisors;
+    char few[96] = "";
+    if (first && watching >= 0 && watching < 2)
+        snprintf(few, sizeof few, "; %d supervisor%s watching: a second may not come in time",
+                 watching, watching == 1 ? "" : "s");
+    snprintf(buf, size, "%s%s%s%s%s", who ? rv : "", who ? ": decide anyway? " : "", two ? ap : "",
+             !two    ? ""
+             : first ? ", yours is the first: it stays pending"
+                     : ", yours settles it",
+             few);
     return true;
 }
 

@@ -321,7 +321,8 @@ const char *twoperson_reviewer(const ui *u, const model_purchase *p, char *buf, 
 /* The Pending state of pending purchase p when it says more than "waiting": its
  * approvals ("you: " first when this operator can give one) or who reviews it. */
 bool twoperson_state(const ui *u, const model_purchase *p, char *buf, size_t size);
-/* The confirmation's line about p's approvals and another's claim; false: none. */
+/* The confirmation's line about p's approvals and another's claim (and, for a first
+ * approval, a warning when fewer than two supervisors are watching); false: none. */
 bool twoperson_confirm_line(const ui *u, const model_purchase *p, char *buf, size_t size);
 /* Claims pending purchase p for this operator without waiting (api/client.h). */
 void twoperson_claim(ui *u, const model_purchase *p);

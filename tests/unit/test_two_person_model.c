@@ -15,6 +15,7 @@
 
 #include "api/json.h"
 #include "api/model.h"
+#include "tui/ui.h"
 
 /* The event line of a purchase at version v with approvals_required req and the
  * approvals given (a JSON array's inside, e.g. {"by":"sup1","at":"..."}). */
@@ -122,11 +123,48 @@ static void test_claim_kept_on_purchase(void **state)
     store_free(s);
 }
 
+/* The approve box of a first approval warns when fewer than two supervisors are
+ * watching (issue 16), and not when two are, nor when presence is unknown. */
+static void test_first_approval_warns_when_alone(void **state)
+{
+    (void)state;
+    char line[2048], out[256];
+    store *s = store_new();
+    store_reset(s, "e1", 0);
+    purchase_line(line, sizeof line, 1, 1, 2, "");
+    assert_int_equal(apply_line(s, line), STORE_APPLIED);
+    const model_purchase *p = store_purchase(s, "pur_1");
+    ui u;
+    memset(&u, 0, sizeof u);
+    u.st = s;
+    snprintf(u.cs.operator_name, sizeof u.cs.operator_name, "sup1");
+    u.cs.presence_supervisors = 1;
+    assert_true(twoperson_confirm_line(&u, p, out, sizeof out));
+    assert_non_null(strstr(out, "yours is the first"));
+    assert_non_null(strstr(out, "1 supervisor watching: a second may not come in time"));
+    u.cs.presence_supervisors = 2;
+    assert_true(twoperson_confirm_line(&u, p, out, sizeof out));
+    assert_null(strstr(out, "watching"));
+    u.cs.presence_supervisors = -1; /* a market that says nothing of presence */
+    assert_true(twoperson_confirm_line(&u, p, out, sizeof out));
+    assert_null(strstr(out, "watching"));
+    /* the approval that settles it needs no warning */
+    purchase_line(line, sizeof line, 2, 2, 2,
+                  "{\"by\":\"sup2\",\"at\":\"2026-12-01T10:00:02.000Z\"}");
+    assert_int_equal(apply_line(s, line), STORE_APPLIED);
+    u.cs.presence_supervisors = 0;
+    assert_true(twoperson_confirm_line(&u, store_purchase(s, "pur_1"), out, sizeof out));
+    assert_non_null(strstr(out, "yours settles it"));
+    assert_null(strstr(out, "watching"));
+    store_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_approvals_decoded),
         cmocka_unit_test(test_claim_kept_on_purchase),
+        cmocka_unit_test(test_first_approval_warns_when_alone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
