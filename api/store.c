@@ -411,12 +411,43 @@ static bool held(const store *s, const model_event *ev)
     }
 }
 
+/* The policy of id as the store holds it (writable), or NULL. */
+static model_policy *policy_at(store *s, const char *id)
+{
+    long i = coll_find(&s->policies, id);
+    return i >= 0 ? (model_policy *)coll_at(&s->policies, (size_t)i) : NULL;
+}
+
+/* A new purchase (version 1 on the stream) counts the hits of the policies it names, as
+ * marketd counted them when it made it (marketd/policy.c: the live policy that decided,
+ * each shadow one that matched): marketd keeps hit counts without a new version or an
+ * event, so the console adds what the stream shows to the snapshot's counts. Counted
+ * whether or not the purchase is then held. */
+static void count_policy_hits(store *s, const model_purchase *p)
+{
+    bool counted = false;
+    model_policy *pol = p->policy.id[0] ? policy_at(s, p->policy.id) : NULL;
+    if (pol) {
+        pol->hits++;
+        counted = true;
+    }
+    for (size_t i = 0; i < p->npolicy_shadow; i++)
+        if ((pol = policy_at(s, p->policy_shadow[i].id))) {
+            pol->shadow_hits++;
+            counted = true;
+        }
+    if (counted)
+        s->changes[MODEL_POLICY]++;
+}
+
 /* Puts one object into the store, whatever its kind; post says whether it is a stream
  * event (a ledger entry changes the balances; an object not held is applied only when it
  * belongs to the working set) or a snapshot's (entries come with their balances). */
 static store_result put(store *s, model_event *ev, bool post)
 {
     store_result r = STORE_STALE;
+    if (post && ev->kind == MODEL_PURCHASE && ev->u.purchase.version == 1)
+        count_policy_hits(s, &ev->u.purchase);
     if (post && !held(s, ev) && !keep_admits(s, ev))
         return STORE_STALE;
     model_id named = "";

@@ -248,12 +248,56 @@ static void test_decided_by_policy(void **state)
     consolefx_close(f);
 }
 
+/* The hits the pane shows follow the stream (marketd counts them without an event): a
+ * new purchase counts one hit for the live policy that decided it and one shadow hit for
+ * each shadow policy that matched, once (not again at its next version), also when the
+ * store does not keep the purchase. */
+static void test_hits_follow_the_stream(void **state)
+{
+    (void)state;
+    consolefx *f = consolefx_open(NULL, false);
+    consolefx_policies(f); /* pol_2 7 hits, pol_4 2 shadow hits */
+    static const char fmt[] =
+        "{\"id\":\"pur_%d\",\"version\":%d,\"listing_id\":\"lst_1\",\"buyer_id\":\"agt_1\","
+        "\"seller_id\":\"agt_2\",\"unit_price_minor\":500,\"quantity\":1,"
+        "\"total_minor\":500,\"currency\":\"USD\",\"status\":\"%s\","
+        "\"updated_at\":\"2026-01-01T00:00:00Z\"%s,\"policy_shadow\":[{\"policy_id\":"
+        "\"pol_4\",\"name\":\"overpay-veto-shadow\",\"action\":\"veto\"}]}";
+    static const char by_pol2[] =
+        ",\"decision\":{\"action\":\"approve\",\"by\":\"policy:pol_2\","
+        "\"at\":\"2026-01-01T00:00:00Z\",\"reason\":null},\"policy\":{\"id\":\"pol_2\","
+        "\"name\":\"small-clean-books\",\"action\":\"approve\"}";
+    char data[1500];
+    snprintf(data, sizeof data, fmt, 31, 1, "approved", by_pol2);
+    put_purchase(f, data);
+    snprintf(data, sizeof data, fmt, 31, 2, "settled", by_pol2); /* the same purchase again */
+    put_purchase(f, data);
+    assert_int_equal(store_policy(f->u.st, "pol_2")->hits, 8);
+    assert_int_equal(store_policy(f->u.st, "pol_4")->shadow_hits, 3);
+    /* settled at once by the threshold: not kept, its shadow hit still counted */
+    char ev[2000], err[200];
+    snprintf(data, sizeof data, fmt, 32, 1, "settled", "");
+    snprintf(ev, sizeof ev,
+             "{\"seq\":%lld,\"type\":\"purchase.updated\",\"at\":\"2026-01-01T00:00:00Z\","
+             "\"data\":%s}",
+             (long long)store_seq(f->u.st) + 1, data);
+    model_event e;
+    assert_int_equal(
+        json_decode_event("purchase.updated", ev, strlen(ev), TEXT_UTF8, &e, err, sizeof err),
+        JSON_OK);
+    store_apply(f->u.st, &e);
+    model_event_free(&e);
+    assert_int_equal(store_policy(f->u.st, "pol_4")->shadow_hits, 4);
+    assert_int_equal(store_policy(f->u.st, "pol_2")->hits, 8);
+    consolefx_close(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pane_rows),         cmocka_unit_test(test_toggle_confirms),
         cmocka_unit_test(test_policy_command),    cmocka_unit_test(test_preview_text),
-        cmocka_unit_test(test_decided_by_policy),
+        cmocka_unit_test(test_decided_by_policy), cmocka_unit_test(test_hits_follow_the_stream),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
