@@ -273,8 +273,8 @@ int64_t ui_clock_ms(const ui *u);
 /* Draws the two header lines (connection, operator, fleet; u->counts). */
 void header_draw(const ui *u, WINDOW *w);
 
-/* notify.c: escalation at the terminal (issue 16). A notification's title and body are
- * each cut to NOTIFY_TEXT_MAX - 1 bytes. */
+/* ---- notify.c: escalation at the terminal (issue 16) ---- */
+/* A notification's title and body are each cut to NOTIFY_TEXT_MAX - 1 bytes. */
 #define NOTIFY_TEXT_MAX 200
 /* Copies any bytes into out (max_bytes with the NUL) as text fit for an OSC string:
  * sanitised, no control byte, DEL or ';', cut on a character. Returns the length. */
