@@ -232,6 +232,45 @@ static int add_bind(config *cfg, const char *key, const char *action, const char
 }
 
 /* Applies one `key = value` of the file unless a flag or the environment set it. */
+/* The escalation keys (issue 16): bell_repeat = off|on|SECONDS (on: every
+ * CONFIG_BELL_REPEAT_DEFAULT_S), notify = off|osc777|osc9, title = on|off. */
+static int escalation_setting(config *cfg, const char *key, const char *val, const char *file,
+                              int line, char *err, size_t errsz)
+{
+    int b = parse_bool(val);
+    if (!strcmp(key, "title")) {
+        if (b < 0)
+            goto bad;
+        cfg->title = b;
+    } else if (!strcmp(key, "notify")) {
+        if (!strcmp(val, "osc777"))
+            cfg->notify = CONFIG_NOTIFY_OSC777;
+        else if (!strcmp(val, "osc9"))
+            cfg->notify = CONFIG_NOTIFY_OSC9;
+        else if (b == 0)
+            cfg->notify = CONFIG_NOTIFY_OFF;
+        else
+            goto bad;
+    } else {
+        char *end;
+        long v = strtol(val, &end, 10); /* a number is seconds (0: off), before on/off */
+        if (end != val && !*end && v >= 0 && v <= 3600)
+            cfg->bell_repeat_s = (int)v;
+        else if (end == val && b >= 0)
+            cfg->bell_repeat_s = b ? CONFIG_BELL_REPEAT_DEFAULT_S : 0;
+        else
+            goto bad;
+    }
+    return 0;
+bad:
+    snprintf(err, errsz, "%s:%d: %s must be %s, not \"%s\"", file, line, key,
+             !strcmp(key, "title")    ? "on or off"
+             : !strcmp(key, "notify") ? "off, osc777 or osc9"
+                                      : "off, on or seconds (0 to 3600)",
+             val);
+    return -1;
+}
+
 static int file_setting(config *cfg, const char *key, const char *val, const char *file, int line,
                         bool *token_file_set, char *err, size_t errsz)
 {
@@ -283,6 +322,8 @@ static int file_setting(config *cfg, const char *key, const char *val, const cha
         }
         if (!cfg->set.heartbeat)
             cfg->heartbeat_s = (int)v;
+    } else if (!strcmp(key, "bell_repeat") || !strcmp(key, "notify") || !strcmp(key, "title")) {
+        return escalation_setting(cfg, key, val, file, line, err, errsz);
     } else if (!strcmp(key, "token")) {
         snprintf(err, errsz,
                  "%s:%d: put the token in a file of its own (mode 600) and name it with "
@@ -292,7 +333,7 @@ static int file_setting(config *cfg, const char *key, const char *val, const cha
     } else {
         snprintf(err, errsz,
                  "%s:%d: unknown setting \"%s\" (known: url, token_file, theme, no_color, "
-                 "read_only, bell, heartbeat, bind)",
+                 "read_only, bell, heartbeat, bell_repeat, notify, title, bind)",
                  file, line, key);
         return -1;
     }

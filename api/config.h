@@ -42,6 +42,16 @@ typedef struct config_bind {
     int line;
 } config_bind;
 
+/* How a desktop notification goes through the terminal (config key notify). */
+typedef enum config_notify {
+    CONFIG_NOTIFY_OFF,
+    CONFIG_NOTIFY_OSC777,
+    CONFIG_NOTIFY_OSC9
+} config_notify;
+
+/* bell_repeat = on: this many seconds between rings. */
+#define CONFIG_BELL_REPEAT_DEFAULT_S 30
+
 typedef struct config {
     config_given set;             /* what flags gave */
     char url[1024];               /* base URL, e.g. http://127.0.0.1:8642 (no trailing /v1) */
@@ -53,7 +63,11 @@ typedef struct config {
     bool insecure_http; /* --insecure-http: a token may go over plain http:// elsewhere */
     bool bell;
     int heartbeat_s; /* the server's heartbeat period; 3 silent periods = dead (default 15) */
-    text_mode mode;  /* chosen once at start-up (text_mode_from_locale) */
+    /* Escalation at the terminal (opt-in, all off by default; tui/notify.c): */
+    int bell_repeat_s;    /* ring again every N s while a critical alert is open (0: off) */
+    config_notify notify; /* desktop notification for a new critical alert or purchase */
+    bool title;           /* the terminal title shows the pending count */
+    text_mode mode;       /* chosen once at start-up (text_mode_from_locale) */
 
     /* Set by main for the session, never read from the file. */
     char record_file[CONFIG_PATH_MAX]; /* --record: raw events appended here ("" none) */

@@ -523,10 +523,24 @@ static void status_fire(loop *l, int64_t now)
     ui_status_clear(l->u);
 }
 
+/* The bell again while a critical alert is open (config bell_repeat; notify.c). */
+static int64_t bell_repeat_due(const loop *l, int64_t now)
+{
+    (void)now;
+    return notify_bell_due(l->u);
+}
+
+static void bell_repeat_fire(loop *l, int64_t now)
+{
+    if (notify_bell_fire(l->u, now))
+        beep();
+}
+
 static const loop_timer timers[] = {
     {frame_due, NULL},
     {tick_due, tick_fire},
     {status_due, status_fire},
+    {bell_repeat_due, bell_repeat_fire},
 };
 
 /* The wait's timeout: the client's next timer or the loop's nearest one (-1: none). */
@@ -570,11 +584,14 @@ static void maybe_frame(loop *l, int64_t now, bool keyed)
         help_clamp(u, u->lay.height);
     /* once per frame, not per batch of events: it counts every purchase and alert
      * (bench_live flood: a quarter of the console's CPU when per batch) */
-    if (l->bell_due)
+    bool looked = l->bell_due;
+    if (looked)
         maybe_bell(u);
     l->bell_due = false;
     draw(u);
     doupdate();
+    if (looked)
+        notify_after_frame(u); /* after doupdate: curses' bytes are out */
     stats_frame(u, ++l->frames);
     l->status_seen = u->status_at_ms;
     if (!keyed) {
@@ -734,6 +751,7 @@ int app_run(const config *cfg)
 
     cmdline_done();
     endwin();
+    notify_done(&u);
     remove_signals();
     ui_close(&u);
     return u.exit_code;

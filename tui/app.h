@@ -26,6 +26,8 @@
  * | cmdline.c     | readline (callback interface): prompts, completion (the table)|
  * | session.c     | decisions across sessions: unanswered ones at start, at quit  |
  * | export.c      | :export ledger FILE.csv, :export threads FILE.json            |
+ * | notify.c      | opt-in escalation at the terminal: the bell repeated while a  |
+ * |               | critical alert is open, OSC 777/9 notifications, OSC 2 title  |
  * | demo.c        | demo_run: starts marketd with a simulated fleet and attaches  |
  * | main.c        | dealdesk's main (the client engineer's)                       |
  * | headless.c    | tail, snapshot, one-shot decisions, several ids at once       |

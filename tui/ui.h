@@ -205,6 +205,14 @@ typedef struct ui {
     bool bell_primed;
     int64_t bell_at_ms; /* last ring: at most one every 2 s under a flood */
 
+    /* escalation at the terminal (notify.c; opt-in by config) */
+    struct {
+        bool primed;         /* the first snapshot was seen: what follows is new */
+        int64_t alert_at;    /* the newest critical alert notified (its at) */
+        int64_t purchase_at; /* the newest pending purchase notified (its created_at) */
+        char title[96];      /* the terminal title last written ("" none) */
+    } esc;
+
     /* purchases decided from this console: kept on the Pending pane with their outcome */
     char recent[UI_MAX_MARKS][MODEL_ID_MAX + 1];
     size_t nrecent;
@@ -264,6 +272,29 @@ ui_counts ui_count(const ui *u);
 int64_t ui_clock_ms(const ui *u);
 /* Draws the two header lines (connection, operator, fleet; u->counts). */
 void header_draw(const ui *u, WINDOW *w);
+
+/* ---- notify.c: escalation at the terminal (issue 16) ---- */
+/* A notification's title and body are each cut to NOTIFY_TEXT_MAX - 1 bytes. */
+#define NOTIFY_TEXT_MAX 200
+/* Copies any bytes into out (max_bytes with the NUL) as text fit for an OSC string:
+ * sanitised, no control byte, DEL or ';', cut on a character. Returns the length. */
+size_t notify_clean(const char *in, char *out, size_t max_bytes, text_mode mode);
+/* Builds the OSC 777 (ESC ] 777 ; notify ; TITLE ; BODY BEL) or OSC 9 (ESC ] 9 ; TITLE:
+ * BODY BEL) notification of title and body (each through notify_clean) into out;
+ * returns its length, 0 when off or when it does not fit. */
+size_t notify_osc(char *out, size_t size, config_notify how, const char *title, const char *body,
+                  text_mode mode);
+/* "dealdesk · 3 pending · 1 critical" (the critical part only when there are some). */
+void notify_title_text(size_t pending, size_t critical, text_mode mode, char *out, size_t size);
+/* After a frame drawn with fresh counts (app.c, after doupdate): notifications for
+ * what is new and the title when it changed. Nothing in replay. */
+void notify_after_frame(ui *u);
+/* At exit: clears the title it set and restores the terminal's own. */
+void notify_done(ui *u);
+/* The repeating bell: when it rings next (-1: not armed: off, :bell off, replay, or no
+ * critical alert open); fire recounts and returns whether to ring. */
+int64_t notify_bell_due(const ui *u);
+bool notify_bell_fire(ui *u, int64_t now);
 
 /* ---- panes.c: the seven panes as data ---- */
 /* What a pane that pages from the server asks for under one of its sort orders: the

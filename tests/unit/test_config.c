@@ -122,6 +122,10 @@ static void test_errors(void **state)
         {"just words\n", "cfg-bad:1: expected"},
         {"bind x\n", "cfg-bad:1: bind needs"},
         {"token = abc\n", "cfg-bad:1: put the token in a file"},
+        {"bell_repeat = often\n", "cfg-bad:1: bell_repeat must be off, on or seconds"},
+        {"bell_repeat = 3601\n", "cfg-bad:1: bell_repeat must be"},
+        {"notify = osc52\n", "cfg-bad:1: notify must be off, osc777 or osc9"},
+        {"title = maybe\n", "cfg-bad:1: title must be on or off"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         config cfg;
@@ -234,6 +238,42 @@ static void test_transport_check(void **state)
     config_free(&cfg);
 }
 
+/* The escalation keys (issue 16): all off by default; bell_repeat = on|off|SECONDS,
+ * notify = osc777|osc9|off, title = on|off. */
+static void test_escalation_keys(void **state)
+{
+    (void)state;
+    config cfg;
+    char p[600], err[512];
+    config_init(&cfg);
+    assert_int_equal(cfg.bell_repeat_s, 0);
+    assert_int_equal(cfg.notify, CONFIG_NOTIFY_OFF);
+    assert_false(cfg.title);
+    config_free(&cfg);
+    static const struct {
+        const char *text;
+        int repeat;
+        config_notify notify;
+        bool title;
+    } cases[] = {
+        {"bell_repeat = on\nnotify = osc777\ntitle = on\n", CONFIG_BELL_REPEAT_DEFAULT_S,
+         CONFIG_NOTIFY_OSC777, true},
+        {"bell_repeat = 5\nnotify = osc9\ntitle = off\n", 5, CONFIG_NOTIFY_OSC9, false},
+        {"bell_repeat = 1\nnotify = off\n", 1, CONFIG_NOTIFY_OFF, false},
+        {"bell_repeat = 0\n", 0, CONFIG_NOTIFY_OFF, false},
+        {"bell_repeat = off\n", 0, CONFIG_NOTIFY_OFF, false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        write_file("cfg-esc", cases[i].text, 0600, p, sizeof p);
+        config_init(&cfg);
+        assert_int_equal(config_resolve(&cfg, p, err, sizeof err), 0);
+        assert_int_equal(cfg.bell_repeat_s, cases[i].repeat);
+        assert_int_equal(cfg.notify, cases[i].notify);
+        assert_int_equal(cfg.title, cases[i].title);
+        config_free(&cfg);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -243,6 +283,7 @@ int main(void)
         cmocka_unit_test_setup(test_journal_path, setup),
         cmocka_unit_test_setup(test_token_file_not_regular, setup),
         cmocka_unit_test_setup(test_transport_check, setup),
+        cmocka_unit_test_setup(test_escalation_keys, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
