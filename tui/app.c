@@ -664,8 +664,10 @@ static void ui_close(ui *u)
 {
     client_free(u->cl);
     store_free(u->st);
-    for (int p = 0; p < PANE_COUNT; p++)
+    for (int p = 0; p < PANE_COUNT; p++) {
         free(u->panes[p].rows);
+        panes_texts_free(&u->panes[p]);
+    }
     detail_free(u);
 }
 

@@ -11,6 +11,7 @@
 #define _GNU_SOURCE /* qsort_r */
 #include "tui/ui.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,20 +24,119 @@ static void ascii_lower(char *s)
             *s = (char)(*s - 'A' + 'a');
 }
 
-/* True when any cell of the row, as shown, holds needle (already lower case, ASCII
- * case folding): the filter searches what the operator sees. */
-static bool row_matches(const ui *u, const pane_ops *ops, const void *row, const char *needle)
+/* A row's search text: its cells as shown, lower case, each ended by a unit separator
+ * (a needle never matches across two cells). */
+struct pane_text {
+    const void *row; /* NULL: a free slot */
+    char *text;
+};
+
+/* Frees the search texts; see ui.h. */
+void panes_texts_free(ui_pane *pn)
 {
-    for (int c = 0; c < ops->ncols; c++) {
-        char cell[512];
-        cell[0] = '\0';
+    for (size_t i = 0; i < pn->texts_cap; i++)
+        free(pn->texts[i].text);
+    free(pn->texts);
+    pn->texts = NULL;
+    pn->texts_cap = pn->texts_n = 0;
+}
+
+/* The slot of row in the table (its own, or the free one it would take). */
+static struct pane_text *text_slot(const ui_pane *pn, const void *row)
+{
+    size_t h = ((size_t)(uintptr_t)row >> 4) * 0x9E3779B97F4A7C15u;
+    for (size_t i = h & (pn->texts_cap - 1);; i = (i + 1) & (pn->texts_cap - 1))
+        if (!pn->texts[i].row || pn->texts[i].row == row)
+            return &pn->texts[i];
+}
+
+/* The store's version and the marks: a store row's cells change only with them (the
+ * history read is not in it: its rows are formatted each time, their memory is reused). */
+static uint64_t texts_of(const ui *u)
+{
+    uint64_t s = (uint64_t)store_seq(u->st) * 1000003u + u->marks * 7919u;
+    for (int k = 0; k < MODEL_KIND_COUNT; k++)
+        s += store_changes(u->st, (model_kind)k);
+    return s;
+}
+
+/* Drops the pane's texts when the store or the marks changed since they were made. */
+static void texts_check(const ui *u, ui_pane *pn)
+{
+    uint64_t key = texts_of(u);
+    if (pn->texts && pn->texts_key != key)
+        panes_texts_free(pn);
+    pn->texts_key = key;
+}
+
+/* Makes room for one more text: a table at most half full. */
+static bool texts_room(ui_pane *pn)
+{
+    if (pn->texts && (pn->texts_n + 1) * 2 <= pn->texts_cap)
+        return true;
+    size_t nc = pn->texts_cap ? pn->texts_cap * 2 : 1024;
+    struct pane_text *t = calloc(nc, sizeof *t), *old = pn->texts;
+    if (!t)
+        return false;
+    size_t oc = pn->texts_cap;
+    pn->texts = t;
+    pn->texts_cap = nc;
+    for (size_t i = 0; i < oc; i++)
+        if (old[i].row)
+            *text_slot(pn, old[i].row) = old[i];
+    free(old);
+    return true;
+}
+
+/* Formats every cell of the row into text (lower case, each cell ended by 0x1f). */
+static void format_text(const ui *u, const pane_ops *ops, const void *row, char *text, size_t size)
+{
+    size_t n = 0;
+    text[0] = '\0';
+    for (int c = 0; c < ops->ncols && n + 2 < size; c++) {
         unsigned long a = 0;
-        ops->cell(u, row, c, cell, sizeof cell, &a);
-        ascii_lower(cell);
-        if (strstr(cell, needle))
-            return true;
+        ops->cell(u, row, c, text + n, size - n - 1, &a);
+        ascii_lower(text + n);
+        n += strlen(text + n);
+        text[n++] = '\x1f';
+        text[n] = '\0';
     }
-    return false;
+}
+
+/* A store row's search text, made once per texts_of (typing a filter formats each row
+ * once, not once per key; texts_check first); NULL when out of memory. */
+static const char *row_text(const ui *u, ui_pane *pn, const pane_ops *ops, const void *row)
+{
+    if (pn->texts) {
+        struct pane_text *t = text_slot(pn, row);
+        if (t->row)
+            return t->text;
+    }
+    if (!texts_room(pn))
+        return NULL;
+    char text[4096];
+    format_text(u, ops, row, text, sizeof text);
+    struct pane_text *t = text_slot(pn, row);
+    t->text = strdup(text);
+    if (!t->text)
+        return NULL;
+    t->row = row;
+    pn->texts_n++;
+    return t->text;
+}
+
+/* True when any cell of the row, as shown, holds needle (already lower case, ASCII
+ * case folding): the filter searches what the operator sees. stored: a row of the store
+ * (its text is kept, texts_check first), else one of the history read (formatted now). */
+static bool row_matches(const ui *u, ui_pane *pn, const pane_ops *ops, const void *row,
+                        const char *needle, bool stored)
+{
+    const char *text = stored ? row_text(u, pn, ops, row) : NULL;
+    if (text)
+        return strstr(text, needle) != NULL;
+    char cell[4096];
+    format_text(u, ops, row, cell, sizeof cell);
+    return strstr(cell, needle) != NULL;
 }
 
 /* The pane's name. */
@@ -130,13 +230,15 @@ static bool reserve(ui_pane *pn, size_t n)
     return true;
 }
 
-/* Keeps the rows [0, n) the filter matches; returns how many. */
-static size_t filter_rows(const ui *u, const pane_ops *ops, const void **rows, size_t n,
-                          const char *needle)
+/* Keeps the rows [0, n) the filter matches; returns how many. The first nstored are the
+ * store's rows. */
+static size_t filter_rows(const ui *u, ui_pane *pn, const pane_ops *ops, const void **rows,
+                          size_t n, size_t nstored, const char *needle)
 {
     size_t k = 0;
+    texts_check(u, pn);
     for (size_t i = 0; i < n; i++)
-        if (row_matches(u, ops, rows[i], needle))
+        if (row_matches(u, pn, ops, rows[i], needle, i < nstored))
             rows[k++] = rows[i];
     return k;
 }
@@ -150,11 +252,12 @@ static size_t merge_read(ui *u, int p, const page_result *res, size_t n, const c
     ui_pane *pn = &u->panes[p];
     if (!reserve(pn, n + res->nrows + 1))
         return n;
+    texts_check(u, pn);
     for (size_t i = 0; i < res->nrows; i++) {
         const void *h = ops->held ? ops->held(u, res->rows[i]) : NULL;
         if (!h)
             pn->rows[n++] = res->rows[i];
-        else if (needle[0] && !row_matches(u, ops, h, needle))
+        else if (needle[0] && !row_matches(u, pn, ops, h, needle, true))
             pn->rows[n++] = h;
     }
     return n;
@@ -222,11 +325,12 @@ static void compute(ui *u, int p, const page_result *res, bool hold)
     bool searched = res && searches_server(pn->filter);
     size_t n = ops->collect(u, &pn->rows, &pn->cap);
     if (needle[0] && (searched || !res))
-        n = filter_rows(u, ops, pn->rows, n, needle); /* the store's rows only */
+        n = filter_rows(u, pn, ops, pn->rows, n, n, needle); /* the store's rows only */
     if (res) {
+        size_t nstored = n;
         n = merge_read(u, p, res, n, searched ? needle : "");
-        if (needle[0] && !searched)
-            n = filter_rows(u, ops, pn->rows, n, needle); /* what is held, read or not */
+        if (needle[0] && !searched) /* what is held, read or not */
+            n = filter_rows(u, pn, ops, pn->rows, n, nstored, needle);
     }
     sort_ctx ctx = {u, ops, pn->sort};
     if (n > 1)
@@ -294,7 +398,8 @@ void panes_refresh(ui *u, int p, bool force)
         char needle[128];
         snprintf(needle, sizeof needle, "%s", pn->filter);
         ascii_lower(needle);
-        pn->table.nrows = filter_rows(u, &panes_ops[p], pn->rows, pn->table.nrows, needle);
+        size_t n = pn->table.nrows; /* a pane that does not page: the store's rows */
+        pn->table.nrows = filter_rows(u, pn, &panes_ops[p], pn->rows, n, n, needle);
         keep_selection(u, p, false);
     } else {
         page_result res = {0};

@@ -67,6 +67,11 @@ typedef struct ui_pane {
     bool hist_more;       /* the server has rows after the last shown */
     bool status_row;      /* the last row is the "loading…" or error row, not an object */
     char hist_error[160]; /* sanitised (PAGE_FAILED) */
+    /* the search text of each of the store's rows (its cells as shown, lower case), made
+     * once per version of the store and ui.marks, not once per key (rows.c row_text) */
+    struct pane_text *texts; /* open addressing by row pointer; NULL: none yet */
+    size_t texts_cap, texts_n;
+    uint64_t texts_key; /* texts_of: the store and the marks they were made under */
 } ui_pane;
 
 /* A decision sent and not yet answered. */
@@ -371,6 +376,8 @@ void panes_refresh(ui *u, int p, bool force);
  * a page is on its way or failed. A filter of PAGES_Q_MIN+ characters searched the
  * server: the rows read are kept whatever their cells show. */
 void panes_compute(ui *u, int p, const page_result *res);
+/* Frees the search texts pane p holds (rows.c); the pane stays usable. */
+void panes_texts_free(ui_pane *pn);
 /* The query pane p makes now into q; false when it shows the store's rows only (a local
  * pane, a sort without a server sort, no client, a replay). */
 bool panes_query(const ui *u, int p, page_query *q);

@@ -128,8 +128,10 @@ int main(int argc, char **argv)
            median_ms(op_typing, &u, 7));
     printf("  %-8s %8.2f ms\n", "sort", median_ms(op_sort, &u, 7));
     printf("  %-8s %8.4f ms\n", "move", median_ms(op_move, &u, 7));
-    for (int p = 0; p < PANE_COUNT; p++)
+    for (int p = 0; p < PANE_COUNT; p++) {
         free(u.panes[p].rows);
+        panes_texts_free(&u.panes[p]);
+    }
     store_free(u.st);
     return 0;
 }

@@ -169,8 +169,10 @@ void consolefx_close(consolefx *f)
 {
     client_free(f->u.cl);
     store_free(f->u.st);
-    for (int p = 0; p < PANE_COUNT; p++)
+    for (int p = 0; p < PANE_COUNT; p++) {
         free(f->u.panes[p].rows);
+        panes_texts_free(&f->u.panes[p]);
+    }
     config_free(&f->cfg);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);

@@ -32,8 +32,9 @@ static model_text mk(const char *s)
     return t;
 }
 
-/* Loads a listing created at `created`. */
-static void add_listing(ui *u, const char *id, const char *title, int64_t price, int64_t created)
+/* Loads version `version` of a listing created at `created`. */
+static void load_listing(ui *u, const char *id, const char *title, int64_t price, int64_t created,
+                         int64_t version)
 {
     model_event ev;
     memset(&ev, 0, sizeof ev);
@@ -41,7 +42,7 @@ static void add_listing(ui *u, const char *id, const char *title, int64_t price,
     model_listing *l = &ev.u.listing;
     snprintf(l->id, sizeof l->id, "%s", id);
     snprintf(l->seller_id, sizeof l->seller_id, "agt_1");
-    l->version = 1;
+    l->version = version;
     l->title = mk(title);
     l->description = mk("");
     l->category = mk("home");
@@ -54,6 +55,12 @@ static void add_listing(ui *u, const char *id, const char *title, int64_t price,
     store_load(u->st, &ev);
     model_event_free(&ev);
     u->gen++; /* the store changed */
+}
+
+/* Loads a listing created at `created`. */
+static void add_listing(ui *u, const char *id, const char *title, int64_t price, int64_t created)
+{
+    load_listing(u, id, title, price, created, 1);
 }
 
 /* Loads a purchase with a deadline `due` ms from now (0: none), a total and a risk. */
@@ -161,8 +168,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    for (int p = 0; p < PANE_COUNT; p++)
+    for (int p = 0; p < PANE_COUNT; p++) {
         free(U.panes[p].rows);
+        panes_texts_free(&U.panes[p]);
+    }
     detail_free(&U);
     store_free(U.st);
     return 0;
@@ -207,6 +216,33 @@ static void test_filter(void **state)
     pn->filter[0] = '\0';
     panes_refresh(&U, PANE_LISTINGS, false);
     assert_int_equal(pn->table.nrows, 3);
+}
+
+/* The filter's text of a row is made once and kept while typing (rows.c row_text), and
+ * made again when the row changes in the store or the marks change: a new title, or a
+ * new mark, is searched at once, the old one no more; a match never spans two cells. */
+static void test_filter_follows_changes(void **state)
+{
+    (void)state;
+    add_listing(&U, "lst_1", "Desk lamp", 1200, 1);
+    add_listing(&U, "lst_2", "Road bike", 61500, 2);
+    ui_pane *pn = &U.panes[PANE_LISTINGS];
+    snprintf(pn->filter, sizeof pn->filter, "bike");
+    panes_refresh(&U, PANE_LISTINGS, false);
+    assert_int_equal(pn->table.nrows, 1);
+    assert_string_equal(row(PANE_LISTINGS, 0), "lst_2");
+    load_listing(&U, "lst_2", "Road trike", 61500, 2, 2); /* the same listings, new titles */
+    load_listing(&U, "lst_1", "Desk bike", 1200, 1, 2);
+    panes_refresh(&U, PANE_LISTINGS, false); /* the same filter, the store changed */
+    assert_int_equal(pn->table.nrows, 1);
+    assert_string_equal(row(PANE_LISTINGS, 0), "lst_1");
+    snprintf(pn->filter, sizeof pn->filter, "trike");
+    panes_refresh(&U, PANE_LISTINGS, false);
+    assert_int_equal(pn->table.nrows, 1);
+    assert_string_equal(row(PANE_LISTINGS, 0), "lst_2");
+    snprintf(pn->filter, sizeof pn->filter, "ke road"); /* the end of a cell, the next */
+    panes_refresh(&U, PANE_LISTINGS, false);
+    assert_int_equal(pn->table.nrows, 0);
 }
 
 /* Pending: waiting purchases first, at stake (the default), by deadline, total or risk;
@@ -686,6 +722,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_filter, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_filter_follows_changes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sort, setup, teardown),
         cmocka_unit_test_setup_teardown(test_selection_stays_on_its_object, setup, teardown),
         cmocka_unit_test_setup_teardown(test_selection_when_rows_leave, setup, teardown),
