@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "tests/lib/srvcheck.h"
 #include "tests/lib/testsrv.h"
 
 static testsrv srv;
@@ -37,22 +38,10 @@ static int group_teardown(void **state)
     return 0;
 }
 
-/* GETs path as sup1 and returns the body (owned). */
-static char *get_body(const char *path)
-{
-    testhttp_resp r;
-    assert_int_equal(testsrv_get(&srv, TESTSRV_TOKEN_SUP1, path, &r), 0);
-    assert_int_equal(r.status, 200);
-    char *b = r.body;
-    r.body = NULL;
-    testhttp_resp_free(&r);
-    return b;
-}
-
 /* The version of the object at path. */
 static long long version_of(const char *path)
 {
-    char *b = get_body(path);
+    char *b = testsrv_get_ok(&srv, path);
     long long v = testjson_int(b, "version");
     free(b);
     return v;
@@ -75,7 +64,7 @@ static void pending(testsrv_market *t, char pur[72], char path[128])
     assert_int_equal(testsrv_market_setup(&srv, t, 0), 0);
     assert_int_equal(testsrv_market_purchase(&srv, t, 45000, 2, pur), 0);
     snprintf(path, 128, "/v1/purchases/%s", pur);
-    char *b = get_body(path);
+    char *b = testsrv_get_ok(&srv, path);
     char st[32];
     assert_true(testjson_str(b, "status", st, sizeof st));
     assert_string_equal(st, "pending_approval");
@@ -154,10 +143,10 @@ static void test_approve_settles_with_preconditions(void **state)
     /* the buyer's spend moved and a balanced ledger entry exists */
     char apath[128];
     snprintf(apath, sizeof apath, "/v1/agents/%s", t.buyer_id);
-    char *b = get_body(apath);
+    char *b = testsrv_get_ok(&srv, apath);
     assert_int_equal(testjson_int(b, "spent_minor"), 90000);
     free(b);
-    b = get_body("/v1/snapshot");
+    b = testsrv_get_ok(&srv, "/v1/snapshot");
     char acct[100];
     snprintf(acct, sizeof acct, "ledger.balances.agent:%s", t.seller_id);
     assert_int_equal(testjson_int(b, acct), 90000);
@@ -205,7 +194,7 @@ static void test_idempotency_replay_and_mismatch(void **state)
     assert_string_equal(code, "idempotency_mismatch");
 
     /* one decision recorded, one version step */
-    char *b = get_body("/v1/decisions?limit=1000");
+    char *b = testsrv_get_ok(&srv, "/v1/decisions?limit=1000");
     int n = 0;
     for (long long i = 0; i < testjson_len(b, "items"); i++) {
         char p[64], id[72];
@@ -219,7 +208,7 @@ static void test_idempotency_replay_and_mismatch(void **state)
     char neg[72], mpath[160];
     assert_true(testjson_str(r1.body, "negotiation_id", neg, sizeof neg));
     snprintf(mpath, sizeof mpath, "/v1/negotiations/%s/messages", neg);
-    b = get_body(mpath);
+    b = testsrv_get_ok(&srv, mpath);
     long long nm = testjson_len(b, "items");
     char kp[64], kind[32], text[200];
     snprintf(kp, sizeof kp, "items.%lld.kind", nm - 1);
@@ -266,7 +255,7 @@ static void test_veto_needs_reason_and_roles(void **state)
     post_expect(TESTSRV_TOKEN_SUP1, "/v1/purchases/pur_%21x/veto", v, "{\"reason\":\"x\"}", 400);
     post_expect(TESTSRV_TOKEN_SUP1, "/v1/purchases/pur_999999/veto", v, "{\"reason\":\"x\"}", 404);
     /* the purchase is still pending after all of that */
-    char *b = get_body(path);
+    char *b = testsrv_get_ok(&srv, path);
     char st[32];
     assert_true(testjson_str(b, "status", st, sizeof st));
     assert_string_equal(st, "pending_approval");
@@ -295,7 +284,7 @@ static void test_cap_reopens_with_enforced_limits(void **state)
     assert_true(testjson_str(r.body, "negotiation_id", neg, sizeof neg));
     testhttp_resp_free(&r);
     snprintf(mpath, sizeof mpath, "/v1/negotiations/%s", neg);
-    char *b = get_body(mpath);
+    char *b = testsrv_get_ok(&srv, mpath);
     assert_true(testjson_str(b, "status", st, sizeof st));
     assert_string_equal(st, "open");
     assert_int_equal(testjson_int(b, "cap.max_unit_price_minor"), 40000);
@@ -315,7 +304,7 @@ static void test_cap_reopens_with_enforced_limits(void **state)
                              "price at most $400.00 USD)");
     testhttp_resp_free(&r);
     /* the thread's system message says the cap in money too */
-    b = get_body(mpath);
+    b = testsrv_get_ok(&srv, mpath);
     long long nm = testjson_len(b, "items");
     char mp[64], text[300];
     snprintf(mp, sizeof mp, "items.%lld.text", nm - 1);
@@ -374,16 +363,16 @@ static void test_refund_only_settled(void **state)
     testhttp_resp_free(&r);
     char apath[128];
     snprintf(apath, sizeof apath, "/v1/agents/%s", t.buyer_id);
-    char *b = get_body(apath);
+    char *b = testsrv_get_ok(&srv, apath);
     assert_int_equal(testjson_int(b, "spent_minor"), 0);
     free(b);
-    b = get_body("/v1/snapshot");
+    b = testsrv_get_ok(&srv, "/v1/snapshot");
     char acct[100];
     snprintf(acct, sizeof acct, "ledger.balances.agent:%s", t.buyer_id);
     assert_int_equal(testjson_int(b, acct), 0);
     free(b);
     /* every ledger entry balances */
-    b = get_body("/v1/ledger?limit=1000");
+    b = testsrv_get_ok(&srv, "/v1/ledger?limit=1000");
     for (long long i = 0; i < testjson_len(b, "items"); i++) {
         char p[64];
         long long sum = 0;
@@ -518,7 +507,7 @@ static void test_fleet_halt_and_resume(void **state)
     assert_true(testjson_str(r.body, "status", st, sizeof st));
     assert_string_equal(st, "halted");
     testhttp_resp_free(&r);
-    char *b = get_body(npath);
+    char *b = testsrv_get_ok(&srv, npath);
     assert_true(testjson_str(b, "status", st, sizeof st));
     assert_string_equal(st, "held");
     free(b);
@@ -531,13 +520,13 @@ static void test_fleet_halt_and_resume(void **state)
     post_expect(TESTSRV_TOKEN_SUP1, "/v1/fleet/halt", testsrv_fleet_version(&srv),
                 "{\"reason\":\"stop\"}", 409);
     post_expect(TESTSRV_TOKEN_SUP2, "/v1/fleet/resume", testsrv_fleet_version(&srv), "{}", 200);
-    b = get_body(npath);
+    b = testsrv_get_ok(&srv, npath);
     assert_true(testjson_str(b, "status", st, sizeof st));
     assert_string_equal(st, "open");
     free(b);
     char apath[128];
     snprintf(apath, sizeof apath, "/v1/agents/%s", t.buyer_id);
-    b = get_body(apath);
+    b = testsrv_get_ok(&srv, apath);
     assert_true(testjson_str(b, "status", st, sizeof st));
     assert_string_equal(st, "active");
     free(b);
@@ -552,7 +541,7 @@ static void test_alert_ack(void **state)
     char pur[72];
     /* quantity 200 > max_quantity 100: a critical flag and its alert */
     assert_int_equal(testsrv_market_purchase(&srv, &t, 45000, 200, pur), 0);
-    char *b = get_body("/v1/alerts?status=open&limit=1000");
+    char *b = testsrv_get_ok(&srv, "/v1/alerts?status=open&limit=1000");
     char id[72] = "";
     for (long long i = 0; i < testjson_len(b, "items"); i++) {
         char p[64], sid[72];
@@ -710,7 +699,7 @@ static void test_spend_cap_checked_at_approval(void **state)
     testhttp_resp r;
     for (int i = 0; i < 2; i++) {
         snprintf(path, sizeof path, "/v1/purchases/%s", ps[i]);
-        char *b = get_body(path);
+        char *b = testsrv_get_ok(&srv, path);
         assert_int_equal(testjson_len(b, "flags"), 0);
         long long v = testjson_int(b, "version"), total = testjson_int(b, "total_minor");
         free(b);
@@ -728,7 +717,7 @@ static void test_spend_cap_checked_at_approval(void **state)
         }
     }
     snprintf(path, sizeof path, "/v1/agents/%s", m.buyer_id);
-    char *b = get_body(path);
+    char *b = testsrv_get_ok(&srv, path);
     assert_int_equal(testjson_int(b, "spent_minor"), 100000);
     free(b);
     /* a person raises the cap and approves: now it settles */
@@ -739,7 +728,7 @@ static void test_spend_cap_checked_at_approval(void **state)
     snprintf(lim, sizeof lim, "%s/approve", path);
     post_expect(TESTSRV_TOKEN_SUP1, lim, version_of(path), "{\"expected_total_minor\":90000}", 200);
     snprintf(path, sizeof path, "/v1/agents/%s", m.buyer_id);
-    b = get_body(path);
+    b = testsrv_get_ok(&srv, path);
     assert_int_equal(testjson_int(b, "spent_minor"), 190000);
     free(b);
 }
@@ -758,20 +747,20 @@ static void test_automatic_settlement_within_cap(void **state)
     post_expect(TESTSRV_TOKEN_SUP1, lim, version_of(path), "{\"spend_cap_minor\":150000}", 200);
     assert_int_equal(testsrv_market_purchase(&srv, &m, 50000, 2, pur), 0);
     snprintf(path, sizeof path, "/v1/purchases/%s", pur);
-    char *b = get_body(path), st[32], rule[32];
+    char *b = testsrv_get_ok(&srv, path), st[32], rule[32];
     assert_true(testjson_str(b, "status", st, sizeof st));
     assert_string_equal(st, "settled");
     free(b);
     assert_int_equal(testsrv_market_purchase(&srv, &m, 45000, 2, pur), 0);
     snprintf(path, sizeof path, "/v1/purchases/%s", pur);
-    b = get_body(path);
+    b = testsrv_get_ok(&srv, path);
     assert_true(testjson_str(b, "status", st, sizeof st));
     assert_string_equal(st, "pending_approval");
     assert_true(testjson_str(b, "flags.0.rule", rule, sizeof rule));
     assert_string_equal(rule, "budget");
     free(b);
     snprintf(path, sizeof path, "/v1/agents/%s", m.buyer_id);
-    b = get_body(path);
+    b = testsrv_get_ok(&srv, path);
     assert_int_equal(testjson_int(b, "spent_minor"), 100000);
     free(b);
 }
@@ -796,7 +785,7 @@ static void test_fleet_decisions_conditional(void **state)
                 "{\"reason\":\"incident 2: card fraud\"}", 200);
     assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP2, "/v1/fleet/resume", seen, "{}", &r), 0);
     expect_error(&r, 412, "precondition_failed", NULL, "current.reason", "incident 2: card fraud");
-    char *b = get_body("/v1/fleet");
+    char *b = testsrv_get_ok(&srv, "/v1/fleet");
     char st[32];
     assert_true(testjson_str(b, "status", st, sizeof st));
     assert_string_equal(st, "halted");
@@ -835,7 +824,7 @@ static void test_if_epoch_mismatch_refused_first(void **state)
     testsrv_market t;
     char pur[72], path[128], epoch[65], key[48], cur[65] = "", st[32] = "";
     pending(&t, pur, path);
-    char *h = get_body("/v1/health");
+    char *h = testsrv_get_ok(&srv, "/v1/health");
     assert_true(testjson_str(h, "epoch", epoch, sizeof epoch));
     free(h);
     char apath[160];
@@ -855,7 +844,7 @@ static void test_if_epoch_mismatch_refused_first(void **state)
     assert_int_equal(r.status, 412);
     assert_non_null(strstr(r.body, "\"epoch_mismatch\""));
     testhttp_resp_free(&r);
-    char *b = get_body(path);
+    char *b = testsrv_get_ok(&srv, path);
     assert_true(testjson_str(b, "status", st, sizeof st));
     assert_string_equal(st, "pending_approval");
     free(b);
@@ -879,7 +868,7 @@ static void test_if_epoch_mismatch_refused_first(void **state)
     post_bound("/v1/fleet/halt", key, 0, "00000000deadbeef", "{\"reason\":\"x\"}", &r);
     assert_int_equal(r.status, 412);
     testhttp_resp_free(&r);
-    b = get_body("/v1/fleet");
+    b = testsrv_get_ok(&srv, "/v1/fleet");
     assert_true(testjson_str(b, "status", st, sizeof st));
     assert_string_equal(st, "running");
     free(b);

@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "tests/lib/srvcheck.h"
 #include "tests/lib/testsrv.h"
 
 static testsrv srv;
@@ -33,22 +34,10 @@ static int teardown(void **state)
     return 0;
 }
 
-/* GETs path as sup1 and returns the body (owned). */
-static char *get_body(const char *path)
-{
-    testhttp_resp r;
-    assert_int_equal(testsrv_get(&srv, TESTSRV_TOKEN_SUP1, path, &r), 0);
-    assert_int_equal(r.status, 200);
-    char *b = r.body;
-    r.body = NULL;
-    testhttp_resp_free(&r);
-    return b;
-}
-
 /* Asserts that the object at path has status want. */
 static void expect_status(const char *path, const char *want)
 {
-    char *b = get_body(path), st[32] = "";
+    char *b = testsrv_get_ok(&srv, path), st[32] = "";
     assert_true(testjson_str(b, "status", st, sizeof st));
     assert_string_equal(st, want);
     free(b);
@@ -56,7 +45,7 @@ static void expect_status(const char *path, const char *want)
 
 static long long version_of(const char *path)
 {
-    char *b = get_body(path);
+    char *b = testsrv_get_ok(&srv, path);
     long long v = testjson_int(b, "version");
     free(b);
     return v;
@@ -143,7 +132,7 @@ static void test_halt_holds_refuses_and_lifts_what_it_held(void **state)
     halt("{\"categories\":[\"bikes\"]}", id);
     expect_status(p1, "held");
     expect_status(p2, "open");
-    char *b = get_body(p1), holder[80], want[80];
+    char *b = testsrv_get_ok(&srv, p1), holder[80], want[80];
     snprintf(want, sizeof want, "halt:%s", id);
     assert_true(testjson_str(b, "held_by.0", holder, sizeof holder));
     assert_string_equal(holder, want);
@@ -167,7 +156,7 @@ static void test_halt_holds_refuses_and_lifts_what_it_held(void **state)
     open_neg(&t, tents, n3, p3);
 
     /* listed in the Fleet object and GET /v1/halts */
-    b = get_body("/v1/fleet");
+    b = testsrv_get_ok(&srv, "/v1/fleet");
     assert_int_equal(testjson_len(b, "halts"), 1);
     assert_true(testjson_str(b, "halts.0.id", named, sizeof named));
     assert_string_equal(named, id);
@@ -175,7 +164,7 @@ static void test_halt_holds_refuses_and_lifts_what_it_held(void **state)
     assert_int_equal(testsrv_get(&srv, t.buyer_token, "/v1/halts", &r), 0);
     assert_int_equal(r.status, 200); /* agents see them, as in the Fleet */
     testhttp_resp_free(&r);
-    b = get_body("/v1/halts");
+    b = testsrv_get_ok(&srv, "/v1/halts");
     assert_int_equal(testjson_len(b, "items"), 1);
     assert_true(testjson_str(b, "items.0.scope.categories.0", named, sizeof named));
     assert_string_equal(named, "bikes");
@@ -192,12 +181,12 @@ static void test_halt_holds_refuses_and_lifts_what_it_held(void **state)
     expect_status(p1, "open");
     expect_status(path, "lifted");
     lift(id, 409);
-    b = get_body("/v1/fleet");
+    b = testsrv_get_ok(&srv, "/v1/fleet");
     assert_int_equal(testjson_len(b, "halts"), 0);
     free(b);
     post_expect(t.buyer_token, "/v1/negotiations", 0, body, 201, NULL, NULL);
     /* both were decisions */
-    b = get_body("/v1/decisions");
+    b = testsrv_get_ok(&srv, "/v1/decisions");
     assert_non_null(strstr(b, "\"action\":\"halt\""));
     assert_non_null(strstr(b, "\"action\":\"lift\""));
     free(b);
@@ -220,7 +209,7 @@ static void test_halt_is_idempotent(void **state)
     assert_string_equal(a.body, b.body);
     testhttp_resp_free(&a);
     testhttp_resp_free(&b);
-    char *l = get_body("/v1/halts");
+    char *l = testsrv_get_ok(&srv, "/v1/halts");
     assert_int_equal(testjson_len(l, "items"), 1);
     free(l);
 }
@@ -278,12 +267,12 @@ static void test_overlaps_with_a_pause_and_the_fleet_halt(void **state)
                 NULL);
     post_expect(TESTSRV_TOKEN_SUP1, "/v1/fleet/halt", testsrv_fleet_version(&srv),
                 "{\"reason\":\"all\"}", 200, NULL, NULL);
-    char *b = get_body(p1);
+    char *b = testsrv_get_ok(&srv, p1);
     assert_int_equal(testjson_len(b, "held_by"), 3);
     free(b);
     lift(id, 200);
     expect_status(p1, "held");
-    b = get_body(p1);
+    b = testsrv_get_ok(&srv, p1);
     assert_int_equal(testjson_len(b, "held_by"), 2);
     free(b);
     post_expect(TESTSRV_TOKEN_SUP1, "/v1/fleet/resume", testsrv_fleet_version(&srv), "{}", 200,

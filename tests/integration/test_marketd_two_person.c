@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "tests/lib/srvcheck.h"
 #include "tests/lib/testsrv.h"
 
 static testsrv srv;
@@ -38,18 +39,6 @@ static int group_teardown(void **state)
     return 0;
 }
 
-/* GETs path on s as sup1; returns the body (owned). */
-static char *get_on(testsrv *s, const char *path)
-{
-    testhttp_resp r;
-    assert_int_equal(testsrv_get(s, TESTSRV_TOKEN_SUP1, path, &r), 0);
-    assert_int_equal(r.status, 200);
-    char *b = r.body;
-    r.body = NULL;
-    testhttp_resp_free(&r);
-    return b;
-}
-
 /* Asserts string field key of JSON text b is want. */
 static void want_str(const char *b, const char *key, const char *want)
 {
@@ -58,31 +47,16 @@ static void want_str(const char *b, const char *key, const char *want)
     assert_string_equal(got, want);
 }
 
-/* POSTs body to path on s as token (If-Match: version when > 0), asserts the status and
- * returns the answer's body (owned). */
-static char *post_on(testsrv *s, const char *token, const char *path, long long version,
-                     const char *body, long want)
-{
-    testhttp_resp r;
-    assert_int_equal(testsrv_post(s, token, path, version, body, &r), 0);
-    if (r.status != want)
-        fail_msg("POST %s: %ld, not %ld: %s", path, r.status, want, r.body);
-    char *b = r.body;
-    r.body = NULL;
-    testhttp_resp_free(&r);
-    return b;
-}
-
 /* Sets (as token) the buyer's limits to body; asserts want, returns the agent (owned). */
 static char *limits(testsrv *s, const char *token, testsrv_market *t, const char *body, long want)
 {
     char path[128];
     snprintf(path, sizeof path, "/v1/agents/%s", t->buyer_id);
-    char *b = get_on(s, path);
+    char *b = testsrv_get_ok(s, path);
     long long v = testjson_int(b, "version");
     free(b);
     strcat(path, "/limits");
-    return post_on(s, token, path, v, body, want);
+    return testsrv_post_want(s, token, path, v, body, want);
 }
 
 /* A market whose buyer has approval threshold thr and two_person_minor 50000 (USD 500). */
@@ -98,7 +72,7 @@ static char *buy(testsrv *s, testsrv_market *t, long long price, char path[128])
     char pur[72];
     assert_int_equal(testsrv_market_purchase(s, t, price, 2, pur), 0);
     snprintf(path, 128, "/v1/purchases/%s", pur);
-    return get_on(s, path);
+    return testsrv_get_ok(s, path);
 }
 
 /* The same with quantity 1. */
@@ -107,7 +81,7 @@ static char *buy1(testsrv *s, testsrv_market *t, long long price, char path[128]
     char pur[72];
     assert_int_equal(testsrv_market_purchase(s, t, price, 1, pur), 0);
     snprintf(path, 128, "/v1/purchases/%s", pur);
-    return get_on(s, path);
+    return testsrv_get_ok(s, path);
 }
 
 /* Approves the purchase at path as token at version v (total 2 x 45000). */
@@ -115,7 +89,7 @@ static char *approve(testsrv *s, const char *token, const char *path, long long 
 {
     char act[160];
     snprintf(act, sizeof act, "%.127s/approve", path);
-    return post_on(s, token, act, v, "{\"expected_total_minor\":90000}", want);
+    return testsrv_post_want(s, token, act, v, "{\"expected_total_minor\":90000}", want);
 }
 
 static void test_two_supervisors_settle(void **state)
@@ -143,7 +117,7 @@ static void test_two_supervisors_settle(void **state)
     assert_true(testsrv_seq(&srv) > seq0);
     char bpath[128];
     snprintf(bpath, sizeof bpath, "/v1/agents/%s", t.buyer_id);
-    p = get_on(&srv, bpath);
+    p = testsrv_get_ok(&srv, bpath);
     assert_int_equal(testjson_int(p, "spent_minor"), 0); /* nothing moved */
     free(p);
 
@@ -152,7 +126,7 @@ static void test_two_supervisors_settle(void **state)
     want_str(p, "error", "same_approver");
     want_str(p, "current.status", "pending_approval");
     free(p);
-    p = get_on(&srv, path);
+    p = testsrv_get_ok(&srv, path);
     assert_int_equal(testjson_int(p, "version"), v + 1);
     free(p);
 
@@ -163,7 +137,7 @@ static void test_two_supervisors_settle(void **state)
     want_str(p, "approvals.1.by", "sup2");
     want_str(p, "decision.by", "sup2");
     free(p);
-    p = get_on(&srv, bpath);
+    p = testsrv_get_ok(&srv, bpath);
     assert_int_equal(testjson_int(p, "spent_minor"), 90000);
     free(p);
 }
@@ -180,7 +154,8 @@ static void test_below_limit_needs_one(void **state)
     free(p);
     char act[160];
     snprintf(act, sizeof act, "%.127s/approve", path);
-    p = post_on(&srv, TESTSRV_TOKEN_SUP1, act, v, "{\"expected_total_minor\":48000}", 200);
+    p = testsrv_post_want(&srv, TESTSRV_TOKEN_SUP1, act, v, "{\"expected_total_minor\":48000}",
+                          200);
     want_str(p, "status", "settled");
     free(p);
     /* exactly at the limit: two */
@@ -202,7 +177,7 @@ static void test_veto_by_either(void **state)
         free(p);
         free(approve(&srv, TESTSRV_TOKEN_SUP1, path, v, 200));
         snprintf(act, sizeof act, "%s/veto", path);
-        p = post_on(&srv, vetoer[i], act, v + 1, "{\"reason\":\"no\"}", 200);
+        p = testsrv_post_want(&srv, vetoer[i], act, v + 1, "{\"reason\":\"no\"}", 200);
         want_str(p, "status", "vetoed");
         free(p);
         /* and no approval settles it after that */
@@ -256,7 +231,7 @@ static void test_longer_deadline_fails_closed(void **state)
     free(p);
     free(approve(&fast, TESTSRV_TOKEN_SUP1, path, v, 200));
     assert_true(wait_status(&fast, path, "expired"));
-    p = get_on(&fast, path);
+    p = testsrv_get_ok(&fast, path);
     want_str(p, "decision.action", "expire");
     assert_int_equal(testjson_len(p, "approvals"), 1);
     free(p);
@@ -279,8 +254,9 @@ static void test_nothing_automatic_at_or_above(void **state)
     want_str(p, "status", "pending_approval");
     free(p);
     /* a policy that approves everything approves nothing at or above the limit */
-    free(post_on(&own, TESTSRV_TOKEN_SUP1, "/v1/policies", 0,
-                 "{\"name\":\"all\",\"action\":\"approve\",\"enabled\":true,\"match\":{}}", 201));
+    free(testsrv_post_want(
+        &own, TESTSRV_TOKEN_SUP1, "/v1/policies", 0,
+        "{\"name\":\"all\",\"action\":\"approve\",\"enabled\":true,\"match\":{}}", 201));
     free(limits(&own, TESTSRV_TOKEN_SUP1, &t, "{\"approval_threshold_minor\":0}", 200));
     p = buy1(&own, &t, 41000, path);
     want_str(p, "status", "settled");
@@ -393,21 +369,21 @@ static void test_two_at_once_one_settlement(void **state)
         assert_int_equal(ok, 1);
         shot *lose = a.r.status == 200 ? &b : &a;
         assert_true(lose->r.status == 412 || lose->r.status == 409);
-        p = get_on(&srv, path);
+        p = testsrv_get_ok(&srv, path);
         char st[32];
         assert_true(testjson_str(p, "status", st, sizeof st));
         long long nv = testjson_int(p, "version");
         free(p);
         if (strcmp(st, "pending_approval") == 0) /* the loser decides again */
             free(approve(&srv, lose->token, path, nv, 200));
-        p = get_on(&srv, path);
+        p = testsrv_get_ok(&srv, path);
         want_str(p, "status", "settled");
         free(p);
         testhttp_resp_free(&a.r);
         testhttp_resp_free(&b.r);
     }
     /* one ledger entry per purchase: 20 settlements */
-    char *l = get_on(&srv, "/v1/ledger?limit=1000");
+    char *l = testsrv_get_ok(&srv, "/v1/ledger?limit=1000");
     long long n = testjson_len(l, "items"), mine = 0;
     for (long long i = 0; i < n; i++) {
         char k[64], id[72];

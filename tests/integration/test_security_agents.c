@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tests/lib/srvcheck.h"
 #include "tests/lib/testsrv.h"
 
 static testsrv srv;
@@ -56,22 +57,10 @@ static int fleet_running(void **state)
     return rc;
 }
 
-/* GETs path as sup1 and returns the body (owned). */
-static char *get_body(const char *path)
-{
-    testhttp_resp r;
-    assert_int_equal(testsrv_get(&srv, TESTSRV_TOKEN_SUP1, path, &r), 0);
-    assert_int_equal(r.status, 200);
-    char *b = r.body;
-    r.body = NULL;
-    testhttp_resp_free(&r);
-    return b;
-}
-
 /* The version of the object at path. */
 static long long version_of(const char *path)
 {
-    char *b = get_body(path);
+    char *b = testsrv_get_ok(&srv, path);
     long long v = testjson_int(b, "version");
     free(b);
     return v;
@@ -80,7 +69,7 @@ static long long version_of(const char *path)
 /* Asserts that the string at json path of the object at path is want. */
 static void field_is(const char *path, const char *jpath, const char *want)
 {
-    char *b = get_body(path);
+    char *b = testsrv_get_ok(&srv, path);
     char got[256] = "";
     testjson_str(b, jpath, got, sizeof got);
     if (strcmp(got, want) != 0)
@@ -189,7 +178,7 @@ static void test_own_terms_cannot_be_accepted(void **state)
     char pget[128];
     snprintf(pget, sizeof pget, "/v1/purchases/%s", pur);
     post_expect(TESTSRV_TOKEN_SUP1, ppath, version_of(pget), "{\"max_quantity\":5}", 200, NULL);
-    b = get_body(npath);
+    b = testsrv_get_ok(&srv, npath);
     assert_true(testjson_null(b, "terms"));
     free(b);
     post_expect(t.buyer_token, mpath, 0, "{\"kind\":\"accept\",\"quantity\":5}", 409, NULL);
@@ -237,7 +226,7 @@ static void test_paused_agent_protected_as_counterparty(void **state)
     snprintf(act, sizeof act, "%s/resume", apath);
     post_expect(TESTSRV_TOKEN_SUP1, act, version_of(apath), "{}", 200, NULL);
     field_is(npath, "status", "open");
-    b = get_body(npath);
+    b = testsrv_get_ok(&srv, npath);
     assert_int_equal(testjson_len(b, "held_by"), 0);
     free(b);
     post_expect(t.seller_token, mpath, 0, "{\"kind\":\"accept\"}", 201, NULL);
@@ -632,7 +621,7 @@ static char *last_message(const char *neg)
 {
     char path[160];
     snprintf(path, sizeof path, "/v1/negotiations/%s/messages", neg);
-    char *b = get_body(path);
+    char *b = testsrv_get_ok(&srv, path);
     long long n = testjson_len(b, "items");
     char jp[64];
     snprintf(jp, sizeof jp, "items.%lld.text", n - 1);
@@ -679,7 +668,7 @@ static void test_long_multibyte_reasons_are_stored_whole(void **state)
         free(b);
         char mp[160];
         snprintf(mp, sizeof mp, "/v1/negotiations/%s/messages", neg);
-        b = get_body(mp);
+        b = testsrv_get_ok(&srv, mp);
         assert_non_null(strstr(b, reason));
         free(b);
 
@@ -702,7 +691,7 @@ static void test_long_multibyte_reasons_are_stored_whole(void **state)
         post_expect(TESTSRV_TOKEN_SUP1, act, version_of(path), r500, 200, NULL);
         post_expect(TESTSRV_TOKEN_SUP1, "/v1/fleet/halt", testsrv_fleet_version(&srv), r500, 200,
                     NULL);
-        b = get_body("/v1/fleet");
+        b = testsrv_get_ok(&srv, "/v1/fleet");
         char *got = malloc(4096);
         assert_non_null(got);
         assert_true(testjson_str(b, "reason", got, 4096));

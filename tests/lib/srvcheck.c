@@ -1,0 +1,38 @@
+/* srvcheck.c: asserting request wrappers; see srvcheck.h. */
+#include "tests/lib/srvcheck.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <cmocka.h>
+
+/* Takes the body out of r (owned by the caller) and frees the rest. */
+static char *take_body(testhttp_resp *r)
+{
+    char *b = r->body;
+    r->body = NULL;
+    testhttp_resp_free(r);
+    return b;
+}
+
+char *testsrv_get_ok(testsrv *s, const char *path)
+{
+    testhttp_resp r;
+    assert_int_equal(testsrv_get(s, TESTSRV_TOKEN_SUP1, path, &r), 0);
+    if (r.status != 200)
+        fail_msg("GET %s: %ld, not 200: %s", path, r.status, r.body ? r.body : "");
+    return take_body(&r);
+}
+
+char *testsrv_post_want(testsrv *s, const char *token, const char *path, long long version,
+                        const char *body, long want)
+{
+    testhttp_resp r;
+    assert_int_equal(testsrv_post(s, token, path, version, body, &r), 0);
+    if (r.status != want)
+        fail_msg("POST %s: %ld, not %ld: %s", path, r.status, want, r.body ? r.body : "");
+    return take_body(&r);
+}

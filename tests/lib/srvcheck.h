@@ -1,0 +1,19 @@
+/* srvcheck.h: asserting wrappers over testsrv_get/testsrv_post for cmocka tests against a
+ * real marketd (tests/lib/testsrv.h). Each fails the running test (fail_msg, naming the
+ * path, the status and the body) when the request cannot be made or answers another
+ * status, so that a test reads as the calls it makes. Use only inside a cmocka test.
+ */
+#ifndef DEALDESK_TESTS_SRVCHECK_H
+#define DEALDESK_TESTS_SRVCHECK_H
+
+#include "tests/lib/testsrv.h"
+
+/* GETs path on s as sup1, asserts 200 and returns the body (owned). */
+char *testsrv_get_ok(testsrv *s, const char *path);
+
+/* POSTs body to path on s as token (If-Match: version when > 0; a fresh Idempotency-Key),
+ * asserts status want and returns the body (owned). */
+char *testsrv_post_want(testsrv *s, const char *token, const char *path, long long version,
+                        const char *body, long want);
+
+#endif
