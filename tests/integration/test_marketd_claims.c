@@ -134,26 +134,6 @@ static void test_claim_renew_refuse_release(void **state)
     free(c);
 }
 
-/* Polls path on s until its status is want (10 s at most). */
-static bool wait_status(testsrv *s, const char *path, const char *want)
-{
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (;;) {
-        testhttp_resp r;
-        char st[32] = "";
-        if (testsrv_get(s, TESTSRV_TOKEN_SUP1, path, &r) == 0)
-            testjson_str(r.body, "status", st, sizeof st);
-        testhttp_resp_free(&r);
-        if (strcmp(st, want) == 0)
-            return true;
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        if (t1.tv_sec - t0.tv_sec > 10)
-            return false;
-        nanosleep(&(struct timespec){0, 20 * 1000000L}, NULL);
-    }
-}
-
 static void test_claim_expires(void **state)
 {
     (void)state;
@@ -164,7 +144,7 @@ static void test_claim_expires(void **state)
     snprintf(cpath, sizeof cpath, "/v1/claims/%s", pur);
     char *c = testsrv_post_want(&fast, TESTSRV_TOKEN_SUP1, claim, 0, "{}", 200);
     free(c);
-    assert_true(wait_status(&fast, cpath, "expired"));
+    assert_true(testsrv_wait_status(&fast, cpath, "expired"));
     c = testsrv_get_ok(&fast, "/v1/snapshot");
     assert_false(lists(c, "claims", pur));
     free(c);

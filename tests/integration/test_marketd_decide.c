@@ -568,27 +568,6 @@ static void test_alert_ack(void **state)
     post_expect(TESTSRV_TOKEN_SUP1, act, version_of(apath), "{}", 409);
 }
 
-/* Polls path until its status is want or 10 s pass; returns true when it got there. */
-static bool wait_status(testsrv *s, const char *path, const char *want)
-{
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (;;) {
-        testhttp_resp r;
-        char st[32] = "";
-        if (testsrv_get(s, TESTSRV_TOKEN_SUP1, path, &r) == 0)
-            testjson_str(r.body, "status", st, sizeof st);
-        testhttp_resp_free(&r);
-        if (strcmp(st, want) == 0)
-            return true;
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        if (t1.tv_sec - t0.tv_sec > 10)
-            return false;
-        struct timespec nap = {0, 20 * 1000000L};
-        nanosleep(&nap, NULL);
-    }
-}
-
 static void test_expiry_at_decide_by(void **state)
 {
     (void)state;
@@ -599,7 +578,7 @@ static void test_expiry_at_decide_by(void **state)
     assert_int_equal(testsrv_market_setup(&fast, &t, 0), 0);
     assert_int_equal(testsrv_market_purchase(&fast, &t, 45000, 2, pur), 0);
     snprintf(path, sizeof path, "/v1/purchases/%s", pur);
-    assert_true(wait_status(&fast, path, "expired"));
+    assert_true(testsrv_wait_status(&fast, path, "expired"));
     testhttp_resp r;
     assert_int_equal(testsrv_get(&fast, TESTSRV_TOKEN_SUP1, path, &r), 0);
     char a[32], neg[72];
@@ -615,7 +594,7 @@ static void test_expiry_at_decide_by(void **state)
     testhttp_resp_free(&r);
     char npath[128];
     snprintf(npath, sizeof npath, "/v1/negotiations/%s", neg);
-    assert_true(wait_status(&fast, npath, "expired"));
+    assert_true(testsrv_wait_status(&fast, npath, "expired"));
     testsrv_stop(&fast);
 }
 

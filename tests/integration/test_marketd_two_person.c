@@ -185,26 +185,6 @@ static void test_veto_by_either(void **state)
     }
 }
 
-/* Polls path on s until its status is want (10 s at most). */
-static bool wait_status(testsrv *s, const char *path, const char *want)
-{
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (;;) {
-        testhttp_resp r;
-        char st[32] = "";
-        if (testsrv_get(s, TESTSRV_TOKEN_SUP1, path, &r) == 0)
-            testjson_str(r.body, "status", st, sizeof st);
-        testhttp_resp_free(&r);
-        if (strcmp(st, want) == 0)
-            return true;
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        if (t1.tv_sec - t0.tv_sec > 10)
-            return false;
-        nanosleep(&(struct timespec){0, 20 * 1000000L}, NULL);
-    }
-}
-
 static void test_longer_deadline_fails_closed(void **state)
 {
     (void)state;
@@ -230,7 +210,7 @@ static void test_longer_deadline_fails_closed(void **state)
     long long v = testjson_int(p, "version");
     free(p);
     free(approve(&fast, TESTSRV_TOKEN_SUP1, path, v, 200));
-    assert_true(wait_status(&fast, path, "expired"));
+    assert_true(testsrv_wait_status(&fast, path, "expired"));
     p = testsrv_get_ok(&fast, path);
     want_str(p, "decision.action", "expire");
     assert_int_equal(testjson_len(p, "approvals"), 1);

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -35,4 +37,23 @@ char *testsrv_post_want(testsrv *s, const char *token, const char *path, long lo
     if (r.status != want)
         fail_msg("POST %s: %ld, not %ld: %s", path, r.status, want, r.body ? r.body : "");
     return take_body(&r);
+}
+
+bool testsrv_wait_status(testsrv *s, const char *path, const char *want)
+{
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        testhttp_resp r;
+        char st[32] = "";
+        if (testsrv_get(s, TESTSRV_TOKEN_SUP1, path, &r) == 0)
+            testjson_str(r.body, "status", st, sizeof st);
+        testhttp_resp_free(&r);
+        if (strcmp(st, want) == 0)
+            return true;
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        if (t1.tv_sec - t0.tv_sec > 10)
+            return false;
+        nanosleep(&(struct timespec){0, 20 * 1000000L}, NULL);
+    }
 }

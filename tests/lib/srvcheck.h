@@ -6,6 +6,8 @@
 #ifndef DEALDESK_TESTS_SRVCHECK_H
 #define DEALDESK_TESTS_SRVCHECK_H
 
+#include <stdbool.h>
+
 #include "tests/lib/testsrv.h"
 
 /* GETs path on s as sup1, asserts 200 and returns the body (owned). */
@@ -15,5 +17,9 @@ char *testsrv_get_ok(testsrv *s, const char *path);
  * asserts status want and returns the body (owned). */
 char *testsrv_post_want(testsrv *s, const char *token, const char *path, long long version,
                         const char *body, long want);
+
+/* Polls path on s as sup1 until the object's status is want, 10 s at most (20 ms between
+ * reads); returns whether it got there. Asserts nothing: the caller does. */
+bool testsrv_wait_status(testsrv *s, const char *path, const char *want);
 
 #endif
