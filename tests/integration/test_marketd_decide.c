@@ -38,15 +38,6 @@ static int group_teardown(void **state)
     return 0;
 }
 
-/* The version of the object at path. */
-static long long version_of(const char *path)
-{
-    char *b = testsrv_get_ok(&srv, path);
-    long long v = testjson_int(b, "version");
-    free(b);
-    return v;
-}
-
 /* POSTs body to path as token (If-Match: version when > 0) and asserts the answer's
  * status is want. */
 static void post_expect(const char *token, const char *path, long long version, const char *body,
@@ -96,7 +87,7 @@ static void test_approve_settles_with_preconditions(void **state)
     testsrv_market t;
     char pur[72], path[128], act[160];
     pending(&t, pur, path);
-    long long v = version_of(path);
+    long long v = testsrv_version_of(&srv, path);
     snprintf(act, sizeof act, "%s/approve", path);
     testhttp_resp r;
     char key[48];
@@ -168,7 +159,7 @@ static void test_idempotency_replay_and_mismatch(void **state)
     char pur[72], path[128], act[160], ifm[32], key[48];
     pending(&t, pur, path);
     snprintf(act, sizeof act, "%s/veto", path);
-    snprintf(ifm, sizeof ifm, "\"%lld\"", version_of(path));
+    snprintf(ifm, sizeof ifm, "\"%lld\"", testsrv_version_of(&srv, path));
     testsrv_key(key);
     testhttp_resp r1, r2, r3, r4;
     post_raw(TESTSRV_TOKEN_SUP1, act, NULL, ifm, "{\"reason\":\"too much\"}", &r4);
@@ -229,7 +220,7 @@ static void test_veto_needs_reason_and_roles(void **state)
     testsrv_market t;
     char pur[72], path[128], act[160];
     pending(&t, pur, path);
-    long long v = version_of(path);
+    long long v = testsrv_version_of(&srv, path);
     snprintf(act, sizeof act, "%s/veto", path);
     testhttp_resp r;
     assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP1, act, v, "{}", &r), 0);
@@ -269,7 +260,7 @@ static void test_cap_reopens_with_enforced_limits(void **state)
     testsrv_market t;
     char pur[72], path[128], act[160];
     pending(&t, pur, path);
-    long long v = version_of(path);
+    long long v = testsrv_version_of(&srv, path);
     snprintf(act, sizeof act, "%s/cap", path);
     testhttp_resp r;
     post_expect(TESTSRV_TOKEN_SUP1, act, v, "{\"reason\":\"x\"}", 400);
@@ -343,7 +334,7 @@ static void test_refund_only_settled(void **state)
     testsrv_market t;
     char pur[72], path[128], act[160];
     pending(&t, pur, path);
-    long long v = version_of(path);
+    long long v = testsrv_version_of(&srv, path);
     snprintf(act, sizeof act, "%s/refund", path);
     testhttp_resp r;
     post_expect(TESTSRV_TOKEN_SUP1, act, v, "{\"reason\":\"x\"}", 409);
@@ -403,11 +394,13 @@ static void test_negotiation_hold_release_veto_cap(void **state)
     snprintf(mpath, sizeof mpath, "%s/messages", npath);
 
     snprintf(act, sizeof act, "%s/release", npath);
-    assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP1, act, version_of(npath), "{}", &r), 0);
+    assert_int_equal(
+        testsrv_post(&srv, TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, npath), "{}", &r), 0);
     assert_int_equal(r.status, 409); /* not held */
     testhttp_resp_free(&r);
     snprintf(act, sizeof act, "%s/hold", npath);
-    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(npath), "{\"reason\":\"look\"}", 200);
+    post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, npath), "{\"reason\":\"look\"}",
+                200);
     assert_int_equal(testsrv_post(&srv, t.seller_token, mpath, 0,
                                   "{\"kind\":\"counter\",\"unit_price_minor\":48000,\"quantity\":1,"
                                   "\"text\":\"x\"}",
@@ -416,15 +409,15 @@ static void test_negotiation_hold_release_veto_cap(void **state)
     assert_int_equal(r.status, 409);
     testhttp_resp_free(&r);
     snprintf(act, sizeof act, "%s/cap", npath);
-    assert_int_equal(
-        testsrv_post(&srv, TESTSRV_TOKEN_SUP1, act, version_of(npath), "{\"max_quantity\":1}", &r),
-        0);
+    assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, npath),
+                                  "{\"max_quantity\":1}", &r),
+                     0);
     assert_int_equal(r.status, 200);
     assert_int_equal(testjson_int(r.body, "cap.max_quantity"), 1);
     assert_true(testjson_null(r.body, "cap.max_unit_price_minor"));
     testhttp_resp_free(&r);
     snprintf(act, sizeof act, "%s/release", npath);
-    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(npath), "{}", 200);
+    post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, npath), "{}", 200);
     assert_int_equal(testsrv_post(&srv, t.seller_token, mpath, 0,
                                   "{\"kind\":\"counter\",\"unit_price_minor\":48000,\"quantity\":2,"
                                   "\"text\":\"x\"}",
@@ -433,9 +426,9 @@ static void test_negotiation_hold_release_veto_cap(void **state)
     assert_int_equal(r.status, 409); /* over the quantity cap */
     testhttp_resp_free(&r);
     snprintf(act, sizeof act, "%s/veto", npath);
-    assert_int_equal(
-        testsrv_post(&srv, TESTSRV_TOKEN_SUP1, act, version_of(npath), "{\"reason\":\"no\"}", &r),
-        0);
+    assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, npath),
+                                  "{\"reason\":\"no\"}", &r),
+                     0);
     assert_int_equal(r.status, 200);
     char st[32];
     assert_true(testjson_str(r.body, "status", st, sizeof st));
@@ -453,7 +446,8 @@ static void test_agent_pause_resume_limits(void **state)
     snprintf(apath, sizeof apath, "/v1/agents/%s", t.buyer_id);
     testhttp_resp r;
     snprintf(act, sizeof act, "%s/pause", apath);
-    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(apath), "{\"reason\":\"odd\"}", 200);
+    post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, apath), "{\"reason\":\"odd\"}",
+                200);
     snprintf(body, sizeof body,
              "{\"listing_id\":\"%s\",\"unit_price_minor\":40000,\"quantity\":1,\"text\":\"hi\"}",
              t.listing_id);
@@ -463,14 +457,16 @@ static void test_agent_pause_resume_limits(void **state)
     assert_true(testjson_str(r.body, "error", code, sizeof code));
     assert_string_equal(code, "agent_paused");
     testhttp_resp_free(&r);
-    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(apath), "{\"reason\":\"odd\"}", 409);
+    post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, apath), "{\"reason\":\"odd\"}",
+                409);
     snprintf(act, sizeof act, "%s/resume", apath);
-    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(apath), "{}", 200);
+    post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, apath), "{}", 200);
     post_expect(t.buyer_token, "/v1/negotiations", 0, body, 201);
     snprintf(act, sizeof act, "%s/limits", apath);
-    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(apath), "{}", 400);
-    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(apath), "{\"max_quantity\":-1}", 400);
-    assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP1, act, version_of(apath),
+    post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, apath), "{}", 400);
+    post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, apath), "{\"max_quantity\":-1}",
+                400);
+    assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, apath),
                                   "{\"max_quantity\":5,\"per_deal_max_minor\":123}", &r),
                      0);
     assert_int_equal(r.status, 200);
@@ -557,15 +553,15 @@ static void test_alert_ack(void **state)
     snprintf(apath, sizeof apath, "/v1/alerts/%s", id);
     snprintf(act, sizeof act, "%s/ack", apath);
     testhttp_resp r;
-    assert_int_equal(
-        testsrv_post(&srv, TESTSRV_TOKEN_SUP1, act, version_of(apath), "{\"note\":\"seen\"}", &r),
-        0);
+    assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, apath),
+                                  "{\"note\":\"seen\"}", &r),
+                     0);
     assert_int_equal(r.status, 200);
     char who[32];
     assert_true(testjson_str(r.body, "acked_by", who, sizeof who));
     assert_string_equal(who, "sup1");
     testhttp_resp_free(&r);
-    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(apath), "{}", 409);
+    post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, apath), "{}", 409);
 }
 
 static void test_expiry_at_decide_by(void **state)
@@ -671,7 +667,8 @@ static void test_spend_cap_checked_at_approval(void **state)
     char path[160], p1[72], p2[72], body[200];
     snprintf(path, sizeof path, "/v1/agents/%s", m.buyer_id);
     snprintf(body, sizeof body, "%s/limits", path);
-    post_expect(TESTSRV_TOKEN_SUP1, body, version_of(path), "{\"spend_cap_minor\":150000}", 200);
+    post_expect(TESTSRV_TOKEN_SUP1, body, testsrv_version_of(&srv, path),
+                "{\"spend_cap_minor\":150000}", 200);
     assert_int_equal(testsrv_market_purchase(&srv, &m, 50000, 2, p1), 0); /* $1,000 */
     assert_int_equal(testsrv_market_purchase(&srv, &m, 45000, 2, p2), 0); /* $900 */
     const char *ps[] = {p1, p2};
@@ -702,10 +699,12 @@ static void test_spend_cap_checked_at_approval(void **state)
     /* a person raises the cap and approves: now it settles */
     char lim[200];
     snprintf(lim, sizeof lim, "%s/limits", path);
-    post_expect(TESTSRV_TOKEN_SUP1, lim, version_of(path), "{\"spend_cap_minor\":200000}", 200);
+    post_expect(TESTSRV_TOKEN_SUP1, lim, testsrv_version_of(&srv, path),
+                "{\"spend_cap_minor\":200000}", 200);
     snprintf(path, sizeof path, "/v1/purchases/%s", p2);
     snprintf(lim, sizeof lim, "%s/approve", path);
-    post_expect(TESTSRV_TOKEN_SUP1, lim, version_of(path), "{\"expected_total_minor\":90000}", 200);
+    post_expect(TESTSRV_TOKEN_SUP1, lim, testsrv_version_of(&srv, path),
+                "{\"expected_total_minor\":90000}", 200);
     snprintf(path, sizeof path, "/v1/agents/%s", m.buyer_id);
     b = testsrv_get_ok(&srv, path);
     assert_int_equal(testjson_int(b, "spent_minor"), 190000);
@@ -723,7 +722,8 @@ static void test_automatic_settlement_within_cap(void **state)
     snprintf(path, sizeof path, "/v1/agents/%s", m.buyer_id);
     char lim[200];
     snprintf(lim, sizeof lim, "%s/limits", path);
-    post_expect(TESTSRV_TOKEN_SUP1, lim, version_of(path), "{\"spend_cap_minor\":150000}", 200);
+    post_expect(TESTSRV_TOKEN_SUP1, lim, testsrv_version_of(&srv, path),
+                "{\"spend_cap_minor\":150000}", 200);
     assert_int_equal(testsrv_market_purchase(&srv, &m, 50000, 2, pur), 0);
     snprintf(path, sizeof path, "/v1/purchases/%s", pur);
     char *b = testsrv_get_ok(&srv, path), st[32], rule[32];

@@ -43,14 +43,6 @@ static void expect_status(const char *path, const char *want)
     free(b);
 }
 
-static long long version_of(const char *path)
-{
-    char *b = testsrv_get_ok(&srv, path);
-    long long v = testjson_int(b, "version");
-    free(b);
-    return v;
-}
-
 /* POSTs body to path as token (If-Match: version when > 0); asserts status want and
  * copies the answer's field (NULL: none) into out[72]. */
 static void post_expect(const char *token, const char *path, long long version, const char *body,
@@ -91,7 +83,7 @@ static void lift(const char *id, long want)
     char path[128], act[160];
     snprintf(path, sizeof path, "/v1/halts/%s", id);
     snprintf(act, sizeof act, "%s/lift", path);
-    post_expect(TESTSRV_TOKEN_SUP2, act, version_of(path), "{}", want, NULL, NULL);
+    post_expect(TESTSRV_TOKEN_SUP2, act, testsrv_version_of(&srv, path), "{}", want, NULL, NULL);
 }
 
 /* The seller posts a listing in category; its id into out[72]. */
@@ -175,7 +167,7 @@ static void test_halt_holds_refuses_and_lifts_what_it_held(void **state)
     snprintf(path, sizeof path, "/v1/halts/%s", id);
     snprintf(act, sizeof act, "%s/lift", path);
     post_expect(TESTSRV_TOKEN_SUP2, act, 0, "{}", 428, NULL, NULL);
-    post_expect(TESTSRV_TOKEN_SUP2, act, version_of(path) + 3, "{}", 412, NULL, NULL);
+    post_expect(TESTSRV_TOKEN_SUP2, act, testsrv_version_of(&srv, path) + 3, "{}", 412, NULL, NULL);
     expect_status(p1, "held");
     lift(id, 200);
     expect_status(p1, "open");
@@ -243,8 +235,8 @@ static void test_principals_match_either_party_and_pending_stays(void **state)
     /* a pending purchase is still decided by a person */
     char act[160];
     snprintf(act, sizeof act, "%s/approve", ppath);
-    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(ppath), "{\"expected_total_minor\":45000}", 200,
-                NULL, NULL);
+    post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, ppath),
+                "{\"expected_total_minor\":45000}", 200, NULL, NULL);
     expect_status(ppath, "settled");
     lift(id, 200);
     expect_status(p1, "open");
@@ -263,8 +255,8 @@ static void test_overlaps_with_a_pause_and_the_fleet_halt(void **state)
     /* halt, pause, fleet halt: each release leaves it held until the last */
     halt(scope, id);
     snprintf(act, sizeof act, "%s/pause", apath);
-    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(apath), "{\"reason\":\"odd\"}", 200, NULL,
-                NULL);
+    post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, apath), "{\"reason\":\"odd\"}",
+                200, NULL, NULL);
     post_expect(TESTSRV_TOKEN_SUP1, "/v1/fleet/halt", testsrv_fleet_version(&srv),
                 "{\"reason\":\"all\"}", 200, NULL, NULL);
     char *b = testsrv_get_ok(&srv, p1);
@@ -279,16 +271,16 @@ static void test_overlaps_with_a_pause_and_the_fleet_halt(void **state)
                 NULL, NULL);
     expect_status(p1, "held");
     snprintf(act, sizeof act, "%s/resume", apath);
-    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(apath), "{}", 200, NULL, NULL);
+    post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, apath), "{}", 200, NULL, NULL);
     expect_status(p1, "open");
 
     /* the other way round: the pause goes first, the halt still holds */
     halt(scope, id);
     snprintf(act, sizeof act, "%s/pause", apath);
-    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(apath), "{\"reason\":\"odd\"}", 200, NULL,
-                NULL);
+    post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, apath), "{\"reason\":\"odd\"}",
+                200, NULL, NULL);
     snprintf(act, sizeof act, "%s/resume", apath);
-    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(apath), "{}", 200, NULL, NULL);
+    post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, apath), "{}", 200, NULL, NULL);
     expect_status(p1, "held");
     /* two halts over one thread: lifting one leaves the other's hold */
     char id2[72];
@@ -311,7 +303,7 @@ static void test_a_thread_that_reopens_in_scope_is_held(void **state)
     expect_status(ppath, "pending_approval");
     /* a cap reopens the thread: the halt holds it as it reopens */
     snprintf(act, sizeof act, "%s/cap", ppath);
-    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(ppath),
+    post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, ppath),
                 "{\"max_unit_price_minor\":40000,\"reason\":\"cheaper\"}", 200, "negotiation_id",
                 neg);
     snprintf(npath, sizeof npath, "/v1/negotiations/%s", neg);

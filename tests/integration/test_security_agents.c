@@ -57,15 +57,6 @@ static int fleet_running(void **state)
     return rc;
 }
 
-/* The version of the object at path. */
-static long long version_of(const char *path)
-{
-    char *b = testsrv_get_ok(&srv, path);
-    long long v = testjson_int(b, "version");
-    free(b);
-    return v;
-}
-
 /* Asserts that the string at json path of the object at path is want. */
 static void field_is(const char *path, const char *jpath, const char *want)
 {
@@ -177,7 +168,8 @@ static void test_own_terms_cannot_be_accepted(void **state)
     snprintf(ppath, sizeof ppath, "/v1/purchases/%s/cap", pur);
     char pget[128];
     snprintf(pget, sizeof pget, "/v1/purchases/%s", pur);
-    post_expect(TESTSRV_TOKEN_SUP1, ppath, version_of(pget), "{\"max_quantity\":5}", 200, NULL);
+    post_expect(TESTSRV_TOKEN_SUP1, ppath, testsrv_version_of(&srv, pget), "{\"max_quantity\":5}",
+                200, NULL);
     b = testsrv_get_ok(&srv, npath);
     assert_true(testjson_null(b, "terms"));
     free(b);
@@ -207,7 +199,8 @@ static void test_paused_agent_protected_as_counterparty(void **state)
     snprintf(holder, sizeof holder, "pause:%s", t.buyer_id);
 
     snprintf(act, sizeof act, "%s/pause", apath);
-    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(apath), "{\"reason\":\"odd\"}", 200, NULL);
+    post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, apath), "{\"reason\":\"odd\"}",
+                200, NULL);
     field_is(npath, "status", "held");
     /* its seller can neither counter nor accept on the paused buyer's thread */
     char *b =
@@ -224,7 +217,7 @@ static void test_paused_agent_protected_as_counterparty(void **state)
 
     /* resume releases what the pause held; the seller may then accept */
     snprintf(act, sizeof act, "%s/resume", apath);
-    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(apath), "{}", 200, NULL);
+    post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, apath), "{}", 200, NULL);
     field_is(npath, "status", "open");
     b = testsrv_get_ok(&srv, npath);
     assert_int_equal(testjson_len(b, "held_by"), 0);
@@ -238,7 +231,8 @@ static void test_paused_agent_protected_as_counterparty(void **state)
     snprintf(npath2, sizeof npath2, "/v1/negotiations/%s", neg2);
     snprintf(sapath, sizeof sapath, "/v1/agents/%s", t.seller_id);
     snprintf(act, sizeof act, "%s/pause", sapath);
-    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(sapath), "{\"reason\":\"odd\"}", 200, NULL);
+    post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, sapath), "{\"reason\":\"odd\"}",
+                200, NULL);
     field_is(npath2, "status", "held");
     post_expect(t.buyer_token, mpath2, 0,
                 "{\"kind\":\"offer\",\"unit_price_minor\":1,\"quantity\":1}", 409, "conflict");
@@ -246,7 +240,7 @@ static void test_paused_agent_protected_as_counterparty(void **state)
              t.listing_id);
     post_expect(t.buyer_token, "/v1/negotiations", 0, body, 409, "conflict");
     snprintf(act, sizeof act, "%s/resume", sapath);
-    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(sapath), "{}", 200, NULL);
+    post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, sapath), "{}", 200, NULL);
     field_is(npath2, "status", "open");
     assert_int_equal(purchases_of(&t), 1);
 }
@@ -271,10 +265,10 @@ static void test_fleet_resume_keeps_a_later_pause(void **state)
                 "{\"reason\":\"stop\"}", 200, NULL);
     field_is(apath, "status", "paused");
     snprintf(act, sizeof act, "%s/pause", apath);
-    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(apath),
+    post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, apath),
                 "{\"reason\":\"compromised, keep paused\"}", 200, NULL);
-    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(apath), "{\"reason\":\"again\"}", 409,
-                "conflict");
+    post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, apath), "{\"reason\":\"again\"}",
+                409, "conflict");
     post_expect(TESTSRV_TOKEN_SUP2, "/v1/fleet/resume", testsrv_fleet_version(&srv), "{}", 200,
                 NULL);
     field_is(apath, "status", "paused");
@@ -289,12 +283,12 @@ static void test_fleet_resume_keeps_a_later_pause(void **state)
     post_expect(TESTSRV_TOKEN_SUP1, "/v1/fleet/halt", testsrv_fleet_version(&srv),
                 "{\"reason\":\"stop\"}", 200, NULL);
     snprintf(act, sizeof act, "%s/resume", apath);
-    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(apath), "{}", 200, NULL);
+    post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, apath), "{}", 200, NULL);
     field_is(apath, "status", "paused"); /* the halt still holds it */
-    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(apath), "{}", 409, "conflict");
+    post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, apath), "{}", 409, "conflict");
     snprintf(act, sizeof act, "%s/pause", apath);
-    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(apath), "{\"reason\":\"keep paused\"}", 200,
-                NULL);
+    post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, apath),
+                "{\"reason\":\"keep paused\"}", 200, NULL);
     post_expect(TESTSRV_TOKEN_SUP2, "/v1/fleet/resume", testsrv_fleet_version(&srv), "{}", 200,
                 NULL);
     field_is(apath, "status", "paused");
@@ -303,14 +297,15 @@ static void test_fleet_resume_keeps_a_later_pause(void **state)
 
     /* a supervisor's hold of the thread is a holder too: releasing the pause leaves it */
     snprintf(act, sizeof act, "%s/hold", npath);
-    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(npath), "{\"reason\":\"look\"}", 200, NULL);
+    post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, npath), "{\"reason\":\"look\"}",
+                200, NULL);
     snprintf(act, sizeof act, "%s/resume", apath);
-    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(apath), "{}", 200, NULL);
+    post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, apath), "{}", 200, NULL);
     field_is(apath, "status", "active");
     field_is(npath, "status", "held");
     field_is(npath, "held_by.0", "hold");
     snprintf(act, sizeof act, "%s/release", npath);
-    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(npath), "{}", 200, NULL);
+    post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, npath), "{}", 200, NULL);
     field_is(npath, "status", "open");
     post_expect(t.seller_token, mpath, 0, "{\"kind\":\"accept\"}", 201, NULL);
 }
@@ -325,7 +320,8 @@ static void test_release_removes_only_its_own_hold(void **state)
     snprintf(npath, sizeof npath, "/v1/negotiations/%s", neg);
     /* hold, halt, resume the fleet: the supervisor's hold stays */
     snprintf(act, sizeof act, "%s/hold", npath);
-    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(npath), "{\"reason\":\"look\"}", 200, NULL);
+    post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, npath), "{\"reason\":\"look\"}",
+                200, NULL);
     post_expect(TESTSRV_TOKEN_SUP1, "/v1/fleet/halt", testsrv_fleet_version(&srv),
                 "{\"reason\":\"stop\"}", 200, NULL);
     post_expect(TESTSRV_TOKEN_SUP2, "/v1/fleet/resume", testsrv_fleet_version(&srv), "{}", 200,
@@ -335,10 +331,10 @@ static void test_release_removes_only_its_own_hold(void **state)
     post_expect(TESTSRV_TOKEN_SUP1, "/v1/fleet/halt", testsrv_fleet_version(&srv),
                 "{\"reason\":\"stop\"}", 200, NULL);
     snprintf(act, sizeof act, "%s/release", npath);
-    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(npath), "{}", 200, NULL);
+    post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, npath), "{}", 200, NULL);
     field_is(npath, "status", "held");
     field_is(npath, "held_by.0", "fleet");
-    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(npath), "{}", 409, "conflict");
+    post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, npath), "{}", 409, "conflict");
     post_expect(TESTSRV_TOKEN_SUP2, "/v1/fleet/resume", testsrv_fleet_version(&srv), "{}", 200,
                 NULL);
     field_is(npath, "status", "open");
@@ -650,7 +646,7 @@ static void test_long_multibyte_reasons_are_stored_whole(void **state)
         assert_int_equal(testsrv_market_purchase(&srv, &t, 45000, 2, pur), 0);
         snprintf(path, sizeof path, "/v1/purchases/%s", pur);
         snprintf(act, sizeof act, "%s/veto", path);
-        char *b = post(TESTSRV_TOKEN_SUP1, act, version_of(path), r500, 200, NULL);
+        char *b = post(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, path), r500, 200, NULL);
         assert_true(testjson_str(b, "negotiation_id", neg, sizeof neg));
         free(b);
         char *text = last_message(neg);
@@ -662,7 +658,7 @@ static void test_long_multibyte_reasons_are_stored_whole(void **state)
         snprintf(path, sizeof path, "/v1/purchases/%s", pur);
         snprintf(act, sizeof act, "%s/cap", path);
         char *capb = reason_body(ch, 500, ",\"max_quantity\":1");
-        b = post(TESTSRV_TOKEN_SUP1, act, version_of(path), capb, 200, NULL);
+        b = post(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, path), capb, 200, NULL);
         free(capb);
         assert_true(testjson_str(b, "negotiation_id", neg, sizeof neg));
         free(b);
@@ -675,12 +671,12 @@ static void test_long_multibyte_reasons_are_stored_whole(void **state)
         /* hold and veto of a negotiation */
         snprintf(path, sizeof path, "/v1/negotiations/%s", neg);
         snprintf(act, sizeof act, "%s/hold", path);
-        post_expect(TESTSRV_TOKEN_SUP1, act, version_of(path), r500, 200, NULL);
+        post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, path), r500, 200, NULL);
         text = last_message(neg);
         assert_non_null(strstr(text, reason));
         free(text);
         snprintf(act, sizeof act, "%s/veto", path);
-        post_expect(TESTSRV_TOKEN_SUP1, act, version_of(path), r500, 200, NULL);
+        post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, path), r500, 200, NULL);
         text = last_message(neg);
         assert_non_null(strstr(text, reason));
         free(text);
@@ -688,7 +684,7 @@ static void test_long_multibyte_reasons_are_stored_whole(void **state)
         /* pause of an agent, and the fleet halt */
         snprintf(path, sizeof path, "/v1/agents/%s", t.buyer_id);
         snprintf(act, sizeof act, "%s/pause", path);
-        post_expect(TESTSRV_TOKEN_SUP1, act, version_of(path), r500, 200, NULL);
+        post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, path), r500, 200, NULL);
         post_expect(TESTSRV_TOKEN_SUP1, "/v1/fleet/halt", testsrv_fleet_version(&srv), r500, 200,
                     NULL);
         b = testsrv_get_ok(&srv, "/v1/fleet");

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -37,6 +38,14 @@ char *testsrv_post_want(testsrv *s, const char *token, const char *path, long lo
     if (r.status != want)
         fail_msg("POST %s: %ld, not %ld: %s", path, r.status, want, r.body ? r.body : "");
     return take_body(&r);
+}
+
+long long testsrv_version_of(testsrv *s, const char *path)
+{
+    char *b = testsrv_get_ok(s, path);
+    long long v = testjson_int(b, "version");
+    free(b);
+    return v;
 }
 
 bool testsrv_wait_status(testsrv *s, const char *path, const char *want)

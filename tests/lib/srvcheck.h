@@ -18,6 +18,9 @@ char *testsrv_get_ok(testsrv *s, const char *path);
 char *testsrv_post_want(testsrv *s, const char *token, const char *path, long long version,
                         const char *body, long want);
 
+/* The version of the object at path on s (GETs it as sup1, asserting 200). */
+long long testsrv_version_of(testsrv *s, const char *path);
+
 /* Polls path on s as sup1 until the object's status is want, 10 s at most (20 ms between
  * reads); returns whether it got there. Asserts nothing: the caller does. */
 bool testsrv_wait_status(testsrv *s, const char *path, const char *want);
