@@ -35,13 +35,6 @@ static int group_teardown(void **state)
     return 0;
 }
 
-static void want_str(const char *b, const char *key, const char *want)
-{
-    char got[128] = "";
-    assert_true(testjson_str(b, key, got, sizeof got));
-    assert_string_equal(got, want);
-}
-
 /* A fresh pending purchase on s: its id, its path, its claim path. */
 static void pending(testsrv *s, char pur[72], char path[128], char claim[160])
 {
@@ -76,9 +69,9 @@ static void test_claim_renew_refuse_release(void **state)
     long long seq0 = testsrv_seq(&srv);
 
     char *c = testsrv_post_want(&srv, TESTSRV_TOKEN_SUP1, claim, 0, "{}", 200);
-    want_str(c, "purchase_id", pur);
-    want_str(c, "by", "sup1");
-    want_str(c, "status", "active");
+    testjson_want_str(c, "purchase_id", pur);
+    testjson_want_str(c, "by", "sup1");
+    testjson_want_str(c, "status", "active");
     char until1[40];
     assert_true(testjson_str(c, "until", until1, sizeof until1));
     assert_int_equal(testjson_int(c, "version"), 1);
@@ -98,8 +91,8 @@ static void test_claim_renew_refuse_release(void **state)
 
     /* another supervisor: 409 claimed, with the claim */
     c = testsrv_post_want(&srv, TESTSRV_TOKEN_SUP2, claim, 0, "{}", 409);
-    want_str(c, "error", "claimed");
-    want_str(c, "current.by", "sup1");
+    testjson_want_str(c, "error", "claimed");
+    testjson_want_str(c, "current.by", "sup1");
     free(c);
     /* viewers and agents may not claim */
     free(testsrv_post_want(&srv, TESTSRV_TOKEN_VIEW1, claim, 0, "{}", 403));
@@ -120,17 +113,17 @@ static void test_claim_renew_refuse_release(void **state)
     snprintf(act, sizeof act, "%s/approve", path);
     p = testsrv_post_want(&srv, TESTSRV_TOKEN_SUP2, act, v, "{\"expected_total_minor\":90000}",
                           200);
-    want_str(p, "status", "settled");
+    testjson_want_str(p, "status", "settled");
     free(p);
     c = testsrv_get_ok(&srv, cpath);
-    want_str(c, "status", "released");
+    testjson_want_str(c, "status", "released");
     free(c);
     c = testsrv_get_ok(&srv, "/v1/snapshot");
     assert_false(lists(c, "claims", pur));
     free(c);
     /* a decided purchase cannot be claimed */
     c = testsrv_post_want(&srv, TESTSRV_TOKEN_SUP1, claim, 0, "{}", 409);
-    want_str(c, "current.status", "settled");
+    testjson_want_str(c, "current.status", "settled");
     free(c);
 }
 
@@ -150,11 +143,11 @@ static void test_claim_expires(void **state)
     free(c);
     /* the purchase is still pending, and another supervisor may claim it now */
     c = testsrv_get_ok(&fast, path);
-    want_str(c, "status", "pending_approval");
+    testjson_want_str(c, "status", "pending_approval");
     free(c);
     c = testsrv_post_want(&fast, TESTSRV_TOKEN_SUP2, claim, 0, "{}", 200);
-    want_str(c, "by", "sup2");
-    want_str(c, "status", "active");
+    testjson_want_str(c, "by", "sup2");
+    testjson_want_str(c, "status", "active");
     free(c);
     testsrv_stop(&fast);
 }

@@ -39,14 +39,6 @@ static int group_teardown(void **state)
     return 0;
 }
 
-/* Asserts string field key of JSON text b is want. */
-static void want_str(const char *b, const char *key, const char *want)
-{
-    char got[128] = "";
-    assert_true(testjson_str(b, key, got, sizeof got));
-    assert_string_equal(got, want);
-}
-
 /* Sets (as token) the buyer's limits to body; asserts want, returns the agent (owned). */
 static char *limits(testsrv *s, const char *token, testsrv_market *t, const char *body, long want)
 {
@@ -99,7 +91,7 @@ static void test_two_supervisors_settle(void **state)
     char path[128];
     setup_two(&srv, &t, 0);
     char *p = buy(&srv, &t, 45000, path);
-    want_str(p, "status", "pending_approval");
+    testjson_want_str(p, "status", "pending_approval");
     assert_int_equal(testjson_int(p, "approvals_required"), 2);
     assert_int_equal(testjson_len(p, "approvals"), 0);
     long long v = testjson_int(p, "version");
@@ -108,9 +100,9 @@ static void test_two_supervisors_settle(void **state)
 
     /* the first approval: 200, still pending, a version step and an event */
     p = approve(&srv, TESTSRV_TOKEN_SUP1, path, v, 200);
-    want_str(p, "status", "pending_approval");
+    testjson_want_str(p, "status", "pending_approval");
     assert_int_equal(testjson_len(p, "approvals"), 1);
-    want_str(p, "approvals.0.by", "sup1");
+    testjson_want_str(p, "approvals.0.by", "sup1");
     assert_int_equal(testjson_int(p, "version"), v + 1);
     assert_true(testjson_str(p, "approvals.0.at", (char[40]){0}, 40));
     free(p);
@@ -123,8 +115,8 @@ static void test_two_supervisors_settle(void **state)
 
     /* the same supervisor again: 409 same_approver, nothing changes */
     p = approve(&srv, TESTSRV_TOKEN_SUP1, path, v + 1, 409);
-    want_str(p, "error", "same_approver");
-    want_str(p, "current.status", "pending_approval");
+    testjson_want_str(p, "error", "same_approver");
+    testjson_want_str(p, "current.status", "pending_approval");
     free(p);
     p = testsrv_get_ok(&srv, path);
     assert_int_equal(testjson_int(p, "version"), v + 1);
@@ -132,10 +124,10 @@ static void test_two_supervisors_settle(void **state)
 
     /* a second supervisor settles it */
     p = approve(&srv, TESTSRV_TOKEN_SUP2, path, v + 1, 200);
-    want_str(p, "status", "settled");
+    testjson_want_str(p, "status", "settled");
     assert_int_equal(testjson_len(p, "approvals"), 2);
-    want_str(p, "approvals.1.by", "sup2");
-    want_str(p, "decision.by", "sup2");
+    testjson_want_str(p, "approvals.1.by", "sup2");
+    testjson_want_str(p, "decision.by", "sup2");
     free(p);
     p = testsrv_get_ok(&srv, bpath);
     assert_int_equal(testjson_int(p, "spent_minor"), 90000);
@@ -156,7 +148,7 @@ static void test_below_limit_needs_one(void **state)
     snprintf(act, sizeof act, "%.127s/approve", path);
     p = testsrv_post_want(&srv, TESTSRV_TOKEN_SUP1, act, v, "{\"expected_total_minor\":48000}",
                           200);
-    want_str(p, "status", "settled");
+    testjson_want_str(p, "status", "settled");
     free(p);
     /* exactly at the limit: two */
     p = buy(&srv, &t, 25000, path);
@@ -178,7 +170,7 @@ static void test_veto_by_either(void **state)
         free(approve(&srv, TESTSRV_TOKEN_SUP1, path, v, 200));
         snprintf(act, sizeof act, "%s/veto", path);
         p = testsrv_post_want(&srv, vetoer[i], act, v + 1, "{\"reason\":\"no\"}", 200);
-        want_str(p, "status", "vetoed");
+        testjson_want_str(p, "status", "vetoed");
         free(p);
         /* and no approval settles it after that */
         free(approve(&srv, TESTSRV_TOKEN_SUP2, path, v + 2, 409));
@@ -212,7 +204,7 @@ static void test_longer_deadline_fails_closed(void **state)
     free(approve(&fast, TESTSRV_TOKEN_SUP1, path, v, 200));
     assert_true(testsrv_wait_status(&fast, path, "expired"));
     p = testsrv_get_ok(&fast, path);
-    want_str(p, "decision.action", "expire");
+    testjson_want_str(p, "decision.action", "expire");
     assert_int_equal(testjson_len(p, "approvals"), 1);
     free(p);
     testsrv_stop(&fast);
@@ -228,10 +220,10 @@ static void test_nothing_automatic_at_or_above(void **state)
     /* the threshold would approve anything under USD 1,000,000 */
     setup_two(&own, &t, 100000000);
     char *p = buy1(&own, &t, 40000, path); /* below: the threshold approves */
-    want_str(p, "status", "settled");
+    testjson_want_str(p, "status", "settled");
     free(p);
     p = buy(&own, &t, 45000, path); /* above: waits for two people */
-    want_str(p, "status", "pending_approval");
+    testjson_want_str(p, "status", "pending_approval");
     free(p);
     /* a policy that approves everything approves nothing at or above the limit */
     free(testsrv_post_want(
@@ -239,10 +231,10 @@ static void test_nothing_automatic_at_or_above(void **state)
         "{\"name\":\"all\",\"action\":\"approve\",\"enabled\":true,\"match\":{}}", 201));
     free(limits(&own, TESTSRV_TOKEN_SUP1, &t, "{\"approval_threshold_minor\":0}", 200));
     p = buy1(&own, &t, 41000, path);
-    want_str(p, "status", "settled");
+    testjson_want_str(p, "status", "settled");
     free(p);
     p = buy(&own, &t, 46000, path);
-    want_str(p, "status", "pending_approval");
+    testjson_want_str(p, "status", "pending_approval");
     assert_int_equal(testjson_int(p, "approvals_required"), 2);
     assert_int_equal(testjson_len(p, "approvals"), 0);
     free(p);
@@ -259,18 +251,18 @@ static void test_changing_the_limit_needs_a_second(void **state)
     char *a = limits(&srv, TESTSRV_TOKEN_SUP1, &t, "{\"two_person_minor\":0}", 200);
     assert_int_equal(testjson_int(a, "limits.two_person_minor"), 50000);
     assert_int_equal(testjson_int(a, "pending_limits.two_person_minor"), 0);
-    want_str(a, "pending_limits.by", "sup1");
+    testjson_want_str(a, "pending_limits.by", "sup1");
     free(a);
     char *p = buy(&srv, &t, 45000, path);
     assert_int_equal(testjson_int(p, "approvals_required"), 2); /* still in force */
     free(p);
     a = limits(&srv, TESTSRV_TOKEN_SUP1, &t, "{\"two_person_minor\":0}", 409);
-    want_str(a, "error", "same_approver");
+    testjson_want_str(a, "error", "same_approver");
     free(a);
     /* another supervisor's different call is a new proposal, not a confirmation */
     a = limits(&srv, TESTSRV_TOKEN_SUP2, &t, "{\"two_person_minor\":80000}", 200);
     assert_int_equal(testjson_int(a, "limits.two_person_minor"), 50000);
-    want_str(a, "pending_limits.by", "sup2");
+    testjson_want_str(a, "pending_limits.by", "sup2");
     free(a);
     a = limits(&srv, TESTSRV_TOKEN_SUP1, &t, "{\"two_person_minor\":80000}", 200);
     assert_int_equal(testjson_int(a, "limits.two_person_minor"), 80000);
@@ -357,7 +349,7 @@ static void test_two_at_once_one_settlement(void **state)
         if (strcmp(st, "pending_approval") == 0) /* the loser decides again */
             free(approve(&srv, lose->token, path, nv, 200));
         p = testsrv_get_ok(&srv, path);
-        want_str(p, "status", "settled");
+        testjson_want_str(p, "status", "settled");
         free(p);
         testhttp_resp_free(&a.r);
         testhttp_resp_free(&b.r);

@@ -48,6 +48,13 @@ long long testsrv_version_of(testsrv *s, const char *path)
     return v;
 }
 
+void testjson_want_str(const char *b, const char *key, const char *want)
+{
+    char got[128] = "";
+    assert_true(testjson_str(b, key, got, sizeof got));
+    assert_string_equal(got, want);
+}
+
 bool testsrv_wait_status(testsrv *s, const char *path, const char *want)
 {
     struct timespec t0, t1;

@@ -21,6 +21,9 @@ char *testsrv_post_want(testsrv *s, const char *token, const char *path, long lo
 /* The version of the object at path on s (GETs it as sup1, asserting 200). */
 long long testsrv_version_of(testsrv *s, const char *path);
 
+/* Asserts that string field key of JSON text b is present and is want. */
+void testjson_want_str(const char *b, const char *key, const char *want);
+
 /* Polls path on s as sup1 until the object's status is want, 10 s at most (20 ms between
  * reads); returns whether it got there. Asserts nothing: the caller does. */
 bool testsrv_wait_status(testsrv *s, const char *path, const char *want);
