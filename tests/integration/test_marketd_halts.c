@@ -188,14 +188,11 @@ static void test_halt_is_idempotent(void **state)
 {
     (void)state;
     const char *body = "{\"reason\":\"gpu\",\"scope\":{\"categories\":[\"gpu-hours\"]}}";
-    char url[160], kh[80], key[48];
-    snprintf(url, sizeof url, "%s/v1/halts", srv.url);
+    char key[48];
     testsrv_key(key);
-    snprintf(kh, sizeof kh, "Idempotency-Key: %s", key);
-    const char *h[] = {kh, NULL};
     testhttp_resp a, b;
-    assert_int_equal(testhttp("POST", url, TESTSRV_TOKEN_SUP1, h, body, &a), 0);
-    assert_int_equal(testhttp("POST", url, TESTSRV_TOKEN_SUP1, h, body, &b), 0);
+    assert_int_equal(testsrv_post_key(&srv, TESTSRV_TOKEN_SUP1, "/v1/halts", key, body, &a), 0);
+    assert_int_equal(testsrv_post_key(&srv, TESTSRV_TOKEN_SUP1, "/v1/halts", key, body, &b), 0);
     assert_int_equal(a.status, 201);
     assert_int_equal(b.status, 201);
     assert_string_equal(a.body, b.body);

@@ -375,20 +375,17 @@ static void test_agent_token_never_stored(void **state)
         "{\"name\":\"Tok\",\"principal\":\"P\",\"role\":\"buyer\",\"currency\":\"USD\","
         "\"limits\":{\"spend_cap_minor\":1,\"per_deal_max_minor\":1,"
         "\"approval_threshold_minor\":0,\"max_quantity\":1},\"mandate\":{\"categories\":[]}}";
-    char url[128], key[48], kh[80];
-    snprintf(url, sizeof url, "%s/v1/agents", srv.url);
+    char key[48];
     testsrv_key(key);
-    snprintf(kh, sizeof kh, "Idempotency-Key: %s", key);
-    const char *h[] = {kh, NULL};
     testhttp_resp r1, r2;
-    assert_int_equal(testhttp("POST", url, TESTSRV_TOKEN_SUP1, h, body, &r1), 0);
+    assert_int_equal(testsrv_post_key(&srv, TESTSRV_TOKEN_SUP1, "/v1/agents", key, body, &r1), 0);
     assert_int_equal(r1.status, 201);
     char token[128];
     assert_true(testjson_str(r1.body, "token", token, sizeof token));
     assert_true(strlen(token) > 20);
 
     /* the replay has the agent, but not the token, and says why */
-    assert_int_equal(testhttp("POST", url, TESTSRV_TOKEN_SUP1, h, body, &r2), 0);
+    assert_int_equal(testsrv_post_key(&srv, TESTSRV_TOKEN_SUP1, "/v1/agents", key, body, &r2), 0);
     assert_int_equal(r2.status, 201);
     char hv[16], note[200], id1[72], id2[72];
     assert_non_null(testhttp_header(&r2, "Idempotent-Replayed", hv, sizeof hv));
@@ -506,17 +503,13 @@ static void field_of(testsrv *s, const char *path, const char *jpath, const char
 static char *post_on(testsrv *s, const char *token, const char *path, const char *key,
                      const char *body, long want)
 {
-    char url[256], kh[200];
-    snprintf(url, sizeof url, "%s%s", s->url, path);
     char fresh[48];
     if (!key) {
         testsrv_key(fresh);
         key = fresh;
     }
-    snprintf(kh, sizeof kh, "Idempotency-Key: %s", key);
-    const char *h[] = {kh, NULL};
     testhttp_resp r;
-    assert_int_equal(testhttp("POST", url, token, h, body, &r), 0);
+    assert_int_equal(testsrv_post_key(s, token, path, key, body, &r), 0);
     if (r.status != want)
         fprintf(stderr, "POST %s: %ld %s\n", path, r.status, r.body);
     assert_int_equal(r.status, want);

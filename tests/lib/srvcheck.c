@@ -48,6 +48,16 @@ long long testsrv_version_of(testsrv *s, const char *path)
     return v;
 }
 
+int testsrv_post_key(testsrv *s, const char *token, const char *path, const char *key,
+                     const char *body, testhttp_resp *out)
+{
+    char url[512], kh[200];
+    snprintf(url, sizeof url, "%s%s", s->url, path);
+    snprintf(kh, sizeof kh, "Idempotency-Key: %s", key);
+    const char *h[] = {kh, NULL};
+    return testhttp("POST", url, token, h, body, out);
+}
+
 void testjson_want_str(const char *b, const char *key, const char *want)
 {
     char got[128] = "";

@@ -21,6 +21,11 @@ char *testsrv_post_want(testsrv *s, const char *token, const char *path, long lo
 /* The version of the object at path on s (GETs it as sup1, asserting 200). */
 long long testsrv_version_of(testsrv *s, const char *path);
 
+/* POSTs body to s->url + path as token with Idempotency-Key: key (no If-Match), for a
+ * test that replays a key. Returns like testhttp (tests/lib/testsrv.h). */
+int testsrv_post_key(testsrv *s, const char *token, const char *path, const char *key,
+                     const char *body, testhttp_resp *out);
+
 /* Asserts that string field key of JSON text b is present and is want. */
 void testjson_want_str(const char *b, const char *key, const char *want);
 
