@@ -81,9 +81,7 @@ static void test_batch_approve_with_one_changed(void **state)
     row_shows(t, pur[2], "settled");
     row_shows(t, pur[1], "vetoed");
     assert_false(vt_contains(t, "marked ·")); /* the marks were spent */
-    vt_send(t, "q");
-    assert_int_equal(vt_wait_exit(t, 5000), 0);
-    vt_free(t);
+    e2e_quit(t);
 }
 
 /* With the buyer's two_person_minor at $500.00, a batch approval of a $410.00 and a

@@ -44,9 +44,7 @@ static bool refused_as_changed(vt *t, void *ud)
 /* Quits the console with q and asserts a clean exit. */
 static void quit(vt *t)
 {
-    vt_send(t, "q");
-    assert_int_equal(vt_wait_exit(t, 5000), 0);
-    vt_free(t);
+    e2e_quit(t);
 }
 
 /* Approve: the confirmation is bound to version, amount, quantity and counterparty;

@@ -89,9 +89,7 @@ static void test_closed_port_before_first_snapshot(void **state)
     }
     assert_true(vt_contains(t, "OFFLINE refused"));
     assert_claims_nothing(t);
-    vt_send(t, "q");
-    assert_int_equal(vt_wait_exit(t, 5000), 0);
-    vt_free(t);
+    e2e_quit(t);
     close(fd);
 }
 
@@ -113,9 +111,7 @@ static void test_refused_token_before_first_snapshot(void **state)
     assert_true(e2e_wait(t, "FLEET ?", WAIT_MS));
     assert_true(e2e_wait(t, "pending ?", WAIT_MS));
     assert_claims_nothing(t);
-    vt_send(t, "q");
-    assert_int_equal(vt_wait_exit(t, 5000), 0);
-    vt_free(t);
+    e2e_quit(t);
 }
 
 /* https:// to a plain-HTTP server: the TLS handshake fails, and the header says TLS. */
@@ -129,9 +125,7 @@ static void test_tls_failure_named(void **state)
     assert_true(e2e_wait(t, "OFFLINE TLS", WAIT_MS));
     assert_true(e2e_wait(t, "FLEET ?", WAIT_MS));
     assert_claims_nothing(t);
-    vt_send(t, "q");
-    assert_int_equal(vt_wait_exit(t, 5000), 0);
-    vt_free(t);
+    e2e_quit(t);
 }
 
 /* True when the header shows the fleet as live and unmarked (not "RUNNING?"). */
@@ -168,9 +162,7 @@ static void test_stale_after_disconnect(void **state)
         vt_dump(t, "waiting for the header to be live again");
         fail();
     }
-    vt_send(t, "q");
-    assert_int_equal(vt_wait_exit(t, 5000), 0);
-    vt_free(t);
+    e2e_quit(t);
 }
 
 int main(void)

@@ -158,9 +158,7 @@ static void test_scroll_to_history(void **state)
         vt_dump(t, "waiting for the oldest thread at the end of the Threads pane");
     assert_true(seen);
     assert_false(vt_contains(t, "history:")); /* no error on the way */
-    vt_send(t, "q");
-    assert_int_equal(vt_wait_exit(t, 5000), 0);
-    vt_free(t);
+    e2e_quit(t);
 }
 
 /* A filter of 3+ characters searches the server: the oldest thread is found by a word of
@@ -182,9 +180,7 @@ static void test_filter_finds_old_thread(void **state)
     }
     assert_false(vt_contains(t, "type 3 characters"));
     vt_send(t, "\r");
-    vt_send(t, "q");
-    assert_int_equal(vt_wait_exit(t, 5000), 0);
-    vt_free(t);
+    e2e_quit(t);
 }
 
 /* Sorting the Listings by price brings the oldest listing, which the snapshot did not
@@ -215,9 +211,7 @@ static void test_sort_changes_what_comes_first(void **state)
         vt_dump(t, "waiting for the newest listing first again");
         fail();
     }
-    vt_send(t, "q");
-    assert_int_equal(vt_wait_exit(t, 5000), 0);
-    vt_free(t);
+    e2e_quit(t);
 }
 
 /* Reads a query's rows with the client alone (its one wait), up to want; fails the test
@@ -318,9 +312,7 @@ static void test_failed_page_shows_error(void **state)
         vt_dump(t, "waiting for the history read again");
         fail();
     }
-    vt_send(t, "q");
-    assert_int_equal(vt_wait_exit(t, 5000), 0);
-    vt_free(t);
+    e2e_quit(t);
 }
 
 int main(void)

@@ -113,9 +113,7 @@ static void test_hostile_corpus_utf8(void **state)
     walk_everything(t, n + 10);
     assert_clean(t, false);
     /* a detail holding hostile text still keeps its lines */
-    vt_send(t, "q");
-    assert_int_equal(vt_wait_exit(t, 5000), 0);
-    vt_free(t);
+    e2e_quit(t);
     hostile_free(cases, n);
 }
 
@@ -131,9 +129,7 @@ static void test_hostile_corpus_ascii_locale(void **state)
     assert_true(e2e_wait(t, "LISTING", WAIT_MS));
     walk_everything(t, 70);
     assert_clean(t, true);
-    vt_send(t, "q");
-    assert_int_equal(vt_wait_exit(t, 5000), 0);
-    vt_free(t);
+    e2e_quit(t);
 }
 
 int main(void)

@@ -111,9 +111,7 @@ static void test_halt_before_connected_never_sent(void **state)
     assert_false(vt_contains(t, "Unanswered"));
     assert_true(vt_contains(t, "FLEET RUNNING"));
     assert_int_equal(decisions_on(m, "halt", "fleet"), 0);
-    vt_send(t, "q");
-    assert_int_equal(vt_wait_exit(t, 5000), 0);
-    vt_free(t);
+    e2e_quit(t);
 }
 
 /* A veto whose answers are all lost: quitting names it and asks; another operator is not
@@ -170,9 +168,7 @@ static void test_unknown_outcome_asked_and_offered(void **state)
     assert_true(e2e_wait(t, "sup2", WAIT_MS));
     assert_true(e2e_wait(t, "\xe2\x97\x8f live", WAIT_MS));
     assert_false(vt_contains(t, "Unanswered"));
-    vt_send(t, "q");
-    assert_int_equal(vt_wait_exit(t, 5000), 0);
-    vt_free(t);
+    e2e_quit(t);
 
     /* The same operator, the market at its own URL: shown, sent again on y, once. */
     t = e2e_dealdesk(m, 24, 80, m->sup1_file, NULL, NULL);
@@ -198,9 +194,7 @@ static void test_unknown_outcome_asked_and_offered(void **state)
     assert_true(e2e_wait(t, "sup1", WAIT_MS));
     assert_true(e2e_wait(t, "\xe2\x97\x8f live", WAIT_MS));
     assert_false(vt_contains(t, "Unanswered"));
-    vt_send(t, "q");
-    assert_int_equal(vt_wait_exit(t, 5000), 0);
-    vt_free(t);
+    e2e_quit(t);
 }
 
 /* Two consoles at once: each one's command line lands in the history, whichever quits
@@ -347,9 +341,7 @@ static void test_resend_box_closes_on_market_change(void **state)
     capture(t, "after the market changed");
     assert_false(vt_contains(t, "Unanswered decisions"));
     vt_send(t, "y"); /* too late: nothing to answer */
-    vt_send(t, "q");
-    assert_int_equal(vt_wait_exit(t, 5000), 0);
-    vt_free(t);
+    e2e_quit(t);
     testhttp_resp r = {0};
     char st[32] = "";
     assert_int_equal(testsrv_get(&a, TESTSRV_TOKEN_SUP1, "/v1/snapshot", &r), 0);
@@ -380,9 +372,7 @@ static void test_resend_box_ignores_typeahead(void **state)
         e2e_wait(t, "1 earlier decision kept, not sent: asked again at the next start", WAIT_MS));
     capture(t, "after j, an arrow and Esc");
     assert_false(vt_contains(t, "discarded"));
-    vt_send(t, "q");
-    assert_int_equal(vt_wait_exit(t, 5000), 0);
-    vt_free(t);
+    e2e_quit(t);
     fleet_status(m, st, sizeof st);
     assert_string_equal(st, "running"); /* not sent */
 
@@ -391,9 +381,7 @@ static void test_resend_box_ignores_typeahead(void **state)
     assert_true(e2e_wait(t, "has no answer yet: halt fleet", WAIT_MS));
     vt_send(t, "y");
     assert_true(e2e_wait(t, "earlier halt fleet: done (200", WAIT_MS));
-    vt_send(t, "q");
-    assert_int_equal(vt_wait_exit(t, 5000), 0);
-    vt_free(t);
+    e2e_quit(t);
     fleet_status(m, st, sizeof st);
     assert_string_equal(st, "halted");
     testhttp_resp r = {0}; /* leave the fleet running for the other tests */

@@ -115,9 +115,7 @@ static void test_80x24_numbers_whole(void **state)
     assert_true(e2e_wait(t, "13,333 × $1.50 = total $19,999.50 USD", WAIT_MS));
     assert_no_cut_number(t);
     vt_send(t, "n");
-    vt_send(t, "q");
-    assert_int_equal(vt_wait_exit(t, 5000), 0);
-    vt_free(t);
+    e2e_quit(t);
 }
 
 /* At 200x50: the quantity whole, and the text columns use the width (the long title
@@ -135,9 +133,7 @@ static void test_200x50_wide_columns(void **state)
                          "$20,000.00", "buyer-e2e", NULL};
     assert_true(e2e_wait_row(t, row, WAIT_MS));
     assert_no_cut_number(t);
-    vt_send(t, "q");
-    assert_int_equal(vt_wait_exit(t, 5000), 0);
-    vt_free(t);
+    e2e_quit(t);
 }
 
 /* A cap that leaves a limit out says so in the thread's detail, never "at most none"
@@ -159,9 +155,7 @@ static void test_cap_limit_left_out(void **state)
     open_detail(t, neg);
     assert_true(e2e_wait(t, "capped: any unit price, quantity at most 20", WAIT_MS));
     assert_no_cut_number(t);
-    vt_send(t, "q");
-    assert_int_equal(vt_wait_exit(t, 5000), 0);
-    vt_free(t);
+    e2e_quit(t);
 }
 
 /* True when the cells beside the box's edges on row (its first and last "│", "┌",
@@ -234,9 +228,7 @@ static void test_box_leaves_no_fragments(void **state)
     }
     assert_no_cut_number(t);
     vt_send(t, "n");
-    vt_send(t, "q");
-    assert_int_equal(vt_wait_exit(t, 5000), 0);
-    vt_free(t);
+    e2e_quit(t);
 }
 
 int main(void)

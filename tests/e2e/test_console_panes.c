@@ -62,9 +62,7 @@ static void test_each_pane_shows_live_data(void **state)
     assert_true(e2e_wait(t, "settlement", WAIT_MS));
     assert_true(e2e_wait(t, "$450.00", WAIT_MS));
     assert_true(e2e_wait(t, "balances", WAIT_MS));
-    vt_send(t, "q");
-    assert_int_equal(vt_wait_exit(t, 5000), 0);
-    vt_free(t);
+    e2e_quit(t);
 }
 
 /* True when ids[0] is on screen and ids[1] is not. */
@@ -137,9 +135,7 @@ static void test_filter_sort_help(void **state)
     assert_true(e2e_wait(t, "approve the purchase", WAIT_MS));
     vt_send(t, "\033");
     assert_true(e2e_wait(t, "DUE", WAIT_MS));
-    vt_send(t, "q");
-    assert_int_equal(vt_wait_exit(t, 5000), 0);
-    vt_free(t);
+    e2e_quit(t);
 }
 
 /* ':' opens readline: Tab completes a command, Enter runs it, history persists. */
@@ -252,9 +248,7 @@ static void test_80x24_layout_and_resize(void **state)
     vt_resize(t, 24, 80);
     vt_wait_quiet(t, 200, 3000);
     assert_true(e2e_wait(t, "FLEET RUNNING", WAIT_MS));
-    vt_send(t, "q");
-    assert_int_equal(vt_wait_exit(t, 5000), 0);
-    vt_free(t);
+    e2e_quit(t);
 }
 
 /* The below_reference rule shows like the others: its short name in FLAGS and the
@@ -274,9 +268,7 @@ static void test_below_reference_flag_shown(void **state)
     assert_true(e2e_wait(t, "cheap", WAIT_MS));
     assert_true(e2e_wait(t, "below_reference", WAIT_MS));
     assert_true(e2e_wait(t, "unit $400.00 under half the reference $1,000.00", WAIT_MS));
-    vt_send(t, "q");
-    assert_int_equal(vt_wait_exit(t, 5000), 0);
-    vt_free(t);
+    e2e_quit(t);
 }
 
 /* At 80 columns FLAGS does not fit, and the one-character marker of the worst flag
@@ -308,9 +300,7 @@ static void test_flags_marker_at_80_columns(void **state)
     assert_null(strstr(row, "\xe2\x9c\x97")); /* no critical flag (a warning may be) */
     /* the critical one ranks first: what is at stake */
     assert_true(vt_find_row(t, bad) < vt_find_row(t, clean));
-    vt_send(t, "q");
-    assert_int_equal(vt_wait_exit(t, 5000), 0);
-    vt_free(t);
+    e2e_quit(t);
 }
 
 int main(void)

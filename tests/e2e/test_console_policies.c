@@ -21,9 +21,7 @@
 /* Quits the console with q and asserts a clean exit. */
 static void quit(vt *t)
 {
-    vt_send(t, "q");
-    assert_int_equal(vt_wait_exit(t, 5000), 0);
-    vt_free(t);
+    e2e_quit(t);
 }
 
 /* The id of the policy named name on the server (GET /v1/policies), into id. */

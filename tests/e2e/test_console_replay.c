@@ -211,9 +211,7 @@ static void test_replay_header_says_replay(void **state)
         fail();
     }
     assert_not_a_connection(t);
-    vt_send(t, "q");
-    assert_int_equal(vt_wait_exit(t, 5000), 0);
-    vt_free(t);
+    e2e_quit(t);
 
     t = replay_console(r->rec, 24, 80, "0");
     if (!vt_wait(t, finished, NULL, WAIT_MS)) {
@@ -221,9 +219,7 @@ static void test_replay_header_says_replay(void **state)
         fail();
     }
     assert_not_a_connection(t);
-    vt_send(t, "q");
-    assert_int_equal(vt_wait_exit(t, 5000), 0);
-    vt_free(t);
+    e2e_quit(t);
 }
 
 /* True when the purchase's row shows seconds left (0:01..0:06), not 0:00. */
@@ -257,9 +253,7 @@ static void test_replay_deadline_on_the_recording_clock(void **state)
         fail();
     }
     assert_true(e2e_wait(t, "1 pending (next 0:0", WAIT_MS));
-    vt_send(t, "q");
-    assert_int_equal(vt_wait_exit(t, 5000), 0);
-    vt_free(t);
+    e2e_quit(t);
 }
 
 /* A thread's messages from before the recording cannot be fetched: the detail says they
@@ -278,9 +272,7 @@ static void test_replay_history_not_in_the_recording(void **state)
     vt_send(t, "\r");
     assert_true(e2e_wait(t, "1 earlier message not in the recording", WAIT_MS));
     assert_false(vt_contains(t, "loading"));
-    vt_send(t, "q");
-    assert_int_equal(vt_wait_exit(t, 5000), 0);
-    vt_free(t);
+    e2e_quit(t);
 }
 
 /* Runs `dealdesk replay FILE --headless`; returns its exit code, stderr into err. */

@@ -75,9 +75,7 @@ static bool wait_gone(vt *t, const char *text, int timeout_ms)
 /* Quits the console with q and asserts a clean exit. */
 static void quit(vt *t)
 {
-    vt_send(t, "q");
-    assert_int_equal(vt_wait_exit(t, 5000), 0);
-    vt_free(t);
+    e2e_quit(t);
 }
 
 /* Sends ":" line "\r". */

@@ -119,9 +119,7 @@ static void test_idle_writes_nothing(void **state)
     fprintf(stderr, "countdown: %zu bytes in 3 s\n", len);
     assert_true(len > 0);
     assert_true(len < 3 * 300);
-    vt_send(t, "q");
-    assert_int_equal(vt_wait_exit(t, 5000), 0);
-    vt_free(t);
+    e2e_quit(t);
 }
 
 /* The terminals operators use: each draws a clean screen. */
@@ -206,9 +204,7 @@ static void test_colour_and_themes(void **state)
     const char *bogus[] = {"--theme", "bogus", NULL};
     t = up(m, bogus, NULL);
     assert_true(e2e_wait(t, "no theme 'bogus'", WAIT_MS));
-    vt_send(t, "q");
-    assert_int_equal(vt_wait_exit(t, 5000), 0);
-    vt_free(t);
+    e2e_quit(t);
 }
 
 /* Keys are remappable in the config file; a conflicting binding is reported at start,
@@ -276,9 +272,7 @@ static void test_bell(void **state)
     assert_true(e2e_wait(t, pur2, WAIT_MS));
     vt_wait_quiet(t, 200, 3000);
     assert_false(output_has(t, "\a"));
-    vt_send(t, "q");
-    assert_int_equal(vt_wait_exit(t, 5000), 0);
-    vt_free(t);
+    e2e_quit(t);
 }
 
 /* The header is always true about the connection: a dead server shows as OFFLINE with
@@ -293,9 +287,7 @@ static void test_header_follows_the_connection(void **state)
     assert_true(e2e_wait(t, "retry in", WAIT_MS));
     assert_int_equal(testsrv_restart(&m->srv), 0);
     assert_true(e2e_wait(t, "live", 30000));
-    vt_send(t, "q");
-    assert_int_equal(vt_wait_exit(t, 5000), 0);
-    vt_free(t);
+    e2e_quit(t);
 }
 
 int main(void)

@@ -48,9 +48,7 @@ static bool wait_claim(e2e_market *m, const char *pur, const char *who)
 
 static void quit(vt *t)
 {
-    vt_send(t, "q");
-    assert_int_equal(vt_wait_exit(t, 5000), 0);
-    vt_free(t);
+    e2e_quit(t);
 }
 
 static void test_second_approval_shown_and_claimed(void **state)

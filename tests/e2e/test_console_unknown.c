@@ -72,9 +72,7 @@ static void test_unknown_values_shown_as_sent(void **state)
     if (!vt_wait_text(t, "retired", WAIT_MS))
         vt_dump(t, "agents");
     assert_true(vt_contains(t, "retired"));
-    vt_send(t, "q");
-    assert_int_equal(vt_wait_exit(t, 5000), 0);
-    vt_free(t);
+    e2e_quit(t);
 }
 
 int main(void)

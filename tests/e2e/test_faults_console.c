@@ -50,9 +50,7 @@ static int decisions_on(e2e_market *m, const char *subject)
 /* Quits a console with q and frees it. */
 static void quit(vt *t)
 {
-    vt_send(t, "q");
-    assert_int_equal(vt_wait_exit(t, 5000), 0);
-    vt_free(t);
+    e2e_quit(t);
 }
 
 /* True when the screen tells of a conflict (409) or a changed version (412). */

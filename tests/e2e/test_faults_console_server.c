@@ -28,9 +28,7 @@
 /* Quits a console with q and frees it. */
 static void quit(vt *t)
 {
-    vt_send(t, "q");
-    assert_int_equal(vt_wait_exit(t, 5000), 0);
-    vt_free(t);
+    e2e_quit(t);
 }
 
 /* Counts of the server: pending purchases, open critical and warning alerts. */

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "tests/lib/srvcheck.h"
 #include "tests/lib/testsrv.h"
 
 static testsrv srv;
@@ -32,41 +33,6 @@ static int group_teardown(void **state)
     (void)state;
     testsrv_stop(&srv);
     return 0;
-}
-
-/* GETs path on s as sup1; returns the body (owned). */
-static char *get_on(testsrv *s, const char *path)
-{
-    testhttp_resp r;
-    assert_int_equal(testsrv_get(s, TESTSRV_TOKEN_SUP1, path, &r), 0);
-    if (r.status != 200)
-        fail_msg("GET %s: %ld: %s", path, r.status, r.body);
-    char *b = r.body;
-    r.body = NULL;
-    testhttp_resp_free(&r);
-    return b;
-}
-
-static void want_str(const char *b, const char *key, const char *want)
-{
-    char got[128] = "";
-    assert_true(testjson_str(b, key, got, sizeof got));
-    assert_string_equal(got, want);
-}
-
-/* POSTs body to path on s as token (If-Match: version when > 0), asserts the status and
- * returns the body (owned). */
-static char *post_on(testsrv *s, const char *token, const char *path, long long version,
-                     const char *body, long want)
-{
-    testhttp_resp r;
-    assert_int_equal(testsrv_post(s, token, path, version, body, &r), 0);
-    if (r.status != want)
-        fail_msg("POST %s: %ld, not %ld: %s", path, r.status, want, r.body);
-    char *b = r.body;
-    r.body = NULL;
-    testhttp_resp_free(&r);
-    return b;
 }
 
 /* A fresh pending purchase on s: its id, its path, its claim path. */
@@ -97,44 +63,45 @@ static void test_claim_renew_refuse_release(void **state)
     char pur[72], path[128], claim[160], cpath[128];
     pending(&srv, pur, path, claim);
     snprintf(cpath, sizeof cpath, "/v1/claims/%s", pur);
-    char *p = get_on(&srv, path);
+    char *p = testsrv_get_ok(&srv, path);
     long long v = testjson_int(p, "version");
     free(p);
     long long seq0 = testsrv_seq(&srv);
 
-    char *c = post_on(&srv, TESTSRV_TOKEN_SUP1, claim, 0, "{}", 200);
-    want_str(c, "purchase_id", pur);
-    want_str(c, "by", "sup1");
-    want_str(c, "status", "active");
+    char *c = testsrv_post_want(&srv, TESTSRV_TOKEN_SUP1, claim, 0, "{}", 200);
+    testjson_want_str(c, "purchase_id", pur);
+    testjson_want_str(c, "by", "sup1");
+    testjson_want_str(c, "status", "active");
     char until1[40];
     assert_true(testjson_str(c, "until", until1, sizeof until1));
     assert_int_equal(testjson_int(c, "version"), 1);
     free(c);
     assert_int_equal(testsrv_seq(&srv), seq0 + 1); /* claim.updated and nothing else */
-    p = get_on(&srv, path);
+    p = testsrv_get_ok(&srv, path);
     assert_int_equal(testjson_int(p, "version"), v); /* the purchase did not change */
     free(p);
 
     /* listed, and in the snapshot */
-    c = get_on(&srv, "/v1/claims?status=active");
+    c = testsrv_get_ok(&srv, "/v1/claims?status=active");
     assert_true(lists(c, "items", pur));
     free(c);
-    c = get_on(&srv, "/v1/snapshot");
+    c = testsrv_get_ok(&srv, "/v1/snapshot");
     assert_true(lists(c, "claims", pur));
     free(c);
 
     /* another supervisor: 409 claimed, with the claim */
-    c = post_on(&srv, TESTSRV_TOKEN_SUP2, claim, 0, "{}", 409);
-    want_str(c, "error", "claimed");
-    want_str(c, "current.by", "sup1");
+    c = testsrv_post_want(&srv, TESTSRV_TOKEN_SUP2, claim, 0, "{}", 409);
+    testjson_want_str(c, "error", "claimed");
+    testjson_want_str(c, "current.by", "sup1");
     free(c);
     /* viewers and agents may not claim */
-    free(post_on(&srv, TESTSRV_TOKEN_VIEW1, claim, 0, "{}", 403));
-    free(post_on(&srv, TESTSRV_TOKEN_SUP1, "/v1/purchases/pur_999999/claim", 0, "{}", 404));
+    free(testsrv_post_want(&srv, TESTSRV_TOKEN_VIEW1, claim, 0, "{}", 403));
+    free(testsrv_post_want(&srv, TESTSRV_TOKEN_SUP1, "/v1/purchases/pur_999999/claim", 0, "{}",
+                           404));
 
     /* the same supervisor renews it: a later until, the next version */
     nanosleep(&(struct timespec){0, 5 * 1000000L}, NULL); /* a later ms for until */
-    c = post_on(&srv, TESTSRV_TOKEN_SUP1, claim, 0, "{}", 200);
+    c = testsrv_post_want(&srv, TESTSRV_TOKEN_SUP1, claim, 0, "{}", 200);
     assert_int_equal(testjson_int(c, "version"), 2);
     char until2[40];
     assert_true(testjson_str(c, "until", until2, sizeof until2));
@@ -144,39 +111,20 @@ static void test_claim_renew_refuse_release(void **state)
     /* a decision by the other supervisor (on the version it saw) releases it */
     char act[160];
     snprintf(act, sizeof act, "%s/approve", path);
-    p = post_on(&srv, TESTSRV_TOKEN_SUP2, act, v, "{\"expected_total_minor\":90000}", 200);
-    want_str(p, "status", "settled");
+    p = testsrv_post_want(&srv, TESTSRV_TOKEN_SUP2, act, v, "{\"expected_total_minor\":90000}",
+                          200);
+    testjson_want_str(p, "status", "settled");
     free(p);
-    c = get_on(&srv, cpath);
-    want_str(c, "status", "released");
+    c = testsrv_get_ok(&srv, cpath);
+    testjson_want_str(c, "status", "released");
     free(c);
-    c = get_on(&srv, "/v1/snapshot");
+    c = testsrv_get_ok(&srv, "/v1/snapshot");
     assert_false(lists(c, "claims", pur));
     free(c);
     /* a decided purchase cannot be claimed */
-    c = post_on(&srv, TESTSRV_TOKEN_SUP1, claim, 0, "{}", 409);
-    want_str(c, "current.status", "settled");
+    c = testsrv_post_want(&srv, TESTSRV_TOKEN_SUP1, claim, 0, "{}", 409);
+    testjson_want_str(c, "current.status", "settled");
     free(c);
-}
-
-/* Polls path on s until its status is want (10 s at most). */
-static bool wait_status(testsrv *s, const char *path, const char *want)
-{
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (;;) {
-        testhttp_resp r;
-        char st[32] = "";
-        if (testsrv_get(s, TESTSRV_TOKEN_SUP1, path, &r) == 0)
-            testjson_str(r.body, "status", st, sizeof st);
-        testhttp_resp_free(&r);
-        if (strcmp(st, want) == 0)
-            return true;
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        if (t1.tv_sec - t0.tv_sec > 10)
-            return false;
-        nanosleep(&(struct timespec){0, 20 * 1000000L}, NULL);
-    }
 }
 
 static void test_claim_expires(void **state)
@@ -187,19 +135,19 @@ static void test_claim_expires(void **state)
     char pur[72], path[128], claim[160], cpath[128];
     pending(&fast, pur, path, claim);
     snprintf(cpath, sizeof cpath, "/v1/claims/%s", pur);
-    char *c = post_on(&fast, TESTSRV_TOKEN_SUP1, claim, 0, "{}", 200);
+    char *c = testsrv_post_want(&fast, TESTSRV_TOKEN_SUP1, claim, 0, "{}", 200);
     free(c);
-    assert_true(wait_status(&fast, cpath, "expired"));
-    c = get_on(&fast, "/v1/snapshot");
+    assert_true(testsrv_wait_status(&fast, cpath, "expired"));
+    c = testsrv_get_ok(&fast, "/v1/snapshot");
     assert_false(lists(c, "claims", pur));
     free(c);
     /* the purchase is still pending, and another supervisor may claim it now */
-    c = get_on(&fast, path);
-    want_str(c, "status", "pending_approval");
+    c = testsrv_get_ok(&fast, path);
+    testjson_want_str(c, "status", "pending_approval");
     free(c);
-    c = post_on(&fast, TESTSRV_TOKEN_SUP2, claim, 0, "{}", 200);
-    want_str(c, "by", "sup2");
-    want_str(c, "status", "active");
+    c = testsrv_post_want(&fast, TESTSRV_TOKEN_SUP2, claim, 0, "{}", 200);
+    testjson_want_str(c, "by", "sup2");
+    testjson_want_str(c, "status", "active");
     free(c);
     testsrv_stop(&fast);
 }

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "tests/lib/srvcheck.h"
 #include "tests/lib/testsrv.h"
 
 static testsrv srv;
@@ -37,27 +38,6 @@ static int group_teardown(void **state)
     return 0;
 }
 
-/* GETs path as sup1 and returns the body (owned). */
-static char *get_body(const char *path)
-{
-    testhttp_resp r;
-    assert_int_equal(testsrv_get(&srv, TESTSRV_TOKEN_SUP1, path, &r), 0);
-    assert_int_equal(r.status, 200);
-    char *b = r.body;
-    r.body = NULL;
-    testhttp_resp_free(&r);
-    return b;
-}
-
-/* The version of the object at path. */
-static long long version_of(const char *path)
-{
-    char *b = get_body(path);
-    long long v = testjson_int(b, "version");
-    free(b);
-    return v;
-}
-
 /* POSTs body to path as token (If-Match: version when > 0) and asserts the answer's
  * status is want. */
 static void post_expect(const char *token, const char *path, long long version, const char *body,
@@ -75,7 +55,7 @@ static void pending(testsrv_market *t, char pur[72], char path[128])
     assert_int_equal(testsrv_market_setup(&srv, t, 0), 0);
     assert_int_equal(testsrv_market_purchase(&srv, t, 45000, 2, pur), 0);
     snprintf(path, 128, "/v1/purchases/%s", pur);
-    char *b = get_body(path);
+    char *b = testsrv_get_ok(&srv, path);
     char st[32];
     assert_true(testjson_str(b, "status", st, sizeof st));
     assert_string_equal(st, "pending_approval");
@@ -107,7 +87,7 @@ static void test_approve_settles_with_preconditions(void **state)
     testsrv_market t;
     char pur[72], path[128], act[160];
     pending(&t, pur, path);
-    long long v = version_of(path);
+    long long v = testsrv_version_of(&srv, path);
     snprintf(act, sizeof act, "%s/approve", path);
     testhttp_resp r;
     char key[48];
@@ -154,10 +134,10 @@ static void test_approve_settles_with_preconditions(void **state)
     /* the buyer's spend moved and a balanced ledger entry exists */
     char apath[128];
     snprintf(apath, sizeof apath, "/v1/agents/%s", t.buyer_id);
-    char *b = get_body(apath);
+    char *b = testsrv_get_ok(&srv, apath);
     assert_int_equal(testjson_int(b, "spent_minor"), 90000);
     free(b);
-    b = get_body("/v1/snapshot");
+    b = testsrv_get_ok(&srv, "/v1/snapshot");
     char acct[100];
     snprintf(acct, sizeof acct, "ledger.balances.agent:%s", t.seller_id);
     assert_int_equal(testjson_int(b, acct), 90000);
@@ -179,7 +159,7 @@ static void test_idempotency_replay_and_mismatch(void **state)
     char pur[72], path[128], act[160], ifm[32], key[48];
     pending(&t, pur, path);
     snprintf(act, sizeof act, "%s/veto", path);
-    snprintf(ifm, sizeof ifm, "\"%lld\"", version_of(path));
+    snprintf(ifm, sizeof ifm, "\"%lld\"", testsrv_version_of(&srv, path));
     testsrv_key(key);
     testhttp_resp r1, r2, r3, r4;
     post_raw(TESTSRV_TOKEN_SUP1, act, NULL, ifm, "{\"reason\":\"too much\"}", &r4);
@@ -205,7 +185,7 @@ static void test_idempotency_replay_and_mismatch(void **state)
     assert_string_equal(code, "idempotency_mismatch");
 
     /* one decision recorded, one version step */
-    char *b = get_body("/v1/decisions?limit=1000");
+    char *b = testsrv_get_ok(&srv, "/v1/decisions?limit=1000");
     int n = 0;
     for (long long i = 0; i < testjson_len(b, "items"); i++) {
         char p[64], id[72];
@@ -219,7 +199,7 @@ static void test_idempotency_replay_and_mismatch(void **state)
     char neg[72], mpath[160];
     assert_true(testjson_str(r1.body, "negotiation_id", neg, sizeof neg));
     snprintf(mpath, sizeof mpath, "/v1/negotiations/%s/messages", neg);
-    b = get_body(mpath);
+    b = testsrv_get_ok(&srv, mpath);
     long long nm = testjson_len(b, "items");
     char kp[64], kind[32], text[200];
     snprintf(kp, sizeof kp, "items.%lld.kind", nm - 1);
@@ -240,7 +220,7 @@ static void test_veto_needs_reason_and_roles(void **state)
     testsrv_market t;
     char pur[72], path[128], act[160];
     pending(&t, pur, path);
-    long long v = version_of(path);
+    long long v = testsrv_version_of(&srv, path);
     snprintf(act, sizeof act, "%s/veto", path);
     testhttp_resp r;
     assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP1, act, v, "{}", &r), 0);
@@ -266,7 +246,7 @@ static void test_veto_needs_reason_and_roles(void **state)
     post_expect(TESTSRV_TOKEN_SUP1, "/v1/purchases/pur_%21x/veto", v, "{\"reason\":\"x\"}", 400);
     post_expect(TESTSRV_TOKEN_SUP1, "/v1/purchases/pur_999999/veto", v, "{\"reason\":\"x\"}", 404);
     /* the purchase is still pending after all of that */
-    char *b = get_body(path);
+    char *b = testsrv_get_ok(&srv, path);
     char st[32];
     assert_true(testjson_str(b, "status", st, sizeof st));
     assert_string_equal(st, "pending_approval");
@@ -280,7 +260,7 @@ static void test_cap_reopens_with_enforced_limits(void **state)
     testsrv_market t;
     char pur[72], path[128], act[160];
     pending(&t, pur, path);
-    long long v = version_of(path);
+    long long v = testsrv_version_of(&srv, path);
     snprintf(act, sizeof act, "%s/cap", path);
     testhttp_resp r;
     post_expect(TESTSRV_TOKEN_SUP1, act, v, "{\"reason\":\"x\"}", 400);
@@ -295,7 +275,7 @@ static void test_cap_reopens_with_enforced_limits(void **state)
     assert_true(testjson_str(r.body, "negotiation_id", neg, sizeof neg));
     testhttp_resp_free(&r);
     snprintf(mpath, sizeof mpath, "/v1/negotiations/%s", neg);
-    char *b = get_body(mpath);
+    char *b = testsrv_get_ok(&srv, mpath);
     assert_true(testjson_str(b, "status", st, sizeof st));
     assert_string_equal(st, "open");
     assert_int_equal(testjson_int(b, "cap.max_unit_price_minor"), 40000);
@@ -315,7 +295,7 @@ static void test_cap_reopens_with_enforced_limits(void **state)
                              "price at most $400.00 USD)");
     testhttp_resp_free(&r);
     /* the thread's system message says the cap in money too */
-    b = get_body(mpath);
+    b = testsrv_get_ok(&srv, mpath);
     long long nm = testjson_len(b, "items");
     char mp[64], text[300];
     snprintf(mp, sizeof mp, "items.%lld.text", nm - 1);
@@ -354,7 +334,7 @@ static void test_refund_only_settled(void **state)
     testsrv_market t;
     char pur[72], path[128], act[160];
     pending(&t, pur, path);
-    long long v = version_of(path);
+    long long v = testsrv_version_of(&srv, path);
     snprintf(act, sizeof act, "%s/refund", path);
     testhttp_resp r;
     post_expect(TESTSRV_TOKEN_SUP1, act, v, "{\"reason\":\"x\"}", 409);
@@ -374,16 +354,16 @@ static void test_refund_only_settled(void **state)
     testhttp_resp_free(&r);
     char apath[128];
     snprintf(apath, sizeof apath, "/v1/agents/%s", t.buyer_id);
-    char *b = get_body(apath);
+    char *b = testsrv_get_ok(&srv, apath);
     assert_int_equal(testjson_int(b, "spent_minor"), 0);
     free(b);
-    b = get_body("/v1/snapshot");
+    b = testsrv_get_ok(&srv, "/v1/snapshot");
     char acct[100];
     snprintf(acct, sizeof acct, "ledger.balances.agent:%s", t.buyer_id);
     assert_int_equal(testjson_int(b, acct), 0);
     free(b);
     /* every ledger entry balances */
-    b = get_body("/v1/ledger?limit=1000");
+    b = testsrv_get_ok(&srv, "/v1/ledger?limit=1000");
     for (long long i = 0; i < testjson_len(b, "items"); i++) {
         char p[64];
         long long sum = 0;
@@ -414,11 +394,13 @@ static void test_negotiation_hold_release_veto_cap(void **state)
     snprintf(mpath, sizeof mpath, "%s/messages", npath);
 
     snprintf(act, sizeof act, "%s/release", npath);
-    assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP1, act, version_of(npath), "{}", &r), 0);
+    assert_int_equal(
+        testsrv_post(&srv, TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, npath), "{}", &r), 0);
     assert_int_equal(r.status, 409); /* not held */
     testhttp_resp_free(&r);
     snprintf(act, sizeof act, "%s/hold", npath);
-    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(npath), "{\"reason\":\"look\"}", 200);
+    post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, npath), "{\"reason\":\"look\"}",
+                200);
     assert_int_equal(testsrv_post(&srv, t.seller_token, mpath, 0,
                                   "{\"kind\":\"counter\",\"unit_price_minor\":48000,\"quantity\":1,"
                                   "\"text\":\"x\"}",
@@ -427,15 +409,15 @@ static void test_negotiation_hold_release_veto_cap(void **state)
     assert_int_equal(r.status, 409);
     testhttp_resp_free(&r);
     snprintf(act, sizeof act, "%s/cap", npath);
-    assert_int_equal(
-        testsrv_post(&srv, TESTSRV_TOKEN_SUP1, act, version_of(npath), "{\"max_quantity\":1}", &r),
-        0);
+    assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, npath),
+                                  "{\"max_quantity\":1}", &r),
+                     0);
     assert_int_equal(r.status, 200);
     assert_int_equal(testjson_int(r.body, "cap.max_quantity"), 1);
     assert_true(testjson_null(r.body, "cap.max_unit_price_minor"));
     testhttp_resp_free(&r);
     snprintf(act, sizeof act, "%s/release", npath);
-    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(npath), "{}", 200);
+    post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, npath), "{}", 200);
     assert_int_equal(testsrv_post(&srv, t.seller_token, mpath, 0,
                                   "{\"kind\":\"counter\",\"unit_price_minor\":48000,\"quantity\":2,"
                                   "\"text\":\"x\"}",
@@ -444,9 +426,9 @@ static void test_negotiation_hold_release_veto_cap(void **state)
     assert_int_equal(r.status, 409); /* over the quantity cap */
     testhttp_resp_free(&r);
     snprintf(act, sizeof act, "%s/veto", npath);
-    assert_int_equal(
-        testsrv_post(&srv, TESTSRV_TOKEN_SUP1, act, version_of(npath), "{\"reason\":\"no\"}", &r),
-        0);
+    assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, npath),
+                                  "{\"reason\":\"no\"}", &r),
+                     0);
     assert_int_equal(r.status, 200);
     char st[32];
     assert_true(testjson_str(r.body, "status", st, sizeof st));
@@ -464,7 +446,8 @@ static void test_agent_pause_resume_limits(void **state)
     snprintf(apath, sizeof apath, "/v1/agents/%s", t.buyer_id);
     testhttp_resp r;
     snprintf(act, sizeof act, "%s/pause", apath);
-    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(apath), "{\"reason\":\"odd\"}", 200);
+    post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, apath), "{\"reason\":\"odd\"}",
+                200);
     snprintf(body, sizeof body,
              "{\"listing_id\":\"%s\",\"unit_price_minor\":40000,\"quantity\":1,\"text\":\"hi\"}",
              t.listing_id);
@@ -474,14 +457,16 @@ static void test_agent_pause_resume_limits(void **state)
     assert_true(testjson_str(r.body, "error", code, sizeof code));
     assert_string_equal(code, "agent_paused");
     testhttp_resp_free(&r);
-    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(apath), "{\"reason\":\"odd\"}", 409);
+    post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, apath), "{\"reason\":\"odd\"}",
+                409);
     snprintf(act, sizeof act, "%s/resume", apath);
-    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(apath), "{}", 200);
+    post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, apath), "{}", 200);
     post_expect(t.buyer_token, "/v1/negotiations", 0, body, 201);
     snprintf(act, sizeof act, "%s/limits", apath);
-    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(apath), "{}", 400);
-    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(apath), "{\"max_quantity\":-1}", 400);
-    assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP1, act, version_of(apath),
+    post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, apath), "{}", 400);
+    post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, apath), "{\"max_quantity\":-1}",
+                400);
+    assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, apath),
                                   "{\"max_quantity\":5,\"per_deal_max_minor\":123}", &r),
                      0);
     assert_int_equal(r.status, 200);
@@ -518,7 +503,7 @@ static void test_fleet_halt_and_resume(void **state)
     assert_true(testjson_str(r.body, "status", st, sizeof st));
     assert_string_equal(st, "halted");
     testhttp_resp_free(&r);
-    char *b = get_body(npath);
+    char *b = testsrv_get_ok(&srv, npath);
     assert_true(testjson_str(b, "status", st, sizeof st));
     assert_string_equal(st, "held");
     free(b);
@@ -531,13 +516,13 @@ static void test_fleet_halt_and_resume(void **state)
     post_expect(TESTSRV_TOKEN_SUP1, "/v1/fleet/halt", testsrv_fleet_version(&srv),
                 "{\"reason\":\"stop\"}", 409);
     post_expect(TESTSRV_TOKEN_SUP2, "/v1/fleet/resume", testsrv_fleet_version(&srv), "{}", 200);
-    b = get_body(npath);
+    b = testsrv_get_ok(&srv, npath);
     assert_true(testjson_str(b, "status", st, sizeof st));
     assert_string_equal(st, "open");
     free(b);
     char apath[128];
     snprintf(apath, sizeof apath, "/v1/agents/%s", t.buyer_id);
-    b = get_body(apath);
+    b = testsrv_get_ok(&srv, apath);
     assert_true(testjson_str(b, "status", st, sizeof st));
     assert_string_equal(st, "active");
     free(b);
@@ -552,7 +537,7 @@ static void test_alert_ack(void **state)
     char pur[72];
     /* quantity 200 > max_quantity 100: a critical flag and its alert */
     assert_int_equal(testsrv_market_purchase(&srv, &t, 45000, 200, pur), 0);
-    char *b = get_body("/v1/alerts?status=open&limit=1000");
+    char *b = testsrv_get_ok(&srv, "/v1/alerts?status=open&limit=1000");
     char id[72] = "";
     for (long long i = 0; i < testjson_len(b, "items"); i++) {
         char p[64], sid[72];
@@ -568,36 +553,15 @@ static void test_alert_ack(void **state)
     snprintf(apath, sizeof apath, "/v1/alerts/%s", id);
     snprintf(act, sizeof act, "%s/ack", apath);
     testhttp_resp r;
-    assert_int_equal(
-        testsrv_post(&srv, TESTSRV_TOKEN_SUP1, act, version_of(apath), "{\"note\":\"seen\"}", &r),
-        0);
+    assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, apath),
+                                  "{\"note\":\"seen\"}", &r),
+                     0);
     assert_int_equal(r.status, 200);
     char who[32];
     assert_true(testjson_str(r.body, "acked_by", who, sizeof who));
     assert_string_equal(who, "sup1");
     testhttp_resp_free(&r);
-    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(apath), "{}", 409);
-}
-
-/* Polls path until its status is want or 10 s pass; returns true when it got there. */
-static bool wait_status(testsrv *s, const char *path, const char *want)
-{
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (;;) {
-        testhttp_resp r;
-        char st[32] = "";
-        if (testsrv_get(s, TESTSRV_TOKEN_SUP1, path, &r) == 0)
-            testjson_str(r.body, "status", st, sizeof st);
-        testhttp_resp_free(&r);
-        if (strcmp(st, want) == 0)
-            return true;
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        if (t1.tv_sec - t0.tv_sec > 10)
-            return false;
-        struct timespec nap = {0, 20 * 1000000L};
-        nanosleep(&nap, NULL);
-    }
+    post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, apath), "{}", 409);
 }
 
 static void test_expiry_at_decide_by(void **state)
@@ -610,7 +574,7 @@ static void test_expiry_at_decide_by(void **state)
     assert_int_equal(testsrv_market_setup(&fast, &t, 0), 0);
     assert_int_equal(testsrv_market_purchase(&fast, &t, 45000, 2, pur), 0);
     snprintf(path, sizeof path, "/v1/purchases/%s", pur);
-    assert_true(wait_status(&fast, path, "expired"));
+    assert_true(testsrv_wait_status(&fast, path, "expired"));
     testhttp_resp r;
     assert_int_equal(testsrv_get(&fast, TESTSRV_TOKEN_SUP1, path, &r), 0);
     char a[32], neg[72];
@@ -626,7 +590,7 @@ static void test_expiry_at_decide_by(void **state)
     testhttp_resp_free(&r);
     char npath[128];
     snprintf(npath, sizeof npath, "/v1/negotiations/%s", neg);
-    assert_true(wait_status(&fast, npath, "expired"));
+    assert_true(testsrv_wait_status(&fast, npath, "expired"));
     testsrv_stop(&fast);
 }
 
@@ -703,14 +667,15 @@ static void test_spend_cap_checked_at_approval(void **state)
     char path[160], p1[72], p2[72], body[200];
     snprintf(path, sizeof path, "/v1/agents/%s", m.buyer_id);
     snprintf(body, sizeof body, "%s/limits", path);
-    post_expect(TESTSRV_TOKEN_SUP1, body, version_of(path), "{\"spend_cap_minor\":150000}", 200);
+    post_expect(TESTSRV_TOKEN_SUP1, body, testsrv_version_of(&srv, path),
+                "{\"spend_cap_minor\":150000}", 200);
     assert_int_equal(testsrv_market_purchase(&srv, &m, 50000, 2, p1), 0); /* $1,000 */
     assert_int_equal(testsrv_market_purchase(&srv, &m, 45000, 2, p2), 0); /* $900 */
     const char *ps[] = {p1, p2};
     testhttp_resp r;
     for (int i = 0; i < 2; i++) {
         snprintf(path, sizeof path, "/v1/purchases/%s", ps[i]);
-        char *b = get_body(path);
+        char *b = testsrv_get_ok(&srv, path);
         assert_int_equal(testjson_len(b, "flags"), 0);
         long long v = testjson_int(b, "version"), total = testjson_int(b, "total_minor");
         free(b);
@@ -728,18 +693,20 @@ static void test_spend_cap_checked_at_approval(void **state)
         }
     }
     snprintf(path, sizeof path, "/v1/agents/%s", m.buyer_id);
-    char *b = get_body(path);
+    char *b = testsrv_get_ok(&srv, path);
     assert_int_equal(testjson_int(b, "spent_minor"), 100000);
     free(b);
     /* a person raises the cap and approves: now it settles */
     char lim[200];
     snprintf(lim, sizeof lim, "%s/limits", path);
-    post_expect(TESTSRV_TOKEN_SUP1, lim, version_of(path), "{\"spend_cap_minor\":200000}", 200);
+    post_expect(TESTSRV_TOKEN_SUP1, lim, testsrv_version_of(&srv, path),
+                "{\"spend_cap_minor\":200000}", 200);
     snprintf(path, sizeof path, "/v1/purchases/%s", p2);
     snprintf(lim, sizeof lim, "%s/approve", path);
-    post_expect(TESTSRV_TOKEN_SUP1, lim, version_of(path), "{\"expected_total_minor\":90000}", 200);
+    post_expect(TESTSRV_TOKEN_SUP1, lim, testsrv_version_of(&srv, path),
+                "{\"expected_total_minor\":90000}", 200);
     snprintf(path, sizeof path, "/v1/agents/%s", m.buyer_id);
-    b = get_body(path);
+    b = testsrv_get_ok(&srv, path);
     assert_int_equal(testjson_int(b, "spent_minor"), 190000);
     free(b);
 }
@@ -755,23 +722,24 @@ static void test_automatic_settlement_within_cap(void **state)
     snprintf(path, sizeof path, "/v1/agents/%s", m.buyer_id);
     char lim[200];
     snprintf(lim, sizeof lim, "%s/limits", path);
-    post_expect(TESTSRV_TOKEN_SUP1, lim, version_of(path), "{\"spend_cap_minor\":150000}", 200);
+    post_expect(TESTSRV_TOKEN_SUP1, lim, testsrv_version_of(&srv, path),
+                "{\"spend_cap_minor\":150000}", 200);
     assert_int_equal(testsrv_market_purchase(&srv, &m, 50000, 2, pur), 0);
     snprintf(path, sizeof path, "/v1/purchases/%s", pur);
-    char *b = get_body(path), st[32], rule[32];
+    char *b = testsrv_get_ok(&srv, path), st[32], rule[32];
     assert_true(testjson_str(b, "status", st, sizeof st));
     assert_string_equal(st, "settled");
     free(b);
     assert_int_equal(testsrv_market_purchase(&srv, &m, 45000, 2, pur), 0);
     snprintf(path, sizeof path, "/v1/purchases/%s", pur);
-    b = get_body(path);
+    b = testsrv_get_ok(&srv, path);
     assert_true(testjson_str(b, "status", st, sizeof st));
     assert_string_equal(st, "pending_approval");
     assert_true(testjson_str(b, "flags.0.rule", rule, sizeof rule));
     assert_string_equal(rule, "budget");
     free(b);
     snprintf(path, sizeof path, "/v1/agents/%s", m.buyer_id);
-    b = get_body(path);
+    b = testsrv_get_ok(&srv, path);
     assert_int_equal(testjson_int(b, "spent_minor"), 100000);
     free(b);
 }
@@ -796,7 +764,7 @@ static void test_fleet_decisions_conditional(void **state)
                 "{\"reason\":\"incident 2: card fraud\"}", 200);
     assert_int_equal(testsrv_post(&srv, TESTSRV_TOKEN_SUP2, "/v1/fleet/resume", seen, "{}", &r), 0);
     expect_error(&r, 412, "precondition_failed", NULL, "current.reason", "incident 2: card fraud");
-    char *b = get_body("/v1/fleet");
+    char *b = testsrv_get_ok(&srv, "/v1/fleet");
     char st[32];
     assert_true(testjson_str(b, "status", st, sizeof st));
     assert_string_equal(st, "halted");
@@ -835,7 +803,7 @@ static void test_if_epoch_mismatch_refused_first(void **state)
     testsrv_market t;
     char pur[72], path[128], epoch[65], key[48], cur[65] = "", st[32] = "";
     pending(&t, pur, path);
-    char *h = get_body("/v1/health");
+    char *h = testsrv_get_ok(&srv, "/v1/health");
     assert_true(testjson_str(h, "epoch", epoch, sizeof epoch));
     free(h);
     char apath[160];
@@ -855,7 +823,7 @@ static void test_if_epoch_mismatch_refused_first(void **state)
     assert_int_equal(r.status, 412);
     assert_non_null(strstr(r.body, "\"epoch_mismatch\""));
     testhttp_resp_free(&r);
-    char *b = get_body(path);
+    char *b = testsrv_get_ok(&srv, path);
     assert_true(testjson_str(b, "status", st, sizeof st));
     assert_string_equal(st, "pending_approval");
     free(b);
@@ -879,7 +847,7 @@ static void test_if_epoch_mismatch_refused_first(void **state)
     post_bound("/v1/fleet/halt", key, 0, "00000000deadbeef", "{\"reason\":\"x\"}", &r);
     assert_int_equal(r.status, 412);
     testhttp_resp_free(&r);
-    b = get_body("/v1/fleet");
+    b = testsrv_get_ok(&srv, "/v1/fleet");
     assert_true(testjson_str(b, "status", st, sizeof st));
     assert_string_equal(st, "running");
     free(b);

@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "tests/lib/srvcheck.h"
 #include "tests/lib/testsrv.h"
 
 static testsrv srv;
@@ -33,33 +34,13 @@ static int teardown(void **state)
     return 0;
 }
 
-/* GETs path as sup1 and returns the body (owned). */
-static char *get_body(const char *path)
-{
-    testhttp_resp r;
-    assert_int_equal(testsrv_get(&srv, TESTSRV_TOKEN_SUP1, path, &r), 0);
-    assert_int_equal(r.status, 200);
-    char *b = r.body;
-    r.body = NULL;
-    testhttp_resp_free(&r);
-    return b;
-}
-
 /* Asserts that the object at path has status want. */
 static void expect_status(const char *path, const char *want)
 {
-    char *b = get_body(path), st[32] = "";
+    char *b = testsrv_get_ok(&srv, path), st[32] = "";
     assert_true(testjson_str(b, "status", st, sizeof st));
     assert_string_equal(st, want);
     free(b);
-}
-
-static long long version_of(const char *path)
-{
-    char *b = get_body(path);
-    long long v = testjson_int(b, "version");
-    free(b);
-    return v;
 }
 
 /* POSTs body to path as token (If-Match: version when > 0); asserts status want and
@@ -102,7 +83,7 @@ static void lift(const char *id, long want)
     char path[128], act[160];
     snprintf(path, sizeof path, "/v1/halts/%s", id);
     snprintf(act, sizeof act, "%s/lift", path);
-    post_expect(TESTSRV_TOKEN_SUP2, act, version_of(path), "{}", want, NULL, NULL);
+    post_expect(TESTSRV_TOKEN_SUP2, act, testsrv_version_of(&srv, path), "{}", want, NULL, NULL);
 }
 
 /* The seller posts a listing in category; its id into out[72]. */
@@ -143,7 +124,7 @@ static void test_halt_holds_refuses_and_lifts_what_it_held(void **state)
     halt("{\"categories\":[\"bikes\"]}", id);
     expect_status(p1, "held");
     expect_status(p2, "open");
-    char *b = get_body(p1), holder[80], want[80];
+    char *b = testsrv_get_ok(&srv, p1), holder[80], want[80];
     snprintf(want, sizeof want, "halt:%s", id);
     assert_true(testjson_str(b, "held_by.0", holder, sizeof holder));
     assert_string_equal(holder, want);
@@ -167,7 +148,7 @@ static void test_halt_holds_refuses_and_lifts_what_it_held(void **state)
     open_neg(&t, tents, n3, p3);
 
     /* listed in the Fleet object and GET /v1/halts */
-    b = get_body("/v1/fleet");
+    b = testsrv_get_ok(&srv, "/v1/fleet");
     assert_int_equal(testjson_len(b, "halts"), 1);
     assert_true(testjson_str(b, "halts.0.id", named, sizeof named));
     assert_string_equal(named, id);
@@ -175,7 +156,7 @@ static void test_halt_holds_refuses_and_lifts_what_it_held(void **state)
     assert_int_equal(testsrv_get(&srv, t.buyer_token, "/v1/halts", &r), 0);
     assert_int_equal(r.status, 200); /* agents see them, as in the Fleet */
     testhttp_resp_free(&r);
-    b = get_body("/v1/halts");
+    b = testsrv_get_ok(&srv, "/v1/halts");
     assert_int_equal(testjson_len(b, "items"), 1);
     assert_true(testjson_str(b, "items.0.scope.categories.0", named, sizeof named));
     assert_string_equal(named, "bikes");
@@ -186,18 +167,18 @@ static void test_halt_holds_refuses_and_lifts_what_it_held(void **state)
     snprintf(path, sizeof path, "/v1/halts/%s", id);
     snprintf(act, sizeof act, "%s/lift", path);
     post_expect(TESTSRV_TOKEN_SUP2, act, 0, "{}", 428, NULL, NULL);
-    post_expect(TESTSRV_TOKEN_SUP2, act, version_of(path) + 3, "{}", 412, NULL, NULL);
+    post_expect(TESTSRV_TOKEN_SUP2, act, testsrv_version_of(&srv, path) + 3, "{}", 412, NULL, NULL);
     expect_status(p1, "held");
     lift(id, 200);
     expect_status(p1, "open");
     expect_status(path, "lifted");
     lift(id, 409);
-    b = get_body("/v1/fleet");
+    b = testsrv_get_ok(&srv, "/v1/fleet");
     assert_int_equal(testjson_len(b, "halts"), 0);
     free(b);
     post_expect(t.buyer_token, "/v1/negotiations", 0, body, 201, NULL, NULL);
     /* both were decisions */
-    b = get_body("/v1/decisions");
+    b = testsrv_get_ok(&srv, "/v1/decisions");
     assert_non_null(strstr(b, "\"action\":\"halt\""));
     assert_non_null(strstr(b, "\"action\":\"lift\""));
     free(b);
@@ -207,20 +188,17 @@ static void test_halt_is_idempotent(void **state)
 {
     (void)state;
     const char *body = "{\"reason\":\"gpu\",\"scope\":{\"categories\":[\"gpu-hours\"]}}";
-    char url[160], kh[80], key[48];
-    snprintf(url, sizeof url, "%s/v1/halts", srv.url);
+    char key[48];
     testsrv_key(key);
-    snprintf(kh, sizeof kh, "Idempotency-Key: %s", key);
-    const char *h[] = {kh, NULL};
     testhttp_resp a, b;
-    assert_int_equal(testhttp("POST", url, TESTSRV_TOKEN_SUP1, h, body, &a), 0);
-    assert_int_equal(testhttp("POST", url, TESTSRV_TOKEN_SUP1, h, body, &b), 0);
+    assert_int_equal(testsrv_post_key(&srv, TESTSRV_TOKEN_SUP1, "/v1/halts", key, body, &a), 0);
+    assert_int_equal(testsrv_post_key(&srv, TESTSRV_TOKEN_SUP1, "/v1/halts", key, body, &b), 0);
     assert_int_equal(a.status, 201);
     assert_int_equal(b.status, 201);
     assert_string_equal(a.body, b.body);
     testhttp_resp_free(&a);
     testhttp_resp_free(&b);
-    char *l = get_body("/v1/halts");
+    char *l = testsrv_get_ok(&srv, "/v1/halts");
     assert_int_equal(testjson_len(l, "items"), 1);
     free(l);
 }
@@ -254,8 +232,8 @@ static void test_principals_match_either_party_and_pending_stays(void **state)
     /* a pending purchase is still decided by a person */
     char act[160];
     snprintf(act, sizeof act, "%s/approve", ppath);
-    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(ppath), "{\"expected_total_minor\":45000}", 200,
-                NULL, NULL);
+    post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, ppath),
+                "{\"expected_total_minor\":45000}", 200, NULL, NULL);
     expect_status(ppath, "settled");
     lift(id, 200);
     expect_status(p1, "open");
@@ -274,32 +252,32 @@ static void test_overlaps_with_a_pause_and_the_fleet_halt(void **state)
     /* halt, pause, fleet halt: each release leaves it held until the last */
     halt(scope, id);
     snprintf(act, sizeof act, "%s/pause", apath);
-    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(apath), "{\"reason\":\"odd\"}", 200, NULL,
-                NULL);
+    post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, apath), "{\"reason\":\"odd\"}",
+                200, NULL, NULL);
     post_expect(TESTSRV_TOKEN_SUP1, "/v1/fleet/halt", testsrv_fleet_version(&srv),
                 "{\"reason\":\"all\"}", 200, NULL, NULL);
-    char *b = get_body(p1);
+    char *b = testsrv_get_ok(&srv, p1);
     assert_int_equal(testjson_len(b, "held_by"), 3);
     free(b);
     lift(id, 200);
     expect_status(p1, "held");
-    b = get_body(p1);
+    b = testsrv_get_ok(&srv, p1);
     assert_int_equal(testjson_len(b, "held_by"), 2);
     free(b);
     post_expect(TESTSRV_TOKEN_SUP1, "/v1/fleet/resume", testsrv_fleet_version(&srv), "{}", 200,
                 NULL, NULL);
     expect_status(p1, "held");
     snprintf(act, sizeof act, "%s/resume", apath);
-    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(apath), "{}", 200, NULL, NULL);
+    post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, apath), "{}", 200, NULL, NULL);
     expect_status(p1, "open");
 
     /* the other way round: the pause goes first, the halt still holds */
     halt(scope, id);
     snprintf(act, sizeof act, "%s/pause", apath);
-    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(apath), "{\"reason\":\"odd\"}", 200, NULL,
-                NULL);
+    post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, apath), "{\"reason\":\"odd\"}",
+                200, NULL, NULL);
     snprintf(act, sizeof act, "%s/resume", apath);
-    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(apath), "{}", 200, NULL, NULL);
+    post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, apath), "{}", 200, NULL, NULL);
     expect_status(p1, "held");
     /* two halts over one thread: lifting one leaves the other's hold */
     char id2[72];
@@ -322,7 +300,7 @@ static void test_a_thread_that_reopens_in_scope_is_held(void **state)
     expect_status(ppath, "pending_approval");
     /* a cap reopens the thread: the halt holds it as it reopens */
     snprintf(act, sizeof act, "%s/cap", ppath);
-    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(ppath),
+    post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, ppath),
                 "{\"max_unit_price_minor\":40000,\"reason\":\"cheaper\"}", 200, "negotiation_id",
                 neg);
     snprintf(npath, sizeof npath, "/v1/negotiations/%s", neg);

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "tests/lib/proc.h"
+#include "tests/lib/srvcheck.h"
 #include "tests/lib/testsrv.h"
 
 static testsrv srv;
@@ -43,39 +44,12 @@ static int teardown(void **state)
     return 0;
 }
 
-/* POSTs body to path as token (If-Match: version when > 0), asserts status want and
- * returns the body (owned). */
-static char *post(const char *token, const char *path, long long version, const char *body,
-                  long want)
-{
-    testhttp_resp r;
-    assert_int_equal(testsrv_post(&srv, token, path, version, body, &r), 0);
-    if (r.status != want)
-        fprintf(stderr, "POST %s: %ld %s\n", path, r.status, r.body);
-    assert_int_equal(r.status, want);
-    char *b = r.body;
-    r.body = NULL;
-    testhttp_resp_free(&r);
-    return b;
-}
-
-static char *get(const char *path)
-{
-    testhttp_resp r;
-    assert_int_equal(testsrv_get(&srv, TESTSRV_TOKEN_SUP1, path, &r), 0);
-    assert_int_equal(r.status, 200);
-    char *b = r.body;
-    r.body = NULL;
-    testhttp_resp_free(&r);
-    return b;
-}
-
 /* Creates an enabled policy (body's fields inside {}) and writes its id. */
 static void create(const char *fields, char id[72])
 {
     char body[2048];
     snprintf(body, sizeof body, "{\"enabled\":true,%s}", fields);
-    char *b = post(TESTSRV_TOKEN_SUP1, "/v1/policies", 0, body, 201);
+    char *b = testsrv_post_want(&srv, TESTSRV_TOKEN_SUP1, "/v1/policies", 0, body, 201);
     assert_true(testjson_str(b, "id", id, 72));
     free(b);
 }
@@ -85,11 +59,11 @@ static void disable(const char *id)
 {
     char path[128];
     snprintf(path, sizeof path, "/v1/policies/%s", id);
-    char *b = get(path);
+    char *b = testsrv_get_ok(&srv, path);
     long long v = testjson_int(b, "version");
     free(b);
     snprintf(path, sizeof path, "/v1/policies/%s/disable", id);
-    free(post(TESTSRV_TOKEN_SUP1, path, v, "{}", 200));
+    free(testsrv_post_want(&srv, TESTSRV_TOKEN_SUP1, path, v, "{}", 200));
 }
 
 /* The seller lists a bike at price (floor 100: no floor or reference flag at $49) and
@@ -101,12 +75,12 @@ static char *buy(long long price, long long qty)
              "{\"title\":\"Bell\",\"category\":\"bikes\",\"unit_price_minor\":%lld,"
              "\"currency\":\"USD\",\"quantity\":1000,\"floor_minor\":100}",
              price);
-    char *b = post(mk.seller_token, "/v1/listings", 0, body, 201);
+    char *b = testsrv_post_want(&srv, mk.seller_token, "/v1/listings", 0, body, 201);
     assert_true(testjson_str(b, "id", mk.listing_id, sizeof mk.listing_id));
     free(b);
     assert_int_equal(testsrv_market_purchase(&srv, &mk, price, qty, pur), 0);
     snprintf(path, sizeof path, "/v1/purchases/%s", pur);
-    return get(path);
+    return testsrv_get_ok(&srv, path);
 }
 
 /* The status of purchase JSON b into out[32]; frees b. */
@@ -194,39 +168,44 @@ static void test_crud_if_match_idempotency_events(void **state)
     testhttp_resp_free(&r2);
     testhttp_resp_free(&r);
     /* bad bodies change nothing */
-    free(post(TESTSRV_TOKEN_SUP1, "/v1/policies", 0, "{\"action\":\"approve\",\"match\":{}}", 400));
-    free(post(TESTSRV_TOKEN_SUP1, "/v1/policies", 0,
-              "{\"name\":\"v\",\"action\":\"veto\",\"match\":{}}", 400)); /* no reason */
-    free(post(TESTSRV_TOKEN_SUP1, "/v1/policies", 0,
-              "{\"name\":\"v\",\"action\":\"approve\",\"match\":{\"colour\":[\"red\"]}}", 400));
-    free(post(TESTSRV_TOKEN_SUP1, "/v1/policies", 0,
-              "{\"name\":\"v\",\"action\":\"approve\",\"match\":{\"flags_any\":[\"nope\"]}}", 400));
-    free(post(TESTSRV_TOKEN_SUP1, "/v1/policies", 0, body, 409)); /* the name is taken */
+    free(testsrv_post_want(&srv, TESTSRV_TOKEN_SUP1, "/v1/policies", 0,
+                           "{\"action\":\"approve\",\"match\":{}}", 400));
+    free(testsrv_post_want(&srv, TESTSRV_TOKEN_SUP1, "/v1/policies", 0,
+                           "{\"name\":\"v\",\"action\":\"veto\",\"match\":{}}",
+                           400)); /* no reason */
+    free(testsrv_post_want(
+        &srv, TESTSRV_TOKEN_SUP1, "/v1/policies", 0,
+        "{\"name\":\"v\",\"action\":\"approve\",\"match\":{\"colour\":[\"red\"]}}", 400));
+    free(testsrv_post_want(
+        &srv, TESTSRV_TOKEN_SUP1, "/v1/policies", 0,
+        "{\"name\":\"v\",\"action\":\"approve\",\"match\":{\"flags_any\":[\"nope\"]}}", 400));
+    free(testsrv_post_want(&srv, TESTSRV_TOKEN_SUP1, "/v1/policies", 0, body,
+                           409)); /* the name is taken */
     /* replace: If-Match required, checked */
     snprintf(path, sizeof path, "/v1/policies/%s", id);
     const char *rep = "{\"name\":\"small\",\"priority\":7,\"action\":\"review\",\"match\":{}}";
-    free(post(TESTSRV_TOKEN_SUP1, path, 0, rep, 428));
-    free(post(TESTSRV_TOKEN_SUP1, path, 5, rep, 412));
-    char *b = post(TESTSRV_TOKEN_SUP1, path, 1, rep, 200);
+    free(testsrv_post_want(&srv, TESTSRV_TOKEN_SUP1, path, 0, rep, 428));
+    free(testsrv_post_want(&srv, TESTSRV_TOKEN_SUP1, path, 5, rep, 412));
+    char *b = testsrv_post_want(&srv, TESTSRV_TOKEN_SUP1, path, 1, rep, 200);
     assert_int_equal(testjson_int(b, "version"), 2);
     assert_int_equal(testjson_int(b, "priority"), 7);
     free(b);
     /* enable, again (409), disable, each conditional */
     snprintf(path, sizeof path, "/v1/policies/%s/enable", id);
-    free(post(TESTSRV_TOKEN_SUP1, path, 0, "{}", 428));
-    b = post(TESTSRV_TOKEN_SUP1, path, 2, "{}", 200);
+    free(testsrv_post_want(&srv, TESTSRV_TOKEN_SUP1, path, 0, "{}", 428));
+    b = testsrv_post_want(&srv, TESTSRV_TOKEN_SUP1, path, 2, "{}", 200);
     assert_true(strstr(b, "\"enabled\":true") != NULL);
     free(b);
-    free(post(TESTSRV_TOKEN_SUP1, path, 3, "{}", 409));
+    free(testsrv_post_want(&srv, TESTSRV_TOKEN_SUP1, path, 3, "{}", 409));
     snprintf(path, sizeof path, "/v1/policies/%s/disable", id);
-    free(post(TESTSRV_TOKEN_SUP1, path, 2, "{}", 412));
-    free(post(TESTSRV_TOKEN_SUP1, path, 3, "{}", 200));
+    free(testsrv_post_want(&srv, TESTSRV_TOKEN_SUP1, path, 2, "{}", 412));
+    free(testsrv_post_want(&srv, TESTSRV_TOKEN_SUP1, path, 3, "{}", 200));
     /* the list, the Decisions and the events */
-    b = get("/v1/policies");
+    b = testsrv_get_ok(&srv, "/v1/policies");
     assert_int_equal(testjson_len(b, "items"), 1);
     assert_int_equal(testjson_int(b, "items.0.version"), 4);
     free(b);
-    b = get("/v1/decisions");
+    b = testsrv_get_ok(&srv, "/v1/decisions");
     static const char *const acts[] = {"create", "replace", "enable", "disable"};
     int seen = 0;
     for (long long i = 0; i < testjson_len(b, "items"); i++) {
@@ -248,11 +227,13 @@ static void test_viewers_and_agents_refused(void **state)
 {
     (void)state;
     const char *body = "{\"name\":\"a\",\"action\":\"approve\",\"match\":{}}";
-    free(post(TESTSRV_TOKEN_VIEW1, "/v1/policies", 0, body, 403));
-    free(post(mk.buyer_token, "/v1/policies", 0, body, 403));
-    free(post(TESTSRV_TOKEN_VIEW1, "/v1/policies/backtest", 0, "{\"policies\":[]}", 403));
-    free(post(mk.buyer_token, "/v1/policies/backtest", 0, "{\"policies\":[]}", 403));
-    free(post(NULL, "/v1/policies/backtest", 0, "{\"policies\":[]}", 401));
+    free(testsrv_post_want(&srv, TESTSRV_TOKEN_VIEW1, "/v1/policies", 0, body, 403));
+    free(testsrv_post_want(&srv, mk.buyer_token, "/v1/policies", 0, body, 403));
+    free(testsrv_post_want(&srv, TESTSRV_TOKEN_VIEW1, "/v1/policies/backtest", 0,
+                           "{\"policies\":[]}", 403));
+    free(testsrv_post_want(&srv, mk.buyer_token, "/v1/policies/backtest", 0, "{\"policies\":[]}",
+                           403));
+    free(testsrv_post_want(&srv, NULL, "/v1/policies/backtest", 0, "{\"policies\":[]}", 401));
     testhttp_resp r;
     assert_int_equal(testsrv_get(&srv, mk.buyer_token, "/v1/policies", &r), 0);
     assert_int_equal(r.status, 403);
@@ -334,9 +315,9 @@ static void test_priority_order(void **state)
     assert_string_equal(status_of(buy(4900, 1), st), "vetoed");
     /* the approve policy first now: the purchase settles by it */
     snprintf(path, sizeof path, "/v1/policies/%s", a);
-    free(post(TESTSRV_TOKEN_SUP1, path, 1,
-              "{\"name\":\"approve-all\",\"priority\":5,\"action\":\"approve\",\"match\":{}}",
-              200));
+    free(testsrv_post_want(
+        &srv, TESTSRV_TOKEN_SUP1, path, 1,
+        "{\"name\":\"approve-all\",\"priority\":5,\"action\":\"approve\",\"match\":{}}", 200));
     char *b = buy(4901, 1), by[80], want[80];
     snprintf(want, sizeof want, "policy:%s", a);
     assert_true(testjson_str(b, "decision.by", by, sizeof by));
@@ -345,11 +326,11 @@ static void test_priority_order(void **state)
     assert_string_equal(by, "approve-all");
     assert_string_equal(status_of(b, st), "settled");
     /* equal priorities: the one created first */
-    free(post(TESTSRV_TOKEN_SUP1, path, 2,
-              "{\"name\":\"approve-all\",\"priority\":10,\"action\":\"approve\",\"match\":{}}",
-              200));
+    free(testsrv_post_want(
+        &srv, TESTSRV_TOKEN_SUP1, path, 2,
+        "{\"name\":\"approve-all\",\"priority\":10,\"action\":\"approve\",\"match\":{}}", 200));
     assert_string_equal(status_of(buy(4902, 1), st), "settled");
-    b = get(path);
+    b = testsrv_get_ok(&srv, path);
     assert_int_equal(testjson_int(b, "hits"), 2);
     free(b);
 }
@@ -373,7 +354,7 @@ static void test_critical_flag_never_approved(void **state)
     assert_string_equal(status_of(b, st), "pending_approval");
     char path[128];
     snprintf(path, sizeof path, "/v1/policies/%s", a);
-    b = get(path);
+    b = testsrv_get_ok(&srv, path);
     assert_int_equal(testjson_int(b, "hits"), 0);
     free(b);
 }
@@ -403,7 +384,7 @@ static void test_shadow_mode(void **state)
     assert_null(strstr(r.body, "policy_shadow"));
     testhttp_resp_free(&r);
     snprintf(path, sizeof path, "/v1/policies/%s", s);
-    b = get(path);
+    b = testsrv_get_ok(&srv, path);
     assert_int_equal(testjson_int(b, "shadow_hits"), 1);
     assert_int_equal(testjson_int(b, "hits"), 0);
     free(b);
@@ -421,14 +402,15 @@ static void test_hour_windows(void **state)
         settled += strcmp(status_of(buy(4900, 1), st), "settled") == 0;
     assert_int_equal(settled, 1);
     snprintf(path, sizeof path, "/v1/policies/%s", a);
-    char *b = get(path);
+    char *b = testsrv_get_ok(&srv, path);
     assert_int_equal(testjson_int(b, "hits"), 1);
     free(b);
     /* a backtest of the newest 5 counts the hour before them too: none approved, as live */
-    b = post(TESTSRV_TOKEN_SUP1, "/v1/policies/backtest", 0,
-             "{\"limit\":5,\"policies\":[{\"name\":\"under-50\",\"action\":\"approve\","
-             "\"match\":{\"max_spend_per_hour_minor\":5000}}]}",
-             200);
+    b = testsrv_post_want(
+        &srv, TESTSRV_TOKEN_SUP1, "/v1/policies/backtest", 0,
+        "{\"limit\":5,\"policies\":[{\"name\":\"under-50\",\"action\":\"approve\","
+        "\"match\":{\"max_spend_per_hour_minor\":5000}}]}",
+        200);
     assert_int_equal(testjson_int(b, "approve.count"), 0);
     assert_int_equal(testjson_int(b, "review.count"), 5);
     assert_int_equal(testjson_int(b, "differ"), 0);
@@ -439,10 +421,11 @@ static void test_hour_windows(void **state)
            v);
     assert_string_equal(status_of(buy(4900, 1), st), "pending_approval");
     snprintf(path, sizeof path, "/v1/policies/%s", v);
-    free(post(TESTSRV_TOKEN_SUP1, path, 1,
-              "{\"name\":\"pace\",\"priority\":1,\"action\":\"veto\",\"reason\":\"pace\",\"match\":"
-              "{\"max_per_hour\":22}}",
-              200));
+    free(testsrv_post_want(
+        &srv, TESTSRV_TOKEN_SUP1, path, 1,
+        "{\"name\":\"pace\",\"priority\":1,\"action\":\"veto\",\"reason\":\"pace\",\"match\":"
+        "{\"max_per_hour\":22}}",
+        200));
     assert_string_equal(status_of(buy(4900, 1), st), "vetoed");
 }
 
@@ -456,16 +439,17 @@ static void test_backtest(void **state)
     assert_true(testjson_str(b, "id", pur, sizeof pur));
     free(b);
     snprintf(path, sizeof path, "/v1/purchases/%s/veto", pur);
-    free(post(TESTSRV_TOKEN_SUP1, path, 1, "{\"reason\":\"too dear\"}", 200));
-    long long n0 = testjson_len(b = get("/v1/purchases"), "items");
+    free(testsrv_post_want(&srv, TESTSRV_TOKEN_SUP1, path, 1, "{\"reason\":\"too dear\"}", 200));
+    long long n0 = testjson_len(b = testsrv_get_ok(&srv, "/v1/purchases"), "items");
     free(b);
     assert_int_equal(n0, 4);
     long long seq = testsrv_seq(&srv);
-    b = post(TESTSRV_TOKEN_SUP1, "/v1/policies/backtest", 0,
-             "{\"policies\":[{\"name\":\"small\",\"action\":\"approve\",\"match\":{"
-             "\"total_max_minor\":5000}},{\"name\":\"dear\",\"action\":\"veto\",\"reason\":\"r\","
-             "\"match\":{\"total_min_minor\":5500}}]}",
-             200);
+    b = testsrv_post_want(
+        &srv, TESTSRV_TOKEN_SUP1, "/v1/policies/backtest", 0,
+        "{\"policies\":[{\"name\":\"small\",\"action\":\"approve\",\"match\":{"
+        "\"total_max_minor\":5000}},{\"name\":\"dear\",\"action\":\"veto\",\"reason\":\"r\","
+        "\"match\":{\"total_min_minor\":5500}}]}",
+        200);
     assert_int_equal(testjson_int(b, "purchases"), 4);
     assert_int_equal(testjson_int(b, "approve.count"), 3);
     assert_int_equal(testjson_int(b, "approve.totals.USD"), 14700);
@@ -477,8 +461,9 @@ static void test_backtest(void **state)
     assert_int_equal(testjson_int(b, "policies.0.hits"), 3);
     free(b);
     /* a set that approves everything would have approved the one a person vetoed */
-    b = post(TESTSRV_TOKEN_SUP1, "/v1/policies/backtest", 0,
-             "{\"policies\":[{\"name\":\"all\",\"action\":\"approve\",\"match\":{}}]}", 200);
+    b = testsrv_post_want(&srv, TESTSRV_TOKEN_SUP1, "/v1/policies/backtest", 0,
+                          "{\"policies\":[{\"name\":\"all\",\"action\":\"approve\",\"match\":{}}]}",
+                          200);
     assert_int_equal(testjson_len(b, "approved_but"), 1);
     char id[72], out[32];
     assert_true(testjson_str(b, "approved_but.0.purchase_id", id, sizeof id));
@@ -487,24 +472,26 @@ static void test_backtest(void **state)
     assert_string_equal(out, "vetoed");
     free(b);
     /* a disabled candidate decides nothing; limit takes the newest */
-    b = post(TESTSRV_TOKEN_SUP1, "/v1/policies/backtest", 0,
-             "{\"limit\":2,\"policies\":[{\"name\":\"all\",\"enabled\":false,\"action\":"
-             "\"approve\",\"match\":{}}]}",
-             200);
+    b = testsrv_post_want(
+        &srv, TESTSRV_TOKEN_SUP1, "/v1/policies/backtest", 0,
+        "{\"limit\":2,\"policies\":[{\"name\":\"all\",\"enabled\":false,\"action\":"
+        "\"approve\",\"match\":{}}]}",
+        200);
     assert_int_equal(testjson_int(b, "purchases"), 2);
     assert_int_equal(testjson_int(b, "review.count"), 2);
     assert_int_equal(testjson_int(b, "differ"), 0);
     free(b);
     /* an invalid candidate: 400 naming it; nothing changed (no event, no policy) */
-    b = post(TESTSRV_TOKEN_SUP1, "/v1/policies/backtest", 0,
-             "{\"policies\":[{\"name\":\"a\",\"action\":\"approve\",\"match\":{}},{\"name\":\"b\","
-             "\"action\":\"approve\",\"match\":{\"risk_max\":101}}]}",
-             400);
+    b = testsrv_post_want(
+        &srv, TESTSRV_TOKEN_SUP1, "/v1/policies/backtest", 0,
+        "{\"policies\":[{\"name\":\"a\",\"action\":\"approve\",\"match\":{}},{\"name\":\"b\","
+        "\"action\":\"approve\",\"match\":{\"risk_max\":101}}]}",
+        400);
     assert_true(testjson_str(b, "field", out, sizeof out));
     assert_string_equal(out, "policies.1.match.risk_max");
     free(b);
     assert_int_equal(testsrv_seq(&srv), seq);
-    assert_int_equal(testjson_len(b = get("/v1/policies"), "items"), 0);
+    assert_int_equal(testjson_len(b = testsrv_get_ok(&srv, "/v1/policies"), "items"), 0);
     free(b);
     (void)st;
 }
@@ -590,12 +577,12 @@ static void test_headless_export_import_round_trip(void **state)
     assert_non_null(strstr(r.out, "disabled (not in the file) flagged"));
     char path[128];
     snprintf(path, sizeof path, "/v1/policies/%s", a);
-    char *body = get(path);
+    char *body = testsrv_get_ok(&srv, path);
     assert_int_equal(testjson_int(body, "priority"), 5);
     assert_int_equal(testjson_int(body, "version"), 2);
     free(body);
     snprintf(path, sizeof path, "/v1/policies/%s", b);
-    assert_non_null(strstr(body = get(path), "\"enabled\":false"));
+    assert_non_null(strstr(body = testsrv_get_ok(&srv, path), "\"enabled\":false"));
     free(body);
     /* again: idempotent */
     seq = testsrv_seq(&srv);

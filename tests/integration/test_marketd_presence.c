@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "tests/lib/rawhttp.h"
+#include "tests/lib/srvcheck.h"
 #include "tests/lib/testsrv.h"
 
 static testsrv srv;
@@ -39,32 +40,6 @@ static void nap(void)
 {
     struct timespec ts = {0, 20 * 1000000L};
     nanosleep(&ts, NULL);
-}
-
-static char *get(const char *path)
-{
-    testhttp_resp r;
-    assert_int_equal(testsrv_get(&srv, TESTSRV_TOKEN_SUP1, path, &r), 0);
-    assert_int_equal(r.status, 200);
-    char *b = r.body;
-    r.body = NULL;
-    testhttp_resp_free(&r);
-    return b;
-}
-
-/* POSTs body to path as token, asserts status want and returns the body (owned). */
-static char *post(const char *token, const char *path, long long version, const char *body,
-                  long want)
-{
-    testhttp_resp r;
-    assert_int_equal(testsrv_post(&srv, token, path, version, body, &r), 0);
-    if (r.status != want)
-        fprintf(stderr, "POST %s: %ld %s\n", path, r.status, r.body);
-    assert_int_equal(r.status, want);
-    char *b = r.body;
-    r.body = NULL;
-    testhttp_resp_free(&r);
-    return b;
 }
 
 /* Opens an event stream as token (console: with ?console=1) on a raw socket and reads
@@ -91,7 +66,7 @@ static int64_t wait_int(const char *path, const char *jpath, long long want)
 {
     int64_t t0 = mono_ms();
     for (;;) {
-        char *b = get(path);
+        char *b = testsrv_get_ok(&srv, path);
         long long v = testjson_int(b, jpath);
         free(b);
         if (v == want)
@@ -106,7 +81,7 @@ static void wait_len(const char *path, const char *jpath, long long n)
 {
     int64_t t0 = mono_ms();
     for (;;) {
-        char *b = get(path);
+        char *b = testsrv_get_ok(&srv, path);
         long long v = testjson_len(b, jpath);
         free(b);
         if (v == n)
@@ -121,7 +96,7 @@ static void wait_unattended(bool set)
 {
     int64_t t0 = mono_ms();
     for (;;) {
-        char *b = get("/v1/fleet");
+        char *b = testsrv_get_ok(&srv, "/v1/fleet");
         bool null = testjson_null(b, "unattended.since");
         free(b);
         if (null != set)
@@ -147,18 +122,18 @@ static void test_console_and_input(void **state)
     assert_int_equal(testsrv_start(&srv, NULL), 0);
     long long seq0 = testsrv_seq(&srv);
     int tail = open_stream(TESTSRV_TOKEN_SUP1, false);
-    free(post(TESTSRV_TOKEN_SUP1, "/v1/presence", 0, "{}", 200));
-    char *b = get("/v1/presence");
+    free(testsrv_post_want(&srv, TESTSRV_TOKEN_SUP1, "/v1/presence", 0, "{}", 200));
+    char *b = testsrv_get_ok(&srv, "/v1/presence");
     assert_int_equal(testjson_len(b, "supervisors"), 0); /* a tail is not presence */
     free(b);
     int con = open_stream(TESTSRV_TOKEN_SUP1, true);
     wait_int("/v1/presence", "supervisors.0.consoles", 1); /* the input above counts */
     close(tail);
     int con2 = open_stream(TESTSRV_TOKEN_SUP2, true);
-    b = get("/v1/presence");
+    b = testsrv_get_ok(&srv, "/v1/presence");
     assert_int_equal(testjson_len(b, "supervisors"), 1); /* sup2: a console, no input */
     free(b);
-    b = post(TESTSRV_TOKEN_SUP2, "/v1/presence", 0, "{\"idle_s\":3}", 200);
+    b = testsrv_post_want(&srv, TESTSRV_TOKEN_SUP2, "/v1/presence", 0, "{\"idle_s\":3}", 200);
     char name[32], since[40], seen[40];
     assert_true(testjson_str(b, "supervisors.1.name", name, sizeof name));
     assert_string_equal(name, "sup2");
@@ -170,7 +145,7 @@ static void test_console_and_input(void **state)
     wait_int("/v1/presence", "viewers", 1);
     close(con);
     wait_len("/v1/presence", "supervisors", 1); /* sup1 left with its console */
-    b = get("/v1/presence");
+    b = testsrv_get_ok(&srv, "/v1/presence");
     assert_true(testjson_str(b, "supervisors.0.name", name, sizeof name));
     assert_string_equal(name, "sup2");
     free(b);
@@ -205,11 +180,11 @@ static void test_window(void **state)
     assert_int_equal(testsrv_start(&srv, "--presence-window 2"), 0);
     int con = open_stream(TESTSRV_TOKEN_SUP1, true);
     int64_t t0 = mono_ms();
-    char *b = post(TESTSRV_TOKEN_SUP1, "/v1/presence", 0, "{}", 200);
+    char *b = testsrv_post_want(&srv, TESTSRV_TOKEN_SUP1, "/v1/presence", 0, "{}", 200);
     assert_int_equal(testjson_len(b, "supervisors"), 1);
     free(b);
     for (;;) {
-        b = get("/v1/presence");
+        b = testsrv_get_ok(&srv, "/v1/presence");
         long long n = testjson_len(b, "supervisors");
         free(b);
         if (n == 0)
@@ -219,10 +194,10 @@ static void test_window(void **state)
     }
     assert_true(mono_ms() - t0 >= 1900);
     /* input reported as older than the window is not presence; new input is */
-    b = post(TESTSRV_TOKEN_SUP1, "/v1/presence", 0, "{\"idle_s\":5}", 200);
+    b = testsrv_post_want(&srv, TESTSRV_TOKEN_SUP1, "/v1/presence", 0, "{\"idle_s\":5}", 200);
     assert_int_equal(testjson_len(b, "supervisors"), 0);
     free(b);
-    b = post(TESTSRV_TOKEN_SUP1, "/v1/presence", 0, "{}", 200);
+    b = testsrv_post_want(&srv, TESTSRV_TOKEN_SUP1, "/v1/presence", 0, "{}", 200);
     assert_int_equal(testjson_len(b, "supervisors"), 1);
     free(b);
     close(con);
@@ -236,7 +211,7 @@ static void open_negotiation(char neg[72], int qty, long want)
     snprintf(body, sizeof body,
              "{\"listing_id\":\"%s\",\"unit_price_minor\":50000,\"quantity\":%d,\"text\":\"o\"}",
              mk.listing_id, qty);
-    char *b = post(mk.buyer_token, "/v1/negotiations", 0, body, want);
+    char *b = testsrv_post_want(&srv, mk.buyer_token, "/v1/negotiations", 0, body, want);
     if (neg)
         assert_true(testjson_str(b, "negotiation.id", neg, 72));
     if (want == 409) {
@@ -252,7 +227,8 @@ static char *accept(const char *neg)
 {
     char path[128];
     snprintf(path, sizeof path, "/v1/negotiations/%s/messages", neg);
-    char *b = post(mk.seller_token, path, 0, "{\"kind\":\"accept\",\"text\":\"deal\"}", 201);
+    char *b = testsrv_post_want(&srv, mk.seller_token, path, 0,
+                                "{\"kind\":\"accept\",\"text\":\"deal\"}", 201);
     return b;
 }
 
@@ -264,9 +240,9 @@ static void test_restrict(void **state)
     (void)state;
     assert_int_equal(testsrv_start(&srv, "--unattended 1 --decide-timeout 600"), 0);
     int con = open_stream(TESTSRV_TOKEN_SUP1, true);
-    free(post(TESTSRV_TOKEN_SUP1, "/v1/presence", 0, "{}", 200));
+    free(testsrv_post_want(&srv, TESTSRV_TOKEN_SUP1, "/v1/presence", 0, "{}", 200));
     wait_unattended(false);
-    char *b = get("/v1/fleet");
+    char *b = testsrv_get_ok(&srv, "/v1/fleet");
     assert_int_equal(testjson_int(b, "unattended.after_s"), 1);
     char action[32], st[32];
     assert_true(testjson_str(b, "unattended.action", action, sizeof action));
@@ -287,14 +263,14 @@ static void test_restrict(void **state)
     /* the state survives a crash and a restart */
     testsrv_kill9(&srv);
     assert_int_equal(testsrv_restart(&srv), 0);
-    b = get("/v1/fleet");
+    b = testsrv_get_ok(&srv, "/v1/fleet");
     assert_int_equal(testjson_null(b, "unattended.since"), 0);
     free(b);
     open_negotiation(NULL, 3, 409);
     /* a supervisor returns: lifted at once */
     con = open_stream(TESTSRV_TOKEN_SUP2, true);
-    free(post(TESTSRV_TOKEN_SUP2, "/v1/presence", 0, "{}", 200));
-    b = get("/v1/fleet");
+    free(testsrv_post_want(&srv, TESTSRV_TOKEN_SUP2, "/v1/presence", 0, "{}", 200));
+    b = testsrv_get_ok(&srv, "/v1/fleet");
     assert_int_equal(testjson_null(b, "unattended.since"), 1);
     free(b);
     b = accept(neg2); /* the threshold approves again */
@@ -314,14 +290,14 @@ static void test_halt(void **state)
     int64_t t0 = mono_ms();
     char st[32] = "", by[32], reason[400];
     while (strcmp(st, "halted") != 0) {
-        char *b = get("/v1/fleet");
+        char *b = testsrv_get_ok(&srv, "/v1/fleet");
         assert_true(testjson_str(b, "status", st, sizeof st));
         free(b);
         assert_true(mono_ms() - t0 < 10000);
         if (strcmp(st, "halted") != 0)
             nap();
     }
-    char *b = get("/v1/fleet");
+    char *b = testsrv_get_ok(&srv, "/v1/fleet");
     assert_true(testjson_str(b, "by", by, sizeof by));
     assert_string_equal(by, "market");
     assert_true(testjson_str(b, "reason", reason, sizeof reason));
@@ -330,13 +306,14 @@ static void test_halt(void **state)
     assert_string_equal(st, "halt");
     free(b);
     int con = open_stream(TESTSRV_TOKEN_SUP1, true);
-    free(post(TESTSRV_TOKEN_SUP1, "/v1/presence", 0, "{}", 200));
-    b = get("/v1/fleet");
+    free(testsrv_post_want(&srv, TESTSRV_TOKEN_SUP1, "/v1/presence", 0, "{}", 200));
+    b = testsrv_get_ok(&srv, "/v1/fleet");
     assert_int_equal(testjson_null(b, "unattended.since"), 1);
     assert_true(testjson_str(b, "status", st, sizeof st));
     assert_string_equal(st, "halted"); /* a person resumes it */
     free(b);
-    free(post(TESTSRV_TOKEN_SUP1, "/v1/fleet/resume", testsrv_fleet_version(&srv), "{}", 200));
+    free(testsrv_post_want(&srv, TESTSRV_TOKEN_SUP1, "/v1/fleet/resume",
+                           testsrv_fleet_version(&srv), "{}", 200));
     close(con);
 }
 

@@ -20,6 +20,7 @@
 
 #include <sqlite3.h>
 
+#include "tests/lib/srvcheck.h"
 #include "tests/lib/testsrv.h"
 
 static testsrv srv;
@@ -42,17 +43,10 @@ typedef struct rig {
     char seller_tok[128], buyer_tok[128], buyer_id[72], listing[72];
 } rig;
 
-/* POSTs and returns the body (owned), asserting the status. */
+/* POSTs (no If-Match) and returns the body (owned), asserting the status. */
 static char *post(const char *token, const char *path, const char *body, long status)
 {
-    testhttp_resp r;
-    assert_int_equal(testsrv_post(&srv, token, path, 0, body, &r), 0);
-    if (r.status != status)
-        fail_msg("POST %s: %ld (want %ld): %s", path, r.status, status, r.body);
-    char *b = r.body;
-    r.body = NULL;
-    testhttp_resp_free(&r);
-    return b;
+    return testsrv_post_want(&srv, token, path, 0, body, status);
 }
 
 /* A seller with one listing (price, quantity 1000, floor or -1, description) in a fresh

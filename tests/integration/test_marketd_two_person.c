@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "tests/lib/srvcheck.h"
 #include "tests/lib/testsrv.h"
 
 static testsrv srv;
@@ -38,51 +39,16 @@ static int group_teardown(void **state)
     return 0;
 }
 
-/* GETs path on s as sup1; returns the body (owned). */
-static char *get_on(testsrv *s, const char *path)
-{
-    testhttp_resp r;
-    assert_int_equal(testsrv_get(s, TESTSRV_TOKEN_SUP1, path, &r), 0);
-    assert_int_equal(r.status, 200);
-    char *b = r.body;
-    r.body = NULL;
-    testhttp_resp_free(&r);
-    return b;
-}
-
-/* Asserts string field key of JSON text b is want. */
-static void want_str(const char *b, const char *key, const char *want)
-{
-    char got[128] = "";
-    assert_true(testjson_str(b, key, got, sizeof got));
-    assert_string_equal(got, want);
-}
-
-/* POSTs body to path on s as token (If-Match: version when > 0), asserts the status and
- * returns the answer's body (owned). */
-static char *post_on(testsrv *s, const char *token, const char *path, long long version,
-                     const char *body, long want)
-{
-    testhttp_resp r;
-    assert_int_equal(testsrv_post(s, token, path, version, body, &r), 0);
-    if (r.status != want)
-        fail_msg("POST %s: %ld, not %ld: %s", path, r.status, want, r.body);
-    char *b = r.body;
-    r.body = NULL;
-    testhttp_resp_free(&r);
-    return b;
-}
-
 /* Sets (as token) the buyer's limits to body; asserts want, returns the agent (owned). */
 static char *limits(testsrv *s, const char *token, testsrv_market *t, const char *body, long want)
 {
     char path[128];
     snprintf(path, sizeof path, "/v1/agents/%s", t->buyer_id);
-    char *b = get_on(s, path);
+    char *b = testsrv_get_ok(s, path);
     long long v = testjson_int(b, "version");
     free(b);
     strcat(path, "/limits");
-    return post_on(s, token, path, v, body, want);
+    return testsrv_post_want(s, token, path, v, body, want);
 }
 
 /* A market whose buyer has approval threshold thr and two_person_minor 50000 (USD 500). */
@@ -98,7 +64,7 @@ static char *buy(testsrv *s, testsrv_market *t, long long price, char path[128])
     char pur[72];
     assert_int_equal(testsrv_market_purchase(s, t, price, 2, pur), 0);
     snprintf(path, 128, "/v1/purchases/%s", pur);
-    return get_on(s, path);
+    return testsrv_get_ok(s, path);
 }
 
 /* The same with quantity 1. */
@@ -107,7 +73,7 @@ static char *buy1(testsrv *s, testsrv_market *t, long long price, char path[128]
     char pur[72];
     assert_int_equal(testsrv_market_purchase(s, t, price, 1, pur), 0);
     snprintf(path, 128, "/v1/purchases/%s", pur);
-    return get_on(s, path);
+    return testsrv_get_ok(s, path);
 }
 
 /* Approves the purchase at path as token at version v (total 2 x 45000). */
@@ -115,7 +81,7 @@ static char *approve(testsrv *s, const char *token, const char *path, long long 
 {
     char act[160];
     snprintf(act, sizeof act, "%.127s/approve", path);
-    return post_on(s, token, act, v, "{\"expected_total_minor\":90000}", want);
+    return testsrv_post_want(s, token, act, v, "{\"expected_total_minor\":90000}", want);
 }
 
 static void test_two_supervisors_settle(void **state)
@@ -125,7 +91,7 @@ static void test_two_supervisors_settle(void **state)
     char path[128];
     setup_two(&srv, &t, 0);
     char *p = buy(&srv, &t, 45000, path);
-    want_str(p, "status", "pending_approval");
+    testjson_want_str(p, "status", "pending_approval");
     assert_int_equal(testjson_int(p, "approvals_required"), 2);
     assert_int_equal(testjson_len(p, "approvals"), 0);
     long long v = testjson_int(p, "version");
@@ -134,36 +100,36 @@ static void test_two_supervisors_settle(void **state)
 
     /* the first approval: 200, still pending, a version step and an event */
     p = approve(&srv, TESTSRV_TOKEN_SUP1, path, v, 200);
-    want_str(p, "status", "pending_approval");
+    testjson_want_str(p, "status", "pending_approval");
     assert_int_equal(testjson_len(p, "approvals"), 1);
-    want_str(p, "approvals.0.by", "sup1");
+    testjson_want_str(p, "approvals.0.by", "sup1");
     assert_int_equal(testjson_int(p, "version"), v + 1);
     assert_true(testjson_str(p, "approvals.0.at", (char[40]){0}, 40));
     free(p);
     assert_true(testsrv_seq(&srv) > seq0);
     char bpath[128];
     snprintf(bpath, sizeof bpath, "/v1/agents/%s", t.buyer_id);
-    p = get_on(&srv, bpath);
+    p = testsrv_get_ok(&srv, bpath);
     assert_int_equal(testjson_int(p, "spent_minor"), 0); /* nothing moved */
     free(p);
 
     /* the same supervisor again: 409 same_approver, nothing changes */
     p = approve(&srv, TESTSRV_TOKEN_SUP1, path, v + 1, 409);
-    want_str(p, "error", "same_approver");
-    want_str(p, "current.status", "pending_approval");
+    testjson_want_str(p, "error", "same_approver");
+    testjson_want_str(p, "current.status", "pending_approval");
     free(p);
-    p = get_on(&srv, path);
+    p = testsrv_get_ok(&srv, path);
     assert_int_equal(testjson_int(p, "version"), v + 1);
     free(p);
 
     /* a second supervisor settles it */
     p = approve(&srv, TESTSRV_TOKEN_SUP2, path, v + 1, 200);
-    want_str(p, "status", "settled");
+    testjson_want_str(p, "status", "settled");
     assert_int_equal(testjson_len(p, "approvals"), 2);
-    want_str(p, "approvals.1.by", "sup2");
-    want_str(p, "decision.by", "sup2");
+    testjson_want_str(p, "approvals.1.by", "sup2");
+    testjson_want_str(p, "decision.by", "sup2");
     free(p);
-    p = get_on(&srv, bpath);
+    p = testsrv_get_ok(&srv, bpath);
     assert_int_equal(testjson_int(p, "spent_minor"), 90000);
     free(p);
 }
@@ -180,8 +146,9 @@ static void test_below_limit_needs_one(void **state)
     free(p);
     char act[160];
     snprintf(act, sizeof act, "%.127s/approve", path);
-    p = post_on(&srv, TESTSRV_TOKEN_SUP1, act, v, "{\"expected_total_minor\":48000}", 200);
-    want_str(p, "status", "settled");
+    p = testsrv_post_want(&srv, TESTSRV_TOKEN_SUP1, act, v, "{\"expected_total_minor\":48000}",
+                          200);
+    testjson_want_str(p, "status", "settled");
     free(p);
     /* exactly at the limit: two */
     p = buy(&srv, &t, 25000, path);
@@ -202,31 +169,11 @@ static void test_veto_by_either(void **state)
         free(p);
         free(approve(&srv, TESTSRV_TOKEN_SUP1, path, v, 200));
         snprintf(act, sizeof act, "%s/veto", path);
-        p = post_on(&srv, vetoer[i], act, v + 1, "{\"reason\":\"no\"}", 200);
-        want_str(p, "status", "vetoed");
+        p = testsrv_post_want(&srv, vetoer[i], act, v + 1, "{\"reason\":\"no\"}", 200);
+        testjson_want_str(p, "status", "vetoed");
         free(p);
         /* and no approval settles it after that */
         free(approve(&srv, TESTSRV_TOKEN_SUP2, path, v + 2, 409));
-    }
-}
-
-/* Polls path on s until its status is want (10 s at most). */
-static bool wait_status(testsrv *s, const char *path, const char *want)
-{
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (;;) {
-        testhttp_resp r;
-        char st[32] = "";
-        if (testsrv_get(s, TESTSRV_TOKEN_SUP1, path, &r) == 0)
-            testjson_str(r.body, "status", st, sizeof st);
-        testhttp_resp_free(&r);
-        if (strcmp(st, want) == 0)
-            return true;
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        if (t1.tv_sec - t0.tv_sec > 10)
-            return false;
-        nanosleep(&(struct timespec){0, 20 * 1000000L}, NULL);
     }
 }
 
@@ -255,9 +202,9 @@ static void test_longer_deadline_fails_closed(void **state)
     long long v = testjson_int(p, "version");
     free(p);
     free(approve(&fast, TESTSRV_TOKEN_SUP1, path, v, 200));
-    assert_true(wait_status(&fast, path, "expired"));
-    p = get_on(&fast, path);
-    want_str(p, "decision.action", "expire");
+    assert_true(testsrv_wait_status(&fast, path, "expired"));
+    p = testsrv_get_ok(&fast, path);
+    testjson_want_str(p, "decision.action", "expire");
     assert_int_equal(testjson_len(p, "approvals"), 1);
     free(p);
     testsrv_stop(&fast);
@@ -273,20 +220,21 @@ static void test_nothing_automatic_at_or_above(void **state)
     /* the threshold would approve anything under USD 1,000,000 */
     setup_two(&own, &t, 100000000);
     char *p = buy1(&own, &t, 40000, path); /* below: the threshold approves */
-    want_str(p, "status", "settled");
+    testjson_want_str(p, "status", "settled");
     free(p);
     p = buy(&own, &t, 45000, path); /* above: waits for two people */
-    want_str(p, "status", "pending_approval");
+    testjson_want_str(p, "status", "pending_approval");
     free(p);
     /* a policy that approves everything approves nothing at or above the limit */
-    free(post_on(&own, TESTSRV_TOKEN_SUP1, "/v1/policies", 0,
-                 "{\"name\":\"all\",\"action\":\"approve\",\"enabled\":true,\"match\":{}}", 201));
+    free(testsrv_post_want(
+        &own, TESTSRV_TOKEN_SUP1, "/v1/policies", 0,
+        "{\"name\":\"all\",\"action\":\"approve\",\"enabled\":true,\"match\":{}}", 201));
     free(limits(&own, TESTSRV_TOKEN_SUP1, &t, "{\"approval_threshold_minor\":0}", 200));
     p = buy1(&own, &t, 41000, path);
-    want_str(p, "status", "settled");
+    testjson_want_str(p, "status", "settled");
     free(p);
     p = buy(&own, &t, 46000, path);
-    want_str(p, "status", "pending_approval");
+    testjson_want_str(p, "status", "pending_approval");
     assert_int_equal(testjson_int(p, "approvals_required"), 2);
     assert_int_equal(testjson_len(p, "approvals"), 0);
     free(p);
@@ -303,18 +251,18 @@ static void test_changing_the_limit_needs_a_second(void **state)
     char *a = limits(&srv, TESTSRV_TOKEN_SUP1, &t, "{\"two_person_minor\":0}", 200);
     assert_int_equal(testjson_int(a, "limits.two_person_minor"), 50000);
     assert_int_equal(testjson_int(a, "pending_limits.two_person_minor"), 0);
-    want_str(a, "pending_limits.by", "sup1");
+    testjson_want_str(a, "pending_limits.by", "sup1");
     free(a);
     char *p = buy(&srv, &t, 45000, path);
     assert_int_equal(testjson_int(p, "approvals_required"), 2); /* still in force */
     free(p);
     a = limits(&srv, TESTSRV_TOKEN_SUP1, &t, "{\"two_person_minor\":0}", 409);
-    want_str(a, "error", "same_approver");
+    testjson_want_str(a, "error", "same_approver");
     free(a);
     /* another supervisor's different call is a new proposal, not a confirmation */
     a = limits(&srv, TESTSRV_TOKEN_SUP2, &t, "{\"two_person_minor\":80000}", 200);
     assert_int_equal(testjson_int(a, "limits.two_person_minor"), 50000);
-    want_str(a, "pending_limits.by", "sup2");
+    testjson_want_str(a, "pending_limits.by", "sup2");
     free(a);
     a = limits(&srv, TESTSRV_TOKEN_SUP1, &t, "{\"two_person_minor\":80000}", 200);
     assert_int_equal(testjson_int(a, "limits.two_person_minor"), 80000);
@@ -393,21 +341,21 @@ static void test_two_at_once_one_settlement(void **state)
         assert_int_equal(ok, 1);
         shot *lose = a.r.status == 200 ? &b : &a;
         assert_true(lose->r.status == 412 || lose->r.status == 409);
-        p = get_on(&srv, path);
+        p = testsrv_get_ok(&srv, path);
         char st[32];
         assert_true(testjson_str(p, "status", st, sizeof st));
         long long nv = testjson_int(p, "version");
         free(p);
         if (strcmp(st, "pending_approval") == 0) /* the loser decides again */
             free(approve(&srv, lose->token, path, nv, 200));
-        p = get_on(&srv, path);
-        want_str(p, "status", "settled");
+        p = testsrv_get_ok(&srv, path);
+        testjson_want_str(p, "status", "settled");
         free(p);
         testhttp_resp_free(&a.r);
         testhttp_resp_free(&b.r);
     }
     /* one ledger entry per purchase: 20 settlements */
-    char *l = get_on(&srv, "/v1/ledger?limit=1000");
+    char *l = testsrv_get_ok(&srv, "/v1/ledger?limit=1000");
     long long n = testjson_len(l, "items"), mine = 0;
     for (long long i = 0; i < n; i++) {
         char k[64], id[72];

@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tests/lib/srvcheck.h"
 #include "tests/lib/testsrv.h"
 
 static testsrv srv;
@@ -56,31 +57,10 @@ static int fleet_running(void **state)
     return rc;
 }
 
-/* GETs path as sup1 and returns the body (owned). */
-static char *get_body(const char *path)
-{
-    testhttp_resp r;
-    assert_int_equal(testsrv_get(&srv, TESTSRV_TOKEN_SUP1, path, &r), 0);
-    assert_int_equal(r.status, 200);
-    char *b = r.body;
-    r.body = NULL;
-    testhttp_resp_free(&r);
-    return b;
-}
-
-/* The version of the object at path. */
-static long long version_of(const char *path)
-{
-    char *b = get_body(path);
-    long long v = testjson_int(b, "version");
-    free(b);
-    return v;
-}
-
 /* Asserts that the string at json path of the object at path is want. */
 static void field_is(const char *path, const char *jpath, const char *want)
 {
-    char *b = get_body(path);
+    char *b = testsrv_get_ok(&srv, path);
     char got[256] = "";
     testjson_str(b, jpath, got, sizeof got);
     if (strcmp(got, want) != 0)
@@ -188,8 +168,9 @@ static void test_own_terms_cannot_be_accepted(void **state)
     snprintf(ppath, sizeof ppath, "/v1/purchases/%s/cap", pur);
     char pget[128];
     snprintf(pget, sizeof pget, "/v1/purchases/%s", pur);
-    post_expect(TESTSRV_TOKEN_SUP1, ppath, version_of(pget), "{\"max_quantity\":5}", 200, NULL);
-    b = get_body(npath);
+    post_expect(TESTSRV_TOKEN_SUP1, ppath, testsrv_version_of(&srv, pget), "{\"max_quantity\":5}",
+                200, NULL);
+    b = testsrv_get_ok(&srv, npath);
     assert_true(testjson_null(b, "terms"));
     free(b);
     post_expect(t.buyer_token, mpath, 0, "{\"kind\":\"accept\",\"quantity\":5}", 409, NULL);
@@ -218,7 +199,8 @@ static void test_paused_agent_protected_as_counterparty(void **state)
     snprintf(holder, sizeof holder, "pause:%s", t.buyer_id);
 
     snprintf(act, sizeof act, "%s/pause", apath);
-    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(apath), "{\"reason\":\"odd\"}", 200, NULL);
+    post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, apath), "{\"reason\":\"odd\"}",
+                200, NULL);
     field_is(npath, "status", "held");
     /* its seller can neither counter nor accept on the paused buyer's thread */
     char *b =
@@ -235,9 +217,9 @@ static void test_paused_agent_protected_as_counterparty(void **state)
 
     /* resume releases what the pause held; the seller may then accept */
     snprintf(act, sizeof act, "%s/resume", apath);
-    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(apath), "{}", 200, NULL);
+    post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, apath), "{}", 200, NULL);
     field_is(npath, "status", "open");
-    b = get_body(npath);
+    b = testsrv_get_ok(&srv, npath);
     assert_int_equal(testjson_len(b, "held_by"), 0);
     free(b);
     post_expect(t.seller_token, mpath, 0, "{\"kind\":\"accept\"}", 201, NULL);
@@ -249,7 +231,8 @@ static void test_paused_agent_protected_as_counterparty(void **state)
     snprintf(npath2, sizeof npath2, "/v1/negotiations/%s", neg2);
     snprintf(sapath, sizeof sapath, "/v1/agents/%s", t.seller_id);
     snprintf(act, sizeof act, "%s/pause", sapath);
-    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(sapath), "{\"reason\":\"odd\"}", 200, NULL);
+    post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, sapath), "{\"reason\":\"odd\"}",
+                200, NULL);
     field_is(npath2, "status", "held");
     post_expect(t.buyer_token, mpath2, 0,
                 "{\"kind\":\"offer\",\"unit_price_minor\":1,\"quantity\":1}", 409, "conflict");
@@ -257,7 +240,7 @@ static void test_paused_agent_protected_as_counterparty(void **state)
              t.listing_id);
     post_expect(t.buyer_token, "/v1/negotiations", 0, body, 409, "conflict");
     snprintf(act, sizeof act, "%s/resume", sapath);
-    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(sapath), "{}", 200, NULL);
+    post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, sapath), "{}", 200, NULL);
     field_is(npath2, "status", "open");
     assert_int_equal(purchases_of(&t), 1);
 }
@@ -282,10 +265,10 @@ static void test_fleet_resume_keeps_a_later_pause(void **state)
                 "{\"reason\":\"stop\"}", 200, NULL);
     field_is(apath, "status", "paused");
     snprintf(act, sizeof act, "%s/pause", apath);
-    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(apath),
+    post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, apath),
                 "{\"reason\":\"compromised, keep paused\"}", 200, NULL);
-    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(apath), "{\"reason\":\"again\"}", 409,
-                "conflict");
+    post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, apath), "{\"reason\":\"again\"}",
+                409, "conflict");
     post_expect(TESTSRV_TOKEN_SUP2, "/v1/fleet/resume", testsrv_fleet_version(&srv), "{}", 200,
                 NULL);
     field_is(apath, "status", "paused");
@@ -300,12 +283,12 @@ static void test_fleet_resume_keeps_a_later_pause(void **state)
     post_expect(TESTSRV_TOKEN_SUP1, "/v1/fleet/halt", testsrv_fleet_version(&srv),
                 "{\"reason\":\"stop\"}", 200, NULL);
     snprintf(act, sizeof act, "%s/resume", apath);
-    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(apath), "{}", 200, NULL);
+    post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, apath), "{}", 200, NULL);
     field_is(apath, "status", "paused"); /* the halt still holds it */
-    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(apath), "{}", 409, "conflict");
+    post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, apath), "{}", 409, "conflict");
     snprintf(act, sizeof act, "%s/pause", apath);
-    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(apath), "{\"reason\":\"keep paused\"}", 200,
-                NULL);
+    post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, apath),
+                "{\"reason\":\"keep paused\"}", 200, NULL);
     post_expect(TESTSRV_TOKEN_SUP2, "/v1/fleet/resume", testsrv_fleet_version(&srv), "{}", 200,
                 NULL);
     field_is(apath, "status", "paused");
@@ -314,14 +297,15 @@ static void test_fleet_resume_keeps_a_later_pause(void **state)
 
     /* a supervisor's hold of the thread is a holder too: releasing the pause leaves it */
     snprintf(act, sizeof act, "%s/hold", npath);
-    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(npath), "{\"reason\":\"look\"}", 200, NULL);
+    post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, npath), "{\"reason\":\"look\"}",
+                200, NULL);
     snprintf(act, sizeof act, "%s/resume", apath);
-    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(apath), "{}", 200, NULL);
+    post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, apath), "{}", 200, NULL);
     field_is(apath, "status", "active");
     field_is(npath, "status", "held");
     field_is(npath, "held_by.0", "hold");
     snprintf(act, sizeof act, "%s/release", npath);
-    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(npath), "{}", 200, NULL);
+    post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, npath), "{}", 200, NULL);
     field_is(npath, "status", "open");
     post_expect(t.seller_token, mpath, 0, "{\"kind\":\"accept\"}", 201, NULL);
 }
@@ -336,7 +320,8 @@ static void test_release_removes_only_its_own_hold(void **state)
     snprintf(npath, sizeof npath, "/v1/negotiations/%s", neg);
     /* hold, halt, resume the fleet: the supervisor's hold stays */
     snprintf(act, sizeof act, "%s/hold", npath);
-    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(npath), "{\"reason\":\"look\"}", 200, NULL);
+    post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, npath), "{\"reason\":\"look\"}",
+                200, NULL);
     post_expect(TESTSRV_TOKEN_SUP1, "/v1/fleet/halt", testsrv_fleet_version(&srv),
                 "{\"reason\":\"stop\"}", 200, NULL);
     post_expect(TESTSRV_TOKEN_SUP2, "/v1/fleet/resume", testsrv_fleet_version(&srv), "{}", 200,
@@ -346,10 +331,10 @@ static void test_release_removes_only_its_own_hold(void **state)
     post_expect(TESTSRV_TOKEN_SUP1, "/v1/fleet/halt", testsrv_fleet_version(&srv),
                 "{\"reason\":\"stop\"}", 200, NULL);
     snprintf(act, sizeof act, "%s/release", npath);
-    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(npath), "{}", 200, NULL);
+    post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, npath), "{}", 200, NULL);
     field_is(npath, "status", "held");
     field_is(npath, "held_by.0", "fleet");
-    post_expect(TESTSRV_TOKEN_SUP1, act, version_of(npath), "{}", 409, "conflict");
+    post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, npath), "{}", 409, "conflict");
     post_expect(TESTSRV_TOKEN_SUP2, "/v1/fleet/resume", testsrv_fleet_version(&srv), "{}", 200,
                 NULL);
     field_is(npath, "status", "open");
@@ -390,20 +375,17 @@ static void test_agent_token_never_stored(void **state)
         "{\"name\":\"Tok\",\"principal\":\"P\",\"role\":\"buyer\",\"currency\":\"USD\","
         "\"limits\":{\"spend_cap_minor\":1,\"per_deal_max_minor\":1,"
         "\"approval_threshold_minor\":0,\"max_quantity\":1},\"mandate\":{\"categories\":[]}}";
-    char url[128], key[48], kh[80];
-    snprintf(url, sizeof url, "%s/v1/agents", srv.url);
+    char key[48];
     testsrv_key(key);
-    snprintf(kh, sizeof kh, "Idempotency-Key: %s", key);
-    const char *h[] = {kh, NULL};
     testhttp_resp r1, r2;
-    assert_int_equal(testhttp("POST", url, TESTSRV_TOKEN_SUP1, h, body, &r1), 0);
+    assert_int_equal(testsrv_post_key(&srv, TESTSRV_TOKEN_SUP1, "/v1/agents", key, body, &r1), 0);
     assert_int_equal(r1.status, 201);
     char token[128];
     assert_true(testjson_str(r1.body, "token", token, sizeof token));
     assert_true(strlen(token) > 20);
 
     /* the replay has the agent, but not the token, and says why */
-    assert_int_equal(testhttp("POST", url, TESTSRV_TOKEN_SUP1, h, body, &r2), 0);
+    assert_int_equal(testsrv_post_key(&srv, TESTSRV_TOKEN_SUP1, "/v1/agents", key, body, &r2), 0);
     assert_int_equal(r2.status, 201);
     char hv[16], note[200], id1[72], id2[72];
     assert_non_null(testhttp_header(&r2, "Idempotent-Replayed", hv, sizeof hv));
@@ -521,17 +503,13 @@ static void field_of(testsrv *s, const char *path, const char *jpath, const char
 static char *post_on(testsrv *s, const char *token, const char *path, const char *key,
                      const char *body, long want)
 {
-    char url[256], kh[200];
-    snprintf(url, sizeof url, "%s%s", s->url, path);
     char fresh[48];
     if (!key) {
         testsrv_key(fresh);
         key = fresh;
     }
-    snprintf(kh, sizeof kh, "Idempotency-Key: %s", key);
-    const char *h[] = {kh, NULL};
     testhttp_resp r;
-    assert_int_equal(testhttp("POST", url, token, h, body, &r), 0);
+    assert_int_equal(testsrv_post_key(s, token, path, key, body, &r), 0);
     if (r.status != want)
         fprintf(stderr, "POST %s: %ld %s\n", path, r.status, r.body);
     assert_int_equal(r.status, want);
@@ -632,7 +610,7 @@ static char *last_message(const char *neg)
 {
     char path[160];
     snprintf(path, sizeof path, "/v1/negotiations/%s/messages", neg);
-    char *b = get_body(path);
+    char *b = testsrv_get_ok(&srv, path);
     long long n = testjson_len(b, "items");
     char jp[64];
     snprintf(jp, sizeof jp, "items.%lld.text", n - 1);
@@ -661,7 +639,7 @@ static void test_long_multibyte_reasons_are_stored_whole(void **state)
         assert_int_equal(testsrv_market_purchase(&srv, &t, 45000, 2, pur), 0);
         snprintf(path, sizeof path, "/v1/purchases/%s", pur);
         snprintf(act, sizeof act, "%s/veto", path);
-        char *b = post(TESTSRV_TOKEN_SUP1, act, version_of(path), r500, 200, NULL);
+        char *b = post(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, path), r500, 200, NULL);
         assert_true(testjson_str(b, "negotiation_id", neg, sizeof neg));
         free(b);
         char *text = last_message(neg);
@@ -673,25 +651,25 @@ static void test_long_multibyte_reasons_are_stored_whole(void **state)
         snprintf(path, sizeof path, "/v1/purchases/%s", pur);
         snprintf(act, sizeof act, "%s/cap", path);
         char *capb = reason_body(ch, 500, ",\"max_quantity\":1");
-        b = post(TESTSRV_TOKEN_SUP1, act, version_of(path), capb, 200, NULL);
+        b = post(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, path), capb, 200, NULL);
         free(capb);
         assert_true(testjson_str(b, "negotiation_id", neg, sizeof neg));
         free(b);
         char mp[160];
         snprintf(mp, sizeof mp, "/v1/negotiations/%s/messages", neg);
-        b = get_body(mp);
+        b = testsrv_get_ok(&srv, mp);
         assert_non_null(strstr(b, reason));
         free(b);
 
         /* hold and veto of a negotiation */
         snprintf(path, sizeof path, "/v1/negotiations/%s", neg);
         snprintf(act, sizeof act, "%s/hold", path);
-        post_expect(TESTSRV_TOKEN_SUP1, act, version_of(path), r500, 200, NULL);
+        post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, path), r500, 200, NULL);
         text = last_message(neg);
         assert_non_null(strstr(text, reason));
         free(text);
         snprintf(act, sizeof act, "%s/veto", path);
-        post_expect(TESTSRV_TOKEN_SUP1, act, version_of(path), r500, 200, NULL);
+        post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, path), r500, 200, NULL);
         text = last_message(neg);
         assert_non_null(strstr(text, reason));
         free(text);
@@ -699,10 +677,10 @@ static void test_long_multibyte_reasons_are_stored_whole(void **state)
         /* pause of an agent, and the fleet halt */
         snprintf(path, sizeof path, "/v1/agents/%s", t.buyer_id);
         snprintf(act, sizeof act, "%s/pause", path);
-        post_expect(TESTSRV_TOKEN_SUP1, act, version_of(path), r500, 200, NULL);
+        post_expect(TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, path), r500, 200, NULL);
         post_expect(TESTSRV_TOKEN_SUP1, "/v1/fleet/halt", testsrv_fleet_version(&srv), r500, 200,
                     NULL);
-        b = get_body("/v1/fleet");
+        b = testsrv_get_ok(&srv, "/v1/fleet");
         char *got = malloc(4096);
         assert_non_null(got);
         assert_true(testjson_str(b, "reason", got, 4096));

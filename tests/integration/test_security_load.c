@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "tests/lib/proc.h"
+#include "tests/lib/srvcheck.h"
 #include "tests/lib/testsrv.h"
 
 /* tight: bursts of 8 and one request per 100 s after that, 3 open listings a seller */
@@ -67,11 +68,7 @@ static char *post_expect(testsrv *s, const char *token, const char *path, const 
 static void post_keyed(testsrv *s, const char *token, const char *path, const char *key,
                        const char *body, testhttp_resp *r)
 {
-    char url[256], kh[96];
-    snprintf(url, sizeof url, "%s%s", s->url, path);
-    snprintf(kh, sizeof kh, "Idempotency-Key: %s", key);
-    const char *hdrs[] = {kh, NULL};
-    assert_int_equal(testhttp("POST", url, token, hdrs, body, r), 0);
+    assert_int_equal(testsrv_post_key(s, token, path, key, body, r), 0);
 }
 
 static void test_rate_limit_429(void **state)

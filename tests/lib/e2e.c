@@ -356,3 +356,10 @@ vt *e2e_console_on(e2e_market *m, const char *pur, const char *token_file, const
     assert_true(e2e_wait_operator(t, 15000)); /* ready to decide: bound to its operator */
     return t;
 }
+
+void e2e_quit(vt *t)
+{
+    vt_send(t, "q");
+    assert_int_equal(vt_wait_exit(t, 5000), 0);
+    vt_free(t);
+}

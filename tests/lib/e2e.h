@@ -103,4 +103,7 @@ bool e2e_wait_row(vt *t, const char *const *texts, int timeout_ms);
  * running cmocka test when it cannot. Returns the vt (owned). */
 vt *e2e_console_on(e2e_market *m, const char *pur, const char *token_file, const char *const *args);
 
+/* Quits the console ("q"), asserts that it exits with status 0 within 5 s and frees t. */
+void e2e_quit(vt *t);
+
 #endif
