@@ -113,6 +113,9 @@ static void test_changed_under_the_box(void **state)
     policy_id(&m, "large-to-a-person", id, sizeof id);
     vt *t = e2e_dealdesk(&m, 30, 100, m.sup1_file, NULL, NULL);
     assert_true(e2e_wait_operator(t, WAIT_MS));
+    /* the command names a policy the console must hold first: wait for the snapshot's */
+    vt_send(t, "7");
+    assert_true(e2e_wait_row(t, (const char *const[]){"30", "large-to-a-person", NULL}, WAIT_MS));
     vt_send(t, ":policy disable large-to-a-person\r");
     assert_true(e2e_wait(t, "Disable policy large-to-a-person (version 1)", WAIT_MS));
     snprintf(path, sizeof path, "/v1/policies/%s/disable", id);
