@@ -172,6 +172,19 @@ static void test_deadline_and_critical_alert_are_signed(void **state)
     assert_int_equal(deadlines, 1);
 }
 
+/* Waits until the metric name reaches at least min (at_most: falls to at most min), read
+ * every 50 ms; fails the test, naming it, after 60 s. */
+static void wait_metric(const char *name, long long min, bool at_most)
+{
+    for (int i = 0; i < 1200; i++) {
+        long long v = testsrv_metric(&srv, name);
+        if (at_most ? v <= min : v >= min)
+            return;
+        usleep(50 * 1000);
+    }
+    fail_msg("%s did not reach %s %lld in 60 s", name, at_most ? "at most" : "at least", min);
+}
+
 static void test_receiver_down_then_up_is_delivered_after_retry(void **state)
 {
     (void)state;
@@ -181,15 +194,13 @@ static void test_receiver_down_then_up_is_delivered_after_retry(void **state)
     assert_int_equal(testsrv_market_setup(&srv, &t, 0), 0);
     assert_int_equal(testsrv_market_purchase(&srv, &t, 45000, 1, pur), 0);
     /* failures are counted, and the market answers meanwhile */
-    while (testsrv_metric(&srv, "marketd_webhook_failures_total") < 2)
-        usleep(50 * 1000);
+    wait_metric("marketd_webhook_failures_total", 2, false);
     assert_true(testsrv_metric(&srv, "marketd_webhook_pending") >= 1);
     assert_true(testsrv_seq(&srv) > 0);
     assert_int_equal(whrecv_up(rcv), 0);
     int i = wait_for_type("purchase.deadline", pur);
     verify_signature(i);
-    while (testsrv_metric(&srv, "marketd_webhook_pending") != 0)
-        usleep(50 * 1000);
+    wait_metric("marketd_webhook_pending", 0, true);
 }
 
 static void test_crash_with_undelivered_outbox_delivers_after_restart(void **state)
@@ -200,8 +211,7 @@ static void test_crash_with_undelivered_outbox_delivers_after_restart(void **sta
     char pur[72], path[128], act[160];
     assert_int_equal(testsrv_market_setup(&srv, &t, 0), 0);
     assert_int_equal(testsrv_market_purchase(&srv, &t, 45000, 1, pur), 0);
-    while (testsrv_metric(&srv, "marketd_webhook_failures_total") < 1)
-        usleep(50 * 1000);
+    wait_metric("marketd_webhook_failures_total", 1, false);
     /* decided: no rescan after the restart can find it again; only the outbox has it */
     snprintf(path, sizeof path, "/v1/purchases/%s", pur);
     snprintf(act, sizeof act, "%s/veto", path);
