@@ -521,6 +521,9 @@ int mkt_create(market *m, const char *kind, json_t *obj, const char *created_key
         json_object_set_new(obj, "version", json_integer(1));
         json_object_set_new(obj, "updated_at", mkt_time_json(m->now));
     }
+    /* a decision or a ledger entry is a link of the audit chain (marketd/audit.c) */
+    if (audit_chain(m, kind, obj) != 0)
+        return -1;
     char type[40];
     if (strcmp(kind, "decision") == 0)
         snprintf(type, sizeof type, "decision.recorded");

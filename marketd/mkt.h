@@ -35,6 +35,7 @@
  *   webhook.c  webhooks: the outbox, written in the change's transaction, and its sender
  *   words.c    the words of messages: money with its currency, caps
  *   presence.c who is watching (consoles with keyboard input), the unattended switch
+ *   audit.c    the audit chain: every decision and ledger entry hashed into one chain
  *   (the simulated fleet: marketd/fleet.h and fleet_impl.h; main.c the command line)
  *
  * Every function here runs with the market's lock held unless it says otherwise.
@@ -381,6 +382,15 @@ int mkt_sha256(const void *a, size_t alen, const void *b, size_t blen, unsigned 
 void mkt_sha256_hex(const void *data, size_t len, char hex[65]);
 /* HMAC-SHA256 of data under key as 64 lower-case hex digits and a NUL. 0 or -1. */
 int mkt_hmac_sha256_hex(const void *key, size_t keylen, const void *data, size_t len, char hex[65]);
+
+/* ---- audit.c: the audit chain (docs/api.md, "Audit") ---- */
+/* Links obj, a new object of kind, into the audit chain when kind is chained (decisions,
+ * ledger entries): sets its chain_n, prev_hash and hash and moves the head (meta), in
+ * the current transaction. Called by mkt_create only. 0 or -1 (the caller rolls back). */
+int audit_chain(market *m, const char *kind, json_t *obj);
+/* GET /v1/audit/head and GET /v1/audit?after=N&limit=L (route.c). */
+bool audit_get_head(mkt_ctx *c);
+bool audit_get(mkt_ctx *c);
 
 /* ---- webhook.c, webhook_send.c ---- */
 /* Escalates an event to every --webhook receiver, at least once: writes its outbox rows

@@ -8,7 +8,8 @@
 #             the store (api/store.c) only libc and api/model.h, api/text.h
 #   tui/      everything above; HTTP through api/http.c and JSON through api/json.h
 #             (no libcurl, no jansson, no server libraries)
-#   marketd/  libc, libmicrohttpd, sqlite3, jansson, api/money.h, api/text.h, marketd/;
+#   marketd/  libc, libmicrohttpd, sqlite3, jansson, api/money.h, api/text.h,
+#             api/json_canon.h (the canonical JSON both programs hash), marketd/;
 #             sqlite3 only in the SQLite engine (marketd/store_sqlite*); libcrypto
 #             (OpenSSL) only in marketd/crypto.c; libcurl only in marketd/webhook_send.c
 set -u
@@ -48,7 +49,7 @@ for f in $(find api tui widgets themes marketd -name '*.[ch]' 2>/dev/null | sort
       marketd:mhd|marketd:sqlite|marketd:jansson) ;;
       marketd:crypto) [ "$f" = marketd/crypto.c ] || echo "$where: libcrypto belongs in marketd/crypto.c only" ;;
       marketd:curl) [ "$f" = marketd/webhook_send.c ] || echo "$where: libcurl belongs in marketd/webhook_send.c only" ;;
-      marketd:api) case "$inc" in api/text.h|api/money.h) ;; *) echo "$where: marketd/ may include only api/money.h and api/text.h from api/, not $inc" ;; esac ;;
+      marketd:api) case "$inc" in api/text.h|api/money.h|api/json_canon.h) ;; *) echo "$where: marketd/ may include only api/money.h, api/text.h and api/json_canon.h from api/, not $inc" ;; esac ;;
       *) echo "$where: $dir/ may not include $inc ($kind)" ;;
     esac
   done

@@ -54,4 +54,12 @@ int headless_policies_export(const config *cfg, const char *file);
  * file changes nothing and says why. */
 int headless_policies_import(const config *cfg, const char *file);
 
+/* dealdesk audit export FILE: the market's audit chain written to FILE as JSON lines, a
+ * header line first (tui/audit_cli.c; docs/api.md, "Audit"). */
+int headless_audit_export(const config *cfg, const char *file);
+/* dealdesk audit verify FILE [--head HASH]: checks an export against the market's head
+ * (head NULL) or the head given; prints one line: "ok: ..." (0) or the first entry
+ * changed, removed, reordered or inserted (1). */
+int headless_audit_verify(const config *cfg, const char *file, const char *head);
+
 #endif

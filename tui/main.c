@@ -7,6 +7,7 @@
  *   dealdesk approve|veto|cap|refund|pause|resume|halt|ack ...
  *   dealdesk replay FILE [--speed X] [--headless]
  *   dealdesk policies list|export FILE|import FILE
+ *   dealdesk audit export FILE | verify FILE [--head HASH]
  *   dealdesk --record FILE ...
  *
  * Exit codes: 0 ok, 1 runtime failure, 2 usage error.
@@ -42,6 +43,7 @@ static const char usage_text[] =
     "       dealdesk halt --reason TEXT         dealdesk ack ALR [--note TEXT]\n"
     "       dealdesk replay FILE [--speed X] [--headless]\n"
     "       dealdesk policies list | export FILE | import FILE\n"
+    "       dealdesk audit export FILE | verify FILE [--head HASH]\n"
     "\n"
     "options:\n"
     "  --url URL          the marketplace (DEALDESK_URL; default http://127.0.0.1:8642)\n"
@@ -109,6 +111,7 @@ enum {
     OPT_MAX_PRICE,
     OPT_MAX_QTY,
     OPT_INSECURE_HTTP,
+    OPT_HEAD,
 };
 
 static const struct option long_opts[] = {
@@ -136,6 +139,7 @@ static const struct option long_opts[] = {
     {"if-match", required_argument, NULL, OPT_IF_MATCH},
     {"max-price", required_argument, NULL, OPT_MAX_PRICE},
     {"max-quantity", required_argument, NULL, OPT_MAX_QTY},
+    {"head", required_argument, NULL, OPT_HEAD},
     {NULL, 0, NULL, 0},
 };
 
@@ -167,7 +171,7 @@ static int exact_long_options(int argc, char **argv)
 typedef struct cmdline {
     const char *config_path;
     const char *token_file;
-    const char *reason, *total, *max_price, *max_qty, *if_match, *after, *speed;
+    const char *reason, *total, *max_price, *max_qty, *if_match, *after, *speed, *head;
     bool headless;
     bool help, version;
     const char *pos[257]; /* the words that are not options, in order: the command and its ids
@@ -245,6 +249,7 @@ static int apply_option(int opt, const char *arg, config *cfg, cmdline *cl)
         case OPT_VERSION: cl->version = true; return 0;
         case OPT_AFTER: cl->after = arg; return 0;
         case OPT_SPEED: cl->speed = arg; return 0;
+        case OPT_HEAD: cl->head = arg; return 0;
         case OPT_HEADLESS: cl->headless = true; return 0;
         case OPT_REASON: cl->reason = arg; return 0;
         case OPT_TOTAL: cl->total = arg; return 0;
@@ -451,11 +456,27 @@ static int run_policies(config *cfg, const cmdline *cl, const subcommand *sc)
                        cl->npos > 1 ? what : NULL);
 }
 
+/* dealdesk audit export FILE | verify FILE [--head HASH] (tui/audit_cli.c) */
+static int run_audit(config *cfg, const cmdline *cl, const subcommand *sc)
+{
+    (void)sc;
+    const char *what = cl->npos > 1 ? cl->pos[1] : "";
+    if (!strcmp(what, "export") && cl->npos == 3 && !cl->head)
+        return headless_audit_export(cfg, cl->pos[2]);
+    if (cl->head && (strlen(cl->head) != 64 || strspn(cl->head, "0123456789abcdef") != 64))
+        return usage_error("--head needs a hash: 64 lower-case hex digits", cl->head);
+    if (!strcmp(what, "verify") && cl->npos == 3)
+        return headless_audit_verify(cfg, cl->pos[2], cl->head);
+    return usage_error("audit takes export FILE or verify FILE [--head HASH]",
+                       cl->npos > 1 ? what : NULL);
+}
+
 static const subcommand subcommands[] = {
     {"tail", run_tail, 0, false},
     {"snapshot", run_snapshot, 0, false},
     {"replay", run_replay, 0, true},
     {"policies", run_policies, 0, false},
+    {"audit", run_audit, 0, false},
     {"approve", run_decision, DEC_APPROVE, false},
     {"veto", run_decision, DEC_VETO, false},
     {"cap", run_decision, DEC_CAP, false},
