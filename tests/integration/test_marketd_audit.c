@@ -275,6 +275,49 @@ static void test_chain_survives_kill(void **state)
     json_decref(all);
 }
 
+/* A database from before the chain (schema 1, tests/data/marketd-schema1.sql: six
+ * decisions without hashes): the chain is empty until the first new entry, which is
+ * entry 1 and links to the genesis; the old ones stay out of it. */
+static void test_chain_starts_after_old_entries(void **state)
+{
+    (void)state;
+    testsrv s2;
+    assert_int_equal(testsrv_start(&s2, NULL), 0);
+    assert_int_equal(testsrv_terminate(&s2), 0);
+    char path[600];
+    snprintf(path, sizeof path, "%s/data/marketd-schema1.sql",
+             getenv("TESTS_DIR") ? getenv("TESTS_DIR") : "tests");
+    assert_int_equal(testsrv_load_sql(&s2, path), 0);
+    assert_int_equal(testsrv_restart(&s2), 0);
+    testhttp_resp r = {0};
+    assert_int_equal(testsrv_get(&s2, TESTSRV_TOKEN_SUP1, "/v1/audit/head", &r), 0);
+    assert_int_equal(testjson_int(r.body, "n"), 0);
+    assert_true(testjson_null(r.body, "hash"));
+    testhttp_resp_free(&r);
+    assert_int_equal(testsrv_get(&s2, TESTSRV_TOKEN_SUP1, "/v1/audit", &r), 0);
+    assert_int_equal(testjson_len(r.body, "items"), 0);
+    testhttp_resp_free(&r);
+    /* the fixture's fleet is halted: resuming it is a decision */
+    assert_int_equal(testsrv_post(&s2, TESTSRV_TOKEN_SUP1, "/v1/fleet/resume",
+                                  testsrv_fleet_version(&s2), "{}", &r),
+                     0);
+    assert_int_equal(r.status, 200);
+    testhttp_resp_free(&r);
+    assert_int_equal(testsrv_get(&s2, TESTSRV_TOKEN_SUP1, "/v1/audit", &r), 0);
+    assert_int_equal(testjson_len(r.body, "items"), 1);
+    assert_int_equal(testjson_int(r.body, "items.0.chain_n"), 1);
+    char id[72], prev[65];
+    assert_true(testjson_str(r.body, "items.0.id", id, sizeof id));
+    assert_string_equal(id, "dec_7");
+    assert_true(testjson_str(r.body, "items.0.prev_hash", prev, sizeof prev));
+    assert_string_equal(prev, AUDIT_GENESIS);
+    testhttp_resp_free(&r);
+    assert_int_equal(testsrv_get(&s2, TESTSRV_TOKEN_SUP1, "/v1/decisions/dec_1", &r), 0);
+    assert_int_equal(testjson_int(r.body, "chain_n"), TESTJSON_NONE);
+    testhttp_resp_free(&r);
+    testsrv_stop(&s2);
+}
+
 /* ---- export and verify ----------------------------------------------------------- */
 
 /* The lines of a file (without newlines) into lines; how many. */
@@ -462,6 +505,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_chain_links),
         cmocka_unit_test(test_chain_survives_kill),
+        cmocka_unit_test(test_chain_starts_after_old_entries),
         cmocka_unit_test(test_export_verify_tamper),
     };
     return cmocka_run_group_tests_name("marketd_audit", tests, setup, teardown);
