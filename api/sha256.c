@@ -35,8 +35,13 @@ static void block(uint32_t h[8], const unsigned char *p)
         uint32_t t1 = a[7] + S1 + ch + K[i] + w[i];
         uint32_t S0 = ROR(a[0], 2) ^ ROR(a[0], 13) ^ ROR(a[0], 22);
         uint32_t maj = (a[0] & a[1]) ^ (a[0] & a[2]) ^ (a[1] & a[2]);
-        memmove(a + 1, a, 7 * sizeof a[0]);
-        a[4] += t1;
+        a[7] = a[6];
+        a[6] = a[5];
+        a[5] = a[4];
+        a[4] = a[3] + t1;
+        a[3] = a[2];
+        a[2] = a[1];
+        a[1] = a[0];
         a[0] = t1 + S0 + maj;
     }
     for (int i = 0; i < 8; i++)

@@ -169,7 +169,8 @@ int headless_audit_export(const config *cfg, const char *file)
 
 /* One line of an export, checked (what the verdict needs of it, in binary). */
 typedef struct rec {
-    int64_t n; /* chain_n, 0 when not an entry */
+    size_t line; /* its line in the file, from 1 (the header's) */
+    int64_t n;   /* chain_n, 0 when not an entry */
     char id[24];
     unsigned char hash[32], prev[32];
     bool self_ok, has_hash, has_prev;
@@ -181,22 +182,28 @@ typedef struct recs {
     size_t n, cap;
 } recs;
 
+/* The value of a lower-case hex digit, or -1. */
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
 /* 64 hex digits (or "") into 32 bytes: true when there were. */
 static bool unhex(const char *hex, unsigned char out[32])
 {
     if (strlen(hex) != 64)
         return false;
     for (int i = 0; i < 32; i++) {
-        unsigned v;
-        if (sscanf(hex + 2 * i, "%2x", &v) != 1)
+        int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+        if (hi < 0 || lo < 0)
             return false;
-        out[i] = (unsigned char)v;
+        out[i] = (unsigned char)(hi << 4 | lo);
     }
     return true;
 }
 
 /* Appends line (len bytes) as a record. 0 or -1 (memory). */
-static int rec_add(recs *s, const char *line, size_t len)
+static int rec_add(recs *s, const char *line, size_t len, size_t lineno)
 {
     if (s->n == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 1024;
@@ -208,7 +215,7 @@ static int rec_add(recs *s, const char *line, size_t len)
     }
     rec *r = &s->r[s->n++];
     audit_entry e;
-    *r = (rec){0};
+    *r = (rec){.line = lineno};
     if (json_audit_entry(line, len, &e) != 0)
         return 0; /* not an entry: n 0 */
     r->n = e.n;
@@ -219,8 +226,9 @@ static int rec_add(recs *s, const char *line, size_t len)
     return 0;
 }
 
-/* Reads an export: its header into s->header and a record per entry line. 0; 1 with
- * the verdict in out (not a header); -1 after the message (cannot read). */
+/* Reads an export: its header into s->header and a record per entry line (an empty line
+ * holds nothing and is passed over). 0; 1 with the verdict in out (no header); -1 after
+ * the message (cannot read). */
 static int read_export(const char *file, recs *s, char *out, size_t size)
 {
     FILE *f = fopen(file, "r");
@@ -232,13 +240,15 @@ static int read_export(const char *file, recs *s, char *out, size_t size)
     size_t cap = 0;
     ssize_t len;
     int rc = 0;
-    for (size_t i = 0; rc == 0 && (len = getline(&line, &cap, f)) >= 0; i++) {
+    size_t lineno = 0;
+    while (rc == 0 && (len = getline(&line, &cap, f)) >= 0) {
+        lineno++;
         if (len > 0 && line[len - 1] == '\n')
             line[--len] = '\0';
-        if (i == 0 && json_audit_header_parse(line, (size_t)len, &s->header) != 0) {
+        if (lineno == 1 && json_audit_header_parse(line, (size_t)len, &s->header) != 0) {
             snprintf(out, size, "changed: line 1 is not the header of an audit export");
             rc = 1;
-        } else if (i > 0 && rec_add(s, line, (size_t)len) != 0) {
+        } else if (lineno > 1 && len > 0 && rec_add(s, line, (size_t)len, lineno) != 0) {
             fprintf(stderr, "dealdesk: audit verify: out of memory\n");
             rc = -1;
         }
@@ -247,9 +257,8 @@ static int read_export(const char *file, recs *s, char *out, size_t size)
     if (ferror(f) && rc == 0) {
         fprintf(stderr, "dealdesk: audit verify: cannot read %s\n", file);
         rc = -1;
-    } else if (rc == 0 && s->header.n == 0 && s->n == 0 && s->header.hash[0] == '\0' &&
-               ftell(f) == 0) {
-        snprintf(out, size, "changed: %s is empty, not an audit export", "the file");
+    } else if (rc == 0 && lineno == 0) {
+        snprintf(out, size, "changed: the file is empty, not an audit export");
         rc = 1;
     }
     fclose(f);
@@ -269,22 +278,22 @@ static void misplaced(const recs *s, size_t i, int64_t k, char *out, size_t size
     for (size_t j = i + 1; j < s->n; j++)
         if (s->r[j].n == k) {
             snprintf(out, size, "reordered: entry %lld (%s) is at line %zu; its place is line %zu",
-                     (long long)k, s->r[j].id, j + 2, i + 2);
+                     (long long)k, s->r[j].id, s->r[j].line, s->r[i].line);
             return;
         }
-    snprintf(out, size, "removed: entry %lld (line %zu holds entry %lld, %s)", (long long)k, i + 2,
-             (long long)s->r[i].n, s->r[i].id);
+    snprintf(out, size, "removed: entry %lld (line %zu holds entry %lld, %s)", (long long)k,
+             s->r[i].line, (long long)s->r[i].n, s->r[i].id);
 }
 
 /* Checks the chain inside the export: each entry's hash, place and link, up to the
- * header's head. 0 when whole, 1 with the verdict in out. Line i + 2 holds record i. */
+ * header's head. 0 when whole, 1 with the verdict in out. */
 static int chain_check(const recs *s, char *out, size_t size)
 {
     unsigned char prev[32] = {0}; /* the genesis: 64 zeros */
     int64_t k = 1;
     for (size_t i = 0; i < s->n; i++, k++) {
         const rec *r = &s->r[i];
-        size_t line = i + 2;
+        size_t line = r->line;
         if (k > s->header.n) {
             snprintf(out, size, "inserted: line %zu (%s) is past the export's head, entry %lld",
                      line, r->id, (long long)s->header.n);
@@ -418,14 +427,14 @@ static int against_market(const config *cfg, const recs *s, char *out, size_t si
         snprintf(out, size,
                  "changed: entry %lld (%s) at line %lld differs from the market's entry %lld "
                  "(changed, and the chain re-hashed after it)",
-                 (long long)k, s->r[k - 1].id, (long long)(k + 1), (long long)k);
+                 (long long)k, s->r[k - 1].id, (long long)s->r[k - 1].line, (long long)k);
         return 1;
     }
     if (n > mh.n) {
         snprintf(out, size,
                  "inserted: entries %lld to %lld (from line %lld) are not in the market's chain, "
                  "which ends at entry %lld",
-                 (long long)(mh.n + 1), (long long)n, (long long)(mh.n + 2), (long long)mh.n);
+                 (long long)(mh.n + 1), (long long)n, (long long)s->r[mh.n].line, (long long)mh.n);
         return 1;
     }
     if (n == mh.n)
@@ -448,7 +457,7 @@ static int against_given(const recs *s, const char *given, char *out, size_t siz
                 snprintf(out, size,
                          "inserted: entries %zu to %lld (from line %zu) are past the head given "
                          "(entry %zu)",
-                         i + 2, (long long)s->header.n, i + 3, i + 1);
+                         i + 2, (long long)s->header.n, s->r[i + 1].line, i + 1);
                 return 1;
             }
     snprintf(out, size,

@@ -488,6 +488,17 @@ static void test_export_verify_tamper(void **state)
     verify_says(bad, h, 1, "changed: no entry of the export has the head given");
     free_lines(L, nl);
 
+    /* the header removed; an empty file; an empty line holds nothing (passed over) */
+    write_lines(bad, lines + 1, nl - 1);
+    verify_says(bad, NULL, 1, "changed: line 1 is not the header of an audit export");
+    write_lines(bad, lines, 0);
+    verify_says(bad, NULL, 1, "changed: the file is empty");
+    char empty[1] = "";
+    memcpy(L, lines, sizeof lines);
+    L[nl] = empty;
+    write_lines(bad, L, nl + 1);
+    verify_says(bad, NULL, 0, "ok: ");
+
     /* the tail cut (the last two entries) */
     write_lines(bad, lines, nl - 2);
     snprintf(msg, sizeof msg, "removed: entry %lld and after", n - 1);
