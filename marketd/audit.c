@@ -13,7 +13,9 @@
  * objects of both kinds in creation order (their ord, which the market's lock makes the
  * commit order), so the place of entry N is found by a binary search over ord, and a
  * page is the merge of the two kinds' pages after it. No column of its own: the schema
- * is unchanged.
+ * is unchanged. Both reads run on the market's reader when it has one (route.c,
+ * reader_route), without its lock: an export of the whole chain keeps no writer
+ * waiting.
  */
 #include "marketd/mkt.h"
 

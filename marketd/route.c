@@ -554,14 +554,21 @@ static void dispatch(mkt_ctx *c)
         mt->handle(c);
 }
 
-/* True when the request is a list's page (GET or HEAD /v1/{kind}: lists.c, the route
- * "{kind}" above, open to any token) and the market has a reader to read it with. */
-static bool list_read(mkt_ctx *c)
+/* The route of a read served on the reader, without the market's lock, or NULL: a
+ * list's page (GET or HEAD /v1/{kind}: lists.c, the route "{kind}" above, open to any
+ * token) or the audit chain (audit.c, for the roles its routes name), when the market
+ * has a reader to read it with. */
+static const route *reader_route(mkt_ctx *c)
 {
     const market_request *rq = c->rq;
-    return c->m->rdb && c->a->role != ROLE_NONE && rq->path && rq->method &&
-           (strcmp(rq->method, "GET") == 0 || strcmp(rq->method, "HEAD") == 0) &&
-           split_path(c, rq->path) && c->nseg == 1 && mkt_find_kind(c->seg[0]);
+    const route *refused, *r = NULL;
+    if (c->m->rdb && c->a->role != ROLE_NONE && rq->path && rq->method &&
+        (strcmp(rq->method, "GET") == 0 || strcmp(rq->method, "HEAD") == 0) &&
+        split_path(c, rq->path))
+        r = find_route(c, "GET", &refused);
+    return r && (r->handler == lists_get || r->handler == audit_get || r->handler == audit_get_head)
+               ? r
+               : NULL;
 }
 
 /* Answers the request with the market's lock held (everything but a list's page). */
@@ -593,10 +600,11 @@ void market_handle(market *m, const market_actor *a, const market_request *rq, m
         return; /* before the lock: a flooding agent slows no one else */
     if (policy_backtest_take(m, a, rq, rs))
         return; /* thousands of purchases read without the lock (marketd/policy_backtest.c) */
-    if (list_read(&c)) { /* a page of a list, on the reader: no writer waits for it */
+    const route *read = reader_route(&c);
+    if (read) { /* a page of a list, on the reader: no writer waits for it */
         pthread_mutex_lock(&m->rmu);
         c.db = m->rdb;
-        lists_get(&c);
+        read->handler(&c);
         pthread_mutex_unlock(&m->rmu);
         __atomic_add_fetch(&m->st.reads, 1, __ATOMIC_RELAXED);
         if (c.status >= 400)
