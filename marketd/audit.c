@@ -67,12 +67,17 @@ static int head_read(store *db, audit_head *h)
     return rc;
 }
 
+bool audit_chained(const char *kind)
+{
+    for (size_t i = 0; i < NCHAINED; i++)
+        if (strcmp(kind, chained[i]) == 0)
+            return true;
+    return false;
+}
+
 int audit_chain(market *m, const char *kind, json_t *obj)
 {
-    bool is_chained = false;
-    for (size_t i = 0; i < NCHAINED; i++)
-        is_chained |= strcmp(kind, chained[i]) == 0;
-    if (!is_chained)
+    if (!audit_chained(kind))
         return 0;
     audit_head h;
     if (head_read(m->db, &h) != 0)

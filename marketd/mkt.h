@@ -388,6 +388,9 @@ int mkt_hmac_sha256_hex(const void *key, size_t keylen, const void *data, size_t
  * ledger entries): sets its chain_n, prev_hash and hash and moves the head (meta), in
  * the current transaction. Called by mkt_create only. 0 or -1 (the caller rolls back). */
 int audit_chain(market *m, const char *kind, json_t *obj);
+/* True when objects of kind are links of the chain: created once, never changed (db.c's
+ * mkt_put and mkt_update refuse them). */
+bool audit_chained(const char *kind);
 /* GET /v1/audit/head and GET /v1/audit?after=N&limit=L (route.c). */
 bool audit_get_head(mkt_ctx *c);
 bool audit_get(mkt_ctx *c);

@@ -488,6 +488,28 @@ static void test_export_verify_tamper(void **state)
     verify_says(bad, h, 1, "changed: no entry of the export has the head given");
     free_lines(L, nl);
 
+    /* a forged entry appended after the last, the header moved to it */
+    memcpy(L, lines, sizeof lines);
+    f = json_loads(lines[nl - 1], 0, NULL);
+    json_object_set_new(f, "id", json_string("dec_999999"));
+    json_object_set_new(f, "chain_n", json_integer(n + 1));
+    json_object_set(f, "prev_hash", json_object_get(f, "hash"));
+    hash_of(f, fh);
+    json_object_set_new(f, "hash", json_string(fh));
+    L[nl] = json_dumps(f, JSON_COMPACT);
+    json_decref(f);
+    f = json_loads(lines[0], 0, NULL);
+    json_object_set_new(json_object_get(f, "head"), "n", json_integer(n + 1));
+    json_object_set_new(json_object_get(f, "head"), "hash", json_string(fh));
+    L[0] = json_dumps(f, JSON_COMPACT);
+    json_decref(f);
+    write_lines(bad, L, nl + 1);
+    snprintf(msg, sizeof msg, "inserted: entries %lld to %lld (from line %d)", n + 1, n + 1,
+             nl + 1);
+    verify_says(bad, NULL, 1, msg);
+    free(L[0]);
+    free(L[nl]);
+
     /* the header removed; an empty file; an empty line holds nothing (passed over) */
     write_lines(bad, lines + 1, nl - 1);
     verify_says(bad, NULL, 1, "changed: line 1 is not the header of an audit export");
