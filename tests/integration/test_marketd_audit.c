@@ -526,6 +526,14 @@ static void test_export_verify_tamper(void **state)
     snprintf(msg, sizeof msg, "removed: entry %lld and after", n - 1);
     verify_says(bad, NULL, 1, msg);
 
+    /* usage errors: a head that is not a hash, --head on export, no FILE */
+    const char *u1[] = {"audit", "verify", file, "--head", "abc", NULL};
+    const char *u2[] = {"audit", "export", file, "--head", h, NULL};
+    const char *u3[] = {"audit", "verify", NULL};
+    assert_int_equal(run(u1).status, 2);
+    assert_int_equal(run(u2).status, 2);
+    assert_int_equal(run(u3).status, 2);
+
     /* the market goes on: the export still verifies against its entry n */
     decide(1, 'v', id);
     snprintf(msg, sizeof msg, "the market's entry %lld (its head is now entry %lld)", n, n + 1);
