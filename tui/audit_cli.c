@@ -285,6 +285,23 @@ static void misplaced(const recs *s, size_t i, int64_t k, char *out, size_t size
              s->r[i].line, (long long)s->r[i].n, s->r[i].id);
 }
 
+/* The verdict on line i holding an entry before k, the one expected there: a line
+ * inserted. When it is a second entry k - 1 and the entry after it links to it, the
+ * line before it (taken as entry k - 1) is the one inserted; else this one. */
+static void repeated(const recs *s, size_t i, int64_t k, char *out, size_t size)
+{
+    const rec *r = &s->r[i], *nx = i + 1 < s->n ? &s->r[i + 1] : NULL;
+    if (r->n == k - 1 && i > 0 && r->self_ok && r->has_hash && nx && nx->n == k &&
+        links(nx, r->hash))
+        snprintf(out, size,
+                 "inserted: line %zu (%s) before entry %lld (%s) at line %zu, which entry %lld "
+                 "links to",
+                 s->r[i - 1].line, s->r[i - 1].id, (long long)r->n, r->id, r->line, (long long)k);
+    else
+        snprintf(out, size, "inserted: line %zu repeats entry %lld (%s) after entry %lld", r->line,
+                 (long long)r->n, r->id, (long long)(k - 1));
+}
+
 /* Checks the chain inside the export: each entry's hash, place and link, up to the
  * header's head. 0 when whole, 1 with the verdict in out. */
 static int chain_check(const recs *s, char *out, size_t size)
@@ -309,8 +326,7 @@ static int chain_check(const recs *s, char *out, size_t size)
             return 1;
         }
         if (r->n < k) {
-            snprintf(out, size, "inserted: line %zu repeats entry %lld (%s) after entry %lld", line,
-                     (long long)r->n, r->id, (long long)(k - 1));
+            repeated(s, i, k, out, size);
             return 1;
         }
         if (!r->self_ok || !links(r, prev)) {

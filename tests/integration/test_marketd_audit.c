@@ -401,144 +401,183 @@ static void rehash(char *lines[], int n, int from)
     json_decref(o);
 }
 
-/* Export, verify whole; then each tampering is found and named. */
-static void test_export_verify_tamper(void **state)
+/* The export the tamperings start from (test_export_whole makes it). */
+static struct {
+    char file[600], bad[600], head[65];
+    char *lines[MAXLINES]; /* its lines: the header, then entries 1..n */
+    int nl;
+    long long n;
+    char id4[72], id5[72]; /* the ids of entries 4 and 5 */
+} ex;
+
+/* The id of the entry on line i of the export into out[72]. */
+static void id_of(int i, char out[72])
+{
+    json_t *o = json_loads(ex.lines[i], 0, NULL);
+    snprintf(out, 72, "%s", json_string_value(json_object_get(o, "id")));
+    json_decref(o);
+}
+
+/* Export: the header and every entry, a line each; it verifies against the market's
+ * head and against that head given. */
+static void test_export_whole(void **state)
 {
     (void)state;
-    char id[72], file[600], bad[600], h[65];
+    char id[72];
     decide(1, 'a', id);
-    long long n = head(h);
-    assert_true(n >= 8);
-    snprintf(file, sizeof file, "%s/audit.jsonl", getenv("TEST_TMP"));
-    snprintf(bad, sizeof bad, "%s/bad.jsonl", getenv("TEST_TMP"));
-    const char *exp[] = {"audit", "export", file, NULL};
+    ex.n = head(ex.head);
+    assert_true(ex.n >= 8);
+    snprintf(ex.file, sizeof ex.file, "%s/audit.jsonl", getenv("TEST_TMP"));
+    snprintf(ex.bad, sizeof ex.bad, "%s/bad.jsonl", getenv("TEST_TMP"));
+    const char *exp[] = {"audit", "export", ex.file, NULL};
     run_result r = run(exp);
     if (r.status != 0)
         fail_msg("export: %d %s %s", r.status, r.out, r.err);
-    char *lines[MAXLINES], *L[MAXLINES + 1];
-    int nl = read_lines(file, lines);
-    assert_int_equal(nl, n + 1); /* the header, then entries 1..n */
-    verify_says(file, NULL, 0, "ok: ");
-    verify_says(file, h, 0, "is the head given");
-    json_t *e4 = json_loads(lines[4], 0, NULL);
-    char id4[72], id5[72], msg[200];
-    snprintf(id4, sizeof id4, "%s", json_string_value(json_object_get(e4, "id")));
-    json_decref(e4);
-    e4 = json_loads(lines[5], 0, NULL);
-    snprintf(id5, sizeof id5, "%s", json_string_value(json_object_get(e4, "id")));
-    json_decref(e4);
+    ex.nl = read_lines(ex.file, ex.lines);
+    assert_int_equal(ex.nl, ex.n + 1);
+    id_of(4, ex.id4);
+    id_of(5, ex.id5);
+    verify_says(ex.file, NULL, 0, "ok: ");
+    verify_says(ex.file, ex.head, 0, "is the head given");
+}
 
-    /* a field changed (entry 4, line 5) */
-    memcpy(L, lines, sizeof lines);
-    L[4] = with_field(lines[4], "by", "someone-else");
-    write_lines(bad, L, nl);
-    snprintf(msg, sizeof msg, "changed: entry 4 (%s) at line 5", id4);
-    verify_says(bad, NULL, 1, msg);
+/* A field changed (entry 4, line 5); a line removed (entry 4); two lines swapped
+ * (entries 4 and 5). */
+static void test_tamper_change_remove_swap(void **state)
+{
+    (void)state;
+    char *L[MAXLINES + 1], msg[200];
+    memcpy(L, ex.lines, sizeof ex.lines);
+    L[4] = with_field(ex.lines[4], "by", "someone-else");
+    write_lines(ex.bad, L, ex.nl);
+    snprintf(msg, sizeof msg, "changed: entry 4 (%s) at line 5", ex.id4);
+    verify_says(ex.bad, NULL, 1, msg);
     free(L[4]);
 
-    /* a line removed (entry 4) */
-    memcpy(L, lines, sizeof lines);
-    memmove(L + 4, L + 5, (size_t)(nl - 5) * sizeof *L);
-    write_lines(bad, L, nl - 1);
-    verify_says(bad, NULL, 1, "removed: entry 4 (line 5 holds entry 5");
+    memcpy(L, ex.lines, sizeof ex.lines);
+    memmove(L + 4, L + 5, (size_t)(ex.nl - 5) * sizeof *L);
+    write_lines(ex.bad, L, ex.nl - 1);
+    verify_says(ex.bad, NULL, 1, "removed: entry 4 (line 5 holds entry 5");
 
-    /* two lines swapped (entries 4 and 5) */
-    memcpy(L, lines, sizeof lines);
-    L[4] = lines[5];
-    L[5] = lines[4];
-    write_lines(bad, L, nl);
-    snprintf(msg, sizeof msg, "reordered: entry 4 (%s) is at line 6; its place is line 5", id4);
-    verify_says(bad, NULL, 1, msg);
+    memcpy(L, ex.lines, sizeof ex.lines);
+    L[4] = ex.lines[5];
+    L[5] = ex.lines[4];
+    write_lines(ex.bad, L, ex.nl);
+    snprintf(msg, sizeof msg, "reordered: entry 4 (%s) is at line 6; its place is line 5", ex.id4);
+    verify_says(ex.bad, NULL, 1, msg);
+}
 
-    /* a line inserted: a copy of entry 2 after entry 5 */
-    memcpy(L, lines, 6 * sizeof *L);
-    L[6] = lines[2];
-    memcpy(L + 7, lines + 6, (size_t)(nl - 6) * sizeof *L);
-    write_lines(bad, L, nl + 1);
-    verify_says(bad, NULL, 1, "inserted: line 7 repeats entry 2");
+/* A line inserted: a copy of entry 2 after entry 5; a forged entry before entry 5,
+ * linked and hashed as if it belonged. */
+static void test_tamper_insert(void **state)
+{
+    (void)state;
+    char *L[MAXLINES + 1], msg[200], fh[65];
+    int nl = ex.nl;
+    memcpy(L, ex.lines, 6 * sizeof *L);
+    L[6] = ex.lines[2];
+    memcpy(L + 7, ex.lines + 6, (size_t)(nl - 6) * sizeof *L);
+    write_lines(ex.bad, L, nl + 1);
+    verify_says(ex.bad, NULL, 1, "inserted: line 7 repeats entry 2");
 
-    /* a forged entry inserted before entry 5, linked and hashed as if it belonged */
-    memcpy(L, lines, 5 * sizeof *L);
-    json_t *f = json_loads(lines[5], 0, NULL);
+    memcpy(L, ex.lines, 5 * sizeof *L);
+    json_t *f = json_loads(ex.lines[5], 0, NULL);
     json_object_set_new(f, "reason", json_string("forged"));
-    json_object_set_new(f, "hash", json_string(""));
-    char fh[65];
     hash_of(f, fh);
     json_object_set_new(f, "hash", json_string(fh));
     L[5] = json_dumps(f, JSON_COMPACT);
     json_decref(f);
-    memcpy(L + 6, lines + 5, (size_t)(nl - 5) * sizeof *L);
-    write_lines(bad, L, nl + 1);
-    snprintf(msg, sizeof msg, "inserted: line 7 repeats entry 5 (%s)", id5);
-    verify_says(bad, NULL, 1, msg);
+    memcpy(L + 6, ex.lines + 5, (size_t)(nl - 5) * sizeof *L);
+    write_lines(ex.bad, L, nl + 1);
+    snprintf(msg, sizeof msg, "inserted: line 6 (%s) before entry 5 (%s) at line 7", ex.id5,
+             ex.id5);
+    verify_says(ex.bad, NULL, 1, msg);
     free(L[5]);
+}
 
-    /* a change re-hashed from scratch: whole in itself, but not the market's */
-    memcpy(L, lines, sizeof lines);
-    for (int i = 0; i < nl; i++)
-        L[i] = strdup(lines[i]);
-    char *changed = with_field(L[4], "by", "someone-else");
-    free(L[4]);
-    L[4] = changed;
-    rehash(L, nl, 4);
-    write_lines(bad, L, nl);
-    snprintf(msg, sizeof msg, "changed: entry 4 (%s) at line 5 differs from the market's entry 4",
-             id4);
-    verify_says(bad, NULL, 1, msg);
-    verify_says(bad, h, 1, "changed: no entry of the export has the head given");
-    free_lines(L, nl);
-
-    /* a forged entry appended after the last, the header moved to it */
-    memcpy(L, lines, sizeof lines);
-    f = json_loads(lines[nl - 1], 0, NULL);
+/* A forged entry appended after the last, the header moved to it. */
+static void test_tamper_append(void **state)
+{
+    (void)state;
+    char *L[MAXLINES + 1], msg[200], fh[65];
+    int nl = ex.nl;
+    memcpy(L, ex.lines, sizeof ex.lines);
+    json_t *f = json_loads(ex.lines[nl - 1], 0, NULL);
     json_object_set_new(f, "id", json_string("dec_999999"));
-    json_object_set_new(f, "chain_n", json_integer(n + 1));
+    json_object_set_new(f, "chain_n", json_integer(ex.n + 1));
     json_object_set(f, "prev_hash", json_object_get(f, "hash"));
     hash_of(f, fh);
     json_object_set_new(f, "hash", json_string(fh));
     L[nl] = json_dumps(f, JSON_COMPACT);
     json_decref(f);
-    f = json_loads(lines[0], 0, NULL);
-    json_object_set_new(json_object_get(f, "head"), "n", json_integer(n + 1));
+    f = json_loads(ex.lines[0], 0, NULL);
+    json_object_set_new(json_object_get(f, "head"), "n", json_integer(ex.n + 1));
     json_object_set_new(json_object_get(f, "head"), "hash", json_string(fh));
     L[0] = json_dumps(f, JSON_COMPACT);
     json_decref(f);
-    write_lines(bad, L, nl + 1);
-    snprintf(msg, sizeof msg, "inserted: entries %lld to %lld (from line %d)", n + 1, n + 1,
+    write_lines(ex.bad, L, nl + 1);
+    snprintf(msg, sizeof msg, "inserted: entries %lld to %lld (from line %d)", ex.n + 1, ex.n + 1,
              nl + 1);
-    verify_says(bad, NULL, 1, msg);
+    verify_says(ex.bad, NULL, 1, msg);
     free(L[0]);
     free(L[nl]);
+}
 
-    /* the header removed; an empty file; an empty line holds nothing (passed over) */
-    write_lines(bad, lines + 1, nl - 1);
-    verify_says(bad, NULL, 1, "changed: line 1 is not the header of an audit export");
-    write_lines(bad, lines, 0);
-    verify_says(bad, NULL, 1, "changed: the file is empty");
-    char empty[1] = "";
-    memcpy(L, lines, sizeof lines);
-    L[nl] = empty;
-    write_lines(bad, L, nl + 1);
-    verify_says(bad, NULL, 0, "ok: ");
+/* A change re-hashed from scratch: whole in itself, but not the market's (nor the head
+ * given); the entry changed is named when the market is asked. */
+static void test_tamper_rehashed(void **state)
+{
+    (void)state;
+    char *L[MAXLINES + 1], msg[200];
+    for (int i = 0; i < ex.nl; i++)
+        L[i] = strdup(ex.lines[i]);
+    char *changed = with_field(L[4], "by", "someone-else");
+    free(L[4]);
+    L[4] = changed;
+    rehash(L, ex.nl, 4);
+    write_lines(ex.bad, L, ex.nl);
+    snprintf(msg, sizeof msg, "changed: entry 4 (%s) at line 5 differs from the market's entry 4",
+             ex.id4);
+    verify_says(ex.bad, NULL, 1, msg);
+    verify_says(ex.bad, ex.head, 1, "changed: no entry of the export has the head given");
+    free_lines(L, ex.nl);
+}
 
-    /* the tail cut (the last two entries) */
-    write_lines(bad, lines, nl - 2);
-    snprintf(msg, sizeof msg, "removed: entry %lld and after", n - 1);
-    verify_says(bad, NULL, 1, msg);
+/* The tail cut; the header removed; an empty file; an empty line (passed over). */
+static void test_tamper_cut(void **state)
+{
+    (void)state;
+    char *L[MAXLINES + 1], msg[200], empty[1] = "";
+    write_lines(ex.bad, ex.lines, ex.nl - 2);
+    snprintf(msg, sizeof msg, "removed: entry %lld and after", ex.n - 1);
+    verify_says(ex.bad, NULL, 1, msg);
+    write_lines(ex.bad, ex.lines + 1, ex.nl - 1);
+    verify_says(ex.bad, NULL, 1, "changed: line 1 is not the header of an audit export");
+    write_lines(ex.bad, ex.lines, 0);
+    verify_says(ex.bad, NULL, 1, "changed: the file is empty");
+    memcpy(L, ex.lines, sizeof ex.lines);
+    L[ex.nl] = empty;
+    write_lines(ex.bad, L, ex.nl + 1);
+    verify_says(ex.bad, NULL, 0, "ok: ");
+}
 
-    /* usage errors: a head that is not a hash, --head on export, no FILE */
-    const char *u1[] = {"audit", "verify", file, "--head", "abc", NULL};
-    const char *u2[] = {"audit", "export", file, "--head", h, NULL};
+/* Usage errors exit 2; the market goes on and the export still verifies, against the
+ * market's entry at its end. */
+static void test_export_after_growth(void **state)
+{
+    (void)state;
+    const char *u1[] = {"audit", "verify", ex.file, "--head", "abc", NULL};
+    const char *u2[] = {"audit", "export", ex.file, "--head", ex.head, NULL};
     const char *u3[] = {"audit", "verify", NULL};
     assert_int_equal(run(u1).status, 2);
     assert_int_equal(run(u2).status, 2);
     assert_int_equal(run(u3).status, 2);
-
-    /* the market goes on: the export still verifies against its entry n */
+    char id[72], msg[200];
     decide(1, 'v', id);
-    snprintf(msg, sizeof msg, "the market's entry %lld (its head is now entry %lld)", n, n + 1);
-    verify_says(file, NULL, 0, msg);
-    free_lines(lines, nl);
+    snprintf(msg, sizeof msg, "the market's entry %lld (its head is now entry %lld)", ex.n,
+             ex.n + 1);
+    verify_says(ex.file, NULL, 0, msg);
+    free_lines(ex.lines, ex.nl);
 }
 
 int main(void)
@@ -547,7 +586,13 @@ int main(void)
         cmocka_unit_test(test_chain_links),
         cmocka_unit_test(test_chain_survives_kill),
         cmocka_unit_test(test_chain_starts_after_old_entries),
-        cmocka_unit_test(test_export_verify_tamper),
+        cmocka_unit_test(test_export_whole),
+        cmocka_unit_test(test_tamper_change_remove_swap),
+        cmocka_unit_test(test_tamper_insert),
+        cmocka_unit_test(test_tamper_append),
+        cmocka_unit_test(test_tamper_rehashed),
+        cmocka_unit_test(test_tamper_cut),
+        cmocka_unit_test(test_export_after_growth),
     };
     return cmocka_run_group_tests_name("marketd_audit", tests, setup, teardown);
 }
