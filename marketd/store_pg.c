@@ -246,7 +246,7 @@ static int p_purchases_due(store *s, int64_t now, int max, store_row_fn fn, void
     return pg_walk(pg_query(PG(s),
                             "SELECT json FROM objects WHERE kind='purchase' AND "
                             "status='pending_approval' AND due IS NOT NULL AND due<=$1 ORDER BY "
-                            "due LIMIT $2",
+                            "due, ord LIMIT $2",
                             "II", now, (int64_t)max),
                    fn, ud);
 }

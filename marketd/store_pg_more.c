@@ -181,7 +181,7 @@ int pg_outbox_due(store *s, int64_t now, int max, store_row_fn fn, void *ud)
     PGresult *r = pg_query(PG(s),
                            "SELECT json_build_object('n',n,'event_id',event_id,'url',url,'body',"
                            "body,'attempts',attempts,'created',created)::text FROM webhook_outbox"
-                           " WHERE delivered IS NULL AND next_at<=$1 ORDER BY next_at LIMIT $2",
+                           " WHERE delivered IS NULL AND next_at<=$1 ORDER BY next_at, n LIMIT $2",
                            "II", now, (int64_t)max);
     if (!r)
         return -1;
