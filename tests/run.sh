@@ -13,7 +13,8 @@
 # root; never the Debian "main" cluster) and removed at the end, also on failure. Each
 # server a test starts gets a database of its own (tests/lib/pgtest.h).
 # TEST_ENGINES="sqlite postgresql" (the default) chooses; without PostgreSQL the second
-# run is skipped with a message, but under CI=true that is a failure.
+# run is skipped with a message, but under CI=true that is a failure. PG_BINDIR names the
+# folder of initdb and pg_ctl (default: Debian's newest /usr/lib/postgresql/N/bin).
 set -u
 BUILD=${BUILD:-build}
 TIMEOUT=${TEST_TIMEOUT:-600}
@@ -43,7 +44,7 @@ trap 'exit 130' INT TERM
 
 # Starts the run's cluster and exports TEST_PG_URL; 1 with pg_why set when it cannot.
 pg_start() {
-  pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+  pgbin=${PG_BINDIR:-$(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -n 1)}
   if [ -z "$pgbin" ] || [ ! -x "$pgbin/initdb" ]; then
     pg_why="no PostgreSQL server installed (make deps installs postgresql-15)"; return 1
   fi
@@ -60,7 +61,9 @@ pg_start() {
     pg_why="initdb failed: $(tail -n 3 "$pgdir/initdb.log" | tr '\n' ' ')"; return 1
   fi
   # a free loopback port below the kernel's ephemeral range (never 5432): tried, not guessed
-  for attempt in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+  tries=0
+  while [ "$tries" -lt 20 ]; do
+    tries=$((tries + 1))
     port=$(( $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 10000 + 20000 ))
     if $pgas "$pgbin/pg_ctl" -D "$pgdir/data" -l "$pgdir/log" -w -t 60 -o \
         "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
