@@ -429,6 +429,27 @@ static void put_keyed(store *s, const char *id, const char *status, int64_t pric
     assert_int_equal(STORE(s, object_put, &o), 0);
 }
 
+/* A search is the text itself: no character of it is a wildcard or an escape of the
+ * engine's (PostgreSQL's LIKE: %, _ and \\). */
+static void test_search_is_literal(void **state)
+{
+    store *s = *state;
+    put_keyed(s, "lst_1", "open", 1, "lst_1\nsale 50% off");
+    put_keyed(s, "lst_2", "open", 2, "lst_2\nsale 500 off");
+    put_keyed(s, "lst_3", "open", 3, "lst_3\nback\\slash");
+    static const char *const cases[][2] = {
+        {"50%", "{\"id\":\"lst_1\"}/1"}, /* not 500 */
+        {"e_5", ""},                     /* not "e 5" */
+        {"k\\s", "{\"id\":\"lst_3\"}/3"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        store_page q = {.kind = "listing", .limit = 10, .q = cases[i][0]};
+        rows r = {0};
+        assert_true(STORE(s, objects_page, &q, take, &r) >= 0);
+        assert_string_equal(r.s, cases[i][1]);
+    }
+}
+
 static void test_sorts_search_working_set_totals(void **state)
 {
     store *s = *state;
@@ -598,6 +619,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reference_windows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_balances_tokens_faults, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sorts_search_working_set_totals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_search_is_literal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_common_search_in_a_sort, setup, teardown),
         cmocka_unit_test(test_reader),
     };
