@@ -60,6 +60,11 @@ pg_start() {
       --no-sync >"$pgdir/initdb.log" 2>&1; then
     pg_why="initdb failed: $(tail -n 3 "$pgdir/initdb.log" | tr '\n' ' ')"; return 1
   fi
+  # every role is trusted but marketd_pw, whose password test_marketd_pg gives marketd
+  # through PGPASSWORD (the first matching line of pg_hba.conf wins)
+  hba="$pgdir/data/pg_hba.conf"
+  { echo "host all marketd_pw 127.0.0.1/32 scram-sha-256"; cat "$hba"; } >"$pgdir/hba.new" &&
+    cat "$pgdir/hba.new" >"$hba" && rm -f "$pgdir/hba.new"
   # a free loopback port below the kernel's ephemeral range (never 5432): tried, not guessed
   tries=0
   while [ "$tries" -lt 20 ]; do

@@ -3,6 +3,11 @@
  * come up, one after the other through the migration lock; a database whose schema is
  * newer than marketd is refused and left as it is.
  *
+ * And the password marketd does use comes from libpq's environment: with PGPASSWORD a
+ * role that needs one (tests/run.sh's pg_hba.conf: marketd_pw) comes up, as the owner of
+ * its database, not a superuser (the trigram index made all the same); without, it is
+ * refused.
+ *
  * The first runs on every run (marketd refuses before it connects); the others need the
  * PostgreSQL run of tests/run.sh (MARKETD_ENGINE=postgresql, TEST_PG_URL) and say they are
  * skipped without it. The rest of the engine's contract is the whole marketd integration
@@ -199,12 +204,56 @@ static void test_newer_schema_refused(void **state)
     testsrv_stop(&s);
 }
 
+/* The password of the role marketd_pw (made here; tests/run.sh makes the cluster ask it). */
+#define PW "pw-5d1c9e0a7b3f42e8"
+
+static void test_password_from_the_environment(void **state)
+{
+    (void)state;
+    NEED_PG();
+    char url[512], admin[512], sql[512], out[600], err[600], buf[2048], epoch[64], v[32];
+    snprintf(sql, sizeof sql,
+             "DO $$BEGIN CREATE ROLE marketd_pw LOGIN PASSWORD '%s'; EXCEPTION WHEN "
+             "duplicate_object THEN NULL; END$$",
+             PW);
+    assert_int_equal(pgtest_create(admin, sizeof admin), 0);
+    assert_true(pgtest_sql(admin, sql) >= 0);
+    const char *name = strrchr(admin, '/') + 1;
+    snprintf(sql, sizeof sql, "ALTER DATABASE %s OWNER TO marketd_pw", name);
+    assert_true(pgtest_sql(admin, sql) >= 0);
+    snprintf(url, sizeof url, "postgresql://marketd_pw@%s", strchr(admin, '@') + 1);
+    /* without the password: refused, and says why */
+    scratch(err, "pw-none.err");
+    snprintf(buf, sizeof buf, "--listen 127.0.0.1:0 --db '%s'", url);
+    unsetenv("PGPASSWORD");
+    assert_int_equal(run_marketd(buf, err), 1);
+    assert_true(tproc_slurp(err, buf, sizeof buf) > 0);
+    assert_non_null(strstr(buf, "cannot connect to the database"));
+    assert_non_null(strstr(buf, "password"));
+    /* with it in the environment: up, on its own database */
+    scratch(out, "pw.out");
+    setenv("PGPASSWORD", PW, 1);
+    pid_t pid = start_marketd(url, out);
+    unsetenv("PGPASSWORD");
+    wait_healthy(out, epoch);
+    assert_int_equal(pg_value(admin,
+                              "SELECT count(*) FROM pg_indexes WHERE indexname='objects_search'", v,
+                              sizeof v),
+                     0);
+    assert_string_equal(v, "1");
+    assert_int_equal(tproc_stop_child(pid), 0);
+    unlink(out);
+    unlink(err);
+    pgtest_drop(admin);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_url_with_password_refused),
         cmocka_unit_test(test_two_start_together),
         cmocka_unit_test(test_newer_schema_refused),
+        cmocka_unit_test(test_password_from_the_environment),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
