@@ -150,7 +150,7 @@ static void test_two_start_together(void **state)
     PQclear(r);
     pid_t pid[2];
     for (int i = 0; i < 2; i++) {
-        char name[16];
+        char name[24];
         snprintf(name, sizeof name, "two%d.out", i);
         scratch(out[i], name);
         pid[i] = start_marketd(url, out[i]);
