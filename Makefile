@@ -19,7 +19,7 @@ PKG_CONFIG ?= pkg-config
 FUZZ_SECONDS ?= 60
 WERROR  ?= $(if $(filter true,$(CI)),1,0)
 
-PKGS := ncursesw libcurl jansson libmicrohttpd sqlite3 libcrypto
+PKGS := ncursesw libcurl jansson libmicrohttpd sqlite3 libcrypto libpq
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
         -Wundef -Wcast-qual -Wwrite-strings -Wpointer-arith

@@ -32,7 +32,7 @@ static void on_signal(int sig)
 /* Prints the usage text to f. */
 static void usage(FILE *f)
 {
-    fputs("usage: marketd [--listen ADDR:PORT] [--db PATH|:memory:] [--tokens FILE]\n"
+    fputs("usage: marketd [--listen ADDR:PORT] [--db PATH|:memory:|URL] [--tokens FILE]\n"
           "               [--fleet N] [--rate R] [--seed N] [--faults P]\n"
           "               [--decide-timeout S] [--two-person-timeout S] [--claim-seconds S]\n"
           "               [--heartbeat S] [--agent-rate R]\n"
@@ -46,11 +46,15 @@ static void usage(FILE *f)
           "               [--verbose] [--help]\n"
           "\n"
           "The reference marketplace for dealdesk: the HTTP API of docs/api.md, its event\n"
-          "stream, SQLite persistence, risk rules and an optional simulated fleet.\n"
+          "stream, SQLite or PostgreSQL persistence, risk rules and an optional simulated\n"
+          "fleet.\n"
           "\n"
           "  --listen ADDR:PORT    address to serve on (default 127.0.0.1:8080; port 0 picks\n"
           "                        a free port; the chosen one is printed on stdout)\n"
           "  --db PATH             SQLite database (default marketd.db; :memory: for none)\n"
+          "  --db URL              PostgreSQL instead: postgresql://USER@HOST:PORT/DBNAME;\n"
+          "                        the password from PGPASSWORD, PGPASSFILE or ~/.pgpass,\n"
+          "                        never in the URL (refused)\n"
           "  --tokens FILE         operator tokens, lines NAME ROLE SECRET (ROLE supervisor\n"
           "                        or viewer); refused if group or others can read it\n"
           "  --fleet N             run a simulated fleet of N agents (default 0: none)\n"

@@ -64,14 +64,18 @@ static int open_store(market *m, const char *path, char *err, size_t errsz)
         "{\"version\":1,\"status\":\"running\",\"reason\":null,\"by\":null,\"updated_at\":\"%s\"}",
         now);
     store_seed seed = {epoch, fleet};
-    /* the one engine so far; a second (PostgreSQL, issue 18) is chosen here by path */
-    m->db = store_sqlite.open(path, &seed, err, errsz);
+    /* the engine by the path: a postgresql:// (or postgres://) URL names PostgreSQL
+     * (store_pg.c), anything else a SQLite file (store_sqlite.c) */
+    bool pg = strncmp(path, "postgresql://", 13) == 0 || strncmp(path, "postgres://", 11) == 0;
+    m->db = (pg ? &store_pg : &store_sqlite)->open(path, &seed, err, errsz);
     if (!m->db)
         return -1;
     if (!mkt_meta_get(m, "epoch", m->epoch, sizeof m->epoch)) {
         snprintf(err, errsz, "database %s has no epoch", path);
         return -1;
     }
+    /* the seq is the market's, taken in memory from here on (db.c, emit_text): one
+     * instance per database */
     STORE(m->db, last_seq, &m->seq);
     return 0;
 }

@@ -6,7 +6,8 @@
  * engine is one const table of these operations and the files behind it (SQLite:
  * store_sqlite.c, its schema in store_sqlite_schema.c, the policies' reads in
  * store_sqlite_policy.c: the only files that call the SQLite library, as
- * tools/check-layers.sh checks). A second engine (PostgreSQL, issue 18) is a second table
+ * tools/check-layers.sh checks). The second engine, PostgreSQL (issue 18: store_pg.c,
+ * store_pg_schema.c, store_pg_more.c; the only files that call libpq), is a second table
  * with the same answers.
  *
  * What is stored (each body once; see db.c and idem.c):
@@ -323,7 +324,8 @@ struct store_ops {
     int (*outbox_retry)(store *s, int64_t n, int64_t next_at);
 };
 
-/* The SQLite engine (store_sqlite.c). */
+/* The SQLite engine (store_sqlite.c) and the PostgreSQL engine (store_pg.c). */
 extern const store_ops store_sqlite;
+extern const store_ops store_pg;
 
 #endif

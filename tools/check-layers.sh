@@ -10,7 +10,8 @@
 #             (no libcurl, no jansson, no server libraries)
 #   marketd/  libc, libmicrohttpd, sqlite3, jansson, api/money.h, api/text.h,
 #             api/json_canon.h (the canonical JSON both programs hash), marketd/;
-#             sqlite3 only in the SQLite engine (marketd/store_sqlite*); libcrypto
+#             sqlite3 only in the SQLite engine (marketd/store_sqlite*); libpq only in
+#             the PostgreSQL engine (marketd/store_pg*); libcrypto
 #             (OpenSSL) only in marketd/crypto.c; libcurl only in marketd/webhook_send.c
 set -u
 cd "$(dirname "$0")/.." || exit 2
@@ -30,6 +31,7 @@ for f in $(find api tui widgets themes marketd -name '*.[ch]' 2>/dev/null | sort
       jansson.h) kind=jansson ;;
       microhttpd.h) kind=mhd ;;
       sqlite3.h) kind=sqlite ;;
+      libpq-fe.h|libpq/*|postgresql/*) kind=libpq ;;
       readline/*) kind=readline ;;
       cmocka.h|vterm.h) kind=test ;;
       api/*|tui/*|widgets/*|themes/*|marketd/*) kind=${inc%%/*} ;;
@@ -47,6 +49,7 @@ for f in $(find api tui widgets themes marketd -name '*.[ch]' 2>/dev/null | sort
       tui:curl) echo "$where: tui/ reaches HTTP through api/http.c, not libcurl" ;;
       tui:jansson) echo "$where: tui/ reaches JSON through api/, not jansson" ;;
       marketd:mhd|marketd:sqlite|marketd:jansson) ;;
+      marketd:libpq) case "$f" in marketd/store_pg*) ;; *) echo "$where: libpq belongs in the PostgreSQL engine only (marketd/store_pg*)" ;; esac ;;
       marketd:crypto) [ "$f" = marketd/crypto.c ] || echo "$where: libcrypto belongs in marketd/crypto.c only" ;;
       marketd:curl) [ "$f" = marketd/webhook_send.c ] || echo "$where: libcurl belongs in marketd/webhook_send.c only" ;;
       marketd:api) case "$inc" in api/text.h|api/money.h|api/json_canon.h) ;; *) echo "$where: marketd/ may include only api/money.h, api/text.h and api/json_canon.h from api/, not $inc" ;; esac ;;
@@ -75,6 +78,14 @@ named=$(grep -ln 'sqlite3' marketd/*.[ch] 2>/dev/null | grep -v '^marketd/store_
 if [ -n "$named" ]; then
   for f in $named; do
     echo "check-layers: $f names sqlite3: the engine belongs in marketd/store_sqlite*.c (marketd/store.h)" >&2
+  done
+  bad=1
+fi
+# and libpq only in the PostgreSQL engine's files (marketd/store_pg*).
+named=$(grep -lnE 'PQ[a-z]+[A-Za-z]*\(|PGconn|PGresult' marketd/*.[ch] 2>/dev/null | grep -v '^marketd/store_pg')
+if [ -n "$named" ]; then
+  for f in $named; do
+    echo "check-layers: $f calls libpq: the engine belongs in marketd/store_pg*.c (marketd/store.h)" >&2
   done
   bad=1
 fi

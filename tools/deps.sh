@@ -3,10 +3,14 @@
 # As root it runs apt-get update and apt-get install for what is missing; otherwise it
 # prints the exact command and fails, so that nothing half-builds.
 # Usage: tools/deps.sh [extra-set ...]   (sets: fuzz, bench, scale, check)
+# PostgreSQL 15 (the server, pg_trgm from postgresql-contrib, libpq) is marketd's second
+# engine (--db postgresql://...): tests/run.sh runs the marketd integration suite on a
+# throwaway cluster of its own; the package's "main" cluster is never used.
 set -eu
 
 want="make gcc pkg-config openssl libncurses-dev libcurl4-openssl-dev libjansson-dev
-libmicrohttpd-dev libsqlite3-dev libssl-dev libreadline-dev libcmocka-dev libvterm-dev ca-certificates"
+libmicrohttpd-dev libsqlite3-dev libssl-dev libreadline-dev libcmocka-dev libvterm-dev ca-certificates
+libpq-dev postgresql-15 postgresql-contrib"
 for set in "$@"; do
   case "$set" in
     fuzz) want="$want clang libclang-rt-14-dev" ;;

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "tests/lib/listmodel.h"
+#include "tests/lib/pgtest.h"
 #include "tests/lib/testsrv.h"
 
 #define NEWEST  100 /* marketd's MKT_SNAPSHOT_NEWEST */
@@ -752,6 +753,11 @@ static void test_schema1_migrates_to_pages(void **state)
 {
     (void)state;
     static const char *const fixtures[] = {"marketd-schema1.sql", "marketd-schema1-load.sql"};
+    if (pgtest_engine()) { /* the fixtures are older marketd's SQLite files */
+        print_message("skipped on PostgreSQL: a SQLite migration (a PostgreSQL database "
+                      "starts at schema 5)\n");
+        skip();
+    }
     for (int i = 0; i < 2; i++) {
         testsrv s2;
         assert_int_equal(testsrv_start(&s2, "--agent-rate 0"), 0);

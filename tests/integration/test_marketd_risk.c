@@ -18,8 +18,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
 #include "tests/lib/srvcheck.h"
 #include "tests/lib/testsrv.h"
 
@@ -740,17 +738,17 @@ static void age_alert(const char *id, int ago_s)
     time_t t = time(NULL) - ago_s;
     struct tm tm;
     gmtime_r(&t, &tm);
-    char when[40], sql[300];
+    char when[40], sql[300], pgsql[300];
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
     snprintf(sql, sizeof sql,
              "UPDATE objects SET json=json_set(json,'$.last_at','%s') WHERE kind='alert' AND "
              "id='%s'",
              when, id);
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(srv.db, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_changes(db), 1);
-    sqlite3_close(db);
+    snprintf(pgsql, sizeof pgsql,
+             "UPDATE objects SET json=jsonb_set(json::jsonb,'{last_at}',to_jsonb('%s'::text))"
+             "::text WHERE kind='alert' AND id='%s'",
+             when, id);
+    assert_int_equal(testsrv_sql(&srv, sql, pgsql), 1);
     assert_int_equal(testsrv_restart(&srv), 0);
 }
 

@@ -1,5 +1,6 @@
 /* testsrv.c: runs a real marketd for tests, and a small libcurl HTTP helper. */
 #include "tests/lib/testsrv.h"
+#include "tests/lib/pgtest.h"
 #include "tests/lib/proc.h"
 
 #include <curl/curl.h>
@@ -207,6 +208,9 @@ int testsrv_start(testsrv *s, const char *extra_args)
         return -1;
     }
     snprintf(s->db, sizeof s->db, "%s/market.db", s->dir);
+    /* the PostgreSQL run (tests/run.sh): a database of its own on the run's cluster */
+    if (pgtest_engine() && pgtest_create(s->db, sizeof s->db) != 0)
+        return -1;
     snprintf(s->tokens, sizeof s->tokens, "%s/tokens", s->dir);
     snprintf(s->args, sizeof s->args, "%s", extra_args ? extra_args : "");
     if (write_private_file(s->tokens, "# operators for tests\n"
@@ -286,6 +290,10 @@ void testsrv_stop(testsrv *s)
     if (s->dir[0])
         nftw(s->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     s->dir[0] = '\0';
+    if (strncmp(s->db, "postgresql://", 13) == 0) { /* its database goes with it */
+        pgtest_drop(s->db);
+        s->db[0] = '\0';
+    }
 }
 
 char *testsrv_token_file(testsrv *s, const char *token)
@@ -759,4 +767,21 @@ int testsrv_load_sql(testsrv *s, const char *path)
     sqlite3_close(db);
     free(text);
     return rc == 0 && chmod(s->db, 0600) == 0 ? 0 : -1;
+}
+
+int testsrv_sql(testsrv *s, const char *sqlite_sql, const char *pg_sql)
+{
+    if (strncmp(s->db, "postgresql://", 13) == 0)
+        return pgtest_sql(s->db, pg_sql);
+    sqlite3 *db = NULL;
+    char *err = NULL;
+    int n = -1;
+    if (sqlite3_open(s->db, &db) == SQLITE_OK &&
+        sqlite3_exec(db, sqlite_sql, NULL, NULL, &err) == SQLITE_OK)
+        n = sqlite3_changes(db);
+    else
+        fprintf(stderr, "testsrv: %.80s: %s\n", sqlite_sql, err ? err : sqlite3_errmsg(db));
+    sqlite3_free(err);
+    sqlite3_close(db);
+    return n;
 }

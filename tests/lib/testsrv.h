@@ -23,7 +23,8 @@ typedef struct testsrv {
     int port;         /* its loopback port */
     char url[64];     /* "http://127.0.0.1:PORT" (no trailing slash) */
     char dir[512];    /* scratch folder (removed by testsrv_stop) */
-    char db[600];     /* dir/market.db */
+    char db[600];     /* dir/market.db, or on the PostgreSQL run (MARKETD_ENGINE=postgresql,
+                         tests/lib/pgtest.h) the URL of a database of its own */
     char tokens[600]; /* dir/tokens (mode 0600) */
     char args[512];   /* the extra arguments, kept for testsrv_restart */
 } testsrv;
@@ -131,6 +132,10 @@ char *testsrv_state(testsrv *s, const char *token);
  * SQL text in the file at path makes (an older marketd's database: tests/data/), mode
  * 0600. Returns 0 or -1. */
 int testsrv_load_sql(testsrv *s, const char *path);
+
+/* Runs SQL on the database of s (marketd stopped) whichever its engine: sqlite_sql on a
+ * SQLite file, pg_sql on PostgreSQL. The rows it changed, or -1 (with a message). */
+int testsrv_sql(testsrv *s, const char *sqlite_sql, const char *pg_sql);
 
 /* The server's current event seq (GET /v1/health), or -1 while it does not answer. */
 long long testsrv_seq(testsrv *s);

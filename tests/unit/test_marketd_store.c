@@ -6,8 +6,9 @@
  * alerts, due purchases,
  * counts, quantities, duplicates), the event log with lines stored whole or by
  * reference, idempotent answers, reference-price windows, transactions that roll back,
- * and a new database's seed that a reopen keeps. ENGINE is the table under test (the
- * SQLite engine); a second engine (issue 18) runs the same tests.
+ * and a new database's seed that a reopen keeps. ENGINE is the table under test: the
+ * SQLite engine, or on the PostgreSQL run of tests/run.sh (MARKETD_ENGINE=postgresql)
+ * the PostgreSQL engine, each test on a database of its own (tests/lib/pgtest.h).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,8 +22,40 @@
 #include <cmocka.h>
 
 #include "marketd/store.h"
+#include "tests/lib/pgtest.h"
 
-#define ENGINE (&store_sqlite)
+#define ENGINE (pgtest_engine() ? &store_pg : &store_sqlite)
+
+/* The database of the running test on PostgreSQL (dropped by teardown), or "". */
+static char pg_url[512];
+
+/* A new database's path into path (size bytes): on SQLite memory (file NULL) or the file
+ * m.db in the new folder dir; on PostgreSQL a new database's URL. */
+static void new_db(char *path, size_t size, char *dir)
+{
+    if (pgtest_engine()) {
+        assert_int_equal(pgtest_create(path, size), 0);
+        snprintf(pg_url, sizeof pg_url, "%s", path);
+    } else if (!dir) {
+        snprintf(path, size, ":memory:");
+    } else {
+        assert_non_null(mkdtemp(dir));
+        snprintf(path, size, "%s/m.db", dir);
+    }
+}
+
+/* Removes the database of new_db (and dir, the folder it made on SQLite). */
+static void drop_db(char *dir)
+{
+    if (pg_url[0])
+        pgtest_drop(pg_url);
+    pg_url[0] = '\0';
+    if (dir && !pgtest_engine()) {
+        char cmd[400];
+        snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+        assert_int_equal(system(cmd), 0);
+    }
+}
 
 static const store_seed seed = {"0123456789abcdef", "{\"status\":\"running\"}"};
 
@@ -44,8 +77,9 @@ static int take(void *ud, const char *text, int64_t n)
 
 static int setup(void **state)
 {
-    char err[256] = "";
-    store *s = ENGINE->open(":memory:", &seed, err, sizeof err);
+    char err[256] = "", path[512];
+    new_db(path, sizeof path, NULL);
+    store *s = ENGINE->open(path, &seed, err, sizeof err);
     if (!s)
         fprintf(stderr, "open: %s\n", err);
     *state = s;
@@ -56,6 +90,7 @@ static int teardown(void **state)
 {
     store *s = *state;
     s->ops->close(s);
+    drop_db(NULL);
     return 0;
 }
 
@@ -87,9 +122,8 @@ static void test_meta_and_seed(void **state)
 static void test_reopen_keeps_the_seed(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/test_marketd_store.XXXXXX", path[300], err[256];
-    assert_non_null(mkdtemp(dir));
-    snprintf(path, sizeof path, "%s/m.db", dir);
+    char dir[] = "/tmp/test_marketd_store.XXXXXX", path[512], err[256];
+    new_db(path, sizeof path, dir);
     store *s = ENGINE->open(path, &seed, err, sizeof err);
     assert_non_null(s);
     assert_int_equal(STORE(s, meta_set, "k", "v"), 0);
@@ -101,9 +135,7 @@ static void test_reopen_keeps_the_seed(void **state)
     assert_int_equal(STORE(s, meta_get, "epoch", take, &r), 1);
     assert_string_equal(r.s, "0123456789abcdef/0"); /* a reopen is no new database */
     s->ops->close(s);
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
+    drop_db(dir);
 }
 
 static void test_transactions_roll_back(void **state)
@@ -397,6 +429,27 @@ static void put_keyed(store *s, const char *id, const char *status, int64_t pric
     assert_int_equal(STORE(s, object_put, &o), 0);
 }
 
+/* A search is the text itself: no character of it is a wildcard or an escape of the
+ * engine's (PostgreSQL's LIKE: %, _ and \\). */
+static void test_search_is_literal(void **state)
+{
+    store *s = *state;
+    put_keyed(s, "lst_1", "open", 1, "lst_1\nsale 50% off");
+    put_keyed(s, "lst_2", "open", 2, "lst_2\nsale 500 off");
+    put_keyed(s, "lst_3", "open", 3, "lst_3\nback\\slash");
+    static const char *const cases[][2] = {
+        {"50%", "{\"id\":\"lst_1\"}/1"}, /* not 500 */
+        {"e_5", ""},                     /* not "e 5" */
+        {"k\\s", "{\"id\":\"lst_3\"}/3"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        store_page q = {.kind = "listing", .limit = 10, .q = cases[i][0]};
+        rows r = {0};
+        assert_true(STORE(s, objects_page, &q, take, &r) >= 0);
+        assert_string_equal(r.s, cases[i][1]);
+    }
+}
+
 static void test_sorts_search_working_set_totals(void **state)
 {
     store *s = *state;
@@ -521,9 +574,8 @@ static void test_common_search_in_a_sort(void **state)
 static void test_reader(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/test_marketd_store.XXXXXX", path[300], err[256];
-    assert_non_null(mkdtemp(dir));
-    snprintf(path, sizeof path, "%s/m.db", dir);
+    char dir[] = "/tmp/test_marketd_store.XXXXXX", path[512], err[256];
+    new_db(path, sizeof path, dir);
     store *s = ENGINE->open(path, &seed, err, sizeof err);
     assert_non_null(s);
     store *rd = s->ops->open_reader(s, err, sizeof err);
@@ -545,12 +597,12 @@ static void test_reader(void **state)
     assert_int_equal(STORE(rd, meta_set, "k", "v"), -1); /* read only */
     rd->ops->close(rd);
     s->ops->close(s);
+    drop_db(dir);
+    if (pgtest_engine())
+        return; /* PostgreSQL has no database in memory */
     s = ENGINE->open(":memory:", &seed, err, sizeof err);
     assert_null(s->ops->open_reader(s, err, sizeof err));
     s->ops->close(s);
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
 }
 
 int main(void)
@@ -567,6 +619,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reference_windows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_balances_tokens_faults, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sorts_search_working_set_totals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_search_is_literal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_common_search_in_a_sort, setup, teardown),
         cmocka_unit_test(test_reader),
     };
