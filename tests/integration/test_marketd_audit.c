@@ -22,6 +22,7 @@
 #include "api/json_canon.h"
 #include "api/sha256.h"
 #include "tests/lib/proc.h"
+#include "tests/lib/pgtest.h"
 #include "tests/lib/testsrv.h"
 
 #define MAXLINES 256
@@ -281,6 +282,11 @@ static void test_chain_survives_kill(void **state)
 static void test_chain_starts_after_old_entries(void **state)
 {
     (void)state;
+    if (pgtest_engine()) { /* the fixture is an older marketd's SQLite file */
+        print_message("skipped on PostgreSQL: a SQLite migration (a PostgreSQL database "
+                      "starts at schema 5)\n");
+        skip();
+    }
     testsrv s2;
     assert_int_equal(testsrv_start(&s2, NULL), 0);
     assert_int_equal(testsrv_terminate(&s2), 0);
