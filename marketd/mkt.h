@@ -34,6 +34,7 @@
  *              signatures) from OpenSSL's libcrypto
  *   webhook.c  webhooks: the outbox, written in the change's transaction, and its sender
  *   words.c    the words of messages: money with its currency, caps
+ *   stats.c    the agents' scorecards (GET /v1/stats/agents), read without the lock
  *   presence.c who is watching (consoles with keyboard input), the unattended switch
  *   (the simulated fleet: marketd/fleet.h and fleet_impl.h; main.c the command line)
  *
@@ -504,6 +505,12 @@ int policy_follow(market *m, json_t *p, const policy_verdict *v);
  * into rs), false otherwise. */
 bool policy_backtest_take(market *m, const market_actor *a, const market_request *rq,
                           market_response *rs);
+
+/* ---- stats.c ---- */
+/* GET /v1/stats/agents, the agents' scorecards, read on a snapshot without the market's
+ * lock (store_ops.reader_open): true when rq is that request (answered into rs), false
+ * otherwise. */
+bool stats_take(market *m, const market_actor *a, const market_request *rq, market_response *rs);
 
 /* ---- presence.c ---- */
 /* Sets up presence and the unattended switch (opt's presence_window_s, unattended_s,

@@ -152,6 +152,16 @@ typedef struct store_page {
     const char *q;    /* searched text (lower case, at least 3 characters), or NULL */
 } store_page;
 
+/* A question for the agents' scorecards (store_ops.agent_stats; marketd/stats.c). */
+typedef struct store_stats_q {
+    int64_t since;   /* ms: purchases made at or after it (-1: from the oldest purchase, and
+                        set to that purchase's creation time, or to until - 1 when none) */
+    int64_t until;   /* ms: and before it */
+    int buckets;     /* the series: [since, until) in this many equal spans (1..1000) */
+    store_row_fn fn; /* each agent's figures as a JSON object (n 0), by agent id */
+    void *ud;
+} store_stats_q;
+
 /* The terms of a purchase that would repeat an earlier one (risk.c's duplicate rule). */
 typedef struct store_dup {
     const char *buyer, *listing_id;
@@ -321,6 +331,17 @@ struct store_ops {
     int (*outbox_next)(store *s, int64_t *at, int64_t *pending);
     int (*outbox_done)(store *s, int64_t n, int64_t at);
     int (*outbox_retry)(store *s, int64_t n, int64_t next_at);
+
+    /* ---- the agents' scorecards (marketd/stats.c) ---- */
+    /* The figures of each agent party to purchases made in q's window, counted on its own
+     * side (a buyer's purchases as buyer, a seller's as seller): q->fn gets one JSON
+     * object per agent {agent_id, deals, amount_minor, median_vs_ref_bp, vetoed, capped,
+     * expired, refunded, disputed, flags: {rule: n}, median_rounds,
+     * median_time_to_deal_ms, series: [[bucket, amount_minor], ...]} (docs/api.md,
+     * "Statistics", says what each counts; a bucket without deals is left out). How many
+     * agents, or -1. Meant for a reader (reader_open): it reads every purchase of the
+     * window. */
+    int (*agent_stats)(store *s, store_stats_q *q);
 };
 
 /* The SQLite engine (store_sqlite.c). */
