@@ -536,8 +536,20 @@ static void bell_repeat_fire(loop *l, int64_t now)
         beep();
 }
 
+/* The agents' scorecards, read while the Agents pane is shown (agents.c). */
+static int64_t stats_due(const loop *l, int64_t now)
+{
+    return agents_stats_due(l->u, now);
+}
+
+static void stats_fire(loop *l, int64_t now)
+{
+    agents_stats_fire(l->u, now);
+}
+
 static const loop_timer timers[] = {
     {frame_due, NULL},
+    {stats_due, stats_fire},
     {tick_due, tick_fire},
     {status_due, status_fire},
     {bell_repeat_due, bell_repeat_fire},
