@@ -250,7 +250,7 @@ const client_backtest_state *client_backtest_last(const client *c);
  * the last good answer (kept through a failed read) and where the last read stands. */
 typedef struct client_stats_state {
     uint64_t id;       /* the last read asked for (0: none) */
-    uint64_t answered; /* good answers so far: moves when result changes */
+    uint64_t answered; /* moves when an answer changed the figures (0: none yet) */
     bool done;         /* the last read answered or failed */
     bool ok;           /* ... and result holds its answer */
     char error[240];   /* why not (sanitised), when done and not ok */

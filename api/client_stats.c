@@ -61,10 +61,15 @@ bool client_stats_done(client *c, http_req *r)
     stats_agents got;
     if (res->status == 200) {
         if (json_stats_parse(body, len, c->cfg->mode, &got, err, sizeof err) == 0) {
+            /* the same figures as before move nothing: a shown pane's refresh of a quiet
+             * market draws nothing */
+            bool same = c->stats.answered && got.n == c->stats.result.n &&
+                        (!got.n ||
+                         memcmp(got.items, c->stats.result.items, got.n * sizeof *got.items) == 0);
             json_stats_free(&c->stats.result); /* the last answer stays until a new one */
             c->stats.result = got;
             c->stats.done = c->stats.ok = true;
-            c->stats.answered++;
+            c->stats.answered += !same;
         } else
             st_fail(c, err);
     } else if (res->status == 0) {

@@ -27,8 +27,10 @@ static int cmp64(int64_t a, int64_t b)
     return a < b ? -1 : a > b;
 }
 
-/* At 80 columns the limits give way to the scorecard: DEAL MAX, CAP, SPEND / CAP, then
- * the scorecard's less telling columns, go first. */
+/* Columns give way in this order: DEAL MAX, CAP, SPENT, then the scorecard's details
+ * (FLAGS, REF/DSP, PACE, VET/CAP/EXP), then SPEND / CAP (still there at 100 columns),
+ * ROLE and STATUS; at 80 columns the scorecard's figures stay (DEALS, SPEND/REV, VS REF,
+ * the 24H sparkline). */
 const widget_column agents_cols[NC_COUNT] = {
     [NC_AGENT] = {.title = "AGENT", .width = 10},
     [NC_NAME] = {.title = "NAME", .width = 10, .flex = true, .max = 30},
@@ -38,11 +40,11 @@ const widget_column agents_cols[NC_COUNT] = {
     [NC_AMOUNT] = {.title = "SPEND/REV", .width = 11, .right = true, .whole = true},
     [NC_VS_REF] = {.title = "VS REF", .width = 7, .right = true, .whole = true},
     [NC_TREND] = {.title = "24H", .width = 12, .drop = 3, .whole = true},
-    [NC_STOPPED] = {.title = "VET/CAP/EXP", .width = 11, .drop = 6, .whole = true},
-    [NC_AFTER] = {.title = "REF/DSP", .width = 7, .drop = 7, .whole = true},
-    [NC_FLAGS] = {.title = "FLAGS", .width = 14, .drop = 8},
-    [NC_PACE] = {.title = "PACE", .width = 9, .drop = 9, .whole = true},
-    [NC_SPEND_BAR] = {.title = "SPEND / CAP", .width = 15, .drop = 10, .whole = true},
+    [NC_STOPPED] = {.title = "VET/CAP/EXP", .width = 11, .drop = 7, .whole = true},
+    [NC_AFTER] = {.title = "REF/DSP", .width = 7, .drop = 9, .whole = true},
+    [NC_FLAGS] = {.title = "FLAGS", .width = 14, .drop = 10},
+    [NC_PACE] = {.title = "PACE", .width = 9, .drop = 8, .whole = true},
+    [NC_SPEND_BAR] = {.title = "SPEND / CAP", .width = 15, .drop = 6, .whole = true},
     [NC_SPENT] = {.title = "SPENT", .width = 13, .drop = 11, .right = true, .whole = true},
     [NC_CAP] = {.title = "CAP", .width = 13, .drop = 12, .right = true, .whole = true},
     [NC_DEAL_MAX] = {.title = "DEAL MAX", .width = 12, .drop = 13, .right = true, .whole = true},

@@ -1,9 +1,9 @@
 /* test_console_scorecards.c: the Agents pane shows each agent's scorecard (issue 17;
  * GET /v1/stats/agents, docs/api.md "Statistics") against a real marketd, in a pty: the
- * scorecard's columns at 80x24 and 120x40, the buyer's and the seller's figures (deals,
- * spend or revenue as money, the price against the reference as a percentage), the
- * figures in the agent's detail, and the "losing" sort putting the agent that loses most
- * for its principal first. */
+ * scorecard's columns at 80x24 and 120x40 (where the limits' SPEND / CAP is back), the buyer's and
+ * the seller's figures (deals, spend or revenue as money, the price against the reference as a
+ * percentage), the figures in the agent's detail, and the "losing" sort putting the agent that
+ * loses most for its principal first. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -76,13 +76,14 @@ static void test_agents_pane_scorecards(void **state)
     assert_non_null(t);
     assert_true(e2e_wait(t, "FLEET RUNNING", WAIT_MS));
     vt_send(t, "6");
+    assert_true(e2e_wait(t, "SPEND / CAP", WAIT_MS));
     assert_true(e2e_wait(t, "VET/CAP/EXP", WAIT_MS));
-    assert_true(e2e_wait(t, "REF/DSP", WAIT_MS));
     assert_true(e2e_wait(t, "PACE", WAIT_MS));
-    const char *row[] = {m.buyer.id, "$550.00", "+10.0%", "0/0/0", "0/0", "1r", NULL};
+    const char *row[] = {m.buyer.id, "$550.00", "+10.0%", "0/0/0", "1r", NULL};
     assert_true(e2e_wait_row(t, row, WAIT_MS));
     vt_send(t, "/buyer-e2e\r");
     assert_true(e2e_wait(t, "scorecard 24h: 1 deals, spend $550.00, median +10.0%", WAIT_MS));
+    assert_true(e2e_wait(t, "vetoed 0, capped 0, expired 0, refunded 0, disputed 0", WAIT_MS));
     e2e_quit(t);
     e2e_market_stop(&m);
 }
