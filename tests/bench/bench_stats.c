@@ -11,10 +11,12 @@
  * Decisions are not generated: the scorecards read none.
  *
  * Measured: the answer's time for the windows all, 7d and 24h (the median of three), and,
- * while one "all" read runs, GET /v1/health in a loop (it takes the market's lock): how
- * many answered during the read and the slowest (the read holds the lock only to open its
- * snapshot). Prints human lines and "BENCH|section|metric|value|unit|goal|verdict" lines.
+ * while one "all" read runs, GET /v1/health in a loop from three clients (each request
+ * takes the market's lock): how many answered during the read, and how many of them in
+ * under 50 ms (the read holds the lock only to open its snapshot; a held lock would let
+ * none through). Prints human lines and "BENCH|section|metric|value|unit|goal|verdict" lines.
  */
+#include <curl/curl.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -112,26 +114,72 @@ static int clone(const char *pur, const char *neg, const char *lst, const char *
     return rc;
 }
 
-/* One timed GET of the scorecards over window w: ms, or -1. */
+/* Appends what curl received to the size_t ud points at (the answer's length). */
+static size_t count_body(char *buf, size_t size, size_t n, void *ud)
+{
+    (void)buf;
+    *(size_t *)ud += size * n;
+    return size * n;
+}
+
+/* One timed GET of the scorecards over window w as sup1: ms, or -1. Its own transfer with
+ * a two-minute timeout (testhttp's is 10 s: an "all" read on a loaded machine can take
+ * longer, and a request given up would leave the read running in the server). */
 static double stats_ms(const char *w, size_t *bytes)
 {
-    char path[64];
-    snprintf(path, sizeof path, "/v1/stats/agents?window=%s", w);
-    testhttp_resp r;
+    char url[160], auth[128];
+    snprintf(url, sizeof url, "%s/v1/stats/agents?window=%s", srv.url, w);
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", TESTSRV_TOKEN_SUP1);
+    CURL *c = curl_easy_init();
+    struct curl_slist *h = curl_slist_append(NULL, auth);
+    size_t got = 0;
+    long status = 0;
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, count_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &got);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 120000L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     double t0 = tproc_now_s();
-    int rc = testsrv_get(&srv, TESTSRV_TOKEN_SUP1, path, &r);
+    CURLcode rc = curl_easy_perform(c);
     double ms = (tproc_now_s() - t0) * 1000.0;
-    if (rc != 0 || r.status != 200) {
-        fprintf(stderr, "bench_stats: %s: %ld %.200s\n", path, r.status, r.body ? r.body : "");
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    if (rc != CURLE_OK || status != 200) {
+        fprintf(stderr, "bench_stats: window=%s: %s, HTTP %ld\n", w, curl_easy_strerror(rc),
+                status);
         ms = -1;
     }
     if (bytes)
-        *bytes = r.body ? strlen(r.body) : 0;
-    testhttp_resp_free(&r);
+        *bytes = got;
     return ms;
 }
 
 static volatile int reading; /* a stats read in the thread is running */
+
+#define HEALTH_CLIENTS 3
+
+/* One client's GET /v1/health in a loop while the read runs. */
+typedef struct health_probe {
+    int answered, fast; /* answers, and those in under 50 ms */
+} health_probe;
+
+static void *health_loop(void *ud)
+{
+    health_probe *p = ud;
+    while (__atomic_load_n(&reading, __ATOMIC_SEQ_CST)) {
+        testhttp_resp r;
+        double a = tproc_now_s();
+        if (testsrv_get(&srv, NULL, "/v1/health", &r) == 0 && r.status == 200 &&
+            __atomic_load_n(&reading, __ATOMIC_SEQ_CST)) {
+            p->answered++;
+            p->fast += (tproc_now_s() - a) * 1000.0 < 50.0;
+        }
+        testhttp_resp_free(&r);
+    }
+    return NULL;
+}
 
 static void *read_all(void *ud)
 {
@@ -188,30 +236,30 @@ int main(void)
         printf("BENCH|stats|stats/agents over %d purchases, window %s|%.1f|ms|-|info\n", PURCHASES,
                windows[w], runs[1]);
     }
-    /* the lock meanwhile: GET /v1/health takes it on every request */
-    double all = 0, worst = 0;
-    int answered = 0;
-    pthread_t th;
+    /* the lock meanwhile: GET /v1/health takes it on every request, from HEALTH_CLIENTS
+     * clients at once (a connection that marketd's pool put on the thread doing the read
+     * waits for that thread, lock or not: docs/benchmarks.md) */
+    double all = 0;
+    pthread_t th, hc[HEALTH_CLIENTS];
+    health_probe probes[HEALTH_CLIENTS] = {0};
     __atomic_store_n(&reading, 1, __ATOMIC_SEQ_CST);
     if (pthread_create(&th, NULL, read_all, &all) != 0)
         return 1;
-    while (__atomic_load_n(&reading, __ATOMIC_SEQ_CST)) {
-        testhttp_resp r;
-        double a = tproc_now_s();
-        if (testsrv_get(&srv, NULL, "/v1/health", &r) == 0 && r.status == 200) {
-            double ms = (tproc_now_s() - a) * 1000.0;
-            answered++;
-            worst = ms > worst ? ms : worst;
-        }
-        testhttp_resp_free(&r);
-    }
+    for (int i = 0; i < HEALTH_CLIENTS; i++)
+        pthread_create(&hc[i], NULL, health_loop, &probes[i]);
     pthread_join(th, NULL);
-    printf("during one %.1f ms read (window all): %d health requests answered, the slowest in "
-           "%.1f ms\n",
-           all, answered, worst);
-    printf("BENCH|stats|GET /v1/health (takes the lock) slowest during a stats read|%.1f|ms|"
-           "not the read's %.0f ms|%s\n",
-           worst, all, answered > 0 && worst < all ? "met" : "missed");
+    int answered = 0, fast = 0;
+    for (int i = 0; i < HEALTH_CLIENTS; i++) {
+        pthread_join(hc[i], NULL);
+        answered += probes[i].answered;
+        fast += probes[i].fast;
+    }
+    printf("during one %.1f ms read (window all): %d health requests answered (each takes the "
+           "market's lock), %d of them in under 50 ms\n",
+           all, answered, fast);
+    printf("BENCH|stats|GET /v1/health answered during one stats read|%d|count|more than 1: the "
+           "lock is free|%s\n",
+           answered, fast > 1 ? "met" : "missed");
     testsrv_stop(&srv);
     return failed || all < 0 ? 1 : 0;
 }
