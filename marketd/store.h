@@ -5,7 +5,8 @@
  * through db.c (transactions, objects, the event log) or STORE() for a named query. An
  * engine is one const table of these operations and the files behind it (SQLite:
  * store_sqlite.c, its schema in store_sqlite_schema.c, the policies' reads in
- * store_sqlite_policy.c: the only files that call the SQLite library, as
+ * store_sqlite_policy.c, the webhook outbox in store_sqlite_webhook.c, the agents'
+ * scorecards in store_sqlite_stats.c: the only files that call the SQLite library, as
  * tools/check-layers.sh checks). A second engine (PostgreSQL, issue 18) is a second table
  * with the same answers.
  *
