@@ -4,10 +4,11 @@
  * and the update step (view.c); signals and keys; the client again after keys (it sends
  * what they decided); the timers that are due; a frame when something changed. The
  * timers are data (a table: the frame's credit, the countdown's second, the status
- * line's lifetime, the scorecards' refresh while the Agents pane is shown). A frame is drawn only
- * when something changed (or once a second while a countdown is on screen), at most one per 34 ms
- * on average with a credit of two frames after a quiet spell, and at once for a key; view_prepare
- * computes it and draw() only reads. Signal handlers only write a byte to the self-pipe. */
+ * line's lifetime, the scorecards' refresh while the Agents pane is shown: agents.c).
+ * A frame is drawn only when something changed (or once a second while
+ * a countdown is on screen), at most one per 34 ms on average with a credit of two
+ * frames after a quiet spell, and at once for a key; view_prepare computes it and draw()
+ * only reads. Signal handlers only write a byte to the self-pipe. */
 #include "tui/app.h"
 #include "tui/ui.h"
 
