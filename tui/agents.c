@@ -337,12 +337,14 @@ int agents_scorecard_lines(const ui *u, const model_agent *a, char lines[][256],
     snprintf(lines[n++], 256, "scorecard %s: %lld deals, %s %s, median %s against the reference",
              AGENTS_STATS_WINDOW, (long long)s->deals, agents_is_seller(s) ? "revenue" : "spend",
              amount, bp);
+    char rounds[24] = "-";
+    if (s->has_rounds)
+        snprintf(rounds, sizeof rounds, "%lld", (long long)s->rounds);
     snprintf(lines[n++], 256,
-             "vetoed %lld, capped %lld, expired %lld, refunded %lld, disputed %lld; median %lld "
+             "vetoed %lld, capped %lld, expired %lld, refunded %lld, disputed %lld; median %s "
              "rounds, %s to a deal",
              (long long)s->vetoed, (long long)s->capped, (long long)s->expired,
-             (long long)s->refunded, (long long)s->disputed,
-             (long long)(s->has_rounds ? s->rounds : 0), ttd);
+             (long long)s->refunded, (long long)s->disputed, rounds, ttd);
     size_t used = (size_t)snprintf(lines[n], 256, "flags %lld", (long long)s->flags);
     for (size_t i = 0; i < s->nrules && used < 250; i++)
         used += (size_t)snprintf(lines[n] + used, 256 - used, "%s %s %lld", i ? "," : ":",
