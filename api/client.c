@@ -534,6 +534,7 @@ void client_free(client *c)
     client_pages_end(c);
     if (c->bt_req)
         http_cancel(c->h, c->bt_req);
+    client_stats_end(c);
     queue_clear(c);
     while (c->rp_head) {
         item *it = c->rp_head;

@@ -148,10 +148,17 @@ struct client {
     char given_up_list[200];  /* "veto pur_3, halt fleet" (as much as fits), named at quit */
     http_req *bt_req;         /* a backtest on its way (client_backtest.c) */
     client_backtest_state bt; /* the last one */
+    http_req *stats_req;      /* the scorecards on their way (client_stats.c) */
+    client_stats_state stats; /* the last ones */
 };
 
 /* A finished transfer that is the backtest's: handled (true), else false. */
 bool client_backtest_done(client *c, http_req *r);
+
+/* A finished transfer that is the scorecards': handled (true), else false; and the
+ * scorecards' end (client_free). */
+bool client_stats_done(client *c, http_req *r);
+void client_stats_end(client *c);
 
 /* Delivers the outcomes of decisions refused since the last client_run (client_req.c). */
 void client_deliver_refusals(client *c);

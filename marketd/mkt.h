@@ -3,10 +3,10 @@
  *   market.c   open/close, tokens, event delivery, public odds and ends
  *   db.c       transactions, events, objects, ids, time: over the store, any engine
  *   store.h    the storage interface: one const table of operations per engine
- *   store_sqlite.c, store_sqlite_schema.c, store_sqlite_policy.c
+ *   store_sqlite.c, store_sqlite_schema.c, store_sqlite_policy.c, store_sqlite_stats.c
  *              the SQLite engine: its operations, and its file, schema migrations and
- *              statement cache, the policies' reads (store_sqlite.h); the only files that
- *              call SQLite
+ *              statement cache, the policies' reads, the scorecards' SQL (store_sqlite.h);
+ *              the only files that call SQLite
  *   route.c    market_handle(): the tables of methods and routes (who may take each),
  *              idempotency and the POST transaction, the read API of one object
  *   lists.c    the reads of many: the snapshot (the working set) and the lists (their
@@ -34,6 +34,7 @@
  *              signatures) from OpenSSL's libcrypto
  *   webhook.c  webhooks: the outbox, written in the change's transaction, and its sender
  *   words.c    the words of messages: money with its currency, caps
+ *   stats.c    the agents' scorecards (GET /v1/stats/agents), read without the lock
  *   presence.c who is watching (consoles with keyboard input), the unattended switch
  *   audit.c    the audit chain: every decision and ledger entry hashed into one chain
  *   (the simulated fleet: marketd/fleet.h and fleet_impl.h; main.c the command line)
@@ -517,6 +518,12 @@ int policy_follow(market *m, json_t *p, const policy_verdict *v);
  * into rs), false otherwise. */
 bool policy_backtest_take(market *m, const market_actor *a, const market_request *rq,
                           market_response *rs);
+
+/* ---- stats.c ---- */
+/* GET /v1/stats/agents, the agents' scorecards, read on a snapshot without the market's
+ * lock (store_ops.reader_open): true when rq is that request (answered into rs), false
+ * otherwise. */
+bool stats_take(market *m, const market_actor *a, const market_request *rq, market_response *rs);
 
 /* ---- presence.c ---- */
 /* Sets up presence and the unattended switch (opt's presence_window_s, unattended_s,

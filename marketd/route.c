@@ -600,6 +600,8 @@ void market_handle(market *m, const market_actor *a, const market_request *rq, m
         return; /* before the lock: a flooding agent slows no one else */
     if (policy_backtest_take(m, a, rq, rs))
         return; /* thousands of purchases read without the lock (marketd/policy_backtest.c) */
+    if (stats_take(m, a, rq, rs)) /* the agents' scorecards, likewise (marketd/stats.c) */
+        return;
     const route *read = reader_route(&c);
     if (read) { /* a page of a list, on the reader: no writer waits for it */
         pthread_mutex_lock(&m->rmu);

@@ -5,7 +5,8 @@
  * through db.c (transactions, objects, the event log) or STORE() for a named query. An
  * engine is one const table of these operations and the files behind it (SQLite:
  * store_sqlite.c, its schema in store_sqlite_schema.c, the policies' reads in
- * store_sqlite_policy.c: the only files that call the SQLite library, as
+ * store_sqlite_policy.c, the webhook outbox in store_sqlite_webhook.c, the agents'
+ * scorecards in store_sqlite_stats.c: the only files that call the SQLite library, as
  * tools/check-layers.sh checks). The second engine, PostgreSQL (issue 18: store_pg.c,
  * store_pg_schema.c, store_pg_more.c; the only files that call libpq), is a second table
  * with the same answers.
@@ -152,6 +153,16 @@ typedef struct store_page {
     const char *tkey; /* its text (STORE_TK) */
     const char *q;    /* searched text (lower case, at least 3 characters), or NULL */
 } store_page;
+
+/* A question for the agents' scorecards (store_ops.agent_stats; marketd/stats.c). */
+typedef struct store_stats_q {
+    int64_t since;   /* ms: purchases made at or after it (-1: from the oldest purchase, and
+                        set to that purchase's creation time, or to until - 1 when none) */
+    int64_t until;   /* ms: and before it */
+    int buckets;     /* the series: [since, until) in this many equal spans (1..1000) */
+    store_row_fn fn; /* each agent's figures as a JSON object (n 0), by agent id */
+    void *ud;
+} store_stats_q;
 
 /* The terms of a purchase that would repeat an earlier one (risk.c's duplicate rule). */
 typedef struct store_dup {
@@ -322,6 +333,17 @@ struct store_ops {
     int (*outbox_next)(store *s, int64_t *at, int64_t *pending);
     int (*outbox_done)(store *s, int64_t n, int64_t at);
     int (*outbox_retry)(store *s, int64_t n, int64_t next_at);
+
+    /* ---- the agents' scorecards (marketd/stats.c) ---- */
+    /* The figures of each agent party to purchases made in q's window, counted on its own
+     * side (a buyer's purchases as buyer, a seller's as seller): q->fn gets one JSON
+     * object per agent {agent_id, deals, amount_minor, median_vs_ref_bp, vetoed, capped,
+     * expired, refunded, disputed, flags: {rule: n}, median_rounds,
+     * median_time_to_deal_ms, series: [[bucket, amount_minor], ...]} (docs/api.md,
+     * "Statistics", says what each counts; a bucket without deals is left out). How many
+     * agents, or -1. Meant for a reader (reader_open): it reads every purchase of the
+     * window. */
+    int (*agent_stats)(store *s, store_stats_q *q);
 };
 
 /* The SQLite engine (store_sqlite.c) and the PostgreSQL engine (store_pg.c). */

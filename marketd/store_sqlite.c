@@ -706,4 +706,5 @@ const store_ops store_sqlite = {
     .outbox_next = sq_outbox_next,
     .outbox_done = sq_outbox_done,
     .outbox_retry = sq_outbox_retry,
+    .agent_stats = sq_agent_stats,
 };

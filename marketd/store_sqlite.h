@@ -4,6 +4,7 @@
  *   store_sqlite.c         the operations, and the table of them (store_sqlite)
  *   store_sqlite_policy.c  the policies' operations: hour windows, the backtest's reader
  *   store_sqlite_webhook.c the webhook outbox (marketd/webhook.c)
+ *   store_sqlite_stats.c   the agents' scorecards (marketd/stats.c)
  */
 #ifndef DEALDESK_MARKETD_STORE_SQLITE_H
 #define DEALDESK_MARKETD_STORE_SQLITE_H
@@ -57,5 +58,8 @@ int sq_outbox_due(store *s, int64_t now, int max, store_row_fn fn, void *ud);
 int sq_outbox_next(store *s, int64_t *at, int64_t *pending);
 int sq_outbox_done(store *s, int64_t n, int64_t at);
 int sq_outbox_retry(store *s, int64_t n, int64_t next_at);
+
+/* The agents' scorecards (store_sqlite_stats.c; marketd/store.h). */
+int sq_agent_stats(store *s, store_stats_q *q);
 
 #endif

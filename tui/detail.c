@@ -444,6 +444,10 @@ static void agent_lines(const ui *u, dbuf *b, const model_agent *a)
     char bal[40];
     format_money(store_balance(u->st, acct), a->currency, bal, sizeof bal);
     add(b, THEME_MONEY, "ledger balance %s", bal);
+    char sc[4][256];
+    int nsc = agents_scorecard_lines(u, a, sc, 4);
+    for (int i = 0; i < nsc; i++)
+        add(b, i ? THEME_NORMAL : THEME_MONEY, "%s", sc[i]);
 }
 
 /* The policy detail: what it matches and does, and how often it did (docs/api.md). */

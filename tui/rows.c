@@ -50,11 +50,12 @@ static struct pane_text *text_slot(const ui_pane *pn, const void *row)
             return &pn->texts[i];
 }
 
-/* The store's version and the marks: a store row's cells change only with them (the
- * history read is not in it: its rows are formatted each time, their memory is reused). */
+/* The store's version, the marks and the agents' scorecards read (agents.c): a store
+ * row's cells change only with them (the history read is not in it: its rows are
+ * formatted each time, their memory is reused). */
 static uint64_t texts_of(const ui *u)
 {
-    uint64_t s = (uint64_t)store_seq(u->st) * 1000003u + u->marks * 7919u;
+    uint64_t s = (uint64_t)store_seq(u->st) * 1000003u + u->marks * 7919u + u->stats_seen * 104729u;
     for (int k = 0; k < MODEL_KIND_COUNT; k++)
         s += store_changes(u->st, (model_kind)k);
     return s;

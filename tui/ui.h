@@ -227,6 +227,10 @@ typedef struct ui {
     size_t nmarked;
     ui_batch batch;
 
+    /* the agents' scorecards (agents.c): when the last read was asked, the answer seen */
+    int64_t stats_asked_ms;
+    uint64_t stats_seen;
+
     /* the thread whose messages the detail showed last (client_fetch_thread watches it) */
     char watching[MODEL_ID_MAX + 1];
 
@@ -402,6 +406,50 @@ const char *panes_sort_name(int p, int sort);
 int panes_sort_count(int p);
 /* The id of a row of pane p (borrowed). */
 const char *panes_row_id(int p, const void *row);
+
+/* ---- agents.c: the Agents pane and the agents' scorecards (issue 17) ---- */
+enum agent_col {
+    NC_AGENT,
+    NC_NAME,
+    NC_ROLE,
+    NC_STATUS,
+    NC_DEALS, /* NC_DEALS..NC_PACE: the scorecard's */
+    NC_AMOUNT,
+    NC_VS_REF,
+    NC_TREND,
+    NC_STOPPED,
+    NC_AFTER,
+    NC_FLAGS,
+    NC_PACE,
+    NC_SPEND_BAR,
+    NC_SPENT,
+    NC_CAP,
+    NC_DEAL_MAX,
+    NC_COUNT
+};
+extern const widget_column agents_cols[NC_COUNT];
+extern const char *const agents_sorts[];
+size_t agents_collect(const ui *u, const void ***rows, size_t *cap);
+int agents_compare(const ui *u, int sort, const void *a, const void *b);
+void agents_cell(const ui *u, const void *row, int col, char *buf, size_t size,
+                 unsigned long *attr);
+const char *agents_row_id(const void *row);
+/* Agent id's scorecard from the last read, or NULL. */
+const stats_agent *agents_scorecard(const ui *u, const char *id);
+/* True when scorecard s is a seller's (its amount is revenue; a low price is its loss). */
+bool agents_is_seller(const stats_agent *s);
+/* A median against the reference in words: +320 bp is "+3.2%". */
+void agents_format_bp(int64_t bp, char *buf, size_t size);
+/* A duration: "45s", "2m05s", "3h10m". */
+void agents_format_ms(int64_t ms, char *buf, size_t size);
+/* When the scorecards are next read (ms since the epoch; -1: not while the pane is hidden
+ * or a read is on its way) and the read itself: a loop timer (app.c). */
+int64_t agents_stats_due(const ui *u, int64_t now);
+void agents_stats_fire(ui *u, int64_t now);
+/* After the client ran: new scorecards recompute the pane's rows. */
+void agents_after_client(ui *u);
+/* Agent a's scorecard as lines for its detail (at most max, 4 or more); how many. */
+int agents_scorecard_lines(const ui *u, const model_agent *a, char lines[][256], int max);
 
 /* ---- policies.c: the Policies pane, its decisions and their backtest preview ---- */
 enum policy_col {
