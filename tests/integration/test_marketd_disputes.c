@@ -248,8 +248,15 @@ static void test_open_respond_accept_offer(void **state)
     free(dispute_post(&srv, t.seller_token, id, "respond", 0, "{\"text\":\"again\"}", 409));
     assert_int_equal(notes(&srv, neg, id), 2);
 
-    /* only the opener accepts */
+    /* only the opener accepts; not while the fleet is halted (money moves) */
     free(dispute_post(&srv, t.seller_token, id, "accept-offer", 0, "{}", 403));
+    free(testsrv_post_want(&srv, TESTSRV_TOKEN_SUP1, "/v1/fleet/halt", testsrv_fleet_version(&srv),
+                           "{\"reason\":\"look first\"}", 200));
+    d = dispute_post(&srv, t.buyer_token, id, "accept-offer", 0, "{}", 409);
+    testjson_want_str(d, "error", "fleet_halted");
+    free(d);
+    free(testsrv_post_want(&srv, TESTSRV_TOKEN_SUP1, "/v1/fleet/resume",
+                           testsrv_fleet_version(&srv), "{}", 200));
     d = dispute_post(&srv, t.buyer_token, id, "accept-offer", 0, "{}", 200);
     testjson_want_str(d, "status", "resolved");
     testjson_want_str(d, "resolution.outcome", "partial_refund");
