@@ -10,14 +10,15 @@
  * seller responds a little later (now and then not at all: the dispute goes unanswered),
  * often with an offer on a justified claim and seldom on a bad-faith one; the buyer
  * sometimes accepts the offer. The rest waits for a supervisor's resolution. Disputes
- * are kept modest: at most one opens per FL_DISPUTE_GAP seconds at rate 1.
+ * are kept modest: justified ones follow the (rare) faults, and at most one bad-faith
+ * dispute opens per FL_DISPUTE_GAP seconds at rate 1.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "marketd/fleet_impl.h"
 
-#define FL_DISPUTE_GAP 15.0 /* seconds between two new disputes, at rate 1 */
+#define FL_DISPUTE_GAP 15.0 /* seconds between two bad-faith disputes, at rate 1 */
 
 /* The reason a justified dispute of a purchase that carried fault k gives, and the
  * share of the total it claims; NULL when the fault gives the buyer nothing to claim. */
@@ -50,10 +51,10 @@ void fl_dispute_settled(fleet *f, const fl_deal *x, int64_t total, double now)
     double share = 1.0;
     const char *why = x->pur_fault != FAULT_NONE ? justified_reason(x->pur_fault, &share) : NULL;
     bool bad = !why && x->pur_fault == FAULT_NONE && dishonest(b);
-    if (f->opt.faults <= 0 || (!why && !bad) || total < 1 || now < f->next_dispute ||
+    if (f->opt.faults <= 0 || (!why && !bad) || total < 1 || (bad && now < f->next_dispute) ||
         f->ndisputes == FL_DISPUTES || !x->pur[0])
         return;
-    if (!sim_rng_chance(&f->dyn, why ? 0.8 : 0.4))
+    if (!sim_rng_chance(&f->dyn, why ? 0.8 : 0.6))
         return;
     fl_dispute *q = &f->disputes[f->ndisputes++];
     memset(q, 0, sizeof *q);
@@ -68,7 +69,8 @@ void fl_dispute_settled(fleet *f, const fl_deal *x, int64_t total, double now)
     if (q->claim > total)
         q->claim = total;
     q->due = now + fl_scaled(f, sim_rng_uniform(&f->dyn, 2.0, 6.0));
-    f->next_dispute = now + fl_scaled(f, FL_DISPUTE_GAP);
+    if (bad)
+        f->next_dispute = now + fl_scaled(f, FL_DISPUTE_GAP);
 }
 
 /* Opens dispute q as its buyer and records the ground truth; false when it is dropped. */

@@ -206,7 +206,7 @@ struct fleet {
 
     fl_dispute disputes[FL_DISPUTES]; /* in progress */
     int ndisputes;
-    double next_dispute; /* no new dispute before (fleet_dispute.c) */
+    double next_dispute; /* no new bad-faith dispute before (fleet_dispute.c) */
 
     int fault_counts[FAULT_COUNT];
     int fault_cursor;
