@@ -20,23 +20,6 @@
 
 #define FL_DISPUTE_GAP 15.0 /* seconds between two bad-faith disputes, at rate 1 */
 
-/* The reason a justified dispute of a purchase that carried fault k gives, and the
- * share of the total it claims; NULL when the fault gives the buyer nothing to claim. */
-static const char *justified_reason(sim_fault k, double *share)
-{
-    *share = 1.0;
-    switch (k) {
-        case FAULT_BAD_SHIP_TO: return "not_received";
-        case FAULT_QUANTITY_TYPO:
-        case FAULT_TERMS_DRIFT: *share = 0.9; return "wrong_quantity";
-        case FAULT_OVERPAY: *share = 0.6; return "not_as_described";
-        case FAULT_HIDDEN_TEXT: *share = 0.5; return "not_as_described";
-        case FAULT_OFF_MANDATE:
-        case FAULT_DUPLICATE: return "unauthorized";
-        default: return NULL;
-    }
-}
-
 /* True for the few dishonest buyers, who dispute clean deals (one in eight agents). */
 static bool dishonest(const fl_agent *a)
 {
@@ -49,7 +32,7 @@ void fl_dispute_settled(fleet *f, const fl_deal *x, int64_t total, double now)
 {
     const fl_agent *b = &f->agents[x->buyer];
     double share = 1.0;
-    const char *why = x->pur_fault != FAULT_NONE ? justified_reason(x->pur_fault, &share) : NULL;
+    const char *why = x->pur_fault != FAULT_NONE ? sim_fault_dispute(x->pur_fault, &share) : NULL;
     bool bad = !why && x->pur_fault == FAULT_NONE && dishonest(b);
     if (f->opt.faults <= 0 || (!why && !bad) || total < 1 || (bad && now < f->next_dispute) ||
         f->ndisputes == FL_DISPUTES || !x->pur[0])
@@ -91,8 +74,7 @@ static bool open_it(fleet *f, fl_dispute *q, double now)
     json_decref(ans);
     if (st != 201 || !q->id[0])
         return false;
-    market_record_fault(f->m, q->justified ? "dispute_justified" : "dispute_bad_faith", q->pur,
-                        q->neg, q->listing, b->id);
+    market_record_fault(f->m, sim_dispute_kind(q->justified), q->pur, q->neg, q->listing, b->id);
     q->due = now + fl_scaled(f, sim_rng_uniform(&f->dyn, 3.0, 10.0));
     return true;
 }

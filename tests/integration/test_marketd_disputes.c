@@ -424,6 +424,14 @@ static void test_resolve_decision(void **state)
     testhttp_resp_free(&r);
     free(first);
     assert_int_equal(testsrv_seq(&srv), seq); /* nothing applied twice */
+    /* another supervisor deciding on the version it saw before: 412, the resolved dispute */
+    d = testsrv_post_want(&srv, TESTSRV_TOKEN_SUP2, "/v1/disputes/x/resolve", 0, "{}", 400);
+    free(d);
+    char rpath[160];
+    snprintf(rpath, sizeof rpath, "/v1/disputes/%s/resolve", id);
+    d = testsrv_post_want(&srv, TESTSRV_TOKEN_SUP2, rpath, v, partial, 412);
+    testjson_want_str(d, "current.status", "resolved");
+    free(d);
     d = dispute_post(&srv, TESTSRV_TOKEN_SUP1, id, "resolve", v + 1, partial, 409);
     free(d);
 
@@ -513,6 +521,9 @@ static void test_reading(void **state)
     assert_int_equal(testsrv_get(&srv, t.seller_token, path, &r), 0);
     assert_int_equal(r.status, 200);
     testhttp_resp_free(&r);
+    /* an agent of neither side neither responds nor accepts */
+    free(dispute_post(&srv, other.seller_token, id, "respond", 0, "{\"text\":\"x\"}", 403));
+    free(dispute_post(&srv, other.buyer_token, id, "accept-offer", 0, "{}", 403));
 
     assert_true(listed(&srv, t.buyer_token, "/v1/disputes", id));
     assert_true(listed(&srv, t.seller_token, "/v1/disputes?status=open", id));
