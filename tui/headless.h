@@ -30,8 +30,8 @@ int headless_replay(config *cfg);
 /* One decision. When req->if_match_version is 0 (and the action has a subject), the
  * subject is fetched first for its version; an approve without an expected total uses
  * the fetched total unless total_text (typed money, parsed in the purchase's currency)
- * is given; max_price_text (cap) is parsed in the subject's currency. Prints "ok ACTION ID
- * HTTP-STATUS" on success. */
+ * is given; max_price_text (cap; a resolve's --amount) is parsed in the subject's
+ * currency. Prints "ok ACTION ID HTTP-STATUS" on success. */
 int headless_decide(config *cfg, decision_req *req, const char *total_text,
                     const char *max_price_text);
 
