@@ -10,6 +10,24 @@
 
 #include "api/money.h"
 
+/* The program's own symbols and their ASCII forms (widgets/widgets.h's glyphs): a terminal
+ * without UTF-8 gets the ASCII ones. Network text, sanitised in that mode, holds none of
+ * them, so replacing them in a whole line touches only the program's own. */
+static const char *const glyphs[][2] = {{"✗", "x"}, {"✓", "ok"}, {"▶", ">"},
+                                        {"×", "x"}, {"·", "."},  {"⚠", "!"}};
+
+/* Replaces the symbols of line by their ASCII forms, in place (never longer). */
+static void to_ascii(char *line)
+{
+    for (size_t g = 0; g < sizeof glyphs / sizeof glyphs[0]; g++) {
+        size_t from = strlen(glyphs[g][0]), to = strlen(glyphs[g][1]);
+        for (char *p = strstr(line, glyphs[g][0]); p; p = strstr(p + to, glyphs[g][0])) {
+            memcpy(p, glyphs[g][1], to);
+            memmove(p + to, p + from, strlen(p + from) + 1);
+        }
+    }
+}
+
 /* Where a line goes when there is no memory for it (evidence_build then fails). */
 static evidence_line lost;
 
@@ -38,6 +56,8 @@ static evidence_line *add(evidence *e, const char *section, evidence_mark mark, 
     va_start(ap, fmt);
     vsnprintf(l->text, sizeof l->text, fmt, ap);
     va_end(ap);
+    if (e->ascii)
+        to_ascii(l->text);
     return l;
 }
 
@@ -338,6 +358,7 @@ static void history_line(const evidence_in *in, evidence *e, const evidence_hist
 int evidence_build(const evidence_in *in, evidence *out)
 {
     evidence_free(out);
+    out->ascii = in->ascii;
     evidence_facts *f = &out->f;
     const model_dispute *d = in->dispute;
     const model_purchase *p = in->purchase;

@@ -57,6 +57,7 @@ typedef struct evidence_in {
     const char *(*name)(void *ud, const char *agent_id);
     void *name_ud;
     int64_t now_ms; /* the market's clock, for respond_by */
+    bool ascii;     /* the text mode is ASCII: the program's symbols (✗ ✓ ▶ × · ⚠) too */
 } evidence_in;
 
 /* What the lines say, as figures (for a script: --json's "facts"); -1 where not known. */
@@ -80,6 +81,7 @@ typedef struct evidence {
     evidence_line *lines; /* owned */
     size_t n, cap;
     bool failed; /* out of memory: lines are missing */
+    bool ascii;  /* as evidence_in's */
     evidence_facts f;
 } evidence;
 

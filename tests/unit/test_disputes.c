@@ -16,6 +16,7 @@
 
 #include "api/evidence.h"
 #include "api/json.h"
+#include "tests/lib/consolefx.h"
 
 #define AT "2026-11-26T10:02:11.345Z"
 
@@ -325,13 +326,73 @@ static void test_evidence(void **state)
     model_event_free(&ev);
 }
 
+/* The pane's keys: m asks the amount as money (a bad one, or one past the claim, changes
+ * nothing), then the reason, then a y/N box bound to the version seen; y sends one resolve
+ * decision. d asks a reason; f refunds the claim; a resolved dispute is refused. */
+static void test_console_resolve(void **state)
+{
+    (void)state;
+    consolefx *f = consolefx_open(NULL, false);
+    consolefx_dispute(f);
+    consolefx_key_on(f, PANE_DISPUTES, "dsp_1", ACT_DISPUTE_PARTIAL);
+    assert_int_equal(f->u.line_purpose, LINE_DISPUTE_AMOUNT);
+    assert_string_equal(cmdline_prompt(), "refund part of dsp_1 (claim $30.00 USD)  amount: ");
+    consolefx_answer(f, "1,2.00");
+    consolefx_says(f, "amount: ", true);
+    assert_true(consolefx_nothing_sent(f));
+    commands_do(&f->u, ACT_DISPUTE_PARTIAL);
+    consolefx_answer(f, "30.01");
+    consolefx_says(f, "at most the claim $30.00; nothing was sent", true);
+    assert_true(consolefx_nothing_sent(f));
+    commands_do(&f->u, ACT_DISPUTE_PARTIAL);
+    consolefx_answer(f, "$12.50");
+    assert_int_equal(f->u.line_purpose, LINE_DISPUTE_REASON);
+    assert_string_equal(cmdline_prompt(), "partial_refund dsp_1 $12.50  reason: ");
+    consolefx_answer(f, "");
+    consolefx_says(f, "a resolution needs a reason; nothing was sent", true);
+    commands_do(&f->u, ACT_DISPUTE_PARTIAL);
+    consolefx_answer(f, "12.50");
+    consolefx_answer(f, "they typed 3 for 1");
+    consolefx_confirming(f, DEC_RESOLVE, "dsp_1");
+    assert_string_equal(f->u.confirm_title, "Refund part of dsp_1 (version 1)");
+    assert_int_equal(f->u.confirm_req.amount_minor, 1250);
+    bool says = false;
+    for (int i = 0; i < f->u.confirm_n; i++)
+        says |= strstr(f->u.confirm_lines[i], "Refund $12.50 USD?") != NULL;
+    assert_true(says);
+    actions_confirm_key(&f->u, 'y', false);
+    consolefx_sent(f, DEC_RESOLVE, "dsp_1");
+    consolefx_close(f);
+
+    f = consolefx_open(NULL, false);
+    consolefx_dispute(f);
+    consolefx_key_on(f, PANE_DISPUTES, "dsp_1", ACT_DISPUTE_REJECT);
+    assert_string_equal(cmdline_prompt(), "rejected dsp_1  reason: ");
+    consolefx_answer(f, "no evidence of a wrong quantity");
+    consolefx_confirming(f, DEC_RESOLVE, "dsp_1");
+    assert_string_equal(f->u.confirm_req.outcome, "rejected");
+    assert_int_equal(f->u.confirm_req.amount_minor, -1);
+    actions_confirm_key(&f->u, 'n', false);
+    consolefx_says(f, "not resolved: nothing was sent", false);
+    commands_do(&f->u, ACT_DISPUTE_REFUND);
+    consolefx_answer(f, "justified");
+    consolefx_confirming(f, DEC_RESOLVE, "dsp_1");
+    assert_string_equal(f->u.confirm_req.outcome, "refund");
+    assert_string_equal(f->u.confirm_title, "Refund the claim of dsp_1 (version 1)");
+    consolefx_close(f);
+
+    f = consolefx_open(NULL, false); /* no such dispute, and one resolved */
+    commands_run(&f->u, "resolve dsp_9 refund because");
+    consolefx_says(f, "no such dispute", true);
+    consolefx_close(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_dispute_decodes),
-        cmocka_unit_test(test_store_working_set),
-        cmocka_unit_test(test_resolve_decision),
-        cmocka_unit_test(test_evidence),
+        cmocka_unit_test(test_dispute_decodes),  cmocka_unit_test(test_store_working_set),
+        cmocka_unit_test(test_resolve_decision), cmocka_unit_test(test_evidence),
+        cmocka_unit_test(test_console_resolve),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
