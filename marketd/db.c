@@ -357,6 +357,11 @@ store_keys mkt_sort_keys(const char *kind, json_t *obj)
         }
     } else if (strcmp(kind, "agent") == 0) {
         k.tk = mkt_str(obj, "name") ? mkt_str(obj, "name") : "";
+    } else if (strcmp(kind, "dispute") == 0) {
+        k.upd = mkt_parse_time(mkt_str(obj, "updated_at"));
+        k.has_upd = k.has_k1 = k.has_k2 = true;
+        k.k1 = mkt_int(obj, "claim_minor");
+        k.k2 = mkt_parse_time(mkt_str(obj, "respond_by"));
     }
     return k;
 }
@@ -367,7 +372,7 @@ store_keys mkt_sort_keys(const char *kind, json_t *obj)
  * object names). Migration 4 of store_sqlite_schema.c writes the same for older rows. */
 static const struct {
     const char *kind;
-    const char *fields[6];
+    const char *fields[7];
 } search_fields[] = {
     {"agent", {"id", "name", "principal"}},
     {"listing", {"id", "title", "category", "seller_id"}},
@@ -376,6 +381,7 @@ static const struct {
     {"alert", {"id", "rule", "message", "subject.id"}},
     {"ledger", {"id", "purchase_id", "postings[].account"}},
     {"decision", {"id", "action", "by", "subject.id", "reason"}},
+    {"dispute", {"id", "purchase_id", "buyer_id", "seller_id", "opened_by", "reason"}},
 };
 
 /* Appends text (NULL: nothing) and a separator to the buffer *b of *len bytes. */
@@ -462,7 +468,8 @@ static int put_text(market *m, const char *kind, json_t *obj, const char *text, 
     int64_t due = -1;
     if (strcmp(kind, "listing") == 0) {
         p1 = mkt_str(obj, "seller_id");
-    } else if (strcmp(kind, "negotiation") == 0 || strcmp(kind, "purchase") == 0) {
+    } else if (strcmp(kind, "negotiation") == 0 || strcmp(kind, "purchase") == 0 ||
+               strcmp(kind, "dispute") == 0) {
         p1 = mkt_str(obj, "buyer_id");
         p2 = mkt_str(obj, "seller_id");
         if (status && strcmp(status, "pending_approval") == 0)

@@ -40,6 +40,8 @@ static const sortdef sorts[] = {
     {"ledger",      "newest",   STORE_ORD, true}, {"ledger",      "amount",   STORE_K1,  true},
     {"decision",    "newest",   STORE_ORD, true},
     {"agent",       "name",     STORE_TK,  false},
+    {"dispute",     "newest",   STORE_ORD, true}, {"dispute",     "updated",  STORE_UPD, true},
+    {"dispute",     "claim",    STORE_K1,  true}, {"dispute",     "respond_by", STORE_K2, false},
 };
 /* clang-format on */
 
@@ -197,13 +199,35 @@ static int list_search(mkt_ctx *c, const char *kind, char *out, size_t size)
     return 1;
 }
 
-/* Reads status=, sort=, q=, after= and limit= of kind k into lq (buffers: the caller's,
- * living as long as lq); *sort the sort (NULL: creation order). False: answer set. */
+/* Reads party= of a list of kind k into lq (buf: the caller's, 72 bytes): the objects
+ * that agent is a party to, for the kinds with parties (mkt_party_kind). An agent reads
+ * only its own: its party is itself, and another's is refused. False: answer set. */
+static bool list_party(mkt_ctx *c, const mkt_kind *k, store_page *lq, char buf[72])
+{
+    bool agent = c->a->role == ROLE_AGENT;
+    if (!mkt_query_get(c->rq->query, "party", buf, 72) || !buf[0]) {
+        lq->party = agent && mkt_party_kind(k->kind) ? c->a->agent_id : NULL;
+        return true;
+    }
+    if (!mkt_party_kind(k->kind))
+        return mkt_fail(c, 400, "bad_request", "party", NULL, "%s have no parties", k->plural);
+    if (agent && strcmp(buf, c->a->agent_id) != 0)
+        return mkt_fail(c, 403, "forbidden", "party", NULL, "agents may read only their own %s",
+                        k->plural);
+    lq->party = buf;
+    return true;
+}
+
+/* Reads status=, party=, sort=, q=, after= and limit= of kind k into lq (buffers: the
+ * caller's, living as long as lq); *sort the sort (NULL: creation order). False: answer
+ * set. */
 static bool list_query(mkt_ctx *c, const mkt_kind *k, store_page *lq, const sortdef **sort,
-                       char status[64], char qtext[256], char tkey[1024])
+                       char status[64], char qtext[256], char tkey[1024], char party[72])
 {
     const char *q = c->rq->query;
     char text[2200] = "";
+    if (!list_party(c, k, lq, party))
+        return false;
     if (mkt_query_get(q, "status", status, 64) && status[0]) {
         bool ok = false;
         for (const char *const *s = k->statuses; *s; s++)
@@ -242,17 +266,15 @@ bool lists_get(mkt_ctx *c)
 {
     const mkt_kind *k = mkt_find_kind(c->seg[0]);
     const market_actor *a = c->a;
-    char status[64] = "", qtext[256] = "", tkey[1024] = "";
+    char status[64] = "", qtext[256] = "", tkey[1024] = "", party[72] = "";
     const sortdef *sort = NULL;
     store_page lq = {.kind = k->kind, .limit = 100};
-    if (!list_query(c, k, &lq, &sort, status, qtext, tkey))
+    if (!list_query(c, k, &lq, &sort, status, qtext, tkey, party))
         return false;
-    if (a->role == ROLE_AGENT) {
+    if (a->role == ROLE_AGENT) { /* its own: the parties' kinds by list_party */
         if (strcmp(k->kind, "agent") == 0)
             lq.id = a->agent_id;
-        else if (strcmp(k->kind, "negotiation") == 0 || strcmp(k->kind, "purchase") == 0)
-            lq.party = a->agent_id;
-        else if (!mkt_agent_reads_all(k->kind))
+        else if (!mkt_party_kind(k->kind) && !mkt_agent_reads_all(k->kind))
             return mkt_fail(c, 403, "forbidden", NULL, NULL, "agents may not read %s", k->plural);
     }
     page_walk w = {a, k->kind, json_array(), lq.limit, 0, NULL, false};
@@ -460,7 +482,8 @@ static json_t *history(market *m)
     static const char *const names[][2] = {
         {"listings", "listing"},   {"negotiations", "negotiation"},
         {"purchases", "purchase"}, {"alerts", "alert"},
-        {"ledger", "ledger"},      {"decisions", "decision"}};
+        {"ledger", "ledger"},      {"decisions", "decision"},
+        {"disputes", "dispute"}};
     json_t *h = json_object();
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         int64_t n = 0;
@@ -485,6 +508,7 @@ bool lists_snapshot(mkt_ctx *c)
     named_ids(&pur, "listing_id", ids);
     rowset lst = working_set(m, "listing", NULL, NULL, ids);
     rowset alr = working_set(m, "alert", "open", NULL, NULL);
+    rowset dsp = working_set(m, "dispute", "open", "responded", NULL); /* marketd/dispute.c */
     rowset clm = {0}; /* the active claims only (marketd/claims.c) */
     STORE(m->db, objects_working, "claim", "active", NULL, 0, rowset_add, &clm);
     STORE(m->db, objects_newest, "ledger", MKT_SNAPSHOT_NEWEST, rowset_add, &entries);
@@ -505,6 +529,7 @@ bool lists_snapshot(mkt_ctx *c)
     sb_rows(&b, "purchases", &pur);
     sb_rows(&b, "alerts", &alr);
     sb_rows(&b, "claims", &clm);
+    sb_rows(&b, "disputes", &dsp);
     sb_str(&b, ",\"ledger\":{\"balances\":");
     sb_json(&b, balances);
     sb_rows(&b, "entries", &entries);

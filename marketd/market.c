@@ -237,6 +237,8 @@ market *market_open(const market_options *opt, char *err, size_t errsz)
     m->decide_timeout_s = opt->decide_timeout_s > 0 ? opt->decide_timeout_s : 120;
     m->two_person_timeout_s = opt->two_person_timeout_s > 0 ? opt->two_person_timeout_s : 600;
     m->claim_s = opt->claim_s > 0 ? opt->claim_s : 120;
+    m->dispute_window_days = opt->dispute_window_days ? opt->dispute_window_days : 30;
+    m->dispute_respond_s = opt->dispute_respond_s > 0 ? opt->dispute_respond_s : 172800;
     m->max_open_listings =
         opt->max_open_listings > 0 ? opt->max_open_listings : MARKET_MAX_OPEN_LISTINGS;
     if (opt->agent_rate >= 0) {

@@ -57,6 +57,9 @@ typedef struct market_options {
     int presence_window_s; /* keyboard input makes a supervisor present this long (600) */
     int unattended_s;      /* the switch acts after this long unwatched (0: off) */
     bool unattended_halt;  /* its action: halt the fleet (else restrict) */
+    /* Disputes (marketd/dispute.c). */
+    int dispute_window_days; /* opened this long after settlement (0: 30; negative: never) */
+    int dispute_respond_s;   /* a dispute's respond_by after it opens (0: 172800, 48 h) */
 } market_options;
 
 #define MARKET_AGENT_RATE        50.0

@@ -35,6 +35,7 @@
  *   webhook.c  webhooks: the outbox, written in the change's transaction, and its sender
  *   words.c    the words of messages: money with its currency, caps
  *   presence.c who is watching (consoles with keyboard input), the unattended switch
+ *   dispute.c  disputes after a sale: open, respond, accept an offer, resolve, respond_by
  *   (the simulated fleet: marketd/fleet.h and fleet_impl.h; main.c the command line)
  *
  * Every function here runs with the market's lock held unless it says otherwise.
@@ -146,6 +147,9 @@ struct market {
     int64_t claim_due;         /* the earliest until of an active claim (0: unknown) */
     webhook *wh;               /* --webhook: the outbox's sender (NULL: none) */
     struct mkt_presence *pres; /* who is watching, the unattended switch (presence.c) */
+    int dispute_window_days;   /* disputes open this long after settlement (-1: never) */
+    int dispute_respond_s;     /* a dispute's respond_by, after it opens (dispute.c) */
+    int64_t dispute_due;       /* the earliest respond_by to look at (0: unknown) */
 };
 
 /* A request being handled: the parsed pieces and the answer being built. */
@@ -303,6 +307,9 @@ typedef struct mkt_kind {
 /* True when an agent may read every object of kind (listings, halts); of the others only
  * its own (route.c, agent_may_read; the lists of lists.c). */
 bool mkt_agent_reads_all(const char *kind);
+/* True when objects of kind have a buyer and a seller (negotiations, purchases,
+ * disputes): an agent reads those it is a party to, stored as the row's parties. */
+bool mkt_party_kind(const char *kind);
 /* The kind for a path segment ("listings"), or NULL. */
 const mkt_kind *mkt_find_kind(const char *plural);
 /* Object o (stolen) of kind as a may see it (owned). */
@@ -354,6 +361,11 @@ int risk_velocity(market *m, const char *agent_id);
  * buyer's limits) reaches another agent, and without the policies that matched (policy,
  * policy_shadow: what would let an agent probe them). Operators get p as it is. */
 json_t *risk_purchase_view(const market_actor *a, json_t *p);
+
+/* The dispute_burst rule: an alert about agent_id when it has DISPUTE_BURST or more
+ * disputes against it (dispute_against) opened in the last 24 hours. 0 or -1. */
+#define DISPUTE_BURST 3
+int risk_dispute_burst(market *m, const char *agent_id);
 
 /* True when name is one of the rules that flag purchases (docs/api.md's rules table). */
 bool risk_rule_known(const char *name);
@@ -456,6 +468,26 @@ int decide_record(mkt_ctx *c, const char *action, const char *kind, const char *
  * (else the answer is set: 428 missing, 400 malformed, 412 stale with obj). */
 bool decide_if_match(mkt_ctx *c, json_t *obj);
 
+/* ---- dispute.c ---- */
+/* POST /v1/purchases/{id}/disputes, /v1/disputes/{id}/respond and
+ * /v1/disputes/{id}/accept-offer. */
+bool dispute_open(mkt_ctx *c);
+bool dispute_respond(mkt_ctx *c);
+bool dispute_accept_offer(mkt_ctx *c);
+/* The resolve decision (decide.c's table): its body {outcome, amount_minor?, reason} as
+ * the Decision's params {outcome, amount_minor} (owned; *reason borrowed from the body),
+ * or NULL (answered 400); its check on dispute d (the amount: the claim for a refund, at
+ * most the claim and what is left unrefunded; params' amount_minor set); its change. */
+json_t *dispute_resolution_parse(mkt_ctx *c, const char **reason);
+bool dispute_resolution_check(mkt_ctx *c, json_t *d, json_t *params);
+int dispute_resolve(mkt_ctx *c, json_t *d, json_t *params, const char *reason);
+/* The agent a dispute is against: the party that did not open it (the seller when a
+ * supervisor opened it). Borrowed from d. */
+const char *dispute_against(json_t *d);
+/* Marks the disputes past respond_by unanswered, with an alert (own transaction;
+ * market_tick). */
+void dispute_tick(market *m);
+
 /* ---- policy.c, policy_backtest.c ---- */
 /* What the live policies decided about a new purchase: action NULL when none matched
  * (today's rule, approval_threshold_minor, decides), else "approve", "veto" or
@@ -549,8 +581,11 @@ void claims_tick(market *m);
  * would take the buyer over its spending cap (risk_over_cap on the buyer as it is now:
  * nothing changed; the callers check it first), or -1. */
 int settle_purchase(market *m, json_t *p);
-/* Refunds settled purchase p: the ledger's entry back, the buyer's spending. 0 or -1. */
-int settle_refund(market *m, json_t *p);
+/* Refunds amount (0..what is left unrefunded) of settled purchase p: a reversing ledger
+ * entry (kind "refund") for amount, the buyer's spending back by it, p's refunded_minor
+ * up by it and, once all of its total is back, p's status refunded; stores p. The one
+ * place a purchase's money goes back (a refund decision, a dispute). 0 or -1. */
+int settle_refund(market *m, json_t *p, int64_t amount);
 /* Sets purchase p's negotiation to status with a system message text; a cap (borrowed,
  * may be NULL) reopens it inside the cap. 0 or -1. */
 int settle_thread(market *m, json_t *p, const char *status, const char *text, json_t *cap);

@@ -43,6 +43,7 @@ static const char *const alert_st[] = {"open", "acked", "resolved", NULL};
 static const char *const halt_st[] = {"active", "lifted", NULL};
 static const char *const none_st[] = {NULL};
 static const char *const claim_st[] = {"active", "released", "expired", NULL};
+static const char *const dispute_st[] = {"open", "responded", "resolved", NULL};
 
 static const kinddef kinds[] = {
     {"agents", "agent", "agt_", agent_st},           {"listings", "listing", "lst_", listing_st},
@@ -50,6 +51,7 @@ static const kinddef kinds[] = {
     {"alerts", "alert", "alr_", alert_st},           {"ledger", "ledger", "led_", none_st},
     {"decisions", "decision", "dec_", none_st},      {"policies", "policy", "pol_", none_st},
     {"claims", "claim", "pur_", claim_st},           {"halts", "halt", "hlt_", halt_st},
+    {"disputes", "dispute", "dsp_", dispute_st},
 };
 
 const mkt_kind *mkt_find_kind(const char *plural)
@@ -66,6 +68,13 @@ bool mkt_agent_reads_all(const char *kind)
     return strcmp(kind, "listing") == 0 || strcmp(kind, "halt") == 0; /* halts: as in the Fleet */
 }
 
+/* True when objects of kind have parties, a buyer and a seller; see mkt.h. */
+bool mkt_party_kind(const char *kind)
+{
+    return strcmp(kind, "negotiation") == 0 || strcmp(kind, "purchase") == 0 ||
+           strcmp(kind, "dispute") == 0;
+}
+
 /* True when an agent may read this object. */
 static bool agent_may_read(const market_actor *a, const char *kind, json_t *o)
 {
@@ -73,7 +82,7 @@ static bool agent_may_read(const market_actor *a, const char *kind, json_t *o)
         return true;
     if (strcmp(kind, "agent") == 0)
         return strcmp(mkt_str(o, "id"), a->agent_id) == 0;
-    if (strcmp(kind, "negotiation") == 0 || strcmp(kind, "purchase") == 0) {
+    if (mkt_party_kind(kind)) {
         const char *b = mkt_str(o, "buyer_id"), *s = mkt_str(o, "seller_id");
         return (b && strcmp(b, a->agent_id) == 0) || (s && strcmp(s, a->agent_id) == 0);
     }
@@ -257,6 +266,14 @@ static const route routes[] = {
      halt_create},
     {"POST", "presence",                BY(ROLE_SUPERVISOR),    403, AGENTS_ONLY, false,
      presence_post},
+    /* disputes (marketd/dispute.c): opened by a party or a supervisor, answered by the
+     * parties (a supervisor is told so); resolved as a decision, below */
+    {"POST", "purchases/*/disputes",    BY(ROLE_AGENT) | BY(ROLE_SUPERVISOR), 0, NULL, false,
+     dispute_open},
+    {"POST", "disputes/*/respond",      BY(ROLE_AGENT) | BY(ROLE_SUPERVISOR), 0, NULL, false,
+     dispute_respond},
+    {"POST", "disputes/*/accept-offer", BY(ROLE_AGENT) | BY(ROLE_SUPERVISOR), 0, NULL, false,
+     dispute_accept_offer},
     /* the decisions (marketd/decide.c): an operator endpoint is forbidden to agents, any
      * other path missing */
     {"POST", "{kind}/**",               BY(ROLE_SUPERVISOR),    403, AGENTS_ONLY, false,

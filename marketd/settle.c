@@ -1,8 +1,9 @@
 /* settle.c: what follows a purchase's decision, and the clock.
  *
  * Settlement (the ledger's double entry, the buyer's spending, the listing's quantity),
- * refunds, the purchase's negotiation after it ends or is capped, and expiry at
- * decide_by, which market_tick() runs with the idempotency keys' pruning. Each runs
+ * refunds (whole, or part of it: a dispute's), the purchase's negotiation after it ends
+ * or is capped, and expiry at decide_by, which market_tick() runs with the idempotency
+ * keys' pruning and the disputes' respond_by (marketd/dispute.c). Each runs
  * inside the caller's transaction, except settle_expire_due(), which commits each expiry
  * on its own.
  */
@@ -79,6 +80,7 @@ int settle_purchase(market *m, json_t *p)
     if (mkt_update(m, "listing", l) != 0)
         goto out;
     json_object_set_new(p, "status", json_string("settled"));
+    json_object_set_new(p, "settled_at", mkt_time_json(m->now)); /* the dispute window's start */
     rc = mkt_update(m, "purchase", p);
 out:
     json_decref(l);
@@ -156,14 +158,20 @@ bool settle_expire_if_due(market *m, json_t *p)
     return settle_expire(m, p) == 0;
 }
 
-int settle_refund(market *m, json_t *p)
+int settle_refund(market *m, json_t *p, int64_t amount)
 {
-    if (post_ledger(m, p, "refund", -mkt_int(p, "total_minor")) != 0)
+    int64_t total = mkt_int(p, "total_minor"), refunded = mkt_int(p, "refunded_minor") + amount;
+    if (amount < 0 || refunded > total || post_ledger(m, p, "refund", -amount) != 0)
+        return -1;
+    json_object_set_new(p, "refunded_minor", json_integer(refunded));
+    if (refunded == total)
+        json_object_set_new(p, "status", json_string("refunded"));
+    if (mkt_update(m, "purchase", p) != 0)
         return -1;
     json_t *buyer = mkt_get(m, "agent", mkt_str(p, "buyer_id"));
     if (!buyer)
         return 0;
-    int64_t spent = mkt_int(buyer, "spent_minor") - mkt_int(p, "total_minor");
+    int64_t spent = mkt_int(buyer, "spent_minor") - amount;
     json_object_set_new(buyer, "spent_minor", json_integer(spent < 0 ? 0 : spent));
     int rc = mkt_update(m, "agent", buyer);
     json_decref(buyer);
@@ -176,6 +184,7 @@ void market_tick(market *m)
     m->now = mkt_now_ms();
     settle_expire_due(m);
     claims_tick(m);
+    dispute_tick(m);
     webhook_tick(m);
     mkt_idem_prune(m);
     pthread_mutex_unlock(&m->mu);

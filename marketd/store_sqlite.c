@@ -96,7 +96,9 @@ static int sq_object_get(store *s, const char *kind, const char *id, store_row_f
 }
 
 /* The kinds of object, each with its table of searchable text (search_<kind>); policies
- * are listed but not searched (few, listed whole: marketd/db.c, mkt_searchable). */
+ * are listed but not searched (few, listed whole: marketd/db.c, mkt_searchable). A
+ * searchable kind added after these (disputes: few) has no table: its text is kept in
+ * objects.st only, and a search of it reads each row's (sq_objects_page). */
 static const char *const kinds[] = {"agent", "listing", "negotiation", "purchase",
                                     "alert", "ledger",  "decision",    NULL};
 
@@ -157,7 +159,7 @@ static int sq_object_put(store *s, const store_object *o)
         sqlite3_bind_text(st, 14, o->search, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
     sqlite3_reset(st);
-    if (rc == 0 && o->search)
+    if (rc == 0 && o->search && known_kind(o->kind))
         rc = search_put(SQ(s), o);
     return rc;
 }
@@ -229,8 +231,8 @@ static bool search_is_common(sq *s, const store_page *q, const char *phrase)
 static int sq_objects_page(store *s, const store_page *q, store_row_fn fn, void *ud)
 {
     /* the kind is a parameter of the SQL, but a search names its table: only the kinds
-     * with one are searched (policies, claims, halts are listed, never searched) */
-    if ((q->q && !known_kind(q->kind)) || q->col > STORE_TK)
+     * of kinds[] are searched through one, any other's rows are scanned (objects.st) */
+    if (q->col > STORE_TK)
         return -1;
     char sql[1024], phrase[256] = "";
     if (q->q) { /* one FTS5 phrase: in double quotes, a double quote doubled */
@@ -245,7 +247,7 @@ static int sq_objects_page(store *s, const store_page *q, store_row_fn fn, void 
         phrase[n] = '\0';
     }
     bool filtered = q->col != STORE_ORD || q->status || q->party || q->id;
-    bool scan = q->q && filtered && search_is_common(SQ(s), q, phrase);
+    bool scan = q->q && (!known_kind(q->kind) || (filtered && search_is_common(SQ(s), q, phrase)));
     page_sql(q, scan, sql, sizeof sql);
     sqlite3_stmt *st =
         sq_stmt(SQ(s), sql, "ttIt", q->kind, q->status, q->after, q->id ? q->id : q->party);
