@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "api/money.h"
 
@@ -97,6 +98,16 @@ static const char *clock_of(int64_t ms, char *buf, size_t size)
     return buf;
 }
 
+/* A date and time, UTC ("2026-12-03 20:59 UTC"): for a deadline more than a day away. */
+static const char *date_of(int64_t ms, char *buf, size_t size)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    if (ms <= 0 || !gmtime_r(&t, &tm) || !strftime(buf, size, "%Y-%m-%d %H:%M UTC", &tm))
+        snprintf(buf, size, "?");
+    return buf;
+}
+
 /* A span in words: "1:05:09", "4:09", "0:00". */
 static const char *span_of(int64_t ms, char *buf, size_t size)
 {
@@ -128,7 +139,7 @@ static bool mentions_terms(const char *s)
 bool evidence_message_matters(const model_message *m)
 {
     return m->kind == MSG_OFFER || m->kind == MSG_COUNTER || m->kind == MSG_ACCEPT ||
-           mentions_terms(m->text.s);
+           (m->kind != MSG_SYSTEM && mentions_terms(m->text.s));
 }
 
 /* The first line, the claim, the responses and the resolution. */
@@ -154,7 +165,8 @@ static void dispute_lines(const evidence_in *in, evidence *e)
                 clock_of(d->respond_by, t, sizeof t));
         else if (!d->nresponses)
             add(e, "dispute", EVM_PLAIN, "respond by %s (%s left)",
-                clock_of(d->respond_by, t, sizeof t),
+                d->respond_by - in->now_ms > 86400 * 1000LL ? date_of(d->respond_by, w1, sizeof w1)
+                                                            : clock_of(d->respond_by, t, sizeof t),
                 span_of(d->respond_by - in->now_ms, left, sizeof left));
     }
     add(e, "claim", EVM_PLAIN, "claim %s: %s",

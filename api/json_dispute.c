@@ -1,6 +1,8 @@
 /* json_dispute.c: the Dispute of issue 17 decoded (docs/api.md, Disputes), with json.c's field
  * readers (json_int.h): every text sanitised, every amount an integer within money_in_range in
- * the dispute's currency, a status, reason or outcome this build does not know kept as sent. */
+ * the dispute's currency, a status, reason or outcome this build does not know kept as sent;
+ * and a dispute's evidence (api/evidence.h) printed as one line of JSON for `dealdesk
+ * disputes show --json`. */
 #include "api/json.h"
 #include "api/json_int.h"
 
@@ -8,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/evidence.h"
 #include "api/money.h"
 
 /* A table of model.h's names and its length, as jc_get_enum_raw takes them. */
@@ -105,4 +108,68 @@ int jc_dec_dispute(jctx *c, json_t *o, model_dispute *d)
     d->reason = (model_dispute_reason)reason;
     d->status = (model_dispute_status)status;
     return dec_responses(c, o, d) < 0 ? -1 : dec_resolution(c, o, d);
+}
+
+/* An amount or count of the facts: null when not known (-1). */
+static json_t *known(int64_t v)
+{
+    return v < 0 ? json_null() : json_integer(v);
+}
+
+/* The facts of an evidence as an object (evidence.h, evidence_facts). */
+static json_t *facts_json(const evidence_facts *f)
+{
+    json_t *o = json_object();
+    const struct {
+        const char *key;
+        int64_t v;
+    } nums[] = {{"claim_minor", f->claim_minor},
+                {"offer_minor", f->offer_minor},
+                {"total_minor", f->total_minor},
+                {"refunded_minor", f->refunded_minor},
+                {"refundable_minor", f->refundable_minor},
+                {"bought_quantity", f->bought_qty},
+                {"bought_unit_price_minor", f->bought_unit_minor},
+                {"agreed_quantity", f->agreed_qty},
+                {"agreed_unit_price_minor", f->agreed_unit_minor},
+                {"agreed_total_minor", f->agreed_total_minor},
+                {"flags_critical", (int64_t)f->flags_critical},
+                {"flags_warning", (int64_t)f->flags_warning},
+                {"messages", (int64_t)f->messages},
+                {"messages_marked", (int64_t)f->marked},
+                {"buyer_opened", f->buyer_opened},
+                {"buyer_opened_refunded", f->buyer_opened_refunded},
+                {"buyer_opened_rejected", f->buyer_opened_rejected},
+                {"seller_against", f->seller_against},
+                {"seller_against_refunded", f->seller_against_refunded},
+                {"seller_against_rejected", f->seller_against_rejected}};
+    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++)
+        json_object_set_new(o, nums[i].key, known(nums[i].v));
+    json_object_set_new(o, "quantity_differs", json_boolean(f->qty_differs));
+    json_object_set_new(o, "unit_price_differs", json_boolean(f->price_differs));
+    json_object_set_new(o, "ship_to_unverified", json_boolean(f->ship_to_unverified));
+    return o;
+}
+
+int json_print_evidence(FILE *f, const model_dispute *d, const evidence *e)
+{
+    static const char *const marks[] = {
+        [EVM_PLAIN] = "plain", [EVM_HEAD] = "head", [EVM_MATTERS] = "matters", [EVM_WARN] = "warn",
+        [EVM_CRIT] = "crit",   [EVM_DIM] = "dim",   [EVM_MONEY] = "money"};
+    json_t *lines = json_array();
+    for (size_t i = 0; i < e->n; i++) {
+        char plain[sizeof e->lines[i].text];
+        text_strip_marks(e->lines[i].text, plain, sizeof plain);
+        json_array_append_new(lines, json_pack("{ss ss ss}", "section", e->lines[i].section, "mark",
+                                               marks[e->lines[i].mark], "text", plain));
+    }
+    json_t *o =
+        json_pack("{ss sI ss ss ss so so}", "dispute", d->id, "version", (json_int_t)d->version,
+                  "status", model_dispute_status_label(d), "reason", model_dispute_reason_label(d),
+                  "currency", d->currency, "facts", facts_json(&e->f), "lines", lines);
+    int rc = o ? jc_write_ascii(f, o) : -1;
+    json_decref(o);
+    if (rc == 0)
+        fputc('\n', f);
+    return rc == 0 && !ferror(f) ? 0 : -1;
 }

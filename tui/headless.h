@@ -45,6 +45,11 @@ int headless_decide(config *cfg, decision_req *req, const char *total_text,
 int headless_decide_many(config *cfg, decision_action action, const char *const *ids,
                          const char *const *totals, int n, const char *reason);
 
+/* dealdesk disputes show ID [--json]: the evidence of one dispute (api/evidence.h), the
+ * lines the Disputes pane's evidence view shows, or as one line of JSON with its figures
+ * (tui/headless_disputes.c). 0, 1 (not read), 2 (not a dispute id). */
+int headless_disputes_show(const config *cfg, const char *id, bool json);
+
 /* dealdesk policies list: the server's policies, one line each, in evaluation order. */
 int headless_policies_list(const config *cfg);
 /* dealdesk policies export FILE: the server's set written to FILE ({"policies": [...]}). */

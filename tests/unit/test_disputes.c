@@ -311,6 +311,19 @@ static void test_evidence(void **state)
     assert_non_null(l);
     assert_int_equal(l->mark, EVM_WARN);
 
+    /* --json: the same lines, and the figures */
+    char *out = NULL;
+    size_t outlen = 0;
+    FILE *mf = open_memstream(&out, &outlen);
+    assert_int_equal(json_print_evidence(mf, d, &e), 0);
+    fclose(mf);
+    assert_non_null(strstr(out, "\"facts\":{\"claim_minor\":108000,\"offer_minor\":5000,"));
+    assert_non_null(strstr(out, "\"agreed_quantity\":10,"));
+    assert_non_null(strstr(out, "\"quantity_differs\":true"));
+    assert_non_null(strstr(out, "\"section\":\"terms\",\"mark\":\"warn\""));
+    assert_null(strchr(out, 0x1b));
+    free(out);
+
     /* nothing but the dispute read yet: said, never guessed */
     model_dispute silent = *d; /* no response by respond_by */
     silent.nresponses = 0;
