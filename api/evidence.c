@@ -384,7 +384,6 @@ int evidence_build(const evidence_in *in, evidence *out)
     f->agreed_qty = f->agreed_unit_minor = f->agreed_total_minor = -1;
     dispute_lines(in, out);
     purchase_lines(in, out);
-    thread_lines(in, out);
     tally(in, &in->buyer, d->buyer_id, true, &f->buyer_opened, &f->buyer_opened_refunded,
           &f->buyer_opened_rejected);
     tally(in, &in->seller, d->seller_id, false, &f->seller_against, &f->seller_against_refunded,
@@ -393,6 +392,7 @@ int evidence_build(const evidence_in *in, evidence *out)
                  f->buyer_opened_rejected);
     history_line(in, out, &in->seller, d->seller_id, false, f->seller_against,
                  f->seller_against_refunded, f->seller_against_rejected);
+    thread_lines(in, out); /* the longest part last: the rest fits one screen first */
     return out->failed ? -1 : 0;
 }
 

@@ -16,17 +16,17 @@
 
 /* ---- the pane ------------------------------------------------------------------------ */
 
-/* At 80 columns SELLER drops first, then AGE, then BUYER: the claim, the status and the
- * deadline stay. Amounts and times are whole. */
+/* On a narrow terminal SELLER drops first, then AGE, then BUYER (the highest .drop first):
+ * the claim, the status and the deadline stay. Amounts and times are whole. */
 const widget_column disputes_cols[DSC_COUNT] = {
     [DSC_DUE] = {.title = "DUE", .width = 5, .right = true, .whole = true},
     [DSC_MARK] = {.title = "!", .width = 1, .whole = true},
     [DSC_DISPUTE] = {.title = "DISPUTE", .width = 8},
-    [DSC_STATUS] = {.title = "STATUS", .width = 10},
+    [DSC_STATUS] = {.title = "STATUS", .width = 14}, /* "partial_refund" */
     [DSC_REASON] = {.title = "REASON", .width = 12, .flex = true, .max = 18},
     [DSC_CLAIM] = {.title = "CLAIM", .width = 12, .right = true, .whole = true},
-    [DSC_BUYER] = {.title = "BUYER", .width = 10, .flex = true, .max = 24, .drop = 3},
-    [DSC_SELLER] = {.title = "SELLER", .width = 10, .flex = true, .max = 24, .drop = 1},
+    [DSC_BUYER] = {.title = "BUYER", .width = 10, .flex = true, .max = 24, .drop = 1},
+    [DSC_SELLER] = {.title = "SELLER", .width = 10, .flex = true, .max = 24, .drop = 3},
     [DSC_AGE] = {.title = "AGE", .width = 4, .right = true, .whole = true, .drop = 2},
 };
 enum dispute_sort { DS_WAITING, DS_NEWEST, DS_CLAIM };
