@@ -617,6 +617,9 @@ size_t store_balances(const store *s, const char **accounts, int64_t *amounts, s
  * before is then invalid (as documented for every accessor). A closed thread a held
  * pending purchase names, and a watched thread, are never evicted. The ledger and the
  * decisions keep their newest STORE_KEEP_RECORDS (balances are kept whole).
+ * Disputes (issue 17): every open and responded one is held, a resolved one only while
+ * held (the newest STORE_KEEP_CLOSED stay), and a purchase under dispute (dispute_id set)
+ * is applied like one in the working set, evicted as a closed one is.
  *
  * A thread's messages are kept only while it is watched: the STORE_WATCH_MAX threads most
  * recently marked with store_watch_thread() (client_fetch_thread marks its thread). A

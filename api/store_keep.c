@@ -49,9 +49,11 @@ bool keep_admits(const store *s, const model_event *ev)
                    ev->u.negotiation.status == NEG_UNKNOWN;
         /* one a policy decided is a recent automatic decision the console shows as such
          * (issue 15): held, and evicted as closed ones are */
+        /* one under dispute (issue 17) is what a dispute's evidence shows: held, and evicted
+         * as closed ones are */
         case MODEL_PURCHASE:
             return ev->u.purchase.status == PUR_PENDING || ev->u.purchase.status == PUR_UNKNOWN ||
-                   ev->u.purchase.policy.id[0];
+                   ev->u.purchase.policy.id[0] || ev->u.purchase.dispute_id[0];
         case MODEL_ALERT:
             return ev->u.alert.status == ALERT_OPEN || ev->u.alert.status == ALERT_UNKNOWN;
         case MODEL_DISPUTE: /* open and responded ones wait for someone (issue 17) */

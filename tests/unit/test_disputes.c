@@ -152,6 +152,25 @@ static void test_store_working_set(void **state)
     size_t n;
     store_disputes(st, &n);
     assert_int_equal(n, 1);
+    /* a settled purchase the store does not hold: history, unless a dispute names it */
+    static const char pur[] =
+        "{\"seq\":%d,\"type\":\"purchase.updated\",\"at\":\"" AT "\",\"data\":{\"id\":"
+        "\"pur_%d\",\"version\":2,\"listing_id\":\"lst_1\",\"buyer_id\":\"agt_b\","
+        "\"seller_id\":\"agt_s\",\"unit_price_minor\":100,\"quantity\":1,\"total_minor\":100,"
+        "\"currency\":\"USD\",\"status\":\"settled\",\"refunded_minor\":0,\"dispute_id\":%s,"
+        "\"updated_at\":\"" AT "\"}}";
+    char ev_json[2048], err[200];
+    for (int k = 0; k < 2; k++) {
+        snprintf(ev_json, sizeof ev_json, pur, 5 + k, 8 + k, k ? "\"dsp_1\"" : "null");
+        model_event ev;
+        assert_int_equal(json_decode_event("purchase.updated", ev_json, strlen(ev_json), TEXT_UTF8,
+                                           &ev, err, sizeof err),
+                         JSON_OK);
+        assert_int_equal(store_apply(st, &ev), k ? STORE_APPLIED : STORE_STALE);
+        model_event_free(&ev);
+    }
+    assert_null(store_purchase(st, "pur_8"));
+    assert_string_equal(store_purchase(st, "pur_9")->dispute_id, "dsp_1");
 
     /* a snapshot's disputes and total */
     char snap[9000];
@@ -160,7 +179,6 @@ static void test_store_working_set(void **state)
              "{\"total\":7}}}",
              dispute_ok);
     uint64_t rejected = 0;
-    char err[200];
     assert_int_equal(
         json_decode_snapshot(snap, strlen(snap), TEXT_UTF8, st, &rejected, err, sizeof err),
         JSON_OK);
