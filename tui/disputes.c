@@ -197,6 +197,24 @@ static void party_history(ui *u, const char *agent, evidence_history *h)
     h->n = res.nrows;
 }
 
+/* The dispute's purchase: the store's, else read from the market (a search of the purchases
+ * by its id, q=: the store holds the working set, and an older settled purchase may be
+ * history); NULL until it arrives. */
+static const model_purchase *purchase_of(ui *u, const model_dispute *d)
+{
+    const model_purchase *p = store_purchase(u->st, d->purchase_id);
+    if (p || !u->cl)
+        return p;
+    page_query q = {.kind = MODEL_PURCHASE};
+    snprintf(q.q, sizeof q.q, "%s", d->purchase_id);
+    page_result res;
+    client_history(u->cl, &q, PAGES_PAGE_ROWS, &res);
+    for (size_t i = 0; i < res.nrows; i++)
+        if (!strcmp(((const model_purchase *)res.rows[i])->id, d->purchase_id))
+            return res.rows[i];
+    return NULL;
+}
+
 /* The theme role of an evidence line's mark. */
 static theme_role role_of(evidence_mark m)
 {
@@ -216,7 +234,7 @@ void disputes_detail(ui *u, ui_detail *b, const model_dispute *d)
     const model_negotiation *n =
         d->negotiation_id[0] ? store_negotiation(u->st, d->negotiation_id) : NULL;
     evidence_in in = {.dispute = d,
-                      .purchase = store_purchase(u->st, d->purchase_id),
+                      .purchase = purchase_of(u, d),
                       .thread = n && store_thread_watched(u->st, n->id) ? n : NULL,
                       .name = agent_name,
                       .name_ud = u,
