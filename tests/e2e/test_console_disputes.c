@@ -4,8 +4,9 @@
  * status, reason), shows its evidence on one screen (the claim and the response, what was
  * agreed against what was bought, the thread's messages that matter marked, the flags and
  * the decision at purchase time, the parties' histories); a partial refund typed as money
- * is confirmed, sent bound to the version seen, and the server's answer shows; `dealdesk
- * disputes show --json` prints the same lines. */
+ * is confirmed, sent bound to the version seen, and the server's answer shows; the
+ * response's hostile text is shown, never obeyed; `dealdesk disputes show --json` prints
+ * the same lines. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -88,7 +89,9 @@ static void test_dispute_pane_evidence_and_partial_refund(void **state)
     assert_true(strncmp(id, "dsp_", 4) == 0);
     snprintf(path, sizeof path, "/v1/disputes/%s/respond", id);
     assert_int_equal(post(m, m->seller.token, path, 0,
-                          "{\"text\":\"the buyer's offer said 12\",\"offer_minor\":1000}", NULL),
+                          "{\"text\":\"the buyer's offer said 12 \\u001b]52;c;cm0gLXJmIC8=\\u0007"
+                          "\\u202e\",\"offer_minor\":1000}",
+                          NULL),
                      200);
 
     vt *t = e2e_dealdesk(m, 40, 120, m->sup1_file, NULL, NULL);
@@ -104,6 +107,11 @@ static void test_dispute_pane_evidence_and_partial_refund(void **state)
     assert_true(e2e_wait(t, "claim $50.00 USD of $300.00 paid", WAIT_MS));
     assert_true(e2e_wait(t, "claim $50.00: we asked for ten, two more were shipped", WAIT_MS));
     assert_true(e2e_wait(t, "offers $10.00: the buyer's offer said 12", WAIT_MS));
+    /* the response's escape sequence is shown, never obeyed (api/text.h) */
+    assert_true(e2e_wait(t, "said 12 ␛]52;c;cm0gLXJmIC8=␇<U+202E>", WAIT_MS));
+    size_t len;
+    const unsigned char *out = vt_output(t, &len);
+    assert_null(vt_check_stream(out, len, false));
     assert_true(e2e_wait(t, "bought   12 × $25.00 = $300.00", WAIT_MS));
     assert_true(e2e_wait(t, "agreed   12 × $25.00 = $300.00", WAIT_MS));
     assert_true(e2e_wait(t, "other disputes opened", WAIT_MS)); /* the buyer's history */
