@@ -160,6 +160,54 @@ static void test_dispute_pane_evidence_and_partial_refund(void **state)
     e2e_quit(t);
 }
 
+/* The box is bound to the version seen: the seller answers while it is open, the box says
+ * so, and y is refused by the market (412): nothing is refunded. */
+static void test_resolve_bound_to_version(void **state)
+{
+    e2e_market *m = *state;
+    char pur[65], neg[65], path[200], id[65], *ans = NULL;
+    settled_purchase(m, 3000, 2, pur, neg);
+    snprintf(path, sizeof path, "/v1/purchases/%s/disputes", pur);
+    assert_int_equal(post(m, m->buyer.token, path, 0,
+                          "{\"reason\":\"not_as_described\",\"claim_minor\":6000,"
+                          "\"text\":\"scratched frames\"}",
+                          &ans),
+                     201);
+    field(ans, "id", id, sizeof id);
+    free(ans);
+    vt *t = e2e_dealdesk(m, 40, 120, m->sup1_file, NULL, NULL);
+    assert_non_null(t);
+    assert_true(e2e_wait_operator(t, WAIT_MS));
+    vt_send(t, "8");
+    vt_send(t, "/");
+    vt_send(t, id);
+    vt_send(t, "\r");
+    const char *row[] = {id, "open", "not_as_described", "$60.00", NULL};
+    assert_true(e2e_wait_row(t, row, WAIT_MS));
+    vt_send(t, "f");
+    assert_true(e2e_wait(t, "reason:", WAIT_MS));
+    vt_send(t, "scratches shown in the photos\r");
+    char title[160];
+    snprintf(title, sizeof title, "Refund the claim of %s (version 1)", id);
+    assert_true(e2e_wait(t, title, WAIT_MS));
+    assert_true(e2e_wait(t, "Refund $60.00 USD?", WAIT_MS));
+    snprintf(path, sizeof path, "/v1/disputes/%s/respond", id);
+    assert_int_equal(post(m, m->seller.token, path, 0, "{\"text\":\"they were new\"}", NULL), 200);
+    assert_true(e2e_wait(t, "CHANGED since shown: now v2 responded; y will be refused", WAIT_MS));
+    vt_send(t, "y");
+    char refused[160];
+    snprintf(refused, sizeof refused, "412 resolve %s: it changed since you saw it", id);
+    assert_true(e2e_wait(t, refused, WAIT_MS));
+    testhttp_resp r = {0};
+    char v[32];
+    snprintf(path, sizeof path, "/v1/purchases/%s", pur);
+    assert_int_equal(testsrv_get(&m->srv, TESTSRV_TOKEN_SUP1, path, &r), 0);
+    field(r.body, "refunded_minor", v, sizeof v);
+    assert_string_equal(v, "0");
+    testhttp_resp_free(&r);
+    e2e_quit(t);
+}
+
 /* `dealdesk disputes show ID --json` reads what the evidence view shows, and `disputes
  * resolve` refuses what the pane refuses (an amount in the wrong shape: nothing sent). */
 static void test_disputes_show_headless(void **state)
@@ -203,6 +251,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dispute_pane_evidence_and_partial_refund),
+        cmocka_unit_test(test_resolve_bound_to_version),
         cmocka_unit_test(test_disputes_show_headless),
     };
     return cmocka_run_group_tests(tests, e2e_group_setup, e2e_group_teardown);
