@@ -276,6 +276,8 @@ static void purchase_lines(const evidence_in *in, evidence *e)
     for (size_t i = 0; i < p->nflags; i++) {
         const model_flag *fl = &p->flags[i];
         bool crit = fl->severity == SEV_CRITICAL;
+        if (f->nflag_rules < EVIDENCE_RULES_MAX)
+            memcpy(f->flag_rules[f->nflag_rules++], fl->rule, sizeof fl->rule);
         f->flags_critical += crit;
         f->flags_warning += fl->severity == SEV_WARNING;
         add(e, "flags",

@@ -60,6 +60,8 @@ typedef struct evidence_in {
     bool ascii;     /* the text mode is ASCII: the program's symbols (✗ ✓ ▶ × · ⚠) too */
 } evidence_in;
 
+#define EVIDENCE_RULES_MAX 16
+
 /* What the lines say, as figures (for a script: --json's "facts"); -1 where not known. */
 typedef struct evidence_facts {
     int64_t claim_minor;
@@ -70,6 +72,8 @@ typedef struct evidence_facts {
     bool qty_differs, price_differs;
     bool ship_to_unverified; /* the purchase carried ship_to_unverified */
     size_t flags_critical, flags_warning;
+    model_raw flag_rules[EVIDENCE_RULES_MAX]; /* the purchase's flags' rules, in order */
+    size_t nflag_rules;
     size_t messages, marked;
     /* the histories, this dispute left out: opened by the party, against the party (opened
      * by the other side), of those resolved refund or partial_refund, and rejected */

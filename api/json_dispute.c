@@ -148,6 +148,10 @@ static json_t *facts_json(const evidence_facts *f)
     json_object_set_new(o, "quantity_differs", json_boolean(f->qty_differs));
     json_object_set_new(o, "unit_price_differs", json_boolean(f->price_differs));
     json_object_set_new(o, "ship_to_unverified", json_boolean(f->ship_to_unverified));
+    json_t *rules = json_array();
+    for (size_t i = 0; i < f->nflag_rules; i++)
+        json_array_append_new(rules, json_string(f->flag_rules[i]));
+    json_object_set_new(o, "flag_rules", rules);
     return o;
 }
 

@@ -338,6 +338,7 @@ static void test_evidence(void **state)
     assert_non_null(strstr(out, "\"facts\":{\"claim_minor\":108000,\"offer_minor\":5000,"));
     assert_non_null(strstr(out, "\"agreed_quantity\":10,"));
     assert_non_null(strstr(out, "\"quantity_differs\":true"));
+    assert_non_null(strstr(out, "\"flag_rules\":[\"quantity_vs_intent\"]"));
     assert_non_null(strstr(out, "\"section\":\"terms\",\"mark\":\"warn\""));
     assert_null(strchr(out, 0x1b));
     free(out);
