@@ -409,6 +409,7 @@ static void *fleet_main(void *arg)
         }
         if (f->halted)
             continue;
+        fl_disputes_step(f, now); /* marketd/fleet_dispute.c */
         /* Due deals, a bounded batch at a time so that events and stop stay prompt.
          */
         for (int n = 0; n < 64 && f->heap_n; n++) {

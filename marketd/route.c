@@ -267,12 +267,13 @@ static const route routes[] = {
     {"POST", "presence",                BY(ROLE_SUPERVISOR),    403, AGENTS_ONLY, false,
      presence_post},
     /* disputes (marketd/dispute.c): opened by a party or a supervisor, answered by the
-     * parties (a supervisor is told so); resolved as a decision, below */
+     * parties (a supervisor is told so); resolved as a decision, below. Accepting an offer
+     * moves money: like a trade, refused while the fleet is halted or the agent paused */
     {"POST", "purchases/*/disputes",    BY(ROLE_AGENT) | BY(ROLE_SUPERVISOR), 0, NULL, false,
      dispute_open},
     {"POST", "disputes/*/respond",      BY(ROLE_AGENT) | BY(ROLE_SUPERVISOR), 0, NULL, false,
      dispute_respond},
-    {"POST", "disputes/*/accept-offer", BY(ROLE_AGENT) | BY(ROLE_SUPERVISOR), 0, NULL, false,
+    {"POST", "disputes/*/accept-offer", BY(ROLE_AGENT) | BY(ROLE_SUPERVISOR), 0, NULL, true,
      dispute_accept_offer},
     /* the decisions (marketd/decide.c): an operator endpoint is forbidden to agents, any
      * other path missing */

@@ -248,8 +248,15 @@ static void test_open_respond_accept_offer(void **state)
     free(dispute_post(&srv, t.seller_token, id, "respond", 0, "{\"text\":\"again\"}", 409));
     assert_int_equal(notes(&srv, neg, id), 2);
 
-    /* only the opener accepts */
+    /* only the opener accepts; not while the fleet is halted (money moves) */
     free(dispute_post(&srv, t.seller_token, id, "accept-offer", 0, "{}", 403));
+    free(testsrv_post_want(&srv, TESTSRV_TOKEN_SUP1, "/v1/fleet/halt", testsrv_fleet_version(&srv),
+                           "{\"reason\":\"look first\"}", 200));
+    d = dispute_post(&srv, t.buyer_token, id, "accept-offer", 0, "{}", 409);
+    testjson_want_str(d, "error", "fleet_halted");
+    free(d);
+    free(testsrv_post_want(&srv, TESTSRV_TOKEN_SUP1, "/v1/fleet/resume",
+                           testsrv_fleet_version(&srv), "{}", 200));
     d = dispute_post(&srv, t.buyer_token, id, "accept-offer", 0, "{}", 200);
     testjson_want_str(d, "status", "resolved");
     testjson_want_str(d, "resolution.outcome", "partial_refund");
@@ -417,6 +424,14 @@ static void test_resolve_decision(void **state)
     testhttp_resp_free(&r);
     free(first);
     assert_int_equal(testsrv_seq(&srv), seq); /* nothing applied twice */
+    /* another supervisor deciding on the version it saw before: 412, the resolved dispute */
+    d = testsrv_post_want(&srv, TESTSRV_TOKEN_SUP2, "/v1/disputes/x/resolve", 0, "{}", 400);
+    free(d);
+    char rpath[160];
+    snprintf(rpath, sizeof rpath, "/v1/disputes/%s/resolve", id);
+    d = testsrv_post_want(&srv, TESTSRV_TOKEN_SUP2, rpath, v, partial, 412);
+    testjson_want_str(d, "current.status", "resolved");
+    free(d);
     d = dispute_post(&srv, TESTSRV_TOKEN_SUP1, id, "resolve", v + 1, partial, 409);
     free(d);
 
@@ -506,6 +521,9 @@ static void test_reading(void **state)
     assert_int_equal(testsrv_get(&srv, t.seller_token, path, &r), 0);
     assert_int_equal(r.status, 200);
     testhttp_resp_free(&r);
+    /* an agent of neither side neither responds nor accepts */
+    free(dispute_post(&srv, other.seller_token, id, "respond", 0, "{\"text\":\"x\"}", 403));
+    free(dispute_post(&srv, other.buyer_token, id, "accept-offer", 0, "{}", 403));
 
     assert_true(listed(&srv, t.buyer_token, "/v1/disputes", id));
     assert_true(listed(&srv, t.seller_token, "/v1/disputes?status=open", id));
@@ -634,6 +652,93 @@ static void test_dispute_burst(void **state)
     testsrv_stop(&s);
 }
 
+/* Approves (as sup1) every purchase waiting on s, as a supervisor at the console would,
+ * so that deals with faults settle too; refusals (a budget, a race) are left as they
+ * are. */
+static void approve_waiting(testsrv *s)
+{
+    char *b = testsrv_list(s, TESTSRV_TOKEN_SUP1, "/v1/purchases?status=pending_approval");
+    json_t *j = b ? json_loads(b, 0, NULL) : NULL;
+    free(b);
+    size_t i;
+    json_t *p;
+    json_array_foreach(j, i, p)
+    {
+        char path[160], body[80];
+        snprintf(path, sizeof path, "/v1/purchases/%s/approve",
+                 json_string_value(json_object_get(p, "id")));
+        snprintf(body, sizeof body, "{\"expected_total_minor\":%lld}",
+                 (long long)json_integer_value(json_object_get(p, "total_minor")));
+        testhttp_resp r;
+        testsrv_post(s, TESTSRV_TOKEN_SUP1, path,
+                     (long long)json_integer_value(json_object_get(p, "version")), body, &r);
+        testhttp_resp_free(&r);
+    }
+    json_decref(j);
+}
+
+/* Checks the fleet's dispute fault f (kind dispute_*) on s: its purchase names a dispute
+ * opened by the fault's agent (the buyer) on that purchase. */
+static void check_fleet_dispute(testsrv *s, json_t *f)
+{
+    const char *pid = json_string_value(json_object_get(f, "purchase_id"));
+    const char *agent = json_string_value(json_object_get(f, "agent_id"));
+    assert_non_null(pid);
+    assert_non_null(agent);
+    char *p = get(s, "purchases", pid);
+    char did[72];
+    assert_true(testjson_str(p, "dispute_id", did, sizeof did));
+    testjson_want_str(p, "buyer_id", agent);
+    free(p);
+    char *d = get(s, "disputes", did);
+    testjson_want_str(d, "purchase_id", pid);
+    testjson_want_str(d, "opened_by", agent);
+    free(d);
+}
+
+/* The simulated fleet opens disputes with ground truth: justified ones on deals that
+ * carried a fault, bad-faith ones from its dishonest buyers, each labelled in
+ * GET /v1/sim/faults with its purchase; sellers respond. */
+static void test_fleet_disputes(void **state)
+{
+    (void)state;
+    testsrv s;
+    assert_int_equal(
+        testsrv_start(&s, "--fleet 40 --seed 3 --faults 0.3 --rate 20 --decide-timeout 600"), 0);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    bool justified = false, bad = false, responded = false;
+    for (;;) {
+        approve_waiting(&s);
+        char *b = testsrv_get_ok(&s, "/v1/sim/faults");
+        json_t *j = json_loads(b, 0, NULL);
+        free(b);
+        size_t i;
+        json_t *f;
+        json_array_foreach(json_object_get(j, "items"), i, f)
+        {
+            const char *kind = json_string_value(json_object_get(f, "kind"));
+            bool jus = !strcmp(kind, "dispute_justified"), bf = !strcmp(kind, "dispute_bad_faith");
+            if (jus || bf)
+                check_fleet_dispute(&s, f);
+            justified |= jus;
+            bad |= bf;
+        }
+        json_decref(j);
+        char *r = testsrv_list(&s, TESTSRV_TOKEN_SUP1, "/v1/disputes");
+        responded = responded || (r && strstr(r, "\"responses\":[{"));
+        free(r);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        if ((justified && bad && responded) || t1.tv_sec - t0.tv_sec > 90)
+            break;
+        nanosleep(&(struct timespec){0, 250 * 1000000L}, NULL);
+    }
+    testsrv_stop(&s);
+    if (!justified || !bad || !responded)
+        fail_msg("after 90 s: a justified dispute %s, a bad-faith one %s, a response %s",
+                 justified ? "yes" : "no", bad ? "yes" : "no", responded ? "yes" : "no");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -644,6 +749,7 @@ int main(void)
         cmocka_unit_test(test_window),
         cmocka_unit_test(test_respond_by),
         cmocka_unit_test(test_dispute_burst),
+        cmocka_unit_test(test_fleet_disputes),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
