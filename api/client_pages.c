@@ -45,6 +45,8 @@ static const char *query_refused(const client *c, const page_query *q)
         return "type 3 characters to search history";
     if (!word_ok(q->status, sizeof q->status) || !word_ok(q->sort, sizeof q->sort))
         return "not a status or sort the server knows";
+    if (q->party[0] && !text_valid_id(q->party, "agt_"))
+        return "not an agent id";
     if (c->replay)
         return "no server in a replay: history is not read";
     if (!c->pg)
@@ -63,6 +65,8 @@ static int ask_page(client *c, page_set *s)
         n += snprintf(path + n, sizeof path - (size_t)n, "&status=%s", q->status);
     if (q->sort[0])
         n += snprintf(path + n, sizeof path - (size_t)n, "&sort=%s", q->sort);
+    if (q->party[0]) /* an agent id: nothing to encode */
+        n += snprintf(path + n, sizeof path - (size_t)n, "&party=%s", q->party);
     if (q->q[0]) {
         http_url_encode(q->q, enc, sizeof enc);
         n += snprintf(path + n, sizeof path - (size_t)n, "&q=%s", enc);

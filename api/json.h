@@ -25,6 +25,7 @@
 #include <stdio.h>
 
 #include "api/decision.h"
+#include "api/evidence.h"
 #include "api/model.h"
 #include "api/text.h"
 
@@ -133,6 +134,12 @@ typedef int (*json_page_fn)(void *ud, const char *path, const char *after, char 
  * and counted in *rejected. Returns 0, or -1 with err (the line is then incomplete). */
 int json_print_state(FILE *f, const char *snap, size_t len, text_mode mode, json_page_fn fetch,
                      void *ud, uint64_t *rejected, char *err, size_t errsz);
+
+/* Prints the evidence of dispute d (api/evidence.h) as one line of ASCII JSON: {dispute,
+ * version, status, reason, currency, facts: {amounts in minor units, counts; null when not
+ * known}, lines: [{section, mark, text}]}: the lines are the evidence view's, text without
+ * its marks. Returns 0 or -1. */
+int json_print_evidence(FILE *f, const model_dispute *d, const evidence *e);
 
 /* Writes every thread of the store with its messages (`:export threads`) as a JSON array,
  * text without its marks; amounts in minor units, times as at_ms. Returns the number of

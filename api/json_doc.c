@@ -85,7 +85,8 @@ static void load_history(store *st, json_t *h)
         model_kind kind;
     } kinds[] = {{"listings", MODEL_LISTING},   {"negotiations", MODEL_NEGOTIATION},
                  {"purchases", MODEL_PURCHASE}, {"alerts", MODEL_ALERT},
-                 {"ledger", MODEL_LEDGER},      {"decisions", MODEL_DECISION}};
+                 {"ledger", MODEL_LEDGER},      {"decisions", MODEL_DECISION},
+                 {"disputes", MODEL_DISPUTE}};
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
         json_t *t = json_object_get(json_object_get(h, kinds[i].key), "total");
         if (json_is_integer(t) && json_integer_value(t) >= 0)
@@ -119,7 +120,8 @@ json_result json_decode_snapshot(const char *body, size_t len, text_mode mode, s
                   {"alerts", MODEL_ALERT},
                   {"decisions", MODEL_DECISION},
                   {"claims", MODEL_CLAIM}, /* after the purchases they are kept with */
-                  {"policies", MODEL_POLICY}};
+                  {"policies", MODEL_POLICY},
+                  {"disputes", MODEL_DISPUTE}};
     for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++) {
         r = load_array(&c, st, json_object_get(root, arrays[i].key), arrays[i].kind, rejected);
         if (r != JSON_OK)

@@ -30,6 +30,20 @@ json_t *jc_parse(const char *s, size_t len, jctx *c);
 int jc_get_int(jctx *c, json_t *o, const char *key, int64_t min, int64_t max, int64_t *out,
                bool nullable, int64_t dflt);
 
+/* json.c's field readers (see there): an id with a prefix (nullable: ""), a sanitised text
+ * (nullable: s NULL), an amount (nullable: -1), an RFC 3339 time (nullable: 0), an
+ * enumeration the server may grow (unknown kept in raw), a known currency. 0 or -1. */
+int jc_get_id(jctx *c, json_t *o, const char *key, const char *prefix, char *out, bool nullable);
+int jc_get_text(jctx *c, json_t *o, const char *key, model_text *t, bool nullable);
+int jc_get_money(jctx *c, json_t *o, const char *key, int64_t *out, bool nullable);
+int jc_get_time(jctx *c, json_t *o, const char *key, int64_t *out, bool nullable);
+int jc_get_enum_raw(jctx *c, json_t *o, const char *key, const char *const *names, int n,
+                    int unknown, int *out, model_raw raw);
+int jc_get_currency(jctx *c, json_t *o, const char *key, char out[4]);
+
+/* A Dispute into d (json_dispute.c). 0, or -1 with the error recorded. */
+int jc_dec_dispute(jctx *c, json_t *o, model_dispute *d);
+
 /* A short word field (a role): 1..size-1 of [a-z0-9_.]. 0 or -1. */
 int jc_get_word(jctx *c, json_t *o, const char *key, char *out, size_t size);
 

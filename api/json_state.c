@@ -17,7 +17,8 @@ static const struct {
 } lists[] = {
     {"listings", "listings", MODEL_LISTING},    {"negotiations", "negotiations", MODEL_NEGOTIATION},
     {"purchases", "purchases", MODEL_PURCHASE}, {"alerts", "alerts", MODEL_ALERT},
-    {"decisions", "decisions", MODEL_DECISION}, {"entries", "ledger", MODEL_LEDGER}};
+    {"decisions", "decisions", MODEL_DECISION}, {"disputes", "disputes", MODEL_DISPUTE},
+    {"entries", "ledger", MODEL_LEDGER}};
 #define NLISTS (sizeof lists / sizeof lists[0])
 #define LEDGER (NLISTS - 1)
 

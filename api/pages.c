@@ -33,7 +33,8 @@ struct pages {
 static const char *const kind_paths[MODEL_KIND_COUNT] = {
     [MODEL_LISTING] = "listings",   [MODEL_NEGOTIATION] = "negotiations",
     [MODEL_PURCHASE] = "purchases", [MODEL_ALERT] = "alerts",
-    [MODEL_LEDGER] = "ledger",      [MODEL_DECISION] = "decisions"};
+    [MODEL_LEDGER] = "ledger",      [MODEL_DECISION] = "decisions",
+    [MODEL_DISPUTE] = "disputes"};
 
 const char *pages_kind_path(model_kind kind)
 {
@@ -60,6 +61,7 @@ static size_t row_size(model_kind k)
         case MODEL_ALERT: return sizeof(model_alert);
         case MODEL_LEDGER: return sizeof(model_ledger_entry);
         case MODEL_DECISION: return sizeof(model_decision);
+        case MODEL_DISPUTE: return sizeof(model_dispute);
         default: return 0;
     }
 }
@@ -73,6 +75,7 @@ static void row_free(model_kind k, void *o)
         case MODEL_PURCHASE: model_purchase_clear(o); break;
         case MODEL_ALERT: model_alert_clear(o); break;
         case MODEL_DECISION: model_decision_clear(o); break;
+        case MODEL_DISPUTE: model_dispute_clear(o); break;
         default: break; /* a ledger entry owns nothing */
     }
     free(o);
@@ -130,7 +133,7 @@ void pages_free(pages *p)
 static bool same_query(const page_query *a, const page_query *b)
 {
     return a->kind == b->kind && strcmp(a->status, b->status) == 0 && strcmp(a->q, b->q) == 0 &&
-           strcmp(a->sort, b->sort) == 0;
+           strcmp(a->sort, b->sort) == 0 && strcmp(a->party, b->party) == 0;
 }
 
 page_set *pages_get(pages *p, const page_query *q)

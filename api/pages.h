@@ -26,12 +26,14 @@
 
 /* What a pane asks the server for. Two queries are the same query when every field is. */
 typedef struct page_query {
-    model_kind kind;         /* MODEL_LISTING, _NEGOTIATION, _PURCHASE, _ALERT, _LEDGER
-                                or _DECISION */
+    model_kind kind;         /* MODEL_LISTING, _NEGOTIATION, _PURCHASE, _ALERT, _LEDGER,
+                                _DECISION or _DISPUTE */
     char status[24];         /* one status name of the kind, or "" for any */
     char q[PAGES_Q_MAX + 1]; /* text searched (PAGES_Q_MIN..PAGES_Q_MAX bytes), or "" */
     char sort[24];           /* a sort docs/api.md names for the kind, or "" (creation
                                 order, oldest first) */
+    /* disputes: an agent's (party=, issue 17), or "" */
+    char party[MODEL_ID_MAX + 1];
 } page_query;
 
 typedef enum page_state {

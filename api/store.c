@@ -118,8 +118,8 @@ store *store_new(void)
     store *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
-    coll *ptrs[] = {&s->agents,    &s->listings, &s->negotiations,
-                    &s->purchases, &s->alerts,   &s->policies};
+    coll *ptrs[] = {&s->agents, &s->listings, &s->negotiations, &s->purchases,
+                    &s->alerts, &s->policies, &s->disputes};
     for (size_t i = 0; i < sizeof ptrs / sizeof ptrs[0]; i++) {
         ptrs[i]->elem = sizeof(void *);
         ptrs[i]->byptr = true;
@@ -159,10 +159,15 @@ static void store_clear(store *s)
         model_policy_clear(coll_at(&s->policies, i));
         free(coll_at(&s->policies, i));
     }
+    for (size_t i = 0; i < s->disputes.n; i++) {
+        model_dispute_clear(coll_at(&s->disputes, i));
+        free(coll_at(&s->disputes, i));
+    }
     for (size_t i = 0; i < s->decisions.n; i++)
         model_decision_clear(coll_at(&s->decisions, i));
-    coll *all[] = {&s->agents, &s->listings,  &s->negotiations, &s->purchases, &s->alerts,
-                   &s->ledger, &s->decisions, &s->balances,     &s->named,     &s->policies};
+    coll *all[] = {&s->agents, &s->listings, &s->negotiations, &s->purchases,
+                   &s->alerts, &s->ledger,   &s->decisions,    &s->balances,
+                   &s->named,  &s->policies, &s->disputes};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         coll_free(all[i]);
     model_fleet_clear(&s->fleet);
@@ -280,6 +285,10 @@ static void clear_alert(void *p)
 static void clear_policy(void *p)
 {
     model_policy_clear(p);
+}
+static void clear_dispute(void *p)
+{
+    model_dispute_clear(p);
 }
 
 /* A newer version of a negotiation keeps the messages received so far. */
@@ -407,6 +416,7 @@ static bool held(const store *s, const model_event *ev)
         case MODEL_NEGOTIATION: return coll_find(&s->negotiations, ev->u.negotiation.id) >= 0;
         case MODEL_PURCHASE: return coll_find(&s->purchases, ev->u.purchase.id) >= 0;
         case MODEL_ALERT: return coll_find(&s->alerts, ev->u.alert.id) >= 0;
+        case MODEL_DISPUTE: return coll_find(&s->disputes, ev->u.dispute.id) >= 0;
         default: return true;
     }
 }
@@ -482,6 +492,10 @@ static store_result put(store *s, model_event *ev, bool post)
         case MODEL_POLICY: /* every policy is in the working set (store_keep.c admits it) */
             r = put_versioned(&s->policies, &ev->u.policy, sizeof ev->u.policy,
                               offsetof(model_policy, version), clear_policy, NULL);
+            break;
+        case MODEL_DISPUTE:
+            r = put_versioned(&s->disputes, &ev->u.dispute, sizeof ev->u.dispute,
+                              offsetof(model_dispute, version), clear_dispute, NULL);
             break;
         case MODEL_LEDGER: r = put_ledger(s, &ev->u.ledger, post); break;
         case MODEL_DECISION: r = put_decision(s, &ev->u.decision); break;
@@ -614,6 +628,11 @@ const model_policy *store_policy(const store *s, const char *id)
     return find_ptr(&s->policies, id);
 }
 
+const model_dispute *store_dispute(const store *s, const char *id)
+{
+    return find_ptr(&s->disputes, id);
+}
+
 const model_fleet *store_fleet(const store *s)
 {
     return &s->fleet;
@@ -653,6 +672,12 @@ const model_alert *const *store_alerts(const store *s, size_t *n)
 {
     *n = s->alerts.n;
     return (const model_alert *const *)(const void *)s->alerts.base;
+}
+
+const model_dispute *const *store_disputes(const store *s, size_t *n)
+{
+    *n = s->disputes.n;
+    return (const model_dispute *const *)(const void *)s->disputes.base;
 }
 
 const model_ledger_entry *store_ledger(const store *s, size_t *n)

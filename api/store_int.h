@@ -33,6 +33,7 @@ struct store {
     uint64_t changes[MODEL_KIND_COUNT];
     coll agents, listings, negotiations, purchases, alerts; /* by pointer */
     coll policies;                                          /* by pointer, every one */
+    coll disputes;                                          /* by pointer */
     coll ledger, decisions, balances;                       /* by value */
     model_fleet fleet;
     /* the working set (store_keep.c) */

@@ -49,11 +49,15 @@ bool keep_admits(const store *s, const model_event *ev)
                    ev->u.negotiation.status == NEG_UNKNOWN;
         /* one a policy decided is a recent automatic decision the console shows as such
          * (issue 15): held, and evicted as closed ones are */
+        /* one under dispute (issue 17) is what a dispute's evidence shows: held, and evicted
+         * as closed ones are */
         case MODEL_PURCHASE:
             return ev->u.purchase.status == PUR_PENDING || ev->u.purchase.status == PUR_UNKNOWN ||
-                   ev->u.purchase.policy.id[0];
+                   ev->u.purchase.policy.id[0] || ev->u.purchase.dispute_id[0];
         case MODEL_ALERT:
             return ev->u.alert.status == ALERT_OPEN || ev->u.alert.status == ALERT_UNKNOWN;
+        case MODEL_DISPUTE: /* open and responded ones wait for someone (issue 17) */
+            return ev->u.dispute.status != DSP_RESOLVED;
         default: return true; /* agents, policies, the fleet, new entries, decisions, messages */
     }
 }
@@ -129,6 +133,11 @@ static bool evictable(const store *s, model_kind k, const void *o, const coll *k
             *at = a->updated_at;
             return a->status != ALERT_OPEN;
         }
+        case MODEL_DISPUTE: {
+            const model_dispute *d = o;
+            *at = d->updated_at;
+            return d->status == DSP_RESOLVED;
+        }
         default: return false;
     }
 }
@@ -141,6 +150,7 @@ static void drop_object(model_kind k, void *o)
         case MODEL_NEGOTIATION: model_negotiation_clear(o); break;
         case MODEL_PURCHASE: model_purchase_clear(o); break;
         case MODEL_ALERT: model_alert_clear(o); break;
+        case MODEL_DISPUTE: model_dispute_clear(o); break;
         default: break;
     }
     free(o);
@@ -231,6 +241,7 @@ static coll *coll_of(store *s, model_kind k)
         case MODEL_NEGOTIATION: return &s->negotiations;
         case MODEL_PURCHASE: return &s->purchases;
         case MODEL_ALERT: return &s->alerts;
+        case MODEL_DISPUTE: return &s->disputes;
         case MODEL_LEDGER: return &s->ledger;
         case MODEL_DECISION: return &s->decisions;
         default: return NULL;
@@ -330,7 +341,7 @@ void store_set_history_total(store *s, model_kind k, int64_t total)
 size_t store_held(const store *s)
 {
     size_t n = s->agents.n + s->listings.n + s->negotiations.n + s->purchases.n + s->alerts.n +
-               s->ledger.n + s->decisions.n + s->policies.n;
+               s->ledger.n + s->decisions.n + s->policies.n + s->disputes.n;
     for (size_t i = 0; i < s->negotiations.n; i++)
         n += ((const model_negotiation *)coll_at(&s->negotiations, i))->nmessages;
     return n;

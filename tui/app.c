@@ -263,6 +263,7 @@ static void draw_confirm(const ui *u, WINDOW *w, int cols)
     }
     const model_purchase *p = store_purchase(u->st, u->confirm_req.subject_id);
     const model_policy *pol = store_policy(u->st, u->confirm_req.subject_id);
+    const model_dispute *dsp = store_dispute(u->st, u->confirm_req.subject_id);
     if (u->confirm_version && p && p->version != u->confirm_version) {
         snprintf(changed, sizeof changed, "CHANGED since shown: now v%lld %s; y will be refused",
                  (long long)p->version, model_purchase_status_label(p));
@@ -270,6 +271,10 @@ static void draw_confirm(const ui *u, WINDOW *w, int cols)
     } else if (u->confirm_version && pol && pol->version != u->confirm_version) {
         snprintf(changed, sizeof changed, "CHANGED since shown: now v%lld %s; y will be refused",
                  (long long)pol->version, pol->enabled ? "enabled" : "disabled");
+        lines[n++] = changed;
+    } else if (u->confirm_version && dsp && dsp->version != u->confirm_version) {
+        snprintf(changed, sizeof changed, "CHANGED since shown: now v%lld %s; y will be refused",
+                 (long long)dsp->version, model_dispute_status_label(dsp));
         lines[n++] = changed;
     }
     widget_dialog(w, u->confirm_title, lines, n, cols - 4);

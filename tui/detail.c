@@ -648,6 +648,7 @@ int detail_update(ui *u, int width, int height)
         case MODEL_ALERT: alert_lines(u, b, row); break;
         case MODEL_AGENT: agent_lines(u, b, row); break;
         case MODEL_POLICY: policy_lines(u, b, row); break;
+        case MODEL_DISPUTE: disputes_detail(u, b, row); break;
         default: break;
     }
     if (b->thread)
@@ -661,6 +662,20 @@ int detail_update(ui *u, int width, int height)
     if (pn->detail_scroll < 0)
         pn->detail_scroll = 0;
     return n;
+}
+
+/* A pane's own line; see ui.h. */
+void detail_add_line(dbuf *b, theme_role role, bool soft, const char *text)
+{
+    dline *d = add(b, role, "%s", text);
+    if (d)
+        d->soft = soft;
+}
+
+/* The thread a pane's own detail shows; see ui.h. */
+void detail_show_thread(dbuf *b, const model_negotiation *n)
+{
+    b->thread = n;
 }
 
 /* Draws the detail; see ui.h. */

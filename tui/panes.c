@@ -795,4 +795,7 @@ const pane_ops panes_ops[PANE_COUNT] = {
                      agents_compare, agents_cell, agents_row_id},
     [PANE_POLICIES] = {"Policies", MODEL_POLICY, policies_cols, PLC_COUNT, policies_sorts,
                        policies_collect, policies_compare, policies_cell, policies_row_id},
+    [PANE_DISPUTES] = {"Disputes", MODEL_DISPUTE, disputes_cols, DSC_COUNT, disputes_sorts,
+                       disputes_collect, disputes_compare, disputes_cell, disputes_row_id,
+                       .history = disputes_history, .held = disputes_held},
 };

@@ -32,6 +32,7 @@ typedef enum ui_pane_id {
     PANE_ALERTS,
     PANE_AGENTS,
     PANE_POLICIES,
+    PANE_DISPUTES, /* tui/disputes.c (issue 17) */
     PANE_COUNT
 } ui_pane_id;
 
@@ -94,6 +95,8 @@ typedef enum ui_line_purpose {
     LINE_HALT_CONFIRM,
     LINE_BATCH_VETO_REASON, /* one reason for every marked purchase (batch.c) */
     LINE_HALT_SCOPE,        /* H: the fleet, or the selection's category, seller or principal */
+    LINE_DISPUTE_AMOUNT,    /* a partial refund's amount, as money (disputes.c) */
+    LINE_DISPUTE_REASON,    /* a dispute's resolution: its reason */
 } ui_line_purpose;
 
 /* At most this many rows marked, decisions in flight, purchases kept with their outcome:
@@ -490,6 +493,42 @@ void policies_after_client(ui *u);
  * max of 256 bytes); returns how many. */
 int policies_preview(const client_backtest_state *bt, char lines[][256], int max);
 
+/* ---- disputes.c: the Disputes pane and its evidence view (issue 17) ---- */
+enum dispute_col {
+    DSC_DUE,
+    DSC_MARK,
+    DSC_DISPUTE,
+    DSC_STATUS,
+    DSC_REASON,
+    DSC_CLAIM,
+    DSC_BUYER,
+    DSC_SELLER,
+    DSC_AGE,
+    DSC_COUNT
+};
+extern const widget_column disputes_cols[DSC_COUNT];
+extern const char *const disputes_sorts[];
+extern const pane_history disputes_history[];
+size_t disputes_collect(const ui *u, const void ***rows, size_t *cap);
+int disputes_compare(const ui *u, int sort, const void *a, const void *b);
+void disputes_cell(const ui *u, const void *row, int col, char *buf, size_t size,
+                   unsigned long *attr);
+const char *disputes_row_id(const void *row);
+const void *disputes_held(const ui *u, const void *row);
+/* The evidence view of dispute d (api/evidence.h: the one source, also of `dealdesk
+ * disputes show`) as the detail's lines; asks for what it lacks (the thread's messages,
+ * the parties' histories) without waiting. */
+void disputes_detail(ui *u, ui_detail *b, const model_dispute *d);
+/* Resolves a dispute (id NULL: the selected one) with outcome "refund", "partial_refund" or
+ * "rejected": asks what is missing (a partial refund's amount as money, the reason) on the
+ * prompt line, then a y/N confirmation bound to the version seen. */
+void disputes_resolve(ui *u, const char *id, const char *outcome, const char *amount,
+                      const char *reason);
+/* The answer to a LINE_DISPUTE_AMOUNT or LINE_DISPUTE_REASON prompt. */
+void disputes_line_done(ui *u, const char *line);
+/* "dispute now resolved partial_refund $50.00 (v3)" for an outcome's current dispute. */
+void disputes_explain(const model_dispute *d, char *out, size_t size);
+
 /* ---- position.c ---- */
 /* Selects the row of pane p whose id is id (kept across recomputes); true when shown. */
 bool panes_select_id(ui *u, int p, const char *id);
@@ -533,6 +572,11 @@ void detail_draw(const ui *u, WINDOW *w, int top, int height);
 const char *detail_line(const ui *u, int i);
 /* Frees the detail's lines. */
 void detail_free(ui *u);
+/* For a pane's own detail (disputes.c): appends a line of sanitised text in a role (soft:
+ * a message, cut to one row when wrapping everything would not fit), and names the
+ * thread shown (its messages are asked for). */
+void detail_add_line(ui_detail *b, theme_role role, bool soft, const char *text);
+void detail_show_thread(ui_detail *b, const model_negotiation *n);
 
 /* ---- keymap.c ---- */
 /* Every operator action: the index of its entry in the table of commands.c. The order is
@@ -554,6 +598,7 @@ typedef enum ui_action {
     ACT_PANE5,
     ACT_PANE6,
     ACT_PANE7,
+    ACT_PANE8,
     ACT_OPEN,
     ACT_BACK,
     ACT_EXPORT, /* a command only */
@@ -579,7 +624,11 @@ typedef enum ui_action {
     ACT_POLICY_TOGGLE, /* enable or disable the selected policy (tui/policies.c) */
     ACT_POLICY_UP,     /* move it up in priority */
     ACT_POLICY_DOWN,
-    ACT_POLICY, /* a command only: ":policy enable|disable|up|down|set ..." */
+    ACT_POLICY,          /* a command only: ":policy enable|disable|up|down|set ..." */
+    ACT_DISPUTE_REFUND,  /* refund the dispute's claim (tui/disputes.c); ":resolve ..." */
+    ACT_DISPUTE_PARTIAL, /* refund part of it (asks the amount) */
+    ACT_DISPUTE_REJECT,  /* reject it (asks the reason) */
+    ACT_RESOLVE,         /* a command only: ":resolve DSP refund|partial AMOUNT|reject REASON" */
     ACT_REDRAW,
     ACT_REFRESH,
     ACT_QUIT,
@@ -607,6 +656,7 @@ typedef enum ui_arg {
     ARG_PANE,       /* the panes' names */
     ARG_ON_OFF,     /* on off */
     ARG_POLICY,     /* policy's verbs, the policies' names and the fields of `policy set` */
+    ARG_DISPUTE,    /* disputes not yet resolved */
 } ui_arg;
 
 /* One operator action: everything about it is here, and the key dispatch, the command
