@@ -458,7 +458,8 @@ void panes_select_after_decision(ui *u, const char *id);
 void panes_draw_title(const ui *u, WINDOW *w, int y);
 
 /* ---- format.c ---- */
-/* Formats a countdown of ms as "m:ss" (or "h:mm:ss"); negative as "0:00". */
+/* Formats a countdown of ms as "m:ss", "h:mm:ss", "3d 04h" or, from 100 days, "26692d";
+ * negative as "0:00". */
 void format_countdown(int64_t ms, char *out, size_t size);
 /* Formats a quantity with thousands grouping ("1,000") into out; returns out. */
 const char *format_qty(int64_t q, char *out, size_t size);
