@@ -18,6 +18,7 @@ struct page_set {
     void **rows;
     size_t nrows, cap;
     bool complete;
+    bool queued; /* waits its turn (pages_queue) */
     int64_t read_seq;
     int64_t failed_at;
     char cursor[PAGES_CURSOR_MAX + 1];
@@ -200,12 +201,43 @@ void pages_result(const page_set *s, page_result *out)
 void pages_loading(pages *p, page_set *s)
 {
     s->state = PAGE_LOADING;
+    s->queued = false;
     p->changes++;
+}
+
+void pages_unqueue(pages *p, page_set *s)
+{
+    if (!s->queued)
+        return;
+    s->queued = false;
+    s->state = PAGE_IDLE;
+    p->changes++;
+}
+
+void pages_queue(pages *p, page_set *s)
+{
+    for (page_set *o = p->head; o; o = o->next)
+        if (o != s && o->q.kind == s->q.kind)
+            pages_unqueue(p, o);
+    if (s->queued)
+        return;
+    s->queued = true;
+    s->state = PAGE_LOADING;
+    p->changes++;
+}
+
+page_set *pages_queued(pages *p, model_kind kind)
+{
+    for (page_set *s = p->head; s; s = s->next)
+        if (s->queued && s->q.kind == kind)
+            return s;
+    return NULL;
 }
 
 void pages_failed(pages *p, page_set *s, const char *error, int64_t now_ms)
 {
     s->state = PAGE_FAILED;
+    s->queued = false;
     s->failed_at = now_ms ? now_ms : 1;
     snprintf(s->error, sizeof s->error, "%s", error);
     p->changes++;
@@ -262,6 +294,7 @@ int pages_add(pages *p, page_set *s, model_event *rows, size_t n, const char *ne
     if (!s->read_seq)
         s->read_seq = read_seq;
     s->state = PAGE_IDLE;
+    s->queued = false;
     s->failed_at = 0;
     s->error[0] = '\0';
     p->changes++;

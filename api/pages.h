@@ -85,6 +85,17 @@ void pages_result(const page_set *s, page_result *out);
 /* A page is on its way (PAGE_LOADING). */
 void pages_loading(pages *p, page_set *s);
 
+/* The set waits its turn (a search of its kind is on its way, api/client_pages.c): it reads
+ * as PAGE_LOADING until pages_loading, pages_add, pages_failed or pages_unqueue. Any other
+ * set of its kind that waited stops waiting (pages_unqueue): only the newest waits. */
+void pages_queue(pages *p, page_set *s);
+
+/* The set stops waiting: PAGE_IDLE again (nothing was asked). No-op when it was not. */
+void pages_unqueue(pages *p, page_set *s);
+
+/* The set of kind that waits its turn, or NULL. */
+page_set *pages_queued(pages *p, model_kind kind);
+
 /* The read failed: PAGE_FAILED with error (copied; already sanitised), at now_ms. */
 void pages_failed(pages *p, page_set *s, const char *error, int64_t now_ms);
 

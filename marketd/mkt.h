@@ -3,10 +3,11 @@
  *   market.c   open/close, tokens, event delivery, public odds and ends
  *   db.c       transactions, events, objects, ids, time: over the store, any engine
  *   store.h    the storage interface: one const table of operations per engine
- *   store_sqlite.c, store_sqlite_schema.c, store_sqlite_policy.c, store_sqlite_stats.c
+ *   store_sqlite.c, store_sqlite_schema.c, store_sqlite_policy.c, store_sqlite_stats.c,
+ *   store_sqlite_search.c
  *              the SQLite engine: its operations, and its file, schema migrations and
- *              statement cache, the policies' reads, the scorecards' SQL (store_sqlite.h);
- *              the only files that call SQLite
+ *              statement cache, the policies' reads, the scorecards' SQL, how a search
+ *              asks the trigram index (store_sqlite.h); the only files that call SQLite
  *   route.c    market_handle(): the tables of methods and routes (who may take each),
  *              idempotency and the POST transaction, the read API of one object
  *   lists.c    the reads of many: the snapshot (the working set) and the lists (their

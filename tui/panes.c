@@ -401,10 +401,11 @@ static void thread_cell(const ui *u, const void *row, int col, char *buf, size_t
                         unsigned long *attr)
 {
     const model_negotiation *n = row;
-    const model_listing *l = store_listing(u->st, n->listing_id);
+    const model_listing *l = NULL;
     switch (col) {
         case TC_THREAD: snprintf(buf, size, "%s", n->id); break;
-        case TC_ITEM:
+        case TC_ITEM: /* the one cell that names the listing: looked up here only */
+            l = store_listing(u->st, n->listing_id);
             snprintf(buf, size, "%s", l && l->title.s ? l->title.s : n->listing_id);
             break;
         case TC_BUYER: snprintf(buf, size, "%s", format_agent_name(u, n->buyer_id)); break;

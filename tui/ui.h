@@ -72,7 +72,9 @@ typedef struct ui_pane {
      * once per version of the store and ui.marks, not once per key (rows.c row_text) */
     struct pane_text *texts; /* open addressing by row pointer; NULL: none yet */
     size_t texts_cap, texts_n;
-    uint64_t texts_key; /* texts_of: the store and the marks they were made under */
+    uint64_t texts_key;         /* texts_of: the store and the marks they were made under */
+    struct pane_sorted *sorted; /* a paged pane's store rows, sorted, and the last filter's
+                                   (rows.c sorted_rows); NULL: none yet */
 } ui_pane;
 
 /* A decision sent and not yet answered. */
@@ -383,7 +385,7 @@ void panes_refresh(ui *u, int p, bool force);
  * a page is on its way or failed. A filter of PAGES_Q_MIN+ characters searched the
  * server: the rows read are kept whatever their cells show. */
 void panes_compute(ui *u, int p, const page_result *res);
-/* Frees the search texts pane p holds (rows.c); the pane stays usable. */
+/* Frees the search texts and sorted rows pane p holds (rows.c); the pane stays usable. */
 void panes_texts_free(ui_pane *pn);
 /* The query pane p makes now into q; false when it shows the store's rows only (a local
  * pane, a sort without a server sort, no client, a replay). */
@@ -543,7 +545,8 @@ void panes_select_after_decision(ui *u, const char *id);
 void panes_draw_title(const ui *u, WINDOW *w, int y);
 
 /* ---- format.c ---- */
-/* Formats a countdown of ms as "m:ss" (or "h:mm:ss"); negative as "0:00". */
+/* Formats a countdown of ms as "m:ss", "h:mm:ss", "3d 04h" or, from 100 days, "26692d";
+ * negative as "0:00". */
 void format_countdown(int64_t ms, char *out, size_t size);
 /* Formats a quantity with thousands grouping ("1,000") into out; returns out. */
 const char *format_qty(int64_t q, char *out, size_t size);
