@@ -170,7 +170,13 @@ static void start_snapshot(client *c, int64_t now)
         http_req_free(c->snap_held);
         c->snap_held = NULL;
     }
-    client_url_of(c, "/v1/snapshot", url, sizeof url);
+    /* a console asks for the working set with most open threads read after it
+     * (client_backfill.c); a recording keeps the whole one (a replay reads no pages) */
+    char path[64] = "/v1/snapshot";
+    if (c->cfg->console && !c->rec)
+        snprintf(path, sizeof path, "/v1/snapshot?open_threads=%d",
+                 c->cfg->open_threads > 0 ? c->cfg->open_threads : CLIENT_OPEN_THREADS);
+    client_url_of(c, path, url, sizeof url);
     const char *hdrs[] = {"Accept: application/json", NULL};
     c->snap = http_start(c->h, "GET", url, c->cfg->token, hdrs, NULL, NULL, NULL, 60000L, 0);
     if (!c->snap) {
@@ -212,6 +218,7 @@ static void start_stream(client *c, int64_t now)
 static void resync(client *c, int64_t now, const char *why)
 {
     close_transfers(c);
+    client_backfill_stop(c);
     queue_clear(c);
     c->need_snapshot = true;
     client_history_forget(c, MODEL_KIND_COUNT); /* pages of the market as it was */
@@ -366,6 +373,7 @@ static bool apply_item(client *c, item *it, int64_t now)
             c->attempt = 0;
             start_stream(c, now);
         }
+        client_backfill_start(c, now); /* the rest of its open threads, if it has more */
         return true;
     }
     if (strcmp(it->type, "reset") == 0) {
@@ -463,6 +471,7 @@ client *client_new(const config *cfg, store *st, char *err, size_t errsz)
     }
     c->cfg = cfg;
     c->st = st;
+    c->bf_list = -1;
     c->rate_sec = clock_mono_ms() / 1000;
     c->input_ms = clock_mono_ms(); /* starting the console is input (client_presence.c) */
     c->s.presence_supervisors = -1;
@@ -523,6 +532,8 @@ void client_free(client *c)
     if (!c)
         return;
     close_transfers(c);
+    if (c->bf_req) /* the store is left as it is: only the request goes */
+        http_cancel(c->h, c->bf_req);
     if (c->whoami)
         http_cancel(c->h, c->whoami);
     client_decisions_end(c);
@@ -605,11 +616,12 @@ void client_run(client *c)
                 snapshot_done(c, held, now);
                 http_req_free(held);
             }
-        } else if (!client_presence_done(c, r)) {
+        } else if (!client_presence_done(c, r) && !client_backfill_done(c, r, now)) {
             client_req_done(c, r, now);
         }
     }
     client_presence_run(c, now);
+    client_backfill_run(c, now);
     if (c->overflow) {
         c->overflow = false;
         c->overflows++;
@@ -677,6 +689,8 @@ int client_next_timeout_ms(const client *c)
     }
     if (c->ph == PH_WAIT)
         CONSIDER(c->retry_at);
+    if (client_backfill_due(c) >= 0)
+        CONSIDER(client_backfill_due(c));
     if (c->stream)
         CONSIDER(c->last_bytes_ms + 3000LL * c->cfg->heartbeat_s + 1);
     for (const pending *p = c->decs; p && !client_retries_held(c); p = p->next)

@@ -76,6 +76,13 @@ json_result json_decode_page(model_kind kind, const char *body, size_t len, text
                              model_event **rows, size_t *nrows, char *next, size_t nextsz,
                              int64_t *seq, uint64_t *rejected, char *err, size_t errsz);
 
+/* Decodes the array member of a document (a page's `listings`, GET /v1/negotiations?
+ * include=listings) as objects of kind: as json_decode_page's items (an absent member:
+ * none), the others counted in *rejected. */
+json_result json_decode_listed(const char *body, size_t len, const char *member, model_kind kind,
+                               text_mode mode, model_event **rows, size_t *nrows,
+                               uint64_t *rejected);
+
 /* The code and the `field` of an error answer ({error, message, field?}), sanitised, "" for
  * none. */
 void json_decode_error(const char *body, size_t len, text_mode mode, char *code, size_t codesz,

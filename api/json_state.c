@@ -1,7 +1,8 @@
 /* json_state.c: the whole state as one line of ASCII JSON for `dealdesk snapshot` (see
  * json.h, json_print_state): the snapshot's members, with each list of history read
  * whole from the server a page at a time and printed as it comes, so that only one page
- * is in memory whatever the market's size. */
+ * is in memory whatever the market's size; and the objects a page brings beside its
+ * items (json_decode_listed: a staged snapshot's backfill, api/client_backfill.c). */
 #include "api/json.h"
 #include "api/json_int.h"
 
@@ -174,4 +175,33 @@ int json_print_state(FILE *f, const char *snap, size_t len, text_mode mode, json
     if (rc == 0)
         fputc('\n', f);
     return rc == 0 && !ferror(f) ? 0 : -1;
+}
+
+json_result json_decode_listed(const char *body, size_t len, const char *member, model_kind kind,
+                               text_mode mode, model_event **rows, size_t *nrows,
+                               uint64_t *rejected)
+{
+    jctx c = {.mode = mode};
+    *rows = NULL;
+    *nrows = 0;
+    json_t *root = jc_parse(body, len, &c);
+    json_t *arr = json_object_get(root, member);
+    json_result r = root && (!arr || json_is_array(arr)) ? JSON_NOMEM : JSON_BAD;
+    if (r == JSON_NOMEM && (*rows = calloc(json_array_size(arr) + 1, sizeof **rows))) {
+        size_t i;
+        json_t *o;
+        json_array_foreach(arr, i, o)
+        {
+            jctx one = {.mode = mode};
+            if (jc_decode(&one, kind, o, &(*rows)[*nrows]) < 0) { /* freed it */
+                memset(&(*rows)[*nrows], 0, sizeof **rows);
+                (*rejected)++;
+                continue;
+            }
+            (*nrows)++;
+        }
+        r = JSON_OK;
+    }
+    json_decref(root);
+    return r;
 }

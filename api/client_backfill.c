@@ -1,0 +1,144 @@
+/* client_backfill.c: the rest of a staged snapshot (issue 14; docs/api.md, Reading:
+ * ?open_threads=). A console's snapshot holds only the CLIENT_OPEN_THREADS most recently
+ * updated open and held threads, so that its first full frame does not wait for the
+ * decoding of every one (20,000 in bench-scale); when the snapshot says more are open
+ * (open_threads.more), they are read here afterwards, once the stream is live, one
+ * request at a time beside it and never waited for: GET
+ * /v1/negotiations?status=open&include=listings, then status=held, each in creation order from its
+ * start (an order that updates do not move, so a walk misses none; what changes meanwhile comes on
+ * the stream). Each page's threads and the listings they name go through store_backfill(), which
+ * applies a row only when it is newer than what the stream said of that object since the backfill
+ * began (model.h): a page read before an event but applied after it brings no older version back.
+ */
+#include "api/client_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/json.h"
+
+#define BACKFILL_ROWS     1000 /* threads asked for at a time (the server's most) */
+#define BACKFILL_RETRY_MS 1000 /* a failed page is asked again no sooner than this */
+
+/* The lists read, in turn. */
+static const char *const statuses[] = {"open", "held"};
+#define NLISTS ((int)(sizeof statuses / sizeof statuses[0]))
+
+void client_backfill_stop(client *c)
+{
+    if (c->bf_req)
+        http_cancel(c->h, c->bf_req);
+    c->bf_req = NULL;
+    c->bf_list = -1;
+    c->bf_retry_at = 0;
+    store_backfill_end(c->st);
+}
+
+/* Starts the request of the next page. */
+static void ask(client *c, int64_t now)
+{
+    char path[600], enc[3 * PAGES_CURSOR_MAX + 4], url[1400];
+    int n = snprintf(path, sizeof path, "/v1/negotiations?status=%s&include=listings&limit=%d",
+                     statuses[c->bf_list], BACKFILL_ROWS);
+    if (c->bf_after[0]) {
+        http_url_encode(c->bf_after, enc, sizeof enc);
+        snprintf(path + n, sizeof path - (size_t)n, "&after=%s", enc);
+    }
+    client_url_of(c, path, url, sizeof url);
+    const char *hdrs[] = {"Accept: application/json", NULL};
+    c->bf_req = http_start(c->h, "GET", url, c->cfg->token, hdrs, NULL, NULL, NULL, 30000L, 0);
+    c->bf_retry_at = c->bf_req ? 0 : now + BACKFILL_RETRY_MS;
+}
+
+void client_backfill_start(client *c, int64_t now)
+{
+    client_backfill_stop(c);
+    c->s.threads_loading = false;
+    if (c->replay || !store_live_more(c->st))
+        return;
+    store_backfill_begin(c->st);
+    snprintf(c->bf_epoch, sizeof c->bf_epoch, "%s", store_epoch(c->st));
+    c->bf_list = 0;
+    c->bf_after[0] = '\0';
+    c->s.threads_loading = true;
+    c->bf_retry_at = now; /* asked once the stream is live (client_backfill_run): the
+                             first frame's stream start does not wait behind a page */
+}
+
+void client_backfill_run(client *c, int64_t now)
+{
+    if (c->bf_list >= 0 && !c->bf_req && now >= c->bf_retry_at && c->s.state == CONN_LIVE)
+        ask(c, now);
+}
+
+int64_t client_backfill_due(const client *c)
+{
+    return c->bf_list >= 0 && !c->bf_req && c->s.state == CONN_LIVE ? c->bf_retry_at : -1;
+}
+
+/* Puts each of n rows through store_backfill (and frees them and the array). */
+static void put_rows(client *c, model_event *rows, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (store_backfill(c->st, &rows[i]) == STORE_NOMEM)
+            client_set_error(c, "out of memory reading the open threads");
+        model_event_free(&rows[i]);
+    }
+    free(rows);
+}
+
+/* Applies a 200 answer: its listings, then its threads; moves to the next page or list.
+ * Returns 0, or -1 when it is outside the contract. */
+static int page_arrived(client *c, http_req *r)
+{
+    size_t len, nt = 0, nl = 0;
+    const char *body = http_req_body(r, &len);
+    model_event *threads = NULL, *listings = NULL;
+    char next[PAGES_CURSOR_MAX + 1], err[160] = "";
+    int64_t seq = 0;
+    uint64_t rejected = 0;
+    json_result jr = json_decode_page(MODEL_NEGOTIATION, body, len, c->cfg->mode, &threads, &nt,
+                                      next, sizeof next, &seq, &rejected, err, sizeof err);
+    if (jr == JSON_OK)
+        jr = json_decode_listed(body, len, "listings", MODEL_LISTING, c->cfg->mode, &listings, &nl,
+                                &rejected);
+    c->s.errors_decode += rejected;
+    put_rows(c, listings, nl); /* first: a thread's listing is there when it is */
+    put_rows(c, threads, nt);
+    if (jr != JSON_OK)
+        return -1;
+    snprintf(c->bf_after, sizeof c->bf_after, "%s", next);
+    if (!next[0] || nt == 0) {
+        c->bf_after[0] = '\0';
+        if (++c->bf_list == NLISTS) { /* every list read: the store holds the working set */
+            c->bf_list = -1;
+            store_backfill_end(c->st);
+            c->s.threads_loading = false;
+        }
+    }
+    return 0;
+}
+
+bool client_backfill_done(client *c, http_req *r, int64_t now)
+{
+    if (!r || r != c->bf_req)
+        return false;
+    c->bf_req = NULL;
+    long status = http_req_result(r)->status;
+    if (strcmp(c->bf_epoch, store_epoch(c->st)) != 0) {
+        client_backfill_stop(c); /* another market since: its own snapshot says */
+    } else if (status != 200 || page_arrived(c, r) < 0) {
+        char m[120];
+        snprintf(m, sizeof m, "open threads: %s; asked again",
+                 status == 200 ? "a page outside the contract"
+                 : status      ? "the server refused a page"
+                               : "no answer");
+        client_set_error(c, m);
+        c->bf_retry_at = now + BACKFILL_RETRY_MS;
+    } else if (c->bf_list >= 0) {
+        ask(c, now);
+    }
+    http_req_free(r);
+    return true;
+}
