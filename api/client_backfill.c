@@ -115,6 +115,7 @@ static int page_arrived(client *c, http_req *r)
             c->bf_list = -1;
             store_backfill_end(c->st);
             c->s.threads_loading = false;
+            client_trim();
         }
     }
     return 0;

@@ -166,6 +166,8 @@ struct client {
  * run from client_run (asks a failed page again when due: client_backfill_due's monotonic
  * ms, -1 none); a finished request handled if it is its own (true; freed). */
 void client_backfill_start(client *c, int64_t now);
+/* Gives the heap's free pages back (after a snapshot, or a backfill, has been decoded). */
+void client_trim(void);
 void client_backfill_stop(client *c);
 void client_backfill_run(client *c, int64_t now);
 int64_t client_backfill_due(const client *c);

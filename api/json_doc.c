@@ -147,10 +147,9 @@ json_result json_decode_snapshot(const char *body, size_t len, text_mode mode, s
         }
     }
     load_history(st, json_object_get(root, "history"));
-    json_t *live = json_object_get(root, "open_threads"); /* a staged snapshot's (model.h) */
-    json_t *lt = json_object_get(live, "total");
-    if (json_is_integer(lt) && json_integer_value(lt) >= 0)
-        store_set_live(st, json_integer_value(lt), json_is_true(json_object_get(live, "more")));
+    /* a staged snapshot's: some open threads are read after it (model.h) */
+    store_set_live_more(
+        st, json_is_true(json_object_get(json_object_get(root, "open_threads"), "more")));
     json_t *fleet = json_object_get(root, "fleet");
     if (fleet && !json_is_null(fleet)) {
         model_event ev = {0};

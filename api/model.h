@@ -578,10 +578,9 @@ void store_set_history_total(store *s, model_kind k, int64_t total);
  * thread the stream closed while the store did not hold it stays out). store_reset() ends
  * a backfill. */
 
-/* The snapshot's open_threads: how many threads are open or held (-1: not said) and
- * whether some of them are not in it (then a backfill reads them). */
-void store_set_live(store *s, int64_t total, bool more);
-int64_t store_live_total(const store *s);
+/* The snapshot's open_threads.more: some open or held threads are not in it (then a
+ * backfill reads them). store_reset() makes it false. */
+void store_set_live_more(store *s, bool more);
 bool store_live_more(const store *s);
 
 /* Starts, ends, and says whether a backfill runs (as above). */

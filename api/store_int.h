@@ -44,11 +44,10 @@ struct store {
     size_t nwatched;
     uint64_t tick;
     /* a staged snapshot's backfill (store_keep.c; model.h) */
-    int64_t live_total; /* the snapshot's open_threads.total, -1 unknown */
-    bool live_more;     /* ... and whether some are not in it */
-    bool backfill;      /* pages of the rest are being read */
-    coll seen;          /* by value, seen_thread: what the stream said of threads meanwhile */
-    coll parked;        /* by pointer, model_listing: listings it gave that were not held */
+    bool live_more; /* the snapshot's open_threads.more: some open threads are not in it */
+    bool backfill;  /* pages of the rest are being read */
+    coll seen;      /* by value, seen_thread: what the stream said of threads meanwhile */
+    coll parked;    /* by pointer, model_listing: listings it gave that were not held */
 };
 
 /* What the stream said of a thread while a backfill ran: its newest version and message. */

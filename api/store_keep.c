@@ -16,7 +16,6 @@ void keep_init(store *s)
         s->sweep_at[k] = 2 * (size_t)STORE_KEEP_CLOSED;
     }
     keep_backfill_end(s);
-    s->live_total = -1;
     s->live_more = false;
 }
 
@@ -346,15 +345,9 @@ size_t store_held(const store *s)
 
 /* ---- a staged snapshot's backfill (model.h) ------------------------------------------ */
 
-void store_set_live(store *s, int64_t total, bool more)
+void store_set_live_more(store *s, bool more)
 {
-    s->live_total = total;
     s->live_more = more;
-}
-
-int64_t store_live_total(const store *s)
-{
-    return s->live_total;
 }
 
 bool store_live_more(const store *s)

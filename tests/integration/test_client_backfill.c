@@ -153,9 +153,8 @@ static void test_backfill_ends_with_working_set(void **state)
         client_status_get(c, &s);
     } while (s.snapshots == 0 && tproc_now_ms() < deadline);
     assert_int_equal(s.snapshots, 1);
-    /* the staged snapshot: the newest 100 and N more, and the count of all */
+    /* the staged snapshot: the newest 100 and N more, and that there are more */
     assert_true(store_live_more(st));
-    assert_int_equal(store_live_total(st), NTHREADS);
     assert_true(live_held(st) < NTHREADS);
     assert_null(store_negotiation(st, ids[0]));
     assert_true(s.threads_loading);
@@ -208,8 +207,6 @@ static void test_server_contract(void **state)
     testhttp_resp r = {0};
     assert_int_equal(testsrv_get(&srv, TESTSRV_TOKEN_SUP1, "/v1/snapshot?open_threads=1", &r), 0);
     assert_int_equal(r.status, 200);
-    long long total = testjson_int(r.body, "open_threads.total");
-    assert_true(total > 100 && total <= NTHREADS);
     json_t *snap = json_loads(r.body, 0, NULL);
     testhttp_resp_free(&r);
     assert_true(json_is_true(json_object_get(json_object_get(snap, "open_threads"), "more")));
@@ -221,7 +218,7 @@ static void test_server_contract(void **state)
         live += strcmp(st, "open") == 0 || strcmp(st, "held") == 0;
     }
     json_decref(snap);
-    assert_true(live < (size_t)total);
+    assert_true(live < NTHREADS);
     /* without it, the whole working set as before, and no open_threads member */
     assert_int_equal(testsrv_get(&srv, TESTSRV_TOKEN_SUP1, "/v1/snapshot", &r), 0);
     assert_int_equal(testjson_len(r.body, "open_threads"), -1);
