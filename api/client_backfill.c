@@ -88,37 +88,48 @@ static void put_rows(client *c, model_event *rows, size_t n)
     free(rows);
 }
 
-/* Applies a 200 answer: its listings, then its threads; moves to the next page or list.
- * Returns 0, or -1 when it is outside the contract. */
-static int page_arrived(client *c, http_req *r)
+/* Handles a 200 answer: asks for the next page first (marketd makes it while this one is
+ * decoded), then applies its listings and its threads; after the last page of the last
+ * list, ends the backfill. Returns 0, or -1 when it is outside the contract (then the
+ * same page is asked again later). */
+static int page_arrived(client *c, http_req *r, int64_t now)
 {
     size_t len, nt = 0, nl = 0;
     const char *body = http_req_body(r, &len);
+    char next[PAGES_CURSOR_MAX + 1], cur[sizeof c->bf_after];
+    if (json_page_next(body, len, next, sizeof next) != JSON_OK)
+        return -1;
+    if (strcmp(next, c->bf_after) == 0)
+        next[0] = '\0'; /* a cursor that does not move ends the list */
+    int list = c->bf_list;
+    bool last = !next[0] && list + 1 == NLISTS;
+    snprintf(cur, sizeof cur, "%s", c->bf_after);
+    if (!last) {
+        snprintf(c->bf_after, sizeof c->bf_after, "%s", next);
+        c->bf_list += !next[0];
+        ask(c, now);
+    }
     model_event *threads = NULL, *listings = NULL;
-    char next[PAGES_CURSOR_MAX + 1], err[160] = "";
-    int64_t seq = 0;
     uint64_t rejected = 0;
-    json_result jr = json_decode_page(MODEL_NEGOTIATION, body, len, c->cfg->mode, &threads, &nt,
-                                      next, sizeof next, &seq, &rejected, err, sizeof err);
-    if (jr == JSON_OK)
-        jr = json_decode_listed(body, len, "listings", MODEL_LISTING, c->cfg->mode, &listings, &nl,
-                                &rejected);
+    json_result jr =
+        json_decode_threads_page(body, len, c->cfg->mode, &threads, &nt, &listings, &nl, &rejected);
     c->s.errors_decode += rejected;
+    if (jr != JSON_OK) { /* this page again, later */
+        if (c->bf_req)
+            http_cancel(c->h, c->bf_req);
+        c->bf_req = NULL;
+        c->bf_list = list;
+        snprintf(c->bf_after, sizeof c->bf_after, "%s", cur);
+    }
     put_rows(c, listings, nl); /* first: a thread's listing is there when it is */
     put_rows(c, threads, nt);
-    if (jr != JSON_OK)
-        return -1;
-    snprintf(c->bf_after, sizeof c->bf_after, "%s", next);
-    if (!next[0] || nt == 0) {
-        c->bf_after[0] = '\0';
-        if (++c->bf_list == NLISTS) { /* every list read: the store holds the working set */
-            c->bf_list = -1;
-            store_backfill_end(c->st);
-            c->s.threads_loading = false;
-            client_trim();
-        }
+    if (jr == JSON_OK && last) { /* every list read: the store holds the working set */
+        c->bf_list = -1;
+        store_backfill_end(c->st);
+        c->s.threads_loading = false;
+        client_trim();
     }
-    return 0;
+    return jr == JSON_OK ? 0 : -1;
 }
 
 bool client_backfill_done(client *c, http_req *r, int64_t now)
@@ -129,7 +140,7 @@ bool client_backfill_done(client *c, http_req *r, int64_t now)
     long status = http_req_result(r)->status;
     if (strcmp(c->bf_epoch, store_epoch(c->st)) != 0) {
         client_backfill_stop(c); /* another market since: its own snapshot says */
-    } else if (status != 200 || page_arrived(c, r) < 0) {
+    } else if (status != 200 || page_arrived(c, r, now) < 0) {
         char m[120];
         snprintf(m, sizeof m, "open threads: %s; asked again",
                  status == 200 ? "a page outside the contract"
@@ -137,8 +148,6 @@ bool client_backfill_done(client *c, http_req *r, int64_t now)
                                : "no answer");
         client_set_error(c, m);
         c->bf_retry_at = now + BACKFILL_RETRY_MS;
-    } else if (c->bf_list >= 0) {
-        ask(c, now);
     }
     http_req_free(r);
     return true;

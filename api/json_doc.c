@@ -284,7 +284,7 @@ json_result json_decode_messages(const char *body, size_t len, text_mode mode, s
 
 /* Whether a cursor is one to send back: 1..size-1 printable ASCII bytes (it goes into a
  * URL, percent-encoded, and never to the screen). */
-static bool cursor_ok(const char *s, size_t size)
+bool jc_cursor_ok(const char *s, size_t size)
 {
     size_t n = strlen(s);
     if (n == 0 || n >= size)
@@ -314,7 +314,7 @@ json_result json_decode_page(model_kind kind, const char *body, size_t len, text
         goto done;
     }
     if (nx && !json_is_null(nx)) {
-        if (!json_is_string(nx) || !cursor_ok(json_string_value(nx), nextsz)) {
+        if (!json_is_string(nx) || !jc_cursor_ok(json_string_value(nx), nextsz)) {
             jc_fail(&c, "next: not a cursor");
             goto done;
         }

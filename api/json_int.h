@@ -26,6 +26,9 @@ int jc_fail(jctx *c, const char *fmt, ...);
 /* Parses len bytes of JSON (duplicate keys refused); NULL with the error recorded. */
 json_t *jc_parse(const char *s, size_t len, jctx *c);
 
+/* Whether a page's `next` is a cursor to send back: 1..size-1 printable ASCII bytes. */
+bool jc_cursor_ok(const char *s, size_t size);
+
 /* Parses a JSON object as jc_parse does, but leaves each member named in lazy (n names)
  * whose value is an array as text (text[i], tlen[i]; NULL when it is not there as an
  * array: then it is in the object, if at all), only scanned for its end: its elements are

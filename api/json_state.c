@@ -1,8 +1,9 @@
 /* json_state.c: the whole state as one line of ASCII JSON for `dealdesk snapshot` (see
  * json.h, json_print_state): the snapshot's members, with each list of history read
  * whole from the server a page at a time and printed as it comes, so that only one page
- * is in memory whatever the market's size; and the objects a page brings beside its
- * items (json_decode_listed: a staged snapshot's backfill, api/client_backfill.c). */
+ * is in memory whatever the market's size; a large document read a member and an element
+ * at a time (jc_parse_lazy, jc_each: the snapshot, json_doc.c); and a page of threads
+ * with the listings they name (a staged snapshot's backfill, api/client_backfill.c). */
 #include "api/json.h"
 #include "api/json_int.h"
 
@@ -177,35 +178,6 @@ int json_print_state(FILE *f, const char *snap, size_t len, text_mode mode, json
     return rc == 0 && !ferror(f) ? 0 : -1;
 }
 
-json_result json_decode_listed(const char *body, size_t len, const char *member, model_kind kind,
-                               text_mode mode, model_event **rows, size_t *nrows,
-                               uint64_t *rejected)
-{
-    jctx c = {.mode = mode};
-    *rows = NULL;
-    *nrows = 0;
-    json_t *root = jc_parse(body, len, &c);
-    json_t *arr = json_object_get(root, member);
-    json_result r = root && (!arr || json_is_array(arr)) ? JSON_NOMEM : JSON_BAD;
-    if (r == JSON_NOMEM && (*rows = calloc(json_array_size(arr) + 1, sizeof **rows))) {
-        size_t i;
-        json_t *o;
-        json_array_foreach(arr, i, o)
-        {
-            jctx one = {.mode = mode};
-            if (jc_decode(&one, kind, o, &(*rows)[*nrows]) < 0) { /* freed it */
-                memset(&(*rows)[*nrows], 0, sizeof **rows);
-                (*rejected)++;
-                continue;
-            }
-            (*nrows)++;
-        }
-        r = JSON_OK;
-    }
-    json_decref(root);
-    return r;
-}
-
 /* ---- a large document a member at a time (json_int.h) -------------------------------- */
 
 #define LAZY_FLAGS                                                                                 \
@@ -370,4 +342,82 @@ int jc_each(const char *s, size_t len, jctx *c, int (*fn)(void *ud, json_t *o, s
             return jc_fail(c, "not JSON: ',' or ']' expected");
         p = skip_ws(s, len, p + 1);
     }
+}
+
+/* ---- a page of threads with their listings (json.h) ----------------------------------- */
+
+static const char *const page_arrays[] = {"items", "listings"};
+
+json_result json_page_next(const char *body, size_t len, char *next, size_t nextsz)
+{
+    jctx c = {0};
+    const char *text[2];
+    size_t tlen[2];
+    next[0] = '\0';
+    json_t *root = jc_parse_lazy(body, len, &c, page_arrays, 2, text, tlen);
+    json_t *nx = json_object_get(root, "next");
+    json_result r = JSON_BAD;
+    if (json_is_object(root) && text[0] && (!nx || json_is_null(nx))) {
+        r = JSON_OK;
+    } else if (json_is_object(root) && text[0] && json_is_string(nx) &&
+               jc_cursor_ok(json_string_value(nx), nextsz)) {
+        snprintf(next, nextsz, "%s", json_string_value(nx));
+        r = JSON_OK;
+    }
+    json_decref(root);
+    return r;
+}
+
+/* Rows of one kind decoded from an array's elements (jc_each's fn). */
+typedef struct rows {
+    text_mode mode;
+    model_kind kind;
+    model_event *ev;
+    size_t n, cap;
+    uint64_t *rejected;
+} rows;
+
+static int add_row(void *ud, json_t *o, size_t i)
+{
+    rows *r = ud;
+    (void)i;
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? 2 * r->cap : 64;
+        model_event *ev = realloc(r->ev, cap * sizeof *ev);
+        if (!ev)
+            return -1;
+        r->ev = ev;
+        r->cap = cap;
+    }
+    jctx one = {.mode = r->mode};
+    memset(&r->ev[r->n], 0, sizeof r->ev[r->n]);
+    if (jc_decode(&one, r->kind, o, &r->ev[r->n]) < 0) { /* it freed what it decoded */
+        memset(&r->ev[r->n], 0, sizeof r->ev[r->n]);
+        (*r->rejected)++;
+        return 0;
+    }
+    r->n++;
+    return 0;
+}
+
+json_result json_decode_threads_page(const char *body, size_t len, text_mode mode,
+                                     model_event **threads, size_t *nthreads,
+                                     model_event **listings, size_t *nlistings, uint64_t *rejected)
+{
+    jctx c = {.mode = mode};
+    const char *text[2];
+    size_t tlen[2];
+    rows r[2] = {{mode, MODEL_NEGOTIATION, NULL, 0, 0, rejected},
+                 {mode, MODEL_LISTING, NULL, 0, 0, rejected}};
+    json_t *root = jc_parse_lazy(body, len, &c, page_arrays, 2, text, tlen);
+    json_result res = json_is_object(root) && text[0] ? JSON_OK : JSON_BAD;
+    for (int i = 0; i < 2 && res == JSON_OK; i++)
+        if (text[i] && jc_each(text[i], tlen[i], &c, add_row, &r[i]) < 0)
+            res = c.failed ? JSON_BAD : JSON_NOMEM;
+    json_decref(root);
+    *threads = r[0].ev;
+    *nthreads = r[0].n;
+    *listings = r[1].ev;
+    *nlistings = r[1].n;
+    return res;
 }
