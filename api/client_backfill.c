@@ -18,8 +18,13 @@
 
 #include "api/json.h"
 
-#define BACKFILL_ROWS     1000 /* threads asked for at a time (the server's most) */
-#define BACKFILL_RETRY_MS 1000 /* a failed page is asked again no sooner than this */
+/* Threads asked for at a time (the server's most); a failed page is asked again no sooner
+ * than BACKFILL_RETRY_MS, BACKFILL_FAILS times in a row, then a fresh snapshot is taken:
+ * while a backfill runs the store evicts no thread (model.h), so it does not wait forever
+ * for a server that cannot answer. */
+#define BACKFILL_ROWS     1000
+#define BACKFILL_RETRY_MS 1000
+#define BACKFILL_FAILS    10
 
 /* The lists read, in turn. */
 static const char *const statuses[] = {"open", "held"};
@@ -60,6 +65,7 @@ void client_backfill_start(client *c, int64_t now)
     store_backfill_begin(c->st);
     snprintf(c->bf_epoch, sizeof c->bf_epoch, "%s", store_epoch(c->st));
     c->bf_list = 0;
+    c->bf_fails = 0;
     c->bf_after[0] = '\0';
     c->s.threads_loading = true;
     c->bf_retry_at = now; /* asked once the stream is live (client_backfill_run): the
@@ -141,13 +147,19 @@ bool client_backfill_done(client *c, http_req *r, int64_t now)
     if (strcmp(c->bf_epoch, store_epoch(c->st)) != 0) {
         client_backfill_stop(c); /* another market since: its own snapshot says */
     } else if (status != 200 || page_arrived(c, r, now) < 0) {
-        char m[120];
-        snprintf(m, sizeof m, "open threads: %s; asked again",
-                 status == 200 ? "a page outside the contract"
-                 : status      ? "the server refused a page"
-                               : "no answer");
-        client_set_error(c, m);
+        const char *why = status == 200 ? "a page outside the contract"
+                          : status      ? "the server refused a page"
+                                        : "no answer";
         c->bf_retry_at = now + BACKFILL_RETRY_MS;
+        bool give_up = ++c->bf_fails >= BACKFILL_FAILS;
+        if (give_up)
+            client_resync(c); /* stops the backfill; the next snapshot starts it again */
+        char m[120];
+        snprintf(m, sizeof m, "open threads: %s; %s", why,
+                 give_up ? "taking a fresh snapshot" : "asked again");
+        client_set_error(c, m);
+    } else {
+        c->bf_fails = 0;
     }
     http_req_free(r);
     return true;

@@ -159,6 +159,7 @@ struct client {
     char bf_after[PAGES_CURSOR_MAX + 1];
     char bf_epoch[64];
     int64_t bf_retry_at;
+    int bf_fails; /* pages failed in a row */
 };
 
 /* The backfill (client_backfill.c): started after each snapshot is applied (reads the

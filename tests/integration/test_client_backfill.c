@@ -4,8 +4,10 @@
  * and that there are more, and the client reads the rest afterwards while the stream is
  * applied; with threads vetoed, held and countered while it reads, it ends with exactly
  * the server's open and held threads, each at the server's version and message count,
- * with the listings they name. The server's side of the contract: ?open_threads= and
- * include=listings, and their 400s.
+ * with the listings they name. A server that answers no page (a proxy drops the
+ * answers) gets a fresh snapshot after BACKFILL_FAILS pages in a row, whose backfill then
+ * completes. The server's side of the contract: ?open_threads= and include=listings, and
+ * their 400s.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,6 +23,7 @@
 #include "api/client.h"
 #include "api/config.h"
 
+#include "tests/lib/faultproxy.h"
 #include "tests/lib/proc.h"
 #include "tests/lib/testsrv.h"
 
@@ -200,6 +203,47 @@ static void test_backfill_ends_with_working_set(void **state)
     config_free(&cfg);
 }
 
+/* Pages that do not answer: after 10 in a row (api/client_backfill.c, BACKFILL_FAILS) the
+ * client takes a fresh snapshot, and that one's backfill reads every open thread. */
+static void test_failed_pages_resync(void **state)
+{
+    (void)state;
+    faultproxy *fp = faultproxy_start(srv.port);
+    assert_non_null(fp);
+    /* libcurl may send a request again once when its reused connection closes with no
+     * answer: 20 answers dropped are 10 to 20 failed pages */
+    faultproxy_drop_responses(fp, 20, "include=listings");
+    config cfg;
+    config_init(&cfg);
+    snprintf(cfg.url, sizeof cfg.url, "http://127.0.0.1:%d", faultproxy_port(fp));
+    snprintf(cfg.token, sizeof cfg.token, "%s", TESTSRV_TOKEN_SUP1);
+    cfg.console = true;
+    cfg.open_threads = STAGED_N;
+    store *st = store_new();
+    char err[256];
+    client *c = client_new(&cfg, st, err, sizeof err);
+    assert_non_null(c);
+    json_t *live = server_live();
+    client_status s;
+    int64_t deadline = tproc_now_ms() + 60000;
+    do {
+        step(c);
+        client_status_get(c, &s);
+    } while ((s.snapshots < 2 || s.threads_loading || live_held(st) < json_array_size(live)) &&
+             tproc_now_ms() < deadline);
+    faultproxy_stats fs;
+    faultproxy_stats_get(fp, &fs);
+    assert_int_equal(fs.responses_dropped, 20);
+    assert_true(s.snapshots >= 2);
+    assert_false(s.threads_loading);
+    assert_int_equal(live_held(st), json_array_size(live));
+    json_decref(live);
+    client_free(c);
+    store_free(st);
+    config_free(&cfg);
+    faultproxy_stop(fp);
+}
+
 /* The server's side: ?open_threads= and include=listings as docs/api.md says. */
 static void test_server_contract(void **state)
 {
@@ -252,6 +296,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_server_contract),
         cmocka_unit_test(test_backfill_ends_with_working_set),
+        cmocka_unit_test(test_failed_pages_resync),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
