@@ -101,6 +101,8 @@ typedef struct client_status {
     uint64_t errors_sse;     /* SSE events/fields dropped for size */
     uint64_t events_dropped; /* duplicates and stale versions */
     uint64_t snapshots;      /* snapshots applied (0 until the first) */
+    bool threads_loading;    /* a staged snapshot's other open threads are being read
+                                (api/client_backfill.c): the Threads pane is not whole yet */
     uint64_t reconnects;     /* stream (re)connections after the first */
     uint32_t events_per_s;   /* events applied during the last whole second */
     int http_status;         /* of the last failed request, 0 none */

@@ -77,6 +77,19 @@ json_result json_decode_page(model_kind kind, const char *body, size_t len, text
                              model_event **rows, size_t *nrows, char *next, size_t nextsz,
                              int64_t *seq, uint64_t *rejected, char *err, size_t errsz);
 
+/* A page of threads with the listings they name (GET /v1/negotiations?include=listings: a
+ * staged snapshot's backfill, api/client_backfill.c), parsed an element at a time.
+ * json_page_next: only its `next` into next ("" on the last page; JSON_BAD when it is not
+ * a cursor, as json_decode_page says), read without decoding the items, so that the next
+ * page can be asked for first. json_decode_threads_page: the items (MODEL_NEGOTIATION)
+ * and the listings (MODEL_LISTING) within the contract, as json_decode_page gives its
+ * items (owned arrays; each model_event_free, then free; set also on JSON_BAD), the others
+ * counted in *rejected. */
+json_result json_page_next(const char *body, size_t len, char *next, size_t nextsz);
+json_result json_decode_threads_page(const char *body, size_t len, text_mode mode,
+                                     model_event **threads, size_t *nthreads,
+                                     model_event **listings, size_t *nlistings, uint64_t *rejected);
+
 /* The code and the `field` of an error answer ({error, message, field?}), sanitised, "" for
  * none. */
 void json_decode_error(const char *body, size_t len, text_mode mode, char *code, size_t codesz,

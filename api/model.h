@@ -650,6 +650,33 @@ int64_t store_history_total(const store *s, model_kind k);
 /* Sets a kind's total (the snapshot decoder; store_reset() makes every total -1). */
 void store_set_history_total(store *s, model_kind k, int64_t total);
 
+/* ---- a staged snapshot (issue 14; docs/api.md, Reading: ?open_threads=) -----------------
+ *
+ * A console's snapshot may hold only the most recently updated open and held threads; the
+ * rest are read afterwards a page at a time (api/client_backfill.c) while the stream is
+ * applied. Between store_backfill_begin() and _end() the store notes what the stream says
+ * of every thread (its newest version, its newest message) whether it applied it or not,
+ * parks the newest version of each listing event it drops, and evicts no listing or thread;
+ * store_backfill() then applies a page's row only when it is newer than all of that: a
+ * page read before an event but applied after it never brings an older version back (a
+ * thread the stream closed while the store did not hold it stays out). store_reset() ends
+ * a backfill. */
+
+/* The snapshot's open_threads.more: some open or held threads are not in it (then a
+ * backfill reads them). store_reset() makes it false. */
+void store_set_live_more(store *s, bool more);
+bool store_live_more(const store *s);
+
+/* Starts, ends, and says whether a backfill runs (as above). */
+void store_backfill_begin(store *s);
+void store_backfill_end(store *s);
+bool store_backfilling(const store *s);
+
+/* Puts a page's thread or listing (the other kinds: STORE_STALE) as store_load() does,
+ * unless the stream said newer meanwhile: STORE_STALE (a thread), or the parked newer
+ * listing is put instead. A thread's message_count is raised to the stream's newest. */
+store_result store_backfill(store *s, model_event *ev);
+
 /* How many objects the store holds over every kind (messages included): a measure for
  * tests and benchmarks that the working set stays bounded. */
 size_t store_held(const store *s);

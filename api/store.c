@@ -178,6 +178,7 @@ void store_free(store *s)
     if (!s)
         return;
     store_clear(s);
+    keep_backfill_end(s);
     free(s);
 }
 
@@ -450,6 +451,18 @@ static void count_policy_hits(store *s, const model_purchase *p)
         s->changes[MODEL_POLICY]++;
 }
 
+/* A stream event about an object neither held nor in the working set: dropped
+ * (STORE_STALE), but while a backfill runs a listing is parked (its newest version), for
+ * a page's thread that will name it (store_backfill). */
+static store_result park(store *s, model_event *ev)
+{
+    if (s->backfill && ev->kind == MODEL_LISTING &&
+        put_versioned(&s->parked, &ev->u.listing, sizeof ev->u.listing,
+                      offsetof(model_listing, version), clear_listing, NULL) == STORE_APPLIED)
+        memset(&ev->u, 0, sizeof ev->u);
+    return STORE_STALE;
+}
+
 /* Puts one object into the store, whatever its kind; post says whether it is a stream
  * event (a ledger entry changes the balances; an object not held is applied only when it
  * belongs to the working set) or a snapshot's (entries come with their balances). */
@@ -458,8 +471,10 @@ static store_result put(store *s, model_event *ev, bool post)
     store_result r = STORE_STALE;
     if (post && ev->kind == MODEL_PURCHASE && ev->u.purchase.version == 1)
         count_policy_hits(s, &ev->u.purchase);
+    if (post && s->backfill)
+        keep_note_seen(s, ev);
     if (post && !held(s, ev) && !keep_admits(s, ev))
-        return STORE_STALE;
+        return park(s, ev);
     model_id named = "";
     if (ev->kind == MODEL_NEGOTIATION)
         memcpy(named, ev->u.negotiation.listing_id, sizeof named);
@@ -522,6 +537,43 @@ static store_result put(store *s, model_event *ev, bool post)
             keep_sweep(s, ev->kind);
     }
     return r;
+}
+
+/* Takes the parked listing at i out (into *l; the collection's last moves into i). */
+static void unpark(store *s, long i, model_listing *l)
+{
+    model_listing *p = coll_at(&s->parked, (size_t)i);
+    *l = *p;
+    free(p);
+    coll *c = &s->parked;
+    if ((size_t)i != c->n - 1)
+        memcpy(c->base + (size_t)i * c->elem, c->base + (c->n - 1) * c->elem, c->elem);
+    c->n--;
+    memset(c->slots, 0, c->nslots * sizeof *c->slots); /* the slots again, in place */
+    for (size_t k = 0; k < c->n; k++)
+        slot_put(c, k);
+}
+
+store_result store_backfill(store *s, model_event *ev)
+{
+    if (ev->kind == MODEL_NEGOTIATION) {
+        model_negotiation *n = &ev->u.negotiation;
+        const seen_thread *t = keep_seen(s, n->id);
+        if (t && t->version >= n->version)
+            return STORE_STALE; /* the stream said newer (maybe closed, and dropped) */
+        if (t && t->messages > n->message_count)
+            n->message_count = t->messages;
+    } else if (ev->kind == MODEL_LISTING) {
+        long i = s->backfill ? coll_find(&s->parked, ev->u.listing.id) : -1;
+        if (i >= 0 &&
+            ((model_listing *)coll_at(&s->parked, (size_t)i))->version >= ev->u.listing.version) {
+            model_listing_clear(&ev->u.listing); /* the stream's newer one instead */
+            unpark(s, i, &ev->u.listing);
+        }
+    } else {
+        return STORE_STALE; /* a backfill brings threads and their listings only */
+    }
+    return put(s, ev, false);
 }
 
 store_result store_load(store *s, model_event *ev)

@@ -5,6 +5,7 @@
  * history totals. Pure, like store.c. */
 #include "api/store_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,8 @@ void keep_init(store *s)
         s->history[k] = -1;
         s->sweep_at[k] = 2 * (size_t)STORE_KEEP_CLOSED;
     }
+    keep_backfill_end(s);
+    s->live_more = false;
 }
 
 /* Whether a set of ids (a by-value collection of model_id) holds id. */
@@ -253,6 +256,10 @@ void keep_sweep(store *s, model_kind k)
     coll *c = coll_of(s, k);
     if (!c || c->n <= s->sweep_at[k])
         return;
+    /* while a backfill runs, what the stream applied stays held (until it ends), so that a
+     * page read before it cannot bring back an older version (store_backfill) */
+    if (s->backfill && (k == MODEL_LISTING || k == MODEL_NEGOTIATION))
+        return;
     if (k == MODEL_LEDGER || k == MODEL_DECISION) {
         trim_records(s, k, c);
     } else {
@@ -345,4 +352,75 @@ size_t store_held(const store *s)
     for (size_t i = 0; i < s->negotiations.n; i++)
         n += ((const model_negotiation *)coll_at(&s->negotiations, i))->nmessages;
     return n;
+}
+
+/* ---- a staged snapshot's backfill (model.h) ------------------------------------------ */
+
+void store_set_live_more(store *s, bool more)
+{
+    s->live_more = more;
+}
+
+bool store_live_more(const store *s)
+{
+    return s->live_more;
+}
+
+void store_backfill_begin(store *s)
+{
+    keep_backfill_end(s);
+    s->seen.elem = sizeof(seen_thread);
+    s->parked.elem = sizeof(void *);
+    s->parked.byptr = true;
+    s->backfill = true;
+}
+
+bool store_backfilling(const store *s)
+{
+    return s->backfill;
+}
+
+void store_backfill_end(store *s)
+{
+    keep_backfill_end(s);
+}
+
+void keep_backfill_end(store *s)
+{
+    for (size_t i = 0; i < s->parked.n; i++) {
+        model_listing_clear(coll_at(&s->parked, i));
+        free(coll_at(&s->parked, i));
+    }
+    coll_free(&s->parked);
+    coll_free(&s->seen);
+    s->backfill = false;
+}
+
+const seen_thread *keep_seen(const store *s, const char *id)
+{
+    long i = s->backfill ? coll_find(&s->seen, id) : -1;
+    return i >= 0 ? coll_at(&s->seen, (size_t)i) : NULL;
+}
+
+void keep_note_seen(store *s, const model_event *ev)
+{
+    const char *id = ev->kind == MODEL_NEGOTIATION ? ev->u.negotiation.id
+                     : ev->kind == MODEL_MESSAGE   ? ev->u.message.negotiation_id
+                                                   : NULL;
+    if (!s->backfill || !id || !id[0])
+        return;
+    long i = coll_find(&s->seen, id);
+    if (i < 0) {
+        if (coll_reserve(&s->seen) < 0)
+            return; /* out of memory: a page row may then be older than the stream */
+        seen_thread t = {.version = 0};
+        snprintf(t.id, sizeof t.id, "%s", id);
+        coll_append(&s->seen, &t);
+        i = (long)s->seen.n - 1;
+    }
+    seen_thread *t = coll_at(&s->seen, (size_t)i);
+    if (ev->kind == MODEL_NEGOTIATION && ev->u.negotiation.version > t->version)
+        t->version = ev->u.negotiation.version;
+    if (ev->kind == MODEL_MESSAGE && ev->u.message.seq > t->messages)
+        t->messages = ev->u.message.seq;
 }

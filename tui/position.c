@@ -84,11 +84,14 @@ static int64_t title_total(const ui *u, int p, bool *more)
 }
 
 /* What the title adds about the history: a sort order that orders only the rows held, a
- * filter too short for the server to search. */
+ * filter too short for the server to search; on Threads, that the open threads a staged
+ * snapshot left out are still being read (api/client_backfill.c). */
 static const char *history_note(const ui *u, int p)
 {
     const ui_pane *pn = &u->panes[p];
     page_query q;
+    if (p == PANE_THREADS && u->cs.threads_loading)
+        return "loading open threads";
     if (!panes_ops[p].history)
         return NULL;
     if (!panes_query(u, p, &q))
