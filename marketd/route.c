@@ -416,6 +416,12 @@ static void post_in_transaction(mkt_ctx *c, const char *scope, const char *fp)
         mkt_fail(c, 503, "unavailable", NULL, NULL, "database busy");
         return;
     }
+    /* several instances: another may have answered this key since the look before the
+     * transaction (this one waited for its commit on the counter row: db.c) */
+    if (m->shared && replayed(c, scope, fp)) {
+        mkt_rollback(m);
+        return;
+    }
     route_post(c);
     if (c->status < 200 || c->status >= 300) {
         mkt_rollback(m);
@@ -578,6 +584,7 @@ static void handle_locked(mkt_ctx *c, market_response *rs)
     const market_request *rq = c->rq;
     pthread_mutex_lock(&m->mu);
     m->now = mkt_now_ms();
+    mkt_seq_refresh(m); /* several instances: the seq another may have moved (market.c) */
     m->st.requests++;
     if (!rq->path || !split_path(c, rq->path))
         mkt_fail(c, 404, "not_found", NULL, NULL, "no such endpoint");
