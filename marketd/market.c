@@ -312,11 +312,16 @@ bool market_leading(market *m)
     return mkt_leader(m);
 }
 
-void mkt_seq_refresh(market *m)
+int mkt_seq_refresh(market *m)
 {
     int64_t seq;
-    if (m->shared && !m->in_tx && STORE(m->db, last_seq, &seq) == 0 && seq > m->seq)
+    if (!m->shared || m->in_tx)
+        return 0;
+    if (STORE(m->db, last_seq, &seq) != 0)
+        return -1;
+    if (seq > m->seq)
         m->seq = seq;
+    return 0;
 }
 
 market *market_open(const market_options *opt, char *err, size_t errsz)

@@ -191,8 +191,9 @@ bool mkt_rate_refuse(market *m, const market_actor *a, market_response *rs);
 bool mkt_leader_check(market *m);
 bool mkt_leader(market *m);
 /* On a shared engine, outside a transaction: m->seq from the database (another
- * instance may have appended). Market's lock held. */
-void mkt_seq_refresh(market *m);
+ * instance may have appended). Market's lock held. 0, or -1 when the database does
+ * not answer (it is connected again on the next try). */
+int mkt_seq_refresh(market *m);
 
 /* Frees the reference-price rings (trade.c). */
 void mkt_refcache_free(market *m);

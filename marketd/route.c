@@ -584,14 +584,17 @@ static void handle_locked(mkt_ctx *c, market_response *rs)
     const market_request *rq = c->rq;
     pthread_mutex_lock(&m->mu);
     m->now = mkt_now_ms();
-    mkt_seq_refresh(m); /* several instances: the seq another may have moved (market.c) */
     m->st.requests++;
-    if (!rq->path || !split_path(c, rq->path))
+    /* several instances: the seq another may have moved, and a database that answers
+     * (PostgreSQL restarting: 503 until marketd has connected again; market.c) */
+    if (mkt_seq_refresh(m) != 0)
+        mkt_fail(c, 503, "unavailable", NULL, NULL, "the database is unavailable: try again");
+    else if (!rq->path || !split_path(c, rq->path))
         mkt_fail(c, 404, "not_found", NULL, NULL, "no such endpoint");
     else
         dispatch(c);
     rs->replayed = c->status < 0;
-    rs->retry_after = 0;
+    rs->retry_after = c->status == 503 ? 1 : 0; /* the database's failures pass */
     rs->status = c->status < 0 ? -c->status : c->status;
     if (rs->status >= 400)
         m->st.errors++;

@@ -11,6 +11,9 @@
  *   exactly once, in order.
  * - The leader's death: kill -9 of the instance running expiry, and another instance
  *   expires a purchase past its decide_by.
+ * - PostgreSQL restarted under writes and a stream (pg_ctl restart, tests/run.sh's
+ *   TEST_PG_CTL): the writes get 503 with Retry-After meanwhile and go through when
+ *   retried, nothing acknowledged is lost, and the stream goes on, whole.
  *
  * PostgreSQL only: on the SQLite run (or without the PostgreSQL run of tests/run.sh) each
  * test says it is skipped. Waits are for states (a seq reached, a status), bounded.
@@ -499,6 +502,127 @@ static void test_leader_death_another_expires(void **state)
     testsrv_stop(&a); /* its folder and the database */
 }
 
+/* ---- PostgreSQL restarted ------------------------------------------------------- */
+
+/* A seller posting listings through one instance, each retried with its own
+ * Idempotency-Key until it is acknowledged (201): through a restart of PostgreSQL. */
+typedef struct lister {
+    testsrv *s;
+    testsrv_market *t;
+    int n;
+    int acked;          /* acknowledged so far (atomic) */
+    int unavailable;    /* 503 answers (with Retry-After) and transport failures */
+    int no_retry_after; /* 503 answers without it */
+    char ids[40][72];
+    int failed;
+} lister;
+
+static void *list_main(void *arg)
+{
+    lister *l = arg;
+    for (int i = 0; i < l->n && !l->failed; i++) {
+        char key[48], url[256], k[80], body[256];
+        testsrv_key(key);
+        snprintf(url, sizeof url, "%s/v1/listings", l->s->url);
+        snprintf(k, sizeof k, "Idempotency-Key: %s", key);
+        snprintf(body, sizeof body,
+                 "{\"title\":\"restart %d\",\"description\":\"d\",\"category\":\"bikes\","
+                 "\"unit_price_minor\":50000,\"currency\":\"USD\",\"quantity\":1,"
+                 "\"floor_minor\":30000}",
+                 i);
+        const char *h[] = {k, NULL};
+        int64_t deadline = tproc_now_ms() + 60000;
+        for (;;) {
+            testhttp_resp r = {0};
+            int rc = testhttp("POST", url, l->t->seller_token, h, body, &r);
+            char ra[16];
+            if (rc == 0 && r.status == 201) {
+                testjson_str(r.body, "id", l->ids[i], sizeof l->ids[i]);
+                testhttp_resp_free(&r);
+                break;
+            }
+            if (rc != 0 || r.status == 503) {
+                l->unavailable++;
+                if (rc == 0 && !testhttp_header(&r, "Retry-After", ra, sizeof ra))
+                    l->no_retry_after++;
+            } else {
+                fprintf(stderr, "listing %d: %ld %s\n", i, r.status, r.body);
+                l->failed = 1;
+            }
+            testhttp_resp_free(&r);
+            if (l->failed || tproc_now_ms() > deadline) {
+                l->failed = 1;
+                break;
+            }
+            tproc_nap(50);
+        }
+        __atomic_add_fetch(&l->acked, 1, __ATOMIC_RELEASE);
+    }
+    return NULL;
+}
+
+/* The seq of s once its /v1/health answers 200 again (bounded). */
+static long long health_when_up(testsrv *s)
+{
+    int64_t deadline = tproc_now_ms() + 30000;
+    long long seq;
+    while ((seq = testsrv_seq(s)) < 0) {
+        assert_true(tproc_now_ms() < deadline);
+        tproc_nap(50);
+    }
+    return seq;
+}
+
+static void test_postgresql_restarted_mid_stream(void **state)
+{
+    (void)state;
+    NEED_PG();
+    const char *ctl = getenv("TEST_PG_CTL"); /* tests/run.sh: pg_ctl on the run's cluster */
+    if (!ctl || !*ctl) {
+        print_message("skipped: TEST_PG_CTL (tests/run.sh) names no pg_ctl to restart with\n");
+        skip();
+    }
+    testsrv a, b;
+    assert_int_equal(testsrv_start(&a, "--decide-timeout 600"), 0);
+    assert_int_equal(testsrv_start_on(&b, &a, "--decide-timeout 600"), 0);
+    testsrv_market t;
+    assert_int_equal(testsrv_market_setup(&a, &t, 0), 0);
+    char epoch[40];
+    long long seq0 = health(&a, epoch);
+    reader rd;
+    read_from(&rd, &a, epoch, seq0);
+    lister l = {.s = &b, .t = &t, .n = 30};
+    pthread_t th;
+    pthread_create(&th, NULL, list_main, &l);
+    int64_t deadline = tproc_now_ms() + 30000;
+    while (__atomic_load_n(&l.acked, __ATOMIC_ACQUIRE) < 5) { /* under way */
+        assert_true(tproc_now_ms() < deadline);
+        tproc_nap(10);
+    }
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s -m fast -w -t 60 restart >/dev/null 2>&1", ctl);
+    assert_int_equal(system(cmd), 0);
+    pthread_join(th, NULL);
+    assert_int_equal(l.failed, 0);
+    assert_int_equal(l.no_retry_after, 0);
+    long long last = health_when_up(&b);
+    assert_int_equal(health_when_up(&a), last);
+    read_check(&rd, seq0, last);    /* the stream on a went on: every seq once, in order */
+    for (int i = 0; i < l.n; i++) { /* nothing acknowledged was lost */
+        char path[128];
+        snprintf(path, sizeof path, "/v1/listings/%s", l.ids[i]);
+        testhttp_resp g;
+        assert_int_equal(testsrv_get(&a, TESTSRV_TOKEN_SUP1, path, &g), 0);
+        assert_int_equal(g.status, 200);
+        testhttp_resp_free(&g);
+    }
+    print_message("PostgreSQL restarted under %d listings: %d answers 503 (Retry-After) or no "
+                  "connection, all %d acknowledged kept, the stream 1..%lld whole\n",
+                  l.n, l.unavailable, l.n, last);
+    testsrv_stop(&b);
+    testsrv_stop(&a);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -509,6 +633,7 @@ int main(void)
         cmocka_unit_test(test_gapless_seq_under_concurrent_writes),
         cmocka_unit_test(test_stream_on_one_decisions_through_another),
         cmocka_unit_test(test_leader_death_another_expires),
+        cmocka_unit_test(test_postgresql_restarted_mid_stream),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
