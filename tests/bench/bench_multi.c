@@ -63,6 +63,12 @@ static void *write_main(void *arg)
     return NULL;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
 /* One setup: n instances (engine by MARKETD_ENGINE); prints its figures under name. 0 or
  * -1. */
 static int run_setup(const char *name, int n)
@@ -102,6 +108,7 @@ static int run_setup(const char *name, int n)
         nd += (size_t)w[i].n;
         failed += w[i].failed;
     }
+    qsort(all, nd, sizeof all[0], cmp_double); /* tproc_quantile wants them sorted */
     double eps = (double)(seq1 - seq0) / secs;
     double p50 = tproc_quantile(all, nd, 0.5), p99 = tproc_quantile(all, nd, 0.99);
     printf("%-22s %8.0f events/s  %6zu decisions  p50 %6.2f ms  p99 %6.2f ms  (%d failed)\n", name,
