@@ -593,6 +593,10 @@ static void handle_locked(mkt_ctx *c, market_response *rs)
         mkt_fail(c, 404, "not_found", NULL, NULL, "no such endpoint");
     else
         dispatch(c);
+    /* a refusal made while the database failed under the request (a token or an agent
+     * not found because nothing could be read) is no answer: 503 as well */
+    if (m->shared && c->status >= 400 && c->status != 503 && mkt_seq_refresh(m) != 0)
+        mkt_fail(c, 503, "unavailable", NULL, NULL, "the database is unavailable: try again");
     rs->replayed = c->status < 0;
     rs->retry_after = c->status == 503 ? 1 : 0; /* the database's failures pass */
     rs->status = c->status < 0 ? -c->status : c->status;

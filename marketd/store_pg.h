@@ -28,6 +28,7 @@ typedef struct pg {
     int nstmts;            /* how many were prepared (their names: "s1", "s2", ...) */
     bool in_tx;            /* a transaction is open (begin .. commit or rollback) */
     bool leader;           /* holds the leader's advisory lock (store_pg_multi.c) */
+    bool listening;        /* LISTEN marketd_events was run on this session */
 } pg;
 
 #define PG(s) ((pg *)(s))

@@ -56,7 +56,8 @@ int pg_tx_seq_set(store *s, int64_t seq)
 /* LISTENs on p's connection. 0 or -1. */
 static int listen_on(pg *p)
 {
-    return pg_exec(p, "LISTEN marketd_events");
+    p->listening = pg_exec(p, "LISTEN marketd_events") == 0;
+    return p->listening ? 0 : -1;
 }
 
 store *pg_listen_open(store *s, char *err, size_t errsz)
@@ -81,7 +82,9 @@ static void drain(pg *p)
 int pg_listen_wait(store *l, int wake_fd, int timeout_ms)
 {
     pg *p = PG(l);
-    if (PQstatus(p->conn) != CONNECTION_OK) { /* lost: connect and LISTEN again */
+    /* lost (or connected again by a read on it, store_pg_schema.c's vquery): connect
+     * and LISTEN again */
+    if (PQstatus(p->conn) != CONNECTION_OK || !p->listening) {
         if (pg_reconnect(p) != 0 || listen_on(p) != 0) {
             poll(NULL, 0, timeout_ms); /* PostgreSQL is away: try again after a while */
             return -1;

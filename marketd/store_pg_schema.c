@@ -274,8 +274,8 @@ int pg_reconnect(pg *p)
 {
     if (PQstatus(p->conn) == CONNECTION_OK)
         return 0;
-    pg_stmts_free(p); /* they went with the server's session */
-    p->in_tx = false;
+    pg_stmts_free(p); /* they went with the server's session, as its LISTEN and locks */
+    p->in_tx = p->listening = p->leader = false;
     PQreset(p->conn);
     if (PQstatus(p->conn) != CONNECTION_OK || configure(p) != 0)
         return -1;
