@@ -451,15 +451,40 @@ int dispute_resolve(mkt_ctx *c, json_t *d, json_t *params, const char *reason)
 
 /* ---- the clock: respond_by ------------------------------------------------- */
 
-/* Marks open disputes past respond_by (with no response) unanswered and raises an alert
- * about the party that had to answer, in one transaction; notes the next respond_by to
- * look again at. */
+/* Marks dispute d (as read before the transaction) unanswered with an alert about the
+ * party that had to answer, in the transaction begun by the caller; with several
+ * instances (m->shared) read again inside it first (answered elsewhere since?). 0 or -1. */
+static int mark_one(market *m, json_t *d)
+{
+    json_t *cur = m->shared ? mkt_get(m, "dispute", mkt_str(d, "id")) : json_incref(d);
+    int rc = 0;
+    if (cur && mkt_str(cur, "status") && strcmp(mkt_str(cur, "status"), "open") == 0 &&
+        !json_is_true(json_object_get(cur, "unanswered")) &&
+        mkt_parse_time(mkt_str(cur, "respond_by")) <= m->now) {
+        char msg[256], amt[MKT_MONEY_LEN];
+        snprintf(msg, sizeof msg, "dispute %s on %s (%s, claiming %s) had no response by %s",
+                 mkt_str(cur, "id"), mkt_str(cur, "purchase_id"),
+                 reason_words(mkt_str(cur, "reason")),
+                 mkt_money(amt, mkt_int(cur, "claim_minor"), mkt_str(cur, "currency")),
+                 mkt_str(cur, "respond_by"));
+        json_object_set_new(cur, "unanswered", json_true());
+        rc = mkt_update(m, "dispute", cur) == 0 && risk_alert(m, "warning", "dispute_unanswered",
+                                                              NULL, dispute_against(cur), msg) == 0
+                 ? 0
+                 : -1;
+    }
+    json_decref(cur);
+    return rc;
+}
+
+/* Marks open disputes past respond_by (with no response) unanswered, in one transaction
+ * begun only when one is due; notes the next respond_by to look again at. */
 static void mark_unanswered(market *m)
 {
     json_t *open = json_array();
     int64_t next = INT64_MAX;
-    bool ok = STORE(m->db, objects_working, "dispute", "open", NULL, 0, mkt_collect, open) >= 0 &&
-              mkt_begin(m, true) == 0;
+    bool ok = STORE(m->db, objects_working, "dispute", "open", NULL, 0, mkt_collect, open) >= 0,
+         began = false;
     size_t i;
     json_t *d;
     json_array_foreach(open, i, d)
@@ -471,16 +496,11 @@ static void mark_unanswered(market *m)
             next = by < next ? by : next;
             continue;
         }
-        char msg[256], amt[MKT_MONEY_LEN];
-        snprintf(msg, sizeof msg, "dispute %s on %s (%s, claiming %s) had no response by %s",
-                 mkt_str(d, "id"), mkt_str(d, "purchase_id"), reason_words(mkt_str(d, "reason")),
-                 mkt_money(amt, mkt_int(d, "claim_minor"), mkt_str(d, "currency")),
-                 mkt_str(d, "respond_by"));
-        json_object_set_new(d, "unanswered", json_true());
-        ok = mkt_update(m, "dispute", d) == 0 &&
-             risk_alert(m, "warning", "dispute_unanswered", NULL, dispute_against(d), msg) == 0;
+        if (!began && !(ok = began = mkt_begin(m, true) == 0))
+            continue;
+        ok = mark_one(m, d) == 0;
     }
-    if (ok && mkt_commit(m) == 0)
+    if (ok && (!began || mkt_commit(m) == 0))
         m->dispute_due = next;
     else if (m->in_tx)
         mkt_rollback(m);
@@ -489,6 +509,7 @@ static void mark_unanswered(market *m)
 
 void dispute_tick(market *m)
 {
-    if (m->dispute_due == 0 || m->now >= m->dispute_due)
+    /* a shared engine's disputes may come from any instance: looked at every tick */
+    if (m->shared || m->dispute_due == 0 || m->now >= m->dispute_due)
         mark_unanswered(m);
 }

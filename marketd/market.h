@@ -83,6 +83,11 @@ void market_handle(market *m, const market_actor *a, const market_request *rq, m
  * unattended switch). Call about every 100 ms. */
 void market_tick(market *m);
 
+/* True when this instance runs what must run once per market (expiry, the simulated
+ * fleet, webhook delivery): always with SQLite; with PostgreSQL, while it holds the
+ * leader's lock (market_tick takes it: marketd/market.c). */
+bool market_leading(market *m);
+
 /* Operator a's console opened (delta +1) or ended (-1) its event stream (GET
  * /v1/events?console=1, marketd/http.c): presence follows it (marketd/presence.c). Takes
  * the market's lock. */

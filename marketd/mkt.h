@@ -153,6 +153,14 @@ struct market {
     int dispute_window_days;   /* disputes open this long after settlement (-1: never) */
     int dispute_respond_s;     /* a dispute's respond_by, after it opens (dispute.c) */
     int64_t dispute_due;       /* the earliest respond_by to look at (0: unknown) */
+
+    /* Several instances on one database (db->ops->tx_lock set: PostgreSQL; market.c). */
+    bool shared;
+    store *ldb;        /* the leader's lock connection (mkt_leader_check), or NULL */
+    bool leader;       /* this instance leads (read with __atomic by other threads) */
+    store *listener;   /* the delivery thread's connection, woken by commits anywhere */
+    int wake[2];       /* a local commit wakes the delivery thread (-1: none) */
+    int64_t delivered; /* the last seq handed to the subscribers (delivery thread's) */
 };
 
 /* A request being handled: the parsed pieces and the answer being built. */
@@ -181,6 +189,17 @@ typedef struct mkt_ctx {
  * limit and returns true; false (rs untouched) otherwise. Without the market's lock
  * (ratelimit.c). */
 bool mkt_rate_refuse(market *m, const market_actor *a, market_response *rs);
+
+/* True when this instance runs the jobs that must run once (expiry, claims, webhooks,
+ * the simulated fleet): always on an engine of one process, on PostgreSQL the holder of
+ * the leader's advisory lock (market.c). mkt_leader_check asks the database (the timer
+ * thread, market_tick, only); mkt_leader gives its last answer (any thread). */
+bool mkt_leader_check(market *m);
+bool mkt_leader(market *m);
+/* On a shared engine, outside a transaction: m->seq from the database (another
+ * instance may have appended). Market's lock held. 0, or -1 when the database does
+ * not answer (it is connected again on the next try). */
+int mkt_seq_refresh(market *m);
 
 /* Frees the reference-price rings (trade.c). */
 void mkt_refcache_free(market *m);
@@ -236,6 +255,8 @@ int mkt_emit(market *m, const char *type, json_t *data);
  * that was delivered live, whether its data is stored in the event or elsewhere (an
  * object's row, a message's). Returns how many, or -1. */
 int mkt_events_each(market *m, int64_t after, int max, market_event_fn fn, void *ud);
+/* The same on handle db (the delivery thread's listener: market.c). */
+int mkt_store_events(store *db, int64_t after, int max, market_event_fn fn, void *ud);
 /* The data of stored event seq as JSON text (owned), or NULL. */
 char *mkt_event_data(market *m, int64_t seq);
 

@@ -434,6 +434,12 @@ static void post_in_transaction(mkt_ctx *c, const char *scope, const char *fp)
         mkt_fail(c, 503, "unavailable", NULL, NULL, "database busy");
         return;
     }
+    /* several instances: another may have answered this key since the look before the
+     * transaction (this one waited for its commit on the counter row: db.c) */
+    if (m->shared && replayed(c, scope, fp)) {
+        mkt_rollback(m);
+        return;
+    }
     route_post(c);
     if (c->status < 200 || c->status >= 300) {
         mkt_rollback(m);
@@ -597,12 +603,20 @@ static void handle_locked(mkt_ctx *c, market_response *rs)
     pthread_mutex_lock(&m->mu);
     m->now = mkt_now_ms();
     m->st.requests++;
-    if (!rq->path || !split_path(c, rq->path))
+    /* several instances: the seq another may have moved, and a database that answers
+     * (PostgreSQL restarting: 503 until marketd has connected again; market.c) */
+    if (mkt_seq_refresh(m) != 0)
+        mkt_fail(c, 503, "unavailable", NULL, NULL, "the database is unavailable: try again");
+    else if (!rq->path || !split_path(c, rq->path))
         mkt_fail(c, 404, "not_found", NULL, NULL, "no such endpoint");
     else
         dispatch(c);
+    /* a refusal made while the database failed under the request (a token or an agent
+     * not found because nothing could be read) is no answer: 503 as well */
+    if (m->shared && c->status >= 400 && c->status != 503 && mkt_seq_refresh(m) != 0)
+        mkt_fail(c, 503, "unavailable", NULL, NULL, "the database is unavailable: try again");
     rs->replayed = c->status < 0;
-    rs->retry_after = 0;
+    rs->retry_after = c->status == 503 ? 1 : 0; /* the database's failures pass */
     rs->status = c->status < 0 ? -c->status : c->status;
     if (rs->status >= 400)
         m->st.errors++;

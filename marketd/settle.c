@@ -128,6 +128,19 @@ int settle_expire(market *m, json_t *p)
         "The purchase expired without a supervisor's decision and is not going ahead.", NULL);
 }
 
+/* True when purchase p is pending and its decide_by is at or before m->now. */
+static bool due_now(market *m, json_t *p)
+{
+    if (!mkt_str(p, "status") || strcmp(mkt_str(p, "status"), "pending_approval") != 0)
+        return false;
+    json_t *db = json_object_get(p, "decide_by");
+    if (!json_is_string(db))
+        return false;
+    char now[32];
+    mkt_time_str(m->now, now);
+    return strcmp(json_string_value(db), now) <= 0;
+}
+
 void settle_expire_due(market *m)
 {
     json_t *due = json_array();
@@ -138,24 +151,19 @@ void settle_expire_due(market *m)
     {
         if (mkt_begin(m, true) != 0)
             break;
-        if (settle_expire(m, p) != 0 || mkt_commit(m) != 0)
+        /* on an engine several instances share, the purchase as it is now, inside the
+         * transaction: another instance may have decided it since the list was read */
+        json_t *cur = m->shared ? mkt_get(m, "purchase", mkt_str(p, "id")) : json_incref(p);
+        if (!cur || !due_now(m, cur) || settle_expire(m, cur) != 0 || mkt_commit(m) != 0)
             mkt_rollback(m);
+        json_decref(cur);
     }
     json_decref(due);
 }
 
 bool settle_expire_if_due(market *m, json_t *p)
 {
-    if (strcmp(mkt_str(p, "status"), "pending_approval") != 0)
-        return false;
-    json_t *db = json_object_get(p, "decide_by");
-    if (!json_is_string(db))
-        return false;
-    char now[32];
-    mkt_time_str(m->now, now);
-    if (strcmp(json_string_value(db), now) > 0)
-        return false;
-    return settle_expire(m, p) == 0;
+    return due_now(m, p) && settle_expire(m, p) == 0;
 }
 
 int settle_refund(market *m, json_t *p, int64_t amount)
@@ -182,11 +190,13 @@ void market_tick(market *m)
 {
     pthread_mutex_lock(&m->mu);
     m->now = mkt_now_ms();
-    settle_expire_due(m);
-    claims_tick(m);
-    dispute_tick(m);
-    webhook_tick(m);
-    mkt_idem_prune(m);
+    if (mkt_leader_check(m)) { /* once per market, not per instance (marketd/market.c) */
+        settle_expire_due(m);
+        claims_tick(m);
+        dispute_tick(m);
+        webhook_tick(m);
+        mkt_idem_prune(m);
+    }
     pthread_mutex_unlock(&m->mu);
     presence_tick(m); /* without the lock: it may halt the fleet (marketd/presence.c) */
 }

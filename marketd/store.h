@@ -344,6 +344,28 @@ struct store_ops {
      * agents, or -1. Meant for a reader (reader_open): it reads every purchase of the
      * window. */
     int (*agent_stats)(store *s, store_stats_q *q);
+
+    /* ---- several instances on one database (issue 18, docs/scaling.md) ----
+     * NULL on an engine that one process has alone (SQLite: the seq, the caches and the
+     * jobs stay in memory, the fast path); set on one that several instances may share
+     * (PostgreSQL: store_pg_multi.c). tx_lock set means shared. */
+    /* Right after begin: locks the event counter (a writer of any instance waits here
+     * until the one before commits: commit order is seq order) and gives the last seq
+     * taken and the database's clock in ms. 0 or -1. */
+    int (*tx_lock)(store *s, int64_t *seq, int64_t *now);
+    /* Before commit, when events were appended: stores seq as the last one taken and
+     * wakes every instance's listener at commit. 0 or -1. */
+    int (*tx_seq_set)(store *s, int64_t seq);
+    /* A connection of its own that listens for commits (closed with close): NULL with
+     * err set. listen_wait waits on it until a commit anywhere, wake_fd readable (-1:
+     * none; drained) or timeout_ms: 0, or -1 when the connection was lost (it connects
+     * again on the next call; the caller reads the table all the same). */
+    store *(*listen_open)(store *s, char *err, size_t errsz);
+    int (*listen_wait)(store *l, int wake_fd, int timeout_ms);
+    /* On a handle of its own (open_reader): 1 when this process holds the leader's lock
+     * (taking it when free; held until the process or its connection dies), 0 when
+     * another one does, -1 on error. */
+    int (*leader_try)(store *l);
 };
 
 /* The SQLite engine (store_sqlite.c) and the PostgreSQL engine (store_pg.c). */

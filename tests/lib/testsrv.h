@@ -27,6 +27,7 @@ typedef struct testsrv {
                          tests/lib/pgtest.h) the URL of a database of its own */
     char tokens[600]; /* dir/tokens (mode 0600) */
     char args[512];   /* the extra arguments, kept for testsrv_restart */
+    int guest;        /* on another server's database (testsrv_start_on): left to it */
 } testsrv;
 
 /* Starts marketd with --listen 127.0.0.1:0 --db <dir>/market.db --tokens <file> plus
@@ -36,6 +37,11 @@ typedef struct testsrv {
  * exits (PR_SET_PDEATHSIG), so a failed test never leaves a server behind: start and
  * restart servers from a thread that outlives them (normally the main thread). */
 int testsrv_start(testsrv *s, const char *extra_args);
+
+/* Starts another marketd on the database and the tokens of first (running or not:
+ * several instances serving one market, issue 18) with a folder and a port of its own,
+ * as testsrv_start does. Stopping it leaves the database (first's). 0 or -1. */
+int testsrv_start_on(testsrv *s, const testsrv *first, const char *extra_args);
 
 /* Kills marketd with SIGKILL and reaps it (a crash: nothing is flushed or closed). */
 void testsrv_kill9(testsrv *s);
