@@ -31,7 +31,7 @@
  *
  * Prints human lines and "BENCH|section|metric|value|unit|goal|verdict" lines.
  * Usage: bench_disputes [SECONDS [AGENTS [RATE]]] (default 600 s, 12 agents at rate 2:
- * the make demo fleet; tests/bench/run.sh runs it for 120 s; the issue's ten-minute
+ * the make demo fleet; tests/bench/run.sh runs it for 60 s; the issue's ten-minute
  * figure: build/bench/bench_disputes 600).
  */
 #include <jansson.h>
