@@ -350,11 +350,15 @@ static int follow_cap(dec *d)
 }
 
 /* A refund returns what is left of the total (all of it, unless a dispute returned part
- * of it already) and leaves the purchase refunded (marketd/settle.c). */
+ * of it already) and leaves the purchase refunded (marketd/settle.c); a dispute open on
+ * it is resolved by it, the claim being part of what went back (marketd/dispute.c). */
 static int purchase_refund(dec *d)
 {
     json_t *p = d->obj;
-    return settle_refund(d->c->m, p, mkt_int(p, "total_minor") - mkt_int(p, "refunded_minor"));
+    market *m = d->c->m;
+    if (settle_refund(m, p, mkt_int(p, "total_minor") - mkt_int(p, "refunded_minor")) != 0)
+        return -1;
+    return dispute_refunded(m, p, d->c->a->name, d->reason);
 }
 
 /* ---- negotiations ---- */

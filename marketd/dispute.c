@@ -6,7 +6,9 @@
  * time per purchase (the purchase names its latest in dispute_id). The other party
  * responds (both agents when a supervisor opened it), with an offer or not; the opener
  * may accept an offer, which resolves the dispute as a partial refund of that amount;
- * a supervisor resolves it as a decision (marketd/decide.c's table, action "resolve").
+ * a supervisor resolves it as a decision (marketd/decide.c's table, action "resolve"),
+ * or refunds the purchase in full, which resolves its open dispute as a refund of the
+ * claim (dispute_refunded, via "refund").
  * A refund is a reversing ledger entry for the amount (settle_refund, marketd/settle.c).
  * At respond_by with no response the dispute is marked unanswered and an alert is
  * raised (dispute_tick, from market_tick). Each step leaves a system message in the
@@ -330,6 +332,19 @@ static int64_t newest_offer(json_t *d)
     return -1;
 }
 
+/* Marks dispute d (borrowed) resolved with outcome and amount, by who, via "supervisor",
+ * "offer" or "refund", and stores it (its dispute.updated). 0 or -1. */
+static int mark_resolved(market *m, json_t *d, const char *outcome, int64_t amount,
+                         const char *reason, const char *by, const char *via)
+{
+    json_object_set_new(d, "status", json_string("resolved"));
+    json_object_set_new(d, "resolution",
+                        json_pack("{ss sI ss ss so ss}", "outcome", outcome, "amount_minor",
+                                  (json_int_t)amount, "reason", reason, "by", by, "at",
+                                  mkt_time_json(m->now), "via", via));
+    return mkt_update(m, "dispute", d);
+}
+
 /* Resolves dispute d (borrowed; stored here) with outcome, refunding amount (0: none)
  * of its purchase, by who, via "supervisor" or "offer". 0 or -1. */
 static int settle_dispute(market *m, json_t *d, const char *outcome, int64_t amount,
@@ -341,14 +356,9 @@ static int settle_dispute(market *m, json_t *d, const char *outcome, int64_t amo
         return -1;
     }
     json_decref(p);
-    json_object_set_new(d, "status", json_string("resolved"));
-    json_object_set_new(d, "resolution",
-                        json_pack("{ss sI ss ss so ss}", "outcome", outcome, "amount_minor",
-                                  (json_int_t)amount, "reason", reason, "by", by, "at",
-                                  mkt_time_json(m->now), "via", via));
     char amt[MKT_MONEY_LEN];
     const char *cur = mkt_str(d, "currency");
-    if (mkt_update(m, "dispute", d) != 0)
+    if (mark_resolved(m, d, outcome, amount, reason, by, via) != 0)
         return -1;
     if (amount > 0)
         return thread_note(m, d, "Dispute %s resolved (%s by %s): %s refunded. %s",
@@ -447,6 +457,27 @@ int dispute_resolve(mkt_ctx *c, json_t *d, json_t *params, const char *reason)
 {
     return settle_dispute(c->m, d, mkt_str(params, "outcome"), mkt_int(params, "amount_minor"),
                           reason, c->a->name, "supervisor");
+}
+
+int dispute_refunded(market *m, json_t *p, const char *by, const char *reason)
+{
+    const char *did = mkt_str(p, "dispute_id");
+    json_t *d = did ? mkt_get(m, "dispute", did) : NULL;
+    if (!d || strcmp(mkt_str(d, "status"), "resolved") == 0) {
+        json_decref(d);
+        return 0;
+    }
+    char amt[MKT_MONEY_LEN];
+    int64_t claim = mkt_int(d, "claim_minor");
+    int rc = mark_resolved(m, d, "refund", claim, reason, by, "refund");
+    if (rc == 0)
+        rc = thread_note(m, d,
+                         "Dispute %s resolved (refund by %s): the purchase was refunded in full, "
+                         "the claim of %s with it. %s",
+                         mkt_str(d, "id"), by, mkt_money(amt, claim, mkt_str(d, "currency")),
+                         reason);
+    json_decref(d);
+    return rc;
 }
 
 /* ---- the clock: respond_by ------------------------------------------------- */

@@ -517,6 +517,10 @@ bool dispute_accept_offer(mkt_ctx *c);
 json_t *dispute_resolution_parse(mkt_ctx *c, const char **reason);
 bool dispute_resolution_check(mkt_ctx *c, json_t *d, json_t *params);
 int dispute_resolve(mkt_ctx *c, json_t *d, json_t *params, const char *reason);
+/* A refund decision on purchase p (its whole rest, marketd/decide.c) resolves p's open
+ * dispute, if any, as a refund of the claim by who, via "refund", with the decision's
+ * reason and a system message. 0 (also when none is open) or -1. */
+int dispute_refunded(market *m, json_t *p, const char *by, const char *reason);
 /* The agent a dispute is against: the party that did not open it (the seller when a
  * supervisor opened it). Borrowed from d. */
 const char *dispute_against(json_t *d);

@@ -46,6 +46,10 @@ for bin in "$@"; do
       # two minutes of the fleet at its top rate here (make bench stays near ten
       # minutes); the ten-minute figure: build/bench/bench_policies 600
       timeout -k 10 600 "$bin" 120 >"$out" 2>&1 ;;
+    bench_disputes)
+      # one minute of the make demo fleet here (a handful of disputes: the rule and the
+      # resolution path run); the ten-minute figure: build/bench/bench_disputes 600
+      timeout -k 10 300 "$bin" 60 >"$out" 2>&1 ;;
     *)
       timeout -k 10 600 "$bin" >"$out" 2>&1 ;;
   esac

@@ -696,6 +696,57 @@ static void check_fleet_dispute(testsrv *s, json_t *f)
     free(d);
 }
 
+/* A refund decision on a purchase with an open dispute refunds what is left and resolves
+ * the dispute with it: outcome refund of the claim, via "refund", by the supervisor, with
+ * the decision's reason, a system message and dispute.updated; resolving it afterwards is
+ * 409 (resolved), and the ledger stays balanced. (It once left the dispute open, with
+ * nothing left to resolve it with.) */
+static void test_refund_resolves_open_dispute(void **state)
+{
+    (void)state;
+    testsrv_market t;
+    char pur[72], id[72], neg[72];
+    assert_int_equal(testsrv_market_setup(&srv, &t, 0), 0);
+    settled(&srv, &t, pur);
+    char *d = open_dispute(&srv, t.buyer_token, pur, "wrong_quantity", 40000, 201);
+    assert_true(testjson_str(d, "id", id, sizeof id));
+    assert_true(testjson_str(d, "negotiation_id", neg, sizeof neg));
+    free(d);
+    free(dispute_post(&srv, t.seller_token, id, "respond", 0, "{\"text\":\"as agreed\"}", 200));
+    long long seq0 = testsrv_seq(&srv);
+
+    char path[128], act[160];
+    snprintf(path, sizeof path, "/v1/purchases/%s", pur);
+    snprintf(act, sizeof act, "%s/refund", path);
+    char *p = testsrv_post_want(&srv, TESTSRV_TOKEN_SUP1, act, testsrv_version_of(&srv, path),
+                                "{\"reason\":\"sent back whole\"}", 200);
+    testjson_want_str(p, "status", "refunded");
+    assert_int_equal(testjson_int(p, "refunded_minor"), 90000);
+    free(p);
+
+    d = get(&srv, "disputes", id);
+    testjson_want_str(d, "status", "resolved");
+    testjson_want_str(d, "resolution.outcome", "refund");
+    testjson_want_str(d, "resolution.via", "refund");
+    testjson_want_str(d, "resolution.by", "sup1");
+    testjson_want_str(d, "resolution.reason", "sent back whole");
+    assert_int_equal(testjson_int(d, "resolution.amount_minor"), 40000);
+    long long v = testjson_int(d, "version");
+    free(d);
+    d = dispute_post(&srv, TESTSRV_TOKEN_SUP1, id, "resolve", v,
+                     "{\"outcome\":\"refund\",\"reason\":\"again\"}", 409);
+    testjson_want_str(d, "current.status", "resolved");
+    free(d);
+    /* opening, response, resolution */
+    assert_int_equal(notes(&srv, neg, id), 3);
+    assert_int_equal(count_events(&srv, seq0, "\"type\":\"dispute.updated\"", 1), 1);
+    /* one refund entry for the whole purchase: the buyer back to zero */
+    assert_int_equal(balanced(&srv, t.buyer_id), 0);
+    char *agent = get(&srv, "agents", t.buyer_id);
+    assert_int_equal(testjson_int(agent, "spent_minor"), 0);
+    free(agent);
+}
+
 /* The simulated fleet opens disputes with ground truth: justified ones on deals that
  * carried a fault, bad-faith ones from its dishonest buyers, each labelled in
  * GET /v1/sim/faults with its purchase; sellers respond. */
@@ -745,6 +796,7 @@ int main(void)
         cmocka_unit_test(test_open_respond_accept_offer),
         cmocka_unit_test(test_open_refusals),
         cmocka_unit_test(test_resolve_decision),
+        cmocka_unit_test(test_refund_resolves_open_dispute),
         cmocka_unit_test(test_reading),
         cmocka_unit_test(test_window),
         cmocka_unit_test(test_respond_by),
