@@ -504,6 +504,7 @@ const store_ops store_pg = {
     .reader_close = pg_reader_close,
     .purchases_recent = pg_purchases_recent,
     .purchases_history = pg_purchases_history,
+    .agent_stats = pg_agent_stats, /* store_pg_stats.c */
     .outbox_put = pg_outbox_put,
     .outbox_due = pg_outbox_due,
     .outbox_next = pg_outbox_next,

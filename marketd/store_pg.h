@@ -6,6 +6,7 @@
  *                      of them (store_pg)
  *   store_pg_more.c    reference prices, balances, tokens, faults, the policies' reads
  *                      and the webhook outbox
+ *   store_pg_stats.c   the agents' scorecards (agent_stats)
  *
  * Only these files call libpq (tools/check-layers.sh). Every value travels as text (ints
  * in decimal) through statements prepared once per connection and cached by their text.
@@ -82,5 +83,8 @@ int pg_outbox_due(store *s, int64_t now, int max, store_row_fn fn, void *ud);
 int pg_outbox_next(store *s, int64_t *at, int64_t *pending);
 int pg_outbox_done(store *s, int64_t n, int64_t at);
 int pg_outbox_retry(store *s, int64_t n, int64_t next_at);
+
+/* store_ops.agent_stats (store_pg_stats.c). */
+int pg_agent_stats(store *s, store_stats_q *q);
 
 #endif
