@@ -23,6 +23,7 @@
 typedef struct pg {
     store base;
     PGconn *conn;
+    char err[256];         /* the last failure's message (pg_error) */
     bool reader;           /* a read-only handle (open_reader, reader_open) */
     char *url;             /* the database's URL (owned; holds no password) */
     struct pg_stmt *stmts; /* prepared statements, by SQL text */
@@ -39,6 +40,8 @@ PGresult *pg_query(pg *p, const char *sql, const char *spec, ...);
 int pg_run(pg *p, const char *sql, const char *spec, ...);
 /* Executes SQL text without parameters (one or more statements). 0 or -1 (logged). */
 int pg_exec(pg *p, const char *sql);
+/* Keeps message (its first line) as p's last failure's, for pg_error. */
+void pg_set_error(pg *p, const char *message);
 /* Deallocates nothing (the connection goes with them): forgets the cached statements. */
 void pg_stmts_free(pg *p);
 
