@@ -92,6 +92,12 @@ int pg_agent_stats(store *s, store_stats_q *q)
     }
     if (q->until <= q->since || q->buckets < 1)
         return 0; /* an empty window */
+    /* The planner prices the lookups of each purchase high and so compiles the statement
+     * (JIT): 2.6 of 6.5 s over 100,000 purchases, measured; without, 3.6 s. For this
+     * transaction only (a reader's snapshot: reader_open). */
+    if (PQtransactionStatus(PG(s)->conn) == PQTRANS_INTRANS &&
+        pg_exec(PG(s), "SET LOCAL jit = off") != 0)
+        return -1;
     return pg_walk(pg_query(PG(s), stats_sql, "III", q->since, q->until, (int64_t)q->buckets),
                    q->fn, q->ud);
 }
