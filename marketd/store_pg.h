@@ -81,13 +81,12 @@ int pg_purchases_window(store *s, const char *buyer, int64_t since, int64_t *cou
 int pg_purchases_recent(store *s, int max, store_row_fn fn, void *ud);
 int pg_purchases_history(store *s, const char *buyer, int64_t before_ord, int64_t since, int max,
                          int (*fn)(void *ud, int64_t at, int64_t total), void *ud);
+/* store_ops.agent_stats (store_pg_stats.c). */
+int pg_agent_stats(store *s, store_stats_q *q);
 int pg_outbox_put(store *s, const char *event_id, const char *url, const char *body, int64_t at);
 int pg_outbox_due(store *s, int64_t now, int max, store_row_fn fn, void *ud);
 int pg_outbox_next(store *s, int64_t *at, int64_t *pending);
 int pg_outbox_done(store *s, int64_t n, int64_t at);
 int pg_outbox_retry(store *s, int64_t n, int64_t next_at);
-
-/* store_ops.agent_stats (store_pg_stats.c). */
-int pg_agent_stats(store *s, store_stats_q *q);
 
 #endif
