@@ -8,8 +8,8 @@
  * store_sqlite_policy.c, the webhook outbox in store_sqlite_webhook.c, the agents'
  * scorecards in store_sqlite_stats.c: the only files that call the SQLite library, as
  * tools/check-layers.sh checks). The second engine, PostgreSQL (issue 18: store_pg.c,
- * store_pg_schema.c, store_pg_more.c; the only files that call libpq), is a second table
- * with the same answers.
+ * store_pg_schema.c, store_pg_more.c, store_pg_stats.c; the only files that call libpq),
+ * is a second table with the same answers.
  *
  * What is stored (each body once; see db.c and idem.c):
  *   objects   one row per object (kind, id): its JSON, a few indexed columns (status, the

@@ -68,19 +68,6 @@ static int p_object_get(store *s, const char *kind, const char *id, store_row_fn
         ud);
 }
 
-/* The kinds whose rows are searched (the SQLite engine's kinds[]: policies, claims and
- * halts are listed, never searched). */
-static const char *const kinds[] = {"agent", "listing", "negotiation", "purchase",
-                                    "alert", "ledger",  "decision",    NULL};
-
-static bool known_kind(const char *kind)
-{
-    for (int i = 0; kind && kinds[i]; i++)
-        if (strcmp(kinds[i], kind) == 0)
-            return true;
-    return false;
-}
-
 /* A sort key as text for a parameter (NULL where the kind has none). */
 static const char *key_text(bool has, int64_t v, char buf[24])
 {
@@ -154,8 +141,12 @@ static void like_pattern(const char *text, char *out, size_t size)
 
 static int p_objects_page(store *s, const store_page *q, store_row_fn fn, void *ud)
 {
-    if ((q->q && !known_kind(q->kind)) || q->col > STORE_TK)
+    /* any kind is searched by its rows' searchable text (objects.st), whether or not
+     * the SQLite engine has a table of it */
+    if (q->col > STORE_TK) {
+        pg_set_error(PG(s), "no such sort column");
         return -1;
+    }
     char sql[768], pattern[512] = "", key[24];
     if (q->q)
         like_pattern(q->q, pattern, sizeof pattern);
@@ -512,6 +503,7 @@ const store_ops store_pg = {
     .reader_close = pg_reader_close,
     .purchases_recent = pg_purchases_recent,
     .purchases_history = pg_purchases_history,
+    .agent_stats = pg_agent_stats, /* store_pg_stats.c */
     .outbox_put = pg_outbox_put,
     .outbox_due = pg_outbox_due,
     .outbox_next = pg_outbox_next,

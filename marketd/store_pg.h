@@ -6,6 +6,7 @@
  *                      of them (store_pg)
  *   store_pg_more.c    reference prices, balances, tokens, faults, the policies' reads
  *                      and the webhook outbox
+ *   store_pg_stats.c   the agents' scorecards (agent_stats)
  *
  * Only these files call libpq (tools/check-layers.sh). Every value travels as text (ints
  * in decimal) through statements prepared once per connection and cached by their text.
@@ -22,6 +23,7 @@
 typedef struct pg {
     store base;
     PGconn *conn;
+    char err[256];         /* the last failure's message (pg_error) */
     bool reader;           /* a read-only handle (open_reader, reader_open) */
     char *url;             /* the database's URL (owned; holds no password) */
     struct pg_stmt *stmts; /* prepared statements, by SQL text */
@@ -41,6 +43,8 @@ PGresult *pg_query(pg *p, const char *sql, const char *spec, ...);
 int pg_run(pg *p, const char *sql, const char *spec, ...);
 /* Executes SQL text without parameters (one or more statements). 0 or -1 (logged). */
 int pg_exec(pg *p, const char *sql);
+/* Keeps message (its first line) as p's last failure's, for pg_error. */
+void pg_set_error(pg *p, const char *message);
 /* Deallocates nothing (the connection goes with them): forgets the cached statements. */
 void pg_stmts_free(pg *p);
 
@@ -86,6 +90,8 @@ int pg_purchases_window(store *s, const char *buyer, int64_t since, int64_t *cou
 int pg_purchases_recent(store *s, int max, store_row_fn fn, void *ud);
 int pg_purchases_history(store *s, const char *buyer, int64_t before_ord, int64_t since, int max,
                          int (*fn)(void *ud, int64_t at, int64_t total), void *ud);
+/* store_ops.agent_stats (store_pg_stats.c). */
+int pg_agent_stats(store *s, store_stats_q *q);
 int pg_outbox_put(store *s, const char *event_id, const char *url, const char *body, int64_t at);
 int pg_outbox_due(store *s, int64_t now, int max, store_row_fn fn, void *ud);
 int pg_outbox_next(store *s, int64_t *at, int64_t *pending);

@@ -101,6 +101,19 @@ struct pg_stmt {
 
 #define PG_MAX_PARAMS 16
 
+void pg_set_error(pg *p, const char *message)
+{
+    snprintf(p->err, sizeof p->err, "%.*s", (int)strcspn(message, "\n"), message);
+}
+
+/* Logs the failure of sql on p and keeps libpq's message for pg_error (a ROLLBACK after
+ * it would clear libpq's own). */
+static void failed(pg *p, const char *sql)
+{
+    fprintf(stderr, "marketd: postgresql: %s(%.60s)\n", PQerrorMessage(p->conn), sql);
+    pg_set_error(p, PQerrorMessage(p->conn));
+}
+
 /* The name of the statement prepared for (sql, spec), preparing it on first use; NULL
  * on failure (logged). */
 static const char *prepared(pg *p, const char *sql, const char *spec)
@@ -123,7 +136,7 @@ static const char *prepared(pg *p, const char *sql, const char *spec)
     snprintf(e->name, sizeof e->name, "s%d", ++p->nstmts);
     PGresult *r = PQprepare(p->conn, e->name, sql, n, types);
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-        fprintf(stderr, "marketd: postgresql: %s(%.60s)\n", PQerrorMessage(p->conn), sql);
+        failed(p, sql);
         PQclear(r);
         free(e->sql);
         free(e->spec);
@@ -158,7 +171,7 @@ static PGresult *vquery(pg *p, const char *sql, const char *spec, va_list ap)
     PGresult *r = PQexecPrepared(p->conn, name, n, vals, NULL, NULL, 0);
     ExecStatusType st = PQresultStatus(r);
     if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
-        fprintf(stderr, "marketd: postgresql: %s(%.60s)\n", PQerrorMessage(p->conn), sql);
+        failed(p, sql);
         PQclear(r);
         return NULL;
     }
@@ -190,7 +203,7 @@ int pg_exec(pg *p, const char *sql)
     ExecStatusType st = PQresultStatus(r);
     PQclear(r);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        fprintf(stderr, "marketd: postgresql: %s(%.60s)\n", PQerrorMessage(p->conn), sql);
+        failed(p, sql);
         return -1;
     }
     return 0;
@@ -445,9 +458,16 @@ void pg_close(store *s)
     free(p);
 }
 
+/* libpq's message when the last command failed, else the last failure's kept by
+ * failed() or pg_set_error (a refusal of the engine's own): never empty, so that a 503
+ * says what failed. */
 const char *pg_error(store *s)
 {
-    return PQerrorMessage(PG(s)->conn);
+    pg *p = PG(s);
+    const char *live = PQerrorMessage(p->conn);
+    if (live && *live)
+        pg_set_error(p, live);
+    return p->err[0] ? p->err : "PostgreSQL gave no message";
 }
 
 /* A backtest's reader: its own connection in one snapshot transaction. */

@@ -91,7 +91,7 @@ static int oldest_purchase(sq *q, int64_t *at)
     if (found)
         *at = sqlite3_column_int64(st, 0);
     sqlite3_reset(st);
-    return found || rc == SQLITE_DONE ? found : -1;
+    return rc == SQLITE_ROW ? found : -1; /* min() gives a row, NULL when there is none */
 }
 
 int sq_agent_stats(store *s, store_stats_q *q)

@@ -8,6 +8,9 @@
  * its database, not a superuser (the trigram index made all the same); without, it is
  * refused.
  *
+ * A search of disputes (no search table on SQLite) answers; a failed read is a 503
+ * that says what failed.
+ *
  * The first runs on every run (marketd refuses before it connects); the others need the
  * PostgreSQL run of tests/run.sh (MARKETD_ENGINE=postgresql, TEST_PG_URL) and say they are
  * skipped without it. The rest of the engine's contract is the whole marketd integration
@@ -204,6 +207,37 @@ static void test_newer_schema_refused(void **state)
     testsrv_stop(&s);
 }
 
+/* GET path on s as a supervisor: its status, and its body into body (size bytes). */
+static long get_status(testsrv *s, const char *path, char *body, size_t size)
+{
+    testhttp_resp r;
+    assert_int_equal(testsrv_get(s, TESTSRV_TOKEN_SUP1, path, &r), 0);
+    snprintf(body, size, "%s", r.body ? r.body : "");
+    long status = r.status;
+    testhttp_resp_free(&r);
+    return status;
+}
+
+/* A search of a kind the SQLite engine keeps no search table for (disputes: their text
+ * is in objects.st only) is answered as any other's; a read the database fails is a 503
+ * whose message says what failed (a column taken away under the running marketd), and
+ * the list answers again once the column is back. */
+static void test_search_and_a_failed_read(void **state)
+{
+    (void)state;
+    NEED_PG();
+    testsrv s;
+    char body[1024];
+    assert_int_equal(testsrv_start(&s, NULL), 0);
+    assert_int_equal(get_status(&s, "/v1/disputes?q=pur_", body, sizeof body), 200);
+    assert_true(pgtest_sql(s.db, "ALTER TABLE objects RENAME COLUMN st TO st_gone") >= 0);
+    assert_int_equal(get_status(&s, "/v1/disputes?q=pur_", body, sizeof body), 503);
+    assert_non_null(strstr(body, "\"message\":\"database: ERROR:  column o.st does not exist"));
+    assert_true(pgtest_sql(s.db, "ALTER TABLE objects RENAME COLUMN st_gone TO st") >= 0);
+    assert_int_equal(get_status(&s, "/v1/disputes?q=pur_", body, sizeof body), 200);
+    testsrv_stop(&s);
+}
+
 /* The password of the role marketd_pw (made here; tests/run.sh makes the cluster ask it). */
 #define PW "pw-5d1c9e0a7b3f42e8"
 
@@ -254,6 +288,7 @@ int main(void)
         cmocka_unit_test(test_two_start_together),
         cmocka_unit_test(test_newer_schema_refused),
         cmocka_unit_test(test_password_from_the_environment),
+        cmocka_unit_test(test_search_and_a_failed_read),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

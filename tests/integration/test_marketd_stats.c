@@ -19,7 +19,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -186,17 +185,17 @@ static long long flags_of(char pur[][72], int n, const char *rule)
     return count;
 }
 
-/* Runs sql on the stopped server's database, then starts the server again. */
-static void edit_db(const char *sql)
+/* Sets purchase id's row in the stopped server's database, whichever its engine
+ * (testsrv_sql): sqlite_set is the SET clause in SQLite's SQL, pg_set the same change in
+ * PostgreSQL's (the JSON is kept as text there). */
+static void edit_purchase(const char *id, const char *sqlite_set, const char *pg_set)
 {
-    assert_int_equal(testsrv_terminate(&srv), 0);
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(srv.db, &db), SQLITE_OK);
-    char *err = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
-        fail_msg("%s: %s", sql, err);
-    assert_int_equal(sqlite3_close(db), SQLITE_OK);
-    assert_int_equal(testsrv_restart(&srv), 0);
+    char sql[2][320];
+    const char *const set[2] = {sqlite_set, pg_set};
+    for (int e = 0; e < 2; e++)
+        snprintf(sql[e], sizeof sql[e], "UPDATE objects SET %s WHERE kind='purchase' AND id='%s'",
+                 set[e], id);
+    assert_int_equal(testsrv_sql(&srv, sql[0], sql[1]), 1);
 }
 
 /* Checks one side's figures (the buyer's and the seller's are the same purchases). */
@@ -299,15 +298,13 @@ static void test_scorecards_figures_and_window(void **state)
 
     /* the first deal made two days ago, the third partly refunded, the second disputed
      * (disputes are issue 17's other part: a purchase's non-null dispute_id counts) */
-    char sql[1024];
-    snprintf(sql, sizeof sql,
-             "UPDATE objects SET created=created-172800000 WHERE kind='purchase' AND id='%s';"
-             "UPDATE objects SET json=json_set(json,'$.refunded_minor',10000) WHERE "
-             "kind='purchase' AND id='%s';"
-             "UPDATE objects SET json=json_set(json,'$.dispute_id','dsp_1') WHERE "
-             "kind='purchase' AND id='%s';",
-             pur[0], pur[2], pur[1]);
-    edit_db(sql);
+    assert_int_equal(testsrv_terminate(&srv), 0);
+    edit_purchase(pur[0], "created=created-172800000", "created=created-172800000");
+    edit_purchase(pur[2], "json=json_set(json,'$.refunded_minor',10000)",
+                  "json=jsonb_set(json::jsonb,'{refunded_minor}','10000')::text");
+    edit_purchase(pur[1], "json=json_set(json,'$.dispute_id','dsp_1')",
+                  "json=jsonb_set(json::jsonb,'{dispute_id}','\"dsp_1\"')::text");
+    assert_int_equal(testsrv_restart(&srv), 0);
     b = stats(TESTSRV_TOKEN_SUP1, "24h", 200);
     int i = agent_at(b, t.buyer_id);
     assert_int_equal(fig(b, i, "deals"), 2);
