@@ -126,15 +126,16 @@ static uint64_t store_key(const ui *u)
     return s;
 }
 
-/* store_key of what else a pane's texts read: the kinds its cells read (pane_ops.reads),
- * without its own kind when each row's stamp says whether it changed (row_stamp). */
+/* store_key of what else a pane's texts read: the kinds its cells read (pane_ops.reads;
+ * every kind when it says none), without its own kind when each row's stamp says whether
+ * it changed (row_stamp) and its cells read no other row of the kind (reads says so). */
 static uint64_t texts_of(const ui *u, const pane_ops *ops)
 {
     uint64_t s = u->marks * 7919u + u->stats_seen * 104729u;
     int64_t st[2];
-    uint32_t reads = ops->reads ? ops->reads | 1u << ops->kind : ~0u;
-    if (row_stamp(ops->kind, NULL, st)) /* each row's stamp says, not the kind's count */
-        reads &= ~(1u << ops->kind);
+    uint32_t reads = ops->reads ? ops->reads : ~0u;
+    if (!ops->reads || !row_stamp(ops->kind, NULL, st))
+        reads |= 1u << ops->kind;
     for (int k = 0; k < MODEL_KIND_COUNT; k++)
         if (reads & 1u << k)
             s += store_changes(u->st, (model_kind)k) * (2 * (uint64_t)k + 1000003u);

@@ -349,9 +349,10 @@ typedef struct pane_ops {
     /* A pane that pages: the query of each sort order (by its index; NULL: the pane
      * shows only what the store holds, as Pending and Agents do). */
     const pane_history *history;
-    /* The other kinds its cells read (1u << model_kind; 0: any kind): a change of one
-     * makes every search text of the pane again (rows.c texts_of); a change of its own
-     * kind only the rows whose version changed. */
+    /* The other kinds its cells read (1u << model_kind; 0: not said, any kind and its
+     * own): a change of one makes every search text of the pane again (rows.c texts_of);
+     * when said, a change of its own kind makes only the texts of the rows whose version
+     * changed (a row's cells then read no other row of its kind). */
     uint32_t reads;
     /* The store's version of a row read from the server, or NULL when not held. */
     const void *(*held)(const ui *u, const void *row);
