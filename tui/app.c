@@ -566,8 +566,12 @@ static void texts_fire(loop *l, int64_t now)
 }
 
 static const loop_timer timers[] = {
-    {frame_due, NULL},     {texts_due, texts_fire},   {stats_due, stats_fire},
-    {tick_due, tick_fire}, {status_due, status_fire}, {bell_repeat_due, bell_repeat_fire},
+    {frame_due, NULL},
+    {stats_due, stats_fire},
+    {tick_due, tick_fire},
+    {status_due, status_fire},
+    {bell_repeat_due, bell_repeat_fire},
+    {texts_due, texts_fire}, /* last: after the others, a slice of texts */
 };
 
 /* The wait's timeout: the client's next timer or the loop's nearest one (-1: none). */

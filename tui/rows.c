@@ -3,7 +3,8 @@
  * when the store or the history read (ui.gen), this console's marks on them (ui.marks) or
  * the filter changed, or the pane scrolled near the end of what was read: collected,
  * merged with the rows read (the store's version wins), filtered on what the cells show
- * (a filter the server searched keeps what it found), sorted (qsort_r with the pane as
+ * (a filter the server searched keeps what it found; each row's text kept per version of
+ * its object, made ahead while idle), sorted (qsort_r with the pane as
  * context), cut at the frontier (the last row read) while the server has more, ended by
  * the status row ("loading…", an error) while a page is on its way or failed, and the
  * selection found again by its id. The update step asks for more and places the table
