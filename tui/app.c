@@ -553,12 +553,25 @@ static void stats_fire(loop *l, int64_t now)
     agents_stats_fire(l->u, now);
 }
 
+/* The current pane's search texts, made ahead of a filter's first key (rows.c). */
+static int64_t texts_due(const loop *l, int64_t now)
+{
+    return panes_texts_ahead_due(l->u, now);
+}
+
+static void texts_fire(loop *l, int64_t now)
+{
+    (void)now;
+    panes_texts_ahead_fire(l->u);
+}
+
 static const loop_timer timers[] = {
     {frame_due, NULL},
     {stats_due, stats_fire},
     {tick_due, tick_fire},
     {status_due, status_fire},
     {bell_repeat_due, bell_repeat_fire},
+    {texts_due, texts_fire}, /* last: after the others, a slice of texts */
 };
 
 /* The wait's timeout: the client's next timer or the loop's nearest one (-1: none). */

@@ -782,10 +782,14 @@ const pane_ops panes_ops[PANE_COUNT] = {
                       pending_collect, pending_compare, pending_cell, purchase_id, .hold = true},
     [PANE_THREADS] = {"Threads", MODEL_NEGOTIATION, thread_cols, TC_COUNT, thread_sorts,
                       thread_collect, thread_compare, thread_cell, neg_id,
-                      .history = thread_history, .held = neg_held},
+                      .history = thread_history, .held = neg_held,
+                      /* thread_cell: its listing's title, the agents' names, a policy's
+                       * purchase (policies_thread_purchase) */
+                      .reads = 1u << MODEL_LISTING | 1u << MODEL_AGENT | 1u << MODEL_PURCHASE},
     [PANE_LISTINGS] = {"Listings", MODEL_LISTING, listing_cols, LC_COUNT, listing_sorts,
                        listing_collect, listing_compare, listing_cell, listing_id,
-                       .history = listing_history, .held = listing_held},
+                       .history = listing_history, .held = listing_held,
+                       .reads = 1u << MODEL_AGENT /* listing_cell: the seller's name */},
     [PANE_LEDGER] = {"Ledger", MODEL_LEDGER, ledger_cols, GC_COUNT, ledger_sorts, ledger_collect,
                      ledger_compare, ledger_cell, ledger_id, .history = ledger_history,
                      .held = ledger_held},

@@ -3,7 +3,8 @@
  * when the store or the history read (ui.gen), this console's marks on them (ui.marks) or
  * the filter changed, or the pane scrolled near the end of what was read: collected,
  * merged with the rows read (the store's version wins), filtered on what the cells show
- * (a filter the server searched keeps what it found), sorted (qsort_r with the pane as
+ * (a filter the server searched keeps what it found; each row's text kept per version of
+ * its object, made ahead while idle), sorted (qsort_r with the pane as
  * context), cut at the frontier (the last row read) while the server has more, ended by
  * the status row ("loading…", an error) while a page is on its way or failed, and the
  * selection found again by its id. The update step asks for more and places the table
@@ -25,18 +26,23 @@ static void ascii_lower(char *s)
 }
 
 /* A row's search text: its cells as shown, lower case, each ended by a unit separator
- * (a needle never matches across two cells). */
+ * (a needle never matches across two cells), and what it was made from: the object's id
+ * and version (row_stamp), so that a change of one object makes its text again, not the
+ * 20,000 of the pane. */
 struct pane_text {
     const void *row; /* NULL: a free slot */
-    char *text;
+    char *id;        /* the object's id, then its text (one allocation) */
+    const char *text;
+    int64_t stamp[2];
 };
 
 /* A paged pane's store rows (its 20,000 held threads), collected and sorted once per
- * texts_of and sort order, with each one's search text, and the indexes of those the
- * last filter kept, in order: a key of a filter filters these (one more character
- * narrows the kept ones), where it used to collect, filter and sort every held row. */
+ * change of the store and sort order, with each one's search text, and the indexes of
+ * those the last filter kept, in order: a key of a filter filters these (one more
+ * character narrows the kept ones), where it used to collect, filter and sort every
+ * held row. */
 struct pane_sorted {
-    uint64_t key; /* texts_of when made */
+    uint64_t key; /* store_key when made */
     int sort;
     bool made;
     const void **rows;
@@ -53,7 +59,7 @@ struct pane_sorted {
 static void texts_drop(ui_pane *pn)
 {
     for (size_t i = 0; i < pn->texts_cap; i++)
-        free(pn->texts[i].text);
+        free(pn->texts[i].id);
     free(pn->texts);
     pn->texts = NULL;
     pn->texts_cap = pn->texts_n = 0;
@@ -83,12 +89,37 @@ static struct pane_text *text_slot(const ui_pane *pn, const void *row)
             return &pn->texts[i];
 }
 
+/* What a row's own cells are made from, for the kinds whose objects change only by a new
+ * version (api/store.c put_versioned: in place, the pointer kept), and a thread's message
+ * count, which the store raises in place (api/store_keep.c keep_count_message). False
+ * for the other kinds (a purchase's claim changes in place): a change of the kind then
+ * makes every text again (texts_of). */
+static bool row_stamp(model_kind kind, const void *row, int64_t stamp[2])
+{
+    stamp[0] = stamp[1] = 0;
+    if (!row) /* asks only whether the kind has stamps */
+        return kind == MODEL_LISTING || kind == MODEL_NEGOTIATION || kind == MODEL_ALERT ||
+               kind == MODEL_DISPUTE;
+    switch (kind) {
+        case MODEL_LISTING: stamp[0] = ((const model_listing *)row)->version; return true;
+        case MODEL_NEGOTIATION: {
+            const model_negotiation *n = row;
+            stamp[0] = n->version;
+            stamp[1] = n->message_count;
+            return true;
+        }
+        case MODEL_ALERT: stamp[0] = ((const model_alert *)row)->version; return true;
+        case MODEL_DISPUTE: stamp[0] = ((const model_dispute *)row)->version; return true;
+        default: return false;
+    }
+}
+
 /* The store's changes of every kind, the marks and the agents' scorecards read
- * (agents.c): a store row's cells change only with them (the history read is not in it:
- * its rows are formatted each time, their memory is reused). Not the store's seq: an
- * event that changes no object (presence.updated, a heartbeat's) would make every text
- * again, 20,000 rows formatted at the next key. */
-static uint64_t texts_of(const ui *u)
+ * (agents.c): what a store row's cells are made from, and its order (the history read
+ * is not in it: its rows are formatted each time, their memory is reused). Not the
+ * store's seq: an event that changes no object (presence.updated, a heartbeat's) would
+ * make every text again, 20,000 rows formatted at the next key. */
+static uint64_t store_key(const ui *u)
 {
     uint64_t s = u->marks * 7919u + u->stats_seen * 104729u;
     for (int k = 0; k < MODEL_KIND_COUNT; k++)
@@ -96,12 +127,28 @@ static uint64_t texts_of(const ui *u)
     return s;
 }
 
-/* Drops the pane's texts when the store or the marks changed since they were made. */
-static void texts_check(const ui *u, ui_pane *pn)
+/* store_key of what else a pane's texts read: the kinds its cells read (pane_ops.reads;
+ * every kind when it says none), without its own kind when each row's stamp says whether
+ * it changed (row_stamp) and its cells read no other row of the kind (reads says so). */
+static uint64_t texts_of(const ui *u, const pane_ops *ops)
 {
-    uint64_t key = texts_of(u);
+    uint64_t s = u->marks * 7919u + u->stats_seen * 104729u;
+    int64_t st[2];
+    uint32_t reads = ops->reads ? ops->reads : ~0u;
+    if (!ops->reads || !row_stamp(ops->kind, NULL, st))
+        reads |= 1u << ops->kind;
+    for (int k = 0; k < MODEL_KIND_COUNT; k++)
+        if (reads & 1u << k)
+            s += store_changes(u->st, (model_kind)k) * (2 * (uint64_t)k + 1000003u);
+    return s;
+}
+
+/* Drops the pane's texts when what else they read changed since they were made. */
+static void texts_check(const ui *u, ui_pane *pn, const pane_ops *ops)
+{
+    uint64_t key = texts_of(u, ops);
     if (pn->texts && pn->texts_key != key)
-        texts_drop(pn); /* pn->sorted, made under the old key, is made again (sorted_rows) */
+        texts_drop(pn); /* pn->sorted, made under the old store, is made again (sorted_rows) */
     pn->texts_key = key;
 }
 
@@ -139,25 +186,34 @@ static void format_text(const ui *u, const pane_ops *ops, const void *row, char 
     }
 }
 
-/* A store row's search text, made once per texts_of (typing a filter formats each row
- * once, not once per key; texts_check first); NULL when out of memory. */
+/* A store row's search text, made once per version of the object (row_stamp, the id
+ * too: a freed object's address may hold another) and of what else it reads (texts_of;
+ * texts_check first): typing a filter formats each row once, not once per key, and a
+ * change of one thread formats that one. NULL when out of memory. */
 static const char *row_text(const ui *u, ui_pane *pn, const pane_ops *ops, const void *row)
 {
-    if (pn->texts) {
-        struct pane_text *t = text_slot(pn, row);
-        if (t->row)
-            return t->text;
-    }
-    if (!texts_room(pn))
+    int64_t st[2];
+    row_stamp(ops->kind, row, st);
+    const char *id = ops->id(row);
+    struct pane_text *t = pn->texts ? text_slot(pn, row) : NULL;
+    if (t && t->row && t->stamp[0] == st[0] && t->stamp[1] == st[1] && !strcmp(t->id, id))
+        return t->text;
+    if (!(t && t->row) && !texts_room(pn))
         return NULL;
     char text[4096];
     format_text(u, ops, row, text, sizeof text);
-    struct pane_text *t = text_slot(pn, row);
-    t->text = strdup(text);
-    if (!t->text)
+    pn->texts_made++;
+    size_t nid = strlen(id) + 1, ntext = strlen(text) + 1;
+    char *buf = malloc(nid + ntext);
+    if (!buf)
         return NULL;
-    t->row = row;
-    pn->texts_n++;
+    memcpy(buf, id, nid);
+    memcpy(buf + nid, text, ntext);
+    t = text_slot(pn, row);
+    if (!t->row)
+        pn->texts_n++;
+    free(t->id); /* the object's older text, or the one that was at its address */
+    *t = (struct pane_text){.row = row, .id = buf, .text = buf + nid, .stamp = {st[0], st[1]}};
     return t->text;
 }
 
@@ -272,7 +328,7 @@ static size_t filter_rows(const ui *u, ui_pane *pn, const pane_ops *ops, const v
                           size_t n, size_t nstored, const char *needle)
 {
     size_t k = 0;
-    texts_check(u, pn);
+    texts_check(u, pn, ops);
     for (size_t i = 0; i < n; i++)
         if (row_matches(u, pn, ops, rows[i], needle, i < nstored))
             rows[k++] = rows[i];
@@ -288,7 +344,7 @@ static size_t merge_read(ui *u, int p, const page_result *res, size_t n, const c
     ui_pane *pn = &u->panes[p];
     if (!reserve(pn, n + res->nrows + 1))
         return n;
-    texts_check(u, pn);
+    texts_check(u, pn, ops);
     for (size_t i = 0; i < res->nrows; i++) {
         const void *h = ops->held ? ops->held(u, res->rows[i]) : NULL;
         if (!h)
@@ -351,16 +407,19 @@ static void keep_selection(ui *u, int p, bool hold)
 }
 
 /* The pane's sorted store rows made (again when the store, the marks or the sort
- * changed since): false when out of memory. texts_check first. */
+ * changed since: store_key): false when out of memory. texts_check first. */
 static bool sorted_made(const ui *u, ui_pane *pn, const pane_ops *ops)
 {
     struct pane_sorted *c = pn->sorted;
     if (!c && !(c = pn->sorted = calloc(1, sizeof *c)))
         return false;
-    if (c->made && c->key == pn->texts_key && c->sort == pn->sort)
+    uint64_t key = store_key(u);
+    if (c->made && c->key == key && c->sort == pn->sort)
         return true;
     c->made = false;
     c->n = ops->collect(u, &c->rows, &c->cap);
+    if (pn->texts_n > 2 * c->n + 1024) /* texts of objects the store no longer holds */
+        texts_drop(pn);
     sort_ctx ctx = {u, ops, pn->sort};
     if (c->n > 1)
         qsort_r(c->rows, c->n, sizeof *c->rows, sort_cmp, &ctx);
@@ -372,7 +431,7 @@ static bool sorted_made(const ui *u, ui_pane *pn, const pane_ops *ops)
         return false;
     c->kept = k;
     memset(c->text, 0, c->n * sizeof *c->text);
-    c->key = pn->texts_key;
+    c->key = key;
     c->sort = pn->sort;
     c->needle[0] = '\0';
     c->nkept = 0;
@@ -396,7 +455,7 @@ static bool sorted_matches(const ui *u, ui_pane *pn, const pane_ops *ops, size_t
  * filters the rows the last one kept. */
 static size_t sorted_rows(const ui *u, ui_pane *pn, const pane_ops *ops, const char *needle)
 {
-    texts_check(u, pn);
+    texts_check(u, pn, ops);
     if (!sorted_made(u, pn, ops)) { /* out of memory: the slow way */
         size_t n = ops->collect(u, &pn->rows, &pn->cap);
         sort_ctx ctx = {u, ops, pn->sort};
@@ -507,6 +566,44 @@ static void compute(ui *u, int p, const page_result *res, bool hold)
 void panes_compute(ui *u, int p, const page_result *res)
 {
     compute(u, p, res, false);
+}
+
+/* When the next slice of the current pane's texts is to be made; see ui.h. */
+int64_t panes_texts_ahead_due(ui *u, int64_t now)
+{
+    struct ui_texts_ahead *a = &u->texts_ahead;
+    uint64_t key = store_key(u);
+    if (key != a->store_key || u->pane != a->pane) { /* another pane, or the store moved */
+        if (key != a->store_key)
+            a->since_ms = now;
+        a->store_key = key;
+        a->pane = u->pane;
+        a->done = false;
+    }
+    if (a->done || u->pane < 0 || u->pane >= PANE_COUNT || !panes_ops[u->pane].history)
+        return -1;
+    return a->since_ms + PANES_TEXTS_QUIET_MS;
+}
+
+/* Makes the texts of up to PANES_TEXTS_SLICE of the current pane's held rows, in its
+ * sort (sorted_made: the first key then only filters); done once every row has one. */
+void panes_texts_ahead_fire(ui *u)
+{
+    ui_pane *pn = &u->panes[u->pane];
+    const pane_ops *ops = &panes_ops[u->pane];
+    texts_check(u, pn, ops);
+    if (!ops->history || !sorted_made(u, pn, ops)) {
+        u->texts_ahead.done = true; /* out of memory: a key makes them */
+        return;
+    }
+    struct pane_sorted *c = pn->sorted;
+    size_t made = 0, i = 0;
+    for (; i < c->n && made < PANES_TEXTS_SLICE; i++)
+        if (!c->text[i]) {
+            c->text[i] = row_text(u, pn, ops, c->rows[i]);
+            made++;
+        }
+    u->texts_ahead.done = i == c->n;
 }
 
 /* The rows a pane wants read: two screens past its top row. */

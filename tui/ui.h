@@ -69,10 +69,12 @@ typedef struct ui_pane {
     bool status_row;      /* the last row is the "loading…" or error row, not an object */
     char hist_error[160]; /* sanitised (PAGE_FAILED) */
     /* the search text of each of the store's rows (its cells as shown, lower case), made
-     * once per version of the store and ui.marks, not once per key (rows.c row_text) */
+     * once per version of its object (and of what else its cells read, and ui.marks), not
+     * once per key (rows.c row_text); made ahead of the first key while idle */
     struct pane_text *texts; /* open addressing by row pointer; NULL: none yet */
     size_t texts_cap, texts_n;
-    uint64_t texts_key;         /* texts_of: the store and the marks they were made under */
+    uint64_t texts_key;         /* texts_of: what else they read, when they were made */
+    uint64_t texts_made;        /* texts formatted so far (a measure for tests) */
     struct pane_sorted *sorted; /* a paged pane's store rows, sorted, and the last filter's
                                    (rows.c sorted_rows); NULL: none yet */
 } ui_pane;
@@ -236,6 +238,15 @@ typedef struct ui {
     int64_t stats_asked_ms;
     uint64_t stats_seen;
 
+    /* the current pane's search texts made ahead of a filter's first key, a slice a turn
+     * once the store has been quiet (rows.c panes_texts_ahead_due) */
+    struct ui_texts_ahead {
+        uint64_t store_key; /* the store, marks and scorecards when last looked at */
+        int64_t since_ms;   /* when they last changed */
+        int pane;           /* the pane being made */
+        bool done;          /* its every row made under store_key */
+    } texts_ahead;
+
     /* the thread whose messages the detail showed last (client_fetch_thread watches it) */
     char watching[MODEL_ID_MAX + 1];
 
@@ -338,6 +349,11 @@ typedef struct pane_ops {
     /* A pane that pages: the query of each sort order (by its index; NULL: the pane
      * shows only what the store holds, as Pending and Agents do). */
     const pane_history *history;
+    /* The other kinds its cells read (1u << model_kind; 0: not said, any kind and its
+     * own): a change of one makes every search text of the pane again (rows.c texts_of);
+     * when said, a change of its own kind makes only the texts of the rows whose version
+     * changed (a row's cells then read no other row of its kind). */
+    uint32_t reads;
     /* The store's version of a row read from the server, or NULL when not held. */
     const void *(*held)(const ui *u, const void *row);
     /* The selected row holds its place while the cursor rests (Pending): when the data
@@ -387,6 +403,14 @@ void panes_refresh(ui *u, int p, bool force);
 void panes_compute(ui *u, int p, const page_result *res);
 /* Frees the search texts and sorted rows pane p holds (rows.c); the pane stays usable. */
 void panes_texts_free(ui_pane *pn);
+/* The search texts of the current pane (one that pages) made ahead of a filter's first
+ * key: when the loop should make the next slice (ms since the epoch; -1: nothing to
+ * make, as once every row's text is made: idle stays idle), and making it (at most
+ * PANES_TEXTS_SLICE rows). A store that keeps changing (a flood) is waited out. */
+#define PANES_TEXTS_QUIET_MS 200
+#define PANES_TEXTS_SLICE    2000
+int64_t panes_texts_ahead_due(ui *u, int64_t now);
+void panes_texts_ahead_fire(ui *u);
 /* The query pane p makes now into q; false when it shows the store's rows only (a local
  * pane, a sort without a server sort, no client, a replay). */
 bool panes_query(const ui *u, int p, page_query *q);

@@ -574,6 +574,103 @@ static void test_filter_narrowing_is_a_fresh_filter(void **state)
         model_listing_clear(&read[i]);
 }
 
+/* Loads version `version` of thread id (about listing_id) in status st with n messages. */
+static void load_thread(ui *u, const char *id, const char *listing_id, model_neg_status st,
+                        int64_t version)
+{
+    model_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.kind = MODEL_NEGOTIATION;
+    ev.u.negotiation = thread(id, listing_id, st);
+    ev.u.negotiation.version = version;
+    store_load(u->st, &ev);
+    model_event_free(&ev);
+    u->gen++;
+}
+
+/* The Threads pane's rows under filter f, as computed now and as a fresh computation (its
+ * texts dropped) gives them: the same rows. Returns how many. */
+static size_t threads_exact(const char *f)
+{
+    ui_pane *pn = &U.panes[PANE_THREADS];
+    snprintf(pn->filter, sizeof pn->filter, "%s", f);
+    panes_refresh(&U, PANE_THREADS, false);
+    size_t n = pn->table.nrows;
+    const void *warm[64];
+    assert_true(n <= 64);
+    memcpy(warm, pn->rows, n * sizeof *warm);
+    uint64_t made = pn->texts_made;
+    panes_texts_free(pn);
+    panes_compute(&U, PANE_THREADS, NULL);
+    assert_int_equal(pn->table.nrows, n);
+    assert_memory_equal(pn->rows, warm, n * sizeof *warm);
+    pn->texts_made = made; /* the fresh computation's texts are not the pane's */
+    panes_texts_free(pn);
+    panes_refresh(&U, PANE_THREADS, true); /* its texts again, as before the check */
+    pn->texts_made = made;
+    return n;
+}
+
+/* A row's search text is kept per object and version (rows.c row_text): a new version of
+ * one thread, or a message that raises its count in place, makes that one row's text
+ * again, not every row's, and the filter finds what its cells show now (a stale text
+ * would still find the old status, or miss the new count); a change of what the cells
+ * read of another kind (a listing's title) makes every text again. The texts are made
+ * ahead of the first key once the store is quiet, a slice at a time, and then nothing
+ * more is due (idle stays idle). */
+static void test_filter_text_per_object(void **state)
+{
+    (void)state;
+    char id[32], lst[32];
+    for (int i = 1; i <= 40; i++) {
+        snprintf(lst, sizeof lst, "lst_%d", i);
+        add_listing(&U, lst, i % 2 ? "Road bike" : "Desk lamp", 1000 + i, i);
+        snprintf(id, sizeof id, "neg_%d", i);
+        add_thread(&U, id, lst, NEG_OPEN);
+    }
+    ui_pane *pn = &U.panes[PANE_THREADS];
+    assert_int_equal(threads_exact("bike"), 20);
+    assert_int_equal(pn->texts_made, 40); /* each row's once */
+    assert_int_equal(threads_exact("bik"), 20);
+    assert_int_equal(threads_exact("agreed"), 0);
+    assert_int_equal(pn->texts_made, 40);             /* typing made none again */
+    load_thread(&U, "neg_7", "lst_7", NEG_AGREED, 2); /* one thread changes */
+    assert_int_equal(threads_exact("agreed"), 1);
+    assert_string_equal(row(PANE_THREADS, 0), "neg_7");
+    assert_int_equal(pn->texts_made, 41); /* that row's text only */
+    assert_int_equal(threads_exact("open"), 39);
+    /* a message of a thread not watched raises its count in place (api/store_keep.c) */
+    model_event ev = {.seq = 1, .kind = MODEL_MESSAGE};
+    snprintf(ev.u.message.negotiation_id, sizeof ev.u.message.negotiation_id, "neg_12");
+    ev.u.message.seq = 4242;
+    store_apply(U.st, &ev);
+    model_event_free(&ev);
+    U.gen++;
+    assert_int_equal(store_negotiation(U.st, "neg_12")->message_count, 4242);
+    assert_int_equal(threads_exact("4242"), 1);
+    assert_string_equal(row(PANE_THREADS, 0), "neg_12");
+    assert_int_equal(pn->texts_made, 42);
+    /* a listing's new title: every thread's ITEM cell may show it */
+    load_listing(&U, "lst_8", "Brass trike", 1008, 8, 2);
+    assert_int_equal(threads_exact("trike"), 1);
+    assert_string_equal(row(PANE_THREADS, 0), "neg_8");
+    assert_int_equal(pn->texts_made, 82);
+    /* made ahead: not while the store moves, then a slice a turn, then nothing due */
+    load_thread(&U, "neg_3", "lst_3", NEG_HELD, 2);
+    U.pane = PANE_THREADS;
+    int64_t now = 1000000;
+    int64_t due = panes_texts_ahead_due(&U, now);
+    assert_int_equal(due, now + PANES_TEXTS_QUIET_MS);
+    assert_int_equal(panes_texts_ahead_due(&U, due), due);
+    panes_texts_ahead_fire(&U);
+    assert_int_equal(panes_texts_ahead_due(&U, due + 1), -1);
+    assert_int_equal(pn->texts_made, 83); /* neg_3's */
+    assert_int_equal(threads_exact("held"), 1);
+    assert_int_equal(pn->texts_made, 83); /* the key made none */
+    U.pane = PANE_PENDING;                /* a pane that does not page: nothing made ahead */
+    assert_int_equal(panes_texts_ahead_due(&U, due + 2), -1);
+}
+
 /* The frontier under another order: by price, the rows cheaper than the last read are
  * cut; equal prices are ordered by creation, newest first, as the server orders them
  * (lst_10 was created after lst_9: numbers, not strings). */
@@ -783,6 +880,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_filter, setup, teardown),
         cmocka_unit_test_setup_teardown(test_filter_follows_changes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_filter_narrowing_is_a_fresh_filter, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_filter_text_per_object, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sort, setup, teardown),
         cmocka_unit_test_setup_teardown(test_selection_stays_on_its_object, setup, teardown),
         cmocka_unit_test_setup_teardown(test_selection_when_rows_leave, setup, teardown),
