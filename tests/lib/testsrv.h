@@ -37,6 +37,15 @@ typedef struct testsrv {
  * restart servers from a thread that outlives them (normally the main thread). */
 int testsrv_start(testsrv *s, const char *extra_args);
 
+/* Starts another marketd on first's database and tokens (an instance of the same
+ * market; first may be running or killed), listening on 127.0.0.1:port (0: a free one),
+ * with extra_args. s has no folder of its own: stop it with testsrv_terminate (the
+ * database stays first's, removed by testsrv_stop(first)). Returns 0 or -1. */
+int testsrv_start_beside(testsrv *s, const testsrv *first, int port, const char *extra_args);
+
+/* A loopback port free at the moment of the call (for a server started later). */
+int testsrv_free_port(void);
+
 /* Kills marketd with SIGKILL and reaps it (a crash: nothing is flushed or closed). */
 void testsrv_kill9(testsrv *s);
 
