@@ -30,7 +30,10 @@
  * | client_pages.c | the requests of history pages (GET /v1/{kind}?...&after=)          |
  * | client_presence.c | a console's presence: POST /v1/presence on keys, the counts      |
  * | json_presence.c | the presence document (GET /v1/presence, presence.updated)         |
+ * | json_dispute.c | a Dispute decoded (issue 17); a dispute's evidence printed as JSON   |
  * | decision.h/.c | decision requests as data: names, checks, paths                     |
+ * | evidence.h/.c | a dispute's evidence as lines and figures: the one source of the    |
+ * |             | Disputes pane's evidence view and `dealdesk disputes show` (pure)     |
  * | journal.h/.c  | the append-only, fsynced decision journal (idempotency keys)         |
  * | config.h/.c   | settings from flags, environment and the config file; the token file |
  *
@@ -44,6 +47,7 @@
 #include "api/clock.h"
 #include "api/config.h"
 #include "api/decision.h"
+#include "api/evidence.h"
 #include "api/http.h"
 #include "api/journal.h"
 #include "api/json.h"

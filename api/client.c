@@ -203,7 +203,13 @@ static void start_snapshot(client *c, int64_t now)
         http_req_free(c->snap_held);
         c->snap_held = NULL;
     }
-    client_url_of(c, "/v1/snapshot", url, sizeof url);
+    /* a console asks for the working set with most open threads read after it
+     * (client_backfill.c); a recording keeps the whole one (a replay reads no pages) */
+    char path[64] = "/v1/snapshot";
+    if (c->cfg->console && !c->rec)
+        snprintf(path, sizeof path, "/v1/snapshot?open_threads=%d",
+                 c->cfg->open_threads > 0 ? c->cfg->open_threads : CLIENT_OPEN_THREADS);
+    client_url_of(c, path, url, sizeof url);
     const char *hdrs[] = {"Accept: application/json", NULL};
     c->snap = http_start(c->h, "GET", url, c->cfg->token, hdrs, NULL, NULL, NULL, 60000L, 0);
     if (!c->snap) {
@@ -245,6 +251,7 @@ static void start_stream(client *c, int64_t now)
 static void resync(client *c, int64_t now, const char *why)
 {
     close_transfers(c);
+    client_backfill_stop(c);
     queue_clear(c);
     c->need_snapshot = true;
     client_history_forget(c, MODEL_KIND_COUNT); /* pages of the market as it was */
@@ -363,6 +370,16 @@ static void id_epoch(const char *id, char *out, size_t size)
     out[n] = '\0';
 }
 
+void client_trim(void)
+{
+#ifdef __GLIBC__
+    /* The snapshot's JSON tree is freed by now: give its pages back, else a large
+     * market's snapshot keeps its peak resident (bench_live, 100k listings and
+     * threads: 626 MB -> ~180 MB; the trim takes ~40 ms once per snapshot). */
+    malloc_trim(0);
+#endif
+}
+
 /* With several URLs, all of one market: true (and the error says so) when a snapshot
  * is of another market than the one already read (its epoch): that URL is refused, not
  * followed, and the client moves on (schedule_retry). One URL: a new market there is
@@ -413,17 +430,15 @@ static bool apply_item(client *c, item *it, int64_t now)
         c->need_snapshot = false;
         client_history_forget(c, MODEL_KIND_COUNT); /* read again against this snapshot */
         client_bind_epoch(c, store_epoch(c->st));
-#ifdef __GLIBC__
-        /* The snapshot's JSON tree is freed by now: give its pages back, else a large
-         * market's snapshot keeps its peak resident (bench_live, 100k listings and
-         * threads: 626 MB -> ~180 MB; the trim takes ~40 ms once per snapshot). */
-        malloc_trim(0);
-#endif
+        /* a staged one is small: its trim waits for the end of the backfill */
+        if (!store_live_more(c->st))
+            client_trim();
         c->last_snapshot_ms = now;
         if (!c->replay) {
             c->attempt = 0;
             start_stream(c, now);
         }
+        client_backfill_start(c, now); /* the rest of its open threads, if it has more */
         return true;
     }
     if (strcmp(it->type, "reset") == 0) {
@@ -521,6 +536,7 @@ client *client_new(const config *cfg, store *st, char *err, size_t errsz)
     }
     c->cfg = cfg;
     c->st = st;
+    c->bf_list = -1;
     c->rate_sec = clock_mono_ms() / 1000;
     c->input_ms = clock_mono_ms(); /* starting the console is input (client_presence.c) */
     c->s.presence_supervisors = -1;
@@ -581,6 +597,8 @@ void client_free(client *c)
     if (!c)
         return;
     close_transfers(c);
+    if (c->bf_req) /* the store is left as it is: only the request goes */
+        http_cancel(c->h, c->bf_req);
     if (c->whoami)
         http_cancel(c->h, c->whoami);
     client_decisions_end(c);
@@ -592,6 +610,7 @@ void client_free(client *c)
     client_pages_end(c);
     if (c->bt_req)
         http_cancel(c->h, c->bt_req);
+    client_stats_end(c);
     queue_clear(c);
     while (c->rp_head) {
         item *it = c->rp_head;
@@ -663,11 +682,12 @@ void client_run(client *c)
                 snapshot_done(c, held, now);
                 http_req_free(held);
             }
-        } else if (!client_presence_done(c, r)) {
+        } else if (!client_presence_done(c, r) && !client_backfill_done(c, r, now)) {
             client_req_done(c, r, now);
         }
     }
     client_presence_run(c, now);
+    client_backfill_run(c, now);
     if (c->overflow) {
         c->overflow = false;
         c->overflows++;
@@ -735,6 +755,8 @@ int client_next_timeout_ms(const client *c)
     }
     if (c->ph == PH_WAIT)
         CONSIDER(c->retry_at);
+    if (client_backfill_due(c) >= 0)
+        CONSIDER(client_backfill_due(c));
     if (c->stream)
         CONSIDER(c->last_bytes_ms + 3000LL * c->cfg->heartbeat_s + 1);
     for (const pending *p = c->decs; p && !client_retries_held(c); p = p->next)

@@ -49,6 +49,7 @@
 #include "api/config.h"
 #include "api/decision.h"
 #include "api/json_policy.h"
+#include "api/json_stats.h"
 #include "api/model.h"
 #include "api/pages.h"
 
@@ -100,6 +101,8 @@ typedef struct client_status {
     uint64_t errors_sse;     /* SSE events/fields dropped for size */
     uint64_t events_dropped; /* duplicates and stale versions */
     uint64_t snapshots;      /* snapshots applied (0 until the first) */
+    bool threads_loading;    /* a staged snapshot's other open threads are being read
+                                (api/client_backfill.c): the Threads pane is not whole yet */
     uint64_t reconnects;     /* stream (re)connections after the first */
     uint32_t events_per_s;   /* events applied during the last whole second */
     int http_status;         /* of the last failed request, 0 none */
@@ -241,6 +244,27 @@ uint64_t client_backtest(client *c, const char *body);
 
 /* The last backtest asked for (borrowed; id 0 when none). */
 const client_backtest_state *client_backtest_last(const client *c);
+
+/* ---- the agents' scorecards (GET /v1/stats/agents; api/client_stats.c) -------------
+ *
+ * One read at a time, beside the stream, never blocking: client_stats() asks (nothing
+ * when one is on its way), client_run() collects the answer, client_stats_last() holds
+ * the last good answer (kept through a failed read) and where the last read stands. */
+typedef struct client_stats_state {
+    uint64_t id;       /* the last read asked for (0: none) */
+    uint64_t answered; /* moves when an answer changed the figures (0: none yet) */
+    bool done;         /* the last read answered or failed */
+    bool ok;           /* ... and result holds its answer */
+    char error[240];   /* why not (sanitised), when done and not ok */
+    stats_agents result;
+} client_stats_state;
+
+/* Asks for the scorecards over window ("24h", docs/api.md "Statistics"). Returns the
+ * read's id, or 0 when one is already on its way. */
+uint64_t client_stats(client *c, const char *window);
+
+/* The scorecards' state (borrowed). */
+const client_stats_state *client_stats_last(const client *c);
 
 /* Moves whenever a page arrives, fails or is dropped: the panes compare it to know when
  * to ask client_history() again. */

@@ -8,6 +8,7 @@
  * |                 | thread's history                                               |
  * | client_replay.c | recording the stream, and replaying a recording                |
  * | client_pages.c  | history a page at a time: the requests filling api/pages.c     |
+ * | client_backfill.c | the rest of a staged snapshot's open threads, read after it    |
  */
 #ifndef DEALDESK_API_CLIENT_INT_H
 #define DEALDESK_API_CLIENT_INT_H
@@ -24,13 +25,14 @@
 #include "api/pages.h"
 #include "api/sse.h"
 
-#define RETRY_MIN_MS      500
-#define RETRY_MAX_MS      60000
-#define RETRY_DEFAULT_MS  1000
-#define DECISION_TIMEOUT  30000L
-#define DECISION_ATTEMPTS 8
-#define QUEUE_MAX         100000 /* items waiting: beyond this the stream is re-synced */
-#define QUEUE_MAX_BYTES   (64u * 1024u * 1024u) /* and bytes waiting */
+#define RETRY_MIN_MS        500
+#define RETRY_MAX_MS        60000
+#define RETRY_DEFAULT_MS    1000
+#define DECISION_TIMEOUT    30000L
+#define DECISION_ATTEMPTS   8
+#define QUEUE_MAX           100000 /* items waiting: beyond this the stream is re-synced */
+#define QUEUE_MAX_BYTES     (64u * 1024u * 1024u) /* and bytes waiting */
+#define CLIENT_OPEN_THREADS 100 /* a console's snapshot: ?open_threads= (client_backfill.c) */
 
 typedef struct item {
     struct item *next;
@@ -149,10 +151,39 @@ struct client {
     char given_up_list[200];  /* "veto pur_3, halt fleet" (as much as fits), named at quit */
     http_req *bt_req;         /* a backtest on its way (client_backtest.c) */
     client_backtest_state bt; /* the last one */
+    http_req *stats_req;      /* the scorecards on their way (client_stats.c) */
+    client_stats_state stats; /* the last ones */
+
+    /* The rest of a staged snapshot's open threads (client_backfill.c): the page on its
+     * way, the list being read (an index, -1: none), its cursor, the market, and when a
+     * failed page is asked again. */
+    http_req *bf_req;
+    int bf_list;
+    char bf_after[PAGES_CURSOR_MAX + 1];
+    char bf_epoch[64];
+    int64_t bf_retry_at;
+    int bf_fails; /* pages failed in a row */
 };
+
+/* The backfill (client_backfill.c): started after each snapshot is applied (reads the
+ * rest when the snapshot says there is more), stopped at a re-sync and at client_free;
+ * run from client_run (asks a failed page again when due: client_backfill_due's monotonic
+ * ms, -1 none); a finished request handled if it is its own (true; freed). */
+void client_backfill_start(client *c, int64_t now);
+/* Gives the heap's free pages back (after a snapshot, or a backfill, has been decoded). */
+void client_trim(void);
+void client_backfill_stop(client *c);
+void client_backfill_run(client *c, int64_t now);
+int64_t client_backfill_due(const client *c);
+bool client_backfill_done(client *c, http_req *r, int64_t now);
 
 /* A finished transfer that is the backtest's: handled (true), else false. */
 bool client_backtest_done(client *c, http_req *r);
+
+/* A finished transfer that is the scorecards': handled (true), else false; and the
+ * scorecards' end (client_free). */
+bool client_stats_done(client *c, http_req *r);
+void client_stats_end(client *c);
 
 /* Delivers the outcomes of decisions refused since the last client_run (client_req.c). */
 void client_deliver_refusals(client *c);

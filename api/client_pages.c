@@ -3,7 +3,10 @@
  * next page is asked for only when a pane wants more rows than are here; an answer finds
  * its set by serial number (a set dropped meanwhile: the answer is dropped), is decoded
  * and sanitised by json_decode_page like the store's objects, and is kept only for the
- * market it was asked of. */
+ * market it was asked of. At most one search (q=) of a kind is on its way: a search asked
+ * meanwhile waits its turn (pages_queue; the newest one only: keys typed meanwhile
+ * coalesce into it) and is sent when the answer comes. An answer for an older search is
+ * kept in its set, which no pane showing the newer one draws. */
 #include "api/client_int.h"
 
 #include <stdio.h>
@@ -20,6 +23,8 @@ typedef struct page_req {
     struct page_req *next;
     http_req *req;
     uint64_t serial; /* of its set (pages_find) */
+    model_kind kind; /* of its query */
+    bool search;     /* its query has a q= */
     char epoch[64];  /* the market it was asked of */
 } page_req;
 
@@ -45,6 +50,8 @@ static const char *query_refused(const client *c, const page_query *q)
         return "type 3 characters to search history";
     if (!word_ok(q->status, sizeof q->status) || !word_ok(q->sort, sizeof q->sort))
         return "not a status or sort the server knows";
+    if (q->party[0] && !text_valid_id(q->party, "agt_"))
+        return "not an agent id";
     if (c->replay)
         return "no server in a replay: history is not read";
     if (!c->pg)
@@ -63,6 +70,8 @@ static int ask_page(client *c, page_set *s)
         n += snprintf(path + n, sizeof path - (size_t)n, "&status=%s", q->status);
     if (q->sort[0])
         n += snprintf(path + n, sizeof path - (size_t)n, "&sort=%s", q->sort);
+    if (q->party[0]) /* an agent id: nothing to encode */
+        n += snprintf(path + n, sizeof path - (size_t)n, "&party=%s", q->party);
     if (q->q[0]) {
         http_url_encode(q->q, enc, sizeof enc);
         n += snprintf(path + n, sizeof path - (size_t)n, "&q=%s", enc);
@@ -82,6 +91,8 @@ static int ask_page(client *c, page_set *s)
         return -1;
     }
     pr->serial = pages_serial(s);
+    pr->kind = q->kind;
+    pr->search = q->q[0] != '\0';
     snprintf(pr->epoch, sizeof pr->epoch, "%s", store_epoch(c->st));
     pr->next = c->page_reqs;
     c->page_reqs = pr;
@@ -97,6 +108,15 @@ static void refuse(page_result *out, const char *why)
     snprintf(out->error, sizeof out->error, "%s", why);
 }
 
+/* The search of kind on its way, or NULL. */
+static page_req *search_on_its_way(client *c, model_kind kind)
+{
+    for (page_req *pr = c->page_reqs; pr; pr = pr->next)
+        if (pr->search && pr->kind == kind)
+            return pr;
+    return NULL;
+}
+
 void client_history(client *c, const page_query *q, size_t want, page_result *out)
 {
     const char *why = query_refused(c, q);
@@ -106,6 +126,12 @@ void client_history(client *c, const page_query *q, size_t want, page_result *ou
         return;
     }
     pages_result(s, out);
+    page_req *busy = q->q[0] ? search_on_its_way(c, q->kind) : NULL;
+    if (busy && busy->serial == pages_serial(s)) { /* asked again: nothing else waits */
+        page_set *w = pages_queued(c->pg, q->kind);
+        if (w)
+            pages_unqueue(c->pg, w);
+    }
     if (out->state == PAGE_LOADING || out->complete || out->nrows >= want)
         return;
     int64_t failed = pages_failed_at(s);
@@ -117,7 +143,9 @@ void client_history(client *c, const page_query *q, size_t want, page_result *ou
                  "no more history is held: narrow it with a filter or a search");
         return;
     }
-    if (ask_page(c, s) < 0)
+    if (busy) /* one search of a kind at a time: this one goes when its answer comes */
+        pages_queue(c->pg, s);
+    else if (ask_page(c, s) < 0)
         pages_failed(c->pg, s, "could not start the request (out of memory)", clock_mono_ms());
     pages_result(s, out);
 }
@@ -133,6 +161,14 @@ static void unlink_req(client *c, page_req *pr)
     free(pr);
 }
 
+/* Sends the search of kind that waited for the one on its way, once none is. */
+static void send_queued(client *c, model_kind kind)
+{
+    page_set *next = pages_queued(c->pg, kind);
+    if (next && !search_on_its_way(c, kind) && ask_page(c, next) < 0)
+        pages_failed(c->pg, next, "could not start the request (out of memory)", clock_mono_ms());
+}
+
 void client_history_forget(client *c, model_kind kind)
 {
     if (!c->pg)
@@ -141,8 +177,12 @@ void client_history_forget(client *c, model_kind kind)
     for (page_req *pr = c->page_reqs, *nx; pr; pr = nx) {
         nx = pr->next;
         if (!pages_find(c->pg, pr->serial)) { /* its set is gone: the answer would be too */
+            model_kind k = pr->kind;
+            bool search = pr->search;
             http_cancel(c->h, pr->req);
             unlink_req(c, pr);
+            if (search)
+                send_queued(c, k);
         }
     }
 }
@@ -225,8 +265,12 @@ bool client_page_done(client *c, http_req *r)
             pages_failed(c->pg, s, m, clock_mono_ms());
         }
     }
+    model_kind kind = pr->kind;
+    bool search = pr->search;
     unlink_req(c, pr);
     http_req_free(r);
+    if (search)
+        send_queued(c, kind);
     return true;
 }
 

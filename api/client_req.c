@@ -440,7 +440,7 @@ pending *client_pending_of(client *c, const http_req *r)
 
 void client_req_done(client *c, http_req *r, int64_t now)
 {
-    if (client_page_done(c, r) || client_backtest_done(c, r))
+    if (client_page_done(c, r) || client_backtest_done(c, r) || client_stats_done(c, r))
         return;
     pending *p = client_pending_of(c, r);
     fetch *f = p ? NULL : client_fetch_of(c, r);

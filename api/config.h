@@ -84,6 +84,8 @@ typedef struct config {
     bool no_stream;       /* one-shot decisions: no snapshot, no stream */
     bool console;         /* a console: its stream says so (?console=1) and it reports
                              keyboard input (POST /v1/presence: api/client_presence.c) */
+    int open_threads;     /* a console's snapshot: ?open_threads= (0: CLIENT_OPEN_THREADS;
+                             api/client_backfill.c reads the rest after it) */
     char journal_path[CONFIG_PATH_MAX]; /* "" = $XDG_STATE_HOME/dealdesk/journal */
 
     /* --demo (the console's) */

@@ -31,6 +31,7 @@ static const struct action_info {
     [DEC_FLEET_RESUME] = {"fleet_resume", "fleet", "resume", "", false},
     [DEC_ACK] = {"ack", "alerts", "ack", "alr_", false},
     [DEC_HALT_SCOPE] = {"halt_scope", "halts", "", "", true}, /* POST /v1/halts */
+    [DEC_RESOLVE] = {"resolve", "disputes", "resolve", "dsp_", true},
     [DEC_POLICY_ENABLE] = {"policy_enable", "policies", "enable", "pol_", false},
     [DEC_POLICY_DISABLE] = {"policy_disable", "policies", "disable", "pol_", false},
     [DEC_POLICY_REPLACE] = {"policy_replace", "policies", "", "pol_",
@@ -43,7 +44,7 @@ void decision_req_init(decision_req *r, decision_action action, const char *subj
     r->action = action;
     if (subject_id)
         snprintf(r->subject_id, sizeof r->subject_id, "%s", subject_id);
-    r->max_unit_price_minor = r->max_quantity = -1;
+    r->max_unit_price_minor = r->max_quantity = r->amount_minor = -1;
     r->limits.spend_cap_minor = r->limits.per_deal_max_minor = -1;
     r->limits.approval_threshold_minor = r->limits.max_quantity = -1;
 }
@@ -83,7 +84,30 @@ model_kind decision_subject_kind(decision_action a)
         return MODEL_ALERT;
     if (!strcmp(p, "pol_"))
         return MODEL_POLICY;
+    if (!strcmp(p, "dsp_"))
+        return MODEL_DISPUTE;
     return MODEL_FLEET;
+}
+
+/* A dispute's resolution (docs/api.md, Disputes): refund returns the claim and rejected
+ * nothing (no amount), partial_refund the amount given (1 minor unit or more; the server
+ * checks it against the claim). True after the message when it is not one. */
+static bool resolve_invalid(const decision_req *r, char *err, size_t errsz)
+{
+    bool partial = strcmp(r->outcome, "partial_refund") == 0;
+    if (!partial && strcmp(r->outcome, "refund") != 0 && strcmp(r->outcome, "rejected") != 0) {
+        snprintf(err, errsz, "resolve needs an outcome: refund, partial_refund or rejected");
+        return true;
+    }
+    if (partial && (r->amount_minor <= 0 || !money_in_range(r->amount_minor))) {
+        snprintf(err, errsz, "a partial refund needs an amount above zero");
+        return true;
+    }
+    if (!partial && r->amount_minor >= 0) {
+        snprintf(err, errsz, "only a partial refund takes an amount");
+        return true;
+    }
+    return false;
 }
 
 int decision_validate(const decision_req *r, char *err, size_t errsz)
@@ -139,6 +163,8 @@ int decision_validate(const decision_req *r, char *err, size_t errsz)
         snprintf(err, errsz, "a scoped halt needs a category, a seller or a principal");
         return -1;
     }
+    if (r->action == DEC_RESOLVE && resolve_invalid(r, err, errsz))
+        return -1;
     if (r->action == DEC_LIMITS) {
         const int64_t v[] = {r->limits.spend_cap_minor, r->limits.per_deal_max_minor,
                              r->limits.approval_threshold_minor, r->limits.max_quantity};

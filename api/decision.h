@@ -33,6 +33,7 @@ typedef enum decision_action {
     DEC_POLICY_DISABLE, /* policies/{id}/disable {} */
     DEC_POLICY_REPLACE, /* policies/{id} {the whole policy} (from policy) */
     DEC_HALT_SCOPE,     /* halts {reason, scope: {scope_key: [scope_value]}} (no subject) */
+    DEC_RESOLVE,        /* disputes/{id}/resolve {outcome, amount_minor?, reason} (issue 17) */
     DEC_ACTION_COUNT
 } decision_action;
 
@@ -51,6 +52,8 @@ typedef struct decision_req {
     char policy[DECISION_POLICY_MAX]; /* POLICY_REPLACE: the new definition (JSON) */
     char scope_key[16];               /* HALT_SCOPE: "categories", "sellers" or "principals" */
     char scope_value[201];            /* HALT_SCOPE: the one category, seller id or principal */
+    char outcome[16];                 /* RESOLVE: "refund", "partial_refund" or "rejected" */
+    int64_t amount_minor; /* RESOLVE: partial_refund's amount, in the dispute's currency; -1 none */
 } decision_req;
 
 /* Whether a decision reached the server (told apart when no answer came). */

@@ -229,6 +229,33 @@ int jc_get_word(jctx *c, json_t *o, const char *key, char *out, size_t size)
 /* A table of model.h's names and its length, as get_enum and get_enum_raw take them. */
 #define NAMES(table) (table), MODEL_NAMES_COUNT(table)
 
+/* The readers above for the other decoders of the module (json_int.h). */
+int jc_get_id(jctx *c, json_t *o, const char *key, const char *prefix, char *out, bool nullable)
+{
+    return get_id(c, o, key, prefix, out, nullable);
+}
+int jc_get_text(jctx *c, json_t *o, const char *key, model_text *t, bool nullable)
+{
+    return get_text(c, o, key, t, nullable);
+}
+int jc_get_money(jctx *c, json_t *o, const char *key, int64_t *out, bool nullable)
+{
+    return get_money(c, o, key, out, nullable);
+}
+int jc_get_time(jctx *c, json_t *o, const char *key, int64_t *out, bool nullable)
+{
+    return get_time(c, o, key, out, nullable);
+}
+int jc_get_enum_raw(jctx *c, json_t *o, const char *key, const char *const *names, int n,
+                    int unknown, int *out, model_raw raw)
+{
+    return get_enum_raw(c, o, key, names, n, unknown, out, raw);
+}
+int jc_get_currency(jctx *c, json_t *o, const char *key, char out[4])
+{
+    return get_currency(c, o, key, out);
+}
+
 /* ---- objects ---------------------------------------------------------------------- */
 
 /* Version (>= 1) and updated_at, common to every mutable object. */
@@ -433,8 +460,12 @@ static int dec_purchase(jctx *c, json_t *o, model_purchase *p)
                      p->status_raw) < 0 ||
         jc_get_int(c, o, "risk_score", 0, 100, &risk, true, 0) < 0 ||
         get_time(c, o, "decide_by", &p->decide_by, true) < 0 ||
-        get_time(c, o, "created_at", &p->created_at, true) < 0)
+        get_time(c, o, "created_at", &p->created_at, true) < 0 ||
+        get_money(c, o, "refunded_minor", &p->refunded_minor, true) < 0 ||
+        get_id(c, o, "dispute_id", "dsp_", p->dispute_id, true) < 0)
         return -1;
+    if (p->refunded_minor < 0)
+        p->refunded_minor = 0; /* null or absent (a server before disputes): none */
     p->status = (model_purchase_status)status;
     p->risk_score = (int)risk;
     json_t *ship = json_object_get(o, "ship_to");
@@ -674,6 +705,7 @@ int jc_decode(jctx *c, model_kind kind, json_t *o, model_event *ev)
         case MODEL_FLEET: rc = dec_fleet(c, o, &ev->u.fleet); break;
         case MODEL_CLAIM: rc = dec_claim(c, o, &ev->u.claim); break;
         case MODEL_POLICY: rc = jc_dec_policy(c, o, &ev->u.policy); break;
+        case MODEL_DISPUTE: rc = jc_dec_dispute(c, o, &ev->u.dispute); break;
         case MODEL_KIND_COUNT: rc = jc_fail(c, "kind: unknown"); break;
     }
     if (rc < 0)

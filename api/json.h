@@ -25,6 +25,7 @@
 #include <stdio.h>
 
 #include "api/decision.h"
+#include "api/evidence.h"
 #include "api/model.h"
 #include "api/text.h"
 
@@ -75,6 +76,19 @@ json_result json_decode_messages(const char *body, size_t len, text_mode mode, s
 json_result json_decode_page(model_kind kind, const char *body, size_t len, text_mode mode,
                              model_event **rows, size_t *nrows, char *next, size_t nextsz,
                              int64_t *seq, uint64_t *rejected, char *err, size_t errsz);
+
+/* A page of threads with the listings they name (GET /v1/negotiations?include=listings: a
+ * staged snapshot's backfill, api/client_backfill.c), parsed an element at a time.
+ * json_page_next: only its `next` into next ("" on the last page; JSON_BAD when it is not
+ * a cursor, as json_decode_page says), read without decoding the items, so that the next
+ * page can be asked for first. json_decode_threads_page: the items (MODEL_NEGOTIATION)
+ * and the listings (MODEL_LISTING) within the contract, as json_decode_page gives its
+ * items (owned arrays; each model_event_free, then free; set also on JSON_BAD), the others
+ * counted in *rejected. */
+json_result json_page_next(const char *body, size_t len, char *next, size_t nextsz);
+json_result json_decode_threads_page(const char *body, size_t len, text_mode mode,
+                                     model_event **threads, size_t *nthreads,
+                                     model_event **listings, size_t *nlistings, uint64_t *rejected);
 
 /* The code and the `field` of an error answer ({error, message, field?}), sanitised, "" for
  * none. */
@@ -133,6 +147,12 @@ typedef int (*json_page_fn)(void *ud, const char *path, const char *after, char 
  * and counted in *rejected. Returns 0, or -1 with err (the line is then incomplete). */
 int json_print_state(FILE *f, const char *snap, size_t len, text_mode mode, json_page_fn fetch,
                      void *ud, uint64_t *rejected, char *err, size_t errsz);
+
+/* Prints the evidence of dispute d (api/evidence.h) as one line of ASCII JSON: {dispute,
+ * version, status, reason, currency, facts: {amounts in minor units, counts; null when not
+ * known}, lines: [{section, mark, text}]}: the lines are the evidence view's, text without
+ * its marks. Returns 0 or -1. */
+int json_print_evidence(FILE *f, const model_dispute *d, const evidence *e);
 
 /* Writes every thread of the store with its messages (`:export threads`) as a JSON array,
  * text without its marks; amounts in minor units, times as at_ms. Returns the number of

@@ -76,6 +76,64 @@ static json_result load_array(jctx *c, store *st, json_t *arr, model_kind kind, 
     return JSON_OK;
 }
 
+/* A snapshot array's objects decoded before any is loaded (json_decode_snapshot: a bad
+ * document changes nothing). */
+typedef struct decoded {
+    jctx *c;
+    model_kind kind;
+    uint64_t *rejected;
+    model_event *ev;
+    size_t n, cap;
+    bool nomem;
+} decoded;
+
+/* Decodes one element of an array (jc_each's fn); one outside the contract is counted. */
+static int collect(void *ud, json_t *o, size_t i)
+{
+    decoded *d = ud;
+    if (d->n == d->cap) {
+        size_t cap = d->cap ? 2 * d->cap : 256;
+        model_event *ev = realloc(d->ev, cap * sizeof *ev);
+        if (!ev) {
+            d->nomem = true;
+            return -1;
+        }
+        d->ev = ev;
+        d->cap = cap;
+    }
+    memset(&d->ev[d->n], 0, sizeof d->ev[d->n]);
+    if (decode_one(d->c->mode, d->kind, o, &d->ev[d->n]) < 0) {
+        (*d->rejected)++;
+        if (!d->c->failed && d->c->err)
+            snprintf(d->c->err, d->c->errsz, "%s[%zu]: %s", model_kind_event_type(d->kind), i,
+                     "outside the contract");
+        return 0;
+    }
+    d->n++;
+    return 0;
+}
+
+/* Frees what collect decoded (what the store took is empty by now). */
+static void free_decoded(decoded *d)
+{
+    for (size_t i = 0; i < d->n; i++)
+        model_event_free(&d->ev[i]);
+    free(d->ev);
+    d->ev = NULL;
+    d->n = d->cap = 0;
+}
+
+/* Loads what collect decoded into the store, and frees it. */
+static json_result load_decoded(store *st, decoded *d)
+{
+    json_result r = JSON_OK;
+    for (size_t i = 0; i < d->n && r == JSON_OK; i++)
+        if (store_load(st, &d->ev[i]) == STORE_NOMEM)
+            r = JSON_NOMEM;
+    free_decoded(d);
+    return r;
+}
+
 /* The snapshot's `history` ({kind: {total}}): how many of each kind the server holds
  * (store_history_total). A total absent or not a count stays unknown (-1). */
 static void load_history(store *st, json_t *h)
@@ -85,7 +143,8 @@ static void load_history(store *st, json_t *h)
         model_kind kind;
     } kinds[] = {{"listings", MODEL_LISTING},   {"negotiations", MODEL_NEGOTIATION},
                  {"purchases", MODEL_PURCHASE}, {"alerts", MODEL_ALERT},
-                 {"ledger", MODEL_LEDGER},      {"decisions", MODEL_DECISION}};
+                 {"ledger", MODEL_LEDGER},      {"decisions", MODEL_DECISION},
+                 {"disputes", MODEL_DISPUTE}};
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
         json_t *t = json_object_get(json_object_get(h, kinds[i].key), "total");
         if (json_is_integer(t) && json_integer_value(t) >= 0)
@@ -97,18 +156,6 @@ json_result json_decode_snapshot(const char *body, size_t len, text_mode mode, s
                                  uint64_t *rejected, char *err, size_t errsz)
 {
     jctx c = {.mode = mode, .err = err, .errsz = errsz};
-    json_t *root = jc_parse(body, len, &c);
-    if (!root)
-        return JSON_BAD;
-    char epoch[64];
-    int64_t seq;
-    json_result r = JSON_BAD;
-    if (!json_is_object(root) || get_epoch(&c, root, epoch, sizeof epoch) < 0 ||
-        jc_get_int(&c, root, "seq", 0, INT64_MAX, &seq, false, 0) < 0)
-        goto done;
-    store_reset(st, epoch, seq);
-    if (err && errsz)
-        err[0] = '\0';
     static const struct {
         const char *key;
         model_kind kind;
@@ -119,9 +166,40 @@ json_result json_decode_snapshot(const char *body, size_t len, text_mode mode, s
                   {"alerts", MODEL_ALERT},
                   {"decisions", MODEL_DECISION},
                   {"claims", MODEL_CLAIM}, /* after the purchases they are kept with */
-                  {"policies", MODEL_POLICY}};
-    for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++) {
-        r = load_array(&c, st, json_object_get(root, arrays[i].key), arrays[i].kind, rejected);
+                  {"policies", MODEL_POLICY},
+                  {"disputes", MODEL_DISPUTE}};
+#define NARRAYS (sizeof arrays / sizeof arrays[0])
+    /* the arrays are parsed an element at a time (jc_parse_lazy): the whole snapshot as
+     * one tree was most of a large market's first frame (docs/benchmarks.md) */
+    const char *keys[NARRAYS], *text[NARRAYS];
+    size_t tlen[NARRAYS];
+    decoded d[NARRAYS] = {{0}};
+    for (size_t i = 0; i < NARRAYS; i++)
+        keys[i] = arrays[i].key;
+    json_t *root = jc_parse_lazy(body, len, &c, keys, NARRAYS, text, tlen);
+    if (!root)
+        return JSON_BAD;
+    char epoch[64];
+    int64_t seq;
+    json_result r = JSON_BAD;
+    if (!json_is_object(root) ? jc_fail(&c, "not a JSON object") < 0
+                              : get_epoch(&c, root, epoch, sizeof epoch) < 0 ||
+                                    jc_get_int(&c, root, "seq", 0, INT64_MAX, &seq, false, 0) < 0)
+        goto done;
+    if (err && errsz)
+        err[0] = '\0';
+    for (size_t i = 0; i < NARRAYS; i++) { /* all decoded before the store changes */
+        d[i] = (decoded){.c = &c, .kind = arrays[i].kind, .rejected = rejected};
+        if (text[i] && jc_each(text[i], tlen[i], &c, collect, &d[i]) < 0) {
+            r = d[i].nomem ? JSON_NOMEM : JSON_BAD;
+            goto done;
+        }
+    }
+    store_reset(st, epoch, seq);
+    for (size_t i = 0; i < NARRAYS; i++) {
+        r = text[i] ? load_decoded(st, &d[i])
+                    : load_array(&c, st, json_object_get(root, arrays[i].key), arrays[i].kind,
+                                 rejected);
         if (r != JSON_OK)
             goto done;
     }
@@ -147,6 +225,9 @@ json_result json_decode_snapshot(const char *body, size_t len, text_mode mode, s
         }
     }
     load_history(st, json_object_get(root, "history"));
+    /* a staged snapshot's: some open threads are read after it (model.h) */
+    store_set_live_more(
+        st, json_is_true(json_object_get(json_object_get(root, "open_threads"), "more")));
     json_t *fleet = json_object_get(root, "fleet");
     if (fleet && !json_is_null(fleet)) {
         model_event ev = {0};
@@ -158,8 +239,11 @@ json_result json_decode_snapshot(const char *body, size_t len, text_mode mode, s
     }
     r = JSON_OK;
 done:
+    for (size_t i = 0; i < NARRAYS; i++)
+        free_decoded(&d[i]); /* what was not loaded */
     json_decref(root);
     return r;
+#undef NARRAYS
 }
 
 json_result json_decode_messages(const char *body, size_t len, text_mode mode, store *st,
@@ -202,7 +286,7 @@ json_result json_decode_messages(const char *body, size_t len, text_mode mode, s
 
 /* Whether a cursor is one to send back: 1..size-1 printable ASCII bytes (it goes into a
  * URL, percent-encoded, and never to the screen). */
-static bool cursor_ok(const char *s, size_t size)
+bool jc_cursor_ok(const char *s, size_t size)
 {
     size_t n = strlen(s);
     if (n == 0 || n >= size)
@@ -232,7 +316,7 @@ json_result json_decode_page(model_kind kind, const char *body, size_t len, text
         goto done;
     }
     if (nx && !json_is_null(nx)) {
-        if (!json_is_string(nx) || !cursor_ok(json_string_value(nx), nextsz)) {
+        if (!json_is_string(nx) || !jc_cursor_ok(json_string_value(nx), nextsz)) {
             jc_fail(&c, "next: not a cursor");
             goto done;
         }

@@ -48,6 +48,12 @@ char *json_decision_body(const decision_req *r)
             if (reason)
                 json_object_set_new(o, "note", json_string(r->reason));
             break;
+        case DEC_RESOLVE:
+            json_object_set_new(o, "outcome", json_string(r->outcome));
+            if (r->amount_minor >= 0)
+                json_object_set_new(o, "amount_minor", json_integer(r->amount_minor));
+            json_object_set_new(o, "reason", json_string(r->reason));
+            break;
         case DEC_HALT_SCOPE:
             json_object_set_new(o, "reason", json_string(r->reason));
             json_object_set_new(o, "scope", json_pack("{s[s]}", r->scope_key, r->scope_value));

@@ -111,6 +111,20 @@ void model_policy_clear(model_policy *p)
     memset(p, 0, sizeof *p);
 }
 
+void model_dispute_clear(model_dispute *d)
+{
+    text_free(&d->opened_by);
+    text_free(&d->text);
+    for (size_t i = 0; i < d->nresponses; i++) {
+        text_free(&d->responses[i].by);
+        text_free(&d->responses[i].text);
+    }
+    free(d->responses);
+    text_free(&d->resolution_reason);
+    text_free(&d->resolved_by);
+    memset(d, 0, sizeof *d);
+}
+
 void model_fleet_clear(model_fleet *f)
 {
     text_free(&f->reason);
@@ -132,6 +146,7 @@ void model_event_free(model_event *ev)
         case MODEL_FLEET: model_fleet_clear(&ev->u.fleet); break;
         case MODEL_CLAIM: text_free(&ev->u.claim.by); break;
         case MODEL_POLICY: model_policy_clear(&ev->u.policy); break;
+        case MODEL_DISPUTE: model_dispute_clear(&ev->u.dispute); break;
         case MODEL_KIND_COUNT: break;
     }
     memset(ev, 0, sizeof *ev);
@@ -177,7 +192,18 @@ const char *const model_kind_event_types[MODEL_KIND_COUNT] = {
     [MODEL_DECISION] = "decision.recorded",
     [MODEL_FLEET] = "fleet.updated",
     [MODEL_CLAIM] = "claim.updated",
-    [MODEL_POLICY] = "policy.updated"};
+    [MODEL_POLICY] = "policy.updated",
+    [MODEL_DISPUTE] = "dispute.updated"};
+const char *const model_dispute_status_names[DSP_UNKNOWN] = {
+    [DSP_OPEN] = "open", [DSP_RESPONDED] = "responded", [DSP_RESOLVED] = "resolved"};
+const char *const model_dispute_reason_names[DSP_REASON_UNKNOWN] = {
+    [DSP_NOT_RECEIVED] = "not_received",
+    [DSP_NOT_AS_DESCRIBED] = "not_as_described",
+    [DSP_WRONG_QUANTITY] = "wrong_quantity",
+    [DSP_UNAUTHORIZED] = "unauthorized",
+    [DSP_OTHER] = "other"};
+const char *const model_dispute_outcome_names[DSP_OUTCOME_UNKNOWN] = {
+    [DSP_REFUND] = "refund", [DSP_PARTIAL_REFUND] = "partial_refund", [DSP_REJECTED] = "rejected"};
 
 /* names[v] of a table of n names, or "?" past it. */
 static const char *name_of(const char *const *names, int n, int v)
@@ -241,4 +267,19 @@ const char *model_agent_status_label(const model_agent *a)
 const char *model_ledger_kind_label(const model_ledger_entry *e)
 {
     return LABEL(e->kind_raw, model_ledger_kind_names, e->refund);
+}
+
+const char *model_dispute_status_label(const model_dispute *d)
+{
+    return LABEL(d->status_raw, model_dispute_status_names, d->status);
+}
+
+const char *model_dispute_reason_label(const model_dispute *d)
+{
+    return LABEL(d->reason_raw, model_dispute_reason_names, d->reason);
+}
+
+const char *model_dispute_outcome_label(const model_dispute *d)
+{
+    return d->resolved ? LABEL(d->outcome_raw, model_dispute_outcome_names, d->outcome) : "";
 }

@@ -50,6 +50,7 @@ typedef enum model_kind {
     MODEL_FLEET,
     MODEL_CLAIM, /* a supervisor's claim on a pending purchase (claim.updated) */
     MODEL_POLICY,
+    MODEL_DISPUTE, /* a dispute over a settled purchase (issue 17; dispute.updated) */
     MODEL_KIND_COUNT
 } model_kind;
 
@@ -245,6 +246,9 @@ typedef struct model_purchase {
     model_text claim_by;
     int64_t claim_until;
     int64_t claim_version;
+    /* disputes (issue 17): refunded so far (0 when none) and the latest dispute ("") */
+    int64_t refunded_minor;
+    model_id dispute_id;
 } model_purchase;
 
 #define MODEL_APPROVALS_MAX 2
@@ -371,6 +375,73 @@ typedef struct model_policy {
     int64_t updated_at;
 } model_policy;
 
+/* A dispute over a settled purchase (issue 17; docs/api.md, Disputes). */
+typedef enum model_dispute_status {
+    DSP_OPEN,
+    DSP_RESPONDED,
+    DSP_RESOLVED,
+    DSP_UNKNOWN /* status_raw holds it */
+} model_dispute_status;
+
+typedef enum model_dispute_reason {
+    DSP_NOT_RECEIVED,
+    DSP_NOT_AS_DESCRIBED,
+    DSP_WRONG_QUANTITY,
+    DSP_UNAUTHORIZED,
+    DSP_OTHER,
+    DSP_REASON_UNKNOWN /* reason_raw holds it */
+} model_dispute_reason;
+
+typedef enum model_dispute_outcome {
+    DSP_REFUND,
+    DSP_PARTIAL_REFUND,
+    DSP_REJECTED,
+    DSP_OUTCOME_UNKNOWN /* outcome_raw holds it */
+} model_dispute_outcome;
+
+/* A response {by, text, offer_minor (-1 when null), at}. */
+typedef struct model_dispute_response {
+    model_text by;
+    model_text text;
+    int64_t offer_minor;
+    int64_t at;
+} model_dispute_response;
+
+/* The most responses a dispute keeps (both agents answer when a supervisor opened it). */
+#define MODEL_DISPUTE_RESPONSES_MAX 16
+
+typedef struct model_dispute {
+    model_id id;
+    int64_t version;
+    model_id purchase_id;
+    model_id negotiation_id; /* "" when null */
+    model_id buyer_id;
+    model_id seller_id;
+    model_text opened_by; /* an agent id, or "operator:NAME" */
+    model_dispute_reason reason;
+    model_raw reason_raw;
+    int64_t claim_minor;
+    char currency[4];
+    model_text text;
+    model_dispute_status status;
+    model_raw status_raw;
+    model_dispute_response *responses; /* owned, in order (the first is `response`) */
+    size_t nresponses;
+    /* resolution (resolved: present) */
+    bool resolved;
+    model_dispute_outcome outcome;
+    model_raw outcome_raw;
+    int64_t resolved_minor; /* resolution.amount_minor (0 for rejected) */
+    model_text resolution_reason;
+    model_text resolved_by;
+    int64_t resolved_at;
+    char via[16]; /* "supervisor" or "offer" (as sent, sanitised) */
+    bool unanswered;
+    int64_t respond_by; /* 0 when null */
+    int64_t created_at;
+    int64_t updated_at;
+} model_dispute;
+
 /* One event of the stream, decoded. Exactly the member named by kind is set; the
  * event owns its strings until store_apply() takes them (see store_apply). */
 typedef struct model_event {
@@ -389,6 +460,7 @@ typedef struct model_event {
         model_fleet fleet;
         model_claim claim;
         model_policy policy;
+        model_dispute dispute;
     } u;
 } model_event;
 
@@ -405,6 +477,7 @@ void model_alert_clear(model_alert *a);
 void model_decision_clear(model_decision *d);
 void model_fleet_clear(model_fleet *f);
 void model_policy_clear(model_policy *p);
+void model_dispute_clear(model_dispute *d);
 
 /* Each enumeration's names as docs/api.md spells them, indexed by value: the one table
  * that json.c decodes with and the labels below show (marketd, which may not include
@@ -421,6 +494,9 @@ extern const char *const model_agent_status_names[2]; /* by model_agent.paused *
 extern const char *const model_ledger_kind_names[2];  /* by model_ledger_entry.refund */
 extern const char *const model_fleet_status_names[2]; /* by model_fleet.halted */
 extern const char *const model_kind_event_types[MODEL_KIND_COUNT];
+extern const char *const model_dispute_status_names[DSP_UNKNOWN];
+extern const char *const model_dispute_reason_names[DSP_REASON_UNKNOWN];
+extern const char *const model_dispute_outcome_names[DSP_OUTCOME_UNKNOWN];
 
 /* How many names a table above holds. */
 #define MODEL_NAMES_COUNT(table) ((int)(sizeof(table) / sizeof(table)[0]))
@@ -440,6 +516,9 @@ const char *model_alert_status_label(const model_alert *a);
 const char *model_agent_role_label(const model_agent *a);
 const char *model_agent_status_label(const model_agent *a);
 const char *model_ledger_kind_label(const model_ledger_entry *e);
+const char *model_dispute_status_label(const model_dispute *d);
+const char *model_dispute_reason_label(const model_dispute *d);
+const char *model_dispute_outcome_label(const model_dispute *d); /* "" when not resolved */
 
 /* ---- the store --------------------------------------------------------------------- */
 
@@ -498,6 +577,7 @@ const model_purchase *store_purchase(const store *s, const char *id);
 const model_alert *store_alert(const store *s, const char *id);
 const model_fleet *store_fleet(const store *s);
 const model_policy *store_policy(const store *s, const char *id);
+const model_dispute *store_dispute(const store *s, const char *id);
 
 /* Ordered views (borrowed arrays of borrowed pointers, in arrival order of first
  * sight; the panes sort and filter their own copies). */
@@ -507,6 +587,7 @@ const model_listing *const *store_listings(const store *s, size_t *n);
 const model_negotiation *const *store_negotiations(const store *s, size_t *n);
 const model_purchase *const *store_purchases(const store *s, size_t *n);
 const model_alert *const *store_alerts(const store *s, size_t *n);
+const model_dispute *const *store_disputes(const store *s, size_t *n);
 const model_ledger_entry *store_ledger(const store *s, size_t *n); /* by seq */
 const model_decision *store_decisions(const store *s, size_t *n);  /* by arrival */
 
@@ -536,6 +617,9 @@ size_t store_balances(const store *s, const char **accounts, int64_t *amounts, s
  * before is then invalid (as documented for every accessor). A closed thread a held
  * pending purchase names, and a watched thread, are never evicted. The ledger and the
  * decisions keep their newest STORE_KEEP_RECORDS (balances are kept whole).
+ * Disputes (issue 17): every open and responded one is held, a resolved one only while
+ * held (the newest STORE_KEEP_CLOSED stay), and a purchase under dispute (dispute_id set)
+ * is applied like one in the working set, evicted as a closed one is.
  *
  * A thread's messages are kept only while it is watched: the STORE_WATCH_MAX threads most
  * recently marked with store_watch_thread() (client_fetch_thread marks its thread). A
@@ -560,11 +644,38 @@ bool store_thread_watched(const store *s, const char *negotiation_id);
 
 /* How many objects of a kind the server holds, from the last snapshot's `history`
  * ({kind: {total}}); -1 when unknown (an older server, or before the first snapshot).
- * Kinds: MODEL_LISTING, _NEGOTIATION, _PURCHASE, _ALERT, _LEDGER, _DECISION. */
+ * Kinds: MODEL_LISTING, _NEGOTIATION, _PURCHASE, _ALERT, _LEDGER, _DECISION, _DISPUTE. */
 int64_t store_history_total(const store *s, model_kind k);
 
 /* Sets a kind's total (the snapshot decoder; store_reset() makes every total -1). */
 void store_set_history_total(store *s, model_kind k, int64_t total);
+
+/* ---- a staged snapshot (issue 14; docs/api.md, Reading: ?open_threads=) -----------------
+ *
+ * A console's snapshot may hold only the most recently updated open and held threads; the
+ * rest are read afterwards a page at a time (api/client_backfill.c) while the stream is
+ * applied. Between store_backfill_begin() and _end() the store notes what the stream says
+ * of every thread (its newest version, its newest message) whether it applied it or not,
+ * parks the newest version of each listing event it drops, and evicts no listing or thread;
+ * store_backfill() then applies a page's row only when it is newer than all of that: a
+ * page read before an event but applied after it never brings an older version back (a
+ * thread the stream closed while the store did not hold it stays out). store_reset() ends
+ * a backfill. */
+
+/* The snapshot's open_threads.more: some open or held threads are not in it (then a
+ * backfill reads them). store_reset() makes it false. */
+void store_set_live_more(store *s, bool more);
+bool store_live_more(const store *s);
+
+/* Starts, ends, and says whether a backfill runs (as above). */
+void store_backfill_begin(store *s);
+void store_backfill_end(store *s);
+bool store_backfilling(const store *s);
+
+/* Puts a page's thread or listing (the other kinds: STORE_STALE) as store_load() does,
+ * unless the stream said newer meanwhile: STORE_STALE (a thread), or the parked newer
+ * listing is put instead. A thread's message_count is raised to the stream's newest. */
+store_result store_backfill(store *s, model_event *ev);
 
 /* How many objects the store holds over every kind (messages included): a measure for
  * tests and benchmarks that the working set stays bounded. */

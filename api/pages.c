@@ -18,6 +18,7 @@ struct page_set {
     void **rows;
     size_t nrows, cap;
     bool complete;
+    bool queued; /* waits its turn (pages_queue) */
     int64_t read_seq;
     int64_t failed_at;
     char cursor[PAGES_CURSOR_MAX + 1];
@@ -33,7 +34,8 @@ struct pages {
 static const char *const kind_paths[MODEL_KIND_COUNT] = {
     [MODEL_LISTING] = "listings",   [MODEL_NEGOTIATION] = "negotiations",
     [MODEL_PURCHASE] = "purchases", [MODEL_ALERT] = "alerts",
-    [MODEL_LEDGER] = "ledger",      [MODEL_DECISION] = "decisions"};
+    [MODEL_LEDGER] = "ledger",      [MODEL_DECISION] = "decisions",
+    [MODEL_DISPUTE] = "disputes"};
 
 const char *pages_kind_path(model_kind kind)
 {
@@ -60,6 +62,7 @@ static size_t row_size(model_kind k)
         case MODEL_ALERT: return sizeof(model_alert);
         case MODEL_LEDGER: return sizeof(model_ledger_entry);
         case MODEL_DECISION: return sizeof(model_decision);
+        case MODEL_DISPUTE: return sizeof(model_dispute);
         default: return 0;
     }
 }
@@ -73,6 +76,7 @@ static void row_free(model_kind k, void *o)
         case MODEL_PURCHASE: model_purchase_clear(o); break;
         case MODEL_ALERT: model_alert_clear(o); break;
         case MODEL_DECISION: model_decision_clear(o); break;
+        case MODEL_DISPUTE: model_dispute_clear(o); break;
         default: break; /* a ledger entry owns nothing */
     }
     free(o);
@@ -130,7 +134,7 @@ void pages_free(pages *p)
 static bool same_query(const page_query *a, const page_query *b)
 {
     return a->kind == b->kind && strcmp(a->status, b->status) == 0 && strcmp(a->q, b->q) == 0 &&
-           strcmp(a->sort, b->sort) == 0;
+           strcmp(a->sort, b->sort) == 0 && strcmp(a->party, b->party) == 0;
 }
 
 page_set *pages_get(pages *p, const page_query *q)
@@ -197,12 +201,43 @@ void pages_result(const page_set *s, page_result *out)
 void pages_loading(pages *p, page_set *s)
 {
     s->state = PAGE_LOADING;
+    s->queued = false;
     p->changes++;
+}
+
+void pages_unqueue(pages *p, page_set *s)
+{
+    if (!s->queued)
+        return;
+    s->queued = false;
+    s->state = PAGE_IDLE;
+    p->changes++;
+}
+
+void pages_queue(pages *p, page_set *s)
+{
+    for (page_set *o = p->head; o; o = o->next)
+        if (o != s && o->q.kind == s->q.kind)
+            pages_unqueue(p, o);
+    if (s->queued)
+        return;
+    s->queued = true;
+    s->state = PAGE_LOADING;
+    p->changes++;
+}
+
+page_set *pages_queued(pages *p, model_kind kind)
+{
+    for (page_set *s = p->head; s; s = s->next)
+        if (s->queued && s->q.kind == kind)
+            return s;
+    return NULL;
 }
 
 void pages_failed(pages *p, page_set *s, const char *error, int64_t now_ms)
 {
     s->state = PAGE_FAILED;
+    s->queued = false;
     s->failed_at = now_ms ? now_ms : 1;
     snprintf(s->error, sizeof s->error, "%s", error);
     p->changes++;
@@ -259,6 +294,7 @@ int pages_add(pages *p, page_set *s, model_event *rows, size_t n, const char *ne
     if (!s->read_seq)
         s->read_seq = read_seq;
     s->state = PAGE_IDLE;
+    s->queued = false;
     s->failed_at = 0;
     s->error[0] = '\0';
     p->changes++;

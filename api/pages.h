@@ -26,12 +26,14 @@
 
 /* What a pane asks the server for. Two queries are the same query when every field is. */
 typedef struct page_query {
-    model_kind kind;         /* MODEL_LISTING, _NEGOTIATION, _PURCHASE, _ALERT, _LEDGER
-                                or _DECISION */
+    model_kind kind;         /* MODEL_LISTING, _NEGOTIATION, _PURCHASE, _ALERT, _LEDGER,
+                                _DECISION or _DISPUTE */
     char status[24];         /* one status name of the kind, or "" for any */
     char q[PAGES_Q_MAX + 1]; /* text searched (PAGES_Q_MIN..PAGES_Q_MAX bytes), or "" */
     char sort[24];           /* a sort docs/api.md names for the kind, or "" (creation
                                 order, oldest first) */
+    /* disputes: an agent's (party=, issue 17), or "" */
+    char party[MODEL_ID_MAX + 1];
 } page_query;
 
 typedef enum page_state {
@@ -82,6 +84,17 @@ void pages_result(const page_set *s, page_result *out);
 
 /* A page is on its way (PAGE_LOADING). */
 void pages_loading(pages *p, page_set *s);
+
+/* The set waits its turn (a search of its kind is on its way, api/client_pages.c): it reads
+ * as PAGE_LOADING until pages_loading, pages_add, pages_failed or pages_unqueue. Any other
+ * set of its kind that waited stops waiting (pages_unqueue): only the newest waits. */
+void pages_queue(pages *p, page_set *s);
+
+/* The set stops waiting: PAGE_IDLE again (nothing was asked). No-op when it was not. */
+void pages_unqueue(pages *p, page_set *s);
+
+/* The set of kind that waits its turn, or NULL. */
+page_set *pages_queued(pages *p, model_kind kind);
 
 /* The read failed: PAGE_FAILED with error (copied; already sanitised), at now_ms. */
 void pages_failed(pages *p, page_set *s, const char *error, int64_t now_ms);

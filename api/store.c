@@ -118,8 +118,8 @@ store *store_new(void)
     store *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
-    coll *ptrs[] = {&s->agents,    &s->listings, &s->negotiations,
-                    &s->purchases, &s->alerts,   &s->policies};
+    coll *ptrs[] = {&s->agents, &s->listings, &s->negotiations, &s->purchases,
+                    &s->alerts, &s->policies, &s->disputes};
     for (size_t i = 0; i < sizeof ptrs / sizeof ptrs[0]; i++) {
         ptrs[i]->elem = sizeof(void *);
         ptrs[i]->byptr = true;
@@ -159,10 +159,15 @@ static void store_clear(store *s)
         model_policy_clear(coll_at(&s->policies, i));
         free(coll_at(&s->policies, i));
     }
+    for (size_t i = 0; i < s->disputes.n; i++) {
+        model_dispute_clear(coll_at(&s->disputes, i));
+        free(coll_at(&s->disputes, i));
+    }
     for (size_t i = 0; i < s->decisions.n; i++)
         model_decision_clear(coll_at(&s->decisions, i));
-    coll *all[] = {&s->agents, &s->listings,  &s->negotiations, &s->purchases, &s->alerts,
-                   &s->ledger, &s->decisions, &s->balances,     &s->named,     &s->policies};
+    coll *all[] = {&s->agents, &s->listings, &s->negotiations, &s->purchases,
+                   &s->alerts, &s->ledger,   &s->decisions,    &s->balances,
+                   &s->named,  &s->policies, &s->disputes};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         coll_free(all[i]);
     model_fleet_clear(&s->fleet);
@@ -173,6 +178,7 @@ void store_free(store *s)
     if (!s)
         return;
     store_clear(s);
+    keep_backfill_end(s);
     free(s);
 }
 
@@ -280,6 +286,10 @@ static void clear_alert(void *p)
 static void clear_policy(void *p)
 {
     model_policy_clear(p);
+}
+static void clear_dispute(void *p)
+{
+    model_dispute_clear(p);
 }
 
 /* A newer version of a negotiation keeps the messages received so far. */
@@ -407,6 +417,7 @@ static bool held(const store *s, const model_event *ev)
         case MODEL_NEGOTIATION: return coll_find(&s->negotiations, ev->u.negotiation.id) >= 0;
         case MODEL_PURCHASE: return coll_find(&s->purchases, ev->u.purchase.id) >= 0;
         case MODEL_ALERT: return coll_find(&s->alerts, ev->u.alert.id) >= 0;
+        case MODEL_DISPUTE: return coll_find(&s->disputes, ev->u.dispute.id) >= 0;
         default: return true;
     }
 }
@@ -440,6 +451,18 @@ static void count_policy_hits(store *s, const model_purchase *p)
         s->changes[MODEL_POLICY]++;
 }
 
+/* A stream event about an object neither held nor in the working set: dropped
+ * (STORE_STALE), but while a backfill runs a listing is parked (its newest version), for
+ * a page's thread that will name it (store_backfill). */
+static store_result park(store *s, model_event *ev)
+{
+    if (s->backfill && ev->kind == MODEL_LISTING &&
+        put_versioned(&s->parked, &ev->u.listing, sizeof ev->u.listing,
+                      offsetof(model_listing, version), clear_listing, NULL) == STORE_APPLIED)
+        memset(&ev->u, 0, sizeof ev->u);
+    return STORE_STALE;
+}
+
 /* Puts one object into the store, whatever its kind; post says whether it is a stream
  * event (a ledger entry changes the balances; an object not held is applied only when it
  * belongs to the working set) or a snapshot's (entries come with their balances). */
@@ -448,8 +471,10 @@ static store_result put(store *s, model_event *ev, bool post)
     store_result r = STORE_STALE;
     if (post && ev->kind == MODEL_PURCHASE && ev->u.purchase.version == 1)
         count_policy_hits(s, &ev->u.purchase);
+    if (post && s->backfill)
+        keep_note_seen(s, ev);
     if (post && !held(s, ev) && !keep_admits(s, ev))
-        return STORE_STALE;
+        return park(s, ev);
     model_id named = "";
     if (ev->kind == MODEL_NEGOTIATION)
         memcpy(named, ev->u.negotiation.listing_id, sizeof named);
@@ -483,6 +508,10 @@ static store_result put(store *s, model_event *ev, bool post)
             r = put_versioned(&s->policies, &ev->u.policy, sizeof ev->u.policy,
                               offsetof(model_policy, version), clear_policy, NULL);
             break;
+        case MODEL_DISPUTE:
+            r = put_versioned(&s->disputes, &ev->u.dispute, sizeof ev->u.dispute,
+                              offsetof(model_dispute, version), clear_dispute, NULL);
+            break;
         case MODEL_LEDGER: r = put_ledger(s, &ev->u.ledger, post); break;
         case MODEL_DECISION: r = put_decision(s, &ev->u.decision); break;
         case MODEL_FLEET:
@@ -508,6 +537,43 @@ static store_result put(store *s, model_event *ev, bool post)
             keep_sweep(s, ev->kind);
     }
     return r;
+}
+
+/* Takes the parked listing at i out (into *l; the collection's last moves into i). */
+static void unpark(store *s, long i, model_listing *l)
+{
+    model_listing *p = coll_at(&s->parked, (size_t)i);
+    *l = *p;
+    free(p);
+    coll *c = &s->parked;
+    if ((size_t)i != c->n - 1)
+        memcpy(c->base + (size_t)i * c->elem, c->base + (c->n - 1) * c->elem, c->elem);
+    c->n--;
+    memset(c->slots, 0, c->nslots * sizeof *c->slots); /* the slots again, in place */
+    for (size_t k = 0; k < c->n; k++)
+        slot_put(c, k);
+}
+
+store_result store_backfill(store *s, model_event *ev)
+{
+    if (ev->kind == MODEL_NEGOTIATION) {
+        model_negotiation *n = &ev->u.negotiation;
+        const seen_thread *t = keep_seen(s, n->id);
+        if (t && t->version >= n->version)
+            return STORE_STALE; /* the stream said newer (maybe closed, and dropped) */
+        if (t && t->messages > n->message_count)
+            n->message_count = t->messages;
+    } else if (ev->kind == MODEL_LISTING) {
+        long i = s->backfill ? coll_find(&s->parked, ev->u.listing.id) : -1;
+        if (i >= 0 &&
+            ((model_listing *)coll_at(&s->parked, (size_t)i))->version >= ev->u.listing.version) {
+            model_listing_clear(&ev->u.listing); /* the stream's newer one instead */
+            unpark(s, i, &ev->u.listing);
+        }
+    } else {
+        return STORE_STALE; /* a backfill brings threads and their listings only */
+    }
+    return put(s, ev, false);
 }
 
 store_result store_load(store *s, model_event *ev)
@@ -614,6 +680,11 @@ const model_policy *store_policy(const store *s, const char *id)
     return find_ptr(&s->policies, id);
 }
 
+const model_dispute *store_dispute(const store *s, const char *id)
+{
+    return find_ptr(&s->disputes, id);
+}
+
 const model_fleet *store_fleet(const store *s)
 {
     return &s->fleet;
@@ -653,6 +724,12 @@ const model_alert *const *store_alerts(const store *s, size_t *n)
 {
     *n = s->alerts.n;
     return (const model_alert *const *)(const void *)s->alerts.base;
+}
+
+const model_dispute *const *store_disputes(const store *s, size_t *n)
+{
+    *n = s->disputes.n;
+    return (const model_dispute *const *)(const void *)s->disputes.base;
 }
 
 const model_ledger_entry *store_ledger(const store *s, size_t *n)

@@ -33,6 +33,7 @@ struct store {
     uint64_t changes[MODEL_KIND_COUNT];
     coll agents, listings, negotiations, purchases, alerts; /* by pointer */
     coll policies;                                          /* by pointer, every one */
+    coll disputes;                                          /* by pointer */
     coll ledger, decisions, balances;                       /* by value */
     model_fleet fleet;
     /* the working set (store_keep.c) */
@@ -43,7 +44,19 @@ struct store {
     uint64_t watched_tick[STORE_WATCH_MAX]; /* last marked (least: forgotten first) */
     size_t nwatched;
     uint64_t tick;
+    /* a staged snapshot's backfill (store_keep.c; model.h) */
+    bool live_more; /* the snapshot's open_threads.more: some open threads are not in it */
+    bool backfill;  /* pages of the rest are being read */
+    coll seen;      /* by value, seen_thread: what the stream said of threads meanwhile */
+    coll parked;    /* by pointer, model_listing: listings it gave that were not held */
 };
+
+/* What the stream said of a thread while a backfill ran: its newest version and message. */
+typedef struct seen_thread {
+    model_id id;
+    int64_t version;
+    int64_t messages;
+} seen_thread;
 
 /* Collections (store.c). */
 void *coll_at(const coll *c, size_t i);
@@ -72,5 +85,15 @@ void keep_sweep(store *s, model_kind kind);
 
 /* A message for a thread not watched: moves the held thread's message_count. */
 void keep_count_message(store *s, const model_message *m);
+
+/* While a backfill runs: notes what a stream event says of a thread (its version, or a
+ * message's seq as its message_count), applied or not. */
+void keep_note_seen(store *s, const model_event *ev);
+
+/* What the stream said of thread id while the backfill runs, or NULL. */
+const seen_thread *keep_seen(const store *s, const char *id);
+
+/* Ends the backfill: frees what it noted (and the parked listings). */
+void keep_backfill_end(store *s);
 
 #endif

@@ -5,6 +5,7 @@
  * history totals. Pure, like store.c. */
 #include "api/store_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,8 @@ void keep_init(store *s)
         s->history[k] = -1;
         s->sweep_at[k] = 2 * (size_t)STORE_KEEP_CLOSED;
     }
+    keep_backfill_end(s);
+    s->live_more = false;
 }
 
 /* Whether a set of ids (a by-value collection of model_id) holds id. */
@@ -49,11 +52,15 @@ bool keep_admits(const store *s, const model_event *ev)
                    ev->u.negotiation.status == NEG_UNKNOWN;
         /* one a policy decided is a recent automatic decision the console shows as such
          * (issue 15): held, and evicted as closed ones are */
+        /* one under dispute (issue 17) is what a dispute's evidence shows: held, and evicted
+         * as closed ones are */
         case MODEL_PURCHASE:
             return ev->u.purchase.status == PUR_PENDING || ev->u.purchase.status == PUR_UNKNOWN ||
-                   ev->u.purchase.policy.id[0];
+                   ev->u.purchase.policy.id[0] || ev->u.purchase.dispute_id[0];
         case MODEL_ALERT:
             return ev->u.alert.status == ALERT_OPEN || ev->u.alert.status == ALERT_UNKNOWN;
+        case MODEL_DISPUTE: /* open and responded ones wait for someone (issue 17) */
+            return ev->u.dispute.status != DSP_RESOLVED;
         default: return true; /* agents, policies, the fleet, new entries, decisions, messages */
     }
 }
@@ -129,6 +136,11 @@ static bool evictable(const store *s, model_kind k, const void *o, const coll *k
             *at = a->updated_at;
             return a->status != ALERT_OPEN;
         }
+        case MODEL_DISPUTE: {
+            const model_dispute *d = o;
+            *at = d->updated_at;
+            return d->status == DSP_RESOLVED;
+        }
         default: return false;
     }
 }
@@ -141,6 +153,7 @@ static void drop_object(model_kind k, void *o)
         case MODEL_NEGOTIATION: model_negotiation_clear(o); break;
         case MODEL_PURCHASE: model_purchase_clear(o); break;
         case MODEL_ALERT: model_alert_clear(o); break;
+        case MODEL_DISPUTE: model_dispute_clear(o); break;
         default: break;
     }
     free(o);
@@ -231,6 +244,7 @@ static coll *coll_of(store *s, model_kind k)
         case MODEL_NEGOTIATION: return &s->negotiations;
         case MODEL_PURCHASE: return &s->purchases;
         case MODEL_ALERT: return &s->alerts;
+        case MODEL_DISPUTE: return &s->disputes;
         case MODEL_LEDGER: return &s->ledger;
         case MODEL_DECISION: return &s->decisions;
         default: return NULL;
@@ -241,6 +255,10 @@ void keep_sweep(store *s, model_kind k)
 {
     coll *c = coll_of(s, k);
     if (!c || c->n <= s->sweep_at[k])
+        return;
+    /* while a backfill runs, what the stream applied stays held (until it ends), so that a
+     * page read before it cannot bring back an older version (store_backfill) */
+    if (s->backfill && (k == MODEL_LISTING || k == MODEL_NEGOTIATION))
         return;
     if (k == MODEL_LEDGER || k == MODEL_DECISION) {
         trim_records(s, k, c);
@@ -330,8 +348,79 @@ void store_set_history_total(store *s, model_kind k, int64_t total)
 size_t store_held(const store *s)
 {
     size_t n = s->agents.n + s->listings.n + s->negotiations.n + s->purchases.n + s->alerts.n +
-               s->ledger.n + s->decisions.n + s->policies.n;
+               s->ledger.n + s->decisions.n + s->policies.n + s->disputes.n;
     for (size_t i = 0; i < s->negotiations.n; i++)
         n += ((const model_negotiation *)coll_at(&s->negotiations, i))->nmessages;
     return n;
+}
+
+/* ---- a staged snapshot's backfill (model.h) ------------------------------------------ */
+
+void store_set_live_more(store *s, bool more)
+{
+    s->live_more = more;
+}
+
+bool store_live_more(const store *s)
+{
+    return s->live_more;
+}
+
+void store_backfill_begin(store *s)
+{
+    keep_backfill_end(s);
+    s->seen.elem = sizeof(seen_thread);
+    s->parked.elem = sizeof(void *);
+    s->parked.byptr = true;
+    s->backfill = true;
+}
+
+bool store_backfilling(const store *s)
+{
+    return s->backfill;
+}
+
+void store_backfill_end(store *s)
+{
+    keep_backfill_end(s);
+}
+
+void keep_backfill_end(store *s)
+{
+    for (size_t i = 0; i < s->parked.n; i++) {
+        model_listing_clear(coll_at(&s->parked, i));
+        free(coll_at(&s->parked, i));
+    }
+    coll_free(&s->parked);
+    coll_free(&s->seen);
+    s->backfill = false;
+}
+
+const seen_thread *keep_seen(const store *s, const char *id)
+{
+    long i = s->backfill ? coll_find(&s->seen, id) : -1;
+    return i >= 0 ? coll_at(&s->seen, (size_t)i) : NULL;
+}
+
+void keep_note_seen(store *s, const model_event *ev)
+{
+    const char *id = ev->kind == MODEL_NEGOTIATION ? ev->u.negotiation.id
+                     : ev->kind == MODEL_MESSAGE   ? ev->u.message.negotiation_id
+                                                   : NULL;
+    if (!s->backfill || !id || !id[0])
+        return;
+    long i = coll_find(&s->seen, id);
+    if (i < 0) {
+        if (coll_reserve(&s->seen) < 0)
+            return; /* out of memory: a page row may then be older than the stream */
+        seen_thread t = {.version = 0};
+        snprintf(t.id, sizeof t.id, "%s", id);
+        coll_append(&s->seen, &t);
+        i = (long)s->seen.n - 1;
+    }
+    seen_thread *t = coll_at(&s->seen, (size_t)i);
+    if (ev->kind == MODEL_NEGOTIATION && ev->u.negotiation.version > t->version)
+        t->version = ev->u.negotiation.version;
+    if (ev->kind == MODEL_MESSAGE && ev->u.message.seq > t->messages)
+        t->messages = ev->u.message.seq;
 }

@@ -81,8 +81,8 @@ static void expire_claims(market *m)
 {
     json_t *live = json_array();
     int64_t next = INT64_MAX;
-    bool ok = STORE(m->db, objects_working, "claim", "active", NULL, 0, mkt_collect, live) >= 0 &&
-              mkt_begin(m, true) == 0;
+    bool ok = STORE(m->db, objects_working, "claim", "active", NULL, 0, mkt_collect, live) >= 0,
+         began = false;
     size_t i;
     json_t *cl;
     json_array_foreach(live, i, cl)
@@ -93,10 +93,18 @@ static void expire_claims(market *m)
                 next = until;
             continue;
         }
-        json_object_set_new(cl, "status", json_string("expired"));
-        ok = mkt_update(m, "claim", cl) == 0;
+        if (!began && !(ok = began = mkt_begin(m, true) == 0))
+            continue;
+        /* several instances: the claim as it is now (renewed elsewhere since the read?) */
+        json_t *cur = m->shared ? mkt_get(m, "claim", mkt_str(cl, "id")) : json_incref(cl);
+        if (cur && mkt_str(cur, "status") && strcmp(mkt_str(cur, "status"), "active") == 0 &&
+            mkt_parse_time(mkt_str(cur, "until")) <= m->now) {
+            json_object_set_new(cur, "status", json_string("expired"));
+            ok = mkt_update(m, "claim", cur) == 0;
+        }
+        json_decref(cur);
     }
-    if (ok && mkt_commit(m) == 0)
+    if (ok && (!began || mkt_commit(m) == 0))
         m->claim_due = next;
     else if (m->in_tx)
         mkt_rollback(m);
@@ -105,6 +113,7 @@ static void expire_claims(market *m)
 
 void claims_tick(market *m)
 {
-    if (m->claim_due == 0 || m->now >= m->claim_due)
+    /* a shared engine's claims may come from any instance: looked at every tick */
+    if (m->shared || m->claim_due == 0 || m->now >= m->claim_due)
         expire_claims(m);
 }

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 int64_t mkt_now_ms(void)
 {
@@ -109,10 +110,30 @@ int mkt_new_id(market *m, const char *prefix, char out[72])
 
 /* ---- transactions and events ---------------------------------------------- */
 
+/* On a shared engine (PostgreSQL: several instances), right after begin: the counter
+ * row locked (writers of every instance take turns from here to their commit), m->seq
+ * and m->now from the database, and what this instance keeps in memory of what another
+ * may have changed forgotten (the reference-price windows; claims.c looks at the
+ * claims every tick on such an engine).
+ * 0 or -1. */
+static int begin_shared(market *m)
+{
+    int64_t now;
+    if (m->db->ops->tx_lock(m->db, &m->seq, &now) != 0)
+        return -1;
+    m->now = now;
+    mkt_refcache_free(m);
+    return 0;
+}
+
 int mkt_begin(market *m, bool durable)
 {
     if (m->db->ops->begin(m->db, durable) != 0)
         return -1;
+    if (m->shared && begin_shared(m) != 0) {
+        m->db->ops->rollback(m->db);
+        return -1;
+    }
     m->in_tx = true;
     m->tx_seq0 = m->seq;
     return 0;
@@ -131,7 +152,9 @@ static void free_nodes(mkt_evnode *n)
 
 int mkt_commit(market *m)
 {
-    if (m->db->ops->commit(m->db) != 0) {
+    bool appended = m->seq != m->tx_seq0;
+    if ((m->shared && appended && m->db->ops->tx_seq_set(m->db, m->seq) != 0) ||
+        m->db->ops->commit(m->db) != 0) {
         m->st.commit_failures++;
         mkt_rollback(m);
         return -1;
@@ -139,6 +162,14 @@ int mkt_commit(market *m)
     m->in_tx = false;
     m->refs_dirty = false;
     m->st.events += (uint64_t)(m->seq - m->tx_seq0);
+    if (m->shared) { /* delivered from the table, as other instances' (market.c) */
+        free_nodes(m->tx_head);
+        m->tx_head = m->tx_tail = NULL;
+        if (appended && write(m->wake[1], "", 1) < 0) {
+            /* full: the delivery thread has a wake-up pending already */
+        }
+        return 0;
+    }
     if (m->tx_head) {
         pthread_mutex_lock(&m->qmu);
         if (m->q_tail)
@@ -266,8 +297,13 @@ static int each_event(void *ud, const store_evrow *e)
 
 int mkt_events_each(market *m, int64_t after, int max, market_event_fn fn, void *ud)
 {
+    return mkt_store_events(m->db, after, max, fn, ud);
+}
+
+int mkt_store_events(store *db, int64_t after, int max, market_event_fn fn, void *ud)
+{
     each_walk w = {fn, ud, NULL};
-    int n = STORE(m->db, events_each, after, max, each_event, &w);
+    int n = STORE(db, events_each, after, max, each_event, &w);
     free(w.buf);
     return n;
 }
@@ -357,6 +393,11 @@ store_keys mkt_sort_keys(const char *kind, json_t *obj)
         }
     } else if (strcmp(kind, "agent") == 0) {
         k.tk = mkt_str(obj, "name") ? mkt_str(obj, "name") : "";
+    } else if (strcmp(kind, "dispute") == 0) {
+        k.upd = mkt_parse_time(mkt_str(obj, "updated_at"));
+        k.has_upd = k.has_k1 = k.has_k2 = true;
+        k.k1 = mkt_int(obj, "claim_minor");
+        k.k2 = mkt_parse_time(mkt_str(obj, "respond_by"));
     }
     return k;
 }
@@ -367,7 +408,7 @@ store_keys mkt_sort_keys(const char *kind, json_t *obj)
  * object names). Migration 4 of store_sqlite_schema.c writes the same for older rows. */
 static const struct {
     const char *kind;
-    const char *fields[6];
+    const char *fields[7];
 } search_fields[] = {
     {"agent", {"id", "name", "principal"}},
     {"listing", {"id", "title", "category", "seller_id"}},
@@ -376,6 +417,7 @@ static const struct {
     {"alert", {"id", "rule", "message", "subject.id"}},
     {"ledger", {"id", "purchase_id", "postings[].account"}},
     {"decision", {"id", "action", "by", "subject.id", "reason"}},
+    {"dispute", {"id", "purchase_id", "buyer_id", "seller_id", "opened_by", "reason"}},
 };
 
 /* Appends text (NULL: nothing) and a separator to the buffer *b of *len bytes. */
@@ -462,7 +504,8 @@ static int put_text(market *m, const char *kind, json_t *obj, const char *text, 
     int64_t due = -1;
     if (strcmp(kind, "listing") == 0) {
         p1 = mkt_str(obj, "seller_id");
-    } else if (strcmp(kind, "negotiation") == 0 || strcmp(kind, "purchase") == 0) {
+    } else if (strcmp(kind, "negotiation") == 0 || strcmp(kind, "purchase") == 0 ||
+               strcmp(kind, "dispute") == 0) {
         p1 = mkt_str(obj, "buyer_id");
         p2 = mkt_str(obj, "seller_id");
         if (status && strcmp(status, "pending_approval") == 0)

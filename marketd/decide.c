@@ -7,7 +7,7 @@
  * 412 with the current object.
  *
  * The decisions are one table (actions[] below): per subject (purchase, negotiation,
- * agent, fleet, alert, policy) and action, the states it is allowed in, its body parser, a
+ * agent, fleet, alert, policy, dispute) and action, the states it is allowed in, its body parser, a
  * further check, the change and its follow-up. decide() runs any of them the same way:
  * parse, load, If-Match, state, check, change, follow-up, then decided() records the
  * Decision and answers, or answers 503 when a step could not be stored. Registering an
@@ -304,13 +304,6 @@ static int purchase_decided(dec *d)
     return mkt_update(d->c->m, "purchase", p);
 }
 
-/* Sets the subject's status to the action's and stores it. */
-static int mark(dec *d)
-{
-    json_object_set_new(d->obj, "status", json_string(d->act->to));
-    return mkt_update(d->c->m, d->act->on->kind, d->obj);
-}
-
 /* An approval adds {by, at} to the purchase's approvals; it settles the purchase when it
  * has as many as it requires (two at or above the buyer's two_person_minor, fixed when the
  * purchase was made: marketd/trade.c), else the purchase stays pending at its next
@@ -356,9 +349,12 @@ static int follow_cap(dec *d)
     return settle_thread(d->c->m, d->obj, "open", text, d->cap);
 }
 
-static int follow_refund(dec *d)
+/* A refund returns what is left of the total (all of it, unless a dispute returned part
+ * of it already) and leaves the purchase refunded (marketd/settle.c). */
+static int purchase_refund(dec *d)
 {
-    return settle_refund(d->c->m, d->obj);
+    json_t *p = d->obj;
+    return settle_refund(d->c->m, p, mkt_int(p, "total_minor") - mkt_int(p, "refunded_minor"));
 }
 
 /* ---- negotiations ---- */
@@ -620,6 +616,28 @@ static int alert_ack(dec *d)
     return mkt_update(d->c->m, "alert", d->obj);
 }
 
+/* ---- disputes (marketd/dispute.c): their resolution ---- */
+
+static void dispute_refuse(dec *d)
+{
+    mkt_fail(d->c, 409, "conflict", NULL, d->obj, "the dispute is already resolved");
+}
+
+static bool parse_resolution(dec *d)
+{
+    return (d->params = dispute_resolution_parse(d->c, &d->reason)) != NULL;
+}
+
+static bool check_resolution(dec *d)
+{
+    return dispute_resolution_check(d->c, d->obj, d->params);
+}
+
+static int dispute_resolve_change(dec *d)
+{
+    return dispute_resolve(d->c, d->obj, d->params, d->reason);
+}
+
 /* ---- policies (marketd/policy.c): enable and disable ---- */
 
 static bool check_enable(dec *d)
@@ -658,6 +676,8 @@ static const subject halts =
     {"halts",        3, "halt",        "hlt_", NO_SUCH_DECISION,   NULL, halt_refuse_lift};
 static const subject policies =
     {"policies",     3, "policy",      "pol_", "no such endpoint", NULL, NULL};
+static const subject disputes =
+    {"disputes",     3, "dispute",     "dsp_", "no such endpoint", NULL, dispute_refuse};
 
 /* POST /v1/{purchases|negotiations|agents|alerts}/{id}/{action}, /v1/fleet/{action}.
  * A row: subject, action, the states it is allowed in, the status it leaves, body parser,
@@ -670,7 +690,7 @@ static const action actions[] = {
     {&purchases,    "cap",     {"pending_approval"}, "capped",   parse_reason_cap, NULL,
      purchase_decided,    follow_cap},
     {&purchases,    "refund",  {"settled"},          "refunded", parse_reason,     NULL,
-     mark,                follow_refund},
+     purchase_refund,     NULL},
     {&negotiations, "cap",     {"open", "held"},     NULL,       parse_cap,        NULL,
      negotiation_cap,     NULL},
     {&negotiations, "hold",    {"open", "held"},     NULL,       parse_reason,     check_not_held,
@@ -697,6 +717,8 @@ static const action actions[] = {
      policy_enable,       NULL},
     {&policies,     "disable", {NULL},               NULL,       NULL,             check_enable,
      policy_enable,       NULL},
+    {&disputes,     "resolve", {"open", "responded"}, "resolved", parse_resolution,
+     check_resolution,    dispute_resolve_change, NULL},
 };
 /* clang-format on */
 

@@ -337,6 +337,15 @@ bool fl_stopping(fleet *f)
 static void *fleet_main(void *arg)
 {
     fleet *f = arg;
+    /* One fleet per market: it starts on the instance that leads (marketd/market.c) */
+    pthread_mutex_lock(&f->mu);
+    while (!f->stop && !market_leading(f->m)) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts); /* f->cv's clock (fleet_start) */
+        ts.tv_sec += 1;
+        pthread_cond_timedwait(&f->cv, &f->mu, &ts);
+    }
+    pthread_mutex_unlock(&f->mu);
     /* Registration runs here, not in fleet_start(), so that marketd serves at once even
      * with thousands of agents to register. */
     char err[256];
@@ -409,6 +418,7 @@ static void *fleet_main(void *arg)
         }
         if (f->halted)
             continue;
+        fl_disputes_step(f, now); /* marketd/fleet_dispute.c */
         /* Due deals, a bounded batch at a time so that events and stop stay prompt.
          */
         for (int n = 0; n < 64 && f->heap_n; n++) {

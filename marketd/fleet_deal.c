@@ -272,7 +272,9 @@ static void purchased(fleet *f, int d, json_t *p, double now, bool first_shot)
         (fl_recent){
             .listing = x->listing, .seller = x->seller, .price = price, .qty = qty, .at = now});
     /* The duplicate fault is the second order, not the first. */
-    record_purchase_faults(f, x, first_shot && (x->fault != FAULT_DUPLICATE || x->dup_placed));
+    bool shot = first_shot && (x->fault != FAULT_DUPLICATE || x->dup_placed);
+    x->pur_fault = shot && !x->fault_done ? x->fault : FAULT_NONE;
+    record_purchase_faults(f, x, shot);
     const char *st = json_string_value(json_object_get(p, "status"));
     if (x->fault == FAULT_DUPLICATE && !x->dup_placed) {
         /* The agent's order step misfires and places the same order again at once.
@@ -285,6 +287,8 @@ static void purchased(fleet *f, int d, json_t *p, double now, bool first_shot)
         fl_deal_set_waiting(f, x, true);
         return;
     }
+    if (st && strcmp(st, "settled") == 0)
+        fl_dispute_settled(f, x, fl_int(p, "total_minor", 0), now);
     fl_deal_end(f, d);
 }
 

@@ -6,6 +6,7 @@
  *   fleet_operator.c  the agents' reactions to vetoes, caps, expiries and holds
  *   fleet_io.c        market_handle() calls with JSON bodies, agent registration,
  *                     listings, id maps and the per-agent offer pacing
+ *   fleet_dispute.c   disputes after settlement, justified or in bad faith (issue 17)
  *
  * Everything here runs in the fleet's own thread, except the event callback in
  * fleet.c, which runs in the market's delivery thread and only enqueues.
@@ -135,11 +136,26 @@ typedef struct fl_deal {
     int64_t cap_price, cap_qty; /* -1 when none */
     int64_t last_price;         /* terms of the last purchase (duplicate fault) */
     int burst_left;
-    bool stalled;       /* the actor just took a long pause */
-    bool cap_ack;       /* the buyer's next offer answers an operator's cap */
-    bool dup_placed;    /* the duplicate order has been placed */
-    bool holds_listing; /* counted in its listing's live_deals */
+    bool stalled;        /* the actor just took a long pause */
+    bool cap_ack;        /* the buyer's next offer answers an operator's cap */
+    bool dup_placed;     /* the duplicate order has been placed */
+    bool holds_listing;  /* counted in its listing's live_deals */
+    sim_fault pur_fault; /* the fault its current purchase carries, or FAULT_NONE */
 } fl_deal;
+
+/* A dispute the fleet is taking through its steps (fleet_dispute.c). */
+typedef struct fl_dispute {
+    char pur[FL_ID], neg[FL_ID], listing[FL_ID];
+    char id[FL_ID]; /* once opened */
+    int buyer, seller;
+    bool justified;     /* the purchase carried a fault; else bad faith */
+    const char *reason; /* static */
+    int64_t claim, offer;
+    int stage; /* 0: to open, 1: the seller to respond, 2: the buyer to accept the offer */
+    double due;
+} fl_dispute;
+
+#define FL_DISPUTES 64
 
 /* One queued event from the market. */
 typedef struct fl_event {
@@ -187,6 +203,10 @@ struct fleet {
     int *open_list, nopen, open_cap; /* indices of open listings */
 
     fl_map agent_ids, listing_ids, neg_ids, pur_ids;
+
+    fl_dispute disputes[FL_DISPUTES]; /* in progress */
+    int ndisputes;
+    double next_dispute; /* no new bad-faith dispute before (fleet_dispute.c) */
 
     int fault_counts[FAULT_COUNT];
     int fault_cursor;
@@ -263,5 +283,13 @@ void fl_remember(fl_recent *ring, int *n, fl_recent r);
 void fl_deal_purchase_event(fleet *f, int d, json_t *purchase, double now);
 /* Reacts to an update of deal d's negotiation (hold, release, cap, veto). */
 void fl_deal_negotiation_event(fleet *f, int d, json_t *neg, double now);
+
+/* ---- fleet_dispute.c ---- */
+/* Deal x's purchase (of total) settled: its buyer may dispute it, justified when it
+ * carried a fault (x->pur_fault), in bad faith when the buyer is dishonest. */
+void fl_dispute_settled(fleet *f, const fl_deal *x, int64_t total, double now);
+/* Takes the disputes' steps that are due (open, the seller's response, the offer's
+ * acceptance). */
+void fl_disputes_step(fleet *f, double now);
 
 #endif

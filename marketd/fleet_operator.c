@@ -102,6 +102,10 @@ void fl_deal_purchase_event(fleet *f, int d, json_t *p, double now)
     } else if (strcmp(st, "expired") == 0 || strcmp(st, "failed") == 0) {
         fl_deal_end(f, d); /* nobody decided in time: the buyer abandons the deal */
     } else if (strcmp(st, "approved") == 0 || strcmp(st, "settled") == 0) {
+        /* an approval settles in its transaction (its settled version comes next, after
+         * the deal ended); a purchase that failed to settle refuses the dispute */
+        if (x->state == DS_WAIT)
+            fl_dispute_settled(f, x, fl_int(p, "total_minor", 0), now);
         if (x->state == DS_WAIT)
             fl_deal_end(f, d);
     }

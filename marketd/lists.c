@@ -17,9 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LIST_LIMIT 1000
-#define Q_MIN      3   /* the shortest searched text (characters) ... */
-#define Q_MAX      100 /* ... and the longest (bytes) */
+#define LIST_LIMIT       1000
+#define Q_MIN            3      /* the shortest searched text (characters) ... */
+#define Q_MAX            100    /* ... and the longest (bytes) */
+#define OPEN_THREADS_MAX 100000 /* the snapshot's ?open_threads= at most */
 
 /* One sort of a kind's list: the store's column and its direction. */
 typedef struct sortdef {
@@ -40,6 +41,8 @@ static const sortdef sorts[] = {
     {"ledger",      "newest",   STORE_ORD, true}, {"ledger",      "amount",   STORE_K1,  true},
     {"decision",    "newest",   STORE_ORD, true},
     {"agent",       "name",     STORE_TK,  false},
+    {"dispute",     "newest",   STORE_ORD, true}, {"dispute",     "updated",  STORE_UPD, true},
+    {"dispute",     "claim",    STORE_K1,  true}, {"dispute",     "respond_by", STORE_K2, false},
 };
 /* clang-format on */
 
@@ -143,6 +146,44 @@ static void make_cursor(const mkt_kind *k, const sortdef *sort, json_t *o, int64
     }
 }
 
+/* ---- rows as text ----------------------------------------------------------- */
+
+/* Rows of a kind in creation order: each one's order and JSON text (owned). */
+typedef struct rowset {
+    int64_t *ord;
+    char **text;
+    size_t n, cap;
+} rowset;
+static int rowset_add(void *ud, const char *json, int64_t ord)
+{
+    rowset *r = ud;
+    if (!json)
+        return 0;
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 64;
+        int64_t *no = realloc(r->ord, cap * sizeof *no);
+        if (no)
+            r->ord = no;
+        char **nt = no ? realloc(r->text, cap * sizeof *nt) : NULL;
+        if (!nt)
+            return -1;
+        r->text = nt;
+        r->cap = cap;
+    }
+    if (!(r->text[r->n] = strdup(json)))
+        return -1;
+    r->ord[r->n++] = ord;
+    return 0;
+}
+static void rowset_free(rowset *r)
+{
+    for (size_t i = 0; i < r->n; i++)
+        free(r->text[i]);
+    free(r->text);
+    free(r->ord);
+    *r = (rowset){0};
+}
+
 /* ---- GET /v1/{kind} --------------------------------------------------------- */
 
 /* A page of a list being answered: the objects as the actor may see them. */
@@ -197,13 +238,35 @@ static int list_search(mkt_ctx *c, const char *kind, char *out, size_t size)
     return 1;
 }
 
-/* Reads status=, sort=, q=, after= and limit= of kind k into lq (buffers: the caller's,
- * living as long as lq); *sort the sort (NULL: creation order). False: answer set. */
+/* Reads party= of a list of kind k into lq (buf: the caller's, 72 bytes): the objects
+ * that agent is a party to, for the kinds with parties (mkt_party_kind). An agent reads
+ * only its own: its party is itself, and another's is refused. False: answer set. */
+static bool list_party(mkt_ctx *c, const mkt_kind *k, store_page *lq, char buf[72])
+{
+    bool agent = c->a->role == ROLE_AGENT;
+    if (!mkt_query_get(c->rq->query, "party", buf, 72) || !buf[0]) {
+        lq->party = agent && mkt_party_kind(k->kind) ? c->a->agent_id : NULL;
+        return true;
+    }
+    if (!mkt_party_kind(k->kind))
+        return mkt_fail(c, 400, "bad_request", "party", NULL, "%s have no parties", k->plural);
+    if (agent && strcmp(buf, c->a->agent_id) != 0)
+        return mkt_fail(c, 403, "forbidden", "party", NULL, "agents may read only their own %s",
+                        k->plural);
+    lq->party = buf;
+    return true;
+}
+
+/* Reads status=, party=, sort=, q=, after= and limit= of kind k into lq (buffers: the
+ * caller's, living as long as lq); *sort the sort (NULL: creation order). False: answer
+ * set. */
 static bool list_query(mkt_ctx *c, const mkt_kind *k, store_page *lq, const sortdef **sort,
-                       char status[64], char qtext[256], char tkey[1024])
+                       char status[64], char qtext[256], char tkey[1024], char party[72])
 {
     const char *q = c->rq->query;
     char text[2200] = "";
+    if (!list_party(c, k, lq, party))
+        return false;
     if (mkt_query_get(q, "status", status, 64) && status[0]) {
         bool ok = false;
         for (const char *const *s = k->statuses; *s; s++)
@@ -238,21 +301,66 @@ static bool list_query(mkt_ctx *c, const mkt_kind *k, store_page *lq, const sort
     return true;
 }
 
+/* Reads include= of a list of kind k: 1 include=listings (negotiations and purchases:
+ * the listings the page's objects name come with it, docs/api.md), 0 absent, -1 bad
+ * (answer set). */
+static int list_include(mkt_ctx *c, const mkt_kind *k)
+{
+    char text[32];
+    if (!mkt_query_get(c->rq->query, "include", text, sizeof text))
+        return 0;
+    bool names = strcmp(k->kind, "negotiation") == 0 || strcmp(k->kind, "purchase") == 0;
+    if (strcmp(text, "listings") != 0 || !names) {
+        mkt_fail(c, 400, "bad_request", "include", NULL,
+                 "include=listings is the only one, on negotiations and purchases");
+        return -1;
+    }
+    return 1;
+}
+
+/* The listings the objects of items name (listing_id), as c's actor may see them, oldest
+ * first (owned; an empty array when the database fails: the page stands without them). */
+static json_t *named_listings(mkt_ctx *c, json_t *items)
+{
+    json_t *ids = json_array(), *out = json_array(), *o;
+    size_t i;
+    json_array_foreach(items, i, o)
+    {
+        json_t *id = json_object_get(o, "listing_id");
+        if (json_is_string(id))
+            json_array_append(ids, id);
+    }
+    char *text = json_array_size(ids) ? json_dumps(ids, JSON_COMPACT) : NULL;
+    json_decref(ids);
+    rowset r = {0};
+    if (text)
+        STORE(c->db, objects_named, "listing", text, rowset_add, &r);
+    free(text);
+    for (i = 0; i < r.n; i++) {
+        json_t *l = json_loads(r.text[i], 0, NULL);
+        if (l && (l = mkt_object_view(c->a, "listing", l)))
+            json_array_append_new(out, l);
+    }
+    rowset_free(&r);
+    return out;
+}
+
 bool lists_get(mkt_ctx *c)
 {
     const mkt_kind *k = mkt_find_kind(c->seg[0]);
     const market_actor *a = c->a;
-    char status[64] = "", qtext[256] = "", tkey[1024] = "";
+    char status[64] = "", qtext[256] = "", tkey[1024] = "", party[72] = "";
     const sortdef *sort = NULL;
     store_page lq = {.kind = k->kind, .limit = 100};
-    if (!list_query(c, k, &lq, &sort, status, qtext, tkey))
+    if (!list_query(c, k, &lq, &sort, status, qtext, tkey, party))
         return false;
-    if (a->role == ROLE_AGENT) {
+    int include = list_include(c, k);
+    if (include < 0)
+        return false;
+    if (a->role == ROLE_AGENT) { /* its own: the parties' kinds by list_party */
         if (strcmp(k->kind, "agent") == 0)
             lq.id = a->agent_id;
-        else if (strcmp(k->kind, "negotiation") == 0 || strcmp(k->kind, "purchase") == 0)
-            lq.party = a->agent_id;
-        else if (!mkt_agent_reads_all(k->kind))
+        else if (!mkt_party_kind(k->kind) && !mkt_agent_reads_all(k->kind))
             return mkt_fail(c, 403, "forbidden", NULL, NULL, "agents may not read %s", k->plural);
     }
     page_walk w = {a, k->kind, json_array(), lq.limit, 0, NULL, false};
@@ -270,7 +378,10 @@ bool lists_get(mkt_ctx *c)
         next = json_string(cur);
     }
     json_decref(w.last_o);
-    return mkt_ok(c, 200, json_pack("{so so}", "items", w.items, "next", next));
+    json_t *ans = json_pack("{so so}", "items", w.items, "next", next);
+    if (include && ans)
+        json_object_set_new(ans, "listings", named_listings(c, w.items));
+    return mkt_ok(c, 200, ans);
 }
 
 /* ---- GET /v1/snapshot ----------------------------------------------------------- */
@@ -319,42 +430,6 @@ static void sb_json(sbuf *b, json_t *v)
         sb_str(b, t);
     free(t);
     json_decref(v);
-}
-
-/* Rows of a kind in creation order: each one's order and JSON text (owned). */
-typedef struct rowset {
-    int64_t *ord;
-    char **text;
-    size_t n, cap;
-} rowset;
-static int rowset_add(void *ud, const char *json, int64_t ord)
-{
-    rowset *r = ud;
-    if (!json)
-        return 0;
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 64;
-        int64_t *no = realloc(r->ord, cap * sizeof *no);
-        if (no)
-            r->ord = no;
-        char **nt = no ? realloc(r->text, cap * sizeof *nt) : NULL;
-        if (!nt)
-            return -1;
-        r->text = nt;
-        r->cap = cap;
-    }
-    if (!(r->text[r->n] = strdup(json)))
-        return -1;
-    r->ord[r->n++] = ord;
-    return 0;
-}
-static void rowset_free(rowset *r)
-{
-    for (size_t i = 0; i < r->n; i++)
-        free(r->text[i]);
-    free(r->text);
-    free(r->ord);
-    *r = (rowset){0};
 }
 
 /* Merges a and b (each in creation order; each row once) into a: b is emptied. */
@@ -460,7 +535,8 @@ static json_t *history(market *m)
     static const char *const names[][2] = {
         {"listings", "listing"},   {"negotiations", "negotiation"},
         {"purchases", "purchase"}, {"alerts", "alert"},
-        {"ledger", "ledger"},      {"decisions", "decision"}};
+        {"ledger", "ledger"},      {"decisions", "decision"},
+        {"disputes", "dispute"}};
     json_t *h = json_object();
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         int64_t n = 0;
@@ -470,21 +546,94 @@ static json_t *history(market *m)
     return h;
 }
 
+/* Orders r by creation order (a page sorted otherwise). */
+static void rowset_sort(rowset *r)
+{
+    for (size_t i = 1; i < r->n; i++) /* insertion: a few thousand rows at most */
+        for (size_t j = i; j > 0 && r->ord[j - 1] > r->ord[j]; j--) {
+            int64_t o = r->ord[j];
+            char *t = r->text[j];
+            r->ord[j] = r->ord[j - 1];
+            r->text[j] = r->text[j - 1];
+            r->ord[j - 1] = o;
+            r->text[j - 1] = t;
+        }
+}
+
+/* The staged snapshot's threads (?open_threads=n, docs/api.md): the n most recently
+ * updated open ones and the n most recently updated held ones, the newest
+ * MKT_SNAPSHOT_NEWEST of any status and those ids (stolen) name; *more whether an open or
+ * held one is left out (a status had more than n). Not counted: a count of every open
+ * thread reads all of them, most of this answer's time at 20,000. */
+static rowset staged_threads(market *m, int n, json_t *ids, bool *more)
+{
+    rowset a = {0}, b = {0};
+    static const char *const live[] = {"open", "held"};
+    *more = false;
+    for (size_t i = 0; i < 2; i++) {
+        size_t before = b.n;
+        store_page q = {.kind = "negotiation",
+                        .status = live[i],
+                        .limit = n + 1,
+                        .col = STORE_UPD,
+                        .desc = true};
+        STORE(m->db, objects_page, &q, rowset_add, &b);
+        if (b.n - before > (size_t)n) { /* one past n: there are more (it is not sent) */
+            *more = true;
+            free(b.text[--b.n]);
+        }
+    }
+    rowset_sort(&b);
+    /* the newest of any status (objects_working with no status: objects_newest gives no
+     * creation order, which the merges need) */
+    STORE(m->db, objects_working, "negotiation", NULL, NULL, MKT_SNAPSHOT_NEWEST, rowset_add, &a);
+    rowset_merge(&a, &b);
+    char *text = json_array_size(ids) ? json_dumps(ids, JSON_COMPACT) : NULL;
+    if (text)
+        STORE(m->db, objects_named, "negotiation", text, rowset_add, &b);
+    free(text);
+    json_decref(ids);
+    rowset_merge(&a, &b);
+    return a;
+}
+
+/* ?open_threads= of the snapshot: 1 given (into *n), 0 absent, -1 bad (answer set). */
+static int snapshot_query(mkt_ctx *c, int *n)
+{
+    char text[32];
+    int64_t v;
+    if (!mkt_query_get(c->rq->query, "open_threads", text, sizeof text))
+        return 0;
+    if (!mkt_parse_count(text, &v) || v > OPEN_THREADS_MAX) {
+        mkt_fail(c, 400, "bad_request", "open_threads", NULL, "open_threads must be 0 to %d",
+                 OPEN_THREADS_MAX);
+        return -1;
+    }
+    *n = (int)v;
+    return 1;
+}
+
 bool lists_snapshot(mkt_ctx *c)
 {
     market *m = c->m;
+    int staged_n = 0, staged = snapshot_query(c, &staged_n);
+    if (staged < 0)
+        return false;
     rowset agents = {0}, entries = {0}, decisions = {0}, policies = {0};
     STORE(m->db, objects_each, "agent", rowset_add, &agents);
     STORE(m->db, objects_each, "policy", rowset_add, &policies); /* every one (policy.c) */
     rowset pur = working_set(m, "purchase", "pending_approval", NULL, NULL);
     json_t *ids = json_array();
     named_ids(&pur, "negotiation_id", ids);
-    rowset neg = working_set(m, "negotiation", "open", "held", ids);
+    bool live_more = false;
+    rowset neg = staged ? staged_threads(m, staged_n, ids, &live_more)
+                        : working_set(m, "negotiation", "open", "held", ids);
     ids = json_array();
     named_ids(&neg, "listing_id", ids);
     named_ids(&pur, "listing_id", ids);
     rowset lst = working_set(m, "listing", NULL, NULL, ids);
     rowset alr = working_set(m, "alert", "open", NULL, NULL);
+    rowset dsp = working_set(m, "dispute", "open", "responded", NULL); /* marketd/dispute.c */
     rowset clm = {0}; /* the active claims only (marketd/claims.c) */
     STORE(m->db, objects_working, "claim", "active", NULL, 0, rowset_add, &clm);
     STORE(m->db, objects_newest, "ledger", MKT_SNAPSHOT_NEWEST, rowset_add, &entries);
@@ -505,6 +654,7 @@ bool lists_snapshot(mkt_ctx *c)
     sb_rows(&b, "purchases", &pur);
     sb_rows(&b, "alerts", &alr);
     sb_rows(&b, "claims", &clm);
+    sb_rows(&b, "disputes", &dsp);
     sb_str(&b, ",\"ledger\":{\"balances\":");
     sb_json(&b, balances);
     sb_rows(&b, "entries", &entries);
@@ -513,6 +663,10 @@ bool lists_snapshot(mkt_ctx *c)
     sb_rows(&b, "policies", &policies);
     sb_str(&b, ",\"history\":");
     sb_json(&b, history(m));
+    if (staged) {
+        sb_str(&b, ",\"open_threads\":");
+        sb_json(&b, json_pack("{sb}", "more", live_more));
+    }
     sb_str(&b, "}");
     if (b.failed) {
         free(b.p);

@@ -46,6 +46,7 @@ static void usage(FILE *f)
           "               [--webhook URL ... --webhook-secret-file FILE]\n"
           "               [--unattended SECONDS[:restrict|halt]] [--presence-window S]\n"
           "               [--retain-events N|AGE]\n"
+          "               [--dispute-window-days N] [--dispute-respond-seconds S]\n"
           "               [--verbose] [--help]\n"
           "\n"
           "The reference marketplace for dealdesk: the HTTP API of docs/api.md, its event\n"
@@ -68,6 +69,10 @@ static void usage(FILE *f)
           "  --decide-timeout S    seconds a purchase waits for a decision (default 120)\n"
           "  --two-person-timeout S  seconds a two-person purchase waits (default 600)\n"
           "  --claim-seconds S     how long a supervisor's claim lasts (default 120)\n"
+          "  --dispute-window-days N  days after settlement a dispute may be opened\n"
+          "                        (default 30; 0: none may)\n"
+          "  --dispute-respond-seconds S  seconds the other party has to respond to a\n"
+          "                        dispute before it is marked unanswered (default 172800)\n"
           "  --heartbeat S         seconds between stream heartbeats (default 15)\n"
           "  --agent-rate R        requests a second each agent may make, sustained\n"
           "                        (default 50; 0 turns the limit off); past it: 429\n"
@@ -164,6 +169,7 @@ typedef struct config {
     const char *db, *tokens;
     const char *policies; /* --policies FILE, or market_default_policies */
     int fleet_n, decide_timeout, two_person_timeout, claim_s;
+    int dispute_window_days, dispute_respond_s; /* -1, 0: the defaults */
     double rate, faults, agent_rate;
     unsigned long long seed;
     int agent_burst, max_open;
@@ -233,6 +239,8 @@ static int parse_args(int argc, char **argv, config *cf)
         {"decide-timeout", required_argument, NULL, 'D'},
         {"two-person-timeout", required_argument, NULL, '2'},
         {"claim-seconds", required_argument, NULL, 'c'},
+        {"dispute-window-days", required_argument, NULL, 'w'},
+        {"dispute-respond-seconds", required_argument, NULL, 'o'},
         {"heartbeat", required_argument, NULL, 'H'},
         {"max-conns", required_argument, NULL, 'C'},
         {"max-conns-per-addr", required_argument, NULL, 'A'},
@@ -275,6 +283,14 @@ static int parse_args(int argc, char **argv, config *cf)
                 cf->two_person_timeout = (int)num_arg("two-person-timeout", optarg, 1, 86400 * 30);
                 break;
             case 'c': cf->claim_s = (int)num_arg("claim-seconds", optarg, 1, 86400); break;
+            case 'w':
+                cf->dispute_window_days = (int)num_arg("dispute-window-days", optarg, 0, 3650);
+                cf->dispute_window_days = cf->dispute_window_days ? cf->dispute_window_days : -1;
+                break;
+            case 'o':
+                cf->dispute_respond_s =
+                    (int)num_arg("dispute-respond-seconds", optarg, 1, 86400 * 365);
+                break;
             case 'H': ho->heartbeat_s = (int)num_arg("heartbeat", optarg, 1, 3600); break;
             case 'C': ho->max_conns = (int)num_arg("max-conns", optarg, 1, 100000); break;
             case 'A':
@@ -459,6 +475,8 @@ int main(int argc, char **argv)
                          .decide_timeout_s = cf.decide_timeout,
                          .two_person_timeout_s = cf.two_person_timeout,
                          .claim_s = cf.claim_s,
+                         .dispute_window_days = cf.dispute_window_days,
+                         .dispute_respond_s = cf.dispute_respond_s,
                          .tokens_path = cf.tokens,
                          .agent_rate = cf.agent_rate > 0 ? cf.agent_rate : -1,
                          .agent_burst = cf.agent_burst,

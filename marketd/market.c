@@ -74,9 +74,12 @@ static int open_store(market *m, const char *path, char *err, size_t errsz)
         snprintf(err, errsz, "database %s has no epoch", path);
         return -1;
     }
-    /* the seq is the market's, taken in memory from here on (db.c, emit_text): one
-     * instance per database */
+    /* the seq: on SQLite the market's, taken in memory from here on (db.c, emit_text);
+     * on an engine several instances share, read again by each transaction (db.c,
+     * begin_shared) */
     STORE(m->db, last_seq, &m->seq);
+    m->shared = m->db->ops->tx_lock != NULL;
+    m->delivered = m->seq;
     return 0;
 }
 
@@ -175,6 +178,58 @@ static int load_tokens(market *m, const char *path, char *err, size_t errsz)
     return 0;
 }
 
+/* Calls the subscribers (as they are now) with one event, without the queue's lock;
+ * called with it held, returns with it held. */
+static void deliver_one(market *m, int64_t seq, const char *type, const char *json)
+{
+    int nsubs = m->nsubs;
+    market_event_fn fns[MKT_MAX_SUBSCRIBERS];
+    void *uds[MKT_MAX_SUBSCRIBERS];
+    for (int i = 0; i < nsubs; i++) {
+        fns[i] = m->subs[i].fn;
+        uds[i] = m->subs[i].ud;
+    }
+    m->delivering = true;
+    pthread_mutex_unlock(&m->qmu);
+    for (int i = 0; i < nsubs; i++)
+        fns[i](uds[i], seq, type, json);
+    pthread_mutex_lock(&m->qmu);
+    m->delivering = false;
+    pthread_cond_broadcast(&m->qcv);
+}
+
+/* mkt_store_events callback of the shared delivery thread: one event read back. */
+static void deliver_row(void *ud, int64_t seq, const char *type, const char *json)
+{
+    market *m = ud;
+    pthread_mutex_lock(&m->qmu);
+    deliver_one(m, seq, type, json);
+    pthread_mutex_unlock(&m->qmu);
+    m->delivered = seq;
+}
+
+/* The delivery thread of an engine several instances share: wakes on a commit of any
+ * instance (LISTEN/NOTIFY: store_pg_multi.c) or of this one (the wake pipe, db.c's
+ * mkt_commit), then reads the events after the last one delivered from the table, in
+ * seq order, so that each is delivered once and in order wherever it was committed.
+ * Commit order is seq order (the counter row), so what the table shows has no gap. The
+ * wait's timeout is a safety net only. */
+static void *deliver_shared(void *arg)
+{
+    market *m = arg;
+    for (;;) {
+        pthread_mutex_lock(&m->qmu);
+        bool stop = m->q_stop;
+        pthread_mutex_unlock(&m->qmu);
+        if (stop)
+            break;
+        while (mkt_store_events(m->listener, m->delivered, 256, deliver_row, m) == 256)
+            ;
+        m->db->ops->listen_wait(m->listener, m->wake[0], 1000);
+    }
+    return NULL;
+}
+
 /* The delivery thread: calls the subscribers for each committed event, in order. */
 static void *deliver_main(void *arg)
 {
@@ -189,22 +244,9 @@ static void *deliver_main(void *arg)
         m->q_head = n->next;
         if (!m->q_head)
             m->q_tail = NULL;
-        int nsubs = m->nsubs;
-        market_event_fn fns[MKT_MAX_SUBSCRIBERS];
-        void *uds[MKT_MAX_SUBSCRIBERS];
-        for (int i = 0; i < nsubs; i++) {
-            fns[i] = m->subs[i].fn;
-            uds[i] = m->subs[i].ud;
-        }
-        m->delivering = true;
-        pthread_mutex_unlock(&m->qmu);
-        for (int i = 0; i < nsubs; i++)
-            fns[i](uds[i], n->seq, n->type, n->json);
+        deliver_one(m, n->seq, n->type, n->json);
         free(n->json);
         free(n);
-        pthread_mutex_lock(&m->qmu);
-        m->delivering = false;
-        pthread_cond_broadcast(&m->qcv);
     }
     pthread_mutex_unlock(&m->qmu);
     return NULL;
@@ -215,6 +257,13 @@ static void market_free(market *m)
 {
     if (m->rdb)
         m->rdb->ops->close(m->rdb);
+    if (m->ldb)
+        m->ldb->ops->close(m->ldb);
+    if (m->listener)
+        m->listener->ops->close(m->listener);
+    for (int i = 0; i < 2; i++)
+        if (m->wake[i] >= 0)
+            close(m->wake[i]);
     presence_close(m);
     if (m->db)
         m->db->ops->close(m->db);
@@ -225,6 +274,54 @@ static void market_free(market *m)
     memset(m->ops, 0, sizeof m->ops);
     ratelimit_free(m->rl);
     free(m);
+}
+
+/* The connections and the pipe of an engine several instances share: the delivery
+ * thread's listener, the leader's lock. 0 or -1 with err set. */
+static int open_shared(market *m, char *err, size_t errsz)
+{
+    if (pipe(m->wake) != 0 || fcntl(m->wake[0], F_SETFL, O_NONBLOCK) != 0 ||
+        fcntl(m->wake[1], F_SETFL, O_NONBLOCK) != 0) {
+        snprintf(err, errsz, "cannot make a pipe: %s", strerror(errno));
+        return -1;
+    }
+    m->listener = m->db->ops->listen_open(m->db, err, errsz);
+    m->ldb = m->listener ? m->db->ops->open_reader(m->db, err, errsz) : NULL;
+    return m->ldb ? 0 : -1;
+}
+
+bool mkt_leader_check(market *m)
+{
+    if (!m->shared)
+        return true;
+    bool was = mkt_leader(m), is = m->ldb->ops->leader_try(m->ldb) == 1;
+    if (is != was)
+        fprintf(stderr, "marketd: %s the jobs that run once (expiry, the fleet, webhooks)\n",
+                is ? "leading:" : "no longer leading:");
+    __atomic_store_n(&m->leader, is, __ATOMIC_RELAXED);
+    return is;
+}
+
+bool mkt_leader(market *m)
+{
+    return __atomic_load_n(&m->leader, __ATOMIC_RELAXED);
+}
+
+bool market_leading(market *m)
+{
+    return mkt_leader(m);
+}
+
+int mkt_seq_refresh(market *m)
+{
+    int64_t seq;
+    if (!m->shared || m->in_tx)
+        return 0;
+    if (STORE(m->db, last_seq, &seq) != 0)
+        return -1;
+    if (seq > m->seq)
+        m->seq = seq;
+    return 0;
 }
 
 market *market_open(const market_options *opt, char *err, size_t errsz)
@@ -238,9 +335,12 @@ market *market_open(const market_options *opt, char *err, size_t errsz)
     pthread_mutex_init(&m->rmu, NULL);
     pthread_mutex_init(&m->qmu, NULL);
     pthread_cond_init(&m->qcv, NULL);
+    m->wake[0] = m->wake[1] = -1;
     m->decide_timeout_s = opt->decide_timeout_s > 0 ? opt->decide_timeout_s : 120;
     m->two_person_timeout_s = opt->two_person_timeout_s > 0 ? opt->two_person_timeout_s : 600;
     m->claim_s = opt->claim_s > 0 ? opt->claim_s : 120;
+    m->dispute_window_days = opt->dispute_window_days ? opt->dispute_window_days : 30;
+    m->dispute_respond_s = opt->dispute_respond_s > 0 ? opt->dispute_respond_s : 172800;
     m->max_open_listings =
         opt->max_open_listings > 0 ? opt->max_open_listings : MARKET_MAX_OPEN_LISTINGS;
     if (opt->agent_rate >= 0) {
@@ -258,7 +358,10 @@ market *market_open(const market_options *opt, char *err, size_t errsz)
         goto fail;
     char rerr[256]; /* no reader (":memory:"): the lists are read under the lock */
     m->rdb = m->db->ops->open_reader ? m->db->ops->open_reader(m->db, rerr, sizeof rerr) : NULL;
-    if (pthread_create(&m->q_thread, NULL, deliver_main, m) != 0) {
+    if (m->shared && open_shared(m, err, errsz) != 0)
+        goto fail;
+    m->leader = !m->shared; /* a shared engine's: from the first market_tick */
+    if (pthread_create(&m->q_thread, NULL, m->shared ? deliver_shared : deliver_main, m) != 0) {
         snprintf(err, errsz, "cannot start the delivery thread");
         goto fail;
     }
@@ -277,6 +380,9 @@ void market_close(market *m)
     m->q_stop = true;
     pthread_cond_broadcast(&m->qcv);
     pthread_mutex_unlock(&m->qmu);
+    if (m->wake[1] >= 0 && write(m->wake[1], "", 1) < 0) {
+        /* full: the thread has a wake-up pending already */
+    }
     pthread_join(m->q_thread, NULL);
     pthread_mutex_lock(&m->mu);
     mkt_refcache_free(m);
@@ -376,6 +482,7 @@ const char *market_epoch(market *m)
 int64_t market_seq(market *m)
 {
     pthread_mutex_lock(&m->mu);
+    mkt_seq_refresh(m);
     int64_t s = m->seq;
     pthread_mutex_unlock(&m->mu);
     return s;
@@ -393,6 +500,7 @@ void market_stats(market *m, market_metrics *out)
 {
     pthread_mutex_lock(&m->mu);
     memset(out, 0, sizeof *out);
+    mkt_seq_refresh(m);
     out->seq = m->seq;
     out->events = m->st.events;
     out->requests = m->st.requests + __atomic_load_n(&m->st.reads, __ATOMIC_RELAXED);

@@ -57,6 +57,9 @@ typedef struct market_options {
     int presence_window_s; /* keyboard input makes a supervisor present this long (600) */
     int unattended_s;      /* the switch acts after this long unwatched (0: off) */
     bool unattended_halt;  /* its action: halt the fleet (else restrict) */
+    /* Disputes (marketd/dispute.c). */
+    int dispute_window_days; /* opened this long after settlement (0: 30; negative: never) */
+    int dispute_respond_s;   /* a dispute's respond_by after it opens (0: 172800, 48 h) */
 } market_options;
 
 #define MARKET_AGENT_RATE        50.0
@@ -79,6 +82,11 @@ void market_handle(market *m, const market_actor *a, const market_request *rq, m
 /* Runs time-driven rules (expiry of purchases past decide_by, presence and the
  * unattended switch). Call about every 100 ms. */
 void market_tick(market *m);
+
+/* True when this instance runs what must run once per market (expiry, the simulated
+ * fleet, webhook delivery): always with SQLite; with PostgreSQL, while it holds the
+ * leader's lock (market_tick takes it: marketd/market.c). */
+bool market_leading(market *m);
 
 /* Operator a's console opened (delta +1) or ended (-1) its event stream (GET
  * /v1/events?console=1, marketd/http.c): presence follows it (marketd/presence.c). Takes

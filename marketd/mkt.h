@@ -3,10 +3,11 @@
  *   market.c   open/close, tokens, event delivery, public odds and ends
  *   db.c       transactions, events, objects, ids, time: over the store, any engine
  *   store.h    the storage interface: one const table of operations per engine
- *   store_sqlite.c, store_sqlite_schema.c, store_sqlite_policy.c
+ *   store_sqlite.c, store_sqlite_schema.c, store_sqlite_policy.c, store_sqlite_stats.c,
+ *   store_sqlite_search.c
  *              the SQLite engine: its operations, and its file, schema migrations and
- *              statement cache, the policies' reads (store_sqlite.h); the only files that
- *              call SQLite
+ *              statement cache, the policies' reads, the scorecards' SQL, how a search
+ *              asks the trigram index (store_sqlite.h); the only files that call SQLite
  *   route.c    market_handle(): the tables of methods and routes (who may take each),
  *              idempotency and the POST transaction, the read API of one object
  *   lists.c    the reads of many: the snapshot (the working set) and the lists (their
@@ -35,8 +36,10 @@
  *              signatures) from OpenSSL's libcrypto
  *   webhook.c  webhooks: the outbox, written in the change's transaction, and its sender
  *   words.c    the words of messages: money with its currency, caps
+ *   stats.c    the agents' scorecards (GET /v1/stats/agents), read without the lock
  *   presence.c who is watching (consoles with keyboard input), the unattended switch
  *   audit.c    the audit chain: every decision and ledger entry hashed into one chain
+ *   dispute.c  disputes after a sale: open, respond, accept an offer, resolve, respond_by
  *   (the simulated fleet: marketd/fleet.h and fleet_impl.h; main.c the command line)
  *
  * Every function here runs with the market's lock held unless it says otherwise.
@@ -154,6 +157,17 @@ struct market {
     int64_t claim_due;         /* the earliest until of an active claim (0: unknown) */
     webhook *wh;               /* --webhook: the outbox's sender (NULL: none) */
     struct mkt_presence *pres; /* who is watching, the unattended switch (presence.c) */
+    int dispute_window_days;   /* disputes open this long after settlement (-1: never) */
+    int dispute_respond_s;     /* a dispute's respond_by, after it opens (dispute.c) */
+    int64_t dispute_due;       /* the earliest respond_by to look at (0: unknown) */
+
+    /* Several instances on one database (db->ops->tx_lock set: PostgreSQL; market.c). */
+    bool shared;
+    store *ldb;        /* the leader's lock connection (mkt_leader_check), or NULL */
+    bool leader;       /* this instance leads (read with __atomic by other threads) */
+    store *listener;   /* the delivery thread's connection, woken by commits anywhere */
+    int wake[2];       /* a local commit wakes the delivery thread (-1: none) */
+    int64_t delivered; /* the last seq handed to the subscribers (delivery thread's) */
 };
 
 /* A request being handled: the parsed pieces and the answer being built. */
@@ -182,6 +196,17 @@ typedef struct mkt_ctx {
  * limit and returns true; false (rs untouched) otherwise. Without the market's lock
  * (ratelimit.c). */
 bool mkt_rate_refuse(market *m, const market_actor *a, market_response *rs);
+
+/* True when this instance runs the jobs that must run once (expiry, claims, webhooks,
+ * the simulated fleet): always on an engine of one process, on PostgreSQL the holder of
+ * the leader's advisory lock (market.c). mkt_leader_check asks the database (the timer
+ * thread, market_tick, only); mkt_leader gives its last answer (any thread). */
+bool mkt_leader_check(market *m);
+bool mkt_leader(market *m);
+/* On a shared engine, outside a transaction: m->seq from the database (another
+ * instance may have appended). Market's lock held. 0, or -1 when the database does
+ * not answer (it is connected again on the next try). */
+int mkt_seq_refresh(market *m);
 
 /* Frees the reference-price rings (trade.c). */
 void mkt_refcache_free(market *m);
@@ -237,6 +262,8 @@ int mkt_emit(market *m, const char *type, json_t *data);
  * that was delivered live, whether its data is stored in the event or elsewhere (an
  * object's row, a message's). Returns how many, or -1. */
 int mkt_events_each(market *m, int64_t after, int max, market_event_fn fn, void *ud);
+/* The same on handle db (the delivery thread's listener: market.c). */
+int mkt_store_events(store *db, int64_t after, int max, market_event_fn fn, void *ud);
 /* The data of stored event seq as JSON text (owned), or NULL. */
 char *mkt_event_data(market *m, int64_t seq);
 
@@ -316,6 +343,9 @@ typedef struct mkt_kind {
 /* True when an agent may read every object of kind (listings, halts); of the others only
  * its own (route.c, agent_may_read; the lists of lists.c). */
 bool mkt_agent_reads_all(const char *kind);
+/* True when objects of kind have a buyer and a seller (negotiations, purchases,
+ * disputes): an agent reads those it is a party to, stored as the row's parties. */
+bool mkt_party_kind(const char *kind);
 /* The kind for a path segment ("listings"), or NULL. */
 const mkt_kind *mkt_find_kind(const char *plural);
 /* Object o (stolen) of kind as a may see it (owned). */
@@ -367,6 +397,11 @@ int risk_velocity(market *m, const char *agent_id);
  * buyer's limits) reaches another agent, and without the policies that matched (policy,
  * policy_shadow: what would let an agent probe them). Operators get p as it is. */
 json_t *risk_purchase_view(const market_actor *a, json_t *p);
+
+/* The dispute_burst rule: an alert about agent_id when it has DISPUTE_BURST or more
+ * disputes against it (dispute_against) opened in the last 24 hours. 0 or -1. */
+#define DISPUTE_BURST 3
+int risk_dispute_burst(market *m, const char *agent_id);
 
 /* True when name is one of the rules that flag purchases (docs/api.md's rules table). */
 bool risk_rule_known(const char *name);
@@ -481,6 +516,26 @@ int decide_record(mkt_ctx *c, const char *action, const char *kind, const char *
  * (else the answer is set: 428 missing, 400 malformed, 412 stale with obj). */
 bool decide_if_match(mkt_ctx *c, json_t *obj);
 
+/* ---- dispute.c ---- */
+/* POST /v1/purchases/{id}/disputes, /v1/disputes/{id}/respond and
+ * /v1/disputes/{id}/accept-offer. */
+bool dispute_open(mkt_ctx *c);
+bool dispute_respond(mkt_ctx *c);
+bool dispute_accept_offer(mkt_ctx *c);
+/* The resolve decision (decide.c's table): its body {outcome, amount_minor?, reason} as
+ * the Decision's params {outcome, amount_minor} (owned; *reason borrowed from the body),
+ * or NULL (answered 400); its check on dispute d (the amount: the claim for a refund, at
+ * most the claim and what is left unrefunded; params' amount_minor set); its change. */
+json_t *dispute_resolution_parse(mkt_ctx *c, const char **reason);
+bool dispute_resolution_check(mkt_ctx *c, json_t *d, json_t *params);
+int dispute_resolve(mkt_ctx *c, json_t *d, json_t *params, const char *reason);
+/* The agent a dispute is against: the party that did not open it (the seller when a
+ * supervisor opened it). Borrowed from d. */
+const char *dispute_against(json_t *d);
+/* Marks the disputes past respond_by unanswered, with an alert (own transaction;
+ * market_tick). */
+void dispute_tick(market *m);
+
 /* ---- policy.c, policy_backtest.c ---- */
 /* What the live policies decided about a new purchase: action NULL when none matched
  * (today's rule, approval_threshold_minor, decides), else "approve", "veto" or
@@ -530,6 +585,12 @@ int policy_follow(market *m, json_t *p, const policy_verdict *v);
 bool policy_backtest_take(market *m, const market_actor *a, const market_request *rq,
                           market_response *rs);
 
+/* ---- stats.c ---- */
+/* GET /v1/stats/agents, the agents' scorecards, read on a snapshot without the market's
+ * lock (store_ops.reader_open): true when rq is that request (answered into rs), false
+ * otherwise. */
+bool stats_take(market *m, const market_actor *a, const market_request *rq, market_response *rs);
+
 /* ---- presence.c ---- */
 /* Sets up presence and the unattended switch (opt's presence_window_s, unattended_s,
  * unattended_halt) and stores the switch's state in the Fleet object (the since of an
@@ -574,8 +635,11 @@ void claims_tick(market *m);
  * would take the buyer over its spending cap (risk_over_cap on the buyer as it is now:
  * nothing changed; the callers check it first), or -1. */
 int settle_purchase(market *m, json_t *p);
-/* Refunds settled purchase p: the ledger's entry back, the buyer's spending. 0 or -1. */
-int settle_refund(market *m, json_t *p);
+/* Refunds amount (0..what is left unrefunded) of settled purchase p: a reversing ledger
+ * entry (kind "refund") for amount, the buyer's spending back by it, p's refunded_minor
+ * up by it and, once all of its total is back, p's status refunded; stores p. The one
+ * place a purchase's money goes back (a refund decision, a dispute). 0 or -1. */
+int settle_refund(market *m, json_t *p, int64_t amount);
 /* Sets purchase p's negotiation to status with a system message text; a cap (borrowed,
  * may be NULL) reopens it inside the cap. 0 or -1. */
 int settle_thread(market *m, json_t *p, const char *status, const char *text, json_t *cap);

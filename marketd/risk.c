@@ -309,3 +309,37 @@ int risk_velocity(market *m, const char *agent_id)
              VELOCITY_LIMIT);
     return risk_alert(m, "warning", "velocity", NULL, agent_id, msg);
 }
+
+/* A walk of an agent's disputes, newest first, counting those against it in a window. */
+typedef struct burst_walk {
+    const char *agent;
+    int64_t since; /* ms */
+    int n;
+} burst_walk;
+static int burst_row(void *ud, const char *json, int64_t ord)
+{
+    (void)ord;
+    burst_walk *w = ud;
+    json_t *d = json ? json_loads(json, 0, NULL) : NULL;
+    int stop = d && mkt_parse_time(mkt_str(d, "created_at")) < w->since;
+    const char *against = d && !stop ? dispute_against(d) : NULL;
+    if (against && strcmp(against, w->agent) == 0)
+        w->n++;
+    json_decref(d);
+    return stop;
+}
+
+int risk_dispute_burst(market *m, const char *agent_id)
+{
+    if (!agent_id)
+        return 0;
+    burst_walk w = {agent_id, m->now - 24LL * 3600 * 1000, 0};
+    store_page q = {.kind = "dispute", .party = agent_id, .limit = 1000, .desc = true};
+    if (STORE(m->db, objects_page, &q, burst_row, &w) < 0)
+        return -1;
+    if (w.n < DISPUTE_BURST)
+        return 0;
+    char msg[160];
+    snprintf(msg, sizeof msg, "agent %s has %d disputes against it in 24 hours", agent_id, w.n);
+    return risk_alert(m, "warning", "dispute_burst", NULL, agent_id, msg);
+}

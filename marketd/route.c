@@ -43,6 +43,7 @@ static const char *const alert_st[] = {"open", "acked", "resolved", NULL};
 static const char *const halt_st[] = {"active", "lifted", NULL};
 static const char *const none_st[] = {NULL};
 static const char *const claim_st[] = {"active", "released", "expired", NULL};
+static const char *const dispute_st[] = {"open", "responded", "resolved", NULL};
 
 static const kinddef kinds[] = {
     {"agents", "agent", "agt_", agent_st},           {"listings", "listing", "lst_", listing_st},
@@ -50,6 +51,7 @@ static const kinddef kinds[] = {
     {"alerts", "alert", "alr_", alert_st},           {"ledger", "ledger", "led_", none_st},
     {"decisions", "decision", "dec_", none_st},      {"policies", "policy", "pol_", none_st},
     {"claims", "claim", "pur_", claim_st},           {"halts", "halt", "hlt_", halt_st},
+    {"disputes", "dispute", "dsp_", dispute_st},
 };
 
 const mkt_kind *mkt_find_kind(const char *plural)
@@ -66,6 +68,13 @@ bool mkt_agent_reads_all(const char *kind)
     return strcmp(kind, "listing") == 0 || strcmp(kind, "halt") == 0; /* halts: as in the Fleet */
 }
 
+/* True when objects of kind have parties, a buyer and a seller; see mkt.h. */
+bool mkt_party_kind(const char *kind)
+{
+    return strcmp(kind, "negotiation") == 0 || strcmp(kind, "purchase") == 0 ||
+           strcmp(kind, "dispute") == 0;
+}
+
 /* True when an agent may read this object. */
 static bool agent_may_read(const market_actor *a, const char *kind, json_t *o)
 {
@@ -73,7 +82,7 @@ static bool agent_may_read(const market_actor *a, const char *kind, json_t *o)
         return true;
     if (strcmp(kind, "agent") == 0)
         return strcmp(mkt_str(o, "id"), a->agent_id) == 0;
-    if (strcmp(kind, "negotiation") == 0 || strcmp(kind, "purchase") == 0) {
+    if (mkt_party_kind(kind)) {
         const char *b = mkt_str(o, "buyer_id"), *s = mkt_str(o, "seller_id");
         return (b && strcmp(b, a->agent_id) == 0) || (s && strcmp(s, a->agent_id) == 0);
     }
@@ -261,6 +270,15 @@ static const route routes[] = {
      halt_create},
     {"POST", "presence",                BY(ROLE_SUPERVISOR),    403, AGENTS_ONLY, false,
      presence_post},
+    /* disputes (marketd/dispute.c): opened by a party or a supervisor, answered by the
+     * parties (a supervisor is told so); resolved as a decision, below. Accepting an offer
+     * moves money: like a trade, refused while the fleet is halted or the agent paused */
+    {"POST", "purchases/*/disputes",    BY(ROLE_AGENT) | BY(ROLE_SUPERVISOR), 0, NULL, false,
+     dispute_open},
+    {"POST", "disputes/*/respond",      BY(ROLE_AGENT) | BY(ROLE_SUPERVISOR), 0, NULL, false,
+     dispute_respond},
+    {"POST", "disputes/*/accept-offer", BY(ROLE_AGENT) | BY(ROLE_SUPERVISOR), 0, NULL, true,
+     dispute_accept_offer},
     /* the decisions (marketd/decide.c): an operator endpoint is forbidden to agents, any
      * other path missing */
     {"POST", "{kind}/**",               BY(ROLE_SUPERVISOR),    403, AGENTS_ONLY, false,
@@ -414,6 +432,12 @@ static void post_in_transaction(mkt_ctx *c, const char *scope, const char *fp)
     double t0 = mono_s();
     if (mkt_begin(m, durable) != 0) {
         mkt_fail(c, 503, "unavailable", NULL, NULL, "database busy");
+        return;
+    }
+    /* several instances: another may have answered this key since the look before the
+     * transaction (this one waited for its commit on the counter row: db.c) */
+    if (m->shared && replayed(c, scope, fp)) {
+        mkt_rollback(m);
         return;
     }
     route_post(c);
@@ -579,12 +603,20 @@ static void handle_locked(mkt_ctx *c, market_response *rs)
     pthread_mutex_lock(&m->mu);
     m->now = mkt_now_ms();
     m->st.requests++;
-    if (!rq->path || !split_path(c, rq->path))
+    /* several instances: the seq another may have moved, and a database that answers
+     * (PostgreSQL restarting: 503 until marketd has connected again; market.c) */
+    if (mkt_seq_refresh(m) != 0)
+        mkt_fail(c, 503, "unavailable", NULL, NULL, "the database is unavailable: try again");
+    else if (!rq->path || !split_path(c, rq->path))
         mkt_fail(c, 404, "not_found", NULL, NULL, "no such endpoint");
     else
         dispatch(c);
+    /* a refusal made while the database failed under the request (a token or an agent
+     * not found because nothing could be read) is no answer: 503 as well */
+    if (m->shared && c->status >= 400 && c->status != 503 && mkt_seq_refresh(m) != 0)
+        mkt_fail(c, 503, "unavailable", NULL, NULL, "the database is unavailable: try again");
     rs->replayed = c->status < 0;
-    rs->retry_after = 0;
+    rs->retry_after = c->status == 503 ? 1 : 0; /* the database's failures pass */
     rs->status = c->status < 0 ? -c->status : c->status;
     if (rs->status >= 400)
         m->st.errors++;
@@ -600,6 +632,8 @@ void market_handle(market *m, const market_actor *a, const market_request *rq, m
         return; /* before the lock: a flooding agent slows no one else */
     if (policy_backtest_take(m, a, rq, rs))
         return; /* thousands of purchases read without the lock (marketd/policy_backtest.c) */
+    if (stats_take(m, a, rq, rs)) /* the agents' scorecards, likewise (marketd/stats.c) */
+        return;
     const route *read = reader_route(&c);
     if (read) { /* a page of a list, on the reader: no writer waits for it */
         pthread_mutex_lock(&m->rmu);

@@ -1,8 +1,9 @@
 /* settle.c: what follows a purchase's decision, and the clock.
  *
  * Settlement (the ledger's double entry, the buyer's spending, the listing's quantity),
- * refunds, the purchase's negotiation after it ends or is capped, and expiry at
- * decide_by, which market_tick() runs with the idempotency keys' pruning. Each runs
+ * refunds (whole, or part of it: a dispute's), the purchase's negotiation after it ends
+ * or is capped, and expiry at decide_by, which market_tick() runs with the idempotency
+ * keys' pruning and the disputes' respond_by (marketd/dispute.c). Each runs
  * inside the caller's transaction, except settle_expire_due(), which commits each expiry
  * on its own.
  */
@@ -79,6 +80,7 @@ int settle_purchase(market *m, json_t *p)
     if (mkt_update(m, "listing", l) != 0)
         goto out;
     json_object_set_new(p, "status", json_string("settled"));
+    json_object_set_new(p, "settled_at", mkt_time_json(m->now)); /* the dispute window's start */
     rc = mkt_update(m, "purchase", p);
 out:
     json_decref(l);
@@ -126,6 +128,19 @@ int settle_expire(market *m, json_t *p)
         "The purchase expired without a supervisor's decision and is not going ahead.", NULL);
 }
 
+/* True when purchase p is pending and its decide_by is at or before m->now. */
+static bool due_now(market *m, json_t *p)
+{
+    if (!mkt_str(p, "status") || strcmp(mkt_str(p, "status"), "pending_approval") != 0)
+        return false;
+    json_t *db = json_object_get(p, "decide_by");
+    if (!json_is_string(db))
+        return false;
+    char now[32];
+    mkt_time_str(m->now, now);
+    return strcmp(json_string_value(db), now) <= 0;
+}
+
 void settle_expire_due(market *m)
 {
     json_t *due = json_array();
@@ -136,34 +151,35 @@ void settle_expire_due(market *m)
     {
         if (mkt_begin(m, true) != 0)
             break;
-        if (settle_expire(m, p) != 0 || mkt_commit(m) != 0)
+        /* on an engine several instances share, the purchase as it is now, inside the
+         * transaction: another instance may have decided it since the list was read */
+        json_t *cur = m->shared ? mkt_get(m, "purchase", mkt_str(p, "id")) : json_incref(p);
+        if (!cur || !due_now(m, cur) || settle_expire(m, cur) != 0 || mkt_commit(m) != 0)
             mkt_rollback(m);
+        json_decref(cur);
     }
     json_decref(due);
 }
 
 bool settle_expire_if_due(market *m, json_t *p)
 {
-    if (strcmp(mkt_str(p, "status"), "pending_approval") != 0)
-        return false;
-    json_t *db = json_object_get(p, "decide_by");
-    if (!json_is_string(db))
-        return false;
-    char now[32];
-    mkt_time_str(m->now, now);
-    if (strcmp(json_string_value(db), now) > 0)
-        return false;
-    return settle_expire(m, p) == 0;
+    return due_now(m, p) && settle_expire(m, p) == 0;
 }
 
-int settle_refund(market *m, json_t *p)
+int settle_refund(market *m, json_t *p, int64_t amount)
 {
-    if (post_ledger(m, p, "refund", -mkt_int(p, "total_minor")) != 0)
+    int64_t total = mkt_int(p, "total_minor"), refunded = mkt_int(p, "refunded_minor") + amount;
+    if (amount < 0 || refunded > total || post_ledger(m, p, "refund", -amount) != 0)
+        return -1;
+    json_object_set_new(p, "refunded_minor", json_integer(refunded));
+    if (refunded == total)
+        json_object_set_new(p, "status", json_string("refunded"));
+    if (mkt_update(m, "purchase", p) != 0)
         return -1;
     json_t *buyer = mkt_get(m, "agent", mkt_str(p, "buyer_id"));
     if (!buyer)
         return 0;
-    int64_t spent = mkt_int(buyer, "spent_minor") - mkt_int(p, "total_minor");
+    int64_t spent = mkt_int(buyer, "spent_minor") - amount;
     json_object_set_new(buyer, "spent_minor", json_integer(spent < 0 ? 0 : spent));
     int rc = mkt_update(m, "agent", buyer);
     json_decref(buyer);
@@ -174,11 +190,14 @@ void market_tick(market *m)
 {
     pthread_mutex_lock(&m->mu);
     m->now = mkt_now_ms();
-    settle_expire_due(m);
-    claims_tick(m);
-    webhook_tick(m);
-    mkt_idem_prune(m);
-    mkt_retain_prune(m);
+    if (mkt_leader_check(m)) { /* once per market, not per instance (marketd/market.c) */
+        settle_expire_due(m);
+        claims_tick(m);
+        dispute_tick(m);
+        webhook_tick(m);
+        mkt_idem_prune(m);
+        mkt_retain_prune(m);
+    }
     pthread_mutex_unlock(&m->mu);
     presence_tick(m); /* without the lock: it may halt the fleet (marketd/presence.c) */
 }

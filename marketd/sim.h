@@ -216,6 +216,14 @@ sim_fault sim_fault_parse(const char *name);
  * and 79% of the demo's alerts were off_mandate. */
 bool sim_fault_over_share(const int counts[FAULT_COUNT], sim_fault k);
 
+/* A dispute after settlement (issue 17): the reason a justified dispute of a purchase
+ * that carried fault f gives ("not_received" for bad_ship_to, ...) and the share of the
+ * total it claims (*share), or NULL when the fault leaves the buyer nothing to claim. */
+const char *sim_fault_dispute(sim_fault f, double *share);
+/* The ground truth's kind of a fleet's dispute: "dispute_justified" or
+ * "dispute_bad_faith" (GET /v1/sim/faults). */
+const char *sim_dispute_kind(bool justified);
+
 /* Inserts one hidden sequence (a zero-width space, a bidi override, a C0 control, ...)
  * into text at a random word boundary, in place (size bytes). Returns text. */
 char *sim_fault_hide(sim_rng *r, char *text, size_t size);

@@ -1,7 +1,9 @@
 /* sim_fault.c: the faults the fleet injects on purpose, and the hidden text it plants.
  *
  * Each kind is named as GET /v1/sim/faults reports it and paired with the risk rule of
- * docs/api.md that must catch it, so tests and benchmarks can measure recall.
+ * docs/api.md that must catch it, so tests and benchmarks can measure recall. The
+ * disputes the fleet opens after settlement are labelled here too (dispute_justified,
+ * dispute_bad_faith: marketd/fleet_dispute.c), with the reason a fault gives a buyer.
  */
 #include "marketd/sim.h"
 
@@ -53,6 +55,28 @@ bool sim_fault_over_share(const int counts[FAULT_COUNT], sim_fault k)
         total += counts[i];
     return k >= 0 && k < FAULT_COUNT && counts[k] > 0 &&
            (counts[k] + 1) * 100 > SIM_FAULT_SHARE_MAX * (total + 1);
+}
+
+/* A justified dispute's reason for a purchase that carried fault f, and its claim's share
+ * of the total; see sim.h. */
+const char *sim_fault_dispute(sim_fault f, double *share)
+{
+    *share = 1.0;
+    switch (f) {
+        case FAULT_BAD_SHIP_TO: return "not_received"; /* shipped to a hallucinated address */
+        case FAULT_QUANTITY_TYPO:
+        case FAULT_TERMS_DRIFT: *share = 0.9; return "wrong_quantity";
+        case FAULT_OVERPAY: *share = 0.6; return "not_as_described";
+        case FAULT_HIDDEN_TEXT: *share = 0.5; return "not_as_described";
+        case FAULT_OFF_MANDATE:
+        case FAULT_DUPLICATE: return "unauthorized";
+        default: return NULL;
+    }
+}
+
+const char *sim_dispute_kind(bool justified)
+{
+    return justified ? "dispute_justified" : "dispute_bad_faith";
 }
 
 /* What an agent's text can carry without anyone seeing it: each is one of the classes

@@ -5,7 +5,8 @@
  * through db.c (transactions, objects, the event log) or STORE() for a named query. An
  * engine is one const table of these operations and the files behind it (SQLite:
  * store_sqlite.c, its schema in store_sqlite_schema.c, the policies' reads in
- * store_sqlite_policy.c: the only files that call the SQLite library, as
+ * store_sqlite_policy.c, the webhook outbox in store_sqlite_webhook.c, the agents'
+ * scorecards in store_sqlite_stats.c: the only files that call the SQLite library, as
  * tools/check-layers.sh checks). The second engine, PostgreSQL (issue 18: store_pg.c,
  * store_pg_schema.c, store_pg_more.c; the only files that call libpq), is a second table
  * with the same answers.
@@ -154,6 +155,16 @@ typedef struct store_page {
     const char *tkey; /* its text (STORE_TK) */
     const char *q;    /* searched text (lower case, at least 3 characters), or NULL */
 } store_page;
+
+/* A question for the agents' scorecards (store_ops.agent_stats; marketd/stats.c). */
+typedef struct store_stats_q {
+    int64_t since;   /* ms: purchases made at or after it (-1: from the oldest purchase, and
+                        set to that purchase's creation time, or to until - 1 when none) */
+    int64_t until;   /* ms: and before it */
+    int buckets;     /* the series: [since, until) in this many equal spans (1..1000) */
+    store_row_fn fn; /* each agent's figures as a JSON object (n 0), by agent id */
+    void *ud;
+} store_stats_q;
 
 /* The terms of a purchase that would repeat an earlier one (risk.c's duplicate rule). */
 typedef struct store_dup {
@@ -332,6 +343,39 @@ struct store_ops {
     int (*outbox_next)(store *s, int64_t *at, int64_t *pending);
     int (*outbox_done)(store *s, int64_t n, int64_t at);
     int (*outbox_retry)(store *s, int64_t n, int64_t next_at);
+
+    /* ---- the agents' scorecards (marketd/stats.c) ---- */
+    /* The figures of each agent party to purchases made in q's window, counted on its own
+     * side (a buyer's purchases as buyer, a seller's as seller): q->fn gets one JSON
+     * object per agent {agent_id, deals, amount_minor, median_vs_ref_bp, vetoed, capped,
+     * expired, refunded, disputed, flags: {rule: n}, median_rounds,
+     * median_time_to_deal_ms, series: [[bucket, amount_minor], ...]} (docs/api.md,
+     * "Statistics", says what each counts; a bucket without deals is left out). How many
+     * agents, or -1. Meant for a reader (reader_open): it reads every purchase of the
+     * window. */
+    int (*agent_stats)(store *s, store_stats_q *q);
+
+    /* ---- several instances on one database (issue 18, docs/scaling.md) ----
+     * NULL on an engine that one process has alone (SQLite: the seq, the caches and the
+     * jobs stay in memory, the fast path); set on one that several instances may share
+     * (PostgreSQL: store_pg_multi.c). tx_lock set means shared. */
+    /* Right after begin: locks the event counter (a writer of any instance waits here
+     * until the one before commits: commit order is seq order) and gives the last seq
+     * taken and the database's clock in ms. 0 or -1. */
+    int (*tx_lock)(store *s, int64_t *seq, int64_t *now);
+    /* Before commit, when events were appended: stores seq as the last one taken and
+     * wakes every instance's listener at commit. 0 or -1. */
+    int (*tx_seq_set)(store *s, int64_t seq);
+    /* A connection of its own that listens for commits (closed with close): NULL with
+     * err set. listen_wait waits on it until a commit anywhere, wake_fd readable (-1:
+     * none; drained) or timeout_ms: 0, or -1 when the connection was lost (it connects
+     * again on the next call; the caller reads the table all the same). */
+    store *(*listen_open)(store *s, char *err, size_t errsz);
+    int (*listen_wait)(store *l, int wake_fd, int timeout_ms);
+    /* On a handle of its own (open_reader): 1 when this process holds the leader's lock
+     * (taking it when free; held until the process or its connection dies), 0 when
+     * another one does, -1 on error. */
+    int (*leader_try)(store *l);
 };
 
 /* The SQLite engine (store_sqlite.c) and the PostgreSQL engine (store_pg.c). */

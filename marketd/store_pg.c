@@ -18,13 +18,20 @@
  * the machine may lose its last ones, never half of one. */
 static int p_begin(store *s, bool durable)
 {
-    return pg_exec(PG(s), durable ? "BEGIN" : "BEGIN; SET LOCAL synchronous_commit TO off");
+    pg *p = PG(s);
+    if (pg_reconnect(p) != 0) /* PostgreSQL restarted: a new session, or a 503 */
+        return -1;
+    if (pg_exec(p, durable ? "BEGIN" : "BEGIN; SET LOCAL synchronous_commit TO off") != 0)
+        return -1;
+    p->in_tx = true;
+    return 0;
 }
 
 /* COMMIT of a transaction that failed part way answers ROLLBACK: that is a failure. */
 static int p_commit(store *s)
 {
     PGresult *r = PQexec(PG(s)->conn, "COMMIT");
+    PG(s)->in_tx = PQtransactionStatus(PG(s)->conn) != PQTRANS_IDLE;
     int rc =
         PQresultStatus(r) == PGRES_COMMAND_OK && strcmp(PQcmdStatus(r), "COMMIT") == 0 ? 0 : -1;
     PQclear(r);
@@ -33,8 +40,10 @@ static int p_commit(store *s)
 
 static void p_rollback(store *s)
 {
-    if (PQtransactionStatus(PG(s)->conn) != PQTRANS_IDLE)
+    PGTransactionStatusType st = PQtransactionStatus(PG(s)->conn);
+    if (st != PQTRANS_IDLE && st != PQTRANS_UNKNOWN)
         pg_exec(PG(s), "ROLLBACK");
+    PG(s)->in_tx = false;
 }
 
 static int p_meta_get(store *s, const char *key, store_row_fn fn, void *ud)
@@ -335,10 +344,9 @@ static int p_offers_since(store *s, const char *from, int64_t since)
 
 /* ---- the event log -------------------------------------------------------------- */
 
-/* The seq is taken by the market in memory (marketd/db.c, emit_text: m->seq + 1, read at
- * start from last_seq in market.c's open_store), under the market's lock: one instance
- * per database. Several instances (issue 18, later) take it from a counter row in this
- * transaction instead, so that commit order stays seq order. */
+/* The seq is the market's m->seq + 1 (marketd/db.c, emit_text), which every transaction
+ * reads from the counter row it locks first (store_pg_multi.c, pg_tx_lock): commit order
+ * is seq order across instances. */
 static int p_event_append(store *s, const store_event *e)
 {
     char src_n[24];
@@ -543,4 +551,9 @@ const store_ops store_pg = {
     .outbox_next = pg_outbox_next,
     .outbox_done = pg_outbox_done,
     .outbox_retry = pg_outbox_retry,
+    .tx_lock = pg_tx_lock,
+    .tx_seq_set = pg_tx_seq_set,
+    .listen_open = pg_listen_open,
+    .listen_wait = pg_listen_wait,
+    .leader_try = pg_leader_try,
 };

@@ -26,6 +26,9 @@ typedef struct pg {
     char *url;             /* the database's URL (owned; holds no password) */
     struct pg_stmt *stmts; /* prepared statements, by SQL text */
     int nstmts;            /* how many were prepared (their names: "s1", "s2", ...) */
+    bool in_tx;            /* a transaction is open (begin .. commit or rollback) */
+    bool leader;           /* holds the leader's advisory lock (store_pg_multi.c) */
+    bool listening;        /* LISTEN marketd_events was run on this session */
 } pg;
 
 #define PG(s) ((pg *)(s))
@@ -53,6 +56,12 @@ int pg_one(PGresult *r, store_row_fn fn, void *ud);
 /* The integer in column 0 of r's first row into *out (untouched when none); clears r.
  * 1 a row, 0 none, -1. */
 int pg_one_int(PGresult *r, int64_t *out);
+
+/* A new handle connected to url (read only when reader). NULL with err set. */
+pg *pg_connect(const char *url, bool reader, char *err, size_t errsz);
+/* Connects p again when its connection was lost (PostgreSQL restarted), forgetting its
+ * prepared statements. 0 (connected) or -1. */
+int pg_reconnect(pg *p);
 
 /* store_ops.open, open_reader, close, error, reader_open, reader_close. */
 store *pg_open(const char *url, const store_seed *seed, char *err, size_t errsz);
@@ -82,5 +91,12 @@ int pg_outbox_due(store *s, int64_t now, int max, store_row_fn fn, void *ud);
 int pg_outbox_next(store *s, int64_t *at, int64_t *pending);
 int pg_outbox_done(store *s, int64_t n, int64_t at);
 int pg_outbox_retry(store *s, int64_t n, int64_t next_at);
+
+/* The operations of several instances on one database (store_pg_multi.c). */
+int pg_tx_lock(store *s, int64_t *seq, int64_t *now);
+int pg_tx_seq_set(store *s, int64_t seq);
+store *pg_listen_open(store *s, char *err, size_t errsz);
+int pg_listen_wait(store *l, int wake_fd, int timeout_ms);
+int pg_leader_try(store *l);
 
 #endif

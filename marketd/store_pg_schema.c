@@ -139,6 +139,8 @@ static const char *prepared(pg *p, const char *sql, const char *spec)
 /* Runs (sql, spec) with the arguments in ap: the result, or NULL (logged). */
 static PGresult *vquery(pg *p, const char *sql, const char *spec, va_list ap)
 {
+    if (!p->in_tx && pg_reconnect(p) != 0) /* outside a transaction only: never half of one */
+        return NULL;
     const char *name = prepared(p, sql, spec);
     if (!name)
         return NULL;
@@ -260,6 +262,27 @@ static void quiet(void *arg, const char *message)
     (void)message;
 }
 
+/* Sets a connection up (new or reset): quiet notices, read only for a reader. 0 or -1. */
+static int configure(pg *p)
+{
+    PQsetNoticeProcessor(p->conn, quiet, NULL);
+    return pg_exec(p, p->reader ? "SET default_transaction_read_only=on"
+                                : "SET client_encoding='UTF8'");
+}
+
+int pg_reconnect(pg *p)
+{
+    if (PQstatus(p->conn) == CONNECTION_OK)
+        return 0;
+    pg_stmts_free(p); /* they went with the server's session, as its LISTEN and locks */
+    p->in_tx = p->listening = p->leader = false;
+    PQreset(p->conn);
+    if (PQstatus(p->conn) != CONNECTION_OK || configure(p) != 0)
+        return -1;
+    fprintf(stderr, "marketd: postgresql: reconnected\n");
+    return 0;
+}
+
 /* Refuses a URL that holds a password (it would be on the command line, in ps and in
  * the shell's history). 0 or -1 with err set. */
 static int no_password(const char *url, char *err, size_t errsz)
@@ -284,7 +307,7 @@ static int no_password(const char *url, char *err, size_t errsz)
 }
 
 /* A new handle connected to url (read only when reader). NULL with err set. */
-static pg *connect_to(const char *url, bool reader, char *err, size_t errsz)
+pg *pg_connect(const char *url, bool reader, char *err, size_t errsz)
 {
     pg *p = calloc(1, sizeof *p);
     if (!p || !(p->url = strdup(url))) {
@@ -302,9 +325,7 @@ static pg *connect_to(const char *url, bool reader, char *err, size_t errsz)
         pg_close(&p->base);
         return NULL;
     }
-    PQsetNoticeProcessor(p->conn, quiet, NULL);
-    if (pg_exec(p, reader ? "SET default_transaction_read_only=on"
-                          : "SET client_encoding='UTF8'") != 0) {
+    if (configure(p) != 0) {
         snprintf(err, errsz, "cannot configure the database connection");
         pg_close(&p->base);
         return NULL;
@@ -375,6 +396,13 @@ static int migrate(pg *p, const store_seed *seed, char *err, size_t errsz)
         snprintf(err, errsz, "cannot migrate the database: %s", PQerrorMessage(p->conn));
         goto fail;
     }
+    /* the event counter of several instances (store_pg_multi.c), from the log when it is
+     * new */
+    if (pg_exec(p, "INSERT INTO meta(key,value) SELECT 'seq', COALESCE(MAX(seq),0)::text FROM "
+                   "events ON CONFLICT(key) DO NOTHING") != 0) {
+        snprintf(err, errsz, "cannot make the event counter: %s", PQerrorMessage(p->conn));
+        goto fail;
+    }
     if (pg_exec(p, "COMMIT") != 0) {
         snprintf(err, errsz, "cannot commit the migration: %s", PQerrorMessage(p->conn));
         return -1;
@@ -390,7 +418,7 @@ store *pg_open(const char *url, const store_seed *seed, char *err, size_t errsz)
 {
     if (no_password(url, err, errsz) != 0)
         return NULL;
-    pg *p = connect_to(url, false, err, errsz);
+    pg *p = pg_connect(url, false, err, errsz);
     if (!p)
         return NULL;
     if (migrate(p, seed, err, errsz) != 0) {
@@ -402,7 +430,7 @@ store *pg_open(const char *url, const store_seed *seed, char *err, size_t errsz)
 
 store *pg_open_reader(store *s, char *err, size_t errsz)
 {
-    pg *p = connect_to(PG(s)->url, true, err, errsz);
+    pg *p = pg_connect(PG(s)->url, true, err, errsz);
     return p ? &p->base : NULL;
 }
 
@@ -426,7 +454,7 @@ const char *pg_error(store *s)
 store *pg_reader_open(store *s)
 {
     char err[256];
-    pg *p = connect_to(PG(s)->url, true, err, sizeof err);
+    pg *p = pg_connect(PG(s)->url, true, err, sizeof err);
     if (!p)
         return NULL;
     if (pg_exec(p, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") != 0) {

@@ -96,7 +96,9 @@ static int sq_object_get(store *s, const char *kind, const char *id, store_row_f
 }
 
 /* The kinds of object, each with its table of searchable text (search_<kind>); policies
- * are listed but not searched (few, listed whole: marketd/db.c, mkt_searchable). */
+ * are listed but not searched (few, listed whole: marketd/db.c, mkt_searchable). A
+ * searchable kind added after these (disputes: few) has no table: its text is kept in
+ * objects.st only, and a search of it reads each row's (sq_objects_page). */
 static const char *const kinds[] = {"agent", "listing", "negotiation", "purchase",
                                     "alert", "ledger",  "decision",    NULL};
 
@@ -157,7 +159,7 @@ static int sq_object_put(store *s, const store_object *o)
         sqlite3_bind_text(st, 14, o->search, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
     sqlite3_reset(st);
-    if (rc == 0 && o->search)
+    if (rc == 0 && o->search && known_kind(o->kind))
         rc = search_put(SQ(s), o);
     return rc;
 }
@@ -170,16 +172,17 @@ static int sq_object_put(store *s, const store_object *o)
 
 /* The SQL of a page of q into sql (size bytes): the parameters are ?1 kind, ?2 status,
  * ?3 the cursor's order, ?4 the party or id, ?5 the cursor's key, ?6 the search (an
- * FTS5 phrase), ?7 the limit, ?8 the searched text. A search led by its index (CROSS
- * JOIN: SQLite keeps that order) gives rows in creation order (the index's rowids are
- * the rows' order), sorted then in another sort; scan: the sort's index leads and each
- * row's text (objects.st) is tested. The kind is one of kinds[]. */
-static void page_sql(const store_page *q, bool scan, char *sql, size_t size)
+ * FTS5 expression, sq_search_plan), ?7 the limit, ?8 the searched text. A search led by
+ * its index (CROSS JOIN: SQLite keeps that order) gives rows in creation order (the
+ * index's rowids are the rows' order), sorted then in another sort; confirm: each row
+ * the index gives is confirmed by its text (objects.st). scan: the sort's index leads
+ * and each row's text is tested. The kind is one of kinds[]. */
+static void page_sql(const store_page *q, bool scan, bool confirm, char *sql, size_t size)
 {
     static const char *const cols[] = {"o.ord", "o.upd", "o.k1", "o.k2", "o.tk"};
     const char *dir = q->desc ? " DESC" : "", *cmp = q->desc ? "<" : ">";
     bool by_ord = q->col == STORE_ORD;
-    char col[64], from[128], cursor[128] = "", search[128] = "", order[160], notnull[96] = "";
+    char col[64], from[128], cursor[128] = "", search[160] = "", order[160], notnull[96] = "";
     /* a party's rows (an agent's threads) are found by the parties' indexes and sorted:
      * "+" keeps SQLite from reading the whole kind in the sort's index instead */
     snprintf(col, sizeof col, "%s%s", q->party ? "+" : "", cols[q->col]);
@@ -188,7 +191,8 @@ static void page_sql(const store_page *q, bool scan, char *sql, size_t size)
             snprintf(col, sizeof col, "search_%s.rowid", q->kind);
         snprintf(from, sizeof from, "search_%s CROSS JOIN objects o ON o.ord=search_%s.rowid",
                  q->kind, q->kind);
-        snprintf(search, sizeof search, " AND search_%s MATCH ?6", q->kind);
+        snprintf(search, sizeof search, " AND search_%s MATCH ?6%s", q->kind,
+                 confirm ? " AND instr(o.st, ?8) > 0" : "");
     } else {
         snprintf(from, sizeof from, "objects o");
         if (q->q)
@@ -214,39 +218,35 @@ static void page_sql(const store_page *q, bool scan, char *sql, size_t size)
              cursor, search, order);
 }
 
-/* True when the search phrase of page q matches more than SEARCH_SORTED_MAX rows. */
-static bool search_is_common(sq *s, const store_page *q, const char *phrase)
+/* True when the search of page q (match and confirm: sq_search_plan) matches more than
+ * SEARCH_SORTED_MAX rows. */
+static bool search_is_common(sq *s, const store_page *q, const char *match, bool confirm)
 {
-    char sql[200];
+    char sql[320];
     int64_t n = 0;
     snprintf(sql, sizeof sql,
-             "SELECT count(*) FROM (SELECT 1 FROM search_%s WHERE search_%s MATCH ?1 LIMIT %d)",
-             q->kind, q->kind, SEARCH_SORTED_MAX + 1);
-    one_int(sq_stmt(s, sql, "t", phrase), &n);
+             "SELECT count(*) FROM (SELECT 1 FROM search_%s CROSS JOIN objects o ON "
+             "o.ord=search_%s.rowid WHERE search_%s MATCH ?1%s LIMIT %d)",
+             q->kind, q->kind, q->kind, confirm ? " AND instr(o.st, ?2) > 0" : "",
+             SEARCH_SORTED_MAX + 1);
+    one_int(sq_stmt(s, sql, confirm ? "tt" : "t", match, q->q), &n);
     return n > SEARCH_SORTED_MAX;
 }
 
 static int sq_objects_page(store *s, const store_page *q, store_row_fn fn, void *ud)
 {
     /* the kind is a parameter of the SQL, but a search names its table: only the kinds
-     * with one are searched (policies, claims, halts are listed, never searched) */
-    if ((q->q && !known_kind(q->kind)) || q->col > STORE_TK)
+     * of kinds[] are searched through one, any other's rows are scanned (objects.st) */
+    if (q->col > STORE_TK)
         return -1;
-    char sql[1024], phrase[256] = "";
-    if (q->q) { /* one FTS5 phrase: in double quotes, a double quote doubled */
-        size_t n = 0;
-        phrase[n++] = '"';
-        for (const char *c = q->q; *c && n < sizeof phrase - 3; c++) {
-            if (*c == '"')
-                phrase[n++] = '"';
-            phrase[n++] = *c;
-        }
-        phrase[n++] = '"';
-        phrase[n] = '\0';
-    }
+    char sql[1024], match[640] = "";
+    bool confirm = false;
+    bool known = known_kind(q->kind);
+    if (q->q && known && sq_search_plan(SQ(s), q->kind, q->q, match, sizeof match, &confirm) < 0)
+        return -1;
     bool filtered = q->col != STORE_ORD || q->status || q->party || q->id;
-    bool scan = q->q && filtered && search_is_common(SQ(s), q, phrase);
-    page_sql(q, scan, sql, sizeof sql);
+    bool scan = q->q && (!known || (filtered && search_is_common(SQ(s), q, match, confirm)));
+    page_sql(q, scan, confirm, sql, sizeof sql);
     sqlite3_stmt *st =
         sq_stmt(SQ(s), sql, "ttIt", q->kind, q->status, q->after, q->id ? q->id : q->party);
     if (!st)
@@ -256,8 +256,8 @@ static int sq_objects_page(store *s, const store_page *q, store_row_fn fn, void 
     else if (q->has_key)
         sqlite3_bind_int64(st, 5, q->key);
     if (q->q && !scan)
-        sqlite3_bind_text(st, 6, phrase, -1, SQLITE_STATIC);
-    if (q->q && scan)
+        sqlite3_bind_text(st, 6, match, -1, SQLITE_STATIC);
+    if (q->q && (scan || confirm))
         sqlite3_bind_text(st, 8, q->q, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 7, q->limit);
     return walk(st, fn, ud);
@@ -742,4 +742,5 @@ const store_ops store_sqlite = {
     .outbox_next = sq_outbox_next,
     .outbox_done = sq_outbox_done,
     .outbox_retry = sq_outbox_retry,
+    .agent_stats = sq_agent_stats,
 };

@@ -4,6 +4,8 @@
  *   store_sqlite.c         the operations, and the table of them (store_sqlite)
  *   store_sqlite_policy.c  the policies' operations: hour windows, the backtest's reader
  *   store_sqlite_webhook.c the webhook outbox (marketd/webhook.c)
+ *   store_sqlite_stats.c   the agents' scorecards (marketd/stats.c)
+ *   store_sqlite_search.c  how a search (q=) is asked of the trigram index
  */
 #ifndef DEALDESK_MARKETD_STORE_SQLITE_H
 #define DEALDESK_MARKETD_STORE_SQLITE_H
@@ -51,11 +53,20 @@ int sq_purchases_recent(store *s, int max, store_row_fn fn, void *ud);
 int sq_purchases_history(store *s, const char *buyer, int64_t before_ord, int64_t since, int max,
                          int (*fn)(void *ud, int64_t at, int64_t total), void *ud);
 
+/* How the search q (lower case) of kind is asked of its trigram index (search_KIND,
+ * store_sqlite_search.c): into match (size bytes) an FTS5 expression whose rows are a
+ * superset of those holding q; *confirm: each must then be confirmed by
+ * instr(objects.st, q) (else match is exact). 0 or -1. */
+int sq_search_plan(sq *s, const char *kind, const char *q, char *match, size_t size, bool *confirm);
+
 /* The webhook outbox's operations (store_sqlite_webhook.c; marketd/store.h). */
 int sq_outbox_put(store *s, const char *event_id, const char *url, const char *body, int64_t at);
 int sq_outbox_due(store *s, int64_t now, int max, store_row_fn fn, void *ud);
 int sq_outbox_next(store *s, int64_t *at, int64_t *pending);
 int sq_outbox_done(store *s, int64_t n, int64_t at);
 int sq_outbox_retry(store *s, int64_t n, int64_t next_at);
+
+/* The agents' scorecards (store_sqlite_stats.c; marketd/store.h). */
+int sq_agent_stats(store *s, store_stats_q *q);
 
 #endif

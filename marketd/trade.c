@@ -434,14 +434,15 @@ static json_t *make_purchase(mkt_ctx *c, json_t *neg, int64_t price, int64_t qty
         json_t *addrs = json_object_get(buyer, "addresses");
         ship_to = json_string_value(json_array_get(addrs, 0));
     }
-    p = json_pack("{ss sI ss ss ss ss sI sI sI ss so ss s[] sI sn ss sn}", "id", id, "version", 1,
-                  "negotiation_id", mkt_str(neg, "id"), "listing_id", mkt_str(neg, "listing_id"),
-                  "buyer_id", mkt_str(neg, "buyer_id"), "seller_id", mkt_str(neg, "seller_id"),
-                  "unit_price_minor", (json_int_t)price, "quantity", (json_int_t)qty, "total_minor",
-                  (json_int_t)total, "currency", mkt_str(neg, "currency"), "ship_to",
-                  ship_to ? json_string(ship_to) : json_null(), "status", "pending_approval",
-                  "flags", "risk_score", (json_int_t)0, "decide_by", "default_on_timeout", "veto",
-                  "decision");
+    p = json_pack("{ss sI ss ss ss ss sI sI sI ss so ss s[] sI sn ss sn sI sn}", "id", id,
+                  "version", 1, "negotiation_id", mkt_str(neg, "id"), "listing_id",
+                  mkt_str(neg, "listing_id"), "buyer_id", mkt_str(neg, "buyer_id"), "seller_id",
+                  mkt_str(neg, "seller_id"), "unit_price_minor", (json_int_t)price, "quantity",
+                  (json_int_t)qty, "total_minor", (json_int_t)total, "currency",
+                  mkt_str(neg, "currency"), "ship_to", ship_to ? json_string(ship_to) : json_null(),
+                  "status", "pending_approval", "flags", "risk_score", (json_int_t)0, "decide_by",
+                  "default_on_timeout", "veto", "decision", "refunded_minor", (json_int_t)0,
+                  "dispute_id"); /* refunds and disputes after it: marketd/dispute.c */
     if (!p || risk_check(m, p, buyer, l, neg) != 0 || policy_decide(m, p, buyer, l, &pv) != 0)
         goto fail;
     /* the first live policy that matches decides (marketd/policy.c); none: the threshold.

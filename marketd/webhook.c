@@ -179,6 +179,10 @@ static void *sender(void *arg)
         pthread_mutex_unlock(&w->mu);
         if (stop)
             break;
+        if (!mkt_leader(m)) { /* one instance delivers (marketd/market.c): look again */
+            wait_for(w, mkt_now_ms() + 1000);
+            continue;
+        }
         json_t *rows = json_array();
         int64_t next = -1, pending = 0;
         pthread_mutex_lock(&m->mu);

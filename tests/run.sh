@@ -75,6 +75,8 @@ pg_start() {
         start >/dev/null 2>&1; then
       pg_up=1
       export TEST_PG_URL="postgresql://postgres@127.0.0.1:$port"
+      # pg_ctl on this cluster, for test_marketd_multi's restart (its options kept)
+      export TEST_PG_CTL="$pgas $pgbin/pg_ctl -D $pgdir/data -l $pgdir/log"
       return 0
     fi
   done

@@ -61,6 +61,8 @@ static void explain_current(const decision_outcome *o, char *out, size_t size)
         snprintf(out, size, "policy now %s, priority %lld (v%lld)",
                  ev->u.policy.enabled ? "enabled" : "disabled", (long long)ev->u.policy.priority,
                  (long long)ev->u.policy.version);
+    } else if (ev->kind == MODEL_DISPUTE) {
+        disputes_explain(&ev->u.dispute, out, size);
     } else if (ev->kind == MODEL_FLEET) {
         snprintf(out, size, "fleet now %s (v%lld)", ev->u.fleet.halted ? "halted" : "running",
                  (long long)ev->u.fleet.version);
@@ -709,6 +711,7 @@ void actions_line_done(ui *u, const char *line)
         [LINE_PAUSE_REASON] = "a pause needs a reason; nothing was sent",
         [LINE_HALT_REASON] = "a halt needs a reason; the fleet keeps running",
         [LINE_BATCH_VETO_REASON] = "a veto needs a reason; nothing was sent",
+        [LINE_DISPUTE_REASON] = "a resolution needs a reason; nothing was sent",
     };
     if (!line[0] && (size_t)u->line_purpose < sizeof needs_reason / sizeof needs_reason[0] &&
         needs_reason[u->line_purpose]) {
@@ -746,6 +749,8 @@ void actions_line_done(ui *u, const char *line)
         case LINE_PAUSE_REASON: send_reason(u, line, "pausing…"); break;
         case LINE_BATCH_VETO_REASON: batch_decide(u, DEC_VETO, line); break;
         case LINE_HALT_SCOPE: halt_scope_chosen(u, line); break;
+        case LINE_DISPUTE_AMOUNT:
+        case LINE_DISPUTE_REASON: disputes_line_done(u, line); break;
         case LINE_HALT_REASON: confirm_halt(u, line); break; /* the version H saw */
         case LINE_HALT_CONFIRM:
             if (strcmp(line, "halt") != 0) {
@@ -777,6 +782,7 @@ void actions_confirm_key(ui *u, wint_t ch, bool is_key)
             case DEC_POLICY_ENABLE: label = "enabling…"; break;
             case DEC_POLICY_DISABLE: label = "disabling…"; break;
             case DEC_POLICY_REPLACE: label = "changing…"; break;
+            case DEC_RESOLVE: label = "resolving…"; break;
             default: break;
         }
         send_decision(u, &u->confirm_req, label);
@@ -786,6 +792,7 @@ void actions_confirm_key(ui *u, wint_t ch, bool is_key)
                   ca == DEC_APPROVE                            ? "approved"
                   : ca == DEC_CAP                              ? "capped"
                   : ca == DEC_RESUME || ca == DEC_FLEET_RESUME ? "resumed"
+                  : ca == DEC_RESOLVE                          ? "resolved"
                                                                : "done");
     }
 }

@@ -4,7 +4,8 @@
  * and the update step (view.c); signals and keys; the client again after keys (it sends
  * what they decided); the timers that are due; a frame when something changed. The
  * timers are data (a table: the frame's credit, the countdown's second, the status
- * line's lifetime). A frame is drawn only when something changed (or once a second while
+ * line's lifetime, the scorecards' refresh while the Agents pane is shown: agents.c).
+ * A frame is drawn only when something changed (or once a second while
  * a countdown is on screen), at most one per 34 ms on average with a credit of two
  * frames after a quiet spell, and at once for a key; view_prepare computes it and draw()
  * only reads. Signal handlers only write a byte to the self-pipe. */
@@ -262,6 +263,7 @@ static void draw_confirm(const ui *u, WINDOW *w, int cols)
     }
     const model_purchase *p = store_purchase(u->st, u->confirm_req.subject_id);
     const model_policy *pol = store_policy(u->st, u->confirm_req.subject_id);
+    const model_dispute *dsp = store_dispute(u->st, u->confirm_req.subject_id);
     if (u->confirm_version && p && p->version != u->confirm_version) {
         snprintf(changed, sizeof changed, "CHANGED since shown: now v%lld %s; y will be refused",
                  (long long)p->version, model_purchase_status_label(p));
@@ -269,6 +271,10 @@ static void draw_confirm(const ui *u, WINDOW *w, int cols)
     } else if (u->confirm_version && pol && pol->version != u->confirm_version) {
         snprintf(changed, sizeof changed, "CHANGED since shown: now v%lld %s; y will be refused",
                  (long long)pol->version, pol->enabled ? "enabled" : "disabled");
+        lines[n++] = changed;
+    } else if (u->confirm_version && dsp && dsp->version != u->confirm_version) {
+        snprintf(changed, sizeof changed, "CHANGED since shown: now v%lld %s; y will be refused",
+                 (long long)dsp->version, model_dispute_status_label(dsp));
         lines[n++] = changed;
     }
     widget_dialog(w, u->confirm_title, lines, n, cols - 4);
@@ -536,8 +542,20 @@ static void bell_repeat_fire(loop *l, int64_t now)
         beep();
 }
 
+/* The agents' scorecards, read while the Agents pane is shown (agents.c). */
+static int64_t stats_due(const loop *l, int64_t now)
+{
+    return agents_stats_due(l->u, now);
+}
+
+static void stats_fire(loop *l, int64_t now)
+{
+    agents_stats_fire(l->u, now);
+}
+
 static const loop_timer timers[] = {
     {frame_due, NULL},
+    {stats_due, stats_fire},
     {tick_due, tick_fire},
     {status_due, status_fire},
     {bell_repeat_due, bell_repeat_fire},

@@ -10,7 +10,7 @@
  * | header.c      | the two header lines: only what is known (connection reason,  |
  * |               | next try, unknown/stale marks, replay position); the clock    |
  * | ui.h          | what the files below share (the `ui` state, internal)         |
- * | panes.c       | the six panes as data: named columns, sorts, collect, cells   |
+ * | panes.c       | the eight panes as data: named columns, sorts, collect, cells   |
  * | rows.c        | a pane's rows: recomputed, filtered, sorted (qsort_r), placed  |
  * |               | and drawn; the selection found again by its id                |
  * | position.c    | the selection as an object; the pane title (rows, sort, filter)|
@@ -28,6 +28,9 @@
  * | export.c      | :export ledger FILE.csv, :export threads FILE.json            |
  * | notify.c      | opt-in escalation at the terminal: the bell repeated while a  |
  * |               | critical alert is open, OSC 777/9 notifications, OSC 2 title  |
+ * | disputes.c    | the Disputes pane, its evidence view (api/evidence.c), and    |
+ * |               | resolving: refund, refund part (money), reject, confirmed     |
+ * | headless_disputes.c | disputes show [--json]: the evidence, read with GETs    |
  * | demo.c        | demo_run: starts marketd with a simulated fleet and attaches  |
  * | main.c        | dealdesk's main (the client engineer's)                       |
  * | headless.c    | tail, snapshot, one-shot decisions, several ids at once       |

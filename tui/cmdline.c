@@ -165,6 +165,16 @@ static void add_arg(const store *st, ui_arg arg)
             add_id("on");
             add_id("off");
             break;
+        case ARG_DISPUTE: {
+            const model_dispute *const *d = store_disputes(st, &n);
+            for (size_t i = 0; i < n; i++)
+                if (d[i]->status != DSP_RESOLVED)
+                    add_id(d[i]->id);
+            static const char *const outcomes[] = {"refund", "partial", "reject"};
+            for (size_t i = 0; i < sizeof outcomes / sizeof outcomes[0]; i++)
+                add_id(outcomes[i]);
+            break;
+        }
         case ARG_POLICY: {
             static const char *const verbs[] = {"enable", "disable", "up", "down", "set"};
             for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)

@@ -347,6 +347,38 @@ static void key_policy(ui *u, int how)
         policies_move(u, NULL, how);
 }
 
+/* The three ways to resolve a dispute, by the keys' arg (tui/disputes.c). */
+static const char *const resolve_outcomes[] = {"refund", "partial_refund", "rejected"};
+
+static void key_dispute(ui *u, int how)
+{
+    disputes_resolve(u, NULL, resolve_outcomes[how], NULL, NULL);
+}
+
+/* ":resolve DSP refund REASON", ":resolve DSP partial AMOUNT REASON", ":resolve DSP reject
+ * REASON" (the outcome's own names are taken too). */
+static void cmd_resolve(ui *u, char *s)
+{
+    char *id = word(&s), *how = word(&s);
+    int o = -1;
+    if (how && (!strcmp(how, "refund")))
+        o = 0;
+    else if (how && (!strcmp(how, "partial") || !strcmp(how, "partial_refund")))
+        o = 1;
+    else if (how && (!strcmp(how, "reject") || !strcmp(how, "rejected")))
+        o = 2;
+    if (!id || o < 0) {
+        ui_status(u, true, "usage: resolve DSP refund|partial AMOUNT|reject REASON");
+        return;
+    }
+    char *amount = o == 1 ? word(&s) : NULL;
+    if (o == 1 && !amount) {
+        ui_status(u, true, "usage: resolve DSP partial AMOUNT REASON (AMOUNT as money)");
+        return;
+    }
+    disputes_resolve(u, id, resolve_outcomes[o], amount, rest(&s));
+}
+
 /* ---- the table ---- */
 
 #define ON(p)         (1u << (p))
@@ -381,6 +413,8 @@ static const ui_command table[ACT_COUNT] = {
     [ACT_PANE6] = PANE_KEY("pane-agents", "6", "Agents: limits and spend", PANE_AGENTS),
     [ACT_PANE7] =
         PANE_KEY("pane-policies", "7", "Policies: what a person never needs to see", PANE_POLICIES),
+    [ACT_PANE8] = PANE_KEY("pane-disputes", "8", "Disputes: after the sale, with the evidence",
+                           PANE_DISPUTES),
     [ACT_OPEN] = {.name = "open",
                   .key = {"Enter Right l", "open the detail", key_open},
                   .bar = {ON_EVERY_PANE, 10}},
@@ -492,6 +526,25 @@ static const ui_command table[ACT_COUNT] = {
                     .cmd = {"policy set NAME FIELD VALUE",
                             "change a policy (also: policy enable|disable|up|down NAME)",
                             cmd_policy, ARG_POLICY}},
+    [ACT_DISPUTE_REFUND] = {.name = "refund-claim",
+                            .decision = true,
+                            .key = {"f", "refund the dispute's claim (asks the reason, confirm)",
+                                    key_dispute, 0},
+                            .bar = {ON(PANE_DISPUTES), 1}},
+    [ACT_DISPUTE_PARTIAL] = {.name = "refund-part",
+                             .decision = true,
+                             .key = {"m", "refund part of the claim (asks the amount, as money)",
+                                     key_dispute, 1},
+                             .bar = {ON(PANE_DISPUTES), 2}},
+    [ACT_DISPUTE_REJECT] = {.name = "reject-claim",
+                            .decision = true,
+                            .key = {"d", "reject the dispute's claim (asks the reason, confirm)",
+                                    key_dispute, 2},
+                            .bar = {ON(PANE_DISPUTES), 3}},
+    [ACT_RESOLVE] = {.name = "resolve",
+                     .decision = true,
+                     .cmd = {"resolve DSP refund|partial AMOUNT|reject REASON",
+                             "resolve a dispute as money (confirm)", cmd_resolve, ARG_DISPUTE}},
     [ACT_REDRAW] = {.name = "redraw", .key = {"C-l", "redraw the screen", key_redraw}},
     [ACT_REFRESH] = {.name = "refresh",
                      .key = {"r", "read the pane's history again (after a failure)", key_refresh},

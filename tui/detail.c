@@ -444,6 +444,10 @@ static void agent_lines(const ui *u, dbuf *b, const model_agent *a)
     char bal[40];
     format_money(store_balance(u->st, acct), a->currency, bal, sizeof bal);
     add(b, THEME_MONEY, "ledger balance %s", bal);
+    char sc[4][256];
+    int nsc = agents_scorecard_lines(u, a, sc, 4);
+    for (int i = 0; i < nsc; i++)
+        add(b, i ? THEME_NORMAL : THEME_MONEY, "%s", sc[i]);
 }
 
 /* The policy detail: what it matches and does, and how often it did (docs/api.md). */
@@ -644,6 +648,7 @@ int detail_update(ui *u, int width, int height)
         case MODEL_ALERT: alert_lines(u, b, row); break;
         case MODEL_AGENT: agent_lines(u, b, row); break;
         case MODEL_POLICY: policy_lines(u, b, row); break;
+        case MODEL_DISPUTE: disputes_detail(u, b, row); break;
         default: break;
     }
     if (b->thread)
@@ -657,6 +662,20 @@ int detail_update(ui *u, int width, int height)
     if (pn->detail_scroll < 0)
         pn->detail_scroll = 0;
     return n;
+}
+
+/* A pane's own line; see ui.h. */
+void detail_add_line(dbuf *b, theme_role role, bool soft, const char *text)
+{
+    dline *d = add(b, role, "%s", text);
+    if (d)
+        d->soft = soft;
+}
+
+/* The thread a pane's own detail shows; see ui.h. */
+void detail_show_thread(dbuf *b, const model_negotiation *n)
+{
+    b->thread = n;
 }
 
 /* Draws the detail; see ui.h. */

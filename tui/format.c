@@ -20,13 +20,20 @@ const char *format_qty(int64_t q, char *out, size_t size)
     return money_format_count(out, size, q);
 }
 
-/* Formats a countdown. */
+/* Formats a countdown: "m:ss" under an hour, "h:mm:ss" under a day, then days and hours
+ * ("3d 04h"), and days alone from 100 days on ("26692d"): a deadline far away reads as
+ * days, not as "640628:18:29". Seconds are rounded up (a deadline 0.2 s away is not
+ * "0:00" yet). */
 void format_countdown(int64_t ms, char *out, size_t size)
 {
     if (ms < 0)
         ms = 0;
-    int64_t s = (ms + 999) / 1000;
-    if (s >= 3600)
+    int64_t s = ms / 1000 + (ms % 1000 != 0), day = 86400;
+    if (s >= 100 * day)
+        snprintf(out, size, "%lldd", (long long)(s / day));
+    else if (s >= day)
+        snprintf(out, size, "%lldd %02dh", (long long)(s / day), (int)(s / 3600 % 24));
+    else if (s >= 3600)
         snprintf(out, size, "%d:%02d:%02d", (int)(s / 3600), (int)(s / 60 % 60), (int)(s % 60));
     else
         snprintf(out, size, "%d:%02d", (int)(s / 60), (int)(s % 60));

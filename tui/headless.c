@@ -275,6 +275,11 @@ static void describe_current(const decision_outcome *o, char *out, size_t size)
             version = e->u.alert.version;
             state = model_alert_status_label(&e->u.alert);
             break;
+        case MODEL_DISPUTE:
+            id = e->u.dispute.id;
+            version = e->u.dispute.version;
+            state = model_dispute_status_label(&e->u.dispute);
+            break;
         default: out[0] = '\0'; return;
     }
     char kind[16]; /* "purchase" of "purchase.updated" */
@@ -371,7 +376,8 @@ static int fetch_subject(const config *cfg, decision_req *req, int64_t *total, c
     static const char *const coll[] = {[MODEL_AGENT] = "agents",
                                        [MODEL_PURCHASE] = "purchases",
                                        [MODEL_NEGOTIATION] = "negotiations",
-                                       [MODEL_ALERT] = "alerts"};
+                                       [MODEL_ALERT] = "alerts",
+                                       [MODEL_DISPUTE] = "disputes"};
     model_kind kind = decision_subject_kind(req->action);
     char path[200], err[512];
     const char *name = kind == MODEL_FLEET ? "fleet" : req->subject_id;
@@ -412,6 +418,10 @@ static int fetch_subject(const config *cfg, decision_req *req, int64_t *total, c
             break;
         case MODEL_AGENT: req->if_match_version = ev.u.agent.version; break;
         case MODEL_ALERT: req->if_match_version = ev.u.alert.version; break;
+        case MODEL_DISPUTE:
+            req->if_match_version = ev.u.dispute.version;
+            memcpy(currency, ev.u.dispute.currency, 4);
+            break;
         case MODEL_FLEET: req->if_match_version = ev.u.fleet.version; break;
         default: break;
     }
@@ -462,8 +472,10 @@ static int prepare(const config *cfg, decision_req *req, const char *total_text,
         req->expected_total_minor = total;
         *total_from_server = true;
     }
+    bool resolve = req->action == DEC_RESOLVE; /* its amount: --amount, in the dispute's currency */
     if (max_price_text &&
-        parse_amount("--max-price", max_price_text, currency, &req->max_unit_price_minor))
+        parse_amount(resolve ? "--amount" : "--max-price", max_price_text, currency,
+                     resolve ? &req->amount_minor : &req->max_unit_price_minor))
         return 2;
     char err[512];
     if (decision_validate(req, err, sizeof err) < 0) {

@@ -30,8 +30,8 @@ int headless_replay(config *cfg);
 /* One decision. When req->if_match_version is 0 (and the action has a subject), the
  * subject is fetched first for its version; an approve without an expected total uses
  * the fetched total unless total_text (typed money, parsed in the purchase's currency)
- * is given; max_price_text (cap) is parsed in the subject's currency. Prints "ok ACTION ID
- * HTTP-STATUS" on success. */
+ * is given; max_price_text (cap; a resolve's --amount) is parsed in the subject's
+ * currency. Prints "ok ACTION ID HTTP-STATUS" on success. */
 int headless_decide(config *cfg, decision_req *req, const char *total_text,
                     const char *max_price_text);
 
@@ -44,6 +44,11 @@ int headless_decide(config *cfg, decision_req *req, const char *total_text,
  * an amount that does not parse (nothing sent). */
 int headless_decide_many(config *cfg, decision_action action, const char *const *ids,
                          const char *const *totals, int n, const char *reason);
+
+/* dealdesk disputes show ID [--json]: the evidence of one dispute (api/evidence.h), the
+ * lines the Disputes pane's evidence view shows, or as one line of JSON with its figures
+ * (tui/headless_disputes.c). 0, 1 (not read), 2 (not a dispute id). */
+int headless_disputes_show(const config *cfg, const char *id, bool json);
 
 /* dealdesk policies list: the server's policies, one line each, in evaluation order. */
 int headless_policies_list(const config *cfg);

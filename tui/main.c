@@ -8,6 +8,7 @@
  *   dealdesk replay FILE [--speed X] [--headless]
  *   dealdesk policies list|export FILE|import FILE
  *   dealdesk audit export FILE | verify FILE [--head HASH]
+ *   dealdesk disputes show DSP [--json] | resolve DSP --outcome O [--amount A] --reason R
  *   dealdesk --record FILE ...
  *
  * Exit codes: 0 ok, 1 runtime failure, 2 usage error.
@@ -44,6 +45,9 @@ static const char usage_text[] =
     "       dealdesk replay FILE [--speed X] [--headless]\n"
     "       dealdesk policies list | export FILE | import FILE\n"
     "       dealdesk audit export FILE | verify FILE [--head HASH]\n"
+    "       dealdesk disputes show DSP [--json]     a dispute's evidence\n"
+    "       dealdesk disputes resolve DSP --outcome refund|partial_refund|rejected\n"
+    "                [--amount AMOUNT] --reason TEXT [--if-match V]\n"
     "\n"
     "options:\n"
     "  --url URL          the marketplace (DEALDESK_URL; default http://127.0.0.1:8642);\n"
@@ -114,6 +118,9 @@ enum {
     OPT_MAX_QTY,
     OPT_INSECURE_HTTP,
     OPT_HEAD,
+    OPT_JSON,
+    OPT_OUTCOME,
+    OPT_AMOUNT,
 };
 
 static const struct option long_opts[] = {
@@ -142,6 +149,9 @@ static const struct option long_opts[] = {
     {"max-price", required_argument, NULL, OPT_MAX_PRICE},
     {"max-quantity", required_argument, NULL, OPT_MAX_QTY},
     {"head", required_argument, NULL, OPT_HEAD},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"outcome", required_argument, NULL, OPT_OUTCOME},
+    {"amount", required_argument, NULL, OPT_AMOUNT},
     {NULL, 0, NULL, 0},
 };
 
@@ -174,7 +184,8 @@ typedef struct cmdline {
     const char *config_path;
     const char *token_file;
     const char *reason, *total, *max_price, *max_qty, *if_match, *after, *speed, *head;
-    bool headless;
+    const char *outcome, *amount; /* disputes resolve */
+    bool headless, json;
     bool help, version;
     const char *pos[257]; /* the words that are not options, in order: the command and its ids
                              (approve and veto take up to 256) */
@@ -262,6 +273,9 @@ static int apply_option(int opt, const char *arg, config *cfg, cmdline *cl)
         case OPT_IF_MATCH: cl->if_match = arg; return 0;
         case OPT_MAX_PRICE: cl->max_price = arg; return 0;
         case OPT_MAX_QTY: cl->max_qty = arg; return 0;
+        case OPT_JSON: cl->json = true; return 0;
+        case OPT_OUTCOME: cl->outcome = arg; return 0;
+        case OPT_AMOUNT: cl->amount = arg; return 0;
         default: return -1; /* the caller names the option */
     }
 }
@@ -477,12 +491,42 @@ static int run_audit(config *cfg, const cmdline *cl, const subcommand *sc)
                        cl->npos > 1 ? what : NULL);
 }
 
+/* dealdesk disputes show DSP [--json] | resolve DSP --outcome O [--amount A] --reason R
+ * [--if-match V]: the evidence (tui/headless_disputes.c), or the resolve decision, sent as
+ * every one-shot decision is (headless_decide: bound, journaled, If-Match the version read;
+ * --amount is money in the dispute's currency). */
+static int run_disputes(config *cfg, const cmdline *cl, const subcommand *sc)
+{
+    (void)sc;
+    const char *what = cl->npos > 1 ? cl->pos[1] : "";
+    if (!strcmp(what, "show") && cl->npos == 3)
+        return headless_disputes_show(cfg, cl->pos[2], cl->json);
+    if (strcmp(what, "resolve") != 0 || cl->npos != 3)
+        return usage_error("disputes takes show DSP [--json] or resolve DSP --outcome ...",
+                           cl->npos > 1 ? what : NULL);
+    decision_req req;
+    decision_req_init(&req, DEC_RESOLVE, cl->pos[2]);
+    if (!cl->outcome || strlen(cl->outcome) >= sizeof req.outcome)
+        return usage_error("resolve needs --outcome refund, partial_refund or rejected", NULL);
+    snprintf(req.outcome, sizeof req.outcome, "%s", cl->outcome);
+    if (!cl->reason || !cl->reason[0] || strlen(cl->reason) > 500)
+        return usage_error("resolve needs --reason (at most 500 characters)", NULL);
+    snprintf(req.reason, sizeof req.reason, "%s", cl->reason);
+    if ((cl->amount != NULL) != !strcmp(cl->outcome, "partial_refund"))
+        return usage_error("--amount goes with partial_refund, and only with it", NULL);
+    if (cl->if_match &&
+        (parse_i64(cl->if_match, &req.if_match_version) < 0 || req.if_match_version < 1))
+        return usage_error("--if-match needs a version (a positive integer)", cl->if_match);
+    return headless_decide(cfg, &req, NULL, cl->amount);
+}
+
 static const subcommand subcommands[] = {
     {"tail", run_tail, 0, false},
     {"snapshot", run_snapshot, 0, false},
     {"replay", run_replay, 0, true},
     {"policies", run_policies, 0, false},
     {"audit", run_audit, 0, false},
+    {"disputes", run_disputes, 0, false},
     {"approve", run_decision, DEC_APPROVE, false},
     {"veto", run_decision, DEC_VETO, false},
     {"cap", run_decision, DEC_CAP, false},

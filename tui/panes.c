@@ -1,4 +1,5 @@
-/* panes.c: the seven panes as data (the Policies pane's own parts: policies.c): for each, its
+/* panes.c: the seven panes as data (the Policies pane's own parts: policies.c; the Agents
+ * pane's: agents.c): for each, its
  * columns (an enum and a table with designated initialisers, so that a cell names its column), its
  * sort orders and how it compares rows, how it collects its rows from the store, and its cells; for
  * the four that page from the server, the query of each sort order (the server's sort its
@@ -400,10 +401,11 @@ static void thread_cell(const ui *u, const void *row, int col, char *buf, size_t
                         unsigned long *attr)
 {
     const model_negotiation *n = row;
-    const model_listing *l = store_listing(u->st, n->listing_id);
+    const model_listing *l = NULL;
     switch (col) {
         case TC_THREAD: snprintf(buf, size, "%s", n->id); break;
-        case TC_ITEM:
+        case TC_ITEM: /* the one cell that names the listing: looked up here only */
+            l = store_listing(u->st, n->listing_id);
             snprintf(buf, size, "%s", l && l->title.s ? l->title.s : n->listing_id);
             break;
         case TC_BUYER: snprintf(buf, size, "%s", format_agent_name(u, n->buyer_id)); break;
@@ -721,103 +723,6 @@ static void alert_cell(const ui *u, const void *row, int col, char *buf, size_t 
     }
 }
 
-/* ---- Agents ------------------------------------------------------------------------- */
-
-enum agent_col {
-    NC_AGENT,
-    NC_NAME,
-    NC_ROLE,
-    NC_STATUS,
-    NC_SPEND_BAR,
-    NC_SPENT,
-    NC_CAP,
-    NC_DEAL_MAX,
-    NC_COUNT
-};
-static const widget_column agent_cols[NC_COUNT] = {
-    [NC_AGENT] = {.title = "AGENT", .width = 12},
-    [NC_NAME] = {.title = "NAME", .width = 12, .flex = true, .max = 30},
-    [NC_ROLE] = {.title = "ROLE", .width = 6, .drop = 3},
-    [NC_STATUS] = {.title = "STATUS", .width = 9},
-    [NC_SPEND_BAR] = {.title = "SPEND / CAP", .width = 15, .drop = 1, .whole = true},
-    [NC_SPENT] = {.title = "SPENT", .width = 13, .right = true, .whole = true},
-    [NC_CAP] = {.title = "CAP", .width = 13, .drop = 2, .right = true, .whole = true},
-    [NC_DEAL_MAX] = {.title = "DEAL MAX", .width = 12, .drop = 4, .right = true, .whole = true},
-};
-enum agent_sort { NS_NAME, NS_SPEND_SHARE, NS_STATUS };
-static const char *const agent_sorts[] = {
-    [NS_NAME] = "name", [NS_SPEND_SHARE] = "spend share", [NS_STATUS] = "status", NULL};
-
-/* Every agent. */
-static size_t agent_collect(const ui *u, const void ***rows, size_t *cap)
-{
-    size_t n;
-    const model_agent *const *p = store_agents(u->st, &n);
-    return copy_rows((const void *const *)p, n, rows, cap);
-}
-
-/* Spend as a share of the cap in thousandths. */
-static int64_t agent_share(const model_agent *a)
-{
-    return a->limits.spend_cap_minor > 0 ? a->spent_minor * 1000 / a->limits.spend_cap_minor : 0;
-}
-
-/* Orders agents. */
-static int agent_compare(const ui *u, int sort, const void *a, const void *b)
-{
-    (void)u;
-    const model_agent *x = a, *y = b;
-    int r = 0;
-    if (sort == NS_SPEND_SHARE)
-        r = -cmp64(agent_share(x), agent_share(y));
-    else if (sort == NS_STATUS)
-        r = (int)y->paused - (int)x->paused;
-    if (!r)
-        r = strcmp(x->name.s ? x->name.s : "", y->name.s ? y->name.s : "");
-    return r ? r : strcmp(x->id, y->id);
-}
-
-/* Fills an Agents cell. */
-static void agent_cell(const ui *u, const void *row, int col, char *buf, size_t size,
-                       unsigned long *attr)
-{
-    const model_agent *a = row;
-    switch (col) {
-        case NC_AGENT: snprintf(buf, size, "%s", a->id); break;
-        case NC_NAME: snprintf(buf, size, "%s", a->name.s ? a->name.s : ""); break;
-        case NC_ROLE: snprintf(buf, size, "%s", model_agent_role_label(a)); break;
-        case NC_STATUS: {
-            const char *fl = panes_inflight_label(u, a->id);
-            snprintf(buf, size, "%s", fl ? fl : model_agent_status_label(a));
-            if (fl)
-                *attr = theme_attr(THEME_INFLIGHT);
-            else if (a->paused || a->status_raw[0])
-                *attr = theme_attr(THEME_WARN);
-            break;
-        }
-        case NC_SPEND_BAR: {
-            /* the bar never claims more than the share; the exact figure follows it */
-            widget_bar_str(10, a->spent_minor, a->limits.spend_cap_minor, buf, size);
-            size_t used = strlen(buf);
-            int64_t sh = agent_share(a);
-            if (sh == 0 && a->spent_minor > 0)
-                snprintf(buf + used, size - used, " <0.1%%");
-            else if (sh < 100)
-                snprintf(buf + used, size - used, " %lld.%lld%%", (long long)(sh / 10),
-                         (long long)(sh % 10));
-            else
-                snprintf(buf + used, size - used, " %3lld%%", (long long)(sh / 10));
-            if (sh >= 800)
-                *attr = theme_attr(sh >= 1000 ? THEME_CRIT : THEME_WARN);
-            break;
-        }
-        case NC_SPENT: format_money(a->spent_minor, a->currency, buf, size); break;
-        case NC_CAP: format_money(a->limits.spend_cap_minor, a->currency, buf, size); break;
-        case NC_DEAL_MAX: format_money(a->limits.per_deal_max_minor, a->currency, buf, size); break;
-        default: break;
-    }
-}
-
 /* ---- ids ------------------------------------------------------------------------------ */
 
 static const char *purchase_id(const void *r)
@@ -839,10 +744,6 @@ static const char *ledger_id(const void *r)
 static const char *alert_id(const void *r)
 {
     return ((const model_alert *)r)->id;
-}
-static const char *agent_id(const void *r)
-{
-    return ((const model_agent *)r)->id;
 }
 
 /* ---- the store's version of a row read from the server ------------------------------- */
@@ -891,8 +792,11 @@ const pane_ops panes_ops[PANE_COUNT] = {
     [PANE_ALERTS] = {"Alerts", MODEL_ALERT, alert_cols, AC_COUNT, alert_sorts, alert_collect,
                      alert_compare, alert_cell, alert_id, .history = alert_history,
                      .held = alert_held},
-    [PANE_AGENTS] = {"Agents", MODEL_AGENT, agent_cols, NC_COUNT, agent_sorts, agent_collect,
-                     agent_compare, agent_cell, agent_id},
+    [PANE_AGENTS] = {"Agents", MODEL_AGENT, agents_cols, NC_COUNT, agents_sorts, agents_collect,
+                     agents_compare, agents_cell, agents_row_id},
     [PANE_POLICIES] = {"Policies", MODEL_POLICY, policies_cols, PLC_COUNT, policies_sorts,
                        policies_collect, policies_compare, policies_cell, policies_row_id},
+    [PANE_DISPUTES] = {"Disputes", MODEL_DISPUTE, disputes_cols, DSC_COUNT, disputes_sorts,
+                       disputes_collect, disputes_compare, disputes_cell, disputes_row_id,
+                       .history = disputes_history, .held = disputes_held},
 };

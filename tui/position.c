@@ -84,11 +84,14 @@ static int64_t title_total(const ui *u, int p, bool *more)
 }
 
 /* What the title adds about the history: a sort order that orders only the rows held, a
- * filter too short for the server to search. */
+ * filter too short for the server to search; on Threads, that the open threads a staged
+ * snapshot left out are still being read (api/client_backfill.c). */
 static const char *history_note(const ui *u, int p)
 {
     const ui_pane *pn = &u->panes[p];
     page_query q;
+    if (p == PANE_THREADS && u->cs.threads_loading)
+        return "loading open threads";
     if (!panes_ops[p].history)
         return NULL;
     if (!panes_query(u, p, &q))
@@ -141,8 +144,9 @@ static void title_info(const ui *u, int p, char *out, size_t size, bool *above)
     }
 }
 
-/* Draws the tabs and the current pane's title on row y; see ui.h. At 80 columns the
- * other panes' tabs shrink to their numbers so that the title always fits. */
+/* Draws the tabs and the current pane's title on row y; see ui.h. When they do not all fit
+ * with the title, the other panes' tabs shrink to their numbers, the last ones first and
+ * only as many as needed (at 80 columns all of them), so that the title always fits. */
 void panes_draw_title(const ui *u, WINDOW *w, int y)
 {
     int cols = getmaxx(w);
@@ -151,14 +155,19 @@ void panes_draw_title(const ui *u, WINDOW *w, int y)
     title_info(u, u->pane, info, sizeof info, &above);
     int iw = text_width(info);
     int full = 1;
-    for (int p = 0; p < PANE_COUNT; p++)
-        full += (int)strlen(panes_name(p)) + 4;
-    bool compact = full + iw + 2 > cols;
+    for (int p = 0; p < PANE_COUNT; p++) /* " 1 Pending " and the space after it */
+        full += (int)strlen(panes_name(p)) + 5;
+    bool compact[PANE_COUNT] = {false};
+    for (int p = PANE_COUNT - 1; p >= 0 && full + iw + 3 > cols; p--)
+        if (p != u->pane) {
+            compact[p] = true;
+            full -= (int)strlen(panes_name(p)) + 1;
+        }
     widget_fill(w, y, 0, cols, theme_attr(THEME_NORMAL));
     int tx = 1;
     for (int p = 0; p < PANE_COUNT && tx < cols; p++) {
         char tab[40];
-        if (compact && p != u->pane)
+        if (compact[p])
             snprintf(tab, sizeof tab, " %d ", p + 1);
         else
             snprintf(tab, sizeof tab, " %d %s ", p + 1, panes_name(p));

@@ -31,14 +31,47 @@ struct pane_text {
     char *text;
 };
 
-/* Frees the search texts; see ui.h. */
-void panes_texts_free(ui_pane *pn)
+/* A paged pane's store rows (its 20,000 held threads), collected and sorted once per
+ * texts_of and sort order, with each one's search text, and the indexes of those the
+ * last filter kept, in order: a key of a filter filters these (one more character
+ * narrows the kept ones), where it used to collect, filter and sort every held row. */
+struct pane_sorted {
+    uint64_t key; /* texts_of when made */
+    int sort;
+    bool made;
+    const void **rows;
+    size_t n, cap;
+    const char **text; /* row_text of each (NULL: not made yet) */
+    uint32_t *kept;    /* indexes into rows holding needle, in order */
+    size_t nkept;
+    char needle[128];     /* "": kept not made */
+    const void **scratch; /* a merge's left run */
+    size_t scratch_cap;
+};
+
+/* Frees the search texts only. */
+static void texts_drop(ui_pane *pn)
 {
     for (size_t i = 0; i < pn->texts_cap; i++)
         free(pn->texts[i].text);
     free(pn->texts);
     pn->texts = NULL;
     pn->texts_cap = pn->texts_n = 0;
+}
+
+/* Frees the search texts and the sorted rows; see ui.h. */
+void panes_texts_free(ui_pane *pn)
+{
+    texts_drop(pn);
+    struct pane_sorted *c = pn->sorted;
+    if (c) {
+        free(c->rows);
+        free(c->text);
+        free(c->kept);
+        free(c->scratch);
+        free(c);
+    }
+    pn->sorted = NULL;
 }
 
 /* The slot of row in the table (its own, or the free one it would take). */
@@ -50,13 +83,16 @@ static struct pane_text *text_slot(const ui_pane *pn, const void *row)
             return &pn->texts[i];
 }
 
-/* The store's version and the marks: a store row's cells change only with them (the
- * history read is not in it: its rows are formatted each time, their memory is reused). */
+/* The store's changes of every kind, the marks and the agents' scorecards read
+ * (agents.c): a store row's cells change only with them (the history read is not in it:
+ * its rows are formatted each time, their memory is reused). Not the store's seq: an
+ * event that changes no object (presence.updated, a heartbeat's) would make every text
+ * again, 20,000 rows formatted at the next key. */
 static uint64_t texts_of(const ui *u)
 {
-    uint64_t s = (uint64_t)store_seq(u->st) * 1000003u + u->marks * 7919u;
+    uint64_t s = u->marks * 7919u + u->stats_seen * 104729u;
     for (int k = 0; k < MODEL_KIND_COUNT; k++)
-        s += store_changes(u->st, (model_kind)k);
+        s += store_changes(u->st, (model_kind)k) * (2 * (uint64_t)k + 1000003u);
     return s;
 }
 
@@ -65,7 +101,7 @@ static void texts_check(const ui *u, ui_pane *pn)
 {
     uint64_t key = texts_of(u);
     if (pn->texts && pn->texts_key != key)
-        panes_texts_free(pn);
+        texts_drop(pn); /* pn->sorted, made under the old key, is made again (sorted_rows) */
     pn->texts_key = key;
 }
 
@@ -314,6 +350,130 @@ static void keep_selection(ui *u, int p, bool hold)
         snprintf(pn->sel_id, sizeof pn->sel_id, "%s", panes_ops[p].id(pn->rows[pn->table.sel]));
 }
 
+/* The pane's sorted store rows made (again when the store, the marks or the sort
+ * changed since): false when out of memory. texts_check first. */
+static bool sorted_made(const ui *u, ui_pane *pn, const pane_ops *ops)
+{
+    struct pane_sorted *c = pn->sorted;
+    if (!c && !(c = pn->sorted = calloc(1, sizeof *c)))
+        return false;
+    if (c->made && c->key == pn->texts_key && c->sort == pn->sort)
+        return true;
+    c->made = false;
+    c->n = ops->collect(u, &c->rows, &c->cap);
+    sort_ctx ctx = {u, ops, pn->sort};
+    if (c->n > 1)
+        qsort_r(c->rows, c->n, sizeof *c->rows, sort_cmp, &ctx);
+    const char **t = realloc(c->text, (c->n ? c->n : 1) * sizeof *t);
+    uint32_t *k = t ? realloc(c->kept, (c->n ? c->n : 1) * sizeof *k) : NULL;
+    if (t)
+        c->text = t;
+    if (!k)
+        return false;
+    c->kept = k;
+    memset(c->text, 0, c->n * sizeof *c->text);
+    c->key = pn->texts_key;
+    c->sort = pn->sort;
+    c->needle[0] = '\0';
+    c->nkept = 0;
+    c->made = true;
+    return true;
+}
+
+/* True when sorted row i holds needle (its text made once, as row_matches). */
+static bool sorted_matches(const ui *u, ui_pane *pn, const pane_ops *ops, size_t i,
+                           const char *needle)
+{
+    struct pane_sorted *c = pn->sorted;
+    if (!c->text[i])
+        c->text[i] = row_text(u, pn, ops, c->rows[i]);
+    return c->text[i] ? strstr(c->text[i], needle) != NULL
+                      : row_matches(u, pn, ops, c->rows[i], needle, false);
+}
+
+/* Puts a paged pane's store rows holding needle ("" every one) into pn->rows, in the
+ * pane's sort (struct pane_sorted): how many. A needle that extends the last one
+ * filters the rows the last one kept. */
+static size_t sorted_rows(const ui *u, ui_pane *pn, const pane_ops *ops, const char *needle)
+{
+    texts_check(u, pn);
+    if (!sorted_made(u, pn, ops)) { /* out of memory: the slow way */
+        size_t n = ops->collect(u, &pn->rows, &pn->cap);
+        sort_ctx ctx = {u, ops, pn->sort};
+        if (n > 1)
+            qsort_r(pn->rows, n, sizeof *pn->rows, sort_cmp, &ctx);
+        return needle[0] ? filter_rows(u, pn, ops, pn->rows, n, n, needle) : n;
+    }
+    struct pane_sorted *c = pn->sorted;
+    if (!reserve(pn, c->n + 1))
+        return 0;
+    if (!needle[0]) {
+        memcpy(pn->rows, c->rows, c->n * sizeof *pn->rows);
+        return c->n;
+    }
+    size_t had = strlen(c->needle), k = 0;
+    if (had && strncmp(needle, c->needle, had) == 0) { /* narrows the kept rows */
+        for (size_t j = 0; j < c->nkept; j++)
+            if (sorted_matches(u, pn, ops, c->kept[j], needle))
+                c->kept[k++] = c->kept[j];
+    } else {
+        for (size_t i = 0; i < c->n; i++)
+            if (sorted_matches(u, pn, ops, i, needle))
+                c->kept[k++] = (uint32_t)i;
+    }
+    c->nkept = k;
+    snprintf(c->needle, sizeof c->needle, "%s", needle);
+    for (size_t j = 0; j < k; j++)
+        pn->rows[j] = c->rows[c->kept[j]];
+    return k;
+}
+
+/* Sorts rows [nleft, n) of the pane and merges them with rows [0, nleft), already sorted
+ * (the store's rows and the ones read: a few hundred sorted, not the 20,000). */
+static void merge_runs(const ui *u, ui_pane *pn, const pane_ops *ops, size_t nleft, size_t n)
+{
+    sort_ctx ctx = {u, ops, pn->sort};
+    const void **r = pn->rows;
+    if (n - nleft > 1)
+        qsort_r(r + nleft, n - nleft, sizeof *r, sort_cmp, &ctx);
+    if (nleft == 0 || n == nleft || sort_cmp(&r[nleft - 1], &r[nleft], &ctx) <= 0)
+        return;
+    struct pane_sorted *c = pn->sorted;
+    if (c && c->scratch_cap < nleft) {
+        const void **sc = realloc(c->scratch, nleft * sizeof *sc);
+        if (sc) {
+            c->scratch = sc;
+            c->scratch_cap = nleft;
+        }
+    }
+    if (!c || c->scratch_cap < nleft) { /* out of memory: the slow way */
+        qsort_r(r, n, sizeof *r, sort_cmp, &ctx);
+        return;
+    }
+    memcpy(c->scratch, r, nleft * sizeof *r);
+    size_t a = 0, b = nleft, o = 0; /* o never passes b: the right run is read first */
+    while (a < nleft && b < n)
+        r[o++] = sort_cmp(&r[b], &c->scratch[a], &ctx) < 0 ? r[b++] : c->scratch[a++];
+    while (a < nleft)
+        r[o++] = c->scratch[a++];
+}
+
+/* The store's rows of pane p holding needle, sorted: how many (into pn->rows). */
+static size_t store_rows(ui *u, int p, const char *needle)
+{
+    ui_pane *pn = &u->panes[p];
+    const pane_ops *ops = &panes_ops[p];
+    if (ops->history) /* a pane that pages: the held rows kept sorted (pane_sorted) */
+        return sorted_rows(u, pn, ops, needle);
+    size_t n = ops->collect(u, &pn->rows, &pn->cap);
+    if (needle[0])
+        n = filter_rows(u, pn, ops, pn->rows, n, n, needle);
+    sort_ctx ctx = {u, ops, pn->sort};
+    if (n > 1)
+        qsort_r(pn->rows, n, sizeof *pn->rows, sort_cmp, &ctx);
+    return n;
+}
+
 /* Computes a pane's rows (see ui.h); hold as keep_selection's. */
 static void compute(ui *u, int p, const page_result *res, bool hold)
 {
@@ -323,18 +483,14 @@ static void compute(ui *u, int p, const page_result *res, bool hold)
     snprintf(needle, sizeof needle, "%s", pn->filter);
     ascii_lower(needle);
     bool searched = res && searches_server(pn->filter);
-    size_t n = ops->collect(u, &pn->rows, &pn->cap);
-    if (needle[0] && (searched || !res))
-        n = filter_rows(u, pn, ops, pn->rows, n, n, needle); /* the store's rows only */
+    size_t n = store_rows(u, p, needle);
     if (res) {
         size_t nstored = n;
         n = merge_read(u, p, res, n, searched ? needle : "");
-        if (needle[0] && !searched) /* what is held, read or not */
-            n = filter_rows(u, pn, ops, pn->rows, n, nstored, needle);
+        if (needle[0] && !searched) /* the rows read, as the held ones */
+            n = nstored + filter_rows(u, pn, ops, pn->rows + nstored, n - nstored, 0, needle);
+        merge_runs(u, pn, ops, nstored, n);
     }
-    sort_ctx ctx = {u, ops, pn->sort};
-    if (n > 1)
-        qsort_r(pn->rows, n, sizeof *pn->rows, sort_cmp, &ctx);
     n = cut_at_frontier(u, p, res, n);
     pn->hist = res ? res->state : PAGE_IDLE;
     pn->hist_more = res && !res->complete;

@@ -32,6 +32,7 @@ typedef enum ui_pane_id {
     PANE_ALERTS,
     PANE_AGENTS,
     PANE_POLICIES,
+    PANE_DISPUTES, /* tui/disputes.c (issue 17) */
     PANE_COUNT
 } ui_pane_id;
 
@@ -71,7 +72,9 @@ typedef struct ui_pane {
      * once per version of the store and ui.marks, not once per key (rows.c row_text) */
     struct pane_text *texts; /* open addressing by row pointer; NULL: none yet */
     size_t texts_cap, texts_n;
-    uint64_t texts_key; /* texts_of: the store and the marks they were made under */
+    uint64_t texts_key;         /* texts_of: the store and the marks they were made under */
+    struct pane_sorted *sorted; /* a paged pane's store rows, sorted, and the last filter's
+                                   (rows.c sorted_rows); NULL: none yet */
 } ui_pane;
 
 /* A decision sent and not yet answered. */
@@ -94,6 +97,8 @@ typedef enum ui_line_purpose {
     LINE_HALT_CONFIRM,
     LINE_BATCH_VETO_REASON, /* one reason for every marked purchase (batch.c) */
     LINE_HALT_SCOPE,        /* H: the fleet, or the selection's category, seller or principal */
+    LINE_DISPUTE_AMOUNT,    /* a partial refund's amount, as money (disputes.c) */
+    LINE_DISPUTE_REASON,    /* a dispute's resolution: its reason */
 } ui_line_purpose;
 
 /* At most this many rows marked, decisions in flight, purchases kept with their outcome:
@@ -226,6 +231,10 @@ typedef struct ui {
     char marked[UI_MAX_MARKS][MODEL_ID_MAX + 1];
     size_t nmarked;
     ui_batch batch;
+
+    /* the agents' scorecards (agents.c): when the last read was asked, the answer seen */
+    int64_t stats_asked_ms;
+    uint64_t stats_seen;
 
     /* the thread whose messages the detail showed last (client_fetch_thread watches it) */
     char watching[MODEL_ID_MAX + 1];
@@ -376,7 +385,7 @@ void panes_refresh(ui *u, int p, bool force);
  * a page is on its way or failed. A filter of PAGES_Q_MIN+ characters searched the
  * server: the rows read are kept whatever their cells show. */
 void panes_compute(ui *u, int p, const page_result *res);
-/* Frees the search texts pane p holds (rows.c); the pane stays usable. */
+/* Frees the search texts and sorted rows pane p holds (rows.c); the pane stays usable. */
 void panes_texts_free(ui_pane *pn);
 /* The query pane p makes now into q; false when it shows the store's rows only (a local
  * pane, a sort without a server sort, no client, a replay). */
@@ -402,6 +411,50 @@ const char *panes_sort_name(int p, int sort);
 int panes_sort_count(int p);
 /* The id of a row of pane p (borrowed). */
 const char *panes_row_id(int p, const void *row);
+
+/* ---- agents.c: the Agents pane and the agents' scorecards (issue 17) ---- */
+enum agent_col {
+    NC_AGENT,
+    NC_NAME,
+    NC_ROLE,
+    NC_STATUS,
+    NC_DEALS, /* NC_DEALS..NC_PACE: the scorecard's */
+    NC_AMOUNT,
+    NC_VS_REF,
+    NC_TREND,
+    NC_STOPPED,
+    NC_AFTER,
+    NC_FLAGS,
+    NC_PACE,
+    NC_SPEND_BAR,
+    NC_SPENT,
+    NC_CAP,
+    NC_DEAL_MAX,
+    NC_COUNT
+};
+extern const widget_column agents_cols[NC_COUNT];
+extern const char *const agents_sorts[];
+size_t agents_collect(const ui *u, const void ***rows, size_t *cap);
+int agents_compare(const ui *u, int sort, const void *a, const void *b);
+void agents_cell(const ui *u, const void *row, int col, char *buf, size_t size,
+                 unsigned long *attr);
+const char *agents_row_id(const void *row);
+/* Agent id's scorecard from the last read, or NULL. */
+const stats_agent *agents_scorecard(const ui *u, const char *id);
+/* True when scorecard s is a seller's (its amount is revenue; a low price is its loss). */
+bool agents_is_seller(const stats_agent *s);
+/* A median against the reference in words: +320 bp is "+3.2%". */
+void agents_format_bp(int64_t bp, char *buf, size_t size);
+/* A duration: "45s", "2m05s", "3h10m". */
+void agents_format_ms(int64_t ms, char *buf, size_t size);
+/* When the scorecards are next read (ms since the epoch; -1: not while the pane is hidden
+ * or a read is on its way) and the read itself: a loop timer (app.c). */
+int64_t agents_stats_due(const ui *u, int64_t now);
+void agents_stats_fire(ui *u, int64_t now);
+/* After the client ran: new scorecards recompute the pane's rows. */
+void agents_after_client(ui *u);
+/* Agent a's scorecard as lines for its detail (at most max, 4 or more); how many. */
+int agents_scorecard_lines(const ui *u, const model_agent *a, char lines[][256], int max);
 
 /* ---- policies.c: the Policies pane, its decisions and their backtest preview ---- */
 enum policy_col {
@@ -442,6 +495,42 @@ void policies_after_client(ui *u);
  * max of 256 bytes); returns how many. */
 int policies_preview(const client_backtest_state *bt, char lines[][256], int max);
 
+/* ---- disputes.c: the Disputes pane and its evidence view (issue 17) ---- */
+enum dispute_col {
+    DSC_DUE,
+    DSC_MARK,
+    DSC_DISPUTE,
+    DSC_STATUS,
+    DSC_REASON,
+    DSC_CLAIM,
+    DSC_BUYER,
+    DSC_SELLER,
+    DSC_AGE,
+    DSC_COUNT
+};
+extern const widget_column disputes_cols[DSC_COUNT];
+extern const char *const disputes_sorts[];
+extern const pane_history disputes_history[];
+size_t disputes_collect(const ui *u, const void ***rows, size_t *cap);
+int disputes_compare(const ui *u, int sort, const void *a, const void *b);
+void disputes_cell(const ui *u, const void *row, int col, char *buf, size_t size,
+                   unsigned long *attr);
+const char *disputes_row_id(const void *row);
+const void *disputes_held(const ui *u, const void *row);
+/* The evidence view of dispute d (api/evidence.h: the one source, also of `dealdesk
+ * disputes show`) as the detail's lines; asks for what it lacks (the thread's messages,
+ * the parties' histories) without waiting. */
+void disputes_detail(ui *u, ui_detail *b, const model_dispute *d);
+/* Resolves a dispute (id NULL: the selected one) with outcome "refund", "partial_refund" or
+ * "rejected": asks what is missing (a partial refund's amount as money, the reason) on the
+ * prompt line, then a y/N confirmation bound to the version seen. */
+void disputes_resolve(ui *u, const char *id, const char *outcome, const char *amount,
+                      const char *reason);
+/* The answer to a LINE_DISPUTE_AMOUNT or LINE_DISPUTE_REASON prompt. */
+void disputes_line_done(ui *u, const char *line);
+/* "dispute now resolved partial_refund $50.00 (v3)" for an outcome's current dispute. */
+void disputes_explain(const model_dispute *d, char *out, size_t size);
+
 /* ---- position.c ---- */
 /* Selects the row of pane p whose id is id (kept across recomputes); true when shown. */
 bool panes_select_id(ui *u, int p, const char *id);
@@ -456,7 +545,8 @@ void panes_select_after_decision(ui *u, const char *id);
 void panes_draw_title(const ui *u, WINDOW *w, int y);
 
 /* ---- format.c ---- */
-/* Formats a countdown of ms as "m:ss" (or "h:mm:ss"); negative as "0:00". */
+/* Formats a countdown of ms as "m:ss", "h:mm:ss", "3d 04h" or, from 100 days, "26692d";
+ * negative as "0:00". */
 void format_countdown(int64_t ms, char *out, size_t size);
 /* Formats a quantity with thousands grouping ("1,000") into out; returns out. */
 const char *format_qty(int64_t q, char *out, size_t size);
@@ -485,6 +575,11 @@ void detail_draw(const ui *u, WINDOW *w, int top, int height);
 const char *detail_line(const ui *u, int i);
 /* Frees the detail's lines. */
 void detail_free(ui *u);
+/* For a pane's own detail (disputes.c): appends a line of sanitised text in a role (soft:
+ * a message, cut to one row when wrapping everything would not fit), and names the
+ * thread shown (its messages are asked for). */
+void detail_add_line(ui_detail *b, theme_role role, bool soft, const char *text);
+void detail_show_thread(ui_detail *b, const model_negotiation *n);
 
 /* ---- keymap.c ---- */
 /* Every operator action: the index of its entry in the table of commands.c. The order is
@@ -506,6 +601,7 @@ typedef enum ui_action {
     ACT_PANE5,
     ACT_PANE6,
     ACT_PANE7,
+    ACT_PANE8,
     ACT_OPEN,
     ACT_BACK,
     ACT_EXPORT, /* a command only */
@@ -531,7 +627,11 @@ typedef enum ui_action {
     ACT_POLICY_TOGGLE, /* enable or disable the selected policy (tui/policies.c) */
     ACT_POLICY_UP,     /* move it up in priority */
     ACT_POLICY_DOWN,
-    ACT_POLICY, /* a command only: ":policy enable|disable|up|down|set ..." */
+    ACT_POLICY,          /* a command only: ":policy enable|disable|up|down|set ..." */
+    ACT_DISPUTE_REFUND,  /* refund the dispute's claim (tui/disputes.c); ":resolve ..." */
+    ACT_DISPUTE_PARTIAL, /* refund part of it (asks the amount) */
+    ACT_DISPUTE_REJECT,  /* reject it (asks the reason) */
+    ACT_RESOLVE,         /* a command only: ":resolve DSP refund|partial AMOUNT|reject REASON" */
     ACT_REDRAW,
     ACT_REFRESH,
     ACT_QUIT,
@@ -559,6 +659,7 @@ typedef enum ui_arg {
     ARG_PANE,       /* the panes' names */
     ARG_ON_OFF,     /* on off */
     ARG_POLICY,     /* policy's verbs, the policies' names and the fields of `policy set` */
+    ARG_DISPUTE,    /* disputes not yet resolved */
 } ui_arg;
 
 /* One operator action: everything about it is here, and the key dispatch, the command

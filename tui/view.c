@@ -51,6 +51,7 @@ bool view_after_client(ui *u)
         u->dirty = true;
     }
     policies_after_client(u); /* a backtest's answer under its confirmation */
+    agents_after_client(u);   /* new scorecards */
     if (u->advance_from[0]) { /* a decision went out: on to the next waiting purchase */
         panes_select_after_decision(u, u->advance_from);
         u->advance_from[0] = '\0';

@@ -383,10 +383,18 @@ int widget_wrap_count(const char *safe, int first_cols, int cols)
 }
 
 /* Renders a sparkline; see widgets.h. */
-int widget_sparkline(const int64_t *values, size_t n, int cols, char *out, size_t size)
+/* The glyph of a sparkline's level 0..7 (-1: a blank), as text. */
+static const char *spark_glyph(int level, char one[2])
 {
     static const char *const blocks[8] = {"▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};
     static const char ascii[8] = {'_', '.', ',', '-', '~', '=', '*', '^'};
+    one[0] = level < 0 ? ' ' : ascii[level];
+    one[1] = '\0';
+    return level >= 0 && mode == TEXT_UTF8 ? blocks[level] : one;
+}
+
+int widget_sparkline(const int64_t *values, size_t n, int cols, char *out, size_t size)
+{
     if (size == 0)
         return 0;
     out[0] = '\0';
@@ -405,9 +413,41 @@ int widget_sparkline(const int64_t *values, size_t n, int cols, char *out, size_
     for (int i = 0; i < pts; i++) {
         size_t idx = pts == 1 ? n - 1 : (size_t)((double)i * (double)(n - 1) / (pts - 1) + 0.5);
         int level = hi == lo ? 3 : (int)((values[idx] - lo) * 7 / (hi - lo));
-        const char *s;
-        char one[2] = {ascii[level], '\0'};
-        s = mode == TEXT_UTF8 ? blocks[level] : one;
+        char one[2];
+        const char *s = spark_glyph(level, one);
+        size_t l = strlen(s);
+        if (used + l + 1 > size)
+            break;
+        memcpy(out + used, s, l);
+        used += l;
+        drawn++;
+    }
+    out[used] = '\0';
+    return drawn;
+}
+
+int widget_sparkline_sum(const int64_t *amounts, size_t n, int cols, char *out, size_t size)
+{
+    if (size == 0)
+        return 0;
+    out[0] = '\0';
+    int pts = n == 0 || cols <= 0 ? 0 : (size_t)cols < n ? cols : (int)n;
+    int64_t sums[256] = {0}, hi = 0;
+    if (pts > 256)
+        pts = 256;
+    for (int i = 0; i < pts; i++) {
+        for (size_t k = (size_t)i * n / (size_t)pts; k < (size_t)(i + 1) * n / (size_t)pts; k++)
+            sums[i] += amounts[k] > 0 ? amounts[k] : 0;
+        if (sums[i] > hi)
+            hi = sums[i];
+    }
+    size_t used = 0;
+    int drawn = 0;
+    for (int i = 0; i < pts; i++) {
+        /* (sums[i] * 8 - 1) / hi without overflow: the highest span is the full block */
+        int level = sums[i] <= 0 ? -1 : (int)((double)sums[i] * 8 / (double)hi - 1e-9);
+        char one[2];
+        const char *s = spark_glyph(level > 7 ? 7 : level, one);
         size_t l = strlen(s);
         if (used + l + 1 > size)
             break;

@@ -106,6 +106,12 @@ int widget_wrap_count(const char *safe, int first_cols, int cols);
  * mode) into out; a long series is resampled to cols points. Returns the columns used. */
 int widget_sparkline(const int64_t *values, size_t n, int cols, char *out, size_t size);
 
+/* Renders amounts (a spend per span of time, oldest first) as a sparkline of at most cols
+ * characters into out: adjacent spans are summed into each column, scaled from zero to
+ * the largest column (its full block); a column with nothing is a blank, so an agent
+ * that spent nothing shows nothing. Returns the columns used. */
+int widget_sparkline_sum(const int64_t *amounts, size_t n, int cols, char *out, size_t size);
+
 /* The status line: text on the left in attr, right on the right in THEME_STATUS. */
 void widget_status(WINDOW *w, int y, const char *text, unsigned long attr, const char *right);
 

@@ -144,6 +144,9 @@ static void faults(json_t *purchases)
     json_t *f;
     json_array_foreach(json_object_get(fs, "items"), i, f)
     {
+        const char *kind = str(f, "kind");
+        if (kind && strncmp(kind, "dispute_", 8) == 0)
+            continue; /* a dispute after settlement, not a fault of the purchase (issue 17) */
         json_t *p = json_object_get(purchases, str(f, "purchase_id"));
         if (!p) {
             none++;

@@ -208,6 +208,7 @@ static void test_read_only_and_viewer_refuse(void **state)
     vt_send(t, "\r");
     assert_true(e2e_wait(t, "read-only: 'approve' is unavailable", WAIT_MS));
     vt_send(t, "?");
+    vt_send(t, "jjjj"); /* down to the decisions' keys (the panes' keys come first) */
     assert_true(e2e_wait(t, "[unavailable: read-only]", WAIT_MS));
     vt_send(t, "q");
     quit(t);

@@ -337,6 +337,63 @@ static void test_pages_sort_and_search(void **state)
     conn_close(&k);
 }
 
+/* One search of a kind on its way at a time (api/client_pages.c): searches asked
+ * meanwhile wait, coalesced into the newest, which is sent when the answer comes; the
+ * ones in between are never sent; a list without q= does not wait. */
+static void test_searches_coalesce(void **state)
+{
+    (void)state;
+    if (!server_sorts()) {
+        print_message("this marketd does not search lists (q=): not tested\n");
+        skip();
+    }
+    conn k;
+    conn_open(&k);
+    page_query q1 = query(MODEL_LISTING, "", "page item 00", "newest");
+    page_query q2 = query(MODEL_LISTING, "", "page item 01", "newest");
+    page_query q3 = query(MODEL_LISTING, "", "page item 02", "newest");
+    page_query q4 = query(MODEL_LISTING, "", "page item 03", "newest");
+    page_query plain = query(MODEL_LISTING, "", "", "newest");
+    page_result r;
+    /* typed one after the other, the client not run between: q1 goes, the rest wait */
+    client_history(k.c, &q1, 100, &r);
+    assert_int_equal(r.state, PAGE_LOADING);
+    client_history(k.c, &q2, 100, &r);
+    assert_int_equal(r.state, PAGE_LOADING);
+    client_history(k.c, &q3, 100, &r);
+    assert_int_equal(r.state, PAGE_LOADING);
+    client_history(k.c, &q4, 100, &r);
+    assert_int_equal(r.state, PAGE_LOADING);
+    client_history(k.c, &q2, 0, &r); /* coalesced into q4: no longer waiting */
+    assert_int_equal(r.state, PAGE_IDLE);
+    ask_until_rows(&k, &plain, 10, &r); /* a list without q= is read meanwhile */
+    assert_true(r.nrows >= 10);
+    ask_until_settled(&k, &q4, 100, &r); /* sent when q1's answer came */
+    assert_true(r.complete);
+    assert_int_equal(r.nrows, 10); /* 030..039 */
+    assert_non_null(strstr(row(&r, 0)->title.s, "page item 039"));
+    client_history(k.c, &q1, 0, &r); /* q1's answer is kept in its own set */
+    assert_true(r.complete);
+    assert_int_equal(r.nrows, 9); /* 001..009 */
+    page_query skipped[] = {q2, q3};
+    for (int i = 0; i < 2; i++) { /* never sent: no rows, not complete, nothing on its way */
+        client_history(k.c, &skipped[i], 0, &r);
+        assert_int_equal(r.state, PAGE_IDLE);
+        assert_int_equal(r.nrows, 0);
+        assert_false(r.complete);
+    }
+    /* asked again, the query that is on its way keeps nothing else waiting */
+    client_history(k.c, &q2, 100, &r);
+    client_history(k.c, &q3, 100, &r);
+    assert_int_equal(r.state, PAGE_LOADING); /* waits for q2 */
+    client_history(k.c, &q2, 100, &r);
+    client_history(k.c, &q3, 0, &r);
+    assert_int_equal(r.state, PAGE_IDLE);
+    ask_until_settled(&k, &q2, 100, &r);
+    assert_int_equal(r.nrows, 10);
+    conn_close(&k);
+}
+
 /* `dealdesk snapshot` prints the whole state, the lists read page by page from the server
  * (the snapshot holds only the working set), as one line of ASCII JSON. */
 static void test_snapshot_command_pages(void **state)
@@ -394,6 +451,7 @@ int main(void)
         cmocka_unit_test(test_pages_failures),
         cmocka_unit_test(test_pages_dropped),
         cmocka_unit_test(test_pages_sort_and_search),
+        cmocka_unit_test(test_searches_coalesce),
         cmocka_unit_test(test_snapshot_command_pages),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

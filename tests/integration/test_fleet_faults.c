@@ -219,6 +219,16 @@ static void run(const char *args, size_t want, double budget_s, bool report)
     {
         const char *kind = json_string_value(json_object_get(f, "kind"));
         int k = pair_of(kind);
+        if (kind && strncmp(kind, "dispute_", 8) == 0) {
+            /* a dispute after settlement (issue 17): on a purchase that settled */
+            const char *pid = json_string_value(json_object_get(f, "purchase_id"));
+            json_t *pur = pid ? json_object_get(by_id, pid) : NULL;
+            const char *st = json_string_value(json_object_get(pur, "status"));
+            if (!st || (strcmp(st, "settled") != 0 && strcmp(st, "refunded") != 0))
+                fail_msg("fault %s names purchase %s, which did not settle", kind,
+                         pid ? pid : "(none)");
+            continue;
+        }
         if (k < 0)
             fail_msg("unknown fault kind %s", kind ? kind : "(null)");
         const char *agent = json_string_value(json_object_get(f, "agent_id"));

@@ -4,9 +4,9 @@
  * - kill -9 of the instance `dealdesk tail` reads while a fleet trades: tail moves to
  *   the other and prints every seq exactly once, in order, without a re-sync. On
  *   SQLite the other instance is the same database served again on another port once
- *   the first is dead; on PostgreSQL it runs beside the first from the start, when
- *   several instances follow one market (their seq follows the other's commits: issue
- *   18's fan-out), else that case is skipped.
+ *   the first is dead; on PostgreSQL it runs beside the first from the start (several
+ *   instances of one market, marketd/store_pg_multi.c), the case checking first that
+ *   the second follows the first's commits (skipped if not).
  * - A decision journaled while on A is replayed on B with its key: applied once.
  * - A URL serving another market (another epoch) is refused, not followed.
  * - A client resuming from a position the server no longer keeps (--retain-events)
@@ -122,11 +122,12 @@ static void test_tail_moves_on_kill9(void **state)
     assert_int_equal(testsrv_start(&a, FLEET), 0);
     int port_b = 0;
     if (pg) {
-        assert_int_equal(testsrv_start_beside(&b, &a, 0, "--heartbeat 1 --decide-timeout 3600"), 0);
+        assert_int_equal(testsrv_start_on_port(&b, &a, 0, "--heartbeat 1 --decide-timeout 3600"),
+                         0);
         if (!follows(&a, &b)) {
-            testsrv_terminate(&b);
+            testsrv_stop(&b);
             testsrv_stop(&a);
-            print_message("skipped: a second instance does not follow the first (not built)\n");
+            print_message("skipped: a second instance does not follow the first\n");
             skip();
         }
         port_b = b.port;
@@ -149,7 +150,7 @@ static void test_tail_moves_on_kill9(void **state)
     assert_true(wait_for_seq(out, testsrv_seq(&a), 30000));
     testsrv_kill9(&a); /* while events flow */
     if (!pg)           /* the same database, served again on B's port */
-        assert_int_equal(testsrv_start_beside(&b, &a, port_b, FLEET), 0);
+        assert_int_equal(testsrv_start_on_port(&b, &a, port_b, FLEET), 0);
     /* tail is on B: what B has, and what is committed there from now on */
     int64_t committed = testsrv_seq(&b);
     assert_true(wait_for_seq(out, committed, 30000));
@@ -169,7 +170,7 @@ static void test_tail_moves_on_kill9(void **state)
     assert_false(file_has(err, "re-synced"));
     print_message("tail moved from A (killed) to B: seq 1..%lld each printed once\n",
                   (long long) final);
-    testsrv_terminate(&b);
+    testsrv_stop(&b);
     testsrv_stop(&a);
     free(tok);
 }
@@ -295,7 +296,7 @@ static void test_journal_replay_across_urls(void **state)
     snprintf(req.reason, sizeof req.reason, "vetoed while A was down");
     int ok = 0;
     assert_true(client_decide(c, &req, count_answer, &ok) != 0);
-    assert_int_equal(testsrv_start_beside(&b, &a, port_b, "--decide-timeout 3600"), 0);
+    assert_int_equal(testsrv_start_on_port(&b, &a, port_b, "--decide-timeout 3600"), 0);
     client_unanswered_send(c, count_answer, &ok); /* the operator's yes */
     run_until(c, st, answers, &ok);
     assert_int_equal(ok, 2); /* both answered 200 by B */
@@ -310,7 +311,7 @@ static void test_journal_replay_across_urls(void **state)
     client_free(c);
     store_free(st);
     config_free(&cfg);
-    testsrv_terminate(&b);
+    testsrv_stop(&b);
     testsrv_stop(&a);
 }
 

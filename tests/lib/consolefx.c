@@ -230,6 +230,29 @@ void consolefx_answer(consolefx *f, const char *line)
     actions_line_done(&f->u, line);
 }
 
+/* Adds a dispute; see consolefx.h. */
+void consolefx_dispute(consolefx *f)
+{
+    char data[1200], err[200];
+    long long seq = (long long)store_seq(f->u.st) + 1;
+    snprintf(data, sizeof data,
+             "{\"seq\":%lld,\"type\":\"dispute.updated\",\"at\":\"2026-01-01T00:00:00Z\","
+             "\"data\":{\"id\":\"dsp_1\",\"version\":1,\"purchase_id\":\"pur_2\","
+             "\"negotiation_id\":null,\"buyer_id\":\"agt_1\",\"seller_id\":\"agt_2\","
+             "\"opened_by\":\"agt_1\",\"reason\":\"wrong_quantity\",\"claim_minor\":3000,"
+             "\"currency\":\"USD\",\"text\":\"asked for 1, got 3\",\"status\":\"open\","
+             "\"response\":null,\"responses\":[],\"resolution\":null,\"unanswered\":false,"
+             "\"respond_by\":\"2999-01-01T00:00:00Z\",\"created_at\":\"2026-01-01T00:00:00Z\","
+             "\"updated_at\":\"2026-01-01T00:00:00Z\"}}",
+             seq);
+    model_event ev;
+    assert_int_equal(
+        json_decode_event("dispute.updated", data, strlen(data), TEXT_UTF8, &ev, err, sizeof err),
+        JSON_OK);
+    assert_int_equal(store_apply(f->u.st, &ev), STORE_APPLIED);
+    model_event_free(&ev);
+}
+
 /* Adds marketd's default policies; see consolefx.h. */
 void consolefx_policies(consolefx *f)
 {

@@ -36,6 +36,10 @@ void consolefx_halt_fleet(consolefx *f);
  * overpay-veto-shadow in shadow mode; pol_2 small-clean-books with 7 hits). */
 void consolefx_policies(consolefx *f);
 
+/* Adds dsp_1 (issue 17), a dispute.updated read by the real decoder: open, version 1, over
+ * pur_2, wrong_quantity, claim $30.00 USD, opened by agt_1 against agt_2, respond-by far ahead. */
+void consolefx_dispute(consolefx *f);
+
 /* True when nothing was sent or queued and the console is back to browsing. */
 bool consolefx_nothing_sent(const consolefx *f);
 /* Fails unless the status line holds want (its marks stripped) and is (not) an error. */

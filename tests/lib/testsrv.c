@@ -226,9 +226,21 @@ int testsrv_start(testsrv *s, const char *extra_args)
     return spawn_marketd(s, "127.0.0.1:0");
 }
 
-int testsrv_start_beside(testsrv *s, const testsrv *first, int port, const char *extra_args)
+int testsrv_start_on(testsrv *s, const testsrv *first, const char *extra_args)
+{
+    return testsrv_start_on_port(s, first, 0, extra_args);
+}
+
+int testsrv_start_on_port(testsrv *s, const testsrv *first, int port, const char *extra_args)
 {
     memset(s, 0, sizeof *s);
+    const char *tmp = getenv("TEST_TMP");
+    snprintf(s->dir, sizeof s->dir, "%s/marketd.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(s->dir)) {
+        fprintf(stderr, "testsrv: mkdtemp %s: %s\n", s->dir, strerror(errno));
+        return -1;
+    }
+    s->guest = 1;
     snprintf(s->db, sizeof s->db, "%s", first->db);
     snprintf(s->tokens, sizeof s->tokens, "%s", first->tokens);
     snprintf(s->args, sizeof s->args, "%s", extra_args ? extra_args : "");
@@ -318,7 +330,7 @@ void testsrv_stop(testsrv *s)
     if (s->dir[0])
         nftw(s->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     s->dir[0] = '\0';
-    if (strncmp(s->db, "postgresql://", 13) == 0) { /* its database goes with it */
+    if (!s->guest && strncmp(s->db, "postgresql://", 13) == 0) { /* its database goes with it */
         pgtest_drop(s->db);
         s->db[0] = '\0';
     }

@@ -27,6 +27,7 @@ typedef struct testsrv {
                          tests/lib/pgtest.h) the URL of a database of its own */
     char tokens[600]; /* dir/tokens (mode 0600) */
     char args[512];   /* the extra arguments, kept for testsrv_restart */
+    int guest;        /* on another server's database (testsrv_start_on): left to it */
 } testsrv;
 
 /* Starts marketd with --listen 127.0.0.1:0 --db <dir>/market.db --tokens <file> plus
@@ -37,11 +38,14 @@ typedef struct testsrv {
  * restart servers from a thread that outlives them (normally the main thread). */
 int testsrv_start(testsrv *s, const char *extra_args);
 
-/* Starts another marketd on first's database and tokens (an instance of the same
- * market; first may be running or killed), listening on 127.0.0.1:port (0: a free one),
- * with extra_args. s has no folder of its own: stop it with testsrv_terminate (the
- * database stays first's, removed by testsrv_stop(first)). Returns 0 or -1. */
-int testsrv_start_beside(testsrv *s, const testsrv *first, int port, const char *extra_args);
+/* Starts another marketd on the database and the tokens of first (running or not:
+ * several instances serving one market, issue 18) with a folder and a port of its own,
+ * as testsrv_start does. Stopping it leaves the database (first's). 0 or -1. */
+int testsrv_start_on(testsrv *s, const testsrv *first, const char *extra_args);
+
+/* testsrv_start_on listening on 127.0.0.1:port (0: a free one): an instance that takes
+ * over a dead one's port, or one whose URL was given before it started. */
+int testsrv_start_on_port(testsrv *s, const testsrv *first, int port, const char *extra_args);
 
 /* A loopback port free at the moment of the call (for a server started later). */
 int testsrv_free_port(void);

@@ -166,6 +166,16 @@ static void check_policy(consolefx *f)
     assert_string_equal(f->u.confirm_lines[0], "total_max → $500.00");
 }
 
+static void check_resolve(consolefx *f)
+{
+    consolefx_confirming(f, DEC_RESOLVE, "dsp_1");
+    assert_string_equal(f->u.confirm_req.outcome, "partial_refund");
+    assert_int_equal(f->u.confirm_req.amount_minor, 1250);
+    assert_int_equal(f->u.confirm_req.if_match_version, 1);
+    assert_string_equal(f->u.confirm_req.reason, "the quantity was a typo");
+    assert_string_equal(f->u.confirm_title, "Refund part of dsp_1 (version 1)");
+}
+
 static void on_threads(consolefx *f)
 {
     commands_do(&f->u, ACT_PANE2);
@@ -218,6 +228,8 @@ static const cmd_case good[] = {
     {ACT_RESUME_FLEET, "resume-fleet", consolefx_halt_fleet, check_resume_fleet},
     {ACT_ACK, "ack alr_1 seen it", NULL, check_ack},
     {ACT_POLICY, "policy set small-clean-books total_max 500.00", consolefx_policies, check_policy},
+    {ACT_RESOLVE, "resolve dsp_1 partial 12.50 the quantity was a typo", consolefx_dispute,
+     check_resolve},
     {ACT_EXPORT, "export ledger DIR/ledger.csv", NULL, check_export},
     {ACT_THEME, "theme dark", NULL, check_theme},
     {ACT_FILTER, "filter pur_1", NULL, check_filter},
@@ -329,7 +341,7 @@ static void test_completion(void **state)
         const char *line, *text, *want;
     } cases[] = {
         {"pa", "pa", "pane pause"},
-        {"re", "re", "refund resume resume-fleet refresh"},
+        {"re", "re", "refund resume resume-fleet resolve refresh"},
         {"up", "up", ""},
         {"approve ", "", "pur_1"},
         {"veto p", "p", "pur_1"},
@@ -456,9 +468,9 @@ static void test_read_only_refuses_decisions(void **state)
             refused++;
         }
     }
-    /* twelve decision commands, thirteen decision keys (the marks serve decisions only;
-     * the policies' e K J and :policy, issue 15) */
-    assert_int_equal(refused, 12 + 13);
+    /* thirteen decision commands, sixteen decision keys (the marks serve decisions only;
+     * the policies' e K J and :policy, issue 15; the disputes' f m d and :resolve, issue 17) */
+    assert_int_equal(refused, 13 + 16);
     commands_run(&f->u, "bell on");
     assert_true(f->u.bell);
     commands_do(&f->u, ACT_NEXT_PANE);
@@ -542,7 +554,7 @@ static void test_help_read_only_and_demo(void **state)
     int marked = 0;
     for (int i = 0; i < n; i++)
         marked += strstr(lines[i], "  [unavailable: read-only]") != NULL;
-    assert_int_equal(marked, 13);
+    assert_int_equal(marked, 16);
     assert_non_null(strstr(help_line(lines, n, "  v "), "[unavailable: read-only]"));
     consolefx_close(f);
 }
@@ -600,6 +612,7 @@ static void test_key_bar(void **state)
         [PANE_ALERTS] = "A ack ",
         [PANE_AGENTS] = "p pause H halt ",
         [PANE_POLICIES] = "e policy-toggle K policy-up J policy-down ",
+        [PANE_DISPUTES] = "f refund-claim m refund-part d reject-claim ",
     };
     const char *ways = "Enter open / filter s sort : command ? help q quit ";
     for (int ro = 0; ro < 2; ro++) {

@@ -443,6 +443,25 @@ static void test_fault_share(void **state)
     assert_true(c[FAULT_OFF_MANDATE] * 100 > (SIM_FAULT_SHARE_MAX - 2) * total); /* not starved */
 }
 
+/* The reason a fault gives a justified dispute (issue 17), its claim's share, and the
+ * ground truth's kinds of the fleet's disputes. */
+static void test_fault_disputes(void **state)
+{
+    (void)state;
+    double share = 0;
+    assert_string_equal(sim_fault_dispute(FAULT_BAD_SHIP_TO, &share), "not_received");
+    assert_true(share == 1.0);
+    assert_string_equal(sim_fault_dispute(FAULT_QUANTITY_TYPO, &share), "wrong_quantity");
+    assert_true(share > 0 && share < 1.0);
+    assert_string_equal(sim_fault_dispute(FAULT_OFF_MANDATE, &share), "unauthorized");
+    assert_string_equal(sim_fault_dispute(FAULT_OVERPAY, &share), "not_as_described");
+    assert_null(sim_fault_dispute(FAULT_VELOCITY, &share));    /* no purchase to dispute */
+    assert_null(sim_fault_dispute(FAULT_BELOW_FLOOR, &share)); /* the seller's own loss */
+    assert_null(sim_fault_dispute(FAULT_NONE, &share));
+    assert_string_equal(sim_dispute_kind(true), "dispute_justified");
+    assert_string_equal(sim_dispute_kind(false), "dispute_bad_faith");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -459,6 +478,7 @@ int main(void)
         cmocka_unit_test(test_text_variety_and_clean),
         cmocka_unit_test(test_fault_names_and_hiding),
         cmocka_unit_test(test_fault_share),
+        cmocka_unit_test(test_fault_disputes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

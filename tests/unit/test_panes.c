@@ -19,6 +19,7 @@
 
 #include "api/model.h"
 #include "api/text.h"
+#include "tests/lib/proc.h"
 #include "tests/lib/consolefx.h"
 #include "tui/ui.h"
 
@@ -515,6 +516,64 @@ static void test_merge_and_frontier(void **state)
         model_listing_clear(&read[i]);
 }
 
+/* A paged pane keeps its held rows sorted and narrows the last filter's rows as keys are
+ * typed (rows.c, struct pane_sorted), merging the rows read in: whatever is typed, in
+ * whatever sort, the rows are those a fresh computation gives (its cache dropped), and
+ * in the pane's order. Random titles and keys (seeded); held and read rows. */
+static void test_filter_narrowing_is_a_fresh_filter(void **state)
+{
+    (void)state;
+    static const char abc[] = "qxzj";
+    uint64_t rng = 77;
+    char title[16], id[32];
+    for (int i = 1; i <= 200; i++) {
+        for (int k = 0; k < 6; k++)
+            title[k] = abc[tproc_rng(&rng) % 4];
+        title[6] = '\0';
+        snprintf(id, sizeof id, "lst_%d", i);
+        add_listing(&U, id, title, (int64_t)(tproc_rng(&rng) % 50) * 100, i);
+    }
+    model_listing read[60];
+    const void *rows[60];
+    for (int i = 0; i < 60; i++) { /* every other one held (a newer version in the store) */
+        for (int k = 0; k < 6; k++)
+            title[k] = abc[tproc_rng(&rng) % 4];
+        title[6] = '\0';
+        snprintf(id, sizeof id, "lst_%d", i % 2 ? 150 + i : 201 + i);
+        read[i] = page_listing(id, title, (int64_t)(tproc_rng(&rng) % 50) * 100);
+        rows[i] = &read[i];
+    }
+    page_result res = {.state = PAGE_IDLE, .rows = rows, .nrows = 60, .complete = true};
+    ui_pane *pn = &U.panes[PANE_LISTINGS];
+    const void *warm[400];
+    for (int step = 0; step < 600; step++) {
+        size_t len = strlen(pn->filter);
+        uint64_t r = tproc_rng(&rng) % 10;
+        if (r < 6 && len < 8) {
+            pn->filter[len] = abc[tproc_rng(&rng) % 4];
+            pn->filter[len + 1] = '\0';
+        } else if (r < 9 && len) {
+            pn->filter[len - 1] = '\0';
+        } else {
+            pn->filter[0] = '\0';
+        }
+        if (step % 100 == 0) /* another sort: newest, updated, price */
+            pn->sort = (step / 100) % 3;
+        panes_compute(&U, PANE_LISTINGS, &res);
+        size_t n = pn->table.nrows;
+        assert_true(n <= 400);
+        memcpy(warm, pn->rows, n * sizeof *warm);
+        for (size_t i = 1; i < n; i++)
+            assert_true(panes_ops[PANE_LISTINGS].compare(&U, pn->sort, warm[i - 1], warm[i]) <= 0);
+        panes_texts_free(pn);
+        panes_compute(&U, PANE_LISTINGS, &res);
+        assert_int_equal(pn->table.nrows, n);
+        assert_memory_equal(pn->rows, warm, n * sizeof *warm);
+    }
+    for (int i = 0; i < 60; i++)
+        model_listing_clear(&read[i]);
+}
+
 /* The frontier under another order: by price, the rows cheaper than the last read are
  * cut; equal prices are ordered by creation, newest first, as the server orders them
  * (lst_10 was created after lst_9: numbers, not strings). */
@@ -723,6 +782,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_filter, setup, teardown),
         cmocka_unit_test_setup_teardown(test_filter_follows_changes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_filter_narrowing_is_a_fresh_filter, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sort, setup, teardown),
         cmocka_unit_test_setup_teardown(test_selection_stays_on_its_object, setup, teardown),
         cmocka_unit_test_setup_teardown(test_selection_when_rows_leave, setup, teardown),

@@ -252,9 +252,13 @@ static void test_keys_dispatch(void **state)
     assert_int_equal(f->u.pane, PANE_AGENTS);
     assert_int_equal(keymap_lookup(KEY_BTAB, true), ACT_PREV_PANE);
     commands_do(&f->u, ACT_NEXT_PANE);
-    assert_int_equal(f->u.pane, PANE_POLICIES); /* the last pane */
+    assert_int_equal(f->u.pane, PANE_POLICIES);
+    commands_do(&f->u, ACT_NEXT_PANE);
+    assert_int_equal(f->u.pane, PANE_DISPUTES); /* the last pane */
     commands_do(&f->u, ACT_NEXT_PANE);
     assert_int_equal(f->u.pane, PANE_PENDING);
+    commands_do(&f->u, ACT_PREV_PANE);
+    assert_int_equal(f->u.pane, PANE_DISPUTES);
     commands_do(&f->u, ACT_PREV_PANE);
     assert_int_equal(f->u.pane, PANE_POLICIES);
     commands_do(&f->u, ACT_PREV_PANE);

@@ -99,6 +99,29 @@ static void test_sparkline(void **state)
     widget_set_mode(TEXT_UTF8);
 }
 
+/* The spend sparkline sums adjacent spans into a column (none is lost to resampling),
+ * scales from zero, and leaves a span without spend blank. */
+static void test_sparkline_sum(void **state)
+{
+    (void)state;
+    char out[128];
+    widget_set_mode(TEXT_UTF8);
+    int64_t spend[24] = {0};
+    spend[0] = 100; /* one span of the first column: the largest once summed with spend[1] */
+    spend[1] = 300;
+    spend[23] = 200; /* the last column: half of the first */
+    assert_int_equal(widget_sparkline_sum(spend, 24, 12, out, sizeof out), 12);
+    assert_string_equal(out, "█          ▄");
+    int64_t none[24] = {0};
+    assert_int_equal(widget_sparkline_sum(none, 24, 12, out, sizeof out), 12);
+    assert_string_equal(out, "            ");
+    widget_set_mode(TEXT_ASCII);
+    int64_t flat[3] = {5, 5, 5};
+    assert_int_equal(widget_sparkline_sum(flat, 3, 10, out, sizeof out), 3);
+    assert_string_equal(out, "^^^");
+    widget_set_mode(TEXT_UTF8);
+}
+
 /* Glyphs have an ASCII form made only of ASCII. */
 static void test_glyphs_ascii(void **state)
 {
@@ -423,6 +446,7 @@ int main(void)
         cmocka_unit_test(test_layout_drops_by_priority),
         cmocka_unit_test(test_table_scrolling),
         cmocka_unit_test(test_sparkline),
+        cmocka_unit_test(test_sparkline_sum),
         cmocka_unit_test(test_glyphs_ascii),
         cmocka_unit_test(test_stream_checker),
         cmocka_unit_test(test_bar_rounding),
