@@ -3,9 +3,10 @@
  *
  * With a count N, the newest N events are kept; with an age, the events younger than it
  * (both may be set: an event goes when either says so). market_tick runs the pruning
- * about once a second, one small batch (RETAIN_BATCH events) in one transaction, again
- * on the next tick while a batch was full, so no delete holds the market's lock for
- * long. The newest event is never deleted, so the last seq stays known to every engine.
+ * with the jobs that run once per market (on the leading instance on PostgreSQL:
+ * mkt_leader_check in market.c) about once a second, one small batch (RETAIN_BATCH events) in one
+ * transaction, again on the next tick while a batch was full, so no delete holds the market's lock
+ * for long. The newest event is never deleted, so the last seq stays known to every engine.
  *
  * What refers to events: the idempotent answers kept as references (idem.c) get their
  * whole body back before the events they refer to go (mkt_idem_inline), so a replay

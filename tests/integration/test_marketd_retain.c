@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "tests/lib/pgtest.h"
 #include "tests/lib/srvcheck.h"
 #include "tests/lib/testsrv.h"
 
@@ -256,6 +257,54 @@ static void test_idempotent_replay_after_prune(void **state)
     testsrv_stop(&srv);
 }
 
+/* On PostgreSQL, two instances of one market, both with the bound: whichever leads
+ * prunes (once for the market); a resume on either before the kept range gets reset, and
+ * an answer given by one is replayed whole by the other after its events went. */
+static void test_two_instances(void **state)
+{
+    (void)state;
+    if (!pgtest_engine())
+        skip(); /* one SQLite file is one instance */
+    testsrv a, b;
+    assert_int_equal(testsrv_start(&a, "--retain-events 10"), 0);
+    assert_int_equal(testsrv_start_on(&b, &a, "--retain-events 10"), 0);
+    testsrv_market t;
+    assert_int_equal(testsrv_market_setup(&a, &t, 100000000), 0);
+    const char *listing = "{\"title\":\"On A\",\"description\":\"d\",\"category\":"
+                          "\"bikes\",\"unit_price_minor\":50000,\"currency\":\"USD\","
+                          "\"quantity\":9,\"floor_minor\":30000}";
+    char key[48], pur[72];
+    testsrv_key(key);
+    testhttp_resp l1, l2;
+    post_keyed(&a, t.seller_token, "/v1/listings", key, 0, listing, &l1);
+    assert_int_equal(l1.status, 201);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(testsrv_market_purchase(&b, &t, 45000, 1, pur), 0);
+    long long last = testsrv_seq(&b);
+    assert_int_equal(testsrv_seq(&a), last);
+    /* one of them prunes, the other not at all */
+    long long pa = -1, pb = -1;
+    for (int i = 0; i < 2000; i++) {
+        pa = testsrv_metric(&a, "marketd_events_pruned_total");
+        pb = testsrv_metric(&b, "marketd_events_pruned_total");
+        if (pa + pb >= last - 10)
+            break;
+        nanosleep(&(struct timespec){0, 10 * 1000000L}, NULL);
+    }
+    assert_int_equal(pa + pb, last - 10);
+    assert_true(pa == 0 || pb == 0);
+    assert_reset(&a, "?after=0", NULL);
+    assert_reset(&b, "?after=0", NULL);
+    assert_resumes(&b, last - 10, last);
+    post_keyed(&b, t.seller_token, "/v1/listings", key, 0, listing, &l2);
+    assert_int_equal(l2.status, l1.status);
+    assert_string_equal(l2.body, l1.body);
+    testhttp_resp_free(&l1);
+    testhttp_resp_free(&l2);
+    testsrv_stop(&b);
+    testsrv_stop(&a);
+}
+
 static void test_bad_flag(void **state)
 {
     (void)state;
@@ -273,6 +322,7 @@ int main(void)
         cmocka_unit_test(test_prune_by_count),
         cmocka_unit_test(test_prune_by_age),
         cmocka_unit_test(test_idempotent_replay_after_prune),
+        cmocka_unit_test(test_two_instances),
         cmocka_unit_test(test_bad_flag),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
