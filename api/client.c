@@ -92,11 +92,39 @@ static void auth_refused(client *c, long status, const char *body, size_t len)
     c->s.state = CONN_OFFLINE;
 }
 
+/* With several URLs (instances of one market, cfg->urls): a failure of the one in use
+ * (nothing listening, a transport error, the stream closed or stalled, a 5xx, another
+ * market there) moves to the next one, which the stream then resumes on from the last
+ * seq applied (start_stream: Last-Event-ID). A re-sync on the same server does not move.
+ * Returns true when it moved. */
+static bool next_url(client *c)
+{
+    conn_reason why = c->s.reason;
+    bool moves = why != CONN_REASON_RESYNC && why != CONN_REASON_NONE &&
+                 (why != CONN_REASON_HTTP || c->s.http_status >= 500);
+    if (c->cfg->nurls < 2 || !moves)
+        return false;
+    c->url_i = (c->url_i + 1) % c->cfg->nurls;
+    http_url_hostport(client_base(c), c->s.server, sizeof c->s.server);
+    return true;
+}
+
 /* Schedules the next connection attempt after a backoff with jitter: the server's retry
  * (or 1 s) doubled per consecutive failure, within [0.5 s, 60 s], then a random point in
- * its upper half so that many clients do not reconnect in step. */
+ * its upper half so that many clients do not reconnect in step. With several URLs the
+ * backoff counts rounds of them: a move to a URL not yet tried in this round is at
+ * once. */
 static void schedule_retry(client *c, int64_t now)
 {
+    int n = c->cfg->nurls > 1 ? c->cfg->nurls : 1;
+    if (next_url(c) && (c->attempt + 1) % n != 0) {
+        c->attempt++;
+        c->retry_at = now;
+        c->ph = PH_WAIT;
+        c->s.state =
+            (c->s.snapshots || c->cfg->stream_after >= 0) ? CONN_RECONNECTING : CONN_CONNECTING;
+        return;
+    }
     int64_t base = sse_retry_ms(c->sse);
     if (base < 0)
         base = RETRY_DEFAULT_MS;
@@ -105,7 +133,7 @@ static void schedule_retry(client *c, int64_t now)
     if (base > RETRY_MAX_MS)
         base = RETRY_MAX_MS;
     int64_t d = base;
-    for (int i = 0; i < c->attempt && d < RETRY_MAX_MS; i++)
+    for (int i = 0; i < c->attempt / n && d < RETRY_MAX_MS; i++)
         d *= 2;
     if (d > RETRY_MAX_MS)
         d = RETRY_MAX_MS;
@@ -147,10 +175,15 @@ static void ask_whoami(client *c)
     c->whoami = http_start(c->h, "GET", url, c->cfg->token, NULL, NULL, NULL, NULL, 10000L, 0);
 }
 
+const char *client_base(const client *c)
+{
+    return c->cfg->nurls > 1 ? c->cfg->urls[c->url_i] : c->cfg->url;
+}
+
 /* Builds base + path into out. */
 void client_url_of(const client *c, const char *path, char *out, size_t size)
 {
-    snprintf(out, size, "%s%s", c->cfg->url, path);
+    snprintf(out, size, "%s%s", client_base(c), path);
 }
 
 /* A transfer of the connection could not start: tries again after the backoff. */
@@ -347,12 +380,37 @@ void client_trim(void)
 #endif
 }
 
+/* With several URLs, all of one market: true (and the error says so) when a snapshot
+ * is of another market than the one already read (its epoch): that URL is refused, not
+ * followed, and the client moves on (schedule_retry). One URL: a new market there is
+ * read (client_bind_epoch drops what was bound to the old one). */
+static bool other_market(client *c, const item *it)
+{
+    const char *known = c->bound_epoch[0] ? c->bound_epoch : store_epoch(c->st);
+    char epoch[65], err[128], m[256];
+    int64_t seq;
+    if (c->cfg->nurls < 2 || !known[0] ||
+        json_decode_reset(it->data, it->len, epoch, sizeof epoch, &seq, err, sizeof err) !=
+            JSON_OK ||
+        strcmp(epoch, known) == 0)
+        return false;
+    snprintf(m, sizeof m, "%.120s serves another market (epoch %.20s, not %.20s): refused",
+             c->s.server, epoch, known);
+    client_set_error(c, m);
+    return true;
+}
+
 /* Applies one item. Returns false when the rest of the queue must be dropped (a
  * re-sync was started). */
 static bool apply_item(client *c, item *it, int64_t now)
 {
     char err[256];
     if (strcmp(it->type, "snapshot") == 0) {
+        if (!c->replay && other_market(c, it)) {
+            set_down(c, CONN_REASON_OTHER);
+            schedule_retry(c, now); /* to the next URL */
+            return false;
+        }
         client_record_item(c, it);
         uint64_t rejected = 0;
         json_result r = json_decode_snapshot(it->data, it->len, c->cfg->mode, c->st, &rejected, err,
@@ -510,7 +568,7 @@ client *client_new(const config *cfg, store *st, char *err, size_t errsz)
         c->ph = PH_IDLE;
         return c;
     }
-    http_url_hostport(cfg->url, c->s.server, sizeof c->s.server);
+    http_url_hostport(client_base(c), c->s.server, sizeof c->s.server);
     char jpath[CONFIG_PATH_MAX], jerr[512];
     if (config_journal_path(cfg, jpath, sizeof jpath) == 0)
         c->j = journal_open(jpath, jerr, sizeof jerr);

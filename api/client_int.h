@@ -132,6 +132,7 @@ struct client {
     int64_t last_at; /* `at` of the last applied event */
 
     client_status s;
+    int url_i; /* which of cfg->urls is in use (several: client.c, next_url) */
 
     /* Presence (api/client_presence.c): the report on its way, when input last came and
      * when it was last reported (monotonic ms), and whether this live spell reported. */
@@ -208,6 +209,9 @@ item *client_item_new(const char *type, const char *data, size_t len, const char
 
 /* Appends to the apply queue. */
 void client_enqueue(client *c, item *it);
+
+/* The URL in use: one of cfg->urls when several are given, else cfg->url. */
+const char *client_base(const client *c);
 
 /* Builds base + path into out. */
 void client_url_of(const client *c, const char *path, char *out, size_t size);

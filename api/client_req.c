@@ -135,7 +135,7 @@ void client_decision_done(client *c, pending *p, http_req *r, int64_t now)
             snprintf(o.message, sizeof o.message,
                      "the market at %.300s is not the one this decision was made for: nothing "
                      "applied",
-                     c->cfg->url);
+                     client_base(c));
             client_market_changed(c);
         }
         if (!o.ok && !o.message[0])

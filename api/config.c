@@ -167,11 +167,16 @@ int config_url_host(const char *url, bool *plain_http, char *host, size_t size)
 
 int config_check_transport(const config *cfg, char *msg, size_t msgsz)
 {
-    char host[256];
-    bool plain;
+    char host[256] = "";
+    bool plain, clear = false;
     msg[0] = '\0';
-    if (!cfg->token[0] || config_url_host(cfg->url, &plain, host, sizeof host) < 0 || !plain ||
-        host_is_loopback(host))
+    /* each URL the token may go to (several: the instances of one market) */
+    for (int i = 0; i < (cfg->nurls > 1 ? cfg->nurls : 1) && !clear; i++) {
+        const char *url = cfg->nurls > 1 ? cfg->urls[i] : cfg->url;
+        clear = cfg->token[0] && config_url_host(url, &plain, host, sizeof host) == 0 && plain &&
+                !host_is_loopback(host);
+    }
+    if (!clear)
         return 0;
     if (!cfg->insecure_http) {
         snprintf(msg, msgsz,
@@ -453,9 +458,34 @@ int config_resolve(config *cfg, const char *path, char *err, size_t errsz)
         return -1;
     if (!cfg->url[0])
         snprintf(cfg->url, sizeof cfg->url, "http://127.0.0.1:8642");
-    size_t n = strlen(cfg->url);
-    while (n && cfg->url[n - 1] == '/')
-        cfg->url[--n] = '\0';
+    return config_split_urls(cfg, err, errsz);
+}
+
+int config_split_urls(config *cfg, char *err, size_t errsz)
+{
+    char list[sizeof cfg->url];
+    snprintf(list, sizeof list, "%s", cfg->url);
+    cfg->nurls = 0;
+    for (char *p = list, *end; p; p = end ? end + 1 : NULL) {
+        end = strchr(p, ',');
+        if (end)
+            *end = '\0';
+        while (*p == ' ' || *p == '\t')
+            p++;
+        size_t n = strlen(p);
+        while (n && (p[n - 1] == ' ' || p[n - 1] == '\t' || p[n - 1] == '/'))
+            p[--n] = '\0';
+        if (!n) {
+            snprintf(err, errsz, "an empty URL in the list \"%.200s\"", cfg->url);
+            return -1;
+        }
+        if (cfg->nurls == CONFIG_URLS_MAX) {
+            snprintf(err, errsz, "at most %d URLs of one market", CONFIG_URLS_MAX);
+            return -1;
+        }
+        snprintf(cfg->urls[cfg->nurls++], sizeof cfg->urls[0], "%s", p);
+    }
+    snprintf(cfg->url, sizeof cfg->url, "%s", cfg->urls[0]);
     return 0;
 }
 

@@ -21,6 +21,7 @@
 
 #define CONFIG_PATH_MAX  4096
 #define CONFIG_TOKEN_MAX 512
+#define CONFIG_URLS_MAX  8 /* instances of one market (url = A,B: api/client.c moves) */
 
 /* Which fields were given on the command line (or, for url, token and no_color, in the
  * environment): the config file does not override them. */
@@ -53,8 +54,14 @@ typedef enum config_notify {
 #define CONFIG_BELL_REPEAT_DEFAULT_S 30
 
 typedef struct config {
-    config_given set;             /* what flags gave */
-    char url[1024];               /* base URL, e.g. http://127.0.0.1:8642 (no trailing /v1) */
+    config_given set; /* what flags gave */
+    char url[1024];   /* base URL, e.g. http://127.0.0.1:8642 (no trailing /v1);
+                         given as a comma list of several (--url A --url B,
+                         url = A, B), the first of them once resolved */
+    /* Every URL given, once resolved: instances serving one market, among which the
+     * client moves when one fails (api/client.c); nurls 1 for one. */
+    char urls[CONFIG_URLS_MAX][1024];
+    int nurls;
     char token[CONFIG_TOKEN_MAX]; /* SECRET: never print; "" when none */
     char token_file[CONFIG_PATH_MAX];
     char theme[64];
@@ -106,8 +113,13 @@ int config_read_token_file(config *cfg, const char *path, char *err, size_t errs
  * userinfo, brackets or port. Returns 0, or -1 when the URL has no scheme or host. */
 int config_url_host(const char *url, bool *plain_http, char *host, size_t size);
 
+/* Splits cfg->url, a comma list of URLs (spaces around them and trailing slashes
+ * dropped), into cfg->urls and leaves the first in cfg->url (config_resolve calls it).
+ * Returns 0, or -1 with a message in err (an empty entry, too many, one too long). */
+int config_split_urls(config *cfg, char *err, size_t errsz);
+
 /* Checks, before any connection, that the token will not go in clear over the network:
- * with a token, a plain http:// URL must name a loopback host (localhost, 127.0.0.0/8,
+ * with a token, each plain http:// URL must name a loopback host (localhost, 127.0.0.0/8,
  * ::1) unless cfg->insecure_http. Returns 0 (fine, msg ""), 1 (allowed by --insecure-http:
  * msg holds the warning for stderr) or -1 (refused: msg says why). */
 int config_check_transport(const config *cfg, char *msg, size_t msgsz);

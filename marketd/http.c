@@ -132,8 +132,12 @@ static void stream_event(void *ud, int64_t seq, const char *type, const char *js
     /* Full: this event and every later one of the batch (even a smaller one that would
      * fit: events go out in seq order, without a gap) are read again on the next fill,
      * after the client has taken what is buffered. */
-    if (s->full || (s->len > 0 && s->len + strlen(json) > STREAM_BUF_MAX)) {
+    if (s->full || s->reset || (s->len > 0 && s->len + strlen(json) > STREAM_BUF_MAX)) {
         s->full = true;
+        return;
+    }
+    if (seq != s->last_seq + 1) { /* a gap: the events after last_seq are no longer kept */
+        s->reset = true;          /* (--retain-events, marketd/retain.c) */
         return;
     }
     char head[160];
@@ -142,6 +146,17 @@ static void stream_event(void *ud, int64_t seq, const char *type, const char *js
     if (n > 0 && sappend(s, head, (size_t)n) && sappend(s, json, strlen(json)) &&
         sappend(s, "\n\n", 2))
         s->last_seq = seq;
+}
+
+/* Ends the stream with a reset event: the client takes a fresh snapshot. */
+static void stream_reset(stream *s)
+{
+    char line[200];
+    int n = snprintf(line, sizeof line,
+                     "event: reset\ndata: {\"epoch\":\"%s\",\"seq\":%" PRId64 "}\n\n",
+                     market_epoch(s->h->m), market_seq(s->h->m));
+    sappend(s, line, (size_t)n);
+    s->done = true;
 }
 
 /* The stream's content reader (see the file comment). */
@@ -160,17 +175,13 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
         if (!s->started) {
             s->started = true;
             sappend(s, "retry: 2000\n\n", 13);
-            if (s->reset) {
-                char line[200];
-                int n = snprintf(line, sizeof line,
-                                 "event: reset\ndata: {\"epoch\":\"%s\",\"seq\":%" PRId64 "}\n\n",
-                                 market_epoch(h->m), market_seq(h->m));
-                sappend(s, line, (size_t)n);
-                s->done = true;
-            }
+            if (s->reset)
+                stream_reset(s);
         } else {
             s->full = false;
             market_events_after(h->m, s->last_seq, STREAM_BATCH, stream_event, s);
+            if (s->reset)
+                stream_reset(s);
             if (s->len == 0 && mono_ms() - s->last_write >= h->heartbeat_ms)
                 sappend(s, ": hb\n\n", 6);
         }

@@ -7,7 +7,9 @@
  * member's place, so the members keep their order. A replay puts the event's data back:
  * the same text, since it was compared byte for byte when stored. Before issue 11 a
  * 4 KB listing was stored three times (object, event, answer). market_tick() prunes
- * the answers after 48 hours (mkt_idem_prune).
+ * the answers after 48 hours (mkt_idem_prune). Before the event log's retention
+ * (marketd/retain.c) deletes events, the answers referring to them get their whole body
+ * back (mkt_idem_inline), so that a replay still answers the same text.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -174,4 +176,48 @@ void mkt_idem_prune(market *m)
     /* Idempotency keys are kept 48 hours (the contract promises at least 24). */
     STORE(m->db, idem_prune, m->now - 48LL * 3600 * 1000);
     m->last_prune = m->now;
+}
+
+/* An answer to make whole (mkt_idem_inline): its scope, key and rebuilt body (owned). */
+typedef struct inline_row {
+    struct inline_row *next;
+    char *scope, *key, *body;
+} inline_row;
+typedef struct inline_walk {
+    market *m;
+    inline_row *head;
+    bool failed;
+} inline_walk;
+static int take_inline(void *ud, const char *scope, const char *key, const store_answer *a)
+{
+    inline_walk *w = ud;
+    inline_row *r = calloc(1, sizeof *r);
+    if (r) {
+        r->scope = strdup(scope);
+        r->key = strdup(key);
+        r->body = a->body && a->refs ? answer_rebuild(w->m, a->body, a->refs) : NULL;
+        r->next = w->head;
+        w->head = r;
+    }
+    /* an answer whose events are gone already stays as it is (a replay answers 503) */
+    if (!r || !r->scope || !r->key)
+        w->failed = true;
+    return 0;
+}
+
+int mkt_idem_inline(market *m, int64_t after, int64_t upto)
+{
+    inline_walk w = {m, NULL, false};
+    int rc = STORE(m->db, idem_refs_each, after, upto, take_inline, &w) < 0 || w.failed ? -1 : 0;
+    while (w.head) {
+        inline_row *r = w.head;
+        w.head = r->next;
+        if (rc == 0 && r->body && STORE(m->db, idem_inline, r->scope, r->key, r->body) != 0)
+            rc = -1;
+        free(r->scope);
+        free(r->key);
+        free(r->body);
+        free(r);
+    }
+    return rc;
 }

@@ -5,11 +5,13 @@
  * simulated fleet if asked, and runs a timer (expiry, heartbeats) until SIGTERM or
  * SIGINT. Signal handlers only record; the main thread acts.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +45,7 @@ static void usage(FILE *f)
           "               [--policies FILE | --default-policies]\n"
           "               [--webhook URL ... --webhook-secret-file FILE]\n"
           "               [--unattended SECONDS[:restrict|halt]] [--presence-window S]\n"
+          "               [--retain-events N|AGE]\n"
           "               [--dispute-window-days N] [--dispute-respond-seconds S]\n"
           "               [--verbose] [--help]\n"
           "\n"
@@ -100,6 +103,10 @@ static void usage(FILE *f)
           "                        negotiations until one is back; halt halts the fleet\n"
           "  --presence-window S   keyboard input keeps a supervisor present for S seconds\n"
           "                        (default 600)\n"
+          "  --retain-events N|AGE keep the newest N events, or those younger than AGE\n"
+          "                        (a number and s, m, h or d: 7d); older ones are deleted\n"
+          "                        and a stream resuming before them gets reset (default:\n"
+          "                        every event is kept; may be given once of each kind)\n"
           "  --verbose             one line per request on stderr (never a token; bytes\n"
           "                        outside printable ASCII written as \\xHH)\n"
           "  --help                this text\n"
@@ -172,7 +179,36 @@ typedef struct config {
     const char *webhook_secret_file;
     int presence_window, unattended; /* seconds; 0: the default, off */
     bool unattended_halt;
+    int64_t retain_count, retain_age_ms; /* --retain-events; 0: no bound */
 } config;
+
+/* Parses --retain-events N (a count) or AGE (a number and s, m, h or d) into cf. Exits 2
+ * when it is neither. */
+static void retain_arg(const char *v, config *cf)
+{
+    char *end;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    static const struct {
+        char unit;
+        int64_t ms;
+    } units[] = {{'s', 1000}, {'m', 60000}, {'h', 3600000}, {'d', 86400000}};
+    int64_t ms = 0;
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (end[0] == units[i].unit && end[1] == '\0')
+            ms = units[i].ms;
+    if (!isdigit((unsigned char)v[0]) || errno || n < 1 || n > 1000000000000LL || (*end && !ms)) {
+        fprintf(stderr,
+                "marketd: --retain-events wants a count (1000000) or an age (a number and s, "
+                "m, h or d: 7d), not '%s'\n",
+                v);
+        exit(2);
+    }
+    if (ms)
+        cf->retain_age_ms = (int64_t)n * ms;
+    else
+        cf->retain_count = (int64_t)n;
+}
 
 /* Parses --unattended SECONDS[:restrict|halt] into cf. Exits 2 when it is not that. */
 static void unattended_arg(const char *v, config *cf)
@@ -222,6 +258,7 @@ static int parse_args(int argc, char **argv, config *cf)
         {"webhook-secret-file", required_argument, NULL, 'K'},
         {"unattended", required_argument, NULL, 'U'},
         {"presence-window", required_argument, NULL, 'Y'},
+        {"retain-events", required_argument, NULL, 'k'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -287,6 +324,7 @@ static int parse_args(int argc, char **argv, config *cf)
             case 'Y':
                 cf->presence_window = (int)num_arg("presence-window", optarg, 1, 86400);
                 break;
+            case 'k': retain_arg(optarg, cf); break;
             case 'v': ho->verbose = true; break;
             case 'h': usage(stdout); return 0;
             default: usage(stderr); return 2;
@@ -451,6 +489,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "marketd: %s\n", err);
         return 1;
     }
+    market_retain(m, cf.retain_count, cf.retain_age_ms);
     if (!cf.tokens)
         fprintf(stderr, "marketd: no --tokens file: only agents can authenticate\n");
     if (start_webhooks(m, &cf) != 0) {

@@ -512,6 +512,7 @@ void market_stats(market *m, market_metrics *out)
     out->purchases = m->st.purchases;
     out->flags = m->st.flags;
     out->commit_failures = m->st.commit_failures;
+    out->events_pruned = m->st.pruned;
     out->decision_seconds = m->st.decision_seconds;
     pthread_mutex_unlock(&m->mu);
     out->rate_limited = ratelimit_refused(m->rl);

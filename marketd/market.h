@@ -119,6 +119,10 @@ extern const char market_default_policies[];
 int market_webhooks(market *m, const char *const *urls, int n, const char *secret, size_t secretlen,
                     char *err, size_t errsz);
 
+/* Bounds the event log (--retain-events, marketd/retain.c): keep the newest count events
+ * (0: any number) and those younger than age_ms (0: any age). Call before serving. */
+void market_retain(market *m, int64_t count, int64_t age_ms);
+
 /* The current epoch (borrowed) and last seq. */
 const char *market_epoch(market *m);
 int64_t market_seq(market *m);
@@ -141,6 +145,7 @@ typedef struct market_metrics {
     uint64_t webhook_deliveries, webhook_failures; /* webhook POSTs answered 2xx, and not */
     int64_t webhook_pending;                       /* outbox rows not yet delivered */
     double decision_seconds;                       /* total time spent in decision transactions */
+    uint64_t events_pruned;                        /* deleted by --retain-events (retain.c) */
 } market_metrics;
 void market_stats(market *m, market_metrics *out);
 

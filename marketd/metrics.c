@@ -70,6 +70,12 @@ char *metrics_text(market *m, const metrics_http *hm, limits *lim)
         hm->requests, mm.requests, mm.errors, mm.decisions, mm.decision_seconds, mm.replays,
         mm.conflicts, mm.purchases, mm.expired, mm.flags, mm.commit_failures, mm.rate_limited,
         mm.webhook_deliveries, mm.webhook_failures, mm.webhook_pending);
+    if (n > 0 && n < MSIZE) /* the event log's retention (marketd/retain.c) */
+        n += snprintf(b + n, (size_t)(MSIZE - n),
+                      "# HELP marketd_events_pruned_total Events deleted by --retain-events.\n"
+                      "# TYPE marketd_events_pruned_total counter\n"
+                      "marketd_events_pruned_total %" PRIu64 "\n",
+                      mm.events_pruned);
     if (n > 0 && n < MSIZE)
         lim_metrics(lim, b + n, (size_t)(MSIZE - n));
     return b;

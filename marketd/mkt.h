@@ -30,6 +30,7 @@
  *   limits.c   what one client may hold and send: connections per address, the header
  *              deadline, streams per token, request framing (marketd/limits.h)
  *   idem.c     the answers kept for Idempotency-Key, pruned after 48 hours
+ *   retain.c   the event log's retention (--retain-events), in small batches
  *   ratelimit.c per-agent request rate limits
  *   crypto.c   SHA-256 (agent tokens, request fingerprints) and HMAC-SHA256 (webhook
  *              signatures) from OpenSSL's libcrypto
@@ -99,6 +100,7 @@ typedef struct mkt_stats {
     uint64_t purchases;          /* purchases created */
     uint64_t flags;              /* risk flags raised */
     uint64_t commit_failures;    /* transactions that failed to commit */
+    uint64_t pruned;             /* events deleted by the retention (retain.c) */
     uint64_t reads, read_errors; /* list pages read on the reader (and answers >= 400), out
                                     of the lock: only through __atomic builtins */
     double decision_seconds;     /* total time inside decision transactions */
@@ -138,6 +140,11 @@ struct market {
     bool delivering; /* the delivery thread is calling subscribers */
 
     int64_t last_prune;
+    /* The event log's retention (retain.c): keep the newest retain_count events and
+     * those younger than retain_age_ms (0: no bound); when it last ran, whether its last
+     * batch was full, and up to what time the answers referring to events are whole. */
+    int64_t retain_count, retain_age_ms, retain_last, retain_idem_at;
+    bool retain_more;
     mkt_stats st;
     struct mkt_refcache *refs; /* reference-price rings by category (trade.c) */
     int64_t ref_clock;         /* their use counter, for eviction */
@@ -272,6 +279,11 @@ int mkt_idem_store(market *m, const char *scope, const char *key, const char *fp
 /* Deletes the answers kept for keys older than 48 hours, at most once an hour
  * (market_tick). */
 void mkt_idem_prune(market *m);
+/* Makes the answers holding references to events, stored after time after and at or
+ * before upto, whole (before retain.c deletes those events). 0 or -1. */
+int mkt_idem_inline(market *m, int64_t after, int64_t upto);
+/* Deletes a batch of the events that --retain-events no longer keeps (market_tick). */
+void mkt_retain_prune(market *m);
 /* Stores a message of a negotiation (already complete) and emits negotiation.message. */
 int mkt_put_message(market *m, json_t *msg);
 /* A store walk (marketd/store.h) that appends each row's JSON, parsed, to the array arr

@@ -196,6 +196,7 @@ void market_tick(market *m)
         dispute_tick(m);
         webhook_tick(m);
         mkt_idem_prune(m);
+        mkt_retain_prune(m);
     }
     pthread_mutex_unlock(&m->mu);
     presence_tick(m); /* without the lock: it may halt the fleet (marketd/presence.c) */

@@ -123,6 +123,8 @@ typedef struct store_answer {
     const char *body, *refs;
 } store_answer;
 typedef int (*store_answer_fn)(void *ud, const store_answer *a);
+/* A stored answer with its scope and key (the event log's retention, marketd/retain.c). */
+typedef int (*store_idem_fn)(void *ud, const char *scope, const char *key, const store_answer *a);
 
 /* A fault the simulated fleet injected (ids NULL when absent). */
 typedef struct store_fault {
@@ -266,6 +268,9 @@ struct store_ops {
     int (*event_set_line)(store *s, int64_t seq, const char *line);
     /* The last seq stored (0 when none) into *seq. 0 or -1. */
     int (*last_seq)(store *s, int64_t *seq);
+    /* Retention (--retain-events, marketd/retain.c): deletes the events with seq below
+     * `below` (the caller keeps the batch small and never names the newest event). 0/-1. */
+    int (*events_prune)(store *s, int64_t below);
 
     /* ---- idempotency ---- */
     /* Gives the answer kept for (scope, key) to fn: 1 found, 0 none, -1. */
@@ -275,6 +280,11 @@ struct store_ops {
                     int64_t at);
     /* Forgets the answers stored before time before. 0 or -1. */
     int (*idem_prune)(store *s, int64_t before);
+    /* The answers holding references to events (refs not NULL) stored after time after
+     * and at or before time upto, oldest first (retention: marketd/retain.c). */
+    int (*idem_refs_each)(store *s, int64_t after, int64_t upto, store_idem_fn fn, void *ud);
+    /* Replaces the answer kept for (scope, key) by body holding no reference. 0 or -1. */
+    int (*idem_inline)(store *s, const char *scope, const char *key, const char *body);
 
     /* ---- reference prices (trade.c) ---- */
     /* Reads the window of (category, currency): *total prices ever added (0: none yet),

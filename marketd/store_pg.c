@@ -413,6 +413,11 @@ static int p_last_seq(store *s, int64_t *seq)
                                                                                                : 0;
 }
 
+static int p_events_prune(store *s, int64_t below)
+{
+    return pg_run(PG(s), "DELETE FROM events WHERE seq<$1", "I", below);
+}
+
 /* ---- idempotency ---------------------------------------------------------------- */
 
 static int p_idem_get(store *s, const char *scope, const char *key, store_answer_fn fn, void *ud)
@@ -447,6 +452,32 @@ static int p_idem_put(store *s, const char *scope, const char *key, const store_
 static int p_idem_prune(store *s, int64_t before)
 {
     return pg_run(PG(s), "DELETE FROM idem WHERE at<$1", "I", before);
+}
+
+static int p_idem_refs_each(store *s, int64_t after, int64_t upto, store_idem_fn fn, void *ud)
+{
+    PGresult *r = pg_query(PG(s),
+                           "SELECT actor,key,fingerprint,status,body,refs FROM idem WHERE "
+                           "at>$1 AND at<=$2 AND refs IS NOT NULL ORDER BY at",
+                           "II", after, upto);
+    if (!r)
+        return -1;
+    int n = PQntuples(r), stop = 0, i;
+    for (i = 0; i < n && !stop; i++) {
+        store_answer a = {.fingerprint = pg_text(r, i, 2),
+                          .status = (int)pg_int(r, i, 3),
+                          .body = pg_text(r, i, 4),
+                          .refs = pg_text(r, i, 5)};
+        stop = fn(ud, pg_text(r, i, 0), pg_text(r, i, 1), &a);
+    }
+    PQclear(r);
+    return stop < 0 ? -1 : i;
+}
+
+static int p_idem_inline(store *s, const char *scope, const char *key, const char *body)
+{
+    return pg_run(PG(s), "UPDATE idem SET body=$1, refs=NULL WHERE actor=$2 AND key=$3", "ttt",
+                  body, scope, key);
 }
 
 /* ---- the table ------------------------------------------------------------------- */
@@ -490,6 +521,9 @@ const store_ops store_pg = {
     .idem_get = p_idem_get,
     .idem_put = p_idem_put,
     .idem_prune = p_idem_prune,
+    .idem_refs_each = p_idem_refs_each,
+    .idem_inline = p_idem_inline,
+    .events_prune = p_events_prune,
     .ref_window = pg_ref_window,
     .ref_put = pg_ref_put,
     .balance_add = pg_balance_add,

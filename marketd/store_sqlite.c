@@ -510,6 +510,11 @@ static int sq_last_seq(store *s, int64_t *seq)
     return one_int(sq_stmt(SQ(s), "SELECT COALESCE(MAX(seq),0) FROM events", ""), seq) < 0 ? -1 : 0;
 }
 
+static int sq_events_prune(store *s, int64_t below)
+{
+    return sq_run(SQ(s), "DELETE FROM events WHERE seq<?", "I", below);
+}
+
 /* ---- idempotency ---------------------------------------------------------------- */
 
 static int sq_idem_get(store *s, const char *scope, const char *key, store_answer_fn fn, void *ud)
@@ -546,6 +551,34 @@ static int sq_idem_prune(store *s, int64_t before)
     char sql[96];
     snprintf(sql, sizeof sql, "DELETE FROM idem WHERE at<%lld", (long long)before);
     return sq_exec(SQ(s), sql);
+}
+
+static int sq_idem_refs_each(store *s, int64_t after, int64_t upto, store_idem_fn fn, void *ud)
+{
+    sqlite3_stmt *st = sq_stmt(SQ(s),
+                               "SELECT actor,key,fingerprint,status,body,refs FROM idem WHERE "
+                               "at>? AND at<=? AND refs IS NOT NULL ORDER BY at",
+                               "II", after, upto);
+    if (!st)
+        return -1;
+    int n = 0, rc, stop = 0;
+    while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        store_answer a = {.fingerprint = (const char *)sqlite3_column_text(st, 2),
+                          .status = sqlite3_column_int(st, 3),
+                          .body = (const char *)sqlite3_column_text(st, 4),
+                          .refs = (const char *)sqlite3_column_text(st, 5)};
+        stop = fn(ud, (const char *)sqlite3_column_text(st, 0),
+                  (const char *)sqlite3_column_text(st, 1), &a);
+        n++;
+    }
+    sqlite3_reset(st);
+    return stop < 0 || (!stop && rc != SQLITE_DONE) ? -1 : n;
+}
+
+static int sq_idem_inline(store *s, const char *scope, const char *key, const char *body)
+{
+    return sq_run(SQ(s), "UPDATE idem SET body=?, refs=NULL WHERE actor=? AND key=?", "ttt", body,
+                  scope, key);
 }
 
 /* ---- reference prices ------------------------------------------------------------ */
@@ -688,6 +721,9 @@ const store_ops store_sqlite = {
     .idem_get = sq_idem_get,
     .idem_put = sq_idem_put,
     .idem_prune = sq_idem_prune,
+    .idem_refs_each = sq_idem_refs_each,
+    .idem_inline = sq_idem_inline,
+    .events_prune = sq_events_prune,
     .ref_window = sq_ref_window,
     .ref_put = sq_ref_put,
     .balance_add = sq_balance_add,

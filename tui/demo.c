@@ -233,6 +233,7 @@ static bool wait_healthy(config *cfg, pid_t *pid, const char *log)
             port = find_port(log);
         if (port) {
             snprintf(cfg->url, sizeof cfg->url, "http://127.0.0.1:%d", port);
+            cfg->nurls = 0; /* this one URL, whatever --url said (api/config.h) */
             if (healthy(cfg->url))
                 return true;
         }

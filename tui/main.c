@@ -50,7 +50,9 @@ static const char usage_text[] =
     "                [--amount AMOUNT] --reason TEXT [--if-match V]\n"
     "\n"
     "options:\n"
-    "  --url URL          the marketplace (DEALDESK_URL; default http://127.0.0.1:8642)\n"
+    "  --url URL          the marketplace (DEALDESK_URL; default http://127.0.0.1:8642);\n"
+    "                     repeated or A,B: instances of one market, the next taken\n"
+    "                     when one fails\n"
     "  --token-file FILE  the bearer token, alone on the first line; mode 600\n"
     "                     (or DEALDESK_TOKEN, or token_file in the config file)\n"
     "  --config FILE      instead of $XDG_CONFIG_HOME/dealdesk/config\n"
@@ -217,9 +219,13 @@ static int apply_option(int opt, const char *arg, config *cfg, cmdline *cl)
                 return usage_error("too many arguments", arg);
             cl->pos[cl->npos++] = arg;
             return 0;
-        case OPT_URL:
+        case OPT_URL: { /* repeated: several instances of one market, as a comma list */
+            char list[sizeof cfg->url];
+            int n = snprintf(list, sizeof list, "%s%s%s", cfg->set.url ? cfg->url : "",
+                             cfg->set.url ? "," : "", arg);
             cfg->set.url = true;
-            return set_text(cfg->url, sizeof cfg->url, arg, "--url is too long");
+            return set_text(cfg->url, sizeof cfg->url, n < 0 ? "" : list, "--url is too long");
+        }
         case OPT_TOKEN_FILE: cl->token_file = arg; return 0;
         case OPT_THEME:
             snprintf(cfg->theme, sizeof cfg->theme, "%s", arg);

@@ -18,7 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -225,6 +228,11 @@ int testsrv_start(testsrv *s, const char *extra_args)
 
 int testsrv_start_on(testsrv *s, const testsrv *first, const char *extra_args)
 {
+    return testsrv_start_on_port(s, first, 0, extra_args);
+}
+
+int testsrv_start_on_port(testsrv *s, const testsrv *first, int port, const char *extra_args)
+{
     memset(s, 0, sizeof *s);
     const char *tmp = getenv("TEST_TMP");
     snprintf(s->dir, sizeof s->dir, "%s/marketd.XXXXXX", tmp && *tmp ? tmp : "/tmp");
@@ -236,7 +244,23 @@ int testsrv_start_on(testsrv *s, const testsrv *first, const char *extra_args)
     snprintf(s->db, sizeof s->db, "%s", first->db);
     snprintf(s->tokens, sizeof s->tokens, "%s", first->tokens);
     snprintf(s->args, sizeof s->args, "%s", extra_args ? extra_args : "");
-    return spawn_marketd(s, "127.0.0.1:0");
+    char addr[64];
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", port);
+    return spawn_marketd(s, addr);
+}
+
+int testsrv_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    int port = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+                       getsockname(fd, (struct sockaddr *)&a, &len) == 0
+                   ? ntohs(a.sin_port)
+                   : -1;
+    if (fd >= 0)
+        close(fd);
+    return port;
 }
 
 void testsrv_kill9(testsrv *s)

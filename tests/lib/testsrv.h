@@ -43,6 +43,13 @@ int testsrv_start(testsrv *s, const char *extra_args);
  * as testsrv_start does. Stopping it leaves the database (first's). 0 or -1. */
 int testsrv_start_on(testsrv *s, const testsrv *first, const char *extra_args);
 
+/* testsrv_start_on listening on 127.0.0.1:port (0: a free one): an instance that takes
+ * over a dead one's port, or one whose URL was given before it started. */
+int testsrv_start_on_port(testsrv *s, const testsrv *first, int port, const char *extra_args);
+
+/* A loopback port free at the moment of the call (for a server started later). */
+int testsrv_free_port(void);
+
 /* Kills marketd with SIGKILL and reaps it (a crash: nothing is flushed or closed). */
 void testsrv_kill9(testsrv *s);
 

@@ -238,6 +238,53 @@ static void test_transport_check(void **state)
     config_free(&cfg);
 }
 
+/* Several URLs of one market (issue 18): the file's `url = A, B`, DEALDESK_URL=A,B or
+ * --url given twice (tui/main.c joins them with a comma) become cfg->urls, the first in
+ * cfg->url; an empty entry or too many are refused; the token's transport is checked
+ * for every one of them. */
+static void test_url_list(void **state)
+{
+    (void)state;
+    config cfg;
+    char p[600], err[512], msg[512];
+    write_file("cfg-urls", "url = http://127.0.0.1:1/ ,  http://127.0.0.2:2//\n", 0600, p,
+               sizeof p);
+    config_init(&cfg);
+    assert_int_equal(config_resolve(&cfg, p, err, sizeof err), 0);
+    assert_int_equal(cfg.nurls, 2);
+    assert_string_equal(cfg.urls[0], "http://127.0.0.1:1");
+    assert_string_equal(cfg.urls[1], "http://127.0.0.2:2");
+    assert_string_equal(cfg.url, "http://127.0.0.1:1");
+    config_free(&cfg);
+
+    setenv("DEALDESK_URL", "http://127.0.0.3:3,http://127.0.0.4:4", 1);
+    config_init(&cfg);
+    assert_int_equal(config_resolve(&cfg, p, err, sizeof err), 0);
+    assert_int_equal(cfg.nurls, 2);
+    assert_string_equal(cfg.urls[1], "http://127.0.0.4:4");
+    /* one URL: as before */
+    snprintf(cfg.url, sizeof cfg.url, "http://127.0.0.5:5/");
+    assert_int_equal(config_split_urls(&cfg, err, sizeof err), 0);
+    assert_int_equal(cfg.nurls, 1);
+    assert_string_equal(cfg.url, "http://127.0.0.5:5");
+    /* refused: an empty entry, more than CONFIG_URLS_MAX */
+    snprintf(cfg.url, sizeof cfg.url, "http://127.0.0.1:1,,http://127.0.0.1:2");
+    assert_int_equal(config_split_urls(&cfg, err, sizeof err), -1);
+    assert_non_null(strstr(err, "empty URL"));
+    snprintf(cfg.url, sizeof cfg.url, "%s",
+             "a://h,a://h,a://h,a://h,a://h,a://h,a://h,a://h,a://h");
+    assert_int_equal(config_split_urls(&cfg, err, sizeof err), -1);
+    assert_non_null(strstr(err, "at most 8"));
+    /* the token may not go in clear to the second one either */
+    snprintf(cfg.token, sizeof cfg.token, "secret-token");
+    snprintf(cfg.url, sizeof cfg.url, "http://127.0.0.1:1,http://example.invalid:2");
+    assert_int_equal(config_split_urls(&cfg, err, sizeof err), 0);
+    assert_int_equal(config_check_transport(&cfg, msg, sizeof msg), -1);
+    assert_non_null(strstr(msg, "example.invalid"));
+    config_free(&cfg);
+    unsetenv("DEALDESK_URL");
+}
+
 /* The escalation keys (issue 16): all off by default; bell_repeat = on|off|SECONDS,
  * notify = osc777|osc9|off, title = on|off. */
 static void test_escalation_keys(void **state)
@@ -283,6 +330,7 @@ int main(void)
         cmocka_unit_test_setup(test_journal_path, setup),
         cmocka_unit_test_setup(test_token_file_not_regular, setup),
         cmocka_unit_test_setup(test_transport_check, setup),
+        cmocka_unit_test_setup(test_url_list, setup),
         cmocka_unit_test_setup(test_escalation_keys, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

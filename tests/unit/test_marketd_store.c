@@ -366,6 +366,50 @@ static void test_idempotent_answers(void **state)
     assert_int_equal(STORE(s, idem_get, "op:ann", "k1", take_answer, &r), 1);
 }
 
+/* Retention (marketd/retain.c): the answers holding references, by time, made whole;
+ * the events below a seq deleted, the rest and the last seq kept. */
+static int take_idem(void *ud, const char *scope, const char *key, const store_answer *a)
+{
+    rows *r = ud;
+    size_t len = strlen(r->s);
+    snprintf(r->s + len, sizeof r->s - len, "%s%s/%s/%s", len ? " " : "", scope, key, a->refs);
+    r->n++;
+    return 0;
+}
+
+static void test_retention_ops(void **state)
+{
+    store *s = *state;
+    store_answer a = {"fp1", 201, "{\"x\":null}", "x=1"}, b = {"fp2", 200, "", "=2"},
+                 c = {"fp3", 200, "{}", NULL};
+    assert_int_equal(STORE(s, idem_put, "op:ann", "k1", &a, 1000), 0);
+    assert_int_equal(STORE(s, idem_put, "op:ann", "k2", &b, 2000), 0);
+    assert_int_equal(STORE(s, idem_put, "op:ann", "k3", &c, 2000), 0);
+    rows r = {0};
+    assert_int_equal(STORE(s, idem_refs_each, 0, 1999, take_idem, &r), 1);
+    assert_string_equal(r.s, "op:ann/k1/x=1");
+    r = (rows){0};
+    assert_int_equal(STORE(s, idem_refs_each, 1000, 5000, take_idem, &r), 1);
+    assert_string_equal(r.s, "op:ann/k2/=2");
+    assert_int_equal(STORE(s, idem_inline, "op:ann", "k2", "{\"whole\":1}"), 0);
+    r = (rows){0};
+    assert_int_equal(STORE(s, idem_refs_each, 0, 5000, take_idem, &r), 1);
+    assert_int_equal(STORE(s, idem_get, "op:ann", "k2", take_answer, &r), 1);
+    assert_string_equal(r.s, "fp2 200 {\"whole\":1} (null)");
+
+    for (int64_t i = 1; i <= 5; i++) {
+        store_event e = {i, "fleet.updated", 10 * i, "{\"data\":{}}", NULL, NULL, 0};
+        assert_int_equal(STORE(s, event_append, &e), 0);
+    }
+    assert_int_equal(STORE(s, events_prune, 4), 0);
+    r = (rows){0};
+    assert_int_equal(STORE(s, events_each, 0, 10, take_event, &r), 2);
+    assert_int_equal(STORE(s, event_get, 3, take_event, &r), 0);
+    int64_t seq = 0;
+    assert_int_equal(STORE(s, last_seq, &seq), 0);
+    assert_int_equal(seq, 5);
+}
+
 static void test_reference_windows(void **state)
 {
     store *s = *state;
@@ -616,6 +660,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_messages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_event_log, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idempotent_answers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retention_ops, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reference_windows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_balances_tokens_faults, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sorts_search_working_set_totals, setup, teardown),
