@@ -245,9 +245,16 @@ bool scale_header_true(vt *t, void *ud)
 
 /* ---- frame: the first full frame ------------------------------------------------------- */
 
+/* True once the Threads pane holds every open thread: its title no longer says so. */
+static bool backfill_done(vt *t, void *ud)
+{
+    (void)ud;
+    return vt_contains(t, "of 1,000,000") && !vt_contains(t, "loading open threads");
+}
+
 static int run_frame(const scale_server *s)
 {
-    double ms[3];
+    double ms[3], all[3];
     long long rss[3];
     for (int i = 0; i < 3; i++) {
         double t0 = tproc_now_s();
@@ -263,9 +270,14 @@ static int run_frame(const scale_server *s)
         ms[i] = (tproc_now_s() - t0) * 1000;
         vt_wait_quiet(t, 300, 3000);
         rss[i] = rss_bytes(vt_pid(t));
+        /* the rest of the working set: the open threads a staged snapshot left out, read
+         * after the first frame (api/client_backfill.c) until Threads' title stops saying
+         * "loading open threads" */
+        vt_send(t, "2");
+        all[i] = vt_wait(t, backfill_done, NULL, 120000) ? (tproc_now_s() - t0) * 1000 : -1;
         printf("frame: start %d: first full frame (live, %ld pending, %ld open alerts) %.0f ms; "
-               "RSS %.1f MiB\n",
-               i + 1, SCALE_PENDING, SCALE_ALERTS, ms[i], (double)rss[i] / 1048576.0);
+               "RSS %.1f MiB; every open thread held at %.0f ms\n",
+               i + 1, SCALE_PENDING, SCALE_ALERTS, ms[i], (double)rss[i] / 1048576.0, all[i]);
         scale_console_quit(t);
     }
     double sorted[3] = {ms[0], ms[1], ms[2]};
@@ -274,6 +286,9 @@ static int run_frame(const scale_server *s)
                      "< 300 ms", sorted[1] < 300 ? "met" : "missed");
     scale_bench_line("scale", "console RSS after the first frame", (double)rss[2] / 1048576.0,
                      "MiB", "-", "info");
+    double done[3] = {all[0], all[1], all[2]};
+    qsort(done, 3, sizeof done[0], tproc_cmp_double);
+    scale_bench_line("scale", "every open thread held (median of 3)", done[1], "ms", "-", "info");
     return 0;
 }
 

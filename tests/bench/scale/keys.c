@@ -43,14 +43,17 @@ static char *list_text(vt *t)
 }
 
 /* 1 when a row of the screen is a page on its way ("loading…"; not the thread preview's
- * "(loading N earlier messages)", tui/detail.c), -1 when it is a failed read ("history:
- * ...", tui/rows.c), else 0. */
+ * "(loading N earlier messages)", tui/detail.c, nor the Threads title's "loading open
+ * threads", tui/position.c: the staged snapshot's background read of the rest of the
+ * working set, api/client_backfill.c, which no key waits for: its end is timed by the
+ * frame part), -1 when it is a failed read ("history: ...", tui/rows.c), else 0. */
 static int page_state(vt *t)
 {
     char row[1024];
     for (int r = 2; r < ROWS - 2; r++) {
         vt_row(t, r, row, sizeof row);
-        if (strstr(row, "loading") && !strstr(row, "earlier message"))
+        if (strstr(row, "loading") && !strstr(row, "earlier message") &&
+            !strstr(row, "loading open threads"))
             return 1;
         if (strstr(row, " history: "))
             return -1;
