@@ -17,20 +17,34 @@
  * resumes it). The Fleet object carries {after_s, action, since|null}, so the state
  * survives a restart (the fleet is stored in meta).
  *
- * Who is present is kept in memory (one table per operator of the tokens file); issue
- * 18 moves it to the database. Every function here runs with the market's lock held
- * unless it says otherwise.
+ * One process (SQLite) keeps who is present in memory (one entry per operator of the
+ * tokens file). Several instances on one database (PostgreSQL, docs/scaling.md) share
+ * it there (store.h's presence_* operations, marketd/store_pg_multi.c): each instance
+ * writes its own consoles and the input reported to it, with the database's clock, and
+ * beats once a second; everyone reads the union, in which the consoles of an instance
+ * unseen for PRESENCE_TTL_MS no longer count. The switch, its stored state and the
+ * presence.updated events are the leading instance's alone (mkt_leader, market.c);
+ * the others follow the stored state (Fleet.unattended) to restrict. Every function
+ * here runs with the market's lock held unless it says otherwise.
  */
 #include "marketd/mkt.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+/* Several instances: one whose heartbeat is older than this is dead (its consoles stop
+ * counting); each beats every PRESENCE_BEAT_MS. */
+#define PRESENCE_TTL_MS  5000
+#define PRESENCE_BEAT_MS 1000
 
 /* One operator's presence (by its index in m->ops). */
 typedef struct pres_op {
-    int consoles;       /* its connected console streams */
-    int64_t last_input; /* ms of its last reported keyboard input, 0 never */
+    int own;            /* its console streams connected to this instance */
+    int64_t own_input;  /* ms of its last keyboard input reported here, 0 never */
+    int consoles;       /* its connected consoles (on every live instance) */
+    int64_t last_input; /* ms of its last reported keyboard input (anywhere), 0 never */
     int64_t since;      /* ms it became present, 0 while it is not */
 } pres_op;
 
@@ -43,7 +57,67 @@ struct mkt_presence {
     int64_t since;        /* the unattended state's since (Fleet.unattended), 0: attended */
     bool halt_done;       /* the halt of this unattended spell was fired (or not needed) */
     char *shown;          /* what the last presence.updated said (its key), owned */
+    char instance[128];   /* several instances: this one's name in the database */
+    int64_t beat_at;      /* its last heartbeat (host ms) */
+    bool led;             /* it led at the last refresh */
 };
+
+/* True when presence is shared with other instances (in the database). */
+static bool shared(const market *m)
+{
+    return m->db->ops->presence_each != NULL;
+}
+
+/* The index of operator name in m->ops, or -1. */
+static int op_index(const market *m, const char *name)
+{
+    for (int i = 0; i < m->nops; i++)
+        if (strcmp(m->ops[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+/* presence_each's callback: one operator's consoles and input across the instances. */
+static int view_row(void *ud, const char *op, int64_t consoles, int64_t last_input)
+{
+    market *m = ud;
+    int i = op_index(m, op);
+    if (i >= 0) {
+        m->pres->ops[i].consoles = (int)consoles;
+        m->pres->ops[i].last_input = last_input;
+    }
+    return 0;
+}
+
+/* Brings the consoles and input counted up to date: this process's own, or on a shared
+ * engine the union of every live instance's rows, m->now then being the database's
+ * clock (inside a transaction it is already). 0 or -1. */
+static int load_view(market *m)
+{
+    struct mkt_presence *p = m->pres;
+    for (int i = 0; i < m->nops; i++) {
+        p->ops[i].consoles = shared(m) ? 0 : p->ops[i].own;
+        p->ops[i].last_input = shared(m) ? 0 : p->ops[i].own_input;
+    }
+    if (!shared(m))
+        return 0;
+    int64_t now = 0;
+    if (m->db->ops->presence_each(m->db, PRESENCE_TTL_MS, &now, view_row, m) < 0)
+        return -1;
+    if (!m->in_tx)
+        m->now = now;
+    return 0;
+}
+
+/* Writes operator i's consoles here and (idle_ms >= 0) its input idle_ms ago to the
+ * database, on a shared engine. 0 or -1. */
+static int put_own(market *m, int i, int64_t idle_ms)
+{
+    if (!shared(m))
+        return 0;
+    return m->db->ops->presence_put(m->db, m->pres->instance, m->ops[i].name, m->pres->ops[i].own,
+                                    idle_ms);
+}
 
 /* True when operator i is present at now. */
 static bool present(const market *m, int i, int64_t now)
@@ -157,11 +231,42 @@ static int store_unattended(market *m)
     return rc;
 }
 
-/* Brings who is present up to date at m->now (since of each, absent_since), lifts the
- * unattended state when a supervisor is present, and emits what changed. 0 or -1. */
+/* The unattended state's since as stored in the fleet (0: attended); an instance that
+ * does not run the switch follows it, one that starts to takes it over. */
+static void since_from_fleet(market *m)
+{
+    struct mkt_presence *p = m->pres;
+    json_t *fleet = mkt_fleet(m);
+    json_t *u = json_object_get(fleet, "unattended");
+    const char *at = json_is_object(u) ? mkt_str(u, "since") : NULL;
+    int64_t since = p->after_ms && at ? mkt_parse_time(at) : 0;
+    since = since > 0 ? since : 0;
+    if (since != p->since) {
+        p->since = since;
+        p->halt_done = since != 0; /* fired (or being fired) by whoever set it */
+    }
+    json_decref(fleet);
+}
+
+/* True when this instance runs the switch and emits presence.updated: the only one, or
+ * the leader of several. */
+static bool leads(market *m)
+{
+    return !shared(m) || mkt_leader(m);
+}
+
+/* Brings who is present up to date at m->now (since of each, absent_since); on the
+ * instance that runs the switch, lifts the unattended state when a supervisor is
+ * present and emits what changed. 0 or -1. */
 static int refresh(market *m)
 {
     struct mkt_presence *p = m->pres;
+    if (load_view(m) != 0)
+        return -1;
+    bool lead = leads(m);
+    if (!lead || !p->led)
+        since_from_fleet(m);
+    p->led = lead;
     bool any = false;
     for (int i = 0; i < m->nops; i++) {
         bool now_present = present(m, i, m->now);
@@ -173,9 +278,12 @@ static int refresh(market *m)
     }
     if (!any && !p->absent_since)
         p->absent_since = m->now;
+    if (any)
+        p->absent_since = 0;
+    if (!lead)
+        return 0;
     int rc = 0;
     if (any) {
-        p->absent_since = 0;
         p->halt_done = false;
         if (p->since) {
             int64_t was = p->since;
@@ -200,13 +308,12 @@ int presence_open(market *m, const market_options *opt, char *err, size_t errsz)
     p->halt = opt->unattended_halt;
     m->now = p->absent_since = mkt_now_ms();
     /* an unattended market that restarts is still unattended (with the switch on) */
-    json_t *fleet = mkt_fleet(m);
-    json_t *u = json_object_get(fleet, "unattended");
-    const char *since = json_is_object(u) ? mkt_str(u, "since") : NULL;
-    p->since = p->after_ms && since ? mkt_parse_time(since) : 0;
-    p->since = p->since > 0 ? p->since : 0;
-    p->halt_done = p->since != 0;
-    json_decref(fleet);
+    since_from_fleet(m);
+    p->led = !shared(m);
+    char host[64] = "";
+    gethostname(host, sizeof host - 1);
+    snprintf(p->instance, sizeof p->instance, "%s/%ld/%lld", host, (long)getpid(),
+             (long long)m->now);
     json_decref(presence_doc(m, &p->shown)); /* nobody yet: no event for it */
     if (in_tx(m, true, store_unattended) != 0) {
         snprintf(err, errsz, "cannot store the unattended state");
@@ -224,25 +331,16 @@ void presence_close(market *m)
     m->pres = NULL;
 }
 
-/* The index of operator name in m->ops, or -1. */
-static int op_index(const market *m, const char *name)
-{
-    for (int i = 0; i < m->nops; i++)
-        if (strcmp(m->ops[i].name, name) == 0)
-            return i;
-    return -1;
-}
-
 void market_console(market *m, const market_actor *a, int delta)
 {
     pthread_mutex_lock(&m->mu);
     int i = op_index(m, a->name);
     if (i >= 0 && m->pres) {
         m->now = mkt_now_ms();
-        m->pres->ops[i].consoles += delta;
-        if (m->pres->ops[i].consoles < 0)
-            m->pres->ops[i].consoles = 0;
-        if (refresh(m) != 0)
+        m->pres->ops[i].own += delta;
+        if (m->pres->ops[i].own < 0)
+            m->pres->ops[i].own = 0;
+        if (put_own(m, i, -1) != 0 || refresh(m) != 0)
             fprintf(stderr, "marketd: cannot record presence: %s\n", m->db->ops->error(m->db));
     }
     pthread_mutex_unlock(&m->mu);
@@ -250,6 +348,8 @@ void market_console(market *m, const market_actor *a, int delta)
 
 bool presence_get(mkt_ctx *c)
 {
+    if (shared(c->m) && refresh(c->m) != 0)
+        return mkt_fail(c, 503, "unavailable", NULL, NULL, "could not read the presence");
     return mkt_ok(c, 200, presence_doc(c->m, NULL));
 }
 
@@ -264,9 +364,9 @@ bool presence_post(mkt_ctx *c)
     if (mkt_body_int(c, "idle_s", 0, 86400 * 365, &idle) < 0)
         return false;
     int64_t at = m->now - idle * 1000;
-    if (at > m->pres->ops[i].last_input)
-        m->pres->ops[i].last_input = at;
-    if (refresh(m) != 0)
+    if (at > m->pres->ops[i].own_input)
+        m->pres->ops[i].own_input = at;
+    if (put_own(m, i, idle * 1000) != 0 || refresh(m) != 0)
         return mkt_fail(c, 503, "unavailable", NULL, NULL, "could not store the presence");
     return mkt_ok(c, 200, presence_doc(m, NULL));
 }
@@ -337,9 +437,13 @@ void presence_tick(market *m)
     m->now = mkt_now_ms();
     bool halt = false;
     int64_t since = 0, after = 0, version = 0;
-    if (m->pres) {
-        refresh(m);
-        halt = switch_due(m);
+    struct mkt_presence *p = m->pres;
+    if (p && shared(m) && m->now - p->beat_at >= PRESENCE_BEAT_MS) {
+        if (m->db->ops->presence_beat(m->db, p->instance) == 0)
+            p->beat_at = m->now;
+    }
+    if (p && refresh(m) == 0) {
+        halt = leads(m) && switch_due(m);
         since = m->pres->since;
         after = m->pres->after_ms;
         if (halt) {
@@ -360,6 +464,8 @@ void presence_tick(market *m)
 
 bool presence_restricting(market *m)
 {
+    if (m->pres && !leads(m))
+        since_from_fleet(m); /* the leader's state as stored, not as of the last tick */
     return m->pres && m->pres->after_ms && !m->pres->halt && m->pres->since;
 }
 

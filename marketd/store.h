@@ -376,6 +376,20 @@ struct store_ops {
      * (taking it when free; held until the process or its connection dies), 0 when
      * another one does, -1 on error. */
     int (*leader_try)(store *l);
+    /* Presence shared by the instances (marketd/presence.c; a table per instance and
+     * operator, and one of the instances' heartbeats), times by the database's clock.
+     * presence_put records instance's console count for operator op and, when idle_ms >= 0,
+     * keyboard input idle_ms before now (kept when later than the one recorded), and marks
+     * the instance alive. presence_beat marks it alive (and forgets the rows of instances
+     * unseen for a day). presence_each gives the database's clock in ms into *now and, per
+     * operator with rows, fn(ud, op, the consoles of the instances seen within ttl_ms, its
+     * latest input in ms, 0 none): how many operators, or -1. 0 or -1. */
+    int (*presence_put)(store *s, const char *instance, const char *op, int64_t consoles,
+                        int64_t idle_ms);
+    int (*presence_beat)(store *s, const char *instance);
+    int (*presence_each)(store *s, int64_t ttl_ms, int64_t *now,
+                         int (*fn)(void *ud, const char *op, int64_t consoles, int64_t last_input),
+                         void *ud);
 };
 
 /* The SQLite engine (store_sqlite.c) and the PostgreSQL engine (store_pg.c). */

@@ -548,4 +548,7 @@ const store_ops store_pg = {
     .listen_open = pg_listen_open,
     .listen_wait = pg_listen_wait,
     .leader_try = pg_leader_try,
+    .presence_put = pg_presence_put,
+    .presence_beat = pg_presence_beat,
+    .presence_each = pg_presence_each,
 };

@@ -104,5 +104,11 @@ int pg_tx_seq_set(store *s, int64_t seq);
 store *pg_listen_open(store *s, char *err, size_t errsz);
 int pg_listen_wait(store *l, int wake_fd, int timeout_ms);
 int pg_leader_try(store *l);
+int pg_presence_put(store *s, const char *instance, const char *op, int64_t consoles,
+                    int64_t idle_ms);
+int pg_presence_beat(store *s, const char *instance);
+int pg_presence_each(store *s, int64_t ttl_ms, int64_t *now,
+                     int (*fn)(void *ud, const char *op, int64_t consoles, int64_t last_input),
+                     void *ud);
 
 #endif

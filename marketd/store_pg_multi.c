@@ -125,3 +125,57 @@ int pg_leader_try(store *l)
     p->leader = got == 1;
     return p->leader ? 1 : 0;
 }
+
+/* ---- presence shared by the instances (marketd/presence.c) ---------------------- */
+
+/* The database's clock in ms, in SQL. */
+#define NOW_MS "(extract(epoch FROM clock_timestamp())*1000)::bigint"
+
+/* Marks instance alive at the database's clock, as a statement's last part. */
+#define BEAT                                                                                       \
+    "INSERT INTO instances(id,seen) VALUES($1," NOW_MS ") ON CONFLICT(id) DO UPDATE SET "          \
+    "seen=excluded.seen"
+
+int pg_presence_put(store *s, const char *instance, const char *op, int64_t consoles,
+                    int64_t idle_ms)
+{
+    return pg_run(PG(s),
+                  "WITH b AS (" BEAT ") INSERT INTO presence(instance,operator,consoles,"
+                  "last_input) VALUES($1,$2,$3,CASE WHEN $4::bigint>=0 THEN " NOW_MS
+                  "-$4::bigint ELSE 0 END) ON CONFLICT(instance,operator) DO UPDATE SET "
+                  "consoles=excluded.consoles,last_input=GREATEST(presence.last_input,"
+                  "excluded.last_input)",
+                  "ttII", instance, op, consoles, idle_ms);
+}
+
+int pg_presence_beat(store *s, const char *instance)
+{
+    return pg_run(PG(s),
+                  "WITH d AS (DELETE FROM instances WHERE seen<" NOW_MS "-86400000 RETURNING id),"
+                  " p AS (DELETE FROM presence WHERE instance IN (SELECT id FROM d)) " BEAT,
+                  "t", instance);
+}
+
+int pg_presence_each(store *s, int64_t ttl_ms, int64_t *now,
+                     int (*fn)(void *ud, const char *op, int64_t consoles, int64_t last_input),
+                     void *ud)
+{
+    pg *p = PG(s);
+    if (pg_one_int(pg_query(p, "SELECT " NOW_MS, ""), now) != 1)
+        return -1;
+    /* an instance unseen for ttl_ms is dead: its consoles no longer count; input made
+     * on it still does (the person was there, and may be on another instance now) */
+    PGresult *r = pg_query(p,
+                           "SELECT p.operator, COALESCE(sum(p.consoles) FILTER (WHERE i.seen>$1"
+                           "::bigint),0), max(p.last_input) FROM presence p LEFT JOIN instances i"
+                           " ON i.id=p.instance GROUP BY p.operator",
+                           "I", *now - ttl_ms);
+    if (!r)
+        return -1;
+    int n = PQntuples(r), rc = n;
+    for (int i = 0; i < n && rc >= 0; i++)
+        if (fn(ud, pg_text(r, i, 0), pg_int(r, i, 1), pg_int(r, i, 2)) != 0)
+            rc = -1;
+    PQclear(r);
+    return rc;
+}

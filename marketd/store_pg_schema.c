@@ -10,9 +10,10 @@
  * The schema's versions are the SQLite engine's (store_sqlite_schema.c, SCHEMA_VERSION):
  * "version N" means the same tables and answers on both. A new PostgreSQL database is
  * made at version 5 in one step (versions 1 to 4 never existed here); a later version
- * is one more entry of steps[] on each engine. Migrations run in one transaction under
- * pg_advisory_xact_lock, so instances starting together on one new database take turns:
- * the first makes the schema, the others find it made. A database whose version is newer
+ * is one more entry of steps[] on each engine, except version 6, PostgreSQL's alone (the
+ * presence several instances share, schema6 below; SQLite's next is 7). Migrations run in one
+ * transaction under pg_advisory_xact_lock, so instances starting together on one new database take
+ * turns: the first makes the schema, the others find it made. A database whose version is newer
  * than this marketd is refused.
  */
 #include <stdio.h>
@@ -21,7 +22,7 @@
 
 #include "marketd/store_pg.h"
 
-#define SCHEMA_VERSION 5
+#define SCHEMA_VERSION 6
 
 /* The advisory lock key of migrations (any constant: "dealdesk" in ASCII, truncated). */
 #define MIGRATE_LOCK "6462656b6465736b"
@@ -82,12 +83,24 @@ static const char schema5[] =
     "CREATE INDEX webhook_outbox_due ON webhook_outbox(next_at) WHERE delivered IS NULL;";
 /* clang-format on */
 
+/* Version 6, PostgreSQL's alone (SQLite serves one process, whose presence stays in
+ * memory): presence shared by several instances (store_pg_multi.c, marketd/presence.c):
+ * each instance's heartbeat by the database's clock, and its consoles and keyboard input
+ * per operator. */
+/* clang-format off */
+static const char schema6[] =
+    "CREATE TABLE instances(id TEXT PRIMARY KEY, seen BIGINT NOT NULL);"
+    "CREATE TABLE presence(instance TEXT NOT NULL, operator TEXT NOT NULL,"
+    " consoles BIGINT NOT NULL, last_input BIGINT NOT NULL, PRIMARY KEY(instance, operator));";
+/* clang-format on */
+
 /* The steps: steps[i] takes a database at a version below .to (.from and above) to .to. */
 static const struct {
     int from, to;
     const char *sql;
 } steps[] = {
     {0, 5, schema5},
+    {5, 6, schema6},
 };
 
 /* ---- statements -------------------------------------------------------------- */

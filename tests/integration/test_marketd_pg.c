@@ -177,7 +177,7 @@ static void test_two_start_together(void **state)
     assert_string_equal(epoch[0], epoch[1]); /* seeded once */
     assert_int_equal(
         pg_value(url, "SELECT count(*)||':'||max(version) FROM marketd_schema", v, sizeof v), 0);
-    assert_string_equal(v, "1:5");
+    assert_string_equal(v, "1:6"); /* 6: PostgreSQL's presence tables */
     for (int i = 0; i < 2; i++) {
         assert_int_equal(tproc_stop_child(pid[i]), 0);
         unlink(out[i]);
@@ -190,19 +190,19 @@ static void test_newer_schema_refused(void **state)
     (void)state;
     NEED_PG();
     testsrv s;
-    assert_int_equal(testsrv_start(&s, NULL), 0); /* its database made at schema 5 */
+    assert_int_equal(testsrv_start(&s, NULL), 0); /* its database made at schema 6 */
     assert_int_equal(testsrv_terminate(&s), 0);
-    assert_int_equal(pgtest_sql(s.db, "UPDATE marketd_schema SET version=6"), 1);
+    assert_int_equal(pgtest_sql(s.db, "UPDATE marketd_schema SET version=7"), 1);
     char err[600], args[1024], buf[2048], v[32];
     scratch(err, "newer.err");
     snprintf(args, sizeof args, "--listen 127.0.0.1:0 --db '%s'", s.db);
     assert_int_equal(run_marketd(args, err), 1);
     assert_true(tproc_slurp(err, buf, sizeof buf) > 0);
-    assert_non_null(strstr(buf, "database schema 6 is newer than this marketd (5)"));
+    assert_non_null(strstr(buf, "database schema 7 is newer than this marketd (6)"));
     /* and left as it was */
     assert_int_equal(
         pg_value(s.db, "SELECT count(*)||':'||max(version) FROM marketd_schema", v, sizeof v), 0);
-    assert_string_equal(v, "1:6");
+    assert_string_equal(v, "1:7");
     unlink(err);
     testsrv_stop(&s);
 }
