@@ -6,6 +6,14 @@
  * lock. Operators are never limited here. The table holds one bucket per agent seen
  * (agents are created only by supervisors, so it cannot be grown by an agent), in an
  * open-addressing hash table that doubles when half full.
+ *
+ * Several instances on one database (PostgreSQL, docs/scaling.md) share each agent's
+ * bucket instead: a row of the database taken from in one statement by the database's
+ * clock (store.h's rate_take, marketd/store_pg_multi.c), on a connection of this file's
+ * own (opened at the first agent request, used under the table's lock), so that an agent
+ * spread over N instances still gets `rate` a second, not N times it. That costs a round
+ * trip to PostgreSQL per agent request; when the database cannot answer, the request
+ * goes on unlimited (it meets the database's 503 next).
  */
 #include "marketd/ratelimit.h"
 
@@ -30,6 +38,8 @@ struct ratelimit {
     bucket *slots;
     size_t cap, used;
     uint64_t refused;
+    store *db;   /* several instances: the shared buckets' connection, or NULL */
+    bool db_bad; /* it could not be opened (logged once): in memory */
 };
 
 ratelimit *ratelimit_new(double rate, double burst)
@@ -56,6 +66,8 @@ void ratelimit_free(ratelimit *rl)
     if (!rl)
         return;
     pthread_mutex_destroy(&rl->mu);
+    if (rl->db)
+        rl->db->ops->close(rl->db);
     free(rl->slots);
     free(rl);
 }
@@ -139,13 +151,55 @@ uint64_t ratelimit_refused(ratelimit *rl)
 
 /* ---- the market's use (market_handle) ---- */
 
+/* Several instances: takes one request from the agent's shared bucket in the database
+ * (rl's lock held): the seconds to wait as ratelimit_take, or -1 when the database did
+ * not answer (or there is no shared engine): then the bucket in memory decides. */
+static int shared_take(market *m, ratelimit *rl, const char *key)
+{
+    const store_ops *ops = m->db->ops;
+    if (!ops->rate_take || rl->db_bad)
+        return -1;
+    if (!rl->db) {
+        char err[256];
+        if (!(rl->db = ops->rate_open(m->db, err, sizeof err))) {
+            fprintf(stderr, "marketd: rate limits kept per instance: %s\n", err);
+            rl->db_bad = true;
+            return -1;
+        }
+    }
+    double tokens = 0;
+    int got = ops->rate_take(rl->db, key, rl->rate, rl->burst, &tokens);
+    if (got < 0)
+        return 0; /* unavailable: the market answers 503 itself */
+    if (got == 1)
+        return 0;
+    rl->refused++;
+    int wait = (int)ceil((1.0 - tokens) / rl->rate);
+    return wait < 1 ? 1 : wait;
+}
+
+/* The seconds agent key must wait (0: go on): from the shared bucket when there is one,
+ * else this process's. */
+static int take(market *m, const char *key)
+{
+    ratelimit *rl = m->rl;
+    if (!key)
+        return 0;
+    pthread_mutex_lock(&rl->mu);
+    int wait = strlen(key) < sizeof rl->slots[0].key ? shared_take(m, rl, key) : 0;
+    pthread_mutex_unlock(&rl->mu);
+    if (wait >= 0)
+        return wait;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ratelimit_take(rl, key, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
 bool mkt_rate_refuse(market *m, const market_actor *a, market_response *rs)
 {
     if (a->role != ROLE_AGENT || !m->rl)
         return false;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    int wait = ratelimit_take(m->rl, a->agent_id, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+    int wait = take(m, a->agent_id);
     if (wait == 0)
         return false;
     char msg[96];

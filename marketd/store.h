@@ -390,6 +390,14 @@ struct store_ops {
     int (*presence_each)(store *s, int64_t ttl_ms, int64_t *now,
                          int (*fn)(void *ud, const char *op, int64_t consoles, int64_t last_input),
                          void *ud);
+    /* Per-agent rate limits shared by the instances (marketd/ratelimit.c). rate_open: a
+     * writable connection of its own (closed with close), NULL with err set. rate_take
+     * on it: takes one request from key's token bucket (burst at most, refilled at rate a
+     * second, by the database's clock), in one statement, so that instances racing on one
+     * agent each see the other's take: 1 taken, 0 refused (the tokens left into *tokens,
+     * below 1), -1 error. */
+    store *(*rate_open)(store *s, char *err, size_t errsz);
+    int (*rate_take)(store *w, const char *key, double rate, double burst, double *tokens);
 };
 
 /* The SQLite engine (store_sqlite.c) and the PostgreSQL engine (store_pg.c). */

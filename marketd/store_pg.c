@@ -551,4 +551,6 @@ const store_ops store_pg = {
     .presence_put = pg_presence_put,
     .presence_beat = pg_presence_beat,
     .presence_each = pg_presence_each,
+    .rate_open = pg_rate_open,
+    .rate_take = pg_rate_take,
 };

@@ -104,6 +104,8 @@ int pg_tx_seq_set(store *s, int64_t seq);
 store *pg_listen_open(store *s, char *err, size_t errsz);
 int pg_listen_wait(store *l, int wake_fd, int timeout_ms);
 int pg_leader_try(store *l);
+store *pg_rate_open(store *s, char *err, size_t errsz);
+int pg_rate_take(store *w, const char *key, double rate, double burst, double *tokens);
 int pg_presence_put(store *s, const char *instance, const char *op, int64_t consoles,
                     int64_t idle_ms);
 int pg_presence_beat(store *s, const char *instance);

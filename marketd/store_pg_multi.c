@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -177,5 +178,40 @@ int pg_presence_each(store *s, int64_t ttl_ms, int64_t *now,
         if (fn(ud, pg_text(r, i, 0), pg_int(r, i, 1), pg_int(r, i, 2)) != 0)
             rc = -1;
     PQclear(r);
+    return rc;
+}
+
+/* ---- rate limits shared by the instances (marketd/ratelimit.c) ------------------ */
+
+store *pg_rate_open(store *s, char *err, size_t errsz)
+{
+    pg *p = pg_connect(PG(s)->url, false, err, errsz);
+    return p ? &p->base : NULL;
+}
+
+/* The bucket refilled to the database's clock (b: the row, excluded: the new take). */
+#define REFILLED "LEAST($3::float8,b.tokens+GREATEST(0,excluded.at-b.at)/1000.0*$2::float8)"
+
+int pg_rate_take(store *w, const char *key, double rate, double burst, double *tokens)
+{
+    char r[32], bu[32];
+    snprintf(r, sizeof r, "%.17g", rate);
+    snprintf(bu, sizeof bu, "%.17g", burst);
+    /* one statement: the row lock makes instances racing on one agent take in turn */
+    PGresult *res = pg_query(PG(w),
+                             "INSERT INTO rate_buckets AS b(agent,tokens,at,taken) VALUES($1,"
+                             "$3::float8-1," NOW_MS ",true) ON CONFLICT(agent) DO UPDATE SET "
+                             "tokens=CASE WHEN " REFILLED ">=1 THEN " REFILLED "-1 ELSE " REFILLED
+                             " END,at=GREATEST(b.at,excluded.at),taken=" REFILLED ">=1 "
+                             "RETURNING taken::int, tokens",
+                             "ttt", key, r, bu);
+    if (!res)
+        return -1;
+    int rc = -1;
+    if (PQntuples(res) == 1) {
+        rc = (int)pg_int(res, 0, 0);
+        *tokens = strtod(pg_text(res, 0, 1), NULL);
+    }
+    PQclear(res);
     return rc;
 }

@@ -83,15 +83,17 @@ static const char schema5[] =
     "CREATE INDEX webhook_outbox_due ON webhook_outbox(next_at) WHERE delivered IS NULL;";
 /* clang-format on */
 
-/* Version 6, PostgreSQL's alone (SQLite serves one process, whose presence stays in
- * memory): presence shared by several instances (store_pg_multi.c, marketd/presence.c):
- * each instance's heartbeat by the database's clock, and its consoles and keyboard input
- * per operator. */
+/* Version 6, PostgreSQL's alone (SQLite serves one process, whose presence and rate
+ * limits stay in memory): what several instances share (store_pg_multi.c): each
+ * instance's heartbeat by the database's clock and its consoles and keyboard input per
+ * operator (marketd/presence.c), and each agent's token bucket (marketd/ratelimit.c). */
 /* clang-format off */
 static const char schema6[] =
     "CREATE TABLE instances(id TEXT PRIMARY KEY, seen BIGINT NOT NULL);"
     "CREATE TABLE presence(instance TEXT NOT NULL, operator TEXT NOT NULL,"
-    " consoles BIGINT NOT NULL, last_input BIGINT NOT NULL, PRIMARY KEY(instance, operator));";
+    " consoles BIGINT NOT NULL, last_input BIGINT NOT NULL, PRIMARY KEY(instance, operator));"
+    "CREATE TABLE rate_buckets(agent TEXT PRIMARY KEY, tokens DOUBLE PRECISION NOT NULL,"
+    " at BIGINT NOT NULL, taken BOOLEAN NOT NULL);";
 /* clang-format on */
 
 /* The steps: steps[i] takes a database at a version below .to (.from and above) to .to. */

@@ -1,6 +1,7 @@
-/* test_marketd_multi_presence.c: presence and the unattended switch shared by several
- * marketd instances on one PostgreSQL database (issue 18; docs/scaling.md,
- * marketd/presence.c, marketd/store_pg_multi.c).
+/* test_marketd_multi_shared.c: what several marketd instances on one PostgreSQL
+ * database share besides the market's objects (issue 18; docs/scaling.md,
+ * marketd/store_pg_multi.c): presence and the unattended switch (marketd/presence.c),
+ * and the agents' rate limits (marketd/ratelimit.c).
  *
  * - A console stream on instance A and keyboard input posted to A make the market
  *   attended when read from B: B's GET /v1/presence names the supervisor, and B (which
@@ -11,6 +12,9 @@
  *   leader's tick proves the time went by); with no console anywhere it acts.
  * - A dead instance's rows stop counting: kill -9 of the instance holding the only
  *   console, and the survivor finds nobody present and switches to unattended.
+ * - One agent's requests spread over two instances get the market's burst, not twice
+ *   it: the bucket is one row, taken from by the database's clock; the refusal carries
+ *   Retry-After on either instance.
  *
  * PostgreSQL only: on the SQLite run (or without the PostgreSQL run of tests/run.sh) each
  * test says it is skipped. Every wait is for a state, with a deadline.
@@ -176,10 +180,56 @@ static void test_presence_across_instances(void **state)
     testsrv_stop(&a);
 }
 
+/* GET /v1/listings as the buyer through s: the status, and Retry-After into *retry. */
+static long agent_get(testsrv *s, const testsrv_market *t, long *retry)
+{
+    testhttp_resp r;
+    assert_int_equal(testsrv_get(s, t->buyer_token, "/v1/listings", &r), 0);
+    long st = r.status;
+    char h[16] = "";
+    *retry = testhttp_header(&r, "Retry-After", h, sizeof h) ? atol(h) : 0;
+    testhttp_resp_free(&r);
+    return st;
+}
+
+/* --agent-burst 6 at 0.01 a second (a token in 100 s, so none comes back during the
+ * test): twelve requests alternating between two instances get six 200s, and the rest
+ * 429 with Retry-After, on both (each instance's own bucket would let all twelve by). */
+static void test_rate_limit_across_instances(void **state)
+{
+    (void)state;
+    NEED_PG();
+    testsrv a, b;
+    assert_int_equal(testsrv_start(&a, "--agent-rate 0.01 --agent-burst 6"), 0);
+    assert_int_equal(testsrv_start_on(&b, &a, "--agent-rate 0.01 --agent-burst 6"), 0);
+    testsrv_market t;
+    assert_int_equal(testsrv_market_setup(&a, &t, 0), 0); /* by a supervisor: unlimited */
+    int ok = 0, refused[2] = {0, 0};
+    for (int i = 0; i < 12; i++) {
+        long retry = 0, st = agent_get(i % 2 ? &b : &a, &t, &retry);
+        if (st == 200) {
+            ok++;
+            continue;
+        }
+        assert_int_equal(st, 429);
+        assert_true(retry >= 1);
+        refused[i % 2]++;
+    }
+    assert_int_equal(ok, 6);
+    assert_int_equal(refused[0], 3);
+    assert_int_equal(refused[1], 3);
+    assert_int_equal(testsrv_metric(&a, "marketd_rate_limited_total") +
+                         testsrv_metric(&b, "marketd_rate_limited_total"),
+                     6);
+    testsrv_stop(&b);
+    testsrv_stop(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_presence_across_instances),
+        cmocka_unit_test(test_rate_limit_across_instances),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
