@@ -28,43 +28,19 @@
 
 #define AUDIT_PAGE 1000
 
-/* One GET of path, waited for (30 s): 0 with the status and body (owned), or -1 after
- * the message (a transport error). */
+/* One GET of path, waited for (30 s; api/http.c, http_request_sync): 0 with the status
+ * and body (owned), or -1 after the message (a transport error). */
 static int get(const config *cfg, const char *path, long *status, char **body, size_t *len)
 {
-    char url[1400];
+    char url[1400], err[256] = "";
     snprintf(url, sizeof url, "%s%s", cfg->url, path);
-    http *h = http_new();
-    http_req *q = h ? http_start(h, "GET", url, cfg->token[0] ? cfg->token : NULL, NULL, NULL, NULL,
-                                 NULL, 30000L, 0)
-                    : NULL;
-    http_req *done = NULL;
-    while (q && !(done = http_next_done(h))) {
-        unsigned ready = 0;
-        http_wait(h, NULL, 0, 1000, &ready);
-        http_perform(h);
-    }
-    const http_result *res = done ? http_req_result(done) : NULL;
-    int rc = -1;
-    if (res && res->status > 0) {
-        const char *b = http_req_body(done, len);
-        *status = res->status;
-        *body = malloc(*len + 1);
-        if (*body) {
-            memcpy(*body, b ? b : "", *len);
-            (*body)[*len] = '\0';
-            rc = 0;
-        }
-    } else {
-        char *e = text_sanitize_str(res && res->error[0] ? res->error : "no answer", cfg->mode,
-                                    NULL, NULL);
-        fprintf(stderr, "dealdesk: audit: GET %s: %s\n", path, e ? e : "?");
-        free(e);
-    }
-    if (done)
-        http_req_free(done);
-    http_free(h);
-    return rc;
+    if (http_request_sync("GET", url, cfg->token[0] ? cfg->token : NULL, NULL, 30000L, status, body,
+                          len, err, sizeof err) == 0)
+        return 0;
+    char *e = text_sanitize_str(err[0] ? err : "no answer", cfg->mode, NULL, NULL);
+    fprintf(stderr, "dealdesk: audit: GET %s: %s\n", path, e ? e : "?");
+    free(e);
+    return -1;
 }
 
 /* GET that must answer 200: 0, or -1 after the message. */
